@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { formatSections, main, parseArgs, runDemo } from '../src/index.js';
+
+describe('parseArgs', () => {
+  it('defaults to the demo on the small preset', () => {
+    expect(parseArgs([])).toEqual({ kind: 'demo', preset: 'small' });
+  });
+  it('reads --preset and --seed', () => {
+    expect(parseArgs(['demo', '--preset', 'server2s', '--seed', '7'])).toEqual({
+      kind: 'demo',
+      preset: 'server2s',
+      seed: 7,
+    });
+  });
+  it.each([
+    [['demo', '--preset', 'huge'], /--preset needs one of/],
+    [['demo', '--seed', '-1'], /--seed needs/],
+    [['demo', '--bogus'], /unknown option "--bogus"/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('rejects %j', (argv, msg) => {
+    const r = parseArgs(argv);
+    expect(r.kind).toBe('error');
+    expect(r.kind === 'error' && r.message).toMatch(msg);
+  });
+});
+
+describe('runDemo', () => {
+  it('prints the topology of the default machine', () => {
+    const text = formatSections(runDemo());
+    expect(text).toContain('== topology (numactl --hardware) ==');
+    expect(text).toContain('machine: x86_64, 4 CPUs, 1 node, 1 GiB, 4 KiB pages');
+    expect(text).toContain('node 0 cpus: 0-3');
+  });
+
+  it('is deterministic for a seed and differs between seeds', () => {
+    const a = formatSections(runDemo({ seed: 5 }));
+    expect(formatSections(runDemo({ seed: 5 }))).toBe(a);
+    expect(formatSections(runDemo({ seed: 6 }))).not.toBe(a);
+  });
+});
+
+describe('main', () => {
+  it('exits 0 and writes the demo', () => {
+    let out = '';
+    expect(
+      main(
+        ['demo', '--preset', 'large'],
+        (s) => {
+          out += s;
+        },
+        () => {},
+      ),
+    ).toBe(0);
+    expect(out).toContain('256 CPUs, 8 nodes, 1 TiB');
+  });
+  it('exits 2 with usage on bad arguments', () => {
+    let err = '';
+    expect(
+      main(
+        ['demo', '--nope'],
+        () => {},
+        (s) => {
+          err += s;
+        },
+      ),
+    ).toBe(2);
+    expect(err).toContain('usage: mmsim');
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * DOC: machine configuration, presets and validation.
+ *
+ * A {@link MachineConfig} is what a user writes (every field optional, on top
+ * of a preset); {@link resolveConfig} checks it and returns a complete,
+ * frozen {@link ResolvedMachineConfig}, or throws {@link ConfigError} naming
+ * the offending field. Nothing is allocated for memory here: the memmap is
+ * built lazily per section when pages are first touched.
+ */
+import { type CostTable, DEFAULT_COSTS } from './cost.js';
+import { ConfigError } from './errors.js';
+
+/** Architectures the model knows (their page sizes and section sizes differ). */
+export const ARCHES = ['x86_64', 'arm64', 'riscv64', 'ppc64le', 's390x'] as const;
+/** An architecture name. */
+export type ArchName = (typeof ARCHES)[number];
+
+/** Base page sizes each architecture accepts (arm64: 4K, 16K and 64K granules; ppc64: 4K and 64K). */
+export const ARCH_PAGE_SIZES: Readonly<Record<ArchName, readonly number[]>> = {
+  x86_64: [4096],
+  arm64: [4096, 16384, 65536],
+  riscv64: [4096],
+  ppc64le: [4096, 65536],
+  s390x: [4096],
+};
+
+/**
+ * log2 of the memory section size (SECTION_SIZE_BITS): 128 MiB on x86-64 and on
+ * arm64 with 4K or 16K pages, 512 MiB on arm64 with 64K pages, 16 MiB on ppc64
+ * (its SECTION_SIZE_BITS is 24), 256 MiB on s390 (28), 128 MiB on riscv (27).
+ */
+export function sectionSizeBits(arch: ArchName, pageSize: number): number {
+  switch (arch) {
+    case 'arm64':
+      return pageSize === 65536 ? 29 : 27;
+    case 'ppc64le':
+      return 24;
+    case 's390x':
+      return 28;
+    default:
+      return 27;
+  }
+}
+
+/** Local NUMA distance (LOCAL_DISTANCE). */
+export const LOCAL_DISTANCE = 10;
+/** Default remote NUMA distance (REMOTE_DISTANCE). */
+export const REMOTE_DISTANCE = 20;
+/** Largest CPU count the model accepts (a generous NR_CPUS). */
+export const NR_CPUS_MAX = 8192;
+/** Largest node count the model accepts (MAX_NUMNODES with NODES_SHIFT 10). */
+export const MAX_NUMNODES = 1024;
+
+/** One NUMA node: its memory and how many CPUs it has. */
+export interface NodeConfig {
+  /** Bytes of memory; a multiple of the section size. 0 makes a memoryless node. */
+  readonly memoryBytes: number;
+  /** CPUs on this node; 0 makes a CPU-less node (CXL-style memory). */
+  readonly cpus: number;
+}
+
+/**
+ * TLB geometry of each CPU. Entry counts are per page size; `ways` is the
+ * associativity (entries / ways sets). `asidBits` 0 means no PCID/ASID tagging.
+ */
+export interface TlbGeometry {
+  readonly entries4k: number;
+  readonly ways4k: number;
+  readonly entries2m: number;
+  readonly ways2m: number;
+  readonly entries1g: number;
+  readonly ways1g: number;
+  readonly asidBits: number;
+  /** The CPU can invalidate other CPUs' TLBs without IPIs (INVLPGB, arm64 TLBI IS). */
+  readonly broadcastFlush: boolean;
+}
+
+/** Default TLB geometry: a unified second-level TLB of a recent x86-64 core, 12-bit PCIDs. */
+export const DEFAULT_TLB: TlbGeometry = Object.freeze({
+  entries4k: 1536,
+  ways4k: 12,
+  entries2m: 1536,
+  ways2m: 12,
+  entries1g: 16,
+  ways1g: 4,
+  asidBits: 12,
+  broadcastFlush: false,
+});
+
+/** What a user passes to `createMachine`; every field is optional. */
+export interface MachineConfig {
+  /** Start from a preset (default `"small"`); the other fields override it. */
+  readonly preset?: PresetName;
+  readonly arch?: ArchName;
+  /** Base page size in bytes (4096 default; arm64 also 16384 and 65536). */
+  readonly pageSize?: number;
+  /** Seed of every random stream of the machine. */
+  readonly seed?: number;
+  readonly nodes?: readonly NodeConfig[];
+  /** Node distance matrix (SLIT): 10 on the diagonal, symmetric, > 10 elsewhere, at most 255. */
+  readonly distances?: readonly (readonly number[])[];
+  /** Overrides of the cost table. */
+  readonly costs?: Partial<CostTable>;
+  /** Overrides of the TLB geometry. */
+  readonly tlb?: Partial<TlbGeometry>;
+  /** Model a PREEMPT_RT kernel (spinlocks become sleeping locks; localtry trylock fails in hard IRQ/NMI). */
+  readonly preemptRt?: boolean;
+}
+
+/** A checked, complete configuration. */
+export interface ResolvedMachineConfig {
+  readonly arch: ArchName;
+  readonly pageSize: number;
+  readonly seed: number;
+  readonly nodes: readonly NodeConfig[];
+  readonly distances: readonly (readonly number[])[];
+  readonly costs: CostTable;
+  readonly tlb: TlbGeometry;
+  readonly preemptRt: boolean;
+}
+
+const GiB = 1024 ** 3;
+
+/** Preset names. */
+export type PresetName = 'small' | 'server2s' | 'large';
+
+/**
+ * Preset machines: `small` (1 node, 4 CPUs, 1 GiB: the demo default),
+ * `server2s` (2 sockets × 16 CPUs × 32 GiB, SLIT distance 21 as such machines
+ * report), `large` (8 nodes × 32 CPUs × 128 GiB = 256 CPUs and 1 TiB, two
+ * four-node groups: 21 inside a group, 31 across).
+ */
+export const PRESETS: Readonly<Record<PresetName, MachineConfig>> = {
+  small: { arch: 'x86_64', pageSize: 4096, seed: 1, nodes: [{ memoryBytes: 1 * GiB, cpus: 4 }] },
+  server2s: {
+    arch: 'x86_64',
+    pageSize: 4096,
+    seed: 1,
+    nodes: [
+      { memoryBytes: 32 * GiB, cpus: 16 },
+      { memoryBytes: 32 * GiB, cpus: 16 },
+    ],
+    distances: [
+      [10, 21],
+      [21, 10],
+    ],
+  },
+  large: {
+    arch: 'x86_64',
+    pageSize: 4096,
+    seed: 1,
+    nodes: Array.from({ length: 8 }, () => ({ memoryBytes: 128 * GiB, cpus: 32 })),
+    distances: Array.from({ length: 8 }, (_, a) =>
+      Array.from({ length: 8 }, (_, b) => (a === b ? 10 : a >> 2 === b >> 2 ? 21 : 31)),
+    ),
+  },
+};
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Check `config` on top of its preset and return the complete configuration.
+ * @throws ConfigError naming the first offending field.
+ */
+export function resolveConfig(config: MachineConfig = {}): ResolvedMachineConfig {
+  const presetName = config.preset ?? 'small';
+  const preset = PRESETS[presetName];
+  if (preset === undefined) throw new ConfigError('preset', `unknown preset "${String(presetName)}"`);
+
+  const arch = config.arch ?? preset.arch ?? 'x86_64';
+  if (!(ARCHES as readonly string[]).includes(arch)) {
+    throw new ConfigError('arch', `unknown architecture "${String(arch)}" (known: ${ARCHES.join(', ')})`);
+  }
+  const pageSize = config.pageSize ?? (config.arch !== undefined ? 4096 : (preset.pageSize ?? 4096));
+  if (!ARCH_PAGE_SIZES[arch].includes(pageSize)) {
+    throw new ConfigError(
+      'pageSize',
+      `${pageSize} is not a base page size of ${arch} (${ARCH_PAGE_SIZES[arch].join(', ')})`,
+    );
+  }
+  const seed = config.seed ?? preset.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new ConfigError('seed', `must be an integer, got ${seed}`);
+
+  const nodes = config.nodes ?? preset.nodes ?? [];
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new ConfigError('nodes', 'at least one node is needed');
+  if (nodes.length > MAX_NUMNODES) throw new ConfigError('nodes', `at most ${MAX_NUMNODES} nodes`);
+  const sectionBytes = 2 ** sectionSizeBits(arch, pageSize);
+  let cpus = 0;
+  let memory = 0;
+  nodes.forEach((n, i) => {
+    if (!isCount(n.cpus)) throw new ConfigError(`nodes[${i}].cpus`, `must be a non-negative integer, got ${n.cpus}`);
+    if (!isCount(n.memoryBytes)) {
+      throw new ConfigError(`nodes[${i}].memoryBytes`, `must be a non-negative integer, got ${n.memoryBytes}`);
+    }
+    if (n.memoryBytes % sectionBytes !== 0) {
+      throw new ConfigError(
+        `nodes[${i}].memoryBytes`,
+        `${n.memoryBytes} is not a multiple of the ${sectionBytes / 2 ** 20} MiB memory section size`,
+      );
+    }
+    cpus += n.cpus;
+    memory += n.memoryBytes;
+  });
+  if (cpus === 0) throw new ConfigError('nodes', 'the machine has zero CPUs');
+  if (cpus > NR_CPUS_MAX) throw new ConfigError('nodes', `${cpus} CPUs is more than NR_CPUS (${NR_CPUS_MAX})`);
+  if (memory === 0) throw new ConfigError('nodes', 'the machine has no memory');
+  if (!Number.isSafeInteger(memory / pageSize) || memory > 2 ** 52) {
+    throw new ConfigError('nodes', 'total memory is larger than the model supports (4 PiB)');
+  }
+
+  const nr = nodes.length;
+  const distances =
+    config.distances ??
+    (config.nodes === undefined && preset.distances !== undefined ? preset.distances : undefined) ??
+    Array.from({ length: nr }, (_, a) =>
+      Array.from({ length: nr }, (_, b) => (a === b ? LOCAL_DISTANCE : REMOTE_DISTANCE)),
+    );
+  if (distances.length !== nr) throw new ConfigError('distances', `needs ${nr} rows, got ${distances.length}`);
+  for (let a = 0; a < nr; a++) {
+    const row = distances[a];
+    if (row === undefined || row.length !== nr) {
+      throw new ConfigError(`distances[${a}]`, `needs ${nr} entries, got ${row?.length ?? 0}`);
+    }
+    for (let b = 0; b < nr; b++) {
+      const d = row[b] as number;
+      const field = `distances[${a}][${b}]`;
+      if (!Number.isInteger(d) || d <= 0 || d > 255)
+        throw new ConfigError(field, `must be an integer in 1..255, got ${d}`);
+      if (a === b && d !== LOCAL_DISTANCE)
+        throw new ConfigError(field, `local distance must be ${LOCAL_DISTANCE}, got ${d}`);
+      if (a !== b && d <= LOCAL_DISTANCE) {
+        throw new ConfigError(field, `remote distance must be > ${LOCAL_DISTANCE}, got ${d}`);
+      }
+      if (distances[b]?.[a] !== d)
+        throw new ConfigError(field, `asymmetric: ${d} but distances[${b}][${a}] is ${distances[b]?.[a]}`);
+    }
+  }
+
+  const costs: CostTable = Object.freeze({ ...DEFAULT_COSTS, ...preset.costs, ...config.costs });
+  for (const [k, v] of Object.entries(costs)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ConfigError(`costs.${k}`, `must be a non-negative number of ns, got ${v}`);
+    }
+  }
+  const tlb: TlbGeometry = Object.freeze({ ...DEFAULT_TLB, ...preset.tlb, ...config.tlb });
+  for (const size of ['4k', '2m', '1g'] as const) {
+    const entries = tlb[`entries${size}`];
+    const ways = tlb[`ways${size}`];
+    if (!isCount(entries))
+      throw new ConfigError(`tlb.entries${size}`, `must be a non-negative integer, got ${entries}`);
+    if (!isCount(ways) || ways === 0)
+      throw new ConfigError(`tlb.ways${size}`, `must be a positive integer, got ${ways}`);
+    if (entries % ways !== 0)
+      throw new ConfigError(`tlb.entries${size}`, `${entries} is not a multiple of ways (${ways})`);
+  }
+  if (!isCount(tlb.asidBits) || tlb.asidBits > 16) {
+    throw new ConfigError('tlb.asidBits', `must be an integer in 0..16, got ${tlb.asidBits}`);
+  }
+
+  return Object.freeze({
+    arch,
+    pageSize,
+    seed,
+    nodes: Object.freeze(nodes.map((n) => Object.freeze({ memoryBytes: n.memoryBytes, cpus: n.cpus }))),
+    distances: Object.freeze(distances.map((r) => Object.freeze([...r]))),
+    costs,
+    tlb,
+    preemptRt: config.preemptRt ?? preset.preemptRt ?? false,
+  });
+}

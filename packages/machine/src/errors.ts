@@ -1,0 +1,125 @@
+/**
+ * DOC: errors, in the three tiers of the house style.
+ *
+ * 1. Expected failures of kernel-style APIs are negative errno numbers,
+ *    returned, never thrown (`return -ENOMEM`).
+ * 2. Broken invariants: {@link bugOn} throws {@link MmBugError} (the model of
+ *    `BUG_ON()`); `Machine.warnOn` records a warning and goes on (`WARN_ON()`).
+ * 3. Misuse at a package boundary and bad input: a subclass of {@link MmError}
+ *    carrying `code` (the errno name where one fits) and a message that starts
+ *    with the subsystem (`"machine: nodes[1].cpus must be >= 0"`).
+ *
+ * Every package's errors carry the same `Symbol.for('mm.error')` marker, so
+ * `MmError.isInstance(e)` recognises errors from packages that do not depend
+ * on this one (the maple tree has no runtime dependencies) and from a second
+ * copy of this package.
+ */
+
+/** Operation not permitted. */
+export const EPERM = 1;
+/** No such file or directory (or entry). */
+export const ENOENT = 2;
+/** Interrupted system call. */
+export const EINTR = 4;
+/** I/O error. */
+export const EIO = 5;
+/** Try again. */
+export const EAGAIN = 11;
+/** Out of memory. */
+export const ENOMEM = 12;
+/** Bad address. */
+export const EFAULT = 14;
+/** Device or resource busy. */
+export const EBUSY = 16;
+/** Object exists. */
+export const EEXIST = 17;
+/** No such device. */
+export const ENODEV = 19;
+/** Invalid argument. */
+export const EINVAL = 22;
+/** No space left on device. */
+export const ENOSPC = 28;
+/** Math result not representable. */
+export const ERANGE = 34;
+/** Function not implemented by this model or configuration. */
+export const ENOSYS = 38;
+/** Operation not supported. */
+export const EOPNOTSUPP = 95;
+/** Hardware memory error (memory-failure, hwpoison). */
+export const EHWPOISON = 133;
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  [EPERM]: 'EPERM',
+  [ENOENT]: 'ENOENT',
+  [EINTR]: 'EINTR',
+  [EIO]: 'EIO',
+  [EAGAIN]: 'EAGAIN',
+  [ENOMEM]: 'ENOMEM',
+  [EFAULT]: 'EFAULT',
+  [EBUSY]: 'EBUSY',
+  [EEXIST]: 'EEXIST',
+  [ENODEV]: 'ENODEV',
+  [EINVAL]: 'EINVAL',
+  [ENOSPC]: 'ENOSPC',
+  [ERANGE]: 'ERANGE',
+  [ENOSYS]: 'ENOSYS',
+  [EOPNOTSUPP]: 'EOPNOTSUPP',
+  [EHWPOISON]: 'EHWPOISON',
+};
+
+/**
+ * The name of an errno value, positive or negative (`-12` → `"ENOMEM"`).
+ * Unknown values give `"E?<n>"`.
+ */
+export function errnoName(errno: number): string {
+  const n = errno < 0 ? -errno : errno;
+  return ERRNO_NAMES[n] ?? `E?${n}`;
+}
+
+const MM_ERROR_MARKER = Symbol.for('mm.error');
+
+/**
+ * Base class of every error the mm packages throw.
+ * `code` is the kernel errno name where one fits (`EINVAL`, `ENOMEM`,
+ * `EBUSY`), else a short upper-case code (`BUG`, `LOCKDEP`).
+ */
+export class MmError extends Error {
+  readonly code: string;
+  readonly [MM_ERROR_MARKER] = true;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /** True for an error thrown by any mm package, whichever copy of the class made it. */
+  static isInstance(e: unknown): e is MmError {
+    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[MM_ERROR_MARKER] === true;
+  }
+}
+
+/** A broken invariant: the model of the kernel's `BUG()`. */
+export class MmBugError extends MmError {
+  constructor(message: string) {
+    super('BUG', message);
+  }
+}
+
+/** An invalid machine configuration; `field` names the offending field (`nodes[1].memoryBytes`). */
+export class ConfigError extends MmError {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super('EINVAL', `machine: ${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/**
+ * Throw {@link MmBugError} when `cond` holds.
+ * @kernel BUG_ON (include/asm-generic/bug.h)
+ */
+export function bugOn(cond: boolean, message: string): void {
+  if (cond) throw new MmBugError(message);
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// DOC: the root tasks behind `npm run demo|test|bench|docs`. Each one does
+// its own set-up on a fresh clone (pinned pnpm via tools/pnpm.mjs, frozen
+// install, turbo builds), so a machine with only Node 20 and npm needs
+// nothing else.
+//
+//   demo  build @mm/kernel and what it depends on, run `mmsim demo`
+//         (extra arguments go to mmsim: npm run demo -- --preset server2s)
+//   test  build, typecheck, lint, package checks (publint, attw), then every
+//         vitest project; vitest's summary is the last thing printed
+//   bench every package's bench/ (one at a time), into bench-results/
+//   docs  TypeDoc for all packages into docs-site/
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [task, ...rest] = process.argv.slice(2);
+
+function run(args, opts = {}) {
+  const r = spawnSync(process.execPath, [join(root, 'tools', 'pnpm.mjs'), ...args], {
+    stdio: 'inherit',
+    cwd: root,
+    ...opts,
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const install = () => run(['install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only']);
+
+switch (task) {
+  case 'demo':
+    install();
+    run(['exec', 'turbo', 'run', 'build', '--filter=@mm/kernel...', '--output-logs=errors-only']);
+    run(['--filter', '@mm/kernel', 'exec', 'node', 'dist/cli.js', ...(rest.length > 0 ? rest : ['demo'])]);
+    break;
+  case 'test':
+    install();
+    run(['exec', 'turbo', 'run', 'build', 'typecheck', 'lint', 'check-exports', '--output-logs=errors-only']);
+    run([
+      'exec',
+      'biome',
+      'check',
+      'tools',
+      'package.json',
+      'turbo.json',
+      'biome.json',
+      'vitest.config.ts',
+      '.changeset',
+    ]);
+    run(['exec', 'tsc', '-p', 'tsconfig.json']);
+    run(['exec', 'vitest', 'run', ...rest]);
+    break;
+  case 'bench':
+    install();
+    run(['exec', 'turbo', 'run', 'bench', '--concurrency=1', ...rest]);
+    break;
+  case 'docs':
+    install();
+    run(['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
+    run(['exec', 'typedoc', '--treatWarningsAsErrors']);
+    break;
+  default:
+    console.error('usage: node tools/task.mjs demo|test|bench|docs [args...]');
+    process.exit(2);
+}

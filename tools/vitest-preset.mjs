@@ -1,0 +1,20 @@
+// DOC: the vitest project preset every package's vitest.config.ts calls.
+// Tests run on the sources of the workspace packages they import, through the
+// `@mm/source` export condition, so a test never needs a dependency built first.
+import { defineProject } from 'vitest/config';
+
+const conditions = ['@mm/source', 'module', 'node', 'import', 'default'];
+
+/** @param {string} name project name shown by vitest */
+export function vitestProject(name, test = {}) {
+  return defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: conditions } },
+    test: {
+      name,
+      include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+      environment: 'node',
+      ...test,
+    },
+  });
+}
