@@ -364,13 +364,13 @@ export class Sched {
     const clock = m.clock;
     const pid = this.dequeue(cpu);
     const t = this.tasks[pid]!;
-    const start = clock.cpuNow(cpu);
-    clock.advanceTo(start);
+    clock.advanceTo(clock.cpuNow(cpu));
     if (this.lastPid[cpu] !== pid) {
       m.account.chargeEvent(cpu, 'contextSwitch', 1);
       this.lastPid[cpu] = pid;
       this.nrSwitches++;
     }
+    const start = clock.cpuNow(cpu);
     const prevCpu = m.currentCpu;
     this.currentPid[cpu] = pid;
     m.currentCpu = cpu;
@@ -431,7 +431,7 @@ export class Sched {
    */
   runUntilIdle(limitNs: number = this.machine.clock.now + 60_000_000_000): boolean {
     this.drive(null, limitNs);
-    return this.machine.clock.nextEventTime() === Number.POSITIVE_INFINITY && this.pickCpu() < 0;
+    return this.machine.clock.nextEventTime() === Number.POSITIVE_INFINITY && this.nrQueued === 0;
   }
 
   /**
