@@ -16,14 +16,26 @@ describe('CPU hotplug', () => {
     m.hotplug.cpuhpSetupState(
       'a:online',
       'online',
-      (cpu) => (log.push(`a up ${cpu} on ${m.currentCpu}`), 0),
-      (cpu) => (log.push(`a down ${cpu} on ${m.currentCpu}`), 0),
+      (cpu) => {
+        log.push(`a up ${cpu} on ${m.currentCpu}`);
+        return 0;
+      },
+      (cpu) => {
+        log.push(`a down ${cpu} on ${m.currentCpu}`);
+        return 0;
+      },
     );
     m.hotplug.cpuhpSetupState(
       'b:online',
       'online',
-      (cpu) => (log.push(`b up ${cpu}`), 0),
-      (cpu) => (log.push(`b down ${cpu}`), 0),
+      (cpu) => {
+        log.push(`b up ${cpu}`);
+        return 0;
+      },
+      (cpu) => {
+        log.push(`b down ${cpu}`);
+        return 0;
+      },
     );
     log.length = 0;
     expect(m.hotplug.cpuDown(3)).toBe(0);
@@ -56,7 +68,10 @@ describe('CPU hotplug', () => {
     m.hotplug.cpuhpSetupState(
       'x',
       'online',
-      (cpu) => (ups.push(cpu), 0),
+      (cpu) => {
+        ups.push(cpu);
+        return 0;
+      },
       () => 0,
     );
     const id = m.hotplug.cpuhpSetupState(
@@ -84,7 +99,10 @@ describe('CPU hotplug', () => {
       'bad',
       'online',
       (cpu) => (cpu === 2 ? -ENOMEM : 0),
-      (cpu) => (down.push(cpu), 0),
+      (cpu) => {
+        down.push(cpu);
+        return 0;
+      },
     );
     expect(r).toBe(-ENOMEM);
     expect(down).toEqual([1, 0]);

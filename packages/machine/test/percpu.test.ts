@@ -10,7 +10,9 @@ describe('PerCpu', () => {
     expect(p.get(0).count).toBe(0);
     expect([...p].map((v) => v.cpu)).toEqual([0, 1, 2, 3]);
     const seen: number[] = [];
-    p.forEach((_, c) => seen.push(c));
+    p.forEach((_, c) => {
+      seen.push(c);
+    });
     expect(seen).toEqual([0, 1, 2, 3]);
     expect(() => p.get(4)).toThrow(MmError);
     p.set(1, { cpu: 1, count: 9 });
