@@ -1,0 +1,73 @@
+/**
+ * DOC: what the slab allocator needs from the machine it runs on.
+ *
+ * SLUB sits on top of the page allocator, per-CPU data, local locks,
+ * spinlocks and RCU. This file names exactly those services as one small
+ * interface, {@link SlabEnv}, so the allocator code reads like mm/slub.c and
+ * never reaches into machine internals. `createSlabEnv(machine)` (in
+ * machine-env.ts) builds it from a `@mm/machine` Machine: pages come from the
+ * buddy allocator, locks are the machine's lockdep-checked locks, RCU is the
+ * machine's tree RCU.
+ */
+
+/** A per-CPU `localtry_lock_t` as the allocator uses it (one instance per cache). */
+export interface SlabLocalTryLock {
+  /**
+   * Take the lock of the current CPU (callers known to be allowed to block).
+   * @kernel local_lock (include/linux/local_lock.h)
+   */
+  lock(): void;
+  /**
+   * Try to take the lock of the current CPU; false when an interrupt preempted a
+   * holder on this CPU.
+   * @kernel local_trylock (include/linux/local_lock.h)
+   */
+  trylock(): boolean;
+  /** @kernel local_unlock (include/linux/local_lock.h) */
+  unlock(): void;
+}
+
+/** A `spinlock_t` taken with interrupts saved, as barn and list locks are. */
+export interface SlabSpinLock {
+  /** @kernel spin_lock_irqsave (include/linux/spinlock.h) */
+  lock(): void;
+  /** @kernel spin_trylock_irqsave (include/linux/spinlock.h) */
+  trylock(): boolean;
+  /** @kernel spin_unlock_irqrestore (include/linux/spinlock.h) */
+  unlock(): void;
+}
+
+/** The machine services SLUB uses. */
+export interface SlabEnv {
+  readonly nrCpus: number;
+  readonly nrNodes: number;
+  readonly pageSize: number;
+  readonly pageShift: number;
+  /** PFN bits per memory section (for the lazily allocated pfn → slab map). */
+  readonly sectionShift: number;
+  /** `smp_processor_id()`. */
+  currentCpu(): number;
+  /** `cpu_to_node()`. */
+  cpuToNode(cpu: number): number;
+  /** `cpu_online()`. */
+  cpuOnline(cpu: number): boolean;
+  /** `page_to_nid(pfn_to_page(pfn))`. */
+  pfnToNid(pfn: number): number;
+  /**
+   * Allocate 2^order pages; returns the head PFN or a negative errno.
+   * @kernel __alloc_frozen_pages (mm/page_alloc.c)
+   */
+  allocPages(gfp: number, order: number, nid: number): number;
+  /** @kernel free_frozen_pages (mm/page_alloc.c) */
+  freePages(pfn: number, order: number): void;
+  /** Whether `gfp` lets the caller sleep. @kernel gfpflags_allow_blocking */
+  gfpAllowBlocking(gfp: number): boolean;
+  newLocalTryLock(name: string): SlabLocalTryLock;
+  newSpinLock(name: string): SlabSpinLock;
+  /** @kernel call_rcu (kernel/rcu/tree.c) */
+  callRcu(fn: (arg: unknown) => void, arg: unknown): void;
+  /** Run `fn` as code on `cpu` (`smp_call_function_single` / work queued on that CPU). */
+  runOn(cpu: number, fn: () => void): void;
+  /** Register CPU hotplug callbacks (dead = after the CPU stopped running). */
+  cpuhpSetupState(name: string, startup: ((cpu: number) => number) | null, teardown: ((cpu: number) => number) | null): void;
+}

@@ -1,0 +1,99 @@
+/**
+ * DOC: @mm/slab-sheaves: the SLUB slab allocator with percpu sheaves, the
+ * barn, kfree_rcu batching, prefilled sheaves, kmalloc, slub_debug and stats.
+ * @packageDocumentation
+ */
+export {
+  BARN_E2BIG,
+  BARN_EBUSY,
+  BARN_ENOMEM,
+  barnGetEmptySheaf,
+  barnGetFullOrEmptySheaf,
+  barnPutEmptySheaf,
+  barnPutFullSheaf,
+  barnReplaceEmptySheaf,
+  barnReplaceFullSheaf,
+  barnShrink,
+  type NodeBarn,
+} from './barn.js';
+export { slabAccess } from './debug.js';
+export type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
+export { CacheBusyError, SlabBugError, type SlabBugKind, SlabError } from './errors.js';
+export { flushAllRcuSheaves, type KfreeRcuStats, kfreeRcu, kfreeRcuMonitor, kfreeRcuStats } from './kfree-rcu.js';
+export {
+  createKmallocCaches,
+  kfree,
+  kmalloc,
+  kmallocMaxCacheSize,
+  kmallocNode,
+  kmallocSizes,
+  kmallocSlab,
+  ksize,
+  kvfree,
+  virtToCache,
+} from './kmalloc.js';
+export {
+  kmemCacheAllocFromSheaf,
+  kmemCachePrefillSheaf,
+  kmemCacheRefillSheaf,
+  kmemCacheReturnSheaf,
+  kmemCacheSheafSize,
+  type PercpuSheaves,
+  type SheafRef,
+  SlabSheaf,
+} from './sheaf.js';
+export {
+  KMALLOC_SHIFT_HIGH_PAGES,
+  MAX_EMPTY_SHEAVES,
+  MAX_FULL_SHEAVES,
+  MAX_OBJS_PER_PAGE,
+  NR_SLUB_STAT_ITEMS,
+  NUMA_NO_NODE,
+  PCS_BATCH_MAX,
+  SLAB_ACCOUNT,
+  SLAB_CONSISTENCY_CHECKS,
+  SLAB_DEBUG_FLAGS,
+  SLAB_HWCACHE_ALIGN,
+  SLAB_KMALLOC,
+  SLAB_POISON,
+  SLAB_RECLAIM_ACCOUNT,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SLAB_TYPESAFE_BY_RCU,
+  STAT,
+  STAT_NAMES,
+  ZERO_SIZE_PTR,
+} from './slab-flags.js';
+export {
+  calcSlabOrder,
+  calculateAlignment,
+  calculateOrder,
+  createSlubAllocator,
+  flushAll,
+  getOrder,
+  type KmemCacheArgs,
+  KmemCache,
+  kmemCacheAlloc,
+  kmemCacheAllocBulk,
+  kmemCacheAllocNode,
+  kmemCacheCreate,
+  kmemCacheDestroy,
+  kmemCacheFree,
+  kmemCacheFreeBulk,
+  kmemCacheShrink,
+  OBJ_ALLOC,
+  OBJ_FREE,
+  OBJ_RCU,
+  OBJ_SHEAF,
+  orderObjects,
+  type ResolvedSlubConfig,
+  resolveSlubConfig,
+  type SlabDebugReport,
+  type SlabMemcgHooks,
+  type SlubConfig,
+  SlubAllocator,
+  slubCpuDead,
+} from './slub.js';
+export { formatSlabinfo, readSlabSysfs, slabStatsJson, slabSysfsFiles } from './sysfs.js';
+export { kmemCacheValidate, slabValidate } from './validate.js';
+export { createSlabEnv, type SlabPageSource } from './machine-env.js';

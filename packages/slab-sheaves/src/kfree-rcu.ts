@@ -1,0 +1,351 @@
+/**
+ * DOC: kfree_rcu(): freeing after a grace period, batched.
+ *
+ * With KVFREE_RCU_BATCHED (the default; off with SLUB_TINY or tiny RCU):
+ * - objects of sheaf-enabled caches from the local node go to the CPU's
+ *   `rcu_free` sheaf (`__kfree_rcu_sheaf`); a full sheaf is detached and
+ *   submitted with one `call_rcu`, and after the grace period
+ *   `rcu_free_sheaf` puts it in the barn as a full sheaf (its objects are
+ *   reused for allocations) or, when the barn is at its full limit, flushes
+ *   it to slabs;
+ * - when no empty sheaf can be had (the allocation here is GFP_NOWAIT) or
+ *   the cache has no sheaves, objects go to the existing kvfree_rcu batches:
+ *   per CPU a page of pointers (`kvfree_rcu_bulk_data`), submitted with one
+ *   `call_rcu` when full or when the monitor runs, freed in bulk after the
+ *   grace period.
+ * Without batching every kvfree_rcu is a plain `call_rcu` whose callback
+ * (`kvfree_rcu_cb`) finds the object's start from the rcu_head pointer inside it.
+ */
+import { SlabBugError } from './errors.js';
+import { GFP_NOWAIT } from './internal/gfp.js';
+import { kfree } from './kmalloc.js';
+import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
+import {
+  allocEmptySheaf,
+  freeEmptySheaf,
+  SHEAF_DETACHED,
+  SHEAF_IN_BARN,
+  SHEAF_RCU_FLIGHT,
+  SHEAF_RCU_FREE,
+  type SlabSheaf,
+  setRcuSheafNobarnSubmitter,
+  sheafFlushUnused,
+} from './sheaf.js';
+import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
+import {
+  hex,
+  type KfreeRcuState,
+  type KmemCache,
+  OBJ_ALLOC,
+  OBJ_RCU,
+  OBJ_SHEAF,
+  objIndex,
+  objIndexChecked,
+  type SlubAllocator,
+  slabFreeAfterHook,
+  stat,
+} from './slub.js';
+
+function krc(a: SlubAllocator): KfreeRcuState {
+  let k = a.krc;
+  if (k === null) {
+    const bulk: Float64Array[] = [];
+    for (let c = 0; c < a.env.nrCpus; c++) bulk.push(new Float64Array(a.config.kvfreeBulkMaxEntries));
+    k = {
+      bulk,
+      bulkCount: new Int32Array(a.env.nrCpus),
+      batchesInFlight: 0,
+      objectsPending: 0,
+      singlePending: 0,
+      callRcuSubmissions: 0,
+      batchesSubmitted: 0,
+      sheafSubmissions: 0,
+    };
+    a.krc = k;
+  }
+  return k;
+}
+
+/** Counters of the kfree_rcu machinery. */
+export interface KfreeRcuStats {
+  /** Every call_rcu issued by kfree_rcu paths (sheaves, batches, single objects). */
+  readonly callRcuSubmissions: number;
+  /** rcu_free sheaves submitted. */
+  readonly sheafSubmissions: number;
+  /** kvfree_rcu batches submitted. */
+  readonly batchesSubmitted: number;
+  /** Objects waiting in kvfree_rcu batches (filling or in flight). */
+  readonly batchObjectsPending: number;
+  /** Objects waiting as single call_rcu callbacks (KVFREE_RCU_BATCHED off). */
+  readonly singlePending: number;
+}
+
+/** Snapshot of the kfree_rcu counters. */
+export function kfreeRcuStats(a: SlubAllocator): KfreeRcuStats {
+  const k = krc(a);
+  return {
+    callRcuSubmissions: k.callRcuSubmissions,
+    sheafSubmissions: k.sheafSubmissions,
+    batchesSubmitted: k.batchesSubmitted,
+    batchObjectsPending: k.objectsPending,
+    singlePending: k.singlePending,
+  };
+}
+
+function countSheafSubmission(a: SlubAllocator): void {
+  krc(a).sheafSubmissions++;
+}
+
+/**
+ * Put `addr` on the current CPU's rcu_free sheaf.
+ * @returns false when no sheaf could be had (fall back to the batches).
+ * @kernel __kfree_rcu_sheaf (mm/slub.c)
+ */
+function kfreeRcuSheaf(s: KmemCache, addr: number): boolean {
+  const pcs = s.pcs!;
+  const env = s.env;
+  if (!pcs.lock.trylock()) {
+    stat(s, STAT.PCS_TRYLOCK_FAIL);
+    stat(s, STAT.FREE_RCU_SHEAF_FAIL);
+    return false;
+  }
+  let cpu = env.currentCpu();
+  if (pcs.rcuFree[cpu] === null) {
+    const spare = pcs.spare[cpu]!;
+    if (spare !== null && spare.size === 0) {
+      pcs.rcuFree[cpu] = spare;
+      pcs.spare[cpu] = null;
+      spare.where = SHEAF_RCU_FREE;
+    } else {
+      const barn = s.barns[env.cpuToNode(cpu)]!;
+      let empty = barnGetEmptySheaf(s, barn, true);
+      if (empty !== null) {
+        pcs.rcuFree[cpu] = empty;
+        empty.where = SHEAF_RCU_FREE;
+      } else {
+        pcs.lock.unlock();
+        empty = allocEmptySheaf(s, GFP_NOWAIT);
+        if (empty === null) {
+          stat(s, STAT.FREE_RCU_SHEAF_FAIL);
+          return false;
+        }
+        if (!pcs.lock.trylock()) {
+          empty.where = SHEAF_IN_BARN;
+          barnPutEmptySheaf(barn, empty);
+          stat(s, STAT.FREE_RCU_SHEAF_FAIL);
+          return false;
+        }
+        cpu = env.currentCpu();
+        if (pcs.rcuFree[cpu] !== null) {
+          empty.where = SHEAF_IN_BARN;
+          barnPutEmptySheaf(barn, empty);
+        } else {
+          pcs.rcuFree[cpu] = empty;
+          empty.where = SHEAF_RCU_FREE;
+        }
+      }
+    }
+  }
+  const rcuSheaf = pcs.rcuFree[cpu]!;
+  rcuSheaf.objects[rcuSheaf.size++] = addr;
+  if (rcuSheaf.size >= s.sheafCapacity) {
+    pcs.rcuFree[cpu] = null;
+    rcuSheaf.node = env.cpuToNode(cpu);
+    rcuSheaf.where = SHEAF_RCU_FLIGHT;
+    krc(s.allocator).callRcuSubmissions++;
+    countSheafSubmission(s.allocator);
+    env.callRcu(rcuFreeSheaf, rcuSheaf);
+  }
+  pcs.lock.unlock();
+  stat(s, STAT.FREE_RCU_SHEAF);
+  return true;
+}
+
+/** After the grace period: memcg/KASAN free hooks of the sheaf's objects. */
+function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
+  const memcg = s.allocator.memcg;
+  for (let i = 0; i < sheaf.size; i++) {
+    const addr = sheaf.objects[i]!;
+    const o = objIndex(s, addr);
+    s.objState[o] = OBJ_SHEAF;
+    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, addr);
+  }
+  s.nrRcuObjects -= sheaf.size;
+}
+
+/**
+ * Grace period over for an rcu_free sheaf: into the barn as a full sheaf,
+ * or flushed to slabs when the barn is at its full limit.
+ * @kernel rcu_free_sheaf (mm/slub.c)
+ */
+function rcuFreeSheaf(arg: unknown): void {
+  const sheaf = arg as SlabSheaf;
+  const s = sheaf.cache;
+  rcuFreeSheafPrepare(s, sheaf);
+  const barn = s.barns[sheaf.node]!;
+  if (sheaf.size > 0) {
+    if (barn.nrFull < MAX_FULL_SHEAVES) {
+      stat(s, STAT.BARN_PUT);
+      sheaf.where = SHEAF_IN_BARN;
+      barnPutFullSheaf(barn, sheaf);
+      return;
+    }
+    stat(s, STAT.BARN_PUT_FAIL);
+    sheaf.where = SHEAF_DETACHED;
+    sheafFlushUnused(s, sheaf);
+  }
+  if (barn.nrEmpty < MAX_EMPTY_SHEAVES) {
+    sheaf.where = SHEAF_IN_BARN;
+    barnPutEmptySheaf(barn, sheaf);
+    return;
+  }
+  sheaf.where = SHEAF_DETACHED;
+  freeEmptySheaf(s, sheaf);
+}
+
+/**
+ * Grace period over for an rcu_free sheaf of a flushed CPU: straight to slabs.
+ * @kernel rcu_free_sheaf_nobarn (mm/slub.c)
+ */
+function rcuFreeSheafNobarn(arg: unknown): void {
+  const sheaf = arg as SlabSheaf;
+  const s = sheaf.cache;
+  rcuFreeSheafPrepare(s, sheaf);
+  sheaf.where = SHEAF_DETACHED;
+  sheafFlushUnused(s, sheaf);
+  freeEmptySheaf(s, sheaf);
+}
+
+setRcuSheafNobarnSubmitter((s, sheaf) => {
+  sheaf.where = SHEAF_RCU_FLIGHT;
+  krc(s.allocator).callRcuSubmissions++;
+  s.env.callRcu(rcuFreeSheafNobarn, sheaf);
+});
+
+/** Objects pending in kfree_rcu flight are freed here, through the normal free path (sheaves included). */
+function freeAfterGp(a: SlubAllocator, addr: number): void {
+  const pfn = Math.floor(addr / a.env.pageSize);
+  const v = a.pfnLookup(pfn);
+  if (v <= 0) {
+    // large kmalloc
+    kfree(a, addr);
+    return;
+  }
+  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
+  const o = objIndex(s, addr);
+  s.nrRcuObjects--;
+  const memcg = a.memcg;
+  if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, addr);
+  slabFreeAfterHook(s, o, addr);
+}
+
+function kfreeBulkCb(arg: unknown): void {
+  const { a, ptrs } = arg as { a: SlubAllocator; ptrs: Float64Array };
+  const k = krc(a);
+  k.batchesInFlight--;
+  k.objectsPending -= ptrs.length;
+  for (let i = 0; i < ptrs.length; i++) freeAfterGp(a, ptrs[i]!);
+}
+
+function submitBatch(a: SlubAllocator, cpu: number): void {
+  const k = krc(a);
+  const n = k.bulkCount[cpu]!;
+  if (n === 0) return;
+  const ptrs = k.bulk[cpu]!.slice(0, n);
+  k.bulkCount[cpu] = 0;
+  k.batchesInFlight++;
+  k.batchesSubmitted++;
+  k.callRcuSubmissions++;
+  a.env.callRcu(kfreeBulkCb, { a, ptrs });
+}
+
+/**
+ * The kvfree_rcu monitor: submit every CPU's partly filled batch.
+ * @kernel kfree_rcu_monitor (mm/slab_common.c)
+ */
+export function kfreeRcuMonitor(a: SlubAllocator): void {
+  for (let cpu = 0; cpu < a.env.nrCpus; cpu++) submitBatch(a, cpu);
+}
+
+/**
+ * Submit every CPU's rcu_free sheaf (what `kvfree_rcu_barrier()` does before waiting).
+ * @kernel flush_all_rcu_sheaves (mm/slub.c)
+ */
+export function flushAllRcuSheaves(a: SlubAllocator): void {
+  for (const s of a.caches) {
+    const pcs = s.pcs;
+    if (pcs === null) continue;
+    for (let cpu = 0; cpu < a.env.nrCpus; cpu++) {
+      const sheaf = pcs.rcuFree[cpu]!;
+      if (sheaf === null) continue;
+      pcs.rcuFree[cpu] = null;
+      sheaf.node = a.env.cpuToNode(cpu);
+      sheaf.where = SHEAF_RCU_FLIGHT;
+      krc(a).callRcuSubmissions++;
+      countSheafSubmission(a);
+      a.env.callRcu(rcuFreeSheaf, sheaf);
+    }
+  }
+}
+
+function kvfreeRcuCb(arg: unknown): void {
+  const { a, ptr } = arg as { a: SlubAllocator; ptr: number };
+  krc(a).singlePending--;
+  const pfn = Math.floor(ptr / a.env.pageSize);
+  const v = a.pfnLookup(pfn);
+  if (v <= 0) {
+    // large kmalloc: the rcu_head is within the first page
+    freeAfterGp(a, pfn * a.env.pageSize);
+    return;
+  }
+  // find the object start from a pointer into its middle (obj_to_index)
+  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
+  const l = a.slabLocal[v - 1]!;
+  const base = s.slabPfn[l]! * a.env.pageSize;
+  const idx = Math.floor((ptr - base) / s.size);
+  freeAfterGp(a, base + s.redLeftPad + idx * s.size);
+}
+
+/**
+ * Free `addr` (an object from kmalloc or any cache) after a grace period.
+ * @throws SlabBugError for an invalid or double free (state unchanged).
+ * @kernel kvfree_call_rcu (mm/slab_common.c), kfree_rcu (include/linux/rcupdate.h)
+ */
+export function kfreeRcu(a: SlubAllocator, addr: number): void {
+  if (addr === ZERO_SIZE_PTR || addr === 0) return;
+  const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
+  const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
+  let s: KmemCache | null = null;
+  let o = -1;
+  if (v > 0) {
+    s = a.cacheById[a.slabCacheId[v - 1]!]!;
+    o = objIndexChecked(s, addr, false);
+    if (s.objState[o] !== OBJ_ALLOC) {
+      throw new SlabBugError('double-free', s.name, addr, `slab: kfree_rcu of ${s.name} object ${hex(addr)} that is not allocated`);
+    }
+    s.objState[o] = OBJ_RCU;
+    s.nrUserObjects--;
+    s.nrRcuObjects++;
+  } else if (!(v < 0 && v >= -11 && addr === pfn * a.env.pageSize)) {
+    throw new SlabBugError('invalid-free', '', addr, `slab: kfree_rcu(${hex(addr)}): not a kmalloc or slab allocation`);
+  }
+  const k = krc(a);
+  if (!a.config.kvfreeRcuBatched) {
+    const ptr = s === null ? addr : addr + s.rcuHeadOffset;
+    k.singlePending++;
+    k.callRcuSubmissions++;
+    a.env.callRcu(kvfreeRcuCb, { a, ptr });
+    return;
+  }
+  if (s !== null && s.pcs !== null) {
+    const l = (o / s.objsPerSlab) | 0;
+    if (s.slabNid[l] === a.env.cpuToNode(a.env.currentCpu()) && kfreeRcuSheaf(s, addr)) return;
+  }
+  if (s !== null) stat(s, STAT.KVFREE_RCU_FALLBACK);
+  const cpu = a.env.currentCpu();
+  k.bulk[cpu]![k.bulkCount[cpu]!] = addr;
+  k.bulkCount[cpu] = k.bulkCount[cpu]! + 1;
+  k.objectsPending++;
+  if (k.bulkCount[cpu]! >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
+}
+

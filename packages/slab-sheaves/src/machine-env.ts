@@ -1,0 +1,105 @@
+/**
+ * DOC: the {@link SlabEnv} of a `@mm/machine` Machine.
+ *
+ * Locks are the machine's lockdep-checked `LocalTryLock` (one per cache,
+ * per-CPU inside) and `SpinLock` taken with `spin_lock_irqsave`; RCU is
+ * `machine.rcu`; CPU hotplug teardown is registered like the kernel's
+ * `CPUHP_SLUB_DEAD` state; pages come from a {@link SlabPageSource}, which
+ * the machine's buddy allocator (`machine.mem`) satisfies.
+ */
+import {
+  LocalTryLock,
+  type Machine,
+  localtryLock,
+  localtryTrylock,
+  localtryUnlock,
+  SpinLock,
+  spinLockIrqsave,
+  spinTrylock,
+  spinUnlockIrqrestore,
+} from '@mm/machine';
+import type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
+import { __GFP_DIRECT_RECLAIM } from './internal/gfp.js';
+
+/** Where slab pages come from (the buddy allocator's interface). */
+export interface SlabPageSource {
+  /** Head PFN of 2^order pages, or a negative errno. @kernel __alloc_pages */
+  allocPages(gfp: number, order: number, nid: number): number;
+  /** @kernel __free_pages */
+  freePages(pfn: number, order: number): void;
+  /** @kernel page_to_nid */
+  pageToNid(pfn: number): number;
+}
+
+class MachineLocalTryLock implements SlabLocalTryLock {
+  readonly l: LocalTryLock;
+  constructor(machine: Machine, name: string) {
+    this.l = new LocalTryLock(machine, name);
+  }
+  lock(): void {
+    localtryLock(this.l);
+  }
+  trylock(): boolean {
+    return localtryTrylock(this.l);
+  }
+  unlock(): void {
+    localtryUnlock(this.l);
+  }
+}
+
+class MachineSpinLock implements SlabSpinLock {
+  readonly l: SpinLock;
+  flags: number;
+  constructor(machine: Machine, name: string) {
+    this.l = new SpinLock(machine, name);
+    this.flags = 0;
+  }
+  lock(): void {
+    this.flags = spinLockIrqsave(this.l);
+  }
+  trylock(): boolean {
+    // spin_trylock_irqsave(): save and disable interrupts, try, restore on failure
+    const cpus = this.l.machine.cpus;
+    const f = cpus.localIrqSave();
+    if (!spinTrylock(this.l)) {
+      cpus.localIrqRestore(f);
+      return false;
+    }
+    this.flags = f;
+    return true;
+  }
+  unlock(): void {
+    spinUnlockIrqrestore(this.l, this.flags);
+  }
+}
+
+/**
+ * The slab environment of `machine`, with pages from `pages`.
+ */
+export function createSlabEnv(machine: Machine, pages: SlabPageSource): SlabEnv {
+  const topo = machine.topology;
+  const cpuToNode = topo.cpuToNode;
+  return {
+    nrCpus: topo.nrCpus,
+    nrNodes: topo.nrNodes,
+    pageSize: topo.pageSize,
+    pageShift: topo.pageShift,
+    sectionShift: topo.sectionShift,
+    currentCpu: () => machine.currentCpu,
+    cpuToNode: (cpu) => cpuToNode[cpu]!,
+    cpuOnline: (cpu) => machine.cpus.online[cpu] === 1,
+    pfnToNid: (pfn) => pages.pageToNid(pfn),
+    allocPages: (gfp, order, nid) => pages.allocPages(gfp, order, nid),
+    freePages: (pfn, order) => pages.freePages(pfn, order),
+    gfpAllowBlocking: (gfp) => (gfp & __GFP_DIRECT_RECLAIM) !== 0,
+    newLocalTryLock: (name) => new MachineLocalTryLock(machine, name),
+    newSpinLock: (name) => new MachineSpinLock(machine, name),
+    callRcu: (fn, arg) => machine.rcu.callRcu(fn, arg),
+    runOn: (cpu, fn) => {
+      machine.cpus.runOn(cpu, fn);
+    },
+    cpuhpSetupState: (name, startup, teardown) => {
+      machine.hotplug.cpuhpSetupStateNocalls(name, 'prepare', startup, teardown);
+    },
+  };
+}

@@ -1,0 +1,817 @@
+/**
+ * DOC: percpu sheaves: the opt-in array caching layer of SLUB.
+ *
+ * A sheaf (`struct slab_sheaf`) is an array of object addresses used as a
+ * stack. A cache created with `sheafCapacity > 0` has per CPU a *main* and a
+ * *spare* sheaf and, for kfree_rcu batching, an *rcu_free* sheaf
+ * (`struct slub_percpu_sheaves`), all protected by one per-CPU
+ * `localtry_lock`: `trylock` where callers may be in IRQ context (failure →
+ * fall back to the slab paths and count it), `lock` where the caller is known
+ * to be allowed to block. Allocation pops from main, swaps in a non-empty
+ * spare, exchanges the empty main for a full sheaf from the node's barn, and
+ * only when blocking is allowed refills an empty sheaf from slabs by an
+ * internal bulk allocation. Freeing pushes to main, swaps in a non-full
+ * spare, exchanges the full main for an empty barn sheaf unless the barn is
+ * over its full limit, in which case the spare is flushed to slabs by an
+ * internal bulk free.
+ *
+ * Sheaf memory itself comes from kmalloc (`kzalloc(struct_size(...))`), so
+ * obtaining an empty sheaf can fail like in the kernel.
+ *
+ * Objects in sheaves are in state OBJ_SHEAF: allocated as far as slabs (and
+ * slub_debug) are concerned, free as far as users, memcg and KASAN are.
+ */
+import {
+  BARN_E2BIG,
+  barnGetEmptySheaf,
+  barnGetFullOrEmptySheaf,
+  barnPutEmptySheaf,
+  barnPutFullSheaf,
+  barnReplaceEmptySheaf,
+  barnReplaceFullSheaf,
+  type NodeBarn,
+} from './barn.js';
+import type { SlabLocalTryLock } from './env.js';
+import { SlabError } from './errors.js';
+import { __GFP_ACCOUNT, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_RECLAIM, GFP_KERNEL, GFP_NOWAIT } from './internal/gfp.js';
+import { kfreeInternal, kmallocInternal } from './kmalloc.js';
+import { MAX_FULL_SHEAVES, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
+import {
+  freeHook,
+  freeObjectToSlab,
+  type KmemCache,
+  kmemCacheAllocBulkSlabs,
+  OBJ_ALLOC,
+  OBJ_SHEAF,
+  objIndex,
+  stat,
+  statAdd,
+} from './slub.js';
+
+/** Bytes of `struct slab_sheaf` before the objects array. */
+const SHEAF_HEADER_BYTES = 32;
+
+/** A sheaf: a stack of object addresses (`struct slab_sheaf`). */
+export class SlabSheaf {
+  readonly cache: KmemCache;
+  /** Object addresses; `objects[0..size)` are valid. */
+  readonly objects: Float64Array;
+  size: number;
+  /** Capacity (the cache's sheaf_capacity, or larger for oversize prefilled sheaves). */
+  readonly capacity: number;
+  /** Node of the CPU that submitted an rcu_free sheaf. */
+  node: number;
+  /** Prefilled from pfmemalloc reserves (always flushed on return). */
+  pfmemalloc: boolean;
+  /** The kmalloc object holding the sheaf (its struct). */
+  readonly memAddr: number;
+  /** Where the sheaf is, for validation: 0 detached/prefilled, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed. */
+  where: number;
+
+  constructor(cache: KmemCache, capacity: number, memAddr: number) {
+    this.cache = cache;
+    this.objects = new Float64Array(capacity);
+    this.size = 0;
+    this.capacity = capacity;
+    this.node = NUMA_NO_NODE;
+    this.pfmemalloc = false;
+    this.memAddr = memAddr;
+    this.where = 0;
+  }
+}
+
+/** Sheaf locations. */
+export const SHEAF_DETACHED = 0;
+export const SHEAF_MAIN = 1;
+export const SHEAF_SPARE = 2;
+export const SHEAF_RCU_FREE = 3;
+export const SHEAF_IN_BARN = 4;
+export const SHEAF_RCU_FLIGHT = 5;
+export const SHEAF_FREED = 6;
+
+/** `struct slub_percpu_sheaves` for all CPUs of one cache (structure of arrays). */
+export interface PercpuSheaves {
+  readonly lock: SlabLocalTryLock;
+  /** Never null while unlocked. */
+  readonly main: SlabSheaf[];
+  readonly spare: (SlabSheaf | null)[];
+  readonly rcuFree: (SlabSheaf | null)[];
+}
+
+function allowSpinning(gfp: number): boolean {
+  return (gfp & __GFP_RECLAIM) !== 0;
+}
+
+/**
+ * An empty sheaf of `capacity` objects, its memory from kmalloc; null when that fails.
+ * @kernel __alloc_empty_sheaf (mm/slub.c)
+ */
+export function allocEmptySheafCap(s: KmemCache, gfp: number, capacity: number): SlabSheaf | null {
+  const mem = kmallocInternal(s.allocator, SHEAF_HEADER_BYTES + capacity * 8, gfp);
+  if (mem < 0) return null;
+  const sheaf = new SlabSheaf(s, capacity, mem);
+  s.nrSheaves++;
+  stat(s, STAT.SHEAF_ALLOC);
+  return sheaf;
+}
+
+/** @kernel alloc_empty_sheaf (mm/slub.c) */
+export function allocEmptySheaf(s: KmemCache, gfp: number): SlabSheaf | null {
+  return allocEmptySheafCap(s, gfp, s.sheafCapacity);
+}
+
+/** @kernel free_empty_sheaf (mm/slub.c) */
+export function freeEmptySheaf(s: KmemCache, sheaf: SlabSheaf): void {
+  if (sheaf.size !== 0 || sheaf.where === SHEAF_FREED) {
+    throw new SlabError('EINVAL', s.name, `slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`);
+  }
+  sheaf.where = SHEAF_FREED;
+  s.nrSheaves--;
+  kfreeInternal(s.allocator, sheaf.memAddr);
+  stat(s, STAT.SHEAF_FREE);
+}
+
+/**
+ * Fill a sheaf to the cache's capacity by an internal bulk allocation.
+ * @returns 0, or -ENOMEM when not completely filled.
+ * @kernel refill_sheaf (mm/slub.c)
+ */
+export function refillSheaf(s: KmemCache, sheaf: SlabSheaf, gfp: number): number {
+  const toFill = s.sheafCapacity - sheaf.size;
+  if (toFill <= 0) return 0;
+  const filled = kmemCacheAllocBulkSlabs(s, gfp, toFill, sheaf.objects, sheaf.size, OBJ_SHEAF);
+  sheaf.size += filled;
+  statAdd(s, STAT.SHEAF_REFILL, filled);
+  return filled < toFill ? -12 : 0;
+}
+
+/** @kernel alloc_full_sheaf (mm/slub.c) */
+function allocFullSheaf(s: KmemCache, gfp: number): SlabSheaf | null {
+  const sheaf = allocEmptySheaf(s, gfp);
+  if (sheaf === null) return null;
+  if (refillSheaf(s, sheaf, gfp | __GFP_NOMEMALLOC) !== 0) {
+    freeEmptySheaf(s, sheaf);
+    return null;
+  }
+  return sheaf;
+}
+
+/** Flush `n` addresses from `objects[from..]` to slabs. */
+function flushObjects(s: KmemCache, objects: Float64Array, from: number, n: number): void {
+  for (let i = 0; i < n; i++) freeObjectToSlab(s, objects[from + i]!);
+}
+
+/**
+ * Flush the current CPU's main sheaf to slabs in batches of PCS_BATCH_MAX,
+ * dropping the lock around each bulk free.
+ * @returns true when at least partially flushed.
+ * @kernel sheaf_flush_main (mm/slub.c)
+ */
+export function sheafFlushMain(s: KmemCache): boolean {
+  const pcs = s.pcs!;
+  const batchBuf = new Float64Array(PCS_BATCH_MAX);
+  let ret = false;
+  for (;;) {
+    if (!pcs.lock.trylock()) return ret;
+    const sheaf = pcs.main[s.env.currentCpu()]!;
+    const batch = Math.min(PCS_BATCH_MAX, sheaf.size);
+    sheaf.size -= batch;
+    batchBuf.set(sheaf.objects.subarray(sheaf.size, sheaf.size + batch));
+    const remaining = sheaf.size;
+    pcs.lock.unlock();
+    flushObjects(s, batchBuf, 0, batch);
+    statAdd(s, STAT.SHEAF_FLUSH_MAIN, batch);
+    ret = true;
+    if (remaining === 0) return ret;
+  }
+}
+
+/**
+ * Flush a sheaf no CPU uses (barn, spare of a dead CPU, prefilled) to slabs.
+ * @kernel sheaf_flush_unused (mm/slub.c)
+ */
+export function sheafFlushUnused(s: KmemCache, sheaf: SlabSheaf): void {
+  if (sheaf.size === 0) return;
+  statAdd(s, STAT.SHEAF_FLUSH_OTHER, sheaf.size);
+  flushObjects(s, sheaf.objects, 0, sheaf.size);
+  sheaf.size = 0;
+}
+
+/**
+ * Percpu sheaves for a new cache: an empty main sheaf per CPU.
+ * @throws SlabError ENOMEM when the sheaves cannot be allocated.
+ * @kernel init_percpu_sheaves (mm/slub.c)
+ */
+export function newPercpuSheaves(s: KmemCache): PercpuSheaves {
+  const nc = s.env.nrCpus;
+  const main: SlabSheaf[] = [];
+  const spare: (SlabSheaf | null)[] = [];
+  const rcuFree: (SlabSheaf | null)[] = [];
+  const pcs: PercpuSheaves = { lock: s.env.newLocalTryLock(`${s.name}->cpu_sheaves->lock`), main, spare, rcuFree };
+  for (let cpu = 0; cpu < nc; cpu++) {
+    const sheaf = allocEmptySheaf(s, GFP_KERNEL);
+    if (sheaf === null) {
+      for (const m of main) freeEmptySheaf(s, m);
+      throw new SlabError('ENOMEM', s.name, `slab: kmem_cache_create ${s.name}: no memory for percpu sheaves`);
+    }
+    sheaf.where = SHEAF_MAIN;
+    main.push(sheaf);
+    spare.push(null);
+    rcuFree.push(null);
+  }
+  return pcs;
+}
+
+function getBarn(s: KmemCache): NodeBarn {
+  return s.barns[s.env.cpuToNode(s.env.currentCpu())]!;
+}
+
+/**
+ * Replace the empty main sheaf with a (partially) full one. Called with the
+ * lock held; returns true with the lock held, or false with it released.
+ * @kernel __pcs_replace_empty_main (mm/slub.c)
+ */
+function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
+  const pcs = s.pcs!;
+  let cpu = s.env.currentCpu();
+  const spare = pcs.spare[cpu]!;
+  if (spare !== null && spare.size > 0) {
+    pcs.spare[cpu] = pcs.main[cpu]!;
+    pcs.main[cpu] = spare;
+    spare.where = SHEAF_MAIN;
+    pcs.spare[cpu]!.where = SHEAF_SPARE;
+    return true;
+  }
+  const barn = getBarn(s);
+  let full = barnReplaceEmptySheaf(s, barn, pcs.main[cpu]!, allowSpinning(gfp));
+  if (full !== null) {
+    stat(s, STAT.BARN_GET);
+    pcs.main[cpu]!.where = SHEAF_IN_BARN;
+    full.where = SHEAF_MAIN;
+    pcs.main[cpu] = full;
+    return true;
+  }
+  stat(s, STAT.BARN_GET_FAIL);
+  const canAlloc = s.env.gfpAllowBlocking(gfp);
+  let empty: SlabSheaf | null = null;
+  if (canAlloc) {
+    if (spare !== null) {
+      empty = spare;
+      pcs.spare[cpu] = null;
+    } else empty = barnGetEmptySheaf(s, barn, true);
+  }
+  pcs.lock.unlock();
+  if (!canAlloc) return false;
+  if (empty !== null) {
+    empty.where = SHEAF_DETACHED;
+    if (refillSheaf(s, empty, gfp | __GFP_NOMEMALLOC) === 0) full = empty;
+    else {
+      // very low on memory: give the partial refill back and do not bother with the barn
+      sheafFlushUnused(s, empty);
+      freeEmptySheaf(s, empty);
+    }
+  } else full = allocFullSheaf(s, gfp);
+  if (full === null) return false;
+  // we may block here, so this is not an irq
+  pcs.lock.lock();
+  cpu = s.env.currentCpu();
+  const main = pcs.main[cpu]!;
+  full.where = SHEAF_MAIN;
+  if (main.size === 0) {
+    if (pcs.spare[cpu] === null) {
+      pcs.spare[cpu] = main;
+      main.where = SHEAF_SPARE;
+    } else {
+      main.where = SHEAF_IN_BARN;
+      barnPutEmptySheaf(barn, main);
+    }
+    pcs.main[cpu] = full;
+    return true;
+  }
+  const sp = pcs.spare[cpu]!;
+  if (sp === null) {
+    full.where = SHEAF_SPARE;
+    pcs.spare[cpu] = full;
+    return true;
+  }
+  if (sp.size === 0) {
+    sp.where = SHEAF_IN_BARN;
+    barnPutEmptySheaf(barn, sp);
+    full.where = SHEAF_SPARE;
+    pcs.spare[cpu] = full;
+    return true;
+  }
+  full.where = SHEAF_IN_BARN;
+  barnPutFullSheaf(barn, full);
+  stat(s, STAT.BARN_PUT);
+  return true;
+}
+
+/**
+ * Allocate from the current CPU's sheaves. A specific NUMA node bypasses
+ * them (sheaves do not track locality).
+ * @returns the object address, or -1 to fall back to the slab paths.
+ * @kernel alloc_from_pcs (mm/slub.c)
+ */
+export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
+  if (node !== NUMA_NO_NODE) return -1;
+  const pcs = s.pcs!;
+  if (!pcs.lock.trylock()) {
+    stat(s, STAT.PCS_TRYLOCK_FAIL);
+    return -1;
+  }
+  let main = pcs.main[s.env.currentCpu()]!;
+  if (main.size === 0) {
+    if (!pcsReplaceEmptyMain(s, gfp)) return -1;
+    main = pcs.main[s.env.currentCpu()]!;
+  }
+  const object = main.objects[--main.size]!;
+  pcs.lock.unlock();
+  stat(s, STAT.ALLOC_PCS);
+  return object;
+}
+
+/**
+ * Allocate up to `size` objects from sheaves into `p`: stops as soon as no
+ * full sheaf is at hand (the rest comes from slabs, no double copying).
+ * @returns the number allocated.
+ * @kernel alloc_from_pcs_bulk (mm/slub.c)
+ */
+export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Float64Array | number[]): number {
+  const pcs = s.pcs!;
+  let allocated = 0;
+  for (;;) {
+    if (!pcs.lock.trylock()) {
+      stat(s, STAT.PCS_TRYLOCK_FAIL);
+      return allocated;
+    }
+    const cpu = s.env.currentCpu();
+    let main = pcs.main[cpu]!;
+    if (main.size === 0) {
+      const spare = pcs.spare[cpu]!;
+      if (spare !== null && spare.size > 0) {
+        pcs.spare[cpu] = main;
+        main.where = SHEAF_SPARE;
+        pcs.main[cpu] = spare;
+        spare.where = SHEAF_MAIN;
+        main = spare;
+      } else {
+        const full = barnReplaceEmptySheaf(s, getBarn(s), main, allowSpinning(gfp));
+        if (full === null) {
+          stat(s, STAT.BARN_GET_FAIL);
+          pcs.lock.unlock();
+          return allocated;
+        }
+        stat(s, STAT.BARN_GET);
+        main.where = SHEAF_IN_BARN;
+        full.where = SHEAF_MAIN;
+        pcs.main[cpu] = full;
+        main = full;
+      }
+    }
+    const want = size - allocated;
+    const batch = Math.min(want, main.size);
+    main.size -= batch;
+    for (let i = 0; i < batch; i++) p[allocated + i] = main.objects[main.size + i]!;
+    pcs.lock.unlock();
+    statAdd(s, STAT.ALLOC_PCS, batch);
+    allocated += batch;
+    if (allocated >= size) return allocated;
+  }
+}
+
+/**
+ * Install an empty sheaf obtained with the lock dropped, handling what may have changed meanwhile.
+ * @kernel __pcs_install_empty_sheaf (mm/slub.c)
+ */
+function pcsInstallEmptySheaf(s: KmemCache, empty: SlabSheaf, barn: NodeBarn): void {
+  const pcs = s.pcs!;
+  const cpu = s.env.currentCpu();
+  const main = pcs.main[cpu]!;
+  const spare = pcs.spare[cpu]!;
+  if (spare === null) {
+    pcs.spare[cpu] = main;
+    main.where = SHEAF_SPARE;
+    pcs.main[cpu] = empty;
+    empty.where = SHEAF_MAIN;
+    return;
+  }
+  if (main.size < s.sheafCapacity) {
+    empty.where = SHEAF_IN_BARN;
+    barnPutEmptySheaf(barn, empty);
+    return;
+  }
+  if (spare.size < s.sheafCapacity) {
+    pcs.main[cpu] = spare;
+    spare.where = SHEAF_MAIN;
+    pcs.spare[cpu] = main;
+    main.where = SHEAF_SPARE;
+    empty.where = SHEAF_IN_BARN;
+    barnPutEmptySheaf(barn, empty);
+    return;
+  }
+  main.where = SHEAF_IN_BARN;
+  barnPutFullSheaf(barn, main);
+  stat(s, STAT.BARN_PUT);
+  pcs.main[cpu] = empty;
+  empty.where = SHEAF_MAIN;
+}
+
+/**
+ * Replace the full main sheaf with a (partially) empty one. Called with the
+ * lock held; returns true with it held, or false with it released.
+ * @kernel __pcs_replace_full_main (mm/slub.c)
+ */
+function pcsReplaceFullMain(s: KmemCache): boolean {
+  const pcs = s.pcs!;
+  for (;;) {
+    const cpu = s.env.currentCpu();
+    const barn = getBarn(s);
+    let putFail = false;
+    const spare = pcs.spare[cpu]!;
+    let empty: SlabSheaf | null = null;
+    let gotEmpty = false;
+    if (spare === null) {
+      empty = barnGetEmptySheaf(s, barn, true);
+      if (empty !== null) {
+        const main = pcs.main[cpu]!;
+        pcs.spare[cpu] = main;
+        main.where = SHEAF_SPARE;
+        pcs.main[cpu] = empty;
+        empty.where = SHEAF_MAIN;
+        return true;
+      }
+    } else if (spare.size < s.sheafCapacity) {
+      pcs.spare[cpu] = pcs.main[cpu]!;
+      pcs.spare[cpu]!.where = SHEAF_SPARE;
+      pcs.main[cpu] = spare;
+      spare.where = SHEAF_MAIN;
+      return true;
+    } else {
+      const r = barnReplaceFullSheaf(s, barn, pcs.main[cpu]!, true);
+      if (typeof r !== 'number') {
+        stat(s, STAT.BARN_PUT);
+        pcs.main[cpu]!.where = SHEAF_IN_BARN;
+        pcs.main[cpu] = r;
+        r.where = SHEAF_MAIN;
+        return true;
+      }
+      if (r === BARN_E2BIG) {
+        // the barn is over its full limit: flush the (full) spare to slabs
+        stat(s, STAT.BARN_PUT_FAIL);
+        pcs.spare[cpu] = null;
+        spare.where = SHEAF_DETACHED;
+        pcs.lock.unlock();
+        sheafFlushUnused(s, spare);
+        empty = spare;
+        gotEmpty = true;
+      } else putFail = true;
+    }
+    if (!gotEmpty) {
+      pcs.lock.unlock();
+      empty = allocEmptySheaf(s, GFP_NOWAIT);
+      if (empty === null) {
+        if (putFail) stat(s, STAT.BARN_PUT_FAIL);
+        if (!sheafFlushMain(s)) return false;
+        if (!pcs.lock.trylock()) return false;
+        // flushed; check again in case we were interrupted
+        if (pcs.main[s.env.currentCpu()]!.size === s.sheafCapacity) continue;
+        return true;
+      }
+    }
+    if (!pcs.lock.trylock()) {
+      empty!.where = SHEAF_IN_BARN;
+      barnPutEmptySheaf(barn, empty!);
+      return false;
+    }
+    pcsInstallEmptySheaf(s, empty!, barn);
+    return true;
+  }
+}
+
+/**
+ * Free an object (that passed the free hooks) to the current CPU's sheaves.
+ * @returns false when the slab path must take it.
+ * @kernel free_to_pcs (mm/slub.c)
+ */
+export function freeToPcs(s: KmemCache, addr: number, o: number): boolean {
+  const pcs = s.pcs!;
+  if (!pcs.lock.trylock()) {
+    stat(s, STAT.PCS_TRYLOCK_FAIL);
+    return false;
+  }
+  let main = pcs.main[s.env.currentCpu()]!;
+  if (main.size === s.sheafCapacity) {
+    if (!pcsReplaceFullMain(s)) return false;
+    main = pcs.main[s.env.currentCpu()]!;
+  }
+  main.objects[main.size++] = addr;
+  s.objState[o] = OBJ_SHEAF;
+  pcs.lock.unlock();
+  stat(s, STAT.FREE_PCS);
+  return true;
+}
+
+/**
+ * Bulk free into sheaves while empty sheaves are available; the rest, and
+ * objects of remote nodes, go to slabs directly. Runs the free hooks.
+ * @kernel free_to_pcs_bulk (mm/slub.c)
+ */
+export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
+  const pcs = s.pcs!;
+  const node = s.env.cpuToNode(s.env.currentCpu());
+  const local: number[] = [];
+  for (let i = 0; i < size; i++) {
+    const addr = p[i]!;
+    const o = freeHook(s, addr);
+    const l = (o / s.objsPerSlab) | 0;
+    if (s.slabNid[l] !== node) {
+      freeObjectToSlab(s, addr);
+      stat(s, STAT.FREE_SLOWPATH);
+    } else local.push(addr);
+  }
+  let i = 0;
+  while (i < local.length) {
+    if (!pcs.lock.trylock()) {
+      stat(s, STAT.PCS_TRYLOCK_FAIL);
+      break;
+    }
+    const cpu = s.env.currentCpu();
+    let main = pcs.main[cpu]!;
+    if (main.size >= s.sheafCapacity) {
+      const barn = getBarn(s);
+      const spare = pcs.spare[cpu]!;
+      if (spare === null) {
+        const empty = barnGetEmptySheaf(s, barn, true);
+        if (empty === null) {
+          pcs.lock.unlock();
+          break;
+        }
+        pcs.spare[cpu] = main;
+        main.where = SHEAF_SPARE;
+        pcs.main[cpu] = empty;
+        empty.where = SHEAF_MAIN;
+      } else if (spare.size < s.sheafCapacity) {
+        pcs.spare[cpu] = main;
+        main.where = SHEAF_SPARE;
+        pcs.main[cpu] = spare;
+        spare.where = SHEAF_MAIN;
+      } else {
+        const r = barnReplaceFullSheaf(s, barn, main, true);
+        if (typeof r === 'number') {
+          stat(s, STAT.BARN_PUT_FAIL);
+          pcs.lock.unlock();
+          break;
+        }
+        stat(s, STAT.BARN_PUT);
+        main.where = SHEAF_IN_BARN;
+        pcs.main[cpu] = r;
+        r.where = SHEAF_MAIN;
+      }
+      main = pcs.main[cpu]!;
+    }
+    const batch = Math.min(local.length - i, s.sheafCapacity - main.size);
+    for (let k = 0; k < batch; k++) {
+      const addr = local[i + k]!;
+      main.objects[main.size++] = addr;
+      s.objState[objIndex(s, addr)] = OBJ_SHEAF;
+    }
+    pcs.lock.unlock();
+    statAdd(s, STAT.FREE_PCS, batch);
+    i += batch;
+  }
+  // fallback: the rest straight to slabs
+  for (; i < local.length; i++) {
+    freeObjectToSlab(s, local[i]!);
+    stat(s, STAT.FREE_SLOWPATH);
+  }
+}
+
+/**
+ * Flush this CPU's sheaves: spare and main to slabs (skipping the barn),
+ * the rcu_free sheaf to call_rcu.
+ * @kernel pcs_flush_all (mm/slub.c)
+ */
+export function pcsFlushAll(s: KmemCache, cpu: number): void {
+  const pcs = s.pcs!;
+  runOnCpu(s, cpu, () => {
+    pcs.lock.lock();
+    const spare = pcs.spare[cpu]!;
+    pcs.spare[cpu] = null;
+    const rcuFree = pcs.rcuFree[cpu]!;
+    pcs.rcuFree[cpu] = null;
+    pcs.lock.unlock();
+    if (spare !== null) {
+      spare.where = SHEAF_DETACHED;
+      sheafFlushUnused(s, spare);
+      freeEmptySheaf(s, spare);
+    }
+    if (rcuFree !== null) submitRcuSheafNobarn(s, rcuFree);
+    sheafFlushMain(s);
+  });
+}
+
+/** Run `fn` on `cpu` (flush work is queued on the CPU it flushes). */
+function runOnCpu(s: KmemCache, cpu: number, fn: () => void): void {
+  if (s.env.currentCpu() === cpu) fn();
+  else s.env.runOn(cpu, fn);
+}
+
+/** rcu_free sheaves of flushed CPUs go through call_rcu to the slabs (`rcu_free_sheaf_nobarn`). */
+let submitRcuSheafNobarn: (s: KmemCache, sheaf: SlabSheaf) => void = () => {
+  throw new SlabError('EINVAL', '', 'slab: kfree-rcu.ts not loaded');
+};
+
+/** Wiring from kfree-rcu.ts (avoids an import cycle at module load). */
+export function setRcuSheafNobarnSubmitter(fn: (s: KmemCache, sheaf: SlabSheaf) => void): void {
+  submitRcuSheafNobarn = fn;
+}
+
+/**
+ * Flush a dead CPU's sheaves (it runs nothing, so no lock).
+ * @kernel __pcs_flush_all_cpu (mm/slub.c)
+ */
+export function pcsFlushAllCpu(s: KmemCache, cpu: number): void {
+  const pcs = s.pcs!;
+  sheafFlushUnused(s, pcs.main[cpu]!);
+  const spare = pcs.spare[cpu]!;
+  if (spare !== null) {
+    pcs.spare[cpu] = null;
+    spare.where = SHEAF_DETACHED;
+    sheafFlushUnused(s, spare);
+    freeEmptySheaf(s, spare);
+  }
+  const rcuFree = pcs.rcuFree[cpu]!;
+  if (rcuFree !== null) {
+    pcs.rcuFree[cpu] = null;
+    submitRcuSheafNobarn(s, rcuFree);
+  }
+}
+
+/** @kernel has_pcs_used (mm/slub.c) */
+export function hasPcsUsed(s: KmemCache, cpu: number): boolean {
+  const pcs = s.pcs!;
+  return pcs.spare[cpu] !== null || pcs.rcuFree[cpu] !== null || pcs.main[cpu]!.size > 0;
+}
+
+/**
+ * Free the (empty) main sheaves of a cache being destroyed.
+ * @kernel pcs_destroy (mm/slub.c)
+ */
+export function pcsDestroy(s: KmemCache): void {
+  const pcs = s.pcs!;
+  for (let cpu = 0; cpu < s.env.nrCpus; cpu++) {
+    const main = pcs.main[cpu]!;
+    if (main.size === 0 && main.where !== SHEAF_FREED) freeEmptySheaf(s, main);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Prefilled sheaves
+
+/**
+ * A sheaf holding at least `size` objects for guaranteed allocations. Sizes
+ * above the cache's capacity get a fresh oversize sheaf (not efficient).
+ * @returns the sheaf, or null when it cannot be had or filled.
+ * @kernel kmem_cache_prefill_sheaf (mm/slub.c)
+ */
+export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): SlabSheaf | null {
+  if (s.pcs === null) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: cache has no sheaves`);
+  if (!Number.isInteger(size) || size < 0) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: bad size ${size}`);
+  if (size === 0) return null;
+  if (size > s.sheafCapacity) {
+    const sheaf = allocEmptySheafCap(s, gfp, size);
+    if (sheaf === null) return null;
+    stat(s, STAT.SHEAF_PREFILL_OVERSIZE);
+    if (kmemCacheAllocBulkSlabs(s, gfp, size, sheaf.objects, 0, OBJ_SHEAF) === 0) {
+      freeEmptySheaf(s, sheaf);
+      return null;
+    }
+    sheaf.size = size;
+    s.prefilled.push(sheaf);
+    return sheaf;
+  }
+  const pcs = s.pcs;
+  pcs.lock.lock();
+  const cpu = s.env.currentCpu();
+  let sheaf: SlabSheaf | null = pcs.spare[cpu]!;
+  if (sheaf !== null) {
+    pcs.spare[cpu] = null;
+    stat(s, STAT.SHEAF_PREFILL_FAST);
+  } else {
+    stat(s, STAT.SHEAF_PREFILL_SLOW);
+    sheaf = barnGetFullOrEmptySheaf(s, getBarn(s));
+    if (sheaf !== null && sheaf.size > 0) stat(s, STAT.BARN_GET);
+    else stat(s, STAT.BARN_GET_FAIL);
+  }
+  pcs.lock.unlock();
+  if (sheaf === null) sheaf = allocEmptySheaf(s, gfp);
+  if (sheaf !== null) {
+    sheaf.where = SHEAF_DETACHED;
+    sheaf.pfmemalloc = false;
+    if (sheaf.size < size && refillSheaf(s, sheaf, gfp) !== 0) {
+      sheafFlushUnused(s, sheaf);
+      freeEmptySheaf(s, sheaf);
+      sheaf = null;
+    }
+  }
+  if (sheaf !== null) s.prefilled.push(sheaf);
+  return sheaf;
+}
+
+/**
+ * Give a prefilled sheaf back: it becomes the CPU's spare if there is none,
+ * else it is refilled to capacity for the barn; oversize sheaves, refill
+ * failures and a barn over its limit flush and free it.
+ * @kernel kmem_cache_return_sheaf (mm/slub.c)
+ */
+export function kmemCacheReturnSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): void {
+  checkPrefilled(s, sheaf, 'kmem_cache_return_sheaf');
+  s.prefilled.splice(s.prefilled.indexOf(sheaf), 1);
+  if (sheaf.capacity !== s.sheafCapacity || sheaf.pfmemalloc) {
+    sheafFlushUnused(s, sheaf);
+    freeEmptySheaf(s, sheaf);
+    return;
+  }
+  const pcs = s.pcs!;
+  pcs.lock.lock();
+  const cpu = s.env.currentCpu();
+  const barn = getBarn(s);
+  let rest: SlabSheaf | null = sheaf;
+  if (pcs.spare[cpu] === null) {
+    pcs.spare[cpu] = sheaf;
+    sheaf.where = SHEAF_SPARE;
+    rest = null;
+    stat(s, STAT.SHEAF_RETURN_FAST);
+  }
+  pcs.lock.unlock();
+  if (rest === null) return;
+  stat(s, STAT.SHEAF_RETURN_SLOW);
+  if (barn.nrFull >= MAX_FULL_SHEAVES || refillSheaf(s, rest, gfp) !== 0) {
+    sheafFlushUnused(s, rest);
+    freeEmptySheaf(s, rest);
+    return;
+  }
+  rest.where = SHEAF_IN_BARN;
+  barnPutFullSheaf(barn, rest);
+  stat(s, STAT.BARN_PUT);
+}
+
+function checkPrefilled(s: KmemCache, sheaf: SlabSheaf, fn: string): void {
+  if (sheaf.cache !== s || sheaf.where !== SHEAF_DETACHED || !s.prefilled.includes(sheaf)) {
+    throw new SlabError('EINVAL', s.name, `slab: ${fn} ${s.name}: sheaf is not a prefilled sheaf of this cache`);
+  }
+}
+
+/** The indirect sheaf pointer of kmem_cache_refill_sheaf (`struct slab_sheaf **`). */
+export interface SheafRef {
+  sheaf: SlabSheaf;
+}
+
+/**
+ * Refill a prefilled sheaf to at least `size` objects. Nothing happens when
+ * it is large enough; a size above both the sheaf's and the cache's
+ * capacity replaces the sheaf (in `ref`) with a new, larger one.
+ * @returns 0, or -ENOMEM (the existing sheaf is left intact).
+ * @kernel kmem_cache_refill_sheaf (mm/slub.c)
+ */
+export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, size: number): number {
+  const sheaf = ref.sheaf;
+  checkPrefilled(s, sheaf, 'kmem_cache_refill_sheaf');
+  if (sheaf.size >= size) return 0;
+  if (sheaf.capacity >= size) {
+    if (sheaf.capacity === s.sheafCapacity) return refillSheaf(s, sheaf, gfp);
+    const n = sheaf.capacity - sheaf.size;
+    if (kmemCacheAllocBulkSlabs(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -12;
+    sheaf.size = sheaf.capacity;
+    return 0;
+  }
+  const bigger = kmemCachePrefillSheaf(s, gfp, size);
+  if (bigger === null) return -12;
+  kmemCacheReturnSheaf(s, gfp, sheaf);
+  ref.sheaf = bigger;
+  return 0;
+}
+
+/**
+ * Allocate from a prefilled sheaf; never fails until the sheaf is empty (no
+ * fallback to the cache). Memcg charging is forced (__GFP_NOFAIL).
+ * @returns the object address, or -ENOMEM when the sheaf is empty.
+ * @kernel kmem_cache_alloc_from_sheaf (mm/slub.c)
+ */
+export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): number {
+  checkPrefilled(s, sheaf, 'kmem_cache_alloc_from_sheaf');
+  if (sheaf.size === 0) return -12;
+  const addr = sheaf.objects[--sheaf.size]!;
+  const o = objIndex(s, addr);
+  s.objState[o] = OBJ_ALLOC;
+  s.nrUserObjects++;
+  const memcg = s.allocator.memcg;
+  if (memcg !== null && (s.flags & SLAB_ACCOUNT || gfp & __GFP_ACCOUNT)) memcg.charge(s, addr, gfp | __GFP_NOFAIL);
+  return addr;
+}
+
+/** @kernel kmem_cache_sheaf_size (mm/slub.c) */
+export function kmemCacheSheafSize(sheaf: SlabSheaf): number {
+  return sheaf.size;
+}

@@ -1,0 +1,1606 @@
+/**
+ * DOC: the SLUB core: caches, slabs, per-CPU slabs and partial lists.
+ *
+ * A slab is a run of 2^order buddy pages holding `objects` objects of
+ * `s.size` bytes. Objects are integer handles: the byte address
+ * `pfn * PAGE_SIZE + red_left_pad + index * size` of the object in the slab
+ * (what `virt_to_slab()` and `obj_to_index()` work on in the kernel), so
+ * `kfree(ptr)` finds its slab from the address alone.
+ *
+ * Per-slab fields live in typed arrays of the cache indexed by a local slab
+ * id (`slabPfn`, `slabInuse`, `slabFree` (freelist head as an object index),
+ * `slabFrozen`, list links); per-object fields (`objNext` freelist links,
+ * `objState`, debug bits) in typed arrays indexed by
+ * `localId * objsPerSlab + index`. A lazily allocated per-section map turns
+ * a PFN into its slab (the kernel's `page->slab_cache` via the memmap).
+ *
+ * Layers, as mm/slub.c of the v6.18 era:
+ * - per-CPU active slab with a lockless freelist (`kmem_cache_cpu.freelist`,
+ *   here `cpuFreelist`), remote frees going to `slab->freelist`;
+ * - per-CPU partial slabs (`slub_percpu_partial`), drained to the node when
+ *   over `cpu_partial_slabs`;
+ * - per-node partial lists (`kmem_cache_node.partial`), empty slabs kept up
+ *   to `min_partial` and freed to the buddy allocator beyond;
+ * - debug caches and SLUB_TINY skip the per-CPU layer and allocate one
+ *   object at a time under the list lock (`alloc_single_from_partial`).
+ * Percpu sheaves (sheaf.ts) sit on top for caches created with a
+ * `sheafCapacity`.
+ */
+import { EINVAL, ENOMEM } from '@mm/machine';
+import { type NodeBarn, barnShrink, newNodeBarn } from './barn.js';
+import { debugOnAlloc, debugOnFree, initObjectDebug } from './debug.js';
+import type { SlabEnv } from './env.js';
+import { createKmallocCaches } from './kmalloc.js';
+import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
+import {
+  __GFP_ACCOUNT,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_NOFAIL,
+  __GFP_NOMEMALLOC,
+  __GFP_NORETRY,
+  __GFP_NOWARN,
+  __GFP_RECLAIM,
+  __GFP_THISNODE,
+  __GFP_ZERO,
+  GFP_NOWAIT,
+} from './internal/gfp.js';
+import {
+  allocFromPcs,
+  allocFromPcsBulk,
+  freeToPcs,
+  freeToPcsBulk,
+  hasPcsUsed,
+  newPercpuSheaves,
+  type PercpuSheaves,
+  type SlabSheaf,
+  pcsFlushAll,
+  pcsDestroy,
+  pcsFlushAllCpu,
+} from './sheaf.js';
+import {
+  MAX_OBJS_PER_PAGE,
+  NR_SLUB_STAT_ITEMS,
+  NUMA_NO_NODE,
+  SLAB_ACCOUNT,
+  SLAB_CONSISTENCY_CHECKS,
+  SLAB_DEBUG_FLAGS,
+  SLAB_HWCACHE_ALIGN,
+  SLAB_POISON,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SLAB_TYPESAFE_BY_RCU,
+  STAT,
+} from './slab-flags.js';
+
+/** Object states (one byte per object). */
+export const OBJ_FREE = 0;
+/** Handed out to a user. */
+export const OBJ_ALLOC = 1;
+/** Cached in a sheaf (percpu, barn or prefilled): allocated from the slab's point of view. */
+export const OBJ_SHEAF = 2;
+/** Freed with kfree_rcu and waiting for a grace period. */
+export const OBJ_RCU = 3;
+
+/** Which list a slab is on. */
+const LIST_NONE = 0;
+const LIST_PARTIAL = 1;
+const LIST_FULL = 2;
+const LIST_CPU_PARTIAL = 3;
+const LIST_CPU = 4;
+
+/** `kmem_cache_args` (include/linux/slab.h), in camelCase. */
+export interface KmemCacheArgs {
+  /** Required alignment of objects (power of two). */
+  align?: number;
+  /** Called once per object when a new slab is set up. */
+  ctor?: (object: number) => void;
+  /** Percpu sheaf capacity; 0 (default) = no sheaves. */
+  sheafCapacity?: number;
+  /** Cache flags (SLAB_*). */
+  flags?: number;
+  /** Offset of the rcu_head inside the object for kvfree_rcu (default 0). */
+  rcuHeadOffset?: number;
+}
+
+/** Allocator-wide configuration (boot parameters and kernel config). */
+export interface SlubConfig {
+  /** `slub_max_order` (default PAGE_ALLOC_COSTLY_ORDER = 3; 0 with SLUB_TINY). */
+  slubMaxOrder?: number;
+  /** `slub_min_order` (default 0). */
+  slubMinOrder?: number;
+  /** `slub_min_objects` (default 0 = computed from the CPU count). */
+  slubMinObjects?: number;
+  /** CONFIG_SLUB_TINY: no per-CPU slabs or partials, MIN_PARTIAL 0, no kvfree_rcu batching. */
+  slubTiny?: boolean;
+  /** CONFIG_TINY_RCU: also turns KVFREE_RCU_BATCHED off. */
+  tinyRcu?: boolean;
+  /** `slub_debug` flags applied to every cache created (like `slub_debug=FZPU`). */
+  slubDebug?: number;
+  /** KASAN-like checking of accesses and frees against the user-visible object state. */
+  kasan?: boolean;
+  /** Entries per kvfree_rcu batch before it is submitted (default KVFREE_BULK_MAX_ENTRIES). */
+  kvfreeBulkMaxEntries?: number;
+}
+
+/** Memcg accounting hooks, called on real allocations and frees by users (also when served from sheaves). */
+export interface SlabMemcgHooks {
+  /** Charge one object; false = over the limit (the allocation fails with -ENOMEM). */
+  charge(cache: KmemCache, object: number, gfp: number): boolean;
+  /** Uncharge one object. */
+  uncharge(cache: KmemCache, object: number): void;
+}
+
+/** SLUB configuration after defaults. */
+export interface ResolvedSlubConfig {
+  readonly slubMaxOrder: number;
+  readonly slubMinOrder: number;
+  readonly slubMinObjects: number;
+  readonly slubTiny: boolean;
+  readonly kvfreeRcuBatched: boolean;
+  readonly slubDebug: number;
+  readonly kasan: boolean;
+  readonly kvfreeBulkMaxEntries: number;
+}
+
+/** `get_order()`: smallest order whose pages hold `size` bytes. */
+export function getOrder(size: number, pageShift: number): number {
+  let order = 0;
+  while (2 ** (order + pageShift) < size) order++;
+  return order;
+}
+
+function fls(x: number): number {
+  return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+/** `order_objects()`: objects of `size` bytes in an order-`order` slab. */
+export function orderObjects(order: number, size: number, pageSize: number): number {
+  return Math.floor((pageSize * 2 ** order) / size);
+}
+
+/**
+ * The slab order for objects of `size` bytes: the smallest order in
+ * [minOrder, maxOrder] whose leftover is at most 1/fraction of the slab.
+ * @kernel calc_slab_order (mm/slub.c)
+ */
+export function calcSlabOrder(size: number, minOrder: number, maxOrder: number, fraction: number, pageSize: number): number {
+  let order = minOrder;
+  for (; order <= maxOrder; order++) {
+    const slabSize = pageSize * 2 ** order;
+    const rem = slabSize % size;
+    if (rem <= slabSize / fraction) break;
+  }
+  return order;
+}
+
+/**
+ * The page order of a cache's slabs.
+ * @returns the order, or -ENOSYS... never: objects larger than MAX_PAGE_ORDER are refused earlier.
+ * @kernel calculate_order (mm/slub.c)
+ */
+export function calculateOrder(
+  size: number,
+  nrCpus: number,
+  pageSize: number,
+  pageShift: number,
+  cfg: Pick<ResolvedSlubConfig, 'slubMaxOrder' | 'slubMinOrder' | 'slubMinObjects'>,
+): number {
+  let minObjects = cfg.slubMinObjects;
+  if (minObjects === 0) minObjects = 4 * (fls(nrCpus) + 1);
+  const maxObjects = Math.max(orderObjects(cfg.slubMaxOrder, size, pageSize), 1);
+  minObjects = Math.min(minObjects, maxObjects);
+  const minOrder = Math.max(cfg.slubMinOrder, getOrder(minObjects * size, pageShift));
+  if (orderObjects(minOrder, size, pageSize) > MAX_OBJS_PER_PAGE) return getOrder(size * MAX_OBJS_PER_PAGE, pageShift) - 1;
+  for (let fraction = 16; fraction > 1; fraction /= 2) {
+    const order = calcSlabOrder(size, minOrder, cfg.slubMaxOrder, fraction, pageSize);
+    if (order <= cfg.slubMaxOrder) return order;
+  }
+  return getOrder(size, pageShift);
+}
+
+const WORD = 8;
+const CACHE_LINE = 64;
+/** sizeof(struct track) * 2 (alloc + free) without stack depot. */
+const TRACK_BYTES = 2 * 32;
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+/**
+ * Final alignment of a cache.
+ * @kernel calculate_alignment (mm/slab_common.c)
+ */
+export function calculateAlignment(flags: number, align: number, size: number): number {
+  if (flags & SLAB_HWCACHE_ALIGN) {
+    let ralign = CACHE_LINE;
+    while (size <= ralign / 2) ralign /= 2;
+    align = Math.max(align, ralign);
+  }
+  align = Math.max(align, WORD);
+  return alignUp(align, WORD);
+}
+
+/** Reports recorded by slub_debug checks that run inside the allocator (the model of `slab_err()` output). */
+export interface SlabDebugReport {
+  readonly kind: SlabBugError['kind'];
+  readonly cache: string;
+  readonly object: number;
+  readonly message: string;
+}
+
+/**
+ * The allocator: every cache, the pfn → slab map, kmalloc caches and the
+ * kvfree_rcu batches. Create one per machine with `createSlubAllocator`.
+ */
+export class SlubAllocator {
+  readonly env: SlabEnv;
+  readonly config: ResolvedSlubConfig;
+  /** `slab_caches` (creation order; destroyed caches removed). */
+  readonly caches: KmemCache[];
+  /** Indexed by cache id (destroyed → null). */
+  readonly cacheById: (KmemCache | null)[];
+  /** Per memory section: global slab id + 1 per PFN (0 none, negative: large kmalloc, see below). */
+  readonly pfnMap: (Int32Array | undefined)[];
+  /** Global slab id → cache id. */
+  slabCacheId: Int32Array;
+  /** Global slab id → local slab id in its cache. */
+  slabLocal: Int32Array;
+  /** Free global ids. */
+  freeGids: Int32Array;
+  nrFreeGids: number;
+  nrGids: number;
+  /** Memcg hooks (null = memcg off). */
+  memcg: SlabMemcgHooks | null;
+  /** slub_debug reports found inside allocator paths (flushes, RCU callbacks). */
+  readonly debugReports: SlabDebugReport[];
+  /** Set up by kmalloc.ts: kmalloc caches by index, and large kmalloc bookkeeping. */
+  kmallocCaches: (KmemCache | null)[];
+  /** kvfree_rcu batching state (kfree-rcu.ts). */
+  krc: KfreeRcuState | null;
+  /** Pages held by the large kmalloc path and slab pages, for leak checks. */
+  nrSlabPages: number;
+  nrLargeKmallocPages: number;
+  /** The reserved page 0 if the page allocator ever returned it (kept, like the kernel's low reserve). */
+  reservedPfn0: boolean;
+
+  constructor(env: SlabEnv, config: ResolvedSlubConfig) {
+    this.env = env;
+    this.config = config;
+    this.caches = [];
+    this.cacheById = [];
+    this.pfnMap = [];
+    this.slabCacheId = new Int32Array(64);
+    this.slabLocal = new Int32Array(64);
+    this.freeGids = new Int32Array(64);
+    this.nrFreeGids = 0;
+    this.nrGids = 0;
+    this.memcg = null;
+    this.debugReports = [];
+    this.kmallocCaches = [];
+    this.krc = null;
+    this.nrSlabPages = 0;
+    this.nrLargeKmallocPages = 0;
+    this.reservedPfn0 = false;
+  }
+
+  /** Map value of `pfn` (0 = not a slab or large kmalloc page). */
+  pfnLookup(pfn: number): number {
+    const sec = this.pfnMap[pfn >>> this.env.sectionShift];
+    if (sec === undefined) return 0;
+    return sec[pfn & ((1 << this.env.sectionShift) - 1)]!;
+  }
+
+  pfnSet(pfn: number, v: number): void {
+    const shift = this.env.sectionShift;
+    const s = pfn >>> shift;
+    let sec = this.pfnMap[s];
+    if (sec === undefined) {
+      sec = new Int32Array(1 << shift);
+      this.pfnMap[s] = sec;
+    }
+    sec[pfn & ((1 << shift) - 1)] = v;
+  }
+
+  allocGid(cacheId: number, local: number): number {
+    let gid: number;
+    if (this.nrFreeGids > 0) gid = this.freeGids[--this.nrFreeGids]!;
+    else {
+      gid = this.nrGids++;
+      if (gid >= this.slabCacheId.length) {
+        this.slabCacheId = grow32(this.slabCacheId);
+        this.slabLocal = grow32(this.slabLocal);
+        this.freeGids = grow32(this.freeGids);
+      }
+    }
+    this.slabCacheId[gid] = cacheId;
+    this.slabLocal[gid] = local;
+    return gid;
+  }
+
+  freeGid(gid: number): void {
+    this.slabCacheId[gid] = -1;
+    this.freeGids[this.nrFreeGids++] = gid;
+  }
+}
+
+/** Per-CPU kvfree_rcu batch state (kfree-rcu.ts owns the logic). */
+export interface KfreeRcuState {
+  /** Per CPU: pending pointers of the batch being filled. */
+  readonly bulk: Float64Array[];
+  readonly bulkCount: Int32Array;
+  /** Batches submitted to call_rcu and not yet freed. */
+  batchesInFlight: number;
+  /** Objects waiting in batches (being filled or in flight). */
+  objectsPending: number;
+  /** Objects passed to per-object call_rcu (KVFREE_RCU_BATCHED off). */
+  singlePending: number;
+  /** Statistics. */
+  callRcuSubmissions: number;
+  batchesSubmitted: number;
+  sheafSubmissions: number;
+}
+
+function grow32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function grow8(a: Uint8Array): Uint8Array {
+  const b = new Uint8Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** Resolve a SLUB configuration. */
+export function resolveSlubConfig(cfg: SlubConfig = {}, pageSize = 4096): ResolvedSlubConfig {
+  const tiny = cfg.slubTiny ?? false;
+  const maxOrder = cfg.slubMaxOrder ?? (tiny ? 0 : 3);
+  if (!Number.isInteger(maxOrder) || maxOrder < 0 || maxOrder > 10) {
+    throw new SlabError('EINVAL', '', `slab: slubMaxOrder ${maxOrder} outside 0..10`);
+  }
+  const minOrder = cfg.slubMinOrder ?? 0;
+  if (!Number.isInteger(minOrder) || minOrder < 0 || minOrder > maxOrder) {
+    throw new SlabError('EINVAL', '', `slab: slubMinOrder ${minOrder} outside 0..slubMaxOrder`);
+  }
+  const bulk = cfg.kvfreeBulkMaxEntries ?? Math.floor((pageSize - 3 * WORD) / WORD);
+  if (!Number.isInteger(bulk) || bulk < 1) throw new SlabError('EINVAL', '', `slab: kvfreeBulkMaxEntries ${bulk} < 1`);
+  return {
+    slubMaxOrder: maxOrder,
+    slubMinOrder: minOrder,
+    slubMinObjects: cfg.slubMinObjects ?? 0,
+    slubTiny: tiny,
+    kvfreeRcuBatched: !tiny && !(cfg.tinyRcu ?? false),
+    slubDebug: cfg.slubDebug ?? 0,
+    kasan: cfg.kasan ?? false,
+    kvfreeBulkMaxEntries: bulk,
+  };
+}
+
+/** A slab cache (`struct kmem_cache`). */
+export class KmemCache {
+  readonly allocator: SlubAllocator;
+  readonly env: SlabEnv;
+  readonly id: number;
+  readonly name: string;
+  /** Bytes the user asked for (`object_size`). */
+  readonly objectSize: number;
+  /** Bytes per object including metadata and padding (`size`). */
+  readonly size: number;
+  /** Offset of metadata after the object (`inuse`). */
+  readonly inuse: number;
+  readonly align: number;
+  readonly redLeftPad: number;
+  readonly flags: number;
+  readonly ctor: ((object: number) => void) | null;
+  readonly rcuHeadOffset: number;
+  /** Preferred slab order (`oo`) and its objects. */
+  readonly order: number;
+  readonly objsPerSlab: number;
+  /** Fallback order (`min`) and its objects. */
+  readonly minOrder: number;
+  readonly minObjects: number;
+  readonly minPartial: number;
+  /** `cpu_partial` (objects) and `cpu_partial_slabs`. */
+  readonly cpuPartial: number;
+  readonly cpuPartialSlabs: number;
+  readonly sheafCapacity: number;
+  /** kmem_cache_debug(): debug flags set. */
+  readonly debug: boolean;
+  /** Single-object paths under the list lock (debug caches, SLUB_TINY). */
+  readonly singlePaths: boolean;
+
+  // --- slabs (local ids) ---
+  slabPfn: Int32Array;
+  slabGid: Int32Array;
+  slabObjects: Int32Array;
+  slabInuse: Int32Array;
+  slabFree: Int32Array;
+  slabFreeCount: Int32Array;
+  slabOrder: Uint8Array;
+  slabNid: Int32Array;
+  slabFrozen: Uint8Array;
+  slabList: Uint8Array;
+  slabNext: Int32Array;
+  slabPrev: Int32Array;
+  freeIds: Int32Array;
+  nrFreeIds: number;
+  nrIds: number;
+
+  // --- objects (local * objsPerSlab + index) ---
+  objNext: Int32Array;
+  objState: Uint8Array;
+  /** Debug bits: 1 = red zone overwritten, 2 = free object written (poison), 4 = ctor ran. */
+  objDebug: Uint8Array;
+
+  // --- per node ---
+  readonly partialHead: Int32Array;
+  readonly partialTail: Int32Array;
+  readonly nrPartial: Int32Array;
+  readonly fullHead: Int32Array;
+  readonly nrSlabsNode: Float64Array;
+  readonly totalObjectsNode: Float64Array;
+  readonly barns: NodeBarn[];
+
+  // --- per CPU ---
+  readonly cpuSlab: Int32Array;
+  readonly cpuFreelist: Int32Array;
+  readonly cpuPartialHead: Int32Array;
+  readonly cpuPartialCount: Int32Array;
+  readonly pcs: PercpuSheaves | null;
+
+  /** Per CPU statistics: `stats[cpu * NR_SLUB_STAT_ITEMS + item]`. */
+  readonly stats: Float64Array;
+  /** Objects held by users (allocated and not freed). */
+  nrUserObjects: number;
+  /** Objects in kfree_rcu flight for this cache. */
+  nrRcuObjects: number;
+  /** Slabs freed with SLAB_TYPESAFE_BY_RCU waiting for their grace period. */
+  nrRcuSlabs: number;
+  /** Live sheaves of this cache (percpu, barn, prefilled, rcu), for leak checks. */
+  nrSheaves: number;
+  /** Prefilled sheaves handed out and not returned. */
+  readonly prefilled: SlabSheaf[];
+  destroyed: boolean;
+
+  constructor(allocator: SlubAllocator, id: number, name: string, objectSize: number, args: KmemCacheArgs) {
+    const env = allocator.env;
+    const cfg = allocator.config;
+    this.allocator = allocator;
+    this.env = env;
+    this.id = id;
+    this.name = name;
+    this.objectSize = objectSize;
+    let flags = (args.flags ?? 0) | cfg.slubDebug;
+    if (cfg.kasan) flags &= ~SLAB_POISON;
+    this.flags = flags;
+    this.ctor = args.ctor ?? null;
+    this.rcuHeadOffset = args.rcuHeadOffset ?? 0;
+    const align = calculateAlignment(flags, args.align ?? WORD, objectSize);
+    this.align = align;
+    // calculate_sizes()
+    let size = alignUp(objectSize, WORD);
+    if (flags & SLAB_RED_ZONE && size === objectSize) size += WORD;
+    this.inuse = size;
+    if (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON) || this.ctor !== null) size += WORD;
+    if (flags & SLAB_STORE_USER) size += TRACK_BYTES;
+    let redLeft = 0;
+    if (flags & SLAB_RED_ZONE) {
+      size += WORD;
+      redLeft = alignUp(WORD, align);
+      size += redLeft;
+    }
+    size = alignUp(size, align);
+    this.size = size;
+    this.redLeftPad = redLeft;
+    this.order = calculateOrder(size, env.nrCpus, env.pageSize, env.pageShift, cfg);
+    this.objsPerSlab = orderObjects(this.order, size, env.pageSize);
+    this.minOrder = getOrder(size, env.pageShift);
+    this.minObjects = orderObjects(this.minOrder, size, env.pageSize);
+    // set_min_partial(s, ilog2(s->size) / 2)
+    const minPartial = cfg.slubTiny ? 0 : Math.min(10, Math.max(5, Math.floor(Math.log2(size) / 2)));
+    this.minPartial = minPartial;
+    this.debug = (flags & SLAB_DEBUG_FLAGS) !== 0;
+    this.singlePaths = this.debug || cfg.slubTiny;
+    // set_cpu_partial()
+    let nrObjects: number;
+    if (this.singlePaths) nrObjects = 0;
+    else if (size >= env.pageSize) nrObjects = 6;
+    else if (size >= 1024) nrObjects = 24;
+    else if (size >= 256) nrObjects = 52;
+    else nrObjects = 120;
+    this.cpuPartial = nrObjects;
+    this.cpuPartialSlabs = nrObjects === 0 ? 0 : Math.ceil((nrObjects * 2) / this.objsPerSlab);
+    this.sheafCapacity = args.sheafCapacity ?? 0;
+
+    const n0 = 16;
+    this.slabPfn = new Int32Array(n0);
+    this.slabGid = new Int32Array(n0);
+    this.slabObjects = new Int32Array(n0);
+    this.slabInuse = new Int32Array(n0);
+    this.slabFree = new Int32Array(n0);
+    this.slabFreeCount = new Int32Array(n0);
+    this.slabOrder = new Uint8Array(n0);
+    this.slabNid = new Int32Array(n0);
+    this.slabFrozen = new Uint8Array(n0);
+    this.slabList = new Uint8Array(n0);
+    this.slabNext = new Int32Array(n0);
+    this.slabPrev = new Int32Array(n0);
+    this.freeIds = new Int32Array(n0);
+    this.nrFreeIds = 0;
+    this.nrIds = 0;
+    this.objNext = new Int32Array(n0 * this.objsPerSlab);
+    this.objState = new Uint8Array(n0 * this.objsPerSlab);
+    this.objDebug = new Uint8Array(n0 * this.objsPerSlab);
+
+    const nn = env.nrNodes;
+    this.partialHead = new Int32Array(nn).fill(-1);
+    this.partialTail = new Int32Array(nn).fill(-1);
+    this.nrPartial = new Int32Array(nn);
+    this.fullHead = new Int32Array(nn).fill(-1);
+    this.nrSlabsNode = new Float64Array(nn);
+    this.totalObjectsNode = new Float64Array(nn);
+    const nc = env.nrCpus;
+    this.cpuSlab = new Int32Array(nc).fill(-1);
+    this.cpuFreelist = new Int32Array(nc).fill(-1);
+    this.cpuPartialHead = new Int32Array(nc).fill(-1);
+    this.cpuPartialCount = new Int32Array(nc);
+    this.stats = new Float64Array(nc * NR_SLUB_STAT_ITEMS);
+    this.nrUserObjects = 0;
+    this.nrRcuObjects = 0;
+    this.nrRcuSlabs = 0;
+    this.nrSheaves = 0;
+    this.prefilled = [];
+    this.destroyed = false;
+    this.barns = [];
+    if (this.sheafCapacity > 0) for (let nid = 0; nid < nn; nid++) this.barns.push(newNodeBarn(env, nid));
+    this.pcs = this.sheafCapacity > 0 ? newPercpuSheaves(this) : null;
+  }
+
+  /** True when objects of this cache are cached in percpu sheaves. */
+  get hasSheaves(): boolean {
+    return this.pcs !== null;
+  }
+
+  /** Object address of (local slab, index). */
+  objAddr(local: number, idx: number): number {
+    return this.slabPfn[local]! * this.env.pageSize + this.redLeftPad + idx * this.size;
+  }
+
+  /** Sum of one statistic over all CPUs. */
+  statTotal(item: number): number {
+    let t = 0;
+    const nc = this.env.nrCpus;
+    for (let c = 0; c < nc; c++) t += this.stats[c * NR_SLUB_STAT_ITEMS + item]!;
+    return t;
+  }
+
+  /** Live objects in slabs (inuse summed over all slabs, cpu freelists excluded). */
+  get nrObjectsInUse(): number {
+    let t = 0;
+    for (let l = 0; l < this.nrIds; l++) if (this.slabPfn[l]! >= 0 && this.slabObjects[l]! > 0) t += this.slabInuse[l]!;
+    for (let c = 0; c < this.env.nrCpus; c++) t -= this.cpuFreelistLength(c);
+    return t;
+  }
+
+  cpuFreelistLength(cpu: number): number {
+    const slab = this.cpuSlab[cpu]!;
+    if (slab < 0) return 0;
+    let n = 0;
+    const base = slab * this.objsPerSlab;
+    for (let i = this.cpuFreelist[cpu]!; i >= 0; i = this.objNext[base + i]!) n++;
+    return n;
+  }
+}
+
+/** `stat()` on the current CPU. */
+export function stat(s: KmemCache, item: number): void {
+  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] = s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + 1;
+}
+
+/** `stat_add()` on the current CPU. */
+export function statAdd(s: KmemCache, item: number, v: number): void {
+  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] = s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + v;
+}
+
+/**
+ * Create the allocator on `env` (see machine-env.ts for `createSlabEnv`).
+ */
+export function createSlubAllocator(env: SlabEnv, config: SlubConfig = {}): SlubAllocator {
+  const a = new SlubAllocator(env, resolveSlubConfig(config, env.pageSize));
+  env.cpuhpSetupState('slub:dead', null, (cpu) => {
+    slubCpuDead(a, cpu);
+    return 0;
+  });
+  createKmallocCaches(a);
+  return a;
+}
+
+/**
+ * Create a cache of `objectSize`-byte objects.
+ * @throws SlabError EINVAL for a bad size, alignment or capacity.
+ * @kernel __kmem_cache_create_args (mm/slab_common.c)
+ */
+export function kmemCacheCreate(a: SlubAllocator, name: string, objectSize: number, args: KmemCacheArgs = {}): KmemCache {
+  if (!Number.isInteger(objectSize) || objectSize < 1) {
+    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: object size ${objectSize} must be a positive integer`);
+  }
+  if (objectSize > a.env.pageSize * 2 ** 10) {
+    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: object size ${objectSize} exceeds MAX_PAGE_ORDER pages`);
+  }
+  const align = args.align ?? WORD;
+  if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
+    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: align ${align} is not a power of two`);
+  }
+  const cap = args.sheafCapacity ?? 0;
+  if (!Number.isInteger(cap) || cap < 0 || cap > 65535) {
+    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: sheafCapacity ${cap} outside 0..65535`);
+  }
+  const off = args.rcuHeadOffset ?? 0;
+  if (!Number.isInteger(off) || off < 0 || off >= objectSize) {
+    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: rcuHeadOffset ${off} outside the object`);
+  }
+  const id = a.cacheById.length;
+  const s = new KmemCache(a, id, name, objectSize, args);
+  a.cacheById.push(s);
+  a.caches.push(s);
+  return s;
+}
+
+/**
+ * Destroy a cache: flush sheaves and per-CPU slabs, free all empty slabs.
+ * @throws CacheBusyError (EBUSY) naming how many objects are still allocated; the cache stays usable.
+ * @kernel kmem_cache_destroy (mm/slab_common.c)
+ */
+export function kmemCacheDestroy(s: KmemCache): void {
+  if (s.destroyed) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_destroy ${s.name}: already destroyed`);
+  const busy = s.nrUserObjects + s.nrRcuObjects;
+  if (busy > 0) throw new CacheBusyError(s.name, busy);
+  kmemCacheShrink(s);
+  // __kmem_cache_shutdown: free every remaining (empty) slab.
+  for (let nid = 0; nid < s.env.nrNodes; nid++) {
+    let l = s.partialHead[nid]!;
+    while (l >= 0) {
+      const next = s.slabNext[l]!;
+      if (s.slabInuse[l] === 0) {
+        removePartial(s, nid, l);
+        discardSlab(s, l);
+      }
+      l = next;
+    }
+  }
+  if (s.pcs !== null) pcsDestroy(s);
+  s.destroyed = true;
+  const a = s.allocator;
+  a.cacheById[s.id] = null;
+  const i = a.caches.indexOf(s);
+  if (i >= 0) a.caches.splice(i, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Slab pages
+
+function allocSlabId(s: KmemCache): number {
+  if (s.nrFreeIds > 0) return s.freeIds[--s.nrFreeIds]!;
+  const l = s.nrIds++;
+  if (l >= s.slabPfn.length) {
+    s.slabPfn = grow32(s.slabPfn);
+    s.slabGid = grow32(s.slabGid);
+    s.slabObjects = grow32(s.slabObjects);
+    s.slabInuse = grow32(s.slabInuse);
+    s.slabFree = grow32(s.slabFree);
+    s.slabFreeCount = grow32(s.slabFreeCount);
+    s.slabOrder = grow8(s.slabOrder);
+    s.slabNid = grow32(s.slabNid);
+    s.slabFrozen = grow8(s.slabFrozen);
+    s.slabList = grow8(s.slabList);
+    s.slabNext = grow32(s.slabNext);
+    s.slabPrev = grow32(s.slabPrev);
+    s.freeIds = grow32(s.freeIds);
+    s.objNext = grow32(s.objNext);
+    s.objState = grow8(s.objState);
+    s.objDebug = grow8(s.objDebug);
+  }
+  return l;
+}
+
+function allocSlabPage(s: KmemCache, gfp: number, node: number, order: number): number {
+  const a = s.allocator;
+  for (;;) {
+    const pfn = a.env.allocPages(gfp, order, node);
+    if (pfn !== 0 || a.reservedPfn0) return pfn;
+    // PFN 0 is kept back (the kernel reserves the first page); ask again.
+    a.reservedPfn0 = true;
+  }
+}
+
+/**
+ * Allocate and set up a new slab on `node` (NUMA_NO_NODE = local).
+ * @returns the local slab id, or -1 when the page allocator failed.
+ * @kernel allocate_slab (mm/slub.c)
+ */
+function allocateSlab(s: KmemCache, gfp: number, node: number): number {
+  let order = s.order;
+  let objects = s.objsPerSlab;
+  let allocGfp = (gfp | __GFP_NOWARN | __GFP_NORETRY) & ~__GFP_NOFAIL;
+  if (allocGfp & __GFP_DIRECT_RECLAIM && order > s.minOrder) allocGfp = (allocGfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM;
+  let pfn = allocSlabPage(s, allocGfp, node, order);
+  if (pfn < 0) {
+    order = s.minOrder;
+    objects = s.minObjects;
+    pfn = order === s.order ? -ENOMEM : allocSlabPage(s, gfp, node, order);
+    if (pfn < 0) return -1;
+    stat(s, STAT.ORDER_FALLBACK);
+  }
+  const a = s.allocator;
+  const l = allocSlabId(s);
+  const gid = a.allocGid(s.id, l);
+  const nPages = 2 ** order;
+  for (let i = 0; i < nPages; i++) a.pfnSet(pfn + i, gid + 1);
+  a.nrSlabPages += nPages;
+  s.slabPfn[l] = pfn;
+  s.slabGid[l] = gid;
+  s.slabObjects[l] = objects;
+  s.slabInuse[l] = 0;
+  s.slabOrder[l] = order;
+  s.slabNid[l] = a.env.pfnToNid(pfn);
+  s.slabFrozen[l] = 0;
+  s.slabList[l] = LIST_NONE;
+  s.slabNext[l] = -1;
+  s.slabPrev[l] = -1;
+  const base = l * s.objsPerSlab;
+  for (let i = 0; i < objects; i++) {
+    s.objNext[base + i] = i + 1 < objects ? i + 1 : -1;
+    s.objState[base + i] = OBJ_FREE;
+    s.objDebug[base + i] = 0;
+  }
+  s.slabFree[l] = 0;
+  s.slabFreeCount[l] = objects;
+  if (s.ctor !== null) {
+    const ctor = s.ctor;
+    for (let i = 0; i < objects; i++) ctor(s.objAddr(l, i));
+  }
+  if (s.debug) for (let i = 0; i < objects; i++) initObjectDebug(s, base + i);
+  return l;
+}
+
+/** @kernel new_slab (mm/slub.c) */
+function newSlab(s: KmemCache, gfp: number, node: number): number {
+  return allocateSlab(s, gfp, node);
+}
+
+function freeSlabPages(s: KmemCache, l: number): void {
+  const a = s.allocator;
+  const pfn = s.slabPfn[l]!;
+  const order = s.slabOrder[l]!;
+  const nPages = 2 ** order;
+  for (let i = 0; i < nPages; i++) a.pfnSet(pfn + i, 0);
+  a.freeGid(s.slabGid[l]!);
+  a.nrSlabPages -= nPages;
+  s.slabPfn[l] = -1;
+  s.slabObjects[l] = 0;
+  s.freeIds[s.nrFreeIds++] = l;
+  a.env.freePages(pfn, order);
+}
+
+/**
+ * Give a slab's pages back: now, or after a grace period for SLAB_TYPESAFE_BY_RCU.
+ * @kernel free_slab (mm/slub.c)
+ */
+function freeSlab(s: KmemCache, l: number): void {
+  if (s.flags & SLAB_TYPESAFE_BY_RCU) {
+    // The pages stay a slab of this cache until the grace period ends.
+    s.slabList[l] = LIST_NONE;
+    s.slabFrozen[l] = 2;
+    s.nrRcuSlabs++;
+    s.env.callRcu(rcuFreeSlab, { s, l });
+    return;
+  }
+  freeSlabPages(s, l);
+}
+
+function rcuFreeSlab(arg: unknown): void {
+  const { s, l } = arg as { s: KmemCache; l: number };
+  s.nrRcuSlabs--;
+  freeSlabPages(s, l);
+}
+
+/** @kernel discard_slab (mm/slub.c) */
+function discardSlab(s: KmemCache, l: number): void {
+  const nid = s.slabNid[l]!;
+  s.nrSlabsNode[nid] = s.nrSlabsNode[nid]! - 1;
+  s.totalObjectsNode[nid] = s.totalObjectsNode[nid]! - s.slabObjects[l]!;
+  freeSlab(s, l);
+}
+
+function incSlabsNode(s: KmemCache, l: number): void {
+  const nid = s.slabNid[l]!;
+  s.nrSlabsNode[nid] = s.nrSlabsNode[nid]! + 1;
+  s.totalObjectsNode[nid] = s.totalObjectsNode[nid]! + s.slabObjects[l]!;
+}
+
+// ---------------------------------------------------------------------------
+// Lists
+
+function addPartial(s: KmemCache, nid: number, l: number, tail: boolean): void {
+  s.nrPartial[nid] = s.nrPartial[nid]! + 1;
+  s.slabList[l] = LIST_PARTIAL;
+  if (tail) {
+    const t = s.partialTail[nid]!;
+    s.slabPrev[l] = t;
+    s.slabNext[l] = -1;
+    if (t >= 0) s.slabNext[t] = l;
+    else s.partialHead[nid] = l;
+    s.partialTail[nid] = l;
+  } else {
+    const h = s.partialHead[nid]!;
+    s.slabNext[l] = h;
+    s.slabPrev[l] = -1;
+    if (h >= 0) s.slabPrev[h] = l;
+    else s.partialTail[nid] = l;
+    s.partialHead[nid] = l;
+  }
+}
+
+function removePartial(s: KmemCache, nid: number, l: number): void {
+  const p = s.slabPrev[l]!;
+  const n = s.slabNext[l]!;
+  if (p >= 0) s.slabNext[p] = n;
+  else s.partialHead[nid] = n;
+  if (n >= 0) s.slabPrev[n] = p;
+  else s.partialTail[nid] = p;
+  s.slabList[l] = LIST_NONE;
+  s.slabNext[l] = -1;
+  s.slabPrev[l] = -1;
+  s.nrPartial[nid] = s.nrPartial[nid]! - 1;
+}
+
+function addFull(s: KmemCache, nid: number, l: number): void {
+  if (!(s.flags & SLAB_STORE_USER)) return;
+  const h = s.fullHead[nid]!;
+  s.slabNext[l] = h;
+  s.slabPrev[l] = -1;
+  if (h >= 0) s.slabPrev[h] = l;
+  s.fullHead[nid] = l;
+  s.slabList[l] = LIST_FULL;
+}
+
+function removeFull(s: KmemCache, nid: number, l: number): void {
+  if (s.slabList[l] !== LIST_FULL) return;
+  const p = s.slabPrev[l]!;
+  const n = s.slabNext[l]!;
+  if (p >= 0) s.slabNext[p] = n;
+  else s.fullHead[nid] = n;
+  if (n >= 0) s.slabPrev[n] = p;
+  s.slabList[l] = LIST_NONE;
+  s.slabNext[l] = -1;
+  s.slabPrev[l] = -1;
+}
+
+// ---------------------------------------------------------------------------
+// Allocation from slabs
+
+/** Pop one object from a slab's freelist; returns the index. */
+function slabPop(s: KmemCache, l: number): number {
+  const idx = s.slabFree[l]!;
+  s.slabFree[l] = s.objNext[l * s.objsPerSlab + idx]!;
+  s.slabFreeCount[l] = s.slabFreeCount[l]! - 1;
+  s.slabInuse[l] = s.slabInuse[l]! + 1;
+  return idx;
+}
+
+/**
+ * Debug/SLUB_TINY allocation of one object from a node partial slab.
+ * @kernel alloc_single_from_partial (mm/slub.c)
+ */
+function allocSingleFromPartial(s: KmemCache, nid: number, l: number): number {
+  const idx = slabPop(s, l);
+  if (s.slabFree[l]! < 0) {
+    removePartial(s, nid, l);
+    addFull(s, nid, l);
+  }
+  return l * s.objsPerSlab + idx;
+}
+
+/** @kernel alloc_single_from_new_slab (mm/slub.c) */
+function allocSingleFromNewSlab(s: KmemCache, l: number): number {
+  const idx = slabPop(s, l);
+  const nid = s.slabNid[l]!;
+  if (s.slabFree[l]! < 0) addFull(s, nid, l);
+  else addPartial(s, nid, l, false);
+  incSlabsNode(s, l);
+  return l * s.objsPerSlab + idx;
+}
+
+/**
+ * Take the whole freelist of a slab leaving the slab frozen for a CPU.
+ * @kernel freeze_slab (mm/slub.c)
+ */
+function freezeSlab(s: KmemCache, l: number): number {
+  const head = s.slabFree[l]!;
+  s.slabFree[l] = -1;
+  s.slabFreeCount[l] = 0;
+  s.slabInuse[l] = s.slabObjects[l]!;
+  s.slabFrozen[l] = 1;
+  s.slabList[l] = LIST_CPU;
+  return head;
+}
+
+/**
+ * Put a slab on this CPU's partial list, draining the list to the node first when full.
+ * @kernel put_cpu_partial (mm/slub.c)
+ */
+function putCpuPartial(s: KmemCache, cpu: number, l: number): void {
+  if (s.cpuPartialCount[cpu]! >= s.cpuPartialSlabs) {
+    putPartials(s, cpu);
+    stat(s, STAT.CPU_PARTIAL_DRAIN);
+  }
+  s.slabFrozen[l] = 1;
+  s.slabList[l] = LIST_CPU_PARTIAL;
+  s.slabNext[l] = s.cpuPartialHead[cpu]!;
+  s.slabPrev[l] = -1;
+  s.cpuPartialHead[cpu] = l;
+  s.cpuPartialCount[cpu] = s.cpuPartialCount[cpu]! + 1;
+}
+
+/**
+ * Unfreeze a CPU's partial slabs onto their nodes (discarding empty ones over min_partial).
+ * @kernel __put_partials (mm/slub.c)
+ */
+function putPartials(s: KmemCache, cpu: number): void {
+  let l = s.cpuPartialHead[cpu]!;
+  s.cpuPartialHead[cpu] = -1;
+  s.cpuPartialCount[cpu] = 0;
+  while (l >= 0) {
+    const next = s.slabNext[l]!;
+    s.slabFrozen[l] = 0;
+    s.slabList[l] = LIST_NONE;
+    const nid = s.slabNid[l]!;
+    if (s.slabInuse[l] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+      stat(s, STAT.FREE_SLAB);
+      discardSlab(s, l);
+    } else {
+      addPartial(s, nid, l, true);
+      stat(s, STAT.FREE_ADD_PARTIAL);
+    }
+    l = next;
+  }
+}
+
+/**
+ * Take a partial slab from `nid`: the first becomes the CPU slab (returned
+ * frozen), more fill the CPU partial list up to half of cpu_partial_slabs.
+ * For single-object caches returns an object instead (encoded as -2 - objIndex).
+ * @kernel get_partial_node (mm/slub.c)
+ */
+function getPartialNode(s: KmemCache, nid: number, cpu: number): number {
+  if (s.nrPartial[nid] === 0) return -1;
+  let l = s.partialHead[nid]!;
+  if (s.singlePaths) {
+    return -2 - allocSingleFromPartial(s, nid, l);
+  }
+  let got = -1;
+  let partialSlabs = 0;
+  while (l >= 0) {
+    const next = s.slabNext[l]!;
+    removePartial(s, nid, l);
+    if (got < 0) {
+      got = l;
+      stat(s, STAT.ALLOC_FROM_PARTIAL);
+    } else {
+      putCpuPartial(s, cpu, l);
+      stat(s, STAT.CPU_PARTIAL_NODE);
+      if (++partialSlabs > s.cpuPartialSlabs / 2) break;
+    }
+    if (s.cpuPartialSlabs === 0) break;
+    l = next;
+  }
+  return got;
+}
+
+/**
+ * Partial slab from the requested node, else from other nodes by distance
+ * (unless __GFP_THISNODE).
+ * @kernel get_partial (mm/slub.c)
+ */
+function getPartial(s: KmemCache, node: number, gfp: number, cpu: number): number {
+  const search = node === NUMA_NO_NODE ? s.env.cpuToNode(cpu) : node;
+  const r = getPartialNode(s, search, cpu);
+  if (r !== -1 || (node !== NUMA_NO_NODE && gfp & __GFP_THISNODE)) return r;
+  // get_any_partial(): other nodes with more than min_partial slabs.
+  for (let nid = 0; nid < s.env.nrNodes; nid++) {
+    if (nid === search || s.nrPartial[nid]! <= s.minPartial) continue;
+    const o = getPartialNode(s, nid, cpu);
+    if (o !== -1) return o;
+  }
+  return -1;
+}
+
+/**
+ * Put a CPU slab back: objects of the CPU freelist return to the slab, which
+ * goes to the node partial list, is discarded when empty, or stays off-list when full.
+ * @kernel deactivate_slab (mm/slub.c)
+ */
+function deactivateSlab(s: KmemCache, l: number, freelist: number): void {
+  const base = l * s.objsPerSlab;
+  let n = 0;
+  let tail = -1;
+  for (let i = freelist; i >= 0; i = s.objNext[base + i]!) {
+    n++;
+    tail = i;
+  }
+  if (n > 0) {
+    s.objNext[base + tail] = s.slabFree[l]!;
+    s.slabFree[l] = freelist;
+    s.slabFreeCount[l] = s.slabFreeCount[l]! + n;
+    s.slabInuse[l] = s.slabInuse[l]! - n;
+  }
+  if (s.slabFree[l]! >= 0 && n === 0) stat(s, STAT.DEACTIVATE_REMOTE_FREES);
+  s.slabFrozen[l] = 0;
+  s.slabList[l] = LIST_NONE;
+  const nid = s.slabNid[l]!;
+  if (s.slabInuse[l] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+    stat(s, STAT.DEACTIVATE_EMPTY);
+    discardSlab(s, l);
+    stat(s, STAT.FREE_SLAB);
+  } else if (s.slabFree[l]! >= 0) {
+    addPartial(s, nid, l, n === 0);
+    stat(s, n === 0 ? STAT.DEACTIVATE_TO_TAIL : STAT.DEACTIVATE_TO_HEAD);
+  } else {
+    stat(s, STAT.DEACTIVATE_FULL);
+  }
+}
+
+/**
+ * The SLUB slow path for one object (`___slab_alloc`) plus the lockless
+ * fast path on the CPU freelist. Returns the object's global index
+ * (`local * objsPerSlab + idx`) or -1.
+ * @kernel __slab_alloc_node (mm/slub.c)
+ */
+export function slabAllocObject(s: KmemCache, gfp: number, node: number): number {
+  const cpu = s.env.currentCpu();
+  const per = s.objsPerSlab;
+  if (s.singlePaths) return allocSingle(s, gfp, node, cpu);
+  // fast path: c->freelist
+  let slab = s.cpuSlab[cpu]!;
+  let head = s.cpuFreelist[cpu]!;
+  if (head >= 0 && (node === NUMA_NO_NODE || s.slabNid[slab] === node)) {
+    s.cpuFreelist[cpu] = s.objNext[slab * per + head]!;
+    stat(s, STAT.ALLOC_FASTPATH);
+    return slab * per + head;
+  }
+  stat(s, STAT.ALLOC_SLOWPATH);
+  for (;;) {
+    slab = s.cpuSlab[cpu]!;
+    if (slab >= 0) {
+      if (node !== NUMA_NO_NODE && s.slabNid[slab] !== node) {
+        stat(s, STAT.ALLOC_NODE_MISMATCH);
+        s.cpuSlab[cpu] = -1;
+        deactivateSlab(s, slab, s.cpuFreelist[cpu]!);
+        s.cpuFreelist[cpu] = -1;
+      } else {
+        // get_freelist(): remote frees collected on the frozen slab.
+        head = freezeSlab(s, slab);
+        if (head >= 0) {
+          stat(s, STAT.ALLOC_REFILL);
+          s.cpuFreelist[cpu] = s.objNext[slab * per + head]!;
+          return slab * per + head;
+        }
+        s.cpuSlab[cpu] = -1;
+        s.cpuFreelist[cpu] = -1;
+        s.slabFrozen[slab] = 0;
+        s.slabList[slab] = LIST_NONE;
+        stat(s, STAT.DEACTIVATE_BYPASS);
+      }
+    }
+    // new_slab: CPU partial first
+    const p = s.cpuPartialHead[cpu]!;
+    if (p >= 0) {
+      s.cpuPartialHead[cpu] = s.slabNext[p]!;
+      s.cpuPartialCount[cpu] = s.cpuPartialCount[cpu]! - 1;
+      s.slabNext[p] = -1;
+      if (node !== NUMA_NO_NODE && s.slabNid[p] !== node) {
+        // __put_partials() of the one slab: back to its node.
+        s.slabFrozen[p] = 0;
+        s.slabList[p] = LIST_NONE;
+        const nid = s.slabNid[p]!;
+        if (s.slabInuse[p] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+          stat(s, STAT.FREE_SLAB);
+          discardSlab(s, p);
+        } else addPartial(s, nid, p, true);
+        continue;
+      }
+      stat(s, STAT.CPU_PARTIAL_ALLOC);
+      s.cpuSlab[cpu] = p;
+      s.slabList[p] = LIST_CPU;
+      continue;
+    }
+    // new_objects: node partial lists
+    let l = getPartial(s, node, gfp, cpu);
+    if (l < 0) {
+      l = newSlab(s, gfp, node);
+      if (l < 0 && node !== NUMA_NO_NODE && !(gfp & __GFP_THISNODE)) l = newSlab(s, gfp, NUMA_NO_NODE);
+      if (l < 0) return -1;
+      stat(s, STAT.ALLOC_SLAB);
+      incSlabsNode(s, l);
+    }
+    head = freezeSlab(s, l);
+    s.cpuSlab[cpu] = l;
+    s.cpuFreelist[cpu] = s.objNext[l * per + head]!;
+    return l * per + head;
+  }
+}
+
+function allocSingle(s: KmemCache, gfp: number, node: number, cpu: number): number {
+  stat(s, STAT.ALLOC_SLOWPATH);
+  const r = getPartial(s, node, gfp, cpu);
+  if (r <= -2) return -2 - r;
+  let l = newSlab(s, gfp, node);
+  if (l < 0 && node !== NUMA_NO_NODE && !(gfp & __GFP_THISNODE)) l = newSlab(s, gfp, NUMA_NO_NODE);
+  if (l < 0) return -1;
+  stat(s, STAT.ALLOC_SLAB);
+  return allocSingleFromNewSlab(s, l);
+}
+
+// ---------------------------------------------------------------------------
+// Freeing to slabs
+
+/**
+ * Free `cnt` objects of one slab, given as a chain through objNext from
+ * `head` to `tail` (indices within the slab).
+ * @kernel __slab_free (mm/slub.c)
+ */
+function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt: number): void {
+  const base = l * s.objsPerSlab;
+  const nid = s.slabNid[l]!;
+  const prior = s.slabFree[l]!;
+  const wasFrozen = s.slabFrozen[l] === 1;
+  s.objNext[base + tail] = prior;
+  s.slabFree[l] = head;
+  s.slabFreeCount[l] = s.slabFreeCount[l]! + cnt;
+  s.slabInuse[l] = s.slabInuse[l]! - cnt;
+  const inuse = s.slabInuse[l]!;
+  if (s.singlePaths) {
+    // free_to_partial_list()
+    let free = false;
+    if (inuse === 0 && s.nrPartial[nid]! >= s.minPartial) free = true;
+    if (prior < 0) {
+      removeFull(s, nid, l);
+      if (!free) {
+        addPartial(s, nid, l, true);
+        stat(s, STAT.FREE_ADD_PARTIAL);
+      }
+    } else if (free) {
+      removePartial(s, nid, l);
+      stat(s, STAT.FREE_REMOVE_PARTIAL);
+    }
+    if (free) {
+      stat(s, STAT.FREE_SLAB);
+      discardSlab(s, l);
+    }
+    return;
+  }
+  if (wasFrozen) {
+    stat(s, STAT.FREE_FROZEN);
+    return;
+  }
+  if (prior < 0 && s.cpuPartialSlabs > 0) {
+    // A full slab got its first free object: onto this CPU's partial list.
+    putCpuPartial(s, s.env.currentCpu(), l);
+    stat(s, STAT.CPU_PARTIAL_FREE);
+    return;
+  }
+  if (inuse === 0 && s.nrPartial[nid]! >= s.minPartial) {
+    if (prior >= 0) {
+      removePartial(s, nid, l);
+      stat(s, STAT.FREE_REMOVE_PARTIAL);
+    }
+    stat(s, STAT.FREE_SLAB);
+    discardSlab(s, l);
+    return;
+  }
+  if (prior < 0) {
+    addPartial(s, nid, l, true);
+    stat(s, STAT.FREE_ADD_PARTIAL);
+  }
+}
+
+/**
+ * Free one object (global index `o`) to its slab: onto the CPU freelist when
+ * it belongs to this CPU's slab, else `__slab_free`.
+ * @kernel do_slab_free (mm/slub.c)
+ */
+export function doSlabFree(s: KmemCache, o: number): void {
+  const per = s.objsPerSlab;
+  const l = (o / per) | 0;
+  const idx = o - l * per;
+  s.objState[o] = OBJ_FREE;
+  if (s.debug) debugOnFree(s, o);
+  const cpu = s.env.currentCpu();
+  if (!s.singlePaths && s.cpuSlab[cpu] === l) {
+    s.objNext[o] = s.cpuFreelist[cpu]!;
+    s.cpuFreelist[cpu] = idx;
+    stat(s, STAT.FREE_FASTPATH);
+    return;
+  }
+  slabFreeChain(s, l, idx, idx, 1);
+  stat(s, STAT.FREE_SLOWPATH);
+}
+
+/**
+ * Allocate `n` objects from slabs into `out[at..]` as objects in state `state`.
+ * All or nothing: on failure everything taken is freed and 0 returned.
+ * @kernel __kmem_cache_alloc_bulk (mm/slub.c)
+ */
+export function kmemCacheAllocBulkSlabs(s: KmemCache, gfp: number, n: number, out: Float64Array | number[], at: number, state: number): number {
+  for (let i = 0; i < n; i++) {
+    const o = slabAllocObject(s, gfp, NUMA_NO_NODE);
+    if (o < 0) {
+      for (let j = 0; j < i; j++) doSlabFree(s, objIndex(s, out[at + j]!));
+      return 0;
+    }
+    if (s.debug) debugOnAlloc(s, o);
+    s.objState[o] = state;
+    out[at + i] = objAddrOf(s, o);
+  }
+  return n;
+}
+
+/**
+ * Free `n` object addresses from `p[at..]` to their slabs.
+ * @kernel __kmem_cache_free_bulk (mm/slub.c)
+ */
+export function kmemCacheFreeBulkSlabs(s: KmemCache, n: number, p: Float64Array | number[], at: number): void {
+  for (let i = 0; i < n; i++) {
+    const o = objIndexChecked(s, p[at + i]!, true);
+    if (o < 0) continue;
+    doSlabFree(s, o);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Object handles
+
+/** Address of the object with global index `o`. */
+export function objAddrOf(s: KmemCache, o: number): number {
+  const per = s.objsPerSlab;
+  const l = (o / per) | 0;
+  return s.slabPfn[l]! * s.env.pageSize + s.redLeftPad + (o - l * per) * s.size;
+}
+
+/** Global object index of a valid object address of `s` (no checks). */
+export function objIndex(s: KmemCache, addr: number): number {
+  const a = s.allocator;
+  const pfn = Math.floor(addr / s.env.pageSize);
+  const gid = a.pfnLookup(pfn) - 1;
+  const l = a.slabLocal[gid]!;
+  const off = addr - s.slabPfn[l]! * s.env.pageSize - s.redLeftPad;
+  return l * s.objsPerSlab + Math.floor(off / s.size);
+}
+
+/**
+ * Global object index of `addr` in `s`, checking it is the start of an object of a live slab of `s`.
+ * When `report` is set, a failure is recorded as a debug report and -1 returned; otherwise it throws.
+ */
+export function objIndexChecked(s: KmemCache, addr: number, report: boolean): number {
+  const a = s.allocator;
+  const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / s.env.pageSize)) : 0;
+  let msg: string | null = null;
+  let kind: SlabBugError['kind'] = 'invalid-free';
+  let o = -1;
+  if (v <= 0) msg = `slab: kmem_cache_free(${s.name}, ${hex(addr)}): object is not in a slab page`;
+  else {
+    const gid = v - 1;
+    const cid = a.slabCacheId[gid]!;
+    if (cid !== s.id) {
+      kind = 'wrong-cache';
+      msg = `slab: kmem_cache_free(${s.name}, ${hex(addr)}): object belongs to different cache ${a.cacheById[cid]?.name ?? '?'}`;
+    } else {
+      const l = a.slabLocal[gid]!;
+      const off = addr - s.slabPfn[l]! * s.env.pageSize - s.redLeftPad;
+      const idx = Math.floor(off / s.size);
+      if (off < 0 || off !== idx * s.size || idx >= s.slabObjects[l]!) {
+        msg = `slab: ${s.name}: invalid free of ${hex(addr)}: pointer is not at the start of an object`;
+      } else o = l * s.objsPerSlab + idx;
+    }
+  }
+  if (msg === null) return o;
+  if (report) {
+    a.debugReports.push({ kind, cache: s.name, object: addr, message: msg });
+    return -1;
+  }
+  throw new SlabBugError(kind, s.name, addr, msg);
+}
+
+/** Hex rendering of an address for messages. */
+export function hex(x: number): string {
+  return `0x${x.toString(16)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Hooks on real allocations and frees by users
+
+function postAllocHook(s: KmemCache, o: number, addr: number, gfp: number): number {
+  s.objState[o] = OBJ_ALLOC;
+  s.nrUserObjects++;
+  const memcg = s.allocator.memcg;
+  if (memcg !== null && (s.flags & SLAB_ACCOUNT || gfp & __GFP_ACCOUNT)) {
+    if (!memcg.charge(s, addr, gfp)) {
+      // memcg_alloc_abort_single(): straight back to the slab.
+      s.nrUserObjects--;
+      doSlabFree(s, o);
+      return -ENOMEM;
+    }
+  }
+  if (gfp & __GFP_ZERO) s.objDebug[o] = s.objDebug[o]! & ~2;
+  return addr;
+}
+
+/**
+ * The checks and hooks of a user free; returns the global object index or
+ * throws (state unchanged) for an invalid or double free.
+ * @kernel slab_free_hook (mm/slub.c)
+ */
+export function freeHook(s: KmemCache, addr: number): number {
+  const o = objIndexChecked(s, addr, false);
+  const st = s.objState[o]!;
+  if (st !== OBJ_ALLOC) {
+    const kasan = s.allocator.config.kasan;
+    // Objects cached in sheaves count as allocated for slub_debug: only
+    // KASAN (hooked on the user-visible state) sees this double free.
+    if (st === OBJ_FREE || kasan) {
+      const where = st === OBJ_FREE ? 'already free' : st === OBJ_SHEAF ? 'already freed (cached in a sheaf)' : 'already freed (waiting for RCU)';
+      throw new SlabBugError('double-free', s.name, addr, `${kasan ? 'kasan' : 'slub_debug'}: double-free of ${s.name} object ${hex(addr)}: ${where}`);
+    }
+    return -2 - o;
+  }
+  if (s.debug && s.objDebug[o]! & 1) {
+    throw new SlabBugError('redzone-overwritten', s.name, addr, `slub_debug: ${s.name}: right red zone overwritten in object ${hex(addr)}`);
+  }
+  const memcg = s.allocator.memcg;
+  if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, addr);
+  s.nrUserObjects--;
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// Public allocation API
+
+/**
+ * Allocate one object (`slab_alloc_node`): percpu sheaves first for caches
+ * that have them (unless a specific node is requested), then the slab paths.
+ * @returns the object address, or -ENOMEM.
+ * @kernel slab_alloc_node (mm/slub.c)
+ */
+export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
+  if (s.pcs !== null) {
+    const addr = allocFromPcs(s, gfp, node);
+    if (addr >= 0) {
+      const o = objIndex(s, addr);
+      return postAllocHook(s, o, addr, gfp);
+    }
+  }
+  const o = slabAllocObject(s, gfp, node);
+  if (o < 0) return -ENOMEM;
+  if (s.debug) debugOnAlloc(s, o);
+  return postAllocHook(s, o, objAddrOf(s, o), gfp);
+}
+
+/**
+ * Allocate an object from `s`.
+ * @returns the object address (a handle), or -ENOMEM.
+ * @remarks Context: any; GFP flags without __GFP_DIRECT_RECLAIM when atomic.
+ * @kernel kmem_cache_alloc (mm/slub.c)
+ */
+export function kmemCacheAlloc(s: KmemCache, gfp: number): number {
+  return slabAllocNode(s, gfp, NUMA_NO_NODE);
+}
+
+/**
+ * Allocate an object on NUMA node `node`; a specific node bypasses the percpu sheaves.
+ * @returns the object address, or -ENOMEM / -EINVAL (bad node).
+ * @kernel kmem_cache_alloc_node (mm/slub.c)
+ */
+export function kmemCacheAllocNode(s: KmemCache, gfp: number, node: number): number {
+  if (node !== NUMA_NO_NODE && (!Number.isInteger(node) || node < 0 || node >= s.env.nrNodes)) return -EINVAL;
+  return slabAllocNode(s, gfp, node);
+}
+
+/**
+ * Free an object of `s` (`slab_free`): to the percpu sheaves when the object
+ * is from the local node, else (or when the sheaves cannot take it) to its slab.
+ * @throws SlabBugError for an invalid, wrong-cache or double free (state unchanged).
+ * @kernel kmem_cache_free (mm/slub.c)
+ */
+export function kmemCacheFree(s: KmemCache, addr: number): void {
+  const o = freeHook(s, addr);
+  if (o < 0) {
+    // slub_debug blind spot: a second free of an object sitting in a sheaf
+    // goes into a sheaf again; it is caught (if at all) when flushed.
+    slabFreeAfterHook(s, -2 - o, addr);
+    return;
+  }
+  slabFreeAfterHook(s, o, addr);
+}
+
+/** The part of slab_free after the hooks. */
+export function slabFreeAfterHook(s: KmemCache, o: number, addr: number): void {
+  if (s.pcs !== null) {
+    const l = (o / s.objsPerSlab) | 0;
+    if (s.slabNid[l] === s.env.cpuToNode(s.env.currentCpu())) {
+      if (freeToPcs(s, addr, o)) return;
+    }
+  }
+  if (s.objState[o] !== OBJ_ALLOC && s.objState[o] !== OBJ_RCU) {
+    // a duplicate that reached the slab directly
+    s.allocator.debugReports.push({ kind: 'double-free', cache: s.name, object: addr, message: `slub_debug: ${s.name}: object ${hex(addr)} already free` });
+    return;
+  }
+  doSlabFree(s, o);
+}
+
+/**
+ * Allocate `size` objects into `p` (all or nothing). Uses full sheaves while
+ * available, then slabs directly.
+ * @returns `size`, or 0 on failure (nothing allocated).
+ * @kernel kmem_cache_alloc_bulk (mm/slub.c)
+ */
+export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: Float64Array | number[]): number {
+  if (!Number.isInteger(size) || size < 0 || size > p.length) {
+    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_alloc_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`);
+  }
+  if (size === 0) return 0;
+  let i = 0;
+  if (s.pcs !== null) i = allocFromPcsBulk(s, gfp, size, p);
+  if (i < size) {
+    if (kmemCacheAllocBulkSlabs(s, gfp, size - i, p, i, OBJ_ALLOC) === 0) {
+      if (i > 0) freeBulkNoHooks(s, i, p);
+      return 0;
+    }
+    for (let j = i; j < size; j++) s.objState[objIndex(s, p[j]!)] = OBJ_SHEAF;
+  }
+  // slab_post_alloc_hook for all
+  for (let j = 0; j < size; j++) {
+    const addr = p[j]!;
+    const r = postAllocHook(s, objIndex(s, addr), addr, gfp);
+    if (r < 0) {
+      for (let k = 0; k < j; k++) kmemCacheFree(s, p[k]!);
+      for (let k = j + 1; k < size; k++) {
+        const o = objIndex(s, p[k]!);
+        doSlabFree(s, o);
+      }
+      return 0;
+    }
+  }
+  return size;
+}
+
+function freeBulkNoHooks(s: KmemCache, n: number, p: Float64Array | number[]): void {
+  for (let j = 0; j < n; j++) doSlabFree(s, objIndex(s, p[j]!));
+}
+
+/**
+ * Free `size` objects from `p`: into sheaves while empty sheaves are
+ * available, the rest (and remote-node objects) straight to slabs.
+ * @throws SlabBugError before anything is freed when one of them is invalid.
+ * @kernel kmem_cache_free_bulk (mm/slub.c)
+ */
+export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
+  if (!Number.isInteger(size) || size < 0 || size > p.length) {
+    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_free_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`);
+  }
+  // validate all first so that a bad entry changes nothing
+  for (let j = 0; j < size; j++) {
+    const o = objIndexChecked(s, p[j]!, false);
+    if (s.objState[o] !== OBJ_ALLOC) freeHook(s, p[j]!);
+    for (let k = 0; k < j; k++) {
+      if (p[k] === p[j]) throw new SlabBugError('double-free', s.name, p[j]!, `slub_debug: double-free of ${s.name} object ${hex(p[j]!)} within one bulk free`);
+    }
+  }
+  if (s.pcs !== null) {
+    freeToPcsBulk(s, size, p);
+    return;
+  }
+  for (let j = 0; j < size; j++) {
+    const o = freeHook(s, p[j]!);
+    doSlabFree(s, o);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Flushing and shrinking
+
+/**
+ * Flush one CPU's slab and partial slabs back to the nodes.
+ * @kernel __flush_cpu_slab (mm/slub.c)
+ */
+export function flushCpuSlab(s: KmemCache, cpu: number): void {
+  const l = s.cpuSlab[cpu]!;
+  if (l >= 0) {
+    s.cpuSlab[cpu] = -1;
+    const f = s.cpuFreelist[cpu]!;
+    s.cpuFreelist[cpu] = -1;
+    deactivateSlab(s, l, f);
+    s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH] = s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH]! + 1;
+  }
+  putPartials(s, cpu);
+}
+
+/**
+ * Flush every online CPU's sheaves, slab and partials.
+ * @kernel flush_all (mm/slub.c)
+ */
+export function flushAll(s: KmemCache): void {
+  const env = s.env;
+  const saved = env.currentCpu();
+  for (let cpu = 0; cpu < env.nrCpus; cpu++) {
+    if (!env.cpuOnline(cpu)) continue;
+    if (s.pcs !== null && hasPcsUsed(s, cpu)) pcsFlushAll(s, cpu);
+    flushCpuSlab(s, cpu);
+  }
+  if (env.currentCpu() !== saved) throw new SlabError('EINVAL', s.name, 'slab: flush_all changed the current CPU');
+}
+
+/**
+ * Flush all per-CPU caching, empty the barns, free every empty slab and sort
+ * partial lists so the fullest slabs come first.
+ * @returns 0.
+ * @kernel kmem_cache_shrink (mm/slab_common.c), __kmem_cache_do_shrink (mm/slub.c)
+ */
+export function kmemCacheShrink(s: KmemCache): number {
+  flushAll(s);
+  for (let nid = 0; nid < s.env.nrNodes; nid++) {
+    if (s.pcs !== null) barnShrink(s, s.barns[nid]!);
+    // collect partial slabs by inuse; empty ones are discarded
+    const slabs: number[] = [];
+    let l = s.partialHead[nid]!;
+    while (l >= 0) {
+      const next = s.slabNext[l]!;
+      removePartial(s, nid, l);
+      if (s.slabInuse[l] === 0) discardSlab(s, l);
+      else slabs.push(l);
+      l = next;
+    }
+    slabs.sort((x, y) => s.slabInuse[y]! - s.slabInuse[x]!);
+    for (const x of slabs) addPartial(s, nid, x, true);
+  }
+  return 0;
+}
+
+/**
+ * CPU hotplug teardown: the dead CPU's slab, partials and sheaves go back.
+ * @kernel slub_cpu_dead (mm/slub.c)
+ */
+export function slubCpuDead(a: SlubAllocator, cpu: number): void {
+  for (const s of a.caches) {
+    if (s.pcs !== null) pcsFlushAllCpu(s, cpu);
+    flushCpuSlab(s, cpu);
+  }
+}
+
+/** Allocation gfp used for sheaf refills in kfree_rcu context. */
+export const SHEAF_NOWAIT = GFP_NOWAIT;
+
+/** Free one object straight to its slab (used by flushes); reports (not throws) bad entries. */
+export function freeObjectToSlab(s: KmemCache, addr: number): void {
+  const o = objIndexChecked(s, addr, true);
+  if (o < 0) return;
+  if (s.objState[o] === OBJ_FREE) {
+    s.allocator.debugReports.push({
+      kind: 'double-free',
+      cache: s.name,
+      object: addr,
+      message: `slub_debug: ${s.name}: object ${hex(addr)} already free`,
+    });
+    return;
+  }
+  doSlabFree(s, o);
+}
+
+/** Slab consistency flag check (used by validate). */
+export function slabHasConsistencyChecks(s: KmemCache): boolean {
+  return (s.flags & SLAB_CONSISTENCY_CHECKS) !== 0;
+}
+
+export { LIST_CPU, LIST_CPU_PARTIAL, LIST_FULL, LIST_NONE, LIST_PARTIAL };

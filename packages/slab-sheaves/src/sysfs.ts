@@ -1,0 +1,139 @@
+/**
+ * DOC: /proc/slabinfo and /sys/kernel/slab/<cache>/<file> text.
+ *
+ * Formats follow mm/slab_common.c (`slabinfo_show`, version 2.1, with the
+ * SLAB-era tunables printed as zeros like SLUB does) and the sysfs show
+ * functions of mm/slub.c: counters print the total and then ` C<cpu>=<n>`
+ * for each CPU with a non-zero count; per-node figures print ` N<node>=<n>`.
+ */
+import { SlabError } from './errors.js';
+import { NR_SLUB_STAT_ITEMS, STAT, STAT_NAMES } from './slab-flags.js';
+import type { KmemCache, SlubAllocator } from './slub.js';
+
+function partialFree(s: KmemCache, nid: number): number {
+  let free = 0;
+  for (let l = s.partialHead[nid]!; l >= 0; l = s.slabNext[l]!) free += s.slabFreeCount[l]!;
+  return free;
+}
+
+/**
+ * The text of /proc/slabinfo.
+ * @kernel slab_show (mm/slab_common.c)
+ */
+export function formatSlabinfo(a: SlubAllocator): string {
+  const lines = [
+    'slabinfo - version: 2.1',
+    '# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>',
+  ];
+  const caches = [...a.caches].reverse();
+  for (const s of caches) {
+    let nrObjs = 0;
+    let nrSlabs = 0;
+    let nrFree = 0;
+    for (let nid = 0; nid < s.env.nrNodes; nid++) {
+      nrObjs += s.totalObjectsNode[nid]!;
+      nrSlabs += s.nrSlabsNode[nid]!;
+      nrFree += partialFree(s, nid);
+    }
+    const name = s.name.padEnd(17);
+    const f = (x: number, w: number): string => String(x).padStart(w);
+    lines.push(
+      `${name} ${f(nrObjs - nrFree, 6)} ${f(nrObjs, 6)} ${f(s.size, 6)} ${f(s.objsPerSlab, 4)} ${f(2 ** s.order, 4)} : tunables ${f(0, 4)} ${f(0, 4)} ${f(0, 4)} : slabdata ${f(nrSlabs, 6)} ${f(nrSlabs, 6)} ${f(0, 6)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function statFile(s: KmemCache, items: readonly number[]): string {
+  const nc = s.env.nrCpus;
+  let total = 0;
+  const per: string[] = [];
+  for (let cpu = 0; cpu < nc; cpu++) {
+    let x = 0;
+    for (const it of items) x += s.stats[cpu * NR_SLUB_STAT_ITEMS + it]!;
+    total += x;
+    if (x !== 0) per.push(` C${cpu}=${x}`);
+  }
+  return `${total}${per.join('')}\n`;
+}
+
+function perNode(s: KmemCache, f: (nid: number) => number): string {
+  let total = 0;
+  let parts = '';
+  for (let nid = 0; nid < s.env.nrNodes; nid++) {
+    const x = f(nid);
+    total += x;
+    if (x !== 0 && s.env.nrNodes > 1) parts += ` N${nid}=${x}`;
+  }
+  return `${total}${parts}\n`;
+}
+
+/** The files of /sys/kernel/slab/<cache>/ this model provides. */
+export function slabSysfsFiles(): string[] {
+  return [
+    'object_size',
+    'slab_size',
+    'objs_per_slab',
+    'order',
+    'objects',
+    'total_objects',
+    'slabs',
+    'partial',
+    'min_partial',
+    'cpu_partial',
+    'align',
+    'sheaf_capacity',
+    'sheaf_flush',
+    ...STAT_NAMES,
+  ];
+}
+
+/**
+ * Read /sys/kernel/slab/<cache>/<file>.
+ * @throws SlabError ENOENT for an unknown cache or file.
+ * @kernel slab_attr_show (mm/slub.c)
+ */
+export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): string {
+  const s = a.caches.find((c) => c.name === cache);
+  if (s === undefined) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}: no such cache`);
+  switch (file) {
+    case 'object_size':
+      return `${s.objectSize}\n`;
+    case 'slab_size':
+      return `${s.size}\n`;
+    case 'objs_per_slab':
+      return `${s.objsPerSlab}\n`;
+    case 'order':
+      return `${s.order}\n`;
+    case 'objects':
+      return perNode(s, (nid) => s.totalObjectsNode[nid]! - partialFree(s, nid));
+    case 'total_objects':
+      return perNode(s, (nid) => s.totalObjectsNode[nid]!);
+    case 'slabs':
+      return perNode(s, (nid) => s.nrSlabsNode[nid]!);
+    case 'partial':
+      return perNode(s, (nid) => s.nrPartial[nid]!);
+    case 'min_partial':
+      return `${s.minPartial}\n`;
+    case 'cpu_partial':
+      return `${s.cpuPartial}\n`;
+    case 'align':
+      return `${s.align}\n`;
+    case 'sheaf_capacity':
+      return `${s.sheafCapacity}\n`;
+    case 'sheaf_flush':
+      return statFile(s, [STAT.SHEAF_FLUSH_MAIN, STAT.SHEAF_FLUSH_OTHER]);
+    default: {
+      const i = STAT_NAMES.indexOf(file);
+      if (i < 0) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}/${file}: no such file`);
+      return statFile(s, [i]);
+    }
+  }
+}
+
+/** All stat counters of a cache as a plain object (JSON). */
+export function slabStatsJson(s: KmemCache): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]!] = s.statTotal(i);
+  return out;
+}
