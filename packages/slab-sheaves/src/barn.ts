@@ -126,7 +126,12 @@ export function barnGetFullOrEmptySheaf(s: KmemCache, barn: NodeBarn): SlabSheaf
  * is ignored: the number of sheaves in the barn does not change.
  * @kernel barn_replace_empty_sheaf (mm/slub.c)
  */
-export function barnReplaceEmptySheaf(s: KmemCache, barn: NodeBarn, empty: SlabSheaf, allowSpin: boolean): SlabSheaf | null {
+export function barnReplaceEmptySheaf(
+  s: KmemCache,
+  barn: NodeBarn,
+  empty: SlabSheaf,
+  allowSpin: boolean,
+): SlabSheaf | null {
   if (barn.nrFull === 0) {
     avoided(s, barn);
     return null;
@@ -154,7 +159,12 @@ export const BARN_EBUSY = -16;
  * BARN_EBUSY (trylock failed).
  * @kernel barn_replace_full_sheaf (mm/slub.c)
  */
-export function barnReplaceFullSheaf(s: KmemCache, barn: NodeBarn, full: SlabSheaf, allowSpin: boolean): SlabSheaf | number {
+export function barnReplaceFullSheaf(
+  s: KmemCache,
+  barn: NodeBarn,
+  full: SlabSheaf,
+  allowSpin: boolean,
+): SlabSheaf | number {
   if (barn.nrFull >= MAX_FULL_SHEAVES) {
     avoided(s, barn);
     return BARN_E2BIG;

@@ -60,17 +60,32 @@ export function slabAccess(a: SlubAllocator, addr: number, offset: number, len: 
   const off = addr - s.slabPfn[l]! * a.env.pageSize - s.redLeftPad;
   const idx = Math.floor(off / s.size);
   if (off < 0 || off !== idx * s.size || idx >= s.slabObjects[l]!) {
-    throw new SlabBugError('invalid-free', s.name, addr, `slab: access to ${hex(addr)}: not the start of a ${s.name} object`);
+    throw new SlabBugError(
+      'invalid-free',
+      s.name,
+      addr,
+      `slab: access to ${hex(addr)}: not the start of a ${s.name} object`,
+    );
   }
   const o = l * s.objsPerSlab + idx;
   const st = s.objState[o]!;
   const end = offset + len;
   if (a.config.kasan) {
     if (st !== OBJ_ALLOC) {
-      throw new SlabBugError('use-after-free', s.name, addr, `kasan: slab-use-after-free in ${s.name} object ${hex(addr)} (${write ? 'write' : 'read'} of ${len} at offset ${offset})`);
+      throw new SlabBugError(
+        'use-after-free',
+        s.name,
+        addr,
+        `kasan: slab-use-after-free in ${s.name} object ${hex(addr)} (${write ? 'write' : 'read'} of ${len} at offset ${offset})`,
+      );
     }
     if (offset < 0 || end > s.objectSize) {
-      throw new SlabBugError('out-of-bounds', s.name, addr, `kasan: slab-out-of-bounds in ${s.name} object ${hex(addr)} (${write ? 'write' : 'read'} of ${len} at offset ${offset}, object size ${s.objectSize})`);
+      throw new SlabBugError(
+        'out-of-bounds',
+        s.name,
+        addr,
+        `kasan: slab-out-of-bounds in ${s.name} object ${hex(addr)} (${write ? 'write' : 'read'} of ${len} at offset ${offset}, object size ${s.objectSize})`,
+      );
     }
     return;
   }

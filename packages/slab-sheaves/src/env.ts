@@ -69,5 +69,9 @@ export interface SlabEnv {
   /** Run `fn` as code on `cpu` (`smp_call_function_single` / work queued on that CPU). */
   runOn(cpu: number, fn: () => void): void;
   /** Register CPU hotplug callbacks (dead = after the CPU stopped running). */
-  cpuhpSetupState(name: string, startup: ((cpu: number) => number) | null, teardown: ((cpu: number) => number) | null): void;
+  cpuhpSetupState(
+    name: string,
+    startup: ((cpu: number) => number) | null,
+    teardown: ((cpu: number) => number) | null,
+  ): void;
 }

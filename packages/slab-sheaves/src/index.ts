@@ -32,6 +32,7 @@ export {
   kvfree,
   virtToCache,
 } from './kmalloc.js';
+export { createSlabEnv, type SlabPageSource } from './machine-env.js';
 export {
   kmemCacheAllocFromSheaf,
   kmemCachePrefillSheaf,
@@ -71,8 +72,8 @@ export {
   createSlubAllocator,
   flushAll,
   getOrder,
-  type KmemCacheArgs,
   KmemCache,
+  type KmemCacheArgs,
   kmemCacheAlloc,
   kmemCacheAllocBulk,
   kmemCacheAllocNode,
@@ -90,10 +91,9 @@ export {
   resolveSlubConfig,
   type SlabDebugReport,
   type SlabMemcgHooks,
-  type SlubConfig,
   SlubAllocator,
+  type SlubConfig,
   slubCpuDead,
 } from './slub.js';
 export { formatSlabinfo, readSlabSysfs, slabStatsJson, slabSysfsFiles } from './sysfs.js';
 export { kmemCacheValidate, slabValidate } from './validate.js';
-export { createSlabEnv, type SlabPageSource } from './machine-env.js';

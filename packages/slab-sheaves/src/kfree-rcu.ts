@@ -16,10 +16,11 @@
  * Without batching every kvfree_rcu is a plain `call_rcu` whose callback
  * (`kvfree_rcu_cb`) finds the object's start from the rcu_head pointer inside it.
  */
+
+import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
 import { kfree } from './kmalloc.js';
-import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
 import {
   allocEmptySheaf,
   freeEmptySheaf,
@@ -321,7 +322,12 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
     s = a.cacheById[a.slabCacheId[v - 1]!]!;
     o = objIndexChecked(s, addr, false);
     if (s.objState[o] !== OBJ_ALLOC) {
-      throw new SlabBugError('double-free', s.name, addr, `slab: kfree_rcu of ${s.name} object ${hex(addr)} that is not allocated`);
+      throw new SlabBugError(
+        'double-free',
+        s.name,
+        addr,
+        `slab: kfree_rcu of ${s.name} object ${hex(addr)} that is not allocated`,
+      );
     }
     s.objState[o] = OBJ_RCU;
     s.nrUserObjects--;
@@ -348,4 +354,3 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
   k.objectsPending++;
   if (k.bulkCount[cpu]! >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
 }
-

@@ -22,7 +22,15 @@ import {
   SLAB_TYPESAFE_BY_RCU,
   ZERO_SIZE_PTR,
 } from './slab-flags.js';
-import { getOrder, hex, type KmemCache, kmemCacheCreate, kmemCacheFree, slabAllocNode, type SlubAllocator } from './slub.js';
+import {
+  getOrder,
+  hex,
+  type KmemCache,
+  kmemCacheCreate,
+  kmemCacheFree,
+  type SlubAllocator,
+  slabAllocNode,
+} from './slub.js';
 
 /** Encoded pfn-map values for large kmalloc pages: head = -1 - order, tail = LARGE_TAIL. */
 const LARGE_TAIL = -100;
@@ -164,7 +172,8 @@ export function ksize(a: SlubAllocator, addr: number): number {
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
   if (v < 0 && v >= -11) return a.env.pageSize * 2 ** (-1 - v);
-  if (v <= 0) throw new SlabBugError('invalid-free', '', addr, `slab: ksize(${hex(addr)}): not a kmalloc or slab allocation`);
+  if (v <= 0)
+    throw new SlabBugError('invalid-free', '', addr, `slab: ksize(${hex(addr)}): not a kmalloc or slab allocation`);
   const s = a.cacheById[a.slabCacheId[v - 1]!]!;
   if (s.flags & (SLAB_RED_ZONE | SLAB_POISON) || a.config.kasan || s.flags & SLAB_KASAN_FLAG) return s.objectSize;
   if (s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER)) return s.inuse;

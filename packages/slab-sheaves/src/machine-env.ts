@@ -9,10 +9,10 @@
  */
 import {
   LocalTryLock,
-  type Machine,
   localtryLock,
   localtryTrylock,
   localtryUnlock,
+  type Machine,
   SpinLock,
   spinLockIrqsave,
   spinTrylock,

@@ -33,7 +33,14 @@ import {
 } from './barn.js';
 import type { SlabLocalTryLock } from './env.js';
 import { SlabError } from './errors.js';
-import { __GFP_ACCOUNT, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_RECLAIM, GFP_KERNEL, GFP_NOWAIT } from './internal/gfp.js';
+import {
+  __GFP_ACCOUNT,
+  __GFP_NOFAIL,
+  __GFP_NOMEMALLOC,
+  __GFP_RECLAIM,
+  GFP_KERNEL,
+  GFP_NOWAIT,
+} from './internal/gfp.js';
 import { kfreeInternal, kmallocInternal } from './kmalloc.js';
 import { MAX_FULL_SHEAVES, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
 import {
@@ -123,7 +130,11 @@ export function allocEmptySheaf(s: KmemCache, gfp: number): SlabSheaf | null {
 /** @kernel free_empty_sheaf (mm/slub.c) */
 export function freeEmptySheaf(s: KmemCache, sheaf: SlabSheaf): void {
   if (sheaf.size !== 0 || sheaf.where === SHEAF_FREED) {
-    throw new SlabError('EINVAL', s.name, `slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`);
+    throw new SlabError(
+      'EINVAL',
+      s.name,
+      `slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`,
+    );
   }
   sheaf.where = SHEAF_FREED;
   s.nrSheaves--;
@@ -676,8 +687,10 @@ export function pcsDestroy(s: KmemCache): void {
  * @kernel kmem_cache_prefill_sheaf (mm/slub.c)
  */
 export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): SlabSheaf | null {
-  if (s.pcs === null) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: cache has no sheaves`);
-  if (!Number.isInteger(size) || size < 0) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: bad size ${size}`);
+  if (s.pcs === null)
+    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: cache has no sheaves`);
+  if (!Number.isInteger(size) || size < 0)
+    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: bad size ${size}`);
   if (size === 0) return null;
   if (size > s.sheafCapacity) {
     const sheaf = allocEmptySheafCap(s, gfp, size);

@@ -27,10 +27,9 @@
  * `sheafCapacity`.
  */
 import { EINVAL, ENOMEM } from '@mm/machine';
-import { type NodeBarn, barnShrink, newNodeBarn } from './barn.js';
+import { barnShrink, type NodeBarn, newNodeBarn } from './barn.js';
 import { debugOnAlloc, debugOnFree, initObjectDebug } from './debug.js';
 import type { SlabEnv } from './env.js';
-import { createKmallocCaches } from './kmalloc.js';
 import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
 import {
   __GFP_ACCOUNT,
@@ -44,6 +43,7 @@ import {
   __GFP_ZERO,
   GFP_NOWAIT,
 } from './internal/gfp.js';
+import { createKmallocCaches } from './kmalloc.js';
 import {
   allocFromPcs,
   allocFromPcsBulk,
@@ -52,10 +52,10 @@ import {
   hasPcsUsed,
   newPercpuSheaves,
   type PercpuSheaves,
-  type SlabSheaf,
-  pcsFlushAll,
   pcsDestroy,
+  pcsFlushAll,
   pcsFlushAllCpu,
+  type SlabSheaf,
 } from './sheaf.js';
 import {
   MAX_OBJS_PER_PAGE,
@@ -163,7 +163,13 @@ export function orderObjects(order: number, size: number, pageSize: number): num
  * [minOrder, maxOrder] whose leftover is at most 1/fraction of the slab.
  * @kernel calc_slab_order (mm/slub.c)
  */
-export function calcSlabOrder(size: number, minOrder: number, maxOrder: number, fraction: number, pageSize: number): number {
+export function calcSlabOrder(
+  size: number,
+  minOrder: number,
+  maxOrder: number,
+  fraction: number,
+  pageSize: number,
+): number {
   let order = minOrder;
   for (; order <= maxOrder; order++) {
     const slabSize = pageSize * 2 ** order;
@@ -190,7 +196,8 @@ export function calculateOrder(
   const maxObjects = Math.max(orderObjects(cfg.slubMaxOrder, size, pageSize), 1);
   minObjects = Math.min(minObjects, maxObjects);
   const minOrder = Math.max(cfg.slubMinOrder, getOrder(minObjects * size, pageShift));
-  if (orderObjects(minOrder, size, pageSize) > MAX_OBJS_PER_PAGE) return getOrder(size * MAX_OBJS_PER_PAGE, pageShift) - 1;
+  if (orderObjects(minOrder, size, pageSize) > MAX_OBJS_PER_PAGE)
+    return getOrder(size * MAX_OBJS_PER_PAGE, pageShift) - 1;
   for (let fraction = 16; fraction > 1; fraction /= 2) {
     const order = calcSlabOrder(size, minOrder, cfg.slubMaxOrder, fraction, pageSize);
     if (order <= cfg.slubMaxOrder) return order;
@@ -596,12 +603,14 @@ export class KmemCache {
 
 /** `stat()` on the current CPU. */
 export function stat(s: KmemCache, item: number): void {
-  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] = s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + 1;
+  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] =
+    s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + 1;
 }
 
 /** `stat_add()` on the current CPU. */
 export function statAdd(s: KmemCache, item: number, v: number): void {
-  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] = s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + v;
+  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] =
+    s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + v;
 }
 
 /**
@@ -622,12 +631,25 @@ export function createSlubAllocator(env: SlabEnv, config: SlubConfig = {}): Slub
  * @throws SlabError EINVAL for a bad size, alignment or capacity.
  * @kernel __kmem_cache_create_args (mm/slab_common.c)
  */
-export function kmemCacheCreate(a: SlubAllocator, name: string, objectSize: number, args: KmemCacheArgs = {}): KmemCache {
+export function kmemCacheCreate(
+  a: SlubAllocator,
+  name: string,
+  objectSize: number,
+  args: KmemCacheArgs = {},
+): KmemCache {
   if (!Number.isInteger(objectSize) || objectSize < 1) {
-    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: object size ${objectSize} must be a positive integer`);
+    throw new SlabError(
+      'EINVAL',
+      name,
+      `slab: kmem_cache_create ${name}: object size ${objectSize} must be a positive integer`,
+    );
   }
   if (objectSize > a.env.pageSize * 2 ** 10) {
-    throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: object size ${objectSize} exceeds MAX_PAGE_ORDER pages`);
+    throw new SlabError(
+      'EINVAL',
+      name,
+      `slab: kmem_cache_create ${name}: object size ${objectSize} exceeds MAX_PAGE_ORDER pages`,
+    );
   }
   const align = args.align ?? WORD;
   if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
@@ -1233,7 +1255,14 @@ export function doSlabFree(s: KmemCache, o: number): void {
  * All or nothing: on failure everything taken is freed and 0 returned.
  * @kernel __kmem_cache_alloc_bulk (mm/slub.c)
  */
-export function kmemCacheAllocBulkSlabs(s: KmemCache, gfp: number, n: number, out: Float64Array | number[], at: number, state: number): number {
+export function kmemCacheAllocBulkSlabs(
+  s: KmemCache,
+  gfp: number,
+  n: number,
+  out: Float64Array | number[],
+  at: number,
+  state: number,
+): number {
   for (let i = 0; i < n; i++) {
     const o = slabAllocObject(s, gfp, NUMA_NO_NODE);
     if (o < 0) {
@@ -1350,13 +1379,28 @@ export function freeHook(s: KmemCache, addr: number): number {
     // Objects cached in sheaves count as allocated for slub_debug: only
     // KASAN (hooked on the user-visible state) sees this double free.
     if (st === OBJ_FREE || kasan) {
-      const where = st === OBJ_FREE ? 'already free' : st === OBJ_SHEAF ? 'already freed (cached in a sheaf)' : 'already freed (waiting for RCU)';
-      throw new SlabBugError('double-free', s.name, addr, `${kasan ? 'kasan' : 'slub_debug'}: double-free of ${s.name} object ${hex(addr)}: ${where}`);
+      const where =
+        st === OBJ_FREE
+          ? 'already free'
+          : st === OBJ_SHEAF
+            ? 'already freed (cached in a sheaf)'
+            : 'already freed (waiting for RCU)';
+      throw new SlabBugError(
+        'double-free',
+        s.name,
+        addr,
+        `${kasan ? 'kasan' : 'slub_debug'}: double-free of ${s.name} object ${hex(addr)}: ${where}`,
+      );
     }
     return -2 - o;
   }
   if (s.debug && s.objDebug[o]! & 1) {
-    throw new SlabBugError('redzone-overwritten', s.name, addr, `slub_debug: ${s.name}: right red zone overwritten in object ${hex(addr)}`);
+    throw new SlabBugError(
+      'redzone-overwritten',
+      s.name,
+      addr,
+      `slub_debug: ${s.name}: right red zone overwritten in object ${hex(addr)}`,
+    );
   }
   const memcg = s.allocator.memcg;
   if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, addr);
@@ -1434,7 +1478,12 @@ export function slabFreeAfterHook(s: KmemCache, o: number, addr: number): void {
   }
   if (s.objState[o] !== OBJ_ALLOC && s.objState[o] !== OBJ_RCU) {
     // a duplicate that reached the slab directly
-    s.allocator.debugReports.push({ kind: 'double-free', cache: s.name, object: addr, message: `slub_debug: ${s.name}: object ${hex(addr)} already free` });
+    s.allocator.debugReports.push({
+      kind: 'double-free',
+      cache: s.name,
+      object: addr,
+      message: `slub_debug: ${s.name}: object ${hex(addr)} already free`,
+    });
     return;
   }
   doSlabFree(s, o);
@@ -1448,7 +1497,11 @@ export function slabFreeAfterHook(s: KmemCache, o: number, addr: number): void {
  */
 export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: Float64Array | number[]): number {
   if (!Number.isInteger(size) || size < 0 || size > p.length) {
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_alloc_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`);
+    throw new SlabError(
+      'EINVAL',
+      s.name,
+      `slab: kmem_cache_alloc_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`,
+    );
   }
   if (size === 0) return 0;
   let i = 0;
@@ -1488,14 +1541,24 @@ function freeBulkNoHooks(s: KmemCache, n: number, p: Float64Array | number[]): v
  */
 export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
   if (!Number.isInteger(size) || size < 0 || size > p.length) {
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_free_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`);
+    throw new SlabError(
+      'EINVAL',
+      s.name,
+      `slab: kmem_cache_free_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`,
+    );
   }
   // validate all first so that a bad entry changes nothing
   for (let j = 0; j < size; j++) {
     const o = objIndexChecked(s, p[j]!, false);
     if (s.objState[o] !== OBJ_ALLOC) freeHook(s, p[j]!);
     for (let k = 0; k < j; k++) {
-      if (p[k] === p[j]) throw new SlabBugError('double-free', s.name, p[j]!, `slub_debug: double-free of ${s.name} object ${hex(p[j]!)} within one bulk free`);
+      if (p[k] === p[j])
+        throw new SlabBugError(
+          'double-free',
+          s.name,
+          p[j]!,
+          `slub_debug: double-free of ${s.name} object ${hex(p[j]!)} within one bulk free`,
+        );
     }
   }
   if (s.pcs !== null) {
@@ -1522,7 +1585,8 @@ export function flushCpuSlab(s: KmemCache, cpu: number): void {
     const f = s.cpuFreelist[cpu]!;
     s.cpuFreelist[cpu] = -1;
     deactivateSlab(s, l, f);
-    s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH] = s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH]! + 1;
+    s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH] =
+      s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH]! + 1;
   }
   putPartials(s, cpu);
 }

@@ -7,13 +7,7 @@
  * barn or prefilled), or pending RCU. Throws `MmBugError` naming the cache.
  */
 import { MmBugError } from '@mm/machine';
-import {
-  SHEAF_IN_BARN,
-  SHEAF_MAIN,
-  SHEAF_RCU_FREE,
-  SHEAF_SPARE,
-  type SlabSheaf,
-} from './sheaf.js';
+import { SHEAF_IN_BARN, SHEAF_MAIN, SHEAF_RCU_FREE, SHEAF_SPARE, type SlabSheaf } from './sheaf.js';
 import {
   type KmemCache,
   LIST_CPU,
@@ -57,11 +51,13 @@ export function kmemCacheValidate(s: KmemCache): void {
       if (i >= objects) fail(s, `slab ${l} freelist index ${i} out of range`);
       if (seen[l * per + i]) fail(s, `slab ${l} freelist loops or shares object ${i}`);
       seen[l * per + i] = 1;
-      if (s.objState[l * per + i] !== OBJ_FREE) fail(s, `slab ${l} free object ${i} in state ${s.objState[l * per + i]}`);
+      if (s.objState[l * per + i] !== OBJ_FREE)
+        fail(s, `slab ${l} free object ${i} in state ${s.objState[l * per + i]}`);
       free++;
     }
     if (free !== s.slabFreeCount[l]) fail(s, `slab ${l} free count ${s.slabFreeCount[l]} != ${free}`);
-    if (s.slabInuse[l]! + free !== objects) fail(s, `slab ${l} inuse ${s.slabInuse[l]} + free ${free} != objects ${objects}`);
+    if (s.slabInuse[l]! + free !== objects)
+      fail(s, `slab ${l} inuse ${s.slabInuse[l]} + free ${free} != objects ${objects}`);
     if (s.slabFrozen[l] !== 2) nodeSlabs[s.slabNid[l]!] = nodeSlabs[s.slabNid[l]!]! + 1;
     for (let i = 0; i < objects; i++) {
       const st = s.objState[l * per + i]!;
@@ -97,7 +93,8 @@ export function kmemCacheValidate(s: KmemCache): void {
     let n = 0;
     let prev = -1;
     for (let l = s.partialHead[nid]!; l >= 0; l = s.slabNext[l]!) {
-      if (s.slabList[l] !== LIST_PARTIAL || s.slabNid[l] !== nid) fail(s, `node ${nid} partial slab ${l} wrongly marked`);
+      if (s.slabList[l] !== LIST_PARTIAL || s.slabNid[l] !== nid)
+        fail(s, `node ${nid} partial slab ${l} wrongly marked`);
       if (s.slabPrev[l] !== prev) fail(s, `node ${nid} partial list back link broken at ${l}`);
       if (s.slabFree[l]! < 0) fail(s, `node ${nid} partial slab ${l} has no free object`);
       prev = l;
@@ -105,7 +102,8 @@ export function kmemCacheValidate(s: KmemCache): void {
     }
     if (s.partialTail[nid] !== prev) fail(s, `node ${nid} partial tail wrong`);
     if (n !== s.nrPartial[nid]) fail(s, `node ${nid} nr_partial ${s.nrPartial[nid]} != ${n}`);
-    if (nodeSlabs[nid] !== s.nrSlabsNode[nid]) fail(s, `node ${nid} nr_slabs ${s.nrSlabsNode[nid]} != ${nodeSlabs[nid]}`);
+    if (nodeSlabs[nid] !== s.nrSlabsNode[nid])
+      fail(s, `node ${nid} nr_slabs ${s.nrSlabsNode[nid]} != ${nodeSlabs[nid]}`);
   }
   // sheaves
   let inSheaves = 0;
@@ -133,7 +131,8 @@ export function kmemCacheValidate(s: KmemCache): void {
       if (rf !== null) visit(rf, SHEAF_RCU_FREE, `cpu ${cpu} rcu_free`, OBJ_RCU);
     }
     for (const barn of s.barns) {
-      if (barn.nrFull !== barn.sheavesFull.length || barn.nrEmpty !== barn.sheavesEmpty.length) fail(s, `barn ${barn.nid} counts wrong`);
+      if (barn.nrFull !== barn.sheavesFull.length || barn.nrEmpty !== barn.sheavesEmpty.length)
+        fail(s, `barn ${barn.nid} counts wrong`);
       for (const sh of barn.sheavesFull) {
         if (sh.size === 0) fail(s, `barn ${barn.nid} full list holds an empty sheaf`);
         visit(sh, SHEAF_IN_BARN, `barn ${barn.nid} full`, OBJ_SHEAF);
@@ -148,7 +147,8 @@ export function kmemCacheValidate(s: KmemCache): void {
   // conservation
   let slabFree = 0;
   for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) slabFree += s.slabFreeCount[l]!;
-  if (nFree !== slabFree + cpuFree) fail(s, `${nFree} free objects but ${slabFree} on slab freelists + ${cpuFree} on cpu freelists`);
+  if (nFree !== slabFree + cpuFree)
+    fail(s, `${nFree} free objects but ${slabFree} on slab freelists + ${cpuFree} on cpu freelists`);
   if (nAlloc !== s.nrUserObjects) fail(s, `${nAlloc} allocated objects but ${s.nrUserObjects} held by users`);
   if (nSheaf !== inSheaves) fail(s, `${nSheaf} objects in sheaf state but ${inSheaves} in reachable sheaves`);
   if (nRcu !== s.nrRcuObjects) fail(s, `${nRcu} objects pending RCU but ${s.nrRcuObjects} counted`);
@@ -162,5 +162,6 @@ export function slabValidate(a: SlubAllocator): void {
     kmemCacheValidate(s);
     for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) pages += 2 ** s.slabOrder[l]!;
   }
-  if (pages !== a.nrSlabPages) throw new MmBugError(`slab: validate: ${pages} slab pages found, ${a.nrSlabPages} accounted`);
+  if (pages !== a.nrSlabPages)
+    throw new MmBugError(`slab: validate: ${pages} slab pages found, ${a.nrSlabPages} accounted`);
 }

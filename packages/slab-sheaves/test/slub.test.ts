@@ -1,6 +1,5 @@
 import { ENOMEM, MmBugError } from '@mm/machine';
 import { describe, expect, it } from 'vitest';
-import { GFP_KERNEL } from '../src/internal/gfp.js';
 import {
   CacheBusyError,
   calculateOrder,
@@ -22,6 +21,7 @@ import {
   slabValidate,
   ZERO_SIZE_PTR,
 } from '../src/index.js';
+import { GFP_KERNEL } from '../src/internal/gfp.js';
 import { makeHarness, TWO_NODES } from './helpers/harness.js';
 
 const cfg = resolveSlubConfig();
