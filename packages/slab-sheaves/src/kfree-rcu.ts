@@ -265,7 +265,23 @@ function submitBatch(a: SlubAllocator, cpu: number): void {
  * @kernel kfree_rcu_monitor (mm/slab_common.c)
  */
 export function kfreeRcuMonitor(a: SlubAllocator): void {
-  for (let cpu = 0; cpu < a.env.nrCpus; cpu++) submitBatch(a, cpu);
+  const env = a.env;
+  for (let cpu = 0; cpu < env.nrCpus; cpu++) {
+    if (krc(a).bulkCount[cpu] === 0) continue;
+    // the monitor is work on the batch's CPU (another online CPU once it went away)
+    onlineCpuRun(a, cpu, () => submitBatch(a, cpu));
+  }
+}
+
+function onlineCpuRun(a: SlubAllocator, cpu: number, fn: () => void): void {
+  const env = a.env;
+  let target = cpu;
+  if (!env.cpuOnline(target)) {
+    target = env.currentCpu();
+    for (let c = 0; !env.cpuOnline(target) && c < env.nrCpus; c++) target = c;
+  }
+  if (target === env.currentCpu()) fn();
+  else env.runOn(target, fn);
 }
 
 /**
@@ -278,13 +294,19 @@ export function flushAllRcuSheaves(a: SlubAllocator): void {
     if (pcs === null) continue;
     for (let cpu = 0; cpu < a.env.nrCpus; cpu++) {
       const sheaf = pcs.rcuFree[cpu]!;
-      if (sheaf === null) continue;
-      pcs.rcuFree[cpu] = null;
-      sheaf.node = a.env.cpuToNode(cpu);
-      sheaf.where = SHEAF_RCU_FLIGHT;
-      krc(a).callRcuSubmissions++;
-      countSheafSubmission(a);
-      a.env.callRcu(rcuFreeSheaf, sheaf);
+      if (sheaf === null || !a.env.cpuOnline(cpu)) continue;
+      // flush_rcu_sheaf() runs as work on each online CPU
+      onlineCpuRun(a, cpu, () => {
+        pcs.lock.lock();
+        pcs.rcuFree[cpu] = null;
+        sheaf.node = a.env.cpuToNode(cpu);
+        sheaf.where = SHEAF_RCU_FLIGHT;
+        const k = krc(a);
+        k.callRcuSubmissions = k.callRcuSubmissions + 1;
+        countSheafSubmission(a);
+        a.env.callRcu(rcuFreeSheafNobarn, sheaf);
+        pcs.lock.unlock();
+      });
     }
   }
 }

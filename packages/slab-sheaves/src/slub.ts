@@ -680,7 +680,13 @@ export function kmemCacheDestroy(s: KmemCache): void {
   const busy = s.nrUserObjects + s.nrRcuObjects;
   if (busy > 0) throw new CacheBusyError(s.name, busy);
   kmemCacheShrink(s);
-  // __kmem_cache_shutdown: free every remaining (empty) slab.
+  // __kmem_cache_shutdown: objects still in slabs (say in sheaves of a CPU
+  // that cannot be flushed) keep the cache alive, with the kernel's complaint.
+  let remaining = 0;
+  for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) remaining += s.slabInuse[l]!;
+  for (let cpu = 0; cpu < s.env.nrCpus; cpu++) remaining -= s.cpuFreelistLength(cpu);
+  if (remaining > 0) throw new CacheBusyError(s.name, remaining);
+  // free every remaining (empty) slab.
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
     let l = s.partialHead[nid]!;
     while (l >= 0) {
