@@ -8,8 +8,10 @@
  */
 import { type MachineConfig, type ResolvedMachineConfig, resolveConfig } from './config.js';
 import type { CostTable } from './cost.js';
+import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
 import { Topology } from './topology.js';
+import { validatePageAlloc } from './validate.js';
 
 /** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
 export interface MachineWarning {
@@ -35,6 +37,8 @@ export class Machine {
    * Code that runs "on" a CPU (the scheduler, `runOn`) sets it.
    */
   currentCpu: number;
+  /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
+  readonly mem: PageAllocator;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -43,6 +47,14 @@ export class Machine {
     this.prng = new PrngStreams(config.seed);
     this.warnings = [];
     this.currentCpu = 0;
+    this.mem = new PageAllocator(this, config.mem);
+  }
+
+  /**
+   * Check the invariants of every subsystem; throws `MmBugError` on the first violation.
+   */
+  validate(): void {
+    validatePageAlloc(this.mem);
   }
 
   /**
