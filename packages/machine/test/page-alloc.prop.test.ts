@@ -59,13 +59,19 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('alloc' as const),
       gfp: fc.constantFrom(...GFPS),
-      order: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 3, arbitrary: fc.integer({ min: 4, max: 10 }) }),
+      order: fc.oneof(
+        { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) },
+        { weight: 3, arbitrary: fc.integer({ min: 4, max: 10 }) },
+      ),
       nid: fc.integer({ min: -1, max: 1 }),
       thisnode: fc.boolean(),
       cpu: fc.integer({ min: 0, max: 3 }),
     }),
   },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('free' as const), index: fc.nat(), cpu: fc.integer({ min: 0, max: 3 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('free' as const), index: fc.nat(), cpu: fc.integer({ min: 0, max: 3 }) }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'refresh' as const }) },
 );
@@ -120,7 +126,9 @@ describe('buddy allocator properties', () => {
         for (let z = 0; z < pa.zones.nrZones; z++) {
           if (!pa.zones.populated(z)) continue;
           for (let o = 0; o < pa.maxOrder; o++) expect(pa.zones.nrFree[z * pa.nrOrders + o]).toBe(0);
-          expect(pa.zones.nrFree[z * pa.nrOrders + pa.maxOrder]).toBe((pa.zones.managed[z] as number) / 2 ** pa.maxOrder);
+          expect(pa.zones.nrFree[z * pa.nrOrders + pa.maxOrder]).toBe(
+            (pa.zones.managed[z] as number) / 2 ** pa.maxOrder,
+          );
           expect(pa.vmstat.zonePageStateSnapshot(z, NR_FREE_PAGES)).toBe(pa.zones.managed[z]);
         }
         expect(m.warnings).toEqual([]);
