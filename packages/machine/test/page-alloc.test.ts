@@ -183,7 +183,11 @@ describe('migratetype fallback: claim vs steal', () => {
       expect(u).toBeGreaterThanOrEqual(x);
       if (!lru) continue;
       const order = pa.memmap.sectionOf(u)?.order[u & pa.memmap.sectionMask] as number;
-      for (let k = 0; k < 2 ** order; k++) pa.sec(u + k).flags[(u + k) & pa.memmap.sectionMask] |= 1 << PG_lru;
+      for (let k = 0; k < 2 ** order; k++) {
+        const f = pa.sec(u + k).flags;
+        const i = (u + k) & pa.memmap.sectionMask;
+        f[i] = (f[i] as number) | (1 << PG_lru);
+      }
     }
     return { m, p: x + pa.pageblockNrPages };
   }
