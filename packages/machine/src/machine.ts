@@ -14,11 +14,13 @@ import { CostAccount } from './cost-account.js';
 import { Cpus } from './cpu.js';
 import { Hotplug } from './hotplug.js';
 import { Lockdep } from './lockdep.js';
+import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
 import { Rcu } from './rcu.js';
 import { Sched } from './sched.js';
 import { Timers } from './timer.js';
 import { Topology } from './topology.js';
+import { validatePageAlloc } from './validate.js';
 import { Workqueues } from './workqueue.js';
 
 /** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
@@ -63,6 +65,8 @@ export class Machine {
   readonly workqueues: Workqueues;
   /** CPU hotplug. */
   readonly hotplug: Hotplug;
+  /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
+  readonly mem: PageAllocator;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -80,6 +84,14 @@ export class Machine {
     this.timers = new Timers(this);
     this.workqueues = new Workqueues(this);
     this.hotplug = new Hotplug(this);
+    this.mem = new PageAllocator(this, config.mem);
+  }
+
+  /**
+   * Check the invariants of every subsystem; throws `MmBugError` on the first violation.
+   */
+  validate(): void {
+    validatePageAlloc(this.mem);
   }
 
   /**
