@@ -60,6 +60,8 @@ export interface SlabEnv {
   allocPages(gfp: number, order: number, nid: number): number;
   /** @kernel free_frozen_pages (mm/page_alloc.c) */
   freePages(pfn: number, order: number): void;
+  /** Mark the head page of a slab as such (page type PGTY_slab) or clear it. @kernel __SetPageSlab / __ClearPageSlab */
+  setPageSlab(pfn: number, slab: boolean): void;
   /** Whether `gfp` lets the caller sleep. @kernel gfpflags_allow_blocking */
   gfpAllowBlocking(gfp: number): boolean;
   newLocalTryLock(name: string): SlabLocalTryLock;

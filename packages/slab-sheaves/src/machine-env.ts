@@ -13,6 +13,8 @@ import {
   localtryTrylock,
   localtryUnlock,
   type Machine,
+  PGTY_none,
+  PGTY_slab,
   SpinLock,
   spinLockIrqsave,
   spinTrylock,
@@ -29,6 +31,8 @@ export interface SlabPageSource {
   freePages(pfn: number, order: number): void;
   /** @kernel page_to_nid */
   pageToNid(pfn: number): number;
+  /** Set or clear the slab page type of a head page (optional). */
+  setPageSlab?(pfn: number, slab: boolean): void;
 }
 
 class MachineLocalTryLock implements SlabLocalTryLock {
@@ -74,11 +78,21 @@ class MachineSpinLock implements SlabSpinLock {
 }
 
 /**
- * The slab environment of `machine`, with pages from `pages`.
+ * The slab environment of `machine`, with pages from its buddy allocator
+ * (or from `pages`).
  */
-export function createSlabEnv(machine: Machine, pages: SlabPageSource): SlabEnv {
+export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.mem): SlabEnv {
   const topo = machine.topology;
   const cpuToNode = topo.cpuToNode;
+  const mem = machine.mem;
+  const mask = topo.pagesPerSection - 1;
+  const setPageSlab =
+    pages.setPageSlab !== undefined
+      ? (pfn: number, on: boolean) => pages.setPageSlab!(pfn, on)
+      : (pfn: number, on: boolean) => {
+          if (pages !== mem) return;
+          mem.sec(pfn).pageType[pfn & mask] = on ? PGTY_slab : PGTY_none;
+        };
   return {
     nrCpus: topo.nrCpus,
     nrNodes: topo.nrNodes,
@@ -91,6 +105,7 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource): SlabEnv 
     pfnToNid: (pfn) => pages.pageToNid(pfn),
     allocPages: (gfp, order, nid) => pages.allocPages(gfp, order, nid),
     freePages: (pfn, order) => pages.freePages(pfn, order),
+    setPageSlab,
     gfpAllowBlocking: (gfp) => (gfp & __GFP_DIRECT_RECLAIM) !== 0,
     newLocalTryLock: (name) => new MachineLocalTryLock(machine, name),
     newSpinLock: (name) => new MachineSpinLock(machine, name),

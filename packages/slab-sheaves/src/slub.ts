@@ -33,6 +33,7 @@ import type { SlabEnv } from './env.js';
 import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
 import {
   __GFP_ACCOUNT,
+  __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_NOFAIL,
   __GFP_NOMEMALLOC,
@@ -751,13 +752,15 @@ function allocSlabPage(s: KmemCache, gfp: number, node: number, order: number): 
 function allocateSlab(s: KmemCache, gfp: number, node: number): number {
   let order = s.order;
   let objects = s.objsPerSlab;
+  // s->allocflags: slabs of order > 0 are compound pages
+  gfp |= s.order > 0 ? __GFP_COMP : 0;
   let allocGfp = (gfp | __GFP_NOWARN | __GFP_NORETRY) & ~__GFP_NOFAIL;
   if (allocGfp & __GFP_DIRECT_RECLAIM && order > s.minOrder) allocGfp = (allocGfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM;
   let pfn = allocSlabPage(s, allocGfp, node, order);
   if (pfn < 0) {
     order = s.minOrder;
     objects = s.minObjects;
-    pfn = order === s.order ? -ENOMEM : allocSlabPage(s, gfp, node, order);
+    pfn = order === s.order ? -ENOMEM : allocSlabPage(s, order > 0 ? gfp : gfp & ~__GFP_COMP, node, order);
     if (pfn < 0) return -1;
     stat(s, STAT.ORDER_FALLBACK);
   }
@@ -767,6 +770,7 @@ function allocateSlab(s: KmemCache, gfp: number, node: number): number {
   const nPages = 2 ** order;
   for (let i = 0; i < nPages; i++) a.pfnSet(pfn + i, gid + 1);
   a.nrSlabPages += nPages;
+  a.env.setPageSlab(pfn, true);
   s.slabPfn[l] = pfn;
   s.slabGid[l] = gid;
   s.slabObjects[l] = objects;
@@ -809,6 +813,7 @@ function freeSlabPages(s: KmemCache, l: number): void {
   s.slabPfn[l] = -1;
   s.slabObjects[l] = 0;
   s.freeIds[s.nrFreeIds++] = l;
+  a.env.setPageSlab(pfn, false);
   a.env.freePages(pfn, order);
 }
 

@@ -4,6 +4,7 @@ import {
   kmemCacheAllocBulk,
   kmemCacheAllocNode,
   kmemCacheCreate,
+  kmemCacheDestroy,
   kmemCacheFree,
   kmemCacheFreeBulk,
   kmemCacheShrink,
@@ -12,7 +13,7 @@ import {
   slabValidate,
 } from '../src/index.js';
 import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
-import { makeHarness, TWO_NODES } from './helpers/harness.js';
+import { makeHarness, reserved, TWO_NODES } from './helpers/harness.js';
 
 const CAP = 8;
 
@@ -180,5 +181,29 @@ describe('percpu sheaves: free path', () => {
     expect(s.barns[0]!.nrFull + s.barns[0]!.nrEmpty).toBe(0);
     expect(s.nrSlabsNode[0]).toBe(0);
     expect(pages.nrAllocated).toBeGreaterThan(0); // kmalloc caches hold the main sheaves
+  });
+
+  it('fail_page_alloc makes sheaf refills fail; nothing leaks', () => {
+    const { slab, s, pages, machine } = setup();
+    pages.failProbability = 0.5;
+    const held: number[] = [];
+    let failed = 0;
+    for (let i = 0; i < 2000; i++) {
+      const a = kmemCacheAlloc(s, GFP_KERNEL);
+      if (a < 0) failed++;
+      else held.push(a);
+      if (i % 3 === 0 && held.length > 0) kmemCacheFree(s, held.pop()!);
+      slabValidate(slab);
+    }
+    expect(failed).toBeGreaterThan(0);
+    expect(machine.mem.failPageAlloc.nrFailed).toBeGreaterThan(0);
+    pages.failProbability = 0;
+    for (const a of held) kmemCacheFree(s, a);
+    kmemCacheShrink(s);
+    kmemCacheDestroy(s);
+    for (const c of slab.caches) kmemCacheShrink(c);
+    slabValidate(slab);
+    machine.validate();
+    expect(pages.nrAllocated).toBe(reserved(slab));
   });
 });
