@@ -40,6 +40,7 @@ import {
   OBJ_ALLOC,
   OBJ_RCU,
   OBJ_SHEAF,
+  objAddrOf,
   objIndex,
   objIndexChecked,
   type SlubAllocator,
@@ -61,6 +62,9 @@ function krc(a: SlubAllocator): KfreeRcuState {
       callRcuSubmissions: 0,
       batchesSubmitted: 0,
       sheafSubmissions: 0,
+      rcuSheavesToBarn: 0,
+      rcuObjectsToBarn: 0,
+      rcuObjectsFlushed: 0,
     };
     a.krc = k;
   }
@@ -79,6 +83,12 @@ export interface KfreeRcuStats {
   readonly batchObjectsPending: number;
   /** Objects waiting as single call_rcu callbacks (KVFREE_RCU_BATCHED off). */
   readonly singlePending: number;
+  /** rcu_free sheaves put in a barn after their grace period (reused for allocations). */
+  readonly rcuSheavesToBarn: number;
+  /** Objects recycled through the barn that way. */
+  readonly rcuObjectsToBarn: number;
+  /** Objects of rcu_free sheaves flushed to slabs instead. */
+  readonly rcuObjectsFlushed: number;
 }
 
 /** Snapshot of the kfree_rcu counters. */
@@ -90,6 +100,9 @@ export function kfreeRcuStats(a: SlubAllocator): KfreeRcuStats {
     batchesSubmitted: k.batchesSubmitted,
     batchObjectsPending: k.objectsPending,
     singlePending: k.singlePending,
+    rcuSheavesToBarn: k.rcuSheavesToBarn,
+    rcuObjectsToBarn: k.rcuObjectsToBarn,
+    rcuObjectsFlushed: k.rcuObjectsFlushed,
   };
 }
 
@@ -102,7 +115,7 @@ function countSheafSubmission(a: SlubAllocator): void {
  * @returns false when no sheaf could be had (fall back to the batches).
  * @kernel __kfree_rcu_sheaf (mm/slub.c)
  */
-function kfreeRcuSheaf(s: KmemCache, addr: number): boolean {
+function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
   const pcs = s.pcs!;
   const env = s.env;
   if (!pcs.lock.trylock()) {
@@ -148,7 +161,7 @@ function kfreeRcuSheaf(s: KmemCache, addr: number): boolean {
     }
   }
   const rcuSheaf = pcs.rcuFree[cpu]!;
-  rcuSheaf.objects[rcuSheaf.size++] = addr;
+  rcuSheaf.objects[rcuSheaf.size++] = o;
   if (rcuSheaf.size >= s.sheafCapacity) {
     pcs.rcuFree[cpu] = null;
     rcuSheaf.node = env.cpuToNode(cpu);
@@ -166,10 +179,9 @@ function kfreeRcuSheaf(s: KmemCache, addr: number): boolean {
 function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
   const memcg = s.allocator.memcg;
   for (let i = 0; i < sheaf.size; i++) {
-    const addr = sheaf.objects[i]!;
-    const o = objIndex(s, addr);
+    const o = sheaf.objects[i]!;
     s.objState[o] = OBJ_SHEAF;
-    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, addr);
+    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, objAddrOf(s, o));
   }
   s.nrRcuObjects -= sheaf.size;
 }
@@ -186,6 +198,9 @@ function rcuFreeSheaf(arg: unknown): void {
   const barn = s.barns[sheaf.node]!;
   if (sheaf.size > 0) {
     if (barn.nrFull < MAX_FULL_SHEAVES) {
+      const k = krc(s.allocator);
+      k.rcuSheavesToBarn++;
+      k.rcuObjectsToBarn += sheaf.size;
       stat(s, STAT.BARN_PUT);
       sheaf.where = SHEAF_IN_BARN;
       barnPutFullSheaf(barn, sheaf);
@@ -193,6 +208,7 @@ function rcuFreeSheaf(arg: unknown): void {
     }
     stat(s, STAT.BARN_PUT_FAIL);
     sheaf.where = SHEAF_DETACHED;
+    krc(s.allocator).rcuObjectsFlushed += sheaf.size;
     sheafFlushUnused(s, sheaf);
   }
   if (barn.nrEmpty < MAX_EMPTY_SHEAVES) {
@@ -213,6 +229,7 @@ function rcuFreeSheafNobarn(arg: unknown): void {
   const s = sheaf.cache;
   rcuFreeSheafPrepare(s, sheaf);
   sheaf.where = SHEAF_DETACHED;
+  krc(s.allocator).rcuObjectsFlushed += sheaf.size;
   sheafFlushUnused(s, sheaf);
   freeEmptySheaf(s, sheaf);
 }
@@ -367,7 +384,7 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
   }
   if (s !== null && s.pcs !== null) {
     const l = (o / s.objsPerSlab) | 0;
-    if (s.slabNid[l] === a.env.cpuToNode(a.env.currentCpu()) && kfreeRcuSheaf(s, addr)) return;
+    if (s.slabNid[l] === a.env.cpuToNode(a.env.currentCpu()) && kfreeRcuSheaf(s, o)) return;
   }
   if (s !== null) stat(s, STAT.KVFREE_RCU_FALLBACK);
   const cpu = a.env.currentCpu();

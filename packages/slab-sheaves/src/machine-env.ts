@@ -37,17 +37,55 @@ export interface SlabPageSource {
 
 class MachineLocalTryLock implements SlabLocalTryLock {
   readonly l: LocalTryLock;
+  readonly machine: Machine;
+  /**
+   * Per CPU: 1 when the current holding was taken on the production fast
+   * path (lockdep off), so that the unlock takes the same path.
+   */
+  readonly fast: Uint8Array;
+
   constructor(machine: Machine, name: string) {
     this.l = new LocalTryLock(machine, name);
+    this.machine = machine;
+    this.fast = new Uint8Array(machine.topology.nrCpus);
   }
+
   lock(): void {
     localtryLock(this.l);
   }
+
+  /*
+   * Without lockdep (a production kernel) and without PREEMPT_RT,
+   * localtry_trylock() is preempt_disable() plus a test-and-set of the
+   * per-CPU `acquired` flag. We do exactly that on the machine lock's own
+   * state (the same arrays the machine's lock functions use), which keeps
+   * the sheaf fast path free of the checker's bookkeeping.
+   */
   trylock(): boolean {
-    return localtryTrylock(this.l);
+    const m = this.machine;
+    const l = this.l;
+    if (m.lockdep.enabled || l.rt) return localtryTrylock(l);
+    const cpu = m.currentCpu;
+    if (l.acquired[cpu] === 1) return false;
+    m.cpus.preemptCount[cpu] = m.cpus.preemptCount[cpu]! + 1;
+    l.acquired[cpu] = 1;
+    l.ownerPid[cpu] = m.sched.currentPid[cpu]!;
+    this.fast[cpu] = 1;
+    return true;
   }
+
   unlock(): void {
-    localtryUnlock(this.l);
+    const m = this.machine;
+    const cpu = m.currentCpu;
+    if (this.fast[cpu] === 0) {
+      localtryUnlock(this.l);
+      return;
+    }
+    const l = this.l;
+    this.fast[cpu] = 0;
+    l.acquired[cpu] = 0;
+    l.ownerPid[cpu] = -1;
+    m.cpus.preemptCount[cpu] = m.cpus.preemptCount[cpu]! - 1;
   }
 }
 

@@ -42,15 +42,15 @@ import {
   GFP_NOWAIT,
 } from './internal/gfp.js';
 import { kfreeInternal, kmallocInternal } from './kmalloc.js';
-import { MAX_FULL_SHEAVES, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
+import { MAX_FULL_SHEAVES, NR_SLUB_STAT_ITEMS, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
 import {
   freeHook,
-  freeObjectToSlab,
+  freeObjectIndexToSlab,
   type KmemCache,
-  kmemCacheAllocBulkSlabs,
   OBJ_ALLOC,
   OBJ_SHEAF,
-  objIndex,
+  objAddrOf,
+  slabAllocObjectsIdx,
   stat,
   statAdd,
 } from './slub.js';
@@ -61,8 +61,8 @@ const SHEAF_HEADER_BYTES = 32;
 /** A sheaf: a stack of object addresses (`struct slab_sheaf`). */
 export class SlabSheaf {
   readonly cache: KmemCache;
-  /** Object addresses; `objects[0..size)` are valid. */
-  readonly objects: Float64Array;
+  /** Objects as global object indices of the cache; `objects[0..size)` are valid. */
+  readonly objects: Int32Array;
   size: number;
   /** Capacity (the cache's sheaf_capacity, or larger for oversize prefilled sheaves). */
   readonly capacity: number;
@@ -77,7 +77,7 @@ export class SlabSheaf {
 
   constructor(cache: KmemCache, capacity: number, memAddr: number) {
     this.cache = cache;
-    this.objects = new Float64Array(capacity);
+    this.objects = new Int32Array(capacity);
     this.size = 0;
     this.capacity = capacity;
     this.node = NUMA_NO_NODE;
@@ -150,7 +150,7 @@ export function freeEmptySheaf(s: KmemCache, sheaf: SlabSheaf): void {
 export function refillSheaf(s: KmemCache, sheaf: SlabSheaf, gfp: number): number {
   const toFill = s.sheafCapacity - sheaf.size;
   if (toFill <= 0) return 0;
-  const filled = kmemCacheAllocBulkSlabs(s, gfp, toFill, sheaf.objects, sheaf.size, OBJ_SHEAF);
+  const filled = slabAllocObjectsIdx(s, gfp, toFill, sheaf.objects, sheaf.size, OBJ_SHEAF);
   sheaf.size += filled;
   statAdd(s, STAT.SHEAF_REFILL, filled);
   return filled < toFill ? -12 : 0;
@@ -167,9 +167,9 @@ function allocFullSheaf(s: KmemCache, gfp: number): SlabSheaf | null {
   return sheaf;
 }
 
-/** Flush `n` addresses from `objects[from..]` to slabs. */
-function flushObjects(s: KmemCache, objects: Float64Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) freeObjectToSlab(s, objects[from + i]!);
+/** Flush `n` objects from `objects[from..]` to slabs (the internal bulk free). */
+function flushObjects(s: KmemCache, objects: Int32Array, from: number, n: number): void {
+  for (let i = 0; i < n; i++) freeObjectIndexToSlab(s, objects[from + i]!);
 }
 
 /**
@@ -180,7 +180,7 @@ function flushObjects(s: KmemCache, objects: Float64Array, from: number, n: numb
  */
 export function sheafFlushMain(s: KmemCache): boolean {
   const pcs = s.pcs!;
-  const batchBuf = new Float64Array(PCS_BATCH_MAX);
+  const batchBuf = new Int32Array(PCS_BATCH_MAX);
   let ret = false;
   for (;;) {
     if (!pcs.lock.trylock()) return ret;
@@ -321,7 +321,7 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
 /**
  * Allocate from the current CPU's sheaves. A specific NUMA node bypasses
  * them (sheaves do not track locality).
- * @returns the object address, or -1 to fall back to the slab paths.
+ * @returns the object (global index), or -1 to fall back to the slab paths.
  * @kernel alloc_from_pcs (mm/slub.c)
  */
 export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
@@ -331,14 +331,17 @@ export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
     return -1;
   }
-  let main = pcs.main[s.env.currentCpu()]!;
+  let cpu = s.env.currentCpu();
+  let main = pcs.main[cpu]!;
   if (main.size === 0) {
     if (!pcsReplaceEmptyMain(s, gfp)) return -1;
-    main = pcs.main[s.env.currentCpu()]!;
+    cpu = s.env.currentCpu();
+    main = pcs.main[cpu]!;
   }
   const object = main.objects[--main.size]!;
   pcs.lock.unlock();
-  stat(s, STAT.ALLOC_PCS);
+  const si = cpu * NR_SLUB_STAT_ITEMS + STAT.ALLOC_PCS;
+  s.stats[si] = s.stats[si]! + 1;
   return object;
 }
 
@@ -383,7 +386,7 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
     const want = size - allocated;
     const batch = Math.min(want, main.size);
     main.size -= batch;
-    for (let i = 0; i < batch; i++) p[allocated + i] = main.objects[main.size + i]!;
+    for (let i = 0; i < batch; i++) p[allocated + i] = objAddrOf(s, main.objects[main.size + i]!);
     pcs.lock.unlock();
     statAdd(s, STAT.ALLOC_PCS, batch);
     allocated += batch;
@@ -505,21 +508,24 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
  * @returns false when the slab path must take it.
  * @kernel free_to_pcs (mm/slub.c)
  */
-export function freeToPcs(s: KmemCache, addr: number, o: number): boolean {
+export function freeToPcs(s: KmemCache, o: number): boolean {
   const pcs = s.pcs!;
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
     return false;
   }
-  let main = pcs.main[s.env.currentCpu()]!;
+  let cpu = s.env.currentCpu();
+  let main = pcs.main[cpu]!;
   if (main.size === s.sheafCapacity) {
     if (!pcsReplaceFullMain(s)) return false;
-    main = pcs.main[s.env.currentCpu()]!;
+    cpu = s.env.currentCpu();
+    main = pcs.main[cpu]!;
   }
-  main.objects[main.size++] = addr;
+  main.objects[main.size++] = o;
   s.objState[o] = OBJ_SHEAF;
   pcs.lock.unlock();
-  stat(s, STAT.FREE_PCS);
+  const si = cpu * NR_SLUB_STAT_ITEMS + STAT.FREE_PCS;
+  s.stats[si] = s.stats[si]! + 1;
   return true;
 }
 
@@ -537,9 +543,8 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
     const o = freeHook(s, addr);
     const l = (o / s.objsPerSlab) | 0;
     if (s.slabNid[l] !== node) {
-      freeObjectToSlab(s, addr);
-      stat(s, STAT.FREE_SLOWPATH);
-    } else local.push(addr);
+      freeObjectIndexToSlab(s, o);
+    } else local.push(o);
   }
   let i = 0;
   while (i < local.length) {
@@ -583,9 +588,9 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
     }
     const batch = Math.min(local.length - i, s.sheafCapacity - main.size);
     for (let k = 0; k < batch; k++) {
-      const addr = local[i + k]!;
-      main.objects[main.size++] = addr;
-      s.objState[objIndex(s, addr)] = OBJ_SHEAF;
+      const o = local[i + k]!;
+      main.objects[main.size++] = o;
+      s.objState[o] = OBJ_SHEAF;
     }
     pcs.lock.unlock();
     statAdd(s, STAT.FREE_PCS, batch);
@@ -593,8 +598,7 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
   }
   // fallback: the rest straight to slabs
   for (; i < local.length; i++) {
-    freeObjectToSlab(s, local[i]!);
-    stat(s, STAT.FREE_SLOWPATH);
+    freeObjectIndexToSlab(s, local[i]!);
   }
 }
 
@@ -696,7 +700,7 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
     const sheaf = allocEmptySheafCap(s, gfp, size);
     if (sheaf === null) return null;
     stat(s, STAT.SHEAF_PREFILL_OVERSIZE);
-    if (kmemCacheAllocBulkSlabs(s, gfp, size, sheaf.objects, 0, OBJ_SHEAF) === 0) {
+    if (slabAllocObjectsIdx(s, gfp, size, sheaf.objects, 0, OBJ_SHEAF) === 0) {
       freeEmptySheaf(s, sheaf);
       return null;
     }
@@ -795,7 +799,7 @@ export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, s
   if (sheaf.capacity >= size) {
     if (sheaf.capacity === s.sheafCapacity) return refillSheaf(s, sheaf, gfp);
     const n = sheaf.capacity - sheaf.size;
-    if (kmemCacheAllocBulkSlabs(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -12;
+    if (slabAllocObjectsIdx(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -12;
     sheaf.size = sheaf.capacity;
     return 0;
   }
@@ -815,8 +819,8 @@ export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, s
 export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): number {
   checkPrefilled(s, sheaf, 'kmem_cache_alloc_from_sheaf');
   if (sheaf.size === 0) return -12;
-  const addr = sheaf.objects[--sheaf.size]!;
-  const o = objIndex(s, addr);
+  const o = sheaf.objects[--sheaf.size]!;
+  const addr = objAddrOf(s, o);
   s.objState[o] = OBJ_ALLOC;
   s.nrUserObjects++;
   const memcg = s.allocator.memcg;

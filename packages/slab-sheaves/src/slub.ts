@@ -271,6 +271,9 @@ export class SlubAllocator {
   nrLargeKmallocPages: number;
   /** The reserved page 0 if the page allocator ever returned it (kept, like the kernel's low reserve). */
   reservedPfn0: boolean;
+  /** Copies of the env geometry for the hot paths. */
+  readonly sectionShift: number;
+  readonly sectionMask: number;
 
   constructor(env: SlabEnv, config: ResolvedSlubConfig) {
     this.env = env;
@@ -290,13 +293,15 @@ export class SlubAllocator {
     this.nrSlabPages = 0;
     this.nrLargeKmallocPages = 0;
     this.reservedPfn0 = false;
+    this.sectionShift = env.sectionShift;
+    this.sectionMask = 2 ** env.sectionShift - 1;
   }
 
   /** Map value of `pfn` (0 = not a slab or large kmalloc page). */
   pfnLookup(pfn: number): number {
-    const sec = this.pfnMap[pfn >>> this.env.sectionShift];
+    const sec = this.pfnMap[pfn >>> this.sectionShift];
     if (sec === undefined) return 0;
-    return sec[pfn & ((1 << this.env.sectionShift) - 1)]!;
+    return sec[pfn & this.sectionMask]!;
   }
 
   pfnSet(pfn: number, v: number): void {
@@ -347,6 +352,11 @@ export interface KfreeRcuState {
   callRcuSubmissions: number;
   batchesSubmitted: number;
   sheafSubmissions: number;
+  /** rcu_free sheaves that went to a barn after their grace period, and their objects. */
+  rcuSheavesToBarn: number;
+  rcuObjectsToBarn: number;
+  /** Objects of rcu_free sheaves flushed to slabs (barn full, or flushed CPU). */
+  rcuObjectsFlushed: number;
 }
 
 function grow32(a: Int32Array): Int32Array {
@@ -416,6 +426,10 @@ export class KmemCache {
   readonly sheafCapacity: number;
   /** kmem_cache_debug(): debug flags set. */
   readonly debug: boolean;
+  /** PAGE_SIZE (copied for the hot paths). */
+  readonly pageSize: number;
+  /** cpu_to_node() by CPU (copied for the hot paths). */
+  readonly cpuNode: Int32Array;
   /** Single-object paths under the list lock (debug caches, SLUB_TINY). */
   readonly singlePaths: boolean;
 
@@ -480,6 +494,9 @@ export class KmemCache {
     this.id = id;
     this.name = name;
     this.objectSize = objectSize;
+    this.pageSize = env.pageSize;
+    this.cpuNode = new Int32Array(env.nrCpus);
+    for (let c = 0; c < env.nrCpus; c++) this.cpuNode[c] = env.cpuToNode(c);
     let flags = (args.flags ?? 0) | cfg.slubDebug;
     if (cfg.kasan) flags &= ~SLAB_POISON;
     this.flags = flags;
@@ -1288,6 +1305,51 @@ export function kmemCacheAllocBulkSlabs(
 }
 
 /**
+ * Allocate `n` objects from slabs into `out[at..]` as global object indices
+ * in state `state` (the form sheaves keep). All or nothing: returns `n`, or
+ * 0 with everything taken given back.
+ * @kernel __kmem_cache_alloc_bulk (mm/slub.c)
+ */
+export function slabAllocObjectsIdx(
+  s: KmemCache,
+  gfp: number,
+  n: number,
+  out: Int32Array,
+  at: number,
+  state: number,
+): number {
+  for (let i = 0; i < n; i++) {
+    const o = slabAllocObject(s, gfp, NUMA_NO_NODE);
+    if (o < 0) {
+      for (let j = 0; j < i; j++) doSlabFree(s, out[at + j]!);
+      return 0;
+    }
+    if (s.debug) debugOnAlloc(s, o);
+    s.objState[o] = state;
+    out[at + i] = o;
+  }
+  return n;
+}
+
+/**
+ * Free one object (global index) that sat in a sheaf to its slab; a second
+ * copy of an object already back on its slab is reported, not freed again.
+ */
+export function freeObjectIndexToSlab(s: KmemCache, o: number): void {
+  if (s.objState[o] === OBJ_FREE) {
+    const addr = objAddrOf(s, o);
+    s.allocator.debugReports.push({
+      kind: 'double-free',
+      cache: s.name,
+      object: addr,
+      message: `slub_debug: ${s.name}: object ${hex(addr)} already free`,
+    });
+    return;
+  }
+  doSlabFree(s, o);
+}
+
+/**
  * Free `n` object addresses from `p[at..]` to their slabs.
  * @kernel __kmem_cache_free_bulk (mm/slub.c)
  */
@@ -1306,7 +1368,7 @@ export function kmemCacheFreeBulkSlabs(s: KmemCache, n: number, p: Float64Array 
 export function objAddrOf(s: KmemCache, o: number): number {
   const per = s.objsPerSlab;
   const l = (o / per) | 0;
-  return s.slabPfn[l]! * s.env.pageSize + s.redLeftPad + (o - l * per) * s.size;
+  return s.slabPfn[l]! * s.pageSize + s.redLeftPad + (o - l * per) * s.size;
 }
 
 /** Global object index of a valid object address of `s` (no checks). */
@@ -1324,6 +1386,27 @@ export function objIndex(s: KmemCache, addr: number): number {
  * When `report` is set, a failure is recorded as a debug report and -1 returned; otherwise it throws.
  */
 export function objIndexChecked(s: KmemCache, addr: number, report: boolean): number {
+  const a = s.allocator;
+  // fast path: a valid object of this cache
+  if (addr >= 0 && addr <= MAX_SAFE_ADDR) {
+    const v = a.pfnLookup(Math.floor(addr / s.pageSize));
+    if (v > 0) {
+      const gid = v - 1;
+      if (a.slabCacheId[gid] === s.id) {
+        const l = a.slabLocal[gid]!;
+        const off = addr - s.slabPfn[l]! * s.pageSize - s.redLeftPad;
+        const idx = Math.floor(off / s.size);
+        if (off >= 0 && off === idx * s.size && idx < s.slabObjects[l]!) return l * s.objsPerSlab + idx;
+      }
+    }
+  }
+  return objIndexBad(s, addr, report);
+}
+
+/** Largest address handle (PFNs are below 2^32, pages at most 64 KiB). */
+const MAX_SAFE_ADDR = 2 ** 48;
+
+function objIndexBad(s: KmemCache, addr: number, report: boolean): number {
   const a = s.allocator;
   const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / s.env.pageSize)) : 0;
   let msg: string | null = null;
@@ -1430,11 +1513,8 @@ export function freeHook(s: KmemCache, addr: number): number {
  */
 export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
   if (s.pcs !== null) {
-    const addr = allocFromPcs(s, gfp, node);
-    if (addr >= 0) {
-      const o = objIndex(s, addr);
-      return postAllocHook(s, o, addr, gfp);
-    }
+    const o = allocFromPcs(s, gfp, node);
+    if (o >= 0) return postAllocHook(s, o, objAddrOf(s, o), gfp);
   }
   const o = slabAllocObject(s, gfp, node);
   if (o < 0) return -ENOMEM;
@@ -1483,8 +1563,8 @@ export function kmemCacheFree(s: KmemCache, addr: number): void {
 export function slabFreeAfterHook(s: KmemCache, o: number, addr: number): void {
   if (s.pcs !== null) {
     const l = (o / s.objsPerSlab) | 0;
-    if (s.slabNid[l] === s.env.cpuToNode(s.env.currentCpu())) {
-      if (freeToPcs(s, addr, o)) return;
+    if (s.slabNid[l] === s.cpuNode[s.env.currentCpu()]) {
+      if (freeToPcs(s, o)) return;
     }
   }
   if (s.objState[o] !== OBJ_ALLOC && s.objState[o] !== OBJ_RCU) {

@@ -17,7 +17,6 @@ import {
   OBJ_FREE,
   OBJ_RCU,
   OBJ_SHEAF,
-  objIndex,
   type SlubAllocator,
 } from './slub.js';
 
@@ -115,8 +114,10 @@ export function kmemCacheValidate(s: KmemCache): void {
     if (where >= 0 && sh.where !== where) fail(s, `${what} sheaf marked ${sh.where}`);
     if (sh.size < 0 || sh.size > sh.capacity) fail(s, `${what} sheaf size ${sh.size} outside 0..${sh.capacity}`);
     for (let i = 0; i < sh.size; i++) {
-      const o = objIndex(s, sh.objects[i]!);
-      if (s.objState[o] !== state) fail(s, `${what} sheaf object ${sh.objects[i]} in state ${s.objState[o]}`);
+      const o = sh.objects[i]!;
+      if (o < 0 || o >= s.nrIds * s.objsPerSlab || s.slabPfn[(o / s.objsPerSlab) | 0]! < 0)
+        fail(s, `${what} sheaf holds a bad object ${o}`);
+      if (s.objState[o] !== state) fail(s, `${what} sheaf object ${o} in state ${s.objState[o]}`);
     }
     if (state === OBJ_SHEAF) inSheaves += sh.size;
     else inRcuSheaves += sh.size;
