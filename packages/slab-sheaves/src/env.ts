@@ -45,6 +45,8 @@ export interface SlabEnv {
   readonly pageShift: number;
   /** PFN bits per memory section (for the lazily allocated pfn → slab map). */
   readonly sectionShift: number;
+  /** CONFIG_PREEMPT_RT (kfree_rcu then bypasses the sheaves). */
+  readonly preemptRt: boolean;
   /** `smp_processor_id()`. */
   currentCpu(): number;
   /** `cpu_to_node()`. */

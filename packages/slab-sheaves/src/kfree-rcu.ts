@@ -382,7 +382,8 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
     a.env.callRcu(kvfreeRcuCb, { a, ptr });
     return;
   }
-  if (s !== null && s.pcs !== null) {
+  // PREEMPT_RT bypasses the sheaves: kvfree_call_rcu() may be called under a raw spinlock
+  if (s !== null && s.pcs !== null && !a.env.preemptRt) {
     const l = (o / s.objsPerSlab) | 0;
     if (s.slabNid[l] === a.env.cpuToNode(a.env.currentCpu()) && kfreeRcuSheaf(s, o)) return;
   }

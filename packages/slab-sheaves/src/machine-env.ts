@@ -137,6 +137,7 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
     pageSize: topo.pageSize,
     pageShift: topo.pageShift,
     sectionShift: topo.sectionShift,
+    preemptRt: machine.config.preemptRt,
     currentCpu: () => machine.currentCpu,
     cpuToNode: (cpu) => cpuToNode[cpu]!,
     cpuOnline: (cpu) => machine.cpus.online[cpu] === 1,

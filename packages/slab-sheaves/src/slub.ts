@@ -697,6 +697,14 @@ export function kmemCacheDestroy(s: KmemCache): void {
   if (s.destroyed) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_destroy ${s.name}: already destroyed`);
   const busy = s.nrUserObjects + s.nrRcuObjects;
   if (busy > 0) throw new CacheBusyError(s.name, busy);
+  if (s.nrRcuSlabs > 0) {
+    // the kernel's kmem_cache_destroy() waits with rcu_barrier(); the caller does that here
+    throw new SlabError(
+      'EBUSY',
+      s.name,
+      `slab: kmem_cache_destroy ${s.name}: ${s.nrRcuSlabs} slabs wait for an RCU grace period (rcu_barrier first)`,
+    );
+  }
   kmemCacheShrink(s);
   // __kmem_cache_shutdown: objects still in slabs (say in sheaves of a CPU
   // that cannot be flushed) keep the cache alive, with the kernel's complaint.
@@ -1602,7 +1610,6 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
       if (i > 0) freeBulkNoHooks(s, i, p);
       return 0;
     }
-    for (let j = i; j < size; j++) s.objState[objIndex(s, p[j]!)] = OBJ_SHEAF;
   }
   // slab_post_alloc_hook for all
   for (let j = 0; j < size; j++) {
@@ -1638,19 +1645,22 @@ export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | 
       `slab: kmem_cache_free_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`,
     );
   }
-  // validate all first so that a bad entry changes nothing
+  // validate all first so that a bad entry changes nothing: every object
+  // must be allocated to a user, once (unlike single frees, a bulk free of
+  // an object cached in a sheaf is refused rather than cached twice)
+  const seen = new Set<number>();
   for (let j = 0; j < size; j++) {
-    const o = objIndexChecked(s, p[j]!, false);
-    if (s.objState[o] !== OBJ_ALLOC) freeHook(s, p[j]!);
-    for (let k = 0; k < j; k++) {
-      if (p[k] === p[j])
-        throw new SlabBugError(
-          'double-free',
-          s.name,
-          p[j]!,
-          `slub_debug: double-free of ${s.name} object ${hex(p[j]!)} within one bulk free`,
-        );
+    const addr = p[j]!;
+    const o = objIndexChecked(s, addr, false);
+    if (s.objState[o] !== OBJ_ALLOC || seen.has(o)) {
+      throw new SlabBugError(
+        'double-free',
+        s.name,
+        addr,
+        `slub_debug: double-free of ${s.name} object ${hex(addr)} in a bulk free`,
+      );
     }
+    seen.add(o);
   }
   if (s.pcs !== null) {
     freeToPcsBulk(s, size, p);

@@ -1,4 +1,4 @@
-import { ENOMEM, MmBugError } from '@mm/machine';
+import { ENOMEM, MmBugError, PGTY_slab } from '@mm/machine';
 import { describe, expect, it } from 'vitest';
 import {
   CacheBusyError,
@@ -17,7 +17,9 @@ import {
   ksize,
   readSlabSysfs,
   resolveSlubConfig,
+  SLAB_HWCACHE_ALIGN,
   SlabBugError,
+  SlabError,
   slabValidate,
   ZERO_SIZE_PTR,
 } from '../src/index.js';
@@ -198,5 +200,46 @@ describe('text output', () => {
     kmemCacheAlloc(s, GFP_KERNEL);
     s.nrUserObjects = 5;
     expect(() => slabValidate(slab)).toThrow(MmBugError);
+  });
+});
+
+describe('cache arguments', () => {
+  it('SLAB_HWCACHE_ALIGN aligns objects on cache lines; align is honoured', () => {
+    const { slab } = makeHarness();
+    const s = kmemCacheCreate(slab, 'hw', 100, { flags: SLAB_HWCACHE_ALIGN });
+    expect(s.align).toBe(64);
+    expect(s.size).toBe(128);
+    const t = kmemCacheCreate(slab, 'al', 24, { align: 32 });
+    for (let i = 0; i < 50; i++) {
+      expect(kmemCacheAlloc(s, GFP_KERNEL) % 64).toBe(0);
+      expect(kmemCacheAlloc(t, GFP_KERNEL) % 32).toBe(0);
+    }
+    expect(() => kmemCacheCreate(slab, 'bad', 24, { align: 24 })).toThrow(/power of two/);
+    expect(() => kmemCacheCreate(slab, 'bad', 0)).toThrow(SlabError);
+  });
+
+  it('the constructor runs once per object when its slab is set up', () => {
+    const { slab } = makeHarness();
+    const seen = new Set<number>();
+    const s = kmemCacheCreate(slab, 'ctor', 64, { ctor: (o) => seen.add(o) });
+    const a = kmemCacheAlloc(s, GFP_KERNEL);
+    expect(seen.size).toBe(s.objsPerSlab);
+    expect(seen.has(a)).toBe(true);
+    kmemCacheFree(s, a);
+    kmemCacheAlloc(s, GFP_KERNEL);
+    expect(seen.size).toBe(s.objsPerSlab);
+  });
+
+  it('slab pages carry the slab page type in the memmap', () => {
+    const { slab, machine } = makeHarness();
+    const s = kmemCacheCreate(slab, 'pt', 64);
+    const a = kmemCacheAlloc(s, GFP_KERNEL);
+    const pfn = Math.floor(a / 4096);
+    const mask = machine.topology.pagesPerSection - 1;
+    expect(machine.mem.sec(pfn).pageType[pfn & mask]).toBe(PGTY_slab);
+    kmemCacheFree(s, a);
+    kmemCacheShrink(s);
+    expect(machine.mem.sec(pfn).pageType[pfn & mask]).not.toBe(PGTY_slab);
+    machine.validate();
   });
 });

@@ -2,7 +2,7 @@
  * DOC: test harness: a machine, its buddy allocator behind a page counter
  * (leak checks), fail_page_alloc controls, and an allocator wired to both.
  */
-import { createMachine, type Machine, type MachineConfig, type PageAllocator } from '@mm/machine';
+import { createMachine, type Machine, type MachineConfig, type PageAllocator, PGTY_none, PGTY_slab } from '@mm/machine';
 import {
   createSlabEnv,
   createSlubAllocator,
@@ -34,6 +34,11 @@ export class CountingPages implements SlabPageSource {
 
   pageToNid(pfn: number): number {
     return this.mem.pageToNid(pfn);
+  }
+
+  setPageSlab(pfn: number, slab: boolean): void {
+    const mask = this.mem.machine.topology.pagesPerSection - 1;
+    this.mem.sec(pfn).pageType[pfn & mask] = slab ? PGTY_slab : PGTY_none;
   }
 
   /** Make the next `n` page allocations fail (fail_page_alloc with times = n). */
