@@ -103,6 +103,8 @@ export interface PercpuSheaves {
   readonly main: SlabSheaf[];
   readonly spare: (SlabSheaf | null)[];
   readonly rcuFree: (SlabSheaf | null)[];
+  /** The on-stack batch of `sheaf_flush_main` (reused). */
+  readonly flushBatch: Int32Array;
 }
 
 function allowSpinning(gfp: number): boolean {
@@ -180,7 +182,7 @@ function flushObjects(s: KmemCache, objects: Int32Array, from: number, n: number
  */
 export function sheafFlushMain(s: KmemCache): boolean {
   const pcs = s.pcs!;
-  const batchBuf = new Int32Array(PCS_BATCH_MAX);
+  const batchBuf = pcs.flushBatch;
   let ret = false;
   for (;;) {
     if (!pcs.lock.trylock()) return ret;
@@ -218,7 +220,13 @@ export function newPercpuSheaves(s: KmemCache): PercpuSheaves {
   const main: SlabSheaf[] = [];
   const spare: (SlabSheaf | null)[] = [];
   const rcuFree: (SlabSheaf | null)[] = [];
-  const pcs: PercpuSheaves = { lock: s.env.newLocalTryLock(`${s.name}->cpu_sheaves->lock`), main, spare, rcuFree };
+  const pcs: PercpuSheaves = {
+    lock: s.env.newLocalTryLock(`${s.name}->cpu_sheaves->lock`),
+    main,
+    spare,
+    rcuFree,
+    flushBatch: new Int32Array(PCS_BATCH_MAX),
+  };
   for (let cpu = 0; cpu < nc; cpu++) {
     const sheaf = allocEmptySheaf(s, GFP_KERNEL);
     if (sheaf === null) {

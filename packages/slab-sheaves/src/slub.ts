@@ -989,8 +989,8 @@ function freezeSlab(s: KmemCache, l: number): number {
  * Put a slab on this CPU's partial list, draining the list to the node first when full.
  * @kernel put_cpu_partial (mm/slub.c)
  */
-function putCpuPartial(s: KmemCache, cpu: number, l: number): void {
-  if (s.cpuPartialCount[cpu]! >= s.cpuPartialSlabs) {
+function putCpuPartial(s: KmemCache, cpu: number, l: number, drain: boolean): void {
+  if (drain && s.cpuPartialCount[cpu]! >= s.cpuPartialSlabs) {
     putPartials(s, cpu);
     stat(s, STAT.CPU_PARTIAL_DRAIN);
   }
@@ -1047,7 +1047,7 @@ function getPartialNode(s: KmemCache, nid: number, cpu: number): number {
       got = l;
       stat(s, STAT.ALLOC_FROM_PARTIAL);
     } else {
-      putCpuPartial(s, cpu, l);
+      putCpuPartial(s, cpu, l, false);
       stat(s, STAT.CPU_PARTIAL_NODE);
       if (++partialSlabs > s.cpuPartialSlabs / 2) break;
     }
@@ -1082,6 +1082,9 @@ function getPartial(s: KmemCache, node: number, gfp: number, cpu: number): numbe
  */
 function deactivateSlab(s: KmemCache, l: number, freelist: number): void {
   const base = l * s.objsPerSlab;
+  // remote frees collected on the slab: put it at the tail of the partial list
+  const remote = s.slabFree[l]! >= 0;
+  if (remote) stat(s, STAT.DEACTIVATE_REMOTE_FREES);
   let n = 0;
   let tail = -1;
   for (let i = freelist; i >= 0; i = s.objNext[base + i]!) {
@@ -1094,7 +1097,6 @@ function deactivateSlab(s: KmemCache, l: number, freelist: number): void {
     s.slabFreeCount[l] = s.slabFreeCount[l]! + n;
     s.slabInuse[l] = s.slabInuse[l]! - n;
   }
-  if (s.slabFree[l]! >= 0 && n === 0) stat(s, STAT.DEACTIVATE_REMOTE_FREES);
   s.slabFrozen[l] = 0;
   s.slabList[l] = LIST_NONE;
   const nid = s.slabNid[l]!;
@@ -1103,8 +1105,8 @@ function deactivateSlab(s: KmemCache, l: number, freelist: number): void {
     discardSlab(s, l);
     stat(s, STAT.FREE_SLAB);
   } else if (s.slabFree[l]! >= 0) {
-    addPartial(s, nid, l, n === 0);
-    stat(s, n === 0 ? STAT.DEACTIVATE_TO_TAIL : STAT.DEACTIVATE_TO_HEAD);
+    addPartial(s, nid, l, remote);
+    stat(s, remote ? STAT.DEACTIVATE_TO_TAIL : STAT.DEACTIVATE_TO_HEAD);
   } else {
     stat(s, STAT.DEACTIVATE_FULL);
   }
@@ -1174,15 +1176,10 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
       s.slabList[p] = LIST_CPU;
       continue;
     }
-    // new_objects: node partial lists
-    let l = getPartial(s, node, gfp, cpu);
-    if (l < 0) {
-      l = newSlab(s, gfp, node);
-      if (l < 0 && node !== NUMA_NO_NODE && !(gfp & __GFP_THISNODE)) l = newSlab(s, gfp, NUMA_NO_NODE);
-      if (l < 0) return -1;
-      stat(s, STAT.ALLOC_SLAB);
-      incSlabsNode(s, l);
-    }
+    // new_objects: node partial lists, then a new slab
+    const l = newObjects(s, gfp, node, cpu);
+    if (l === -1) return -1;
+    if (gotNewSlab) incSlabsNode(s, l);
     head = freezeSlab(s, l);
     s.cpuSlab[cpu] = l;
     s.cpuFreelist[cpu] = s.objNext[l * per + head]!;
@@ -1192,13 +1189,39 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
 
 function allocSingle(s: KmemCache, gfp: number, node: number, cpu: number): number {
   stat(s, STAT.ALLOC_SLOWPATH);
-  const r = getPartial(s, node, gfp, cpu);
+  const r = newObjects(s, gfp, node, cpu);
+  if (r === -1) return -1;
   if (r <= -2) return -2 - r;
-  let l = newSlab(s, gfp, node);
-  if (l < 0 && node !== NUMA_NO_NODE && !(gfp & __GFP_THISNODE)) l = newSlab(s, gfp, NUMA_NO_NODE);
-  if (l < 0) return -1;
-  stat(s, STAT.ALLOC_SLAB);
-  return allocSingleFromNewSlab(s, l);
+  return allocSingleFromNewSlab(s, r);
+}
+
+/** Set by {@link newObjects}: the slab it returned is new (not from a partial list). */
+let gotNewSlab = false;
+
+/**
+ * The `new_objects:` part of `___slab_alloc`: a partial slab (or, for
+ * single-object caches, an object encoded as -2 - index), else a new slab
+ * (`gotNewSlab`), else -1. With a node requested and no __GFP_THISNODE it
+ * first tries that node only, opportunistically (GFP_NOWAIT | __GFP_THISNODE),
+ * then any node with the caller's flags.
+ * @kernel ___slab_alloc (mm/slub.c)
+ */
+function newObjects(s: KmemCache, gfp: number, node: number, cpu: number): number {
+  let tryThisnode = node !== NUMA_NO_NODE && !(gfp & __GFP_THISNODE);
+  for (;;) {
+    const pcGfp = tryThisnode ? GFP_NOWAIT | __GFP_THISNODE : gfp;
+    gotNewSlab = false;
+    const r = getPartial(s, node, pcGfp, cpu);
+    if (r !== -1) return r;
+    const l = newSlab(s, pcGfp, node);
+    if (l >= 0) {
+      stat(s, STAT.ALLOC_SLAB);
+      gotNewSlab = true;
+      return l;
+    }
+    if (!tryThisnode) return -1;
+    tryThisnode = false;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1245,7 +1268,7 @@ function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt:
   }
   if (prior < 0 && s.cpuPartialSlabs > 0) {
     // A full slab got its first free object: onto this CPU's partial list.
-    putCpuPartial(s, s.env.currentCpu(), l);
+    putCpuPartial(s, s.env.currentCpu(), l, true);
     stat(s, STAT.CPU_PARTIAL_FREE);
     return;
   }

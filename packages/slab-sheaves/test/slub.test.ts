@@ -115,9 +115,14 @@ describe('SLUB core', () => {
     slabValidate(slab);
   });
 
-  it('node allocations come from the requested node', () => {
+  it('node allocations come from the requested node, before partial slabs of other nodes', () => {
     const { slab } = makeHarness({}, TWO_NODES);
     const s = kmemCacheCreate(slab, 'numa', 128);
+    // leave many half-used slabs on node 0
+    const objs: number[] = [];
+    for (let i = 0; i < s.objsPerSlab * 30; i++) objs.push(kmemCacheAlloc(s, GFP_KERNEL));
+    for (let i = 0; i < objs.length; i += 2) kmemCacheFree(s, objs[i]!);
+    expect(s.nrPartial[0]).toBeGreaterThan(s.minPartial);
     for (let i = 0; i < 100; i++) {
       const o = kmemCacheAllocNode(s, GFP_KERNEL, 1);
       expect(slab.env.pfnToNid(Math.floor(o / 4096))).toBe(1);
