@@ -70,6 +70,8 @@ export interface SlabEnv {
   newSpinLock(name: string): SlabSpinLock;
   /** @kernel call_rcu (kernel/rcu/tree.c) */
   callRcu(fn: (arg: unknown) => void, arg: unknown): void;
+  /** Wait for every queued RCU callback (from the harness context). @kernel rcu_barrier (kernel/rcu/tree.c) */
+  rcuBarrier(): void;
   /** Run `fn` as code on `cpu` (`smp_call_function_single` / work queued on that CPU). */
   runOn(cpu: number, fn: () => void): void;
   /** Register CPU hotplug callbacks (dead = after the CPU stopped running). */

@@ -19,7 +19,14 @@ export {
 export { slabAccess } from './debug.js';
 export type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
 export { CacheBusyError, SlabBugError, type SlabBugKind, SlabError } from './errors.js';
-export { flushAllRcuSheaves, type KfreeRcuStats, kfreeRcu, kfreeRcuMonitor, kfreeRcuStats } from './kfree-rcu.js';
+export {
+  flushAllRcuSheaves,
+  type KfreeRcuStats,
+  kfreeRcu,
+  kfreeRcuMonitor,
+  kfreeRcuStats,
+  kvfreeRcuBarrier,
+} from './kfree-rcu.js';
 export {
   createKmallocCaches,
   kfree,
@@ -72,6 +79,7 @@ export {
   createSlubAllocator,
   flushAll,
   getOrder,
+  type KfreeRcuState,
   KmemCache,
   type KmemCacheArgs,
   kmemCacheAlloc,
@@ -95,5 +103,12 @@ export {
   type SlubConfig,
   slubCpuDead,
 } from './slub.js';
-export { formatSlabinfo, readSlabSysfs, slabStatsJson, slabSysfsFiles } from './sysfs.js';
+export {
+  formatSlabinfo,
+  readSlabSysfs,
+  type SlabCacheJson,
+  slabStateJson,
+  slabStatsJson,
+  slabSysfsFiles,
+} from './sysfs.js';
 export { kmemCacheValidate, slabValidate } from './validate.js';

@@ -394,3 +394,15 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
   k.objectsPending++;
   if (k.bulkCount[cpu]! >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
 }
+
+/**
+ * Wait until every object passed to kfree_rcu so far has been freed: submit
+ * the rcu_free sheaves and the partly filled batches, then wait for the
+ * callbacks (from the harness context, like the machine's rcu_barrier()).
+ * @kernel kvfree_rcu_barrier (mm/slab_common.c)
+ */
+export function kvfreeRcuBarrier(a: SlubAllocator): void {
+  flushAllRcuSheaves(a);
+  kfreeRcuMonitor(a);
+  a.env.rcuBarrier();
+}

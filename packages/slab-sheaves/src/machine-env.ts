@@ -149,6 +149,7 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
     newLocalTryLock: (name) => new MachineLocalTryLock(machine, name),
     newSpinLock: (name) => new MachineSpinLock(machine, name),
     callRcu: (fn, arg) => machine.rcu.callRcu(fn, arg),
+    rcuBarrier: () => machine.rcu.rcuBarrier(),
     runOn: (cpu, fn) => {
       machine.cpus.runOn(cpu, fn);
     },

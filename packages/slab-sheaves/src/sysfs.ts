@@ -137,3 +137,53 @@ export function slabStatsJson(s: KmemCache): Record<string, number> {
   for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]!] = s.statTotal(i);
   return out;
 }
+
+/** Plain JSON of one cache: layout, slab counts, sheaves and barns, statistics. */
+export interface SlabCacheJson {
+  name: string;
+  objectSize: number;
+  size: number;
+  order: number;
+  objsPerSlab: number;
+  sheafCapacity: number;
+  slabs: number[];
+  partial: number[];
+  totalObjects: number[];
+  userObjects: number;
+  rcuObjects: number;
+  cpuSheaves: { main: number; spare: number | null; rcuFree: number | null }[];
+  barns: { full: number; empty: number; lockAvoided: number; lockTaken: number }[];
+  stats: Record<string, number>;
+}
+
+/** The allocator's state as plain JSON (for the web page and reports). */
+export function slabStateJson(a: SlubAllocator): SlabCacheJson[] {
+  return a.caches.map((s) => ({
+    name: s.name,
+    objectSize: s.objectSize,
+    size: s.size,
+    order: s.order,
+    objsPerSlab: s.objsPerSlab,
+    sheafCapacity: s.sheafCapacity,
+    slabs: Array.from(s.nrSlabsNode),
+    partial: Array.from(s.nrPartial),
+    totalObjects: Array.from(s.totalObjectsNode),
+    userObjects: s.nrUserObjects,
+    rcuObjects: s.nrRcuObjects,
+    cpuSheaves:
+      s.pcs === null
+        ? []
+        : s.pcs.main.map((m, cpu) => ({
+            main: m.size,
+            spare: s.pcs!.spare[cpu]?.size ?? null,
+            rcuFree: s.pcs!.rcuFree[cpu]?.size ?? null,
+          })),
+    barns: s.barns.map((b) => ({
+      full: b.nrFull,
+      empty: b.nrEmpty,
+      lockAvoided: b.lockAvoided,
+      lockTaken: b.lockTaken,
+    })),
+    stats: slabStatsJson(s),
+  }));
+}

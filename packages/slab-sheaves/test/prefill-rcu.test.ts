@@ -14,10 +14,12 @@ import {
   kmemCacheRefillSheaf,
   kmemCacheReturnSheaf,
   kmemCacheSheafSize,
+  kvfreeRcuBarrier,
   MAX_FULL_SHEAVES,
   type SheafRef,
   SlabError,
   STAT,
+  slabStateJson,
   slabValidate,
 } from '../src/index.js';
 import { GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
@@ -220,6 +222,23 @@ describe('kfree_rcu', () => {
     flushAllRcuSheaves(slab);
     machine.rcu.rcuBarrier();
     expect(s.nrRcuObjects).toBe(0);
+    slabValidate(slab);
+  });
+
+  it('kvfree_rcu_barrier waits for sheaves and batches', () => {
+    const { slab } = makeHarness();
+    const s = kmemCacheCreate(slab, 'rcu5', 64, { sheafCapacity: CAP });
+    const objs: number[] = [];
+    for (let i = 0; i < 10; i++) objs.push(kmemCacheAlloc(s, GFP_KERNEL));
+    const k = kmalloc(slab, 40, GFP_KERNEL);
+    for (const o of objs) kfreeRcu(slab, o);
+    kfreeRcu(slab, k);
+    kvfreeRcuBarrier(slab);
+    expect(s.nrRcuObjects).toBe(0);
+    expect(kfreeRcuStats(slab).batchObjectsPending).toBe(0);
+    const state = slabStateJson(slab).find((c) => c.name === 'rcu5')!;
+    expect(state.rcuObjects).toBe(0);
+    expect(state.barns[0]!.full + state.barns[0]!.empty).toBeGreaterThanOrEqual(0);
     slabValidate(slab);
   });
 });
