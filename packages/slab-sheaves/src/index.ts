@@ -110,5 +110,6 @@ export {
   slabStateJson,
   slabStatsJson,
   slabSysfsFiles,
+  writeSlabSysfs,
 } from './sysfs.js';
 export { kmemCacheValidate, slabValidate } from './validate.js';

@@ -8,7 +8,8 @@
  */
 import { SlabError } from './errors.js';
 import { NR_SLUB_STAT_ITEMS, STAT, STAT_NAMES } from './slab-flags.js';
-import type { KmemCache, SlubAllocator } from './slub.js';
+import { type KmemCache, kmemCacheShrink, type SlubAllocator } from './slub.js';
+import { kmemCacheValidate } from './validate.js';
 
 function partialFree(s: KmemCache, nid: number): number {
   let free = 0;
@@ -84,6 +85,8 @@ export function slabSysfsFiles(): string[] {
     'align',
     'sheaf_capacity',
     'sheaf_flush',
+    'shrink',
+    'validate',
     ...STAT_NAMES,
   ];
 }
@@ -123,6 +126,9 @@ export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): st
       return `${s.sheafCapacity}\n`;
     case 'sheaf_flush':
       return statFile(s, [STAT.SHEAF_FLUSH_MAIN, STAT.SHEAF_FLUSH_OTHER]);
+    case 'shrink':
+    case 'validate':
+      return '';
     default: {
       const i = STAT_NAMES.indexOf(file);
       if (i < 0) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}/${file}: no such file`);
@@ -186,4 +192,28 @@ export function slabStateJson(a: SlubAllocator): SlabCacheJson[] {
     })),
     stats: slabStatsJson(s),
   }));
+}
+
+/**
+ * Write /sys/kernel/slab/<cache>/<file>: `shrink` (any value: kmem_cache_shrink)
+ * and `validate` ("1": check every slab; throws MmBugError on corruption).
+ * @throws SlabError ENOENT for an unknown cache, EINVAL for a read-only file or bad value.
+ * @kernel shrink_store, validate_store (mm/slub.c)
+ */
+export function writeSlabSysfs(a: SlubAllocator, cache: string, file: string, value: string): void {
+  const s = a.caches.find((c) => c.name === cache);
+  if (s === undefined) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}: no such cache`);
+  if (file === 'shrink') {
+    kmemCacheShrink(s);
+    return;
+  }
+  if (file === 'validate') {
+    if (value.trim() !== '1')
+      throw new SlabError('EINVAL', cache, `slab: /sys/kernel/slab/${cache}/validate: write 1, not "${value}"`);
+    kmemCacheValidate(s);
+    return;
+  }
+  if (slabSysfsFiles().includes(file))
+    throw new SlabError('EINVAL', cache, `slab: /sys/kernel/slab/${cache}/${file} is read-only`);
+  throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}/${file}: no such file`);
 }

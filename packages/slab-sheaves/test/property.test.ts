@@ -279,7 +279,8 @@ function run(ops: Op[]): void {
         kfreeRcuMonitor(slab);
         break;
       case 'shrink':
-        kmemCacheShrink(caches[op.c]!);
+        // code runs on online CPUs only (the harness context may sit on an offline one)
+        machine.cpus.runOn(online(0), () => kmemCacheShrink(caches[op.c]!));
         break;
       case 'cpuDown':
         machine.hotplug.cpuDown(op.cpu);

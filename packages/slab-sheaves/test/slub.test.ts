@@ -21,6 +21,7 @@ import {
   SlabBugError,
   SlabError,
   slabValidate,
+  writeSlabSysfs,
   ZERO_SIZE_PTR,
 } from '../src/index.js';
 import { GFP_KERNEL } from '../src/internal/gfp.js';
@@ -197,6 +198,11 @@ describe('text output', () => {
     expect(readSlabSysfs(slab, 'vm_area_struct', 'sheaf_capacity')).toBe('32\n');
     expect(readSlabSysfs(slab, 'vm_area_struct', 'alloc_cpu_sheaf')).toBe('10 C0=10\n');
     expect(() => readSlabSysfs(slab, 'nope', 'order')).toThrow(/no such cache/);
+    writeSlabSysfs(slab, 'vm_area_struct', 'validate', '1');
+    writeSlabSysfs(slab, 'vm_area_struct', 'shrink', '1');
+    // the main sheaf held the rest of its refill: 32 - 10 objects flushed
+    expect(readSlabSysfs(slab, 'vm_area_struct', 'sheaf_flush')).toBe('22 C0=22\n');
+    expect(() => writeSlabSysfs(slab, 'vm_area_struct', 'order', '3')).toThrow(/read-only/);
   });
 
   it('validate finds a broken invariant', () => {
