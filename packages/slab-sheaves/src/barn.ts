@@ -148,9 +148,11 @@ export function barnReplaceEmptySheaf(
   return full;
 }
 
-/** Result codes of {@link barnReplaceFullSheaf} when no sheaf is returned. */
+/** {@link barnReplaceFullSheaf}: too many full sheaves in the barn (-E2BIG). */
 export const BARN_E2BIG = -7;
+/** {@link barnReplaceFullSheaf}: no empty sheaf in the barn (-ENOMEM). */
 export const BARN_ENOMEM = -12;
+/** {@link barnReplaceFullSheaf}: the barn lock could not be taken without spinning (-EBUSY). */
 export const BARN_EBUSY = -16;
 
 /**

@@ -35,14 +35,20 @@ import {
 /** Encoded pfn-map values for large kmalloc pages: head = -1 - order, tail = LARGE_TAIL. */
 const LARGE_TAIL = -100;
 
-/** The kmalloc size of every index (0 = unused), for a page size. */
+/**
+ * The kmalloc size of every index (0 = unused), for a page size.
+ * @kernel kmalloc_info (mm/slab_common.c)
+ */
 export function kmallocSizes(pageSize: number): number[] {
   const sizes = [0, 96, 192];
   for (let sz = 8; sz <= pageSize * 2 ** KMALLOC_SHIFT_HIGH_PAGES; sz *= 2) sizes.push(sz);
   return sizes.filter((x) => x > 0).sort((a, b) => a - b);
 }
 
-/** `KMALLOC_MAX_CACHE_SIZE`. */
+/**
+ * `KMALLOC_MAX_CACHE_SIZE`.
+ * @kernel KMALLOC_MAX_CACHE_SIZE (include/linux/slab.h)
+ */
 export function kmallocMaxCacheSize(a: SlubAllocator): number {
   return a.env.pageSize * 2 ** KMALLOC_SHIFT_HIGH_PAGES;
 }
@@ -112,17 +118,26 @@ export function kmalloc(a: SlubAllocator, size: number, gfp: number): number {
   return kmallocNode(a, size, gfp, NUMA_NO_NODE);
 }
 
-/** Internal kmalloc for allocator metadata (sheaves). */
+/**
+ * Internal kmalloc for allocator metadata (sheaves).
+ * @kernel kzalloc (include/linux/slab.h)
+ */
 export function kmallocInternal(a: SlubAllocator, size: number, gfp: number): number {
   return kmallocNode(a, size, gfp, NUMA_NO_NODE);
 }
 
-/** Internal kfree for allocator metadata. */
+/**
+ * Internal kfree for allocator metadata.
+ * @kernel kfree (mm/slub.c)
+ */
 export function kfreeInternal(a: SlubAllocator, addr: number): void {
   kfree(a, addr);
 }
 
-/** What an address is: a slab object's cache, a large kmalloc, or nothing. */
+/**
+ * What an address is: a slab object's cache, a large kmalloc, or nothing.
+ * @kernel virt_to_cache (mm/slab.h)
+ */
 export function virtToCache(a: SlubAllocator, addr: number): KmemCache | null {
   if (!Number.isFinite(addr) || addr < 0) return null;
   const v = a.pfnLookup(Math.floor(addr / a.env.pageSize));

@@ -87,13 +87,19 @@ export class SlabSheaf {
   }
 }
 
-/** Sheaf locations. */
+/** Sheaf location: detached (a prefilled sheaf, or in transit). */
 export const SHEAF_DETACHED = 0;
+/** Sheaf location: a CPU's main sheaf. */
 export const SHEAF_MAIN = 1;
+/** Sheaf location: a CPU's spare sheaf. */
 export const SHEAF_SPARE = 2;
+/** Sheaf location: a CPU's rcu_free sheaf. */
 export const SHEAF_RCU_FREE = 3;
+/** Sheaf location: in a barn (full or empty list). */
 export const SHEAF_IN_BARN = 4;
+/** Sheaf location: submitted to call_rcu. */
 export const SHEAF_RCU_FLIGHT = 5;
+/** Sheaf location: freed. */
 export const SHEAF_FREED = 6;
 
 /** `struct slub_percpu_sheaves` for all CPUs of one cache (structure of arrays). */

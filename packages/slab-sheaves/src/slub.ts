@@ -63,7 +63,6 @@ import {
   NR_SLUB_STAT_ITEMS,
   NUMA_NO_NODE,
   SLAB_ACCOUNT,
-  SLAB_CONSISTENCY_CHECKS,
   SLAB_DEBUG_FLAGS,
   SLAB_HWCACHE_ALIGN,
   SLAB_POISON,
@@ -143,7 +142,10 @@ export interface ResolvedSlubConfig {
   readonly kvfreeBulkMaxEntries: number;
 }
 
-/** `get_order()`: smallest order whose pages hold `size` bytes. */
+/**
+ * `get_order()`: smallest order whose pages hold `size` bytes.
+ * @kernel get_order (include/asm-generic/getorder.h)
+ */
 export function getOrder(size: number, pageShift: number): number {
   let order = 0;
   while (2 ** (order + pageShift) < size) order++;
@@ -154,7 +156,10 @@ function fls(x: number): number {
   return x === 0 ? 0 : 32 - Math.clz32(x);
 }
 
-/** `order_objects()`: objects of `size` bytes in an order-`order` slab. */
+/**
+ * `order_objects()`: objects of `size` bytes in an order-`order` slab.
+ * @kernel order_objects (mm/slub.c)
+ */
 export function orderObjects(order: number, size: number, pageSize: number): number {
   return Math.floor((pageSize * 2 ** order) / size);
 }
@@ -619,20 +624,27 @@ export class KmemCache {
   }
 }
 
-/** `stat()` on the current CPU. */
+/**
+ * `stat()` on the current CPU.
+ * @kernel stat (mm/slub.c)
+ */
 export function stat(s: KmemCache, item: number): void {
-  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] =
-    s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + 1;
+  const i = s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item;
+  s.stats[i] = s.stats[i]! + 1;
 }
 
-/** `stat_add()` on the current CPU. */
+/**
+ * `stat_add()` on the current CPU.
+ * @kernel stat_add (mm/slub.c)
+ */
 export function statAdd(s: KmemCache, item: number, v: number): void {
-  s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item] =
-    s.stats[s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item]! + v;
+  const i = s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item;
+  s.stats[i] = s.stats[i]! + v;
 }
 
 /**
  * Create the allocator on `env` (see machine-env.ts for `createSlabEnv`).
+ * @kernel kmem_cache_init (mm/slub.c)
  */
 export function createSlubAllocator(env: SlabEnv, config: SlubConfig = {}): SlubAllocator {
   const a = new SlubAllocator(env, resolveSlubConfig(config, env.pageSize));
@@ -1365,6 +1377,7 @@ export function slabAllocObjectsIdx(
 /**
  * Free one object (global index) that sat in a sheaf to its slab; a second
  * copy of an object already back on its slab is reported, not freed again.
+ * @kernel __kmem_cache_free_bulk (mm/slub.c)
  */
 export function freeObjectIndexToSlab(s: KmemCache, o: number): void {
   if (s.objState[o] === OBJ_FREE) {
@@ -1395,14 +1408,20 @@ export function kmemCacheFreeBulkSlabs(s: KmemCache, n: number, p: Float64Array 
 // ---------------------------------------------------------------------------
 // Object handles
 
-/** Address of the object with global index `o`. */
+/**
+ * Address of the object with global index `o`.
+ * @kernel fixup_red_left (mm/slub.c)
+ */
 export function objAddrOf(s: KmemCache, o: number): number {
   const per = s.objsPerSlab;
   const l = (o / per) | 0;
   return s.slabPfn[l]! * s.pageSize + s.redLeftPad + (o - l * per) * s.size;
 }
 
-/** Global object index of a valid object address of `s` (no checks). */
+/**
+ * Global object index of a valid object address of `s` (no checks).
+ * @kernel obj_to_index (mm/slab.h)
+ */
 export function objIndex(s: KmemCache, addr: number): number {
   const a = s.allocator;
   const pfn = Math.floor(addr / s.env.pageSize);
@@ -1415,6 +1434,7 @@ export function objIndex(s: KmemCache, addr: number): number {
 /**
  * Global object index of `addr` in `s`, checking it is the start of an object of a live slab of `s`.
  * When `report` is set, a failure is recorded as a debug report and -1 returned; otherwise it throws.
+ * @kernel check_valid_pointer (mm/slub.c)
  */
 export function objIndexChecked(s: KmemCache, addr: number, report: boolean): number {
   const a = s.allocator;
@@ -1590,7 +1610,10 @@ export function kmemCacheFree(s: KmemCache, addr: number): void {
   slabFreeAfterHook(s, o, addr);
 }
 
-/** The part of slab_free after the hooks. */
+/**
+ * The part of slab_free after the hooks.
+ * @kernel slab_free (mm/slub.c)
+ */
 export function slabFreeAfterHook(s: KmemCache, o: number, addr: number): void {
   if (s.pcs !== null) {
     const l = (o / s.objsPerSlab) | 0;
@@ -1769,26 +1792,5 @@ export function slubCpuDead(a: SlubAllocator, cpu: number): void {
 
 /** Allocation gfp used for sheaf refills in kfree_rcu context. */
 export const SHEAF_NOWAIT = GFP_NOWAIT;
-
-/** Free one object straight to its slab (used by flushes); reports (not throws) bad entries. */
-export function freeObjectToSlab(s: KmemCache, addr: number): void {
-  const o = objIndexChecked(s, addr, true);
-  if (o < 0) return;
-  if (s.objState[o] === OBJ_FREE) {
-    s.allocator.debugReports.push({
-      kind: 'double-free',
-      cache: s.name,
-      object: addr,
-      message: `slub_debug: ${s.name}: object ${hex(addr)} already free`,
-    });
-    return;
-  }
-  doSlabFree(s, o);
-}
-
-/** Slab consistency flag check (used by validate). */
-export function slabHasConsistencyChecks(s: KmemCache): boolean {
-  return (s.flags & SLAB_CONSISTENCY_CHECKS) !== 0;
-}
 
 export { LIST_CPU, LIST_CPU_PARTIAL, LIST_FULL, LIST_NONE, LIST_PARTIAL };

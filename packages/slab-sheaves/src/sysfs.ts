@@ -69,7 +69,10 @@ function perNode(s: KmemCache, f: (nid: number) => number): string {
   return `${total}${parts}\n`;
 }
 
-/** The files of /sys/kernel/slab/<cache>/ this model provides. */
+/**
+ * The files of /sys/kernel/slab/<cache>/ this model provides.
+ * @kernel slab_attrs (mm/slub.c)
+ */
 export function slabSysfsFiles(): string[] {
   return [
     'object_size',
@@ -137,7 +140,10 @@ export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): st
   }
 }
 
-/** All stat counters of a cache as a plain object (JSON). */
+/**
+ * All stat counters of a cache as a plain object (JSON).
+ * @kernel show_stat (mm/slub.c)
+ */
 export function slabStatsJson(s: KmemCache): Record<string, number> {
   const out: Record<string, number> = {};
   for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]!] = s.statTotal(i);

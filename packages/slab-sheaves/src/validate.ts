@@ -156,7 +156,10 @@ export function kmemCacheValidate(s: KmemCache): void {
   if (inRcuSheaves > nRcu) fail(s, `${inRcuSheaves} objects in rcu_free sheaves but ${nRcu} pending`);
 }
 
-/** Check every cache of the allocator and its page accounting. */
+/**
+ * Check every cache of the allocator and its page accounting.
+ * @kernel validate_slab_cache (mm/slub.c)
+ */
 export function slabValidate(a: SlubAllocator): void {
   let pages = 0;
   for (const s of a.caches) {
