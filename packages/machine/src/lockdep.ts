@@ -182,6 +182,8 @@ export class Lockdep {
   private readonly bwd: number[][];
   private readonly edges: Set<number>;
   private nrClasses: number;
+  private readonly acquireIndex: number;
+  private readonly acquireNs: number;
 
   constructor(machine: Machine) {
     this.enabled = true;
@@ -197,6 +199,8 @@ export class Lockdep {
     this.bwd = [];
     this.edges = new Set();
     this.nrClasses = 0;
+    this.acquireIndex = machine.account.eventIndexOf('lockAcquire');
+    this.acquireNs = machine.costs.lockAcquire;
   }
 
   /**
@@ -268,7 +272,7 @@ export class Lockdep {
     const pc = m.cpus.preemptCount[cpu]!;
     if (!this.enabled) {
       this.acquisitions[lock.classId]!++;
-      m.account.chargeEvent(cpu, 'lockAcquire', 1);
+      m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
       this.push(held, lock, pc, flags, subclass);
       return;
     }
@@ -313,7 +317,7 @@ export class Lockdep {
     }
     this.usage[lock.classId] = merged;
     this.acquisitions[lock.classId]!++;
-    m.account.chargeEvent(cpu, 'lockAcquire', 1);
+    m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
     this.push(held, lock, pc, flags, subclass);
   }
 
