@@ -474,6 +474,35 @@ export class Sched {
       if (!t.idle && t.cpu === dead && cpus.online[dead] === 0) t.cpu = this.fallbackCpu(dead);
   }
 
+  /**
+   * Check the run queues: every queued task is runnable, queued once, on the
+   * queue of its CPU; every runnable non-idle task is queued. Returns an
+   * error message or null.
+   */
+  validate(): string | null {
+    const seen = new Uint8Array(this.tasks.length);
+    let total = 0;
+    for (let c = 0; c < this.rq.length; c++) {
+      const q = this.rq[c]!;
+      const h = this.rqHead[c]!;
+      for (let i = 0; i < this.rqLen[c]!; i++) {
+        const pid = q[(h + i) % q.length]!;
+        const t = this.tasks[pid];
+        if (t === undefined) return `sched: CPU ${c} queues unknown pid ${pid}`;
+        if (seen[pid]) return `sched: ${t.name} queued twice`;
+        seen[pid] = 1;
+        if (t.state !== TASK_RUNNING) return `sched: ${t.name} queued in state ${t.state}`;
+        if (t.cpu !== c) return `sched: ${t.name} queued on CPU ${c} but belongs to CPU ${t.cpu}`;
+        total++;
+      }
+    }
+    if (total !== this.nrQueued) return `sched: nrQueued ${this.nrQueued} != ${total}`;
+    for (const t of this.tasks) {
+      if (!t.idle && t.state === TASK_RUNNING && !seen[t.pid]) return `sched: runnable ${t.name} is not queued`;
+    }
+    return null;
+  }
+
   /** Pids of tasks on `cpu` that cannot leave it (migrate_disable() held across a sleep). */
   pinnedTasks(cpu: number): number[] {
     const out: number[] = [];
