@@ -55,6 +55,7 @@ export {
   ConfigError,
   EAGAIN,
   EBUSY,
+  EDEADLK,
   EEXIST,
   EFAULT,
   EHWPOISON,
@@ -66,6 +67,7 @@ export {
   ENOMEM,
   ENOSPC,
   ENOSYS,
+  ENXIO,
   EOPNOTSUPP,
   EPERM,
   ERANGE,
@@ -154,6 +156,7 @@ export {
   writeSeqlock,
   writeSequnlock,
 } from './seqcount.js';
+export { onEachCpu, SmpStats, smpCallFunctionMany, smpCallFunctionSingle } from './smp.js';
 export {
   SPIN_WOULD_SLEEP,
   SpinLock,

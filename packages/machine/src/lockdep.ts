@@ -505,6 +505,17 @@ export class Lockdep {
     }
   }
 
+  /**
+   * Throw `held-at-exit` when the current task of the current CPU holds any
+   * lock: call it where an operation ends (a system call or fault returning
+   * to user space).
+   * @kernel debug_check_no_locks_held (kernel/locking/lockdep.c)
+   */
+  debugCheckNoLocksHeld(): void {
+    const cpu = this.machine.currentCpu;
+    this.checkDepth(cpu, 0, `${this.machine.sched.current(cpu).name}: operation`);
+  }
+
   /** Per-class statistics (`/proc/lock_stat` style), in class order. */
   stats(): LockClassStats[] {
     const out: LockClassStats[] = [];

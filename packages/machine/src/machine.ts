@@ -17,6 +17,7 @@ import { Lockdep } from './lockdep.js';
 import { PrngStreams } from './prng.js';
 import { Rcu } from './rcu.js';
 import { Sched } from './sched.js';
+import { SmpStats } from './smp.js';
 import { Timers } from './timer.js';
 import { Topology } from './topology.js';
 import { Workqueues } from './workqueue.js';
@@ -63,6 +64,8 @@ export class Machine {
   readonly workqueues: Workqueues;
   /** CPU hotplug. */
   readonly hotplug: Hotplug;
+  /** Cross-CPU call (IPI) counters. */
+  readonly smp: SmpStats;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -80,6 +83,7 @@ export class Machine {
     this.timers = new Timers(this);
     this.workqueues = new Workqueues(this);
     this.hotplug = new Hotplug(this);
+    this.smp = new SmpStats(this.topology.nrCpus);
   }
 
   /**

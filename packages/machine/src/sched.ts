@@ -24,7 +24,7 @@
  * ksoftirqd role).
  */
 import { ClockEvent, type ClockEvent as ClockEventType } from './clock.js';
-import { MmError } from './errors.js';
+import { EBUSY, EINVAL, MmError } from './errors.js';
 import { HeldLocks, LockdepError } from './lockdep.js';
 import type { Machine } from './machine.js';
 
@@ -457,6 +457,38 @@ export class Sched {
         this.runStep(c);
       }
     }
+  }
+
+  /**
+   * Move task `t` to `cpu` (its run queue now, or at its next wake-up).
+   * Returns 0, -EINVAL for an offline CPU, -EBUSY when the task has
+   * migration disabled or is an idle task.
+   * @kernel set_cpus_allowed_ptr (kernel/sched/core.c)
+   */
+  migrateTask(t: Task, cpu: number): number {
+    const cpus = this.machine.cpus;
+    cpus.checkCpu(cpu, false);
+    if (cpus.online[cpu] === 0) return -EINVAL;
+    if (t.idle || t.migrationDisabled > 0) return -EBUSY;
+    if (t.cpu === cpu || t.state === TASK_DEAD) return 0;
+    if (t.state === TASK_RUNNING) {
+      this.removeQueued(t.cpu, t.pid);
+      t.cpu = cpu;
+      this.enqueue(cpu, t.pid);
+    } else {
+      t.cpu = cpu;
+    }
+    return 0;
+  }
+
+  private removeQueued(cpu: number, pid: number): void {
+    const n = this.rqLen[cpu]!;
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.dequeue(cpu);
+      if (p !== pid) keep.push(p);
+    }
+    for (const p of keep) this.enqueue(cpu, p);
   }
 
   /** Move the queued tasks of a CPU going offline to the online CPUs (round robin). */

@@ -238,6 +238,16 @@ describe('lockdep violations are typed errors', () => {
     m.cpus.runOn(1, () => spinUnlock(l));
   });
 
+  it('debug_check_no_locks_held at the end of an operation', () => {
+    const m = createMachine();
+    const mu = new Mutex(m, 'mmap_lock');
+    m.lockdep.debugCheckNoLocksHeld();
+    mutexLock(mu);
+    expect(kindOf(() => m.lockdep.debugCheckNoLocksHeld())).toBe('held-at-exit');
+    mutexUnlock(mu);
+    m.lockdep.debugCheckNoLocksHeld();
+  });
+
   it('can be disabled (debug_locks off): checks stop, counters continue', () => {
     const m = createMachine();
     m.lockdep.enabled = false;
