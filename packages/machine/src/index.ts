@@ -109,7 +109,7 @@ export {
   Lockdep,
   LockdepError,
   type LockdepKind,
-  type LockdepMap,
+  LockdepMap,
   type LockKind,
   MAX_LOCK_DEPTH,
   mightSleep,

@@ -79,12 +79,21 @@ export class LockdepError extends MmError {
   }
 }
 
-/** What lockdep needs from a lock instance (the model of `struct lockdep_map`). */
-export interface LockdepMap {
+/**
+ * The lockdep identity of one lock instance (the model of `struct
+ * lockdep_map`). Every lock embeds one as `dep`, so the checker only ever
+ * sees this one class (its call sites stay monomorphic).
+ */
+export class LockdepMap {
   /** Lock class id from {@link Lockdep.registerClass}. */
   readonly classId: number;
   /** The lock's name (its class name). */
   readonly name: string;
+
+  constructor(classId: number, name: string) {
+    this.classId = classId;
+    this.name = name;
+  }
 }
 
 /** Lock kinds, for statistics and reports. */
@@ -268,14 +277,14 @@ export class Lockdep {
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
     const m = this.machine;
-    const held = m.sched.current(cpu).held;
-    const pc = m.cpus.preemptCount[cpu]!;
     if (!this.enabled) {
+      // debug_locks off: statistics and cost only, no held-lock tracking.
       this.acquisitions[lock.classId]!++;
       m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
-      this.push(held, lock, pc, flags, subclass);
       return;
     }
+    const held = m.sched.current(cpu).held;
+    const pc = m.cpus.preemptCount[cpu]!;
     const trylock = (flags & HELD_TRYLOCK) !== 0;
     if (held.depth >= MAX_LOCK_DEPTH) {
       throw new LockdepError('held-at-exit', lock.name, `too many held locks (MAX_LOCK_DEPTH ${MAX_LOCK_DEPTH})`);
@@ -443,6 +452,7 @@ export class Lockdep {
    */
   release(lock: LockdepMap, cpu: number): void {
     const held = this.machine.sched.current(cpu).held;
+    if (held.depth === 0 && !this.enabled) return;
     const i = held.indexOf(lock);
     if (i < 0) {
       if (!this.enabled) return;
