@@ -316,12 +316,23 @@ export class Lockdep {
     const merged = old | add;
     if (merged !== old) this.checkUsage(lock, old, merged);
     if (!trylock) {
-      // Dependencies from every lock held in this context to the new one.
+      // Dependencies from every lock held in this context to the new one:
+      // all checked first, then all recorded, so a report changes nothing.
       const ctx = pc & CTX_MASK;
-      for (let i = 0; i < held.depth; i++) {
-        if (held.ctx[i] !== ctx || (held.flags[i]! & HELD_TRYLOCK) !== 0) continue;
-        const prev = held.locks[i]!.classId;
-        if (prev !== lock.classId) this.addDependency(prev, lock.classId, lock.name);
+      let fresh = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < held.depth; i++) {
+          if (held.ctx[i] !== ctx || (held.flags[i]! & HELD_TRYLOCK) !== 0) continue;
+          const prev = held.locks[i]!.classId;
+          if (prev === lock.classId || this.edges.has(prev * 0x100000 + lock.classId)) continue;
+          if (pass === 0) {
+            this.checkDependency(prev, lock.classId, lock.name, merged);
+            fresh++;
+          } else {
+            this.recordDependency(prev, lock.classId);
+          }
+        }
+        if (fresh === 0) break;
       }
     }
     this.usage[lock.classId] = merged;
@@ -423,9 +434,7 @@ export class Lockdep {
     return false;
   }
 
-  private addDependency(prev: number, next: number, name: string): void {
-    const key = prev * 0x100000 + next;
-    if (this.edges.has(key)) return;
+  private checkDependency(prev: number, next: number, name: string, nextUsage: number): void {
     if (this.reaches(next, prev)) {
       throw new LockdepError(
         'circular-dependency',
@@ -433,13 +442,29 @@ export class Lockdep {
         `possible circular locking dependency: taking ${this.classNames[next]} while holding ${this.classNames[prev]}, but ${this.classNames[prev]} has been taken while holding ${this.classNames[next]}`,
       );
     }
-    // Irq usage along the new edge: an irq-safe lock must not lead to an irq-unsafe one.
-    const up = this.usage[prev]!;
-    const un = this.usage[next]!;
-    if ((up & LOCK_USED_IN_HARDIRQ) !== 0 && (un & LOCK_ENABLED_HARDIRQ) !== 0)
-      this.safeToUnsafe(prev, next, 'HARDIRQ');
-    if ((up & LOCK_USED_IN_SOFTIRQ) !== 0 && (un & LOCK_ENABLED_SOFTIRQ) !== 0)
-      this.safeToUnsafe(prev, next, 'SOFTIRQ');
+    // Irq usage across the new edge: no irq-safe class at or before `prev`
+    // may lead to an irq-unsafe class at or after `next`.
+    this.checkEdgeUsage(prev, next, nextUsage, LOCK_USED_IN_HARDIRQ, LOCK_ENABLED_HARDIRQ, 'HARDIRQ');
+    this.checkEdgeUsage(prev, next, nextUsage, LOCK_USED_IN_SOFTIRQ, LOCK_ENABLED_SOFTIRQ, 'SOFTIRQ');
+  }
+
+  private checkEdgeUsage(
+    prev: number,
+    next: number,
+    nextUsage: number,
+    safeBit: number,
+    unsafeBit: number,
+    what: string,
+  ): void {
+    const unsafe = (nextUsage & unsafeBit) !== 0 ? next : this.search(next, this.fwd, unsafeBit);
+    if (unsafe < 0) return;
+    const safe = (this.usage[prev]! & safeBit) !== 0 ? prev : this.search(prev, this.bwd, safeBit);
+    if (safe >= 0) this.safeToUnsafe(safe, unsafe, what);
+  }
+
+  private recordDependency(prev: number, next: number): void {
+    const key = prev * 0x100000 + next;
+    if (this.edges.has(key)) return;
     this.edges.add(key);
     this.fwd[prev]!.push(next);
     this.bwd[next]!.push(prev);
