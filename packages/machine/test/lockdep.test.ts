@@ -185,15 +185,21 @@ describe('lockdep violations are typed errors', () => {
     const unsafe = new SpinLock(m, 'U');
     m.cpus.inHardirq(0, () => {
       spinLock(safe);
-      spinLock(mid);
-      spinUnlock(mid);
       spinUnlock(safe);
     });
+    // S -> M recorded with irqs off: M itself is neither irq-safe nor irq-unsafe.
+    m.cpus.runOn(0, () => {
+      const f = spinLockIrqsave(safe);
+      spinLock(mid);
+      spinUnlock(mid);
+      spinUnlockIrqrestore(safe, f);
+    });
+    expect(m.lockdep.classUsage(mid.classId) & (LOCK_USED_IN_HARDIRQ | LOCK_ENABLED_HARDIRQ)).toBe(0);
     m.cpus.runOn(1, () => {
       spinLock(unsafe);
       spinUnlock(unsafe);
     });
-    // S -> M exists; taking U under M (irqs off, so no usage conflict for M itself) closes S -> M -> U.
+    // Taking U under M closes S -> M -> U.
     expect(
       kindOf(() =>
         m.cpus.runOn(0, () => {
