@@ -168,6 +168,8 @@ export class Sched {
   private readonly rqLen: Int32Array;
   private readonly lastPid: Int32Array;
   private nrQueued: number;
+  /** Pid of the task whose step is running, -1 outside steps. */
+  private stepping: number;
 
   constructor(machine: Machine) {
     const n = machine.topology.nrCpus;
@@ -180,6 +182,7 @@ export class Sched {
     this.rqLen = new Int32Array(n);
     this.nrQueued = 0;
     this.nrSwitches = 0;
+    this.stepping = -1;
     const noWake = (): void => {};
     for (let c = 0; c < n; c++) {
       this.tasks.push(new Task(c, `swapper/${c}`, c, null, noWake));
@@ -375,6 +378,7 @@ export class Sched {
     this.currentPid[cpu] = pid;
     m.currentCpu = cpu;
     let r: number;
+    this.stepping = pid;
     try {
       r = t.fn!(t);
       const spent = clock.cpuNs[cpu]! - start;
@@ -383,6 +387,7 @@ export class Sched {
       t.nrSteps++;
       this.checkStepEnd(t, cpu, r);
     } finally {
+      this.stepping = -1;
       this.currentPid[cpu] = cpu;
       m.currentCpu = prevCpu;
     }
@@ -443,6 +448,12 @@ export class Sched {
   }
 
   private drive(cond: (() => boolean) | null, limitNs: number): boolean {
+    if (this.stepping >= 0) {
+      throw new MmError(
+        'EDEADLK',
+        `sched: ${this.tasks[this.stepping]!.name} tried to run the machine from inside its step; return SCHED_SLEEP and wait instead`,
+      );
+    }
     const clock = this.machine.clock;
     for (;;) {
       if (cond !== null && !cond()) return true;

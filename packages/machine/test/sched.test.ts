@@ -121,6 +121,21 @@ describe('deterministic scheduler', () => {
     expect(m.sched.migrateTask(s, 1)).toBe(-EINVAL);
   });
 
+  it('a task step cannot drive the machine (no nested event loops)', () => {
+    const m = createMachine();
+    let err: unknown = null;
+    m.sched.kthreadRun('nested', 0, () => {
+      try {
+        m.sched.runFor(1000);
+      } catch (e) {
+        err = e;
+      }
+      return SCHED_EXIT;
+    });
+    m.sched.runUntilIdle();
+    expect((err as MmError).code).toBe('EDEADLK');
+  });
+
   it('wake_up_process returns 1 only for sleeping tasks', () => {
     const m = createMachine();
     const t = m.sched.kthreadCreate('t', 0, () => SCHED_EXIT);
