@@ -905,7 +905,8 @@ export class PageAllocator {
 
   /**
    * Give highatomic reserves back (one pageblock per call) to the running
-   * allocation's migratetype; `force` also releases a zone's last block.
+   * (or last) allocation's migratetype, over its zonelist; `force` also
+   * releases a zone's last block.
    * Warns when `nr_reserved_highatomic` would underflow.
    * @kernel unreserve_highatomic_pageblock (mm/page_alloc.c)
    */
@@ -1102,7 +1103,10 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- entry points
 
-  /** Node of this CPU (`numa_node_id()`). */
+  /**
+   * Node of this CPU.
+   * @kernel numa_node_id (include/linux/topology.h)
+   */
   numaNodeId(): number {
     return this.cpuToNode[this.machine.currentCpu] as number;
   }
@@ -1608,6 +1612,25 @@ export class PageAllocator {
    */
   drainPages(cpu: number): void {
     for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) drainPagesZone(this, cpu, z);
+  }
+
+  /**
+   * CPU hotplug teardown: give back the dead CPU's pcp pages, move its VM
+   * events to this CPU and fold its counter differentials.
+   * @kernel page_alloc_cpu_dead (mm/page_alloc.c)
+   */
+  pageAllocCpuDead(cpu: number): void {
+    this.drainPages(cpu);
+    const vs = this.vmstat;
+    const here = this.machine.currentCpu;
+    if (here !== cpu) {
+      const n = vs.vmEvents.length / vs.nrCpus;
+      for (let i = 0; i < n; i++) {
+        vs.vmEvents[here * n + i] = (vs.vmEvents[here * n + i] as number) + (vs.vmEvents[cpu * n + i] as number);
+        vs.vmEvents[cpu * n + i] = 0;
+      }
+    }
+    vs.refreshCpuVmStats(cpu);
   }
 
   /**
