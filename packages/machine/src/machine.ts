@@ -14,6 +14,7 @@ import { CostAccount } from './cost-account.js';
 import { Cpus } from './cpu.js';
 import { Hotplug } from './hotplug.js';
 import { Lockdep } from './lockdep.js';
+import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
 import { Rcu } from './rcu.js';
 import { Sched } from './sched.js';
@@ -21,6 +22,7 @@ import { SmpStats } from './smp.js';
 import { Timers } from './timer.js';
 import { Topology } from './topology.js';
 import { Workqueues } from './workqueue.js';
+import { validatePageAlloc } from './validate.js';
 
 /** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
 export interface MachineWarning {
@@ -66,6 +68,8 @@ export class Machine {
   readonly hotplug: Hotplug;
   /** Cross-CPU call (IPI) counters. */
   readonly smp: SmpStats;
+  /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
+  readonly mem: PageAllocator;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -84,6 +88,14 @@ export class Machine {
     this.workqueues = new Workqueues(this);
     this.hotplug = new Hotplug(this);
     this.smp = new SmpStats(this.topology.nrCpus);
+    this.mem = new PageAllocator(this, config.mem);
+  }
+
+  /**
+   * Check the invariants of every subsystem; throws `MmBugError` on the first violation.
+   */
+  validate(): void {
+    validatePageAlloc(this.mem);
   }
 
   /**
