@@ -8,6 +8,7 @@
  */
 import { type MachineConfig, type ResolvedMachineConfig, resolveConfig } from './config.js';
 import type { CostTable } from './cost.js';
+import { Mmu } from './mmu.js';
 import { PrngStreams } from './prng.js';
 import { Topology } from './topology.js';
 
@@ -35,6 +36,8 @@ export class Machine {
    * Code that runs "on" a CPU (the scheduler, `runOn`) sets it.
    */
   currentCpu: number;
+  /** Per-CPU TLBs, the MMU access path and TLB flushing. */
+  readonly mmu: Mmu;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -43,6 +46,7 @@ export class Machine {
     this.prng = new PrngStreams(config.seed);
     this.warnings = [];
     this.currentCpu = 0;
+    this.mmu = new Mmu(this);
   }
 
   /**
