@@ -255,7 +255,7 @@ function run(config: Config, ops: Op[]): void {
 describe('MMU against a page-table and translation-cache oracle', () => {
   it('random accesses, remaps, switches and flushes', () => {
     fc.assert(
-      fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 150 }), (config, ops) => {
+      fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 150, size: 'max' }), (config, ops) => {
         run(config, ops);
       }),
       { numRuns: 400 },
