@@ -789,6 +789,7 @@ export class Mmu {
    */
   flushTlbMmRange(as: AddressSpace, start: number, end: number, strideShift: number, freedTables: boolean): void {
     if (as.dead) throw new MmuError('EINVAL', `address space ${as.id} is destroyed`);
+    if (as === this.initMm) throw new MmuError('EINVAL', 'init_mm is flushed with flushTlbKernelRange or flushTlbAll');
     if (end !== TLB_FLUSH_ALL) this.checkRange(start, end);
     if (!(Number.isInteger(strideShift) && strideShift >= this.pageShift && strideShift <= 52)) {
       throw new MmuError('EINVAL', `stride shift ${strideShift} is not in [PAGE_SHIFT, 52]`);
@@ -853,8 +854,11 @@ export class Mmu {
   // ---- Introspection ----
 
   /**
-   * Whether `cpu`'s TLB holds a usable entry translating `vaddr` for `as`
-   * (no side effects: no LRU update, no counters). For tests and tools.
+   * Whether `cpu`'s TLB holds an entry translating `vaddr` under `as`'s ASID
+   * (or a global one), whatever the access rights: no side effects, no LRU
+   * update, no counters. For tests and tools. Meaningful for the address
+   * space loaded on `cpu` (an address space not switched in since an ASID
+   * rollover, or any address space without ASIDs, shares tags with others).
    * @returns the PFN the entry gives, or -1.
    */
   probe(cpu: number, as: AddressSpace, vaddr: number): number {

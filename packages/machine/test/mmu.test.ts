@@ -444,6 +444,39 @@ describe('shootdowns', () => {
     expect(mmu.stats().ipisSent).toBe(3);
   });
 
+  it('flushTlbKernelRange sends an IPI to every other CPU and drops the global entries', () => {
+    const { m, mmu, walker } = setup();
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0xc000_0000, 12, 1, KERNEL_GLOBAL);
+    walker.map(1, 0x1000, 12, 2, RW_USER);
+    for (let c = 0; c < 4; c++) {
+      mmu.access(c, as, 0xc000_0000, MMU_READ);
+      mmu.access(c, as, 0x1000, R);
+    }
+    m.currentCpu = 1;
+    mmu.flushTlbKernelRange(0xc000_0000, 0xc000_0000 + 2 * SZ_4K);
+    for (let c = 0; c < 4; c++) {
+      expect(mmu.probe(c, as, 0xc000_0000)).toBe(-1);
+      expect(mmu.probe(c, as, 0x1000)).toBe(2);
+    }
+    expect(mmu.stats(1)).toMatchObject({ ipisSent: 3, shootdowns: 1 });
+    expect(mmu.stats()).toMatchObject({ remoteFlushReceived: 3, localFlushOne: 8 });
+    expect(() => mmu.flushTlbMm(mmu.initMm)).toThrow(/init_mm/);
+  });
+
+  it('local flushes touch one CPU only', () => {
+    const { mmu, walker } = setup();
+    const as = mmu.createAddressSpace(1);
+    for (let p = 0; p < 4; p++) walker.map(1, p * SZ_4K, 12, p, RW_USER);
+    for (let c = 0; c < 2; c++) for (let p = 0; p < 4; p++) mmu.access(c, as, p * SZ_4K, R);
+    mmu.localFlushTlbRange(0, as, SZ_4K, 3 * SZ_4K);
+    expect([0, 1, 2, 3].map((p) => mmu.probe(0, as, p * SZ_4K))).toEqual([0, -1, -1, 3]);
+    mmu.localFlushTlbPage(0, as, 0);
+    expect(mmu.probe(0, as, 0)).toBe(-1);
+    expect(mmu.nrEntries(1)).toEqual([4, 0, 0]);
+    expect(mmu.stats()).toMatchObject({ ipisSent: 0, localFlushOne: 3, flushes: 2 });
+  });
+
   it('flushTlbAll drops global entries on every CPU with an IPI each', () => {
     const { mmu, walker } = setup();
     const as = mmu.createAddressSpace(1);
