@@ -14,6 +14,7 @@ import { CostAccount } from './cost-account.js';
 import { Cpus } from './cpu.js';
 import { Hotplug } from './hotplug.js';
 import { Lockdep } from './lockdep.js';
+import { Mmu } from './mmu.js';
 import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
 import { Rcu } from './rcu.js';
@@ -21,8 +22,8 @@ import { Sched } from './sched.js';
 import { SmpStats } from './smp.js';
 import { Timers } from './timer.js';
 import { Topology } from './topology.js';
-import { Workqueues } from './workqueue.js';
 import { validatePageAlloc } from './validate.js';
+import { Workqueues } from './workqueue.js';
 
 /** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
 export interface MachineWarning {
@@ -70,6 +71,8 @@ export class Machine {
   readonly smp: SmpStats;
   /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
   readonly mem: PageAllocator;
+  /** Per-CPU TLBs, the MMU access path and TLB flushing. */
+  readonly mmu: Mmu;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -89,6 +92,7 @@ export class Machine {
     this.hotplug = new Hotplug(this);
     this.smp = new SmpStats(this.topology.nrCpus);
     this.mem = new PageAllocator(this, config.mem);
+    this.mmu = new Mmu(this);
   }
 
   /**
