@@ -55,6 +55,22 @@ export class CostAccount {
     this.charge(cpu, this.costs[event] * count);
   }
 
+  /** Index of `event` in {@link CostAccount.eventCounts}, for {@link CostAccount.chargeAt}. */
+  eventIndexOf(event: CostEvent): number {
+    const i = this.eventIndex[event];
+    if (i === undefined) throw new MmError('EINVAL', `cost: unknown cost event ${String(event)}`);
+    return i;
+  }
+
+  /**
+   * Hot-path form of {@link CostAccount.chargeEvent}: the event index and its
+   * cost are looked up once by the caller (no string-keyed lookup per call).
+   */
+  chargeAt(cpu: number, index: number, ns: number): void {
+    this.eventCounts[index]!++;
+    this.charge(cpu, ns);
+  }
+
   /** Count of events of kind `event` charged so far. */
   eventCount(event: CostEvent): number {
     const i = this.eventIndex[event];

@@ -182,6 +182,8 @@ export class Cpus {
     if (err !== null) throw err;
     // irq_exit(): run softirqs unless we interrupted an interrupt or a bh-disabled section.
     if ((savedPc & (SOFTIRQ_MASK | HARDIRQ_MASK | NMI_MASK)) === 0 && this.hasPendingSoftirq(cpu)) this.doSoftirq(cpu);
+    // Interrupts raised while this one ran were held pending; they fire on return.
+    if (this.pendingIrqs[cpu]!.length > 0 && this.irqsOff[cpu] === 0) this.deliverPending(cpu);
   }
 
   /**
@@ -214,6 +216,7 @@ export class Cpus {
       m.currentCpu = prevCpu;
     }
     if (err !== null) throw err;
+    if (this.pendingIrqs[cpu]!.length > 0 && this.irqsOff[cpu] === 0) this.deliverPending(cpu);
   }
 
   /**

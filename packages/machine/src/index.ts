@@ -2,7 +2,7 @@
  * DOC: @mm/machine: the simulated machine every mm subsystem runs on.
  * @packageDocumentation
  */
-
+export { AddressSpace } from './address-space.js';
 export { bitSpinIsLocked, bitSpinLock, bitSpinTrylock, bitSpinUnlock } from './bit-spinlock.js';
 export { Clock, ClockEvent, NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC } from './clock.js';
 export {
@@ -55,6 +55,7 @@ export {
   ConfigError,
   EAGAIN,
   EBUSY,
+  EDEADLK,
   EEXIST,
   EFAULT,
   EHWPOISON,
@@ -66,6 +67,7 @@ export {
   ENOMEM,
   ENOSPC,
   ENOSYS,
+  ENXIO,
   EOPNOTSUPP,
   EPERM,
   ERANGE,
@@ -171,13 +173,33 @@ export {
   Lockdep,
   LockdepError,
   type LockdepKind,
-  type LockdepMap,
+  LockdepMap,
   type LockKind,
   MAX_LOCK_DEPTH,
   mightSleep,
 } from './lockdep.js';
 export { createMachine, Machine, type MachineWarning } from './machine.js';
 export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './memmap.js';
+export {
+  type FaultHandler,
+  type HardwareWalker,
+  MMU_EXEC,
+  MMU_MAX_FAULT_RETRIES,
+  MMU_READ,
+  MMU_USER,
+  MMU_WRITE,
+  Mmu,
+  MmuError,
+  type TlbStats,
+  WALK_NOT_PRESENT,
+  WALK_OK,
+  WALK_PROT,
+  WalkResult,
+  X86_PF_INSTR,
+  X86_PF_PROT,
+  X86_PF_USER,
+  X86_PF_WRITE,
+} from './mmu.js';
 export {
   MAX_NR_ZONES,
   MIGRATE_HIGHATOMIC,
@@ -331,6 +353,7 @@ export {
   writeSeqlock,
   writeSequnlock,
 } from './seqcount.js';
+export { onEachCpu, SmpStats, smpCallFunctionMany, smpCallFunctionSingle } from './smp.js';
 export {
   SPIN_WOULD_SLEEP,
   SpinLock,
@@ -347,6 +370,8 @@ export {
   spinUnlockIrqrestore,
 } from './spinlock.js';
 export { TimerList, Timers } from './timer.js';
+export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
+export { broadcastTlbFlush, FlushTlbInfo, flushTlbFunc, nativeFlushTlbMulti, TLB_FLUSH_ALL } from './tlbflush.js';
 export { Topology } from './topology.js';
 export { validatePageAlloc } from './validate.js';
 export {

@@ -24,7 +24,7 @@
  * `spin_trylock()` on this CPU's lock.
  */
 import { HARDIRQ_MASK, NMI_MASK, PREEMPT_MASK } from './cpu.js';
-import { HELD_TRYLOCK, LOCK_KIND, LockdepError, type LockdepMap } from './lockdep.js';
+import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { TaskQueue } from './sched.js';
 
@@ -32,10 +32,12 @@ import { TaskQueue } from './sched.js';
 export const LOCAL_LOCK_FAILED = -1;
 
 /** A per-CPU local lock (`local_lock_t`). */
-export class LocalLock implements LockdepMap {
+export class LocalLock {
   readonly machine: Machine;
   readonly classId: number;
   readonly name: string;
+  /** Lockdep identity. */
+  readonly dep: LockdepMap;
   /** PREEMPT_RT: each CPU's instance is a sleeping spinlock. */
   readonly rt: boolean;
   /** Owner task per CPU, -1 when free. */
@@ -50,6 +52,7 @@ export class LocalLock implements LockdepMap {
     this.name = name;
     this.rt = machine.config.preemptRt;
     this.classId = machine.lockdep.registerClass(name, LOCK_KIND.local);
+    this.dep = new LockdepMap(this.classId, name);
     this.ownerPid = new Int32Array(n).fill(-1);
     this.waiters = [];
     for (let c = 0; c < n; c++) this.waiters.push(new TaskQueue());
@@ -88,13 +91,13 @@ function acquireNonRt(l: LocalLock, mode: number): number {
   if (l.ownerPid[cpu] !== -1) throw recursion(l, cpu);
   let flags = 0;
   if (mode === MODE_PREEMPT) {
-    m.lockdep.acquire(l, cpu, 0, 0);
+    m.lockdep.acquire(l.dep, cpu, 0, 0);
     m.cpus.preemptDisable();
   } else {
     // Interrupts go off before lockdep looks, as in the kernel, so the acquisition counts as irq-safe.
     flags = m.cpus.localIrqSave();
     try {
-      m.lockdep.acquire(l, cpu, 0, 0);
+      m.lockdep.acquire(l.dep, cpu, 0, 0);
     } catch (e) {
       m.cpus.irqsOff[cpu] = flags;
       throw e;
@@ -120,7 +123,7 @@ function releaseNonRt(l: LocalLock, what: string): number {
   const m = l.machine;
   const cpu = m.currentCpu;
   checkOwner(l, cpu, what);
-  m.lockdep.release(l, cpu);
+  m.lockdep.release(l.dep, cpu);
   l.ownerPid[cpu] = -1;
   if (l instanceof LocalTryLock) l.acquired[cpu] = 0;
   return cpu;
@@ -145,20 +148,20 @@ function acquireRt(l: LocalLock, what: string): boolean {
   rtContextCheck(l, cpu, what);
   const sched = m.sched;
   if (sched.takeGrant(l, cpu)) {
-    m.lockdep.acquire(l, cpu, 0, 0);
+    m.lockdep.acquire(l.dep, cpu, 0, 0);
     m.cpus.migrateDisable();
     return true;
   }
   const pid = sched.currentPid[cpu]!;
   const owner = l.ownerPid[cpu]!;
   if (owner === -1) {
-    m.lockdep.acquire(l, cpu, 0, 0);
+    m.lockdep.acquire(l.dep, cpu, 0, 0);
     m.cpus.migrateDisable();
     l.ownerPid[cpu] = pid;
     return true;
   }
   if (owner === pid) throw recursion(l, cpu);
-  m.lockdep.noteContention(l);
+  m.lockdep.noteContention(l.dep);
   m.account.chargeEvent(cpu, 'lockContended', 1);
   const t = sched.blockOn(l, l.name, cpu, false);
   l.waiters[cpu]!.push(t);
@@ -169,7 +172,7 @@ function releaseRt(l: LocalLock, what: string): void {
   const m = l.machine;
   const cpu = m.currentCpu;
   checkOwner(l, cpu, what);
-  m.lockdep.release(l, cpu);
+  m.lockdep.release(l.dep, cpu);
   m.cpus.migrateEnable();
   const next = l.waiters[cpu]!.shift();
   if (next === null) {
@@ -186,10 +189,10 @@ function trylockRt(l: LocalLock): boolean {
   const cpu = m.currentCpu;
   const pc = m.cpus.preemptCount[cpu]!;
   if ((pc & (HARDIRQ_MASK | NMI_MASK)) !== 0 || l.ownerPid[cpu] !== -1) {
-    m.lockdep.noteTrylockFailure(l);
+    m.lockdep.noteTrylockFailure(l.dep);
     return false;
   }
-  m.lockdep.acquire(l, cpu, HELD_TRYLOCK, 0);
+  m.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
   m.cpus.migrateDisable();
   l.ownerPid[cpu] = m.sched.currentPid[cpu]!;
   return true;
@@ -293,10 +296,10 @@ export function localtryTrylock(l: LocalTryLock): boolean {
   const m = l.machine;
   const cpu = m.currentCpu;
   if (l.acquired[cpu] === 1) {
-    m.lockdep.noteTrylockFailure(l);
+    m.lockdep.noteTrylockFailure(l.dep);
     return false;
   }
-  m.lockdep.acquire(l, cpu, HELD_TRYLOCK, 0);
+  m.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
   m.cpus.preemptDisable();
   l.acquired[cpu] = 1;
   l.ownerPid[cpu] = m.sched.currentPid[cpu]!;
@@ -313,12 +316,12 @@ export function localtryTrylockIrqsave(l: LocalTryLock): number {
   const m = l.machine;
   const cpu = m.currentCpu;
   if (l.acquired[cpu] === 1) {
-    m.lockdep.noteTrylockFailure(l);
+    m.lockdep.noteTrylockFailure(l.dep);
     return LOCAL_LOCK_FAILED;
   }
   const flags = m.cpus.localIrqSave();
   try {
-    m.lockdep.acquire(l, cpu, HELD_TRYLOCK, 0);
+    m.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
   } catch (e) {
     m.cpus.irqsOff[cpu] = flags;
     throw e;

@@ -79,12 +79,21 @@ export class LockdepError extends MmError {
   }
 }
 
-/** What lockdep needs from a lock instance (the model of `struct lockdep_map`). */
-export interface LockdepMap {
+/**
+ * The lockdep identity of one lock instance (the model of `struct
+ * lockdep_map`). Every lock embeds one as `dep`, so the checker only ever
+ * sees this one class (its call sites stay monomorphic).
+ */
+export class LockdepMap {
   /** Lock class id from {@link Lockdep.registerClass}. */
   readonly classId: number;
   /** The lock's name (its class name). */
   readonly name: string;
+
+  constructor(classId: number, name: string) {
+    this.classId = classId;
+    this.name = name;
+  }
 }
 
 /** Lock kinds, for statistics and reports. */
@@ -182,6 +191,8 @@ export class Lockdep {
   private readonly bwd: number[][];
   private readonly edges: Set<number>;
   private nrClasses: number;
+  private readonly acquireIndex: number;
+  private readonly acquireNs: number;
 
   constructor(machine: Machine) {
     this.enabled = true;
@@ -197,6 +208,8 @@ export class Lockdep {
     this.bwd = [];
     this.edges = new Set();
     this.nrClasses = 0;
+    this.acquireIndex = machine.account.eventIndexOf('lockAcquire');
+    this.acquireNs = machine.costs.lockAcquire;
   }
 
   /**
@@ -264,14 +277,14 @@ export class Lockdep {
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
     const m = this.machine;
-    const held = m.sched.current(cpu).held;
-    const pc = m.cpus.preemptCount[cpu]!;
     if (!this.enabled) {
+      // debug_locks off: statistics and cost only, no held-lock tracking.
       this.acquisitions[lock.classId]!++;
-      m.account.chargeEvent(cpu, 'lockAcquire', 1);
-      this.push(held, lock, pc, flags, subclass);
+      m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
       return;
     }
+    const held = m.sched.current(cpu).held;
+    const pc = m.cpus.preemptCount[cpu]!;
     const trylock = (flags & HELD_TRYLOCK) !== 0;
     if (held.depth >= MAX_LOCK_DEPTH) {
       throw new LockdepError('held-at-exit', lock.name, `too many held locks (MAX_LOCK_DEPTH ${MAX_LOCK_DEPTH})`);
@@ -303,17 +316,28 @@ export class Lockdep {
     const merged = old | add;
     if (merged !== old) this.checkUsage(lock, old, merged);
     if (!trylock) {
-      // Dependencies from every lock held in this context to the new one.
+      // Dependencies from every lock held in this context to the new one:
+      // all checked first, then all recorded, so a report changes nothing.
       const ctx = pc & CTX_MASK;
-      for (let i = 0; i < held.depth; i++) {
-        if (held.ctx[i] !== ctx || (held.flags[i]! & HELD_TRYLOCK) !== 0) continue;
-        const prev = held.locks[i]!.classId;
-        if (prev !== lock.classId) this.addDependency(prev, lock.classId, lock.name);
+      let fresh = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < held.depth; i++) {
+          if (held.ctx[i] !== ctx || (held.flags[i]! & HELD_TRYLOCK) !== 0) continue;
+          const prev = held.locks[i]!.classId;
+          if (prev === lock.classId || this.edges.has(prev * 0x100000 + lock.classId)) continue;
+          if (pass === 0) {
+            this.checkDependency(prev, lock.classId, lock.name, merged);
+            fresh++;
+          } else {
+            this.recordDependency(prev, lock.classId);
+          }
+        }
+        if (fresh === 0) break;
       }
     }
     this.usage[lock.classId] = merged;
     this.acquisitions[lock.classId]!++;
-    m.account.chargeEvent(cpu, 'lockAcquire', 1);
+    m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
     this.push(held, lock, pc, flags, subclass);
   }
 
@@ -410,9 +434,7 @@ export class Lockdep {
     return false;
   }
 
-  private addDependency(prev: number, next: number, name: string): void {
-    const key = prev * 0x100000 + next;
-    if (this.edges.has(key)) return;
+  private checkDependency(prev: number, next: number, name: string, nextUsage: number): void {
     if (this.reaches(next, prev)) {
       throw new LockdepError(
         'circular-dependency',
@@ -420,13 +442,29 @@ export class Lockdep {
         `possible circular locking dependency: taking ${this.classNames[next]} while holding ${this.classNames[prev]}, but ${this.classNames[prev]} has been taken while holding ${this.classNames[next]}`,
       );
     }
-    // Irq usage along the new edge: an irq-safe lock must not lead to an irq-unsafe one.
-    const up = this.usage[prev]!;
-    const un = this.usage[next]!;
-    if ((up & LOCK_USED_IN_HARDIRQ) !== 0 && (un & LOCK_ENABLED_HARDIRQ) !== 0)
-      this.safeToUnsafe(prev, next, 'HARDIRQ');
-    if ((up & LOCK_USED_IN_SOFTIRQ) !== 0 && (un & LOCK_ENABLED_SOFTIRQ) !== 0)
-      this.safeToUnsafe(prev, next, 'SOFTIRQ');
+    // Irq usage across the new edge: no irq-safe class at or before `prev`
+    // may lead to an irq-unsafe class at or after `next`.
+    this.checkEdgeUsage(prev, next, nextUsage, LOCK_USED_IN_HARDIRQ, LOCK_ENABLED_HARDIRQ, 'HARDIRQ');
+    this.checkEdgeUsage(prev, next, nextUsage, LOCK_USED_IN_SOFTIRQ, LOCK_ENABLED_SOFTIRQ, 'SOFTIRQ');
+  }
+
+  private checkEdgeUsage(
+    prev: number,
+    next: number,
+    nextUsage: number,
+    safeBit: number,
+    unsafeBit: number,
+    what: string,
+  ): void {
+    const unsafe = (nextUsage & unsafeBit) !== 0 ? next : this.search(next, this.fwd, unsafeBit);
+    if (unsafe < 0) return;
+    const safe = (this.usage[prev]! & safeBit) !== 0 ? prev : this.search(prev, this.bwd, safeBit);
+    if (safe >= 0) this.safeToUnsafe(safe, unsafe, what);
+  }
+
+  private recordDependency(prev: number, next: number): void {
+    const key = prev * 0x100000 + next;
+    if (this.edges.has(key)) return;
     this.edges.add(key);
     this.fwd[prev]!.push(next);
     this.bwd[next]!.push(prev);
@@ -439,6 +477,7 @@ export class Lockdep {
    */
   release(lock: LockdepMap, cpu: number): void {
     const held = this.machine.sched.current(cpu).held;
+    if (held.depth === 0 && !this.enabled) return;
     const i = held.indexOf(lock);
     if (i < 0) {
       if (!this.enabled) return;
@@ -499,6 +538,17 @@ export class Lockdep {
         `${where} on CPU ${cpu} ended with locks held: ${names}`,
       );
     }
+  }
+
+  /**
+   * Throw `held-at-exit` when the current task of the current CPU holds any
+   * lock: call it where an operation ends (a system call or fault returning
+   * to user space).
+   * @kernel debug_check_no_locks_held (kernel/locking/lockdep.c)
+   */
+  debugCheckNoLocksHeld(): void {
+    const cpu = this.machine.currentCpu;
+    this.checkDepth(cpu, 0, `${this.machine.sched.current(cpu).name}: operation`);
   }
 
   /** Per-class statistics (`/proc/lock_stat` style), in class order. */

@@ -14,10 +14,12 @@ import { CostAccount } from './cost-account.js';
 import { Cpus } from './cpu.js';
 import { Hotplug } from './hotplug.js';
 import { Lockdep } from './lockdep.js';
+import { Mmu } from './mmu.js';
 import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
 import { Rcu } from './rcu.js';
 import { Sched } from './sched.js';
+import { SmpStats } from './smp.js';
 import { Timers } from './timer.js';
 import { Topology } from './topology.js';
 import { validatePageAlloc } from './validate.js';
@@ -65,8 +67,12 @@ export class Machine {
   readonly workqueues: Workqueues;
   /** CPU hotplug. */
   readonly hotplug: Hotplug;
+  /** Cross-CPU call (IPI) counters. */
+  readonly smp: SmpStats;
   /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
   readonly mem: PageAllocator;
+  /** Per-CPU TLBs, the MMU access path and TLB flushing. */
+  readonly mmu: Mmu;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -84,7 +90,9 @@ export class Machine {
     this.timers = new Timers(this);
     this.workqueues = new Workqueues(this);
     this.hotplug = new Hotplug(this);
+    this.smp = new SmpStats(this.topology.nrCpus);
     this.mem = new PageAllocator(this, config.mem);
+    this.mmu = new Mmu(this);
   }
 
   /**

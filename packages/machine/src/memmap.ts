@@ -118,7 +118,7 @@ export class Memmap {
 
   constructor(totalPages: number, sectionShift: number, maxOrder: number) {
     this.sectionShift = sectionShift;
-    this.pagesPerSection = 2 ** sectionShift;
+    this.pagesPerSection = 1 << sectionShift;
     this.sectionMask = this.pagesPerSection - 1;
     this.totalPages = totalPages;
     this.maxOrder = maxOrder;
@@ -160,7 +160,7 @@ export class Memmap {
   /** Page type of `pfn` (PGTY_*; untouched sections: buddy on each max-order head). */
   pageType(pfn: number): number {
     const s = this.sections[pfn >>> this.sectionShift];
-    if (s === undefined) return pfn % 2 ** this.maxOrder === 0 ? PGTY_buddy : 0;
+    if (s === undefined) return pfn % (1 << this.maxOrder) === 0 ? PGTY_buddy : 0;
     return s.pageType[pfn & this.sectionMask] as number;
   }
 
@@ -185,7 +185,7 @@ export class Memmap {
   /** `page->private` (the buddy order on a free head page). */
   private(pfn: number): number {
     const s = this.sections[pfn >>> this.sectionShift];
-    if (s === undefined) return pfn % 2 ** this.maxOrder === 0 ? this.maxOrder : 0;
+    if (s === undefined) return pfn % (1 << this.maxOrder) === 0 ? this.maxOrder : 0;
     return s.private[pfn & this.sectionMask] as number;
   }
 

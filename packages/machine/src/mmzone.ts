@@ -197,7 +197,7 @@ export class ZoneTable {
           this.deferEnd[z] = hi / pps;
           this.nrDeferred[z] = (hi - lo) / pps;
           for (let s = lo / pps; s < hi / pps; s++) this.sectionZone[s] = z;
-          this.nrFree[z * nrOrders + nrOrders - 1] = (hi - lo) / 2 ** (nrOrders - 1);
+          this.nrFree[z * nrOrders + nrOrders - 1] = (hi - lo) / (1 << (nrOrders - 1));
         }
       }
     }

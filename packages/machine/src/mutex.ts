@@ -8,15 +8,17 @@
  * kernel's handoff without optimistic spinning), so the retried
  * `mutexLock` returns true at once. Only the owner may unlock.
  */
-import { HELD_TRYLOCK, LOCK_KIND, LockdepError, type LockdepMap, mightSleep } from './lockdep.js';
+import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSleep } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { TaskQueue } from './sched.js';
 
 /** A mutex. */
-export class Mutex implements LockdepMap {
+export class Mutex {
   readonly machine: Machine;
   readonly classId: number;
   readonly name: string;
+  /** Lockdep identity. */
+  readonly dep: LockdepMap;
   /** Owner task pid, -1 when unlocked. */
   ownerPid: number;
   /** Sleeping waiters, FIFO. */
@@ -27,6 +29,7 @@ export class Mutex implements LockdepMap {
     this.machine = machine;
     this.name = name;
     this.classId = machine.lockdep.registerClass(name, LOCK_KIND.mutex);
+    this.dep = new LockdepMap(this.classId, name);
     this.ownerPid = -1;
     this.waiters = new TaskQueue();
   }
@@ -44,12 +47,12 @@ export function mutexLock(mu: Mutex): boolean {
   mightSleep(m, `mutex_lock(${mu.name})`);
   const sched = m.sched;
   if (sched.takeGrant(mu, cpu)) {
-    m.lockdep.acquire(mu, cpu, 0, 0);
+    m.lockdep.acquire(mu.dep, cpu, 0, 0);
     return true;
   }
   const pid = sched.currentPid[cpu]!;
   if (mu.ownerPid === -1) {
-    m.lockdep.acquire(mu, cpu, 0, 0);
+    m.lockdep.acquire(mu.dep, cpu, 0, 0);
     mu.ownerPid = pid;
     return true;
   }
@@ -60,7 +63,7 @@ export function mutexLock(mu: Mutex): boolean {
       `mutex_lock(${mu.name}) by its owner ${sched.current(cpu).name}`,
     );
   }
-  m.lockdep.noteContention(mu);
+  m.lockdep.noteContention(mu.dep);
   m.account.chargeEvent(cpu, 'lockContended', 1);
   const t = sched.blockOn(mu, mu.name, cpu, false);
   mu.waiters.push(t);
@@ -75,10 +78,10 @@ export function mutexTrylock(mu: Mutex): boolean {
   const m = mu.machine;
   const cpu = m.currentCpu;
   if (mu.ownerPid !== -1) {
-    m.lockdep.noteTrylockFailure(mu);
+    m.lockdep.noteTrylockFailure(mu.dep);
     return false;
   }
-  m.lockdep.acquire(mu, cpu, HELD_TRYLOCK, 0);
+  m.lockdep.acquire(mu.dep, cpu, HELD_TRYLOCK, 0);
   mu.ownerPid = m.sched.currentPid[cpu]!;
   return true;
 }
@@ -99,7 +102,7 @@ export function mutexUnlock(mu: Mutex): void {
       `mutex_unlock(${mu.name}) by ${m.sched.current(cpu).name}, which is not the owner (pid ${mu.ownerPid})`,
     );
   }
-  m.lockdep.release(mu, cpu);
+  m.lockdep.release(mu.dep, cpu);
   const next = mu.waiters.shift();
   if (next === null) {
     mu.ownerPid = -1;

@@ -285,7 +285,7 @@ export class PageAllocator {
     this.nrOrders = this.maxOrder + 1;
     this.hpagePmdOrder = t.pageShift - 3;
     this.pageblockOrder = Math.min(this.hpagePmdOrder, this.maxOrder);
-    this.pageblockNrPages = 2 ** this.pageblockOrder;
+    this.pageblockNrPages = 1 << this.pageblockOrder;
     this.memmap = new Memmap(t.totalPages, t.sectionShift, this.maxOrder);
     this.zones = new ZoneTable(t, this.nrOrders, pct);
     this.pageblock = new PageblockFlags(t.totalPages, this.pageblockOrder);
@@ -446,7 +446,7 @@ export class PageAllocator {
     if (zone < 0) throw new MmBugError(`page_alloc: section ${nr} belongs to no zone`);
     const sec = this.memmap.materialize(nr);
     const pps = this.memmap.pagesPerSection;
-    const block = 2 ** this.maxOrder;
+    const block = 1 << this.maxOrder;
     const base = nr * pps;
     const l = this.listId(zone, this.maxOrder, MIGRATE_MOVABLE);
     for (let off = 0; off < pps; off += block) {
@@ -568,7 +568,7 @@ export class PageAllocator {
    */
   delPageFromFreeList(pfn: number, zone: number, order: number, mt: number): void {
     this.__delPageFromFreeList(pfn, zone, order, mt);
-    this.accountFreepages(zone, -(2 ** order), mt);
+    this.accountFreepages(zone, -(1 << order), mt);
   }
 
   /**
@@ -586,8 +586,8 @@ export class PageAllocator {
     if (t < 0) this.freeHead[l] = pfn;
     else this.sec(t).next[t & this.sectionMask] = pfn;
     this.freeTail[l] = pfn;
-    this.accountFreepages(zone, -(2 ** order), oldMt);
-    this.accountFreepages(zone, 2 ** order, newMt);
+    this.accountFreepages(zone, -(1 << order), oldMt);
+    this.accountFreepages(zone, 1 << order, newMt);
   }
 
   /**
@@ -627,7 +627,7 @@ export class PageAllocator {
    * @kernel expand (mm/page_alloc.c)
    */
   expand(zone: number, pfn: number, low: number, high: number, mt: number): number {
-    let size = 2 ** high;
+    let size = 1 << high;
     let added = 0;
     let h = high;
     while (h > low) {
@@ -643,7 +643,7 @@ export class PageAllocator {
 
   /** @kernel page_del_and_expand (mm/page_alloc.c) */
   private pageDelAndExpand(zone: number, pfn: number, low: number, high: number, mt: number): void {
-    let nr = 2 ** high;
+    let nr = 1 << high;
     this.__delPageFromFreeList(pfn, zone, high, mt);
     nr -= this.expand(zone, pfn, low, high, mt);
     this.accountFreepages(zone, -nr, mt);
@@ -683,7 +683,7 @@ export class PageAllocator {
         const s = this.sec(p);
         const i = p & this.sectionMask;
         if (s.pageType[i] === PGTY_buddy) {
-          const nr = 2 ** (s.private[i] as number);
+          const nr = 1 << (s.private[i] as number);
           nrFree += nr;
           p += nr;
           continue;
@@ -715,8 +715,8 @@ export class PageAllocator {
       }
       const order = s.private[i] as number;
       this.moveToFreeList(p, zone, order, oldMt, newMt);
-      p += 2 ** order;
-      moved += 2 ** order;
+      p += 1 << order;
+      moved += 1 << order;
     }
     return moved;
   }
@@ -739,7 +739,7 @@ export class PageAllocator {
    * @kernel change_pageblock_range (mm/page_alloc.c)
    */
   changePageblockRange(pfn: number, order: number, mt: number): void {
-    let n = 2 ** (order - this.pageblockOrder);
+    let n = 1 << (order - this.pageblockOrder);
     let p = pfn;
     while (n-- > 0) {
       this.pageblock.set(p, mt);
@@ -804,7 +804,7 @@ export class PageAllocator {
     if (startType === MIGRATE_MOVABLE) alike = movablePages;
     else if (blockType === MIGRATE_MOVABLE) alike = this.pageblockNrPages - (freePages + movablePages);
     else alike = 0;
-    if (freePages + alike >= 2 ** (this.pageblockOrder - 1)) {
+    if (freePages + alike >= 1 << (this.pageblockOrder - 1)) {
       this.__moveFreepagesBlock(zone, start, blockType, startType);
       this.pageblock.set(start, startType);
       return this.__rmqueueSmallest(zone, order, startType);
@@ -899,13 +899,14 @@ export class PageAllocator {
       this.zones.nrReservedHighatomic[zone] = (this.zones.nrReservedHighatomic[zone] as number) + this.pageblockNrPages;
     } else {
       this.changePageblockRange(pfn, order, MIGRATE_HIGHATOMIC);
-      this.zones.nrReservedHighatomic[zone] = (this.zones.nrReservedHighatomic[zone] as number) + 2 ** order;
+      this.zones.nrReservedHighatomic[zone] = (this.zones.nrReservedHighatomic[zone] as number) + (1 << order);
     }
   }
 
   /**
    * Give highatomic reserves back (one pageblock per call) to the running
-   * allocation's migratetype; `force` also releases a zone's last block.
+   * (or last) allocation's migratetype, over its zonelist; `force` also
+   * releases a zone's last block.
    * Warns when `nr_reserved_highatomic` would underflow.
    * @kernel unreserve_highatomic_pageblock (mm/page_alloc.c)
    */
@@ -919,7 +920,7 @@ export class PageAllocator {
       for (let order = 0; order < this.nrOrders; order++) {
         const pfn = this.getPageFromFreeArea(zone, order, MIGRATE_HIGHATOMIC);
         if (pfn < 0) continue;
-        let size = Math.max(this.pageblockNrPages, 2 ** order);
+        let size = Math.max(this.pageblockNrPages, 1 << order);
         const cur = this.zones.nrReservedHighatomic[zone] as number;
         if (
           this.machine.warnOn(
@@ -962,7 +963,7 @@ export class PageAllocator {
         pfn = this.__rmqueueSmallest(zone, order, MIGRATE_HIGHATOMIC);
       if (pfn < 0) return -1;
     }
-    this.countPgalloc(zone, 2 ** order);
+    this.countPgalloc(zone, 1 << order);
     this.zoneStatistics(preferredZone, zone);
     return pfn;
   }
@@ -1068,7 +1069,7 @@ export class PageAllocator {
     s.private[i] = 0;
     s.refcount[i] = 1;
     s.order[i] = order;
-    if (gfp & __GFP_ZERO) s.content.fill(0, i, i + 2 ** order);
+    if (gfp & __GFP_ZERO) s.content.fill(0, i, i + (1 << order));
     if (order > 0 && gfp & __GFP_COMP) this.prepCompoundPage(pfn, order);
   }
 
@@ -1082,7 +1083,7 @@ export class PageAllocator {
     const i = pfn & this.sectionMask;
     s.flags[i] = (s.flags[i] as number) | (1 << PG_head);
     s.order[i] = order;
-    const n = 2 ** order;
+    const n = 1 << order;
     for (let k = 1; k < n; k++) {
       s.compoundHead[i + k] = pfn;
       s.refcount[i + k] = 0;
@@ -1102,7 +1103,10 @@ export class PageAllocator {
 
   // ---------------------------------------------------------------- entry points
 
-  /** Node of this CPU (`numa_node_id()`). */
+  /**
+   * Node of this CPU.
+   * @kernel numa_node_id (include/linux/topology.h)
+   */
   numaNodeId(): number {
     return this.cpuToNode[this.machine.currentCpu] as number;
   }
@@ -1353,7 +1357,7 @@ export class PageAllocator {
     // Dropping a reference frees nothing, except the other pages of a
     // non-compound allocation; the last reference frees everything.
     if (ref > 1 && compound) return;
-    const n = 2 ** order;
+    const n = 1 << order;
     for (let k = ref > 1 ? 1 : 0; k < n; k++) {
       const j = i + k;
       const p = pfn + k;
@@ -1382,8 +1386,70 @@ export class PageAllocator {
    * @kernel __free_pages (mm/page_alloc.c)
    */
   freePages(pfn: number, order: number): void {
-    this.checkFreePages(pfn, order);
+    // Fast acceptance test; anything suspicious goes to checkFreePages(),
+    // which names the problem and throws before anything changes.
+    if (
+      (pfn | 0) !== pfn ||
+      pfn < 0 ||
+      pfn >= this.memmap.totalPages ||
+      (order | 0) !== order ||
+      order < 0 ||
+      order > this.maxOrder
+    ) {
+      this.checkFreePages(pfn, order);
+    }
+    const s = this.sections[pfn >>> this.sectionShift];
+    if (s === undefined) {
+      this.checkFreePages(pfn, order);
+      return;
+    }
+    const i = pfn & this.sectionMask;
+    const ref = s.refcount[i] as number;
+    const flags = s.flags[i] as number;
+    if (
+      ref <= 0 ||
+      s.order[i] !== order ||
+      (s.compoundHead[i] as number) >= 0 ||
+      s.pageType[i] !== 0 ||
+      ((ref === 1 || !(flags & (1 << PG_head))) &&
+        !this.pagesExpectedState(s, i, pfn, order, ref === 1 ? 0 : 1, (flags & (1 << PG_head)) !== 0))
+    ) {
+      this.checkFreePages(pfn, order);
+      throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
+    }
     this.__freePages(pfn, order);
+  }
+
+  /**
+   * Whether pages `[from, 2^order)` of an allocation are in the state a free
+   * expects (no mapcount, mapping, type, checked flags or memcg; tails
+   * consistent).
+   * @kernel page_expected_state (mm/page_alloc.c)
+   */
+  private pagesExpectedState(
+    s: MemSection,
+    i: number,
+    pfn: number,
+    order: number,
+    from: number,
+    compound: boolean,
+  ): boolean {
+    const n = 1 << order;
+    for (let k = from; k < n; k++) {
+      const j = i + k;
+      const memcg = s.memcgData[j] as number;
+      if (
+        s.mapcount[j] !== -1 ||
+        s.pageType[j] !== 0 ||
+        s.mapping[j] !== 0 ||
+        ((s.flags[j] as number) & PAGE_FLAGS_CHECK_AT_FREE) !== 0 ||
+        (memcg !== 0 && !(k === 0 && memcg & MEMCG_DATA_KMEM))
+      ) {
+        return false;
+      }
+      if (k > 0 && (s.refcount[j] !== 0 || s.compoundHead[j] !== (compound ? pfn : -1))) return false;
+    }
+    return true;
   }
 
   /** `__free_pages` after the checks. */
@@ -1399,7 +1465,7 @@ export class PageAllocator {
       let o = order;
       s.order[i] = 0;
       while (o-- > 0) {
-        const p = pfn + 2 ** o;
+        const p = pfn + (1 << o);
         this.sec(p).order[p & this.sectionMask] = o;
         this.__freeFrozenPages(p, o, 0);
       }
@@ -1447,7 +1513,7 @@ export class PageAllocator {
       s.order[i] = 0;
       return false;
     }
-    const n = 2 ** order;
+    const n = 1 << order;
     for (let k = 0; k < n; k++) {
       const j = i + k;
       s.flags[j] = (s.flags[j] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
@@ -1481,14 +1547,14 @@ export class PageAllocator {
    * @kernel free_one_page / split_large_buddy (mm/page_alloc.c)
    */
   freeOnePage(zone: number, pfn: number, order: number, fpi: number): void {
-    const end = pfn + 2 ** order;
+    const end = pfn + (1 << order);
     const o = Math.min(order, this.pageblockOrder);
     let p = pfn;
     do {
       this.__freeOnePage(p, zone, o, this.pageblock.get(p), fpi);
-      p += 2 ** o;
+      p += 1 << o;
     } while (p !== end);
-    this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.PGFREE, 2 ** order);
+    this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.PGFREE, 1 << order);
   }
 
   /**
@@ -1498,13 +1564,13 @@ export class PageAllocator {
    * @kernel __free_one_page (mm/page_alloc.c)
    */
   __freeOnePage(pfn: number, zone: number, order: number, mt: number, fpi: number): void {
-    this.accountFreepages(zone, 2 ** order, mt);
+    this.accountFreepages(zone, 1 << order, mt);
     let p = pfn;
     let o = order;
     let buddy = 0;
     while (o < this.maxOrder) {
       let buddyMt = mt;
-      buddy = p ^ (2 ** o);
+      buddy = p ^ (1 << o);
       if (!this.pageIsBuddy(buddy, o)) break;
       if (o >= this.pageblockOrder) {
         buddyMt = this.pageblock.get(buddy);
@@ -1528,7 +1594,7 @@ export class PageAllocator {
   private buddyMergeLikely(pfn: number, buddy: number, order: number): boolean {
     if (order >= this.maxOrder - 1) return false;
     const higher = buddy & pfn;
-    return this.pageIsBuddy(higher ^ (2 ** (order + 1)), order + 1);
+    return this.pageIsBuddy(higher ^ (1 << (order + 1)), order + 1);
   }
 
   /**
@@ -1546,6 +1612,25 @@ export class PageAllocator {
    */
   drainPages(cpu: number): void {
     for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) drainPagesZone(this, cpu, z);
+  }
+
+  /**
+   * CPU hotplug teardown: give back the dead CPU's pcp pages, move its VM
+   * events to this CPU and fold its counter differentials.
+   * @kernel page_alloc_cpu_dead (mm/page_alloc.c)
+   */
+  pageAllocCpuDead(cpu: number): void {
+    this.drainPages(cpu);
+    const vs = this.vmstat;
+    const here = this.machine.currentCpu;
+    if (here !== cpu) {
+      const n = vs.vmEvents.length / vs.nrCpus;
+      for (let i = 0; i < n; i++) {
+        vs.vmEvents[here * n + i] = (vs.vmEvents[here * n + i] as number) + (vs.vmEvents[cpu * n + i] as number);
+        vs.vmEvents[cpu * n + i] = 0;
+      }
+    }
+    vs.refreshCpuVmStats(cpu);
   }
 
   /**

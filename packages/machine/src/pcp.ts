@@ -130,7 +130,7 @@ export function zoneBatchsize(pa: PageAllocator, zone: number): number {
   batch = Math.floor(batch / 4);
   if (batch < 1) batch = 1;
   const v = batch + (batch >>> 1);
-  batch = 2 ** (31 - Math.clz32(v)) - 1;
+  batch = (1 << (31 - Math.clz32(v))) - 1;
   return batch;
 }
 
@@ -303,12 +303,12 @@ export function rmqueuePcplist(
   if ((pcp.head[l] as number) < 0) {
     const batch = nrPcpAlloc(pa, p, order);
     const got = rmqueueBulk(pa, zone, order, batch, l, mt, allocFlags);
-    pcp.count[p] = (pcp.count[p] as number) + got * 2 ** order;
+    pcp.count[p] = (pcp.count[p] as number) + got * (1 << order);
     if ((pcp.head[l] as number) < 0) return -1;
   }
   const pfn = pcpListPopHead(pa, l);
-  pcp.count[p] = (pcp.count[p] as number) - 2 ** order;
-  pa.countPgalloc(zone, 2 ** order);
+  pcp.count[p] = (pcp.count[p] as number) - (1 << order);
+  pa.countPgalloc(zone, 1 << order);
   pa.zoneStatistics(preferredZone, zone);
   return pfn;
 }
@@ -330,7 +330,7 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
       l = base + pi;
     } while ((pcp.head[l] as number) < 0);
     const order = pindexToOrder(pa, pi);
-    const nr = 2 ** order;
+    const nr = 1 << order;
     do {
       const pfn = pcpListPopTail(pa, l);
       const mt = pa.pageblock.get(pfn);
@@ -398,10 +398,10 @@ export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: numbe
   const cpu = pa.machine.currentCpu;
   const p = cpu * pcp.nrZones + zone;
   pcp.allocFactor[p] = (pcp.allocFactor[p] as number) >> 1;
-  pa.vmstat.countVmEvents(cpu, VM_EVENT.PGFREE, 2 ** order);
+  pa.vmstat.countVmEvents(cpu, VM_EVENT.PGFREE, 1 << order);
   const pindex = orderToPindex(mt, order);
   pcpListAdd(pa, p * NR_PCP_LISTS + pindex, pfn);
-  pcp.count[p] = (pcp.count[p] as number) + 2 ** order;
+  pcp.count[p] = (pcp.count[p] as number) + (1 << order);
   const batch = pcp.batch[p] as number;
   let freeHigh = false;
   const flags = pcp.flags[p] as number;
@@ -415,7 +415,7 @@ export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: numbe
     pcp.flags[p] = flags & ~PCPF_PREV_FREE_HIGH_ORDER;
   }
   if ((pcp.freeCount[p] as number) < batch << PCP_BATCH_SCALE_MAX)
-    pcp.freeCount[p] = (pcp.freeCount[p] as number) + 2 ** order;
+    pcp.freeCount[p] = (pcp.freeCount[p] as number) + (1 << order);
   const high = nrPcpHigh(pa, p, zone, batch, freeHigh);
   if ((pcp.count[p] as number) >= high) {
     freePcppagesBulk(pa, zone, nrPcpFree(pa, p, batch, high, freeHigh), p, pindex);

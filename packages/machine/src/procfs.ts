@@ -67,7 +67,7 @@ function freeListLength(pa: PageAllocator, zone: number, order: number, mt: numb
     pfn = pa.sec(pfn).next[pfn & pa.memmap.sectionMask] as number;
   }
   if (order === pa.maxOrder && mt === 1) {
-    const perSection = pa.memmap.pagesPerSection / 2 ** pa.maxOrder;
+    const perSection = pa.memmap.pagesPerSection / (1 << pa.maxOrder);
     n += (pa.zones.nrDeferred[zone] as number) * perSection;
   }
   return Math.min(n, cap);
@@ -139,7 +139,7 @@ export function formatZoneinfo(pa: PageAllocator): string {
   const zones = pa.zones;
   const vs = pa.vmstat;
   const nrCpus = pa.machine.topology.nrCpus;
-  const thpNr = 2 ** pa.hpagePmdOrder;
+  const thpNr = 1 << pa.hpagePmdOrder;
   let out = '';
   for (let z = 0; z < zones.nrZones; z++) {
     const nid = zones.nid[z] as number;
@@ -219,7 +219,7 @@ export function formatVmstat(pa: PageAllocator): string {
     for (let z = 0; z < pa.zones.nrZones; z++) s += vs.zoneNumaEvent(z, i);
     lines.push(`${NUMA_STAT_NAMES[i]} ${s}`);
   }
-  const thpNr = 2 ** pa.hpagePmdOrder;
+  const thpNr = 1 << pa.hpagePmdOrder;
   for (let i = 0; i < NR_VM_NODE_STAT_ITEMS; i++) {
     let v = vs.globalNodePageState(i);
     if (Vmstat.nodeItemInThp(i)) v = Math.floor(v / thpNr);

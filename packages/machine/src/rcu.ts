@@ -520,6 +520,34 @@ export class Rcu {
     if (this.nrPending(to) > 0) this.requestGp(gps[gps.length - 1]!);
   }
 
+  /**
+   * Check the RCU state: the pending-QS count, grace-period numbers, and
+   * every queued callback waiting for a grace period that is at most one
+   * past the last started. Returns an error message or null.
+   */
+  validate(): string | null {
+    let n = 0;
+    for (let c = 0; c < this.qsPending.length; c++) {
+      n += this.qsPending[c]!;
+      if (this.nesting[c]! < 0) return `rcu: negative nesting on CPU ${c}`;
+      if (this.qsPending[c] === 1 && this.machine.cpus.online[c] === 0) return `rcu: offline CPU ${c} owes a QS`;
+    }
+    if (n !== this.nrQsPending) return `rcu: nrQsPending ${this.nrQsPending} != ${n}`;
+    if (!this.gpInProgress && n !== 0) return 'rcu: CPUs owe a QS with no grace period in progress';
+    if (this.gpCompleted !== this.gpStarted - (this.gpInProgress ? 1 : 0)) {
+      return `rcu: started ${this.gpStarted}, completed ${this.gpCompleted}, in progress ${this.gpInProgress}`;
+    }
+    for (let c = 0; c < this.cbGp.length; c++) {
+      const gps = this.cbGp[c]!;
+      for (let i = this.cbHead[c]!; i < gps.length; i++) {
+        if (gps[i]! > this.gpStarted + 1) return `rcu: callback on CPU ${c} waits for future GP ${gps[i]}`;
+        if (i > this.cbHead[c]! && gps[i]! < gps[i - 1]!) return `rcu: callbacks on CPU ${c} out of GP order`;
+      }
+      if (this.nrPending(c) > 0 && this.gpRequested < gps[gps.length - 1]!) return `rcu: GP not requested for CPU ${c}`;
+    }
+    return null;
+  }
+
   /** Counters. */
   stats(): RcuStats {
     return {

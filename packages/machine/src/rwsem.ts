@@ -11,15 +11,17 @@
  * readers. A contended `downRead`/`downWrite` returns false after queueing
  * the task (retry the step when woken).
  */
-import { HELD_READ, HELD_TRYLOCK, LOCK_KIND, LockdepError, type LockdepMap, mightSleep } from './lockdep.js';
+import { HELD_READ, HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSleep } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { type Task, TaskQueue } from './sched.js';
 
 /** A read-write semaphore. */
-export class RwSemaphore implements LockdepMap {
+export class RwSemaphore {
   readonly machine: Machine;
   readonly classId: number;
   readonly name: string;
+  /** Lockdep identity. */
+  readonly dep: LockdepMap;
   /** Number of readers holding it. */
   readers: number;
   /** Writer pid, -1 when none. */
@@ -32,6 +34,7 @@ export class RwSemaphore implements LockdepMap {
     this.machine = machine;
     this.name = name;
     this.classId = machine.lockdep.registerClass(name, LOCK_KIND.rwsem);
+    this.dep = new LockdepMap(this.classId, name);
     this.readers = 0;
     this.writerPid = -1;
     this.waiters = new TaskQueue();
@@ -40,7 +43,7 @@ export class RwSemaphore implements LockdepMap {
 
 function wait(sem: RwSemaphore, cpu: number, read: boolean): boolean {
   const m = sem.machine;
-  m.lockdep.noteContention(sem);
+  m.lockdep.noteContention(sem.dep);
   m.account.chargeEvent(cpu, 'lockContended', 1);
   const t = m.sched.blockOn(sem, sem.name, cpu, read);
   sem.waiters.push(t);
@@ -56,11 +59,11 @@ export function downRead(sem: RwSemaphore): boolean {
   const cpu = m.currentCpu;
   mightSleep(m, `down_read(${sem.name})`);
   if (m.sched.takeGrant(sem, cpu)) {
-    m.lockdep.acquire(sem, cpu, HELD_READ, 0);
+    m.lockdep.acquire(sem.dep, cpu, HELD_READ, 0);
     return true;
   }
   if (sem.writerPid === -1 && sem.waiters.length === 0) {
-    m.lockdep.acquire(sem, cpu, HELD_READ, 0);
+    m.lockdep.acquire(sem.dep, cpu, HELD_READ, 0);
     sem.readers++;
     return true;
   }
@@ -79,16 +82,16 @@ export function downWrite(sem: RwSemaphore): boolean {
   const cpu = m.currentCpu;
   mightSleep(m, `down_write(${sem.name})`);
   if (m.sched.takeGrant(sem, cpu)) {
-    m.lockdep.acquire(sem, cpu, 0, 0);
+    m.lockdep.acquire(sem.dep, cpu, 0, 0);
     return true;
   }
   const pid = m.sched.currentPid[cpu]!;
   if (sem.writerPid === -1 && sem.readers === 0 && sem.waiters.length === 0) {
-    m.lockdep.acquire(sem, cpu, 0, 0);
+    m.lockdep.acquire(sem.dep, cpu, 0, 0);
     sem.writerPid = pid;
     return true;
   }
-  if (sem.writerPid === pid || m.lockdep.isHeld(sem, cpu)) {
+  if (sem.writerPid === pid || m.lockdep.isHeld(sem.dep, cpu)) {
     throw new LockdepError('recursive-locking', sem.name, `down_write(${sem.name}) by a task that already holds it`);
   }
   return wait(sem, cpu, false);
@@ -99,10 +102,10 @@ export function downReadTrylock(sem: RwSemaphore): boolean {
   const m = sem.machine;
   const cpu = m.currentCpu;
   if (sem.writerPid !== -1 || sem.waiters.length > 0) {
-    m.lockdep.noteTrylockFailure(sem);
+    m.lockdep.noteTrylockFailure(sem.dep);
     return false;
   }
-  m.lockdep.acquire(sem, cpu, HELD_READ | HELD_TRYLOCK, 0);
+  m.lockdep.acquire(sem.dep, cpu, HELD_READ | HELD_TRYLOCK, 0);
   sem.readers++;
   return true;
 }
@@ -112,10 +115,10 @@ export function downWriteTrylock(sem: RwSemaphore): boolean {
   const m = sem.machine;
   const cpu = m.currentCpu;
   if (sem.writerPid !== -1 || sem.readers > 0 || sem.waiters.length > 0) {
-    m.lockdep.noteTrylockFailure(sem);
+    m.lockdep.noteTrylockFailure(sem.dep);
     return false;
   }
-  m.lockdep.acquire(sem, cpu, HELD_TRYLOCK, 0);
+  m.lockdep.acquire(sem.dep, cpu, HELD_TRYLOCK, 0);
   sem.writerPid = m.sched.currentPid[cpu]!;
   return true;
 }
@@ -128,7 +131,7 @@ export function upRead(sem: RwSemaphore): void {
   const m = sem.machine;
   const cpu = m.currentCpu;
   if (sem.readers === 0) throw new LockdepError('bad-unlock', sem.name, `up_read(${sem.name}) with no reader`);
-  m.lockdep.release(sem, cpu);
+  m.lockdep.release(sem.dep, cpu);
   sem.readers--;
   if (sem.readers === 0) wake(sem);
 }
@@ -143,7 +146,7 @@ export function upWrite(sem: RwSemaphore): void {
   if (sem.writerPid !== m.sched.currentPid[cpu]) {
     throw new LockdepError('bad-unlock', sem.name, `up_write(${sem.name}) by a task that is not the writer`);
   }
-  m.lockdep.release(sem, cpu);
+  m.lockdep.release(sem.dep, cpu);
   sem.writerPid = -1;
   wake(sem);
 }
@@ -158,7 +161,7 @@ export function downgradeWrite(sem: RwSemaphore): void {
   if (sem.writerPid !== m.sched.currentPid[cpu]) {
     throw new LockdepError('bad-unlock', sem.name, `downgrade_write(${sem.name}) by a task that is not the writer`);
   }
-  m.lockdep.downgrade(sem, cpu);
+  m.lockdep.downgrade(sem.dep, cpu);
   sem.writerPid = -1;
   sem.readers = 1;
   grantReaders(sem);

@@ -24,7 +24,7 @@
  * ksoftirqd role).
  */
 import { ClockEvent, type ClockEvent as ClockEventType } from './clock.js';
-import { MmError } from './errors.js';
+import { EBUSY, EINVAL, MmError } from './errors.js';
 import { HeldLocks, LockdepError } from './lockdep.js';
 import type { Machine } from './machine.js';
 
@@ -168,6 +168,8 @@ export class Sched {
   private readonly rqLen: Int32Array;
   private readonly lastPid: Int32Array;
   private nrQueued: number;
+  /** Pid of the task whose step is running, -1 outside steps. */
+  private stepping: number;
 
   constructor(machine: Machine) {
     const n = machine.topology.nrCpus;
@@ -180,6 +182,7 @@ export class Sched {
     this.rqLen = new Int32Array(n);
     this.nrQueued = 0;
     this.nrSwitches = 0;
+    this.stepping = -1;
     const noWake = (): void => {};
     for (let c = 0; c < n; c++) {
       this.tasks.push(new Task(c, `swapper/${c}`, c, null, noWake));
@@ -375,6 +378,7 @@ export class Sched {
     this.currentPid[cpu] = pid;
     m.currentCpu = cpu;
     let r: number;
+    this.stepping = pid;
     try {
       r = t.fn!(t);
       const spent = clock.cpuNs[cpu]! - start;
@@ -383,6 +387,7 @@ export class Sched {
       t.nrSteps++;
       this.checkStepEnd(t, cpu, r);
     } finally {
+      this.stepping = -1;
       this.currentPid[cpu] = cpu;
       m.currentCpu = prevCpu;
     }
@@ -443,6 +448,12 @@ export class Sched {
   }
 
   private drive(cond: (() => boolean) | null, limitNs: number): boolean {
+    if (this.stepping >= 0) {
+      throw new MmError(
+        'EDEADLK',
+        `sched: ${this.tasks[this.stepping]!.name} tried to run the machine from inside its step; return SCHED_SLEEP and wait instead`,
+      );
+    }
     const clock = this.machine.clock;
     for (;;) {
       if (cond !== null && !cond()) return true;
@@ -459,6 +470,38 @@ export class Sched {
     }
   }
 
+  /**
+   * Move task `t` to `cpu` (its run queue now, or at its next wake-up).
+   * Returns 0, -EINVAL for an offline CPU, -EBUSY when the task has
+   * migration disabled or is an idle task.
+   * @kernel set_cpus_allowed_ptr (kernel/sched/core.c)
+   */
+  migrateTask(t: Task, cpu: number): number {
+    const cpus = this.machine.cpus;
+    cpus.checkCpu(cpu, false);
+    if (cpus.online[cpu] === 0) return -EINVAL;
+    if (t.idle || t.migrationDisabled > 0) return -EBUSY;
+    if (t.cpu === cpu || t.state === TASK_DEAD) return 0;
+    if (t.state === TASK_RUNNING) {
+      this.removeQueued(t.cpu, t.pid);
+      t.cpu = cpu;
+      this.enqueue(cpu, t.pid);
+    } else {
+      t.cpu = cpu;
+    }
+    return 0;
+  }
+
+  private removeQueued(cpu: number, pid: number): void {
+    const n = this.rqLen[cpu]!;
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.dequeue(cpu);
+      if (p !== pid) keep.push(p);
+    }
+    for (const p of keep) this.enqueue(cpu, p);
+  }
+
   /** Move the queued tasks of a CPU going offline to the online CPUs (round robin). */
   migrateTasksOff(dead: number): void {
     const cpus = this.machine.cpus;
@@ -472,6 +515,35 @@ export class Sched {
     }
     for (const t of this.tasks)
       if (!t.idle && t.cpu === dead && cpus.online[dead] === 0) t.cpu = this.fallbackCpu(dead);
+  }
+
+  /**
+   * Check the run queues: every queued task is runnable, queued once, on the
+   * queue of its CPU; every runnable non-idle task is queued. Returns an
+   * error message or null.
+   */
+  validate(): string | null {
+    const seen = new Uint8Array(this.tasks.length);
+    let total = 0;
+    for (let c = 0; c < this.rq.length; c++) {
+      const q = this.rq[c]!;
+      const h = this.rqHead[c]!;
+      for (let i = 0; i < this.rqLen[c]!; i++) {
+        const pid = q[(h + i) % q.length]!;
+        const t = this.tasks[pid];
+        if (t === undefined) return `sched: CPU ${c} queues unknown pid ${pid}`;
+        if (seen[pid]) return `sched: ${t.name} queued twice`;
+        seen[pid] = 1;
+        if (t.state !== TASK_RUNNING) return `sched: ${t.name} queued in state ${t.state}`;
+        if (t.cpu !== c) return `sched: ${t.name} queued on CPU ${c} but belongs to CPU ${t.cpu}`;
+        total++;
+      }
+    }
+    if (total !== this.nrQueued) return `sched: nrQueued ${this.nrQueued} != ${total}`;
+    for (const t of this.tasks) {
+      if (!t.idle && t.state === TASK_RUNNING && !seen[t.pid]) return `sched: runnable ${t.name} is not queued`;
+    }
+    return null;
   }
 
   /** Pids of tasks on `cpu` that cannot leave it (migrate_disable() held across a sleep). */

@@ -11,15 +11,17 @@
  * brings its own spinlock.
  */
 import { HARDIRQ_MASK, NMI_MASK } from './cpu.js';
-import { LOCK_KIND, LockdepError, type LockdepMap } from './lockdep.js';
+import { LOCK_KIND, LockdepError, LockdepMap } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { SpinLock, spinLock, spinUnlock } from './spinlock.js';
 
 /** A sequence counter. */
-export class SeqCount implements LockdepMap {
+export class SeqCount {
   readonly machine: Machine;
   readonly classId: number;
   readonly name: string;
+  /** Lockdep identity. */
+  readonly dep: LockdepMap;
   /** The sequence (odd while a writer is inside). */
   sequence: number;
 
@@ -28,6 +30,7 @@ export class SeqCount implements LockdepMap {
     this.machine = machine;
     this.name = name;
     this.classId = machine.lockdep.registerClass(name, LOCK_KIND.seqcount);
+    this.dep = new LockdepMap(this.classId, name);
     this.sequence = 0;
   }
 }
@@ -75,7 +78,7 @@ export function writeSeqcountBegin(s: SeqCount): void {
       );
     }
   }
-  m.lockdep.acquire(s, cpu, 0, 0);
+  m.lockdep.acquire(s.dep, cpu, 0, 0);
   s.sequence++;
 }
 
@@ -87,7 +90,7 @@ export function writeSeqcountEnd(s: SeqCount): void {
   const m = s.machine;
   if ((s.sequence & 1) === 0)
     throw new LockdepError('bad-unlock', s.name, `write_seqcount_end(${s.name}) without a write section`);
-  m.lockdep.release(s, m.currentCpu);
+  m.lockdep.release(s.dep, m.currentCpu);
   s.sequence++;
 }
 
@@ -123,7 +126,7 @@ export function writeSeqlock(sl: SeqLock): boolean {
   const m = sl.seqcount.machine;
   // Under PREEMPT_RT the writer stays preemptible; the lock serialises writers and readers spin on it.
   if (m.config.preemptRt) {
-    m.lockdep.acquire(sl.seqcount, m.currentCpu, 0, 0);
+    m.lockdep.acquire(sl.seqcount.dep, m.currentCpu, 0, 0);
     sl.seqcount.sequence++;
   } else {
     writeSeqcountBegin(sl.seqcount);

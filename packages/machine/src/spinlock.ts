@@ -19,7 +19,7 @@
  * `raw_spinlock_t` ({@link SpinLock} with `raw = true`) always spins.
  */
 import { HARDIRQ_MASK, NMI_MASK, PREEMPT_MASK } from './cpu.js';
-import { HELD_TRYLOCK, LOCK_KIND, LockdepError, type LockdepMap } from './lockdep.js';
+import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { TaskQueue } from './sched.js';
 
@@ -27,10 +27,12 @@ import { TaskQueue } from './sched.js';
 export const SPIN_WOULD_SLEEP = -1;
 
 /** A spinlock. */
-export class SpinLock implements LockdepMap {
+export class SpinLock {
   readonly machine: Machine;
   readonly classId: number;
   readonly name: string;
+  /** Lockdep identity. */
+  readonly dep: LockdepMap;
   /** raw_spinlock_t: spins even under PREEMPT_RT. */
   readonly raw: boolean;
   /** True when this lock is a sleeping rt_mutex-based lock (PREEMPT_RT, not raw). */
@@ -52,6 +54,7 @@ export class SpinLock implements LockdepMap {
     this.raw = raw;
     this.sleeping = machine.config.preemptRt && !raw;
     this.classId = machine.lockdep.registerClass(name, raw ? LOCK_KIND.rawSpin : LOCK_KIND.spin);
+    this.dep = new LockdepMap(this.classId, name);
     this.ownerCpu = -1;
     this.ownerPid = -1;
     this.waiters = new TaskQueue();
@@ -77,13 +80,13 @@ function spinAcquire(l: SpinLock, subclass: number): boolean {
     rtCheckContext(l, cpu, 'spin_lock');
     const sched = m.sched;
     if (sched.takeGrant(l, cpu)) {
-      m.lockdep.acquire(l, cpu, 0, subclass);
+      m.lockdep.acquire(l.dep, cpu, 0, subclass);
       m.cpus.migrateDisable();
       return true;
     }
     const pid = sched.currentPid[cpu]!;
     if (l.ownerPid === -1) {
-      m.lockdep.acquire(l, cpu, 0, subclass);
+      m.lockdep.acquire(l.dep, cpu, 0, subclass);
       l.ownerPid = pid;
       l.ownerCpu = cpu;
       m.cpus.migrateDisable();
@@ -96,7 +99,7 @@ function spinAcquire(l: SpinLock, subclass: number): boolean {
         `${l.name} taken again by its holder ${sched.current(cpu).name}`,
       );
     }
-    m.lockdep.noteContention(l);
+    m.lockdep.noteContention(l.dep);
     m.account.chargeEvent(cpu, 'lockContended', 1);
     const t = sched.blockOn(l, l.name, cpu, false);
     l.waiters.push(t);
@@ -110,7 +113,7 @@ function spinAcquire(l: SpinLock, subclass: number): boolean {
         `${l.name} taken on CPU ${cpu}, which already holds it (AA deadlock: ${m.sched.current(cpu).name} held: [${m.sched.current(cpu).held.names().join(', ')}])`,
       );
     }
-    m.lockdep.noteContention(l);
+    m.lockdep.noteContention(l.dep);
     m.account.chargeEvent(cpu, 'lockContended', 1);
     throw new LockdepError(
       'spin-deadlock',
@@ -118,7 +121,7 @@ function spinAcquire(l: SpinLock, subclass: number): boolean {
       `CPU ${cpu} spins on ${l.name} held by CPU ${l.ownerCpu}, which cannot release it while the harness holds it`,
     );
   }
-  m.lockdep.acquire(l, cpu, 0, subclass);
+  m.lockdep.acquire(l.dep, cpu, 0, subclass);
   m.cpus.preemptDisable();
   l.ownerCpu = cpu;
   l.ownerPid = m.sched.currentPid[cpu]!;
@@ -152,20 +155,20 @@ export function spinTrylock(l: SpinLock): boolean {
   if (l.sleeping) {
     rtCheckContext(l, cpu, 'spin_trylock');
     if (l.ownerPid !== -1) {
-      m.lockdep.noteTrylockFailure(l);
+      m.lockdep.noteTrylockFailure(l.dep);
       return false;
     }
-    m.lockdep.acquire(l, cpu, HELD_TRYLOCK, 0);
+    m.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
     l.ownerPid = m.sched.currentPid[cpu]!;
     l.ownerCpu = cpu;
     m.cpus.migrateDisable();
     return true;
   }
   if (l.ownerCpu >= 0) {
-    m.lockdep.noteTrylockFailure(l);
+    m.lockdep.noteTrylockFailure(l.dep);
     return false;
   }
-  m.lockdep.acquire(l, cpu, HELD_TRYLOCK, 0);
+  m.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
   m.cpus.preemptDisable();
   l.ownerCpu = cpu;
   l.ownerPid = m.sched.currentPid[cpu]!;
@@ -189,7 +192,7 @@ export function spinUnlock(l: SpinLock): void {
         `spin_unlock(${l.name}) by ${m.sched.current(cpu).name}, owner pid ${l.ownerPid}`,
       );
     }
-    m.lockdep.release(l, cpu);
+    m.lockdep.release(l.dep, cpu);
     m.cpus.migrateEnable();
     const next = l.waiters.shift();
     if (next === null) {
@@ -205,7 +208,7 @@ export function spinUnlock(l: SpinLock): void {
   if (l.ownerCpu !== cpu) {
     throw new LockdepError('bad-unlock', l.name, `spin_unlock(${l.name}) on CPU ${cpu}, holder CPU ${l.ownerCpu}`);
   }
-  m.lockdep.release(l, cpu);
+  m.lockdep.release(l.dep, cpu);
   l.ownerCpu = -1;
   l.ownerPid = -1;
   m.cpus.preemptEnable();

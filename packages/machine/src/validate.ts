@@ -36,7 +36,7 @@ export function validatePageAlloc(pa: PageAllocator): void {
   const mm = pa.memmap;
   const mask = mm.sectionMask;
   const nrOrders = pa.nrOrders;
-  const blocksPerSection = mm.pagesPerSection / 2 ** pa.maxOrder;
+  const blocksPerSection = mm.pagesPerSection / (1 << pa.maxOrder);
   const freeByZone = new Float64Array(zones.nrZones);
   const highatomicByZone = new Float64Array(zones.nrZones);
   const pcpByZone = new Float64Array(zones.nrZones);
@@ -76,17 +76,17 @@ export function validatePageAlloc(pa: PageAllocator): void {
           const i = pfn & mask;
           if (s.prev[i] !== prev) fail(`free pfn ${hex(pfn)}: prev ${s.prev[i]} != ${prev}`);
           if (pa.pageZone(pfn) !== z) fail(`free pfn ${hex(pfn)} on zone ${z}'s list but in zone ${pa.pageZone(pfn)}`);
-          if (pfn % 2 ** o !== 0) fail(`free pfn ${hex(pfn)} not aligned to order ${o}`);
+          if (pfn % (1 << o) !== 0) fail(`free pfn ${hex(pfn)} not aligned to order ${o}`);
           if (s.pageType[i] !== PGTY_buddy) fail(`free pfn ${hex(pfn)} lacks the buddy type`);
           if (s.private[i] !== o) fail(`free pfn ${hex(pfn)} has order ${s.private[i]} on the order-${o} list`);
           if (s.refcount[i] !== 0) fail(`free pfn ${hex(pfn)} has refcount ${s.refcount[i]}`);
-          const nb = Math.max(1, 2 ** (o - pa.pageblockOrder));
+          const nb = o > pa.pageblockOrder ? 1 << (o - pa.pageblockOrder) : 1;
           for (let b = 0; b < nb; b++) {
             const bmt = pa.pageblock.get(pfn + b * pa.pageblockNrPages);
             if (bmt !== mt) fail(`free pfn ${hex(pfn)} order ${o} on list ${mt} but its pageblock is ${bmt}`);
           }
           if (o < pa.maxOrder) {
-            const buddy = pfn ^ (2 ** o);
+            const buddy = pfn ^ (1 << o);
             const bs = mm.sectionOf(buddy);
             if (bs !== undefined && bs.pageType[buddy & mask] === PGTY_buddy && bs.private[buddy & mask] === o) {
               const bmt = pa.pageblock.get(buddy);
@@ -95,8 +95,8 @@ export function validatePageAlloc(pa: PageAllocator): void {
               if (mergeable) fail(`free buddies ${hex(pfn)} and ${hex(buddy)} of order ${o} not merged`);
             }
           }
-          freeByZone[z] = (freeByZone[z] as number) + 2 ** o;
-          if (mt === MIGRATE_HIGHATOMIC) highatomicByZone[z] = (highatomicByZone[z] as number) + 2 ** o;
+          freeByZone[z] = (freeByZone[z] as number) + (1 << o);
+          if (mt === MIGRATE_HIGHATOMIC) highatomicByZone[z] = (highatomicByZone[z] as number) + (1 << o);
           prev = pfn;
           pfn = s.next[i] as number;
           blocks++;
@@ -128,12 +128,12 @@ export function validatePageAlloc(pa: PageAllocator): void {
           if (s.prev[i] !== prev) fail(`pcp pfn ${hex(pfn)}: prev ${s.prev[i]} != ${prev}`);
           if (pa.pageZone(pfn) !== z)
             fail(`pcp pfn ${hex(pfn)} on cpu ${cpu} zone ${z} list but in zone ${pa.pageZone(pfn)}`);
-          if (pfn % 2 ** order !== 0) fail(`pcp pfn ${hex(pfn)} not aligned to order ${order}`);
+          if (pfn % (1 << order) !== 0) fail(`pcp pfn ${hex(pfn)} not aligned to order ${order}`);
           if (s.pageType[i] !== 0 || s.refcount[i] !== 0)
             fail(`pcp pfn ${hex(pfn)} has type ${s.pageType[i]} refcount ${s.refcount[i]}`);
           if (pcpPages.has(pfn)) fail(`pcp pfn ${hex(pfn)} on two pcp lists`);
           pcpPages.set(pfn, order);
-          pages += 2 ** order;
+          pages += 1 << order;
           prev = pfn;
           pfn = s.next[i] as number;
         }
@@ -156,14 +156,14 @@ export function validatePageAlloc(pa: PageAllocator): void {
       const pfn = base + i;
       let span: number;
       if (s.pageType[i] === PGTY_buddy) {
-        span = 2 ** (s.private[i] as number);
+        span = 1 << (s.private[i] as number);
         for (let k = 1; k < span; k++) {
           if (s.pageType[i + k] !== 0 || s.refcount[i + k] !== 0)
             fail(`pfn ${hex(pfn + k)} inside free block ${hex(pfn)} is in use`);
         }
       } else if ((s.refcount[i] as number) > 0) {
         if ((s.compoundHead[i] as number) >= 0) fail(`tail pfn ${hex(pfn)} has refcount ${s.refcount[i]}`);
-        span = 2 ** (s.order[i] as number);
+        span = 1 << (s.order[i] as number);
         const compound = ((s.flags[i] as number) & (1 << PG_head)) !== 0;
         for (let k = 1; k < span; k++) {
           if (s.pageType[i + k] === PGTY_buddy) fail(`pfn ${hex(pfn + k)} of allocation ${hex(pfn)} is free`);
@@ -178,7 +178,7 @@ export function validatePageAlloc(pa: PageAllocator): void {
         }
         allocByZone[z] = (allocByZone[z] as number) + span;
       } else if (pcpPages.has(pfn)) {
-        span = 2 ** (pcpPages.get(pfn) as number);
+        span = 1 << (pcpPages.get(pfn) as number);
       } else if ((s.flags[i] as number) & (1 << PG_hwpoison)) {
         span = 1;
         allocByZone[z] = (allocByZone[z] as number) + 1;

@@ -116,7 +116,7 @@ export function setupPerZoneLowmemReserve(pa: PageAllocator): void {
  * @kernel __zone_watermark_unusable_free (mm/page_alloc.c)
  */
 export function zoneWatermarkUnusableFree(pa: PageAllocator, zone: number, order: number, allocFlags: number): number {
-  let unusable = 2 ** order - 1;
+  let unusable = (1 << order) - 1;
   if (!(allocFlags & ALLOC_RESERVES)) unusable += pa.zones.nrFreeHighatomic[zone] as number;
   return unusable;
 }

@@ -117,6 +117,21 @@ describe('contexts', () => {
     expect(() => m.cpus.localBhEnable()).toThrow(MmBugError);
   });
 
+  it('an interrupt raised inside a handler or an NMI fires when that handler returns', () => {
+    const m = createMachine();
+    const order: string[] = [];
+    m.cpus.inHardirq(0, () => {
+      order.push('outer');
+      expect(m.cpus.inHardirq(0, () => order.push('inner'))).toBe(false);
+      order.push('outer end');
+    });
+    m.cpus.inNmi(1, () => {
+      m.cpus.inHardirq(1, () => order.push('after nmi'));
+      order.push('nmi');
+    });
+    expect(order).toEqual(['outer', 'outer end', 'inner', 'nmi', 'after nmi']);
+  });
+
   it('local_irq_save / restore nest', () => {
     const m = createMachine();
     const f1 = m.cpus.localIrqSave();

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createMachine,
@@ -177,6 +178,42 @@ describe('lockdep violations are typed errors', () => {
     expect(kindOf(() => m.cpus.runOn(1, () => spinLock(unsafe)))).toBe('irq-safe-to-unsafe');
   });
 
+  it('irq-safe -> irq-unsafe through a chain of dependencies', () => {
+    const m = createMachine();
+    const safe = new SpinLock(m, 'S');
+    const mid = new SpinLock(m, 'M');
+    const unsafe = new SpinLock(m, 'U');
+    m.cpus.inHardirq(0, () => {
+      spinLock(safe);
+      spinUnlock(safe);
+    });
+    // S -> M recorded with irqs off: M itself is neither irq-safe nor irq-unsafe.
+    m.cpus.runOn(0, () => {
+      const f = spinLockIrqsave(safe);
+      spinLock(mid);
+      spinUnlock(mid);
+      spinUnlockIrqrestore(safe, f);
+    });
+    expect(m.lockdep.classUsage(mid.classId) & (LOCK_USED_IN_HARDIRQ | LOCK_ENABLED_HARDIRQ)).toBe(0);
+    m.cpus.runOn(1, () => {
+      spinLock(unsafe);
+      spinUnlock(unsafe);
+    });
+    // Taking U under M closes S -> M -> U.
+    expect(
+      kindOf(() =>
+        m.cpus.runOn(0, () => {
+          const f = spinLockIrqsave(mid);
+          try {
+            spinLock(unsafe);
+          } finally {
+            spinUnlockIrqrestore(mid, f);
+          }
+        }),
+      ),
+    ).toBe('irq-safe-to-unsafe');
+  });
+
   it('release by a context that does not hold the lock', () => {
     const m = createMachine();
     const l = new SpinLock(m, 'L');
@@ -238,6 +275,16 @@ describe('lockdep violations are typed errors', () => {
     m.cpus.runOn(1, () => spinUnlock(l));
   });
 
+  it('debug_check_no_locks_held at the end of an operation', () => {
+    const m = createMachine();
+    const mu = new Mutex(m, 'mmap_lock');
+    m.lockdep.debugCheckNoLocksHeld();
+    mutexLock(mu);
+    expect(kindOf(() => m.lockdep.debugCheckNoLocksHeld())).toBe('held-at-exit');
+    mutexUnlock(mu);
+    m.lockdep.debugCheckNoLocksHeld();
+  });
+
   it('can be disabled (debug_locks off): checks stop, counters continue', () => {
     const m = createMachine();
     m.lockdep.enabled = false;
@@ -252,5 +299,61 @@ describe('lockdep violations are typed errors', () => {
     });
     expect(m.lockdep.classStats('irq_lock').acquisitions).toBe(2);
     expect(m.lockdep.stats().map((s) => s.name)).toEqual(['irq_lock']);
+  });
+});
+
+describe('lockdep property: ABBA detection against a naive dependency-graph oracle', () => {
+  it('reports circular-dependency exactly when an acquisition closes a cycle', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }), { maxLength: 25 }),
+        (sections) => {
+          const m = createMachine();
+          const locks = [...Array(6).keys()].map((i) => new SpinLock(m, `L${i}`));
+          const edges = new Set<string>();
+          const reach = (from: number, to: number): boolean => {
+            const seen = new Set<number>([from]);
+            const stack = [from];
+            while (stack.length > 0) {
+              const x = stack.pop()!;
+              if (x === to) return true;
+              for (const e of edges) {
+                const [a, b] = e.split('>').map(Number) as [number, number];
+                if (a === x && !seen.has(b)) {
+                  seen.add(b);
+                  stack.push(b);
+                }
+              }
+            }
+            return false;
+          };
+          m.cpus.runOn(0, () => {
+            for (const order of sections) {
+              const held: number[] = [];
+              try {
+                for (const x of order) {
+                  const cycle = held.some((h) => !edges.has(`${h}>${x}`) && reach(x, h));
+                  let k: string = 'none';
+                  try {
+                    spinLock(locks[x]!);
+                  } catch (e) {
+                    k = (e as LockdepError).kind;
+                  }
+                  expect(k).toBe(cycle ? 'circular-dependency' : 'none');
+                  if (cycle) break;
+                  for (const h of held) edges.add(`${h}>${x}`);
+                  held.push(x);
+                }
+              } finally {
+                for (let i = held.length - 1; i >= 0; i--) spinUnlock(locks[held[i]!]!);
+              }
+              expect(m.sched.current().held.depth).toBe(0);
+              expect(m.cpus.preemptCount[0]).toBe(0);
+            }
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

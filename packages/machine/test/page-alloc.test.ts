@@ -14,6 +14,7 @@ import {
   BadPageError,
   createMachine,
   ENOMEM,
+  formatVmstat,
   GFP_ATOMIC,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
@@ -577,3 +578,40 @@ describe('boot at scale', () => {
     expect(m.mem.zones.nrFree[m.mem.maxOrder]).toBe(2);
   });
 });
+
+describe('CPU hotplug and THP pcp lists', () => {
+  it('drains a dead CPU and moves its events', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    m.currentCpu = 3;
+    const a = pa.allocPages(GFP_KERNEL, 0);
+    pa.freePages(a, 0);
+    expect(pa.pcp.count[3 * pa.pcp.nrZones]).toBe(1);
+    m.currentCpu = 0;
+    pa.pageAllocCpuDead(3);
+    expect(pa.pcp.count[3 * pa.pcp.nrZones]).toBe(0);
+    expect(pa.vmstat.vmEvents[3 * (pa.vmstat.vmEvents.length / 4)]).toBe(0);
+    expect(formatVmstatLine(m, 'pgfree')).toBe(1);
+    m.validate();
+  });
+
+  it('caches THP-order blocks on their own pcp lists', () => {
+    // A big zone: pcp high (low watermark / 16 CPUs) holds a 512-page block.
+    const m = createMachine({ preset: 'server2s' });
+    const pa = m.mem;
+    const t = pa.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_COMP, 9);
+    expect(pa.pageZone(t)).toBe(ZONE_NORMAL);
+    pa.freePages(t, 9);
+    expect(pa.pcp.count[ZONE_NORMAL]).toBe(512);
+    expect(pa.pcp.head[ZONE_NORMAL * 14 + 13]).toBe(t);
+    expect(pa.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_COMP, 9)).toBe(t);
+    m.validate();
+  });
+});
+
+function formatVmstatLine(m: Machine, name: string): number {
+  const line = formatVmstat(m.mem)
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+}

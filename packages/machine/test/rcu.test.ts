@@ -265,6 +265,8 @@ describe('RCU property: no callback runs while a reader that predates it is insi
           } else {
             m.sched.runFor(o.us * 1000);
           }
+          expect(m.rcu.validate()).toBe(null);
+          expect(m.sched.validate()).toBe(null);
         }
         for (let c = 0; c < 4; c++) {
           while (open[c]!.length > 0) {

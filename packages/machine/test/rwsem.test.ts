@@ -143,6 +143,11 @@ describe('rw_semaphore', () => {
               return SCHED_EXIT;
             });
           });
+          // Validate the run queues before every event and step, until nothing is left to run.
+          m.sched.runWhile(() => {
+            expect(m.sched.validate()).toBe(null);
+            return true;
+          }, 1e12);
           expect(m.sched.runUntilIdle()).toBe(true);
           expect(finished).toBe(users.length);
           expect(rwsemIsLocked(s)).toBe(false);

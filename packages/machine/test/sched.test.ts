@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   createMachine,
   DEFAULT_COSTS,
+  EBUSY,
+  EINVAL,
   MmError,
   SCHED_AGAIN,
   SCHED_EXIT,
@@ -93,6 +95,45 @@ describe('deterministic scheduler', () => {
     m.cpus.runOn(1, () => m.cpus.preemptEnable());
     m.sched.runUntilIdle();
     expect(ran).toBe(true);
+  });
+
+  it('migrateTask moves queued and sleeping tasks, refusing pinned ones', () => {
+    const m = createMachine();
+    const where: number[] = [];
+    let n = 0;
+    const t = m.sched.kthreadRun('mover', 0, () => {
+      where.push(m.currentCpu);
+      return ++n < 3 ? SCHED_AGAIN : SCHED_EXIT;
+    });
+    expect(m.sched.migrateTask(t, 2)).toBe(0);
+    expect(m.sched.validate()).toBe(null);
+    m.sched.runUntilIdle();
+    expect(where).toEqual([2, 2, 2]);
+    const s = m.sched.kthreadCreate('sleeper', 1, () => SCHED_EXIT);
+    s.migrationDisabled = 1;
+    expect(m.sched.migrateTask(s, 3)).toBe(-EBUSY);
+    s.migrationDisabled = 0;
+    expect(m.sched.migrateTask(s, 3)).toBe(0);
+    m.sched.wakeUpProcess(s);
+    expect(m.sched.nrRunning(3)).toBe(1);
+    expect(m.sched.migrateTask(m.sched.tasks[0]!, 1)).toBe(-EBUSY);
+    m.hotplug.cpuDown(1);
+    expect(m.sched.migrateTask(s, 1)).toBe(-EINVAL);
+  });
+
+  it('a task step cannot drive the machine (no nested event loops)', () => {
+    const m = createMachine();
+    let err: unknown = null;
+    m.sched.kthreadRun('nested', 0, () => {
+      try {
+        m.sched.runFor(1000);
+      } catch (e) {
+        err = e;
+      }
+      return SCHED_EXIT;
+    });
+    m.sched.runUntilIdle();
+    expect((err as MmError).code).toBe('EDEADLK');
   });
 
   it('wake_up_process returns 1 only for sleeping tasks', () => {
