@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  kfree,
+  kmalloc,
   kmemCacheAlloc,
   kmemCacheAllocBulk,
   kmemCacheAllocNode,
@@ -205,5 +207,31 @@ describe('percpu sheaves: free path', () => {
     slabValidate(slab);
     machine.validate();
     expect(pages.nrAllocated).toBe(reserved(slab));
+  });
+
+  it('free with main and spare full, no empty sheaf in the barn and none allocatable: the main sheaf is flushed', () => {
+    const { slab, s, pcs, pages } = setup();
+    const objs: number[] = [];
+    for (let i = 0; i < 2 * CAP + 1; i++) objs.push(kmemCacheAlloc(s, GFP_KERNEL));
+    let next = 0;
+    while (!(pcs.main[0]!.size === CAP && pcs.spare[0]?.size === CAP)) kmemCacheFree(s, objs[next++]!);
+    expect(pcs.main[0]!.size).toBe(CAP);
+    expect(pcs.spare[0]!.size).toBe(CAP);
+    expect(s.barns[0]!.nrEmpty).toBe(0);
+    // use up the kmalloc cache that sheaves come from, with page allocations failing
+    pages.failBudget = 1_000_000;
+    const hog: number[] = [];
+    for (;;) {
+      const p = kmalloc(slab, 32 + 8 * CAP, GFP_NOWAIT);
+      if (p < 0) break;
+      hog.push(p);
+    }
+    kmemCacheFree(s, objs[next++]!);
+    pages.failBudget = 0;
+    for (const p of hog) kfree(slab, p);
+    while (next < objs.length) kmemCacheFree(s, objs[next++]!);
+    expect(s.statTotal(STAT.BARN_PUT_FAIL)).toBe(1);
+    expect(s.statTotal(STAT.SHEAF_FLUSH_MAIN)).toBe(CAP);
+    slabValidate(slab);
   });
 });
