@@ -53,6 +53,7 @@ import {
   slabAllocObjectsIdx,
   stat,
   statAdd,
+  throwDestroyed,
 } from './slub.js';
 
 /** Bytes of `struct slab_sheaf` before the objects array. */
@@ -705,6 +706,7 @@ export function pcsDestroy(s: KmemCache): void {
  * @kernel kmem_cache_prefill_sheaf (mm/slub.c)
  */
 export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): SlabSheaf | null {
+  if (s.destroyed) throwDestroyed(s, 'kmem_cache_prefill_sheaf');
   if (s.pcs === null)
     throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: cache has no sheaves`);
   if (!Number.isInteger(size) || size < 0)

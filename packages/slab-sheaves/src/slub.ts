@@ -1573,6 +1573,11 @@ export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
   return postAllocHook(s, o, objAddrOf(s, o), gfp);
 }
 
+/** Use of a destroyed cache. */
+export function throwDestroyed(s: KmemCache, fn: string): never {
+  throw new SlabError('EINVAL', s.name, `slab: ${fn}: cache ${s.name} was destroyed`);
+}
+
 /**
  * Allocate an object from `s`.
  * @returns the object address (a handle), or -ENOMEM.
@@ -1580,6 +1585,7 @@ export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
  * @kernel kmem_cache_alloc (mm/slub.c)
  */
 export function kmemCacheAlloc(s: KmemCache, gfp: number): number {
+  if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc');
   return slabAllocNode(s, gfp, NUMA_NO_NODE);
 }
 
@@ -1589,6 +1595,7 @@ export function kmemCacheAlloc(s: KmemCache, gfp: number): number {
  * @kernel kmem_cache_alloc_node (mm/slub.c)
  */
 export function kmemCacheAllocNode(s: KmemCache, gfp: number, node: number): number {
+  if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_node');
   if (node !== NUMA_NO_NODE && (!Number.isInteger(node) || node < 0 || node >= s.env.nrNodes)) return -EINVAL;
   return slabAllocNode(s, gfp, node);
 }
@@ -1648,6 +1655,7 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
       `slab: kmem_cache_alloc_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`,
     );
   }
+  if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_bulk');
   if (size === 0) return 0;
   let i = 0;
   if (s.pcs !== null) i = allocFromPcsBulk(s, gfp, size, p);

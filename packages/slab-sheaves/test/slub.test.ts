@@ -103,6 +103,17 @@ describe('SLUB core', () => {
     slabValidate(slab);
   });
 
+  it('a destroyed cache refuses allocations with a typed error', () => {
+    const { slab } = makeHarness();
+    const s = kmemCacheCreate(slab, 'gone', 32);
+    kmemCacheFree(s, kmemCacheAlloc(s, GFP_KERNEL));
+    kmemCacheDestroy(s);
+    expect(() => kmemCacheAlloc(s, GFP_KERNEL)).toThrow(/was destroyed/);
+    expect(() => kmemCacheDestroy(s)).toThrow(SlabError);
+    expect(slab.caches.includes(s)).toBe(false);
+    slabValidate(slab);
+  });
+
   it('detects double, invalid and wrong-cache frees with state unchanged', () => {
     const { slab } = makeHarness();
     const s = kmemCacheCreate(slab, 'df', 64);
