@@ -16,20 +16,46 @@
  *   object is not detected at all (the seed's documented limitation).
  */
 import { SlabBugError } from './errors.js';
-import { SLAB_POISON, SLAB_RED_ZONE } from './slab-flags.js';
-import { hex, type KmemCache, OBJ_ALLOC, OBJ_FREE, objAddrOf, type SlubAllocator } from './slub.js';
+import { SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from './slab-flags.js';
+import { hex, type KmemCache, OBJ_ALLOC, OBJ_FREE, objAddrOf, objIndexChecked, type SlubAllocator } from './slub.js';
 
 /** Object debug bits. */
 const DBG_REDZONE_BAD = 1;
 const DBG_POISON_BAD = 2;
 
-/** Fresh object: poisoned, red zones intact. @kernel setup_object_debug (mm/slub.c) */
+/**
+ * Fresh object: poisoned, red zones intact, no owner.
+ * @kernel setup_object_debug (mm/slub.c)
+ */
 export function initObjectDebug(s: KmemCache, o: number): void {
   s.objDebug[o] = 0;
+  if (s.flags & SLAB_STORE_USER) {
+    s.trackAllocCpu[o] = -1;
+    s.trackAllocPid[o] = -1;
+    s.trackAllocNs[o] = 0;
+    s.trackFreeCpu[o] = -1;
+    s.trackFreePid[o] = -1;
+    s.trackFreeNs[o] = 0;
+  }
+}
+
+/** @kernel set_track (mm/slub.c) */
+function setTrack(s: KmemCache, o: number, alloc: boolean): void {
+  const env = s.env;
+  if (alloc) {
+    s.trackAllocCpu[o] = env.currentCpu();
+    s.trackAllocPid[o] = env.currentPid();
+    s.trackAllocNs[o] = env.nowNs();
+  } else {
+    s.trackFreeCpu[o] = env.currentCpu();
+    s.trackFreePid[o] = env.currentPid();
+    s.trackFreeNs[o] = env.nowNs();
+  }
 }
 
 /** Checks when an object leaves its slab. @kernel alloc_debug_processing (mm/slub.c) */
 export function debugOnAlloc(s: KmemCache, o: number): void {
+  if (s.flags & SLAB_STORE_USER) setTrack(s, o, true);
   if (s.flags & SLAB_POISON && s.objDebug[o]! & DBG_POISON_BAD) {
     const addr = objAddrOf(s, o);
     s.allocator.debugReports.push({
@@ -45,6 +71,40 @@ export function debugOnAlloc(s: KmemCache, o: number): void {
 /** Checks when an object returns to its slab. @kernel free_debug_processing (mm/slub.c) */
 export function debugOnFree(s: KmemCache, o: number): void {
   s.objDebug[o] = s.objDebug[o]! & ~DBG_POISON_BAD;
+  if (s.flags & SLAB_STORE_USER) setTrack(s, o, false);
+}
+
+/** One `struct track`: who last allocated or freed an object (cpu -1 = never). */
+export interface SlabTrack {
+  readonly cpu: number;
+  readonly pid: number;
+  readonly timeNs: number;
+}
+
+/**
+ * The alloc and free tracks slub_debug keeps for an object of a
+ * SLAB_STORE_USER cache. With sheaves they record when the object moved
+ * between a sheaf and its slab, not the user's call (the seed's note that
+ * collected traces become less useful).
+ * @throws SlabBugError when `addr` is no object of a SLAB_STORE_USER cache.
+ * @kernel get_track (mm/slub.c)
+ */
+export function slabObjectTracks(a: SlubAllocator, addr: number): { alloc: SlabTrack; free: SlabTrack } {
+  const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / a.env.pageSize)) : 0;
+  const s = v > 0 ? a.cacheById[a.slabCacheId[v - 1]!] : undefined;
+  if (s === undefined || s === null || !(s.flags & SLAB_STORE_USER)) {
+    throw new SlabBugError(
+      'invalid-free',
+      s?.name ?? '',
+      addr,
+      `slab: ${hex(addr)} is not an object of a SLAB_STORE_USER cache`,
+    );
+  }
+  const o = objIndexChecked(s, addr, false);
+  return {
+    alloc: { cpu: s.trackAllocCpu[o]!, pid: s.trackAllocPid[o]!, timeNs: s.trackAllocNs[o]! },
+    free: { cpu: s.trackFreeCpu[o]!, pid: s.trackFreePid[o]!, timeNs: s.trackFreeNs[o]! },
+  };
 }
 
 /**

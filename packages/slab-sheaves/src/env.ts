@@ -49,6 +49,10 @@ export interface SlabEnv {
   readonly preemptRt: boolean;
   /** `smp_processor_id()`. */
   currentCpu(): number;
+  /** `current->pid` on the current CPU. */
+  currentPid(): number;
+  /** Virtual time in ns (`local_clock()`). */
+  nowNs(): number;
   /** `cpu_to_node()`. */
   cpuToNode(cpu: number): number;
   /** `cpu_online()`. */

@@ -16,7 +16,7 @@ export {
   barnShrink,
   type NodeBarn,
 } from './barn.js';
-export { slabAccess } from './debug.js';
+export { type SlabTrack, slabAccess, slabObjectTracks } from './debug.js';
 export type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
 export { CacheBusyError, SlabBugError, type SlabBugKind, SlabError } from './errors.js';
 export {

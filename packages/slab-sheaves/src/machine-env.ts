@@ -139,6 +139,8 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
     sectionShift: topo.sectionShift,
     preemptRt: machine.config.preemptRt,
     currentCpu: () => machine.currentCpu,
+    currentPid: () => machine.sched.currentPid[machine.currentCpu]!,
+    nowNs: () => machine.clock.now,
     cpuToNode: (cpu) => cpuToNode[cpu]!,
     cpuOnline: (cpu) => machine.cpus.online[cpu] === 1,
     pfnToNid: (pfn) => pages.pageToNid(pfn),

@@ -370,6 +370,12 @@ function grow32(a: Int32Array): Int32Array {
   return b;
 }
 
+function growF64(a: Float64Array): Float64Array {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 function grow8(a: Uint8Array): Uint8Array {
   const b = new Uint8Array(a.length * 2);
   b.set(a);
@@ -458,8 +464,19 @@ export class KmemCache {
   // --- objects (local * objsPerSlab + index) ---
   objNext: Int32Array;
   objState: Uint8Array;
-  /** Debug bits: 1 = red zone overwritten, 2 = free object written (poison), 4 = ctor ran. */
+  /** Debug bits: 1 = red zone overwritten, 2 = free object written (poison). */
   objDebug: Uint8Array;
+  /**
+   * SLAB_STORE_USER tracks (`struct track`), per object: CPU, pid and
+   * virtual time of the last allocation and free as seen by slub_debug
+   * (empty arrays without the flag).
+   */
+  trackAllocCpu: Int32Array;
+  trackAllocPid: Int32Array;
+  trackAllocNs: Float64Array;
+  trackFreeCpu: Int32Array;
+  trackFreePid: Int32Array;
+  trackFreeNs: Float64Array;
 
   // --- per node ---
   readonly partialHead: Int32Array;
@@ -563,6 +580,13 @@ export class KmemCache {
     this.objNext = new Int32Array(n0 * this.objsPerSlab);
     this.objState = new Uint8Array(n0 * this.objsPerSlab);
     this.objDebug = new Uint8Array(n0 * this.objsPerSlab);
+    const nt = flags & SLAB_STORE_USER ? n0 * this.objsPerSlab : 0;
+    this.trackAllocCpu = new Int32Array(nt);
+    this.trackAllocPid = new Int32Array(nt);
+    this.trackAllocNs = new Float64Array(nt);
+    this.trackFreeCpu = new Int32Array(nt);
+    this.trackFreePid = new Int32Array(nt);
+    this.trackFreeNs = new Float64Array(nt);
 
     const nn = env.nrNodes;
     this.partialHead = new Int32Array(nn).fill(-1);
@@ -767,6 +791,14 @@ function allocSlabId(s: KmemCache): number {
     s.objNext = grow32(s.objNext);
     s.objState = grow8(s.objState);
     s.objDebug = grow8(s.objDebug);
+    if (s.flags & SLAB_STORE_USER) {
+      s.trackAllocCpu = grow32(s.trackAllocCpu);
+      s.trackAllocPid = grow32(s.trackAllocPid);
+      s.trackAllocNs = growF64(s.trackAllocNs);
+      s.trackFreeCpu = grow32(s.trackFreeCpu);
+      s.trackFreePid = grow32(s.trackFreePid);
+      s.trackFreeNs = growF64(s.trackFreeNs);
+    }
   }
   return l;
 }

@@ -13,9 +13,11 @@ import {
   SLAB_CONSISTENCY_CHECKS,
   SLAB_POISON,
   SLAB_RED_ZONE,
+  SLAB_STORE_USER,
   SLAB_TYPESAFE_BY_RCU,
   SlabBugError,
   slabAccess,
+  slabObjectTracks,
   slabValidate,
 } from '../src/index.js';
 import { __GFP_ACCOUNT, GFP_KERNEL } from '../src/internal/gfp.js';
@@ -166,6 +168,32 @@ describe('SLAB_TYPESAFE_BY_RCU', () => {
     machine.rcu.rcuBarrier();
     expect(s.nrRcuSlabs).toBe(0);
     expect(pages.nrAllocated).toBeLessThan(held);
+    slabValidate(slab);
+  });
+});
+
+describe('SLAB_STORE_USER tracks', () => {
+  it('record the last alloc and free; with sheaves they show sheaf refill/flush, not the user call', () => {
+    const { slab, machine } = makeHarness();
+    const plain = kmemCacheCreate(slab, 'tracked', 64, { flags: SLAB_STORE_USER });
+    const sheafy = kmemCacheCreate(slab, 'tracked-sheaves', 64, { flags: SLAB_STORE_USER, sheafCapacity: 4 });
+    const a = machine.cpus.runOn(2, () => kmemCacheAlloc(plain, GFP_KERNEL));
+    const b = machine.cpus.runOn(2, () => kmemCacheAlloc(sheafy, GFP_KERNEL));
+    const keep = machine.cpus.runOn(2, () => kmemCacheAlloc(sheafy, GFP_KERNEL)); // keeps the slab alive
+    expect(slabObjectTracks(slab, a).alloc.cpu).toBe(2);
+    expect(slabObjectTracks(slab, b).alloc.cpu).toBe(2); // the refill ran on CPU 2 too
+    machine.cpus.runOn(3, () => {
+      kmemCacheFree(plain, a);
+      kmemCacheFree(sheafy, b);
+    });
+    expect(slabObjectTracks(slab, a).free.cpu).toBe(3);
+    // b sits in CPU 3's sheaf: slub_debug has not seen the free
+    expect(slabObjectTracks(slab, b).free.cpu).toBe(-1);
+    machine.cpus.runOn(0, () => kmemCacheShrink(sheafy));
+    // the flush worker ran on CPU 3 (flush work runs on the CPU it flushes)
+    expect(slabObjectTracks(slab, b).free.cpu).toBe(3);
+    expect(() => slabObjectTracks(slab, 12345)).toThrow(SlabBugError);
+    kmemCacheFree(sheafy, keep);
     slabValidate(slab);
   });
 });
