@@ -234,4 +234,28 @@ describe('percpu sheaves: free path', () => {
     expect(s.statTotal(STAT.SHEAF_FLUSH_MAIN)).toBe(CAP);
     slabValidate(slab);
   });
+
+  it('an IRQ on a CPU not holding its sheaves uses them; an NMI on a holder falls back', () => {
+    const { slab, s, pcs, machine } = setup();
+    kmemCacheFree(s, kmemCacheAlloc(s, GFP_KERNEL)); // warm CPU 0's sheaves
+    let a = -1;
+    machine.cpus.inHardirq(0, () => {
+      a = kmemCacheAlloc(s, GFP_ATOMIC);
+    });
+    expect(s.statTotal(STAT.PCS_TRYLOCK_FAIL)).toBe(0);
+    expect(s.statTotal(STAT.ALLOC_PCS)).toBe(2);
+    let b = -1;
+    machine.cpus.runOn(0, () => {
+      expect(pcs.lock.trylock()).toBe(true);
+      machine.cpus.inNmi(0, () => {
+        b = kmemCacheAlloc(s, GFP_ATOMIC);
+      });
+      pcs.lock.unlock();
+    });
+    expect(b).toBeGreaterThan(0);
+    expect(s.statTotal(STAT.PCS_TRYLOCK_FAIL)).toBe(1);
+    kmemCacheFree(s, a);
+    kmemCacheFree(s, b);
+    slabValidate(slab);
+  });
 });
