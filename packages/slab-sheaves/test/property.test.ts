@@ -30,7 +30,9 @@ import {
   SLAB_CONSISTENCY_CHECKS,
   SLAB_POISON,
   SLAB_RED_ZONE,
+  SLAB_STORE_USER,
   SLAB_TYPESAFE_BY_RCU,
+  type SlubConfig,
   slabValidate,
 } from '../src/index.js';
 import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
@@ -136,8 +138,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-function run(ops: Op[]): void {
-  const h = makeHarness({}, TWO_NODES);
+function run(ops: Op[], config: SlubConfig = {}): void {
+  const h = makeHarness(config, TWO_NODES);
   const { slab, machine, pages } = h;
   const caches: KmemCache[] = [
     kmemCacheCreate(slab, 'a64', 64, { sheafCapacity: 8 }),
@@ -318,6 +320,8 @@ function run(ops: Op[]): void {
     flushAllRcuSheaves(slab);
   });
   machine.rcu.rcuBarrier();
+  // slabs emptied by those callbacks (SLAB_TYPESAFE_BY_RCU) wait for one more grace period
+  machine.rcu.rcuBarrier();
   machine.cpus.runOn(online(0), () => {
     for (const s of caches) kmemCacheDestroy(s);
   });
@@ -341,6 +345,24 @@ describe('property: random operation sequences keep every object accounted for',
         run(ops);
       }),
       { numRuns: Number(process.env.MM_FUZZ_RUNS ?? 120) },
+    );
+  }, 600_000);
+
+  it('the same with SLUB_TINY (no CPU partials, single-object paths, no kvfree_rcu batching)', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 150 }), (ops) => {
+        run(ops, { slubTiny: true });
+      }),
+      { numRuns: Math.ceil(Number(process.env.MM_FUZZ_RUNS ?? 120) / 3) },
+    );
+  }, 600_000);
+
+  it('the same with KASAN-like checking', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 150 }), (ops) => {
+        run(ops, { kasan: true });
+      }),
+      { numRuns: Math.ceil(Number(process.env.MM_FUZZ_RUNS ?? 120) / 3) },
     );
   }, 600_000);
 });
