@@ -1473,26 +1473,33 @@ export class PageAllocator {
   }
 
   /**
-   * Take a reference on an allocated page.
-   * @kernel get_page (include/linux/mm.h)
+   * Take a reference on an allocated page (on its head for a compound tail).
+   * @kernel get_page / folio_get (include/linux/mm.h)
    */
   getPage(pfn: number): void {
     const s = this.memmap.sectionOf(pfn);
     const i = pfn & this.sectionMask;
-    if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
-      throw new BadPageError(pfn, 'get_page on a free or tail page');
+    const head = s === undefined ? -1 : (s.compoundHead[i] as number);
+    const hp = head >= 0 ? head : pfn;
+    const hs = head >= 0 ? this.sec(head) : s;
+    if (hs === undefined || (hs.refcount[hp & this.sectionMask] as number) <= 0) {
+      throw new BadPageError(pfn, 'get_page on a free page');
     }
-    s.refcount[i] = (s.refcount[i] as number) + 1;
+    hs.refcount[hp & this.sectionMask] = (hs.refcount[hp & this.sectionMask] as number) + 1;
   }
 
   /**
-   * Drop a reference; the last one frees the page (compound pages at their order).
+   * Drop a reference (on the head for a compound tail); the last one frees
+   * the page or the whole compound page.
+   * @throws BadPageError when the page is already free (nothing changed).
    * @kernel put_page / folio_put (include/linux/mm.h)
    */
   putPage(pfn: number): void {
     const s = this.memmap.sectionOf(pfn);
     if (s === undefined) throw new BadPageError(pfn, 'put_page on a free page');
-    this.freePages(pfn, s.order[pfn & this.sectionMask] as number);
+    const head = s.compoundHead[pfn & this.sectionMask] as number;
+    const hp = head >= 0 ? head : pfn;
+    this.freePages(hp, this.sec(hp).order[hp & this.sectionMask] as number);
   }
 
   /**

@@ -133,7 +133,8 @@ describe('buddy allocator properties', () => {
         }
         expect(m.warnings).toEqual([]);
       }),
-      { numRuns: 60 },
+      // MM_FUZZ_RUNS=5000 for a long fuzzing session.
+      { numRuns: Number(process.env.MM_FUZZ_RUNS ?? 60) },
     );
   });
 });

@@ -439,11 +439,13 @@ describe('compound pages', () => {
     expect(pa.compoundOrder(pfn)).toBe(2);
     for (let k = 1; k < 4; k++) expect(pa.memmap.compoundHead(pfn + k)).toBe(pfn);
     m.validate();
-    pa.getPage(pfn);
-    pa.putPage(pfn);
+    pa.getPage(pfn + 3); // a tail reference pins the head
+    expect(pa.memmap.refcount(pfn)).toBe(2);
+    pa.putPage(pfn + 1);
     expect(pa.memmap.refcount(pfn)).toBe(1);
     pa.putPage(pfn);
     expect(pa.memmap.refcount(pfn)).toBe(0);
+    expect(() => pa.putPage(pfn)).toThrow(BadPageError);
     m.validate();
   });
 
