@@ -11,17 +11,33 @@ import {
   __GFP_THISNODE,
   __GFP_ZERO,
   createMachine,
+  ENOMEM,
   GFP_ATOMIC,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
   GFP_NOWAIT,
   MAX_NR_ZONES,
   type Machine,
+  memStateJson,
   NR_FREE_PAGES,
   ZONE_MOVABLE,
 } from '../src/index.js';
 
 const MiB = 1024 * 1024;
+
+function snapshot(m: Machine): string {
+  const pa = m.mem;
+  return JSON.stringify([
+    memStateJson(pa),
+    Array.from(pa.vmstat.zoneDiff),
+    Array.from(pa.zones.freeHead),
+    Array.from(pa.zones.freeTail),
+    Array.from(pa.pcp.head),
+    Array.from(pa.pcp.count),
+    Array.from(pa.pcp.allocFactor),
+    Array.from(pa.pcp.freeCount),
+  ]);
+}
 
 function smallNumaMachine(): Machine {
   // Node 0: 128 MiB DMA32 + 128 MiB ZONE_MOVABLE; node 1: 128 MiB DMA32; 4 CPUs.
@@ -50,6 +66,7 @@ const GFPS = [
 type Op =
   | { kind: 'alloc'; gfp: number; order: number; nid: number; thisnode: boolean; cpu: number }
   | { kind: 'free'; index: number; cpu: number }
+  | { kind: 'inject'; order: number; gfp: number }
   | { kind: 'drain' }
   | { kind: 'refresh' };
 
@@ -71,6 +88,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record({ kind: fc.constant('free' as const), index: fc.nat(), cpu: fc.integer({ min: 0, max: 3 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('inject' as const),
+      order: fc.integer({ min: 0, max: 10 }),
+      gfp: fc.constantFrom(...GFPS),
+    }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'refresh' as const }) },
@@ -113,6 +138,19 @@ describe('buddy allocator properties', () => {
             live.splice(i, 1);
             pa.freePages(a.pfn, a.order);
             for (let k = 0; k < 2 ** a.order; k++) owned[a.pfn + k] = 0;
+          } else if (op.kind === 'inject') {
+            // An injected failure must leave every list and counter untouched.
+            pa.failPageAlloc.configure({
+              probability: 100,
+              times: 1,
+              minOrder: 0,
+              ignoreGfpReclaim: false,
+              ignoreGfpHighmem: false,
+            });
+            const before = snapshot(m);
+            expect(pa.allocPages(op.gfp, op.order)).toBe(-ENOMEM);
+            expect(snapshot(m)).toBe(before);
+            pa.failPageAlloc.configure({ probability: 0 });
           } else if (op.kind === 'drain') {
             pa.drainAllPages();
           } else {
