@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   __GFP_ACCOUNT,
   __GFP_COMP,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_HIGH,
   __GFP_MEMALLOC,
   __GFP_NOFAIL,
   __GFP_NORETRY,
@@ -18,6 +20,7 @@ import {
   GFP_ATOMIC,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
+  GFP_NOWAIT,
   MAX_NR_ZONES,
   type Machine,
   MIGRATE_HIGHATOMIC,
@@ -281,6 +284,32 @@ describe('watermarks', () => {
     const after = pa.zoneFreePages(0);
     expect(after).toBeLessThan(min);
     expect(after).toBeGreaterThan(min / 2 - min / 8 - 64);
+    m.validate();
+  });
+});
+
+describe('GFP reserve access', () => {
+  it('GFP_NOWAIT neither reclaims nor dips below min; __GFP_HIGH gets half of it', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    exhaust(m, GFP_KERNEL, 0);
+    let reclaimCalls = 0;
+    pa.setReclaimHook(() => {
+      reclaimCalls++;
+      return 0;
+    });
+    const min = pa.zones.wmark[WMARK_MIN] as number;
+    const nowait = exhaust(m, GFP_NOWAIT, 0);
+    pa.drainAllPages();
+    expect(pa.zoneFreePages(0)).toBeGreaterThan(min - 64);
+    expect(reclaimCalls).toBe(0);
+    // Blocking __GFP_HIGH: half of min (non-blocking callers get a further quarter).
+    const high = exhaust(m, __GFP_HIGH | __GFP_DIRECT_RECLAIM | __GFP_NORETRY, 0);
+    pa.drainAllPages();
+    expect(high.length).toBeGreaterThan(0);
+    expect(pa.zoneFreePages(0)).toBeGreaterThan(min / 2 - 64);
+    expect(pa.zoneFreePages(0)).toBeLessThan(min);
+    expect(nowait.length).toBeGreaterThanOrEqual(0);
     m.validate();
   });
 });
