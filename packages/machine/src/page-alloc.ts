@@ -89,6 +89,7 @@ import {
   rmqueuePcplist,
   zoneSetPagesetHighAndBatch,
 } from './pcp.js';
+import { type MemState, memStateJson } from './procfs.js';
 import {
   NR_FREE_PAGES,
   NR_ZONE_ACTIVE_ANON,
@@ -1655,6 +1656,11 @@ export class PageAllocator {
   /** Free pages of a zone including untouched sections (`zone_page_state_snapshot(NR_FREE_PAGES)`). */
   zoneFreePages(zone: number): number {
     return this.vmstat.zonePageStateSnapshot(zone, NR_FREE_PAGES);
+  }
+
+  /** The physical memory state as plain JSON (`JSON.stringify(machine.mem)`). */
+  toJSON(): MemState {
+    return memStateJson(this);
   }
 
   /** `zone_watermark_ok()` for outside callers (kswapd, compaction models). */

@@ -161,3 +161,11 @@ describe('validate() catches corruption', () => {
     expect(() => m.validate()).toThrow(/pageblock/);
   });
 });
+
+describe('JSON.stringify(machine.mem)', () => {
+  it('serializes through toJSON', () => {
+    const m = createMachine();
+    const parsed = JSON.parse(JSON.stringify(m.mem)) as { zones: { free: number }[] };
+    expect(parsed.zones[0]?.free).toBe(262144);
+  });
+});
