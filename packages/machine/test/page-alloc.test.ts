@@ -26,6 +26,7 @@ import {
   MIGRATE_HIGHATOMIC,
   MIGRATE_MOVABLE,
   MIGRATE_UNMOVABLE,
+  MmBugError,
   MmError,
   memStateJson,
   NR_FREE_PAGES,
@@ -34,6 +35,8 @@ import {
   NUMA_MISS,
   PG_head,
   PG_lru,
+  PGTY_slab,
+  PGTY_table,
   WMARK_LOW,
   WMARK_MIN,
   ZONE_DMA32,
@@ -646,3 +649,22 @@ function formatVmstatLine(m: Machine, name: string): number {
     .find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
 }
+
+describe('page flags and types on owned pages', () => {
+  it('sets and clears flags and types, and refuses a typed free', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    const pfn = pa.allocPages(GFP_KERNEL, 0);
+    pa.memmap.setPageType(pfn, PGTY_slab);
+    expect(() => pa.memmap.setPageType(pfn, PGTY_table)).toThrow(MmBugError);
+    expect(() => pa.freePages(pfn, 0)).toThrow(/page type slab still set/);
+    pa.memmap.clearPageType(pfn, PGTY_slab);
+    pa.memmap.setPageFlag(pfn, PG_lru);
+    expect(pa.memmap.testPageFlag(pfn, PG_lru)).toBe(true);
+    expect(() => pa.freePages(pfn, 0)).toThrow(/PAGE_FLAGS_CHECK_AT_FREE/);
+    pa.memmap.clearPageFlag(pfn, PG_lru);
+    pa.freePages(pfn, 0);
+    expect(() => pa.memmap.setPageFlag(100_000, PG_lru)).toThrow(MmBugError);
+    m.validate();
+  });
+});
