@@ -92,6 +92,7 @@ import {
 import { type MemState, memStateJson } from './procfs.js';
 import {
   NR_FREE_PAGES,
+  NR_VM_NUMA_EVENT_ITEMS,
   NR_ZONE_ACTIVE_ANON,
   NR_ZONE_ACTIVE_FILE,
   NR_ZONE_INACTIVE_ANON,
@@ -981,14 +982,18 @@ export class PageAllocator {
   zoneStatistics(preferredZone: number, zone: number): void {
     const cpu = this.machine.currentCpu;
     const nid = this.zones.nid[zone] as number;
-    const local = nid === this.cpuToNode[cpu] ? NUMA_LOCAL : NUMA_OTHER;
+    const ev = this.vmstat.numaEvents;
+    const base = cpu * this.zones.nrZones * NR_VM_NUMA_EVENT_ITEMS;
+    const zb = base + zone * NR_VM_NUMA_EVENT_ITEMS;
     if (nid === this.zones.nid[preferredZone]) {
-      this.vmstat.countNumaEvents(cpu, zone, NUMA_HIT, 1);
+      ev[zb + NUMA_HIT] = (ev[zb + NUMA_HIT] as number) + 1;
     } else {
-      this.vmstat.countNumaEvents(cpu, zone, NUMA_MISS, 1);
-      this.vmstat.countNumaEvents(cpu, preferredZone, NUMA_FOREIGN, 1);
+      ev[zb + NUMA_MISS] = (ev[zb + NUMA_MISS] as number) + 1;
+      const pb = base + preferredZone * NR_VM_NUMA_EVENT_ITEMS + NUMA_FOREIGN;
+      ev[pb] = (ev[pb] as number) + 1;
     }
-    this.vmstat.countNumaEvents(cpu, zone, local, 1);
+    const local = zb + (nid === this.cpuToNode[cpu] ? NUMA_LOCAL : NUMA_OTHER);
+    ev[local] = (ev[local] as number) + 1;
   }
 
   /**
@@ -1135,8 +1140,9 @@ export class PageAllocator {
    * @kernel __alloc_pages (mm/page_alloc.c)
    */
   __allocPages(gfp: number, order: number, preferredNid: number): number {
-    if (!Number.isInteger(order) || order < 0) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
-    if (!Number.isInteger(preferredNid) || preferredNid < 0 || preferredNid >= this.nrNodes) {
+    // `x >>> 0 !== x` rejects negatives, fractions and NaN in one test.
+    if (order >>> 0 !== order) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
+    if (preferredNid >>> 0 !== preferredNid || preferredNid >= this.nrNodes) {
       throw new MmError('EINVAL', `page_alloc: invalid node ${preferredNid}`);
     }
     if (order > this.maxOrder) {
@@ -1150,7 +1156,8 @@ export class PageAllocator {
       gfp & __GFP_THISNODE ? this.zones.zonelistNofallback[preferredNid] : this.zones.zonelistFallback[preferredNid]
     ) as Int32Array;
     this.acMigratetype = gfpMigratetype(gfp);
-    if (this.failPageAlloc.shouldFailAllocPage(gfp, order)) return -ENOMEM;
+    const fail = this.failPageAlloc;
+    if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
     this.acPreferredIdx = this.firstZoneIdx();
     let allocFlags = ALLOC_WMARK_LOW;
     if (this.acPreferredIdx >= 0)
