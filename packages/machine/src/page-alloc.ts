@@ -234,6 +234,8 @@ export class PageAllocator {
   nrAllocFailed: number;
   /** kswapd wake requests. */
   nrKswapdWakeups: number;
+  /** Fallback allocations from a foreign migratetype (the `mm_page_alloc_extfrag` tracepoint). */
+  nrExtfrag: number;
   reclaimHook: ReclaimHook | null;
   nodePreferenceHook: NodePreferenceHook | null;
   kswapdHook: KswapdHook | null;
@@ -301,6 +303,7 @@ export class PageAllocator {
     this.lowmemReserveRatio = Int32Array.from([256, 32, 0]);
     this.nrAllocFailed = 0;
     this.nrKswapdWakeups = 0;
+    this.nrExtfrag = 0;
     this.reclaimHook = null;
     this.nodePreferenceHook = null;
     this.kswapdHook = null;
@@ -828,7 +831,7 @@ export class PageAllocator {
       const pfn = this.getPageFromFreeArea(zone, co, fmt);
       const page = this.tryToClaimBlock(zone, pfn, co, order, startMt, fmt, allocFlags);
       if (page >= 0) {
-        this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.EXTFRAG_FALLBACK, 1);
+        this.nrExtfrag++;
         return page;
       }
     }
@@ -846,7 +849,7 @@ export class PageAllocator {
       if (fmt < 0) continue;
       const pfn = this.getPageFromFreeArea(zone, co, fmt);
       this.pageDelAndExpand(zone, pfn, order, co, fmt);
-      this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.EXTFRAG_FALLBACK, 1);
+      this.nrExtfrag++;
       return pfn;
     }
     return -1;
@@ -1215,7 +1218,6 @@ export class PageAllocator {
   /** @kernel wakeup_kswapd (mm/vmscan.c) */
   private wakeupKswapd(zone: number, order: number, highestZoneidx: number): void {
     this.nrKswapdWakeups++;
-    this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.KSWAPD_WAKE, 1);
     const hook = this.kswapdHook;
     if (hook !== null) hook(this.zones.nid[zone] as number, order, highestZoneidx);
   }

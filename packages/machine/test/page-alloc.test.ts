@@ -164,8 +164,10 @@ describe('migratetype fallback: claim vs steal', () => {
     // Use up every movable page (no watermarks thanks to __GFP_MEMALLOC).
     exhaust(m, GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, pa.maxOrder);
     expect(pa.freeAreaEmpty(0, pa.maxOrder, MIGRATE_MOVABLE)).toBe(true);
+    const extfrag = pa.nrExtfrag;
     const stolen = pa.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0);
     expect(stolen).toBeGreaterThanOrEqual(0);
+    expect(pa.nrExtfrag).toBe(extfrag + 1);
     // Orders below pageblock_order / 2 are too small to claim: just taken.
     expect(pa.pageblock.get(stolen)).toBe(MIGRATE_UNMOVABLE);
     expect(Math.floor(stolen / pa.pageblockNrPages)).toBe(Math.floor(first / pa.pageblockNrPages));
