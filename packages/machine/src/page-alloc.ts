@@ -1513,6 +1513,43 @@ export class PageAllocator {
   }
 
   /**
+   * Turn a non-compound order-`order` allocation into 2^order independent
+   * order-0 pages, each with its own reference.
+   * @throws BadPageError for a compound, free or tail page.
+   * @kernel split_page (mm/page_alloc.c)
+   */
+  splitPage(pfn: number, order: number): void {
+    const s = this.memmap.sectionOf(pfn);
+    const i = pfn & this.sectionMask;
+    if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
+      throw new BadPageError(pfn, 'split_page of a free or tail page');
+    }
+    if ((s.flags[i] as number) & (1 << PG_head)) throw new BadPageError(pfn, 'split_page of a compound page');
+    if (s.order[i] !== order)
+      throw new BadPageError(pfn, `split_page with wrong order ${order} (allocated as ${s.order[i]})`);
+    s.order[i] = 0;
+    for (let k = 1; k < 1 << order; k++) s.refcount[i + k] = 1;
+  }
+
+  /**
+   * Free pages in the buddy allocator, machine-wide (folded counter).
+   * @kernel nr_free_pages (include/linux/swap.h)
+   */
+  nrFreePages(): number {
+    return this.vmstat.globalZonePageState(NR_FREE_PAGES);
+  }
+
+  /**
+   * Pages managed by the buddy allocator, machine-wide.
+   * @kernel totalram_pages (include/linux/mm.h)
+   */
+  totalramPages(): number {
+    let n = 0;
+    for (let z = 0; z < this.zones.nrZones; z++) n += this.zones.managed[z] as number;
+    return n;
+  }
+
+  /**
    * Reset page state on its way to the free lists; false keeps a hwpoisoned
    * order-0 page out of the allocator.
    * @kernel free_pages_prepare (mm/page_alloc.c)

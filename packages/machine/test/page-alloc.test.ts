@@ -670,3 +670,23 @@ describe('page flags and types on owned pages', () => {
     m.validate();
   });
 });
+
+describe('split_page and totals', () => {
+  it('splits a non-compound block into order-0 pages freed one by one', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    expect(pa.totalramPages()).toBe(262144);
+    expect(pa.nrFreePages()).toBe(262144);
+    const pfn = pa.allocPages(GFP_KERNEL, 2);
+    expect(() => pa.splitPage(pfn, 1)).toThrow(BadPageError);
+    pa.splitPage(pfn, 2);
+    m.validate();
+    for (let k = 0; k < 4; k++) pa.freePages(pfn + k, 0);
+    pa.drainAllPages();
+    m.validate();
+    pa.refreshVmStats(); // nr_free_pages() reads the folded counter
+    expect(pa.nrFreePages()).toBe(262144);
+    const comp = pa.allocPages(GFP_KERNEL | __GFP_COMP, 1);
+    expect(() => pa.splitPage(comp, 1)).toThrow(/compound/);
+  });
+});
