@@ -1093,10 +1093,8 @@ export class PageAllocator {
     s.flags[i] = (s.flags[i] as number) | (1 << PG_head);
     s.order[i] = order;
     const n = 1 << order;
-    for (let k = 1; k < n; k++) {
-      s.compoundHead[i + k] = pfn;
-      s.refcount[i + k] = 0;
-    }
+    s.compoundHead.fill(pfn, i + 1, i + n);
+    s.refcount.fill(0, i + 1, i + n);
   }
 
   /**
@@ -1568,12 +1566,17 @@ export class PageAllocator {
       return false;
     }
     const n = 1 << order;
-    for (let k = 0; k < n; k++) {
-      const j = i + k;
-      s.flags[j] = (s.flags[j] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
-      s.compoundHead[j] = -1;
-      s.order[j] = 0;
-      s.private[j] = 0;
+    const flags = s.flags;
+    for (let j = i; j < i + n; j++) flags[j] = (flags[j] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
+    if (n === 1) {
+      s.compoundHead[i] = -1;
+      s.order[i] = 0;
+      s.private[i] = 0;
+    } else {
+      // Native fills: a 1024-page block costs one pass per field.
+      s.compoundHead.fill(-1, i, i + n);
+      s.order.fill(0, i, i + n);
+      s.private.fill(0, i, i + n);
     }
     return true;
   }
