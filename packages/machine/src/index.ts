@@ -2,6 +2,9 @@
  * DOC: @mm/machine: the simulated machine every mm subsystem runs on.
  * @packageDocumentation
  */
+export { AddressSpace } from './address-space.js';
+export { bitSpinIsLocked, bitSpinLock, bitSpinTrylock, bitSpinUnlock } from './bit-spinlock.js';
+export { Clock, ClockEvent, NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC } from './clock.js';
 export {
   ARCH_PAGE_SIZES,
   ARCHES,
@@ -21,11 +24,38 @@ export {
   type TlbGeometry,
 } from './config.js';
 export { type CostEvent, type CostTable, DEFAULT_COSTS } from './cost.js';
+export { CostAccount } from './cost-account.js';
+export {
+  BLOCK_SOFTIRQ,
+  Cpus,
+  HARDIRQ_MASK,
+  HARDIRQ_OFFSET,
+  HI_SOFTIRQ,
+  HRTIMER_SOFTIRQ,
+  IRQ_POLL_SOFTIRQ,
+  MAX_SOFTIRQ_RESTART,
+  NET_RX_SOFTIRQ,
+  NET_TX_SOFTIRQ,
+  NMI_MASK,
+  NMI_OFFSET,
+  NR_SOFTIRQS,
+  PREEMPT_MASK,
+  PREEMPT_OFFSET,
+  RCU_SOFTIRQ,
+  SCHED_SOFTIRQ,
+  SOFTIRQ_DISABLE_OFFSET,
+  SOFTIRQ_MASK,
+  SOFTIRQ_OFFSET,
+  type SoftirqHandler,
+  TASKLET_SOFTIRQ,
+  TIMER_SOFTIRQ,
+} from './cpu.js';
 export {
   bugOn,
   ConfigError,
   EAGAIN,
   EBUSY,
+  EDEADLK,
   EEXIST,
   EFAULT,
   EHWPOISON,
@@ -37,6 +67,7 @@ export {
   ENOMEM,
   ENOSPC,
   ENOSYS,
+  ENXIO,
   EOPNOTSUPP,
   EPERM,
   ERANGE,
@@ -109,8 +140,66 @@ export {
   gfpToAllocFlags,
   gfpZone,
 } from './gfp.js';
+export { type CpuhpCallback, type CpuhpSection, Hotplug } from './hotplug.js';
+export {
+  LOCAL_LOCK_FAILED,
+  LocalLock,
+  LocalTryLock,
+  localLock,
+  localLockIrq,
+  localLockIrqsave,
+  localtryLock,
+  localtryLockIrq,
+  localtryLockIrqsave,
+  localtryTrylock,
+  localtryTrylockIrqsave,
+  localtryUnlock,
+  localtryUnlockIrq,
+  localtryUnlockIrqrestore,
+  localUnlock,
+  localUnlockIrq,
+  localUnlockIrqrestore,
+} from './local-lock.js';
+export {
+  HELD_READ,
+  HELD_TRYLOCK,
+  HeldLocks,
+  LOCK_ENABLED_HARDIRQ,
+  LOCK_ENABLED_SOFTIRQ,
+  LOCK_KIND,
+  LOCK_USED_IN_HARDIRQ,
+  LOCK_USED_IN_SOFTIRQ,
+  type LockClassStats,
+  Lockdep,
+  LockdepError,
+  type LockdepKind,
+  LockdepMap,
+  type LockKind,
+  MAX_LOCK_DEPTH,
+  mightSleep,
+} from './lockdep.js';
 export { createMachine, Machine, type MachineWarning } from './machine.js';
 export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './memmap.js';
+export {
+  type FaultHandler,
+  type HardwareWalker,
+  MMU_EXEC,
+  MMU_MAX_FAULT_RETRIES,
+  MMU_READ,
+  MMU_USER,
+  MMU_WRITE,
+  Mmu,
+  MmuError,
+  type TlbStats,
+  WALK_NOT_PRESENT,
+  WALK_OK,
+  WALK_PROT,
+  WalkResult,
+  X86_PF_INSTR,
+  X86_PF_PROT,
+  X86_PF_USER,
+  X86_PF_WRITE,
+} from './mmu.js';
 export {
   MAX_NR_ZONES,
   MIGRATE_HIGHATOMIC,
@@ -138,6 +227,7 @@ export {
   ZONELIST_NOFALLBACK,
   ZoneTable,
 } from './mmzone.js';
+export { Mutex, mutexIsLocked, mutexLock, mutexTrylock, mutexUnlock } from './mutex.js';
 export {
   BadPageError,
   FPI_TO_TAIL,
@@ -214,6 +304,7 @@ export {
   zoneBatchsize,
   zoneHighsize,
 } from './pcp.js';
+export { PerCpu } from './percpu.js';
 export { fnv1a32, Prng, PrngStreams } from './prng.js';
 export {
   formatBuddyinfo,
@@ -224,6 +315,63 @@ export {
   memStateJson,
   type ZoneState,
 } from './procfs.js';
+export { Rcu, RcuStallError, type RcuStats } from './rcu.js';
+export {
+  downgradeWrite,
+  downRead,
+  downReadTrylock,
+  downWrite,
+  downWriteTrylock,
+  RwSemaphore,
+  rwsemIsLocked,
+  upRead,
+  upWrite,
+} from './rwsem.js';
+export {
+  SCHED_AGAIN,
+  SCHED_EXIT,
+  SCHED_MIN_STEP_NS,
+  SCHED_SLEEP,
+  Sched,
+  TASK_DEAD,
+  TASK_INTERRUPTIBLE,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  Task,
+  type TaskFn,
+  TaskQueue,
+} from './sched.js';
+export {
+  readSeqbegin,
+  readSeqcountBegin,
+  readSeqcountRetry,
+  readSeqretry,
+  SeqCount,
+  SeqLock,
+  writeSeqcountBegin,
+  writeSeqcountEnd,
+  writeSeqlock,
+  writeSequnlock,
+} from './seqcount.js';
+export { onEachCpu, SmpStats, smpCallFunctionMany, smpCallFunctionSingle } from './smp.js';
+export {
+  SPIN_WOULD_SLEEP,
+  SpinLock,
+  spinIsLocked,
+  spinLock,
+  spinLockBh,
+  spinLockIrq,
+  spinLockIrqsave,
+  spinLockNested,
+  spinTrylock,
+  spinUnlock,
+  spinUnlockBh,
+  spinUnlockIrq,
+  spinUnlockIrqrestore,
+} from './spinlock.js';
+export { TimerList, Timers } from './timer.js';
+export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
+export { broadcastTlbFlush, FlushTlbInfo, flushTlbFunc, nativeFlushTlbMulti, TLB_FLUSH_ALL } from './tlbflush.js';
 export { Topology } from './topology.js';
 export { validatePageAlloc } from './validate.js';
 export {
@@ -264,3 +412,4 @@ export {
   zoneWatermarkOk,
   zoneWatermarkOkRaw,
 } from './watermark.js';
+export { DelayedWork, Workqueue, Workqueues, WorkStruct } from './workqueue.js';
