@@ -338,6 +338,11 @@ export class PageAllocator {
     this.vmstat.refreshZoneStatThresholds(this.zones.managed, this.zones.nid, t.pageShift, t.nrCpus);
     this.minFreeKbytes = options.minFreeKbytes ?? calculateMinFreeKbytes(this);
     this.setupPerZoneWmarks();
+    // CPUHP_PAGE_ALLOC: a dead CPU's pcp pages and counters go back.
+    machine.hotplug.cpuhpSetupStateNocalls('mm/page_alloc:pcp', 'prepare', null, (cpu) => {
+      this.pageAllocCpuDead(cpu);
+      return 0;
+    });
   }
 
   // ---------------------------------------------------------------- tunables

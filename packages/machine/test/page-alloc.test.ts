@@ -690,3 +690,18 @@ describe('split_page and totals', () => {
     expect(() => pa.splitPage(comp, 1)).toThrow(/compound/);
   });
 });
+
+describe('CPU hotplug wiring', () => {
+  it('drains the pcp lists of a CPU taken offline', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    m.cpus.runOn(2, () => {
+      const a = pa.allocPages(GFP_KERNEL, 0);
+      pa.freePages(a, 0);
+    });
+    expect(pa.pcp.count[2 * pa.pcp.nrZones]).toBe(1);
+    expect(m.hotplug.cpuDown(2)).toBe(0);
+    expect(pa.pcp.count[2 * pa.pcp.nrZones]).toBe(0);
+    m.validate();
+  });
+});
