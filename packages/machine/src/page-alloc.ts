@@ -50,6 +50,7 @@ import {
   gfpToAllocFlags,
   gfpZone,
 } from './gfp.js';
+import { mightSleep } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { Memmap, type MemSection } from './memmap.js';
 import {
@@ -1155,7 +1156,8 @@ export class PageAllocator {
       this.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${this.maxOrder}`);
       return -EINVAL;
     }
-    // prepare_alloc_pages
+    // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
+    if (gfp & __GFP_DIRECT_RECLAIM) mightSleep(this.machine, 'alloc_pages');
     this.acNid = preferredNid;
     this.acHighestZoneidx = gfpZone(gfp);
     this.acZonelist = (

@@ -705,3 +705,24 @@ describe('CPU hotplug wiring', () => {
     m.validate();
   });
 });
+
+describe('allocation context (might_alloc)', () => {
+  it('refuses a blocking allocation in hard interrupt context; GFP_ATOMIC is fine there', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    let atomic = -1;
+    let err: unknown;
+    m.cpus.inHardirq(1, () => {
+      atomic = pa.allocPages(GFP_ATOMIC, 0);
+      try {
+        pa.allocPages(GFP_KERNEL, 0);
+      } catch (e) {
+        err = e;
+      }
+    });
+    expect(atomic).toBeGreaterThanOrEqual(0);
+    expect((err as MmError).code).toBeDefined();
+    expect(String(err)).toMatch(/sleeping function called from invalid context \(alloc_pages\)/);
+    m.validate();
+  });
+});
