@@ -146,7 +146,7 @@ function run(ops: Op[], config: SlubConfig = {}): void {
     kmemCacheCreate(slab, 'b192', 192),
     kmemCacheCreate(slab, 'c500dbg', 500, {
       sheafCapacity: 4,
-      flags: SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON,
+      flags: SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER,
     }),
     kmemCacheCreate(slab, 'd1k_rcu', 1024, { flags: SLAB_TYPESAFE_BY_RCU }),
   ];
