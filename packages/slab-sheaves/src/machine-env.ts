@@ -38,6 +38,11 @@ export interface SlabPageSource {
 class MachineLocalTryLock implements SlabLocalTryLock {
   readonly l: LocalTryLock;
   readonly machine: Machine;
+  /** The machine arrays the fast path touches (fixed for the machine's life). */
+  readonly lockdep: Machine['lockdep'];
+  readonly preemptCount: Int32Array;
+  readonly currentPid: Int32Array;
+  readonly rt: boolean;
   /**
    * Per CPU: 1 when the current holding was taken on the production fast
    * path (lockdep off), so that the unlock takes the same path.
@@ -47,6 +52,10 @@ class MachineLocalTryLock implements SlabLocalTryLock {
   constructor(machine: Machine, name: string) {
     this.l = new LocalTryLock(machine, name);
     this.machine = machine;
+    this.lockdep = machine.lockdep;
+    this.preemptCount = machine.cpus.preemptCount;
+    this.currentPid = machine.sched.currentPid;
+    this.rt = this.l.rt;
     this.fast = new Uint8Array(machine.topology.nrCpus);
   }
 
@@ -62,21 +71,19 @@ class MachineLocalTryLock implements SlabLocalTryLock {
    * the sheaf fast path free of the checker's bookkeeping.
    */
   trylock(): boolean {
-    const m = this.machine;
     const l = this.l;
-    if (m.lockdep.enabled || l.rt) return localtryTrylock(l);
-    const cpu = m.currentCpu;
+    if (this.lockdep.enabled || this.rt) return localtryTrylock(l);
+    const cpu = this.machine.currentCpu;
     if (l.acquired[cpu] === 1) return false;
-    m.cpus.preemptCount[cpu] = m.cpus.preemptCount[cpu]! + 1;
+    this.preemptCount[cpu] = this.preemptCount[cpu]! + 1;
     l.acquired[cpu] = 1;
-    l.ownerPid[cpu] = m.sched.currentPid[cpu]!;
+    l.ownerPid[cpu] = this.currentPid[cpu]!;
     this.fast[cpu] = 1;
     return true;
   }
 
   unlock(): void {
-    const m = this.machine;
-    const cpu = m.currentCpu;
+    const cpu = this.machine.currentCpu;
     if (this.fast[cpu] === 0) {
       localtryUnlock(this.l);
       return;
@@ -85,7 +92,7 @@ class MachineLocalTryLock implements SlabLocalTryLock {
     this.fast[cpu] = 0;
     l.acquired[cpu] = 0;
     l.ownerPid[cpu] = -1;
-    m.cpus.preemptCount[cpu] = m.cpus.preemptCount[cpu]! - 1;
+    this.preemptCount[cpu] = this.preemptCount[cpu]! - 1;
   }
 }
 
