@@ -315,7 +315,11 @@ export class SlubAllocator {
     let sec = this.pfnMap[s];
     if (sec === undefined) {
       sec = new Int32Array(1 << shift);
-      this.pfnMap[s] = sec;
+      // fill up to `s` so the array stays densely packed (a far-off index
+      // would turn it into a slow dictionary-mode array)
+      const map = this.pfnMap;
+      while (map.length <= s) map.push(undefined);
+      map[s] = sec;
     }
     sec[pfn & ((1 << shift) - 1)] = v;
   }

@@ -265,3 +265,21 @@ describe('cache arguments', () => {
     machine.validate();
   });
 });
+
+describe('larger machines', () => {
+  it('server2s: caches across 32 CPUs and 2 nodes of 32 GiB', () => {
+    const { slab, machine } = makeHarness({}, { preset: 'server2s' });
+    const s = kmemCacheCreate(slab, 'big', 192, { sheafCapacity: 16 });
+    const objs: number[] = [];
+    for (const cpu of [0, 17, 31]) {
+      machine.cpus.runOn(cpu, () => {
+        for (let i = 0; i < 100; i++) objs.push(kmemCacheAlloc(s, GFP_KERNEL));
+      });
+    }
+    const nodes = new Set(objs.map((o) => slab.env.pfnToNid(Math.floor(o / 4096))));
+    expect(nodes).toEqual(new Set([0, 1]));
+    expect(s.order).toBe(calculateOrder(s.size, 32, 4096, 12, cfg));
+    for (const o of objs) kmemCacheFree(s, o);
+    slabValidate(slab);
+  });
+});
