@@ -22,7 +22,7 @@
  * - per-node partial lists (`kmem_cache_node.partial`), empty slabs kept up
  *   to `min_partial` and freed to the buddy allocator beyond;
  * - debug caches and SLUB_TINY skip the per-CPU layer and allocate one
- *   object at a time under the list lock (`alloc_single_from_partial`).
+ *   object at a time from the node partial lists (`alloc_single_from_partial`).
  * Percpu sheaves (sheaf.ts) sit on top for caches created with a
  * `sheafCapacity`.
  */
@@ -445,7 +445,7 @@ export class KmemCache {
   readonly pageSize: number;
   /** cpu_to_node() by CPU (copied for the hot paths). */
   readonly cpuNode: Int32Array;
-  /** Single-object paths under the list lock (debug caches, SLUB_TINY). */
+  /** Single-object paths on the node partial lists (debug caches, SLUB_TINY). */
   readonly singlePaths: boolean;
 
   // --- slabs (local ids) ---
