@@ -23,13 +23,15 @@
  *   to `min_partial` and freed to the buddy allocator beyond;
  * - debug caches and SLUB_TINY skip the per-CPU layer and allocate one
  *   object at a time from the node partial lists (`alloc_single_from_partial`).
+ * Partial-list changes hold the node's `list_lock`; empty slabs are freed
+ * after it is dropped.
  * Percpu sheaves (sheaf.ts) sit on top for caches created with a
  * `sheafCapacity`.
  */
 import { EINVAL, ENOMEM } from '@mm/machine';
 import { barnShrink, type NodeBarn, newNodeBarn } from './barn.js';
 import { debugOnAlloc, debugOnFree, initObjectDebug } from './debug.js';
-import type { SlabEnv } from './env.js';
+import type { SlabEnv, SlabSpinLock } from './env.js';
 import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
 import {
   __GFP_ACCOUNT,
@@ -489,6 +491,8 @@ export class KmemCache {
   readonly fullHead: Int32Array;
   readonly nrSlabsNode: Float64Array;
   readonly totalObjectsNode: Float64Array;
+  /** `kmem_cache_node.list_lock` per node (one lockdep class for all, as in the kernel). */
+  readonly listLock: SlabSpinLock[];
   readonly barns: NodeBarn[];
 
   // --- per CPU ---
@@ -611,6 +615,8 @@ export class KmemCache {
     this.nrSheaves = 0;
     this.prefilled = [];
     this.destroyed = false;
+    this.listLock = [];
+    for (let nid = 0; nid < nn; nid++) this.listLock.push(env.newSpinLock('kmem_cache_node->list_lock'));
     this.barns = [];
     if (this.sheafCapacity > 0) for (let nid = 0; nid < nn; nid++) this.barns.push(newNodeBarn(env, nid));
     this.pcs = this.sheafCapacity > 0 ? newPercpuSheaves(this) : null;
@@ -752,17 +758,22 @@ export function kmemCacheDestroy(s: KmemCache): void {
   for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) remaining += s.slabInuse[l]!;
   for (let cpu = 0; cpu < s.env.nrCpus; cpu++) remaining -= s.cpuFreelistLength(cpu);
   if (remaining > 0) throw new CacheBusyError(s.name, remaining);
-  // free every remaining (empty) slab.
+  // free every remaining (empty) slab (free_partial)
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
+    const lock = s.listLock[nid]!;
+    lock.lock();
+    const discard: number[] = [];
     let l = s.partialHead[nid]!;
     while (l >= 0) {
       const next = s.slabNext[l]!;
       if (s.slabInuse[l] === 0) {
         removePartial(s, nid, l);
-        discardSlab(s, l);
+        discard.push(l);
       }
       l = next;
     }
+    lock.unlock();
+    for (const x of discard) discardSlab(s, x);
   }
   if (s.pcs !== null) pcsDestroy(s);
   s.destroyed = true;
@@ -1013,9 +1024,12 @@ function allocSingleFromPartial(s: KmemCache, nid: number, l: number): number {
 function allocSingleFromNewSlab(s: KmemCache, l: number): number {
   const idx = slabPop(s, l);
   const nid = s.slabNid[l]!;
+  const lock = s.listLock[nid]!;
+  lock.lock();
   if (s.slabFree[l]! < 0) addFull(s, nid, l);
   else addPartial(s, nid, l, false);
   incSlabsNode(s, l);
+  lock.unlock();
   return l * s.objsPerSlab + idx;
 }
 
@@ -1063,11 +1077,15 @@ function putPartials(s: KmemCache, cpu: number): void {
     s.slabFrozen[l] = 0;
     s.slabList[l] = LIST_NONE;
     const nid = s.slabNid[l]!;
+    const lock = s.listLock[nid]!;
+    lock.lock();
     if (s.slabInuse[l] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+      lock.unlock();
       stat(s, STAT.FREE_SLAB);
       discardSlab(s, l);
     } else {
       addPartial(s, nid, l, true);
+      lock.unlock();
       stat(s, STAT.FREE_ADD_PARTIAL);
     }
     l = next;
@@ -1081,10 +1099,15 @@ function putPartials(s: KmemCache, cpu: number): void {
  * @kernel get_partial_node (mm/slub.c)
  */
 function getPartialNode(s: KmemCache, nid: number, cpu: number): number {
+  // racy check: no partial slabs, no lock
   if (s.nrPartial[nid] === 0) return -1;
+  const lock = s.listLock[nid]!;
+  lock.lock();
   let l = s.partialHead[nid]!;
   if (s.singlePaths) {
-    return -2 - allocSingleFromPartial(s, nid, l);
+    const o = allocSingleFromPartial(s, nid, l);
+    lock.unlock();
+    return -2 - o;
   }
   let got = -1;
   let partialSlabs = 0;
@@ -1102,6 +1125,7 @@ function getPartialNode(s: KmemCache, nid: number, cpu: number): number {
     if (s.cpuPartialSlabs === 0) break;
     l = next;
   }
+  lock.unlock();
   return got;
 }
 
@@ -1153,7 +1177,10 @@ function deactivateSlab(s: KmemCache, l: number, freelist: number): void {
     discardSlab(s, l);
     stat(s, STAT.FREE_SLAB);
   } else if (s.slabFree[l]! >= 0) {
+    const lock = s.listLock[nid]!;
+    lock.lock();
     addPartial(s, nid, l, remote);
+    lock.unlock();
     stat(s, remote ? STAT.DEACTIVATE_TO_TAIL : STAT.DEACTIVATE_TO_HEAD);
   } else {
     stat(s, STAT.DEACTIVATE_FULL);
@@ -1216,7 +1243,12 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
         if (s.slabInuse[p] === 0 && s.nrPartial[nid]! >= s.minPartial) {
           stat(s, STAT.FREE_SLAB);
           discardSlab(s, p);
-        } else addPartial(s, nid, p, true);
+        } else {
+          const lock = s.listLock[nid]!;
+          lock.lock();
+          addPartial(s, nid, p, true);
+          lock.unlock();
+        }
         continue;
       }
       stat(s, STAT.CPU_PARTIAL_ALLOC);
@@ -1291,7 +1323,9 @@ function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt:
   s.slabInuse[l] = s.slabInuse[l]! - cnt;
   const inuse = s.slabInuse[l]!;
   if (s.singlePaths) {
-    // free_to_partial_list()
+    // free_to_partial_list(): all under the list lock, the slab freed after it
+    const lock = s.listLock[nid]!;
+    lock.lock();
     let free = false;
     if (inuse === 0 && s.nrPartial[nid]! >= s.minPartial) free = true;
     if (prior < 0) {
@@ -1304,6 +1338,7 @@ function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt:
       removePartial(s, nid, l);
       stat(s, STAT.FREE_REMOVE_PARTIAL);
     }
+    lock.unlock();
     if (free) {
       stat(s, STAT.FREE_SLAB);
       discardSlab(s, l);
@@ -1320,11 +1355,15 @@ function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt:
     stat(s, STAT.CPU_PARTIAL_FREE);
     return;
   }
+  if (inuse !== 0 && prior >= 0) return; // stays on the partial list: no lock needed
+  const lock = s.listLock[nid]!;
+  lock.lock();
   if (inuse === 0 && s.nrPartial[nid]! >= s.minPartial) {
     if (prior >= 0) {
       removePartial(s, nid, l);
       stat(s, STAT.FREE_REMOVE_PARTIAL);
     }
+    lock.unlock();
     stat(s, STAT.FREE_SLAB);
     discardSlab(s, l);
     return;
@@ -1333,6 +1372,7 @@ function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt:
     addPartial(s, nid, l, true);
     stat(s, STAT.FREE_ADD_PARTIAL);
   }
+  lock.unlock();
 }
 
 /**
@@ -1807,18 +1847,23 @@ export function kmemCacheShrink(s: KmemCache): number {
   flushAll(s);
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
     if (s.pcs !== null) barnShrink(s, s.barns[nid]!);
-    // collect partial slabs by inuse; empty ones are discarded
+    // under the list lock: take empty slabs off, fullest slabs first; discard after
+    const lock = s.listLock[nid]!;
+    lock.lock();
     const slabs: number[] = [];
+    const discard: number[] = [];
     let l = s.partialHead[nid]!;
     while (l >= 0) {
       const next = s.slabNext[l]!;
       removePartial(s, nid, l);
-      if (s.slabInuse[l] === 0) discardSlab(s, l);
+      if (s.slabInuse[l] === 0) discard.push(l);
       else slabs.push(l);
       l = next;
     }
     slabs.sort((x, y) => s.slabInuse[y]! - s.slabInuse[x]!);
     for (const x of slabs) addPartial(s, nid, x, true);
+    lock.unlock();
+    for (const x of discard) discardSlab(s, x);
   }
   return 0;
 }

@@ -258,4 +258,20 @@ describe('percpu sheaves: free path', () => {
     kmemCacheFree(s, b);
     slabValidate(slab);
   });
+
+  it('lock classes: barn and list locks are taken (with interrupts saved) and counted by lockdep', () => {
+    const { slab, s, machine } = setup();
+    const objs: number[] = [];
+    for (let i = 0; i < 6 * CAP; i++) objs.push(kmemCacheAlloc(s, GFP_KERNEL));
+    machine.cpus.inHardirq(0, () => {
+      objs.push(kmemCacheAlloc(s, GFP_ATOMIC));
+    });
+    for (const o of objs) kmemCacheFree(s, o);
+    kmemCacheShrink(s);
+    expect(machine.lockdep.classStats('kmem_cache_node->list_lock').acquisitions).toBeGreaterThan(0);
+    expect(machine.lockdep.classStats('node_barn->lock').acquisitions).toBeGreaterThan(0);
+    expect(machine.lockdep.classStats('sheafy->cpu_sheaves->lock').trylockFailures).toBe(0);
+    expect(machine.warnings).toEqual([]);
+    slabValidate(slab);
+  });
 });
