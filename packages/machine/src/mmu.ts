@@ -745,7 +745,7 @@ export class Mmu {
 
   /**
    * Invalidate [start, end) on `cpu` for `as`, page by page.
-   * @kernel local_flush_tlb_range (arch/riscv/mm/tlbflush.c)
+   * @kernel local_flush_tlb_range_asid (arch/riscv/mm/tlbflush.c)
    */
   localFlushTlbRange(cpu: number, as: AddressSpace, start: number, end: number): void {
     this.checkCpuAddr(cpu, start);
@@ -759,7 +759,7 @@ export class Mmu {
 
   /**
    * Flush every non-global entry of `as`'s ASID on `cpu` (INVPCID single context, `tlbi aside1`).
-   * @kernel local_flush_tlb_asid (arch/riscv/include/asm/tlbflush.h)
+   * @kernel local_flush_tlb_all_asid (arch/riscv/include/asm/tlbflush.h)
    */
   localFlushTlbAsid(cpu: number, as: AddressSpace): void {
     this.checkCpuAddr(cpu, 0);
@@ -769,7 +769,7 @@ export class Mmu {
 
   /**
    * Flush all of `cpu`'s TLB entries, global ones included.
-   * @kernel __flush_tlb_all (arch/x86/include/asm/tlbflush.h)
+   * @kernel __flush_tlb_all (arch/x86/mm/tlb.c)
    */
   localFlushTlbAll(cpu: number): void {
     this.checkCpuAddr(cpu, 0);

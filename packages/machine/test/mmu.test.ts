@@ -572,6 +572,33 @@ describe('bad input', () => {
     expect(() => mmu.flushTlbMm(as)).toThrow(/destroyed/);
   });
 
+  it('rejects a misbehaving walker or fault handler with typed errors', () => {
+    const { mmu } = setup();
+    const as = mmu.createAddressSpace(1);
+    const cases: [Partial<{ pfn: number; shift: number; flags: number }>, number, RegExp][] = [
+      [{ pfn: 1 }, 7, /walker returned 7/],
+      [{ pfn: 3, shift: 21 }, 0, /not a leaf-aligned frame/],
+      [{ pfn: 512, shift: 11 }, 0, /leaf shift 11/],
+      [{ pfn: 1, flags: 0x80 }, 0, /unknown flags/],
+      [{ pfn: -1 }, 0, /not a leaf-aligned frame/],
+    ];
+    for (const [fields, ret, msg] of cases) {
+      mmu.registerWalker({
+        walk(_as, _vaddr, _kind, out) {
+          Object.assign(out, fields);
+          return ret;
+        },
+      });
+      expect(() => mmu.access(0, as, 0, R)).toThrow(msg);
+    }
+    expect(mmu.nrEntries(0)).toEqual([0, 0, 0]);
+    mmu.registerWalker(null);
+    expect(() => mmu.access(0, as, 0, R)).toThrow(/no hardware walker/);
+    mmu.registerWalker(new MapWalker());
+    mmu.registerFaultHandler(new RecordingFaultHandler(() => 1));
+    expect(() => mmu.access(0, as, 0, R)).toThrow(/fault handler returned 1/);
+  });
+
   it('rejects TLB geometries with a non-power-of-two number of sets', () => {
     expect(() => createMachine({ tlb: { entries4k: 96, ways4k: 4 } })).toThrow(/tlb.entries4k/);
     expect(() => createMachine({ tlb: { asidBits: 2 } })).toThrow(/tlb.asidBits/);
