@@ -33,6 +33,8 @@ export class AddressSpace {
   readonly cpuTlbGen: Float64Array;
   /** Flushes are broadcast by hardware (global ASID + INVLPGB, arm64 TLBI IS): no IPIs. */
   broadcast: boolean;
+  /** Batches (`TlbBatch`) holding a deferred flush of this address space: CPUs may lag until they flush. */
+  nrDeferredFlushes: number;
   /** Remote flushes since the cpumask was last trimmed. */
   flushesSinceTrim: number;
   /** Set by `destroyAddressSpace`; a dead address space may not be used. */
@@ -48,6 +50,7 @@ export class AddressSpace {
     this.tlbGen = 1;
     this.cpuTlbGen = new Float64Array(nrCpus).fill(1);
     this.broadcast = false;
+    this.nrDeferredFlushes = 0;
     this.flushesSinceTrim = 0;
     this.dead = false;
   }

@@ -76,5 +76,7 @@ export {
   flushTlbFunc,
   nativeFlushTlbMulti,
   TLB_FLUSH_ALL,
+  TLB_GENERATION_INVALID,
+  TlbBatch,
 } from './tlbflush.js';
 export { Topology } from './topology.js';

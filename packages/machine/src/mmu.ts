@@ -30,11 +30,15 @@ import { ConfigError, EFAULT, MmBugError, MmError } from './errors.js';
 import type { Machine } from './machine.js';
 import { TLB_DIRTY, TLB_FLAGS_MASK, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
 import {
+  archTlbbatchAddPending,
+  archTlbbatchFlush,
+  archTlbbatchShouldDefer,
   FlushTlbInfo,
   flushTlbAll,
   flushTlbKernelRange,
   flushTlbMmRange,
   TLB_FLUSH_ALL,
+  TlbBatch,
   useGlobalAsid,
 } from './tlbflush.js';
 
@@ -851,6 +855,44 @@ export class Mmu {
     useGlobalAsid(this, as);
   }
 
+  // ---- Batched unmap flushing (reclaim's TTU_BATCH_FLUSH) ----
+
+  /** An empty batch of deferred flushes (one per reclaiming task, `tlb_ubc`). */
+  newTlbBatch(): TlbBatch {
+    return new TlbBatch(this.nrCpus);
+  }
+
+  /**
+   * Whether unmapping from `as` should be batched (another CPU may cache it).
+   * @kernel arch_tlbbatch_should_defer (arch/x86/include/asm/tlbflush.h)
+   */
+  archTlbbatchShouldDefer(as: AddressSpace): boolean {
+    return archTlbbatchShouldDefer(this, as);
+  }
+
+  /**
+   * Defer the flush of [start, end) of `as` to `batch`. Until
+   * {@link archTlbbatchFlush}, other CPUs may still use the old translations
+   * (the caller keeps the pages alive, as reclaim does).
+   * @kernel arch_tlbbatch_add_pending (arch/x86/mm/tlb.c)
+   */
+  archTlbbatchAddPending(batch: TlbBatch, as: AddressSpace, start: number, end: number): void {
+    if (as.dead) throw new MmuError('EINVAL', `address space ${as.id} is destroyed`);
+    if (as === this.initMm) throw new MmuError('EINVAL', 'init_mm is flushed with flushTlbKernelRange or flushTlbAll');
+    if (batch.cpumask.length !== this.nrCpus) throw new MmuError('EINVAL', 'the batch belongs to another machine');
+    this.checkRange(start, end);
+    archTlbbatchAddPending(this, batch, as, start, end);
+  }
+
+  /**
+   * Do every flush deferred to `batch` and empty it.
+   * @kernel arch_tlbbatch_flush (arch/x86/mm/tlb.c)
+   */
+  archTlbbatchFlush(batch: TlbBatch): void {
+    if (batch.cpumask.length !== this.nrCpus) throw new MmuError('EINVAL', 'the batch belongs to another machine');
+    archTlbbatchFlush(this, batch);
+  }
+
   // ---- Introspection ----
 
   /**
@@ -926,7 +968,8 @@ export class Mmu {
       if (as.dead) throw new MmBugError(`mmu: CPU ${c} has destroyed address space ${as.id} loaded`);
       if (as === this.initMm) continue;
       if (as.cpumask[c] !== 1) throw new MmBugError(`mmu: CPU ${c} runs address space ${as.id} outside its cpumask`);
-      if (this.isLazy[c] === 0 && this.tlbFlushPending[c] === 0 && as.cpuTlbGen[c] !== as.tlbGen) {
+      const lagAllowed = this.isLazy[c] !== 0 || this.tlbFlushPending[c] !== 0 || as.nrDeferredFlushes > 0;
+      if (!lagAllowed && as.cpuTlbGen[c] !== as.tlbGen) {
         throw new MmBugError(
           `mmu: CPU ${c} runs address space ${as.id} at tlb_gen ${as.cpuTlbGen[c]}, behind ${as.tlbGen}`,
         );

@@ -29,6 +29,13 @@ import type { Mmu } from './mmu.js';
 export const TLB_FLUSH_ALL = -1;
 
 /**
+ * `newTlbGen` of a request that names no generation (a batched flush): the
+ * CPU flushes fully if it is behind at all.
+ * @kernel TLB_GENERATION_INVALID (arch/x86/include/asm/tlbflush.h)
+ */
+export const TLB_GENERATION_INVALID = 0;
+
+/**
  * One flush request, handed to every CPU that runs it.
  * @kernel struct flush_tlb_info (arch/x86/include/asm/tlbflush.h)
  */
@@ -120,7 +127,7 @@ export function flushTlbMmRange(
     broadcastTlbFlush(mmu, info);
   } else if (mm.cpumaskAnyBut(cpu) >= 0) {
     info.trimCpumask = shouldTrimCpumask(mmu, mm);
-    nativeFlushTlbMulti(mmu, info);
+    nativeFlushTlbMulti(mmu, mm.cpumask, info);
     considerGlobalAsid(mmu, mm);
   } else if (mm === mmu.loadedAs[cpu]) {
     flushTlbFunc(mmu, cpu, info, true);
@@ -151,7 +158,7 @@ export function flushTlbFunc(mmu: Mmu, cpu: number, info: FlushTlbInfo, local: b
     return;
   }
   const localGen = loaded.cpuTlbGen[cpu]!;
-  if (info.newTlbGen <= localGen) return;
+  if (info.newTlbGen !== TLB_GENERATION_INVALID && info.newTlbGen <= localGen) return;
   const mmGen = loaded.tlbGen;
   if (localGen === mmGen) return;
   if (info.end !== TLB_FLUSH_ALL && info.newTlbGen === localGen + 1 && info.newTlbGen === mmGen) {
@@ -200,13 +207,12 @@ function shouldTrimCpumask(mmu: Mmu, mm: AddressSpace): boolean {
  * freed every CPU of the mask is interrupted, lazy ones included.
  * @kernel native_flush_tlb_multi (arch/x86/mm/tlb.c)
  */
-export function nativeFlushTlbMulti(mmu: Mmu, info: FlushTlbInfo): void {
+export function nativeFlushTlbMulti(mmu: Mmu, cpumask: Uint8Array, info: FlushTlbInfo): void {
   const sender = info.initiatingCpu;
-  const mm = info.mm!;
   mmu.nrShootdowns[sender]!++;
   const ipiCost = mmu.costs.ipi;
   for (let c = 0; c < mmu.nrCpus; c++) {
-    if (mm.cpumask[c] === 0) continue;
+    if (cpumask[c] === 0) continue;
     if (!info.freedTables && !shouldFlushTlb(mmu, c, info)) continue;
     if (c === sender) {
       flushTlbFunc(mmu, c, info, true);
@@ -329,4 +335,86 @@ function onEachCpu(mmu: Mmu, sender: number): void {
     mmu.chargeNs(sender, mmu.costs.ipi);
     mmu.nrRemoteFlushReceived[c]!++;
   }
+}
+
+/**
+ * Deferred flushes of reclaim's batched unmapping (TTU_BATCH_FLUSH): the
+ * CPUs that may cache any of the unmapped pages, gathered until one flush.
+ * @kernel struct arch_tlbflush_unmap_batch (arch/x86/include/asm/tlbbatch.h)
+ */
+export class TlbBatch {
+  /** CPUs to flush (the union of the cpumasks of the address spaces added). */
+  readonly cpumask: Uint8Array;
+  /** Pages were unmapped from some address space since the last flush. */
+  unmappedPages: boolean;
+  /** The address spaces with a flush deferred to this batch. */
+  readonly spaces: AddressSpace[];
+
+  constructor(nrCpus: number) {
+    this.cpumask = new Uint8Array(nrCpus);
+    this.unmappedPages = false;
+    this.spaces = [];
+  }
+}
+
+/**
+ * Whether unmapping from `mm` should join a batch rather than flush now:
+ * only when another CPU may cache its entries.
+ * @kernel arch_tlbbatch_should_defer (arch/x86/include/asm/tlbflush.h)
+ */
+export function archTlbbatchShouldDefer(mmu: Mmu, mm: AddressSpace): boolean {
+  return mm.cpumaskAnyBut(initiatingCpu(mmu)) >= 0;
+}
+
+/**
+ * Record that [start, end) of `mm` was unmapped and its flush deferred to
+ * {@link archTlbbatchFlush}: bump its `tlb_gen` and add its cpumask to the
+ * batch. An address space flushed by broadcast has the range invalidated now
+ * (an asynchronous INVLPGB the final flush waits for).
+ * @kernel arch_tlbbatch_add_pending (arch/x86/mm/tlb.c)
+ */
+export function archTlbbatchAddPending(mmu: Mmu, batch: TlbBatch, mm: AddressSpace, start: number, end: number): void {
+  const cpu = initiatingCpu(mmu);
+  const newTlbGen = ++mm.tlbGen;
+  if (mm.broadcast) {
+    broadcastTlbFlush(mmu, initFlushTlbInfo(mmu, mm, start, end, mmu.pageShift, false, newTlbGen, cpu));
+  } else {
+    for (let c = 0; c < mmu.nrCpus; c++) batch.cpumask[c]! |= mm.cpumask[c]!;
+    if (!batch.spaces.includes(mm)) {
+      batch.spaces.push(mm);
+      mm.nrDeferredFlushes++;
+    }
+  }
+  batch.unmappedPages = true;
+}
+
+/**
+ * Flush everything a batch deferred: every CPU of its cpumask that is behind
+ * on the address space it runs flushes that address space fully (by IPI, or
+ * locally when only this CPU is concerned); with broadcast invalidation, one
+ * broadcast of all non-global entries instead. The batch is then empty.
+ * @kernel arch_tlbbatch_flush (arch/x86/mm/tlb.c)
+ */
+export function archTlbbatchFlush(mmu: Mmu, batch: TlbBatch): void {
+  const cpu = initiatingCpu(mmu);
+  mmu.nrFlushes[cpu]!++;
+  const info = initFlushTlbInfo(mmu, null, 0, TLB_FLUSH_ALL, mmu.pageShift, false, TLB_GENERATION_INVALID, cpu);
+  const mask = batch.cpumask;
+  let other = false;
+  for (let c = 0; c < mmu.nrCpus; c++) if (mask[c] !== 0 && c !== cpu) other = true;
+  if (mmu.broadcastFlush && batch.unmappedPages) {
+    // invlpgb_flush_all_nonglobals(): every CPU drops every non-global entry.
+    mmu.nrBroadcastFlushes[cpu]!++;
+    mmu.chargeNs(cpu, mmu.costs.tlbBroadcastFlush);
+    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, true);
+    for (const mm of batch.spaces) mm.cpuTlbGen.fill(mm.tlbGen);
+    batch.unmappedPages = false;
+  } else if (other) {
+    nativeFlushTlbMulti(mmu, mask, info);
+  } else if (mask[cpu] !== 0) {
+    flushTlbFunc(mmu, cpu, info, true);
+  }
+  mask.fill(0);
+  for (const mm of batch.spaces) mm.nrDeferredFlushes--;
+  batch.spaces.length = 0;
 }

@@ -488,6 +488,56 @@ describe('shootdowns', () => {
   });
 });
 
+describe('batched unmap flushing (reclaim)', () => {
+  it('defers the shootdown to one flush of the batch', () => {
+    const { m, mmu, walker } = setup();
+    const a = mmu.createAddressSpace(1);
+    const b = mmu.createAddressSpace(2);
+    walker.map(1, 0x1000, 12, 10, RW_USER);
+    walker.map(2, 0x1000, 12, 20, RW_USER);
+    for (let c = 0; c < 3; c++) mmu.access(c, a, 0x1000, R);
+    mmu.access(3, b, 0x1000, R);
+    m.currentCpu = 0;
+    expect(mmu.archTlbbatchShouldDefer(a)).toBe(true);
+    expect(mmu.archTlbbatchShouldDefer(mmu.createAddressSpace(3))).toBe(false);
+    const batch = mmu.newTlbBatch();
+    walker.unmap(1, 0x1000, 12);
+    walker.unmap(2, 0x1000, 12);
+    mmu.archTlbbatchAddPending(batch, a, 0x1000, 0x2000);
+    mmu.archTlbbatchAddPending(batch, b, 0x1000, 0x2000);
+    // Deferred: nothing flushed yet, the old translations are still cached.
+    expect(mmu.stats().ipisSent).toBe(0);
+    expect(mmu.probe(1, a, 0x1000)).toBe(10);
+    mmu.validate();
+    mmu.archTlbbatchFlush(batch);
+    expect(mmu.stats(0)).toMatchObject({ ipisSent: 3, shootdowns: 1 });
+    for (let c = 0; c < 3; c++) expect(mmu.probe(c, a, 0x1000)).toBe(-1);
+    expect(mmu.probe(3, b, 0x1000)).toBe(-1);
+    expect(Array.from(batch.cpumask)).toEqual([0, 0, 0, 0]);
+    expect(a.nrDeferredFlushes + b.nrDeferredFlushes).toBe(0);
+    expect(mmu.access(1, a, 0x1000, R)).toBe(-EFAULT);
+  });
+
+  it('with broadcast invalidation the batch flush sends no IPI', () => {
+    const { mmu, walker } = setup({ tlb: { broadcastFlush: true } });
+    const a = mmu.createAddressSpace(1);
+    walker.map(1, 0x1000, 12, 10, RW_USER);
+    walker.map(1, 0xc000_0000, 12, 11, KERNEL_GLOBAL);
+    for (let c = 0; c < 3; c++) {
+      mmu.access(c, a, 0x1000, R);
+      mmu.access(c, a, 0xc000_0000, MMU_READ);
+    }
+    const batch = mmu.newTlbBatch();
+    mmu.archTlbbatchAddPending(batch, a, 0x1000, 0x2000);
+    mmu.archTlbbatchFlush(batch);
+    expect(mmu.stats()).toMatchObject({ ipisSent: 0, broadcastFlushes: 1 });
+    for (let c = 0; c < 3; c++) {
+      expect(mmu.probe(c, a, 0x1000)).toBe(-1);
+      expect(mmu.probe(c, a, 0xc000_0000)).toBe(11); // global entries stay
+    }
+  });
+});
+
 describe('broadcast flush (INVLPGB / TLBI IS)', () => {
   it('arm64: every flush is a broadcast and sends no IPI', () => {
     const { mmu, walker } = setup({ arch: 'arm64', tlb: { broadcastFlush: true } });
