@@ -699,10 +699,12 @@ export class Mmu {
   /** @internal Drop entries of [start, end) for `asid` (and global ones when `global`) on `cpu`, every size. */
   invalidateLocalRange(cpu: number, asid: number, start: number, end: number, global: boolean): void {
     if (end <= start) return;
-    const arrays = [this.tlbPte[cpu]!, this.tlbPmd[cpu]!, this.tlbPud[cpu]!];
-    for (const t of arrays) {
-      t.invalidateRange(Math.floor(start * t.invPageBytes), Math.floor((end - 1) * t.invPageBytes), asid, global);
-    }
+    let t = this.tlbPte[cpu]!;
+    t.invalidateRange(Math.floor(start * t.invPageBytes), Math.floor((end - 1) * t.invPageBytes), asid, global);
+    t = this.tlbPmd[cpu]!;
+    t.invalidateRange(Math.floor(start * t.invPageBytes), Math.floor((end - 1) * t.invPageBytes), asid, global);
+    t = this.tlbPud[cpu]!;
+    t.invalidateRange(Math.floor(start * t.invPageBytes), Math.floor((end - 1) * t.invPageBytes), asid, global);
   }
 
   /** @internal Drop every non-global entry of `asid` on `cpu` (no counting: a broadcast's remote side). */
