@@ -916,6 +916,27 @@ export class Mmu {
     return -1;
   }
 
+  /**
+   * The TLB events in the names `/proc/vmstat` uses (CONFIG_DEBUG_TLBFLUSH),
+   * summed over CPUs. The local-flush counts include flushes a CPU did for
+   * an IPI (the kernel counts those only as received IPIs).
+   * @kernel count_vm_tlb_event (include/linux/vmstat.h)
+   */
+  vmTlbEvents(): {
+    nr_tlb_remote_flush: number;
+    nr_tlb_remote_flush_received: number;
+    nr_tlb_local_flush_all: number;
+    nr_tlb_local_flush_one: number;
+  } {
+    const s = this.stats();
+    return {
+      nr_tlb_remote_flush: s.shootdowns,
+      nr_tlb_remote_flush_received: s.remoteFlushReceived,
+      nr_tlb_local_flush_all: s.localFlushAll,
+      nr_tlb_local_flush_one: s.localFlushOne,
+    };
+  }
+
   /** Valid entries in `cpu`'s TLBs: `[base, pmd, pud]`. */
   nrEntries(cpu: number): [number, number, number] {
     this.checkCpuAddr(cpu, 0);

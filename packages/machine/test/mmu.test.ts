@@ -377,6 +377,23 @@ describe('shootdowns', () => {
     for (let c = 0; c < 4; c++) expect(mmu.access(c, as, 0x1000, R)).toBe(50);
   });
 
+  it('scales to a 32-CPU machine: one IPI per other CPU running the address space', () => {
+    const { m, mmu, walker } = setup({ preset: 'server2s' });
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0x1000, 12, 10, RW_USER);
+    for (let c = 0; c < 32; c++) mmu.access(c, as, 0x1000, R);
+    for (let c = 24; c < 32; c++) mmu.enterLazyTlb(c);
+    m.currentCpu = 17;
+    mmu.flushTlbPage(as, 0x1000);
+    expect(mmu.stats(17).ipisSent).toBe(23);
+    expect(mmu.vmTlbEvents()).toEqual({
+      nr_tlb_remote_flush: 1,
+      nr_tlb_remote_flush_received: 23,
+      nr_tlb_local_flush_all: 0,
+      nr_tlb_local_flush_one: 24,
+    });
+  });
+
   it('only flushes the pages asked for', () => {
     const { mmu, as } = fourCpus();
     for (let c = 0; c < 4; c++) mmu.access(c, as, 0x2000, R);
