@@ -5,7 +5,7 @@
  * address-space identifier (PCID on x86, ASID on arm64). Each CPU has one
  * {@link TlbArray} per page-size class: base pages (4 KiB), PMD leaves (2 MiB)
  * and PUD leaves (1 GiB) with a 4 KiB base page, like the separate 4K/2M/1G
- * entries of an x86 core. An entry is five numbers in five typed arrays,
+ * entries of an x86 core. An entry is six numbers in six typed arrays,
  * indexed `set * ways + way`; there is no object per entry, and a hit
  * allocates nothing.
  *
