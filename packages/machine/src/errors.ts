@@ -23,6 +23,8 @@ export const ENOENT = 2;
 export const EINTR = 4;
 /** I/O error. */
 export const EIO = 5;
+/** No such device or address (e.g. an offline CPU for a cross-CPU call). */
+export const ENXIO = 6;
 /** Try again. */
 export const EAGAIN = 11;
 /** Out of memory. */
@@ -41,6 +43,8 @@ export const EINVAL = 22;
 export const ENOSPC = 28;
 /** Math result not representable. */
 export const ERANGE = 34;
+/** Resource deadlock would occur. */
+export const EDEADLK = 35;
 /** Function not implemented by this model or configuration. */
 export const ENOSYS = 38;
 /** Operation not supported. */
@@ -53,6 +57,7 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [ENOENT]: 'ENOENT',
   [EINTR]: 'EINTR',
   [EIO]: 'EIO',
+  [ENXIO]: 'ENXIO',
   [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM',
   [EFAULT]: 'EFAULT',
@@ -62,6 +67,7 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC',
   [ERANGE]: 'ERANGE',
+  [EDEADLK]: 'EDEADLK',
   [ENOSYS]: 'ENOSYS',
   [EOPNOTSUPP]: 'EOPNOTSUPP',
   [EHWPOISON]: 'EHWPOISON',

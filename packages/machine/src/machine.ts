@@ -6,11 +6,24 @@
  * contexts, locks, RCU, clock, physical memory, TLBs) hang off the machine as
  * fields, built in the constructor in dependency order.
  */
+
+import { Clock } from './clock.js';
 import { type MachineConfig, type ResolvedMachineConfig, resolveConfig } from './config.js';
 import type { CostTable } from './cost.js';
+import { CostAccount } from './cost-account.js';
+import { Cpus } from './cpu.js';
+import { Hotplug } from './hotplug.js';
+import { Lockdep } from './lockdep.js';
 import { Mmu } from './mmu.js';
+import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
+import { Rcu } from './rcu.js';
+import { Sched } from './sched.js';
+import { SmpStats } from './smp.js';
+import { Timers } from './timer.js';
 import { Topology } from './topology.js';
+import { validatePageAlloc } from './validate.js';
+import { Workqueues } from './workqueue.js';
 
 /** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
 export interface MachineWarning {
@@ -36,6 +49,28 @@ export class Machine {
    * Code that runs "on" a CPU (the scheduler, `runOn`) sets it.
    */
   currentCpu: number;
+  /** Virtual time and the event queue. */
+  readonly clock: Clock;
+  /** Per-CPU busy time charged from the cost table. */
+  readonly account: CostAccount;
+  /** CPUs, execution contexts, softirqs. */
+  readonly cpus: Cpus;
+  /** Tasks and the deterministic scheduler. */
+  readonly sched: Sched;
+  /** The lock checker and lock statistics. */
+  readonly lockdep: Lockdep;
+  /** RCU. */
+  readonly rcu: Rcu;
+  /** Timers. */
+  readonly timers: Timers;
+  /** Workqueues and delayed work. */
+  readonly workqueues: Workqueues;
+  /** CPU hotplug. */
+  readonly hotplug: Hotplug;
+  /** Cross-CPU call (IPI) counters. */
+  readonly smp: SmpStats;
+  /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
+  readonly mem: PageAllocator;
   /** Per-CPU TLBs, the MMU access path and TLB flushing. */
   readonly mmu: Mmu;
 
@@ -46,7 +81,25 @@ export class Machine {
     this.prng = new PrngStreams(config.seed);
     this.warnings = [];
     this.currentCpu = 0;
+    this.clock = new Clock(this);
+    this.account = new CostAccount(this);
+    this.cpus = new Cpus(this);
+    this.sched = new Sched(this);
+    this.lockdep = new Lockdep(this);
+    this.rcu = new Rcu(this);
+    this.timers = new Timers(this);
+    this.workqueues = new Workqueues(this);
+    this.hotplug = new Hotplug(this);
+    this.smp = new SmpStats(this.topology.nrCpus);
+    this.mem = new PageAllocator(this, config.mem);
     this.mmu = new Mmu(this);
+  }
+
+  /**
+   * Check the invariants of every subsystem; throws `MmBugError` on the first violation.
+   */
+  validate(): void {
+    validatePageAlloc(this.mem);
   }
 
   /**

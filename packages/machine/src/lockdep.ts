@@ -1,0 +1,601 @@
+/**
+ * DOC: lockdep: the lock-correctness checker.
+ *
+ * Every lock instance carries a lock class (one per name given at
+ * initialisation, like the kernel's static key per init site). Acquisitions
+ * are recorded on the current task's held-lock stack (interrupt handlers use
+ * the interrupted task's stack, tagged with their context, as the kernel
+ * does). The checker throws a {@link LockdepError} whose `kind` names the
+ * kernel report it models:
+ *
+ * | kind | kernel report |
+ * | --- | --- |
+ * | `recursive-locking` | "possible recursive locking detected" (AA) |
+ * | `circular-dependency` | "possible circular locking dependency detected" (ABBA) |
+ * | `inconsistent-irq-state` | "inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage" |
+ * | `irq-safe-to-unsafe` | "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected" |
+ * | `bad-unlock` | "bad unlock balance detected", mutex/local_lock owner checks |
+ * | `sleep-in-atomic` | "BUG: sleeping function called from invalid context" |
+ * | `held-at-exit` | "lock held when returning to user space", held locks at task exit |
+ * | `preempt-leak` | preempt count / irq state unbalanced when a context ends |
+ * | `suspicious-rcu-usage` | "suspicious rcu_dereference_check() usage" |
+ * | `spin-deadlock` | spinning on a lock whose holder cannot run (see below) |
+ * | `would-block` | a sleeping lock would block in the harness (idle) context |
+ *
+ * A trylock never deadlocks, so (as in the kernel) it adds no dependency and
+ * is exempt from the recursion check; we also let a trylock in interrupt
+ * context leave the class's irq usage unchanged, which is what makes the
+ * `localtry_trylock()`-in-IRQ pattern of seed 000 legal.
+ *
+ * The one-thread model cannot let a CPU spin while another CPU's holder
+ * finishes: a spinlock held across an operation boundary belongs to code the
+ * harness suspended, so spinning on it is reported as `spin-deadlock` after
+ * the contention is counted. Trylocks see the lock as held, as they should.
+ *
+ * Per-class statistics (`/proc/lock_stat` style) live in typed arrays
+ * indexed by class id: acquisitions, contentions, failed trylocks.
+ */
+import { MmError } from './errors.js';
+import type { Machine } from './machine.js';
+
+/** The report a {@link LockdepError} models. */
+export type LockdepKind =
+  | 'recursive-locking'
+  | 'circular-dependency'
+  | 'inconsistent-irq-state'
+  | 'irq-safe-to-unsafe'
+  | 'bad-unlock'
+  | 'sleep-in-atomic'
+  | 'held-at-exit'
+  | 'preempt-leak'
+  | 'suspicious-rcu-usage'
+  | 'spin-deadlock'
+  | 'would-block';
+
+const KIND_CODES: Readonly<Record<LockdepKind, string>> = {
+  'recursive-locking': 'EDEADLK',
+  'circular-dependency': 'EDEADLK',
+  'inconsistent-irq-state': 'EDEADLK',
+  'irq-safe-to-unsafe': 'EDEADLK',
+  'bad-unlock': 'EPERM',
+  'sleep-in-atomic': 'EDEADLK',
+  'held-at-exit': 'EBUSY',
+  'preempt-leak': 'EBUSY',
+  'suspicious-rcu-usage': 'EINVAL',
+  'spin-deadlock': 'EDEADLK',
+  'would-block': 'EDEADLK',
+};
+
+/** A lock-correctness violation found by the checker (`code` is the errno name, `kind` the report). */
+export class LockdepError extends MmError {
+  readonly kind: LockdepKind;
+  /** Name of the lock class involved ('' when none). */
+  readonly lockName: string;
+
+  constructor(kind: LockdepKind, lockName: string, message: string) {
+    super(KIND_CODES[kind], `lockdep: ${kind}: ${message}`);
+    this.kind = kind;
+    this.lockName = lockName;
+  }
+}
+
+/**
+ * The lockdep identity of one lock instance (the model of `struct
+ * lockdep_map`). Every lock embeds one as `dep`, so the checker only ever
+ * sees this one class (its call sites stay monomorphic).
+ */
+export class LockdepMap {
+  /** Lock class id from {@link Lockdep.registerClass}. */
+  readonly classId: number;
+  /** The lock's name (its class name). */
+  readonly name: string;
+
+  constructor(classId: number, name: string) {
+    this.classId = classId;
+    this.name = name;
+  }
+}
+
+/** Lock kinds, for statistics and reports. */
+export const LOCK_KIND = {
+  spin: 0,
+  rawSpin: 1,
+  mutex: 2,
+  rwsem: 3,
+  local: 4,
+  seqcount: 5,
+} as const;
+/** One of {@link LOCK_KIND}. */
+export type LockKind = (typeof LOCK_KIND)[keyof typeof LOCK_KIND];
+
+/** Usage bit: the class was taken in hardirq context. */
+export const LOCK_USED_IN_HARDIRQ = 1;
+/** Usage bit: the class was taken in softirq context. */
+export const LOCK_USED_IN_SOFTIRQ = 2;
+/** Usage bit: the class was taken with hardirqs enabled. */
+export const LOCK_ENABLED_HARDIRQ = 4;
+/** Usage bit: the class was taken with softirqs enabled. */
+export const LOCK_ENABLED_SOFTIRQ = 8;
+
+/** Held-lock flag: taken for reading. */
+export const HELD_READ = 1;
+/** Held-lock flag: taken by a trylock. */
+export const HELD_TRYLOCK = 2;
+
+/** The kernel's limit on locks held at once by one task. */
+export const MAX_LOCK_DEPTH = 48;
+
+/** The held-lock stack of one task (the model of `task_struct::held_locks`). */
+export class HeldLocks {
+  /** The held lock instances, bottom first. */
+  readonly locks: (LockdepMap | null)[];
+  /** The context (preempt-count interrupt bits) each lock was taken in. */
+  readonly ctx: Uint32Array;
+  /** {@link HELD_READ} / {@link HELD_TRYLOCK} per entry. */
+  readonly flags: Uint8Array;
+  /** Lockdep subclass per entry (`spin_lock_nested`). */
+  readonly subclass: Uint8Array;
+  /** Number of entries in use. */
+  depth: number;
+
+  constructor() {
+    this.locks = new Array<LockdepMap | null>(MAX_LOCK_DEPTH).fill(null);
+    this.ctx = new Uint32Array(MAX_LOCK_DEPTH);
+    this.flags = new Uint8Array(MAX_LOCK_DEPTH);
+    this.subclass = new Uint8Array(MAX_LOCK_DEPTH);
+    this.depth = 0;
+  }
+
+  /** Index of `lock` in the stack, or -1. */
+  indexOf(lock: LockdepMap): number {
+    for (let i = this.depth - 1; i >= 0; i--) if (this.locks[i] === lock) return i;
+    return -1;
+  }
+
+  /** Names of the held locks, bottom first (for reports). */
+  names(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.depth; i++) out.push(this.locks[i]!.name);
+    return out;
+  }
+}
+
+/** Interrupt bits of the preempt count (hardirq, NMI, serving softirq): a held lock's context tag. */
+const CTX_MASK = 0x00ff0000 | 0x100;
+
+/** Per-class statistics row returned by {@link Lockdep.stats}. */
+export interface LockClassStats {
+  readonly name: string;
+  readonly acquisitions: number;
+  readonly contentions: number;
+  readonly trylockFailures: number;
+}
+
+/**
+ * The lock checker and per-class statistics of one machine (`machine.lockdep`).
+ * @kernel lockdep (kernel/locking/lockdep.c)
+ */
+export class Lockdep {
+  /** When false no check runs (statistics are still kept); the kernel's `debug_locks`. */
+  enabled: boolean;
+  private readonly machine: Machine;
+  private readonly classByName: Map<string, number>;
+  private readonly classNames: string[];
+  private classKinds: Uint8Array;
+  private usage: Uint8Array;
+  private acquisitions: Float64Array;
+  private contentions: Float64Array;
+  private trylockFailures: Float64Array;
+  /** Dependency graph (class a taken while holding class b gives edge b → a). */
+  private readonly fwd: number[][];
+  private readonly bwd: number[][];
+  private readonly edges: Set<number>;
+  private nrClasses: number;
+  private readonly acquireIndex: number;
+  private readonly acquireNs: number;
+
+  constructor(machine: Machine) {
+    this.enabled = true;
+    this.machine = machine;
+    this.classByName = new Map();
+    this.classNames = [];
+    this.classKinds = new Uint8Array(64);
+    this.usage = new Uint8Array(64);
+    this.acquisitions = new Float64Array(64);
+    this.contentions = new Float64Array(64);
+    this.trylockFailures = new Float64Array(64);
+    this.fwd = [];
+    this.bwd = [];
+    this.edges = new Set();
+    this.nrClasses = 0;
+    this.acquireIndex = machine.account.eventIndexOf('lockAcquire');
+    this.acquireNs = machine.costs.lockAcquire;
+  }
+
+  /**
+   * The class id for `name` (registered on first use); every lock initialised
+   * with the same name shares the class, as locks from one init site do.
+   * @kernel lockdep_init_map (kernel/locking/lockdep.c)
+   */
+  registerClass(name: string, kind: LockKind): number {
+    const found = this.classByName.get(name);
+    if (found !== undefined) return found;
+    const id = this.nrClasses++;
+    if (id >= this.usage.length) this.grow();
+    this.classByName.set(name, id);
+    this.classNames.push(name);
+    this.classKinds[id] = kind;
+    this.fwd.push([]);
+    this.bwd.push([]);
+    return id;
+  }
+
+  private grow(): void {
+    const n = this.usage.length * 2;
+    const k = new Uint8Array(n);
+    k.set(this.classKinds);
+    this.classKinds = k;
+    const u = new Uint8Array(n);
+    u.set(this.usage);
+    this.usage = u;
+    const a = new Float64Array(n);
+    a.set(this.acquisitions);
+    this.acquisitions = a;
+    const c = new Float64Array(n);
+    c.set(this.contentions);
+    this.contentions = c;
+    const t = new Float64Array(n);
+    t.set(this.trylockFailures);
+    this.trylockFailures = t;
+  }
+
+  /** Number of lock classes registered. */
+  get nrLockClasses(): number {
+    return this.nrClasses;
+  }
+
+  /** The usage bits of a class ({@link LOCK_USED_IN_HARDIRQ} …). */
+  classUsage(classId: number): number {
+    return this.usage[classId]!;
+  }
+
+  /** Count a contended acquisition (the lock had to be waited for). */
+  noteContention(lock: LockdepMap): void {
+    this.contentions[lock.classId]!++;
+  }
+
+  /** Count a failed trylock. */
+  noteTrylockFailure(lock: LockdepMap): void {
+    this.trylockFailures[lock.classId]!++;
+  }
+
+  /**
+   * Check and record an acquisition of `lock` by the current context of
+   * `cpu`. Throws before changing anything when a rule is broken; the caller
+   * changes the lock's state only after this returns.
+   * @kernel lock_acquire (kernel/locking/lockdep.c)
+   */
+  acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
+    const m = this.machine;
+    if (!this.enabled) {
+      // debug_locks off: statistics and cost only, no held-lock tracking.
+      this.acquisitions[lock.classId]!++;
+      m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+      return;
+    }
+    const held = m.sched.current(cpu).held;
+    const pc = m.cpus.preemptCount[cpu]!;
+    const trylock = (flags & HELD_TRYLOCK) !== 0;
+    if (held.depth >= MAX_LOCK_DEPTH) {
+      throw new LockdepError('held-at-exit', lock.name, `too many held locks (MAX_LOCK_DEPTH ${MAX_LOCK_DEPTH})`);
+    }
+    if (!trylock) {
+      for (let i = 0; i < held.depth; i++) {
+        const h = held.locks[i]!;
+        if (h === lock || (h.classId === lock.classId && held.subclass[i] === subclass)) {
+          throw new LockdepError(
+            'recursive-locking',
+            lock.name,
+            `${lock.name} acquired on CPU ${cpu} while already held (held: ${held.names().join(', ')})`,
+          );
+        }
+      }
+    }
+    // Usage bits this acquisition adds.
+    const inHard = (pc & 0x00ff0000) !== 0;
+    const inSoftServing = (pc & 0x100) !== 0;
+    const irqsOn = m.cpus.irqsOff[cpu] === 0;
+    let add = 0;
+    if (!trylock) {
+      if (inHard) add |= LOCK_USED_IN_HARDIRQ;
+      else if (inSoftServing) add |= LOCK_USED_IN_SOFTIRQ;
+    }
+    if (!inHard && irqsOn) add |= LOCK_ENABLED_HARDIRQ;
+    if (!inHard && !inSoftServing && irqsOn && (pc & 0xff00) === 0) add |= LOCK_ENABLED_SOFTIRQ;
+    const old = this.usage[lock.classId]!;
+    const merged = old | add;
+    if (merged !== old) this.checkUsage(lock, old, merged);
+    if (!trylock) {
+      // Dependencies from every lock held in this context to the new one:
+      // all checked first, then all recorded, so a report changes nothing.
+      const ctx = pc & CTX_MASK;
+      let fresh = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < held.depth; i++) {
+          if (held.ctx[i] !== ctx || (held.flags[i]! & HELD_TRYLOCK) !== 0) continue;
+          const prev = held.locks[i]!.classId;
+          if (prev === lock.classId || this.edges.has(prev * 0x100000 + lock.classId)) continue;
+          if (pass === 0) {
+            this.checkDependency(prev, lock.classId, lock.name, merged);
+            fresh++;
+          } else {
+            this.recordDependency(prev, lock.classId);
+          }
+        }
+        if (fresh === 0) break;
+      }
+    }
+    this.usage[lock.classId] = merged;
+    this.acquisitions[lock.classId]!++;
+    m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+    this.push(held, lock, pc, flags, subclass);
+  }
+
+  private push(held: HeldLocks, lock: LockdepMap, pc: number, flags: number, subclass: number): void {
+    const d = held.depth;
+    if (d >= MAX_LOCK_DEPTH) return;
+    held.locks[d] = lock;
+    held.ctx[d] = pc & CTX_MASK;
+    held.flags[d] = flags;
+    held.subclass[d] = subclass;
+    held.depth = d + 1;
+  }
+
+  private checkUsage(lock: LockdepMap, old: number, merged: number): void {
+    if ((merged & LOCK_USED_IN_HARDIRQ) !== 0 && (merged & LOCK_ENABLED_HARDIRQ) !== 0) {
+      throw new LockdepError(
+        'inconsistent-irq-state',
+        lock.name,
+        `inconsistent {IN-HARDIRQ} -> {HARDIRQ-ON} usage of ${lock.name}: taken in hardirq context and with hardirqs enabled`,
+      );
+    }
+    if ((merged & LOCK_USED_IN_SOFTIRQ) !== 0 && (merged & LOCK_ENABLED_SOFTIRQ) !== 0) {
+      throw new LockdepError(
+        'inconsistent-irq-state',
+        lock.name,
+        `inconsistent {IN-SOFTIRQ} -> {SOFTIRQ-ON} usage of ${lock.name}: taken in softirq context and with softirqs enabled`,
+      );
+    }
+    const id = lock.classId;
+    // Newly irq-unsafe: is any class that is taken before it irq-safe?
+    if ((old & LOCK_ENABLED_HARDIRQ) === 0 && (merged & LOCK_ENABLED_HARDIRQ) !== 0) {
+      const safe = this.search(id, this.bwd, LOCK_USED_IN_HARDIRQ);
+      if (safe >= 0) this.safeToUnsafe(safe, id, 'HARDIRQ');
+    }
+    if ((old & LOCK_ENABLED_SOFTIRQ) === 0 && (merged & LOCK_ENABLED_SOFTIRQ) !== 0) {
+      const safe = this.search(id, this.bwd, LOCK_USED_IN_SOFTIRQ | LOCK_USED_IN_HARDIRQ);
+      if (safe >= 0 && (this.usage[safe]! & LOCK_USED_IN_SOFTIRQ) !== 0) this.safeToUnsafe(safe, id, 'SOFTIRQ');
+    }
+    // Newly irq-safe: is any class taken after it irq-unsafe?
+    if ((old & LOCK_USED_IN_HARDIRQ) === 0 && (merged & LOCK_USED_IN_HARDIRQ) !== 0) {
+      const unsafe = this.search(id, this.fwd, LOCK_ENABLED_HARDIRQ);
+      if (unsafe >= 0) this.safeToUnsafe(id, unsafe, 'HARDIRQ');
+    }
+    if ((old & LOCK_USED_IN_SOFTIRQ) === 0 && (merged & LOCK_USED_IN_SOFTIRQ) !== 0) {
+      const unsafe = this.search(id, this.fwd, LOCK_ENABLED_SOFTIRQ);
+      if (unsafe >= 0) this.safeToUnsafe(id, unsafe, 'SOFTIRQ');
+    }
+  }
+
+  private safeToUnsafe(safe: number, unsafe: number, what: string): never {
+    const s = this.classNames[safe]!;
+    const u = this.classNames[unsafe]!;
+    throw new LockdepError(
+      'irq-safe-to-unsafe',
+      u,
+      `${what}-safe -> ${what}-unsafe lock order detected: ${s} (taken in ${what.toLowerCase()} context) is held while taking ${u} (taken with ${what.toLowerCase()}s enabled)`,
+    );
+  }
+
+  /** Breadth-first search from `start` (excluded) along `adj` for a class with any of `bits`; -1 when none. */
+  private search(start: number, adj: number[][], bits: number): number {
+    const seen = new Uint8Array(this.nrClasses);
+    const queue = [start];
+    seen[start] = 1;
+    for (let q = 0; q < queue.length; q++) {
+      const next = adj[queue[q]!]!;
+      for (let i = 0; i < next.length; i++) {
+        const c = next[i]!;
+        if (seen[c]) continue;
+        seen[c] = 1;
+        if ((this.usage[c]! & bits) !== 0) return c;
+        queue.push(c);
+      }
+    }
+    return -1;
+  }
+
+  private reaches(from: number, to: number): boolean {
+    if (from === to) return true;
+    const seen = new Uint8Array(this.nrClasses);
+    const stack = [from];
+    seen[from] = 1;
+    while (stack.length > 0) {
+      const next = this.fwd[stack.pop()!]!;
+      for (let i = 0; i < next.length; i++) {
+        const c = next[i]!;
+        if (c === to) return true;
+        if (!seen[c]) {
+          seen[c] = 1;
+          stack.push(c);
+        }
+      }
+    }
+    return false;
+  }
+
+  private checkDependency(prev: number, next: number, name: string, nextUsage: number): void {
+    if (this.reaches(next, prev)) {
+      throw new LockdepError(
+        'circular-dependency',
+        name,
+        `possible circular locking dependency: taking ${this.classNames[next]} while holding ${this.classNames[prev]}, but ${this.classNames[prev]} has been taken while holding ${this.classNames[next]}`,
+      );
+    }
+    // Irq usage across the new edge: no irq-safe class at or before `prev`
+    // may lead to an irq-unsafe class at or after `next`.
+    this.checkEdgeUsage(prev, next, nextUsage, LOCK_USED_IN_HARDIRQ, LOCK_ENABLED_HARDIRQ, 'HARDIRQ');
+    this.checkEdgeUsage(prev, next, nextUsage, LOCK_USED_IN_SOFTIRQ, LOCK_ENABLED_SOFTIRQ, 'SOFTIRQ');
+  }
+
+  private checkEdgeUsage(
+    prev: number,
+    next: number,
+    nextUsage: number,
+    safeBit: number,
+    unsafeBit: number,
+    what: string,
+  ): void {
+    const unsafe = (nextUsage & unsafeBit) !== 0 ? next : this.search(next, this.fwd, unsafeBit);
+    if (unsafe < 0) return;
+    const safe = (this.usage[prev]! & safeBit) !== 0 ? prev : this.search(prev, this.bwd, safeBit);
+    if (safe >= 0) this.safeToUnsafe(safe, unsafe, what);
+  }
+
+  private recordDependency(prev: number, next: number): void {
+    const key = prev * 0x100000 + next;
+    if (this.edges.has(key)) return;
+    this.edges.add(key);
+    this.fwd[prev]!.push(next);
+    this.bwd[next]!.push(prev);
+  }
+
+  /**
+   * Record the release of `lock` by the current context of `cpu`.
+   * @throws LockdepError `bad-unlock` when the current task does not hold it.
+   * @kernel lock_release (kernel/locking/lockdep.c)
+   */
+  release(lock: LockdepMap, cpu: number): void {
+    const held = this.machine.sched.current(cpu).held;
+    if (held.depth === 0 && !this.enabled) return;
+    const i = held.indexOf(lock);
+    if (i < 0) {
+      if (!this.enabled) return;
+      throw new LockdepError(
+        'bad-unlock',
+        lock.name,
+        `bad unlock balance: ${lock.name} released on CPU ${cpu} by ${this.machine.sched.current(cpu).name}, which does not hold it`,
+      );
+    }
+    const last = held.depth - 1;
+    for (let j = i; j < last; j++) {
+      held.locks[j] = held.locks[j + 1]!;
+      held.ctx[j] = held.ctx[j + 1]!;
+      held.flags[j] = held.flags[j + 1]!;
+      held.subclass[j] = held.subclass[j + 1]!;
+    }
+    held.locks[last] = null;
+    held.depth = last;
+  }
+
+  /**
+   * Turn a held write acquisition into a read one.
+   * @kernel lock_downgrade (kernel/locking/lockdep.c)
+   */
+  downgrade(lock: LockdepMap, cpu: number): void {
+    const held = this.machine.sched.current(cpu).held;
+    const i = held.indexOf(lock);
+    if (i >= 0) held.flags[i] = held.flags[i]! | HELD_READ;
+  }
+
+  /** True when the current task of `cpu` holds `lock`. */
+  isHeld(lock: LockdepMap, cpu: number = this.machine.currentCpu): boolean {
+    return this.machine.sched.current(cpu).held.indexOf(lock) >= 0;
+  }
+
+  /**
+   * Throw unless the current context holds `lock`.
+   * @kernel lockdep_assert_held (include/linux/lockdep.h)
+   */
+  assertHeld(lock: LockdepMap): void {
+    if (this.enabled && !this.isHeld(lock)) {
+      throw new LockdepError('bad-unlock', lock.name, `${lock.name} is not held on CPU ${this.machine.currentCpu}`);
+    }
+  }
+
+  /**
+   * Throw `held-at-exit` when the held stack of the current task of `cpu`
+   * is deeper than `depth` (locks taken in a context that is ending).
+   */
+  checkDepth(cpu: number, depth: number, where: string): void {
+    if (!this.enabled) return;
+    const held = this.machine.sched.current(cpu).held;
+    if (held.depth > depth) {
+      const names = held.names().slice(depth).join(', ');
+      throw new LockdepError(
+        'held-at-exit',
+        held.locks[depth]!.name,
+        `${where} on CPU ${cpu} ended with locks held: ${names}`,
+      );
+    }
+  }
+
+  /**
+   * Throw `held-at-exit` when the current task of the current CPU holds any
+   * lock: call it where an operation ends (a system call or fault returning
+   * to user space).
+   * @kernel debug_check_no_locks_held (kernel/locking/lockdep.c)
+   */
+  debugCheckNoLocksHeld(): void {
+    const cpu = this.machine.currentCpu;
+    this.checkDepth(cpu, 0, `${this.machine.sched.current(cpu).name}: operation`);
+  }
+
+  /** Per-class statistics (`/proc/lock_stat` style), in class order. */
+  stats(): LockClassStats[] {
+    const out: LockClassStats[] = [];
+    for (let i = 0; i < this.nrClasses; i++) {
+      out.push({
+        name: this.classNames[i]!,
+        acquisitions: this.acquisitions[i]!,
+        contentions: this.contentions[i]!,
+        trylockFailures: this.trylockFailures[i]!,
+      });
+    }
+    return out;
+  }
+
+  /** Statistics of one class by name (zeros when unknown). */
+  classStats(name: string): LockClassStats {
+    const id = this.classByName.get(name);
+    if (id === undefined) return { name, acquisitions: 0, contentions: 0, trylockFailures: 0 };
+    return {
+      name,
+      acquisitions: this.acquisitions[id]!,
+      contentions: this.contentions[id]!,
+      trylockFailures: this.trylockFailures[id]!,
+    };
+  }
+}
+
+/**
+ * Check that the current context of the machine may sleep.
+ * @throws LockdepError `sleep-in-atomic` in interrupt context, with
+ *   preemption or interrupts disabled, or inside an RCU read-side section.
+ * @kernel might_sleep (include/linux/kernel.h, kernel/sched/core.c __might_sleep)
+ */
+export function mightSleep(machine: Machine, what = 'might_sleep'): void {
+  if (!machine.lockdep.enabled) return;
+  const cpu = machine.currentCpu;
+  const pc = machine.cpus.preemptCount[cpu]!;
+  const irqsOff = machine.cpus.irqsOff[cpu] === 1;
+  const rcu = machine.rcu.nesting[cpu]!;
+  if (pc !== 0 || irqsOff || rcu !== 0) {
+    const held = machine.sched.current(cpu).held.names();
+    throw new LockdepError(
+      'sleep-in-atomic',
+      held[held.length - 1] ?? '',
+      `sleeping function called from invalid context (${what}) on CPU ${cpu}: in_atomic(): ${pc !== 0 ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, rcu_read_lock nesting: ${rcu}, preempt_count: 0x${pc.toString(16)}; held: [${held.join(', ')}]`,
+    );
+  }
+}

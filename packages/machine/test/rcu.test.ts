@@ -1,0 +1,299 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createMachine, LockdepError, RcuStallError, SCHED_EXIT, SCHED_SLEEP } from '../src/index.js';
+
+const MS = 1_000_000;
+
+describe('RCU grace periods and callbacks', () => {
+  it('a callback runs after a grace period, in softirq context on its CPU', () => {
+    const m = createMachine();
+    const seen: { cpu: number; softirq: boolean }[] = [];
+    m.cpus.runOn(1, () =>
+      m.rcu.callRcu((tag: string) => {
+        expect(tag).toBe('obj');
+        seen.push({ cpu: m.currentCpu, softirq: m.cpus.isInServingSoftirq() });
+      }, 'obj'),
+    );
+    expect(seen).toEqual([]);
+    m.sched.runFor(10 * MS);
+    expect(seen).toEqual([{ cpu: 1, softirq: true }]);
+    const s = m.rcu.stats();
+    expect(s.gpCompleted).toBe(1);
+    expect(s.cbsQueued).toBe(1);
+    expect(s.cbsInvoked).toBe(1);
+    expect(s.maxLatencyNs).toBeGreaterThan(0);
+    // No work left: the RCU tick is not re-armed, the machine goes idle.
+    expect(m.sched.runUntilIdle()).toBe(true);
+  });
+
+  it('a callback never runs while a reader that predates it is inside', () => {
+    const m = createMachine();
+    let ran = false;
+    m.cpus.runOn(1, () => m.rcu.rcuReadLock());
+    m.cpus.runOn(0, () =>
+      m.rcu.callRcu(() => {
+        ran = true;
+      }, null),
+    );
+    m.sched.runFor(500 * MS);
+    expect(ran).toBe(false);
+    expect(m.rcu.gpInProgress).toBe(true);
+    expect(m.rcu.blockingCpus()).toEqual([1]);
+    m.cpus.runOn(1, () => m.rcu.rcuReadUnlock());
+    m.sched.runFor(5 * MS);
+    expect(ran).toBe(true);
+  });
+
+  it('readers nest; preempt-disabled regions are readers too', () => {
+    const m = createMachine();
+    let ran = false;
+    m.cpus.runOn(2, () => {
+      m.rcu.rcuReadLock();
+      m.rcu.rcuReadLock();
+      m.rcu.rcuReadUnlock();
+      m.cpus.preemptDisable();
+    });
+    m.rcu.callRcu(() => {
+      ran = true;
+    }, 0);
+    m.sched.runFor(50 * MS);
+    expect(ran).toBe(false);
+    m.cpus.runOn(2, () => m.rcu.rcuReadUnlock());
+    m.sched.runFor(50 * MS);
+    expect(ran).toBe(false);
+    m.cpus.runOn(2, () => m.cpus.preemptEnable());
+    m.sched.runFor(5 * MS);
+    expect(ran).toBe(true);
+  });
+
+  it('callbacks of one CPU run in queueing order', () => {
+    const m = createMachine();
+    const order: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      m.cpus.runOn(i % 2, () => m.rcu.callRcu((x: number) => order.push(x), i));
+      if (i % 7 === 0) m.sched.runFor(MS / 2);
+    }
+    m.rcu.rcuBarrier();
+    expect(order.filter((x) => x % 2 === 0)).toEqual([...Array(25).keys()].map((k) => 2 * k));
+    expect(order.filter((x) => x % 2 === 1)).toEqual([...Array(25).keys()].map((k) => 2 * k + 1));
+  });
+
+  it('synchronize_rcu waits for a full grace period; inside a reader it is sleep-in-atomic', () => {
+    const m = createMachine();
+    const before = m.rcu.gpCompleted;
+    m.rcu.synchronizeRcu();
+    expect(m.rcu.gpCompleted).toBeGreaterThan(before);
+    expect(m.clock.now).toBeGreaterThan(0);
+    m.rcu.rcuReadLock();
+    expect(() => m.rcu.synchronizeRcu()).toThrow(LockdepError);
+    m.rcu.rcuReadUnlock();
+  });
+
+  it('synchronize_rcu reports a stall when a reader never leaves', () => {
+    const m = createMachine();
+    m.cpus.runOn(3, () => m.rcu.rcuReadLock());
+    let err: unknown = null;
+    try {
+      m.rcu.synchronizeRcu();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RcuStallError);
+    expect((err as RcuStallError).cpus).toEqual([3]);
+    expect((err as RcuStallError).code).toBe('EDEADLK');
+    expect(m.rcu.stats().stalls).toBe(1);
+    expect(m.warnings.length).toBe(1);
+  });
+
+  it('rcu_barrier waits for every callback queued before it', () => {
+    const m = createMachine();
+    let n = 0;
+    for (let c = 0; c < 4; c++) m.cpus.runOn(c, () => m.rcu.callRcu(() => n++, null));
+    m.rcu.rcuBarrier();
+    expect(n).toBe(4);
+    m.rcu.rcuBarrier(); // nothing queued: returns at once
+    expect(n).toBe(4);
+  });
+
+  it('grace periods complete when callback processing is restricted to a subset of CPUs', () => {
+    const m = createMachine({ preset: 'server2s' });
+    const all = [...Array(32).keys()];
+    m.rcu.rcuNocbs(all, [0, 1]);
+    const ranOn: number[] = [];
+    const ctx: boolean[] = [];
+    for (const c of all) {
+      m.cpus.runOn(c, () =>
+        m.rcu.callRcu(() => {
+          ranOn.push(m.currentCpu);
+          ctx.push(m.cpus.isInTask() && m.cpus.isInSoftirq());
+        }, c),
+      );
+    }
+    m.rcu.rcuBarrier();
+    expect(ranOn.length).toBe(32);
+    expect(new Set(ranOn)).toEqual(new Set([0, 1]));
+    expect(ctx.every((x) => x)).toBe(true); // rcuo kthread: task context with BH disabled
+    expect(m.rcu.invokedOnCpu[0]! + m.rcu.invokedOnCpu[1]!).toBe(32);
+    expect(m.rcu.stats().gpCompleted).toBeGreaterThanOrEqual(1);
+    // A reader on an offloaded CPU still holds grace periods back.
+    let late = false;
+    m.cpus.runOn(17, () => m.rcu.rcuReadLock());
+    m.cpus.runOn(5, () =>
+      m.rcu.callRcu(() => {
+        late = true;
+      }, 0),
+    );
+    m.sched.runFor(100 * MS);
+    expect(late).toBe(false);
+    m.cpus.runOn(17, () => m.rcu.rcuReadUnlock());
+    m.sched.runFor(10 * MS);
+    expect(late).toBe(true);
+  });
+
+  it('a task waits for a grace period with the polling API', () => {
+    const m = createMachine();
+    let cookie = -1;
+    let done = false;
+    m.sched.kthreadRun('waiter', 2, (t) => {
+      if (cookie < 0) cookie = m.rcu.startPollSynchronizeRcu();
+      if (!m.rcu.pollStateSynchronizeRcu(cookie)) return m.rcu.sleepUntilGp(t, cookie);
+      done = true;
+      return SCHED_EXIT;
+    });
+    m.sched.runUntilIdle();
+    expect(done).toBe(true);
+    expect(m.rcu.gpCompleted).toBeGreaterThanOrEqual(cookie);
+  });
+
+  it('synchronize_rcu from a task step is refused (it would sleep inside the step)', () => {
+    const m = createMachine();
+    let err: unknown = null;
+    m.sched.kthreadRun('bad', 0, () => {
+      try {
+        m.rcu.synchronizeRcu();
+      } catch (e) {
+        err = e;
+      }
+      return SCHED_EXIT;
+    });
+    m.sched.runUntilIdle();
+    expect((err as { code?: string }).code).toBe('EDEADLK');
+  });
+
+  it('rcu_dereference outside a reader is suspicious RCU usage', () => {
+    const m = createMachine();
+    const p = { x: 1 };
+    expect(() => m.rcu.rcuDereference(p)).toThrow(/suspicious/);
+    m.rcu.rcuReadLock();
+    expect(m.rcu.rcuDereference(p)).toBe(p);
+    m.rcu.rcuReadUnlock();
+    expect(() => m.rcu.rcuReadUnlock()).toThrow(LockdepError);
+  });
+
+  it('an offlined CPU stops blocking grace periods and its callbacks migrate', () => {
+    const m = createMachine();
+    let ran = -1;
+    m.cpus.runOn(3, () =>
+      m.rcu.callRcu(() => {
+        ran = m.currentCpu;
+      }, 0),
+    );
+    expect(m.hotplug.cpuDown(3)).toBe(0);
+    m.rcu.rcuBarrier();
+    expect(ran).toBe(0);
+  });
+});
+
+describe('RCU property: no callback runs while a reader that predates it is inside', () => {
+  type Op =
+    | { k: 'lock'; cpu: number }
+    | { k: 'unlock'; cpu: number }
+    | { k: 'call'; cpu: number }
+    | { k: 'run'; us: number }
+    | { k: 'task'; cpu: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ k: fc.constant('lock' as const), cpu: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ k: fc.constant('unlock' as const), cpu: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ k: fc.constant('call' as const), cpu: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ k: fc.constant('run' as const), us: fc.integer({ min: 1, max: 5000 }) }),
+    fc.record({ k: fc.constant('task' as const), cpu: fc.integer({ min: 0, max: 3 }) }),
+  );
+
+  it('holds for random interleavings of readers, callbacks and time', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), fc.boolean(), (ops, offload) => {
+        const m = createMachine();
+        if (offload) m.rcu.rcuNocbs([1, 2, 3], [0]);
+        // Reader sections get ids; a callback records the sections open when it was queued.
+        let nextReader = 0;
+        const open: number[][] = [[], [], [], []];
+        const active = new Set<number>();
+        let queued = 0;
+        let invoked = 0;
+        const perCpuOrder: number[][] = [[], [], [], []];
+        for (const o of ops) {
+          if (o.k === 'lock') {
+            m.cpus.runOn(o.cpu, () => m.rcu.rcuReadLock());
+            const id = nextReader++;
+            open[o.cpu]!.push(id);
+            active.add(id);
+          } else if (o.k === 'unlock') {
+            const id = open[o.cpu]!.pop();
+            if (id === undefined) continue;
+            m.cpus.runOn(o.cpu, () => m.rcu.rcuReadUnlock());
+            active.delete(id);
+          } else if (o.k === 'call') {
+            const predating = [...active];
+            const seq = queued++;
+            const cpu = o.cpu;
+            m.cpus.runOn(cpu, () =>
+              m.rcu.callRcu(() => {
+                for (const r of predating) {
+                  if (active.has(r)) throw new Error(`callback ${seq} ran inside reader ${r}`);
+                }
+                perCpuOrder[cpu]!.push(seq);
+                invoked++;
+              }, null),
+            );
+          } else if (o.k === 'task') {
+            // A task step with a short reader inside it.
+            m.sched.kthreadRun('reader', o.cpu, () => {
+              m.rcu.rcuReadLock();
+              m.rcu.rcuReadUnlock();
+              return SCHED_EXIT;
+            });
+          } else {
+            m.sched.runFor(o.us * 1000);
+          }
+          expect(m.rcu.validate()).toBe(null);
+          expect(m.sched.validate()).toBe(null);
+        }
+        for (let c = 0; c < 4; c++) {
+          while (open[c]!.length > 0) {
+            active.delete(open[c]!.pop()!);
+            m.cpus.runOn(c, () => m.rcu.rcuReadUnlock());
+          }
+        }
+        m.rcu.rcuBarrier();
+        expect(invoked).toBe(queued);
+        for (const seqs of perCpuOrder) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(m.rcu.stats().cbsInvoked).toBe(queued);
+        expect(m.clock.validate()).toBe(null);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('RCU sleep in task', () => {
+  it('a task sleeping in sleepUntilGp does not hold back the grace period', () => {
+    const m = createMachine();
+    const t = m.sched.kthreadCreate('w', 1, (task) => m.rcu.sleepUntilGp(task, m.rcu.startPollSynchronizeRcu()));
+    m.sched.wakeUpProcess(t);
+    m.sched.runFor(MS / 10);
+    expect(t.state).not.toBe(0);
+    expect(SCHED_SLEEP).toBe(1);
+    m.sched.runFor(20 * MS);
+    expect(m.rcu.gpCompleted).toBeGreaterThanOrEqual(1);
+  });
+});
