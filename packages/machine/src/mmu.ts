@@ -21,11 +21,12 @@
  * up at their next switch.
  *
  * Every event is charged in virtual ns to the CPU that caused it through one
- * function, {@link Mmu.chargeNs}.
+ * function, {@link Mmu.charge}, into the machine's busy-time accounting
+ * (`machine.account`) and the MMU's own share (`stats().busyNs`).
  */
 import { AddressSpace } from './address-space.js';
 import type { TlbGeometry } from './config.js';
-import type { CostTable } from './cost.js';
+import type { CostAccount } from './cost-account.js';
 import { ConfigError, EFAULT, MmBugError, MmError } from './errors.js';
 import type { Machine } from './machine.js';
 import { TLB_DIRTY, TLB_FLAGS_MASK, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
@@ -249,9 +250,20 @@ export class Mmu {
   /** @internal Scratch flush request (the kernel's per-CPU `flush_tlb_info`). */
   readonly flushInfo: FlushTlbInfo;
 
-  private readonly costTlbHit: number;
-  /** @internal The cost table. */
-  readonly costs: CostTable;
+  private readonly account: CostAccount;
+  /** Cost per event, indexed like `machine.account.eventNames`. */
+  private readonly eventNs: Float64Array;
+  /** @internal Cost-event indices for {@link Mmu.charge}. */
+  readonly evTlbHit: number;
+  readonly evTlbMiss: number;
+  readonly evPageWalkLevel: number;
+  readonly evFaultEntry: number;
+  readonly evIpi: number;
+  readonly evTlbFlushPage: number;
+  readonly evTlbFlushAll: number;
+  readonly evTlbBroadcastFlush: number;
+  /** @internal 1 for each online CPU (`machine.cpus.online`). */
+  readonly online: Uint8Array;
 
   /** @internal Counters, per CPU (see {@link TlbStats}). */
   readonly nrHits: Float64Array;
@@ -321,8 +333,21 @@ export class Mmu {
     this.faultHandler = null;
     this.walkResult = new WalkResult();
     this.flushInfo = new FlushTlbInfo();
-    this.costs = machine.costs;
-    this.costTlbHit = machine.costs.tlbHit;
+    const account = machine.account;
+    this.account = account;
+    this.eventNs = new Float64Array(account.eventNames.length);
+    account.eventNames.forEach((name, i) => {
+      this.eventNs[i] = machine.costs[name];
+    });
+    this.evTlbHit = account.eventIndexOf('tlbHit');
+    this.evTlbMiss = account.eventIndexOf('tlbMiss');
+    this.evPageWalkLevel = account.eventIndexOf('pageWalkLevel');
+    this.evFaultEntry = account.eventIndexOf('faultEntry');
+    this.evIpi = account.eventIndexOf('ipi');
+    this.evTlbFlushPage = account.eventIndexOf('tlbFlushPage');
+    this.evTlbFlushAll = account.eventIndexOf('tlbFlushAll');
+    this.evTlbBroadcastFlush = account.eventIndexOf('tlbBroadcastFlush');
+    this.online = machine.cpus.online;
 
     const n = this.nrCpus;
     this.nrHits = new Float64Array(n);
@@ -337,14 +362,37 @@ export class Mmu {
     this.nrIpisSent = new Float64Array(n);
     this.nrBroadcastFlushes = new Float64Array(n);
     this.busyNs = new Float64Array(n);
+    machine.hotplug.cpuhpSetupStateNocalls('mm/tlb:dead', 'prepare', null, (cpu) => {
+      this.cpuDead(cpu);
+      return 0;
+    });
   }
 
   /**
-   * Charge `ns` virtual nanoseconds to `cpu`. The one place the MMU spends
-   * time, so the machine's busy-time accounting can take it over.
+   * A CPU went offline: its TLB contents are gone, it runs `init_mm` when it
+   * comes back, and no address space's cpumask names it any more (so no
+   * shootdown waits for it).
+   * @kernel clear_tasks_mm_cpumask (kernel/cpu.c)
    */
-  chargeNs(cpu: number, ns: number): void {
+  private cpuDead(cpu: number): void {
+    this.invalidateLocalAll(cpu, false);
+    this.loadInitMm(cpu);
+    this.tlbFlushPending[cpu] = 0;
+    this.activeAs[cpu] = null;
+    for (const as of this.spaces) if (as !== this.initMm) as.cpumask[cpu] = 0;
+  }
+
+  /**
+   * Charge `count` events of cost-table index `event` (an `ev*` field) to
+   * `cpu`: the one place the MMU spends virtual time. It goes to the
+   * machine's accounting (busy time, the CPU's clock, event counts) and to
+   * the MMU's own busy-time share.
+   */
+  charge(cpu: number, event: number, count: number): void {
+    const ns = this.eventNs[event]! * count;
     this.busyNs[cpu]! += ns;
+    this.account.eventCounts[event]! += count;
+    this.account.charge(cpu, ns);
   }
 
   /** Install the hardware page-table walker (`null` removes it). */
@@ -403,7 +451,7 @@ export class Mmu {
    * @throws MmuError on a bad CPU, address, access kind or a destroyed address space.
    */
   access(cpu: number, as: AddressSpace, vaddr: number, kind: number): number {
-    if (!(cpu >= 0 && cpu < this.nrCpus) || (cpu | 0) !== cpu) throw this.badCpu(cpu);
+    if (!(cpu >= 0 && cpu < this.nrCpus) || (cpu | 0) !== cpu || this.online[cpu] === 0) throw this.badCpu(cpu);
     if (!(vaddr >= 0 && vaddr <= Number.MAX_SAFE_INTEGER) || Math.floor(vaddr) !== vaddr) {
       throw new MmuError('EINVAL', `virtual address ${vaddr} is not an integer in [0, 2^53)`);
     }
@@ -416,7 +464,7 @@ export class Mmu {
     const pfn = this.lookupTlb(cpu, as.asid, vaddr, kind);
     if (pfn >= 0) {
       this.nrHits[cpu]!++;
-      this.chargeNs(cpu, this.costTlbHit);
+      this.charge(cpu, this.evTlbHit, 1);
       return pfn;
     }
     return this.accessSlow(cpu, as, vaddr, kind);
@@ -452,7 +500,6 @@ export class Mmu {
 
   /** Miss, walk, fill; fault and retry. */
   private accessSlow(cpu: number, as: AddressSpace, vaddr: number, kind: number): number {
-    const costs = this.costs;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
         // The fault handler may have switched or flushed this CPU: look again.
@@ -462,12 +509,12 @@ export class Mmu {
         const pfn = this.lookupTlb(cpu, as.asid, vaddr, kind);
         if (pfn >= 0) {
           this.nrHits[cpu]!++;
-          this.chargeNs(cpu, this.costTlbHit);
+          this.charge(cpu, this.evTlbHit, 1);
           return pfn;
         }
       }
       this.nrMisses[cpu]!++;
-      this.chargeNs(cpu, costs.tlbMiss);
+      this.charge(cpu, this.evTlbMiss, 1);
       const walker = this.walker;
       if (walker === null) throw new MmuError('EINVAL', 'no hardware walker registered (registerWalker)');
       const out = this.walkResult;
@@ -477,7 +524,7 @@ export class Mmu {
       out.levels = 0;
       this.nrWalks[cpu]!++;
       const r = walker.walk(as, vaddr, kind, out);
-      this.chargeNs(cpu, out.levels * costs.pageWalkLevel);
+      this.charge(cpu, this.evPageWalkLevel, out.levels);
       let errorCode: number;
       if (r === WALK_OK) {
         this.checkWalkResult(out, vaddr);
@@ -498,7 +545,7 @@ export class Mmu {
       if ((kind & MMU_USER) !== 0) errorCode |= X86_PF_USER;
       if ((kind & MMU_EXEC) !== 0) errorCode |= X86_PF_INSTR;
       this.nrFaults[cpu]!++;
-      this.chargeNs(cpu, costs.faultEntry);
+      this.charge(cpu, this.evFaultEntry, 1);
       // A page fault leaves no entry for the faulting address in this ASID.
       this.invalidateLocal(cpu, as.asid, vaddr, false);
       const handler = this.faultHandler;
@@ -574,7 +621,7 @@ export class Mmu {
    * @kernel check_and_switch_context (arch/arm64/mm/context.c)
    */
   switchMm(cpu: number, next: AddressSpace): void {
-    if (!(cpu >= 0 && cpu < this.nrCpus) || (cpu | 0) !== cpu) throw this.badCpu(cpu);
+    if (!(cpu >= 0 && cpu < this.nrCpus) || (cpu | 0) !== cpu || this.online[cpu] === 0) throw this.badCpu(cpu);
     if (next.dead) throw new MmuError('EINVAL', `address space ${next.id} is destroyed`);
     const prev = this.loadedAs[cpu]!;
     if (this.asidBits > 0 && next !== this.initMm && next.asidGeneration !== this.asidGeneration) {
@@ -734,14 +781,14 @@ export class Mmu {
   flushCpuAsid(cpu: number, asid: number): void {
     this.invalidateLocalAsid(cpu, asid);
     this.nrLocalFlushAll[cpu]!++;
-    this.chargeNs(cpu, this.costs.tlbFlushAll);
+    this.charge(cpu, this.evTlbFlushAll, 1);
   }
 
   /** @internal Flush `cpu`'s whole TLB (keeping global entries when `keepGlobal`); count and charge it. */
   flushCpuAll(cpu: number, keepGlobal: boolean): void {
     this.invalidateLocalAll(cpu, keepGlobal);
     this.nrLocalFlushAll[cpu]!++;
-    this.chargeNs(cpu, this.costs.tlbFlushAll);
+    this.charge(cpu, this.evTlbFlushAll, 1);
   }
 
   // ---- Local flush instructions (this CPU only; no IPI, no generation bookkeeping) ----
@@ -755,7 +802,7 @@ export class Mmu {
     this.nrFlushes[cpu]!++;
     this.invalidateLocal(cpu, as.asid, vaddr, true);
     this.nrLocalFlushOne[cpu]!++;
-    this.chargeNs(cpu, this.costs.tlbFlushPage);
+    this.charge(cpu, this.evTlbFlushPage, 1);
   }
 
   /**
@@ -769,7 +816,7 @@ export class Mmu {
     const pages = Math.ceil((end - start) * this.invPageBytes);
     this.invalidateLocalRange(cpu, as.asid, start, end, true);
     this.nrLocalFlushOne[cpu]! += pages;
-    this.chargeNs(cpu, pages * this.costs.tlbFlushPage);
+    this.charge(cpu, this.evTlbFlushPage, pages);
   }
 
   /**
@@ -998,6 +1045,14 @@ export class Mmu {
       }
       const as = this.loadedAs[c]!;
       if (as.dead) throw new MmBugError(`mmu: CPU ${c} has destroyed address space ${as.id} loaded`);
+      if (this.online[c] === 0) {
+        if (as !== this.initMm) throw new MmBugError(`mmu: offline CPU ${c} has address space ${as.id} loaded`);
+        for (const s of this.spaces) {
+          if (s !== this.initMm && s.cpumask[c] !== 0) {
+            throw new MmBugError(`mmu: offline CPU ${c} is in the cpumask of address space ${s.id}`);
+          }
+        }
+      }
       if (as === this.initMm) continue;
       if (as.cpumask[c] !== 1) throw new MmBugError(`mmu: CPU ${c} runs address space ${as.id} outside its cpumask`);
       const lagAllowed = this.isLazy[c] !== 0 || this.tlbFlushPending[c] !== 0 || as.nrDeferredFlushes > 0;
@@ -1031,6 +1086,7 @@ export class Mmu {
   }
 
   private badCpu(cpu: number): MmuError {
+    if (cpu >= 0 && cpu < this.nrCpus && (cpu | 0) === cpu) return new MmuError('EINVAL', `CPU ${cpu} is offline`);
     return new MmuError('EINVAL', `CPU ${cpu} is not in [0, ${this.nrCpus})`);
   }
 

@@ -15,7 +15,7 @@
  * `tlb_gen` and flushes the ASID when it next switches to the address space.
  * Ranges of more than `tlb_single_page_flush_ceiling` (33) pages become full
  * flushes of the ASID. Everything is charged to the CPUs through
- * `mmu.chargeNs`: the initiator pays the IPIs or the broadcast, each CPU its
+ * `mmu.charge`: the initiator pays the IPIs or the broadcast, each CPU its
  * own invalidations.
  */
 import type { AddressSpace } from './address-space.js';
@@ -169,7 +169,7 @@ export function flushTlbFunc(mmu: Mmu, cpu: number, info: FlushTlbInfo, local: b
       nr++;
     }
     mmu.nrLocalFlushOne[cpu]! += nr;
-    mmu.chargeNs(cpu, nr * mmu.costs.tlbFlushPage);
+    mmu.charge(cpu, mmu.evTlbFlushPage, nr);
   } else {
     mmu.flushCpuAsid(cpu, loaded.asid);
   }
@@ -210,15 +210,17 @@ function shouldTrimCpumask(mmu: Mmu, mm: AddressSpace): boolean {
 export function nativeFlushTlbMulti(mmu: Mmu, cpumask: Uint8Array, info: FlushTlbInfo): void {
   const sender = info.initiatingCpu;
   mmu.nrShootdowns[sender]!++;
-  const ipiCost = mmu.costs.ipi;
+  const smp = mmu.machine.smp;
   for (let c = 0; c < mmu.nrCpus; c++) {
-    if (cpumask[c] === 0) continue;
+    if (cpumask[c] === 0 || mmu.online[c] === 0) continue;
     if (!info.freedTables && !shouldFlushTlb(mmu, c, info)) continue;
     if (c === sender) {
       flushTlbFunc(mmu, c, info, true);
     } else {
       mmu.nrIpisSent[sender]!++;
-      mmu.chargeNs(sender, ipiCost);
+      smp.sent[sender]!++;
+      smp.received[c]!++;
+      mmu.charge(sender, mmu.evIpi, 1);
       flushTlbFunc(mmu, c, info, false);
     }
   }
@@ -234,7 +236,7 @@ export function broadcastTlbFlush(mmu: Mmu, info: FlushTlbInfo): void {
   const sender = info.initiatingCpu;
   const mm = info.mm!;
   mmu.nrBroadcastFlushes[sender]!++;
-  mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+  mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
   const stride = 2 ** info.strideShift;
   for (let c = 0; c < mmu.nrCpus; c++) {
     if (info.end === TLB_FLUSH_ALL) {
@@ -288,12 +290,12 @@ export function flushTlbAll(mmu: Mmu): void {
   mmu.nrFlushes[sender]!++;
   if (mmu.broadcastFlush) {
     mmu.nrBroadcastFlushes[sender]!++;
-    mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+    mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
     for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, false);
     return;
   }
   onEachCpu(mmu, sender);
-  for (let c = 0; c < mmu.nrCpus; c++) mmu.flushCpuAll(c, false);
+  for (let c = 0; c < mmu.nrCpus; c++) if (mmu.online[c] !== 0) mmu.flushCpuAll(c, false);
 }
 
 /**
@@ -314,25 +316,29 @@ export function flushTlbKernelRange(mmu: Mmu, start: number, end: number): void 
   const pages = Math.ceil((end - start) / 2 ** mmu.pageShift);
   if (mmu.broadcastFlush) {
     mmu.nrBroadcastFlushes[sender]!++;
-    mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+    mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
     for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
     return;
   }
   onEachCpu(mmu, sender);
   for (let c = 0; c < mmu.nrCpus; c++) {
+    if (mmu.online[c] === 0) continue;
     mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
     mmu.nrLocalFlushOne[c]! += pages;
-    mmu.chargeNs(c, pages * mmu.costs.tlbFlushPage);
+    mmu.charge(c, mmu.evTlbFlushPage, pages);
   }
 }
 
-/** Count and charge an IPI from `sender` to every other CPU. @kernel on_each_cpu (include/linux/smp.h) */
+/** Count and charge an IPI from `sender` to every other online CPU. @kernel on_each_cpu (include/linux/smp.h) */
 function onEachCpu(mmu: Mmu, sender: number): void {
   mmu.nrShootdowns[sender]!++;
+  const smp = mmu.machine.smp;
   for (let c = 0; c < mmu.nrCpus; c++) {
-    if (c === sender) continue;
+    if (c === sender || mmu.online[c] === 0) continue;
+    smp.sent[sender]!++;
+    smp.received[c]!++;
     mmu.nrIpisSent[sender]!++;
-    mmu.chargeNs(sender, mmu.costs.ipi);
+    mmu.charge(sender, mmu.evIpi, 1);
     mmu.nrRemoteFlushReceived[c]!++;
   }
 }
@@ -405,7 +411,7 @@ export function archTlbbatchFlush(mmu: Mmu, batch: TlbBatch): void {
   if (mmu.broadcastFlush && batch.unmappedPages) {
     // invlpgb_flush_all_nonglobals(): every CPU drops every non-global entry.
     mmu.nrBroadcastFlushes[cpu]!++;
-    mmu.chargeNs(cpu, mmu.costs.tlbBroadcastFlush);
+    mmu.charge(cpu, mmu.evTlbBroadcastFlush, 1);
     for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, true);
     for (const mm of batch.spaces) mm.cpuTlbGen.fill(mm.tlbGen);
     batch.unmappedPages = false;

@@ -50,7 +50,8 @@ type Op =
   | { op: 'global'; as: number }
   | { op: 'recreate'; as: number }
   | { op: 'batchUnmap'; as: number; page: number; pfn: number }
-  | { op: 'batchFlush' };
+  | { op: 'batchFlush' }
+  | { op: 'hotplug'; cpu: number };
 
 const cpuArb = fc.integer({ min: 0, max: NR_CPUS - 1 });
 const asArb = fc.integer({ min: 0, max: NR_AS - 1 });
@@ -108,6 +109,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('batchFlush' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('hotplug' as const), cpu: cpuArb }) },
 );
 
 const configArb = fc.record({
@@ -181,6 +183,7 @@ function run(config: Config, ops: Op[]): void {
 
   for (const op of ops) {
     if ('cpu' in op && op.cpu >= nrCpus) continue;
+    if ('cpu' in op && op.op !== 'hotplug' && m.cpus.online[op.cpu] === 0) continue;
     switch (op.op) {
       case 'access': {
         const as = spaces[op.as]!;
@@ -262,6 +265,11 @@ function run(config: Config, ops: Op[]): void {
         batched.set(as, ++epoch);
         break;
       }
+      case 'hotplug':
+        // Take the CPU down (never the one issuing flushes) or bring it back.
+        if (m.cpus.online[op.cpu] === 0) expect(m.hotplug.cpuUp(op.cpu)).toBe(0);
+        else if (op.cpu !== m.currentCpu) expect(m.hotplug.cpuDown(op.cpu)).toBe(0);
+        break;
       case 'batchFlush':
         mmu.archTlbbatchFlush(batch);
         for (const [as, changedAt] of batched) mmFlushed.set(as.id, Math.max(mmFlushed.get(as.id) ?? 0, changedAt));
@@ -278,7 +286,7 @@ function run(config: Config, ops: Op[]): void {
         break;
       }
     }
-    mmu.validate();
+    m.validate();
     // The running address space of every CPU never has a stale entry cached.
     for (let c = 0; c < nrCpus; c++) {
       const as = mmu.loadedMm(c);

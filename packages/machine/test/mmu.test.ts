@@ -68,7 +68,7 @@ describe('access: TLB hits and fills', () => {
     expect(mmu.stats(1)).toMatchObject({ hits: 0, misses: 1 });
   });
 
-  it('charges hits, misses and walk levels in virtual ns', () => {
+  it('charges hits, misses and walk levels in virtual ns to the machine accounting', () => {
     const { m, mmu, walker } = setup({ costs: { tlbHit: 1, tlbMiss: 10, pageWalkLevel: 100 } });
     const as = mmu.createAddressSpace(1);
     walker.map(1, 0, 12, 5, RW_USER);
@@ -76,6 +76,10 @@ describe('access: TLB hits and fills', () => {
     mmu.access(2, as, 8, R); // hit
     expect(mmu.stats(2).busyNs).toBe(10 + 400 + 1);
     expect(m.mmu.busyNs[0]).toBe(0);
+    expect(m.account.busyNs[2]).toBe(411);
+    expect(m.clock.cpuNs[2]).toBe(411);
+    expect([m.account.eventCount('tlbHit'), m.account.eventCount('tlbMiss')]).toEqual([1, 1]);
+    expect(m.account.eventCount('pageWalkLevel')).toBe(4);
   });
 
   it('evicts the least recently used way of a full set', () => {
@@ -492,6 +496,32 @@ describe('shootdowns', () => {
     expect(mmu.probe(0, as, 0)).toBe(-1);
     expect(mmu.nrEntries(1)).toEqual([4, 0, 0]);
     expect(mmu.stats()).toMatchObject({ ipisSent: 0, localFlushOne: 3, flushes: 2 });
+  });
+
+  it('counts its IPIs with the machine IPI counters', () => {
+    const { m, mmu, as } = fourCpus();
+    m.currentCpu = 1;
+    mmu.flushTlbPage(as, 0x1000);
+    expect(m.smp.sent[1]).toBe(3);
+    expect(Array.from(m.smp.received)).toEqual([1, 0, 1, 1]);
+    expect(m.account.eventCount('ipi')).toBe(3);
+  });
+
+  it('an offline CPU loses its TLB, leaves every cpumask and gets no IPI', () => {
+    const { m, mmu, walker, as } = fourCpus();
+    expect(m.hotplug.cpuDown(2)).toBe(0);
+    expect(mmu.nrEntries(2)).toEqual([0, 0, 0]);
+    expect(mmu.loadedMm(2)).toBe(mmu.initMm);
+    expect(as.cpumaskCpus()).toEqual([0, 1, 3]);
+    walker.map(1, 0x1000, 12, 90, RW_USER);
+    mmu.flushTlbPage(as, 0x1000);
+    expect(mmu.stats().ipisSent).toBe(2);
+    mmu.flushTlbAll();
+    expect(mmu.stats().ipisSent).toBe(2 + 2);
+    expect(() => mmu.access(2, as, 0x1000, R)).toThrow(/CPU 2 is offline/);
+    m.validate();
+    expect(m.hotplug.cpuUp(2)).toBe(0);
+    expect(mmu.access(2, as, 0x1000, R)).toBe(90);
   });
 
   it('flushTlbAll drops global entries on every CPU with an IPI each', () => {
