@@ -190,6 +190,7 @@ export {
   MMU_WRITE,
   Mmu,
   MmuError,
+  type MmuState,
   type TlbStats,
   WALK_NOT_PRESENT,
   WALK_OK,

@@ -126,6 +126,25 @@ export class MmuError extends MmError {
   }
 }
 
+/** The MMU state as plain JSON-ready data (see {@link Mmu.stateJson}). */
+export interface MmuState {
+  asidBits: number;
+  asidGeneration: number;
+  broadcastFlush: boolean;
+  totals: TlbStats;
+  cpus: {
+    cpu: number;
+    online: boolean;
+    /** Id of the loaded address space (0: init_mm). */
+    loadedMm: number;
+    lazy: boolean;
+    /** Valid entries: base pages, PMD leaves, PUD leaves. */
+    entries: [number, number, number];
+    stats: TlbStats;
+  }[];
+  addressSpaces: { id: number; asid: number; broadcast: boolean; tlbGen: number; cpumask: number[] }[];
+}
+
 /** Counters of one CPU, or summed over all CPUs (see {@link Mmu.stats}). */
 export interface TlbStats {
   /** Accesses served by a TLB entry. */
@@ -990,6 +1009,35 @@ export class Mmu {
       nr_tlb_remote_flush_received: s.remoteFlushReceived,
       nr_tlb_local_flush_all: s.localFlushAll,
       nr_tlb_local_flush_one: s.localFlushOne,
+    };
+  }
+
+  /** The MMU state as plain JSON-ready data (for the web page and state dumps). */
+  stateJson(): MmuState {
+    const cpus: MmuState['cpus'] = [];
+    for (let c = 0; c < this.nrCpus; c++) {
+      cpus.push({
+        cpu: c,
+        online: this.online[c] !== 0,
+        loadedMm: this.loadedAs[c]!.id,
+        lazy: this.isLazy[c] !== 0,
+        entries: this.nrEntries(c),
+        stats: this.stats(c),
+      });
+    }
+    return {
+      asidBits: this.asidBits,
+      asidGeneration: this.asidGeneration,
+      broadcastFlush: this.broadcastFlush,
+      totals: this.stats(),
+      cpus,
+      addressSpaces: this.spaces.map((as) => ({
+        id: as.id,
+        asid: as.asid,
+        broadcast: as.broadcast,
+        tlbGen: as.tlbGen,
+        cpumask: as.cpumaskCpus(),
+      })),
     };
   }
 

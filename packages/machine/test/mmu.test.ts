@@ -13,6 +13,8 @@ import {
   MmBugError,
   MmError,
   TLB_FLUSH_ALL,
+  WALK_NOT_PRESENT,
+  WALK_OK,
   X86_PF_INSTR,
   X86_PF_PROT,
   X86_PF_USER,
@@ -107,6 +109,24 @@ describe('access: TLB hits and fills', () => {
   });
 });
 
+describe('state export', () => {
+  it('dumps the MMU state as JSON', () => {
+    const { mmu, walker } = setup();
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0, 12, 1, RW_USER);
+    walker.map(1, SZ_2M, 21, 512, RW_USER);
+    mmu.access(1, as, 0, R);
+    mmu.access(1, as, SZ_2M, R);
+    mmu.enterLazyTlb(1);
+    const state = JSON.parse(JSON.stringify(mmu.stateJson()));
+    expect(state.cpus[1]).toMatchObject({ cpu: 1, online: true, loadedMm: as.id, lazy: true, entries: [1, 1, 0] });
+    expect(state.cpus[0]).toMatchObject({ loadedMm: 0, entries: [0, 0, 0] });
+    expect(state.totals).toMatchObject({ misses: 2, walks: 2 });
+    expect(state.addressSpaces).toContainEqual({ id: as.id, asid: as.asid, broadcast: false, tlbGen: 1, cpumask: [1] });
+    expect(state).toMatchObject({ asidBits: 12, broadcastFlush: false });
+  });
+});
+
 describe('huge pages', () => {
   it('a 2M entry covers its whole range', () => {
     const { mmu, walker } = setup();
@@ -151,6 +171,26 @@ describe('huge pages', () => {
     mmu.access(0, as, 0x1234, R);
     mmu.flushTlbMmRange(as, 0, SZ_2M, 21, false);
     expect(mmu.probe(0, as, 0x1234)).toBe(-1);
+  });
+
+  it('caches a 512M PMD leaf of a 64K-page arm64 machine in one entry', () => {
+    const { mmu } = setup({ arch: 'arm64', pageSize: 65536 });
+    expect([mmu.pageShift, mmu.pmdShift, mmu.pudShift]).toEqual([16, 29, 42]);
+    const as = mmu.createAddressSpace(1);
+    mmu.registerWalker({
+      walk(_as, vaddr, _kind, out) {
+        if (vaddr >= 2 ** 29) return WALK_NOT_PRESENT;
+        out.pfn = 8192; // 512M / 64K frames, aligned
+        out.shift = 29;
+        out.flags = RW_USER;
+        out.levels = 2;
+        return WALK_OK;
+      },
+    });
+    expect(mmu.access(0, as, 3 * 65536 + 5, R)).toBe(8192 + 3);
+    expect(mmu.access(0, as, 2 ** 29 - 1, R)).toBe(8192 + 8191);
+    expect(mmu.stats(0)).toMatchObject({ hits: 1, misses: 1 });
+    expect(mmu.nrEntries(0)).toEqual([0, 1, 0]);
   });
 
   it('has separate 16K-granule size classes on arm64', () => {
