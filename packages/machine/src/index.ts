@@ -191,6 +191,7 @@ export {
   Mmu,
   MmuError,
   type MmuState,
+  TLB_NR_DYN_ASIDS,
   type TlbStats,
   WALK_NOT_PRESENT,
   WALK_OK,

@@ -13,12 +13,16 @@
  * `handle_mm_fault`) and retry. It returns the PFN of the base page or a
  * negative errno, and allocates nothing.
  *
- * ASIDs come from one machine-wide allocator with generations, the arm64
- * scheme (`arch/arm64/mm/context.c`): when the space runs out the generation
- * is bumped, the ASIDs active on CPUs stay reserved, and every CPU flushes
- * its TLB at its next switch. The flush protocol (`tlbflush.ts`) is x86's:
- * a flush bumps the address space's `tlb_gen`; CPUs that miss a flush catch
- * up at their next switch.
+ * ASIDs follow the architecture. On x86-64 (with at least 4 ASID bits) each
+ * CPU keeps PCIDs for the last six address spaces it ran (`choose_new_asid`,
+ * `TLB_NR_DYN_ASIDS`), handed out round-robin, and an address space with a
+ * global ASID (INVLPGB) uses the same PCID everywhere. Elsewhere ASIDs come
+ * from one machine-wide allocator with generations, the arm64 scheme
+ * (`arch/arm64/mm/context.c`): when the space runs out the generation is
+ * bumped, the ASIDs active on CPUs stay reserved, and every CPU flushes its
+ * TLB at its next switch. The flush protocol (`tlbflush.ts`) is x86's: a
+ * flush bumps the address space's `tlb_gen`; CPUs that miss a flush catch up
+ * at their next switch (per PCID slot on x86).
  *
  * Every event is charged in virtual ns to the CPU that caused it through one
  * function, {@link Mmu.charge}, into the machine's busy-time accounting
@@ -68,6 +72,13 @@ export const WALK_OK = 0;
 export const WALK_NOT_PRESENT = 1;
 /** {@link HardwareWalker.walk}: an entry maps the address but forbids this access (a protection fault). */
 export const WALK_PROT = 2;
+
+/**
+ * Per-CPU dynamic ASID slots of x86: each CPU keeps the PCIDs of the last
+ * six address spaces it ran.
+ * @kernel TLB_NR_DYN_ASIDS (arch/x86/include/asm/tlbflush.h)
+ */
+export const TLB_NR_DYN_ASIDS = 6;
 
 /** Fault-handler calls for one access before it gives up with -EFAULT and a warning. */
 export const MMU_MAX_FAULT_RETRIES = 16;
@@ -254,6 +265,25 @@ export class Mmu {
   private readonly activeAs: (AddressSpace | null)[];
   private readonly reservedAs: (AddressSpace | null)[];
 
+  /**
+   * x86 PCID scheme (x86-64 with `asidBits` >= 4): each CPU gives the address
+   * spaces it runs one of {@link TLB_NR_DYN_ASIDS} dynamic slots (tags 1..6);
+   * otherwise one machine-wide allocator (arm64's scheme).
+   */
+  readonly dynamicAsids: boolean;
+  /** Dynamic slots in use per CPU (TLB_NR_DYN_ASIDS; tests lower it to force slot reuse). */
+  nrDynAsids: number;
+  /** @internal Per CPU and slot: the address space holding the slot (`cpu_tlbstate.ctxs[].ctx_id`). */
+  readonly ctxAs: (AddressSpace | null)[];
+  /** @internal Per CPU and slot: the `tlb_gen` the slot is up to date with (`cpu_tlbstate.ctxs[].tlb_gen`). */
+  readonly ctxTlbGen: Float64Array;
+  /** @internal Per CPU: the next slot to hand out (`cpu_tlbstate.next_asid`). */
+  readonly nextDynAsid: Int32Array;
+  /** @internal Per CPU: the tag of the loaded address space (`cpu_tlbstate.loaded_mm_asid`, as a PCID). */
+  readonly loadedAsid: Int32Array;
+  /** @internal x86 global ASIDs (tags above the dynamic ones) in use. */
+  private readonly globalAsidUsed: Uint8Array;
+
   private readonly asidBits: number;
   private readonly nrAsids: number;
   private readonly asidMap: Uint8Array;
@@ -332,6 +362,13 @@ export class Mmu {
 
     this.asidBits = geo.asidBits;
     this.nrAsids = geo.asidBits === 0 ? 1 : 2 ** geo.asidBits;
+    this.dynamicAsids = machine.config.arch === 'x86_64' && geo.asidBits >= 4;
+    this.nrDynAsids = TLB_NR_DYN_ASIDS;
+    this.ctxAs = new Array<AddressSpace | null>(this.nrCpus * TLB_NR_DYN_ASIDS).fill(null);
+    this.ctxTlbGen = new Float64Array(this.nrCpus * TLB_NR_DYN_ASIDS);
+    this.nextDynAsid = new Int32Array(this.nrCpus);
+    this.loadedAsid = new Int32Array(this.nrCpus);
+    this.globalAsidUsed = new Uint8Array(this.nrAsids);
     this.asidMap = new Uint8Array(this.nrAsids);
     this.asidMap[0] = 1;
     this.asidGeneration = 1;
@@ -398,6 +435,8 @@ export class Mmu {
     this.loadInitMm(cpu);
     this.tlbFlushPending[cpu] = 0;
     this.activeAs[cpu] = null;
+    this.ctxAs.fill(null, cpu * TLB_NR_DYN_ASIDS, (cpu + 1) * TLB_NR_DYN_ASIDS);
+    this.nextDynAsid[cpu] = 0;
     for (const as of this.spaces) if (as !== this.initMm) as.cpumask[cpu] = 0;
   }
 
@@ -433,7 +472,7 @@ export class Mmu {
   createAddressSpace(root = 0): AddressSpace {
     if (!Number.isFinite(root)) throw new MmuError('EINVAL', `root ${root} is not a number`);
     const as = this.newAddressSpace(root);
-    if (this.asidBits === 0) as.asidGeneration = this.asidGeneration;
+    if (this.asidBits === 0 || this.dynamicAsids) as.asidGeneration = this.asidGeneration;
     if (this.broadcastFlush && this.machine.config.arch !== 'x86_64') as.broadcast = true;
     return as;
   }
@@ -455,6 +494,7 @@ export class Mmu {
     }
     for (let c = 0; c < this.nrCpus; c++) if (this.loadedAs[c] === as) this.loadInitMm(c);
     as.dead = true;
+    if (this.dynamicAsids && as.broadcast) this.globalAsidUsed[as.asid] = 0;
     const i = this.spaces.indexOf(as);
     if (i >= 0) this.spaces.splice(i, 1);
   }
@@ -480,7 +520,7 @@ export class Mmu {
     if (this.loadedAs[cpu] !== as || this.isLazy[cpu] !== 0 || as.asidGeneration !== this.asidGeneration) {
       this.switchMm(cpu, as);
     }
-    const pfn = this.lookupTlb(cpu, as.asid, vaddr, kind);
+    const pfn = this.lookupTlb(cpu, this.loadedAsid[cpu]!, vaddr, kind);
     if (pfn >= 0) {
       this.nrHits[cpu]!++;
       this.charge(cpu, this.evTlbHit, 1);
@@ -525,7 +565,7 @@ export class Mmu {
         if (this.loadedAs[cpu] !== as || this.isLazy[cpu] !== 0 || as.asidGeneration !== this.asidGeneration) {
           this.switchMm(cpu, as);
         }
-        const pfn = this.lookupTlb(cpu, as.asid, vaddr, kind);
+        const pfn = this.lookupTlb(cpu, this.loadedAsid[cpu]!, vaddr, kind);
         if (pfn >= 0) {
           this.nrHits[cpu]!++;
           this.charge(cpu, this.evTlbHit, 1);
@@ -548,7 +588,7 @@ export class Mmu {
       if (r === WALK_OK) {
         this.checkWalkResult(out, vaddr);
         const f = out.flags;
-        if (permits(f, kind)) return this.fillTlb(cpu, as.asid, vaddr, out);
+        if (permits(f, kind)) return this.fillTlb(cpu, this.loadedAsid[cpu]!, vaddr, out);
         if ((kind & MMU_WRITE) !== 0 && (f & TLB_WRITE) !== 0 && (f & TLB_DIRTY) === 0) {
           throw new MmBugError(`mmu: the walker allowed a write to ${vaddr} without setting the dirty bit`);
         }
@@ -566,7 +606,7 @@ export class Mmu {
       this.nrFaults[cpu]!++;
       this.charge(cpu, this.evFaultEntry, 1);
       // A page fault leaves no entry for the faulting address in this ASID.
-      this.invalidateLocal(cpu, as.asid, vaddr, false);
+      this.invalidateLocal(cpu, this.loadedAsid[cpu]!, vaddr, false);
       const handler = this.faultHandler;
       if (handler === null) return -EFAULT;
       if (attempt >= MMU_MAX_FAULT_RETRIES) {
@@ -642,6 +682,10 @@ export class Mmu {
   switchMm(cpu: number, next: AddressSpace): void {
     if (!(cpu >= 0 && cpu < this.nrCpus) || (cpu | 0) !== cpu || this.online[cpu] === 0) throw this.badCpu(cpu);
     if (next.dead) throw new MmuError('EINVAL', `address space ${next.id} is destroyed`);
+    if (this.dynamicAsids) {
+      this.switchMmDynamic(cpu, next);
+      return;
+    }
     const prev = this.loadedAs[cpu]!;
     if (this.asidBits > 0 && next !== this.initMm && next.asidGeneration !== this.asidGeneration) {
       this.newContext(next);
@@ -659,8 +703,106 @@ export class Mmu {
     next.cpuTlbGen[cpu] = next.tlbGen;
     next.cpumask[cpu] = 1;
     this.loadedAs[cpu] = next;
+    this.loadedAsid[cpu] = next.asid;
     this.isLazy[cpu] = 0;
     this.activeAs[cpu] = next;
+  }
+
+  /**
+   * x86 switch: an address space with a global ASID uses it (always up to
+   * date); otherwise this CPU's dynamic slot for it, flushed if the CPU
+   * missed flushes of it, or the next slot round-robin, flushed.
+   * @kernel choose_new_asid (arch/x86/mm/tlb.c)
+   */
+  private switchMmDynamic(cpu: number, next: AddressSpace): void {
+    const base = cpu * TLB_NR_DYN_ASIDS;
+    let tag = 0;
+    let slot = -1;
+    let needFlush = false;
+    if (next === this.initMm) {
+      tag = 0;
+    } else if (next.broadcast) {
+      tag = next.asid;
+    } else {
+      for (let k = 0; k < this.nrDynAsids; k++) {
+        if (this.ctxAs[base + k] === next) {
+          slot = k;
+          break;
+        }
+      }
+      if (slot >= 0) {
+        needFlush = this.ctxTlbGen[base + slot]! < next.tlbGen;
+      } else {
+        slot = this.nextDynAsid[cpu]!;
+        this.nextDynAsid[cpu] = slot + 1;
+        if (slot >= this.nrDynAsids) {
+          slot = 0;
+          this.nextDynAsid[cpu] = 1;
+        }
+        this.ctxAs[base + slot] = next;
+        needFlush = true;
+      }
+      tag = slot + 1;
+    }
+    if (needFlush) this.flushCpuAsid(cpu, tag);
+    if (slot >= 0) this.ctxTlbGen[base + slot] = next.tlbGen;
+    next.cpumask[cpu] = 1;
+    this.loadedAs[cpu] = next;
+    this.loadedAsid[cpu] = tag;
+    this.isLazy[cpu] = 0;
+  }
+
+  /**
+   * @internal The `tlb_gen` the TLB of `cpu` is up to date with for the
+   * address space it has loaded.
+   */
+  localTlbGen(cpu: number): number {
+    const as = this.loadedAs[cpu]!;
+    if (!this.dynamicAsids) return as.cpuTlbGen[cpu]!;
+    const tag = this.loadedAsid[cpu]!;
+    if (tag >= 1 && tag <= TLB_NR_DYN_ASIDS) return this.ctxTlbGen[cpu * TLB_NR_DYN_ASIDS + tag - 1]!;
+    return as.tlbGen;
+  }
+
+  /** @internal Record that `cpu` caught up with `gen` for its loaded address space. */
+  setLocalTlbGen(cpu: number, gen: number): void {
+    if (!this.dynamicAsids) {
+      this.loadedAs[cpu]!.cpuTlbGen[cpu] = gen;
+      return;
+    }
+    const tag = this.loadedAsid[cpu]!;
+    if (tag >= 1 && tag <= TLB_NR_DYN_ASIDS) this.ctxTlbGen[cpu * TLB_NR_DYN_ASIDS + tag - 1] = gen;
+  }
+
+  /** @internal Every CPU's TLB now holds nothing stale of `as` (after a broadcast invalidation). */
+  markUpToDate(as: AddressSpace): void {
+    as.cpuTlbGen.fill(as.tlbGen);
+    if (!this.dynamicAsids) return;
+    for (let i = 0; i < this.ctxAs.length; i++) if (this.ctxAs[i] === as) this.ctxTlbGen[i] = as.tlbGen;
+  }
+
+  /** @internal The tag `as`'s entries carry on `cpu`, or -1 when it has none there. */
+  tagOn(cpu: number, as: AddressSpace): number {
+    if (!this.dynamicAsids || as === this.initMm) return as === this.initMm ? 0 : as.asid;
+    if (as.broadcast) return as.asid;
+    const base = cpu * TLB_NR_DYN_ASIDS;
+    for (let k = 0; k < TLB_NR_DYN_ASIDS; k++) if (this.ctxAs[base + k] === as) return k + 1;
+    return -1;
+  }
+
+  /**
+   * @internal A global ASID (x86, for broadcast flushing), flushed on every
+   * CPU so that it holds nothing stale, or -1 when none is free.
+   * @kernel allocate_global_asid (arch/x86/mm/tlb.c)
+   */
+  allocGlobalAsid(): number {
+    for (let a = TLB_NR_DYN_ASIDS + 1; a < this.nrAsids; a++) {
+      if (this.globalAsidUsed[a] !== 0) continue;
+      this.globalAsidUsed[a] = 1;
+      for (let c = 0; c < this.nrCpus; c++) this.invalidateLocalAsid(c, a);
+      return a;
+    }
+    return -1;
   }
 
   /**
@@ -686,6 +828,7 @@ export class Mmu {
   /** @internal Switch to init_mm without flushing (its entries are global). */
   loadInitMm(cpu: number): void {
     this.loadedAs[cpu] = this.initMm;
+    this.loadedAsid[cpu] = 0;
     this.isLazy[cpu] = 0;
   }
 
@@ -819,7 +962,8 @@ export class Mmu {
   localFlushTlbPage(cpu: number, as: AddressSpace, vaddr: number): void {
     this.checkCpuAddr(cpu, vaddr);
     this.nrFlushes[cpu]!++;
-    this.invalidateLocal(cpu, as.asid, vaddr, true);
+    const tag = this.tagOn(cpu, as);
+    if (tag >= 0) this.invalidateLocal(cpu, tag, vaddr, true);
     this.nrLocalFlushOne[cpu]!++;
     this.charge(cpu, this.evTlbFlushPage, 1);
   }
@@ -833,7 +977,8 @@ export class Mmu {
     this.checkRange(start, end);
     this.nrFlushes[cpu]!++;
     const pages = Math.ceil((end - start) * this.invPageBytes);
-    this.invalidateLocalRange(cpu, as.asid, start, end, true);
+    const tag = this.tagOn(cpu, as);
+    if (tag >= 0) this.invalidateLocalRange(cpu, tag, start, end, true);
     this.nrLocalFlushOne[cpu]! += pages;
     this.charge(cpu, this.evTlbFlushPage, pages);
   }
@@ -845,7 +990,8 @@ export class Mmu {
   localFlushTlbAsid(cpu: number, as: AddressSpace): void {
     this.checkCpuAddr(cpu, 0);
     this.nrFlushes[cpu]!++;
-    this.flushCpuAsid(cpu, as.asid);
+    const tag = this.tagOn(cpu, as);
+    if (tag >= 0) this.flushCpuAsid(cpu, tag);
   }
 
   /**
@@ -982,10 +1128,12 @@ export class Mmu {
    */
   probe(cpu: number, as: AddressSpace, vaddr: number): number {
     this.checkCpuAddr(cpu, vaddr);
+    const tag = this.tagOn(cpu, as);
+    if (tag < 0) return -1;
     const arrays = [this.tlbPte[cpu]!, this.tlbPmd[cpu]!, this.tlbPud[cpu]!];
     for (const t of arrays) {
       const vpn = Math.floor(vaddr * t.invPageBytes);
-      const i = t.lookup(vpn, as.asid);
+      const i = t.lookup(vpn, tag);
       if (i >= 0) return t.pfn[i]! + Math.floor((vaddr - vpn * t.pageBytes) * this.invPageBytes);
     }
     return -1;
@@ -1101,16 +1249,44 @@ export class Mmu {
           }
         }
       }
-      if (as === this.initMm) continue;
+      if (as === this.initMm) {
+        if (this.loadedAsid[c] !== 0) throw new MmBugError(`mmu: CPU ${c} runs init_mm with tag ${this.loadedAsid[c]}`);
+        continue;
+      }
       if (as.cpumask[c] !== 1) throw new MmBugError(`mmu: CPU ${c} runs address space ${as.id} outside its cpumask`);
+      if (this.loadedAsid[c] !== this.tagOn(c, as)) {
+        throw new MmBugError(`mmu: CPU ${c} runs address space ${as.id} with tag ${this.loadedAsid[c]}`);
+      }
       const lagAllowed = this.isLazy[c] !== 0 || this.tlbFlushPending[c] !== 0 || as.nrDeferredFlushes > 0;
-      if (!lagAllowed && as.cpuTlbGen[c] !== as.tlbGen) {
+      if (!lagAllowed && this.localTlbGen(c) !== as.tlbGen) {
         throw new MmBugError(
-          `mmu: CPU ${c} runs address space ${as.id} at tlb_gen ${as.cpuTlbGen[c]}, behind ${as.tlbGen}`,
+          `mmu: CPU ${c} runs address space ${as.id} at tlb_gen ${this.localTlbGen(c)}, behind ${as.tlbGen}`,
         );
       }
     }
-    if (this.asidBits > 0) {
+    if (this.dynamicAsids) {
+      const owner = new Map<number, number>();
+      for (let c = 0; c < this.nrCpus; c++) {
+        const seen = new Set<AddressSpace>();
+        for (let k = 0; k < TLB_NR_DYN_ASIDS; k++) {
+          const as = this.ctxAs[c * TLB_NR_DYN_ASIDS + k] ?? null;
+          if (as === null || as.dead || as.broadcast) continue;
+          if (seen.has(as)) throw new MmBugError(`mmu: CPU ${c} gives address space ${as.id} two ASID slots`);
+          seen.add(as);
+        }
+      }
+      for (const as of this.spaces) {
+        if (!as.broadcast || as === this.initMm) continue;
+        if (as.asid <= TLB_NR_DYN_ASIDS || as.asid >= this.nrAsids || this.globalAsidUsed[as.asid] !== 1) {
+          throw new MmBugError(`mmu: address space ${as.id} holds unallocated global ASID ${as.asid}`);
+        }
+        const other = owner.get(as.asid);
+        if (other !== undefined) {
+          throw new MmBugError(`mmu: address spaces ${other} and ${as.id} share global ASID ${as.asid}`);
+        }
+        owner.set(as.asid, as.id);
+      }
+    } else if (this.asidBits > 0) {
       const owner = new Map<number, number>();
       for (const as of this.spaces) {
         if (as === this.initMm || as.asidGeneration !== this.asidGeneration) continue;

@@ -157,23 +157,24 @@ export function flushTlbFunc(mmu: Mmu, cpu: number, info: FlushTlbInfo, local: b
     mmu.loadInitMm(cpu);
     return;
   }
-  const localGen = loaded.cpuTlbGen[cpu]!;
+  const localGen = mmu.localTlbGen(cpu);
   if (info.newTlbGen !== TLB_GENERATION_INVALID && info.newTlbGen <= localGen) return;
   const mmGen = loaded.tlbGen;
   if (localGen === mmGen) return;
+  const asid = mmu.loadedAsid[cpu]!;
   if (info.end !== TLB_FLUSH_ALL && info.newTlbGen === localGen + 1 && info.newTlbGen === mmGen) {
     const stride = 2 ** info.strideShift;
     let nr = 0;
     for (let addr = info.start; addr < info.end; addr += stride) {
-      mmu.invalidateLocal(cpu, loaded.asid, addr, true);
+      mmu.invalidateLocal(cpu, asid, addr, true);
       nr++;
     }
     mmu.nrLocalFlushOne[cpu]! += nr;
     mmu.charge(cpu, mmu.evTlbFlushPage, nr);
   } else {
-    mmu.flushCpuAsid(cpu, loaded.asid);
+    mmu.flushCpuAsid(cpu, asid);
   }
-  loaded.cpuTlbGen[cpu] = mmGen;
+  mmu.setLocalTlbGen(cpu, mmGen);
 }
 
 /**
@@ -271,6 +272,17 @@ function considerGlobalAsid(mmu: Mmu, mm: AddressSpace): void {
  */
 export function useGlobalAsid(mmu: Mmu, mm: AddressSpace): void {
   if (mm.broadcast) return;
+  if (mmu.dynamicAsids) {
+    // x86: a global ASID, the same PCID on every CPU; CPUs running the mm
+    // reload with it (the kernel's ASID transition), leaving their stale
+    // dynamic-slot entries unreachable.
+    const asid = mmu.allocGlobalAsid();
+    if (mmu.machine.warnOn(asid < 0, 'mmu: ran out of global ASIDs')) return;
+    mm.asid = asid;
+    mm.broadcast = true;
+    for (let c = 0; c < mmu.nrCpus; c++) if (mmu.loadedAs[c] === mm) mmu.loadedAsid[c] = asid;
+    return;
+  }
   mm.broadcast = true;
   for (let c = 0; c < mmu.nrCpus; c++) {
     if (mm.cpuTlbGen[c]! < mm.tlbGen) {
@@ -317,13 +329,13 @@ export function flushTlbKernelRange(mmu: Mmu, start: number, end: number): void 
   if (mmu.broadcastFlush) {
     mmu.nrBroadcastFlushes[sender]!++;
     mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
-    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
+    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalRange(c, mmu.loadedAsid[c]!, start, end, true);
     return;
   }
   onEachCpu(mmu, sender);
   for (let c = 0; c < mmu.nrCpus; c++) {
     if (mmu.online[c] === 0) continue;
-    mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
+    mmu.invalidateLocalRange(c, mmu.loadedAsid[c]!, start, end, true);
     mmu.nrLocalFlushOne[c]! += pages;
     mmu.charge(c, mmu.evTlbFlushPage, pages);
   }
@@ -413,7 +425,7 @@ export function archTlbbatchFlush(mmu: Mmu, batch: TlbBatch): void {
     mmu.nrBroadcastFlushes[cpu]!++;
     mmu.charge(cpu, mmu.evTlbBroadcastFlush, 1);
     for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, true);
-    for (const mm of batch.spaces) mm.cpuTlbGen.fill(mm.tlbGen);
+    for (const mm of batch.spaces) mmu.markUpToDate(mm);
     batch.unmappedPages = false;
   } else if (other) {
     nativeFlushTlbMulti(mmu, mask, info);

@@ -119,6 +119,8 @@ const configArb = fc.record({
   asidBits: fc.constantFrom(0, 2, 2, 3, 12),
   cpus: fc.constantFrom(2, 4),
   small: fc.boolean(),
+  // x86 PCID slots per CPU (TLB_NR_DYN_ASIDS is 6; fewer force slot reuse).
+  dynAsids: fc.integer({ min: 1, max: 6 }),
 });
 type Config = typeof configArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -131,6 +133,7 @@ function run(config: Config, ops: Op[]): void {
     tlb: { ...geometry, asidBits: config.asidBits, broadcastFlush: config.broadcastFlush },
   });
   const mmu = m.mmu;
+  mmu.nrDynAsids = config.dynAsids;
   const walker = new MapWalker();
   mmu.registerWalker(walker);
   const handler = new RecordingFaultHandler(() => -EFAULT);
