@@ -383,7 +383,7 @@ export {
   TlbBatch,
 } from './tlbflush.js';
 export { Topology } from './topology.js';
-export { validatePageAlloc } from './validate.js';
+export { type ValidateOptions, validatePageAlloc } from './validate.js';
 export {
   NODE_STAT,
   NODE_STAT_NAMES,
