@@ -190,6 +190,8 @@ export {
   MMU_WRITE,
   Mmu,
   MmuError,
+  type MmuState,
+  TLB_NR_DYN_ASIDS,
   type TlbStats,
   WALK_NOT_PRESENT,
   WALK_OK,
@@ -371,7 +373,15 @@ export {
 } from './spinlock.js';
 export { TimerList, Timers } from './timer.js';
 export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
-export { broadcastTlbFlush, FlushTlbInfo, flushTlbFunc, nativeFlushTlbMulti, TLB_FLUSH_ALL } from './tlbflush.js';
+export {
+  broadcastTlbFlush,
+  FlushTlbInfo,
+  flushTlbFunc,
+  nativeFlushTlbMulti,
+  TLB_FLUSH_ALL,
+  TLB_GENERATION_INVALID,
+  TlbBatch,
+} from './tlbflush.js';
 export { Topology } from './topology.js';
 export { type ValidateOptions, validatePageAlloc } from './validate.js';
 export {

@@ -100,6 +100,7 @@ export class Machine {
    */
   validate(): void {
     validatePageAlloc(this.mem);
+    this.mmu.validate();
   }
 
   /**
