@@ -174,4 +174,17 @@ export {
 } from './spinlock.js';
 export { TimerList, Timers } from './timer.js';
 export { Topology } from './topology.js';
+export {
+  Completion,
+  complete,
+  completeAll,
+  prepareToWait,
+  tryWaitForCompletion,
+  WaitQueueHead,
+  waitEvent,
+  waitForCompletion,
+  waitqueueActive,
+  wakeUp,
+  wakeUpAll,
+} from './wait.js';
 export { DelayedWork, Workqueue, Workqueues, WorkStruct } from './workqueue.js';
