@@ -22,10 +22,11 @@
  * | `spin-deadlock` | spinning on a lock whose holder cannot run (see below) |
  * | `would-block` | a sleeping lock would block in the harness (idle) context |
  *
- * A trylock never deadlocks, so (as in the kernel) it adds no dependency and
- * is exempt from the recursion check; we also let a trylock in interrupt
- * context leave the class's irq usage unchanged, which is what makes the
- * `localtry_trylock()`-in-IRQ pattern of seed 000 legal.
+ * A trylock never deadlocks, so (as in the kernel) it adds no dependency, is
+ * exempt from the recursion check, and a trylock in interrupt context does
+ * not mark the class as used in that context (the kernel's `mark_irqflags()`
+ * skips trylocks too), which is what makes the `localtry_trylock()`-in-IRQ
+ * pattern of seed 000 legal.
  *
  * The one-thread model cannot let a CPU spin while another CPU's holder
  * finishes: a spinlock held across an operation boundary belongs to code the
