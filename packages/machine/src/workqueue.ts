@@ -173,6 +173,18 @@ export class Workqueues {
   }
 
   /**
+   * Queue `dwork` after `delayNs` on `cpu`, or move its timer there if it is
+   * already pending; returns whether it was pending before.
+   * @kernel mod_delayed_work_on (kernel/workqueue.c)
+   */
+  modDelayedWorkOn(cpu: number, wq: Workqueue, dwork: DelayedWork, delayNs: number): boolean {
+    if (!(delayNs >= 0)) throw new MmError('EINVAL', `workqueue: delay ${delayNs} ns must be >= 0`);
+    const was = this.cancelDelayedWork(dwork);
+    this.queueDelayedWorkOn(cpu, wq, dwork, delayNs);
+    return was;
+  }
+
+  /**
    * Cancel `dwork` if its timer is pending or it is queued and not started;
    * returns whether it was pending.
    * @kernel cancel_delayed_work (kernel/workqueue.c)

@@ -42,5 +42,15 @@ describe('workqueues', () => {
     m.sched.runUntil(5_000_000);
     expect(at.length).toBe(1);
     expect(() => m.workqueues.queueDelayedWork(wq, dw, -1)).toThrow(MmError);
+    // mod_delayed_work pushes a pending timer out (vmstat_update style).
+    const t0 = m.clock.now;
+    expect(m.workqueues.modDelayedWorkOn(1, wq, dw, 1_000_000)).toBe(false);
+    m.sched.runFor(500_000);
+    expect(m.workqueues.modDelayedWorkOn(1, wq, dw, 1_000_000)).toBe(true);
+    m.sched.runFor(900_000);
+    expect(at.length).toBe(1);
+    m.sched.runFor(1_000_000);
+    expect(at.length).toBe(2);
+    expect(at[1]! - t0).toBeGreaterThanOrEqual(1_500_000);
   });
 });
