@@ -36,8 +36,11 @@
  * Per-class statistics (`/proc/lock_stat` style) live in typed arrays
  * indexed by class id: acquisitions, contentions, failed trylocks.
  */
+
+import type { CostAccount } from './cost-account.js';
 import { MmError } from './errors.js';
 import type { Machine } from './machine.js';
+import type { Task } from './sched.js';
 
 /** The report a {@link LockdepError} models. */
 export type LockdepKind =
@@ -194,6 +197,12 @@ export class Lockdep {
   private nrClasses: number;
   private readonly acquireIndex: number;
   private readonly acquireNs: number;
+  // Direct references: the checker runs on every lock operation.
+  private readonly tasks: Task[];
+  private readonly currentPid: Int32Array;
+  private readonly preemptCount: Int32Array;
+  private readonly irqsOff: Uint8Array;
+  private readonly account: CostAccount;
 
   constructor(machine: Machine) {
     this.enabled = true;
@@ -211,6 +220,16 @@ export class Lockdep {
     this.nrClasses = 0;
     this.acquireIndex = machine.account.eventIndexOf('lockAcquire');
     this.acquireNs = machine.costs.lockAcquire;
+    this.tasks = machine.sched.tasks;
+    this.currentPid = machine.sched.currentPid;
+    this.preemptCount = machine.cpus.preemptCount;
+    this.irqsOff = machine.cpus.irqsOff;
+    this.account = machine.account;
+  }
+
+  /** Held-lock stack of the task running on `cpu`. */
+  private heldOn(cpu: number): HeldLocks {
+    return this.tasks[this.currentPid[cpu]!]!.held;
   }
 
   /**
@@ -277,15 +296,14 @@ export class Lockdep {
    * @kernel lock_acquire (kernel/locking/lockdep.c)
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
-    const m = this.machine;
     if (!this.enabled) {
       // debug_locks off: statistics and cost only, no held-lock tracking.
       this.acquisitions[lock.classId]!++;
-      m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+      this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
       return;
     }
-    const held = m.sched.current(cpu).held;
-    const pc = m.cpus.preemptCount[cpu]!;
+    const held = this.heldOn(cpu);
+    const pc = this.preemptCount[cpu]!;
     const trylock = (flags & HELD_TRYLOCK) !== 0;
     if (held.depth >= MAX_LOCK_DEPTH) {
       throw new LockdepError('held-at-exit', lock.name, `too many held locks (MAX_LOCK_DEPTH ${MAX_LOCK_DEPTH})`);
@@ -305,7 +323,7 @@ export class Lockdep {
     // Usage bits this acquisition adds.
     const inHard = (pc & 0x00ff0000) !== 0;
     const inSoftServing = (pc & 0x100) !== 0;
-    const irqsOn = m.cpus.irqsOff[cpu] === 0;
+    const irqsOn = this.irqsOff[cpu] === 0;
     let add = 0;
     if (!trylock) {
       if (inHard) add |= LOCK_USED_IN_HARDIRQ;
@@ -338,7 +356,7 @@ export class Lockdep {
     }
     this.usage[lock.classId] = merged;
     this.acquisitions[lock.classId]!++;
-    m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+    this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
     this.push(held, lock, pc, flags, subclass);
   }
 
@@ -477,7 +495,7 @@ export class Lockdep {
    * @kernel lock_release (kernel/locking/lockdep.c)
    */
   release(lock: LockdepMap, cpu: number): void {
-    const held = this.machine.sched.current(cpu).held;
+    const held = this.heldOn(cpu);
     if (held.depth === 0 && !this.enabled) return;
     const i = held.indexOf(lock);
     if (i < 0) {
