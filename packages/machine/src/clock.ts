@@ -85,7 +85,7 @@ export class Clock {
     event.when = Math.max(whenNs, this.now);
     event.seq = this.nextSeq++;
     const i = this.size++;
-    this.heap[i] = event;
+    this.heap.push(event);
     event.heapIndex = i;
     this.siftUp(i);
   }
@@ -161,12 +161,9 @@ export class Clock {
     const ev = h[i]!;
     ev.heapIndex = -1;
     const last = --this.size;
-    if (i === last) {
-      h.length = last;
-      return;
-    }
-    const moved = h[last]!;
-    h.length = last;
+    // pop() keeps the array's backing store (assigning length may reallocate).
+    const moved = h.pop()!;
+    if (i === last) return;
     h[i] = moved;
     moved.heapIndex = i;
     if (i > 0 && this.less(moved, h[(i - 1) >> 1]!)) this.siftUp(i);
