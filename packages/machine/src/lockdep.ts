@@ -527,6 +527,18 @@ export class Lockdep {
     if (i >= 0) held.flags[i] = held.flags[i]! | HELD_READ;
   }
 
+  /** Name of the innermost spinlock, local lock or seqcount write section held on `cpu`, or null. */
+  heldSpinning(cpu: number): string | null {
+    const held = this.heldOn(cpu);
+    for (let i = held.depth - 1; i >= 0; i--) {
+      const k = this.classKinds[held.locks[i]!.classId]!;
+      if (k === LOCK_KIND.spin || k === LOCK_KIND.rawSpin || k === LOCK_KIND.local || k === LOCK_KIND.seqcount) {
+        return held.locks[i]!.name;
+      }
+    }
+    return null;
+  }
+
   /** True when the current task of `cpu` holds `lock`. */
   isHeld(lock: LockdepMap, cpu: number = this.machine.currentCpu): boolean {
     return this.machine.sched.current(cpu).held.indexOf(lock) >= 0;
@@ -609,6 +621,16 @@ export function mightSleep(machine: Machine, what = 'might_sleep'): void {
   const pc = machine.cpus.preemptCount[cpu]!;
   const irqsOff = machine.cpus.irqsOff[cpu] === 1;
   const rcu = machine.rcu.nesting[cpu]!;
+  const spinning = machine.lockdep.heldSpinning(cpu);
+  if (spinning !== null) {
+    // Under PREEMPT_RT a spinlock_t or local lock holder is preemptible, but sleeping
+    // inside it is still invalid (lockdep's wait-type check).
+    throw new LockdepError(
+      'sleep-in-atomic',
+      spinning,
+      `invalid wait context: ${what} on CPU ${cpu} while holding ${spinning}, a spinning lock`,
+    );
+  }
   if (pc !== 0 || irqsOff || rcu !== 0) {
     const held = machine.sched.current(cpu).held.names();
     throw new LockdepError(
