@@ -20,6 +20,7 @@ import {
   spinUnlock,
   spinUnlockIrqrestore,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 function kindOf(fn: () => unknown): LockdepKind | 'none' {
   try {
@@ -353,7 +354,7 @@ describe('lockdep property: ABBA detection against a naive dependency-graph orac
           });
         },
       ),
-      { numRuns: 200 },
+      { numRuns: fuzzRuns(200) },
     );
   });
 });

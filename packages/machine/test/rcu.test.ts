@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMachine, LockdepError, RcuStallError, SCHED_EXIT, SCHED_SLEEP } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 const MS = 1_000_000;
 
@@ -280,7 +281,7 @@ describe('RCU property: no callback runs while a reader that predates it is insi
         expect(m.rcu.stats().cbsInvoked).toBe(queued);
         expect(m.clock.validate()).toBe(null);
       }),
-      { numRuns: 150 },
+      { numRuns: fuzzRuns(150) },
     );
   });
 });
