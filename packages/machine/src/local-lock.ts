@@ -150,6 +150,7 @@ function acquireRt(l: LocalLock, what: string): boolean {
   rtContextCheck(l, cpu, what);
   const sched = m.sched;
   if (sched.takeGrant(l, cpu)) {
+    m.lockdep.noteWaited(l.dep, cpu);
     m.lockdep.acquire(l.dep, cpu, 0, 0);
     m.cpus.migrateDisable();
     return true;

@@ -173,6 +173,9 @@ export interface LockClassStats {
   readonly acquisitions: number;
   readonly contentions: number;
   readonly trylockFailures: number;
+  /** Total and longest virtual ns tasks slept waiting for the class (sleeping locks). */
+  readonly waitNsTotal: number;
+  readonly waitNsMax: number;
 }
 
 /**
@@ -190,6 +193,8 @@ export class Lockdep {
   private acquisitions: Float64Array;
   private contentions: Float64Array;
   private trylockFailures: Float64Array;
+  private waitNsTotal: Float64Array;
+  private waitNsMax: Float64Array;
   /** Dependency graph (class a taken while holding class b gives edge b → a). */
   private readonly fwd: number[][];
   private readonly bwd: number[][];
@@ -214,6 +219,8 @@ export class Lockdep {
     this.acquisitions = new Float64Array(64);
     this.contentions = new Float64Array(64);
     this.trylockFailures = new Float64Array(64);
+    this.waitNsTotal = new Float64Array(64);
+    this.waitNsMax = new Float64Array(64);
     this.fwd = [];
     this.bwd = [];
     this.edges = new Set();
@@ -267,6 +274,12 @@ export class Lockdep {
     const t = new Float64Array(n);
     t.set(this.trylockFailures);
     this.trylockFailures = t;
+    const wt = new Float64Array(n);
+    wt.set(this.waitNsTotal);
+    this.waitNsTotal = wt;
+    const wm = new Float64Array(n);
+    wm.set(this.waitNsMax);
+    this.waitNsMax = wm;
   }
 
   /** Number of lock classes registered. */
@@ -282,6 +295,20 @@ export class Lockdep {
   /** Count a contended acquisition (the lock had to be waited for). */
   noteContention(lock: LockdepMap): void {
     this.contentions[lock.classId]!++;
+  }
+
+  /**
+   * Account the wait of the current task of `cpu`, which was just handed
+   * `lock` after sleeping (lock_stat's waittime).
+   */
+  noteWaited(lock: LockdepMap, cpu: number): void {
+    const waited = this.machine.clock.cpuNow(cpu) - this.taskOn(cpu).waitStartNs;
+    this.waitNsTotal[lock.classId]! += waited;
+    if (waited > this.waitNsMax[lock.classId]!) this.waitNsMax[lock.classId] = waited;
+  }
+
+  private taskOn(cpu: number): Task {
+    return this.tasks[this.currentPid[cpu]!]!;
   }
 
   /** Count a failed trylock. */
@@ -591,6 +618,8 @@ export class Lockdep {
         acquisitions: this.acquisitions[i]!,
         contentions: this.contentions[i]!,
         trylockFailures: this.trylockFailures[i]!,
+        waitNsTotal: this.waitNsTotal[i]!,
+        waitNsMax: this.waitNsMax[i]!,
       });
     }
     return out;
@@ -599,12 +628,15 @@ export class Lockdep {
   /** Statistics of one class by name (zeros when unknown). */
   classStats(name: string): LockClassStats {
     const id = this.classByName.get(name);
-    if (id === undefined) return { name, acquisitions: 0, contentions: 0, trylockFailures: 0 };
+    if (id === undefined)
+      return { name, acquisitions: 0, contentions: 0, trylockFailures: 0, waitNsTotal: 0, waitNsMax: 0 };
     return {
       name,
       acquisitions: this.acquisitions[id]!,
       contentions: this.contentions[id]!,
       trylockFailures: this.trylockFailures[id]!,
+      waitNsTotal: this.waitNsTotal[id]!,
+      waitNsMax: this.waitNsMax[id]!,
     };
   }
 }

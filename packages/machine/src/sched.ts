@@ -74,6 +74,8 @@ export class Task {
   granted: boolean;
   /** True when the waiter wants the lock for reading (rwsem). */
   waitRead: boolean;
+  /** Virtual time the current or last lock wait began. */
+  waitStartNs: number;
   /** Set by kthread_stop(). */
   shouldStop: boolean;
   /** Virtual ns of CPU time consumed. */
@@ -95,6 +97,7 @@ export class Task {
     this.waitingOn = null;
     this.granted = false;
     this.waitRead = false;
+    this.waitStartNs = 0;
     this.shouldStop = false;
     this.sumExecNs = 0;
     this.nrSteps = 0;
@@ -290,6 +293,7 @@ export class Sched {
     t.waitingOn = lock;
     t.granted = false;
     t.waitRead = read;
+    t.waitStartNs = this.machine.clock.cpuNow(cpu);
     return t;
   }
 
