@@ -150,6 +150,8 @@ export class Hotplug {
     }
     const control = this.controlCpu(cpu);
     cpus.setOnline(cpu, false);
+    // Code running on the dying CPU (the harness itself) moves to the control CPU.
+    if (m.currentCpu === cpu) m.currentCpu = control;
     m.sched.migrateTasksOff(cpu);
     m.rcu.cpuDead(cpu, control);
     m.timers.takeOver(cpu, control);
