@@ -116,7 +116,18 @@ export {
 } from './lockdep.js';
 export { createMachine, Machine, type MachineWarning } from './machine.js';
 export { Mutex, mutexIsLocked, mutexLock, mutexTrylock, mutexUnlock } from './mutex.js';
-export { PerCpu } from './percpu.js';
+export {
+  PerCpu,
+  PercpuCounter,
+  percpuCounterAdd,
+  percpuCounterAddBatch,
+  percpuCounterBatch,
+  percpuCounterCompare,
+  percpuCounterDestroy,
+  percpuCounterRead,
+  percpuCounterReadPositive,
+  percpuCounterSum,
+} from './percpu.js';
 export { fnv1a32, Prng, PrngStreams } from './prng.js';
 export { Rcu, RcuStallError, type RcuStats } from './rcu.js';
 export {
