@@ -76,6 +76,10 @@ export class Task {
   waitRead: boolean;
   /** Virtual time the current or last lock wait began. */
   waitStartNs: number;
+  /** Preemptible RCU: the task's `rcu_read_lock()` nesting while it is not running. */
+  rcuNesting: number;
+  /** Preemptible RCU: grace periods started when its outermost reader began. */
+  rcuEntryGp: number;
   /** Set by kthread_stop(). */
   shouldStop: boolean;
   /** Virtual ns of CPU time consumed. */
@@ -98,6 +102,8 @@ export class Task {
     this.granted = false;
     this.waitRead = false;
     this.waitStartNs = 0;
+    this.rcuNesting = 0;
+    this.rcuEntryGp = 0;
     this.shouldStop = false;
     this.sumExecNs = 0;
     this.nrSteps = 0;
@@ -381,6 +387,8 @@ export class Sched {
     const prevCpu = m.currentCpu;
     this.currentPid[cpu] = pid;
     m.currentCpu = cpu;
+    // Preemptible RCU: the task's reader state follows it onto the CPU.
+    m.rcu.switchIn(cpu, t);
     let r: number;
     this.stepping = pid;
     try {
@@ -392,6 +400,7 @@ export class Sched {
       this.checkStepEnd(t, cpu, r);
     } finally {
       this.stepping = -1;
+      m.rcu.switchOut(cpu, t);
       this.currentPid[cpu] = cpu;
       m.currentCpu = prevCpu;
     }
@@ -404,7 +413,23 @@ export class Sched {
   private checkStepEnd(t: Task, cpu: number, r: number): void {
     const m = this.machine;
     const cpus = m.cpus;
-    if (cpus.preemptCount[cpu] !== 0 || cpus.irqsOff[cpu] !== 0 || m.rcu.nesting[cpu] !== 0) {
+    const reader = m.rcu.nesting[cpu] !== 0;
+    if (reader && m.rcu.preemptible && r === SCHED_AGAIN && t.state === TASK_RUNNING) {
+      // Preemptible RCU: preempted inside a reader is fine (it is tracked as a blocked reader).
+    } else if (reader && m.rcu.preemptible && r === SCHED_EXIT) {
+      throw new LockdepError(
+        'held-at-exit',
+        'rcu_read_lock',
+        `${t.name} exited inside an RCU read-side critical section`,
+      );
+    } else if (reader && m.rcu.preemptible) {
+      throw new LockdepError(
+        'sleep-in-atomic',
+        'rcu_read_lock',
+        `${t.name} on CPU ${cpu}: voluntary context switch within an RCU read-side critical section`,
+      );
+    }
+    if (cpus.preemptCount[cpu] !== 0 || cpus.irqsOff[cpu] !== 0 || (reader && !m.rcu.preemptible)) {
       throw new LockdepError(
         'preempt-leak',
         t.held.depth > 0 ? t.held.locks[t.held.depth - 1]!.name : '',
