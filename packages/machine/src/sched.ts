@@ -23,7 +23,7 @@
  * context switch is a quiescent state for RCU and pending softirqs run (the
  * ksoftirqd role).
  */
-import { ClockEvent, type ClockEvent as ClockEventType } from './clock.js';
+import { ClockEvent } from './clock.js';
 import { EBUSY, EINVAL, MmError } from './errors.js';
 import { HeldLocks, LockdepError } from './lockdep.js';
 import type { Machine } from './machine.js';
@@ -87,9 +87,9 @@ export class Task {
   /** Steps run. */
   nrSteps: number;
   /** Wake-up event used by scheduleTimeout(). */
-  readonly wakeEvent: ClockEventType;
+  readonly wakeEvent: ClockEvent;
 
-  constructor(pid: number, name: string, cpu: number, fn: TaskFn | null, wake: (ev: ClockEventType) => void) {
+  constructor(pid: number, name: string, cpu: number, fn: TaskFn | null, wake: (ev: ClockEvent) => void) {
     this.pid = pid;
     this.name = name;
     this.cpu = cpu;
