@@ -140,7 +140,10 @@ export class Workqueues {
       }
       work.pending = false;
       wq.nrExecuted++;
+      const depth = task.held.depth;
       work.fn(work);
+      // process_one_work(): "BUG: workqueue leaked lock or atomic".
+      this.machine.lockdep.checkDepth(this.machine.currentCpu, depth, `work item of ${task.name}`);
       if (q.length > 0) return SCHED_AGAIN;
       task.state = TASK_INTERRUPTIBLE;
       return SCHED_SLEEP;

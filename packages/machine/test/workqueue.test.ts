@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMachine, DelayedWork, MmError, WorkStruct } from '../src/index.js';
+import { createMachine, DelayedWork, MmError, Mutex, mutexLock, WorkStruct } from '../src/index.js';
 
 describe('workqueues', () => {
   it('work runs in a per-CPU worker task, in order, and can requeue itself', () => {
@@ -52,5 +52,17 @@ describe('workqueues', () => {
     m.sched.runFor(1_000_000);
     expect(at.length).toBe(2);
     expect(at[1]! - t0).toBeGreaterThanOrEqual(1_500_000);
+  });
+});
+
+describe('workqueue checks', () => {
+  it('a work item that leaks a lock is reported', () => {
+    const m = createMachine();
+    const mu = new Mutex(m, 'leaked');
+    const w = new WorkStruct(() => {
+      mutexLock(mu);
+    });
+    m.workqueues.queueWorkOn(0, m.workqueues.systemWq, w);
+    expect(() => m.workqueues.flushWorkqueue(m.workqueues.systemWq)).toThrow(/held-at-exit.*leaked/);
   });
 });
