@@ -5,7 +5,18 @@
  * show so far. It grows with every subsystem package: each one adds its
  * section (buddyinfo, VMAs in a maple tree, slabinfo, ...).
  */
-import { createMachine, formatTopology, type MachineConfig, type PresetName } from '@mm/machine';
+import {
+  createMachine,
+  formatBuddyinfo,
+  formatPagetypeinfo,
+  formatTopology,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL,
+  GFP_TRANSHUGE,
+  type Machine,
+  type MachineConfig,
+  type PresetName,
+} from '@mm/machine';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -30,16 +41,71 @@ export function runDemo(options: DemoOptions = {}): DemoSection[] {
   const machine = createMachine(config);
   const sections: DemoSection[] = [];
   sections.push({ title: 'topology (numactl --hardware)', text: formatTopology(machine) });
-  const t = machine.topology;
-  const sample = machine.prng.stream('demo');
-  const draws = Array.from({ length: 4 }, () => `0x${sample.nextU32().toString(16).padStart(8, '0')}`);
-  sections.push({
-    title: 'memory layout',
-    text:
-      `${t.nrSections} memory sections of ${t.pagesPerSection} pages, memmap allocated lazily per section\n` +
-      `first values of the seeded "demo" stream: ${draws.join(' ')}\n`,
-  });
+  const load = pageAllocatorWorkload(machine);
+  machine.validate();
+  sections.push({ title: 'page allocator workload', text: load });
+  sections.push({ title: '/proc/buddyinfo', text: formatBuddyinfo(machine.mem) });
+  sections.push({ title: '/proc/pagetypeinfo', text: formatPagetypeinfo(machine.mem) });
   return sections;
+}
+
+/** GFP masks and orders the workload draws from: user pages, kernel pages, THPs. */
+const WORKLOAD_MIX = [
+  { what: 'user page (GFP_HIGHUSER_MOVABLE, order 0)', gfp: GFP_HIGHUSER_MOVABLE, order: 0, weight: 70 },
+  { what: 'kernel page (GFP_KERNEL, order 0)', gfp: GFP_KERNEL, order: 0, weight: 20 },
+  { what: 'kernel buffer (GFP_KERNEL, order 2)', gfp: GFP_KERNEL, order: 2, weight: 8 },
+  { what: 'THP (GFP_TRANSHUGE, order 9)', gfp: GFP_TRANSHUGE, order: 9, weight: 2 },
+] as const;
+
+/**
+ * A seeded allocation workload on every node: allocate a mix of page sizes
+ * and migratetypes, then free a random half, leaving the fragmentation that
+ * buddyinfo and pagetypeinfo show.
+ */
+function pageAllocatorWorkload(machine: Machine): string {
+  const rng = machine.prng.stream('demo');
+  const t = machine.topology;
+  const live: { pfn: number; order: number }[] = [];
+  const counts = WORKLOAD_MIX.map(() => 0);
+  let failed = 0;
+  const perNode = 4000;
+  for (let nid = 0; nid < t.nrNodes; nid++) {
+    for (let i = 0; i < perNode; i++) {
+      let pick = rng.below(100);
+      let k = 0;
+      while (pick >= (WORKLOAD_MIX[k] as (typeof WORKLOAD_MIX)[number]).weight) {
+        pick -= (WORKLOAD_MIX[k] as (typeof WORKLOAD_MIX)[number]).weight;
+        k++;
+      }
+      const m = WORKLOAD_MIX[k] as (typeof WORKLOAD_MIX)[number];
+      const pfn = machine.mem.allocPages(m.gfp, m.order, nid);
+      if (pfn < 0) {
+        failed++;
+        continue;
+      }
+      counts[k] = (counts[k] as number) + 1;
+      live.push({ pfn, order: m.order });
+    }
+  }
+  let freed = 0;
+  for (let i = live.length - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    const tmp = live[i] as { pfn: number; order: number };
+    live[i] = live[j] as { pfn: number; order: number };
+    live[j] = tmp;
+  }
+  const keep = live.length >> 1;
+  while (live.length > keep) {
+    const a = live.pop() as { pfn: number; order: number };
+    machine.mem.freePages(a.pfn, a.order);
+    freed++;
+  }
+  const lines = WORKLOAD_MIX.map((m, k) => `  ${String(counts[k]).padStart(6)}  ${m.what}`);
+  return (
+    `allocated on each of ${t.nrNodes} node(s), then freed a random half (${freed} blocks); ${failed} failed\n` +
+    `${lines.join('\n')}\n` +
+    `memmap: ${t.nrSections} sections of ${t.pagesPerSection} pages, allocated lazily when first touched\n`
+  );
 }
 
 /** Render sections as the CLI prints them. */

@@ -67,3 +67,14 @@ describe('main', () => {
     expect(err).toContain('usage: mmsim');
   });
 });
+
+describe('demo page allocator section', () => {
+  it('shows buddyinfo for every node and leaves the machine valid', () => {
+    const sections = runDemo({ preset: 'server2s' });
+    const buddy = sections.find((s) => s.title === '/proc/buddyinfo');
+    expect(buddy?.text).toMatch(/^Node 0, zone {4}DMA32/m);
+    expect(buddy?.text).toMatch(/^Node 1, zone {3}Normal/m);
+    const load = sections.find((s) => s.title === 'page allocator workload');
+    expect(load?.text).toMatch(/freed a random half \(\d+ blocks\); 0 failed/);
+  });
+});

@@ -9,6 +9,7 @@
  */
 import { type CostTable, DEFAULT_COSTS } from './cost.js';
 import { ConfigError } from './errors.js';
+import type { MemOptions } from './page-alloc.js';
 
 /** Architectures the model knows (their page sizes and section sizes differ). */
 export const ARCHES = ['x86_64', 'arm64', 'riscv64', 'ppc64le', 's390x'] as const;
@@ -105,6 +106,8 @@ export interface MachineConfig {
   readonly tlb?: Partial<TlbGeometry>;
   /** Model a PREEMPT_RT kernel (spinlocks become sleeping locks; localtry trylock fails in hard IRQ/NMI). */
   readonly preemptRt?: boolean;
+  /** Physical-memory tunables (ZONE_MOVABLE share, min_free_kbytes, watermark_scale_factor, ...). */
+  readonly mem?: MemOptions;
 }
 
 /** A checked, complete configuration. */
@@ -117,6 +120,7 @@ export interface ResolvedMachineConfig {
   readonly costs: CostTable;
   readonly tlb: TlbGeometry;
   readonly preemptRt: boolean;
+  readonly mem: MemOptions;
 }
 
 const GiB = 1024 ** 3;
@@ -268,5 +272,6 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedMachineConfig
     costs,
     tlb,
     preemptRt: config.preemptRt ?? preset.preemptRt ?? false,
+    mem: Object.freeze({ ...preset.mem, ...config.mem }),
   });
 }

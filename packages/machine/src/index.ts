@@ -2,7 +2,7 @@
  * DOC: @mm/machine: the simulated machine every mm subsystem runs on.
  * @packageDocumentation
  */
-
+export { AddressSpace } from './address-space.js';
 export { bitSpinIsLocked, bitSpinLock, bitSpinTrylock, bitSpinUnlock } from './bit-spinlock.js';
 export { Clock, ClockEvent, NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC } from './clock.js';
 export {
@@ -75,7 +75,71 @@ export {
   MmBugError,
   MmError,
 } from './errors.js';
+export { FailPageAlloc } from './fail-page-alloc.js';
 export { cpuListString, formatTopology } from './format.js';
+export {
+  __GFP_ACCOUNT,
+  __GFP_BITS_MASK,
+  __GFP_BITS_SHIFT,
+  __GFP_COMP,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_DMA,
+  __GFP_DMA32,
+  __GFP_FS,
+  __GFP_HARDWALL,
+  __GFP_HIGH,
+  __GFP_HIGHMEM,
+  __GFP_IO,
+  __GFP_KSWAPD_RECLAIM,
+  __GFP_MEMALLOC,
+  __GFP_MOVABLE,
+  __GFP_NOFAIL,
+  __GFP_NOMEMALLOC,
+  __GFP_NORETRY,
+  __GFP_NOWARN,
+  __GFP_RECLAIM,
+  __GFP_RECLAIMABLE,
+  __GFP_RETRY_MAYFAIL,
+  __GFP_THISNODE,
+  __GFP_WRITE,
+  __GFP_ZERO,
+  __GFP_ZEROTAGS,
+  ALLOC_CMA,
+  ALLOC_CPUSET,
+  ALLOC_HIGHATOMIC,
+  ALLOC_KSWAPD,
+  ALLOC_MIN_RESERVE,
+  ALLOC_NO_WATERMARKS,
+  ALLOC_NOFRAGMENT,
+  ALLOC_NON_BLOCK,
+  ALLOC_OOM,
+  ALLOC_RESERVES,
+  ALLOC_TRYLOCK,
+  ALLOC_WMARK_HIGH,
+  ALLOC_WMARK_LOW,
+  ALLOC_WMARK_MASK,
+  ALLOC_WMARK_MIN,
+  GFP_ATOMIC,
+  GFP_DMA,
+  GFP_DMA32,
+  GFP_HIGHUSER,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL,
+  GFP_KERNEL_ACCOUNT,
+  GFP_MOVABLE_MASK,
+  GFP_MOVABLE_SHIFT,
+  GFP_NOFS,
+  GFP_NOIO,
+  GFP_NOWAIT,
+  GFP_TRANSHUGE,
+  GFP_TRANSHUGE_LIGHT,
+  GFP_USER,
+  GFP_ZONEMASK,
+  gfpflagsAllowBlocking,
+  gfpMigratetype,
+  gfpToAllocFlags,
+  gfpZone,
+} from './gfp.js';
 export { type CpuhpCallback, type CpuhpSection, Hotplug } from './hotplug.js';
 export {
   LOCAL_LOCK_FAILED,
@@ -115,7 +179,131 @@ export {
   mightSleep,
 } from './lockdep.js';
 export { createMachine, Machine, type MachineWarning } from './machine.js';
+export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './memmap.js';
+export {
+  type FaultHandler,
+  type HardwareWalker,
+  MMU_EXEC,
+  MMU_MAX_FAULT_RETRIES,
+  MMU_READ,
+  MMU_USER,
+  MMU_WRITE,
+  Mmu,
+  MmuError,
+  type TlbStats,
+  WALK_NOT_PRESENT,
+  WALK_OK,
+  WALK_PROT,
+  WalkResult,
+  X86_PF_INSTR,
+  X86_PF_PROT,
+  X86_PF_USER,
+  X86_PF_WRITE,
+} from './mmu.js';
+export {
+  MAX_NR_ZONES,
+  MIGRATE_HIGHATOMIC,
+  MIGRATE_MOVABLE,
+  MIGRATE_PCPTYPES,
+  MIGRATE_RECLAIMABLE,
+  MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE,
+  MIGRATETYPE_NAMES,
+  maxPageOrder,
+  NR_WMARK,
+  PAGE_ALLOC_COSTLY_ORDER,
+  WMARK_HIGH,
+  WMARK_LOW,
+  WMARK_MIN,
+  WMARK_PROMO,
+  ZONE_BELOW_HIGH,
+  ZONE_BOOSTED_WATERMARK,
+  ZONE_DMA32,
+  ZONE_MOVABLE,
+  ZONE_NAMES,
+  ZONE_NORMAL,
+  ZONE_RECLAIM_ACTIVE,
+  ZONELIST_FALLBACK,
+  ZONELIST_NOFALLBACK,
+  ZoneTable,
+} from './mmzone.js';
 export { Mutex, mutexIsLocked, mutexLock, mutexTrylock, mutexUnlock } from './mutex.js';
+export {
+  BadPageError,
+  FPI_TO_TAIL,
+  type KswapdHook,
+  MAX_RECLAIM_RETRIES,
+  MEMCG_DATA_KMEM,
+  type MemcgChargeHook,
+  type MemcgUnchargeHook,
+  type MemOptions,
+  type NodePreferenceHook,
+  NUMA_NO_NODE,
+  PageAllocator,
+  type ReclaimHook,
+} from './page-alloc.js';
+export {
+  __NR_PAGEFLAGS,
+  PAGE_FLAG_NAMES,
+  PAGE_FLAGS_CHECK_AT_FREE,
+  PAGE_FLAGS_CHECK_AT_PREP,
+  PG_active,
+  PG_anon_exclusive,
+  PG_arch_1,
+  PG_checked,
+  PG_dirty,
+  PG_dropbehind,
+  PG_has_hwpoisoned,
+  PG_head,
+  PG_hwpoison,
+  PG_idle,
+  PG_large_rmappable,
+  PG_locked,
+  PG_lru,
+  PG_mlocked,
+  PG_owner_2,
+  PG_owner_priv_1,
+  PG_partially_mapped,
+  PG_private,
+  PG_private_2,
+  PG_readahead,
+  PG_reclaim,
+  PG_referenced,
+  PG_reported,
+  PG_reserved,
+  PG_swapbacked,
+  PG_swapcache,
+  PG_unevictable,
+  PG_uptodate,
+  PG_waiters,
+  PG_workingset,
+  PG_writeback,
+  PG_young,
+  PGTY_buddy,
+  PGTY_guard,
+  PGTY_hugetlb,
+  PGTY_none,
+  PGTY_offline,
+  PGTY_slab,
+  PGTY_table,
+  PGTY_unaccepted,
+  PGTY_zsmalloc,
+  pageFlagsString,
+  pageTypeName,
+} from './page-flags.js';
+export { PageblockFlags } from './pageblock.js';
+export {
+  NR_LOWORDER_PCP_LISTS,
+  NR_PCP_LISTS,
+  NR_PCP_THP,
+  orderToPindex,
+  PCP_BATCH_SCALE_MAX,
+  PCPF_FREE_HIGH_BATCH,
+  PCPF_PREV_FREE_HIGH_ORDER,
+  PerCpuPages,
+  zoneBatchsize,
+  zoneHighsize,
+} from './pcp.js';
 export {
   PerCpu,
   PercpuCounter,
@@ -129,6 +317,15 @@ export {
   percpuCounterSum,
 } from './percpu.js';
 export { fnv1a32, Prng, PrngStreams } from './prng.js';
+export {
+  formatBuddyinfo,
+  formatPagetypeinfo,
+  formatVmstat,
+  formatZoneinfo,
+  type MemState,
+  memStateJson,
+  type ZoneState,
+} from './procfs.js';
 export { Rcu, RcuStallError, type RcuStats } from './rcu.js';
 export {
   downgradeWrite,
@@ -184,7 +381,39 @@ export {
   spinUnlockIrqrestore,
 } from './spinlock.js';
 export { TimerList, Timers } from './timer.js';
+export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
+export { broadcastTlbFlush, FlushTlbInfo, flushTlbFunc, nativeFlushTlbMulti, TLB_FLUSH_ALL } from './tlbflush.js';
 export { Topology } from './topology.js';
+export { validatePageAlloc } from './validate.js';
+export {
+  NODE_STAT,
+  NODE_STAT_NAMES,
+  NR_FREE_CMA_PAGES,
+  NR_FREE_PAGES,
+  NR_MLOCK,
+  NR_VM_EVENT_ITEMS,
+  NR_VM_NODE_STAT_ITEMS,
+  NR_VM_NUMA_EVENT_ITEMS,
+  NR_VM_ZONE_STAT_ITEMS,
+  NR_ZONE_ACTIVE_ANON,
+  NR_ZONE_ACTIVE_FILE,
+  NR_ZONE_INACTIVE_ANON,
+  NR_ZONE_INACTIVE_FILE,
+  NR_ZONE_UNEVICTABLE,
+  NR_ZONE_WRITE_PENDING,
+  NR_ZSPAGES,
+  NUMA_FOREIGN,
+  NUMA_HIT,
+  NUMA_INTERLEAVE_HIT,
+  NUMA_LOCAL,
+  NUMA_MISS,
+  NUMA_OTHER,
+  NUMA_STAT_NAMES,
+  VM_EVENT,
+  VM_EVENT_NAMES,
+  Vmstat,
+  ZONE_STAT_NAMES,
+} from './vmstat.js';
 export {
   Completion,
   complete,
@@ -198,4 +427,13 @@ export {
   wakeUp,
   wakeUpAll,
 } from './wait.js';
+export {
+  boostWatermark,
+  calculateMinFreeKbytes,
+  setupPerZoneLowmemReserve,
+  setupPerZoneWmarks,
+  zoneWatermarkFast,
+  zoneWatermarkOk,
+  zoneWatermarkOkRaw,
+} from './watermark.js';
 export { DelayedWork, Workqueue, Workqueues, WorkStruct } from './workqueue.js';

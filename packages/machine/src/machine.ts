@@ -14,12 +14,15 @@ import { CostAccount } from './cost-account.js';
 import { Cpus } from './cpu.js';
 import { Hotplug } from './hotplug.js';
 import { Lockdep } from './lockdep.js';
+import { Mmu } from './mmu.js';
+import { PageAllocator } from './page-alloc.js';
 import { PrngStreams } from './prng.js';
 import { Rcu } from './rcu.js';
 import { Sched } from './sched.js';
 import { SmpStats } from './smp.js';
 import { Timers } from './timer.js';
 import { Topology } from './topology.js';
+import { validatePageAlloc } from './validate.js';
 import { Workqueues } from './workqueue.js';
 
 /** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
@@ -66,6 +69,10 @@ export class Machine {
   readonly hotplug: Hotplug;
   /** Cross-CPU call (IPI) counters. */
   readonly smp: SmpStats;
+  /** Physical memory: memmap, zones, buddy allocator, pcp lists, vmstat. */
+  readonly mem: PageAllocator;
+  /** Per-CPU TLBs, the MMU access path and TLB flushing. */
+  readonly mmu: Mmu;
 
   constructor(config: ResolvedMachineConfig) {
     this.config = config;
@@ -84,6 +91,15 @@ export class Machine {
     this.workqueues = new Workqueues(this);
     this.hotplug = new Hotplug(this);
     this.smp = new SmpStats(this.topology.nrCpus);
+    this.mem = new PageAllocator(this, config.mem);
+    this.mmu = new Mmu(this);
+  }
+
+  /**
+   * Check the invariants of every subsystem; throws `MmBugError` on the first violation.
+   */
+  validate(): void {
+    validatePageAlloc(this.mem);
   }
 
   /**

@@ -1,0 +1,332 @@
+/**
+ * DOC: TLB shootdown: keeping every CPU's TLB consistent after a page-table change.
+ *
+ * The x86 protocol of `arch/x86/mm/tlb.c` (v6.15+): a flush request bumps
+ * the address space's `tlb_gen`, then
+ * - an address space that uses broadcast invalidation (an x86 global ASID
+ *   with INVLPGB, every address space on arm64 with TLBI IS) is flushed on
+ *   all CPUs by hardware, with no IPI;
+ * - else, if CPUs other than this one are in its cpumask, each of them that
+ *   runs it (not lazily, unless page tables were freed) gets an IPI and
+ *   runs {@link flushTlbFunc}; now and then the cpumask is trimmed by also
+ *   interrupting CPUs that no longer run it;
+ * - else, if this CPU runs it, the flush is local.
+ * A CPU that was skipped (lazy, or running something else) is behind in
+ * `tlb_gen` and flushes the ASID when it next switches to the address space.
+ * Ranges of more than `tlb_single_page_flush_ceiling` (33) pages become full
+ * flushes of the ASID. Everything is charged to the CPUs through
+ * `mmu.chargeNs`: the initiator pays the IPIs or the broadcast, each CPU its
+ * own invalidations.
+ */
+import type { AddressSpace } from './address-space.js';
+import { MmBugError } from './errors.js';
+import type { Mmu } from './mmu.js';
+
+/**
+ * `end` of a flush request meaning "the whole address space".
+ * @kernel TLB_FLUSH_ALL (arch/x86/include/asm/tlbflush.h)
+ */
+export const TLB_FLUSH_ALL = -1;
+
+/**
+ * One flush request, handed to every CPU that runs it.
+ * @kernel struct flush_tlb_info (arch/x86/include/asm/tlbflush.h)
+ */
+export class FlushTlbInfo {
+  /** The address space, or null for a kernel-range flush. */
+  mm: AddressSpace | null;
+  start: number;
+  /** End (exclusive), or {@link TLB_FLUSH_ALL}. */
+  end: number;
+  /** log2 of the step between flushed addresses (PAGE_SHIFT, or PMD_SHIFT for huge mappings). */
+  strideShift: number;
+  /** Page tables were freed: lazy CPUs must be flushed too. */
+  freedTables: boolean;
+  /** The `tlb_gen` this flush brings CPUs to. */
+  newTlbGen: number;
+  initiatingCpu: number;
+  /** Also interrupt CPUs in the cpumask that no longer run the address space, to drop them from it. */
+  trimCpumask: boolean;
+
+  constructor() {
+    this.mm = null;
+    this.start = 0;
+    this.end = 0;
+    this.strideShift = 12;
+    this.freedTables = false;
+    this.newTlbGen = 0;
+    this.initiatingCpu = 0;
+    this.trimCpumask = false;
+  }
+}
+
+/**
+ * Fill the scratch request; a range of more pages than the ceiling becomes a full flush.
+ * @kernel init_flush_tlb_info (arch/x86/mm/tlb.c)
+ */
+function initFlushTlbInfo(
+  mmu: Mmu,
+  mm: AddressSpace | null,
+  start: number,
+  end: number,
+  strideShift: number,
+  freedTables: boolean,
+  newTlbGen: number,
+  cpu: number,
+): FlushTlbInfo {
+  const info = mmu.flushInfo;
+  if (end !== TLB_FLUSH_ALL && Math.floor((end - start) / 2 ** strideShift) > mmu.singlePageFlushCeiling) {
+    start = 0;
+    end = TLB_FLUSH_ALL;
+  }
+  info.mm = mm;
+  info.start = start;
+  info.end = end;
+  info.strideShift = strideShift;
+  info.freedTables = freedTables;
+  info.newTlbGen = newTlbGen;
+  info.initiatingCpu = cpu;
+  info.trimCpumask = false;
+  return info;
+}
+
+/** The CPU issuing a machine-wide flush (`smp_processor_id()`). */
+function initiatingCpu(mmu: Mmu): number {
+  const cpu = mmu.machine.currentCpu;
+  if (!(cpu >= 0 && cpu < mmu.nrCpus)) {
+    throw new MmBugError(`mmu: machine.currentCpu ${cpu} is not a CPU of this machine`);
+  }
+  return cpu;
+}
+
+/**
+ * Flush [start, end) of `mm` on every CPU that may cache it.
+ * @kernel flush_tlb_mm_range (arch/x86/mm/tlb.c)
+ */
+export function flushTlbMmRange(
+  mmu: Mmu,
+  mm: AddressSpace,
+  start: number,
+  end: number,
+  strideShift: number,
+  freedTables: boolean,
+): void {
+  const cpu = initiatingCpu(mmu);
+  mmu.nrFlushes[cpu]!++;
+  // inc_mm_tlb_gen(): every CPU is now behind until it flushes.
+  const newTlbGen = ++mm.tlbGen;
+  const info = initFlushTlbInfo(mmu, mm, start, end, strideShift, freedTables, newTlbGen, cpu);
+  if (mm.broadcast) {
+    broadcastTlbFlush(mmu, info);
+  } else if (mm.cpumaskAnyBut(cpu) >= 0) {
+    info.trimCpumask = shouldTrimCpumask(mmu, mm);
+    nativeFlushTlbMulti(mmu, info);
+    considerGlobalAsid(mmu, mm);
+  } else if (mm === mmu.loadedAs[cpu]) {
+    flushTlbFunc(mmu, cpu, info, true);
+  }
+}
+
+/**
+ * The flush a CPU runs for a request (locally or in the IPI handler).
+ * A CPU that runs another address space leaves the cpumask; a lazy one
+ * switches to `init_mm`; an up-to-date one does nothing; a CPU exactly one
+ * generation behind does the partial flush asked for, otherwise it flushes
+ * the whole ASID. Either way it catches up to the address space's `tlb_gen`.
+ * @kernel flush_tlb_func (arch/x86/mm/tlb.c)
+ */
+export function flushTlbFunc(mmu: Mmu, cpu: number, info: FlushTlbInfo, local: boolean): void {
+  const loaded = mmu.loadedAs[cpu]!;
+  if (!local) mmu.nrRemoteFlushReceived[cpu]!++;
+  const mm = info.mm;
+  if (mm !== null && mm !== loaded) {
+    // The CPU was left in the cpumask after switching away: drop it.
+    mm.cpumask[cpu] = 0;
+    return;
+  }
+  if (loaded === mmu.initMm) return;
+  if (loaded.broadcast) return;
+  if (mmu.isLazy[cpu] !== 0) {
+    mmu.loadInitMm(cpu);
+    return;
+  }
+  const localGen = loaded.cpuTlbGen[cpu]!;
+  if (info.newTlbGen <= localGen) return;
+  const mmGen = loaded.tlbGen;
+  if (localGen === mmGen) return;
+  if (info.end !== TLB_FLUSH_ALL && info.newTlbGen === localGen + 1 && info.newTlbGen === mmGen) {
+    const stride = 2 ** info.strideShift;
+    let nr = 0;
+    for (let addr = info.start; addr < info.end; addr += stride) {
+      mmu.invalidateLocal(cpu, loaded.asid, addr, true);
+      nr++;
+    }
+    mmu.nrLocalFlushOne[cpu]! += nr;
+    mmu.chargeNs(cpu, nr * mmu.costs.tlbFlushPage);
+  } else {
+    mmu.flushCpuAsid(cpu, loaded.asid);
+  }
+  loaded.cpuTlbGen[cpu] = mmGen;
+}
+
+/**
+ * Whether a CPU of the cpumask needs the IPI: not when lazy (it catches up
+ * at its next switch), yes when it runs the address space, and yes when the
+ * cpumask is being trimmed.
+ * @kernel should_flush_tlb (arch/x86/mm/tlb.c)
+ */
+function shouldFlushTlb(mmu: Mmu, cpu: number, info: FlushTlbInfo): boolean {
+  if (mmu.isLazy[cpu] !== 0) return false;
+  if (info.mm === null) return true;
+  if (mmu.loadedAs[cpu] === info.mm) return true;
+  return info.trimCpumask;
+}
+
+/**
+ * Trim the cpumask once per `trimCpumaskInterval` remote flushes (the kernel: once a second).
+ * @kernel should_trim_cpumask (arch/x86/mm/tlb.c)
+ */
+function shouldTrimCpumask(mmu: Mmu, mm: AddressSpace): boolean {
+  if (++mm.flushesSinceTrim >= mmu.trimCpumaskInterval) {
+    mm.flushesSinceTrim = 0;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Send the flush to the CPUs of the cpumask by IPI (running it directly on
+ * the initiating CPU when that one is in the mask). When page tables were
+ * freed every CPU of the mask is interrupted, lazy ones included.
+ * @kernel native_flush_tlb_multi (arch/x86/mm/tlb.c)
+ */
+export function nativeFlushTlbMulti(mmu: Mmu, info: FlushTlbInfo): void {
+  const sender = info.initiatingCpu;
+  const mm = info.mm!;
+  mmu.nrShootdowns[sender]!++;
+  const ipiCost = mmu.costs.ipi;
+  for (let c = 0; c < mmu.nrCpus; c++) {
+    if (mm.cpumask[c] === 0) continue;
+    if (!info.freedTables && !shouldFlushTlb(mmu, c, info)) continue;
+    if (c === sender) {
+      flushTlbFunc(mmu, c, info, true);
+    } else {
+      mmu.nrIpisSent[sender]!++;
+      mmu.chargeNs(sender, ipiCost);
+      flushTlbFunc(mmu, c, info, false);
+    }
+  }
+}
+
+/**
+ * Invalidate the range (or the whole ASID) on every CPU with one broadcast
+ * instruction sequence (INVLPGB + TLBSYNC, arm64 `tlbi ...is` + `dsb ish`):
+ * no IPI, no cpumask, and every CPU is up to date afterwards.
+ * @kernel broadcast_tlb_flush (arch/x86/mm/tlb.c)
+ */
+export function broadcastTlbFlush(mmu: Mmu, info: FlushTlbInfo): void {
+  const sender = info.initiatingCpu;
+  const mm = info.mm!;
+  mmu.nrBroadcastFlushes[sender]!++;
+  mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+  const stride = 2 ** info.strideShift;
+  for (let c = 0; c < mmu.nrCpus; c++) {
+    if (info.end === TLB_FLUSH_ALL) {
+      mmu.invalidateLocalAsid(c, mm.asid);
+    } else {
+      for (let addr = info.start; addr < info.end; addr += stride) mmu.invalidateLocal(c, mm.asid, addr, false);
+    }
+    mm.cpuTlbGen[c] = mm.tlbGen;
+  }
+}
+
+/**
+ * Give an address space that runs on more than three CPUs at once a global
+ * ASID, so its flushes become broadcasts. The kernel samples this check
+ * (pid and jiffies); the model makes it after every IPI shootdown.
+ * @kernel consider_global_asid (arch/x86/mm/tlb.c)
+ */
+function considerGlobalAsid(mmu: Mmu, mm: AddressSpace): void {
+  if (!mmu.broadcastFlush || mm.broadcast || mm === mmu.initMm) return;
+  let active = 0;
+  for (let c = 0; c < mmu.nrCpus; c++) {
+    if (mmu.loadedAs[c] === mm && mmu.isLazy[c] === 0) active++;
+  }
+  if (active > 3) useGlobalAsid(mmu, mm);
+}
+
+/**
+ * Switch `mm` to broadcast flushing for good. CPUs behind in its `tlb_gen`
+ * flush its ASID now: on x86 they would move to the new global ASID, which
+ * holds nothing stale.
+ * @kernel use_global_asid (arch/x86/mm/tlb.c)
+ */
+export function useGlobalAsid(mmu: Mmu, mm: AddressSpace): void {
+  if (mm.broadcast) return;
+  mm.broadcast = true;
+  for (let c = 0; c < mmu.nrCpus; c++) {
+    if (mm.cpuTlbGen[c]! < mm.tlbGen) {
+      mmu.flushCpuAsid(c, mm.asid);
+      mm.cpuTlbGen[c] = mm.tlbGen;
+    }
+  }
+}
+
+/**
+ * Flush every entry, global ones included, on every CPU: by broadcast when
+ * available, else by an IPI to each other CPU.
+ * @kernel flush_tlb_all (arch/x86/mm/tlb.c)
+ */
+export function flushTlbAll(mmu: Mmu): void {
+  const sender = initiatingCpu(mmu);
+  mmu.nrFlushes[sender]!++;
+  if (mmu.broadcastFlush) {
+    mmu.nrBroadcastFlushes[sender]!++;
+    mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, false);
+    return;
+  }
+  onEachCpu(mmu, sender);
+  for (let c = 0; c < mmu.nrCpus; c++) mmu.flushCpuAll(c, false);
+}
+
+/**
+ * Flush the kernel range [start, end) on every CPU (whole TLBs above the
+ * ceiling): by broadcast when available, else by IPIs to all other CPUs.
+ * Each CPU drops the range's global entries and its current ASID's ones
+ * (what `invlpg` of each page does).
+ * @kernel flush_tlb_kernel_range (arch/x86/mm/tlb.c)
+ */
+export function flushTlbKernelRange(mmu: Mmu, start: number, end: number): void {
+  const sender = initiatingCpu(mmu);
+  const info = initFlushTlbInfo(mmu, null, start, end, mmu.pageShift, false, 0, sender);
+  if (info.end === TLB_FLUSH_ALL) {
+    flushTlbAll(mmu);
+    return;
+  }
+  mmu.nrFlushes[sender]!++;
+  const pages = Math.ceil((end - start) / 2 ** mmu.pageShift);
+  if (mmu.broadcastFlush) {
+    mmu.nrBroadcastFlushes[sender]!++;
+    mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
+    return;
+  }
+  onEachCpu(mmu, sender);
+  for (let c = 0; c < mmu.nrCpus; c++) {
+    mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
+    mmu.nrLocalFlushOne[c]! += pages;
+    mmu.chargeNs(c, pages * mmu.costs.tlbFlushPage);
+  }
+}
+
+/** Count and charge an IPI from `sender` to every other CPU. @kernel on_each_cpu (include/linux/smp.h) */
+function onEachCpu(mmu: Mmu, sender: number): void {
+  mmu.nrShootdowns[sender]!++;
+  for (let c = 0; c < mmu.nrCpus; c++) {
+    if (c === sender) continue;
+    mmu.nrIpisSent[sender]!++;
+    mmu.chargeNs(sender, mmu.costs.ipi);
+    mmu.nrRemoteFlushReceived[c]!++;
+  }
+}
