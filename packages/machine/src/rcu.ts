@@ -73,6 +73,8 @@ export interface RcuStats {
   readonly maxGpNs: number;
   /** Stall warnings issued. */
   readonly stalls: number;
+  /** Expedited grace-period requests. */
+  readonly expedited: number;
 }
 
 type Callback = (arg: unknown) => void;
@@ -109,6 +111,10 @@ export class Rcu {
   private gpStartNs: number;
   private stallReported: boolean;
   private readonly tick: ClockEvent;
+  /** Expedited grace periods in flight: GP number to expedite up to (0 = none). */
+  private expediteUntil: number;
+  private readonly expEvent: ClockEvent;
+  private nrExpedited: number;
   private readonly cbFns: Callback[][];
   private readonly cbArgs: unknown[][];
   private readonly cbGp: number[][];
@@ -150,6 +156,9 @@ export class Rcu {
     this.gpStartNs = 0;
     this.stallReported = false;
     this.tick = new ClockEvent(() => this.onTick());
+    this.expediteUntil = 0;
+    this.expEvent = new ClockEvent(() => this.expediteStep());
+    this.nrExpedited = 0;
     this.cbFns = [];
     this.cbArgs = [];
     this.cbGp = [];
@@ -194,6 +203,7 @@ export class Rcu {
     const n = this.nesting[cpu]!;
     if (n === 0) throw new LockdepError('bad-unlock', 'rcu_read_lock', `rcu_read_unlock() imbalance on CPU ${cpu}`);
     this.nesting[cpu] = n - 1;
+    if (n === 1 && this.expediteUntil > this.gpCompleted) this.kickExpedited();
     if (n === 1 && this.blockedReaders.length > 0) {
       // A reader that was preempted ends: it no longer blocks grace periods.
       const i = this.blockedReaders.indexOf(this.machine.sched.current(cpu));
@@ -281,7 +291,44 @@ export class Rcu {
 
   /** A context switch on `cpu` (called by the scheduler): a quiescent state. */
   noteContextSwitch(cpu: number): void {
-    if (this.gpInProgress && this.qsPending[cpu] === 1 && this.quiescent(cpu)) this.reportQs(cpu);
+    if (this.gpInProgress && this.qsPending[cpu] === 1 && this.quiescent(cpu)) {
+      this.reportQs(cpu);
+      if (this.expediteUntil > this.gpCompleted) this.kickExpedited();
+    }
+  }
+
+  private kickExpedited(): void {
+    if (!this.expEvent.queued) this.machine.clock.schedule(this.expEvent, this.machine.clock.now);
+  }
+
+  /**
+   * One round of the expedited machinery: every online CPU owing a quiescent
+   * state is sent an IPI and reports at once unless it is inside a reader
+   * (it then reports when the reader ends); the grace period ends as soon as
+   * nothing holds it back, and the next requested one starts at once.
+   * @kernel rcu_exp_handler / rcu_report_exp_rdp (kernel/rcu/tree_exp.h)
+   */
+  private expediteStep(): void {
+    const m = this.machine;
+    const cpus = m.cpus;
+    for (let round = 0; round < 2 && this.expediteUntil > this.gpCompleted; round++) {
+      if (!this.gpInProgress) {
+        if (this.gpRequested <= this.gpCompleted) return;
+        this.startGp();
+      }
+      const from = m.currentCpu;
+      for (let c = 0; c < cpus.nrCpus; c++) {
+        if (this.qsPending[c] !== 1) continue;
+        if (c !== from && cpus.online[c] === 1) {
+          m.smp.sent[from]!++;
+          m.smp.received[c]!++;
+          m.account.chargeEvent(from, 'ipi', 1);
+        }
+        if (cpus.online[c] === 0 || this.quiescent(c)) this.reportQs(c);
+      }
+      if (this.nrQsPending !== 0 || this.blockedBy(this.gpStarted)) return;
+      this.endGp();
+    }
   }
 
   private requestGp(n: number): void {
@@ -544,6 +591,25 @@ export class Rcu {
   }
 
   /**
+   * Wait for a full grace period, expedited: CPUs are asked by IPI for a
+   * quiescent state at once instead of at the next tick, so the wait ends
+   * as soon as the readers that predate it have ended. Harness context only.
+   * @throws RcuStallError when a CPU never leaves its read-side section.
+   * @kernel synchronize_rcu_expedited (kernel/rcu/tree_exp.h)
+   */
+  synchronizeRcuExpedited(): void {
+    this.mustBeHarness('synchronize_rcu_expedited()');
+    const m = this.machine;
+    const cookie = this.startPollSynchronizeRcu();
+    if (cookie > this.expediteUntil) this.expediteUntil = cookie;
+    this.nrExpedited++;
+    this.expediteStep();
+    // Readers ending (rcuReadUnlock) and context switches kick the next round.
+    const ok = m.sched.runWhile(() => this.gpCompleted < cookie, m.clock.now + this.stallTimeoutNs + this.tickNs);
+    if (!ok) throw new RcuStallError('synchronize_rcu_expedited()', this.blockingCpus(), this.blockingTasks());
+  }
+
+  /**
    * Wait until every callback queued before the call has been invoked,
    * running the machine meanwhile. Harness context only.
    * @throws RcuStallError when a grace period cannot complete.
@@ -572,6 +638,7 @@ export class Rcu {
    */
   cpuDead(cpu: number, to: number): void {
     this.reportQs(cpu);
+    if (this.expediteUntil > this.gpCompleted) this.kickExpedited();
     const h = this.cbHead[cpu]!;
     const fns = this.cbFns[cpu]!;
     for (let i = h; i < fns.length; i++) {
@@ -636,6 +703,7 @@ export class Rcu {
       maxLatencyNs: this.maxLatencyNs,
       maxGpNs: this.maxGpNs,
       stalls: this.stalls,
+      expedited: this.nrExpedited,
     };
   }
 }

@@ -436,3 +436,50 @@ describe('preemptible RCU property: preempted readers hold back the grace period
     );
   });
 });
+
+describe('expedited grace periods', () => {
+  it('complete without waiting for a tick, sending IPIs', () => {
+    const m = createMachine();
+    const t0 = m.clock.now;
+    m.rcu.synchronizeRcuExpedited();
+    expect(m.rcu.gpCompleted).toBe(1);
+    expect(m.clock.now - t0).toBeLessThan(m.rcu.tickNs);
+    expect(m.smp.totalSent()).toBe(3);
+    expect(m.rcu.stats().expedited).toBe(1);
+    const t1 = m.clock.now;
+    m.rcu.synchronizeRcu();
+    expect(m.clock.now - t1).toBeGreaterThanOrEqual(m.rcu.tickNs / 2);
+  });
+
+  it('wait for a preempted task reader that predates them, and end when it ends (PREEMPT_RT)', () => {
+    const m = createMachine({ preemptRt: true });
+    let steps = 0;
+    let endedAt = -1;
+    m.sched.kthreadRun('reader', 2, () => {
+      if (steps === 0) m.rcu.rcuReadLock();
+      m.account.charge(m.currentCpu, 10_000);
+      if (steps++ < 30) return SCHED_AGAIN; // preempted inside the reader
+      m.rcu.rcuReadUnlock();
+      endedAt = m.clock.now;
+      return SCHED_EXIT;
+    });
+    m.sched.runFor(5_000); // the reader is open and preempted
+    let ran = false;
+    m.rcu.callRcu(() => {
+      ran = true;
+    }, null);
+    m.rcu.synchronizeRcuExpedited();
+    expect(endedAt).toBeGreaterThanOrEqual(0);
+    expect(m.rcu.gpCompleted).toBeGreaterThanOrEqual(1);
+    expect(m.clock.now - endedAt).toBeLessThan(m.rcu.tickNs);
+    expect(m.clock.now).toBeLessThan(m.rcu.tickNs); // no tick was needed
+    m.rcu.rcuBarrier();
+    expect(ran).toBe(true);
+  });
+
+  it('stall on a harness reader like synchronize_rcu', () => {
+    const m = createMachine();
+    m.cpus.runOn(1, () => m.rcu.rcuReadLock());
+    expect(() => m.rcu.synchronizeRcuExpedited()).toThrow(RcuStallError);
+  });
+});
