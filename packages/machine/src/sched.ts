@@ -356,13 +356,22 @@ export class Sched {
   /** The CPU that should run next (earliest local time with runnable tasks), or -1. */
   private pickCpu(): number {
     if (this.nrQueued === 0) return -1;
-    const cpus = this.machine.cpus;
-    const clock = this.machine.clock;
+    const m = this.machine;
+    // One pass over typed arrays (no calls): this runs before every step.
+    const rqLen = this.rqLen;
+    const online = m.cpus.online;
+    const pc = m.cpus.preemptCount;
+    const irqsOff = m.cpus.irqsOff;
+    const nesting = m.rcu.nesting;
+    const cpuNs = m.clock.cpuNs;
+    const now = m.clock.now;
+    const n = rqLen.length;
     let best = -1;
     let bestT = Number.POSITIVE_INFINITY;
-    for (let c = 0; c < cpus.nrCpus; c++) {
-      if (this.rqLen[c] === 0 || !cpus.schedulable(c)) continue;
-      const t = clock.cpuNow(c);
+    for (let c = 0; c < n; c++) {
+      if (rqLen[c] === 0 || online[c] === 0 || pc[c] !== 0 || irqsOff[c] !== 0 || nesting[c] !== 0) continue;
+      const local = cpuNs[c]!;
+      const t = local > now ? local : now;
       if (t < bestT) {
         bestT = t;
         best = c;
