@@ -371,7 +371,7 @@ export class Sched {
     for (let c = 0; c < n; c++) {
       if (rqLen[c] === 0 || online[c] === 0 || pc[c] !== 0 || irqsOff[c] !== 0 || nesting[c] !== 0) continue;
       const local = cpuNs[c]!;
-      const t = local > now ? local : now;
+      const t = Math.max(local, now);
       if (t < bestT) {
         bestT = t;
         best = c;
