@@ -188,7 +188,7 @@ export class Hotplug {
     }
     cpus.setOnline(cpu, true);
     // The CPU starts idle and in sync with the rest of the machine.
-    m.clock.cpuNs[cpu] = m.clock.now;
+    m.clock.cpuNs[cpu] = Math.max(m.clock.cpuNs[cpu]!, m.clock.now);
     const online = this.ordered('online');
     for (let i = 0; i < online.length; i++) {
       const err = this.call(online[i]!.startup, cpu, cpu);

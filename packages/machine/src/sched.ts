@@ -176,6 +176,13 @@ export class Sched {
   private readonly rqHead: Int32Array;
   private readonly rqLen: Int32Array;
   private readonly lastPid: Int32Array;
+  // Min-heap of CPUs with queued tasks, keyed by (local time, CPU id). Local
+  // times only grow, so a stored key is a lower bound and is refreshed lazily.
+  private readonly heapCpu: Int32Array;
+  private readonly heapKey: Float64Array;
+  private readonly heapPos: Int32Array;
+  private heapSize: number;
+  private readonly aside: Int32Array;
   private nrQueued: number;
   /** Pid of the task whose step is running, -1 outside steps. */
   private stepping: number;
@@ -186,6 +193,11 @@ export class Sched {
     this.tasks = [];
     this.currentPid = new Int32Array(n);
     this.lastPid = new Int32Array(n);
+    this.heapCpu = new Int32Array(n);
+    this.heapKey = new Float64Array(n);
+    this.heapPos = new Int32Array(n).fill(-1);
+    this.heapSize = 0;
+    this.aside = new Int32Array(n);
     this.rq = [];
     this.rqHead = new Int32Array(n);
     this.rqLen = new Int32Array(n);
@@ -332,6 +344,61 @@ export class Sched {
     q[(this.rqHead[cpu]! + len) % q.length] = pid;
     this.rqLen[cpu] = len + 1;
     this.nrQueued++;
+    if (this.heapPos[cpu] === -1) this.heapInsert(cpu, this.machine.clock.cpuNow(cpu));
+  }
+
+  private heapLess(a: number, b: number): boolean {
+    const ka = this.heapKey[a]!;
+    const kb = this.heapKey[b]!;
+    return ka < kb || (ka === kb && a < b);
+  }
+
+  private heapInsert(cpu: number, key: number): void {
+    this.heapKey[cpu] = key;
+    let i = this.heapSize++;
+    const h = this.heapCpu;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pc = h[p]!;
+      if (!this.heapLess(cpu, pc)) break;
+      h[i] = pc;
+      this.heapPos[pc] = i;
+      i = p;
+    }
+    h[i] = cpu;
+    this.heapPos[cpu] = i;
+  }
+
+  private heapSiftDown(i: number): void {
+    const h = this.heapCpu;
+    const n = this.heapSize;
+    const cpu = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.heapLess(h[r]!, h[l]!) ? r : l;
+      const cc = h[c]!;
+      if (!this.heapLess(cc, cpu)) break;
+      h[i] = cc;
+      this.heapPos[cc] = i;
+      i = c;
+    }
+    h[i] = cpu;
+    this.heapPos[cpu] = i;
+  }
+
+  private heapPopTop(): number {
+    const h = this.heapCpu;
+    const top = h[0]!;
+    this.heapPos[top] = -1;
+    const last = --this.heapSize;
+    if (last > 0) {
+      h[0] = h[last]!;
+      this.heapPos[h[0]!] = 0;
+      this.heapSiftDown(0);
+    }
+    return top;
   }
 
   private dequeue(cpu: number): number {
@@ -357,7 +424,6 @@ export class Sched {
   private pickCpu(): number {
     if (this.nrQueued === 0) return -1;
     const m = this.machine;
-    // One pass over typed arrays (no calls): this runs before every step.
     const rqLen = this.rqLen;
     const online = m.cpus.online;
     const pc = m.cpus.preemptCount;
@@ -365,13 +431,45 @@ export class Sched {
     const nesting = m.rcu.nesting;
     const cpuNs = m.clock.cpuNs;
     const now = m.clock.now;
-    const n = rqLen.length;
+    let nAside = 0;
+    let best = -1;
+    while (this.heapSize > 0) {
+      const c = this.heapCpu[0]!;
+      if (rqLen[c] === 0) {
+        this.heapPopTop();
+        continue;
+      }
+      if (online[c] === 0 || pc[c] !== 0 || irqsOff[c] !== 0 || nesting[c] !== 0) {
+        // Not schedulable now: set aside, put back below.
+        this.aside[nAside++] = this.heapPopTop();
+        continue;
+      }
+      const key = Math.max(cpuNs[c]!, now);
+      if (key > this.heapKey[c]!) {
+        this.heapKey[c] = key;
+        this.heapSiftDown(0);
+        continue;
+      }
+      best = c;
+      break;
+    }
+    for (let i = 0; i < nAside; i++) {
+      const c = this.aside[i]!;
+      this.heapInsert(c, Math.max(cpuNs[c]!, now));
+    }
+    return best;
+  }
+
+  /** The same choice by a linear scan (the reference the heap is checked against). */
+  private pickCpuLinear(): number {
+    if (this.nrQueued === 0) return -1;
+    const cpus = this.machine.cpus;
+    const clock = this.machine.clock;
     let best = -1;
     let bestT = Number.POSITIVE_INFINITY;
-    for (let c = 0; c < n; c++) {
-      if (rqLen[c] === 0 || online[c] === 0 || pc[c] !== 0 || irqsOff[c] !== 0 || nesting[c] !== 0) continue;
-      const local = cpuNs[c]!;
-      const t = Math.max(local, now);
+    for (let c = 0; c < cpus.nrCpus; c++) {
+      if (this.rqLen[c] === 0 || !cpus.schedulable(c)) continue;
+      const t = clock.cpuNow(c);
       if (t < bestT) {
         bestT = t;
         best = c;
@@ -578,6 +676,12 @@ export class Sched {
       }
     }
     if (total !== this.nrQueued) return `sched: nrQueued ${this.nrQueued} != ${total}`;
+    for (let c = 0; c < this.rq.length; c++) {
+      if (this.rqLen[c]! > 0 && this.heapPos[c] === -1) return `sched: CPU ${c} has tasks but is not in the CPU heap`;
+    }
+    const viaHeap = this.pickCpu();
+    const viaScan = this.pickCpuLinear();
+    if (viaHeap !== viaScan) return `sched: CPU heap picks ${viaHeap}, a scan picks ${viaScan}`;
     for (const t of this.tasks) {
       if (!t.idle && t.state === TASK_RUNNING && !seen[t.pid]) return `sched: runnable ${t.name} is not queued`;
     }
