@@ -384,7 +384,7 @@ export { TimerList, Timers } from './timer.js';
 export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
 export { broadcastTlbFlush, FlushTlbInfo, flushTlbFunc, nativeFlushTlbMulti, TLB_FLUSH_ALL } from './tlbflush.js';
 export { Topology } from './topology.js';
-export { validatePageAlloc } from './validate.js';
+export { type ValidateOptions, validatePageAlloc } from './validate.js';
 export {
   NODE_STAT,
   NODE_STAT_NAMES,

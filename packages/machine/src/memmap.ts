@@ -15,6 +15,7 @@
  * Host cost: 54 bytes per page (see {@link MEMMAP_BYTES_PER_PAGE}), below the
  * 64 bytes of the kernel's `struct page`.
  */
+import { MmBugError } from './errors.js';
 import { PGTY_buddy } from './page-flags.js';
 
 /**
@@ -193,6 +194,64 @@ export class Memmap {
   content(pfn: number): number {
     const s = this.sections[pfn >>> this.sectionShift];
     return s === undefined ? 0 : (s.content[pfn & this.sectionMask] as number);
+  }
+
+  /** The materialized section of a page its caller owns; a bug otherwise. */
+  private owned(pfn: number): MemSection {
+    const s = this.sections[pfn >>> this.sectionShift];
+    if (s === undefined) throw new MmBugError(`memmap: pfn ${pfn} is in an untouched (free) section`);
+    return s;
+  }
+
+  /**
+   * Test page flag `bit` (PG_*).
+   * @kernel PageFlag tests (include/linux/page-flags.h), e.g. PageLRU
+   */
+  testPageFlag(pfn: number, bit: number): boolean {
+    return ((this.flags(pfn) >>> bit) & 1) === 1;
+  }
+
+  /**
+   * Set page flag `bit` on a page the caller owns.
+   * @kernel SetPage* (include/linux/page-flags.h)
+   */
+  setPageFlag(pfn: number, bit: number): void {
+    const s = this.owned(pfn);
+    const i = pfn & this.sectionMask;
+    s.flags[i] = (s.flags[i] as number) | (1 << bit);
+  }
+
+  /**
+   * Clear page flag `bit`.
+   * @kernel ClearPage* (include/linux/page-flags.h)
+   */
+  clearPageFlag(pfn: number, bit: number): void {
+    const s = this.owned(pfn);
+    const i = pfn & this.sectionMask;
+    s.flags[i] = (s.flags[i] as number) & ~(1 << bit);
+  }
+
+  /**
+   * Give an allocated page a type (PGTY_slab, PGTY_table, ...); it must have none.
+   * @kernel __SetPageSlab / __SetPageTable (include/linux/page-flags.h)
+   */
+  setPageType(pfn: number, type: number): void {
+    const s = this.owned(pfn);
+    const i = pfn & this.sectionMask;
+    if (s.pageType[i] !== 0) throw new MmBugError(`memmap: pfn ${pfn} already has page type ${s.pageType[i]}`);
+    if ((s.refcount[i] as number) <= 0) throw new MmBugError(`memmap: pfn ${pfn} is not allocated`);
+    s.pageType[i] = type;
+  }
+
+  /**
+   * Remove a page's type before it is freed; it must be `type`.
+   * @kernel __ClearPageSlab / __ClearPageTable (include/linux/page-flags.h)
+   */
+  clearPageType(pfn: number, type: number): void {
+    const s = this.owned(pfn);
+    const i = pfn & this.sectionMask;
+    if (s.pageType[i] !== type) throw new MmBugError(`memmap: pfn ${pfn} has page type ${s.pageType[i]}, not ${type}`);
+    s.pageType[i] = 0;
   }
 
   /** Host bytes held by materialized sections. */

@@ -50,6 +50,7 @@ import {
   gfpToAllocFlags,
   gfpZone,
 } from './gfp.js';
+import { mightSleep } from './lockdep.js';
 import type { Machine } from './machine.js';
 import { Memmap, type MemSection } from './memmap.js';
 import {
@@ -89,8 +90,10 @@ import {
   rmqueuePcplist,
   zoneSetPagesetHighAndBatch,
 } from './pcp.js';
+import { type MemState, memStateJson } from './procfs.js';
 import {
   NR_FREE_PAGES,
+  NR_VM_NUMA_EVENT_ITEMS,
   NR_ZONE_ACTIVE_ANON,
   NR_ZONE_ACTIVE_FILE,
   NR_ZONE_INACTIVE_ANON,
@@ -232,6 +235,8 @@ export class PageAllocator {
   nrAllocFailed: number;
   /** kswapd wake requests. */
   nrKswapdWakeups: number;
+  /** Fallback allocations from a foreign migratetype (the `mm_page_alloc_extfrag` tracepoint). */
+  nrExtfrag: number;
   reclaimHook: ReclaimHook | null;
   nodePreferenceHook: NodePreferenceHook | null;
   kswapdHook: KswapdHook | null;
@@ -299,6 +304,7 @@ export class PageAllocator {
     this.lowmemReserveRatio = Int32Array.from([256, 32, 0]);
     this.nrAllocFailed = 0;
     this.nrKswapdWakeups = 0;
+    this.nrExtfrag = 0;
     this.reclaimHook = null;
     this.nodePreferenceHook = null;
     this.kswapdHook = null;
@@ -333,6 +339,11 @@ export class PageAllocator {
     this.vmstat.refreshZoneStatThresholds(this.zones.managed, this.zones.nid, t.pageShift, t.nrCpus);
     this.minFreeKbytes = options.minFreeKbytes ?? calculateMinFreeKbytes(this);
     this.setupPerZoneWmarks();
+    // CPUHP_PAGE_ALLOC: a dead CPU's pcp pages and counters go back.
+    machine.hotplug.cpuhpSetupStateNocalls('mm/page_alloc:pcp', 'prepare', null, (cpu) => {
+      this.pageAllocCpuDead(cpu);
+      return 0;
+    });
   }
 
   // ---------------------------------------------------------------- tunables
@@ -826,7 +837,7 @@ export class PageAllocator {
       const pfn = this.getPageFromFreeArea(zone, co, fmt);
       const page = this.tryToClaimBlock(zone, pfn, co, order, startMt, fmt, allocFlags);
       if (page >= 0) {
-        this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.EXTFRAG_FALLBACK, 1);
+        this.nrExtfrag++;
         return page;
       }
     }
@@ -844,7 +855,7 @@ export class PageAllocator {
       if (fmt < 0) continue;
       const pfn = this.getPageFromFreeArea(zone, co, fmt);
       this.pageDelAndExpand(zone, pfn, order, co, fmt);
-      this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.EXTFRAG_FALLBACK, 1);
+      this.nrExtfrag++;
       return pfn;
     }
     return -1;
@@ -980,14 +991,18 @@ export class PageAllocator {
   zoneStatistics(preferredZone: number, zone: number): void {
     const cpu = this.machine.currentCpu;
     const nid = this.zones.nid[zone] as number;
-    const local = nid === this.cpuToNode[cpu] ? NUMA_LOCAL : NUMA_OTHER;
+    const ev = this.vmstat.numaEvents;
+    const base = cpu * this.zones.nrZones * NR_VM_NUMA_EVENT_ITEMS;
+    const zb = base + zone * NR_VM_NUMA_EVENT_ITEMS;
     if (nid === this.zones.nid[preferredZone]) {
-      this.vmstat.countNumaEvents(cpu, zone, NUMA_HIT, 1);
+      ev[zb + NUMA_HIT] = (ev[zb + NUMA_HIT] as number) + 1;
     } else {
-      this.vmstat.countNumaEvents(cpu, zone, NUMA_MISS, 1);
-      this.vmstat.countNumaEvents(cpu, preferredZone, NUMA_FOREIGN, 1);
+      ev[zb + NUMA_MISS] = (ev[zb + NUMA_MISS] as number) + 1;
+      const pb = base + preferredZone * NR_VM_NUMA_EVENT_ITEMS + NUMA_FOREIGN;
+      ev[pb] = (ev[pb] as number) + 1;
     }
-    this.vmstat.countNumaEvents(cpu, zone, local, 1);
+    const local = zb + (nid === this.cpuToNode[cpu] ? NUMA_LOCAL : NUMA_OTHER);
+    ev[local] = (ev[local] as number) + 1;
   }
 
   /**
@@ -1084,10 +1099,8 @@ export class PageAllocator {
     s.flags[i] = (s.flags[i] as number) | (1 << PG_head);
     s.order[i] = order;
     const n = 1 << order;
-    for (let k = 1; k < n; k++) {
-      s.compoundHead[i + k] = pfn;
-      s.refcount[i + k] = 0;
-    }
+    s.compoundHead.fill(pfn, i + 1, i + n);
+    s.refcount.fill(0, i + 1, i + n);
   }
 
   /**
@@ -1134,22 +1147,25 @@ export class PageAllocator {
    * @kernel __alloc_pages (mm/page_alloc.c)
    */
   __allocPages(gfp: number, order: number, preferredNid: number): number {
-    if (!Number.isInteger(order) || order < 0) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
-    if (!Number.isInteger(preferredNid) || preferredNid < 0 || preferredNid >= this.nrNodes) {
+    // `x >>> 0 !== x` rejects negatives, fractions and NaN in one test.
+    if (order >>> 0 !== order) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
+    if (preferredNid >>> 0 !== preferredNid || preferredNid >= this.nrNodes) {
       throw new MmError('EINVAL', `page_alloc: invalid node ${preferredNid}`);
     }
     if (order > this.maxOrder) {
       this.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${this.maxOrder}`);
       return -EINVAL;
     }
-    // prepare_alloc_pages
+    // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
+    if (gfp & __GFP_DIRECT_RECLAIM) mightSleep(this.machine, 'alloc_pages');
     this.acNid = preferredNid;
     this.acHighestZoneidx = gfpZone(gfp);
     this.acZonelist = (
       gfp & __GFP_THISNODE ? this.zones.zonelistNofallback[preferredNid] : this.zones.zonelistFallback[preferredNid]
     ) as Int32Array;
     this.acMigratetype = gfpMigratetype(gfp);
-    if (this.failPageAlloc.shouldFailAllocPage(gfp, order)) return -ENOMEM;
+    const fail = this.failPageAlloc;
+    if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
     this.acPreferredIdx = this.firstZoneIdx();
     let allocFlags = ALLOC_WMARK_LOW;
     if (this.acPreferredIdx >= 0)
@@ -1207,7 +1223,6 @@ export class PageAllocator {
   /** @kernel wakeup_kswapd (mm/vmscan.c) */
   private wakeupKswapd(zone: number, order: number, highestZoneidx: number): void {
     this.nrKswapdWakeups++;
-    this.vmstat.countVmEvents(this.machine.currentCpu, VM_EVENT.KSWAPD_WAKE, 1);
     const hook = this.kswapdHook;
     if (hook !== null) hook(this.zones.nid[zone] as number, order, highestZoneidx);
   }
@@ -1473,26 +1488,70 @@ export class PageAllocator {
   }
 
   /**
-   * Take a reference on an allocated page.
-   * @kernel get_page (include/linux/mm.h)
+   * Take a reference on an allocated page (on its head for a compound tail).
+   * @kernel get_page / folio_get (include/linux/mm.h)
    */
   getPage(pfn: number): void {
     const s = this.memmap.sectionOf(pfn);
     const i = pfn & this.sectionMask;
-    if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
-      throw new BadPageError(pfn, 'get_page on a free or tail page');
+    const head = s === undefined ? -1 : (s.compoundHead[i] as number);
+    const hp = head >= 0 ? head : pfn;
+    const hs = head >= 0 ? this.sec(head) : s;
+    if (hs === undefined || (hs.refcount[hp & this.sectionMask] as number) <= 0) {
+      throw new BadPageError(pfn, 'get_page on a free page');
     }
-    s.refcount[i] = (s.refcount[i] as number) + 1;
+    hs.refcount[hp & this.sectionMask] = (hs.refcount[hp & this.sectionMask] as number) + 1;
   }
 
   /**
-   * Drop a reference; the last one frees the page (compound pages at their order).
+   * Drop a reference (on the head for a compound tail); the last one frees
+   * the page or the whole compound page.
+   * @throws BadPageError when the page is already free (nothing changed).
    * @kernel put_page / folio_put (include/linux/mm.h)
    */
   putPage(pfn: number): void {
     const s = this.memmap.sectionOf(pfn);
     if (s === undefined) throw new BadPageError(pfn, 'put_page on a free page');
-    this.freePages(pfn, s.order[pfn & this.sectionMask] as number);
+    const head = s.compoundHead[pfn & this.sectionMask] as number;
+    const hp = head >= 0 ? head : pfn;
+    this.freePages(hp, this.sec(hp).order[hp & this.sectionMask] as number);
+  }
+
+  /**
+   * Turn a non-compound order-`order` allocation into 2^order independent
+   * order-0 pages, each with its own reference.
+   * @throws BadPageError for a compound, free or tail page.
+   * @kernel split_page (mm/page_alloc.c)
+   */
+  splitPage(pfn: number, order: number): void {
+    const s = this.memmap.sectionOf(pfn);
+    const i = pfn & this.sectionMask;
+    if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
+      throw new BadPageError(pfn, 'split_page of a free or tail page');
+    }
+    if ((s.flags[i] as number) & (1 << PG_head)) throw new BadPageError(pfn, 'split_page of a compound page');
+    if (s.order[i] !== order)
+      throw new BadPageError(pfn, `split_page with wrong order ${order} (allocated as ${s.order[i]})`);
+    s.order[i] = 0;
+    for (let k = 1; k < 1 << order; k++) s.refcount[i + k] = 1;
+  }
+
+  /**
+   * Free pages in the buddy allocator, machine-wide (folded counter).
+   * @kernel nr_free_pages (include/linux/swap.h)
+   */
+  nrFreePages(): number {
+    return this.vmstat.globalZonePageState(NR_FREE_PAGES);
+  }
+
+  /**
+   * Pages managed by the buddy allocator, machine-wide.
+   * @kernel totalram_pages (include/linux/mm.h)
+   */
+  totalramPages(): number {
+    let n = 0;
+    for (let z = 0; z < this.zones.nrZones; z++) n += this.zones.managed[z] as number;
+    return n;
   }
 
   /**
@@ -1514,12 +1573,17 @@ export class PageAllocator {
       return false;
     }
     const n = 1 << order;
-    for (let k = 0; k < n; k++) {
-      const j = i + k;
-      s.flags[j] = (s.flags[j] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
-      s.compoundHead[j] = -1;
-      s.order[j] = 0;
-      s.private[j] = 0;
+    const flags = s.flags;
+    for (let j = i; j < i + n; j++) flags[j] = (flags[j] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
+    if (n === 1) {
+      s.compoundHead[i] = -1;
+      s.order[i] = 0;
+      s.private[i] = 0;
+    } else {
+      // Native fills: a 1024-page block costs one pass per field.
+      s.compoundHead.fill(-1, i, i + n);
+      s.order.fill(0, i, i + n);
+      s.private.fill(0, i, i + n);
     }
     return true;
   }
@@ -1648,6 +1712,11 @@ export class PageAllocator {
   /** Free pages of a zone including untouched sections (`zone_page_state_snapshot(NR_FREE_PAGES)`). */
   zoneFreePages(zone: number): number {
     return this.vmstat.zonePageStateSnapshot(zone, NR_FREE_PAGES);
+  }
+
+  /** The physical memory state as plain JSON (`JSON.stringify(machine.mem)`). */
+  toJSON(): MemState {
+    return memStateJson(this);
   }
 
   /** `zone_watermark_ok()` for outside callers (kswapd, compaction models). */

@@ -227,8 +227,6 @@ export const VM_EVENT_NAMES: readonly string[] = Object.freeze([
   'thp_split_page',
   'swap_ra',
   'swap_ra_hit',
-  'kswapd_wake',
-  'extfrag_fallback',
 ]);
 /** VM event item numbers by kernel enum name. */
 export const VM_EVENT = Object.freeze({
@@ -273,11 +271,9 @@ export const VM_EVENT = Object.freeze({
   THP_SPLIT_PAGE: 38,
   SWAP_RA: 39,
   SWAP_RA_HIT: 40,
-  KSWAPD_WAKE: 41,
-  EXTFRAG_FALLBACK: 42,
 });
 /** Number of VM event items. */
-export const NR_VM_EVENT_ITEMS = 43;
+export const NR_VM_EVENT_ITEMS = 41;
 
 /** `fls()`: 1-based index of the highest set bit, 0 for 0. */
 function fls(x: number): number {

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   __GFP_ACCOUNT,
   __GFP_COMP,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_HIGH,
   __GFP_MEMALLOC,
   __GFP_NOFAIL,
   __GFP_NORETRY,
@@ -18,11 +20,13 @@ import {
   GFP_ATOMIC,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
+  GFP_NOWAIT,
   MAX_NR_ZONES,
   type Machine,
   MIGRATE_HIGHATOMIC,
   MIGRATE_MOVABLE,
   MIGRATE_UNMOVABLE,
+  MmBugError,
   MmError,
   memStateJson,
   NR_FREE_PAGES,
@@ -31,6 +35,8 @@ import {
   NUMA_MISS,
   PG_head,
   PG_lru,
+  PGTY_slab,
+  PGTY_table,
   WMARK_LOW,
   WMARK_MIN,
   ZONE_DMA32,
@@ -158,8 +164,10 @@ describe('migratetype fallback: claim vs steal', () => {
     // Use up every movable page (no watermarks thanks to __GFP_MEMALLOC).
     exhaust(m, GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, pa.maxOrder);
     expect(pa.freeAreaEmpty(0, pa.maxOrder, MIGRATE_MOVABLE)).toBe(true);
+    const extfrag = pa.nrExtfrag;
     const stolen = pa.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0);
     expect(stolen).toBeGreaterThanOrEqual(0);
+    expect(pa.nrExtfrag).toBe(extfrag + 1);
     // Orders below pageblock_order / 2 are too small to claim: just taken.
     expect(pa.pageblock.get(stolen)).toBe(MIGRATE_UNMOVABLE);
     expect(Math.floor(stolen / pa.pageblockNrPages)).toBe(Math.floor(first / pa.pageblockNrPages));
@@ -281,6 +289,32 @@ describe('watermarks', () => {
     const after = pa.zoneFreePages(0);
     expect(after).toBeLessThan(min);
     expect(after).toBeGreaterThan(min / 2 - min / 8 - 64);
+    m.validate();
+  });
+});
+
+describe('GFP reserve access', () => {
+  it('GFP_NOWAIT neither reclaims nor dips below min; __GFP_HIGH gets half of it', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    exhaust(m, GFP_KERNEL, 0);
+    let reclaimCalls = 0;
+    pa.setReclaimHook(() => {
+      reclaimCalls++;
+      return 0;
+    });
+    const min = pa.zones.wmark[WMARK_MIN] as number;
+    const nowait = exhaust(m, GFP_NOWAIT, 0);
+    pa.drainAllPages();
+    expect(pa.zoneFreePages(0)).toBeGreaterThan(min - 64);
+    expect(reclaimCalls).toBe(0);
+    // Blocking __GFP_HIGH: half of min (non-blocking callers get a further quarter).
+    const high = exhaust(m, __GFP_HIGH | __GFP_DIRECT_RECLAIM | __GFP_NORETRY, 0);
+    pa.drainAllPages();
+    expect(high.length).toBeGreaterThan(0);
+    expect(pa.zoneFreePages(0)).toBeGreaterThan(min / 2 - 64);
+    expect(pa.zoneFreePages(0)).toBeLessThan(min);
+    expect(nowait.length).toBeGreaterThanOrEqual(0);
     m.validate();
   });
 });
@@ -439,11 +473,13 @@ describe('compound pages', () => {
     expect(pa.compoundOrder(pfn)).toBe(2);
     for (let k = 1; k < 4; k++) expect(pa.memmap.compoundHead(pfn + k)).toBe(pfn);
     m.validate();
-    pa.getPage(pfn);
-    pa.putPage(pfn);
+    pa.getPage(pfn + 3); // a tail reference pins the head
+    expect(pa.memmap.refcount(pfn)).toBe(2);
+    pa.putPage(pfn + 1);
     expect(pa.memmap.refcount(pfn)).toBe(1);
     pa.putPage(pfn);
     expect(pa.memmap.refcount(pfn)).toBe(0);
+    expect(() => pa.putPage(pfn)).toThrow(BadPageError);
     m.validate();
   });
 
@@ -615,3 +651,78 @@ function formatVmstatLine(m: Machine, name: string): number {
     .find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
 }
+
+describe('page flags and types on owned pages', () => {
+  it('sets and clears flags and types, and refuses a typed free', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    const pfn = pa.allocPages(GFP_KERNEL, 0);
+    pa.memmap.setPageType(pfn, PGTY_slab);
+    expect(() => pa.memmap.setPageType(pfn, PGTY_table)).toThrow(MmBugError);
+    expect(() => pa.freePages(pfn, 0)).toThrow(/page type slab still set/);
+    pa.memmap.clearPageType(pfn, PGTY_slab);
+    pa.memmap.setPageFlag(pfn, PG_lru);
+    expect(pa.memmap.testPageFlag(pfn, PG_lru)).toBe(true);
+    expect(() => pa.freePages(pfn, 0)).toThrow(/PAGE_FLAGS_CHECK_AT_FREE/);
+    pa.memmap.clearPageFlag(pfn, PG_lru);
+    pa.freePages(pfn, 0);
+    expect(() => pa.memmap.setPageFlag(100_000, PG_lru)).toThrow(MmBugError);
+    m.validate();
+  });
+});
+
+describe('split_page and totals', () => {
+  it('splits a non-compound block into order-0 pages freed one by one', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    expect(pa.totalramPages()).toBe(262144);
+    expect(pa.nrFreePages()).toBe(262144);
+    const pfn = pa.allocPages(GFP_KERNEL, 2);
+    expect(() => pa.splitPage(pfn, 1)).toThrow(BadPageError);
+    pa.splitPage(pfn, 2);
+    m.validate();
+    for (let k = 0; k < 4; k++) pa.freePages(pfn + k, 0);
+    pa.drainAllPages();
+    m.validate();
+    pa.refreshVmStats(); // nr_free_pages() reads the folded counter
+    expect(pa.nrFreePages()).toBe(262144);
+    const comp = pa.allocPages(GFP_KERNEL | __GFP_COMP, 1);
+    expect(() => pa.splitPage(comp, 1)).toThrow(/compound/);
+  });
+});
+
+describe('CPU hotplug wiring', () => {
+  it('drains the pcp lists of a CPU taken offline', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    m.cpus.runOn(2, () => {
+      const a = pa.allocPages(GFP_KERNEL, 0);
+      pa.freePages(a, 0);
+    });
+    expect(pa.pcp.count[2 * pa.pcp.nrZones]).toBe(1);
+    expect(m.hotplug.cpuDown(2)).toBe(0);
+    expect(pa.pcp.count[2 * pa.pcp.nrZones]).toBe(0);
+    m.validate();
+  });
+});
+
+describe('allocation context (might_alloc)', () => {
+  it('refuses a blocking allocation in hard interrupt context; GFP_ATOMIC is fine there', () => {
+    const m = createMachine();
+    const pa = m.mem;
+    let atomic = -1;
+    let err: unknown;
+    m.cpus.inHardirq(1, () => {
+      atomic = pa.allocPages(GFP_ATOMIC, 0);
+      try {
+        pa.allocPages(GFP_KERNEL, 0);
+      } catch (e) {
+        err = e;
+      }
+    });
+    expect(atomic).toBeGreaterThanOrEqual(0);
+    expect((err as MmError).code).toBeDefined();
+    expect(String(err)).toMatch(/sleeping function called from invalid context \(alloc_pages\)/);
+    m.validate();
+  });
+});

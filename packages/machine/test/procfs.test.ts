@@ -12,6 +12,7 @@ import {
   GFP_KERNEL,
   MmBugError,
   memStateJson,
+  validatePageAlloc,
 } from '../src/index.js';
 
 describe('/proc/buddyinfo', () => {
@@ -159,5 +160,25 @@ describe('validate() catches corruption', () => {
     const head = pa.zones.freeHead[pa.listId(0, 9, 0)] as number;
     pa.pageblock.set(head, 2);
     expect(() => m.validate()).toThrow(/pageblock/);
+  });
+});
+
+describe('JSON.stringify(machine.mem)', () => {
+  it('serializes through toJSON', () => {
+    const m = createMachine();
+    const parsed = JSON.parse(JSON.stringify(m.mem)) as { zones: { free: number }[] };
+    expect(parsed.zones[0]?.free).toBe(262144);
+  });
+});
+
+describe('validatePageAlloc options', () => {
+  it('skips the memmap scan on request but still checks the lists', () => {
+    const m = createMachine();
+    const a = m.mem.allocPages(GFP_KERNEL, 0);
+    m.mem.sec(a).refcount[a & m.mem.memmap.sectionMask] = 0; // leaked
+    expect(() => validatePageAlloc(m.mem, { scanMemmap: false })).not.toThrow();
+    expect(() => validatePageAlloc(m.mem)).toThrow(/leaked/);
+    m.mem.zones.nrFree[0] = 99;
+    expect(() => validatePageAlloc(m.mem, { scanMemmap: false })).toThrow(/nr_free/);
   });
 });
