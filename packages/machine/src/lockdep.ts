@@ -93,10 +93,13 @@ export class LockdepMap {
   readonly classId: number;
   /** The lock's name (its class name). */
   readonly name: string;
+  /** CPU of the last acquisition (for lock_stat's bounce counts), -1 before the first. */
+  lastCpu: number;
 
   constructor(classId: number, name: string) {
     this.classId = classId;
     this.name = name;
+    this.lastCpu = -1;
   }
 }
 
@@ -139,6 +142,8 @@ export class HeldLocks {
   readonly flags: Uint8Array;
   /** Lockdep subclass per entry (`spin_lock_nested`). */
   readonly subclass: Uint8Array;
+  /** Virtual time each entry was acquired (lock_stat hold times). */
+  readonly since: Float64Array;
   /** Number of entries in use. */
   depth: number;
 
@@ -147,6 +152,7 @@ export class HeldLocks {
     this.ctx = new Uint32Array(MAX_LOCK_DEPTH);
     this.flags = new Uint8Array(MAX_LOCK_DEPTH);
     this.subclass = new Uint8Array(MAX_LOCK_DEPTH);
+    this.since = new Float64Array(MAX_LOCK_DEPTH);
     this.depth = 0;
   }
 
@@ -176,6 +182,16 @@ export interface LockClassStats {
   /** Total and longest virtual ns tasks slept waiting for the class (sleeping locks). */
   readonly waitNsTotal: number;
   readonly waitNsMax: number;
+  /** Shortest wait (0 when none). */
+  readonly waitNsMin: number;
+  /** Hold times of releases seen by lockdep: count, total, shortest, longest. */
+  readonly holds: number;
+  readonly holdNsTotal: number;
+  readonly holdNsMin: number;
+  readonly holdNsMax: number;
+  /** Contentions / acquisitions where the lock was last taken on another CPU. */
+  readonly conBounces: number;
+  readonly acqBounces: number;
 }
 
 /**
@@ -195,6 +211,13 @@ export class Lockdep {
   private trylockFailures: Float64Array;
   private waitNsTotal: Float64Array;
   private waitNsMax: Float64Array;
+  private waitNsMin: Float64Array;
+  private holdNsTotal: Float64Array;
+  private holdNsMax: Float64Array;
+  private holdNsMin: Float64Array;
+  private holds: Float64Array;
+  private conBounces: Float64Array;
+  private acqBounces: Float64Array;
   /** Dependency graph (class a taken while holding class b gives edge b → a). */
   private readonly fwd: number[][];
   private readonly bwd: number[][];
@@ -221,6 +244,13 @@ export class Lockdep {
     this.trylockFailures = new Float64Array(64);
     this.waitNsTotal = new Float64Array(64);
     this.waitNsMax = new Float64Array(64);
+    this.waitNsMin = new Float64Array(64);
+    this.holdNsTotal = new Float64Array(64);
+    this.holdNsMax = new Float64Array(64);
+    this.holdNsMin = new Float64Array(64);
+    this.holds = new Float64Array(64);
+    this.conBounces = new Float64Array(64);
+    this.acqBounces = new Float64Array(64);
     this.fwd = [];
     this.bwd = [];
     this.edges = new Set();
@@ -252,6 +282,8 @@ export class Lockdep {
     this.classByName.set(name, id);
     this.classNames.push(name);
     this.classKinds[id] = kind;
+    this.waitNsMin[id] = Number.POSITIVE_INFINITY;
+    this.holdNsMin[id] = Number.POSITIVE_INFINITY;
     this.fwd.push([]);
     this.bwd.push([]);
     return id;
@@ -280,6 +312,18 @@ export class Lockdep {
     const wm = new Float64Array(n);
     wm.set(this.waitNsMax);
     this.waitNsMax = wm;
+    const grow = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.waitNsMin = grow(this.waitNsMin);
+    this.holdNsTotal = grow(this.holdNsTotal);
+    this.holdNsMax = grow(this.holdNsMax);
+    this.holdNsMin = grow(this.holdNsMin);
+    this.holds = grow(this.holds);
+    this.conBounces = grow(this.conBounces);
+    this.acqBounces = grow(this.acqBounces);
   }
 
   /** Number of lock classes registered. */
@@ -295,6 +339,7 @@ export class Lockdep {
   /** Count a contended acquisition (the lock had to be waited for). */
   noteContention(lock: LockdepMap): void {
     this.contentions[lock.classId]!++;
+    if (lock.lastCpu >= 0 && lock.lastCpu !== this.machine.currentCpu) this.conBounces[lock.classId]!++;
   }
 
   /**
@@ -303,8 +348,10 @@ export class Lockdep {
    */
   noteWaited(lock: LockdepMap, cpu: number): void {
     const waited = this.machine.clock.cpuNow(cpu) - this.taskOn(cpu).waitStartNs;
-    this.waitNsTotal[lock.classId]! += waited;
-    if (waited > this.waitNsMax[lock.classId]!) this.waitNsMax[lock.classId] = waited;
+    const id = lock.classId;
+    if (waited < this.waitNsMin[id]!) this.waitNsMin[id] = waited;
+    this.waitNsTotal[id]! += waited;
+    if (waited > this.waitNsMax[id]!) this.waitNsMax[id] = waited;
   }
 
   private taskOn(cpu: number): Task {
@@ -323,6 +370,10 @@ export class Lockdep {
    * @kernel lock_acquire (kernel/locking/lockdep.c)
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
+    if (lock.lastCpu !== cpu) {
+      if (lock.lastCpu >= 0) this.acqBounces[lock.classId]!++;
+      lock.lastCpu = cpu;
+    }
     if (!this.enabled) {
       // debug_locks off: statistics and cost only, no held-lock tracking.
       this.acquisitions[lock.classId]!++;
@@ -384,16 +435,17 @@ export class Lockdep {
     this.usage[lock.classId] = merged;
     this.acquisitions[lock.classId]!++;
     this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
-    this.push(held, lock, pc, flags, subclass);
+    this.push(held, lock, pc, flags, subclass, cpu);
   }
 
-  private push(held: HeldLocks, lock: LockdepMap, pc: number, flags: number, subclass: number): void {
+  private push(held: HeldLocks, lock: LockdepMap, pc: number, flags: number, subclass: number, cpu: number): void {
     const d = held.depth;
     if (d >= MAX_LOCK_DEPTH) return;
     held.locks[d] = lock;
     held.ctx[d] = pc & CTX_MASK;
     held.flags[d] = flags;
     held.subclass[d] = subclass;
+    held.since[d] = this.machine.clock.cpuNow(cpu);
     held.depth = d + 1;
   }
 
@@ -533,12 +585,19 @@ export class Lockdep {
         `bad unlock balance: ${lock.name} released on CPU ${cpu} by ${this.machine.sched.current(cpu).name}, which does not hold it`,
       );
     }
+    const hold = this.machine.clock.cpuNow(cpu) - held.since[i]!;
+    const id = lock.classId;
+    if (hold < this.holdNsMin[id]!) this.holdNsMin[id] = hold;
+    if (hold > this.holdNsMax[id]!) this.holdNsMax[id] = hold;
+    this.holdNsTotal[id]! += hold;
+    this.holds[id]!++;
     const last = held.depth - 1;
     for (let j = i; j < last; j++) {
       held.locks[j] = held.locks[j + 1]!;
       held.ctx[j] = held.ctx[j + 1]!;
       held.flags[j] = held.flags[j + 1]!;
       held.subclass[j] = held.subclass[j + 1]!;
+      held.since[j] = held.since[j + 1]!;
     }
     held.locks[last] = null;
     held.depth = last;
@@ -609,35 +668,106 @@ export class Lockdep {
     this.checkDepth(cpu, 0, `${this.machine.sched.current(cpu).name}: operation`);
   }
 
+  private row(i: number): LockClassStats {
+    return {
+      name: this.classNames[i]!,
+      acquisitions: this.acquisitions[i]!,
+      contentions: this.contentions[i]!,
+      trylockFailures: this.trylockFailures[i]!,
+      waitNsTotal: this.waitNsTotal[i]!,
+      waitNsMax: this.waitNsMax[i]!,
+      waitNsMin: Number.isFinite(this.waitNsMin[i]!) ? this.waitNsMin[i]! : 0,
+      holds: this.holds[i]!,
+      holdNsTotal: this.holdNsTotal[i]!,
+      holdNsMin: Number.isFinite(this.holdNsMin[i]!) ? this.holdNsMin[i]! : 0,
+      holdNsMax: this.holdNsMax[i]!,
+      conBounces: this.conBounces[i]!,
+      acqBounces: this.acqBounces[i]!,
+    };
+  }
+
   /** Per-class statistics (`/proc/lock_stat` style), in class order. */
   stats(): LockClassStats[] {
     const out: LockClassStats[] = [];
-    for (let i = 0; i < this.nrClasses; i++) {
-      out.push({
-        name: this.classNames[i]!,
-        acquisitions: this.acquisitions[i]!,
-        contentions: this.contentions[i]!,
-        trylockFailures: this.trylockFailures[i]!,
-        waitNsTotal: this.waitNsTotal[i]!,
-        waitNsMax: this.waitNsMax[i]!,
-      });
-    }
+    for (let i = 0; i < this.nrClasses; i++) out.push(this.row(i));
     return out;
   }
 
   /** Statistics of one class by name (zeros when unknown). */
   classStats(name: string): LockClassStats {
     const id = this.classByName.get(name);
-    if (id === undefined)
-      return { name, acquisitions: 0, contentions: 0, trylockFailures: 0, waitNsTotal: 0, waitNsMax: 0 };
+    if (id !== undefined) return this.row(id);
     return {
       name,
-      acquisitions: this.acquisitions[id]!,
-      contentions: this.contentions[id]!,
-      trylockFailures: this.trylockFailures[id]!,
-      waitNsTotal: this.waitNsTotal[id]!,
-      waitNsMax: this.waitNsMax[id]!,
+      acquisitions: 0,
+      contentions: 0,
+      trylockFailures: 0,
+      waitNsTotal: 0,
+      waitNsMax: 0,
+      waitNsMin: 0,
+      holds: 0,
+      holdNsTotal: 0,
+      holdNsMin: 0,
+      holdNsMax: 0,
+      conBounces: 0,
+      acqBounces: 0,
     };
+  }
+
+  /**
+   * `/proc/lock_stat` text: one line per class with acquisitions, sorted by
+   * contentions then acquisitions, times in microseconds with two decimals
+   * as the kernel prints them. The model has no contention call sites, so
+   * the per-site lines below each class are left out.
+   * @kernel lock_stat_show (kernel/locking/lockdep_proc.c)
+   */
+  formatLockStat(): string {
+    const us = (ns: number): string => (ns / 1000).toFixed(2);
+    const col = (v: string): string => v.padStart(14);
+    const rule = '-'.repeat(40 + 14 * 12 + 13);
+    const lines: string[] = ['lock_stat version 0.4', rule];
+    lines.push(
+      `${'class name'.padStart(40)}${[
+        'con-bounces',
+        'contentions',
+        'waittime-min',
+        'waittime-max',
+        'waittime-total',
+        'waittime-avg',
+        'acq-bounces',
+        'acquisitions',
+        'holdtime-min',
+        'holdtime-max',
+        'holdtime-total',
+        'holdtime-avg',
+      ]
+        .map((h) => ` ${col(h)}`)
+        .join('')}`,
+    );
+    lines.push(rule, '');
+    const rows = this.stats()
+      .filter((r) => r.acquisitions > 0 || r.contentions > 0)
+      .sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
+    for (const r of rows) {
+      const waits = r.contentions > 0 ? r.waitNsTotal / r.contentions : 0;
+      const holdAvg = r.holds > 0 ? r.holdNsTotal / r.holds : 0;
+      const cells = [
+        String(r.conBounces),
+        String(r.contentions),
+        us(r.waitNsMin),
+        us(r.waitNsMax),
+        us(r.waitNsTotal),
+        us(waits),
+        String(r.acqBounces),
+        String(r.acquisitions),
+        us(r.holdNsMin),
+        us(r.holdNsMax),
+        us(r.holdNsTotal),
+        us(holdAvg),
+      ];
+      lines.push(`${`${r.name}:`.padStart(41)}${cells.map((c) => ` ${col(c)}`).join('')}`);
+    }
+    return `${lines.join('\n')}\n`;
   }
 }
 
