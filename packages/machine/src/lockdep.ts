@@ -37,6 +37,7 @@
  * indexed by class id: acquisitions, contentions, failed trylocks.
  */
 
+import type { Clock } from './clock.js';
 import type { CostAccount } from './cost-account.js';
 import { MmError } from './errors.js';
 import type { Machine } from './machine.js';
@@ -231,6 +232,8 @@ export class Lockdep {
   private readonly preemptCount: Int32Array;
   private readonly irqsOff: Uint8Array;
   private readonly account: CostAccount;
+  private readonly clock: Clock;
+  private readonly cpuNs: Float64Array;
 
   constructor(machine: Machine) {
     this.enabled = true;
@@ -262,6 +265,8 @@ export class Lockdep {
     this.preemptCount = machine.cpus.preemptCount;
     this.irqsOff = machine.cpus.irqsOff;
     this.account = machine.account;
+    this.clock = machine.clock;
+    this.cpuNs = machine.clock.cpuNs;
   }
 
   /** Held-lock stack of the task running on `cpu`. */
@@ -445,7 +450,7 @@ export class Lockdep {
     held.ctx[d] = pc & CTX_MASK;
     held.flags[d] = flags;
     held.subclass[d] = subclass;
-    held.since[d] = this.machine.clock.cpuNow(cpu);
+    held.since[d] = Math.max(this.cpuNs[cpu]!, this.clock.now);
     held.depth = d + 1;
   }
 
@@ -585,7 +590,7 @@ export class Lockdep {
         `bad unlock balance: ${lock.name} released on CPU ${cpu} by ${this.machine.sched.current(cpu).name}, which does not hold it`,
       );
     }
-    const hold = this.machine.clock.cpuNow(cpu) - held.since[i]!;
+    const hold = Math.max(this.cpuNs[cpu]!, this.clock.now) - held.since[i]!;
     const id = lock.classId;
     if (hold < this.holdNsMin[id]!) this.holdNsMin[id] = hold;
     if (hold > this.holdNsMax[id]!) this.holdNsMax[id] = hold;
