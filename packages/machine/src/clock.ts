@@ -180,4 +180,14 @@ export class Clock {
     }
     return null;
   }
+
+  /** Global and per-CPU time as plain JSON. */
+  toJSON(): {
+    readonly now: number;
+    readonly cpuNs: readonly number[];
+    readonly queued: number;
+    readonly fired: number;
+  } {
+    return { now: this.now, cpuNs: Array.from(this.cpuNs), queued: this.size, fired: this.nrFired };
+  }
 }

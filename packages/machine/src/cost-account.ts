@@ -98,4 +98,13 @@ export class CostAccount {
     this.busyNs.fill(0);
     this.eventCounts.fill(0);
   }
+
+  /** Busy time per CPU and event counts by name as plain JSON. */
+  toJSON(): { readonly busyNs: readonly number[]; readonly events: Readonly<Record<string, number>> } {
+    const events: Record<string, number> = {};
+    this.eventNames.forEach((n, i) => {
+      events[n] = this.eventCounts[i]!;
+    });
+    return { busyNs: Array.from(this.busyNs), events };
+  }
 }

@@ -27,7 +27,9 @@ export { type CostEvent, type CostTable, DEFAULT_COSTS } from './cost.js';
 export { CostAccount } from './cost-account.js';
 export {
   BLOCK_SOFTIRQ,
+  type CpuState,
   Cpus,
+  type CpusState,
   HARDIRQ_MASK,
   HARDIRQ_OFFSET,
   HI_SOFTIRQ,
@@ -326,7 +328,7 @@ export {
   memStateJson,
   type ZoneState,
 } from './procfs.js';
-export { Rcu, RcuStallError, type RcuStats } from './rcu.js';
+export { Rcu, RcuStallError, type RcuState, type RcuStats } from './rcu.js';
 export {
   downgradeWrite,
   downRead,
@@ -344,6 +346,7 @@ export {
   SCHED_MIN_STEP_NS,
   SCHED_SLEEP,
   Sched,
+  type SchedState,
   TASK_DEAD,
   TASK_INTERRUPTIBLE,
   TASK_RUNNING,
@@ -351,6 +354,7 @@ export {
   Task,
   type TaskFn,
   TaskQueue,
+  type TaskState,
 } from './sched.js';
 export {
   readSeqbegin,

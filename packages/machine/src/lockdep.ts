@@ -774,6 +774,11 @@ export class Lockdep {
     }
     return `${lines.join('\n')}\n`;
   }
+
+  /** Per-class statistics as plain JSON. */
+  toJSON(): { readonly enabled: boolean; readonly classes: readonly LockClassStats[] } {
+    return { enabled: this.enabled, classes: this.stats() };
+  }
 }
 
 /**

@@ -77,6 +77,19 @@ export interface RcuStats {
   readonly expedited: number;
 }
 
+/** {@link Rcu.toJSON}. */
+export interface RcuState extends RcuStats {
+  readonly gpStarted: number;
+  readonly gpInProgress: boolean;
+  readonly preemptible: boolean;
+  readonly blockingCpus: readonly number[];
+  readonly blockingTasks: readonly string[];
+  /** Callbacks queued and not yet invoked, per CPU. */
+  readonly callbacksPending: readonly number[];
+  readonly offloaded: readonly boolean[];
+  readonly invokedOnCpu: readonly number[];
+}
+
 type Callback = (arg: unknown) => void;
 
 /** RCU of one machine (`machine.rcu`). */
@@ -704,6 +717,23 @@ export class Rcu {
       maxGpNs: this.maxGpNs,
       stalls: this.stalls,
       expedited: this.nrExpedited,
+    };
+  }
+
+  /** Grace-period state, counters and per-CPU callback queues as plain JSON. */
+  toJSON(): RcuState {
+    const pending: number[] = [];
+    for (let c = 0; c < this.nesting.length; c++) pending.push(this.nrPending(c));
+    return {
+      ...this.stats(),
+      gpStarted: this.gpStarted,
+      gpInProgress: this.gpInProgress,
+      preemptible: this.preemptible,
+      blockingCpus: this.blockingCpus(),
+      blockingTasks: this.blockingTasks(),
+      callbacksPending: pending,
+      offloaded: Array.from(this.offloaded, (x) => x === 1),
+      invokedOnCpu: Array.from(this.invokedOnCpu),
     };
   }
 }

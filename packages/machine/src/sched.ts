@@ -111,6 +111,25 @@ export class Task {
   }
 }
 
+/** One task in {@link Sched.toJSON}. */
+export interface TaskState {
+  readonly pid: number;
+  readonly name: string;
+  readonly cpu: number;
+  readonly state: number;
+  readonly sumExecNs: number;
+  readonly steps: number;
+  readonly heldLocks: readonly string[];
+}
+
+/** {@link Sched.toJSON}. */
+export interface SchedState {
+  readonly nrSwitches: number;
+  /** Runnable tasks queued per CPU. */
+  readonly nrRunning: readonly number[];
+  readonly tasks: readonly TaskState[];
+}
+
 /** A FIFO of tasks waiting for a sleeping lock (the model of a `wait_list`). */
 export class TaskQueue {
   private items: Task[];
@@ -694,5 +713,23 @@ export class Sched {
     for (const t of this.tasks)
       if (!t.idle && t.cpu === cpu && t.state !== TASK_DEAD && t.migrationDisabled > 0) out.push(t.pid);
     return out;
+  }
+
+  /** Tasks and run queues as plain JSON (for the web page). */
+  toJSON(): SchedState {
+    const tasks: TaskState[] = [];
+    for (const t of this.tasks) {
+      if (t.idle) continue;
+      tasks.push({
+        pid: t.pid,
+        name: t.name,
+        cpu: t.cpu,
+        state: t.state,
+        sumExecNs: t.sumExecNs,
+        steps: t.nrSteps,
+        heldLocks: t.held.names(),
+      });
+    }
+    return { nrSwitches: this.nrSwitches, nrRunning: Array.from(this.rqLen), tasks };
   }
 }
