@@ -27,7 +27,9 @@ export { type CostEvent, type CostTable, DEFAULT_COSTS } from './cost.js';
 export { CostAccount } from './cost-account.js';
 export {
   BLOCK_SOFTIRQ,
+  type CpuState,
   Cpus,
+  type CpusState,
   HARDIRQ_MASK,
   HARDIRQ_OFFSET,
   HI_SOFTIRQ,
@@ -306,7 +308,18 @@ export {
   zoneBatchsize,
   zoneHighsize,
 } from './pcp.js';
-export { PerCpu } from './percpu.js';
+export {
+  PerCpu,
+  PercpuCounter,
+  percpuCounterAdd,
+  percpuCounterAddBatch,
+  percpuCounterBatch,
+  percpuCounterCompare,
+  percpuCounterDestroy,
+  percpuCounterRead,
+  percpuCounterReadPositive,
+  percpuCounterSum,
+} from './percpu.js';
 export { fnv1a32, Prng, PrngStreams } from './prng.js';
 export {
   formatBuddyinfo,
@@ -317,7 +330,7 @@ export {
   memStateJson,
   type ZoneState,
 } from './procfs.js';
-export { Rcu, RcuStallError, type RcuStats } from './rcu.js';
+export { Rcu, RcuStallError, type RcuState, type RcuStats } from './rcu.js';
 export {
   downgradeWrite,
   downRead,
@@ -335,6 +348,7 @@ export {
   SCHED_MIN_STEP_NS,
   SCHED_SLEEP,
   Sched,
+  type SchedState,
   TASK_DEAD,
   TASK_INTERRUPTIBLE,
   TASK_RUNNING,
@@ -342,6 +356,7 @@ export {
   Task,
   type TaskFn,
   TaskQueue,
+  type TaskState,
 } from './sched.js';
 export {
   readSeqbegin,
@@ -413,6 +428,19 @@ export {
   Vmstat,
   ZONE_STAT_NAMES,
 } from './vmstat.js';
+export {
+  Completion,
+  complete,
+  completeAll,
+  prepareToWait,
+  tryWaitForCompletion,
+  WaitQueueHead,
+  waitEvent,
+  waitForCompletion,
+  waitqueueActive,
+  wakeUp,
+  wakeUpAll,
+} from './wait.js';
 export {
   boostWatermark,
   calculateMinFreeKbytes,
