@@ -49,6 +49,7 @@ switch (task) {
       '.changeset',
     ]);
     run(['exec', 'tsc', '-p', 'tsconfig.json']);
+    run(['exec', 'node', 'tools/check-changesets.mjs']);
     run(['exec', 'vitest', 'run', ...rest]);
     break;
   case 'bench':

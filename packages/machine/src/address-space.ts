@@ -21,7 +21,12 @@ export class AddressSpace {
   readonly id: number;
   /** What the hardware walker starts from (CR3 / TTBR0 contents): opaque to the MMU. */
   root: number;
-  /** ASID tagging this address space's TLB entries (0: kernel, or no PCID/ASID support). */
+  /**
+   * ASID tagging this address space's TLB entries with the machine-wide
+   * allocator (0: kernel, or no PCID/ASID support). With x86 per-CPU PCID
+   * slots it is 0 unless the address space holds a global ASID (INVLPGB);
+   * the tag a CPU uses is then `mmu.loadedAsid[cpu]` / `mmu.tagOn(cpu, as)`.
+   */
   asid: number;
   /** Allocator generation `asid` belongs to; a stale one is replaced at the next switch. */
   asidGeneration: number;
@@ -29,10 +34,15 @@ export class AddressSpace {
   readonly cpumask: Uint8Array;
   /** `mm->context.tlb_gen`: bumped by every flush request. */
   tlbGen: number;
-  /** Per CPU, the `tlbGen` that CPU's TLB has caught up with (x86 `ctxs[asid].tlb_gen`). */
+  /**
+   * Per CPU, the `tlbGen` that CPU's TLB has caught up with, for the
+   * machine-wide allocator (x86 per-CPU slots keep it in `mmu.ctxTlbGen`).
+   */
   readonly cpuTlbGen: Float64Array;
   /** Flushes are broadcast by hardware (global ASID + INVLPGB, arm64 TLBI IS): no IPIs. */
   broadcast: boolean;
+  /** Batches (`TlbBatch`) holding a deferred flush of this address space: CPUs may lag until they flush. */
+  nrDeferredFlushes: number;
   /** Remote flushes since the cpumask was last trimmed. */
   flushesSinceTrim: number;
   /** Set by `destroyAddressSpace`; a dead address space may not be used. */
@@ -48,6 +58,7 @@ export class AddressSpace {
     this.tlbGen = 1;
     this.cpuTlbGen = new Float64Array(nrCpus).fill(1);
     this.broadcast = false;
+    this.nrDeferredFlushes = 0;
     this.flushesSinceTrim = 0;
     this.dead = false;
   }

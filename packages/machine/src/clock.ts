@@ -85,7 +85,7 @@ export class Clock {
     event.when = Math.max(whenNs, this.now);
     event.seq = this.nextSeq++;
     const i = this.size++;
-    this.heap[i] = event;
+    this.heap.push(event);
     event.heapIndex = i;
     this.siftUp(i);
   }
@@ -161,12 +161,9 @@ export class Clock {
     const ev = h[i]!;
     ev.heapIndex = -1;
     const last = --this.size;
-    if (i === last) {
-      h.length = last;
-      return;
-    }
-    const moved = h[last]!;
-    h.length = last;
+    // pop() keeps the array's backing store (assigning length may reallocate).
+    const moved = h.pop()!;
+    if (i === last) return;
     h[i] = moved;
     moved.heapIndex = i;
     if (i > 0 && this.less(moved, h[(i - 1) >> 1]!)) this.siftUp(i);
@@ -182,5 +179,15 @@ export class Clock {
       if (ev.when < this.now) return `clock: event at ${i} is in the past (${ev.when} < ${this.now})`;
     }
     return null;
+  }
+
+  /** Global and per-CPU time as plain JSON. */
+  toJSON(): {
+    readonly now: number;
+    readonly cpuNs: readonly number[];
+    readonly queued: number;
+    readonly fired: number;
+  } {
+    return { now: this.now, cpuNs: Array.from(this.cpuNs), queued: this.size, fired: this.nrFired };
   }
 }

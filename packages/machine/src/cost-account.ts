@@ -6,6 +6,7 @@
  * count per cost event (`tlbHit`, `ipi`, …) is kept in a typed array indexed
  * by the event's position in the cost table.
  */
+import type { Clock } from './clock.js';
 import type { CostEvent, CostTable } from './cost.js';
 import { MmError } from './errors.js';
 import type { Machine } from './machine.js';
@@ -19,11 +20,13 @@ export class CostAccount {
   /** The cost-table event names, in index order. */
   readonly eventNames: readonly CostEvent[];
   private readonly machine: Machine;
+  private readonly clock: Clock;
   private readonly costs: CostTable;
   private readonly eventIndex: Readonly<Record<string, number>>;
 
   constructor(machine: Machine) {
     this.machine = machine;
+    this.clock = machine.clock;
     this.costs = machine.costs;
     this.busyNs = new Float64Array(machine.topology.nrCpus);
     const names = Object.keys(machine.costs) as CostEvent[];
@@ -42,7 +45,7 @@ export class CostAccount {
    */
   charge(cpu: number, ns: number): void {
     this.busyNs[cpu]! += ns;
-    const clock = this.machine.clock;
+    const clock = this.clock;
     const t = clock.cpuNs[cpu]!;
     clock.cpuNs[cpu] = Math.max(t, clock.now) + ns;
   }
@@ -94,5 +97,14 @@ export class CostAccount {
   reset(): void {
     this.busyNs.fill(0);
     this.eventCounts.fill(0);
+  }
+
+  /** Busy time per CPU and event counts by name as plain JSON. */
+  toJSON(): { readonly busyNs: readonly number[]; readonly events: Readonly<Record<string, number>> } {
+    const events: Record<string, number> = {};
+    this.eventNames.forEach((n, i) => {
+      events[n] = this.eventCounts[i]!;
+    });
+    return { busyNs: Array.from(this.busyNs), events };
   }
 }

@@ -61,6 +61,25 @@ export const NR_SOFTIRQS = 10;
 /** The kernel's bound on softirq restarts before deferring to ksoftirqd. */
 export const MAX_SOFTIRQ_RESTART = 10;
 
+/** One CPU in {@link Cpus.toJSON}. */
+export interface CpuState {
+  readonly cpu: number;
+  readonly online: boolean;
+  readonly preemptCount: number;
+  readonly irqsDisabled: boolean;
+  readonly softirqPending: number;
+  readonly pendingIrqs: number;
+  readonly hardirqs: number;
+  readonly nmis: number;
+  readonly softirqs: number;
+}
+
+/** {@link Cpus.toJSON}. */
+export interface CpusState {
+  readonly nrOnline: number;
+  readonly cpus: readonly CpuState[];
+}
+
 /** A softirq handler; runs on `cpu` in softirq context. */
 export type SoftirqHandler = (cpu: number) => void;
 
@@ -545,5 +564,24 @@ export class Cpus {
     const fns = this.pendingSoftFns[dead]!;
     for (const fn of fns) this.pendingSoftFns[to]!.push(fn);
     fns.length = 0;
+  }
+
+  /** Per-CPU context state as plain JSON (for the web page). */
+  toJSON(): CpusState {
+    const cpus: CpuState[] = [];
+    for (let c = 0; c < this.nrCpus; c++) {
+      cpus.push({
+        cpu: c,
+        online: this.online[c] === 1,
+        preemptCount: this.preemptCount[c]!,
+        irqsDisabled: this.irqsOff[c] === 1,
+        softirqPending: this.softirqPending[c]!,
+        pendingIrqs: this.pendingIrqs[c]!.length,
+        hardirqs: this.nrHardirqs[c]!,
+        nmis: this.nrNmis[c]!,
+        softirqs: this.nrSoftirqs[c]!,
+      });
+    }
+    return { nrOnline: this.nrOnline, cpus };
   }
 }

@@ -150,6 +150,8 @@ export class Hotplug {
     }
     const control = this.controlCpu(cpu);
     cpus.setOnline(cpu, false);
+    // Code running on the dying CPU (the harness itself) moves to the control CPU.
+    if (m.currentCpu === cpu) m.currentCpu = control;
     m.sched.migrateTasksOff(cpu);
     m.rcu.cpuDead(cpu, control);
     m.timers.takeOver(cpu, control);
@@ -186,7 +188,7 @@ export class Hotplug {
     }
     cpus.setOnline(cpu, true);
     // The CPU starts idle and in sync with the rest of the machine.
-    m.clock.cpuNs[cpu] = m.clock.now;
+    m.clock.cpuNs[cpu] = Math.max(m.clock.cpuNs[cpu]!, m.clock.now);
     const online = this.ordered('online');
     for (let i = 0; i < online.length; i++) {
       const err = this.call(online[i]!.startup, cpu, cpu);

@@ -27,7 +27,9 @@ export { type CostEvent, type CostTable, DEFAULT_COSTS } from './cost.js';
 export { CostAccount } from './cost-account.js';
 export {
   BLOCK_SOFTIRQ,
+  type CpuState,
   Cpus,
+  type CpusState,
   HARDIRQ_MASK,
   HARDIRQ_OFFSET,
   HI_SOFTIRQ,
@@ -190,6 +192,8 @@ export {
   MMU_WRITE,
   Mmu,
   MmuError,
+  type MmuState,
+  TLB_NR_DYN_ASIDS,
   type TlbStats,
   WALK_NOT_PRESENT,
   WALK_OK,
@@ -304,7 +308,18 @@ export {
   zoneBatchsize,
   zoneHighsize,
 } from './pcp.js';
-export { PerCpu } from './percpu.js';
+export {
+  PerCpu,
+  PercpuCounter,
+  percpuCounterAdd,
+  percpuCounterAddBatch,
+  percpuCounterBatch,
+  percpuCounterCompare,
+  percpuCounterDestroy,
+  percpuCounterRead,
+  percpuCounterReadPositive,
+  percpuCounterSum,
+} from './percpu.js';
 export { fnv1a32, Prng, PrngStreams } from './prng.js';
 export {
   formatBuddyinfo,
@@ -315,7 +330,7 @@ export {
   memStateJson,
   type ZoneState,
 } from './procfs.js';
-export { Rcu, RcuStallError, type RcuStats } from './rcu.js';
+export { Rcu, RcuStallError, type RcuState, type RcuStats } from './rcu.js';
 export {
   downgradeWrite,
   downRead,
@@ -333,6 +348,7 @@ export {
   SCHED_MIN_STEP_NS,
   SCHED_SLEEP,
   Sched,
+  type SchedState,
   TASK_DEAD,
   TASK_INTERRUPTIBLE,
   TASK_RUNNING,
@@ -340,6 +356,7 @@ export {
   Task,
   type TaskFn,
   TaskQueue,
+  type TaskState,
 } from './sched.js';
 export {
   readSeqbegin,
@@ -371,7 +388,15 @@ export {
 } from './spinlock.js';
 export { TimerList, Timers } from './timer.js';
 export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
-export { broadcastTlbFlush, FlushTlbInfo, flushTlbFunc, nativeFlushTlbMulti, TLB_FLUSH_ALL } from './tlbflush.js';
+export {
+  broadcastTlbFlush,
+  FlushTlbInfo,
+  flushTlbFunc,
+  nativeFlushTlbMulti,
+  TLB_FLUSH_ALL,
+  TLB_GENERATION_INVALID,
+  TlbBatch,
+} from './tlbflush.js';
 export { Topology } from './topology.js';
 export { type ValidateOptions, validatePageAlloc } from './validate.js';
 export {
@@ -403,6 +428,19 @@ export {
   Vmstat,
   ZONE_STAT_NAMES,
 } from './vmstat.js';
+export {
+  Completion,
+  complete,
+  completeAll,
+  prepareToWait,
+  tryWaitForCompletion,
+  WaitQueueHead,
+  waitEvent,
+  waitForCompletion,
+  waitqueueActive,
+  wakeUp,
+  wakeUpAll,
+} from './wait.js';
 export {
   boostWatermark,
   calculateMinFreeKbytes,

@@ -44,6 +44,11 @@ export class LocalLock {
   readonly ownerPid: Int32Array;
   /** PREEMPT_RT sleeping waiters per CPU. */
   readonly waiters: TaskQueue[];
+  /**
+   * Per-CPU "acquired" flag (non-RT). `localtry_lock_t` tests it in its
+   * trylocks; for `local_lock_t` it only mirrors ownership.
+   */
+  readonly acquired: Uint8Array;
 
   /** @kernel local_lock_init (include/linux/local_lock.h) */
   constructor(machine: Machine, name: string) {
@@ -56,18 +61,15 @@ export class LocalLock {
     this.ownerPid = new Int32Array(n).fill(-1);
     this.waiters = [];
     for (let c = 0; c < n; c++) this.waiters.push(new TaskQueue());
+    this.acquired = new Uint8Array(n);
   }
 }
 
 /** A per-CPU local lock with trylock support (`localtry_lock_t`). */
 export class LocalTryLock extends LocalLock {
-  /** The per-CPU `acquired` flag (non-RT). */
-  readonly acquired: Uint8Array;
-
   /** @kernel localtry_lock_init (include/linux/local_lock.h) */
   constructor(machine: Machine, name: string) {
     super(machine, name);
-    this.acquired = new Uint8Array(machine.topology.nrCpus);
   }
 }
 
@@ -104,7 +106,7 @@ function acquireNonRt(l: LocalLock, mode: number): number {
     }
   }
   l.ownerPid[cpu] = m.sched.currentPid[cpu]!;
-  if (l instanceof LocalTryLock) l.acquired[cpu] = 1;
+  l.acquired[cpu] = 1;
   return flags;
 }
 
@@ -125,7 +127,7 @@ function releaseNonRt(l: LocalLock, what: string): number {
   checkOwner(l, cpu, what);
   m.lockdep.release(l.dep, cpu);
   l.ownerPid[cpu] = -1;
-  if (l instanceof LocalTryLock) l.acquired[cpu] = 0;
+  l.acquired[cpu] = 0;
   return cpu;
 }
 
@@ -148,6 +150,7 @@ function acquireRt(l: LocalLock, what: string): boolean {
   rtContextCheck(l, cpu, what);
   const sched = m.sched;
   if (sched.takeGrant(l, cpu)) {
+    m.lockdep.noteWaited(l.dep, cpu);
     m.lockdep.acquire(l.dep, cpu, 0, 0);
     m.cpus.migrateDisable();
     return true;

@@ -22,10 +22,11 @@
  * | `spin-deadlock` | spinning on a lock whose holder cannot run (see below) |
  * | `would-block` | a sleeping lock would block in the harness (idle) context |
  *
- * A trylock never deadlocks, so (as in the kernel) it adds no dependency and
- * is exempt from the recursion check; we also let a trylock in interrupt
- * context leave the class's irq usage unchanged, which is what makes the
- * `localtry_trylock()`-in-IRQ pattern of seed 000 legal.
+ * A trylock never deadlocks, so (as in the kernel) it adds no dependency, is
+ * exempt from the recursion check, and a trylock in interrupt context does
+ * not mark the class as used in that context (the kernel's `mark_irqflags()`
+ * skips trylocks too), which is what makes the `localtry_trylock()`-in-IRQ
+ * pattern of seed 000 legal.
  *
  * The one-thread model cannot let a CPU spin while another CPU's holder
  * finishes: a spinlock held across an operation boundary belongs to code the
@@ -35,8 +36,12 @@
  * Per-class statistics (`/proc/lock_stat` style) live in typed arrays
  * indexed by class id: acquisitions, contentions, failed trylocks.
  */
+
+import type { Clock } from './clock.js';
+import type { CostAccount } from './cost-account.js';
 import { MmError } from './errors.js';
 import type { Machine } from './machine.js';
+import type { Task } from './sched.js';
 
 /** The report a {@link LockdepError} models. */
 export type LockdepKind =
@@ -89,10 +94,13 @@ export class LockdepMap {
   readonly classId: number;
   /** The lock's name (its class name). */
   readonly name: string;
+  /** CPU of the last acquisition (for lock_stat's bounce counts), -1 before the first. */
+  lastCpu: number;
 
   constructor(classId: number, name: string) {
     this.classId = classId;
     this.name = name;
+    this.lastCpu = -1;
   }
 }
 
@@ -135,6 +143,8 @@ export class HeldLocks {
   readonly flags: Uint8Array;
   /** Lockdep subclass per entry (`spin_lock_nested`). */
   readonly subclass: Uint8Array;
+  /** Virtual time each entry was acquired (lock_stat hold times). */
+  readonly since: Float64Array;
   /** Number of entries in use. */
   depth: number;
 
@@ -143,6 +153,7 @@ export class HeldLocks {
     this.ctx = new Uint32Array(MAX_LOCK_DEPTH);
     this.flags = new Uint8Array(MAX_LOCK_DEPTH);
     this.subclass = new Uint8Array(MAX_LOCK_DEPTH);
+    this.since = new Float64Array(MAX_LOCK_DEPTH);
     this.depth = 0;
   }
 
@@ -169,6 +180,19 @@ export interface LockClassStats {
   readonly acquisitions: number;
   readonly contentions: number;
   readonly trylockFailures: number;
+  /** Total and longest virtual ns tasks slept waiting for the class (sleeping locks). */
+  readonly waitNsTotal: number;
+  readonly waitNsMax: number;
+  /** Shortest wait (0 when none). */
+  readonly waitNsMin: number;
+  /** Hold times of releases seen by lockdep: count, total, shortest, longest. */
+  readonly holds: number;
+  readonly holdNsTotal: number;
+  readonly holdNsMin: number;
+  readonly holdNsMax: number;
+  /** Contentions / acquisitions where the lock was last taken on another CPU. */
+  readonly conBounces: number;
+  readonly acqBounces: number;
 }
 
 /**
@@ -186,6 +210,15 @@ export class Lockdep {
   private acquisitions: Float64Array;
   private contentions: Float64Array;
   private trylockFailures: Float64Array;
+  private waitNsTotal: Float64Array;
+  private waitNsMax: Float64Array;
+  private waitNsMin: Float64Array;
+  private holdNsTotal: Float64Array;
+  private holdNsMax: Float64Array;
+  private holdNsMin: Float64Array;
+  private holds: Float64Array;
+  private conBounces: Float64Array;
+  private acqBounces: Float64Array;
   /** Dependency graph (class a taken while holding class b gives edge b → a). */
   private readonly fwd: number[][];
   private readonly bwd: number[][];
@@ -193,6 +226,14 @@ export class Lockdep {
   private nrClasses: number;
   private readonly acquireIndex: number;
   private readonly acquireNs: number;
+  // Direct references: the checker runs on every lock operation.
+  private readonly tasks: Task[];
+  private readonly currentPid: Int32Array;
+  private readonly preemptCount: Int32Array;
+  private readonly irqsOff: Uint8Array;
+  private readonly account: CostAccount;
+  private readonly clock: Clock;
+  private readonly cpuNs: Float64Array;
 
   constructor(machine: Machine) {
     this.enabled = true;
@@ -204,12 +245,33 @@ export class Lockdep {
     this.acquisitions = new Float64Array(64);
     this.contentions = new Float64Array(64);
     this.trylockFailures = new Float64Array(64);
+    this.waitNsTotal = new Float64Array(64);
+    this.waitNsMax = new Float64Array(64);
+    this.waitNsMin = new Float64Array(64);
+    this.holdNsTotal = new Float64Array(64);
+    this.holdNsMax = new Float64Array(64);
+    this.holdNsMin = new Float64Array(64);
+    this.holds = new Float64Array(64);
+    this.conBounces = new Float64Array(64);
+    this.acqBounces = new Float64Array(64);
     this.fwd = [];
     this.bwd = [];
     this.edges = new Set();
     this.nrClasses = 0;
     this.acquireIndex = machine.account.eventIndexOf('lockAcquire');
     this.acquireNs = machine.costs.lockAcquire;
+    this.tasks = machine.sched.tasks;
+    this.currentPid = machine.sched.currentPid;
+    this.preemptCount = machine.cpus.preemptCount;
+    this.irqsOff = machine.cpus.irqsOff;
+    this.account = machine.account;
+    this.clock = machine.clock;
+    this.cpuNs = machine.clock.cpuNs;
+  }
+
+  /** Held-lock stack of the task running on `cpu`. */
+  private heldOn(cpu: number): HeldLocks {
+    return this.tasks[this.currentPid[cpu]!]!.held;
   }
 
   /**
@@ -225,6 +287,8 @@ export class Lockdep {
     this.classByName.set(name, id);
     this.classNames.push(name);
     this.classKinds[id] = kind;
+    this.waitNsMin[id] = Number.POSITIVE_INFINITY;
+    this.holdNsMin[id] = Number.POSITIVE_INFINITY;
     this.fwd.push([]);
     this.bwd.push([]);
     return id;
@@ -247,6 +311,24 @@ export class Lockdep {
     const t = new Float64Array(n);
     t.set(this.trylockFailures);
     this.trylockFailures = t;
+    const wt = new Float64Array(n);
+    wt.set(this.waitNsTotal);
+    this.waitNsTotal = wt;
+    const wm = new Float64Array(n);
+    wm.set(this.waitNsMax);
+    this.waitNsMax = wm;
+    const grow = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.waitNsMin = grow(this.waitNsMin);
+    this.holdNsTotal = grow(this.holdNsTotal);
+    this.holdNsMax = grow(this.holdNsMax);
+    this.holdNsMin = grow(this.holdNsMin);
+    this.holds = grow(this.holds);
+    this.conBounces = grow(this.conBounces);
+    this.acqBounces = grow(this.acqBounces);
   }
 
   /** Number of lock classes registered. */
@@ -262,6 +344,23 @@ export class Lockdep {
   /** Count a contended acquisition (the lock had to be waited for). */
   noteContention(lock: LockdepMap): void {
     this.contentions[lock.classId]!++;
+    if (lock.lastCpu >= 0 && lock.lastCpu !== this.machine.currentCpu) this.conBounces[lock.classId]!++;
+  }
+
+  /**
+   * Account the wait of the current task of `cpu`, which was just handed
+   * `lock` after sleeping (lock_stat's waittime).
+   */
+  noteWaited(lock: LockdepMap, cpu: number): void {
+    const waited = this.machine.clock.cpuNow(cpu) - this.taskOn(cpu).waitStartNs;
+    const id = lock.classId;
+    if (waited < this.waitNsMin[id]!) this.waitNsMin[id] = waited;
+    this.waitNsTotal[id]! += waited;
+    if (waited > this.waitNsMax[id]!) this.waitNsMax[id] = waited;
+  }
+
+  private taskOn(cpu: number): Task {
+    return this.tasks[this.currentPid[cpu]!]!;
   }
 
   /** Count a failed trylock. */
@@ -276,15 +375,18 @@ export class Lockdep {
    * @kernel lock_acquire (kernel/locking/lockdep.c)
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
-    const m = this.machine;
+    if (lock.lastCpu !== cpu) {
+      if (lock.lastCpu >= 0) this.acqBounces[lock.classId]!++;
+      lock.lastCpu = cpu;
+    }
     if (!this.enabled) {
       // debug_locks off: statistics and cost only, no held-lock tracking.
       this.acquisitions[lock.classId]!++;
-      m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+      this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
       return;
     }
-    const held = m.sched.current(cpu).held;
-    const pc = m.cpus.preemptCount[cpu]!;
+    const held = this.heldOn(cpu);
+    const pc = this.preemptCount[cpu]!;
     const trylock = (flags & HELD_TRYLOCK) !== 0;
     if (held.depth >= MAX_LOCK_DEPTH) {
       throw new LockdepError('held-at-exit', lock.name, `too many held locks (MAX_LOCK_DEPTH ${MAX_LOCK_DEPTH})`);
@@ -304,7 +406,7 @@ export class Lockdep {
     // Usage bits this acquisition adds.
     const inHard = (pc & 0x00ff0000) !== 0;
     const inSoftServing = (pc & 0x100) !== 0;
-    const irqsOn = m.cpus.irqsOff[cpu] === 0;
+    const irqsOn = this.irqsOff[cpu] === 0;
     let add = 0;
     if (!trylock) {
       if (inHard) add |= LOCK_USED_IN_HARDIRQ;
@@ -337,17 +439,18 @@ export class Lockdep {
     }
     this.usage[lock.classId] = merged;
     this.acquisitions[lock.classId]!++;
-    m.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
-    this.push(held, lock, pc, flags, subclass);
+    this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+    this.push(held, lock, pc, flags, subclass, cpu);
   }
 
-  private push(held: HeldLocks, lock: LockdepMap, pc: number, flags: number, subclass: number): void {
+  private push(held: HeldLocks, lock: LockdepMap, pc: number, flags: number, subclass: number, cpu: number): void {
     const d = held.depth;
     if (d >= MAX_LOCK_DEPTH) return;
     held.locks[d] = lock;
     held.ctx[d] = pc & CTX_MASK;
     held.flags[d] = flags;
     held.subclass[d] = subclass;
+    held.since[d] = Math.max(this.cpuNs[cpu]!, this.clock.now);
     held.depth = d + 1;
   }
 
@@ -476,7 +579,7 @@ export class Lockdep {
    * @kernel lock_release (kernel/locking/lockdep.c)
    */
   release(lock: LockdepMap, cpu: number): void {
-    const held = this.machine.sched.current(cpu).held;
+    const held = this.heldOn(cpu);
     if (held.depth === 0 && !this.enabled) return;
     const i = held.indexOf(lock);
     if (i < 0) {
@@ -487,12 +590,19 @@ export class Lockdep {
         `bad unlock balance: ${lock.name} released on CPU ${cpu} by ${this.machine.sched.current(cpu).name}, which does not hold it`,
       );
     }
+    const hold = Math.max(this.cpuNs[cpu]!, this.clock.now) - held.since[i]!;
+    const id = lock.classId;
+    if (hold < this.holdNsMin[id]!) this.holdNsMin[id] = hold;
+    if (hold > this.holdNsMax[id]!) this.holdNsMax[id] = hold;
+    this.holdNsTotal[id]! += hold;
+    this.holds[id]!++;
     const last = held.depth - 1;
     for (let j = i; j < last; j++) {
       held.locks[j] = held.locks[j + 1]!;
       held.ctx[j] = held.ctx[j + 1]!;
       held.flags[j] = held.flags[j + 1]!;
       held.subclass[j] = held.subclass[j + 1]!;
+      held.since[j] = held.since[j + 1]!;
     }
     held.locks[last] = null;
     held.depth = last;
@@ -506,6 +616,18 @@ export class Lockdep {
     const held = this.machine.sched.current(cpu).held;
     const i = held.indexOf(lock);
     if (i >= 0) held.flags[i] = held.flags[i]! | HELD_READ;
+  }
+
+  /** Name of the innermost spinlock, local lock or seqcount write section held on `cpu`, or null. */
+  heldSpinning(cpu: number): string | null {
+    const held = this.heldOn(cpu);
+    for (let i = held.depth - 1; i >= 0; i--) {
+      const k = this.classKinds[held.locks[i]!.classId]!;
+      if (k === LOCK_KIND.spin || k === LOCK_KIND.rawSpin || k === LOCK_KIND.local || k === LOCK_KIND.seqcount) {
+        return held.locks[i]!.name;
+      }
+    }
+    return null;
   }
 
   /** True when the current task of `cpu` holds `lock`. */
@@ -551,30 +673,111 @@ export class Lockdep {
     this.checkDepth(cpu, 0, `${this.machine.sched.current(cpu).name}: operation`);
   }
 
+  private row(i: number): LockClassStats {
+    return {
+      name: this.classNames[i]!,
+      acquisitions: this.acquisitions[i]!,
+      contentions: this.contentions[i]!,
+      trylockFailures: this.trylockFailures[i]!,
+      waitNsTotal: this.waitNsTotal[i]!,
+      waitNsMax: this.waitNsMax[i]!,
+      waitNsMin: Number.isFinite(this.waitNsMin[i]!) ? this.waitNsMin[i]! : 0,
+      holds: this.holds[i]!,
+      holdNsTotal: this.holdNsTotal[i]!,
+      holdNsMin: Number.isFinite(this.holdNsMin[i]!) ? this.holdNsMin[i]! : 0,
+      holdNsMax: this.holdNsMax[i]!,
+      conBounces: this.conBounces[i]!,
+      acqBounces: this.acqBounces[i]!,
+    };
+  }
+
   /** Per-class statistics (`/proc/lock_stat` style), in class order. */
   stats(): LockClassStats[] {
     const out: LockClassStats[] = [];
-    for (let i = 0; i < this.nrClasses; i++) {
-      out.push({
-        name: this.classNames[i]!,
-        acquisitions: this.acquisitions[i]!,
-        contentions: this.contentions[i]!,
-        trylockFailures: this.trylockFailures[i]!,
-      });
-    }
+    for (let i = 0; i < this.nrClasses; i++) out.push(this.row(i));
     return out;
   }
 
   /** Statistics of one class by name (zeros when unknown). */
   classStats(name: string): LockClassStats {
     const id = this.classByName.get(name);
-    if (id === undefined) return { name, acquisitions: 0, contentions: 0, trylockFailures: 0 };
+    if (id !== undefined) return this.row(id);
     return {
       name,
-      acquisitions: this.acquisitions[id]!,
-      contentions: this.contentions[id]!,
-      trylockFailures: this.trylockFailures[id]!,
+      acquisitions: 0,
+      contentions: 0,
+      trylockFailures: 0,
+      waitNsTotal: 0,
+      waitNsMax: 0,
+      waitNsMin: 0,
+      holds: 0,
+      holdNsTotal: 0,
+      holdNsMin: 0,
+      holdNsMax: 0,
+      conBounces: 0,
+      acqBounces: 0,
     };
+  }
+
+  /**
+   * `/proc/lock_stat` text: one line per class with acquisitions, sorted by
+   * contentions then acquisitions, times in microseconds with two decimals
+   * as the kernel prints them. The model has no contention call sites, so
+   * the per-site lines below each class are left out.
+   * @kernel lock_stat_show (kernel/locking/lockdep_proc.c)
+   */
+  formatLockStat(): string {
+    const us = (ns: number): string => (ns / 1000).toFixed(2);
+    const col = (v: string): string => v.padStart(14);
+    const rule = '-'.repeat(40 + 14 * 12 + 13);
+    const lines: string[] = ['lock_stat version 0.4', rule];
+    lines.push(
+      `${'class name'.padStart(40)}${[
+        'con-bounces',
+        'contentions',
+        'waittime-min',
+        'waittime-max',
+        'waittime-total',
+        'waittime-avg',
+        'acq-bounces',
+        'acquisitions',
+        'holdtime-min',
+        'holdtime-max',
+        'holdtime-total',
+        'holdtime-avg',
+      ]
+        .map((h) => ` ${col(h)}`)
+        .join('')}`,
+    );
+    lines.push(rule, '');
+    const rows = this.stats()
+      .filter((r) => r.acquisitions > 0 || r.contentions > 0)
+      .sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
+    for (const r of rows) {
+      const waits = r.contentions > 0 ? r.waitNsTotal / r.contentions : 0;
+      const holdAvg = r.holds > 0 ? r.holdNsTotal / r.holds : 0;
+      const cells = [
+        String(r.conBounces),
+        String(r.contentions),
+        us(r.waitNsMin),
+        us(r.waitNsMax),
+        us(r.waitNsTotal),
+        us(waits),
+        String(r.acqBounces),
+        String(r.acquisitions),
+        us(r.holdNsMin),
+        us(r.holdNsMax),
+        us(r.holdNsTotal),
+        us(holdAvg),
+      ];
+      lines.push(`${`${r.name}:`.padStart(41)}${cells.map((c) => ` ${col(c)}`).join('')}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** Per-class statistics as plain JSON. */
+  toJSON(): { readonly enabled: boolean; readonly classes: readonly LockClassStats[] } {
+    return { enabled: this.enabled, classes: this.stats() };
   }
 }
 
@@ -590,6 +793,16 @@ export function mightSleep(machine: Machine, what = 'might_sleep'): void {
   const pc = machine.cpus.preemptCount[cpu]!;
   const irqsOff = machine.cpus.irqsOff[cpu] === 1;
   const rcu = machine.rcu.nesting[cpu]!;
+  const spinning = machine.lockdep.heldSpinning(cpu);
+  if (spinning !== null) {
+    // Under PREEMPT_RT a spinlock_t or local lock holder is preemptible, but sleeping
+    // inside it is still invalid (lockdep's wait-type check).
+    throw new LockdepError(
+      'sleep-in-atomic',
+      spinning,
+      `invalid wait context: ${what} on CPU ${cpu} while holding ${spinning}, a spinning lock`,
+    );
+  }
   if (pc !== 0 || irqsOff || rcu !== 0) {
     const held = machine.sched.current(cpu).held.names();
     throw new LockdepError(

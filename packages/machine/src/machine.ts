@@ -12,6 +12,7 @@ import { type MachineConfig, type ResolvedMachineConfig, resolveConfig } from '.
 import type { CostTable } from './cost.js';
 import { CostAccount } from './cost-account.js';
 import { Cpus } from './cpu.js';
+import { MmBugError } from './errors.js';
 import { Hotplug } from './hotplug.js';
 import { Lockdep } from './lockdep.js';
 import { Mmu } from './mmu.js';
@@ -99,7 +100,11 @@ export class Machine {
    * Check the invariants of every subsystem; throws `MmBugError` on the first violation.
    */
   validate(): void {
+    for (const problem of [this.clock.validate(), this.sched.validate(), this.rcu.validate()]) {
+      if (problem !== null) throw new MmBugError(problem);
+    }
     validatePageAlloc(this.mem);
+    this.mmu.validate();
   }
 
   /**

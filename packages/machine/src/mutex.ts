@@ -47,6 +47,7 @@ export function mutexLock(mu: Mutex): boolean {
   mightSleep(m, `mutex_lock(${mu.name})`);
   const sched = m.sched;
   if (sched.takeGrant(mu, cpu)) {
+    m.lockdep.noteWaited(mu.dep, cpu);
     m.lockdep.acquire(mu.dep, cpu, 0, 0);
     return true;
   }

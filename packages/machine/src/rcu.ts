@@ -1,9 +1,16 @@
 /**
- * DOC: RCU (tree RCU semantics, the consolidated non-preemptible flavour).
+ * DOC: RCU (tree RCU semantics, consolidated flavours).
  *
  * Readers: `rcuReadLock`/`rcuReadUnlock` nest per CPU (a counter in an
- * `Int32Array`); regions with preemption, bottom halves or interrupts
- * disabled are read-side sections too, as in the consolidated kernel RCU.
+ * `Int32Array` for the context running there); regions with preemption,
+ * bottom halves or interrupts disabled are read-side sections too, as in the
+ * consolidated kernel RCU. Without PREEMPT_RT a task step must not end inside
+ * a reader (non-preemptible RCU). With PREEMPT_RT the machine has
+ * CONFIG_PREEMPT_RCU: a task may be preempted inside a reader (its step
+ * returns SCHED_AGAIN); the CPU still passes its quiescent state, and the
+ * task becomes a blocked reader that holds back every grace period that
+ * started after its reader began, until its outermost `rcuReadUnlock`.
+ * Sleeping voluntarily inside a reader is an error in both flavours.
  *
  * Grace periods: a grace period starts with every online CPU owing a
  * quiescent state (`qsPending`). A CPU reports one at a context switch
@@ -41,9 +48,16 @@ export class RcuStallError extends MmError {
   /** CPUs that still owed a quiescent state. */
   readonly cpus: readonly number[];
 
-  constructor(what: string, cpus: readonly number[]) {
-    super('EDEADLK', `rcu: ${what} stalled: CPUs {${cpus.join(',')}} did not pass a quiescent state`);
+  /** Preempted readers (task names) that held it back. */
+  readonly tasks: readonly string[];
+
+  constructor(what: string, cpus: readonly number[], tasks: readonly string[] = []) {
+    super(
+      'EDEADLK',
+      `rcu: ${what} stalled: CPUs {${cpus.join(',')}} did not pass a quiescent state${tasks.length > 0 ? `; preempted readers: ${tasks.join(', ')}` : ''}`,
+    );
     this.cpus = cpus;
+    this.tasks = tasks;
   }
 }
 
@@ -59,14 +73,35 @@ export interface RcuStats {
   readonly maxGpNs: number;
   /** Stall warnings issued. */
   readonly stalls: number;
+  /** Expedited grace-period requests. */
+  readonly expedited: number;
+}
+
+/** {@link Rcu.toJSON}. */
+export interface RcuState extends RcuStats {
+  readonly gpStarted: number;
+  readonly gpInProgress: boolean;
+  readonly preemptible: boolean;
+  readonly blockingCpus: readonly number[];
+  readonly blockingTasks: readonly string[];
+  /** Callbacks queued and not yet invoked, per CPU. */
+  readonly callbacksPending: readonly number[];
+  readonly offloaded: readonly boolean[];
+  readonly invokedOnCpu: readonly number[];
 }
 
 type Callback = (arg: unknown) => void;
 
 /** RCU of one machine (`machine.rcu`). */
 export class Rcu {
-  /** `rcu_read_lock()` nesting per CPU. */
+  /** `rcu_read_lock()` nesting of the context running on each CPU. */
   readonly nesting: Int32Array;
+  /**
+   * CONFIG_PREEMPT_RCU (on with PREEMPT_RT): a task may be preempted inside a
+   * reader; it is then tracked as a blocked reader that holds back every
+   * grace period that started after its reader began.
+   */
+  readonly preemptible: boolean;
   /** 1 while the CPU owes a quiescent state to the current grace period. */
   readonly qsPending: Uint8Array;
   /** 1 when the CPU's callbacks are offloaded to rcuo kthreads. */
@@ -89,6 +124,10 @@ export class Rcu {
   private gpStartNs: number;
   private stallReported: boolean;
   private readonly tick: ClockEvent;
+  /** Expedited grace periods in flight: GP number to expedite up to (0 = none). */
+  private expediteUntil: number;
+  private readonly expEvent: ClockEvent;
+  private nrExpedited: number;
   private readonly cbFns: Callback[][];
   private readonly cbArgs: unknown[][];
   private readonly cbGp: number[][];
@@ -99,6 +138,10 @@ export class Rcu {
   private housekeeping: number[];
   private readonly rcuo: Map<number, Task>;
   private readonly gpWaiters: Task[];
+  /** Preemptible RCU: grace periods started when the running context's outermost reader began. */
+  private readonly entryGp: Float64Array;
+  /** Preemptible RCU: tasks preempted inside a reader. */
+  private readonly blockedReaders: Task[];
   private readonly gpWaiterCookies: number[];
   private cbsQueued: number;
   private cbsInvoked: number;
@@ -110,6 +153,9 @@ export class Rcu {
     const n = machine.topology.nrCpus;
     this.machine = machine;
     this.nesting = new Int32Array(n);
+    this.preemptible = machine.config.preemptRt;
+    this.entryGp = new Float64Array(n);
+    this.blockedReaders = [];
     this.qsPending = new Uint8Array(n);
     this.offloaded = new Uint8Array(n);
     this.invokedOnCpu = new Float64Array(n);
@@ -123,6 +169,9 @@ export class Rcu {
     this.gpStartNs = 0;
     this.stallReported = false;
     this.tick = new ClockEvent(() => this.onTick());
+    this.expediteUntil = 0;
+    this.expEvent = new ClockEvent(() => this.expediteStep());
+    this.nrExpedited = 0;
     this.cbFns = [];
     this.cbArgs = [];
     this.cbGp = [];
@@ -153,7 +202,9 @@ export class Rcu {
   /** @kernel rcu_read_lock (include/linux/rcupdate.h) */
   rcuReadLock(): void {
     const cpu = this.machine.currentCpu;
-    this.nesting[cpu] = this.nesting[cpu]! + 1;
+    const n = this.nesting[cpu]!;
+    if (n === 0) this.entryGp[cpu] = this.gpStarted;
+    this.nesting[cpu] = n + 1;
   }
 
   /**
@@ -165,6 +216,50 @@ export class Rcu {
     const n = this.nesting[cpu]!;
     if (n === 0) throw new LockdepError('bad-unlock', 'rcu_read_lock', `rcu_read_unlock() imbalance on CPU ${cpu}`);
     this.nesting[cpu] = n - 1;
+    if (n === 1 && this.expediteUntil > this.gpCompleted) this.kickExpedited();
+    if (n === 1 && this.blockedReaders.length > 0) {
+      // A reader that was preempted ends: it no longer blocks grace periods.
+      const i = this.blockedReaders.indexOf(this.machine.sched.current(cpu));
+      if (i >= 0) this.blockedReaders.splice(i, 1);
+    }
+  }
+
+  /** Scheduler hook: task `t` starts a step on `cpu` (preemptible RCU restores its reader). */
+  switchIn(cpu: number, t: Task): void {
+    if (!this.preemptible || t.rcuNesting === 0) return;
+    this.nesting[cpu] = t.rcuNesting;
+    this.entryGp[cpu] = t.rcuEntryGp;
+  }
+
+  /**
+   * Scheduler hook: task `t` leaves `cpu`. Under preemptible RCU a task
+   * preempted inside a reader is saved and queued as a blocked reader.
+   * @kernel rcu_note_context_switch (kernel/rcu/tree_plugin.h rcu_preempt_ctxt_queue)
+   */
+  switchOut(cpu: number, t: Task): void {
+    if (!this.preemptible) return;
+    const n = this.nesting[cpu]!;
+    t.rcuNesting = n;
+    t.rcuEntryGp = this.entryGp[cpu]!;
+    if (n !== 0) {
+      if (this.blockedReaders.indexOf(t) < 0) this.blockedReaders.push(t);
+      this.nesting[cpu] = 0;
+    }
+  }
+
+  /** Preemptible RCU: true when a preempted reader began before grace period `gp` started. */
+  private blockedBy(gp: number): boolean {
+    for (let i = 0; i < this.blockedReaders.length; i++) {
+      if (this.blockedReaders[i]!.rcuEntryGp < gp) return true;
+    }
+    return false;
+  }
+
+  /** Names of preempted readers holding back the current grace period. */
+  blockingTasks(): string[] {
+    const out: string[] = [];
+    for (const t of this.blockedReaders) if (t.rcuEntryGp < this.gpStarted) out.push(t.name);
+    return out;
   }
 
   /**
@@ -209,7 +304,44 @@ export class Rcu {
 
   /** A context switch on `cpu` (called by the scheduler): a quiescent state. */
   noteContextSwitch(cpu: number): void {
-    if (this.gpInProgress && this.qsPending[cpu] === 1 && this.quiescent(cpu)) this.reportQs(cpu);
+    if (this.gpInProgress && this.qsPending[cpu] === 1 && this.quiescent(cpu)) {
+      this.reportQs(cpu);
+      if (this.expediteUntil > this.gpCompleted) this.kickExpedited();
+    }
+  }
+
+  private kickExpedited(): void {
+    if (!this.expEvent.queued) this.machine.clock.schedule(this.expEvent, this.machine.clock.now);
+  }
+
+  /**
+   * One round of the expedited machinery: every online CPU owing a quiescent
+   * state is sent an IPI and reports at once unless it is inside a reader
+   * (it then reports when the reader ends); the grace period ends as soon as
+   * nothing holds it back, and the next requested one starts at once.
+   * @kernel rcu_exp_handler / rcu_report_exp_rdp (kernel/rcu/tree_exp.h)
+   */
+  private expediteStep(): void {
+    const m = this.machine;
+    const cpus = m.cpus;
+    for (let round = 0; round < 2 && this.expediteUntil > this.gpCompleted; round++) {
+      if (!this.gpInProgress) {
+        if (this.gpRequested <= this.gpCompleted) return;
+        this.startGp();
+      }
+      const from = m.currentCpu;
+      for (let c = 0; c < cpus.nrCpus; c++) {
+        if (this.qsPending[c] !== 1) continue;
+        if (c !== from && cpus.online[c] === 1) {
+          m.smp.sent[from]!++;
+          m.smp.received[c]!++;
+          m.account.chargeEvent(from, 'ipi', 1);
+        }
+        if (cpus.online[c] === 0 || this.quiescent(c)) this.reportQs(c);
+      }
+      if (this.nrQsPending !== 0 || this.blockedBy(this.gpStarted)) return;
+      this.endGp();
+    }
   }
 
   private requestGp(n: number): void {
@@ -231,11 +363,14 @@ export class Rcu {
       for (let c = 0; c < cpus.nrCpus; c++) {
         if (this.qsPending[c] === 1 && (cpus.online[c] === 0 || this.quiescent(c))) this.reportQs(c);
       }
-      if (this.nrQsPending === 0) this.endGp();
+      if (this.nrQsPending === 0 && !this.blockedBy(this.gpStarted)) this.endGp();
       else if (!this.stallReported && now - this.gpStartNs >= this.stallTimeoutNs) {
         this.stallReported = true;
         this.stalls++;
-        this.machine.warnOn(true, `rcu: INFO: rcu_sched detected stalls on CPUs: {${this.blockingCpus().join(',')}}`);
+        this.machine.warnOn(
+          true,
+          `rcu: INFO: rcu_${this.preemptible ? 'preempt' : 'sched'} detected stalls on CPUs/tasks: {${this.blockingCpus().join(',')}} [${this.blockingTasks().join(',')}]`,
+        );
       }
     }
     if (!this.gpInProgress && this.gpRequested > this.gpCompleted) this.startGp();
@@ -465,7 +600,26 @@ export class Rcu {
     const m = this.machine;
     const cookie = this.startPollSynchronizeRcu();
     const ok = m.sched.runWhile(() => this.gpCompleted < cookie, m.clock.now + this.stallTimeoutNs + this.tickNs);
-    if (!ok) throw new RcuStallError('synchronize_rcu()', this.blockingCpus());
+    if (!ok) throw new RcuStallError('synchronize_rcu()', this.blockingCpus(), this.blockingTasks());
+  }
+
+  /**
+   * Wait for a full grace period, expedited: CPUs are asked by IPI for a
+   * quiescent state at once instead of at the next tick, so the wait ends
+   * as soon as the readers that predate it have ended. Harness context only.
+   * @throws RcuStallError when a CPU never leaves its read-side section.
+   * @kernel synchronize_rcu_expedited (kernel/rcu/tree_exp.h)
+   */
+  synchronizeRcuExpedited(): void {
+    this.mustBeHarness('synchronize_rcu_expedited()');
+    const m = this.machine;
+    const cookie = this.startPollSynchronizeRcu();
+    if (cookie > this.expediteUntil) this.expediteUntil = cookie;
+    this.nrExpedited++;
+    this.expediteStep();
+    // Readers ending (rcuReadUnlock) and context switches kick the next round.
+    const ok = m.sched.runWhile(() => this.gpCompleted < cookie, m.clock.now + this.stallTimeoutNs + this.tickNs);
+    if (!ok) throw new RcuStallError('synchronize_rcu_expedited()', this.blockingCpus(), this.blockingTasks());
   }
 
   /**
@@ -485,7 +639,7 @@ export class Rcu {
     if (done()) return;
     this.requestGp(this.gpStarted + 1);
     const ok = m.sched.runWhile(() => !done(), m.clock.now + 2 * this.stallTimeoutNs + this.tickNs);
-    if (!ok) throw new RcuStallError('rcu_barrier()', this.blockingCpus());
+    if (!ok) throw new RcuStallError('rcu_barrier()', this.blockingCpus(), this.blockingTasks());
   }
 
   // --- hotplug ---
@@ -497,6 +651,7 @@ export class Rcu {
    */
   cpuDead(cpu: number, to: number): void {
     this.reportQs(cpu);
+    if (this.expediteUntil > this.gpCompleted) this.kickExpedited();
     const h = this.cbHead[cpu]!;
     const fns = this.cbFns[cpu]!;
     for (let i = h; i < fns.length; i++) {
@@ -533,6 +688,10 @@ export class Rcu {
       if (this.qsPending[c] === 1 && this.machine.cpus.online[c] === 0) return `rcu: offline CPU ${c} owes a QS`;
     }
     if (n !== this.nrQsPending) return `rcu: nrQsPending ${this.nrQsPending} != ${n}`;
+    for (const t of this.blockedReaders) {
+      if (t.rcuNesting <= 0) return `rcu: blocked reader ${t.name} is not in a reader`;
+      if (t.state === 0x80) return `rcu: blocked reader ${t.name} has exited`;
+    }
     if (!this.gpInProgress && n !== 0) return 'rcu: CPUs owe a QS with no grace period in progress';
     if (this.gpCompleted !== this.gpStarted - (this.gpInProgress ? 1 : 0)) {
       return `rcu: started ${this.gpStarted}, completed ${this.gpCompleted}, in progress ${this.gpInProgress}`;
@@ -557,6 +716,24 @@ export class Rcu {
       maxLatencyNs: this.maxLatencyNs,
       maxGpNs: this.maxGpNs,
       stalls: this.stalls,
+      expedited: this.nrExpedited,
+    };
+  }
+
+  /** Grace-period state, counters and per-CPU callback queues as plain JSON. */
+  toJSON(): RcuState {
+    const pending: number[] = [];
+    for (let c = 0; c < this.nesting.length; c++) pending.push(this.nrPending(c));
+    return {
+      ...this.stats(),
+      gpStarted: this.gpStarted,
+      gpInProgress: this.gpInProgress,
+      preemptible: this.preemptible,
+      blockingCpus: this.blockingCpus(),
+      blockingTasks: this.blockingTasks(),
+      callbacksPending: pending,
+      offloaded: Array.from(this.offloaded, (x) => x === 1),
+      invokedOnCpu: Array.from(this.invokedOnCpu),
     };
   }
 }

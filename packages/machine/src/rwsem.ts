@@ -59,6 +59,7 @@ export function downRead(sem: RwSemaphore): boolean {
   const cpu = m.currentCpu;
   mightSleep(m, `down_read(${sem.name})`);
   if (m.sched.takeGrant(sem, cpu)) {
+    m.lockdep.noteWaited(sem.dep, cpu);
     m.lockdep.acquire(sem.dep, cpu, HELD_READ, 0);
     return true;
   }
@@ -82,6 +83,7 @@ export function downWrite(sem: RwSemaphore): boolean {
   const cpu = m.currentCpu;
   mightSleep(m, `down_write(${sem.name})`);
   if (m.sched.takeGrant(sem, cpu)) {
+    m.lockdep.noteWaited(sem.dep, cpu);
     m.lockdep.acquire(sem.dep, cpu, 0, 0);
     return true;
   }

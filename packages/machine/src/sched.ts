@@ -23,7 +23,7 @@
  * context switch is a quiescent state for RCU and pending softirqs run (the
  * ksoftirqd role).
  */
-import { ClockEvent, type ClockEvent as ClockEventType } from './clock.js';
+import { ClockEvent } from './clock.js';
 import { EBUSY, EINVAL, MmError } from './errors.js';
 import { HeldLocks, LockdepError } from './lockdep.js';
 import type { Machine } from './machine.js';
@@ -74,6 +74,12 @@ export class Task {
   granted: boolean;
   /** True when the waiter wants the lock for reading (rwsem). */
   waitRead: boolean;
+  /** Virtual time the current or last lock wait began. */
+  waitStartNs: number;
+  /** Preemptible RCU: the task's `rcu_read_lock()` nesting while it is not running. */
+  rcuNesting: number;
+  /** Preemptible RCU: grace periods started when its outermost reader began. */
+  rcuEntryGp: number;
   /** Set by kthread_stop(). */
   shouldStop: boolean;
   /** Virtual ns of CPU time consumed. */
@@ -81,9 +87,9 @@ export class Task {
   /** Steps run. */
   nrSteps: number;
   /** Wake-up event used by scheduleTimeout(). */
-  readonly wakeEvent: ClockEventType;
+  readonly wakeEvent: ClockEvent;
 
-  constructor(pid: number, name: string, cpu: number, fn: TaskFn | null, wake: (ev: ClockEventType) => void) {
+  constructor(pid: number, name: string, cpu: number, fn: TaskFn | null, wake: (ev: ClockEvent) => void) {
     this.pid = pid;
     this.name = name;
     this.cpu = cpu;
@@ -95,11 +101,33 @@ export class Task {
     this.waitingOn = null;
     this.granted = false;
     this.waitRead = false;
+    this.waitStartNs = 0;
+    this.rcuNesting = 0;
+    this.rcuEntryGp = 0;
     this.shouldStop = false;
     this.sumExecNs = 0;
     this.nrSteps = 0;
     this.wakeEvent = new ClockEvent(wake);
   }
+}
+
+/** One task in {@link Sched.toJSON}. */
+export interface TaskState {
+  readonly pid: number;
+  readonly name: string;
+  readonly cpu: number;
+  readonly state: number;
+  readonly sumExecNs: number;
+  readonly steps: number;
+  readonly heldLocks: readonly string[];
+}
+
+/** {@link Sched.toJSON}. */
+export interface SchedState {
+  readonly nrSwitches: number;
+  /** Runnable tasks queued per CPU. */
+  readonly nrRunning: readonly number[];
+  readonly tasks: readonly TaskState[];
 }
 
 /** A FIFO of tasks waiting for a sleeping lock (the model of a `wait_list`). */
@@ -167,6 +195,13 @@ export class Sched {
   private readonly rqHead: Int32Array;
   private readonly rqLen: Int32Array;
   private readonly lastPid: Int32Array;
+  // Min-heap of CPUs with queued tasks, keyed by (local time, CPU id). Local
+  // times only grow, so a stored key is a lower bound and is refreshed lazily.
+  private readonly heapCpu: Int32Array;
+  private readonly heapKey: Float64Array;
+  private readonly heapPos: Int32Array;
+  private heapSize: number;
+  private readonly aside: Int32Array;
   private nrQueued: number;
   /** Pid of the task whose step is running, -1 outside steps. */
   private stepping: number;
@@ -177,6 +212,11 @@ export class Sched {
     this.tasks = [];
     this.currentPid = new Int32Array(n);
     this.lastPid = new Int32Array(n);
+    this.heapCpu = new Int32Array(n);
+    this.heapKey = new Float64Array(n);
+    this.heapPos = new Int32Array(n).fill(-1);
+    this.heapSize = 0;
+    this.aside = new Int32Array(n);
     this.rq = [];
     this.rqHead = new Int32Array(n);
     this.rqLen = new Int32Array(n);
@@ -290,6 +330,7 @@ export class Sched {
     t.waitingOn = lock;
     t.granted = false;
     t.waitRead = read;
+    t.waitStartNs = this.machine.clock.cpuNow(cpu);
     return t;
   }
 
@@ -322,6 +363,61 @@ export class Sched {
     q[(this.rqHead[cpu]! + len) % q.length] = pid;
     this.rqLen[cpu] = len + 1;
     this.nrQueued++;
+    if (this.heapPos[cpu] === -1) this.heapInsert(cpu, this.machine.clock.cpuNow(cpu));
+  }
+
+  private heapLess(a: number, b: number): boolean {
+    const ka = this.heapKey[a]!;
+    const kb = this.heapKey[b]!;
+    return ka < kb || (ka === kb && a < b);
+  }
+
+  private heapInsert(cpu: number, key: number): void {
+    this.heapKey[cpu] = key;
+    let i = this.heapSize++;
+    const h = this.heapCpu;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pc = h[p]!;
+      if (!this.heapLess(cpu, pc)) break;
+      h[i] = pc;
+      this.heapPos[pc] = i;
+      i = p;
+    }
+    h[i] = cpu;
+    this.heapPos[cpu] = i;
+  }
+
+  private heapSiftDown(i: number): void {
+    const h = this.heapCpu;
+    const n = this.heapSize;
+    const cpu = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.heapLess(h[r]!, h[l]!) ? r : l;
+      const cc = h[c]!;
+      if (!this.heapLess(cc, cpu)) break;
+      h[i] = cc;
+      this.heapPos[cc] = i;
+      i = c;
+    }
+    h[i] = cpu;
+    this.heapPos[cpu] = i;
+  }
+
+  private heapPopTop(): number {
+    const h = this.heapCpu;
+    const top = h[0]!;
+    this.heapPos[top] = -1;
+    const last = --this.heapSize;
+    if (last > 0) {
+      h[0] = h[last]!;
+      this.heapPos[h[0]!] = 0;
+      this.heapSiftDown(0);
+    }
+    return top;
   }
 
   private dequeue(cpu: number): number {
@@ -345,6 +441,46 @@ export class Sched {
 
   /** The CPU that should run next (earliest local time with runnable tasks), or -1. */
   private pickCpu(): number {
+    if (this.nrQueued === 0) return -1;
+    const m = this.machine;
+    const rqLen = this.rqLen;
+    const online = m.cpus.online;
+    const pc = m.cpus.preemptCount;
+    const irqsOff = m.cpus.irqsOff;
+    const nesting = m.rcu.nesting;
+    const cpuNs = m.clock.cpuNs;
+    const now = m.clock.now;
+    let nAside = 0;
+    let best = -1;
+    while (this.heapSize > 0) {
+      const c = this.heapCpu[0]!;
+      if (rqLen[c] === 0) {
+        this.heapPopTop();
+        continue;
+      }
+      if (online[c] === 0 || pc[c] !== 0 || irqsOff[c] !== 0 || nesting[c] !== 0) {
+        // Not schedulable now: set aside, put back below.
+        this.aside[nAside++] = this.heapPopTop();
+        continue;
+      }
+      const key = Math.max(cpuNs[c]!, now);
+      if (key > this.heapKey[c]!) {
+        this.heapKey[c] = key;
+        this.heapSiftDown(0);
+        continue;
+      }
+      best = c;
+      break;
+    }
+    for (let i = 0; i < nAside; i++) {
+      const c = this.aside[i]!;
+      this.heapInsert(c, Math.max(cpuNs[c]!, now));
+    }
+    return best;
+  }
+
+  /** The same choice by a linear scan (the reference the heap is checked against). */
+  private pickCpuLinear(): number {
     if (this.nrQueued === 0) return -1;
     const cpus = this.machine.cpus;
     const clock = this.machine.clock;
@@ -377,6 +513,8 @@ export class Sched {
     const prevCpu = m.currentCpu;
     this.currentPid[cpu] = pid;
     m.currentCpu = cpu;
+    // Preemptible RCU: the task's reader state follows it onto the CPU.
+    m.rcu.switchIn(cpu, t);
     let r: number;
     this.stepping = pid;
     try {
@@ -388,6 +526,7 @@ export class Sched {
       this.checkStepEnd(t, cpu, r);
     } finally {
       this.stepping = -1;
+      m.rcu.switchOut(cpu, t);
       this.currentPid[cpu] = cpu;
       m.currentCpu = prevCpu;
     }
@@ -400,7 +539,23 @@ export class Sched {
   private checkStepEnd(t: Task, cpu: number, r: number): void {
     const m = this.machine;
     const cpus = m.cpus;
-    if (cpus.preemptCount[cpu] !== 0 || cpus.irqsOff[cpu] !== 0 || m.rcu.nesting[cpu] !== 0) {
+    const reader = m.rcu.nesting[cpu] !== 0;
+    if (reader && m.rcu.preemptible && r === SCHED_AGAIN && t.state === TASK_RUNNING) {
+      // Preemptible RCU: preempted inside a reader is fine (it is tracked as a blocked reader).
+    } else if (reader && m.rcu.preemptible && r === SCHED_EXIT) {
+      throw new LockdepError(
+        'held-at-exit',
+        'rcu_read_lock',
+        `${t.name} exited inside an RCU read-side critical section`,
+      );
+    } else if (reader && m.rcu.preemptible) {
+      throw new LockdepError(
+        'sleep-in-atomic',
+        'rcu_read_lock',
+        `${t.name} on CPU ${cpu}: voluntary context switch within an RCU read-side critical section`,
+      );
+    }
+    if (cpus.preemptCount[cpu] !== 0 || cpus.irqsOff[cpu] !== 0 || (reader && !m.rcu.preemptible)) {
       throw new LockdepError(
         'preempt-leak',
         t.held.depth > 0 ? t.held.locks[t.held.depth - 1]!.name : '',
@@ -540,6 +695,12 @@ export class Sched {
       }
     }
     if (total !== this.nrQueued) return `sched: nrQueued ${this.nrQueued} != ${total}`;
+    for (let c = 0; c < this.rq.length; c++) {
+      if (this.rqLen[c]! > 0 && this.heapPos[c] === -1) return `sched: CPU ${c} has tasks but is not in the CPU heap`;
+    }
+    const viaHeap = this.pickCpu();
+    const viaScan = this.pickCpuLinear();
+    if (viaHeap !== viaScan) return `sched: CPU heap picks ${viaHeap}, a scan picks ${viaScan}`;
     for (const t of this.tasks) {
       if (!t.idle && t.state === TASK_RUNNING && !seen[t.pid]) return `sched: runnable ${t.name} is not queued`;
     }
@@ -552,5 +713,23 @@ export class Sched {
     for (const t of this.tasks)
       if (!t.idle && t.cpu === cpu && t.state !== TASK_DEAD && t.migrationDisabled > 0) out.push(t.pid);
     return out;
+  }
+
+  /** Tasks and run queues as plain JSON (for the web page). */
+  toJSON(): SchedState {
+    const tasks: TaskState[] = [];
+    for (const t of this.tasks) {
+      if (t.idle) continue;
+      tasks.push({
+        pid: t.pid,
+        name: t.name,
+        cpu: t.cpu,
+        state: t.state,
+        sumExecNs: t.sumExecNs,
+        steps: t.nrSteps,
+        heldLocks: t.held.names(),
+      });
+    }
+    return { nrSwitches: this.nrSwitches, nrRunning: Array.from(this.rqLen), tasks };
   }
 }

@@ -80,6 +80,7 @@ function spinAcquire(l: SpinLock, subclass: number): boolean {
     rtCheckContext(l, cpu, 'spin_lock');
     const sched = m.sched;
     if (sched.takeGrant(l, cpu)) {
+      m.lockdep.noteWaited(l.dep, cpu);
       m.lockdep.acquire(l.dep, cpu, 0, subclass);
       m.cpus.migrateDisable();
       return true;

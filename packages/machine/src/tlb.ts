@@ -5,7 +5,7 @@
  * address-space identifier (PCID on x86, ASID on arm64). Each CPU has one
  * {@link TlbArray} per page-size class: base pages (4 KiB), PMD leaves (2 MiB)
  * and PUD leaves (1 GiB) with a 4 KiB base page, like the separate 4K/2M/1G
- * entries of an x86 core. An entry is five numbers in five typed arrays,
+ * entries of an x86 core. An entry is six numbers in six typed arrays,
  * indexed `set * ways + way`; there is no object per entry, and a hit
  * allocates nothing.
  *
@@ -42,6 +42,8 @@ const INVALID = -1;
  * `tag[i]` is the virtual page number (`vaddr / pageBytes`, exact up to
  * 2^53), `asid[i]` the ASID the entry was filled under, `pfn[i]` the first
  * base-page frame of the mapped page, `flags[i]` the `TLB_*` bits and
+ * `allow[i]` the access kinds the entry permits (bit k for access kind k,
+ * computed from the flags at fill time so that a hit tests one bit) and
  * `stamp[i]` the LRU stamp. The set of a page is the low bits of its page
  * number.
  */
@@ -66,6 +68,7 @@ export class TlbArray {
   readonly asid: Int32Array;
   readonly pfn: Float64Array;
   readonly flags: Uint8Array;
+  readonly allow: Uint8Array;
   readonly stamp: Float64Array;
   /** Monotonic LRU clock of this array. */
   clock: number;
@@ -93,6 +96,7 @@ export class TlbArray {
     this.asid = new Int32Array(nrEntries);
     this.pfn = new Float64Array(nrEntries);
     this.flags = new Uint8Array(nrEntries);
+    this.allow = new Uint8Array(nrEntries);
     this.stamp = new Float64Array(nrEntries);
     this.clock = 0;
     this.nrValid = 0;
@@ -118,9 +122,10 @@ export class TlbArray {
    * Install a translation of page `vpn` and return its index. An entry that a
    * lookup for the same page and ASID would also match is replaced (there is
    * never more than one match); otherwise an invalid way, else the least
-   * recently used one.
+   * recently used one. `allow` has bit k set for each access kind k the
+   * entry permits.
    */
-  fill(vpn: number, asid: number, pfn: number, flags: number): number {
+  fill(vpn: number, asid: number, pfn: number, flags: number, allow: number): number {
     const base = ((vpn >>> 0) & this.setMask) * this.ways;
     const end = base + this.ways;
     const tag = this.tag;
@@ -158,6 +163,7 @@ export class TlbArray {
     this.asid[victim] = asid;
     this.pfn[victim] = pfn;
     this.flags[victim] = flags;
+    this.allow[victim] = allow;
     this.stamp[victim] = ++this.clock;
     return victim;
   }

@@ -15,7 +15,7 @@
  * `tlb_gen` and flushes the ASID when it next switches to the address space.
  * Ranges of more than `tlb_single_page_flush_ceiling` (33) pages become full
  * flushes of the ASID. Everything is charged to the CPUs through
- * `mmu.chargeNs`: the initiator pays the IPIs or the broadcast, each CPU its
+ * `mmu.charge`: the initiator pays the IPIs or the broadcast, each CPU its
  * own invalidations.
  */
 import type { AddressSpace } from './address-space.js';
@@ -27,6 +27,13 @@ import type { Mmu } from './mmu.js';
  * @kernel TLB_FLUSH_ALL (arch/x86/include/asm/tlbflush.h)
  */
 export const TLB_FLUSH_ALL = -1;
+
+/**
+ * `newTlbGen` of a request that names no generation (a batched flush): the
+ * CPU flushes fully if it is behind at all.
+ * @kernel TLB_GENERATION_INVALID (arch/x86/include/asm/tlbflush.h)
+ */
+export const TLB_GENERATION_INVALID = 0;
 
 /**
  * One flush request, handed to every CPU that runs it.
@@ -120,7 +127,7 @@ export function flushTlbMmRange(
     broadcastTlbFlush(mmu, info);
   } else if (mm.cpumaskAnyBut(cpu) >= 0) {
     info.trimCpumask = shouldTrimCpumask(mmu, mm);
-    nativeFlushTlbMulti(mmu, info);
+    nativeFlushTlbMulti(mmu, mm.cpumask, info);
     considerGlobalAsid(mmu, mm);
   } else if (mm === mmu.loadedAs[cpu]) {
     flushTlbFunc(mmu, cpu, info, true);
@@ -150,23 +157,24 @@ export function flushTlbFunc(mmu: Mmu, cpu: number, info: FlushTlbInfo, local: b
     mmu.loadInitMm(cpu);
     return;
   }
-  const localGen = loaded.cpuTlbGen[cpu]!;
-  if (info.newTlbGen <= localGen) return;
+  const localGen = mmu.localTlbGen(cpu);
+  if (info.newTlbGen !== TLB_GENERATION_INVALID && info.newTlbGen <= localGen) return;
   const mmGen = loaded.tlbGen;
   if (localGen === mmGen) return;
+  const asid = mmu.loadedAsid[cpu]!;
   if (info.end !== TLB_FLUSH_ALL && info.newTlbGen === localGen + 1 && info.newTlbGen === mmGen) {
     const stride = 2 ** info.strideShift;
     let nr = 0;
     for (let addr = info.start; addr < info.end; addr += stride) {
-      mmu.invalidateLocal(cpu, loaded.asid, addr, true);
+      mmu.invalidateLocal(cpu, asid, addr, true);
       nr++;
     }
     mmu.nrLocalFlushOne[cpu]! += nr;
-    mmu.chargeNs(cpu, nr * mmu.costs.tlbFlushPage);
+    mmu.charge(cpu, mmu.evTlbFlushPage, nr);
   } else {
-    mmu.flushCpuAsid(cpu, loaded.asid);
+    mmu.flushCpuAsid(cpu, asid);
   }
-  loaded.cpuTlbGen[cpu] = mmGen;
+  mmu.setLocalTlbGen(cpu, mmGen);
 }
 
 /**
@@ -200,19 +208,20 @@ function shouldTrimCpumask(mmu: Mmu, mm: AddressSpace): boolean {
  * freed every CPU of the mask is interrupted, lazy ones included.
  * @kernel native_flush_tlb_multi (arch/x86/mm/tlb.c)
  */
-export function nativeFlushTlbMulti(mmu: Mmu, info: FlushTlbInfo): void {
+export function nativeFlushTlbMulti(mmu: Mmu, cpumask: Uint8Array, info: FlushTlbInfo): void {
   const sender = info.initiatingCpu;
-  const mm = info.mm!;
   mmu.nrShootdowns[sender]!++;
-  const ipiCost = mmu.costs.ipi;
+  const smp = mmu.machine.smp;
   for (let c = 0; c < mmu.nrCpus; c++) {
-    if (mm.cpumask[c] === 0) continue;
+    if (cpumask[c] === 0 || mmu.online[c] === 0) continue;
     if (!info.freedTables && !shouldFlushTlb(mmu, c, info)) continue;
     if (c === sender) {
       flushTlbFunc(mmu, c, info, true);
     } else {
       mmu.nrIpisSent[sender]!++;
-      mmu.chargeNs(sender, ipiCost);
+      smp.sent[sender]!++;
+      smp.received[c]!++;
+      mmu.charge(sender, mmu.evIpi, 1);
       flushTlbFunc(mmu, c, info, false);
     }
   }
@@ -228,7 +237,7 @@ export function broadcastTlbFlush(mmu: Mmu, info: FlushTlbInfo): void {
   const sender = info.initiatingCpu;
   const mm = info.mm!;
   mmu.nrBroadcastFlushes[sender]!++;
-  mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+  mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
   const stride = 2 ** info.strideShift;
   for (let c = 0; c < mmu.nrCpus; c++) {
     if (info.end === TLB_FLUSH_ALL) {
@@ -263,6 +272,17 @@ function considerGlobalAsid(mmu: Mmu, mm: AddressSpace): void {
  */
 export function useGlobalAsid(mmu: Mmu, mm: AddressSpace): void {
   if (mm.broadcast) return;
+  if (mmu.dynamicAsids) {
+    // x86: a global ASID, the same PCID on every CPU; CPUs running the mm
+    // reload with it (the kernel's ASID transition), leaving their stale
+    // dynamic-slot entries unreachable.
+    const asid = mmu.allocGlobalAsid();
+    if (mmu.machine.warnOn(asid < 0, 'mmu: ran out of global ASIDs')) return;
+    mm.asid = asid;
+    mm.broadcast = true;
+    for (let c = 0; c < mmu.nrCpus; c++) if (mmu.loadedAs[c] === mm) mmu.loadedAsid[c] = asid;
+    return;
+  }
   mm.broadcast = true;
   for (let c = 0; c < mmu.nrCpus; c++) {
     if (mm.cpuTlbGen[c]! < mm.tlbGen) {
@@ -282,12 +302,12 @@ export function flushTlbAll(mmu: Mmu): void {
   mmu.nrFlushes[sender]!++;
   if (mmu.broadcastFlush) {
     mmu.nrBroadcastFlushes[sender]!++;
-    mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
+    mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
     for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, false);
     return;
   }
   onEachCpu(mmu, sender);
-  for (let c = 0; c < mmu.nrCpus; c++) mmu.flushCpuAll(c, false);
+  for (let c = 0; c < mmu.nrCpus; c++) if (mmu.online[c] !== 0) mmu.flushCpuAll(c, false);
 }
 
 /**
@@ -308,25 +328,111 @@ export function flushTlbKernelRange(mmu: Mmu, start: number, end: number): void 
   const pages = Math.ceil((end - start) / 2 ** mmu.pageShift);
   if (mmu.broadcastFlush) {
     mmu.nrBroadcastFlushes[sender]!++;
-    mmu.chargeNs(sender, mmu.costs.tlbBroadcastFlush);
-    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
+    mmu.charge(sender, mmu.evTlbBroadcastFlush, 1);
+    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalRange(c, mmu.loadedAsid[c]!, start, end, true);
     return;
   }
   onEachCpu(mmu, sender);
   for (let c = 0; c < mmu.nrCpus; c++) {
-    mmu.invalidateLocalRange(c, mmu.loadedAs[c]!.asid, start, end, true);
+    if (mmu.online[c] === 0) continue;
+    mmu.invalidateLocalRange(c, mmu.loadedAsid[c]!, start, end, true);
     mmu.nrLocalFlushOne[c]! += pages;
-    mmu.chargeNs(c, pages * mmu.costs.tlbFlushPage);
+    mmu.charge(c, mmu.evTlbFlushPage, pages);
   }
 }
 
-/** Count and charge an IPI from `sender` to every other CPU. @kernel on_each_cpu (include/linux/smp.h) */
+/** Count and charge an IPI from `sender` to every other online CPU. @kernel on_each_cpu (include/linux/smp.h) */
 function onEachCpu(mmu: Mmu, sender: number): void {
   mmu.nrShootdowns[sender]!++;
+  const smp = mmu.machine.smp;
   for (let c = 0; c < mmu.nrCpus; c++) {
-    if (c === sender) continue;
+    if (c === sender || mmu.online[c] === 0) continue;
+    smp.sent[sender]!++;
+    smp.received[c]!++;
     mmu.nrIpisSent[sender]!++;
-    mmu.chargeNs(sender, mmu.costs.ipi);
+    mmu.charge(sender, mmu.evIpi, 1);
     mmu.nrRemoteFlushReceived[c]!++;
   }
+}
+
+/**
+ * Deferred flushes of reclaim's batched unmapping (TTU_BATCH_FLUSH): the
+ * CPUs that may cache any of the unmapped pages, gathered until one flush.
+ * @kernel struct arch_tlbflush_unmap_batch (arch/x86/include/asm/tlbbatch.h)
+ */
+export class TlbBatch {
+  /** CPUs to flush (the union of the cpumasks of the address spaces added). */
+  readonly cpumask: Uint8Array;
+  /** Pages were unmapped from some address space since the last flush. */
+  unmappedPages: boolean;
+  /** The address spaces with a flush deferred to this batch. */
+  readonly spaces: AddressSpace[];
+
+  constructor(nrCpus: number) {
+    this.cpumask = new Uint8Array(nrCpus);
+    this.unmappedPages = false;
+    this.spaces = [];
+  }
+}
+
+/**
+ * Whether unmapping from `mm` should join a batch rather than flush now:
+ * only when another CPU may cache its entries.
+ * @kernel arch_tlbbatch_should_defer (arch/x86/include/asm/tlbflush.h)
+ */
+export function archTlbbatchShouldDefer(mmu: Mmu, mm: AddressSpace): boolean {
+  return mm.cpumaskAnyBut(initiatingCpu(mmu)) >= 0;
+}
+
+/**
+ * Record that [start, end) of `mm` was unmapped and its flush deferred to
+ * {@link archTlbbatchFlush}: bump its `tlb_gen` and add its cpumask to the
+ * batch. An address space flushed by broadcast has the range invalidated now
+ * (an asynchronous INVLPGB the final flush waits for).
+ * @kernel arch_tlbbatch_add_pending (arch/x86/mm/tlb.c)
+ */
+export function archTlbbatchAddPending(mmu: Mmu, batch: TlbBatch, mm: AddressSpace, start: number, end: number): void {
+  const cpu = initiatingCpu(mmu);
+  const newTlbGen = ++mm.tlbGen;
+  if (mm.broadcast) {
+    broadcastTlbFlush(mmu, initFlushTlbInfo(mmu, mm, start, end, mmu.pageShift, false, newTlbGen, cpu));
+  } else {
+    for (let c = 0; c < mmu.nrCpus; c++) batch.cpumask[c]! |= mm.cpumask[c]!;
+    if (!batch.spaces.includes(mm)) {
+      batch.spaces.push(mm);
+      mm.nrDeferredFlushes++;
+    }
+  }
+  batch.unmappedPages = true;
+}
+
+/**
+ * Flush everything a batch deferred: every CPU of its cpumask that is behind
+ * on the address space it runs flushes that address space fully (by IPI, or
+ * locally when only this CPU is concerned); with broadcast invalidation, one
+ * broadcast of all non-global entries instead. The batch is then empty.
+ * @kernel arch_tlbbatch_flush (arch/x86/mm/tlb.c)
+ */
+export function archTlbbatchFlush(mmu: Mmu, batch: TlbBatch): void {
+  const cpu = initiatingCpu(mmu);
+  mmu.nrFlushes[cpu]!++;
+  const info = initFlushTlbInfo(mmu, null, 0, TLB_FLUSH_ALL, mmu.pageShift, false, TLB_GENERATION_INVALID, cpu);
+  const mask = batch.cpumask;
+  let other = false;
+  for (let c = 0; c < mmu.nrCpus; c++) if (mask[c] !== 0 && c !== cpu) other = true;
+  if (mmu.broadcastFlush && batch.unmappedPages) {
+    // invlpgb_flush_all_nonglobals(): every CPU drops every non-global entry.
+    mmu.nrBroadcastFlushes[cpu]!++;
+    mmu.charge(cpu, mmu.evTlbBroadcastFlush, 1);
+    for (let c = 0; c < mmu.nrCpus; c++) mmu.invalidateLocalAll(c, true);
+    for (const mm of batch.spaces) mmu.markUpToDate(mm);
+    batch.unmappedPages = false;
+  } else if (other) {
+    nativeFlushTlbMulti(mmu, mask, info);
+  } else if (mask[cpu] !== 0) {
+    flushTlbFunc(mmu, cpu, info, true);
+  }
+  mask.fill(0);
+  for (const mm of batch.spaces) mm.nrDeferredFlushes--;
+  batch.spaces.length = 0;
 }

@@ -140,7 +140,10 @@ export class Workqueues {
       }
       work.pending = false;
       wq.nrExecuted++;
+      const depth = task.held.depth;
       work.fn(work);
+      // process_one_work(): "BUG: workqueue leaked lock or atomic".
+      this.machine.lockdep.checkDepth(this.machine.currentCpu, depth, `work item of ${task.name}`);
       if (q.length > 0) return SCHED_AGAIN;
       task.state = TASK_INTERRUPTIBLE;
       return SCHED_SLEEP;
@@ -170,6 +173,18 @@ export class Workqueues {
     dwork.timer.expires = this.machine.clock.cpuNow(this.machine.currentCpu) + delayNs;
     this.machine.timers.addTimerOn(dwork.timer, cpu);
     return true;
+  }
+
+  /**
+   * Queue `dwork` after `delayNs` on `cpu`, or move its timer there if it is
+   * already pending; returns whether it was pending before.
+   * @kernel mod_delayed_work_on (kernel/workqueue.c)
+   */
+  modDelayedWorkOn(cpu: number, wq: Workqueue, dwork: DelayedWork, delayNs: number): boolean {
+    if (!(delayNs >= 0)) throw new MmError('EINVAL', `workqueue: delay ${delayNs} ns must be >= 0`);
+    const was = this.cancelDelayedWork(dwork);
+    this.queueDelayedWorkOn(cpu, wq, dwork, delayNs);
+    return was;
   }
 
   /**

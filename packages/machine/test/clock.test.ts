@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClockEvent, createMachine, MmError } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 describe('clock and event queue', () => {
   it('fires events in (time, scheduling order) order and advances now', () => {
@@ -50,7 +51,7 @@ describe('clock and event queue', () => {
           expect(fired).toEqual(expected);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: fuzzRuns(200) },
     );
   });
 });

@@ -62,6 +62,20 @@ describe('CPU hotplug', () => {
     expect(() => m.cpus.runOn(2, () => 0)).toThrow(/offline/);
   });
 
+  it('offlining the CPU the harness runs on moves the harness to the control CPU', () => {
+    const m = createMachine();
+    expect(m.currentCpu).toBe(0);
+    expect(m.hotplug.cpuDown(0)).toBe(0);
+    expect(m.currentCpu).toBe(1);
+    let ran = -1;
+    m.rcu.callRcu(() => {
+      ran = m.currentCpu;
+    }, 0);
+    m.rcu.rcuBarrier();
+    expect(ran).toBe(1);
+    expect(m.hotplug.cpuUp(0)).toBe(0);
+  });
+
   it('a failing teardown rolls back and leaves the CPU online', () => {
     const m = createMachine();
     const ups: number[] = [];

@@ -29,6 +29,7 @@ import {
   upRead,
   upWrite,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 type Op = 'mutex' | 'spin' | 'rcu' | 'sleep' | 'read' | 'write' | 'local';
 const OPS: readonly Op[] = ['mutex', 'spin', 'rcu', 'sleep', 'read', 'write', 'local'];
@@ -160,7 +161,7 @@ describe('integration: tasks, locks, RCU, timers and interrupts', () => {
           expect(a).toBe(b);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: fuzzRuns(60) },
     );
   });
 });

@@ -20,6 +20,7 @@ import {
   spinUnlock,
   spinUnlockIrqrestore,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 function kindOf(fn: () => unknown): LockdepKind | 'none' {
   try {
@@ -285,6 +286,36 @@ describe('lockdep violations are typed errors', () => {
     m.lockdep.debugCheckNoLocksHeld();
   });
 
+  it('keeps lock_stat figures and prints /proc/lock_stat', () => {
+    const m = createMachine();
+    const l = new SpinLock(m, 'zone->lock');
+    m.cpus.runOn(0, () => {
+      spinLock(l);
+      m.account.charge(0, 3000); // hold it for 3 us of work
+      spinUnlock(l);
+    });
+    m.cpus.runOn(1, () => {
+      spinLock(l);
+      spinUnlock(l);
+    });
+    const st = m.lockdep.classStats('zone->lock');
+    expect(st.acquisitions).toBe(2);
+    expect(st.acqBounces).toBe(1);
+    expect(st.holds).toBe(2);
+    expect(st.holdNsMax).toBeGreaterThanOrEqual(3000);
+    expect(st.holdNsMin).toBeLessThan(st.holdNsMax);
+    const text = m.lockdep.formatLockStat();
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('lock_stat version 0.4');
+    expect(lines[2]).toMatch(/^ +class name +con-bounces +contentions +waittime-min/);
+    const row = lines.find((x) => x.includes('zone->lock:'))!;
+    expect(row.indexOf(':')).toBe(40);
+    const cols = row.slice(41).trim().split(/ +/);
+    expect(cols.length).toBe(12);
+    expect(cols[7]).toBe('2'); // acquisitions
+    expect(Number(cols[9])).toBeGreaterThanOrEqual(3); // holdtime-max in us
+  });
+
   it('can be disabled (debug_locks off): checks stop, counters continue', () => {
     const m = createMachine();
     m.lockdep.enabled = false;
@@ -353,7 +384,7 @@ describe('lockdep property: ABBA detection against a naive dependency-graph orac
           });
         },
       ),
-      { numRuns: 200 },
+      { numRuns: fuzzRuns(200) },
     );
   });
 });

@@ -22,6 +22,8 @@ import { MapWalker, RecordingFaultHandler, RO_USER, RW_USER, SZ_2M, SZ_4K } from
 // A small universe so that random operations collide often: up to 4 CPUs,
 // 3 address spaces, two 4K pages and one 2M page, all mapped at the start.
 const NR_CPUS = 4;
+/** Runs of the property; raise it for a long fuzz: `MM_FUZZ_RUNS=50000 vitest run test/mmu-oracle.test.ts`. */
+const FUZZ_RUNS = Number(process.env.MM_FUZZ_RUNS ?? 400);
 const NR_AS = 3;
 const NR_SMALL = 2; // 4K pages at [0, 8K)
 const HUGE_BASE = 4 * 1024 * 1024; // a 2M page at 4M
@@ -46,7 +48,10 @@ type Op =
   | { op: 'flushAll' }
   | { op: 'localFlushAll'; cpu: number }
   | { op: 'global'; as: number }
-  | { op: 'recreate'; as: number };
+  | { op: 'recreate'; as: number }
+  | { op: 'batchUnmap'; as: number; page: number; pfn: number }
+  | { op: 'batchFlush' }
+  | { op: 'hotplug'; cpu: number };
 
 const cpuArb = fc.integer({ min: 0, max: NR_CPUS - 1 });
 const asArb = fc.integer({ min: 0, max: NR_AS - 1 });
@@ -94,6 +99,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('localFlushAll' as const), cpu: cpuArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('global' as const), as: asArb }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('recreate' as const), as: asArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('batchUnmap' as const),
+      as: asArb,
+      page: pageArb,
+      pfn: fc.integer({ min: -1, max: 7 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('batchFlush' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('hotplug' as const), cpu: cpuArb }) },
 );
 
 const configArb = fc.record({
@@ -103,6 +119,8 @@ const configArb = fc.record({
   asidBits: fc.constantFrom(0, 2, 2, 3, 12),
   cpus: fc.constantFrom(2, 4),
   small: fc.boolean(),
+  // x86 PCID slots per CPU (TLB_NR_DYN_ASIDS is 6; fewer force slot reuse).
+  dynAsids: fc.integer({ min: 1, max: 6 }),
 });
 type Config = typeof configArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -115,6 +133,7 @@ function run(config: Config, ops: Op[]): void {
     tlb: { ...geometry, asidBits: config.asidBits, broadcastFlush: config.broadcastFlush },
   });
   const mmu = m.mmu;
+  mmu.nrDynAsids = config.dynAsids;
   const walker = new MapWalker();
   mmu.registerWalker(walker);
   const handler = new RecordingFaultHandler(() => -EFAULT);
@@ -138,6 +157,14 @@ function run(config: Config, ops: Op[]): void {
   const cpuFlushed = new Int32Array(NR_CPUS); // epoch of the last full local flush per CPU
   let allFlushed = 0;
 
+  // Reclaim-style batched unmapping: while an address space has a deferred
+  // flush its CPUs may legitimately use the old translation, so its accesses
+  // are not checked until the batch is flushed.
+  const batch = mmu.newTlbBatch();
+  // Address space -> epoch of its last batched change: entries filled before
+  // it must be gone once the batch is flushed (later fills saw the new tables).
+  const batched = new Map<AddressSpace, number>();
+
   const flushAfterChange = (as: AddressSpace, page: number, flush: Flush, freed: boolean) => {
     epoch++;
     const base = pageBase(page);
@@ -159,6 +186,7 @@ function run(config: Config, ops: Op[]): void {
 
   for (const op of ops) {
     if ('cpu' in op && op.cpu >= nrCpus) continue;
+    if ('cpu' in op && op.op !== 'hotplug' && m.cpus.online[op.cpu] === 0) continue;
     switch (op.op) {
       case 'access': {
         const as = spaces[op.as]!;
@@ -169,11 +197,16 @@ function run(config: Config, ops: Op[]): void {
         const before = mmu.stats(op.cpu);
         const got = mmu.access(op.cpu, as, vaddr, kind);
         const after = mmu.stats(op.cpu);
-        expect(got).toBe(expected >= 0 ? expected : -EFAULT);
         const leaf = walker.leaf(as.root, vaddr);
         const leafKey =
           leaf === undefined ? '' : `${leaf.shift}:${Math.floor(vaddr / 2 ** leaf.shift) * 2 ** leaf.shift}`;
         const key = `${op.cpu}|${as.id}|${leafKey}`;
+        if (batched.has(as)) {
+          // A miss in the deferred window fills from the current tables.
+          if (after.hits === before.hits && got >= 0) filled.set(key, ++epoch);
+          break;
+        }
+        expect(got).toBe(expected >= 0 ? expected : -EFAULT);
         if (after.hits > before.hits) {
           const f = filled.get(key);
           expect(f, `hit without a fill for ${key}`).toBeDefined();
@@ -226,8 +259,28 @@ function run(config: Config, ops: Op[]): void {
       case 'global':
         if (config.broadcastFlush) mmu.useGlobalAsid(spaces[op.as]!);
         break;
+      case 'batchUnmap': {
+        const as = spaces[op.as]!;
+        const shift = pageShift(op.page);
+        if (op.pfn < 0) walker.unmap(as.root, pageBase(op.page), shift);
+        else walker.map(as.root, pageBase(op.page), shift, op.pfn * 2 ** (shift - 12), RO_USER);
+        mmu.archTlbbatchAddPending(batch, as, pageBase(op.page), pageBase(op.page) + 2 ** shift);
+        batched.set(as, ++epoch);
+        break;
+      }
+      case 'hotplug':
+        // Take the CPU down (never the one issuing flushes) or bring it back.
+        if (m.cpus.online[op.cpu] === 0) expect(m.hotplug.cpuUp(op.cpu)).toBe(0);
+        else if (op.cpu !== m.currentCpu) expect(m.hotplug.cpuDown(op.cpu)).toBe(0);
+        break;
+      case 'batchFlush':
+        mmu.archTlbbatchFlush(batch);
+        for (const [as, changedAt] of batched) mmFlushed.set(as.id, Math.max(mmFlushed.get(as.id) ?? 0, changedAt));
+        batched.clear();
+        break;
       case 'recreate': {
         const old = spaces[op.as]!;
+        if (batched.has(old)) break;
         let running = false;
         for (let c = 0; c < nrCpus; c++) if (mmu.loadedMm(c) === old && !mmu.inLazyTlb(c)) running = true;
         if (running) break;
@@ -236,11 +289,11 @@ function run(config: Config, ops: Op[]): void {
         break;
       }
     }
-    mmu.validate();
+    m.validate();
     // The running address space of every CPU never has a stale entry cached.
     for (let c = 0; c < nrCpus; c++) {
       const as = mmu.loadedMm(c);
-      if (as === mmu.initMm || mmu.inLazyTlb(c)) continue;
+      if (as === mmu.initMm || mmu.inLazyTlb(c) || batched.has(as)) continue;
       for (let p = 0; p < NR_PAGES; p++) {
         const v = pageBase(p);
         const cached = mmu.probe(c, as, v);
@@ -258,7 +311,7 @@ describe('MMU against a page-table and translation-cache oracle', () => {
       fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 150, size: 'max' }), (config, ops) => {
         run(config, ops);
       }),
-      { numRuns: 400 },
+      { numRuns: FUZZ_RUNS },
     );
   });
 

@@ -13,6 +13,8 @@ import {
   MmBugError,
   MmError,
   TLB_FLUSH_ALL,
+  WALK_NOT_PRESENT,
+  WALK_OK,
   X86_PF_INSTR,
   X86_PF_PROT,
   X86_PF_USER,
@@ -43,11 +45,12 @@ function setup(config: MachineConfig = {}) {
 
 afterEach(() => {
   // Every test leaves a consistent MMU and no warnings.
-  for (const m of machines) {
+  const done = machines;
+  machines = [];
+  for (const m of done) {
     m.mmu.validate();
     expect(m.warnings).toEqual([]);
   }
-  machines = [];
 });
 
 describe('access: TLB hits and fills', () => {
@@ -68,14 +71,18 @@ describe('access: TLB hits and fills', () => {
     expect(mmu.stats(1)).toMatchObject({ hits: 0, misses: 1 });
   });
 
-  it('charges hits, misses and walk levels in virtual ns', () => {
-    const { m, mmu, walker } = setup({ costs: { tlbHit: 1, tlbMiss: 10, pageWalkLevel: 100 } });
+  it('charges hits, misses and walk levels in virtual ns to the machine accounting', () => {
+    const { m, mmu, walker } = setup({ costs: { tlbHit: 1, tlbMiss: 10, pageWalkLevel: 100, tlbFlushAll: 1000 } });
     const as = mmu.createAddressSpace(1);
     walker.map(1, 0, 12, 5, RW_USER);
-    mmu.access(2, as, 0, R); // miss + 4 levels
+    mmu.access(2, as, 0, R); // switch-in (a new PCID slot is flushed) + miss + 4 levels
     mmu.access(2, as, 8, R); // hit
-    expect(mmu.stats(2).busyNs).toBe(10 + 400 + 1);
+    expect(mmu.stats(2).busyNs).toBe(1000 + 10 + 400 + 1);
     expect(m.mmu.busyNs[0]).toBe(0);
+    expect(m.account.busyNs[2]).toBe(1411);
+    expect(m.clock.cpuNs[2]).toBe(1411);
+    expect([m.account.eventCount('tlbHit'), m.account.eventCount('tlbMiss')]).toEqual([1, 1]);
+    expect(m.account.eventCount('pageWalkLevel')).toBe(4);
   });
 
   it('evicts the least recently used way of a full set', () => {
@@ -100,6 +107,24 @@ describe('access: TLB hits and fills', () => {
     expect(mmu.access(0, as, 0, R)).toBe(9);
     expect(mmu.access(0, as, 0, R)).toBe(9);
     expect(mmu.stats(0)).toMatchObject({ hits: 0, misses: 2, walks: 2 });
+  });
+});
+
+describe('state export', () => {
+  it('dumps the MMU state as JSON', () => {
+    const { mmu, walker } = setup();
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0, 12, 1, RW_USER);
+    walker.map(1, SZ_2M, 21, 512, RW_USER);
+    mmu.access(1, as, 0, R);
+    mmu.access(1, as, SZ_2M, R);
+    mmu.enterLazyTlb(1);
+    const state = JSON.parse(JSON.stringify(mmu.stateJson()));
+    expect(state.cpus[1]).toMatchObject({ cpu: 1, online: true, loadedMm: as.id, lazy: true, entries: [1, 1, 0] });
+    expect(state.cpus[0]).toMatchObject({ loadedMm: 0, entries: [0, 0, 0] });
+    expect(state.totals).toMatchObject({ misses: 2, walks: 2 });
+    expect(state.addressSpaces).toContainEqual({ id: as.id, asid: as.asid, broadcast: false, tlbGen: 1, cpumask: [1] });
+    expect(state).toMatchObject({ asidBits: 12, broadcastFlush: false });
   });
 });
 
@@ -147,6 +172,26 @@ describe('huge pages', () => {
     mmu.access(0, as, 0x1234, R);
     mmu.flushTlbMmRange(as, 0, SZ_2M, 21, false);
     expect(mmu.probe(0, as, 0x1234)).toBe(-1);
+  });
+
+  it('caches a 512M PMD leaf of a 64K-page arm64 machine in one entry', () => {
+    const { mmu } = setup({ arch: 'arm64', pageSize: 65536 });
+    expect([mmu.pageShift, mmu.pmdShift, mmu.pudShift]).toEqual([16, 29, 42]);
+    const as = mmu.createAddressSpace(1);
+    mmu.registerWalker({
+      walk(_as, vaddr, _kind, out) {
+        if (vaddr >= 2 ** 29) return WALK_NOT_PRESENT;
+        out.pfn = 8192; // 512M / 64K frames, aligned
+        out.shift = 29;
+        out.flags = RW_USER;
+        out.levels = 2;
+        return WALK_OK;
+      },
+    });
+    expect(mmu.access(0, as, 3 * 65536 + 5, R)).toBe(8192 + 3);
+    expect(mmu.access(0, as, 2 ** 29 - 1, R)).toBe(8192 + 8191);
+    expect(mmu.stats(0)).toMatchObject({ hits: 1, misses: 1 });
+    expect(mmu.nrEntries(0)).toEqual([0, 1, 0]);
   });
 
   it('has separate 16K-granule size classes on arm64', () => {
@@ -273,7 +318,7 @@ describe('ASIDs', () => {
     walker.map(2, 0x1000, 12, 20, RW_USER);
     expect(mmu.access(0, a, 0x1000, R)).toBe(10);
     expect(mmu.access(0, b, 0x1000, R)).toBe(20);
-    expect(a.asid).not.toBe(b.asid);
+    expect(mmu.tagOn(0, a)).not.toBe(mmu.tagOn(0, b));
     // Both stay cached, each under its ASID: switching back hits.
     expect(mmu.access(0, a, 0x1000, R)).toBe(10);
     expect(mmu.access(0, b, 0x1000, R)).toBe(20);
@@ -284,6 +329,66 @@ describe('ASIDs', () => {
     mmu.localFlushTlbAsid(0, a);
     expect(mmu.probe(0, a, 0x1000)).toBe(-1);
     expect(mmu.probe(0, b, 0x1000)).toBe(20);
+  });
+
+  it('x86: a CPU keeps the PCIDs of its last six address spaces', () => {
+    const { mmu, walker } = setup();
+    expect(mmu.dynamicAsids).toBe(true);
+    const spaces = Array.from({ length: 7 }, (_, i) => mmu.createAddressSpace(i + 1));
+    spaces.forEach((as, i) => {
+      walker.map(as.root, 0, 12, 100 + i, RW_USER);
+    });
+    for (let i = 0; i < 6; i++) mmu.access(0, spaces[i]!, 0, R);
+    expect(spaces.slice(0, 6).map((as) => mmu.tagOn(0, as))).toEqual([1, 2, 3, 4, 5, 6]);
+    // Back to the first: its slot is still there, the entry hits.
+    expect(mmu.access(0, spaces[0]!, 0, R)).toBe(100);
+    expect(mmu.stats(0)).toMatchObject({ hits: 1, misses: 6 });
+    // A seventh takes slot 1 round-robin: the first loses its PCID and misses again.
+    expect(mmu.access(0, spaces[6]!, 0, R)).toBe(106);
+    expect(mmu.tagOn(0, spaces[6]!)).toBe(1);
+    expect(mmu.tagOn(0, spaces[0]!)).toBe(-1);
+    expect(mmu.access(0, spaces[0]!, 0, R)).toBe(100);
+    expect(mmu.stats(0)).toMatchObject({ hits: 1, misses: 8 });
+  });
+
+  it('arm64: ASIDs are machine-wide, so seven address spaces all stay cached', () => {
+    const { mmu, walker } = setup({ arch: 'arm64' });
+    expect(mmu.dynamicAsids).toBe(false);
+    const spaces = Array.from({ length: 7 }, (_, i) => mmu.createAddressSpace(i + 1));
+    spaces.forEach((as, i) => {
+      walker.map(as.root, 0, 12, 100 + i, RW_USER);
+    });
+    for (const as of spaces) mmu.access(0, as, 0, R);
+    for (const as of spaces) mmu.access(0, as, 0, R);
+    expect(mmu.stats(0)).toMatchObject({ hits: 7, misses: 7 });
+    expect(new Set(spaces.map((as) => as.asid)).size).toBe(7);
+  });
+
+  it('x86: a global ASID replaces the per-CPU slots of the CPUs running the address space', () => {
+    const { mmu, walker } = setup({ tlb: { broadcastFlush: true } });
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0, 12, 5, RW_USER);
+    mmu.access(0, as, 0, R);
+    mmu.access(1, as, 0, R);
+    expect(mmu.loadedAsid[0]).toBe(1);
+    mmu.useGlobalAsid(as);
+    expect(as.asid).toBeGreaterThan(6);
+    expect([mmu.loadedAsid[0], mmu.loadedAsid[1]]).toEqual([as.asid, as.asid]);
+    // The global PCID starts empty: both CPUs walk again, then hit.
+    expect(mmu.access(0, as, 0, R)).toBe(5);
+    expect(mmu.access(0, as, 0, R)).toBe(5);
+    expect(mmu.stats(0)).toMatchObject({ misses: 2, hits: 1 });
+    mmu.flushTlbPage(as, 0);
+    expect(mmu.probe(0, as, 0)).toBe(-1);
+    expect(mmu.stats()).toMatchObject({ ipisSent: 0, broadcastFlushes: 1 });
+    // Its global ASID is released with it.
+    mmu.leaveMm(0);
+    mmu.leaveMm(1);
+    const asid = as.asid;
+    mmu.destroyAddressSpace(as);
+    const next = mmu.createAddressSpace(2);
+    mmu.useGlobalAsid(next);
+    expect(next.asid).toBe(asid);
   });
 
   it('without PCID every switch flushes the non-global entries', () => {
@@ -377,6 +482,23 @@ describe('shootdowns', () => {
     for (let c = 0; c < 4; c++) expect(mmu.access(c, as, 0x1000, R)).toBe(50);
   });
 
+  it('scales to a 32-CPU machine: one IPI per other CPU running the address space', () => {
+    const { m, mmu, walker } = setup({ preset: 'server2s' });
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0x1000, 12, 10, RW_USER);
+    for (let c = 0; c < 32; c++) mmu.access(c, as, 0x1000, R);
+    for (let c = 24; c < 32; c++) mmu.enterLazyTlb(c);
+    m.currentCpu = 17;
+    mmu.flushTlbPage(as, 0x1000);
+    expect(mmu.stats(17).ipisSent).toBe(23);
+    expect(mmu.vmTlbEvents()).toEqual({
+      nr_tlb_remote_flush: 1,
+      nr_tlb_remote_flush_received: 23,
+      nr_tlb_local_flush_all: 32, // each CPU flushed the PCID slot it gave the address space
+      nr_tlb_local_flush_one: 24,
+    });
+  });
+
   it('only flushes the pages asked for', () => {
     const { mmu, as } = fourCpus();
     for (let c = 0; c < 4; c++) mmu.access(c, as, 0x2000, R);
@@ -390,9 +512,12 @@ describe('shootdowns', () => {
   it('a range above the ceiling flushes the whole ASID', () => {
     const { mmu, as } = fourCpus();
     for (let c = 0; c < 4; c++) mmu.access(c, as, 0x2000, R);
+    const before = mmu.stats();
     mmu.flushTlbRange(as, 0x10_0000, 0x10_0000 + 34 * SZ_4K);
     for (let c = 0; c < 4; c++) expect(mmu.probe(c, as, 0x2000)).toBe(-1);
-    expect(mmu.stats()).toMatchObject({ localFlushAll: 4, localFlushOne: 0 });
+    const after = mmu.stats();
+    expect(after.localFlushAll - before.localFlushAll).toBe(4);
+    expect(after.localFlushOne - before.localFlushOne).toBe(0);
   });
 
   it('a local-only flush sends no IPI', () => {
@@ -429,8 +554,9 @@ describe('shootdowns', () => {
     mmu.flushTlbPage(as, 0x1000);
     expect(mmu.stats().ipisSent).toBe(2); // CPUs 2 and 3
     expect(mmu.probe(1, as, 0x1000)).toBe(10); // stale under as's ASID
+    const flushes = mmu.stats(1).localFlushAll;
     expect(mmu.access(1, as, 0x1000, R)).toBe(70); // switch-in saw the tlb_gen move
-    expect(mmu.stats(1).localFlushAll).toBe(1);
+    expect(mmu.stats(1).localFlushAll - flushes).toBe(1);
   });
 
   it('trims CPUs that left the address space from its cpumask', () => {
@@ -477,6 +603,32 @@ describe('shootdowns', () => {
     expect(mmu.stats()).toMatchObject({ ipisSent: 0, localFlushOne: 3, flushes: 2 });
   });
 
+  it('counts its IPIs with the machine IPI counters', () => {
+    const { m, mmu, as } = fourCpus();
+    m.currentCpu = 1;
+    mmu.flushTlbPage(as, 0x1000);
+    expect(m.smp.sent[1]).toBe(3);
+    expect(Array.from(m.smp.received)).toEqual([1, 0, 1, 1]);
+    expect(m.account.eventCount('ipi')).toBe(3);
+  });
+
+  it('an offline CPU loses its TLB, leaves every cpumask and gets no IPI', () => {
+    const { m, mmu, walker, as } = fourCpus();
+    expect(m.hotplug.cpuDown(2)).toBe(0);
+    expect(mmu.nrEntries(2)).toEqual([0, 0, 0]);
+    expect(mmu.loadedMm(2)).toBe(mmu.initMm);
+    expect(as.cpumaskCpus()).toEqual([0, 1, 3]);
+    walker.map(1, 0x1000, 12, 90, RW_USER);
+    mmu.flushTlbPage(as, 0x1000);
+    expect(mmu.stats().ipisSent).toBe(2);
+    mmu.flushTlbAll();
+    expect(mmu.stats().ipisSent).toBe(2 + 2);
+    expect(() => mmu.access(2, as, 0x1000, R)).toThrow(/CPU 2 is offline/);
+    m.validate();
+    expect(m.hotplug.cpuUp(2)).toBe(0);
+    expect(mmu.access(2, as, 0x1000, R)).toBe(90);
+  });
+
   it('flushTlbAll drops global entries on every CPU with an IPI each', () => {
     const { mmu, walker } = setup();
     const as = mmu.createAddressSpace(1);
@@ -485,6 +637,56 @@ describe('shootdowns', () => {
     mmu.flushTlbAll();
     for (let c = 0; c < 4; c++) expect(mmu.nrEntries(c)).toEqual([0, 0, 0]);
     expect(mmu.stats().ipisSent).toBe(3);
+  });
+});
+
+describe('batched unmap flushing (reclaim)', () => {
+  it('defers the shootdown to one flush of the batch', () => {
+    const { m, mmu, walker } = setup();
+    const a = mmu.createAddressSpace(1);
+    const b = mmu.createAddressSpace(2);
+    walker.map(1, 0x1000, 12, 10, RW_USER);
+    walker.map(2, 0x1000, 12, 20, RW_USER);
+    for (let c = 0; c < 3; c++) mmu.access(c, a, 0x1000, R);
+    mmu.access(3, b, 0x1000, R);
+    m.currentCpu = 0;
+    expect(mmu.archTlbbatchShouldDefer(a)).toBe(true);
+    expect(mmu.archTlbbatchShouldDefer(mmu.createAddressSpace(3))).toBe(false);
+    const batch = mmu.newTlbBatch();
+    walker.unmap(1, 0x1000, 12);
+    walker.unmap(2, 0x1000, 12);
+    mmu.archTlbbatchAddPending(batch, a, 0x1000, 0x2000);
+    mmu.archTlbbatchAddPending(batch, b, 0x1000, 0x2000);
+    // Deferred: nothing flushed yet, the old translations are still cached.
+    expect(mmu.stats().ipisSent).toBe(0);
+    expect(mmu.probe(1, a, 0x1000)).toBe(10);
+    mmu.validate();
+    mmu.archTlbbatchFlush(batch);
+    expect(mmu.stats(0)).toMatchObject({ ipisSent: 3, shootdowns: 1 });
+    for (let c = 0; c < 3; c++) expect(mmu.probe(c, a, 0x1000)).toBe(-1);
+    expect(mmu.probe(3, b, 0x1000)).toBe(-1);
+    expect(Array.from(batch.cpumask)).toEqual([0, 0, 0, 0]);
+    expect(a.nrDeferredFlushes + b.nrDeferredFlushes).toBe(0);
+    expect(mmu.access(1, a, 0x1000, R)).toBe(-EFAULT);
+  });
+
+  it('with broadcast invalidation the batch flush sends no IPI', () => {
+    const { mmu, walker } = setup({ tlb: { broadcastFlush: true } });
+    const a = mmu.createAddressSpace(1);
+    walker.map(1, 0x1000, 12, 10, RW_USER);
+    walker.map(1, 0xc000_0000, 12, 11, KERNEL_GLOBAL);
+    for (let c = 0; c < 3; c++) {
+      mmu.access(c, a, 0x1000, R);
+      mmu.access(c, a, 0xc000_0000, MMU_READ);
+    }
+    const batch = mmu.newTlbBatch();
+    mmu.archTlbbatchAddPending(batch, a, 0x1000, 0x2000);
+    mmu.archTlbbatchFlush(batch);
+    expect(mmu.stats()).toMatchObject({ ipisSent: 0, broadcastFlushes: 1 });
+    for (let c = 0; c < 3; c++) {
+      expect(mmu.probe(c, a, 0x1000)).toBe(-1);
+      expect(mmu.probe(c, a, 0xc000_0000)).toBe(11); // global entries stay
+    }
   });
 });
 
@@ -572,6 +774,33 @@ describe('bad input', () => {
     expect(() => mmu.flushTlbMm(as)).toThrow(/destroyed/);
   });
 
+  it('rejects a misbehaving walker or fault handler with typed errors', () => {
+    const { mmu } = setup();
+    const as = mmu.createAddressSpace(1);
+    const cases: [Partial<{ pfn: number; shift: number; flags: number }>, number, RegExp][] = [
+      [{ pfn: 1 }, 7, /walker returned 7/],
+      [{ pfn: 3, shift: 21 }, 0, /not a leaf-aligned frame/],
+      [{ pfn: 512, shift: 11 }, 0, /leaf shift 11/],
+      [{ pfn: 1, flags: 0x80 }, 0, /unknown flags/],
+      [{ pfn: -1 }, 0, /not a leaf-aligned frame/],
+    ];
+    for (const [fields, ret, msg] of cases) {
+      mmu.registerWalker({
+        walk(_as, _vaddr, _kind, out) {
+          Object.assign(out, fields);
+          return ret;
+        },
+      });
+      expect(() => mmu.access(0, as, 0, R)).toThrow(msg);
+    }
+    expect(mmu.nrEntries(0)).toEqual([0, 0, 0]);
+    mmu.registerWalker(null);
+    expect(() => mmu.access(0, as, 0, R)).toThrow(/no hardware walker/);
+    mmu.registerWalker(new MapWalker());
+    mmu.registerFaultHandler(new RecordingFaultHandler(() => 1));
+    expect(() => mmu.access(0, as, 0, R)).toThrow(/fault handler returned 1/);
+  });
+
   it('rejects TLB geometries with a non-power-of-two number of sets', () => {
     expect(() => createMachine({ tlb: { entries4k: 96, ways4k: 4 } })).toThrow(/tlb.entries4k/);
     expect(() => createMachine({ tlb: { asidBits: 2 } })).toThrow(/tlb.asidBits/);
@@ -583,7 +812,7 @@ describe('bad input', () => {
     walker.map(1, 0, 12, 1, RW_USER);
     mmu.access(0, as, 0, R);
     const t = mmu.tlbPte[0]!;
-    const i = t.lookup(0, as.asid);
+    const i = t.lookup(0, mmu.loadedAsid[0]!);
     t.tag[i] = 1; // page 1 does not belong in set 0
     expect(() => mmu.validate()).toThrow(MmBugError);
     t.tag[i] = 0;

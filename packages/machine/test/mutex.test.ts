@@ -48,6 +48,9 @@ describe('mutex', () => {
     const st = m.lockdep.classStats('mu');
     expect(st.acquisitions).toBe(4);
     expect(st.contentions).toBe(3);
+    // lock_stat wait times: three waiters slept; the last one longest.
+    expect(st.waitNsMax).toBeGreaterThan(0);
+    expect(st.waitNsTotal).toBeGreaterThan(st.waitNsMax);
   });
 
   it('trylock fails while held; recursive lock by the owner is reported', () => {

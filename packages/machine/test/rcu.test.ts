@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMachine, LockdepError, RcuStallError, SCHED_EXIT, SCHED_SLEEP } from '../src/index.js';
+import { createMachine, LockdepError, RcuStallError, SCHED_AGAIN, SCHED_EXIT, SCHED_SLEEP } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 const MS = 1_000_000;
 
@@ -221,8 +222,8 @@ describe('RCU property: no callback runs while a reader that predates it is insi
 
   it('holds for random interleavings of readers, callbacks and time', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 120 }), fc.boolean(), (ops, offload) => {
-        const m = createMachine();
+      fc.property(fc.array(op, { maxLength: 120 }), fc.boolean(), fc.boolean(), (ops, offload, rt) => {
+        const m = createMachine({ preemptRt: rt });
         if (offload) m.rcu.rcuNocbs([1, 2, 3], [0]);
         // Reader sections get ids; a callback records the sections open when it was queued.
         let nextReader = 0;
@@ -256,9 +257,18 @@ describe('RCU property: no callback runs while a reader that predates it is insi
               }, null),
             );
           } else if (o.k === 'task') {
-            // A task step with a short reader inside it.
+            // A task with a reader: within one step, or (preemptible RCU) across many steps.
+            const id = nextReader++;
+            let steps = 0;
+            const span = rt ? 1 + (id % 8) * 40 : 0; // up to ~6 ms of virtual time inside the reader
             m.sched.kthreadRun('reader', o.cpu, () => {
-              m.rcu.rcuReadLock();
+              if (steps === 0) {
+                m.rcu.rcuReadLock();
+                active.add(id);
+              }
+              m.account.charge(m.currentCpu, 20_000); // 20 us of work per step
+              if (steps++ < span) return SCHED_AGAIN;
+              active.delete(id);
               m.rcu.rcuReadUnlock();
               return SCHED_EXIT;
             });
@@ -280,7 +290,7 @@ describe('RCU property: no callback runs while a reader that predates it is insi
         expect(m.rcu.stats().cbsInvoked).toBe(queued);
         expect(m.clock.validate()).toBe(null);
       }),
-      { numRuns: 150 },
+      { numRuns: fuzzRuns(150) },
     );
   });
 });
@@ -295,5 +305,181 @@ describe('RCU sleep in task', () => {
     expect(SCHED_SLEEP).toBe(1);
     m.sched.runFor(20 * MS);
     expect(m.rcu.gpCompleted).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('preemptible RCU (PREEMPT_RT)', () => {
+  it('a task preempted inside a reader holds back grace periods that started after its reader', () => {
+    const m = createMachine({ preemptRt: true });
+    expect(m.rcu.preemptible).toBe(true);
+    let phase = 0;
+    let ranWhileInside = false;
+    let insideReader = false;
+    m.sched.kthreadRun('reader', 1, () => {
+      phase++;
+      if (phase === 1) {
+        m.rcu.rcuReadLock();
+        insideReader = true;
+        return SCHED_AGAIN; // preempted inside the reader, over many steps
+      }
+      if (phase < 100_000) return SCHED_AGAIN; // 100 ns per step: about 10 ms inside the reader
+      insideReader = false;
+      m.rcu.rcuReadUnlock();
+      return SCHED_EXIT;
+    });
+    m.sched.runFor(10_000);
+    expect(insideReader).toBe(true);
+    let ran = false;
+    m.rcu.callRcu(() => {
+      ran = true;
+      ranWhileInside = insideReader;
+    }, null);
+    m.sched.runFor(5_000_000);
+    // CPU 1 keeps switching tasks (quiescent states), yet the preempted reader blocks the grace period.
+    expect(m.rcu.blockingCpus()).toEqual([]);
+    expect(m.rcu.blockingTasks()).toEqual(['reader']);
+    expect(ran).toBe(false);
+    expect(m.rcu.validate()).toBe(null);
+    m.rcu.rcuBarrier();
+    expect(ran).toBe(true);
+    expect(ranWhileInside).toBe(false);
+  });
+
+  it('a reader that began after the grace period started does not hold it back', () => {
+    const m = createMachine({ preemptRt: true });
+    let ran = false;
+    m.rcu.callRcu(() => {
+      ran = true;
+    }, null);
+    m.sched.runWhile(() => !m.rcu.gpInProgress, 1e9);
+    let steps = 0;
+    m.sched.kthreadRun('late-reader', 2, () => {
+      if (steps++ === 0) m.rcu.rcuReadLock();
+      if (ran) {
+        m.rcu.rcuReadUnlock();
+        return SCHED_EXIT;
+      }
+      return SCHED_AGAIN;
+    });
+    m.sched.runFor(5_000_000);
+    expect(ran).toBe(true);
+  });
+
+  it('sleeping voluntarily inside a reader is still an error', () => {
+    const m = createMachine({ preemptRt: true });
+    m.sched.kthreadRun('bad', 0, (t) => {
+      m.rcu.rcuReadLock();
+      return m.sched.scheduleTimeout(t, 1000);
+    });
+    expect(() => m.sched.runUntilIdle()).toThrow(/voluntary context switch/);
+  });
+
+  it('without PREEMPT_RT a step that ends inside a reader is a preempt leak', () => {
+    const m = createMachine();
+    m.sched.kthreadRun('bad', 0, () => {
+      m.rcu.rcuReadLock();
+      return SCHED_AGAIN;
+    });
+    expect(() => m.sched.runUntilIdle()).toThrow(LockdepError);
+  });
+});
+
+describe('preemptible RCU property: preempted readers hold back the grace periods they predate', () => {
+  type TOp = { k: 'task'; cpu: number; span: number } | { k: 'call'; cpu: number } | { k: 'run'; us: number };
+  const top: fc.Arbitrary<TOp> = fc.oneof(
+    fc.record({ k: fc.constant('task' as const), cpu: fc.nat(3), span: fc.integer({ min: 1, max: 300 }) }),
+    fc.record({ k: fc.constant('call' as const), cpu: fc.nat(3) }),
+    fc.record({ k: fc.constant('run' as const), us: fc.integer({ min: 1, max: 3000 }) }),
+  );
+
+  it('holds for random task readers spanning many steps', () => {
+    fc.assert(
+      fc.property(fc.array(top, { maxLength: 60 }), (ops) => {
+        const m = createMachine({ preemptRt: true });
+        const active = new Set<number>();
+        let next = 0;
+        let queued = 0;
+        let invoked = 0;
+        for (const o of ops) {
+          if (o.k === 'task') {
+            const id = next++;
+            let steps = 0;
+            m.sched.kthreadRun(`r${id}`, o.cpu, () => {
+              if (steps === 0) {
+                m.rcu.rcuReadLock();
+                active.add(id);
+              }
+              m.account.charge(m.currentCpu, 20_000);
+              if (steps++ < o.span) return SCHED_AGAIN;
+              active.delete(id);
+              m.rcu.rcuReadUnlock();
+              return SCHED_EXIT;
+            });
+          } else if (o.k === 'call') {
+            const predating = [...active];
+            queued++;
+            m.cpus.runOn(o.cpu, () =>
+              m.rcu.callRcu(() => {
+                for (const r of predating) if (active.has(r)) throw new Error(`callback ran inside reader r${r}`);
+                invoked++;
+              }, null),
+            );
+          } else {
+            m.sched.runFor(o.us * 1000);
+          }
+          expect(m.rcu.validate()).toBe(null);
+        }
+        m.rcu.rcuBarrier();
+        expect(invoked).toBe(queued);
+      }),
+      { numRuns: fuzzRuns(100) },
+    );
+  });
+});
+
+describe('expedited grace periods', () => {
+  it('complete without waiting for a tick, sending IPIs', () => {
+    const m = createMachine();
+    const t0 = m.clock.now;
+    m.rcu.synchronizeRcuExpedited();
+    expect(m.rcu.gpCompleted).toBe(1);
+    expect(m.clock.now - t0).toBeLessThan(m.rcu.tickNs);
+    expect(m.smp.totalSent()).toBe(3);
+    expect(m.rcu.stats().expedited).toBe(1);
+    const t1 = m.clock.now;
+    m.rcu.synchronizeRcu();
+    expect(m.clock.now - t1).toBeGreaterThanOrEqual(m.rcu.tickNs / 2);
+  });
+
+  it('wait for a preempted task reader that predates them, and end when it ends (PREEMPT_RT)', () => {
+    const m = createMachine({ preemptRt: true });
+    let steps = 0;
+    let endedAt = -1;
+    m.sched.kthreadRun('reader', 2, () => {
+      if (steps === 0) m.rcu.rcuReadLock();
+      m.account.charge(m.currentCpu, 10_000);
+      if (steps++ < 30) return SCHED_AGAIN; // preempted inside the reader
+      m.rcu.rcuReadUnlock();
+      endedAt = m.clock.now;
+      return SCHED_EXIT;
+    });
+    m.sched.runFor(5_000); // the reader is open and preempted
+    let ran = false;
+    m.rcu.callRcu(() => {
+      ran = true;
+    }, null);
+    m.rcu.synchronizeRcuExpedited();
+    expect(endedAt).toBeGreaterThanOrEqual(0);
+    expect(m.rcu.gpCompleted).toBeGreaterThanOrEqual(1);
+    expect(m.clock.now - endedAt).toBeLessThan(m.rcu.tickNs);
+    expect(m.clock.now).toBeLessThan(m.rcu.tickNs); // no tick was needed
+    m.rcu.rcuBarrier();
+    expect(ran).toBe(true);
+  });
+
+  it('stall on a harness reader like synchronize_rcu', () => {
+    const m = createMachine();
+    m.cpus.runOn(1, () => m.rcu.rcuReadLock());
+    expect(() => m.rcu.synchronizeRcuExpedited()).toThrow(RcuStallError);
   });
 });

@@ -17,6 +17,7 @@ import {
   upRead,
   upWrite,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 /** A task that takes `sem` (read or write), holds it for `hold` steps, optionally downgrades, releases, exits. */
 function user(
@@ -154,7 +155,7 @@ describe('rw_semaphore', () => {
           expect(s.waiters.length).toBe(0);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: fuzzRuns(100) },
     );
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createMachine,
@@ -11,6 +12,7 @@ import {
   TASK_DEAD,
   TASK_INTERRUPTIBLE,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 describe('deterministic scheduler', () => {
   it('runs tasks on their CPUs in parallel virtual time, round robin within a CPU', () => {
@@ -144,5 +146,80 @@ describe('deterministic scheduler', () => {
     m.sched.runUntilIdle();
     expect(m.sched.wakeUpProcess(t)).toBe(0);
     expect(m.sched.wakeUpProcess(m.sched.tasks[0]!)).toBe(0);
+  });
+});
+
+describe('scheduler property: run queues and the CPU heap stay consistent', () => {
+  type SOp =
+    | { k: 'spawn'; cpu: number; steps: number; sleepUs: number }
+    | { k: 'down'; cpu: number }
+    | { k: 'up'; cpu: number }
+    | { k: 'atomic'; cpu: number }
+    | { k: 'charge'; cpu: number; us: number }
+    | { k: 'run'; us: number };
+  const sop: fc.Arbitrary<SOp> = fc.oneof(
+    fc.record({
+      k: fc.constant('spawn' as const),
+      cpu: fc.nat(7),
+      steps: fc.integer({ min: 1, max: 20 }),
+      sleepUs: fc.nat(50),
+    }),
+    fc.record({ k: fc.constant('down' as const), cpu: fc.nat(7) }),
+    fc.record({ k: fc.constant('up' as const), cpu: fc.nat(7) }),
+    fc.record({ k: fc.constant('atomic' as const), cpu: fc.nat(7) }),
+    fc.record({ k: fc.constant('charge' as const), cpu: fc.nat(7), us: fc.nat(100) }),
+    fc.record({ k: fc.constant('run' as const), us: fc.integer({ min: 1, max: 200 }) }),
+  );
+
+  it('holds under spawning, sleeping, hotplug, atomic CPUs and foreign charges', () => {
+    fc.assert(
+      fc.property(fc.array(sop, { maxLength: 80 }), (ops) => {
+        const m = createMachine({ nodes: [{ memoryBytes: 128 * 1024 * 1024, cpus: 8 }] });
+        const atomic = new Set<number>();
+        let spawned = 0;
+        let exited = 0;
+        const check = (): boolean => {
+          expect(m.sched.validate()).toBe(null);
+          return true;
+        };
+        for (const o of ops) {
+          if (o.k === 'spawn') {
+            if (m.cpus.online[o.cpu] === 0) continue;
+            let left = o.steps;
+            spawned++;
+            m.sched.kthreadRun('t', o.cpu, (t) => {
+              m.account.charge(m.currentCpu, 1000);
+              if (--left <= 0) {
+                exited++;
+                return SCHED_EXIT;
+              }
+              return left % 3 === 0 && o.sleepUs > 0 ? m.sched.scheduleTimeout(t, o.sleepUs * 1000) : SCHED_AGAIN;
+            });
+          } else if (o.k === 'down') {
+            m.hotplug.cpuDown(o.cpu);
+          } else if (o.k === 'up') {
+            m.hotplug.cpuUp(o.cpu);
+          } else if (o.k === 'atomic') {
+            if (m.cpus.online[o.cpu] === 0) continue;
+            if (atomic.has(o.cpu)) {
+              atomic.delete(o.cpu);
+              m.cpus.runOn(o.cpu, () => m.cpus.preemptEnable());
+            } else {
+              atomic.add(o.cpu);
+              m.cpus.runOn(o.cpu, () => m.cpus.preemptDisable());
+            }
+          } else if (o.k === 'charge') {
+            m.account.charge(o.cpu, o.us * 1000);
+          } else {
+            m.sched.runWhile(check, m.clock.now + o.us * 1000);
+          }
+          check();
+        }
+        for (const c of atomic) m.cpus.runOn(c, () => m.cpus.preemptEnable());
+        m.sched.runWhile(check, 1e12);
+        expect(exited).toBe(spawned);
+      }),
+      { numRuns: fuzzRuns(100) },
+    );
   });
 });

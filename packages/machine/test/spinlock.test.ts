@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   createMachine,
   LockdepError,
+  Mutex,
+  mutexLock,
+  mutexUnlock,
   SCHED_AGAIN,
   SCHED_EXIT,
   SCHED_SLEEP,
@@ -116,6 +119,20 @@ describe('spinlock_t with PREEMPT_RT', () => {
     expect(spinIsLocked(l)).toBe(false);
     expect(spinLockIrqsave.length).toBe(1);
     expect(SPIN_WOULD_SLEEP).toBe(-1);
+  });
+
+  it('sleeping while holding a (preemptible) spinlock_t is still an invalid context', () => {
+    const m = createMachine({ preemptRt: true });
+    const l = new SpinLock(m, 'L');
+    const mu = new Mutex(m, 'M');
+    m.cpus.runOn(0, () => {
+      spinLock(l);
+      expect(m.cpus.preemptible()).toBe(true);
+      expect(() => mutexLock(mu)).toThrow(/invalid wait context/);
+      spinUnlock(l);
+      expect(mutexLock(mu)).toBe(true);
+      mutexUnlock(mu);
+    });
   });
 
   it('contended from the harness context is would-block', () => {

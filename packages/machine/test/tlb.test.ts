@@ -13,9 +13,9 @@ describe('TlbArray', () => {
 
   it('matches on page and ASID, global entries on page only', () => {
     const t = new TlbArray(8, 2, 12, 12);
-    t.fill(5, 1, 100, TLB_WRITE);
-    t.fill(5, 2, 200, TLB_WRITE);
-    t.fill(10, 3, 300, TLB_GLOBAL); // set 2: pages 5 and 5 fill both ways of set 1
+    t.fill(5, 1, 100, TLB_WRITE, 0);
+    t.fill(5, 2, 200, TLB_WRITE, 0);
+    t.fill(10, 3, 300, TLB_GLOBAL, 0); // set 2: pages 5 and 5 fill both ways of set 1
     expect(t.pfn[t.lookup(5, 1)]).toBe(100);
     expect(t.pfn[t.lookup(5, 2)]).toBe(200);
     expect(t.lookup(5, 3)).toBe(-1);
@@ -25,22 +25,22 @@ describe('TlbArray', () => {
 
   it('refilling a page replaces its entry instead of duplicating it', () => {
     const t = new TlbArray(8, 2, 12, 12);
-    t.fill(5, 1, 100, TLB_WRITE);
-    t.fill(5, 1, 100, TLB_WRITE | TLB_DIRTY);
+    t.fill(5, 1, 100, TLB_WRITE, 0);
+    t.fill(5, 1, 100, TLB_WRITE | TLB_DIRTY, 0);
     expect(t.nrValid).toBe(1);
     expect(t.flags[t.lookup(5, 1)]).toBe(TLB_WRITE | TLB_DIRTY);
     // A global fill over a tagged entry of the same page replaces it too.
-    t.fill(5, 2, 500, TLB_GLOBAL);
+    t.fill(5, 2, 500, TLB_GLOBAL, 0);
     expect(t.nrValid).toBe(1);
     expect(t.check()).toBeNull();
   });
 
   it('invalidates by page, by ASID (sparing globals) and all', () => {
     const t = new TlbArray(16, 4, 12, 12);
-    t.fill(1, 1, 10, 0);
-    t.fill(2, 1, 20, 0);
-    t.fill(3, 2, 30, 0);
-    t.fill(4, 1, 40, TLB_GLOBAL);
+    t.fill(1, 1, 10, 0, 0);
+    t.fill(2, 1, 20, 0, 0);
+    t.fill(3, 2, 30, 0, 0);
+    t.fill(4, 1, 40, TLB_GLOBAL, 0);
     expect(t.invalidatePage(1, 2, false)).toBe(0);
     expect(t.invalidatePage(4, 1, false)).toBe(0);
     expect(t.invalidatePage(1, 1, false)).toBe(1);
@@ -56,7 +56,7 @@ describe('TlbArray', () => {
   it('handles page numbers above 2^32', () => {
     const t = new TlbArray(8, 2, 12, 12);
     const vpn = 2 ** 40 + 3;
-    t.fill(vpn, 1, 7, 0);
+    t.fill(vpn, 1, 7, 0, 0);
     expect(t.lookup(vpn, 1)).toBeGreaterThanOrEqual(0);
     expect(t.lookup(3, 1)).toBe(-1);
     expect(t.check()).toBeNull();
@@ -121,7 +121,7 @@ describe('TlbArray', () => {
                 if (kept.length === ways) kept.shift();
                 kept.push({ vpn: op.vpn, asid: op.asid, pfn: op.pfn, global: op.global });
                 oracle[op.vpn % sets] = kept;
-                t.fill(op.vpn, op.asid, op.pfn, op.global ? TLB_GLOBAL : 0);
+                t.fill(op.vpn, op.asid, op.pfn, op.global ? TLB_GLOBAL : 0, 0);
                 break;
               }
               case 'lookup': {

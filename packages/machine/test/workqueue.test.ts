@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMachine, DelayedWork, MmError, WorkStruct } from '../src/index.js';
+import { createMachine, DelayedWork, MmError, Mutex, mutexLock, WorkStruct } from '../src/index.js';
 
 describe('workqueues', () => {
   it('work runs in a per-CPU worker task, in order, and can requeue itself', () => {
@@ -42,5 +42,27 @@ describe('workqueues', () => {
     m.sched.runUntil(5_000_000);
     expect(at.length).toBe(1);
     expect(() => m.workqueues.queueDelayedWork(wq, dw, -1)).toThrow(MmError);
+    // mod_delayed_work pushes a pending timer out (vmstat_update style).
+    const t0 = m.clock.now;
+    expect(m.workqueues.modDelayedWorkOn(1, wq, dw, 1_000_000)).toBe(false);
+    m.sched.runFor(500_000);
+    expect(m.workqueues.modDelayedWorkOn(1, wq, dw, 1_000_000)).toBe(true);
+    m.sched.runFor(900_000);
+    expect(at.length).toBe(1);
+    m.sched.runFor(1_000_000);
+    expect(at.length).toBe(2);
+    expect(at[1]! - t0).toBeGreaterThanOrEqual(1_500_000);
+  });
+});
+
+describe('workqueue checks', () => {
+  it('a work item that leaks a lock is reported', () => {
+    const m = createMachine();
+    const mu = new Mutex(m, 'leaked');
+    const w = new WorkStruct(() => {
+      mutexLock(mu);
+    });
+    m.workqueues.queueWorkOn(0, m.workqueues.systemWq, w);
+    expect(() => m.workqueues.flushWorkqueue(m.workqueues.systemWq)).toThrow(/held-at-exit.*leaked/);
   });
 });
