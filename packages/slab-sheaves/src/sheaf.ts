@@ -112,6 +112,8 @@ export interface PercpuSheaves {
   readonly rcuFree: (SlabSheaf | null)[];
   /** The on-stack batch of `sheaf_flush_main` (reused). */
   readonly flushBatch: Int32Array;
+  /** Scratch list of local objects for `free_to_pcs_bulk` (reused, grown on demand). */
+  bulkScratch: Int32Array;
 }
 
 function allowSpinning(gfp: number): boolean {
@@ -233,6 +235,7 @@ export function newPercpuSheaves(s: KmemCache): PercpuSheaves {
     spare,
     rcuFree,
     flushBatch: new Int32Array(PCS_BATCH_MAX),
+    bulkScratch: new Int32Array(64),
   };
   for (let cpu = 0; cpu < nc; cpu++) {
     const sheaf = allocEmptySheaf(s, GFP_KERNEL);
@@ -552,17 +555,19 @@ export function freeToPcs(s: KmemCache, o: number): boolean {
 export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
   const pcs = s.pcs!;
   const node = s.env.cpuToNode(s.env.currentCpu());
-  const local: number[] = [];
+  if (pcs.bulkScratch.length < size) pcs.bulkScratch = new Int32Array(Math.max(size, 2 * pcs.bulkScratch.length));
+  const local = pcs.bulkScratch;
+  let nLocal = 0;
   for (let i = 0; i < size; i++) {
     const addr = p[i]!;
     const o = freeHook(s, addr);
     const l = (o / s.objsPerSlab) | 0;
     if (s.slabNid[l] !== node) {
       freeObjectIndexToSlab(s, o);
-    } else local.push(o);
+    } else local[nLocal++] = o;
   }
   let i = 0;
-  while (i < local.length) {
+  while (i < nLocal) {
     if (!pcs.lock.trylock()) {
       stat(s, STAT.PCS_TRYLOCK_FAIL);
       break;
@@ -601,7 +606,7 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
       }
       main = pcs.main[cpu]!;
     }
-    const batch = Math.min(local.length - i, s.sheafCapacity - main.size);
+    const batch = Math.min(nLocal - i, s.sheafCapacity - main.size);
     for (let k = 0; k < batch; k++) {
       const o = local[i + k]!;
       main.objects[main.size++] = o;
@@ -612,7 +617,7 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
     i += batch;
   }
   // fallback: the rest straight to slabs
-  for (; i < local.length; i++) {
+  for (; i < nLocal; i++) {
     freeObjectIndexToSlab(s, local[i]!);
   }
 }
