@@ -443,8 +443,11 @@ export class KmemCache {
   readonly sheafCapacity: number;
   /** kmem_cache_debug(): debug flags set. */
   readonly debug: boolean;
-  /** PAGE_SIZE (copied for the hot paths). */
+  /** PAGE_SIZE and PAGE_SHIFT (copied for the hot paths). */
   readonly pageSize: number;
+  readonly pageShift: number;
+  /** 1 / size, for the object index of an address. */
+  readonly invSize: number;
   /** cpu_to_node() by CPU (copied for the hot paths). */
   readonly cpuNode: Int32Array;
   /** Single-object paths on the node partial lists (debug caches, SLUB_TINY). */
@@ -525,6 +528,7 @@ export class KmemCache {
     this.name = name;
     this.objectSize = objectSize;
     this.pageSize = env.pageSize;
+    this.pageShift = env.pageShift;
     this.cpuNode = new Int32Array(env.nrCpus);
     for (let c = 0; c < env.nrCpus; c++) this.cpuNode[c] = env.cpuToNode(c);
     let flags = (args.flags ?? 0) | cfg.slubDebug;
@@ -548,6 +552,7 @@ export class KmemCache {
     }
     size = alignUp(size, align);
     this.size = size;
+    this.invSize = 1 / size;
     this.redLeftPad = redLeft;
     this.order = calculateOrder(size, env.nrCpus, env.pageSize, env.pageShift, cfg);
     this.objsPerSlab = orderObjects(this.order, size, env.pageSize);
@@ -1514,16 +1519,21 @@ export function objIndex(s: KmemCache, addr: number): number {
  */
 export function objIndexChecked(s: KmemCache, addr: number, report: boolean): number {
   const a = s.allocator;
-  // fast path: a valid object of this cache
+  // fast path: a valid object of this cache. Addresses below 2^31 take a
+  // shift instead of a float division; the object index multiplies by the
+  // reciprocal of the size (off < 2^26, so the rounding error is far below
+  // the 2^-20 nudge) and is then checked exactly.
   if (addr >= 0 && addr <= MAX_SAFE_ADDR) {
-    const v = a.pfnLookup(Math.floor(addr / s.pageSize));
+    const v = a.pfnLookup(addr < 2147483648 ? addr >>> s.pageShift : Math.floor(addr / s.pageSize));
     if (v > 0) {
       const gid = v - 1;
       if (a.slabCacheId[gid] === s.id) {
         const l = a.slabLocal[gid]!;
         const off = addr - s.slabPfn[l]! * s.pageSize - s.redLeftPad;
-        const idx = Math.floor(off / s.size);
-        if (off >= 0 && off === idx * s.size && idx < s.slabObjects[l]!) return l * s.objsPerSlab + idx;
+        if (off >= 0) {
+          const idx = (off * s.invSize + 9.5e-7) | 0;
+          if (off === idx * s.size && idx < s.slabObjects[l]!) return l * s.objsPerSlab + idx;
+        }
       }
     }
   }

@@ -127,6 +127,20 @@ describe('SLUB core', () => {
     slabValidate(slab);
   });
 
+  it('interior pointers are refused for small and huge objects', () => {
+    const { slab } = makeHarness();
+    for (const size of [8, 104, 4095, 3_000_000]) {
+      const s = kmemCacheCreate(slab, `obj-${size}`, size);
+      const a = kmemCacheAlloc(s, GFP_KERNEL);
+      const b = kmemCacheAlloc(s, GFP_KERNEL);
+      expect(() => kmemCacheFree(s, a + s.size - 1)).toThrow(/not at the start of an object/);
+      expect(() => kmemCacheFree(s, a + 1)).toThrow(SlabBugError);
+      kmemCacheFree(s, b);
+      kmemCacheFree(s, a);
+    }
+    slabValidate(slab);
+  });
+
   it('node allocations come from the requested node, before partial slabs of other nodes', () => {
     const { slab } = makeHarness({}, TWO_NODES);
     const s = kmemCacheCreate(slab, 'numa', 128);
