@@ -106,8 +106,9 @@ export function kfreeRcuStats(a: SlubAllocator): KfreeRcuStats {
   };
 }
 
-function countSheafSubmission(a: SlubAllocator): void {
+function countSheafSubmission(a: SlubAllocator, s: KmemCache): void {
   krc(a).sheafSubmissions++;
+  stat(s, STAT.RCU_SHEAF_SUBMIT);
 }
 
 /**
@@ -167,7 +168,7 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
     rcuSheaf.node = env.cpuToNode(cpu);
     rcuSheaf.where = SHEAF_RCU_FLIGHT;
     krc(s.allocator).callRcuSubmissions++;
-    countSheafSubmission(s.allocator);
+    countSheafSubmission(s.allocator, s);
     env.callRcu(rcuFreeSheaf, rcuSheaf);
   }
   pcs.lock.unlock();
@@ -320,7 +321,7 @@ export function flushAllRcuSheaves(a: SlubAllocator): void {
         sheaf.where = SHEAF_RCU_FLIGHT;
         const k = krc(a);
         k.callRcuSubmissions = k.callRcuSubmissions + 1;
-        countSheafSubmission(a);
+        countSheafSubmission(a, s);
         a.env.callRcu(rcuFreeSheafNobarn, sheaf);
         pcs.lock.unlock();
       });

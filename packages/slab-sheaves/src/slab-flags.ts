@@ -94,10 +94,12 @@ export const STAT = {
   KVFREE_RCU_FALLBACK: 43,
   /** Model-only: sheaf trylocks that failed (IRQ on a CPU holding its sheaves). */
   PCS_TRYLOCK_FAIL: 44,
+  /** Model-only: rcu_free sheaves submitted to call_rcu. */
+  RCU_SHEAF_SUBMIT: 45,
 } as const;
 
 /** Number of stat items. */
-export const NR_SLUB_STAT_ITEMS = 45;
+export const NR_SLUB_STAT_ITEMS = 46;
 
 /** Sysfs file names of the stat items, in item order. */
 export const STAT_NAMES: readonly string[] = [
@@ -146,6 +148,7 @@ export const STAT_NAMES: readonly string[] = [
   'barn_lock_avoided',
   'kvfree_rcu_fallback',
   'pcs_trylock_fail',
+  'rcu_sheaf_submit',
 ];
 
 /** Internal: a cache checked by the KASAN-like checker. */

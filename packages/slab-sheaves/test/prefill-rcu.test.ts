@@ -128,6 +128,7 @@ describe('kfree_rcu', () => {
     for (const o of objs) kfreeRcu(slab, o);
     slabValidate(slab);
     expect(kfreeRcuStats(slab).sheafSubmissions).toBe(5);
+    expect(s.statTotal(STAT.RCU_SHEAF_SUBMIT)).toBe(5);
     expect(kfreeRcuStats(slab).callRcuSubmissions - before).toBe(5);
     expect(s.nrRcuObjects).toBe(n);
     machine.rcu.rcuBarrier();
