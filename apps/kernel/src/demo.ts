@@ -17,6 +17,8 @@ import {
   type MachineConfig,
   type PresetName,
 } from '@mm/machine';
+import { formatSlabinfo, readSlabSysfs } from '@mm/slab-sheaves';
+import { createMmCaches, slabWorkload } from './slab-caches.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -46,6 +48,30 @@ export function runDemo(options: DemoOptions = {}): DemoSection[] {
   sections.push({ title: 'page allocator workload', text: load });
   sections.push({ title: '/proc/buddyinfo', text: formatBuddyinfo(machine.mem) });
   sections.push({ title: '/proc/pagetypeinfo', text: formatPagetypeinfo(machine.mem) });
+
+  const caches = createMmCaches(machine);
+  const w = slabWorkload(machine, caches);
+  machine.validate();
+  const stat = (file: string) => (readSlabSysfs(caches.slab, 'vm_area_struct', file).split(' ')[0] ?? '').trim();
+  const statFiles = [
+    'alloc_cpu_sheaf',
+    'free_cpu_sheaf',
+    'sheaf_refill',
+    'sheaf_flush_main',
+    'barn_get',
+    'barn_put',
+    'free_rcu_sheaf',
+    'alloc_slowpath',
+    'free_slowpath',
+  ];
+  sections.push({
+    title: 'slab workload (SLUB with percpu sheaves)',
+    text:
+      `${w.vmasAllocated} vm_area_structs allocated, ${w.vmasFreed} freed (${w.vmasFreedByRcu} by kfree_rcu), ` +
+      `${w.kmallocs} kmallocs\n` +
+      `/sys/kernel/slab/vm_area_struct: ${statFiles.map((f) => `${f}=${stat(f)}`).join(' ')}\n`,
+  });
+  sections.push({ title: '/proc/slabinfo', text: formatSlabinfo(caches.slab) });
   return sections;
 }
 

@@ -78,3 +78,22 @@ describe('demo page allocator section', () => {
     expect(load?.text).toMatch(/freed a random half \(\d+ blocks\); 0 failed/);
   });
 });
+
+describe('demo slab section', () => {
+  it('runs the slab workload and prints /proc/slabinfo with the mm caches', () => {
+    const sections = runDemo();
+    const info = sections.find((s) => s.title === '/proc/slabinfo')?.text ?? '';
+    expect(info.split('\n')[0]).toBe('slabinfo - version: 2.1');
+    expect(info).toMatch(/^vm_area_struct\s+\d+\s+\d+\s+192\s+21\s+1 :/m);
+    expect(info).toMatch(/^maple_node\s+\d+\s+\d+\s+256\s+16\s+1 :/m);
+    const load = sections.find((s) => s.title.startsWith('slab workload'))?.text ?? '';
+    const m = /(\d+) vm_area_structs allocated, (\d+) freed \((\d+) by kfree_rcu\)/.exec(load);
+    expect(m).not.toBeNull();
+    const [allocated, freed, rcu] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
+    expect(freed).toBeLessThanOrEqual(allocated);
+    expect(rcu).toBeGreaterThan(0);
+    // every allocation was served from a percpu sheaf (no NUMA node was named)
+    expect(load).toContain(`alloc_cpu_sheaf=${allocated}`);
+    expect(load).toContain(`free_rcu_sheaf=${rcu}`);
+  });
+});
