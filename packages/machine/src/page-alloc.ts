@@ -46,6 +46,8 @@ import {
   ALLOC_OOM,
   ALLOC_WMARK_LOW,
   ALLOC_WMARK_MASK,
+  GFP_MOVABLE_MASK,
+  GFP_ZONEMASK,
   gfpMigratetype,
   gfpToAllocFlags,
   gfpZone,
@@ -136,6 +138,42 @@ const RMQUEUE_STEAL = 3;
 
 /** Upper bound on slow-path rounds: the model cannot block forever. */
 const SLOWPATH_MAX_ROUNDS = 1000;
+
+/**
+ * Constants the order-0 fast paths write as literals, with the values they
+ * stand for. V8 reads an imported (or module-level) `const` through its
+ * module cell with a TDZ hole check at every use, a dozen loads and
+ * branches per allocation; a literal is an immediate. The PageAllocator
+ * constructor checks every literal against its named constant.
+ */
+const FAST_PATH_LITERALS: readonly (readonly [string, number, number])[] = [
+  ['NR_VM_ZONE_STAT_ITEMS', NR_VM_ZONE_STAT_ITEMS, 10],
+  ['NR_FREE_PAGES', NR_FREE_PAGES, 0],
+  ['NR_WMARK', NR_WMARK, 4],
+  ['WMARK_HIGH', WMARK_HIGH, 2],
+  ['MAX_NR_ZONES', MAX_NR_ZONES, 3],
+  ['ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK', ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK, 5],
+  ['NR_PCP_LISTS', NR_PCP_LISTS, 14],
+  ['NR_VM_EVENT_ITEMS', NR_VM_EVENT_ITEMS, 41],
+  ['VM_EVENT.PGALLOC_DMA32', VM_EVENT.PGALLOC_DMA32, 4],
+  ['NR_VM_NUMA_EVENT_ITEMS', NR_VM_NUMA_EVENT_ITEMS, 6],
+  ['NUMA_HIT', NUMA_HIT, 0],
+  ['NUMA_LOCAL', NUMA_LOCAL, 4],
+  ['NUMA_OTHER', NUMA_OTHER, 5],
+  ['__GFP_ZERO', __GFP_ZERO, 0x100],
+  ['__GFP_DIRECT_RECLAIM', __GFP_DIRECT_RECLAIM, 0x400],
+  ['__GFP_KSWAPD_RECLAIM', __GFP_KSWAPD_RECLAIM, 0x800],
+  ['__GFP_THISNODE', __GFP_THISNODE, 0x200000],
+  ['__GFP_ACCOUNT', __GFP_ACCOUNT, 0x400000],
+  ['ALLOC_WMARK_LOW', ALLOC_WMARK_LOW, 1],
+  ['PAGE_FLAGS_CHECK_AT_FREE', PAGE_FLAGS_CHECK_AT_FREE, 0x14e123],
+  ['PAGE_FLAGS_CHECK_AT_PREP', PAGE_FLAGS_CHECK_AT_PREP, 0xdfffff],
+  ['1 << PG_hwpoison', 1 << PG_hwpoison, 0x200000],
+  ['MEMCG_DATA_KMEM', MEMCG_DATA_KMEM, 2],
+  ['MIGRATE_PCPTYPES', MIGRATE_PCPTYPES, 3],
+  ['MIGRATE_MOVABLE', MIGRATE_MOVABLE, 1],
+  ['GFP_ZONEMASK | GFP_MOVABLE_MASK', GFP_ZONEMASK | GFP_MOVABLE_MASK, 0x1f],
+];
 
 /**
  * Migratetype fallback order.
@@ -283,6 +321,12 @@ export class PageAllocator {
   private readonly preferredIdx: Int32Array;
   /** ALLOC_NOFRAGMENT or 0 for a request whose preferred zone is `zone` (`alloc_flags_nofragment`). */
   private readonly nofragment: Int32Array;
+  /**
+   * `gfp_zone()` and `gfp_migratetype()` by the five zone and mobility bits
+   * of a GFP mask (`gfp & 0x1f`): highest zone index at `2k`, migratetype
+   * at `2k + 1`.
+   */
+  private readonly gfpZoneMt: Int8Array;
 
   // Allocation context of the running request (struct alloc_context), kept
   // in fields so the hot path allocates nothing.
@@ -381,6 +425,14 @@ export class PageAllocator {
           this.preferredIdx[(thisnode * t.nrNodes + nid) * MAX_NR_ZONES + hz] = idx;
         }
       }
+    }
+    for (const [name, value, literal] of FAST_PATH_LITERALS) {
+      if (value !== literal) throw new MmBugError(`page_alloc: fast path literal ${literal} is not ${name} (${value})`);
+    }
+    this.gfpZoneMt = new Int8Array(64);
+    for (let k = 0; k < 32; k++) {
+      this.gfpZoneMt[2 * k] = gfpZone(k);
+      this.gfpZoneMt[2 * k + 1] = gfpMigratetype(k);
     }
     this.nofragment = new Int32Array(this.zones.nrZones);
     for (let z = 0; z < this.zones.nrZones; z++) this.nofragment[z] = this.allocFlagsNofragment(z, 0);
@@ -1222,32 +1274,37 @@ export class PageAllocator {
       return -EINVAL;
     }
     // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
-    if (gfp & __GFP_DIRECT_RECLAIM) mightSleep(this.machine, 'alloc_pages');
-    const hz = gfpZone(gfp);
-    const thisnode = (gfp & __GFP_THISNODE) !== 0;
+    // Literals: see FAST_PATH_LITERALS.
+    if (gfp & 0x400 /* __GFP_DIRECT_RECLAIM */) mightSleep(this.machine, 'alloc_pages');
+    const zm = (gfp & 0x1f) /* GFP_ZONEMASK | GFP_MOVABLE_MASK */ << 1;
+    const hz = this.gfpZoneMt[zm] as number;
+    const mt = this.gfpZoneMt[zm + 1] as number;
+    const thisnode = (gfp & 0x200000) /* __GFP_THISNODE */ !== 0;
     const zl = (
       thisnode ? this.zones.zonelistNofallback[preferredNid] : this.zones.zonelistFallback[preferredNid]
     ) as Int32Array;
-    const mt = gfpMigratetype(gfp);
     this.acNid = preferredNid;
     this.acHighestZoneidx = hz;
     this.acZonelist = zl;
     this.acMigratetype = mt;
     const fail = this.failPageAlloc;
     if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
-    const prefIdx = this.preferredIdx[((thisnode ? this.nrNodes : 0) + preferredNid) * MAX_NR_ZONES + hz] as number;
+    const prefIdx = this.preferredIdx[((thisnode ? this.nrNodes : 0) + preferredNid) * 3 + hz] as number;
     this.acPreferredIdx = prefIdx;
     let pfn = -1;
     if (prefIdx >= 0) {
       const preferredZone = zl[prefIdx] as number;
       if (order === 0) pfn = this.rmqueuePcplistFast(preferredZone, hz, mt, gfp);
       if (pfn < 0) {
-        const allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM) | (this.nofragment[preferredZone] as number);
+        const allocFlags =
+          1 /* ALLOC_WMARK_LOW */ |
+          (gfp & 0x800) /* __GFP_KSWAPD_RECLAIM */ |
+          (this.nofragment[preferredZone] as number);
         pfn = this.getPageFromFreelist(gfp, order, allocFlags);
       }
     }
     if (pfn < 0) pfn = this.__allocPagesSlowpath(gfp, order);
-    if (pfn >= 0 && gfp & __GFP_ACCOUNT && this.memcgChargeHook !== null) {
+    if (pfn >= 0 && gfp & 0x400000 /* __GFP_ACCOUNT */ && this.memcgChargeHook !== null) {
       const memcg = this.memcgChargeHook(pfn, order, gfp);
       if (memcg < 0) {
         this.__freePages(pfn, order);
@@ -1278,19 +1335,20 @@ export class PageAllocator {
    * @kernel get_page_from_freelist / rmqueue_pcplist / prep_new_page (mm/page_alloc.c)
    */
   private rmqueuePcplistFast(zone: number, hz: number, mt: number, gfp: number): number {
-    if ((this.zoneFlags[zone] as number) & (ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK)) return -1;
+    // Literals: see FAST_PATH_LITERALS.
+    if ((this.zoneFlags[zone] as number) & 5 /* ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK */) return -1;
     // zone_page_state() clamps at 0; free highatomic pages are not usable.
-    const free = Math.max(this.zoneStat[zone * NR_VM_ZONE_STAT_ITEMS + NR_FREE_PAGES] as number, 0);
+    const free = Math.max(this.zoneStat[zone * 10 /* NR_VM_ZONE_STAT_ITEMS */ /* + NR_FREE_PAGES */] as number, 0);
     const usable = free - Math.min(free, this.nrFreeHighatomic[zone] as number);
     const mark =
-      (this.wmark[zone * NR_WMARK + WMARK_HIGH] as number) +
+      (this.wmark[zone * 4 /* NR_WMARK */ + 2 /* WMARK_HIGH */] as number) +
       (this.watermarkBoost[zone] as number) +
-      (this.lowmemReserve[zone * MAX_NR_ZONES + hz] as number);
+      (this.lowmemReserve[zone * 3 /* MAX_NR_ZONES */ + hz] as number);
     if (!(usable > mark)) return -1;
     const cpu = this.machine.currentCpu;
     const nrZones = this.nrZones;
     const p = cpu * nrZones + zone;
-    const l = p * NR_PCP_LISTS + mt;
+    const l = p * 14 /* NR_PCP_LISTS */ + mt;
     const pfn = this.pcpHead[l] as number;
     if (pfn < 0) return -1;
     this.pcpFreeCount[p] = (this.pcpFreeCount[p] as number) >> 1;
@@ -1308,18 +1366,18 @@ export class PageAllocator {
     this.pcpCount[p] = (this.pcpCount[p] as number) - 1;
     // countPgalloc + zoneStatistics for preferred zone == zone (a NUMA hit).
     const ev = this.vmEvents;
-    const e = cpu * NR_VM_EVENT_ITEMS + VM_EVENT.PGALLOC_DMA32 + (zone % MAX_NR_ZONES);
+    const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 4 /* VM_EVENT.PGALLOC_DMA32 */ + (zone % 3); /* MAX_NR_ZONES */
     ev[e] = (ev[e] as number) + 1;
     const numa = this.numaEvents;
-    const zb = p * NR_VM_NUMA_EVENT_ITEMS;
-    numa[zb + NUMA_HIT] = (numa[zb + NUMA_HIT] as number) + 1;
-    const local = zb + (this.zoneNid[zone] === this.cpuToNode[cpu] ? NUMA_LOCAL : NUMA_OTHER);
+    const zb = p * 6; /* NR_VM_NUMA_EVENT_ITEMS; NUMA_HIT = 0 */
+    numa[zb] = (numa[zb] as number) + 1;
+    const local = zb + (this.zoneNid[zone] === this.cpuToNode[cpu] ? 4 /* NUMA_LOCAL */ : 5); /* NUMA_OTHER */
     numa[local] = (numa[local] as number) + 1;
     // prepNewPage, order 0.
     s.private[i] = 0;
     s.refcount[i] = 1;
     s.order[i] = 0;
-    if (gfp & __GFP_ZERO) s.content[i] = 0;
+    if (gfp & 0x100 /* __GFP_ZERO */) s.content[i] = 0;
     return pfn;
   }
 
@@ -1564,8 +1622,8 @@ export class PageAllocator {
         s.order[i] !== 0 ||
         s.mapcount[i] !== -1 ||
         s.mapping[i] !== 0 ||
-        (flags & PAGE_FLAGS_CHECK_AT_FREE) !== 0 ||
-        (memcg !== 0 && !(memcg & MEMCG_DATA_KMEM))
+        (flags & 0x14e123) /* PAGE_FLAGS_CHECK_AT_FREE */ !== 0 ||
+        (memcg !== 0 && !(memcg & 2)) /* MEMCG_DATA_KMEM */
       ) {
         this.checkFreePages(pfn, order);
         throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
@@ -1626,21 +1684,22 @@ export class PageAllocator {
    * @kernel free_unref_page / free_frozen_pages (mm/page_alloc.c)
    */
   private freeUnrefPage(s: MemSection, i: number, pfn: number, memcg: number): void {
-    if (memcg & MEMCG_DATA_KMEM) {
+    // Literals: see FAST_PATH_LITERALS.
+    if (memcg & 2 /* MEMCG_DATA_KMEM */) {
       s.memcgData[i] = 0;
       if (this.memcgUnchargeHook !== null) this.memcgUnchargeHook(pfn, 0, (memcg - MEMCG_DATA_KMEM) / 4);
     }
     const flags = s.flags[i] as number;
-    s.flags[i] = flags & ~PAGE_FLAGS_CHECK_AT_PREP;
+    s.flags[i] = flags & ~0xdfffff; /* PAGE_FLAGS_CHECK_AT_PREP */
     s.order[i] = 0;
     // A hwpoisoned page stays out of the allocator.
-    if (flags & (1 << PG_hwpoison)) return;
+    if (flags & 0x200000 /* 1 << PG_hwpoison */) return;
     s.compoundHead[i] = -1;
     s.private[i] = 0;
     const zone = this.sectionZone[pfn >>> this.sectionShift] as number;
     let mt = this.pageblockMt[pfn >>> this.pageblockShift] as number;
     // Only the pcp types have lists; highatomic pages go to the movable list.
-    if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
+    if (mt >= 3 /* MIGRATE_PCPTYPES */) mt = 1; /* MIGRATE_MOVABLE */
     freeFrozenPageCommit(this, zone, pfn, mt, 0);
   }
 
