@@ -11,7 +11,14 @@
  * from its last position.
  */
 import { EBUSY, EEXIST, EINVAL, ENOMEM, MapleTreeError } from './errors.js';
-import { GFP_KERNEL, GFP_NOWAIT, type MapleNodeSheaf, maple_arange_64, MAPLE_NODE_STRIDE as S } from './node-store.js';
+import {
+  GFP_KERNEL,
+  GFP_NOWAIT,
+  MAPLE_GAP_STRIDE as GS,
+  type MapleNodeSheaf,
+  maple_arange_64,
+  MAPLE_NODE_STRIDE as S,
+} from './node-store.js';
 import {
   MAPLE_MAX,
   MT_FLAGS_HEIGHT_MASK,
@@ -273,7 +280,7 @@ function mtreeRangeWalk(mas: MaState): unknown {
   const st = mas.tree.store;
   const piv = st.pivots;
   const endA = st.end;
-  const child = st.child;
+  const slots = st.slots;
   const leafDepth = mtHeight(mas.tree) - 1;
   const index = mas.index;
   let n = mas.node;
@@ -303,7 +310,7 @@ function mtreeRangeWalk(mas: MaState): unknown {
       mas.depth = d;
       return st.slots[b + o];
     }
-    n = child[b + o]!;
+    n = slots[b + o] as number;
     min = smin;
     max = smax;
     d++;
@@ -414,7 +421,7 @@ function masNextNode(mas: MaState, max: number): number {
   const st = mas.tree.store;
   const piv = st.pivots;
   const endA = st.end;
-  const child = st.child;
+  const slots = st.slots;
   const min = mas.max + 1;
   let level = 0;
   let n = mas.node;
@@ -430,12 +437,12 @@ function masNextNode(mas: MaState, max: number): number {
   }
   const o = mas.offset + 1;
   let nmax = o < endA[n]! ? piv[n * S + o]! : mas.max;
-  let c = child[n * S + o]!;
+  let c = slots[n * S + o] as number;
   mas.depth++;
   while (--level > 0) {
     n = c;
     nmax = endA[n]! > 0 ? piv[n * S]! : nmax;
-    c = child[n * S]!;
+    c = slots[n * S] as number;
     mas.depth++;
   }
   mas.node = c;
@@ -458,7 +465,7 @@ function masPrevNode(mas: MaState, min: number): number {
   const st = mas.tree.store;
   const piv = st.pivots;
   const endA = st.end;
-  const child = st.child;
+  const slots = st.slots;
   const max = mas.min - 1;
   let level = 0;
   let n = mas.node;
@@ -474,13 +481,13 @@ function masPrevNode(mas: MaState, min: number): number {
   }
   const o = mas.offset - 1;
   let nmin = o > 0 ? piv[n * S + o - 1]! + 1 : mas.min;
-  let c = child[n * S + o]!;
+  let c = slots[n * S + o] as number;
   mas.depth++;
   while (--level > 0) {
     n = c;
     const e = endA[n]!;
     nmin = e > 0 ? piv[n * S + e - 1]! + 1 : nmin;
-    c = child[n * S + e]!;
+    c = slots[n * S + e] as number;
     mas.depth++;
   }
   mas.node = c;
@@ -929,7 +936,7 @@ function masAnodeDescend(mas: MaState, size: number): boolean {
     const pivot = offset < e ? piv[b + offset]! : mas.max;
     if (mas.index <= pivot) {
       let gap = -1;
-      if (hasGaps) gap = gaps[b + offset]!;
+      if (hasGaps) gap = gaps[n * GS + offset]!;
       else if (leaf) {
         if (slots[b + offset] === undefined) gap = Math.min(pivot, mas.last) - Math.max(mas.index, min) + 1;
       } else gap = Number.POSITIVE_INFINITY;
@@ -939,7 +946,7 @@ function masAnodeDescend(mas: MaState, size: number): boolean {
           mas.offset = offset;
           return found;
         }
-        mas.node = st.child[b + offset]!;
+        mas.node = st.slots[b + offset] as number;
         mas.min = min;
         mas.max = pivot;
         mas.depth++;
@@ -1009,7 +1016,7 @@ function masRevAwalk(mas: MaState, size: number): boolean {
   let ascend = false;
   while (mas.index <= max) {
     gap = 0;
-    if (hasGaps) gap = st.gaps[b + offset]!;
+    if (hasGaps) gap = st.gaps[n * GS + offset]!;
     else if (leaf) {
       if (st.slots[b + offset] === undefined) gap = max - min + 1;
     } else gap = Number.POSITIVE_INFINITY;
@@ -1049,7 +1056,7 @@ function masRevAwalk(mas: MaState, size: number): boolean {
     gapMax = min + gap - 1;
     return true;
   }
-  const c = st.child[b + offset]!;
+  const c = st.slots[b + offset] as number;
   mas.node = c;
   mas.min = min;
   mas.max = max;
@@ -1387,7 +1394,7 @@ export function mtreeLoad(mt: Mtree, index: number): unknown {
   const st = mt.store;
   const piv = st.pivots;
   const endA = st.end;
-  const child = st.child;
+  const slots = st.slots;
   let levels = (mt.flags & MT_FLAGS_HEIGHT_MASK) >>> 2;
   for (;;) {
     const b = n * S;
@@ -1398,7 +1405,7 @@ export function mtreeLoad(mt: Mtree, index: number): unknown {
       const v = st.slots[b + o];
       return v === XA_ZERO_ENTRY ? undefined : v;
     }
-    n = child[b + o]!;
+    n = slots[b + o] as number;
   }
 }
 
@@ -1609,7 +1616,7 @@ function freeAll(mt: Mtree): void {
     const d = stack.pop()!;
     const n = stack.pop()!;
     list.push(n);
-    if (d < h - 1) for (let i = 0; i <= st.end[n]!; i++) stack.push(st.child[n * S + i]!, d + 1);
+    if (d < h - 1) for (let i = 0; i <= st.end[n]!; i++) stack.push(st.slots[n * S + i] as number, d + 1);
   }
   if (mtInRcu(mt)) {
     for (const n of list) st.dead[n] = 1;
@@ -1744,12 +1751,12 @@ export function __mtDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
     for (let i = 0; i < e; i++) ds.pivots[db + i] = src.pivots[sb + i]!;
     if (d === h - 1) for (let i = 0; i <= e; i++) ds.slots[db + i] = src.slots[sb + i];
     else {
-      for (let i = 0; i <= e; i++) ds.gaps[db + i] = src.gaps[sb + i]!;
-      for (let i = e; i >= 0; i--) stack.push(src.child[sb + i]!, d + 1, c, i);
+      for (let i = 0; i <= e; i++) ds.gaps[c * GS + i] = src.gaps[n * GS + i]!;
+      for (let i = e; i >= 0; i--) stack.push(src.slots[sb + i] as number, d + 1, c, i);
     }
     if (pcopy === 0) newRoot = c;
     else {
-      ds.child[pcopy * S + slot] = c;
+      ds.slots[pcopy * S + slot] = c;
       ds.parent[c] = pcopy;
       ds.parentSlot[c] = slot;
     }

@@ -6,8 +6,8 @@
  * per-slot arrays), the layout of `struct maple_node` turned sideways:
  * `maple_range_64`/`maple_leaf_64` use 16 slots and 15 pivots, `maple_arange_64`
  * 10 slots, 9 pivots and 10 gaps. Pivots are Float64 because indices go up to
- * `Number.MAX_SAFE_INTEGER`. Leaves keep entries in one JS array (`slots`),
- * internal nodes keep child handles in an Int32Array (`child`), so the node
+ * `Number.MAX_SAFE_INTEGER`. One JS array (`slots`) holds the entries of
+ * leaves and the child handles (small integers) of internal nodes: the node
  * type alone tells a value from a child pointer (the kernel tags pointers).
  *
  * The allocator hands out handles. Its interface is the shape of the SLUB
@@ -20,8 +20,10 @@
 export const MAPLE_RANGE64_SLOTS = 16;
 /** The number of slots of a `maple_arange_64` node (gap-tracking internal node). */
 export const MAPLE_ARANGE64_SLOTS = 10;
-/** Stride of the per-slot arrays of the node store. */
+/** Stride of the per-slot arrays of the node store (pivots, slots). */
 export const MAPLE_NODE_STRIDE = 16;
+/** Stride of the gap array (only `maple_arange_64` nodes use it: 10 gaps). */
+export const MAPLE_GAP_STRIDE = 10;
 /** The largest tree height. */
 export const MAPLE_HEIGHT_MAX = 31;
 
@@ -61,12 +63,10 @@ export class MapleNodeStore {
   capacity: number;
   /** Pivots: `pivots[n * 16 + i]` is the inclusive upper bound of slot `i`. */
   pivots: Float64Array;
-  /** `maple_arange_64` only: the largest gap below slot `i`. */
+  /** `maple_arange_64` only: `gaps[n * 10 + i]` is the largest gap below slot `i`. */
   gaps: Float64Array;
-  /** Leaves: the entries (`undefined` is NULL). */
+  /** Leaves: the entries (`undefined` is NULL); internal nodes: child handles. */
   slots: unknown[];
-  /** Internal nodes: child handles. */
-  child: Int32Array;
   /** `ma_meta end`: the offset of the last slot in use. */
   end: Uint8Array;
   /** `ma_meta gap`: offset of the largest gap (`maple_arange_64`). */
@@ -84,9 +84,8 @@ export class MapleNodeStore {
     const cap = Math.max(2, capacity | 0);
     this.capacity = cap;
     this.pivots = new Float64Array(cap * MAPLE_NODE_STRIDE);
-    this.gaps = new Float64Array(cap * MAPLE_NODE_STRIDE);
+    this.gaps = new Float64Array(cap * MAPLE_GAP_STRIDE);
     this.slots = new Array<unknown>(cap * MAPLE_NODE_STRIDE).fill(undefined);
-    this.child = new Int32Array(cap * MAPLE_NODE_STRIDE);
     this.end = new Uint8Array(cap);
     this.gapOffset = new Uint8Array(cap);
     this.type = new Uint8Array(cap);
@@ -98,20 +97,20 @@ export class MapleNodeStore {
   /** Make handle `n` addressable. */
   ensure(n: number): void {
     if (n < this.capacity) return;
+    // Grow by a quarter: the slack of the node arrays is part of the tree's memory.
     let cap = this.capacity;
-    while (cap <= n) cap *= 2;
+    while (cap <= n) cap = Math.ceil(cap * 1.25) + 16;
     const s = MAPLE_NODE_STRIDE;
     this.pivots = grow(this.pivots, new Float64Array(cap * s));
-    this.gaps = grow(this.gaps, new Float64Array(cap * s));
-    this.child = grow(this.child, new Int32Array(cap * s));
+    this.gaps = grow(this.gaps, new Float64Array(cap * MAPLE_GAP_STRIDE));
     this.end = grow(this.end, new Uint8Array(cap));
     this.gapOffset = grow(this.gapOffset, new Uint8Array(cap));
     this.type = grow(this.type, new Uint8Array(cap));
     this.parent = grow(this.parent, new Int32Array(cap));
     this.parentSlot = grow(this.parentSlot, new Uint8Array(cap));
     this.dead = grow(this.dead, new Uint8Array(cap));
-    const slots = this.slots;
-    for (let i = slots.length; i < cap * s; i++) slots.push(undefined);
+    const more = cap * s - this.slots.length;
+    if (more > 0) this.slots = this.slots.concat(new Array<unknown>(more).fill(undefined));
     this.capacity = cap;
   }
 
@@ -129,15 +128,15 @@ export class MapleNodeStore {
   clear(n: number): void {
     const b = n * MAPLE_NODE_STRIDE;
     const slots = this.slots;
-    if (this.type[n] === maple_leaf_64) for (let i = 0; i < MAPLE_NODE_STRIDE; i++) slots[b + i] = undefined;
+    for (let i = 0; i < MAPLE_NODE_STRIDE; i++) slots[b + i] = undefined;
     this.type[n] = maple_free;
   }
 
   /** Bytes of host memory the arrays take per handle (for bytes-per-range figures). */
   static bytesPerNode(): number {
-    // pivots + gaps (8 B) + child (4 B) per slot, one slot reference (4 B with pointer
-    // compression), plus the five one-byte and one four-byte per-node fields.
-    return MAPLE_NODE_STRIDE * (8 + 8 + 4 + 4) + 5 + 4;
+    // 16 pivots (8 B) and slot references (8 B without pointer compression),
+    // 10 gaps (8 B), five one-byte and one four-byte per-node fields.
+    return MAPLE_NODE_STRIDE * (8 + 8) + MAPLE_GAP_STRIDE * 8 + 5 + 4;
   }
 }
 

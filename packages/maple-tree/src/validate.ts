@@ -5,6 +5,8 @@
  */
 import { MapleTreeError } from './errors.js';
 import {
+  MAPLE_GAP_STRIDE as GS,
+  MapleNodeStore,
   maple_arange_64,
   maple_leaf_64,
   maple_range_64,
@@ -116,11 +118,12 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
     let maxOff = 0;
     for (let i = 0; i <= e; i++) {
       const hi = i < e ? st.pivots[b + i]! : max;
-      const c = st.child[b + i]!;
+      const c = st.slots[b + i] as number;
       if (c === 0) fail(`internal node ${n} has no child in slot ${i}`);
       const cg = visit(c, depth + 1, lo3, hi, n, i);
       if (alloc) {
-        if (st.gaps[b + i] !== cg) fail(`node ${n} gap[${i}] = ${st.gaps[b + i]} but the child's largest gap is ${cg}`);
+        if (st.gaps[n * GS + i] !== cg)
+          fail(`node ${n} gap[${i}] = ${st.gaps[n * GS + i]} but the child's largest gap is ${cg}`);
         if (cg > g) {
           g = cg;
           maxOff = i;
@@ -128,7 +131,8 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
       }
       lo3 = hi + 1;
     }
-    if (alloc && st.gaps[b + st.gapOffset[n]!] !== st.gaps[b + maxOff]) fail(`node ${n} meta gap offset is wrong`);
+    if (alloc && st.gaps[n * GS + st.gapOffset[n]!] !== st.gaps[n * GS + maxOff])
+      fail(`node ${n} meta gap offset is wrong`);
     return g;
   };
   visit(mt.root, 0, 0, MAPLE_MAX, 0, 0);
@@ -184,13 +188,13 @@ export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e
     } else {
       if (st.type[n] === maple_arange_64) {
         const gaps: number[] = [];
-        for (let i = 0; i <= e; i++) gaps.push(st.gaps[b + i]!);
+        for (let i = 0; i <= e; i++) gaps.push(st.gaps[n * GS + i]!);
         out.gaps = gaps;
       }
       const children: MapleNodeJSON[] = [];
       let lo = min;
       for (let i = 0; i <= e; i++) {
-        children.push(node(st.child[b + i]!, depth + 1, lo, pivots[i]!));
+        children.push(node(st.slots[b + i] as number, depth + 1, lo, pivots[i]!));
         lo = pivots[i]! + 1;
       }
       out.children = children;
@@ -225,7 +229,7 @@ export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: u
     let line = `${range(min, max, depth)}node ${n} depth ${depth} type ${type} parent ${st.parent[n]}`;
     if (type === maple_arange_64) {
       const gaps: string[] = [];
-      for (let i = 0; i <= e; i++) gaps.push(num(st.gaps[b + i]!));
+      for (let i = 0; i <= e; i++) gaps.push(num(st.gaps[n * GS + i]!));
       line += ` contents: ${gaps.join(' ')} | ${e} ${st.gapOffset[n]}|`;
     }
     out.push(line);
@@ -235,7 +239,7 @@ export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: u
       if (depth === height - 1) {
         const v = st.slots[b + i];
         out.push(`${range(lo, hi, depth + 1)}${v === undefined ? '(nil)' : showEntry(v)}`);
-      } else node(st.child[b + i]!, depth + 1, lo, hi);
+      } else node(st.slots[b + i] as number, depth + 1, lo, hi);
       lo = hi + 1;
     }
   };
@@ -258,5 +262,11 @@ export interface MtStats {
 /** Node statistics of the tree. */
 export function mtStats(mt: Mtree): MtStats {
   const r = mtValidate(mt);
-  return { height: r.height, nodes: r.nodes, leaves: r.leaves, entries: r.entries, nodeBytes: r.nodes * 393 };
+  return {
+    height: r.height,
+    nodes: r.nodes,
+    leaves: r.leaves,
+    entries: r.entries,
+    nodeBytes: r.nodes * MapleNodeStore.bytesPerNode(),
+  };
 }

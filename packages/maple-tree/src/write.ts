@@ -19,6 +19,7 @@
 import { EINVAL, ENOMEM, MapleTreeError } from './errors.js';
 import {
   GFP_NOWAIT,
+  MAPLE_GAP_STRIDE as GS,
   maple_arange_64,
   maple_leaf_64,
   maple_range_64,
@@ -134,7 +135,6 @@ let rcuPending: number[] = [];
 let P: Float64Array = new Float64Array(0);
 let G: Float64Array = new Float64Array(0);
 let SL: unknown[] = [];
-let CH: Int32Array = new Int32Array(0);
 let EN: Uint8Array = new Uint8Array(0);
 let GO: Uint8Array = new Uint8Array(0);
 let TY: Uint8Array = new Uint8Array(0);
@@ -147,7 +147,6 @@ function bind(mt: Mtree): void {
   P = st.pivots;
   G = st.gaps;
   SL = st.slots;
-  CH = st.child;
   EN = st.end;
   GO = st.gapOffset;
   TY = st.type;
@@ -177,7 +176,6 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   const st = mt.store;
   const piv = st.pivots;
   const slots = st.slots;
-  const child = st.child;
   const endA = st.end;
   const typeA = st.type;
   let index = mas.index;
@@ -219,7 +217,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     } else if (e > mtMinSlots[t]! + 1) wr.sufficientHeight = d + 1;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = sMax;
-    n = child[b + o]!;
+    n = slots[b + o] as number;
     d++;
   }
   // At the leaf.
@@ -348,7 +346,7 @@ function destroySubtree(mt: Mtree, n: number, depth: number, leafDepth: number):
   if (depth < leafDepth) {
     const b = n * S;
     const e = EN[n]!;
-    for (let i = 0; i <= e; i++) destroySubtree(mt, CH[b + i]!, depth + 1, leafDepth);
+    for (let i = 0; i <= e; i++) destroySubtree(mt, SL[b + i] as number, depth + 1, leafDepth);
   }
   nodeFree(mt, n);
 }
@@ -384,12 +382,11 @@ function leafMaxGap(n: number, min: number, max: number): number {
 
 /** Largest gap of an arange node; updates its meta gap offset. */
 function internalMaxGap(n: number): number {
-  const b = n * S;
   const e = EN[n]!;
   let g = -1;
   let off = 0;
   for (let i = 0; i <= e; i++) {
-    const v = G[b + i]!;
+    const v = G[n * GS + i]!;
     if (v > g) {
       g = v;
       off = i;
@@ -409,7 +406,7 @@ function gapUpdateUp(mt: Mtree, n: number, gap: number): void {
   for (;;) {
     const p = PA[n]!;
     if (p === 0) return;
-    const idx = p * S + PS[n]!;
+    const idx = p * GS + PS[n]!;
     if (G[idx] === gap) return;
     G[idx] = gap;
     gap = internalMaxGap(p);
@@ -454,13 +451,13 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
   let off = 0;
   for (let i = 0; i < cnt; i++) {
     const c = bChild[from + i]!;
-    CH[b + i] = c;
+    SL[b + i] = c;
     PA[c] = n;
     PS[c] = i;
     if (i < last) P[b + i] = bPiv[from + i]!;
     if (alloc) {
       const v = bGap[from + i]!;
-      G[b + i] = v;
+      G[n * GS + i] = v;
       if (v > g) {
         g = v;
         off = i;
@@ -481,8 +478,8 @@ function bnAppendNode(n: number, leaf: boolean, nmax: number, alloc: boolean): v
     bPiv[c] = i < e ? P[b + i]! : nmax;
     if (leaf) bSlot[c] = SL[b + i];
     else {
-      bChild[c] = CH[b + i]!;
-      if (alloc) bGap[c] = G[b + i]!;
+      bChild[c] = SL[b + i] as number;
+      if (alloc) bGap[c] = G[n * GS + i]!;
     }
   }
   bCount = c;
@@ -556,7 +553,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
       const lp = lNode[pd]!;
       const lo = lOff[pd]!;
       if (ro < EN[rp]!) {
-        const sib = CH[rp * S + ro + 1]!;
+        const sib = SL[rp * S + ro + 1] as number;
         const sibMax = ro + 1 < EN[rp]! ? P[rp * S + ro + 1]! : rMax[pd]!;
         bnAppendNode(sib, leaf, sibMax, alloc);
         rOff[pd] = ro + 1;
@@ -565,7 +562,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
         bnMax = sibMax;
         addConsumed(sib);
       } else if (lo > 0) {
-        const sib = CH[lp * S + lo - 1]!;
+        const sib = SL[lp * S + lo - 1] as number;
         const sibMin = lo - 1 > 0 ? P[lp * S + lo - 2]! + 1 : lMin[pd]!;
         const sibMax = P[lp * S + lo - 1]!;
         bnPrependNode(sib, leaf, sibMax, alloc);
@@ -581,14 +578,14 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
           // The next node of this level: first-child chain under rNode[k]'s next slot.
           const o = ++rOff[k]!;
           const pk = rNode[k]!;
-          let x = CH[pk * S + o]!;
+          let x = SL[pk * S + o] as number;
           let xmax = o < EN[pk]! ? P[pk * S + o]! : rMax[k]!;
           for (let j = k + 1; j < d; j++) {
             rNode[j] = x;
             rOff[j] = 0;
             rMax[j] = xmax;
             xmax = EN[x]! > 0 ? P[x * S]! : xmax;
-            x = CH[x * S]!;
+            x = SL[x * S] as number;
           }
           bnAppendNode(x, leaf, xmax, alloc);
           rNode[d] = x;
@@ -602,7 +599,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
             // The previous node of this level: last-child chain under lNode[k]'s previous slot.
             const o = --lOff[k]!;
             const pk = lNode[k]!;
-            let x = CH[pk * S + o]!;
+            let x = SL[pk * S + o] as number;
             let xmin = o > 0 ? P[pk * S + o - 1]! + 1 : lMin[k]!;
             const xmax = P[pk * S + o]!;
             for (let j = k + 1; j < d; j++) {
@@ -611,7 +608,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
               lOff[j] = e;
               lMin[j] = xmin;
               xmin = e > 0 ? P[x * S + e - 1]! + 1 : xmin;
-              x = CH[x * S + e]!;
+              x = SL[x * S + e] as number;
             }
             bnPrependNode(x, leaf, xmax, alloc);
             lNode[d] = x;
@@ -635,7 +632,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
           const s = PS[old]!;
           PA[target] = p;
           PS[target] = s;
-          CH[p * S + s] = target;
+          SL[p * S + s] = target;
         }
         nodeFree(mt, old);
       }
@@ -718,8 +715,8 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
     const lb = lp * S;
     for (let i = 0; i < lo; i++, cc++) {
       bPiv[cc] = P[lb + i]!;
-      bChild[cc] = CH[lb + i]!;
-      if (alloc) bGap[cc] = G[lb + i]!;
+      bChild[cc] = SL[lb + i] as number;
+      if (alloc) bGap[cc] = G[lp * GS + i]!;
     }
     for (let j = 0; j < k; j++, cc++) {
       bChild[cc] = newNodes[j]!;
@@ -730,23 +727,23 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
     const re = EN[rp]!;
     for (let i = ro + 1; i <= re; i++, cc++) {
       bPiv[cc] = i < re ? P[rb + i]! : rMax[pd]!;
-      bChild[cc] = CH[rb + i]!;
-      if (alloc) bGap[cc] = G[rb + i]!;
+      bChild[cc] = SL[rb + i] as number;
+      if (alloc) bGap[cc] = G[rp * GS + i]!;
     }
     bCount = cc;
     // Children inside the replaced window that were not consumed are dropped whole.
     if (lp === rp) {
       for (let i = lo + 1; i < ro; i++) {
-        const ch = CH[lb + i]!;
+        const ch = SL[lb + i] as number;
         if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
       }
     } else {
       for (let i = lo + 1; i <= EN[lp]!; i++) {
-        const ch = CH[lb + i]!;
+        const ch = SL[lb + i] as number;
         if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
       }
       for (let i = 0; i < ro; i++) {
-        const ch = CH[rb + i]!;
+        const ch = SL[rb + i] as number;
         if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
       }
     }
@@ -766,7 +763,7 @@ function collapseRoot(mt: Mtree): void {
   let h = mtHeight(mt);
   while (h > 1 && EN[mt.root] === 0) {
     const old = mt.root;
-    const nr = CH[old * S]!;
+    const nr = SL[old * S] as number;
     PA[nr] = 0;
     PS[nr] = 0;
     mt.root = nr;
@@ -797,7 +794,7 @@ function walkRight(depth: number, leafDepth: number, key: number, beyond: boolea
     if (d === leafDepth) return;
     const nmin = o > 0 ? P[b + o - 1]! + 1 : min;
     const nmax = o < e ? P[b + o]! : max;
-    n = CH[b + o]!;
+    n = SL[b + o] as number;
     min = nmin;
     max = nmax;
   }
@@ -820,7 +817,7 @@ function walkLeft(depth: number, leafDepth: number, key: number): void {
     if (d === leafDepth) return;
     const nmin = o > 0 ? P[b + o - 1]! + 1 : min;
     const nmax = o < e ? P[b + o]! : max;
-    n = CH[b + o]!;
+    n = SL[b + o] as number;
     min = nmin;
     max = nmax;
   }
@@ -1144,7 +1141,7 @@ export function masBulkRebalance(mas: WriteState): void {
     rMax[d] = max;
     if (d === h - 1) break;
     min = e > 0 ? P[b + e - 1]! + 1 : min;
-    n = CH[b + e]!;
+    n = SL[b + e] as number;
   }
   const leaf = lNode[h - 1]!;
   if (EN[leaf]! + 1 > mtMinSlots[maple_leaf_64]!) return;
