@@ -15,6 +15,7 @@ import {
   MaState,
   MT_FLAGS_ALLOC_RANGE,
   type Mtree,
+  mtForEach,
   mtreeErase,
   mtreeInit,
   mtreeLoad,
@@ -84,11 +85,10 @@ class MapleMap implements RangeMap {
     return this.mas.emptyArea(min, max, size) === 0 ? this.mas.index : -1;
   }
   sum(): number {
-    const mas = this.mas;
-    mas.set(0);
     let s = 0;
-    for (let e = mas.find(Number.MAX_SAFE_INTEGER); e !== undefined; e = mas.find(Number.MAX_SAFE_INTEGER))
+    mtForEach(this.mt, (e) => {
       s = (s + (e as number)) >>> 0;
+    });
     return s;
   }
 }

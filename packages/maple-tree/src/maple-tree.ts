@@ -279,7 +279,6 @@ function masStart(mas: MaState): unknown {
 function mtreeRangeWalk(mas: MaState): unknown {
   const st = mas.tree.store;
   const piv = st.pivots;
-  const endA = st.end;
   const slots = st.slots;
   const leafDepth = mtHeight(mas.tree) - 1;
   const index = mas.index;
@@ -294,7 +293,7 @@ function mtreeRangeWalk(mas: MaState): unknown {
   let d = mas.depth;
   for (;;) {
     const b = n * S;
-    const e = endA[n]!;
+    const e = piv[n * S + 15]!;
     let o = 0;
     while (o < e && piv[b + o]! < index) o++;
     const smin = o > 0 ? piv[b + o - 1]! + 1 : min;
@@ -378,7 +377,6 @@ function masAscend(mas: MaState): number {
     return 0;
   }
   const piv = st.pivots;
-  const endA = st.end;
   let min = 0;
   let max = MAPLE_MAX;
   let setMin = false;
@@ -397,7 +395,7 @@ function masAscend(mas: MaState): number {
       min = piv[ap * S + as - 1]! + 1;
       setMin = true;
     }
-    if (!setMax && as < endA[ap]!) {
+    if (!setMax && as < piv[ap * S + 15]!) {
       max = piv[ap * S + as]!;
       setMax = true;
     }
@@ -420,7 +418,6 @@ function masNextNode(mas: MaState, max: number): number {
   }
   const st = mas.tree.store;
   const piv = st.pivots;
-  const endA = st.end;
   const slots = st.slots;
   const min = mas.max + 1;
   let level = 0;
@@ -433,22 +430,22 @@ function masNextNode(mas: MaState, max: number): number {
     if (masAscend(mas) !== 0) return 1;
     level++;
     n = mas.node;
-    if (mas.offset < endA[n]!) break;
+    if (mas.offset < piv[n * S + 15]!) break;
   }
   const o = mas.offset + 1;
-  let nmax = o < endA[n]! ? piv[n * S + o]! : mas.max;
+  let nmax = o < piv[n * S + 15]! ? piv[n * S + o]! : mas.max;
   let c = slots[n * S + o] as number;
   mas.depth++;
   while (--level > 0) {
     n = c;
-    nmax = endA[n]! > 0 ? piv[n * S]! : nmax;
+    nmax = piv[n * S + 15]! > 0 ? piv[n * S]! : nmax;
     c = slots[n * S] as number;
     mas.depth++;
   }
   mas.node = c;
   mas.min = min;
   mas.max = nmax;
-  mas.end = endA[c]!;
+  mas.end = piv[c * S + 15]!;
   return 0;
 }
 
@@ -464,7 +461,6 @@ function masPrevNode(mas: MaState, min: number): number {
   }
   const st = mas.tree.store;
   const piv = st.pivots;
-  const endA = st.end;
   const slots = st.slots;
   const max = mas.min - 1;
   let level = 0;
@@ -485,7 +481,7 @@ function masPrevNode(mas: MaState, min: number): number {
   mas.depth++;
   while (--level > 0) {
     n = c;
-    const e = endA[n]!;
+    const e = piv[n * S + 15]!;
     nmin = e > 0 ? piv[n * S + e - 1]! + 1 : nmin;
     c = slots[n * S + e] as number;
     mas.depth++;
@@ -493,8 +489,8 @@ function masPrevNode(mas: MaState, min: number): number {
   mas.node = c;
   mas.min = nmin;
   mas.max = max;
-  mas.offset = endA[c]!;
-  mas.end = endA[c]!;
+  mas.offset = piv[c * S + 15]!;
+  mas.end = piv[c * S + 15]!;
   return 0;
 }
 
@@ -897,72 +893,116 @@ function masSparseArea(mas: MaState, min: number, max: number, size: number, fwd
   return 0;
 }
 
-/** @kernel mas_skip_node (lib/maple_tree.c) */
-function masSkipNode(mas: MaState): boolean {
-  if (mas.status === ma_error) return false;
-  const st = mas.tree.store;
-  do {
-    if (st.parent[mas.node] === 0) {
-      if (mas.offset >= st.end[mas.node]!) {
-        masSetErr(mas, -EBUSY);
-        return false;
-      }
-    } else masAscend(mas);
-  } while (mas.offset >= st.end[mas.node]!);
-  mas.offset++;
-  return true;
-}
+// Explicit descent stack of the gap searches (node, next offset, bounds).
+const stNode = new Int32Array(34);
+const stOff = new Int32Array(34);
+const stMin = new Float64Array(34);
+const stMax = new Float64Array(34);
 
 /**
- * One step of the forward gap search: find a slot in this node with room,
- * descend into it, or report where to continue.
- * @kernel mas_anode_descend (lib/maple_tree.c)
+ * The gap search proper: a depth-first walk that enters a child only when its
+ * recorded largest gap (`maple_arange_64`) can hold `size`, lowest slots first
+ * (`rev` false) or highest first. Equivalent to the kernel's
+ * `mas_awalk()`/`mas_rev_awalk()` with their ascend/skip/rewind steps, but
+ * keeps the path on a stack instead of re-deriving bounds through parents.
+ * Leaves `mas` on the leaf slot of the gap. Returns 0 or -EBUSY.
  */
-function masAnodeDescend(mas: MaState, size: number): boolean {
-  const st = mas.tree.store;
-  const n = mas.node;
-  const b = n * S;
+function gapSearch(mas: MaState, min: number, max: number, size: number, rev: boolean): number {
+  const mt = mas.tree;
+  const st = mt.store;
   const piv = st.pivots;
-  const type = st.type[n]!;
-  const leaf = type === 1;
-  const hasGaps = type === maple_arange_64;
-  const gaps = st.gaps;
   const slots = st.slots;
-  const e = st.end[n]!;
-  let offset = mas.offset;
-  let min = offset > 0 ? piv[b + offset - 1]! + 1 : mas.min;
-  let found = false;
-  for (; offset <= e; offset++) {
-    const pivot = offset < e ? piv[b + offset]! : mas.max;
-    if (mas.index <= pivot) {
-      let gap = -1;
-      if (hasGaps) gap = gaps[n * GS + offset]!;
-      else if (leaf) {
-        if (slots[b + offset] === undefined) gap = Math.min(pivot, mas.last) - Math.max(mas.index, min) + 1;
-      } else gap = Number.POSITIVE_INFINITY;
-      if (gap >= size) {
-        if (leaf) {
-          found = true;
-          mas.offset = offset;
-          return found;
+  const gaps = st.gaps;
+  const hasGaps = mtIsAlloc(mt);
+  const leafDepth = mtHeight(mt) - 1;
+  let d = 0;
+  stNode[0] = mt.root;
+  stOff[0] = rev ? piv[mt.root * S + 15]! : 0;
+  stMin[0] = 0;
+  stMax[0] = MAPLE_MAX;
+  for (;;) {
+    const n = stNode[d]!;
+    const b = n * S;
+    const e = piv[n * S + 15]!;
+    const nmin = stMin[d]!;
+    const nmax = stMax[d]!;
+    let o = stOff[d]!;
+    let next = -1;
+    if (!rev) {
+      let lo = o > 0 ? piv[b + o - 1]! + 1 : nmin;
+      for (; o <= e; o++) {
+        const hi = o < e ? piv[b + o]! : nmax;
+        if (hi >= min) {
+          if (lo > max) return -EBUSY;
+          if (d === leafDepth) {
+            if (slots[b + o] === undefined) {
+              const s0 = lo > min ? lo : min;
+              const t0 = hi < max ? hi : max;
+              if (t0 - s0 + 1 >= size) {
+                mas.index = s0;
+                mas.last = s0 + size - 1;
+                next = o;
+                break;
+              }
+            }
+          } else if (!hasGaps || gaps[n * GS + o]! >= size) {
+            stOff[d] = o + 1;
+            d++;
+            stNode[d] = slots[b + o] as number;
+            stOff[d] = 0;
+            stMin[d] = lo;
+            stMax[d] = hi;
+            next = -2;
+            break;
+          }
         }
-        mas.node = st.slots[b + offset] as number;
-        mas.min = min;
-        mas.max = pivot;
-        mas.depth++;
-        mas.offset = 0;
-        return false;
+        lo = hi + 1;
+      }
+    } else {
+      for (; o >= 0; o--) {
+        const lo = o > 0 ? piv[b + o - 1]! + 1 : nmin;
+        if (lo <= max) {
+          const hi = o < e ? piv[b + o]! : nmax;
+          if (hi < min) return -EBUSY;
+          if (d === leafDepth) {
+            if (slots[b + o] === undefined) {
+              const s0 = lo > min ? lo : min;
+              const t0 = hi < max ? hi : max;
+              if (t0 - s0 + 1 >= size) {
+                mas.last = t0;
+                mas.index = t0 - size + 1;
+                next = o;
+                break;
+              }
+            }
+          } else if (!hasGaps || gaps[n * GS + o]! >= size) {
+            stOff[d] = o - 1;
+            d++;
+            const c = slots[b + o] as number;
+            stNode[d] = c;
+            stOff[d] = piv[c * S + 15]!;
+            stMin[d] = lo;
+            stMax[d] = hi;
+            next = -2;
+            break;
+          }
+        }
       }
     }
-    min = pivot + 1;
-    if (mas.last <= pivot) {
-      masSetErr(mas, -EBUSY);
-      return true;
+    if (next >= 0) {
+      mas.node = n;
+      mas.offset = next;
+      mas.min = nmin;
+      mas.max = nmax;
+      mas.end = e;
+      mas.depth = d;
+      mas.status = ma_active;
+      return 0;
     }
+    if (next === -2) continue;
+    if (d === 0) return -EBUSY;
+    d--;
   }
-  if (st.parent[n] === 0) found = true;
-  mas.offset = offset;
-  return found;
 }
 
 /** @kernel mas_empty_area (lib/maple_tree.c) */
@@ -974,112 +1014,9 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
   mas.status = ma_start;
   masStart(mas);
   if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, true);
-  mas.index = min;
-  mas.last = max;
-  let last = 0;
-  while (mas.status !== ma_error && !masAnodeDescend(mas, size)) {
-    if (last === mas.node) masSkipNode(mas);
-    else last = mas.node;
-  }
-  if (mas.status === ma_error) return mas.error;
-  const st = mas.tree.store;
-  const n = mas.node;
-  const offset = mas.offset;
-  const smin = offset > 0 ? st.pivots[n * S + offset - 1]! + 1 : mas.min;
-  if (mas.index < smin) mas.index = smin;
-  mas.last = mas.index + size - 1;
-  mas.end = st.end[n]!;
-  return 0;
-}
-
-let gapMax = 0;
-
-/** @kernel mas_rev_awalk (lib/maple_tree.c) */
-function masRevAwalk(mas: MaState, size: number): boolean {
-  if (mas.status === ma_error) return true;
-  const st = mas.tree.store;
-  const n = mas.node;
-  const b = n * S;
-  const piv = st.pivots;
-  const type = st.type[n]!;
-  const leaf = type === 1;
-  const hasGaps = type === maple_arange_64;
-  const e = st.end[n]!;
-  let offset = mas.offset;
-  let min = offset > 0 ? piv[b + offset - 1]! + 1 : mas.min;
-  while (mas.last < min) {
-    offset--;
-    min = offset > 0 ? piv[b + offset - 1]! + 1 : mas.min;
-  }
-  let max = offset < e ? piv[b + offset]! : mas.max;
-  let gap = 0;
-  let ascend = false;
-  while (mas.index <= max) {
-    gap = 0;
-    if (hasGaps) gap = st.gaps[n * GS + offset]!;
-    else if (leaf) {
-      if (st.slots[b + offset] === undefined) gap = max - min + 1;
-    } else gap = Number.POSITIVE_INFINITY;
-    if (gap !== 0) {
-      if (size <= gap && size <= mas.last - min + 1) break;
-      if (leaf) {
-        // The slot before an empty one is never empty.
-        if (offset < 2) {
-          ascend = true;
-          break;
-        }
-        offset -= 2;
-        max = piv[b + offset]!;
-        min = offset > 0 ? piv[b + offset - 1]! + 1 : mas.min;
-        continue;
-      }
-    }
-    if (offset === 0) {
-      ascend = true;
-      break;
-    }
-    offset--;
-    max = min - 1;
-    min = offset > 0 ? piv[b + offset - 1]! + 1 : mas.min;
-  }
-  if (ascend) {
-    if (st.parent[n] !== 0) return false;
-    masSetErr(mas, -EBUSY);
-    return false;
-  }
-  if (mas.index > max || size - 1 > max - mas.index) {
-    masSetErr(mas, -EBUSY);
-    return false;
-  }
-  if (leaf) {
-    mas.offset = offset;
-    gapMax = min + gap - 1;
-    return true;
-  }
-  const c = st.slots[b + offset] as number;
-  mas.node = c;
-  mas.min = min;
-  mas.max = max;
-  mas.depth++;
-  mas.offset = st.end[c]!;
-  return false;
-}
-
-/** @kernel mas_rewind_node (lib/maple_tree.c) */
-function masRewindNode(mas: MaState): boolean {
-  const st = mas.tree.store;
-  let slot: number;
-  do {
-    if (st.parent[mas.node] === 0) {
-      slot = mas.offset;
-      if (slot === 0) return false;
-    } else {
-      masAscend(mas);
-      slot = mas.offset;
-    }
-  } while (slot === 0);
-  mas.offset = slot - 1;
-  return true;
+  const ret = gapSearch(mas, min, max, size, false);
+  if (ret !== 0) masSetErr(mas, ret);
+  return ret;
 }
 
 /** @kernel mas_empty_area_rev (lib/maple_tree.c) */
@@ -1090,21 +1027,9 @@ export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: nu
   mas.status = ma_start;
   masStart(mas);
   if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, false);
-  mas.offset = mas.tree.store.end[mas.node]!;
-  mas.index = min;
-  mas.last = max;
-  let last = 0;
-  while (!masRevAwalk(mas, size)) {
-    if (mas.status === ma_error) break;
-    if (last === mas.node) {
-      if (!masRewindNode(mas)) return -EBUSY;
-    } else last = mas.node;
-  }
-  if (mas.status === ma_error) return mas.error;
-  if (gapMax < mas.last) mas.last = gapMax;
-  mas.index = mas.last - size + 1;
-  mas.end = mas.tree.store.end[mas.node]!;
-  return 0;
+  const ret = gapSearch(mas, min, max, size, true);
+  if (ret !== 0) masSetErr(mas, ret);
+  return ret;
 }
 
 // ---------------------------------------------------------------- writes
@@ -1393,12 +1318,11 @@ export function mtreeLoad(mt: Mtree, index: number): unknown {
   }
   const st = mt.store;
   const piv = st.pivots;
-  const endA = st.end;
   const slots = st.slots;
   let levels = (mt.flags & MT_FLAGS_HEIGHT_MASK) >>> 2;
   for (;;) {
     const b = n * S;
-    const e = endA[n]!;
+    const e = piv[n * S + 15]!;
     let o = 0;
     while (o < e && piv[b + o]! < index) o++;
     if (--levels === 0) {
@@ -1616,7 +1540,7 @@ function freeAll(mt: Mtree): void {
     const d = stack.pop()!;
     const n = stack.pop()!;
     list.push(n);
-    if (d < h - 1) for (let i = 0; i <= st.end[n]!; i++) stack.push(st.slots[n * S + i] as number, d + 1);
+    if (d < h - 1) for (let i = 0; i <= st.pivots[n * S + 15]!; i++) stack.push(st.slots[n * S + i] as number, d + 1);
   }
   if (mtInRcu(mt)) {
     for (const n of list) st.dead[n] = 1;
@@ -1669,7 +1593,9 @@ export function mtFindAfter(mt: Mtree, cursor: MtFindCursor, max: number): unkno
 }
 
 /**
- * Call `fn(entry, first, last)` for every entry in [index, max], in order.
+ * Call `fn(entry, first, last)` for every entry intersecting [index, max], in
+ * order (the zero entry is skipped, as `mt_find()` does). `fn` must not modify
+ * the tree.
  * @kernel mt_for_each (include/linux/maple_tree.h)
  */
 export function mtForEach(
@@ -1679,8 +1605,79 @@ export function mtForEach(
   max = MAPLE_MAX,
 ): void {
   checkTree(mt);
-  const mas = new MaState(mt, index, index);
-  for (let e = masFind(mas, max); e !== undefined; e = masFind(mas, max)) fn(e, mas.index, mas.last);
+  if (index > max) return;
+  if (mt.root === 0) {
+    const e = mt.rootEntry;
+    if (index === 0 && e !== undefined && e !== XA_ZERO_ENTRY) fn(e, 0, 0);
+    return;
+  }
+  const st = mt.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const leafDepth = mtHeight(mt) - 1;
+  // Per-call stack: `fn` may itself search this or another tree.
+  const sn = new Int32Array(leafDepth + 1);
+  const so = new Int32Array(leafDepth + 1);
+  const smin = new Float64Array(leafDepth + 1);
+  const smax = new Float64Array(leafDepth + 1);
+  let d = 0;
+  sn[0] = mt.root;
+  smin[0] = 0;
+  smax[0] = MAPLE_MAX;
+  // Descend to the slot holding `index`.
+  for (;;) {
+    const n = sn[d]!;
+    const b = n * S;
+    const e = piv[n * S + 15]!;
+    let o = 0;
+    while (o < e && piv[b + o]! < index) o++;
+    so[d] = o;
+    if (d === leafDepth) break;
+    const lo = o > 0 ? piv[b + o - 1]! + 1 : smin[d]!;
+    const hi = o < e ? piv[b + o]! : smax[d]!;
+    d++;
+    sn[d] = slots[b + o] as number;
+    smin[d] = lo;
+    smax[d] = hi;
+  }
+  for (;;) {
+    // Scan the leaf from its offset.
+    const n = sn[d]!;
+    const b = n * S;
+    const e = piv[n * S + 15]!;
+    let o = so[d]!;
+    let lo = o > 0 ? piv[b + o - 1]! + 1 : smin[d]!;
+    for (; o <= e; o++) {
+      if (lo > max) return;
+      const hi = o < e ? piv[b + o]! : smax[d]!;
+      const v = slots[b + o];
+      if (v !== undefined && v !== XA_ZERO_ENTRY) fn(v, lo, hi);
+      lo = hi + 1;
+    }
+    // Next leaf: climb to the first ancestor with a next slot, then go down first children.
+    do {
+      if (d === 0) return;
+      d--;
+    } while (so[d]! >= piv[sn[d]! * S + 15]!);
+    const p = sn[d]!;
+    const o2 = ++so[d]!;
+    const pb = p * S;
+    const lo2 = piv[pb + o2 - 1]! + 1;
+    let hi2 = o2 < piv[p * S + 15]! ? piv[pb + o2]! : smax[d]!;
+    let c = slots[pb + o2] as number;
+    if (lo2 > max) return;
+    while (d < leafDepth) {
+      d++;
+      sn[d] = c;
+      so[d] = 0;
+      smin[d] = lo2;
+      smax[d] = hi2;
+      if (d < leafDepth) {
+        hi2 = piv[c * S + 15]! > 0 ? piv[c * S]! : hi2;
+        c = slots[c * S] as number;
+      }
+    }
+  }
 }
 
 /**
@@ -1745,8 +1742,8 @@ export function __mtDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
     ds.init(c, src.type[n]!);
     const sb = n * S;
     const db = c * S;
-    const e = src.end[n]!;
-    ds.end[c] = e;
+    const e = src.pivots[n * S + 15]!;
+    ds.pivots[c * S + 15] = e;
     ds.gapOffset[c] = src.gapOffset[n]!;
     for (let i = 0; i < e; i++) ds.pivots[db + i] = src.pivots[sb + i]!;
     if (d === h - 1) for (let i = 0; i <= e; i++) ds.slots[db + i] = src.slots[sb + i];

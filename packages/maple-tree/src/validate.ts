@@ -78,7 +78,7 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
     if (leaf ? type !== maple_leaf_64 : type !== itype) fail(`node ${n} at depth ${depth} has type ${type}`);
     if (st.parent[n] !== parent) fail(`node ${n} parent ${st.parent[n]} != ${parent}`);
     if (parent !== 0 && st.parentSlot[n] !== pslot) fail(`node ${n} parent slot ${st.parentSlot[n]} != ${pslot}`);
-    const e = st.end[n]!;
+    const e = st.pivots[n * S + 15]!;
     if (e >= mtSlots[type]!) fail(`node ${n} end ${e} beyond ${mtSlots[type]! - 1}`);
     if (parent !== 0 && e + 1 <= mtMinSlots[type]!) {
       report.insufficient++;
@@ -173,7 +173,7 @@ export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e
   const height = mtHeight(mt);
   const node = (n: number, depth: number, min: number, max: number): MapleNodeJSON => {
     const b = n * S;
-    const e = st.end[n]!;
+    const e = st.pivots[n * S + 15]!;
     const pivots: number[] = [];
     for (let i = 0; i <= e; i++) pivots.push(i < e ? st.pivots[b + i]! : max);
     const type = TYPE_NAMES[st.type[n]!] as MapleNodeJSON['type'];
@@ -224,7 +224,7 @@ export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: u
   const st = mt.store;
   const node = (n: number, depth: number, min: number, max: number) => {
     const b = n * S;
-    const e = st.end[n]!;
+    const e = st.pivots[n * S + 15]!;
     const type = st.type[n]!;
     let line = `${range(min, max, depth)}node ${n} depth ${depth} type ${type} parent ${st.parent[n]}`;
     if (type === maple_arange_64) {

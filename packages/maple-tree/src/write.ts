@@ -135,7 +135,6 @@ let rcuPending: number[] = [];
 let P: Float64Array = new Float64Array(0);
 let G: Float64Array = new Float64Array(0);
 let SL: unknown[] = [];
-let EN: Uint8Array = new Uint8Array(0);
 let GO: Uint8Array = new Uint8Array(0);
 let TY: Uint8Array = new Uint8Array(0);
 let PA: Int32Array = new Int32Array(0);
@@ -147,7 +146,6 @@ function bind(mt: Mtree): void {
   P = st.pivots;
   G = st.gaps;
   SL = st.slots;
-  EN = st.end;
   GO = st.gapOffset;
   TY = st.type;
   PA = st.parent;
@@ -176,8 +174,9 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   const st = mt.store;
   const piv = st.pivots;
   const slots = st.slots;
-  const endA = st.end;
-  const typeA = st.type;
+  const alloc = mtIsAlloc(mt);
+  const iSlots = alloc ? 10 : 16;
+  const iMin = alloc ? 4 : 6;
   let index = mas.index;
   let last = mas.last;
   let n = mt.root;
@@ -188,7 +187,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   wr.leafDepth = leafDepth;
   for (;;) {
     const b = n * S;
-    const e = endA[n]!;
+    const e = piv[n * S + 15]!;
     let o = 0;
     while (o < e && piv[b + o]! < index) o++;
     const sMax = o < e ? piv[b + o]! : max;
@@ -210,11 +209,10 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
       wr.content = undefined;
       return wr_spanning_store;
     }
-    const t = typeA[n]!;
-    if (e < mtSlots[t]! - 1) wr.vacantHeight = d + 1;
+    if (e < iSlots - 1) wr.vacantHeight = d + 1;
     if (d === 0) {
       if (e > 2) wr.sufficientHeight = 1;
-    } else if (e > mtMinSlots[t]! + 1) wr.sufficientHeight = d + 1;
+    } else if (e > iMin + 1) wr.sufficientHeight = d + 1;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = sMax;
     n = slots[b + o] as number;
@@ -222,7 +220,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   }
   // At the leaf.
   const b = n * S;
-  const e = endA[n]!;
+  const e = piv[n * S + 15]!;
   let o = lOff[d]!;
   let sMin = o > 0 ? piv[b + o - 1]! + 1 : min;
   let sMax = o < e ? piv[b + o]! : max;
@@ -345,7 +343,7 @@ function destroySubtree(mt: Mtree, n: number, depth: number, leafDepth: number):
   if (nrConsumedAll > 0 && isConsumed(n)) return;
   if (depth < leafDepth) {
     const b = n * S;
-    const e = EN[n]!;
+    const e = P[n * S + 15]!;
     for (let i = 0; i <= e; i++) destroySubtree(mt, SL[b + i] as number, depth + 1, leafDepth);
   }
   nodeFree(mt, n);
@@ -366,7 +364,7 @@ function flushRcu(mt: Mtree): void {
 /** Largest NULL range of a leaf with bounds [min, max]. */
 function leafMaxGap(n: number, min: number, max: number): number {
   const b = n * S;
-  const e = EN[n]!;
+  const e = P[n * S + 15]!;
   let g = 0;
   let lo = min;
   for (let i = 0; i <= e; i++) {
@@ -382,7 +380,7 @@ function leafMaxGap(n: number, min: number, max: number): number {
 
 /** Largest gap of an arange node; updates its meta gap offset. */
 function internalMaxGap(n: number): number {
-  const e = EN[n]!;
+  const e = P[n * S + 15]!;
   let g = -1;
   let off = 0;
   for (let i = 0; i <= e; i++) {
@@ -406,10 +404,18 @@ function gapUpdateUp(mt: Mtree, n: number, gap: number): void {
   for (;;) {
     const p = PA[n]!;
     if (p === 0) return;
-    const idx = p * GS + PS[n]!;
-    if (G[idx] === gap) return;
-    G[idx] = gap;
-    gap = internalMaxGap(p);
+    const slot = PS[n]!;
+    const pb = p * GS;
+    const old = G[pb + slot]!;
+    if (old === gap) return;
+    G[pb + slot] = gap;
+    // The parent's largest gap: unchanged unless this slot held it or beats it.
+    const off = GO[p]!;
+    const max = G[pb + off]!;
+    if (slot === off) {
+      if (gap < old) gap = internalMaxGap(p);
+    } else if (gap > max) GO[p] = slot;
+    else return;
     n = p;
   }
 }
@@ -443,7 +449,7 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
       lo = hi + 1;
     }
     for (let i = cnt; i < S; i++) SL[b + i] = undefined;
-    EN[n] = last;
+    P[n * S + 15] = last;
     return g;
   }
   const alloc = TY[n] === maple_arange_64;
@@ -464,7 +470,7 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
       }
     }
   }
-  EN[n] = last;
+  P[n * S + 15] = last;
   GO[n] = off;
   return alloc ? g : 0;
 }
@@ -472,7 +478,7 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
 /** Append all slots of node `n` (bounds [nmin, nmax]) to the big node. */
 function bnAppendNode(n: number, leaf: boolean, nmax: number, alloc: boolean): void {
   const b = n * S;
-  const e = EN[n]!;
+  const e = P[n * S + 15]!;
   let c = bCount;
   for (let i = 0; i <= e; i++, c++) {
     bPiv[c] = i < e ? P[b + i]! : nmax;
@@ -487,7 +493,7 @@ function bnAppendNode(n: number, leaf: boolean, nmax: number, alloc: boolean): v
 
 /** Put all slots of node `n` in front of the big node. */
 function bnPrependNode(n: number, leaf: boolean, nmax: number, alloc: boolean): void {
-  const e = EN[n]!;
+  const e = P[n * S + 15]!;
   const shift = e + 1;
   for (let i = bCount - 1; i >= 0; i--) {
     bPiv[i + shift] = bPiv[i]!;
@@ -552,9 +558,9 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
       const ro = rOff[pd]!;
       const lp = lNode[pd]!;
       const lo = lOff[pd]!;
-      if (ro < EN[rp]!) {
+      if (ro < P[rp * S + 15]!) {
         const sib = SL[rp * S + ro + 1] as number;
-        const sibMax = ro + 1 < EN[rp]! ? P[rp * S + ro + 1]! : rMax[pd]!;
+        const sibMax = ro + 1 < P[rp * S + 15]! ? P[rp * S + ro + 1]! : rMax[pd]!;
         bnAppendNode(sib, leaf, sibMax, alloc);
         rOff[pd] = ro + 1;
         rNode[d] = sib;
@@ -573,18 +579,18 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
         addConsumed(sib);
       } else {
         let k = pd - 1;
-        while (k >= 0 && rOff[k]! >= EN[rNode[k]!]!) k--;
+        while (k >= 0 && rOff[k]! >= P[rNode[k]! * S + 15]!) k--;
         if (k >= 0) {
           // The next node of this level: first-child chain under rNode[k]'s next slot.
           const o = ++rOff[k]!;
           const pk = rNode[k]!;
           let x = SL[pk * S + o] as number;
-          let xmax = o < EN[pk]! ? P[pk * S + o]! : rMax[k]!;
+          let xmax = o < P[pk * S + 15]! ? P[pk * S + o]! : rMax[k]!;
           for (let j = k + 1; j < d; j++) {
             rNode[j] = x;
             rOff[j] = 0;
             rMax[j] = xmax;
-            xmax = EN[x]! > 0 ? P[x * S]! : xmax;
+            xmax = P[x * S + 15]! > 0 ? P[x * S]! : xmax;
             x = SL[x * S] as number;
           }
           bnAppendNode(x, leaf, xmax, alloc);
@@ -603,7 +609,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
             let xmin = o > 0 ? P[pk * S + o - 1]! + 1 : lMin[k]!;
             const xmax = P[pk * S + o]!;
             for (let j = k + 1; j < d; j++) {
-              const e = EN[x]!;
+              const e = P[x * S + 15]!;
               lNode[j] = x;
               lOff[j] = e;
               lMin[j] = xmin;
@@ -724,7 +730,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
       bGap[cc] = newGap[j]!;
     }
     const rb = rp * S;
-    const re = EN[rp]!;
+    const re = P[rp * S + 15]!;
     for (let i = ro + 1; i <= re; i++, cc++) {
       bPiv[cc] = i < re ? P[rb + i]! : rMax[pd]!;
       bChild[cc] = SL[rb + i] as number;
@@ -738,7 +744,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
         if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
       }
     } else {
-      for (let i = lo + 1; i <= EN[lp]!; i++) {
+      for (let i = lo + 1; i <= P[lp * S + 15]!; i++) {
         const ch = SL[lb + i] as number;
         if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
       }
@@ -761,7 +767,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
 /** While the root is an internal node with one child, make the child the root. */
 function collapseRoot(mt: Mtree): void {
   let h = mtHeight(mt);
-  while (h > 1 && EN[mt.root] === 0) {
+  while (h > 1 && P[mt.root * S + 15] === 0) {
     const old = mt.root;
     const nr = SL[old * S] as number;
     PA[nr] = 0;
@@ -780,7 +786,7 @@ function walkRight(depth: number, leafDepth: number, key: number, beyond: boolea
   let max = rMax[depth]!;
   for (let d = depth; ; d++) {
     const b = n * S;
-    const e = EN[n]!;
+    const e = P[n * S + 15]!;
     let o: number;
     if (beyond) o = e;
     else {
@@ -807,7 +813,7 @@ function walkLeft(depth: number, leafDepth: number, key: number): void {
   let max = lMax[depth]!;
   for (let d = depth; ; d++) {
     const b = n * S;
-    const e = EN[n]!;
+    const e = P[n * S + 15]!;
     let o = 0;
     while (o < e && P[b + o]! < key) o++;
     lNode[d] = n;
@@ -857,7 +863,7 @@ function bnFromLeaves(
   bSlot[c] = entry;
   c++;
   const rb = R * S;
-  const re = EN[R]!;
+  const re = P[R * S + 15]!;
   for (let i = ro; i <= re; i++, c++) {
     bPiv[c] = i < re ? P[rb + i]! : rmax;
     bSlot[c] = SL[rb + i];
@@ -879,7 +885,7 @@ function masNewRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
   } else {
     const n = popNode(mt, mas, maple_leaf_64);
     SL[n * S] = entry;
-    EN[n] = 0;
+    P[n * S + 15] = 0;
     mt.root = n;
     mt.rootEntry = undefined;
     mtSetHeight(mt, 1);
@@ -931,7 +937,7 @@ function masStoreRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
     slot++;
     SL[b + slot] = undefined;
   }
-  EN[n] = slot;
+  P[n * S + 15] = slot;
   mt.root = n;
   mt.rootEntry = undefined;
   mtSetHeight(mt, 1);
@@ -979,7 +985,7 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       const last = mas.last;
       const oe = wr.offsetEnd;
       let ro: number;
-      if (last === max) ro = EN[n]! + 1;
+      if (last === max) ro = P[n * S + 15]! + 1;
       else ro = last < wr.endPiv ? oe : oe + 1;
       bnFromLeaves(entry, mas.index, last, n, wr.offset, lMin[d]!, n, ro, max);
       for (let i = 0; i <= d; i++) {
@@ -1018,7 +1024,7 @@ function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
     SL[b + end + 1] = entry;
     P[b + end] = index - 1;
   }
-  EN[n] = newEnd;
+  P[n * S + 15] = newEnd;
   if (content === undefined || entry === undefined) leafGapUpdate(mt, n, lMin[d]!, lMax[d]!);
 }
 
@@ -1075,7 +1081,7 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
   let lo = lOff[leafDepth]!;
   const lmin = lMin[leafDepth]!;
   const R = rNode[leafDepth]!;
-  let ro = beyond ? EN[R]! + 1 : rOff[leafDepth]!;
+  let ro = beyond ? P[R * S + 15]! + 1 : rOff[leafDepth]!;
   const rmax = rMax[leafDepth]!;
   if (entry === undefined) {
     // mas_extend_spanning_null()
@@ -1087,7 +1093,7 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
       sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
       index = sMin;
     }
-    const re = EN[R]!;
+    const re = P[R * S + 15]!;
     if (ro <= re && SL[R * S + ro] === undefined) {
       last = ro < re ? P[R * S + ro]! : rmax;
       ro++;
@@ -1130,7 +1136,7 @@ export function masBulkRebalance(mas: WriteState): void {
   const max = MAPLE_MAX;
   for (let d = 0; ; d++) {
     const b = n * S;
-    const e = EN[n]!;
+    const e = P[n * S + 15]!;
     lNode[d] = n;
     lOff[d] = e;
     lMin[d] = min;
@@ -1144,7 +1150,7 @@ export function masBulkRebalance(mas: WriteState): void {
     n = SL[b + e] as number;
   }
   const leaf = lNode[h - 1]!;
-  if (EN[leaf]! + 1 > mtMinSlots[maple_leaf_64]!) return;
+  if (P[leaf * S + 15]! + 1 > mtMinSlots[maple_leaf_64]!) return;
   bCount = 0;
   bnAppendNode(leaf, true, MAPLE_MAX, false);
   const saved = mas.masFlags;

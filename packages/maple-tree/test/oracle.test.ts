@@ -15,6 +15,7 @@ import {
   MT_FLAGS_ALLOC_RANGE,
   MT_FLAGS_USE_RCU,
   mtFind,
+  mtForEach,
   mtHeight,
   mtreeAllocRange,
   mtreeAllocRrange,
@@ -163,6 +164,9 @@ function run(flags: number, ops: Op[]): void {
         )
           got.push(e);
         expect(got).toEqual(want.map((q) => q.value));
+        const each: Array<[number, number, unknown]> = [];
+        mtForEach(mt, (e, f, l) => each.push([f, l, e]), x.a, hi);
+        expect(each).toEqual(want.map((q) => [q.first, q.last, q.value]));
         // mas_find / mas_find_rev iterations with ranges.
         mas.set(x.a);
         const fwd: Array<[number, number, unknown]> = [];
