@@ -16,7 +16,6 @@ import {
   GFP_NOWAIT,
   MAPLE_GAP_STRIDE as GS,
   type MapleNodeSheaf,
-  maple_arange_64,
   MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
 import {
@@ -936,8 +935,8 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
           if (lo > max) return -EBUSY;
           if (d === leafDepth) {
             if (slots[b + o] === undefined) {
-              const s0 = lo > min ? lo : min;
-              const t0 = hi < max ? hi : max;
+              const s0 = Math.max(lo, min);
+              const t0 = Math.min(hi, max);
               if (t0 - s0 + 1 >= size) {
                 mas.index = s0;
                 mas.last = s0 + size - 1;
@@ -966,8 +965,8 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
           if (hi < min) return -EBUSY;
           if (d === leafDepth) {
             if (slots[b + o] === undefined) {
-              const s0 = lo > min ? lo : min;
-              const t0 = hi < max ? hi : max;
+              const s0 = Math.max(lo, min);
+              const t0 = Math.min(hi, max);
               if (t0 - s0 + 1 >= size) {
                 mas.last = t0;
                 mas.index = t0 - size + 1;
