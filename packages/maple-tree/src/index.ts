@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { EBUSY, EEXIST, EINVAL, ENOMEM, EPERM, EUCLEAN, MapleTreeError, mapleErrnoName } from './errors.js';
+export { type FindGapOptions, MapleTree, type MapleTreeOptions } from './map.js';
 export {
   __mtDestroy,
   __mtDup,
@@ -105,6 +106,17 @@ export {
   type XaZeroEntry,
   xaIsZero,
 } from './tree.js';
+export {
+  type MapleNodeJSON,
+  type MapleTreeJSON,
+  type MtDumpFormat,
+  type MtStats,
+  type MtValidateReport,
+  mtDump,
+  mtStats,
+  mtToJSON,
+  mtValidate,
+} from './validate.js';
 export {
   MA_STATE_BULK,
   MA_STATE_PREALLOC,
