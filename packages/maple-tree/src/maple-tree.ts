@@ -40,6 +40,7 @@ import {
   masPreallocCalc,
   masWrStore,
   masWrStoreType,
+  masWrStoreTypeErase,
   wr,
   wr_new_root,
   wr_spanning_store,
@@ -1236,9 +1237,22 @@ export function masErase(mas: MaState): unknown {
   const index = mas.index;
   for (;;) {
     mas.status = ma_start;
-    const entry = masStateWalk(mas);
-    if (entry === undefined) return undefined;
-    const type = masWrPreallocate(mas, undefined, GFP_NOWAIT);
+    let entry: unknown;
+    let type: number;
+    if (mt.root === 0) {
+      entry = masStateWalk(mas);
+      if (entry === undefined) return undefined;
+      type = masWrPreallocate(mas, undefined, GFP_NOWAIT);
+    } else {
+      // One walk finds the range and decides the store type (the kernel walks twice).
+      type = masWrStoreTypeErase(mas);
+      if (type < 0) return undefined;
+      entry = wr.content;
+      mas.storeType = type;
+      const request = masPreallocCalc(mt, type, mas.index, mas.last);
+      mas.nodeRequest = request;
+      if (request > 0) masNodeCount(mas, request, GFP_NOWAIT);
+    }
     if (masNomem(mas, GFP_KERNEL)) {
       mas.index = index;
       mas.last = index;

@@ -218,7 +218,16 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     n = slots[b + o] as number;
     d++;
   }
-  // At the leaf.
+  return leafStoreType(mas, entry, d, n, min, max);
+}
+
+/** The leaf half of {@link masWrStoreType}: NULL extension, new end, store type. */
+function leafStoreType(mas: WriteState, entry: unknown, d: number, n: number, min: number, max: number): number {
+  const mt = mas.tree;
+  const piv = mt.store.pivots;
+  const slots = mt.store.slots;
+  let index = mas.index;
+  let last = mas.last;
   const b = n * S;
   const e = piv[n * S + 15]!;
   let o = lOff[d]!;
@@ -272,6 +281,84 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   if (!rcu && o === e) return wr_append;
   if (newEnd === e && (!rcu || oe - o === 1)) return wr_slot_store;
   return wr_node_store;
+}
+
+/**
+ * The store-type walk of an erase: find the range holding `mas.index`, make it
+ * the range to store NULL over, then decide the store type as
+ * {@link masWrStoreType} would for that range, from the same single walk
+ * (a NULL store ending at its leaf's end spans from the highest ancestor
+ * whose child ends there). Returns -1 when `mas.index` is empty.
+ * @kernel mas_erase (lib/maple_tree.c)
+ */
+export function masWrStoreTypeErase(mas: WriteState): number {
+  const mt = mas.tree;
+  wr.vacantHeight = 0;
+  wr.sufficientHeight = 0;
+  const st = mt.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const index = mas.index;
+  const leafDepth = mtHeight(mt) - 1;
+  wr.leafDepth = leafDepth;
+  let n = mt.root;
+  let min = 0;
+  let max = MAPLE_MAX;
+  let d = 0;
+  for (;;) {
+    const b = n * S;
+    const e = piv[b + 15]!;
+    let o = 0;
+    while (o < e && piv[b + o]! < index) o++;
+    lNode[d] = n;
+    lOff[d] = o;
+    lMin[d] = min;
+    lMax[d] = max;
+    if (d === leafDepth) break;
+    min = o > 0 ? piv[b + o - 1]! + 1 : min;
+    max = o < e ? piv[b + o]! : max;
+    n = slots[b + o] as number;
+    d++;
+  }
+  const b = n * S;
+  const e = piv[b + 15]!;
+  const o = lOff[d]!;
+  const content = slots[b + o];
+  if (content === undefined) return -1;
+  const sMin = o > 0 ? piv[b + o - 1]! + 1 : min;
+  const sMax = o < e ? piv[b + o]! : max;
+  mas.index = sMin;
+  mas.last = sMax;
+  // Where would the top-down walk have seen the span? At the highest level
+  // whose chosen child ends at sMax (a NULL store may not end a leaf).
+  let span = leafDepth + 1;
+  if (sMax === max && max !== MAPLE_MAX) {
+    for (let k = 0; k < leafDepth; k++) {
+      if (lMax[k + 1] === sMax) {
+        span = k;
+        break;
+      }
+    }
+  }
+  const alloc = mtIsAlloc(mt);
+  const iSlots = alloc ? 10 : 16;
+  const iMin = alloc ? 4 : 6;
+  const top = span < leafDepth ? span : leafDepth;
+  for (let k = 0; k < top; k++) {
+    const pe = piv[lNode[k]! * S + 15]!;
+    if (pe < iSlots - 1) wr.vacantHeight = k + 1;
+    if (k === 0) {
+      if (pe > 2) wr.sufficientHeight = 1;
+    } else if (pe > iMin + 1) wr.sufficientHeight = k + 1;
+  }
+  if (span <= leafDepth) {
+    wr.depth = span;
+    wr.content = content;
+    return wr_spanning_store;
+  }
+  const type = leafStoreType(mas, undefined, d, n, min, max);
+  wr.content = content;
+  return type;
 }
 
 /**
