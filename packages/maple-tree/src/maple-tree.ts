@@ -1335,9 +1335,10 @@ export function mtreeLoad(mt: Mtree, index: number): unknown {
   let levels = (mt.flags & MT_FLAGS_HEIGHT_MASK) >>> 2;
   for (;;) {
     const b = n * S;
-    const e = piv[n * S + 15]!;
+    // pivot[end] holds the node's max, so the scan needs no data end (one
+    // cache line less per level, as the kernel's mtree_lookup_walk).
     let o = 0;
-    while (o < e && piv[b + o]! < index) o++;
+    while (o < 15 && piv[b + o]! < index) o++;
     if (--levels === 0) {
       const v = st.slots[b + o];
       return v === XA_ZERO_ENTRY ? undefined : v;
@@ -1758,7 +1759,7 @@ export function __mtDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
     const e = src.pivots[n * S + 15]!;
     ds.pivots[c * S + 15] = e;
     ds.gapOffset[c] = src.gapOffset[n]!;
-    for (let i = 0; i < e; i++) ds.pivots[db + i] = src.pivots[sb + i]!;
+    for (let i = 0; i <= e && i < 15; i++) ds.pivots[db + i] = src.pivots[sb + i]!;
     if (d === h - 1) for (let i = 0; i <= e; i++) ds.slots[db + i] = src.slots[sb + i];
     else {
       for (let i = 0; i <= e; i++) ds.gaps[c * GS + i] = src.gaps[n * GS + i]!;

@@ -98,9 +98,10 @@ export class MapleNodeStore {
   /** Make handle `n` addressable. */
   ensure(n: number): void {
     if (n < this.capacity) return;
-    // Grow by a quarter: the slack of the node arrays is part of the tree's memory.
+    // Double while small (fewer copies), then grow by a quarter: the slack of
+    // the node arrays is part of the trees' memory.
     let cap = this.capacity;
-    while (cap <= n) cap = Math.ceil(cap * 1.25) + 16;
+    while (cap <= n) cap = cap < 16384 ? cap * 2 : Math.ceil(cap * 1.25) + 16;
     const s = MAPLE_NODE_STRIDE;
     this.pivots = grow(this.pivots, new Float64Array(cap * s));
     this.gaps = grow(this.gaps, new Float64Array(cap * MAPLE_GAP_STRIDE));

@@ -101,6 +101,11 @@ const bChild = new Int32Array(BIG);
 const bGap = new Float64Array(BIG);
 let bCount = 0;
 
+// Doubles handed between hot functions through a typed array: a double
+// argument or return value of a call V8 does not inline is boxed (a heap
+// allocation per call); a Float64Array slot is not.
+const DB = new Float64Array(8);
+
 /** Results of the last {@link masWrStoreType} walk. */
 export const wr = {
   /** Depth of the leaf, or of the node where a spanning store was detected. */
@@ -218,12 +223,14 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     n = slots[b + o] as number;
     d++;
   }
-  return leafStoreType(mas, entry, d, n, min, max);
+  return leafStoreType(mas, entry, d, n);
 }
 
 /** The leaf half of {@link masWrStoreType}: NULL extension, new end, store type. */
-function leafStoreType(mas: WriteState, entry: unknown, d: number, n: number, min: number, max: number): number {
+function leafStoreType(mas: WriteState, entry: unknown, d: number, n: number): number {
   const mt = mas.tree;
+  const min = lMin[d]!;
+  const max = lMax[d]!;
   const piv = mt.store.pivots;
   const slots = mt.store.slots;
   let index = mas.index;
@@ -356,7 +363,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
     wr.content = content;
     return wr_spanning_store;
   }
-  const type = leafStoreType(mas, undefined, d, n, min, max);
+  const type = leafStoreType(mas, undefined, d, n);
   wr.content = content;
   return type;
 }
@@ -448,23 +455,6 @@ function flushRcu(mt: Mtree): void {
   });
 }
 
-/** Largest NULL range of a leaf with bounds [min, max]. */
-function leafMaxGap(n: number, min: number, max: number): number {
-  const b = n * S;
-  const e = P[n * S + 15]!;
-  let g = 0;
-  let lo = min;
-  for (let i = 0; i <= e; i++) {
-    const hi = i < e ? P[b + i]! : max;
-    if (SL[b + i] === undefined) {
-      const sz = hi - lo + 1;
-      if (sz > g) g = sz;
-    }
-    lo = hi + 1;
-  }
-  return g;
-}
-
 /** Largest gap of an arange node; updates its meta gap offset. */
 function internalMaxGap(n: number): number {
   const e = P[n * S + 15]!;
@@ -486,8 +476,9 @@ function internalMaxGap(n: number): number {
  * largest gap of a node changes.
  * @kernel mas_parent_gap (lib/maple_tree.c)
  */
-function gapUpdateUp(mt: Mtree, n: number, gap: number): void {
+function gapUpdateUp(mt: Mtree, n: number): void {
   if (!mtIsAlloc(mt)) return;
+  let gap = DB[0]!;
   for (;;) {
     const p = PA[n]!;
     if (p === 0) return;
@@ -507,10 +498,24 @@ function gapUpdateUp(mt: Mtree, n: number, gap: number): void {
   }
 }
 
-/** Update the gaps above leaf `n` with bounds [min, max]. @kernel mas_update_gap (lib/maple_tree.c) */
-function leafGapUpdate(mt: Mtree, n: number, min: number, max: number): void {
+/** Update the gaps above leaf `n` at depth `d` of the current path. @kernel mas_update_gap (lib/maple_tree.c) */
+function leafGapUpdate(mt: Mtree, n: number, d: number): void {
   if (!mtIsAlloc(mt) || PA[n] === 0) return;
-  gapUpdateUp(mt, n, leafMaxGap(n, min, max));
+  const b = n * S;
+  const e = P[b + 15]!;
+  const max = lMax[d]!;
+  let g = 0;
+  let lo = lMin[d]!;
+  for (let i = 0; i <= e; i++) {
+    const hi = i < e ? P[b + i]! : max;
+    if (SL[b + i] === undefined) {
+      const sz = hi - lo + 1;
+      if (sz > g) g = sz;
+    }
+    lo = hi + 1;
+  }
+  DB[0] = g;
+  gapUpdateUp(mt, n);
 }
 
 /**
@@ -518,7 +523,8 @@ function leafGapUpdate(mt: Mtree, n: number, min: number, max: number): void {
  * largest gap (leaf: largest NULL range starting at `nodeMin`).
  * @kernel mab_mas_cp (lib/maple_tree.c)
  */
-function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: number): number {
+function bnWrite(n: number, leaf: boolean, from: number, cnt: number): void {
+  const nodeMin = DB[2]!;
   const b = n * S;
   const last = cnt - 1;
   if (leaf) {
@@ -528,7 +534,8 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
       const hi = bPiv[from + i]!;
       const v = bSlot[from + i];
       SL[b + i] = v;
-      if (i < last) P[b + i] = hi;
+      // pivot[end] holds the node's max when there is room (as in the kernel).
+      if (i < 15) P[b + i] = hi;
       if (v === undefined) {
         const sz = hi - lo + 1;
         if (sz > g) g = sz;
@@ -537,7 +544,8 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
     }
     for (let i = cnt; i < S; i++) SL[b + i] = undefined;
     P[n * S + 15] = last;
-    return g;
+    DB[1] = g;
+    return;
   }
   const alloc = TY[n] === maple_arange_64;
   let g = -1;
@@ -547,7 +555,7 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
     SL[b + i] = c;
     PA[c] = n;
     PS[c] = i;
-    if (i < last) P[b + i] = bPiv[from + i]!;
+    if (i < 15) P[b + i] = bPiv[from + i]!;
     if (alloc) {
       const v = bGap[from + i]!;
       G[n * GS + i] = v;
@@ -559,7 +567,7 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number, nodeMin: n
   }
   P[n * S + 15] = last;
   GO[n] = off;
-  return alloc ? g : 0;
+  DB[1] = alloc ? g : 0;
 }
 
 /** Append all slots of node `n` (bounds [nmin, nmax]) to the big node. */
@@ -729,9 +737,14 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
         }
         nodeFree(mt, old);
       }
-      const g = bnWrite(target, leaf, 0, c, bnMin);
+      DB[2] = bnMin;
+      bnWrite(target, leaf, 0, c);
+      const g = DB[1]!;
       for (let i = 0; i < nrConsumed; i++) if (consumed[i] !== old) nodeFree(mt, consumed[i]!);
-      if (alloc && !isRoot) gapUpdateUp(mt, target, g);
+      if (alloc && !isRoot) {
+        DB[0] = g;
+        gapUpdateUp(mt, target);
+      }
       flushRcu(mt);
       return;
     }
@@ -770,7 +783,9 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
     for (let j = 0; j < k; j++) {
       const to = j === 0 ? s1 : j === 1 ? (k === 2 ? c : s2) : c;
       const nn = popNode(mt, mas, type);
-      newGap[j] = bnWrite(nn, leaf, from, to - from, nmin);
+      DB[2] = nmin;
+      bnWrite(nn, leaf, from, to - from);
+      newGap[j] = DB[1]!;
       newNodes[j] = nn;
       newMax[j] = to === c ? bnMax : bPiv[to - 1]!;
       nmin = newMax[j]! + 1;
@@ -791,7 +806,8 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
           bPiv[j] = newMax[j]!;
           bGap[j] = newGap[j]!;
         }
-        bnWrite(root, false, 0, k, 0);
+        DB[2] = 0;
+        bnWrite(root, false, 0, k);
         mt.root = root;
         mtSetHeight(mt, leafDepth + 2);
       }
@@ -923,17 +939,11 @@ function walkLeft(depth: number, leafDepth: number, key: number): void {
  * last + 1 (ro > end: nothing to the right).
  * @kernel mas_store_b_node (lib/maple_tree.c)
  */
-function bnFromLeaves(
-  entry: unknown,
-  index: number,
-  last: number,
-  L: number,
-  lo: number,
-  lmin: number,
-  R: number,
-  ro: number,
-  rmax: number,
-): void {
+function bnFromLeaves(entry: unknown, L: number, lo: number, R: number, ro: number): void {
+  const index = DB[3]!;
+  const last = DB[4]!;
+  const lmin = DB[5]!;
+  const rmax = DB[6]!;
   const lb = L * S;
   let c = 0;
   for (let i = 0; i < lo; i++, c++) {
@@ -972,6 +982,7 @@ function masNewRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
   } else {
     const n = popNode(mt, mas, maple_leaf_64);
     SL[n * S] = entry;
+    P[n * S] = MAPLE_MAX;
     P[n * S + 15] = 0;
     mt.root = n;
     mt.rootEntry = undefined;
@@ -1024,6 +1035,7 @@ function masStoreRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
     slot++;
     SL[b + slot] = undefined;
   }
+  P[b + slot] = MAPLE_MAX;
   P[n * S + 15] = slot;
   mt.root = n;
   mt.rootEntry = undefined;
@@ -1052,7 +1064,7 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       const idx = n * S + wr.offset;
       const old = SL[idx];
       SL[idx] = entry;
-      if ((old === undefined) !== (entry === undefined)) leafGapUpdate(mt, n, lMin[d]!, lMax[d]!);
+      if ((old === undefined) !== (entry === undefined)) leafGapUpdate(mt, n, d);
       return;
     }
     case wr_append:
@@ -1074,7 +1086,11 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       let ro: number;
       if (last === max) ro = P[n * S + 15]! + 1;
       else ro = last < wr.endPiv ? oe : oe + 1;
-      bnFromLeaves(entry, mas.index, last, n, wr.offset, lMin[d]!, n, ro, max);
+      DB[3] = mas.index;
+      DB[4] = last;
+      DB[5] = lMin[d]!;
+      DB[6] = max;
+      bnFromLeaves(entry, n, wr.offset, n, ro);
       for (let i = 0; i <= d; i++) {
         rNode[i] = lNode[i]!;
         rOff[i] = lOff[i]!;
@@ -1111,8 +1127,9 @@ function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
     SL[b + end + 1] = entry;
     P[b + end] = index - 1;
   }
+  if (newEnd < 15) P[b + newEnd] = lMax[d]!;
   P[n * S + 15] = newEnd;
-  if (content === undefined || entry === undefined) leafGapUpdate(mt, n, lMin[d]!, lMax[d]!);
+  if (content === undefined || entry === undefined) leafGapUpdate(mt, n, d);
 }
 
 /** @kernel mas_wr_slot_store (lib/maple_tree.c) */
@@ -1136,7 +1153,7 @@ function wrSlotStore(mt: Mtree, mas: WriteState, entry: unknown): void {
     P[b + o] = mas.index - 1;
     P[b + o + 1] = mas.last;
   }
-  if (entry === undefined || gap) leafGapUpdate(mt, n, lMin[d]!, lMax[d]!);
+  if (entry === undefined || gap) leafGapUpdate(mt, n, d);
 }
 
 /**
@@ -1193,7 +1210,11 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
       return;
     }
   }
-  bnFromLeaves(entry, index, last, L, lo, lmin, R, ro, rmax);
+  DB[3] = index;
+  DB[4] = last;
+  DB[5] = lmin;
+  DB[6] = rmax;
+  bnFromLeaves(entry, L, lo, R, ro);
   rebuild(mt, mas, leafDepth);
 }
 
