@@ -111,6 +111,8 @@ export class MaState {
   masFlags: number;
   /** Preallocated nodes (a prefilled sheaf), or null. */
   sheaf: MapleNodeSheaf | null;
+  /** Nodes freed by this state's writes, reused before the sheaf; freed by {@link destroy}. */
+  reuse: number[];
 
   /** @kernel MA_STATE (include/linux/maple_tree.h) */
   constructor(mt: Mtree, first = 0, last = first) {
@@ -129,6 +131,7 @@ export class MaState {
     this.nodeRequest = 0;
     this.masFlags = 0;
     this.sheaf = null;
+    this.reuse = [];
   }
 
   /** Walk to `index`: the entry there, with `index`/`last` set to its range. @kernel mas_walk */
@@ -1202,6 +1205,13 @@ export function masDestroy(mas: MaState): void {
     mas.masFlags &= ~MA_STATE_REBALANCE;
   }
   mas.masFlags &= ~(MA_STATE_BULK | MA_STATE_PREALLOC);
+  const reuse = mas.reuse;
+  if (reuse.length > 0) {
+    const mt = mas.tree;
+    for (let i = 0; i < reuse.length; i++) mt.allocator.free(reuse[i]!);
+    mt.stats.freed += reuse.length;
+    reuse.length = 0;
+  }
   if (mas.sheaf !== null) {
     const mt = mas.tree;
     mt.stats.returned += mas.sheaf.size;

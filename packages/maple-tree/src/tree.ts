@@ -79,6 +79,8 @@ export class MapleTreeStats {
   failedRequests = 0;
   /** Nodes allocated one at a time because a store ran out of preallocated nodes. */
   extra = 0;
+  /** Nodes a write freed and a later write of the same state took again (`mas_push_node`). */
+  reused = 0;
   /** Stores per store type (index = `wr_*` constant). */
   readonly storeTypes: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -93,6 +95,7 @@ export class MapleTreeStats {
     this.bulkRequests = 0;
     this.failedRequests = 0;
     this.extra = 0;
+    this.reused = 0;
     this.storeTypes.fill(0);
   }
 }

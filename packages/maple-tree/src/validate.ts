@@ -86,7 +86,8 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
     }
     if (parent === 0 && !leaf && e < 1) fail(`internal root ${n} has one child`);
     const b = n * S;
-    if (e < 15 && st.pivots[b + e] !== max) fail(`node ${n} pivot[end] = ${st.pivots[b + e]} is not the node max ${max}`);
+    if (e < 15 && st.pivots[b + e] !== max)
+      fail(`node ${n} pivot[end] = ${st.pivots[b + e]} is not the node max ${max}`);
     let lo = min;
     for (let i = 0; i < e; i++) {
       const p = st.pivots[b + i]!;

@@ -79,6 +79,8 @@ export interface WriteState {
   masFlags: number;
   /** The sheaf of preallocated nodes, or null. */
   sheaf: import('./node-store.js').MapleNodeSheaf | null;
+  /** Nodes this state's writes freed (no RCU): reused before the sheaf, freed by `destroy` (`mas_push_node`). */
+  reuse: number[];
 }
 
 const LEVELS = 34;
@@ -134,6 +136,8 @@ export const wr = {
 
 /** Nodes handed to RCU at the end of the current write. */
 let rcuPending: number[] = [];
+/** The reuse list of the state whose write is running. */
+let curReuse: number[] = [];
 
 // The node arrays, bound at the start of every write and after each allocation
 // (the store grows by replacing its arrays).
@@ -182,8 +186,8 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   const alloc = mtIsAlloc(mt);
   const iSlots = alloc ? 10 : 16;
   const iMin = alloc ? 4 : 6;
-  let index = mas.index;
-  let last = mas.last;
+  const index = mas.index;
+  const last = mas.last;
   let n = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
@@ -407,6 +411,12 @@ export function masPreallocCalc(mt: Mtree, storeType: number, index: number, las
 function popNode(mt: Mtree, mas: WriteState, type: number): number {
   const a = mt.allocator;
   let n = 0;
+  if (mas.reuse.length > 0) {
+    n = mas.reuse.pop()!;
+    mt.stats.reused++;
+    mt.store.init(n, type);
+    return n;
+  }
   if (mas.sheaf !== null) n = a.allocFromSheaf(mas.sheaf);
   if (n === 0) {
     n = a.alloc(GFP_NOWAIT);
@@ -426,10 +436,7 @@ function nodeFree(mt: Mtree, n: number): void {
   if (mtInRcu(mt)) {
     DE[n] = 1;
     rcuPending.push(n);
-  } else {
-    mt.allocator.free(n);
-    mt.stats.freed++;
-  }
+  } else curReuse.push(n);
 }
 
 /** Free a whole subtree whose root is at `depth`. */
@@ -1050,6 +1057,7 @@ function masStoreRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
 export function masWrStore(mas: WriteState, entry: unknown, storeType: number): void {
   const mt = mas.tree;
   bind(mt);
+  curReuse = mas.reuse;
   mt.stats.storeTypes[storeType]!++;
   switch (storeType) {
     case wr_store_root:
@@ -1238,6 +1246,7 @@ export function masBulkRebalance(mas: WriteState): void {
   const h = mtHeight(mt);
   if (h <= 1) return;
   bind(mt);
+  curReuse = mas.reuse;
   // Walk to the rightmost leaf.
   let n = mt.root;
   let min = 0;
