@@ -354,7 +354,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   const alloc = mtIsAlloc(mt);
   const iSlots = alloc ? 10 : 16;
   const iMin = alloc ? 4 : 6;
-  const top = span < leafDepth ? span : leafDepth;
+  const top = Math.min(span, leafDepth);
   for (let k = 0; k < top; k++) {
     const pe = piv[lNode[k]! * S + 15]!;
     if (pe < iSlots - 1) wr.vacantHeight = k + 1;
