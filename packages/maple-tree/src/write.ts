@@ -118,6 +118,8 @@ export const wr = {
   vacantHeight: 0,
   /** Height of the deepest internal node that stays sufficient after losing a slot; 0 = none. */
   sufficientHeight: 0,
+  /** Internal levels the write walk passed (their ends give the two heights, computed lazily). */
+  top: 0,
   /** Leaf offset of `index`. */
   offset: 0,
   /** Leaf offset of `last`. */
@@ -183,9 +185,6 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   const st = mt.store;
   const piv = st.pivots;
   const slots = st.slots;
-  const alloc = mtIsAlloc(mt);
-  const iSlots = alloc ? 10 : 16;
-  const iMin = alloc ? 4 : 6;
   const index = mas.index;
   const last = mas.last;
   let n = mt.root;
@@ -196,10 +195,12 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   wr.leafDepth = leafDepth;
   for (;;) {
     const b = n * S;
-    const e = piv[n * S + 15]!;
+    // pivot[end] is the node max, so the scan needs no data end; the ends the
+    // preallocation heights need are read later, only for the store types
+    // that use them (one cache line less per level).
     let o = 0;
-    while (o < e && piv[b + o]! < index) o++;
-    const sMax = o < e ? piv[b + o]! : max;
+    while (o < 15 && piv[b + o]! < index) o++;
+    const sMax = o < 15 ? piv[b + o]! : max;
     lNode[d] = n;
     lOff[d] = o;
     lMin[d] = min;
@@ -208,6 +209,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
       // mas_is_span_wr() at a leaf: only a NULL ending at the node's end spans.
       if (last === max && entry === undefined && max !== MAPLE_MAX) {
         wr.depth = d;
+        wr.top = d;
         wr.content = slots[b + o];
         return wr_spanning_store;
       }
@@ -215,18 +217,16 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     }
     if (last > sMax || (last === sMax && entry === undefined && last !== MAPLE_MAX)) {
       wr.depth = d;
+      wr.top = d;
       wr.content = undefined;
       return wr_spanning_store;
     }
-    if (e < iSlots - 1) wr.vacantHeight = d + 1;
-    if (d === 0) {
-      if (e > 2) wr.sufficientHeight = 1;
-    } else if (e > iMin + 1) wr.sufficientHeight = d + 1;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = sMax;
     n = slots[b + o] as number;
     d++;
   }
+  wr.top = d;
   return leafStoreType(mas, entry, d, n);
 }
 
@@ -351,17 +351,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
       }
     }
   }
-  const alloc = mtIsAlloc(mt);
-  const iSlots = alloc ? 10 : 16;
-  const iMin = alloc ? 4 : 6;
-  const top = Math.min(span, leafDepth);
-  for (let k = 0; k < top; k++) {
-    const pe = piv[lNode[k]! * S + 15]!;
-    if (pe < iSlots - 1) wr.vacantHeight = k + 1;
-    if (k === 0) {
-      if (pe > 2) wr.sufficientHeight = 1;
-    } else if (pe > iMin + 1) wr.sufficientHeight = k + 1;
-  }
+  wr.top = Math.min(span, leafDepth);
   if (span <= leafDepth) {
     wr.depth = span;
     wr.content = content;
@@ -370,6 +360,30 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   const type = leafStoreType(mas, undefined, d, n);
   wr.content = content;
   return type;
+}
+
+/**
+ * The vacant and sufficient heights of the last write walk, from the data ends
+ * of the internal nodes it passed.
+ * @kernel mas_wr_walk (lib/maple_tree.c)
+ */
+function computeHeights(mt: Mtree): void {
+  const piv = mt.store.pivots;
+  const alloc = mtIsAlloc(mt);
+  const iSlots = alloc ? 10 : 16;
+  const iMin = alloc ? 4 : 6;
+  let vh = 0;
+  let sh = 0;
+  const top = wr.top;
+  for (let k = 0; k < top; k++) {
+    const e = piv[lNode[k]! * S + 15]!;
+    if (e < iSlots - 1) vh = k + 1;
+    if (k === 0) {
+      if (e > 2) sh = 1;
+    } else if (e > iMin + 1) sh = k + 1;
+  }
+  wr.vacantHeight = vh;
+  wr.sufficientHeight = sh;
 }
 
 /**
@@ -382,6 +396,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
  */
 export function masPreallocCalc(mt: Mtree, storeType: number, index: number, last: number): number {
   const height = mtHeight(mt);
+  if (storeType === wr_spanning_store || storeType === wr_split_store || storeType === wr_rebalance) computeHeights(mt);
   const vh = wr.vacantHeight;
   const sh = wr.sufficientHeight;
   const delta = height - vh;
