@@ -37,10 +37,16 @@ function replay(mas: MaState, steps: Step[]): void {
   }
 }
 
-const set = (i: number) => (m: MaState) => m.set(i);
-const setPause = (i: number) => (m: MaState) => {
+/** Point the state at `i`, then act. */
+const at = (i: number, f: (m: MaState) => unknown) => (m: MaState) => {
+  m.set(i);
+  return f(m);
+};
+/** Point the state at `i`, pause it, then act. */
+const atPaused = (i: number, f: (m: MaState) => unknown) => (m: MaState) => {
   m.set(i);
   m.pause();
+  return f(m);
 };
 
 describe('maple state transitions (check_state_handling)', () => {
@@ -50,21 +56,21 @@ describe('maple state transitions (check_state_handling)', () => {
     const mas = new MaState(mt, 0);
     const steps: Step[] = [
       ['prev: start -> underflow', (m) => m.prev(0), undefined, null, null, ma_underflow],
-      ['prev: start -> root', (m) => (set(10)(m), m.prev(0)), 'p1', 0, 0, ma_root],
-      ['prev: pause -> root', (m) => (setPause(10)(m), m.prev(0)), 'p1', 0, 0, ma_root],
-      ['next: start -> none', (m) => (set(0)(m), m.next(MAPLE_MAX)), undefined, 1, MAPLE_MAX, ma_none],
-      ['next: start -> none (10)', (m) => (set(10)(m), m.next(MAPLE_MAX)), undefined, 1, MAPLE_MAX, ma_none],
-      ['find: start -> root', (m) => (set(0)(m), m.find(MAPLE_MAX)), 'p1', 0, 0, ma_root],
+      ['prev: start -> root', at(10, (m) => m.prev(0)), 'p1', 0, 0, ma_root],
+      ['prev: pause -> root', atPaused(10, (m) => m.prev(0)), 'p1', 0, 0, ma_root],
+      ['next: start -> none', at(0, (m) => m.next(MAPLE_MAX)), undefined, 1, MAPLE_MAX, ma_none],
+      ['next: start -> none (10)', at(10, (m) => m.next(MAPLE_MAX)), undefined, 1, MAPLE_MAX, ma_none],
+      ['find: start -> root', at(0, (m) => m.find(MAPLE_MAX)), 'p1', 0, 0, ma_root],
       ['find: root -> none', (m) => m.find(MAPLE_MAX), undefined, 1, MAPLE_MAX, ma_none],
       ['find: none -> none', (m) => m.find(MAPLE_MAX), undefined, 1, MAPLE_MAX, ma_none],
-      ['find: start -> none', (m) => (set(10)(m), m.find(MAPLE_MAX)), undefined, 1, MAPLE_MAX, ma_none],
+      ['find: start -> none', at(10, (m) => m.find(MAPLE_MAX)), undefined, 1, MAPLE_MAX, ma_none],
       ['find_rev: none -> root', (m) => m.findRev(0), 'p1', 0, 0, ma_root],
-      ['find_rev: start -> root', (m) => (set(0)(m), m.findRev(0)), 'p1', 0, 0, ma_root],
+      ['find_rev: start -> root', at(0, (m) => m.findRev(0)), 'p1', 0, 0, ma_root],
       ['find_rev: root -> none', (m) => m.findRev(0), undefined, 0, 0, ma_none],
       ['find_rev: none -> none', (m) => m.findRev(0), undefined, 0, 0, ma_none],
-      ['find_rev: start -> root (10)', (m) => (set(10)(m), m.findRev(0)), 'p1', 0, 0, ma_root],
-      ['walk: start -> none', (m) => (set(10)(m), m.walk()), undefined, 1, MAPLE_MAX, ma_none],
-      ['walk: pause -> none', (m) => (setPause(10)(m), m.walk()), undefined, 1, MAPLE_MAX, ma_none],
+      ['find_rev: start -> root (10)', at(10, (m) => m.findRev(0)), 'p1', 0, 0, ma_root],
+      ['walk: start -> none', at(10, (m) => m.walk()), undefined, 1, MAPLE_MAX, ma_none],
+      ['walk: pause -> none', atPaused(10, (m) => m.walk()), undefined, 1, MAPLE_MAX, ma_none],
       [
         'walk: none -> none',
         (m) => {
@@ -78,8 +84,8 @@ describe('maple state transitions (check_state_handling)', () => {
         ma_none,
       ],
       ['walk: none -> none again', (m) => m.walk(), undefined, 1, MAPLE_MAX, ma_none],
-      ['walk: start -> root', (m) => (set(0)(m), m.walk()), 'p1', 0, 0, ma_root],
-      ['walk: pause -> root', (m) => (setPause(0)(m), m.walk()), 'p1', 0, 0, ma_root],
+      ['walk: start -> root', at(0, (m) => m.walk()), 'p1', 0, 0, ma_root],
+      ['walk: pause -> root', atPaused(0, (m) => m.walk()), 'p1', 0, 0, ma_root],
       [
         'walk: none -> root',
         (m) => {
@@ -92,7 +98,7 @@ describe('maple state transitions (check_state_handling)', () => {
         ma_root,
       ],
       ['walk: root -> root', (m) => m.walk(), 'p1', 0, 0, ma_root],
-      ['walk: root -> none', (m) => (set(10)(m), m.walk()), undefined, 1, MAPLE_MAX, ma_none],
+      ['walk: root -> none', at(10, (m) => m.walk()), undefined, 1, MAPLE_MAX, ma_none],
       [
         'walk: none -> root (0)',
         (m) => {
@@ -118,8 +124,8 @@ describe('maple state transitions (check_state_handling)', () => {
     mtreeStoreRange(mt, 0x3000, 0x3500, 'p3');
     const mas = new MaState(mt, 0);
     const steps: Step[] = [
-      ['next: start -> active', (m) => (set(0)(m), m.next(MAPLE_MAX)), 'p1', 0x1000, 0x1500, ma_active],
-      ['next: pause -> active', (m) => (setPause(0)(m), m.next(MAPLE_MAX)), 'p1', 0x1000, 0x1500, ma_active],
+      ['next: start -> active', at(0, (m) => m.next(MAPLE_MAX)), 'p1', 0x1000, 0x1500, ma_active],
+      ['next: pause -> active', atPaused(0, (m) => m.next(MAPLE_MAX)), 'p1', 0x1000, 0x1500, ma_active],
       [
         'next: none -> active',
         (m) => {
