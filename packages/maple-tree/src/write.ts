@@ -1099,30 +1099,85 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
     case wr_spanning_store:
       wrSpanningStore(mt, mas, entry);
       return;
-    default: {
-      // node store, split, rebalance: rebuild the leaf (and above as needed).
-      const d = wr.depth;
-      const n = lNode[d]!;
-      const max = lMax[d]!;
-      const last = mas.last;
-      const oe = wr.offsetEnd;
-      let ro: number;
-      if (last === max) ro = P[n * S + 15]! + 1;
-      else ro = last < wr.endPiv ? oe : oe + 1;
-      DB[3] = mas.index;
-      DB[4] = last;
-      DB[5] = lMin[d]!;
-      DB[6] = max;
-      bnFromLeaves(entry, n, wr.offset, n, ro);
-      for (let i = 0; i <= d; i++) {
-        rNode[i] = lNode[i]!;
-        rOff[i] = lOff[i]!;
-        rMin[i] = lMin[i]!;
-        rMax[i] = lMax[i]!;
+    case wr_node_store:
+      if (!mtInRcu(mt)) {
+        wrNodeStoreInPlace(mt, mas, entry);
+        return;
       }
-      rebuild(mt, mas, d);
-    }
+      nodeStoreRebuild(mt, mas, entry);
+      return;
+    default:
+      nodeStoreRebuild(mt, mas, entry);
   }
+}
+
+/**
+ * Node store without RCU: shift the tail of the leaf and write the (up to
+ * three) new ranges in place, touching only the slots that move.
+ * @kernel mas_wr_node_store (lib/maple_tree.c)
+ */
+function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const d = wr.depth;
+  const n = lNode[d]!;
+  const b = n * S;
+  const e = wr.end;
+  const o = wr.offset;
+  const oe = wr.offsetEnd;
+  const index = mas.index;
+  const last = mas.last;
+  const max = lMax[d]!;
+  const cOe = SL[b + oe];
+  const head = wr.rMin < index ? o + 1 : o;
+  const remainder = wr.endPiv > last;
+  const tailDst = head + (remainder ? 2 : 1);
+  const shift = tailDst - (oe + 1);
+  const newEnd = e + shift;
+  if (shift > 0) {
+    for (let i = e; i > oe; i--) {
+      SL[b + i + shift] = SL[b + i];
+      if (i + shift < 15) P[b + i + shift] = i < 15 ? P[b + i]! : max;
+    }
+  } else if (shift < 0) {
+    for (let i = oe + 1; i <= e; i++) {
+      SL[b + i + shift] = SL[b + i];
+      if (i + shift < 15) P[b + i + shift] = i < 15 ? P[b + i]! : max;
+    }
+    for (let i = newEnd + 1; i <= e; i++) SL[b + i] = undefined;
+  }
+  if (head > o) P[b + o] = index - 1;
+  SL[b + head] = entry;
+  if (head < 15) P[b + head] = last;
+  if (remainder) {
+    SL[b + head + 1] = cOe;
+    if (head + 1 < 15) P[b + head + 1] = wr.endPiv;
+  }
+  P[b + 15] = newEnd;
+  leafGapUpdate(mt, n, d);
+}
+
+/** Node store in RCU mode, split and rebalance: through the big node. */
+function nodeStoreRebuild(mt: Mtree, mas: WriteState, entry: unknown): void {
+  // node store, split, rebalance: rebuild the leaf (and above as needed).
+  const d = wr.depth;
+  const n = lNode[d]!;
+  const max = lMax[d]!;
+  const last = mas.last;
+  const oe = wr.offsetEnd;
+  let ro: number;
+  if (last === max) ro = P[n * S + 15]! + 1;
+  else ro = last < wr.endPiv ? oe : oe + 1;
+  DB[3] = mas.index;
+  DB[4] = last;
+  DB[5] = lMin[d]!;
+  DB[6] = max;
+  bnFromLeaves(entry, n, wr.offset, n, ro);
+  for (let i = 0; i <= d; i++) {
+    rNode[i] = lNode[i]!;
+    rOff[i] = lOff[i]!;
+    rMin[i] = lMin[i]!;
+    rMax[i] = lMax[i]!;
+  }
+  rebuild(mt, mas, d);
 }
 
 /** @kernel mas_wr_append (lib/maple_tree.c) */
