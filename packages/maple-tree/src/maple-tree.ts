@@ -1320,6 +1320,7 @@ export function mtInitFlags(mt: Mtree, flags: number): void {
   mt.root = 0;
   mt.rootEntry = undefined;
   mt.destroyed = false;
+  mt.gen++;
 }
 
 /** True when the tree holds nothing. @kernel mtree_empty (include/linux/maple_tree.h) */
@@ -1551,6 +1552,7 @@ export function __mtDestroy(mt: Mtree): void {
 }
 
 function freeAll(mt: Mtree): void {
+  mt.gen++;
   const root = mt.root;
   const h = mtHeight(mt);
   mt.root = 0;
@@ -1784,6 +1786,7 @@ export function __mtDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
   }
   dst.root = newRoot;
   dst.flags = mt.flags;
+  dst.gen++;
   return 0;
 }
 

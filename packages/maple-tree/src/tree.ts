@@ -152,6 +152,8 @@ export class Mtree {
   destroyed: boolean;
   /** @internal A maple state the normal API reuses. */
   scratchState: object | null;
+  /** @internal Bumped by every write that changes nodes other than one leaf in place. */
+  gen: number;
 
   constructor(flags = 0, opts: MtreeOptions = {}) {
     this.flags = flags & ~MT_FLAGS_HEIGHT_MASK;
@@ -167,6 +169,7 @@ export class Mtree {
     this.fullHeightPrealloc = opts.fullHeightPrealloc ?? false;
     this.destroyed = false;
     this.scratchState = null;
+    this.gen = 0;
   }
 }
 

@@ -136,6 +136,18 @@ export const wr = {
   content: undefined as unknown,
 };
 
+// The last write walk's path stays valid while its tree's `gen` is unchanged
+// (only in-place leaf writes happened since): a write inside the same leaf
+// then skips the walk from the root (the churn of a VMA: erase, then store
+// at the same address).
+let pathTree: Mtree | null = null;
+let pathGen = -1;
+
+/** Forget the cached path (tests, and trees that are re-initialised). */
+export function mtForgetPath(): void {
+  pathTree = null;
+}
+
 /** Nodes handed to RCU at the end of the current write. */
 let rcuPending: number[] = [];
 /** The reuse list of the state whose write is running. */
@@ -187,12 +199,26 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   const slots = st.slots;
   const index = mas.index;
   const last = mas.last;
+  const leafDepth = mtHeight(mt) - 1;
+  wr.leafDepth = leafDepth;
+  if (pathTree === mt && pathGen === mt.gen) {
+    const lmax = lMax[leafDepth]!;
+    if (index >= lMin[leafDepth]! && last <= lmax && !(last === lmax && entry === undefined && lmax !== MAPLE_MAX)) {
+      // Inside the leaf of the last walk: no level above can see a span.
+      const ln = lNode[leafDepth]!;
+      const b = ln * S;
+      let o = 0;
+      while (o < 15 && piv[b + o]! < index) o++;
+      lOff[leafDepth] = o;
+      wr.top = leafDepth;
+      return leafStoreType(mas, entry, leafDepth, ln);
+    }
+  }
+  pathTree = null;
   let n = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
   let d = 0;
-  const leafDepth = mtHeight(mt) - 1;
-  wr.leafDepth = leafDepth;
   for (;;) {
     const b = n * S;
     // pivot[end] is the node max, so the scan needs no data end; the ends the
@@ -227,6 +253,8 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     d++;
   }
   wr.top = d;
+  pathTree = mt;
+  pathGen = mt.gen;
   return leafStoreType(mas, entry, d, n);
 }
 
@@ -312,6 +340,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   const index = mas.index;
   const leafDepth = mtHeight(mt) - 1;
   wr.leafDepth = leafDepth;
+  pathTree = null;
   let n = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
@@ -334,6 +363,8 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   const b = n * S;
   const e = piv[b + 15]!;
   const o = lOff[d]!;
+  pathTree = mt;
+  pathGen = mt.gen;
   const content = slots[b + o];
   if (content === undefined) return -1;
   const sMin = o > 0 ? piv[b + o - 1]! + 1 : min;
@@ -906,6 +937,7 @@ function collapseRoot(mt: Mtree): void {
 
 /** Fill the right path below `depth` for key `key` (or the rightmost path when key > node max). */
 function walkRight(depth: number, leafDepth: number, key: number, beyond: boolean): void {
+  pathTree = null;
   let n = rNode[depth]!;
   let min = rMin[depth]!;
   let max = rMax[depth]!;
@@ -933,6 +965,7 @@ function walkRight(depth: number, leafDepth: number, key: number, beyond: boolea
 
 /** Fill the left path below `depth` for key `key`. */
 function walkLeft(depth: number, leafDepth: number, key: number): void {
+  pathTree = null;
   let n = lNode[depth]!;
   let min = lMin[depth]!;
   let max = lMax[depth]!;
@@ -1074,6 +1107,15 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
   bind(mt);
   curReuse = mas.reuse;
   mt.stats.storeTypes[storeType]!++;
+  if (
+    !(
+      storeType === wr_exact_fit ||
+      storeType === wr_append ||
+      storeType === wr_slot_store ||
+      (storeType === wr_node_store && !mtInRcu(mt))
+    )
+  )
+    mt.gen++;
   switch (storeType) {
     case wr_store_root:
       masStoreRoot(mt, mas, entry);
@@ -1315,6 +1357,8 @@ export function masBulkRebalance(mas: WriteState): void {
   if (mt.root === 0) return;
   const h = mtHeight(mt);
   if (h <= 1) return;
+  mt.gen++;
+  pathTree = null;
   bind(mt);
   curReuse = mas.reuse;
   // Walk to the rightmost leaf.

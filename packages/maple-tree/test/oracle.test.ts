@@ -234,7 +234,7 @@ describe('maple tree against a sorted-array oracle', () => {
     it(`random operation sequences (${name})`, () => {
       fc.assert(
         fc.property(fc.array(op, { minLength: 1, maxLength: 300, size: 'max' }), (ops) => run(flags, ops)),
-        { numRuns: 80 },
+        { numRuns: 80, endOnFailure: true },
       );
     });
   }
@@ -242,7 +242,49 @@ describe('maple tree against a sorted-array oracle', () => {
   it('long sequences build tall trees and stay valid (alloc)', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1000, maxLength: 1500 }), (ops) => run(MT_FLAGS_ALLOC_RANGE, ops)),
-      { numRuns: 3 },
+      { numRuns: 3, endOnFailure: true },
+    );
+  });
+});
+
+describe('several trees at once', () => {
+  it('interleaved writes to three trees (shared scratch state) stay independent', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 3000 }),
+            fc.integer({ min: 0, max: 40 }),
+            fc.boolean(),
+          ),
+          { minLength: 50, maxLength: 600, size: 'max' },
+        ),
+        (ops) => {
+          const trees = [
+            mtreeInit(MT_FLAGS_ALLOC_RANGE),
+            mtreeInit(0),
+            mtreeInit(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU),
+          ];
+          const oracles = [new RangeOracle(), new RangeOracle(), new RangeOracle()];
+          let tag = 0;
+          for (const [t, a, len, erase] of ops) {
+            const mt = trees[t]!;
+            const o = oracles[t]!;
+            if (erase) expect(mtreeErase(mt, a)).toBe(o.erase(a));
+            else {
+              const v = { tag: tag++ };
+              mtreeStoreRange(mt, a, a + len, v);
+              o.store(a, a + len, v);
+            }
+            mtValidate(mt);
+            expect(mtreeLoad(mt, a)).toBe(o.load(a));
+          }
+          for (let t = 0; t < 3; t++)
+            for (const r of oracles[t]!.ranges) expect(mtreeLoad(trees[t]!, r.first)).toBe(r.value);
+        },
+      ),
+      { numRuns: 40, endOnFailure: true },
     );
   });
 });
