@@ -1,0 +1,285 @@
+/**
+ * DOC: maple nodes as a structure of arrays, and the node allocator interface.
+ *
+ * A node is an integer handle (>= 1; 0 means "no node"). Its fields live in
+ * typed arrays indexed by the handle (stride {@link MAPLE_NODE_STRIDE} for the
+ * per-slot arrays), the layout of `struct maple_node` turned sideways:
+ * `maple_range_64`/`maple_leaf_64` use 16 slots and 15 pivots, `maple_arange_64`
+ * 10 slots, 9 pivots and 10 gaps. Pivots are Float64 because indices go up to
+ * `Number.MAX_SAFE_INTEGER`. One JS array (`slots`) holds the entries of
+ * leaves and the child handles (small integers) of internal nodes: the node
+ * type alone tells a value from a child pointer (the kernel tags pointers).
+ *
+ * The allocator hands out handles. Its interface is the shape of the SLUB
+ * prefilled-sheaf API (`kmem_cache_prefill_sheaf()` for a worst case,
+ * `kmem_cache_alloc_from_sheaf()` per node, `kmem_cache_return_sheaf()` for the
+ * rest) so that a slab model can back it without this package depending on it.
+ */
+
+/** The number of slots of a `maple_range_64` / `maple_leaf_64` node. */
+export const MAPLE_RANGE64_SLOTS = 16;
+/** The number of slots of a `maple_arange_64` node (gap-tracking internal node). */
+export const MAPLE_ARANGE64_SLOTS = 10;
+/** Stride of the per-slot arrays of the node store (pivots, slots). */
+export const MAPLE_NODE_STRIDE = 16;
+/** Stride of the gap array (only `maple_arange_64` nodes use it: 10 gaps). */
+export const MAPLE_GAP_STRIDE = 10;
+/** The largest tree height. */
+export const MAPLE_HEIGHT_MAX = 31;
+
+/** `enum maple_type`: a free node (not in the kernel: handles are recycled). */
+export const maple_free = 0;
+/** `enum maple_type`: a leaf of 16 range slots. */
+export const maple_leaf_64 = 1;
+/** `enum maple_type`: an internal node of 16 range slots. */
+export const maple_range_64 = 2;
+/** `enum maple_type`: an internal node of 10 slots with per-slot largest gaps. */
+export const maple_arange_64 = 3;
+
+/** Slots per node type (`mt_slots[]`). */
+export const mtSlots: readonly number[] = [0, MAPLE_RANGE64_SLOTS, MAPLE_RANGE64_SLOTS, MAPLE_ARANGE64_SLOTS];
+/** Pivots per node type (`mt_pivots[]`). */
+export const mtPivots: readonly number[] = [
+  0,
+  MAPLE_RANGE64_SLOTS - 1,
+  MAPLE_RANGE64_SLOTS - 1,
+  MAPLE_ARANGE64_SLOTS - 1,
+];
+/** Minimum occupancy per node type (`mt_min_slots[]`): a node with more slots in use is sufficient. */
+export const mtMinSlots: readonly number[] = [
+  0,
+  MAPLE_RANGE64_SLOTS / 2 - 2,
+  MAPLE_RANGE64_SLOTS / 2 - 2,
+  MAPLE_ARANGE64_SLOTS / 2 - 1,
+];
+
+/**
+ * The node memory shared by every tree using one allocator: one typed array
+ * per field, grown by doubling. Hot code re-reads the array fields after an
+ * allocation (growth replaces the arrays).
+ */
+export class MapleNodeStore {
+  /** Number of handles the arrays can hold. */
+  capacity: number;
+  /**
+   * Pivots: `pivots[n * 16 + i]` is the inclusive upper bound of slot `i`;
+   * `pivots[n * 16 + 15]` (no node type has a 16th pivot) is `ma_meta end`,
+   * the offset of the last slot in use.
+   */
+  pivots: Float64Array;
+  /** `maple_arange_64` only: `gaps[n * 10 + i]` is the largest gap below slot `i`. */
+  gaps: Float64Array;
+  /** Leaves: the entries (`undefined` is NULL); internal nodes: child handles. */
+  slots: unknown[];
+  /** `ma_meta gap`: offset of the largest gap (`maple_arange_64`). */
+  gapOffset: Uint8Array;
+  /** `enum maple_type` of the node; {@link maple_free} when not allocated. */
+  type: Uint8Array;
+  /** Parent handle; 0 for a root. */
+  parent: Int32Array;
+  /** The node's offset in its parent (the slot bits of the kernel's parent pointer). */
+  parentSlot: Uint8Array;
+  /** 1 once the node was replaced in RCU mode (`mte_set_node_dead`): readers rewalk. */
+  dead: Uint8Array;
+
+  constructor(capacity = 64) {
+    const cap = Math.max(2, capacity | 0);
+    this.capacity = cap;
+    this.pivots = new Float64Array(cap * MAPLE_NODE_STRIDE);
+    this.gaps = new Float64Array(cap * MAPLE_GAP_STRIDE);
+    this.slots = new Array<unknown>(cap * MAPLE_NODE_STRIDE).fill(undefined);
+    this.gapOffset = new Uint8Array(cap);
+    this.type = new Uint8Array(cap);
+    this.parent = new Int32Array(cap);
+    this.parentSlot = new Uint8Array(cap);
+    this.dead = new Uint8Array(cap);
+  }
+
+  /** Make handle `n` addressable. */
+  ensure(n: number): void {
+    if (n < this.capacity) return;
+    // Double while small (fewer copies), then grow by a quarter: the slack of
+    // the node arrays is part of the trees' memory.
+    let cap = this.capacity;
+    while (cap <= n) cap = cap < 16384 ? cap * 2 : Math.ceil(cap * 1.25) + 16;
+    const s = MAPLE_NODE_STRIDE;
+    this.pivots = grow(this.pivots, new Float64Array(cap * s));
+    this.gaps = grow(this.gaps, new Float64Array(cap * MAPLE_GAP_STRIDE));
+    this.gapOffset = grow(this.gapOffset, new Uint8Array(cap));
+    this.type = grow(this.type, new Uint8Array(cap));
+    this.parent = grow(this.parent, new Int32Array(cap));
+    this.parentSlot = grow(this.parentSlot, new Uint8Array(cap));
+    this.dead = grow(this.dead, new Uint8Array(cap));
+    const more = cap * s - this.slots.length;
+    if (more > 0) this.slots = this.slots.concat(new Array<unknown>(more).fill(undefined));
+    this.capacity = cap;
+  }
+
+  /** Prepare a freshly allocated handle as an empty node of `type`. */
+  init(n: number, type: number): void {
+    this.type[n] = type;
+    // `ma_meta end` lives in the unused 16th pivot: one cache line less per level.
+    this.pivots[n * MAPLE_NODE_STRIDE + 15] = 0;
+    this.gapOffset[n] = 0;
+    this.parent[n] = 0;
+    this.parentSlot[n] = 0;
+    this.dead[n] = 0;
+  }
+
+  /** Forget a node's contents (drops entry references for the garbage collector). */
+  clear(n: number): void {
+    if (this.type[n] === maple_free) return;
+    const b = n * MAPLE_NODE_STRIDE;
+    const slots = this.slots;
+    for (let i = 0; i < MAPLE_NODE_STRIDE; i++) slots[b + i] = undefined;
+    this.type[n] = maple_free;
+  }
+
+  /** Bytes of host memory the arrays take per handle (for bytes-per-range figures). */
+  static bytesPerNode(): number {
+    // 16 pivots (8 B) and slot references (8 B without pointer compression),
+    // 10 gaps (8 B), five one-byte and one four-byte per-node fields.
+    return MAPLE_NODE_STRIDE * (8 + 8) + MAPLE_GAP_STRIDE * 8 + 5 + 4;
+  }
+}
+
+function grow<T extends Float64Array | Int32Array | Uint8Array>(old: T, next: T): T {
+  next.set(old);
+  return next;
+}
+
+/** An opaque batch of preallocated nodes (a prefilled sheaf). */
+export interface MapleNodeSheaf {
+  /** Nodes still in the sheaf. */
+  readonly size: number;
+}
+
+/**
+ * Where nodes come from. The default is {@link MaplePoolAllocator}; the kernel
+ * model backs it with the `maple_node` slab cache and its prefilled sheaves.
+ */
+export interface MapleNodeAllocator {
+  /** The node memory the handles index. */
+  readonly store: MapleNodeStore;
+  /**
+   * A sheaf holding at least `count` nodes, or `null` when memory runs out.
+   * @kernel kmem_cache_prefill_sheaf (mm/slub.c)
+   */
+  prefillSheaf(count: number, gfp: number): MapleNodeSheaf | null;
+  /**
+   * Take one node from the sheaf; 0 when it is empty.
+   * @kernel kmem_cache_alloc_from_sheaf (mm/slub.c)
+   */
+  allocFromSheaf(sheaf: MapleNodeSheaf): number;
+  /**
+   * Give back the sheaf and the nodes left in it.
+   * @kernel kmem_cache_return_sheaf (mm/slub.c)
+   */
+  returnSheaf(sheaf: MapleNodeSheaf): void;
+  /**
+   * One node outside a sheaf; 0 when memory runs out.
+   * @kernel kmem_cache_alloc (mm/slub.c)
+   */
+  alloc(gfp: number): number;
+  /**
+   * Free one node now.
+   * @kernel kmem_cache_free (mm/slub.c)
+   */
+  free(node: number): void;
+}
+
+/** `GFP_KERNEL`: may sleep and reclaim (the second attempt of `mas_nomem()`). */
+export const GFP_KERNEL = 0xcc0;
+/** `GFP_NOWAIT`: may not sleep (the first, opportunistic attempt). */
+export const GFP_NOWAIT = 0x800;
+
+class PoolSheaf implements MapleNodeSheaf {
+  size = 0;
+  nodes: number[] = [];
+}
+
+/**
+ * The built-in allocator: a free list of handles over a {@link MapleNodeStore}.
+ * `failAfter` injects ENOMEM (the kernel's failslab / userspace
+ * `kmem_cache_set_non_kernel` harness): after that many more successful node
+ * allocations every request fails until it is reset to `-1`.
+ */
+export class MaplePoolAllocator implements MapleNodeAllocator {
+  readonly store: MapleNodeStore;
+  /** Node allocations left before requests fail; -1 = never fail. */
+  failAfter = -1;
+  /** Nodes currently handed out (allocated and not freed). */
+  inUse = 0;
+  /** Highest number of nodes in use at once. */
+  peakInUse = 0;
+  private freeList: Int32Array;
+  private nrFree = 0;
+  private next = 1;
+  private spareSheaves: PoolSheaf[] = [];
+
+  constructor(store: MapleNodeStore = new MapleNodeStore()) {
+    this.store = store;
+    this.freeList = new Int32Array(64);
+  }
+
+  private take(): number {
+    if (this.failAfter === 0) return 0;
+    if (this.failAfter > 0) this.failAfter--;
+    let n: number;
+    if (this.nrFree > 0) n = this.freeList[--this.nrFree]!;
+    else {
+      n = this.next++;
+      this.store.ensure(n);
+    }
+    if (++this.inUse > this.peakInUse) this.peakInUse = this.inUse;
+    return n;
+  }
+
+  prefillSheaf(count: number, _gfp: number): MapleNodeSheaf | null {
+    const sheaf = this.spareSheaves.pop() ?? new PoolSheaf();
+    const nodes = sheaf.nodes;
+    for (let i = 0; i < count; i++) {
+      const n = this.take();
+      if (n === 0) {
+        for (const m of nodes) this.free(m);
+        nodes.length = 0;
+        this.spareSheaves.push(sheaf);
+        return null;
+      }
+      nodes.push(n);
+    }
+    sheaf.size = count;
+    return sheaf;
+  }
+
+  allocFromSheaf(sheaf: MapleNodeSheaf): number {
+    const s = sheaf as PoolSheaf;
+    if (s.size === 0) return 0;
+    s.size--;
+    return s.nodes.pop()!;
+  }
+
+  returnSheaf(sheaf: MapleNodeSheaf): void {
+    const s = sheaf as PoolSheaf;
+    const nodes = s.nodes;
+    for (let i = 0; i < nodes.length; i++) this.free(nodes[i]!);
+    nodes.length = 0;
+    s.size = 0;
+    this.spareSheaves.push(s);
+  }
+
+  alloc(_gfp: number): number {
+    return this.take();
+  }
+
+  free(node: number): void {
+    this.store.clear(node);
+    if (this.nrFree === this.freeList.length) {
+      const f = new Int32Array(this.freeList.length * 2);
+      f.set(this.freeList);
+      this.freeList = f;
+    }
+    this.freeList[this.nrFree++] = node;
+    this.inUse--;
+  }
+}

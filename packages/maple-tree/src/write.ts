@@ -1,0 +1,1268 @@
+/**
+ * DOC: the write side of the maple tree (lib/maple_tree.c, "mas_wr_*").
+ *
+ * A store walks down from the root (`mas_wr_walk`), noting the vacant height
+ * (the deepest internal node with room for one more slot) and the sufficient
+ * height (the deepest internal node that can lose a slot and stay above its
+ * minimum occupancy), stops at the leaf or where the range spans more than one
+ * child, and picks the store type as `mas_wr_store_type()` does. The
+ * preallocation worst case (`mas_prealloc_calc()`) follows from the type and
+ * those heights. Exact fits, appends and slot stores change the leaf in place;
+ * node stores rewrite it; splits, rebalances and spanning stores rebuild the
+ * affected part of the tree bottom-up through one "big node" of up to 3 nodes
+ * of data per level, stopping as soon as a level absorbs the change.
+ *
+ * Context: all writers hold the tree lock. Module scratch state makes the write
+ * path allocation-free; it is not re-entrant (allocator callbacks must not
+ * write to a maple tree).
+ */
+import { EINVAL, ENOMEM, MapleTreeError } from './errors.js';
+import {
+  GFP_NOWAIT,
+  MAPLE_GAP_STRIDE as GS,
+  maple_arange_64,
+  maple_leaf_64,
+  maple_range_64,
+  mtMinSlots,
+  mtSlots,
+  MAPLE_NODE_STRIDE as S,
+} from './node-store.js';
+import { MAPLE_MAX, type Mtree, mtHeight, mtInRcu, mtIsAlloc, mtSetHeight } from './tree.js';
+
+/** `enum store_type`: not determined. */
+export const wr_invalid = 0;
+/** Replace the whole tree by one entry (or nothing). */
+export const wr_new_root = 1;
+/** Store into an empty tree or one holding a direct root entry. */
+export const wr_store_root = 2;
+/** The range matches one slot exactly: overwrite the slot. */
+export const wr_exact_fit = 3;
+/** The range crosses node boundaries. */
+export const wr_spanning_store = 4;
+/** The leaf overflows and splits. */
+export const wr_split_store = 5;
+/** The leaf falls below its minimum and merges with a sibling. */
+export const wr_rebalance = 6;
+/** New slots at the end of the leaf, in place. */
+export const wr_append = 7;
+/** Rewrite the leaf. */
+export const wr_node_store = 8;
+/** Move one pivot and write one slot, in place. */
+export const wr_slot_store = 9;
+
+/** Names of the store types, indexed by the `wr_*` constants. */
+export const STORE_TYPE_NAMES: readonly string[] = [
+  'wr_invalid',
+  'wr_new_root',
+  'wr_store_root',
+  'wr_exact_fit',
+  'wr_spanning_store',
+  'wr_split_store',
+  'wr_rebalance',
+  'wr_append',
+  'wr_node_store',
+  'wr_slot_store',
+];
+
+/** `mas_flags`: bulk insert mode (`mas_expected_entries`). */
+export const MA_STATE_BULK = 1;
+/** `mas_flags`: the last leaf of a bulk insert may need rebalancing. */
+export const MA_STATE_REBALANCE = 2;
+/** `mas_flags`: nodes were preallocated for the next store. */
+export const MA_STATE_PREALLOC = 4;
+
+/** The part of `struct ma_state` the write path reads and updates. */
+export interface WriteState {
+  tree: Mtree;
+  index: number;
+  last: number;
+  masFlags: number;
+  /** The sheaf of preallocated nodes, or null. */
+  sheaf: import('./node-store.js').MapleNodeSheaf | null;
+}
+
+const LEVELS = 34;
+/** Left path: node, offset, node min, node max per depth (root depth 0). */
+const lNode = new Int32Array(LEVELS);
+const lOff = new Int32Array(LEVELS);
+const lMin = new Float64Array(LEVELS);
+const lMax = new Float64Array(LEVELS);
+/** Right path (differs from the left one below a spanning store's node). */
+const rNode = new Int32Array(LEVELS);
+const rOff = new Int32Array(LEVELS);
+const rMin = new Float64Array(LEVELS);
+const rMax = new Float64Array(LEVELS);
+
+/** The big node (`struct maple_big_node`): up to three nodes of data. */
+const BIG = 72;
+const bPiv = new Float64Array(BIG);
+const bSlot: unknown[] = new Array<unknown>(BIG).fill(undefined);
+const bChild = new Int32Array(BIG);
+const bGap = new Float64Array(BIG);
+let bCount = 0;
+
+// Doubles handed between hot functions through a typed array: a double
+// argument or return value of a call V8 does not inline is boxed (a heap
+// allocation per call); a Float64Array slot is not.
+const DB = new Float64Array(8);
+
+/** Results of the last {@link masWrStoreType} walk. */
+export const wr = {
+  /** Depth of the leaf, or of the node where a spanning store was detected. */
+  depth: 0,
+  /** Depth of the leaves. */
+  leafDepth: 0,
+  /** Height (depth + 1) of the deepest internal node with a free slot; 0 = none. */
+  vacantHeight: 0,
+  /** Height of the deepest internal node that stays sufficient after losing a slot; 0 = none. */
+  sufficientHeight: 0,
+  /** Leaf offset of `index`. */
+  offset: 0,
+  /** Leaf offset of `last`. */
+  offsetEnd: 0,
+  /** Range of the slot at `offset`. */
+  rMin: 0,
+  rMax: 0,
+  /** Upper bound of the slot at `offsetEnd`. */
+  endPiv: 0,
+  /** Leaf data end and the end after the store. */
+  end: 0,
+  newEnd: 0,
+  /** The entry at `index` before the store (`wr_mas->content`). */
+  content: undefined as unknown,
+};
+
+/** Nodes handed to RCU at the end of the current write. */
+let rcuPending: number[] = [];
+
+// The node arrays, bound at the start of every write and after each allocation
+// (the store grows by replacing its arrays).
+let P: Float64Array = new Float64Array(0);
+let G: Float64Array = new Float64Array(0);
+let SL: unknown[] = [];
+let GO: Uint8Array = new Uint8Array(0);
+let TY: Uint8Array = new Uint8Array(0);
+let PA: Int32Array = new Int32Array(0);
+let PS: Uint8Array = new Uint8Array(0);
+let DE: Uint8Array = new Uint8Array(0);
+
+function bind(mt: Mtree): void {
+  const st = mt.store;
+  P = st.pivots;
+  G = st.gaps;
+  SL = st.slots;
+  GO = st.gapOffset;
+  TY = st.type;
+  PA = st.parent;
+  PS = st.parentSlot;
+  DE = st.dead;
+}
+
+function internalType(mt: Mtree): number {
+  return mtIsAlloc(mt) ? maple_arange_64 : maple_range_64;
+}
+
+/**
+ * Walk down for a write of `entry` over [mas.index, mas.last] and return the
+ * store type. Applies the NULL extension (a NULL store grows over the NULL
+ * ranges it touches) to `mas.index` / `mas.last`.
+ * @kernel mas_wr_store_type (lib/maple_tree.c)
+ */
+export function masWrStoreType(mas: WriteState, entry: unknown): number {
+  const mt = mas.tree;
+  wr.vacantHeight = 0;
+  wr.sufficientHeight = 0;
+  if (mt.root === 0) {
+    wr.content = mas.index === 0 ? mt.rootEntry : undefined;
+    return wr_store_root;
+  }
+  const st = mt.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const alloc = mtIsAlloc(mt);
+  const iSlots = alloc ? 10 : 16;
+  const iMin = alloc ? 4 : 6;
+  let index = mas.index;
+  let last = mas.last;
+  let n = mt.root;
+  let min = 0;
+  let max = MAPLE_MAX;
+  let d = 0;
+  const leafDepth = mtHeight(mt) - 1;
+  wr.leafDepth = leafDepth;
+  for (;;) {
+    const b = n * S;
+    const e = piv[n * S + 15]!;
+    let o = 0;
+    while (o < e && piv[b + o]! < index) o++;
+    const sMax = o < e ? piv[b + o]! : max;
+    lNode[d] = n;
+    lOff[d] = o;
+    lMin[d] = min;
+    lMax[d] = max;
+    if (d === leafDepth) {
+      // mas_is_span_wr() at a leaf: only a NULL ending at the node's end spans.
+      if (last === max && entry === undefined && max !== MAPLE_MAX) {
+        wr.depth = d;
+        wr.content = slots[b + o];
+        return wr_spanning_store;
+      }
+      break;
+    }
+    if (last > sMax || (last === sMax && entry === undefined && last !== MAPLE_MAX)) {
+      wr.depth = d;
+      wr.content = undefined;
+      return wr_spanning_store;
+    }
+    if (e < iSlots - 1) wr.vacantHeight = d + 1;
+    if (d === 0) {
+      if (e > 2) wr.sufficientHeight = 1;
+    } else if (e > iMin + 1) wr.sufficientHeight = d + 1;
+    min = o > 0 ? piv[b + o - 1]! + 1 : min;
+    max = sMax;
+    n = slots[b + o] as number;
+    d++;
+  }
+  return leafStoreType(mas, entry, d, n);
+}
+
+/** The leaf half of {@link masWrStoreType}: NULL extension, new end, store type. */
+function leafStoreType(mas: WriteState, entry: unknown, d: number, n: number): number {
+  const mt = mas.tree;
+  const min = lMin[d]!;
+  const max = lMax[d]!;
+  const piv = mt.store.pivots;
+  const slots = mt.store.slots;
+  let index = mas.index;
+  let last = mas.last;
+  const b = n * S;
+  const e = piv[n * S + 15]!;
+  let o = lOff[d]!;
+  let sMin = o > 0 ? piv[b + o - 1]! + 1 : min;
+  let sMax = o < e ? piv[b + o]! : max;
+  const content = slots[b + o];
+  wr.depth = d;
+  wr.content = content;
+  wr.end = e;
+  // mas_wr_end_piv()
+  let oe = o;
+  while (oe < e && last > piv[b + oe]!) oe++;
+  let endPiv = oe < e ? piv[b + oe]! : max;
+  if (entry === undefined) {
+    // mas_wr_extend_null()
+    if (slots[b + oe] === undefined) last = endPiv;
+    else if (last === endPiv && e !== oe && slots[b + oe + 1] === undefined) {
+      oe++;
+      last = oe === e ? max : piv[b + oe]!;
+      endPiv = last;
+    }
+    if (content === undefined) index = sMin;
+    else if (index === sMin && o > 0 && slots[b + o - 1] === undefined) {
+      o--;
+      sMin = o > 0 ? piv[b + o - 1]! + 1 : min;
+      index = sMin;
+      sMax = piv[b + o]!;
+    }
+    mas.index = index;
+    mas.last = last;
+    lOff[d] = o;
+  }
+  wr.offset = o;
+  wr.offsetEnd = oe;
+  wr.rMin = sMin;
+  wr.rMax = sMax;
+  wr.endPiv = endPiv;
+  if (sMin === index && sMax === last) return wr_exact_fit;
+  if (index === 0 && last === MAPLE_MAX) return wr_new_root;
+  // mas_wr_new_end()
+  let newEnd = e + 2 - (oe - o);
+  if (sMin === index) newEnd--;
+  if (endPiv === last) newEnd--;
+  wr.newEnd = newEnd;
+  if (newEnd < mtMinSlots[maple_leaf_64]!) {
+    if (d !== 0 && (mas.masFlags & MA_STATE_BULK) === 0) return wr_rebalance;
+    return wr_node_store;
+  }
+  if (newEnd >= mtSlots[maple_leaf_64]!) return wr_split_store;
+  const rcu = mtInRcu(mt);
+  if (!rcu && o === e) return wr_append;
+  if (newEnd === e && (!rcu || oe - o === 1)) return wr_slot_store;
+  return wr_node_store;
+}
+
+/**
+ * The store-type walk of an erase: find the range holding `mas.index`, make it
+ * the range to store NULL over, then decide the store type as
+ * {@link masWrStoreType} would for that range, from the same single walk
+ * (a NULL store ending at its leaf's end spans from the highest ancestor
+ * whose child ends there). Returns -1 when `mas.index` is empty.
+ * @kernel mas_erase (lib/maple_tree.c)
+ */
+export function masWrStoreTypeErase(mas: WriteState): number {
+  const mt = mas.tree;
+  wr.vacantHeight = 0;
+  wr.sufficientHeight = 0;
+  const st = mt.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const index = mas.index;
+  const leafDepth = mtHeight(mt) - 1;
+  wr.leafDepth = leafDepth;
+  let n = mt.root;
+  let min = 0;
+  let max = MAPLE_MAX;
+  let d = 0;
+  for (;;) {
+    const b = n * S;
+    const e = piv[b + 15]!;
+    let o = 0;
+    while (o < e && piv[b + o]! < index) o++;
+    lNode[d] = n;
+    lOff[d] = o;
+    lMin[d] = min;
+    lMax[d] = max;
+    if (d === leafDepth) break;
+    min = o > 0 ? piv[b + o - 1]! + 1 : min;
+    max = o < e ? piv[b + o]! : max;
+    n = slots[b + o] as number;
+    d++;
+  }
+  const b = n * S;
+  const e = piv[b + 15]!;
+  const o = lOff[d]!;
+  const content = slots[b + o];
+  if (content === undefined) return -1;
+  const sMin = o > 0 ? piv[b + o - 1]! + 1 : min;
+  const sMax = o < e ? piv[b + o]! : max;
+  mas.index = sMin;
+  mas.last = sMax;
+  // Where would the top-down walk have seen the span? At the highest level
+  // whose chosen child ends at sMax (a NULL store may not end a leaf).
+  let span = leafDepth + 1;
+  if (sMax === max && max !== MAPLE_MAX) {
+    for (let k = 0; k < leafDepth; k++) {
+      if (lMax[k + 1] === sMax) {
+        span = k;
+        break;
+      }
+    }
+  }
+  const alloc = mtIsAlloc(mt);
+  const iSlots = alloc ? 10 : 16;
+  const iMin = alloc ? 4 : 6;
+  const top = span < leafDepth ? span : leafDepth;
+  for (let k = 0; k < top; k++) {
+    const pe = piv[lNode[k]! * S + 15]!;
+    if (pe < iSlots - 1) wr.vacantHeight = k + 1;
+    if (k === 0) {
+      if (pe > 2) wr.sufficientHeight = 1;
+    } else if (pe > iMin + 1) wr.sufficientHeight = k + 1;
+  }
+  if (span <= leafDepth) {
+    wr.depth = span;
+    wr.content = content;
+    return wr_spanning_store;
+  }
+  const type = leafStoreType(mas, undefined, d, n);
+  wr.content = content;
+  return type;
+}
+
+/**
+ * The number of nodes a store of the given type may need in the worst case.
+ * With vacant height: splits only propagate up to the deepest vacant node.
+ * Rebalancing and spanning stores may cascade through nodes that are just
+ * sufficient, so when the sufficient node is higher than the vacant one they
+ * count from the sufficient height instead.
+ * @kernel mas_prealloc_calc (lib/maple_tree.c)
+ */
+export function masPreallocCalc(mt: Mtree, storeType: number, index: number, last: number): number {
+  const height = mtHeight(mt);
+  const vh = wr.vacantHeight;
+  const sh = wr.sufficientHeight;
+  const delta = height - vh;
+  const full = mt.fullHeightPrealloc;
+  switch (storeType) {
+    case wr_new_root:
+      return 1;
+    case wr_store_root:
+      return last !== 0 || index !== 0 ? 1 : 0;
+    case wr_spanning_store:
+      if (full) return height * 3 + 1;
+      return (sh < vh ? height - sh : delta) * 3 + 1;
+    case wr_split_store:
+      if (full) return height * 2 + 1;
+      return delta * 2 + 1;
+    case wr_rebalance:
+      if (full) return height * 2 - 1;
+      return (sh < vh ? height - sh : delta) * 2 + 1;
+    case wr_node_store:
+      return mtInRcu(mt) ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
+/** Take a node for the current store (from the sheaf, else one allocation). */
+function popNode(mt: Mtree, mas: WriteState, type: number): number {
+  const a = mt.allocator;
+  let n = 0;
+  if (mas.sheaf !== null) n = a.allocFromSheaf(mas.sheaf);
+  if (n === 0) {
+    n = a.alloc(GFP_NOWAIT);
+    if (n === 0) throw new MapleTreeError('ENOMEM', 'maple_tree: out of preallocated nodes during a store');
+    mt.stats.extra++;
+    mt.stats.allocated++;
+  }
+  mt.stats.used++;
+  mt.store.ensure(n);
+  bind(mt);
+  mt.store.init(n, type);
+  return n;
+}
+
+/** Free a node removed from the tree: now, or after a grace period in RCU mode. */
+function nodeFree(mt: Mtree, n: number): void {
+  if (mtInRcu(mt)) {
+    DE[n] = 1;
+    rcuPending.push(n);
+  } else {
+    mt.allocator.free(n);
+    mt.stats.freed++;
+  }
+}
+
+/** Free a whole subtree whose root is at `depth`. */
+function destroySubtree(mt: Mtree, n: number, depth: number, leafDepth: number): void {
+  if (nrConsumedAll > 0 && isConsumed(n)) return;
+  if (depth < leafDepth) {
+    const b = n * S;
+    const e = P[n * S + 15]!;
+    for (let i = 0; i <= e; i++) destroySubtree(mt, SL[b + i] as number, depth + 1, leafDepth);
+  }
+  nodeFree(mt, n);
+}
+
+/** Hand the nodes freed by this write to RCU. */
+function flushRcu(mt: Mtree): void {
+  if (rcuPending.length === 0) return;
+  const list = rcuPending;
+  rcuPending = [];
+  const a = mt.allocator;
+  mt.stats.rcuDeferred += list.length;
+  mt.rcu.callRcu(() => {
+    for (const n of list) a.free(n);
+  });
+}
+
+/** Largest gap of an arange node; updates its meta gap offset. */
+function internalMaxGap(n: number): number {
+  const e = P[n * S + 15]!;
+  let g = -1;
+  let off = 0;
+  for (let i = 0; i <= e; i++) {
+    const v = G[n * GS + i]!;
+    if (v > g) {
+      g = v;
+      off = i;
+    }
+  }
+  GO[n] = off;
+  return g;
+}
+
+/**
+ * Set the parent's gap for node `n` to `gap` and go on upwards while the
+ * largest gap of a node changes.
+ * @kernel mas_parent_gap (lib/maple_tree.c)
+ */
+function gapUpdateUp(mt: Mtree, n: number): void {
+  if (!mtIsAlloc(mt)) return;
+  let gap = DB[0]!;
+  for (;;) {
+    const p = PA[n]!;
+    if (p === 0) return;
+    const slot = PS[n]!;
+    const pb = p * GS;
+    const old = G[pb + slot]!;
+    if (old === gap) return;
+    G[pb + slot] = gap;
+    // The parent's largest gap: unchanged unless this slot held it or beats it.
+    const off = GO[p]!;
+    const max = G[pb + off]!;
+    if (slot === off) {
+      if (gap < old) gap = internalMaxGap(p);
+    } else if (gap > max) GO[p] = slot;
+    else return;
+    n = p;
+  }
+}
+
+/** Update the gaps above leaf `n` at depth `d` of the current path. @kernel mas_update_gap (lib/maple_tree.c) */
+function leafGapUpdate(mt: Mtree, n: number, d: number): void {
+  if (!mtIsAlloc(mt) || PA[n] === 0) return;
+  const b = n * S;
+  const e = P[b + 15]!;
+  const max = lMax[d]!;
+  let g = 0;
+  let lo = lMin[d]!;
+  for (let i = 0; i <= e; i++) {
+    const hi = i < e ? P[b + i]! : max;
+    if (SL[b + i] === undefined) {
+      const sz = hi - lo + 1;
+      if (sz > g) g = sz;
+    }
+    lo = hi + 1;
+  }
+  DB[0] = g;
+  gapUpdateUp(mt, n);
+}
+
+/**
+ * Copy big-node entries [from, from + cnt) into node `n`; returns the node's
+ * largest gap (leaf: largest NULL range starting at `nodeMin`).
+ * @kernel mab_mas_cp (lib/maple_tree.c)
+ */
+function bnWrite(n: number, leaf: boolean, from: number, cnt: number): void {
+  const nodeMin = DB[2]!;
+  const b = n * S;
+  const last = cnt - 1;
+  if (leaf) {
+    let g = 0;
+    let lo = nodeMin;
+    for (let i = 0; i < cnt; i++) {
+      const hi = bPiv[from + i]!;
+      const v = bSlot[from + i];
+      SL[b + i] = v;
+      // pivot[end] holds the node's max when there is room (as in the kernel).
+      if (i < 15) P[b + i] = hi;
+      if (v === undefined) {
+        const sz = hi - lo + 1;
+        if (sz > g) g = sz;
+      }
+      lo = hi + 1;
+    }
+    for (let i = cnt; i < S; i++) SL[b + i] = undefined;
+    P[n * S + 15] = last;
+    DB[1] = g;
+    return;
+  }
+  const alloc = TY[n] === maple_arange_64;
+  let g = -1;
+  let off = 0;
+  for (let i = 0; i < cnt; i++) {
+    const c = bChild[from + i]!;
+    SL[b + i] = c;
+    PA[c] = n;
+    PS[c] = i;
+    if (i < 15) P[b + i] = bPiv[from + i]!;
+    if (alloc) {
+      const v = bGap[from + i]!;
+      G[n * GS + i] = v;
+      if (v > g) {
+        g = v;
+        off = i;
+      }
+    }
+  }
+  P[n * S + 15] = last;
+  GO[n] = off;
+  DB[1] = alloc ? g : 0;
+}
+
+/** Append all slots of node `n` (bounds [nmin, nmax]) to the big node. */
+function bnAppendNode(n: number, leaf: boolean, nmax: number, alloc: boolean): void {
+  const b = n * S;
+  const e = P[n * S + 15]!;
+  let c = bCount;
+  for (let i = 0; i <= e; i++, c++) {
+    bPiv[c] = i < e ? P[b + i]! : nmax;
+    if (leaf) bSlot[c] = SL[b + i];
+    else {
+      bChild[c] = SL[b + i] as number;
+      if (alloc) bGap[c] = G[n * GS + i]!;
+    }
+  }
+  bCount = c;
+}
+
+/** Put all slots of node `n` in front of the big node. */
+function bnPrependNode(n: number, leaf: boolean, nmax: number, alloc: boolean): void {
+  const e = P[n * S + 15]!;
+  const shift = e + 1;
+  for (let i = bCount - 1; i >= 0; i--) {
+    bPiv[i + shift] = bPiv[i]!;
+    if (leaf) bSlot[i + shift] = bSlot[i];
+    else {
+      bChild[i + shift] = bChild[i]!;
+      bGap[i + shift] = bGap[i]!;
+    }
+  }
+  const saved = bCount + shift;
+  bCount = 0;
+  bnAppendNode(n, leaf, nmax, alloc);
+  bCount = saved;
+}
+
+// Nodes consumed at the level being rebuilt (their contents moved into the big
+// node), and every node consumed by this rebuild (skipped by subtree frees).
+const consumed = new Int32Array(8);
+let nrConsumed = 0;
+const consumedAll = new Int32Array(512);
+let nrConsumedAll = 0;
+function addConsumed(n: number): void {
+  consumed[nrConsumed++] = n;
+  if (nrConsumedAll < consumedAll.length) consumedAll[nrConsumedAll++] = n;
+}
+function isConsumed(n: number): boolean {
+  for (let i = 0; i < nrConsumedAll; i++) if (consumedAll[i] === n) return true;
+  return false;
+}
+
+const newNodes = new Int32Array(3);
+const newMax = new Float64Array(3);
+const newGap = new Float64Array(3);
+
+/**
+ * Rebuild from the leaf level upwards. The big node holds the new contents of
+ * the leaf level between lNode[leafDepth] and rNode[leafDepth]; lNode/lOff and
+ * rNode/rOff describe both paths up to the root (equal above the span).
+ * @kernel mas_spanning_rebalance (lib/maple_tree.c)
+ */
+function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
+  const rcu = mtInRcu(mt);
+  const alloc = mtIsAlloc(mt);
+  const itype = internalType(mt);
+  const bulk = (mas.masFlags & MA_STATE_BULK) !== 0;
+  let d = leafDepth;
+  let leaf = true;
+  let type = maple_leaf_64;
+  let bnMin = lMin[d]!;
+  let bnMax = rMax[d]!;
+  nrConsumed = 0;
+  nrConsumedAll = 0;
+  addConsumed(lNode[d]!);
+  if (rNode[d] !== lNode[d]) addConsumed(rNode[d]!);
+  for (;;) {
+    const isRoot = d === 0;
+    // Rebalance an insufficient level against a sibling: right first, then left,
+    // then the nearest node of this level under another parent.
+    if (!isRoot && !bulk && bCount <= mtMinSlots[type]!) {
+      const pd = d - 1;
+      const rp = rNode[pd]!;
+      const ro = rOff[pd]!;
+      const lp = lNode[pd]!;
+      const lo = lOff[pd]!;
+      if (ro < P[rp * S + 15]!) {
+        const sib = SL[rp * S + ro + 1] as number;
+        const sibMax = ro + 1 < P[rp * S + 15]! ? P[rp * S + ro + 1]! : rMax[pd]!;
+        bnAppendNode(sib, leaf, sibMax, alloc);
+        rOff[pd] = ro + 1;
+        rNode[d] = sib;
+        rMax[d] = sibMax;
+        bnMax = sibMax;
+        addConsumed(sib);
+      } else if (lo > 0) {
+        const sib = SL[lp * S + lo - 1] as number;
+        const sibMin = lo - 1 > 0 ? P[lp * S + lo - 2]! + 1 : lMin[pd]!;
+        const sibMax = P[lp * S + lo - 1]!;
+        bnPrependNode(sib, leaf, sibMax, alloc);
+        lOff[pd] = lo - 1;
+        lNode[d] = sib;
+        lMin[d] = sibMin;
+        bnMin = sibMin;
+        addConsumed(sib);
+      } else {
+        let k = pd - 1;
+        while (k >= 0 && rOff[k]! >= P[rNode[k]! * S + 15]!) k--;
+        if (k >= 0) {
+          // The next node of this level: first-child chain under rNode[k]'s next slot.
+          const o = ++rOff[k]!;
+          const pk = rNode[k]!;
+          let x = SL[pk * S + o] as number;
+          let xmax = o < P[pk * S + 15]! ? P[pk * S + o]! : rMax[k]!;
+          for (let j = k + 1; j < d; j++) {
+            rNode[j] = x;
+            rOff[j] = 0;
+            rMax[j] = xmax;
+            xmax = P[x * S + 15]! > 0 ? P[x * S]! : xmax;
+            x = SL[x * S] as number;
+          }
+          bnAppendNode(x, leaf, xmax, alloc);
+          rNode[d] = x;
+          rMax[d] = xmax;
+          bnMax = xmax;
+          addConsumed(x);
+        } else {
+          k = pd - 1;
+          while (k >= 0 && lOff[k]! === 0) k--;
+          if (k >= 0) {
+            // The previous node of this level: last-child chain under lNode[k]'s previous slot.
+            const o = --lOff[k]!;
+            const pk = lNode[k]!;
+            let x = SL[pk * S + o] as number;
+            let xmin = o > 0 ? P[pk * S + o - 1]! + 1 : lMin[k]!;
+            const xmax = P[pk * S + o]!;
+            for (let j = k + 1; j < d; j++) {
+              const e = P[x * S + 15]!;
+              lNode[j] = x;
+              lOff[j] = e;
+              lMin[j] = xmin;
+              xmin = e > 0 ? P[x * S + e - 1]! + 1 : xmin;
+              x = SL[x * S + e] as number;
+            }
+            bnPrependNode(x, leaf, xmax, alloc);
+            lNode[d] = x;
+            lMin[d] = xmin;
+            bnMin = xmin;
+            addConsumed(x);
+          }
+        }
+      }
+    }
+    const c = bCount;
+    // Converged: one node of this level takes the new contents.
+    if (lNode[d] === rNode[d] && c <= mtSlots[type]! && !(isRoot && !leaf && c === 1)) {
+      const old = lNode[d]!;
+      let target = old;
+      if (rcu) {
+        target = popNode(mt, mas, type);
+        if (isRoot) mt.root = target;
+        else {
+          const p = PA[old]!;
+          const s = PS[old]!;
+          PA[target] = p;
+          PS[target] = s;
+          SL[p * S + s] = target;
+        }
+        nodeFree(mt, old);
+      }
+      DB[2] = bnMin;
+      bnWrite(target, leaf, 0, c);
+      const g = DB[1]!;
+      for (let i = 0; i < nrConsumed; i++) if (consumed[i] !== old) nodeFree(mt, consumed[i]!);
+      if (alloc && !isRoot) {
+        DB[0] = g;
+        gapUpdateUp(mt, target);
+      }
+      flushRcu(mt);
+      return;
+    }
+    // A root with a single child: the child becomes the root.
+    if (isRoot && !leaf && c === 1) {
+      const nr = bChild[0]!;
+      for (let i = 0; i < nrConsumed; i++) nodeFree(mt, consumed[i]!);
+      PA[nr] = 0;
+      PS[nr] = 0;
+      mt.root = nr;
+      mtSetHeight(mt, leafDepth);
+      collapseRoot(mt);
+      flushRcu(mt);
+      return;
+    }
+    // Split into 1, 2 or 3 nodes.
+    const slotsN = mtSlots[type]!;
+    let k = 1;
+    let s1 = c;
+    let s2 = c;
+    if (c > slotsN) {
+      if (c <= 2 * slotsN - 2) {
+        k = 2;
+        s1 = bulk ? Math.min(slotsN, c - mtMinSlots[type]! - 1) : (c + 1) >> 1;
+        if (leaf && bSlot[s1 - 1] === undefined) s1++;
+      } else {
+        k = 3;
+        s1 = Math.ceil(c / 3);
+        s2 = Math.ceil((2 * c) / 3);
+        if (leaf && bSlot[s1 - 1] === undefined) s1++;
+        if (leaf && bSlot[s2 - 1] === undefined) s2++;
+      }
+    }
+    let from = 0;
+    let nmin = bnMin;
+    for (let j = 0; j < k; j++) {
+      const to = j === 0 ? s1 : j === 1 ? (k === 2 ? c : s2) : c;
+      const nn = popNode(mt, mas, type);
+      DB[2] = nmin;
+      bnWrite(nn, leaf, from, to - from);
+      newGap[j] = DB[1]!;
+      newNodes[j] = nn;
+      newMax[j] = to === c ? bnMax : bPiv[to - 1]!;
+      nmin = newMax[j]! + 1;
+      from = to;
+    }
+    for (let i = 0; i < nrConsumed; i++) nodeFree(mt, consumed[i]!);
+    if (isRoot) {
+      if (k === 1) {
+        const nr = newNodes[0]!;
+        PA[nr] = 0;
+        PS[nr] = 0;
+        mt.root = nr;
+        mtSetHeight(mt, leafDepth + 1);
+      } else {
+        const root = popNode(mt, mas, itype);
+        for (let j = 0; j < k; j++) {
+          bChild[j] = newNodes[j]!;
+          bPiv[j] = newMax[j]!;
+          bGap[j] = newGap[j]!;
+        }
+        DB[2] = 0;
+        bnWrite(root, false, 0, k);
+        mt.root = root;
+        mtSetHeight(mt, leafDepth + 2);
+      }
+      flushRcu(mt);
+      return;
+    }
+    // Build the parent level: left part, new nodes, right part.
+    const pd = d - 1;
+    const lp = lNode[pd]!;
+    const lo = lOff[pd]!;
+    const rp = rNode[pd]!;
+    const ro = rOff[pd]!;
+    let cc = 0;
+    const lb = lp * S;
+    for (let i = 0; i < lo; i++, cc++) {
+      bPiv[cc] = P[lb + i]!;
+      bChild[cc] = SL[lb + i] as number;
+      if (alloc) bGap[cc] = G[lp * GS + i]!;
+    }
+    for (let j = 0; j < k; j++, cc++) {
+      bChild[cc] = newNodes[j]!;
+      bPiv[cc] = newMax[j]!;
+      bGap[cc] = newGap[j]!;
+    }
+    const rb = rp * S;
+    const re = P[rp * S + 15]!;
+    for (let i = ro + 1; i <= re; i++, cc++) {
+      bPiv[cc] = i < re ? P[rb + i]! : rMax[pd]!;
+      bChild[cc] = SL[rb + i] as number;
+      if (alloc) bGap[cc] = G[rp * GS + i]!;
+    }
+    bCount = cc;
+    // Children inside the replaced window that were not consumed are dropped whole.
+    if (lp === rp) {
+      for (let i = lo + 1; i < ro; i++) {
+        const ch = SL[lb + i] as number;
+        if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
+      }
+    } else {
+      for (let i = lo + 1; i <= P[lp * S + 15]!; i++) {
+        const ch = SL[lb + i] as number;
+        if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
+      }
+      for (let i = 0; i < ro; i++) {
+        const ch = SL[rb + i] as number;
+        if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
+      }
+    }
+    nrConsumed = 0;
+    addConsumed(lp);
+    if (rp !== lp) addConsumed(rp);
+    d = pd;
+    leaf = false;
+    type = itype;
+    bnMin = lMin[d]!;
+    bnMax = rMax[d]!;
+  }
+}
+
+/** While the root is an internal node with one child, make the child the root. */
+function collapseRoot(mt: Mtree): void {
+  let h = mtHeight(mt);
+  while (h > 1 && P[mt.root * S + 15] === 0) {
+    const old = mt.root;
+    const nr = SL[old * S] as number;
+    PA[nr] = 0;
+    PS[nr] = 0;
+    mt.root = nr;
+    nodeFree(mt, old);
+    h--;
+    mtSetHeight(mt, h);
+  }
+}
+
+/** Fill the right path below `depth` for key `key` (or the rightmost path when key > node max). */
+function walkRight(depth: number, leafDepth: number, key: number, beyond: boolean): void {
+  let n = rNode[depth]!;
+  let min = rMin[depth]!;
+  let max = rMax[depth]!;
+  for (let d = depth; ; d++) {
+    const b = n * S;
+    const e = P[n * S + 15]!;
+    let o: number;
+    if (beyond) o = e;
+    else {
+      o = 0;
+      while (o < e && P[b + o]! < key) o++;
+    }
+    rNode[d] = n;
+    rOff[d] = o;
+    rMin[d] = min;
+    rMax[d] = max;
+    if (d === leafDepth) return;
+    const nmin = o > 0 ? P[b + o - 1]! + 1 : min;
+    const nmax = o < e ? P[b + o]! : max;
+    n = SL[b + o] as number;
+    min = nmin;
+    max = nmax;
+  }
+}
+
+/** Fill the left path below `depth` for key `key`. */
+function walkLeft(depth: number, leafDepth: number, key: number): void {
+  let n = lNode[depth]!;
+  let min = lMin[depth]!;
+  let max = lMax[depth]!;
+  for (let d = depth; ; d++) {
+    const b = n * S;
+    const e = P[n * S + 15]!;
+    let o = 0;
+    while (o < e && P[b + o]! < key) o++;
+    lNode[d] = n;
+    lOff[d] = o;
+    lMin[d] = min;
+    lMax[d] = max;
+    if (d === leafDepth) return;
+    const nmin = o > 0 ? P[b + o - 1]! + 1 : min;
+    const nmax = o < e ? P[b + o]! : max;
+    n = SL[b + o] as number;
+    min = nmin;
+    max = nmax;
+  }
+}
+
+/**
+ * Fill the big node with the leaf-level result of storing `entry` over
+ * [index, last]: the left leaf's slots before `lo` (and the part of slot `lo`
+ * below index), the new range, then the right leaf from the slot `ro` holding
+ * last + 1 (ro > end: nothing to the right).
+ * @kernel mas_store_b_node (lib/maple_tree.c)
+ */
+function bnFromLeaves(entry: unknown, L: number, lo: number, R: number, ro: number): void {
+  const index = DB[3]!;
+  const last = DB[4]!;
+  const lmin = DB[5]!;
+  const rmax = DB[6]!;
+  const lb = L * S;
+  let c = 0;
+  for (let i = 0; i < lo; i++, c++) {
+    bPiv[c] = P[lb + i]!;
+    bSlot[c] = SL[lb + i];
+  }
+  const sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
+  if (sMin < index) {
+    bPiv[c] = index - 1;
+    bSlot[c] = SL[lb + lo];
+    c++;
+  }
+  bPiv[c] = last;
+  bSlot[c] = entry;
+  c++;
+  const rb = R * S;
+  const re = P[R * S + 15]!;
+  for (let i = ro; i <= re; i++, c++) {
+    bPiv[c] = i < re ? P[rb + i]! : rmax;
+    bSlot[c] = SL[rb + i];
+  }
+  bCount = c;
+}
+
+/**
+ * Replace the whole tree by `entry` over [0, MAPLE_MAX] (or empty it).
+ * @kernel mas_new_root (lib/maple_tree.c)
+ */
+function masNewRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const oldRoot = mt.root;
+  const oldHeight = mtHeight(mt);
+  if (entry === undefined) {
+    mt.root = 0;
+    mt.rootEntry = undefined;
+    mtSetHeight(mt, 0);
+  } else {
+    const n = popNode(mt, mas, maple_leaf_64);
+    SL[n * S] = entry;
+    P[n * S] = MAPLE_MAX;
+    P[n * S + 15] = 0;
+    mt.root = n;
+    mt.rootEntry = undefined;
+    mtSetHeight(mt, 1);
+  }
+  nrConsumedAll = 0;
+  if (oldRoot !== 0) destroySubtree(mt, oldRoot, 0, oldHeight - 1);
+  flushRcu(mt);
+}
+
+/**
+ * Store into a tree that is empty or holds a direct root entry.
+ * @kernel mas_store_root (lib/maple_tree.c)
+ */
+function masStoreRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const index = mas.index;
+  const last = mas.last;
+  if (entry === undefined) {
+    if (index === 0) mt.rootEntry = undefined;
+    return;
+  }
+  if (index === 0 && last === 0) {
+    mt.rootEntry = entry;
+    return;
+  }
+  // mas_root_expand()
+  const contents = mt.rootEntry;
+  const n = popNode(mt, mas, maple_leaf_64);
+  const b = n * S;
+  let slot = 0;
+  if (index !== 0) {
+    if (contents !== undefined) {
+      SL[b] = contents;
+      P[b] = 0;
+      slot = 1;
+      if (index > 1) {
+        SL[b + 1] = undefined;
+        P[b + 1] = index - 1;
+        slot = 2;
+      }
+    } else {
+      SL[b] = undefined;
+      P[b] = index - 1;
+      slot = 1;
+    }
+  }
+  SL[b + slot] = entry;
+  if (last !== MAPLE_MAX) {
+    P[b + slot] = last;
+    slot++;
+    SL[b + slot] = undefined;
+  }
+  P[b + slot] = MAPLE_MAX;
+  P[n * S + 15] = slot;
+  mt.root = n;
+  mt.rootEntry = undefined;
+  mtSetHeight(mt, 1);
+}
+
+/**
+ * Carry out a store whose type {@link masWrStoreType} just determined (the
+ * scratch walk state must be current).
+ * @kernel mas_wr_store_entry (lib/maple_tree.c)
+ */
+export function masWrStore(mas: WriteState, entry: unknown, storeType: number): void {
+  const mt = mas.tree;
+  bind(mt);
+  mt.stats.storeTypes[storeType]!++;
+  switch (storeType) {
+    case wr_store_root:
+      masStoreRoot(mt, mas, entry);
+      return;
+    case wr_new_root:
+      masNewRoot(mt, mas, entry);
+      return;
+    case wr_exact_fit: {
+      const d = wr.depth;
+      const n = lNode[d]!;
+      const idx = n * S + wr.offset;
+      const old = SL[idx];
+      SL[idx] = entry;
+      if ((old === undefined) !== (entry === undefined)) leafGapUpdate(mt, n, d);
+      return;
+    }
+    case wr_append:
+      wrAppend(mt, mas, entry);
+      return;
+    case wr_slot_store:
+      wrSlotStore(mt, mas, entry);
+      return;
+    case wr_spanning_store:
+      wrSpanningStore(mt, mas, entry);
+      return;
+    default: {
+      // node store, split, rebalance: rebuild the leaf (and above as needed).
+      const d = wr.depth;
+      const n = lNode[d]!;
+      const max = lMax[d]!;
+      const last = mas.last;
+      const oe = wr.offsetEnd;
+      let ro: number;
+      if (last === max) ro = P[n * S + 15]! + 1;
+      else ro = last < wr.endPiv ? oe : oe + 1;
+      DB[3] = mas.index;
+      DB[4] = last;
+      DB[5] = lMin[d]!;
+      DB[6] = max;
+      bnFromLeaves(entry, n, wr.offset, n, ro);
+      for (let i = 0; i <= d; i++) {
+        rNode[i] = lNode[i]!;
+        rOff[i] = lOff[i]!;
+        rMin[i] = lMin[i]!;
+        rMax[i] = lMax[i]!;
+      }
+      rebuild(mt, mas, d);
+    }
+  }
+}
+
+/** @kernel mas_wr_append (lib/maple_tree.c) */
+function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const d = wr.depth;
+  const n = lNode[d]!;
+  const b = n * S;
+  const end = wr.end;
+  const newEnd = wr.newEnd;
+  const content = wr.content;
+  const index = mas.index;
+  const last = mas.last;
+  if (newEnd === end + 1) {
+    if (last === wr.rMax) {
+      SL[b + newEnd] = entry;
+      P[b + end] = index - 1;
+    } else {
+      SL[b + newEnd] = content;
+      P[b + end] = last;
+      SL[b + end] = entry;
+    }
+  } else {
+    SL[b + newEnd] = content;
+    P[b + end + 1] = last;
+    SL[b + end + 1] = entry;
+    P[b + end] = index - 1;
+  }
+  if (newEnd < 15) P[b + newEnd] = lMax[d]!;
+  P[n * S + 15] = newEnd;
+  if (content === undefined || entry === undefined) leafGapUpdate(mt, n, d);
+}
+
+/** @kernel mas_wr_slot_store (lib/maple_tree.c) */
+function wrSlotStore(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const d = wr.depth;
+  const n = lNode[d]!;
+  const b = n * S;
+  const o = wr.offset;
+  let gap = SL[b + o] === undefined || SL[b + o + 1] === undefined;
+  if (wr.offsetEnd - o === 1) {
+    if (mas.index === wr.rMin) {
+      SL[b + o] = entry;
+      P[b + o] = mas.last;
+    } else {
+      SL[b + o + 1] = entry;
+      P[b + o] = mas.index - 1;
+    }
+  } else {
+    if (SL[b + o + 2] === undefined) gap = true;
+    SL[b + o + 1] = entry;
+    P[b + o] = mas.index - 1;
+    P[b + o + 1] = mas.last;
+  }
+  if (entry === undefined || gap) leafGapUpdate(mt, n, d);
+}
+
+/**
+ * A store over more than one node: walk both edges down from the node where
+ * the span was found, merge what is left of both leaves around the new range,
+ * and rebuild upwards.
+ * @kernel mas_wr_spanning_store (lib/maple_tree.c)
+ */
+function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
+  let index = mas.index;
+  let last = mas.last;
+  if (index === 0 && last === MAPLE_MAX) {
+    masNewRoot(mt, mas, entry);
+    return;
+  }
+  const top = wr.depth;
+  const leafDepth = mtHeight(mt) - 1;
+  for (let i = 0; i <= top; i++) {
+    rNode[i] = lNode[i]!;
+    rOff[i] = lOff[i]!;
+    rMin[i] = lMin[i]!;
+    rMax[i] = lMax[i]!;
+  }
+  walkLeft(top, leafDepth, index);
+  const topMax = lMax[top]!;
+  const beyond = last >= topMax;
+  walkRight(top, leafDepth, beyond ? last : last + 1, beyond);
+  const L = lNode[leafDepth]!;
+  let lo = lOff[leafDepth]!;
+  const lmin = lMin[leafDepth]!;
+  const R = rNode[leafDepth]!;
+  let ro = beyond ? P[R * S + 15]! + 1 : rOff[leafDepth]!;
+  const rmax = rMax[leafDepth]!;
+  if (entry === undefined) {
+    // mas_extend_spanning_null()
+    const lb = L * S;
+    let sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
+    if (SL[lb + lo] === undefined) index = sMin;
+    if (index === sMin && lo > 0 && SL[lb + lo - 1] === undefined) {
+      lo--;
+      sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
+      index = sMin;
+    }
+    const re = P[R * S + 15]!;
+    if (ro <= re && SL[R * S + ro] === undefined) {
+      last = ro < re ? P[R * S + ro]! : rmax;
+      ro++;
+    }
+    lOff[leafDepth] = lo;
+    mas.index = index;
+    mas.last = last;
+    if (index === 0 && last === MAPLE_MAX) {
+      masNewRoot(mt, mas, undefined);
+      return;
+    }
+  }
+  DB[3] = index;
+  DB[4] = last;
+  DB[5] = lmin;
+  DB[6] = rmax;
+  bnFromLeaves(entry, L, lo, R, ro);
+  rebuild(mt, mas, leafDepth);
+}
+
+/** Validate a user index; throws EINVAL for anything but a non-negative safe integer. */
+export function checkIndex(what: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new MapleTreeError('EINVAL', `maple_tree: ${what} (${String(v)}) is not a non-negative safe integer`);
+}
+
+/** Errno helpers for kernel-style returns. */
+export const ERR_EINVAL = -EINVAL;
+export const ERR_ENOMEM = -ENOMEM;
+
+/**
+ * Rebalance a leaf that ended up insufficient after a bulk insert.
+ * @kernel mas_destroy_rebalance (lib/maple_tree.c)
+ */
+export function masBulkRebalance(mas: WriteState): void {
+  const mt = mas.tree;
+  if (mt.root === 0) return;
+  const h = mtHeight(mt);
+  if (h <= 1) return;
+  bind(mt);
+  // Walk to the rightmost leaf.
+  let n = mt.root;
+  let min = 0;
+  const max = MAPLE_MAX;
+  for (let d = 0; ; d++) {
+    const b = n * S;
+    const e = P[n * S + 15]!;
+    lNode[d] = n;
+    lOff[d] = e;
+    lMin[d] = min;
+    lMax[d] = max;
+    rNode[d] = n;
+    rOff[d] = e;
+    rMin[d] = min;
+    rMax[d] = max;
+    if (d === h - 1) break;
+    min = e > 0 ? P[b + e - 1]! + 1 : min;
+    n = SL[b + e] as number;
+  }
+  const leaf = lNode[h - 1]!;
+  if (P[leaf * S + 15]! + 1 > mtMinSlots[maple_leaf_64]!) return;
+  bCount = 0;
+  bnAppendNode(leaf, true, MAPLE_MAX, false);
+  const saved = mas.masFlags;
+  mas.masFlags &= ~MA_STATE_BULK;
+  rebuild(mt, mas, h - 1);
+  mas.masFlags = saved;
+}
