@@ -180,7 +180,7 @@ export {
   MAX_LOCK_DEPTH,
   mightSleep,
 } from './lockdep.js';
-export { createMachine, Machine, type MachineWarning } from './machine.js';
+export { createMachine, Machine, type MachineState, type MachineWarning } from './machine.js';
 export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './memmap.js';
 export {
   type FaultHandler,

@@ -33,6 +33,30 @@ export interface MachineWarning {
   readonly cpu: number;
 }
 
+/** The JSON form of a {@link Machine} (see {@link Machine.toJSON}). */
+export interface MachineState {
+  readonly config: ResolvedMachineConfig;
+  readonly topology: {
+    readonly nrNodes: number;
+    readonly nrCpus: number;
+    readonly pageSize: number;
+    readonly pagesPerSection: number;
+    readonly totalPages: number;
+    readonly cpuToNode: readonly number[];
+    readonly nodeStartPfn: readonly number[];
+    readonly nodeSpannedPages: readonly number[];
+  };
+  readonly warnings: readonly MachineWarning[];
+  readonly clock: ReturnType<Clock['toJSON']>;
+  readonly cpus: ReturnType<Cpus['toJSON']>;
+  readonly sched: ReturnType<Sched['toJSON']>;
+  readonly lockdep: ReturnType<Lockdep['toJSON']>;
+  readonly rcu: ReturnType<Rcu['toJSON']>;
+  readonly account: ReturnType<CostAccount['toJSON']>;
+  readonly mem: ReturnType<PageAllocator['toJSON']>;
+  readonly mmu: ReturnType<Mmu['stateJson']>;
+}
+
 /** A simulated machine. Create one with {@link createMachine}. */
 export class Machine {
   /** The checked configuration the machine was built from. */
@@ -105,6 +129,37 @@ export class Machine {
     }
     validatePageAlloc(this.mem);
     this.mmu.validate();
+  }
+
+  /**
+   * The whole machine state as plain JSON (what `JSON.stringify(machine)`
+   * gives): configuration, topology, time, CPUs, scheduler, locks, RCU, cost
+   * accounting, physical memory and TLBs. For the web page and for diffing runs.
+   */
+  toJSON(): MachineState {
+    const t = this.topology;
+    return {
+      config: this.config,
+      topology: {
+        nrNodes: t.nrNodes,
+        nrCpus: t.nrCpus,
+        pageSize: t.pageSize,
+        pagesPerSection: t.pagesPerSection,
+        totalPages: t.totalPages,
+        cpuToNode: Array.from(t.cpuToNode),
+        nodeStartPfn: Array.from(t.nodeStartPfn),
+        nodeSpannedPages: Array.from(t.nodeSpannedPages),
+      },
+      warnings: this.warnings,
+      clock: this.clock.toJSON(),
+      cpus: this.cpus.toJSON(),
+      sched: this.sched.toJSON(),
+      lockdep: this.lockdep.toJSON(),
+      rcu: this.rcu.toJSON(),
+      account: this.account.toJSON(),
+      mem: this.mem.toJSON(),
+      mmu: this.mmu.stateJson(),
+    };
   }
 
   /**

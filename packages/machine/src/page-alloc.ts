@@ -46,6 +46,8 @@ import {
   ALLOC_OOM,
   ALLOC_WMARK_LOW,
   ALLOC_WMARK_MASK,
+  GFP_MOVABLE_MASK,
+  GFP_ZONEMASK,
   gfpMigratetype,
   gfpToAllocFlags,
   gfpZone,
@@ -62,6 +64,7 @@ import {
   MIGRATE_TYPES,
   MIGRATE_UNMOVABLE,
   maxPageOrder,
+  NR_WMARK,
   PAGE_ALLOC_COSTLY_ORDER,
   WMARK_HIGH,
   WMARK_MIN,
@@ -69,6 +72,7 @@ import {
   ZONE_BOOSTED_WATERMARK,
   ZONE_DMA32,
   ZONE_NORMAL,
+  ZONE_RECLAIM_ACTIVE,
   ZoneTable,
 } from './mmzone.js';
 import {
@@ -85,6 +89,11 @@ import {
   decayPcpHigh,
   drainPagesZone,
   freeFrozenPageCommit,
+  NR_LOWORDER_PCP_LISTS,
+  NR_PCP_LISTS,
+  PCP_BATCH_SCALE_MAX,
+  PCPF_FREE_HIGH_BATCH,
+  PCPF_PREV_FREE_HIGH_ORDER,
   PerCpuPages,
   pcpAllowedOrder,
   rmqueuePcplist,
@@ -93,7 +102,9 @@ import {
 import { type MemState, memStateJson } from './procfs.js';
 import {
   NR_FREE_PAGES,
+  NR_VM_EVENT_ITEMS,
   NR_VM_NUMA_EVENT_ITEMS,
+  NR_VM_ZONE_STAT_ITEMS,
   NR_ZONE_ACTIVE_ANON,
   NR_ZONE_ACTIVE_FILE,
   NR_ZONE_INACTIVE_ANON,
@@ -132,6 +143,51 @@ const RMQUEUE_STEAL = 3;
 
 /** Upper bound on slow-path rounds: the model cannot block forever. */
 const SLOWPATH_MAX_ROUNDS = 1000;
+
+/**
+ * Constants the order-0 fast paths write as literals, with the values they
+ * stand for. V8 reads an imported (or module-level) `const` through its
+ * module cell with a TDZ hole check at every use, a dozen loads and
+ * branches per allocation; a literal is an immediate. The PageAllocator
+ * constructor checks every literal against its named constant.
+ */
+const FAST_PATH_LITERALS: readonly (readonly [string, number, number])[] = [
+  ['NR_VM_ZONE_STAT_ITEMS', NR_VM_ZONE_STAT_ITEMS, 10],
+  ['NR_FREE_PAGES', NR_FREE_PAGES, 0],
+  ['NR_WMARK', NR_WMARK, 4],
+  ['WMARK_HIGH', WMARK_HIGH, 2],
+  ['MAX_NR_ZONES', MAX_NR_ZONES, 3],
+  ['ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK', ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK, 5],
+  ['NR_PCP_LISTS', NR_PCP_LISTS, 14],
+  ['NR_VM_EVENT_ITEMS', NR_VM_EVENT_ITEMS, 41],
+  ['VM_EVENT.PGALLOC_DMA32', VM_EVENT.PGALLOC_DMA32, 4],
+  ['NR_VM_NUMA_EVENT_ITEMS', NR_VM_NUMA_EVENT_ITEMS, 6],
+  ['NUMA_HIT', NUMA_HIT, 0],
+  ['NUMA_LOCAL', NUMA_LOCAL, 4],
+  ['NUMA_OTHER', NUMA_OTHER, 5],
+  ['__GFP_ZERO', __GFP_ZERO, 0x100],
+  ['__GFP_DIRECT_RECLAIM', __GFP_DIRECT_RECLAIM, 0x400],
+  ['__GFP_KSWAPD_RECLAIM', __GFP_KSWAPD_RECLAIM, 0x800],
+  ['__GFP_THISNODE', __GFP_THISNODE, 0x200000],
+  ['__GFP_ACCOUNT', __GFP_ACCOUNT, 0x400000],
+  ['ALLOC_WMARK_LOW', ALLOC_WMARK_LOW, 1],
+  ['PAGE_FLAGS_CHECK_AT_FREE', PAGE_FLAGS_CHECK_AT_FREE, 0x14e123],
+  ['PAGE_FLAGS_CHECK_AT_PREP', PAGE_FLAGS_CHECK_AT_PREP, 0xdfffff],
+  ['1 << PG_hwpoison', 1 << PG_hwpoison, 0x200000],
+  ['MEMCG_DATA_KMEM', MEMCG_DATA_KMEM, 2],
+  ['MIGRATE_PCPTYPES', MIGRATE_PCPTYPES, 3],
+  ['MIGRATE_MOVABLE', MIGRATE_MOVABLE, 1],
+  ['GFP_ZONEMASK | GFP_MOVABLE_MASK', GFP_ZONEMASK | GFP_MOVABLE_MASK, 0x1f],
+  // pcp.ts: freeFrozenPageCommit, nrPcpHigh.
+  ['VM_EVENT.PGFREE', VM_EVENT.PGFREE, 13],
+  ['PAGE_ALLOC_COSTLY_ORDER', PAGE_ALLOC_COSTLY_ORDER, 3],
+  ['NR_LOWORDER_PCP_LISTS', NR_LOWORDER_PCP_LISTS, 12],
+  ['PCPF_PREV_FREE_HIGH_ORDER', PCPF_PREV_FREE_HIGH_ORDER, 1],
+  ['PCPF_FREE_HIGH_BATCH', PCPF_FREE_HIGH_BATCH, 2],
+  ['PCP_BATCH_SCALE_MAX', PCP_BATCH_SCALE_MAX, 5],
+  ['ZONE_RECLAIM_ACTIVE', ZONE_RECLAIM_ACTIVE, 2],
+  ['ZONE_BELOW_HIGH', ZONE_BELOW_HIGH, 4],
+];
 
 /**
  * Migratetype fallback order.
@@ -253,6 +309,38 @@ export class PageAllocator {
   private readonly sectionZone: Int32Array;
   private readonly cpuToNode: Int32Array;
   private readonly nrNodes: number;
+  private readonly nrZones: number;
+  private readonly totalPages: number;
+  private readonly zoneFlags: Uint8Array;
+  private readonly zoneNid: Int32Array;
+  private readonly wmark: Float64Array;
+  private readonly watermarkBoost: Float64Array;
+  private readonly lowmemReserve: Float64Array;
+  private readonly nrFreeHighatomic: Float64Array;
+  private readonly zoneStat: Float64Array;
+  private readonly vmEvents: Float64Array;
+  private readonly numaEvents: Float64Array;
+  private readonly pcpHead: Int32Array;
+  private readonly pcpTail: Int32Array;
+  private readonly pcpCount: Int32Array;
+  private readonly pcpFreeCount: Int32Array;
+  private readonly pageblockMt: Uint8Array;
+  private readonly pageblockShift: number;
+  /**
+   * Derived once (zonelists and zone sizes never change): the zonelist index
+   * of the first zone a request may use, at
+   * `((thisnode ? nrNodes : 0) + nid) * MAX_NR_ZONES + highestZoneidx`, or -1
+   * (`first_zones_zonelist()` / `ac->preferred_zoneref`).
+   */
+  private readonly preferredIdx: Int32Array;
+  /** ALLOC_NOFRAGMENT or 0 for a request whose preferred zone is `zone` (`alloc_flags_nofragment`). */
+  private readonly nofragment: Int32Array;
+  /**
+   * `gfp_zone()` and `gfp_migratetype()` by the five zone and mobility bits
+   * of a GFP mask (`gfp & 0x1f`): highest zone index at `2k`, migratetype
+   * at `2k + 1`.
+   */
+  private readonly gfpZoneMt: Int8Array;
 
   // Allocation context of the running request (struct alloc_context), kept
   // in fields so the hot path allocates nothing.
@@ -319,6 +407,49 @@ export class PageAllocator {
     this.sectionZone = this.zones.sectionZone;
     this.cpuToNode = t.cpuToNode;
     this.nrNodes = t.nrNodes;
+    this.nrZones = this.zones.nrZones;
+    this.totalPages = this.memmap.totalPages;
+    this.zoneFlags = this.zones.flags;
+    this.zoneNid = this.zones.nid;
+    this.wmark = this.zones.wmark;
+    this.watermarkBoost = this.zones.watermarkBoost;
+    this.lowmemReserve = this.zones.lowmemReserve;
+    this.nrFreeHighatomic = this.zones.nrFreeHighatomic;
+    this.zoneStat = this.vmstat.zoneStat;
+    this.vmEvents = this.vmstat.vmEvents;
+    this.numaEvents = this.vmstat.numaEvents;
+    this.pcpHead = this.pcp.head;
+    this.pcpTail = this.pcp.tail;
+    this.pcpCount = this.pcp.count;
+    this.pcpFreeCount = this.pcp.freeCount;
+    this.pageblockMt = this.pageblock.migratetype;
+    this.pageblockShift = this.pageblock.order;
+    this.preferredIdx = new Int32Array(2 * t.nrNodes * MAX_NR_ZONES).fill(-1);
+    for (let thisnode = 0; thisnode < 2; thisnode++) {
+      for (let nid = 0; nid < t.nrNodes; nid++) {
+        const zl = (thisnode ? this.zones.zonelistNofallback[nid] : this.zones.zonelistFallback[nid]) as Int32Array;
+        for (let hz = 0; hz < MAX_NR_ZONES; hz++) {
+          let idx = -1;
+          for (let k = 0; k < zl.length; k++) {
+            if ((zl[k] as number) % MAX_NR_ZONES <= hz) {
+              idx = k;
+              break;
+            }
+          }
+          this.preferredIdx[(thisnode * t.nrNodes + nid) * MAX_NR_ZONES + hz] = idx;
+        }
+      }
+    }
+    for (const [name, value, literal] of FAST_PATH_LITERALS) {
+      if (value !== literal) throw new MmBugError(`page_alloc: fast path literal ${literal} is not ${name} (${value})`);
+    }
+    this.gfpZoneMt = new Int8Array(64);
+    for (let k = 0; k < 32; k++) {
+      this.gfpZoneMt[2 * k] = gfpZone(k);
+      this.gfpZoneMt[2 * k + 1] = gfpMigratetype(k);
+    }
+    this.nofragment = new Int32Array(this.zones.nrZones);
+    for (let z = 0; z < this.zones.nrZones; z++) this.nofragment[z] = this.allocFlagsNofragment(z, 0);
     this.acZonelist = this.zones.zonelistFallback[0] as Int32Array;
     this.acPreferredIdx = -1;
     this.acHighestZoneidx = ZONE_NORMAL;
@@ -1157,22 +1288,37 @@ export class PageAllocator {
       return -EINVAL;
     }
     // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
-    if (gfp & __GFP_DIRECT_RECLAIM) mightSleep(this.machine, 'alloc_pages');
-    this.acNid = preferredNid;
-    this.acHighestZoneidx = gfpZone(gfp);
-    this.acZonelist = (
-      gfp & __GFP_THISNODE ? this.zones.zonelistNofallback[preferredNid] : this.zones.zonelistFallback[preferredNid]
+    // Literals: see FAST_PATH_LITERALS.
+    if (gfp & 0x400 /* __GFP_DIRECT_RECLAIM */) mightSleep(this.machine, 'alloc_pages');
+    const zm = (gfp & 0x1f) /* GFP_ZONEMASK | GFP_MOVABLE_MASK */ << 1;
+    const hz = this.gfpZoneMt[zm] as number;
+    const mt = this.gfpZoneMt[zm + 1] as number;
+    const thisnode = (gfp & 0x200000) /* __GFP_THISNODE */ !== 0;
+    const zl = (
+      thisnode ? this.zones.zonelistNofallback[preferredNid] : this.zones.zonelistFallback[preferredNid]
     ) as Int32Array;
-    this.acMigratetype = gfpMigratetype(gfp);
+    this.acNid = preferredNid;
+    this.acHighestZoneidx = hz;
+    this.acZonelist = zl;
+    this.acMigratetype = mt;
     const fail = this.failPageAlloc;
     if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
-    this.acPreferredIdx = this.firstZoneIdx();
-    let allocFlags = ALLOC_WMARK_LOW;
-    if (this.acPreferredIdx >= 0)
-      allocFlags |= this.allocFlagsNofragment(this.acZonelist[this.acPreferredIdx] as number, gfp);
-    let pfn = this.getPageFromFreelist(gfp, order, allocFlags);
+    const prefIdx = this.preferredIdx[((thisnode ? this.nrNodes : 0) + preferredNid) * 3 + hz] as number;
+    this.acPreferredIdx = prefIdx;
+    let pfn = -1;
+    if (prefIdx >= 0) {
+      const preferredZone = zl[prefIdx] as number;
+      if (order === 0) pfn = this.rmqueuePcplistFast(preferredZone, hz, mt, gfp);
+      if (pfn < 0) {
+        const allocFlags =
+          1 /* ALLOC_WMARK_LOW */ |
+          (gfp & 0x800) /* __GFP_KSWAPD_RECLAIM */ |
+          (this.nofragment[preferredZone] as number);
+        pfn = this.getPageFromFreelist(gfp, order, allocFlags);
+      }
+    }
     if (pfn < 0) pfn = this.__allocPagesSlowpath(gfp, order);
-    if (pfn >= 0 && gfp & __GFP_ACCOUNT && this.memcgChargeHook !== null) {
+    if (pfn >= 0 && gfp & 0x400000 /* __GFP_ACCOUNT */ && this.memcgChargeHook !== null) {
       const memcg = this.memcgChargeHook(pfn, order, gfp);
       if (memcg < 0) {
         this.__freePages(pfn, order);
@@ -1188,6 +1334,65 @@ export class PageAllocator {
     const zl = this.acZonelist;
     for (let i = 0; i < zl.length; i++) if ((zl[i] as number) % MAX_NR_ZONES <= this.acHighestZoneidx) return i;
     return -1;
+  }
+
+  /**
+   * The order-0 pcp hit, the common case of `get_page_from_freelist()`
+   * specialised: the preferred zone passes its high watermark with the
+   * order-0 shortcut of `zone_watermark_fast()` (so ZONE_BELOW_HIGH stays
+   * clear), its watermark is not boosted, and this CPU's pcp list for the
+   * migratetype has a page. Then the outcome is exactly that of the general
+   * walk: pop the list head, count PGALLOC and a local NUMA hit, prepare the
+   * page. Anything else returns -1 having changed nothing, and the general
+   * path runs.
+   * @returns the PFN or -1.
+   * @kernel get_page_from_freelist / rmqueue_pcplist / prep_new_page (mm/page_alloc.c)
+   */
+  private rmqueuePcplistFast(zone: number, hz: number, mt: number, gfp: number): number {
+    // Literals: see FAST_PATH_LITERALS.
+    if ((this.zoneFlags[zone] as number) & 5 /* ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK */) return -1;
+    // zone_page_state() clamps at 0; free highatomic pages are not usable.
+    const free = Math.max(this.zoneStat[zone * 10 /* NR_VM_ZONE_STAT_ITEMS */ /* + NR_FREE_PAGES */] as number, 0);
+    const usable = free - Math.min(free, this.nrFreeHighatomic[zone] as number);
+    const mark =
+      (this.wmark[zone * 4 /* NR_WMARK */ + 2 /* WMARK_HIGH */] as number) +
+      (this.watermarkBoost[zone] as number) +
+      (this.lowmemReserve[zone * 3 /* MAX_NR_ZONES */ + hz] as number);
+    if (!(usable > mark)) return -1;
+    const cpu = this.machine.currentCpu;
+    const nrZones = this.nrZones;
+    const p = cpu * nrZones + zone;
+    const l = p * 14 /* NR_PCP_LISTS */ + mt;
+    const pfn = this.pcpHead[l] as number;
+    if (pfn < 0) return -1;
+    this.pcpFreeCount[p] = (this.pcpFreeCount[p] as number) >> 1;
+    // Unlink the head (pcpListPopHead).
+    const sections = this.sections;
+    const shift = this.sectionShift;
+    const mask = this.sectionMask;
+    const s = sections[pfn >>> shift] as MemSection;
+    const i = pfn & mask;
+    const n = s.next[i] as number;
+    this.pcpHead[l] = n;
+    if (n < 0) this.pcpTail[l] = -1;
+    else (sections[n >>> shift] as MemSection).prev[n & mask] = -1;
+    s.next[i] = -1;
+    this.pcpCount[p] = (this.pcpCount[p] as number) - 1;
+    // countPgalloc + zoneStatistics for preferred zone == zone (a NUMA hit).
+    const ev = this.vmEvents;
+    const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 4 /* VM_EVENT.PGALLOC_DMA32 */ + (zone % 3); /* MAX_NR_ZONES */
+    ev[e] = (ev[e] as number) + 1;
+    const numa = this.numaEvents;
+    const zb = p * 6; /* NR_VM_NUMA_EVENT_ITEMS; NUMA_HIT = 0 */
+    numa[zb] = (numa[zb] as number) + 1;
+    const local = zb + (this.zoneNid[zone] === this.cpuToNode[cpu] ? 4 /* NUMA_LOCAL */ : 5); /* NUMA_OTHER */
+    numa[local] = (numa[local] as number) + 1;
+    // prepNewPage, order 0.
+    s.private[i] = 0;
+    s.refcount[i] = 1;
+    s.order[i] = 0;
+    if (gfp & 0x100 /* __GFP_ZERO */) s.content[i] = 0;
+    return pfn;
   }
 
   /**
@@ -1406,7 +1611,7 @@ export class PageAllocator {
     if (
       (pfn | 0) !== pfn ||
       pfn < 0 ||
-      pfn >= this.memmap.totalPages ||
+      pfn >= this.totalPages ||
       (order | 0) !== order ||
       order < 0 ||
       order > this.maxOrder
@@ -1421,6 +1626,26 @@ export class PageAllocator {
     const i = pfn & this.sectionMask;
     const ref = s.refcount[i] as number;
     const flags = s.flags[i] as number;
+    if (order === 0 && ref === 1) {
+      // The last reference on a single page (the common case): the same
+      // checks and steps as below, without the per-page loops.
+      const memcg = s.memcgData[i] as number;
+      if (
+        s.pageType[i] !== 0 ||
+        (s.compoundHead[i] as number) >= 0 ||
+        s.order[i] !== 0 ||
+        s.mapcount[i] !== -1 ||
+        s.mapping[i] !== 0 ||
+        (flags & 0x14e123) /* PAGE_FLAGS_CHECK_AT_FREE */ !== 0 ||
+        (memcg !== 0 && !(memcg & 2)) /* MEMCG_DATA_KMEM */
+      ) {
+        this.checkFreePages(pfn, order);
+        throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
+      }
+      s.refcount[i] = 0;
+      this.freeUnrefPage(s, i, pfn, memcg);
+      return;
+    }
     if (
       ref <= 0 ||
       s.order[i] !== order ||
@@ -1465,6 +1690,31 @@ export class PageAllocator {
       if (k > 0 && (s.refcount[j] !== 0 || s.compoundHead[j] !== (compound ? pfn : -1))) return false;
     }
     return true;
+  }
+
+  /**
+   * Free a single page whose refcount just reached zero: `free_pages_prepare`
+   * and `__free_frozen_pages` for order 0, straight to this CPU's pcp list.
+   * @kernel free_unref_page / free_frozen_pages (mm/page_alloc.c)
+   */
+  private freeUnrefPage(s: MemSection, i: number, pfn: number, memcg: number): void {
+    // Literals: see FAST_PATH_LITERALS.
+    if (memcg & 2 /* MEMCG_DATA_KMEM */) {
+      s.memcgData[i] = 0;
+      if (this.memcgUnchargeHook !== null) this.memcgUnchargeHook(pfn, 0, (memcg - MEMCG_DATA_KMEM) / 4);
+    }
+    const flags = s.flags[i] as number;
+    s.flags[i] = flags & ~0xdfffff; /* PAGE_FLAGS_CHECK_AT_PREP */
+    s.order[i] = 0;
+    // A hwpoisoned page stays out of the allocator.
+    if (flags & 0x200000 /* 1 << PG_hwpoison */) return;
+    s.compoundHead[i] = -1;
+    s.private[i] = 0;
+    const zone = this.sectionZone[pfn >>> this.sectionShift] as number;
+    let mt = this.pageblockMt[pfn >>> this.pageblockShift] as number;
+    // Only the pcp types have lists; highatomic pages go to the movable list.
+    if (mt >= 3 /* MIGRATE_PCPTYPES */) mt = 1; /* MIGRATE_MOVABLE */
+    freeFrozenPageCommit(this, zone, pfn, mt, 0);
   }
 
   /** `__free_pages` after the checks. */

@@ -27,10 +27,8 @@ import {
   WMARK_LOW,
   ZONE_BELOW_HIGH,
   ZONE_MOVABLE,
-  ZONE_RECLAIM_ACTIVE,
 } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
-import { VM_EVENT } from './vmstat.js';
 import { zoneWatermarkOk } from './watermark.js';
 
 /** Lists for orders 0..PAGE_ALLOC_COSTLY_ORDER. */
@@ -178,19 +176,6 @@ export function zoneSetPagesetHighAndBatch(pa: PageAllocator, zone: number): voi
 
 function sec(pa: PageAllocator, pfn: number): MemSection {
   return pa.sec(pfn);
-}
-
-/** Push at the head (`list_add`). */
-function pcpListAdd(pa: PageAllocator, l: number, pfn: number): void {
-  const pcp = pa.pcp;
-  const mask = pa.memmap.sectionMask;
-  const s = sec(pa, pfn);
-  const h = pcp.head[l] as number;
-  s.next[pfn & mask] = h;
-  s.prev[pfn & mask] = -1;
-  if (h < 0) pcp.tail[l] = pfn;
-  else sec(pa, h).prev[h & mask] = pfn;
-  pcp.head[l] = pfn;
 }
 
 /** Append at the tail (`list_add_tail`). */
@@ -346,6 +331,7 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
  * @kernel nr_pcp_high (mm/page_alloc.c)
  */
 export function nrPcpHigh(pa: PageAllocator, p: number, zone: number, batch: number, freeHigh: boolean): number {
+  // Literals on this per-free path: see FAST_PATH_LITERALS in page-alloc.ts.
   const pcp = pa.pcp;
   const highMin = pcp.highMin[p] as number;
   const highMax = pcp.highMax[p] as number;
@@ -353,18 +339,18 @@ export function nrPcpHigh(pa: PageAllocator, p: number, zone: number, batch: num
   pcp.high[p] = high;
   if (high === 0) return 0;
   if (freeHigh) {
-    pcp.high[p] = Math.max(high - (batch << PCP_BATCH_SCALE_MAX), highMin);
+    pcp.high[p] = Math.max(high - (batch << 5) /* PCP_BATCH_SCALE_MAX */, highMin);
     return 0;
   }
   const zflags = pa.zones.flags[zone] as number;
-  if (zflags & ZONE_RECLAIM_ACTIVE) {
+  if (zflags & 2 /* ZONE_RECLAIM_ACTIVE */) {
     const fc = Math.max(pcp.freeCount[p] as number, batch);
     pcp.high[p] = Math.max(high - fc, highMin);
     return Math.min(batch << 2, pcp.high[p] as number);
   }
   if (highMin === highMax) return high;
   const count = pcp.count[p] as number;
-  if (zflags & ZONE_BELOW_HIGH) {
+  if (zflags & 4 /* ZONE_BELOW_HIGH */) {
     const fc = Math.max(pcp.freeCount[p] as number, batch);
     pcp.high[p] = Math.max(high - fc, highMin);
     high = Math.max(count, highMin);
@@ -394,28 +380,46 @@ export function nrPcpFree(pa: PageAllocator, p: number, batch: number, high: num
  * @kernel free_frozen_page_commit (mm/page_alloc.c)
  */
 export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: number, mt: number, order: number): void {
+  // Literals on this per-free path: see FAST_PATH_LITERALS in page-alloc.ts.
   const pcp = pa.pcp;
   const cpu = pa.machine.currentCpu;
   const p = cpu * pcp.nrZones + zone;
+  const nr = 1 << order;
   pcp.allocFactor[p] = (pcp.allocFactor[p] as number) >> 1;
-  pa.vmstat.countVmEvents(cpu, VM_EVENT.PGFREE, 1 << order);
-  const pindex = orderToPindex(mt, order);
-  pcpListAdd(pa, p * NR_PCP_LISTS + pindex, pfn);
-  pcp.count[p] = (pcp.count[p] as number) + (1 << order);
+  // __count_vm_events(PGFREE, 1 << order)
+  const ev = pa.vmstat.vmEvents;
+  const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 13; /* VM_EVENT.PGFREE */
+  ev[e] = (ev[e] as number) + nr;
+  // order_to_pindex()
+  const pindex = order <= 3 /* PAGE_ALLOC_COSTLY_ORDER */ ? 3 * order + mt : 12 + (mt === 1 ? 1 : 0);
+  // list_add(): push at the head.
+  const l = p * 14 /* NR_PCP_LISTS */ + pindex;
+  const sections = pa.memmap.sections;
+  const shift = pa.memmap.sectionShift;
+  const mask = pa.memmap.sectionMask;
+  const s = sections[pfn >>> shift] as MemSection;
+  const h = pcp.head[l] as number;
+  s.next[pfn & mask] = h;
+  s.prev[pfn & mask] = -1;
+  if (h < 0) pcp.tail[l] = pfn;
+  else (sections[h >>> shift] as MemSection).prev[h & mask] = pfn;
+  pcp.head[l] = pfn;
+  const count = (pcp.count[p] as number) + nr;
+  pcp.count[p] = count;
   const batch = pcp.batch[p] as number;
   let freeHigh = false;
   const flags = pcp.flags[p] as number;
-  if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
+  const freeCount = pcp.freeCount[p] as number;
+  if (order !== 0 && order <= 3 /* PAGE_ALLOC_COSTLY_ORDER */) {
     freeHigh =
-      (pcp.freeCount[p] as number) >= batch + ((pcp.highMin[p] as number) >> 1) &&
-      (flags & PCPF_PREV_FREE_HIGH_ORDER) !== 0 &&
-      (!(flags & PCPF_FREE_HIGH_BATCH) || (pcp.count[p] as number) >= batch);
-    pcp.flags[p] = flags | PCPF_PREV_FREE_HIGH_ORDER;
-  } else if (flags & PCPF_PREV_FREE_HIGH_ORDER) {
-    pcp.flags[p] = flags & ~PCPF_PREV_FREE_HIGH_ORDER;
+      freeCount >= batch + ((pcp.highMin[p] as number) >> 1) &&
+      (flags & 1) /* PCPF_PREV_FREE_HIGH_ORDER */ !== 0 &&
+      (!(flags & 2) /* PCPF_FREE_HIGH_BATCH */ || count >= batch);
+    pcp.flags[p] = flags | 1;
+  } else if (flags & 1 /* PCPF_PREV_FREE_HIGH_ORDER */) {
+    pcp.flags[p] = flags & ~1;
   }
-  if ((pcp.freeCount[p] as number) < batch << PCP_BATCH_SCALE_MAX)
-    pcp.freeCount[p] = (pcp.freeCount[p] as number) + (1 << order);
+  if (freeCount < batch << 5 /* PCP_BATCH_SCALE_MAX */) pcp.freeCount[p] = freeCount + nr;
   const high = nrPcpHigh(pa, p, zone, batch, freeHigh);
   if ((pcp.count[p] as number) >= high) {
     freePcppagesBulk(pa, zone, nrPcpFree(pa, p, batch, high, freeHigh), p, pindex);
