@@ -18,6 +18,7 @@ import {
   type PresetName,
 } from '@mm/machine';
 import { formatSlabinfo, readSlabSysfs } from '@mm/slab-sheaves';
+import { processDemo } from './process-demo.js';
 import { createMmCaches, slabWorkload } from './slab-caches.js';
 
 /** Options of {@link runDemo}. */
@@ -71,6 +72,13 @@ export function runDemo(options: DemoOptions = {}): DemoSection[] {
       `${w.kmallocs} kmallocs\n` +
       `/sys/kernel/slab/vm_area_struct: ${statFiles.map((f) => `${f}=${stat(f)}`).join(' ')}\n`,
   });
+  const proc = processDemo(machine, caches);
+  machine.validate();
+  sections.push({
+    title: 'process address space (VMAs in a maple tree, nodes from the maple_node slab)',
+    text: proc.summary,
+  });
+  sections.push({ title: '/proc/1/maps', text: proc.maps });
   sections.push({ title: '/proc/slabinfo', text: formatSlabinfo(caches.slab) });
   return sections;
 }

@@ -97,3 +97,17 @@ describe('demo slab section', () => {
     expect(load).toContain(`free_rcu_sheaf=${rcu}`);
   });
 });
+
+describe('demo process section', () => {
+  it('shows cat in /proc/1/maps and a valid VMA tree', () => {
+    const sections = runDemo();
+    const maps = sections.find((s) => s.title === '/proc/1/maps')?.text ?? '';
+    expect(maps.split('\n')[0]).toBe(
+      '555555554000-555555556000 r--p 00000000 08:01 1574083                    /usr/bin/cat',
+    );
+    expect(maps).toContain('[stack]');
+    const proc = sections.find((s) => s.title.startsWith('process address space'))?.text ?? '';
+    expect(proc).toMatch(/VMA tree: \d+ VMAs in \d+ maple nodes .* mt_validate ok/);
+    expect(proc).toMatch(/sheaf_prefill_fast=\d+/);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * DOC: maple tree nodes backed by the `maple_node` slab cache.
+ *
+ * `@mm/maple-tree` asks its allocator for nodes the way lib/maple_tree.c asks
+ * SLUB: a store first prefills a sheaf with its worst case
+ * (`kmem_cache_prefill_sheaf`), takes the nodes it really uses
+ * (`kmem_cache_alloc_from_sheaf`) and gives the sheaf back
+ * (`kmem_cache_return_sheaf`). This adapter forwards those calls to
+ * `@mm/slab-sheaves`, so every maple node is a real slab object with its
+ * sheaf, barn and statistics, while the node's contents live in the maple
+ * tree's typed-array node store under a handle. Dead nodes of RCU-mode trees
+ * are freed after a grace period of the machine's RCU (`call_rcu()`, then
+ * `kmem_cache_free()`).
+ */
+import { GFP_NOWAIT, type Machine, MmBugError } from '@mm/machine';
+import { type MapleNodeAllocator, type MapleNodeSheaf, MapleNodeStore, type MapleRcu } from '@mm/maple-tree';
+import {
+  type KmemCache,
+  kmemCacheAlloc,
+  kmemCacheAllocFromSheaf,
+  kmemCacheFree,
+  kmemCachePrefillSheaf,
+  kmemCacheReturnSheaf,
+  kmemCacheSheafSize,
+  type SlabSheaf,
+} from '@mm/slab-sheaves';
+
+/** A prefilled slab sheaf seen through the maple tree's sheaf interface. */
+class SlabNodeSheaf implements MapleNodeSheaf {
+  readonly cache: KmemCache;
+  readonly ref: SlabSheaf;
+
+  constructor(cache: KmemCache, ref: SlabSheaf) {
+    this.cache = cache;
+    this.ref = ref;
+  }
+
+  get size(): number {
+    return kmemCacheSheafSize(this.ref);
+  }
+}
+
+/** Maple nodes from a slab cache; node handles map to slab object addresses. */
+export class SlabMapleNodeAllocator implements MapleNodeAllocator {
+  readonly store: MapleNodeStore;
+  readonly cache: KmemCache;
+  /** `objOf[handle]`: the slab object (address) holding node `handle`; 0 when the handle is free. */
+  private objOf: Float64Array;
+  private freeHandles: Int32Array;
+  private nrFreeHandles = 0;
+  private nextHandle = 1;
+  /** Nodes handed out and not yet freed. */
+  inUse = 0;
+
+  constructor(cache: KmemCache) {
+    this.cache = cache;
+    this.store = new MapleNodeStore();
+    this.objOf = new Float64Array(64);
+    this.freeHandles = new Int32Array(64);
+  }
+
+  /** Give slab object `obj` a node handle. */
+  private attach(obj: number): number {
+    let h: number;
+    if (this.nrFreeHandles > 0) h = this.freeHandles[--this.nrFreeHandles] as number;
+    else {
+      h = this.nextHandle++;
+      this.store.ensure(h);
+      if (h >= this.objOf.length) {
+        const grown = new Float64Array(this.objOf.length * 2);
+        grown.set(this.objOf);
+        this.objOf = grown;
+      }
+    }
+    this.objOf[h] = obj;
+    this.inUse++;
+    return h;
+  }
+
+  /** Forget node `h` and return the slab object it lived in. */
+  private detach(h: number): number {
+    const obj = this.objOf[h] as number;
+    if (obj === 0) throw new MmBugError(`maple_node: node handle ${h} freed twice`);
+    this.objOf[h] = 0;
+    this.store.clear(h);
+    if (this.nrFreeHandles === this.freeHandles.length) {
+      const grown = new Int32Array(this.freeHandles.length * 2);
+      grown.set(this.freeHandles);
+      this.freeHandles = grown;
+    }
+    this.freeHandles[this.nrFreeHandles++] = h;
+    this.inUse--;
+    return obj;
+  }
+
+  /** @kernel kmem_cache_prefill_sheaf (mm/slub.c) */
+  prefillSheaf(count: number, gfp: number): MapleNodeSheaf | null {
+    const ref = kmemCachePrefillSheaf(this.cache, gfp, count);
+    return ref === null ? null : new SlabNodeSheaf(this.cache, ref);
+  }
+
+  /** @kernel kmem_cache_alloc_from_sheaf (mm/slub.c) */
+  allocFromSheaf(sheaf: MapleNodeSheaf): number {
+    const s = sheaf as SlabNodeSheaf;
+    const obj = kmemCacheAllocFromSheaf(this.cache, GFP_NOWAIT, s.ref);
+    return obj > 0 ? this.attach(obj) : 0;
+  }
+
+  /** @kernel kmem_cache_return_sheaf (mm/slub.c) */
+  returnSheaf(sheaf: MapleNodeSheaf): void {
+    const s = sheaf as SlabNodeSheaf;
+    kmemCacheReturnSheaf(this.cache, GFP_NOWAIT, s.ref);
+  }
+
+  /** @kernel kmem_cache_alloc (mm/slub.c) */
+  alloc(gfp: number): number {
+    const obj = kmemCacheAlloc(this.cache, gfp);
+    return obj > 0 ? this.attach(obj) : 0;
+  }
+
+  /** @kernel kmem_cache_free (mm/slub.c) */
+  free(node: number): void {
+    kmemCacheFree(this.cache, this.detach(node));
+  }
+
+  /**
+   * The RCU hook for RCU-mode trees: a dead node keeps its contents (readers
+   * may still walk it) until a grace period of the machine's RCU has ended.
+   * @kernel ma_free_rcu (lib/maple_tree.c)
+   */
+  rcuFor(machine: Machine): MapleRcu {
+    return {
+      callRcu: (cb: () => void) => {
+        machine.rcu.callRcu((done: () => void) => done(), cb);
+      },
+    };
+  }
+}
