@@ -17,13 +17,14 @@ import {
   MMU_WRITE,
   TLB_FLUSH_ALL,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 import { MapWalker, RecordingFaultHandler, RO_USER, RW_USER, SZ_2M, SZ_4K } from './tlb-test-walker.js';
 
 // A small universe so that random operations collide often: up to 4 CPUs,
 // 3 address spaces, two 4K pages and one 2M page, all mapped at the start.
 const NR_CPUS = 4;
-/** Runs of the property; raise it for a long fuzz: `MM_FUZZ_RUNS=50000 vitest run test/mmu-oracle.test.ts`. */
-const FUZZ_RUNS = Number(process.env.MM_FUZZ_RUNS ?? 400);
+/** Runs of the property; `MM_FUZZ_RUNS=100` multiplies them for a long fuzz (see fuzz.ts). */
+const FUZZ_RUNS = fuzzRuns(400);
 const NR_AS = 3;
 const NR_SMALL = 2; // 4K pages at [0, 8K)
 const HUGE_BASE = 4 * 1024 * 1024; // a 2M page at 4M

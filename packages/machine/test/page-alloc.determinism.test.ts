@@ -13,7 +13,6 @@ import {
   __GFP_RECLAIMABLE,
   __GFP_THISNODE,
   __GFP_ZERO,
-  createMachine,
   formatBuddyinfo,
   formatPagetypeinfo,
   formatVmstat,
@@ -26,8 +25,7 @@ import {
   type Machine,
   memStateJson,
 } from '../src/index.js';
-
-const MiB = 1024 * 1024;
+import { normalZoneMachine, smallNumaMachine } from './machines.js';
 
 /** FNV-1a over 32-bit words. */
 class Digest {
@@ -103,35 +101,6 @@ interface Run {
   freePages: number;
   kswapd: number;
   warnings: number;
-}
-
-function smallNumaMachine(): Machine {
-  // Node 0: 128 MiB DMA32 + 128 MiB ZONE_MOVABLE; node 1: 128 MiB DMA32; 4 CPUs.
-  return createMachine({
-    nodes: [
-      { memoryBytes: 256 * MiB, cpus: 2 },
-      { memoryBytes: 128 * MiB, cpus: 2 },
-    ],
-    distances: [
-      [10, 20],
-      [20, 10],
-    ],
-    mem: { movablecorePercent: 50 },
-  });
-}
-
-function normalZoneMachine(): Machine {
-  // Node 0: 4 GiB DMA32 + 256 MiB Normal (ALLOC_NOFRAGMENT); node 1: 256 MiB Normal.
-  return createMachine({
-    nodes: [
-      { memoryBytes: 4 * 1024 * MiB + 256 * MiB, cpus: 2 },
-      { memoryBytes: 256 * MiB, cpus: 2 },
-    ],
-    distances: [
-      [10, 20],
-      [20, 10],
-    ],
-  });
 }
 
 function run(m: Machine, seed: number, steps: number): Run {

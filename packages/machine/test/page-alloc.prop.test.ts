@@ -10,7 +10,6 @@ import {
   __GFP_RECLAIMABLE,
   __GFP_THISNODE,
   __GFP_ZERO,
-  createMachine,
   ENOMEM,
   GFP_ATOMIC,
   GFP_DMA32,
@@ -23,10 +22,11 @@ import {
   NR_FREE_PAGES,
   ZONE_MOVABLE,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
+import { normalZoneMachine, smallNumaMachine } from './machines.js';
 
-const MiB = 1024 * 1024;
-// MM_FUZZ_RUNS=5000 for a long fuzzing session (the default run stays short).
-const RUNS = Number(process.env.MM_FUZZ_RUNS ?? 60);
+// MM_FUZZ_RUNS=100 multiplies the runs for a long fuzzing session (see fuzz.ts).
+const RUNS = fuzzRuns(60);
 
 function snapshot(m: Machine): string {
   const pa = m.mem;
@@ -40,21 +40,6 @@ function snapshot(m: Machine): string {
     Array.from(pa.pcp.allocFactor),
     Array.from(pa.pcp.freeCount),
   ]);
-}
-
-function smallNumaMachine(): Machine {
-  // Node 0: 128 MiB DMA32 + 128 MiB ZONE_MOVABLE; node 1: 128 MiB DMA32; 4 CPUs.
-  return createMachine({
-    nodes: [
-      { memoryBytes: 256 * MiB, cpus: 2 },
-      { memoryBytes: 128 * MiB, cpus: 2 },
-    ],
-    distances: [
-      [10, 20],
-      [20, 10],
-    ],
-    mem: { movablecorePercent: 50 },
-  });
 }
 
 const GFPS = [
@@ -175,20 +160,6 @@ function checkRandomSequences(makeMachine: () => Machine, runs: number): void {
     }),
     { numRuns: runs },
   );
-}
-
-function normalZoneMachine(): Machine {
-  // Node 0: 4 GiB DMA32 + 256 MiB Normal (ALLOC_NOFRAGMENT territory); node 1: 256 MiB Normal.
-  return createMachine({
-    nodes: [
-      { memoryBytes: 4 * 1024 * MiB + 256 * MiB, cpus: 2 },
-      { memoryBytes: 256 * MiB, cpus: 2 },
-    ],
-    distances: [
-      [10, 20],
-      [20, 10],
-    ],
-  });
 }
 
 describe('buddy allocator properties', () => {

@@ -38,6 +38,9 @@ import {
 import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
 import { makeHarness, reserved, TWO_NODES } from './helpers/harness.js';
 
+/** `MM_FUZZ_RUNS=N` multiplies the run counts for a long fuzzing session (the default run stays short). */
+const FUZZ_FACTOR = Math.max(1, Number(process.env.MM_FUZZ_RUNS ?? '1') || 1);
+
 type Op =
   | { t: 'alloc'; cpu: number; c: number; gfp: number; node: number }
   | { t: 'free'; cpu: number; i: number }
@@ -344,7 +347,7 @@ describe('property: random operation sequences keep every object accounted for',
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 150 }), (ops) => {
         run(ops);
       }),
-      { numRuns: Number(process.env.MM_FUZZ_RUNS ?? 120) },
+      { numRuns: FUZZ_FACTOR * 120 },
     );
   }, 600_000);
 
@@ -353,7 +356,7 @@ describe('property: random operation sequences keep every object accounted for',
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 150 }), (ops) => {
         run(ops, { slubTiny: true });
       }),
-      { numRuns: Math.ceil(Number(process.env.MM_FUZZ_RUNS ?? 120) / 3) },
+      { numRuns: FUZZ_FACTOR * 40 },
     );
   }, 600_000);
 
@@ -362,7 +365,7 @@ describe('property: random operation sequences keep every object accounted for',
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 150 }), (ops) => {
         run(ops, { kasan: true });
       }),
-      { numRuns: Math.ceil(Number(process.env.MM_FUZZ_RUNS ?? 120) / 3) },
+      { numRuns: FUZZ_FACTOR * 40 },
     );
   }, 600_000);
 });
