@@ -92,7 +92,7 @@ export function slabWorkload(machine: Machine, caches: MmCaches): SlabWorkloadSu
   const cpusUsed = Math.min(nrCpus, 8);
   for (let round = 0; round < 4; round++) {
     for (let c = 0; c < cpusUsed; c++) {
-      const cpu = (c * nrCpus) / cpusUsed;
+      const cpu = Math.floor((c * nrCpus) / cpusUsed);
       machine.cpus.runOn(cpu, () => {
         const n = 50 + rng.below(100);
         for (let i = 0; i < n; i++) {

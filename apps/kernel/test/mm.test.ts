@@ -4,7 +4,7 @@ import { slabValidate } from '@mm/slab-sheaves';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatMaps, MMAP_MIN_ADDR, MmStruct, VM_READ, VM_WRITE } from '../src/mm.js';
-import { createMmCaches } from '../src/slab-caches.js';
+import { createMmCaches, slabWorkload } from '../src/slab-caches.js';
 
 const PAGE = 4096;
 const RW = VM_READ | VM_WRITE;
@@ -104,5 +104,15 @@ describe('MmStruct', () => {
       ),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('slabWorkload', () => {
+  it('runs on a machine whose CPU count is not a multiple of 8', () => {
+    const machine = createMachine({ nodes: [{ memoryBytes: 1024 * 1024 * 1024, cpus: 12 }] });
+    const caches = createMmCaches(machine);
+    const w = slabWorkload(machine, caches);
+    expect(w.vmasAllocated).toBeGreaterThan(0);
+    slabValidate(caches.slab);
   });
 });
