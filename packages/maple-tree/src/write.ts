@@ -347,16 +347,17 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   let d = 0;
   for (;;) {
     const b = n * S;
-    const e = piv[b + 15]!;
+    // As in masWrStoreType: pivot[end] is the node max, so the scan needs no
+    // data end (the end's cache line is the costliest load of a cold walk).
     let o = 0;
-    while (o < e && piv[b + o]! < index) o++;
+    while (o < 15 && piv[b + o]! < index) o++;
     lNode[d] = n;
     lOff[d] = o;
     lMin[d] = min;
     lMax[d] = max;
     if (d === leafDepth) break;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
-    max = o < e ? piv[b + o]! : max;
+    max = o < 15 ? piv[b + o]! : max;
     n = slots[b + o] as number;
     d++;
   }
@@ -551,9 +552,31 @@ function gapUpdateUp(mt: Mtree, n: number): void {
   }
 }
 
+/**
+ * {@link gapUpdateUp} for the node at depth `d` of the current write path: the
+ * parents and offsets come from the walk (lNode/lOff), not from the parent
+ * arrays, which a cold write would otherwise load level by level.
+ */
+function gapUpdatePath(d: number): void {
+  let gap = DB[0]!;
+  for (let k = d - 1; k >= 0; k--) {
+    const p = lNode[k]!;
+    const slot = lOff[k]!;
+    const pb = p * GS;
+    const old = G[pb + slot]!;
+    if (old === gap) return;
+    G[pb + slot] = gap;
+    const off = GO[p]!;
+    if (slot === off) {
+      if (gap < old) gap = internalMaxGap(p);
+    } else if (gap > G[pb + off]!) GO[p] = slot;
+    else return;
+  }
+}
+
 /** Update the gaps above leaf `n` at depth `d` of the current path. @kernel mas_update_gap (lib/maple_tree.c) */
 function leafGapUpdate(mt: Mtree, n: number, d: number): void {
-  if (!mtIsAlloc(mt) || PA[n] === 0) return;
+  if (d === 0 || !mtIsAlloc(mt)) return;
   const b = n * S;
   const e = P[b + 15]!;
   const max = lMax[d]!;
@@ -568,7 +591,7 @@ function leafGapUpdate(mt: Mtree, n: number, d: number): void {
     lo = hi + 1;
   }
   DB[0] = g;
-  gapUpdateUp(mt, n);
+  gapUpdatePath(d);
 }
 
 /**
@@ -1148,6 +1171,10 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       }
       nodeStoreRebuild(mt, mas, entry);
       return;
+    case wr_split_store:
+      if (wrSplitLeaf(mt, mas, entry)) return;
+      nodeStoreRebuild(mt, mas, entry);
+      return;
     default:
       nodeStoreRebuild(mt, mas, entry);
   }
@@ -1197,9 +1224,11 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   leafGapUpdate(mt, n, d);
 }
 
-/** Node store in RCU mode, split and rebalance: through the big node. */
-function nodeStoreRebuild(mt: Mtree, mas: WriteState, entry: unknown): void {
-  // node store, split, rebalance: rebuild the leaf (and above as needed).
+/**
+ * The big node holding the leaf at `wr.depth` after the store (the leaf-level
+ * input of {@link rebuild}).
+ */
+function bnFromLeaf(mas: WriteState, entry: unknown): void {
   const d = wr.depth;
   const n = lNode[d]!;
   const max = lMax[d]!;
@@ -1213,6 +1242,77 @@ function nodeStoreRebuild(mt: Mtree, mas: WriteState, entry: unknown): void {
   DB[5] = lMin[d]!;
   DB[6] = max;
   bnFromLeaves(entry, n, wr.offset, n, ro);
+}
+
+/**
+ * A leaf split whose parent has room, without RCU: the common split of a
+ * growing tree. Splits the leaf's new contents at the same point as
+ * {@link rebuild} (so the tree has the same shape), keeps the left half in
+ * the leaf, writes the right half to one new node and inserts it into the
+ * parent in place, shifting only the slots after it. The kernel builds both
+ * halves in new nodes (`mas_wr_split()`), as it must for RCU readers; without
+ * readers the old leaf can take the left half. Returns false (nothing done)
+ * when the split would not stop at the parent.
+ * @kernel mas_wr_split (lib/maple_tree.c)
+ */
+function wrSplitLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
+  const d = wr.depth;
+  if (d === 0 || mtInRcu(mt) || (mas.masFlags & MA_STATE_BULK) !== 0) return false;
+  const alloc = mtIsAlloc(mt);
+  const itype = alloc ? maple_arange_64 : maple_range_64;
+  const pd = d - 1;
+  const p = lNode[pd]!;
+  const pb = p * S;
+  const pe = P[pb + 15]!;
+  // The parent takes one more child: it must have room, and (below the root)
+  // it must end up above its minimum, or rebuild would rebalance it.
+  if (pe + 2 > mtSlots[itype]! || (pd !== 0 && pe + 2 <= mtMinSlots[itype]!)) return false;
+  bnFromLeaf(mas, entry);
+  const c = bCount;
+  if (c <= S || c > 2 * S - 2) return false;
+  let s1 = (c + 1) >> 1;
+  if (bSlot[s1 - 1] === undefined) s1++;
+  // The only allocation comes first: ENOMEM leaves the tree unchanged.
+  const r = popNode(mt, mas, maple_leaf_64);
+  const n = lNode[d]!;
+  DB[2] = lMin[d]!;
+  bnWrite(n, true, 0, s1);
+  const leftGap = DB[1]!;
+  const leftMax = bPiv[s1 - 1]!;
+  DB[2] = leftMax + 1;
+  bnWrite(r, true, s1, c - s1);
+  const rightGap = DB[1]!;
+  // Insert r after the leaf in the parent.
+  const po = lOff[pd]!;
+  const hi = P[pb + po]!;
+  for (let i = pe; i > po; i--) {
+    const ch = SL[pb + i] as number;
+    SL[pb + i + 1] = ch;
+    PS[ch] = i + 1;
+    if (i + 1 < 15) P[pb + i + 1] = P[pb + i]!;
+  }
+  P[pb + po] = leftMax;
+  if (po + 1 < 15) P[pb + po + 1] = hi;
+  SL[pb + po + 1] = r;
+  PA[r] = p;
+  PS[r] = po + 1;
+  P[pb + 15] = pe + 1;
+  if (alloc) {
+    const gb = p * GS;
+    for (let i = pe; i > po; i--) G[gb + i + 1] = G[gb + i]!;
+    G[gb + po] = leftGap;
+    G[gb + po + 1] = rightGap;
+    DB[0] = internalMaxGap(p);
+    gapUpdatePath(pd);
+  }
+  return true;
+}
+
+/** Node store in RCU mode, split and rebalance: through the big node. */
+function nodeStoreRebuild(mt: Mtree, mas: WriteState, entry: unknown): void {
+  // node store, split, rebalance: rebuild the leaf (and above as needed).
+  const d = wr.depth;
+  bnFromLeaf(mas, entry);
   for (let i = 0; i <= d; i++) {
     rNode[i] = lNode[i]!;
     rOff[i] = lOff[i]!;
