@@ -215,6 +215,9 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     }
   }
   pathTree = null;
+  const gaps = st.gaps;
+  const gapOff = st.gapOffset;
+  let touch = 0;
   let n = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
@@ -247,11 +250,15 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
       wr.content = undefined;
       return wr_spanning_store;
     }
+    // Touch the gap and gap offset the leaf's gap update may write: their
+    // loads overlap with the walk's own misses instead of following it.
+    touch += gaps[n * GS + o]! + gapOff[n]!;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = sMax;
     n = slots[b + o] as number;
     d++;
   }
+  DB[7] = touch;
   wr.top = d;
   pathTree = mt;
   pathGen = mt.gen;
@@ -341,6 +348,9 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   const leafDepth = mtHeight(mt) - 1;
   wr.leafDepth = leafDepth;
   pathTree = null;
+  const gaps = st.gaps;
+  const gapOff = st.gapOffset;
+  let touch = 0;
   let n = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
@@ -356,11 +366,13 @@ export function masWrStoreTypeErase(mas: WriteState): number {
     lMin[d] = min;
     lMax[d] = max;
     if (d === leafDepth) break;
+    touch += gaps[n * GS + o]! + gapOff[n]!;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = o < 15 ? piv[b + o]! : max;
     n = slots[b + o] as number;
     d++;
   }
+  DB[7] = touch;
   const b = n * S;
   const e = piv[b + 15]!;
   const o = lOff[d]!;
@@ -624,10 +636,27 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number): void {
     return;
   }
   const alloc = TY[n] === maple_arange_64;
+  // Rewriting a node in place: a child already at the same slot keeps its
+  // parent link (unless it was allocated by this write, which resets links),
+  // which saves two scattered stores per unchanged child.
+  const keepEnd = bnKeepEnd;
+  bnKeepEnd = -1;
   let g = -1;
   let off = 0;
   for (let i = 0; i < cnt; i++) {
     const c = bChild[from + i]!;
+    if (i <= keepEnd && SL[b + i] === c && !isNewNode(c)) {
+      if (i < 15) P[b + i] = bPiv[from + i]!;
+      if (alloc) {
+        const v = bGap[from + i]!;
+        G[n * GS + i] = v;
+        if (v > g) {
+          g = v;
+          off = i;
+        }
+      }
+      continue;
+    }
     SL[b + i] = c;
     PA[c] = n;
     PS[c] = i;
@@ -696,6 +725,17 @@ function isConsumed(n: number): boolean {
 }
 
 const newNodes = new Int32Array(3);
+/** How many of {@link newNodes} the level below produced. */
+let nrNewNodes = 0;
+/**
+ * For the next internal {@link bnWrite}: the old data end of the node when it
+ * is rewritten in place (its children up to there have valid parent links), else -1.
+ */
+let bnKeepEnd = -1;
+function isNewNode(c: number): boolean {
+  for (let j = 0; j < nrNewNodes; j++) if (newNodes[j] === c) return true;
+  return false;
+}
 const newMax = new Float64Array(3);
 const newGap = new Float64Array(3);
 
@@ -717,6 +757,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
   let bnMax = rMax[d]!;
   nrConsumed = 0;
   nrConsumedAll = 0;
+  nrNewNodes = 0;
   addConsumed(lNode[d]!);
   if (rNode[d] !== lNode[d]) addConsumed(rNode[d]!);
   for (;;) {
@@ -814,6 +855,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
         nodeFree(mt, old);
       }
       DB[2] = bnMin;
+      if (target === old && !leaf) bnKeepEnd = P[old * S + 15]!;
       bnWrite(target, leaf, 0, c);
       const g = DB[1]!;
       for (let i = 0; i < nrConsumed; i++) if (consumed[i] !== old) nodeFree(mt, consumed[i]!);
@@ -867,6 +909,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
       nmin = newMax[j]! + 1;
       from = to;
     }
+    nrNewNodes = k;
     for (let i = 0; i < nrConsumed; i++) nodeFree(mt, consumed[i]!);
     if (isRoot) {
       if (k === 1) {
