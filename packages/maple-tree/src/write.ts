@@ -64,6 +64,12 @@ export const STORE_TYPE_NAMES: readonly string[] = [
   'wr_slot_store',
 ];
 
+/**
+ * How often the specialised write paths ran (tests check that their
+ * properties reach them): in-place leaf splits, spanning-store boundary moves.
+ */
+export const wrFastPathCounts = { splitLeaf: 0, moveBoundary: 0 };
+
 /** `mas_flags`: bulk insert mode (`mas_expected_entries`). */
 export const MA_STATE_BULK = 1;
 /** `mas_flags`: the last leaf of a bulk insert may need rebalancing. */
@@ -574,6 +580,24 @@ function gapUpdatePath(d: number): void {
   for (let k = d - 1; k >= 0; k--) {
     const p = lNode[k]!;
     const slot = lOff[k]!;
+    const pb = p * GS;
+    const old = G[pb + slot]!;
+    if (old === gap) return;
+    G[pb + slot] = gap;
+    const off = GO[p]!;
+    if (slot === off) {
+      if (gap < old) gap = internalMaxGap(p);
+    } else if (gap > G[pb + off]!) GO[p] = slot;
+    else return;
+  }
+}
+
+/** {@link gapUpdatePath} along the right path (rNode/rOff) of a spanning store. */
+function gapUpdateRightPath(d: number): void {
+  let gap = DB[0]!;
+  for (let k = d - 1; k >= 0; k--) {
+    const p = rNode[k]!;
+    const slot = rOff[k]!;
     const pb = p * GS;
     const old = G[pb + slot]!;
     if (old === gap) return;
@@ -1348,6 +1372,7 @@ function wrSplitLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
     DB[0] = internalMaxGap(p);
     gapUpdatePath(pd);
   }
+  wrFastPathCounts.splitLeaf++;
   return true;
 }
 
@@ -1441,6 +1466,9 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
     rMax[i] = lMax[i]!;
   }
   walkLeft(top, leafDepth, index);
+  // A NULL store that ends exactly at its leaf's end (an erase of a leaf's
+  // last range): the only kind of spanning store the boundary move can take.
+  const endsLeaf = entry === undefined && last === lMax[leafDepth];
   const topMax = lMax[top]!;
   const beyond = last >= topMax;
   walkRight(top, leafDepth, beyond ? last : last + 1, beyond);
@@ -1472,6 +1500,14 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
       masNewRoot(mt, mas, undefined);
       return;
     }
+    if (
+      endsLeaf &&
+      !beyond &&
+      !mtInRcu(mt) &&
+      (mas.masFlags & MA_STATE_BULK) === 0 &&
+      spanningMoveBoundary(mt, L, lo, lmin, R, ro, index, last, top, leafDepth)
+    )
+      return;
   }
   DB[3] = index;
   DB[4] = last;
@@ -1479,6 +1515,95 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
   DB[6] = rmax;
   bnFromLeaves(entry, L, lo, R, ro);
   rebuild(mt, mas, leafDepth);
+}
+
+/**
+ * A NULL store from inside leaf `L` to its end, without RCU: instead of
+ * merging `L` with the next leaf `R` and splitting the result again, move the
+ * boundary between them down to `index`. `L` keeps its slots below `index`,
+ * the NULL range becomes (or joins) the first slot of `R`, and the ancestors'
+ * pivots that hold the old boundary (the pivot of `L`'s subtree in the lowest
+ * common ancestor `top`, and the stored maxima of `L`'s ancestors below it)
+ * take `index - 1`. Returns false, with nothing changed, when `L` would fall
+ * to its minimum occupancy or `R` has no room for a new first slot; the
+ * caller then rebuilds as the kernel does.
+ * @kernel mas_wr_spanning_store (lib/maple_tree.c)
+ */
+function spanningMoveBoundary(
+  mt: Mtree,
+  L: number,
+  lo: number,
+  lmin: number,
+  R: number,
+  ro: number,
+  index: number,
+  last: number,
+  top: number,
+  leafDepth: number,
+): boolean {
+  const lb = L * S;
+  const rb = R * S;
+  const sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
+  const head = sMin < index;
+  const lCount = lo + (head ? 1 : 0);
+  if (lCount <= mtMinSlots[maple_leaf_64]!) return false;
+  const re = P[rb + 15]!;
+  // ro is 1 when R's first slot was empty and the store took it over.
+  const prepend = ro === 0;
+  if (prepend && re + 1 >= S) return false;
+  // L: cut at index.
+  const le = P[lb + 15]!;
+  for (let i = lCount; i <= le; i++) SL[lb + i] = undefined;
+  if (head) P[lb + lo] = index - 1;
+  P[lb + 15] = lCount - 1;
+  // R: a new empty first slot [index, last], or its empty first slot grows down.
+  if (prepend) {
+    for (let i = re; i >= 0; i--) {
+      SL[rb + i + 1] = SL[rb + i];
+      if (i + 1 < 15) P[rb + i + 1] = P[rb + i]!;
+    }
+    SL[rb] = undefined;
+    P[rb] = last;
+    P[rb + 15] = re + 1;
+  }
+  // The boundary in the ancestors.
+  for (let k = leafDepth - 1; k > top; k--) {
+    const x = lNode[k]!;
+    const e = P[x * S + 15]!;
+    if (e < 15) P[x * S + e] = index - 1;
+  }
+  P[lNode[top]! * S + lOff[top]!] = index - 1;
+  for (let k = top + 1; k <= leafDepth; k++) {
+    lMax[k] = index - 1;
+    rMin[k] = index;
+  }
+  if (mtIsAlloc(mt)) {
+    leafGapUpdate(mt, L, leafDepth);
+    // R's largest gap, then up R's path.
+    const e = P[rb + 15]!;
+    const max = rMax[leafDepth]!;
+    let g = 0;
+    let lo2 = index;
+    for (let i = 0; i <= e; i++) {
+      const hi = i < e ? P[rb + i]! : max;
+      if (SL[rb + i] === undefined && hi - lo2 + 1 > g) g = hi - lo2 + 1;
+      lo2 = hi + 1;
+    }
+    DB[0] = g;
+    gapUpdateRightPath(leafDepth);
+  }
+  // The next write at index (the store that follows an erase) lands in R:
+  // make R's path the cached one.
+  for (let k = 0; k <= leafDepth; k++) {
+    lNode[k] = rNode[k]!;
+    lOff[k] = rOff[k]!;
+    lMin[k] = rMin[k]!;
+    lMax[k] = rMax[k]!;
+  }
+  pathTree = mt;
+  pathGen = mt.gen;
+  wrFastPathCounts.moveBoundary++;
+  return true;
 }
 
 /** Validate a user index; throws EINVAL for anything but a non-negative safe integer. */
