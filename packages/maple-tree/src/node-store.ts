@@ -262,7 +262,19 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   returnSheaf(sheaf: MapleNodeSheaf): void {
     const s = sheaf as PoolSheaf;
     const nodes = s.nodes;
-    for (let i = 0; i < nodes.length; i++) this.free(nodes[i]!);
+    // A sheaf only ever holds clean nodes (fresh handles, or freed and
+    // cleared ones): they go straight back to the free list.
+    const nr = nodes.length;
+    while (this.nrFree + nr > this.freeList.length) {
+      const f = new Int32Array(this.freeList.length * 2);
+      f.set(this.freeList);
+      this.freeList = f;
+    }
+    const fl = this.freeList;
+    let k = this.nrFree;
+    for (let i = 0; i < nr; i++) fl[k++] = nodes[i]!;
+    this.nrFree = k;
+    this.inUse -= nr;
     nodes.length = 0;
     s.size = 0;
     this.spareSheaves.push(s);

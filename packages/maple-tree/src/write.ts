@@ -66,9 +66,10 @@ export const STORE_TYPE_NAMES: readonly string[] = [
 
 /**
  * How often the specialised write paths ran (tests check that their
- * properties reach them): in-place leaf splits, spanning-store boundary moves.
+ * properties reach them): in-place leaf splits, spanning-store boundary moves,
+ * in-place leaf rebalances.
  */
-export const wrFastPathCounts = { splitLeaf: 0, moveBoundary: 0 };
+export const wrFastPathCounts = { splitLeaf: 0, moveBoundary: 0, rebalanceLeaf: 0 };
 
 /** `mas_flags`: bulk insert mode (`mas_expected_entries`). */
 export const MA_STATE_BULK = 1;
@@ -1242,6 +1243,10 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       if (wrSplitLeaf(mt, mas, entry)) return;
       nodeStoreRebuild(mt, mas, entry);
       return;
+    case wr_rebalance:
+      if (wrRebalanceLeaf(mt, mas, entry)) return;
+      nodeStoreRebuild(mt, mas, entry);
+      return;
     default:
       nodeStoreRebuild(mt, mas, entry);
   }
@@ -1373,6 +1378,101 @@ function wrSplitLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
     gapUpdatePath(pd);
   }
   wrFastPathCounts.splitLeaf++;
+  return true;
+}
+
+/**
+ * A leaf rebalance that stops at the parent, without RCU. The leaf's new
+ * contents are combined with a sibling under the same parent (the right one
+ * if there is one, else the left one, as {@link rebuild} and the kernel's
+ * `rebalance_data()` pick) and written back in place: split evenly over the
+ * two nodes when they do not fit in one (the parent's pivot between them
+ * moves), or merged into the left one when they do (the right one leaves the
+ * parent). Same split point, and so the same tree shape, as the rebuild; the
+ * kernel writes new nodes for RCU readers. Returns false (nothing done) when
+ * the parent would need rebalancing or collapsing in turn, or the leaf has no
+ * sibling under its parent.
+ * @kernel mas_wr_rebalance (lib/maple_tree.c)
+ */
+function wrRebalanceLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
+  const d = wr.depth;
+  if (d === 0 || mtInRcu(mt) || (mas.masFlags & MA_STATE_BULK) !== 0) return false;
+  const alloc = mtIsAlloc(mt);
+  const itype = alloc ? maple_arange_64 : maple_range_64;
+  const pd = d - 1;
+  const p = lNode[pd]!;
+  const pb = p * S;
+  const pe = P[pb + 15]!;
+  const po = lOff[pd]!;
+  if (pe === 0) return false;
+  const L = lNode[d]!;
+  bnFromLeaf(mas, entry);
+  if (bCount > mtMinSlots[maple_leaf_64]!) return false;
+  // The pair (A, B) of adjacent children at parent slots aSlot, aSlot + 1.
+  let A: number;
+  let B: number;
+  let aSlot: number;
+  let aMin: number;
+  const right = po < pe;
+  if (right) {
+    A = L;
+    B = SL[pb + po + 1] as number;
+    aSlot = po;
+    aMin = lMin[d]!;
+    bnAppendNode(B, true, po + 1 < pe ? P[pb + po + 1]! : lMax[pd]!, alloc);
+  } else {
+    A = SL[pb + po - 1] as number;
+    B = L;
+    aSlot = po - 1;
+    aMin = po - 1 > 0 ? P[pb + po - 2]! + 1 : lMin[pd]!;
+    bnPrependNode(A, true, P[pb + po - 1]!, alloc);
+  }
+  const c = bCount;
+  const merge = c <= mtSlots[maple_leaf_64]!;
+  // The parent keeps its count (split) or loses one (merge): it must stay as
+  // it is allowed to be without a rebalance or root collapse of its own.
+  if (merge) {
+    if (pd === 0 ? pe < 2 : pe <= mtMinSlots[itype]!) return false;
+  } else if (pd !== 0 && pe + 1 <= mtMinSlots[itype]!) return false;
+  const gb = p * GS;
+  if (!merge) {
+    let s1 = (c + 1) >> 1;
+    if (bSlot[s1 - 1] === undefined) s1++;
+    DB[2] = aMin;
+    bnWrite(A, true, 0, s1);
+    const aGap = DB[1]!;
+    const aMax = bPiv[s1 - 1]!;
+    DB[2] = aMax + 1;
+    bnWrite(B, true, s1, c - s1);
+    P[pb + aSlot] = aMax;
+    if (alloc) {
+      G[gb + aSlot] = aGap;
+      G[gb + aSlot + 1] = DB[1]!;
+    }
+  } else {
+    DB[2] = aMin;
+    bnWrite(A, true, 0, c);
+    const aGap = DB[1]!;
+    const pmax = lMax[pd]!;
+    // B leaves the parent: A takes its upper bound, the slots after it move down.
+    for (let i = aSlot + 1; i < pe; i++) {
+      const ch = SL[pb + i + 1] as number;
+      SL[pb + i] = ch;
+      PS[ch] = i;
+      if (alloc) G[gb + i] = G[gb + i + 1]!;
+    }
+    for (let i = aSlot; i < pe - 1; i++) P[pb + i] = i + 1 < 15 ? P[pb + i + 1]! : pmax;
+    if (pe - 1 < 15) P[pb + pe - 1] = pmax;
+    SL[pb + pe] = undefined;
+    P[pb + 15] = pe - 1;
+    if (alloc) G[gb + aSlot] = aGap;
+    nodeFree(mt, B);
+  }
+  if (alloc) {
+    DB[0] = internalMaxGap(p);
+    gapUpdatePath(pd);
+  }
+  wrFastPathCounts.rebalanceLeaf++;
   return true;
 }
 

@@ -1,7 +1,7 @@
 /**
  * DOC: property tests aimed at the specialised write paths (src/write.ts):
- * the in-place leaf split (`wrSplitLeaf`) and the spanning-store boundary move
- * (`spanningMoveBoundary`). A VMA-like workload (ranges with holes stored in
+ * the in-place leaf split (`wrSplitLeaf`), the spanning-store boundary move
+ * (`spanningMoveBoundary`) and the in-place leaf rebalance (`wrRebalanceLeaf`). A VMA-like workload (ranges with holes stored in
  * random order, then erase-and-shrink churn, as the vma-mix benchmark does)
  * reaches both paths constantly; every step is checked with mtValidate and
  * against the sorted-array oracle, and the same sequence on an RCU tree (where
@@ -124,6 +124,7 @@ describe('specialised write paths', () => {
       // The properties reached both paths (many times).
       expect(wrFastPathCounts.splitLeaf - before.splitLeaf).toBeGreaterThan(100);
       expect(wrFastPathCounts.moveBoundary - before.moveBoundary).toBeGreaterThan(100);
+      expect(wrFastPathCounts.rebalanceLeaf - before.rebalanceLeaf).toBeGreaterThan(100);
     }, 60_000);
   }
 });
