@@ -8,9 +8,12 @@
  * child, and picks the store type as `mas_wr_store_type()` does. The
  * preallocation worst case (`mas_prealloc_calc()`) follows from the type and
  * those heights. Exact fits, appends and slot stores change the leaf in place;
- * node stores rewrite it; splits, rebalances and spanning stores rebuild the
- * affected part of the tree bottom-up through one "big node" of up to 3 nodes
- * of data per level, stopping as soon as a level absorbs the change.
+ * node stores rewrite it. Without RCU, a leaf split or rebalance that stops at
+ * the parent is done in place, and a NULL store running to the end of its leaf
+ * moves the boundary to the next leaf. Every other split, rebalance and
+ * spanning store (and all of them in RCU mode) rebuilds the affected part of
+ * the tree bottom-up through one "big node" of up to 3 nodes of data per
+ * level, stopping as soon as a level absorbs the change.
  *
  * Context: all writers hold the tree lock. Module scratch state makes the write
  * path allocation-free; it is not re-entrant (allocator callbacks must not
