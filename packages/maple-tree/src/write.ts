@@ -9,8 +9,8 @@
  * preallocation worst case (`mas_prealloc_calc()`) follows from the type and
  * those heights. Exact fits, appends and slot stores change the leaf in place;
  * node stores rewrite it. Without RCU, a leaf split or rebalance that stops at
- * the parent is done in place, and a NULL store running to the end of its leaf
- * moves the boundary to the next leaf. Every other split, rebalance and
+ * the parent is done in place, and so is a NULL store running to the end of
+ * its leaf (it rewrites that leaf and the next one). Every other split, rebalance and
  * spanning store (and all of them in RCU mode) rebuilds the affected part of
  * the tree bottom-up through one "big node" of up to 3 nodes of data per
  * level, stopping as soon as a level absorbs the change.
@@ -69,10 +69,10 @@ export const STORE_TYPE_NAMES: readonly string[] = [
 
 /**
  * How often the specialised write paths ran (tests check that their
- * properties reach them): in-place leaf splits, spanning-store boundary moves,
- * in-place leaf rebalances.
+ * properties reach them): in-place leaf splits, in-place two-leaf spanning
+ * stores, in-place leaf rebalances.
  */
-export const wrFastPathCounts = { splitLeaf: 0, moveBoundary: 0, rebalanceLeaf: 0 };
+export const wrFastPathCounts = { splitLeaf: 0, spanningInPlace: 0, rebalanceLeaf: 0 };
 
 /** `mas_flags`: bulk insert mode (`mas_expected_entries`). */
 export const MA_STATE_BULK = 1;
@@ -1455,20 +1455,8 @@ function wrRebalanceLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
   } else {
     DB[2] = aMin;
     bnWrite(A, true, 0, c);
-    const aGap = DB[1]!;
-    const pmax = lMax[pd]!;
     // B leaves the parent: A takes its upper bound, the slots after it move down.
-    for (let i = aSlot + 1; i < pe; i++) {
-      const ch = SL[pb + i + 1] as number;
-      SL[pb + i] = ch;
-      PS[ch] = i;
-      if (alloc) G[gb + i] = G[gb + i + 1]!;
-    }
-    for (let i = aSlot; i < pe - 1; i++) P[pb + i] = i + 1 < 15 ? P[pb + i + 1]! : pmax;
-    if (pe - 1 < 15) P[pb + pe - 1] = pmax;
-    SL[pb + pe] = undefined;
-    P[pb + 15] = pe - 1;
-    if (alloc) G[gb + aSlot] = aGap;
+    parentDropRight(p, aSlot, pe, lMax[pd]!, alloc, DB[1]!);
     nodeFree(mt, B);
   }
   if (alloc) {
@@ -1608,7 +1596,7 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
       !beyond &&
       !mtInRcu(mt) &&
       (mas.masFlags & MA_STATE_BULK) === 0 &&
-      spanningMoveBoundary(mt, L, lo, lmin, R, ro, index, last, top, leafDepth)
+      spanningStoreInPlace(mt, L, lo, lmin, R, ro, index, last, top, leafDepth)
     )
       return;
   }
@@ -1621,18 +1609,18 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
 }
 
 /**
- * A NULL store from inside leaf `L` to its end, without RCU: instead of
- * merging `L` with the next leaf `R` and splitting the result again, move the
- * boundary between them down to `index`. `L` keeps its slots below `index`,
- * the NULL range becomes (or joins) the first slot of `R`, and the ancestors'
- * pivots that hold the old boundary (the pivot of `L`'s subtree in the lowest
- * common ancestor `top`, and the stored maxima of `L`'s ancestors below it)
- * take `index - 1`. Returns false, with nothing changed, when `L` would fall
- * to its minimum occupancy or `R` has no room for a new first slot; the
- * caller then rebuilds as the kernel does.
+ * A NULL store from inside leaf `L` to its end (an erase of a leaf's last
+ * range), without RCU. The rebuild combines what is left of `L` with the next
+ * leaf `R` exactly like this, but then rewrites every ancestor up to their
+ * lowest common ancestor `top`. Here the two leaves are rewritten in place:
+ * split evenly at the rebuild's split point when the data needs two nodes
+ * (the boundary between them moves, so the pivot of `L`'s subtree in `top`
+ * and the stored maxima of `L`'s ancestors below it change), or merged into
+ * `L` when it fits in one and both leaves share a parent that can lose a slot.
+ * Returns false (nothing changed) otherwise; the caller then rebuilds.
  * @kernel mas_wr_spanning_store (lib/maple_tree.c)
  */
-function spanningMoveBoundary(
+function spanningStoreInPlace(
   mt: Mtree,
   L: number,
   lo: number,
@@ -1644,69 +1632,101 @@ function spanningMoveBoundary(
   top: number,
   leafDepth: number,
 ): boolean {
-  const lb = L * S;
-  const rb = R * S;
-  const sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
-  const head = sMin < index;
-  const lCount = lo + (head ? 1 : 0);
-  if (lCount <= mtMinSlots[maple_leaf_64]!) return false;
-  const re = P[rb + 15]!;
-  // ro is 1 when R's first slot was empty and the store took it over.
-  const prepend = ro === 0;
-  if (prepend && re + 1 >= S) return false;
-  // L: cut at index.
-  const le = P[lb + 15]!;
-  for (let i = lCount; i <= le; i++) SL[lb + i] = undefined;
-  if (head) P[lb + lo] = index - 1;
-  P[lb + 15] = lCount - 1;
-  // R: a new empty first slot [index, last], or its empty first slot grows down.
-  if (prepend) {
-    for (let i = re; i >= 0; i--) {
-      SL[rb + i + 1] = SL[rb + i];
-      if (i + 1 < 15) P[rb + i + 1] = P[rb + i]!;
+  const alloc = mtIsAlloc(mt);
+  const rmax = rMax[leafDepth]!;
+  DB[3] = index;
+  DB[4] = last;
+  DB[5] = lmin;
+  DB[6] = rmax;
+  bnFromLeaves(undefined, L, lo, R, ro);
+  const c = bCount;
+  const minLeaf = mtMinSlots[maple_leaf_64]!;
+  if (c <= S) {
+    // One node: only when both leaves share a parent that keeps its occupancy.
+    if (top !== leafDepth - 1) return false;
+    const itype = alloc ? maple_arange_64 : maple_range_64;
+    const p = lNode[top]!;
+    const pb = p * S;
+    const pe = P[pb + 15]!;
+    if (top === 0 ? pe < 2 : pe <= mtMinSlots[itype]!) return false;
+    if (c <= minLeaf) return false;
+    DB[2] = lmin;
+    bnWrite(L, true, 0, c);
+    parentDropRight(p, lOff[top]!, pe, lMax[top]!, alloc, DB[1]!);
+    nodeFree(mt, R);
+    if (alloc) {
+      DB[0] = internalMaxGap(p);
+      gapUpdatePath(top);
     }
-    SL[rb] = undefined;
-    P[rb] = last;
-    P[rb + 15] = re + 1;
-  }
-  // The boundary in the ancestors.
-  for (let k = leafDepth - 1; k > top; k--) {
-    const x = lNode[k]!;
-    const e = P[x * S + 15]!;
-    if (e < 15) P[x * S + e] = index - 1;
-  }
-  P[lNode[top]! * S + lOff[top]!] = index - 1;
-  for (let k = top + 1; k <= leafDepth; k++) {
-    lMax[k] = index - 1;
-    rMin[k] = index;
-  }
-  if (mtIsAlloc(mt)) {
-    leafGapUpdate(mt, L, leafDepth);
-    // R's largest gap, then up R's path.
-    const e = P[rb + 15]!;
-    const max = rMax[leafDepth]!;
-    let g = 0;
-    let lo2 = index;
-    for (let i = 0; i <= e; i++) {
-      const hi = i < e ? P[rb + i]! : max;
-      if (SL[rb + i] === undefined && hi - lo2 + 1 > g) g = hi - lo2 + 1;
-      lo2 = hi + 1;
+    lMax[leafDepth] = rmax;
+  } else {
+    let s1 = (c + 1) >> 1;
+    if (bSlot[s1 - 1] === undefined) s1++;
+    if (s1 <= minLeaf || c - s1 <= minLeaf || s1 > S || c - s1 > S) return false;
+    // A shared parent below its minimum would be rebalanced by the rebuild.
+    if (top === leafDepth - 1 && top !== 0) {
+      const itype = alloc ? maple_arange_64 : maple_range_64;
+      if (P[lNode[top]! * S + 15]! + 1 <= mtMinSlots[itype]!) return false;
     }
-    DB[0] = g;
-    gapUpdateRightPath(leafDepth);
-  }
-  // The next write at index (the store that follows an erase) lands in R:
-  // make R's path the cached one.
-  for (let k = 0; k <= leafDepth; k++) {
-    lNode[k] = rNode[k]!;
-    lOff[k] = rOff[k]!;
-    lMin[k] = rMin[k]!;
-    lMax[k] = rMax[k]!;
+    DB[2] = lmin;
+    bnWrite(L, true, 0, s1);
+    const lGap = DB[1]!;
+    const bound = bPiv[s1 - 1]!;
+    DB[2] = bound + 1;
+    bnWrite(R, true, s1, c - s1);
+    const rGap = DB[1]!;
+    // The boundary in the ancestors.
+    for (let k = leafDepth - 1; k > top; k--) {
+      const x = lNode[k]!;
+      const e = P[x * S + 15]!;
+      if (e < 15) P[x * S + e] = bound;
+    }
+    P[lNode[top]! * S + lOff[top]!] = bound;
+    for (let k = top + 1; k <= leafDepth; k++) {
+      lMax[k] = bound;
+      rMin[k] = bound + 1;
+    }
+    if (alloc) {
+      DB[0] = lGap;
+      gapUpdatePath(leafDepth);
+      DB[0] = rGap;
+      gapUpdateRightPath(leafDepth);
+    }
+    // The store that follows an erase writes at the erased range's start:
+    // cache the path of the leaf that now holds it.
+    if (index > bound)
+      for (let k = 0; k <= leafDepth; k++) {
+        lNode[k] = rNode[k]!;
+        lOff[k] = rOff[k]!;
+        lMin[k] = rMin[k]!;
+        lMax[k] = rMax[k]!;
+      }
   }
   pathTree = mt;
   pathGen = mt.gen;
-  wrFastPathCounts.moveBoundary++;
+  wrFastPathCounts.spanningInPlace++;
   return true;
+}
+
+/**
+ * Remove the child after slot `aSlot` of internal node `p` (data end `pe`,
+ * max `pmax`): the child at `aSlot` takes its upper bound (and the gap
+ * `aGap`), the slots after it move down.
+ */
+function parentDropRight(p: number, aSlot: number, pe: number, pmax: number, alloc: boolean, aGap: number): void {
+  const pb = p * S;
+  const gb = p * GS;
+  for (let i = aSlot + 1; i < pe; i++) {
+    const ch = SL[pb + i + 1] as number;
+    SL[pb + i] = ch;
+    PS[ch] = i;
+    if (alloc) G[gb + i] = G[gb + i + 1]!;
+  }
+  for (let i = aSlot; i < pe - 1; i++) P[pb + i] = i + 1 < 15 ? P[pb + i + 1]! : pmax;
+  if (pe - 1 < 15) P[pb + pe - 1] = pmax;
+  SL[pb + pe] = undefined;
+  P[pb + 15] = pe - 1;
+  if (alloc) G[gb + aSlot] = aGap;
 }
 
 /** Validate a user index; throws EINVAL for anything but a non-negative safe integer. */

@@ -1,7 +1,7 @@
 /**
  * DOC: property tests aimed at the specialised write paths (src/write.ts):
- * the in-place leaf split (`wrSplitLeaf`), the spanning-store boundary move
- * (`spanningMoveBoundary`) and the in-place leaf rebalance (`wrRebalanceLeaf`). A VMA-like workload (ranges with holes stored in
+ * the in-place leaf split (`wrSplitLeaf`), the in-place two-leaf spanning store
+ * (`spanningStoreInPlace`) and the in-place leaf rebalance (`wrRebalanceLeaf`). A VMA-like workload (ranges with holes stored in
  * random order, then erase-and-shrink churn, as the vma-mix benchmark does)
  * reaches both paths constantly; every step is checked with mtValidate and
  * against the sorted-array oracle, and the same sequence on an RCU tree (where
@@ -105,7 +105,7 @@ describe('specialised write paths', () => {
     ['alloc', MT_FLAGS_ALLOC_RANGE],
     ['plain', 0],
   ] as const) {
-    it(`in-place leaf splits and boundary moves stay valid and match the oracle and an RCU tree (${name})`, () => {
+    it(`in-place leaf splits, spanning stores and rebalances stay valid and match the oracle and an RCU tree (${name})`, () => {
       const before = { ...wrFastPathCounts };
       fc.assert(
         fc.property(workload, (w) => {
@@ -123,7 +123,7 @@ describe('specialised write paths', () => {
       );
       // The properties reached both paths (many times).
       expect(wrFastPathCounts.splitLeaf - before.splitLeaf).toBeGreaterThan(100);
-      expect(wrFastPathCounts.moveBoundary - before.moveBoundary).toBeGreaterThan(100);
+      expect(wrFastPathCounts.spanningInPlace - before.spanningInPlace).toBeGreaterThan(100);
       expect(wrFastPathCounts.rebalanceLeaf - before.rebalanceLeaf).toBeGreaterThan(100);
     }, 60_000);
   }
