@@ -1326,8 +1326,10 @@ function bnFromLeaf(mas: WriteState, entry: unknown): void {
  * the leaf, writes the right half to one new node and inserts it into the
  * parent in place, shifting only the slots after it. The kernel builds both
  * halves in new nodes (`mas_wr_split()`), as it must for RCU readers; without
- * readers the old leaf can take the left half. Returns false (nothing done)
- * when the split would not stop at the parent.
+ * readers the old leaf can take the left half. Unlike the kernel's
+ * `push_data_sib()`, neither this nor the rebuild first offers the data to a
+ * sibling with room. Returns false (nothing done) when the split would not
+ * stop at the parent.
  * @kernel mas_wr_split (lib/maple_tree.c)
  */
 function wrSplitLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
@@ -1339,12 +1341,13 @@ function wrSplitLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
   const p = lNode[pd]!;
   const pb = p * S;
   const pe = P[pb + 15]!;
-  // The parent takes one more child: it must have room, and (below the root)
-  // it must end up above its minimum, or rebuild would rebalance it.
-  if (pe + 2 > mtSlots[itype]! || (pd !== 0 && pe + 2 <= mtMinSlots[itype]!)) return false;
+  const po = lOff[pd]!;
   bnFromLeaf(mas, entry);
   const c = bCount;
   if (c <= S || c > 2 * S - 2) return false;
+  // The parent takes one more child: it must have room, and (below the root)
+  // it must end up above its minimum, or rebuild would rebalance it.
+  if (pe + 2 > mtSlots[itype]! || (pd !== 0 && pe + 2 <= mtMinSlots[itype]!)) return false;
   let s1 = (c + 1) >> 1;
   if (bSlot[s1 - 1] === undefined) s1++;
   // The only allocation comes first: ENOMEM leaves the tree unchanged.
@@ -1358,7 +1361,6 @@ function wrSplitLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
   bnWrite(r, true, s1, c - s1);
   const rightGap = DB[1]!;
   // Insert r after the leaf in the parent.
-  const po = lOff[pd]!;
   const hi = P[pb + po]!;
   for (let i = pe; i > po; i--) {
     const ch = SL[pb + i] as number;
@@ -1437,34 +1439,45 @@ function wrRebalanceLeaf(mt: Mtree, mas: WriteState, entry: unknown): boolean {
   if (merge) {
     if (pd === 0 ? pe < 2 : pe <= mtMinSlots[itype]!) return false;
   } else if (pd !== 0 && pe + 1 <= mtMinSlots[itype]!) return false;
-  const gb = p * GS;
-  if (!merge) {
-    let s1 = (c + 1) >> 1;
-    if (bSlot[s1 - 1] === undefined) s1++;
-    DB[2] = aMin;
-    bnWrite(A, true, 0, s1);
-    const aGap = DB[1]!;
-    const aMax = bPiv[s1 - 1]!;
-    DB[2] = aMax + 1;
-    bnWrite(B, true, s1, c - s1);
-    P[pb + aSlot] = aMax;
-    if (alloc) {
-      G[gb + aSlot] = aGap;
-      G[gb + aSlot + 1] = DB[1]!;
-    }
-  } else {
+  if (!merge) leafPairWrite(p, aSlot, A, B, aMin, alloc);
+  else {
     DB[2] = aMin;
     bnWrite(A, true, 0, c);
     // B leaves the parent: A takes its upper bound, the slots after it move down.
     parentDropRight(p, aSlot, pe, lMax[pd]!, alloc, DB[1]!);
     nodeFree(mt, B);
+    if (alloc) DB[0] = internalMaxGap(p);
   }
-  if (alloc) {
-    DB[0] = internalMaxGap(p);
-    gapUpdatePath(pd);
-  }
+  if (alloc) gapUpdatePath(pd);
   wrFastPathCounts.rebalanceLeaf++;
   return true;
+}
+
+/**
+ * Write the big node's leaf data over two adjacent leaves `A` (at parent slot
+ * `aSlot`, minimum `aMin`) and `B` of parent `p`, split as the rebuild splits
+ * two nodes (at the middle, moved by one so that `A` does not end in NULL),
+ * and move the parent's pivot between them. With gap tracking, updates the
+ * two gaps in the parent and leaves the parent's largest gap in `DB[0]` (the
+ * caller carries it upwards).
+ */
+function leafPairWrite(p: number, aSlot: number, A: number, B: number, aMin: number, alloc: boolean): void {
+  const c = bCount;
+  let s1 = (c + 1) >> 1;
+  if (bSlot[s1 - 1] === undefined) s1 = s1 < S ? s1 + 1 : s1 - 1;
+  DB[2] = aMin;
+  bnWrite(A, true, 0, s1);
+  const aGap = DB[1]!;
+  const aMax = bPiv[s1 - 1]!;
+  DB[2] = aMax + 1;
+  bnWrite(B, true, s1, c - s1);
+  P[p * S + aSlot] = aMax;
+  if (alloc) {
+    const gb = p * GS;
+    G[gb + aSlot] = aGap;
+    G[gb + aSlot + 1] = DB[1]!;
+    DB[0] = internalMaxGap(p);
+  }
 }
 
 /** Node store in RCU mode, split and rebalance: through the big node. */
