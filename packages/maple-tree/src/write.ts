@@ -1273,6 +1273,21 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   const cOe = SL[b + oe];
   const head = wr.rMin < index ? o + 1 : o;
   const remainder = wr.endPiv > last;
+  // The leaf's largest gap is the parent's gap for it: when no empty range
+  // the store replaces (slots o..oe) is that large, the largest gap outside
+  // them survives and only the new empty pieces can beat it (no rescan).
+  const track = d > 0 && mtIsAlloc(mt);
+  let oldGap = 0;
+  let window = -1;
+  if (track) {
+    oldGap = G[lNode[d - 1]! * GS + lOff[d - 1]!]!;
+    let lo = wr.rMin;
+    for (let i = o; i <= oe; i++) {
+      const hi = i < e ? P[b + i]! : max;
+      if (SL[b + i] === undefined && hi - lo + 1 > window) window = hi - lo + 1;
+      lo = hi + 1;
+    }
+  }
   const tailDst = head + (remainder ? 2 : 1);
   const shift = tailDst - (oe + 1);
   const newEnd = e + shift;
@@ -1296,7 +1311,18 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
     if (head + 1 < 15) P[b + head + 1] = wr.endPiv;
   }
   P[b + 15] = newEnd;
-  leafGapUpdate(mt, n, d);
+  if (!track) return;
+  if (window >= oldGap) {
+    leafGapUpdate(mt, n, d);
+    return;
+  }
+  // An empty head or remainder piece is part of an empty range of the window,
+  // so smaller than the old gap: only a new empty range can beat it.
+  const g = entry === undefined && last - index + 1 > oldGap ? last - index + 1 : oldGap;
+  if (g !== oldGap) {
+    DB[0] = g;
+    gapUpdatePath(d);
+  }
 }
 
 /**
