@@ -1008,6 +1008,16 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
   }
 }
 
+/**
+ * Whether a gap search can see gaps below the root. Without
+ * MT_FLAGS_ALLOC_RANGE internal nodes keep no gaps and the kernel's search
+ * only counts NULL slots as gaps; an internal node never has one, so a tree
+ * taller than one leaf answers -EBUSY (checked against lib/maple_tree.c 7.2).
+ */
+function gapsTracked(mt: Mtree): boolean {
+  return mtIsAlloc(mt) || mtHeight(mt) <= 1;
+}
+
 /** @kernel mas_empty_area (lib/maple_tree.c) */
 export function masEmptyArea(mas: MaState, min: number, max: number, size: number): number {
   checkTree(mas.tree);
@@ -1017,7 +1027,7 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
   mas.status = ma_start;
   masStart(mas);
   if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, true);
-  const ret = gapSearch(mas, min, max, size, false);
+  const ret = gapsTracked(mas.tree) ? gapSearch(mas, min, max, size, false) : -EBUSY;
   if (ret !== 0) masSetErr(mas, ret);
   return ret;
 }
@@ -1030,7 +1040,7 @@ export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: nu
   mas.status = ma_start;
   masStart(mas);
   if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, false);
-  const ret = gapSearch(mas, min, max, size, true);
+  const ret = gapsTracked(mas.tree) ? gapSearch(mas, min, max, size, true) : -EBUSY;
   if (ret !== 0) masSetErr(mas, ret);
   return ret;
 }
@@ -1256,7 +1266,12 @@ export function masErase(mas: MaState): unknown {
     } else {
       // One walk finds the range and decides the store type (the kernel walks twice).
       type = masWrStoreTypeErase(mas);
-      if (type < 0) return undefined;
+      if (type < 0) {
+        // Nothing to erase: like the kernel, leave the state on the empty range.
+        mas.status = ma_start;
+        masStateWalk(mas);
+        return undefined;
+      }
       entry = wr.content;
       mas.storeType = type;
       const request = masPreallocCalc(mt, type, mas.index, mas.last);
