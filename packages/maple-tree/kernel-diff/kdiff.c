@@ -17,7 +17,8 @@
 #include <stdlib.h>
 
 static DEFINE_MTREE(tree);
-static struct maple_tree *mt = &tree;
+static DEFINE_MTREE(tree2);
+static struct maple_tree *mt = &tree, *other = &tree2;
 
 /* Numbers near ULONG_MAX are printed relative to it ("M-k"), so that the
  * TypeScript side, whose ULONG_MAX is Number.MAX_SAFE_INTEGER, prints the same. */
@@ -151,6 +152,39 @@ int main(int argc, char **argv)
 			rcu_read_unlock();
 			put_entry(&p, e);
 			put_num(&p, a);
+		} else if (!strcmp(op, "mfa")) {
+			a = get_num(&save);
+			b = get_num(&save);
+			rcu_read_lock();
+			e = mt_find_after(mt, &a, b);
+			rcu_read_unlock();
+			put_entry(&p, e);
+			put_num(&p, a);
+		} else if (!strcmp(op, "dup")) {
+			/* fork: duplicate, then carry on with the copy. */
+			struct maple_tree *t;
+
+			mt_init_flags(other, mt->ma_flags & ~MT_FLAGS_HEIGHT_MASK);
+			ret = mtree_dup(mt, other, GFP_KERNEL);
+			p += sprintf(p, " %d", ret);
+			if (!ret) {
+				mtree_destroy(mt);
+				t = mt;
+				mt = other;
+				other = t;
+			}
+			mas.tree = mt;
+			mas_reset(&mas);
+		} else if (!strcmp(op, "ws")) {
+			/* mas_store_gfp over the range the script's state holds. */
+			v = get_num(&save);
+			mtree_lock(mt);
+			ret = mas_store_gfp(&mas, mk(v), GFP_KERNEL);
+			mtree_unlock(mt);
+			p += sprintf(p, " %d", ret);
+			put_num(&p, mas.index);
+			put_num(&p, mas.last);
+			p += sprintf(p, " s%d", mas.status);
 		} else if (!strcmp(op, "ar") || !strcmp(op, "arr")) {
 			unsigned long start = 0;
 

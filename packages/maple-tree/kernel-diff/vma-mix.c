@@ -5,8 +5,35 @@
  * bench/vma-mix.bench.ts (issue 5): same PRNG, same phases, same checksums.
  * Prints one line per phase: name, operations, seconds, operations per second.
  */
+/*
+ * The userspace shim (tools/testing/shared/maple-shim.c) with one change: no
+ * CONFIG_DEBUG_MAPLE_TREE, whose checks and test counters (atomics on every
+ * MT_BUG_ON) sit in the hot paths; a production kernel builds without it.
+ */
+#define __MAPLE_SHARED_H__
+#define CONFIG_MAPLE_SEARCH
+#define MAPLE_32BIT (MAPLE_NODE_SLOTS > 31)
 #include "test.h"
-#include "../shared/maple-shim.c"
+#include "../shared/shared.h"
+#include <stdlib.h>
+#include <time.h>
+#include "linux/init.h"
+void maple_rcu_cb(struct rcu_head *head);
+#define rcu_cb maple_rcu_cb
+#define kfree_rcu(_struct, _memb)				\
+do {								\
+	typeof(_struct) _p_struct = (_struct);			\
+	call_rcu(&((_p_struct)->_memb), rcu_cb);		\
+} while (0)
+#include <linux/slab.h>
+#include "../../../lib/maple_tree.c"
+
+void maple_rcu_cb(struct rcu_head *head)
+{
+	struct maple_node *node = container_of(head, struct maple_node, rcu);
+
+	kmem_cache_free(maple_node_cache, node);
+}
 
 #include <stdio.h>
 #include <stdint.h>
@@ -49,9 +76,9 @@ static unsigned long count_nodes(struct maple_tree *mt, struct maple_enode *enod
 
 	if (ma_is_leaf(type))
 		return 1;
-	end = ma_data_end(node, type, ma_pivots(node, type), mt_max[type]);
+	end = mt_slots[type];
 	slots = ma_slots(node, type);
-	for (i = 0; i <= end; i++)
+	for (i = 0; i < end && mt_slot_locked(mt, slots, i); i++)
 		count += count_nodes(mt, mt_slot_locked(mt, slots, i));
 	return count;
 }

@@ -17,7 +17,9 @@
  * | `st` / `in` | first last value | mtree_store_range / mtree_insert_range | ret |
  * | `er` | index | mtree_erase | entry |
  * | `ld` | index | mtree_load | entry |
- * | `mf` | index max | mt_find | entry, index after |
+ * | `mf` / `mfa` | index max | mt_find / mt_find_after | entry, index after |
+ * | `dup` | | mtree_dup into a new tree, which replaces the old one | ret |
+ * | `ws` | value | mas_store_gfp over the script state's range | ret, index, last, status |
  * | `ar` / `arr` | size min max value | mtree_alloc_range / mtree_alloc_rrange | ret, start |
  * | `ac` | lo hi next value | mtree_alloc_cyclic | ret, start, next |
  * | `ea` / `ear` | min max size | mas_empty_area / _rev on a new state | ret, index, last |
@@ -40,16 +42,19 @@ import {
   MapleTreeError,
   MaState,
   MT_FLAGS_ALLOC_RANGE,
+  MT_FLAGS_HEIGHT_MASK,
   MT_FLAGS_USE_RCU,
   type Mtree,
   masEmptyArea,
   masEmptyAreaRev,
   masSetRange,
   mtFind,
+  mtFindAfter,
   mtHeight,
   mtreeAllocRange,
   mtreeAllocRrange,
   mtreeDestroy,
+  mtreeDup,
   mtreeErase,
   mtreeInit,
   mtreeInsertRange,
@@ -153,6 +158,37 @@ export function runScript(lines: readonly string[]): string[] {
         const cursor = { index: a(1) };
         const e = mtFind(mt, cursor, a(2));
         out.push(`${putEntry(e)} ${putNum(cursor.index)}`);
+        break;
+      }
+      case 'mfa': {
+        const cursor = { index: a(1) };
+        const e = mtFindAfter(mt, cursor, a(2));
+        out.push(`${putEntry(e)} ${putNum(cursor.index)}`);
+        break;
+      }
+      case 'dup': {
+        const copy = mtreeInit(mt.flags & ~MT_FLAGS_HEIGHT_MASK);
+        const ret = mtreeDup(mt, copy, GFP_KERNEL);
+        if (ret === 0) {
+          mtreeDestroy(mt);
+          mt = copy;
+        } else {
+          mtreeDestroy(copy);
+        }
+        mas = new MaState(mt, 0, 0);
+        out.push(String(ret));
+        break;
+      }
+      case 'ws': {
+        const e = mk(a(1));
+        mtreeLock(mt);
+        let ret: number;
+        try {
+          ret = errno(() => mas.storeGfp(e, GFP_KERNEL));
+        } finally {
+          mtreeUnlock(mt);
+        }
+        out.push(`${ret} ${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
         break;
       }
       case 'ar':
@@ -346,7 +382,8 @@ export function generateScript(p: ScriptProfile): string[] {
     } else if (x < 480) {
       out.push(`ld ${idx()}`);
     } else if (x < 520) {
-      out.push(`mf ${idx()} ${r.chance(0.2) ? 'M' : idx()}`);
+      out.push(`${r.chance(0.7) ? 'mf' : 'mfa'} ${idx()} ${r.chance(0.2) ? 'M' : idx()}`);
+      if (r.chance(0.05)) out.push('dup');
     } else if (x < 570) {
       const [lo, hi] = r.chance(0.3) ? ['0', 'M'] : range();
       const op = r.chance(0.5) ? 'ar' : 'arr';
@@ -375,8 +412,10 @@ export function generateScript(p: ScriptProfile): string[] {
         const op = ops[r.below(ops.length)] as string;
         const fwdMax = j === 0 ? l + 1 + r.below(space / 4) : r.chance(0.2) ? l + r.below(space / 4) : r.below(space);
         const revMin = j === 0 ? r.below(f) : r.below(space);
-        if (op === 'wk') out.push('wk');
-        else if (op === 'fn' || op === 'fr' || op === 'nx' || op === 'nr')
+        if (op === 'wk') {
+          out.push('wk');
+          if (r.chance(0.3)) out.push(`ws ${v()}`);
+        } else if (op === 'fn' || op === 'fr' || op === 'nx' || op === 'nr')
           out.push(`${op} ${r.chance(0.2) ? 'M' : String(fwdMax)}`);
         else out.push(`${op} ${r.chance(0.3) ? '0' : String(revMin)}`);
       }

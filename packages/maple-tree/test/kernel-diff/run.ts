@@ -12,6 +12,8 @@
  *   --seed S       first seed (default 1)             --cyclic  include mtree_alloc_cyclic
  *   --record DIR   write each script with the kernel's answers to DIR/<name>.txt (the test fixtures)
  *   --show N       differences to print per script (default 5)
+ *   --shape        print shape differences too (by default only API differences are printed)
+ *   --only NAME    run only the script called NAME (e.g. p0-f1-s1)
  * Exit status 1 when any API answer differs.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,6 +34,9 @@ const ops = arg('--ops', 4000);
 const seed0 = arg('--seed', 1);
 const show = arg('--show', 5);
 const cyclic = process.argv.includes('--cyclic');
+const showShape = process.argv.includes('--shape');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt < 0 ? null : (process.argv[onlyAt + 1] ?? null);
 const recordAt = process.argv.indexOf('--record');
 const recordDir = recordAt < 0 ? null : (process.argv[recordAt + 1] ?? null);
 
@@ -57,6 +62,7 @@ for (const [pi, prof] of profiles.entries()) {
   for (let s = 0; s < seeds; s++) {
     const p: ScriptProfile = { ...prof, seed: seed0 + s * 7919 + pi * 104729, ops, cyclic };
     const name = `p${pi}-f${p.flags}-s${p.seed}`;
+    if (only !== null && name !== only) continue;
     const script = generateScript(p);
     const res = spawnSync(kdiff, { input: `${script.join('\n')}\n`, encoding: 'utf8', maxBuffer: 1 << 28 });
     if (res.status !== 0) {
@@ -87,7 +93,7 @@ for (const [pi, prof] of profiles.entries()) {
           console.log(`${name} op ${i + 1}: ${opLines[i]}\n   kernel: ${kernel[i]}\n   ours:   ${ours[i]}`);
       } else if (ks !== os) {
         shape++;
-        if (shown++ < show)
+        if (showShape && shown++ < show)
           console.log(`${name} op ${i + 1} (shape): ${opLines[i]}\n   kernel: ${kernel[i]}\n   ours:   ${ours[i]}`);
       }
     }
