@@ -87,6 +87,17 @@ static unsigned long count_nodes(struct maple_enode *enode)
 	return count;
 }
 
+static bool is_iter_op(const char *op)
+{
+	static const char *const ops[] = { "fn", "fr", "nx", "nr", "fv", "fvr", "pv", "pr" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		if (!strcmp(op, ops[i]))
+			return true;
+	return false;
+}
+
 static void put_state(char **p, struct ma_state *mas, void *e)
 {
 	put_entry(p, e);
@@ -233,6 +244,15 @@ int main(int argc, char **argv)
 			b = get_num(&save);
 			mas_set_range(&mas, a, b);
 			p += sprintf(p, " ok");
+		} else if ((mas.status == ma_underflow || mas.status == ma_overflow) && !mas.node &&
+			   is_iter_op(op)) {
+			/*
+			 * An overflow/underflow state that never reached a node: the
+			 * next find/next/prev call with its limit on the other side
+			 * marks it active and dereferences the NULL node (Linux 7.2).
+			 * Not called; answered "skip".
+			 */
+			p += sprintf(p, " skip");
 		} else if (!strcmp(op, "fn") || !strcmp(op, "fr") || !strcmp(op, "nx") ||
 			   !strcmp(op, "nr")) {
 			a = get_num(&save);

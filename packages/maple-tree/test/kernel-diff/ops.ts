@@ -45,6 +45,8 @@ import {
   MT_FLAGS_HEIGHT_MASK,
   MT_FLAGS_USE_RCU,
   type Mtree,
+  ma_overflow,
+  ma_underflow,
   masEmptyArea,
   masEmptyAreaRev,
   masSetRange,
@@ -122,6 +124,15 @@ export function runScript(lines: readonly string[]): string[] {
     const op = t[0];
     if (op === undefined || op === '' || op.startsWith('#')) return;
     const a = (k: number): number => num(t[k], lineno);
+    if (
+      ['fn', 'fr', 'nx', 'nr', 'fv', 'fvr', 'pv', 'pr'].includes(op) &&
+      (mas.status === ma_underflow || mas.status === ma_overflow) &&
+      mas.node === 0
+    ) {
+      // kdiff.c does not call the kernel here (it would dereference a NULL node).
+      out.push('skip');
+      return;
+    }
     switch (op) {
       case 'init': {
         const f = a(1);
