@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static DEFINE_MTREE(tree);
 static DEFINE_MTREE(tree2);
@@ -70,20 +71,23 @@ static void put_entry(char **p, void *e)
 }
 
 /* Nodes reachable from the root, by depth-first walk. */
-static unsigned long count_nodes(struct maple_enode *enode)
+static unsigned long count_nodes(struct maple_enode *enode, unsigned long max)
 {
 	struct maple_node *node = mte_to_node(enode);
 	enum maple_type type = mte_node_type(enode);
+	unsigned long *pivots = ma_pivots(node, type);
 	unsigned long count = 1;
 	unsigned char i, end;
 	void __rcu **slots;
 
 	if (ma_is_leaf(type))
 		return 1;
-	end = ma_data_end(node, type, ma_pivots(node, type), mt_max[type]);
+	/* The metadata shares the last slot: the data end needs the node max. */
+	end = ma_data_end(node, type, pivots, max);
 	slots = ma_slots(node, type);
 	for (i = 0; i <= end; i++)
-		count += count_nodes(mt_slot_locked(mt, slots, i));
+		count += count_nodes(mt_slot_locked(mt, slots, i),
+				     i < mt_pivots[type] ? pivots[i] : max);
 	return count;
 }
 
@@ -327,9 +331,20 @@ int main(int argc, char **argv)
 			mtree_lock(mt);
 			root = mt_root_locked(mt);
 			if (xa_is_node(root))
-				nodes = count_nodes(root);
+				nodes = count_nodes(root, ULONG_MAX);
 			p += sprintf(p, " | h%u n%lu", mt_height(mt), nodes);
 			mtree_unlock(mt);
+		} else if (!strcmp(op, "dump")) {
+			/* For debugging: the kernel's dump of the tree, on stderr. */
+			int fd = dup(1);
+
+			fflush(stdout);
+			dup2(2, 1);
+			mt_dump(mt, mt_dump_dec);
+			fflush(stdout);
+			dup2(fd, 1);
+			close(fd);
+			p += sprintf(p, " ok");
 		} else if (!strcmp(op, "vd")) {
 			mt_validate(mt);
 			p += sprintf(p, " ok");

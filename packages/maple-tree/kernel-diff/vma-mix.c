@@ -66,20 +66,24 @@ static void report(const char *phase, unsigned long ops, double secs)
 	printf("%-10s %8lu ops %9.4f s %12.0f ops/s\n", phase, ops, secs, ops / secs);
 }
 
-static unsigned long count_nodes(struct maple_tree *mt, struct maple_enode *enode)
+static unsigned long count_nodes(struct maple_tree *mt, struct maple_enode *enode,
+				 unsigned long max)
 {
 	struct maple_node *node = mte_to_node(enode);
 	enum maple_type type = mte_node_type(enode);
+	unsigned long *pivots = ma_pivots(node, type);
 	unsigned long count = 1;
 	unsigned char i, end;
 	void __rcu **slots;
 
 	if (ma_is_leaf(type))
 		return 1;
-	end = mt_slots[type];
+	/* The metadata shares the last slot: the data end needs the node max. */
+	end = ma_data_end(node, type, pivots, max);
 	slots = ma_slots(node, type);
-	for (i = 0; i < end && mt_slot_locked(mt, slots, i); i++)
-		count += count_nodes(mt, mt_slot_locked(mt, slots, i));
+	for (i = 0; i <= end; i++)
+		count += count_nodes(mt, mt_slot_locked(mt, slots, i),
+				     i < mt_pivots[type] ? pivots[i] : max);
 	return count;
 }
 
@@ -121,7 +125,7 @@ int main(void)
 	}
 	report("build", N, now() - t);
 	mtree_lock(mt);
-	printf("nodes %lu height %u\n", count_nodes(mt, mt_root_locked(mt)), mt_height(mt));
+	printf("nodes %lu height %u\n", count_nodes(mt, mt_root_locked(mt), ULONG_MAX), mt_height(mt));
 	mtree_unlock(mt);
 
 	t = now();
