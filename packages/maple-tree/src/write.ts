@@ -1749,36 +1749,52 @@ function nodeCopy(
   dStart: number,
   dType: number,
 ): number {
-  const db = dst * S;
-  const leaf = dType === maple_leaf_64;
-  const gaps = dType === maple_arange_64;
+  const piv = P;
+  const sl = SL;
+  const db = dst * S + dStart;
+  const last = size - 1;
+  let dMax: number;
   if (src < 0) {
-    for (let i = 0; i < size; i++) {
-      const v = cpSlot[start + i];
-      SL[db + dStart + i] = v;
-      if (!leaf) {
-        PA[v as number] = dst;
-        PS[v as number] = dStart + i;
+    for (let i = 0; i < size; i++) sl[db + i] = cpSlot[start + i];
+    for (let i = 0; i < last; i++) piv[db + i] = cpPiv[start + i]!;
+    dMax = cpPiv[start + last]!;
+    if (dType !== maple_leaf_64) {
+      const pa = PA;
+      const ps = PS;
+      for (let i = 0; i < size; i++) {
+        const c = cpSlot[start + i] as number;
+        pa[c] = dst;
+        ps[c] = dStart + i;
       }
-      if (gaps) G[dst * GS + dStart + i] = cpGap[start + i]!;
+      if (dType === maple_arange_64) {
+        const g = G;
+        const gb = dst * GS + dStart;
+        for (let i = 0; i < size; i++) g[gb + i] = cpGap[start + i]!;
+      }
     }
   } else {
-    const sb = src * S;
-    for (let i = 0; i < size; i++) {
-      const v = SL[sb + start + i];
-      SL[db + dStart + i] = v;
-      if (!leaf) {
-        PA[v as number] = dst;
-        PS[v as number] = dStart + i;
+    const sb = src * S + start;
+    for (let i = 0; i < size; i++) sl[db + i] = sl[sb + i];
+    for (let i = 0; i < last; i++) piv[db + i] = piv[sb + i]!;
+    dMax = start + last < 15 ? piv[sb + last]! : sMax;
+    if (dType !== maple_leaf_64) {
+      const pa = PA;
+      const ps = PS;
+      for (let i = 0; i < size; i++) {
+        const c = sl[sb + i] as number;
+        pa[c] = dst;
+        ps[c] = dStart + i;
       }
-      if (gaps) G[dst * GS + dStart + i] = G[src * GS + start + i]!;
+      if (dType === maple_arange_64) {
+        const g = G;
+        const gb = dst * GS + dStart;
+        const sg = src * GS + start;
+        for (let i = 0; i < size; i++) g[gb + i] = g[sg + i]!;
+      }
     }
   }
-  let dMax: number;
-  if (src < 0) dMax = cpPiv[start + size - 1]!;
-  else dMax = start + size - 1 < pivCount(TY[src]!) ? P[src * S + start + size - 1]! : sMax;
-  if (dStart + size <= pivCount(dType)) P[db + dStart + size - 1] = dMax;
-  for (let i = 0; i < size - 1; i++) P[db + dStart + i] = src < 0 ? cpPiv[start + i]! : P[src * S + start + i]!;
+  // pivot[end] holds the node max whenever end < 15 (see pivCount).
+  if (dStart + size <= 15) piv[db + last] = dMax;
   return dMax;
 }
 
