@@ -200,6 +200,15 @@ int main(int argc, char **argv)
 			put_num(&p, mas.index);
 			put_num(&p, mas.last);
 			p += sprintf(p, " s%d", mas.status);
+		} else if (!strcmp(op, "we")) {
+			/* mas_erase at the script state's index. */
+			mtree_lock(mt);
+			e = mas_erase(&mas);
+			mtree_unlock(mt);
+			put_entry(&p, e);
+			put_num(&p, mas.index);
+			put_num(&p, mas.last);
+			p += sprintf(p, " s%d", mas.status);
 		} else if (!strcmp(op, "ar") || !strcmp(op, "arr")) {
 			unsigned long start = 0;
 

@@ -1288,7 +1288,14 @@ export function masErase(mas: MaState): unknown {
       mas.last = index;
       continue;
     }
-    if (mas.status !== ma_error) masWrStore(mas, undefined, type);
+    if (mas.status !== ma_error) {
+      masWrStore(mas, undefined, type);
+      masDestroy(mas);
+      // Like the kernel, leave the state active on the range now empty.
+      mas.status = ma_start;
+      masPositionAfterWrite(mas);
+      return entry;
+    }
     masDestroy(mas);
     return entry;
   }

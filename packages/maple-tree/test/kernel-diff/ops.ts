@@ -20,6 +20,7 @@
  * | `mf` / `mfa` | index max | mt_find / mt_find_after | entry, index after |
  * | `dup` | | mtree_dup into a new tree, which replaces the old one | ret |
  * | `ws` | value | mas_store_gfp over the script state's range | ret, index, last, status |
+ * | `we` | | mas_erase at the script state's index | entry, index, last, status |
  * | `ar` / `arr` | size min max value | mtree_alloc_range / mtree_alloc_rrange | ret, start |
  * | `ac` | lo hi next value | mtree_alloc_cyclic | ret, start, next |
  * | `ea` / `ear` | min max size | mas_empty_area / _rev on a new state | ret, index, last |
@@ -200,6 +201,17 @@ export function runScript(lines: readonly string[]): string[] {
           mtreeUnlock(mt);
         }
         out.push(`${ret} ${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
+        break;
+      }
+      case 'we': {
+        mtreeLock(mt);
+        let e: unknown;
+        try {
+          e = mas.erase();
+        } finally {
+          mtreeUnlock(mt);
+        }
+        out.push(`${putEntry(e)} ${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
         break;
       }
       case 'ar':
@@ -426,6 +438,8 @@ export function generateScript(p: ScriptProfile): string[] {
         if (op === 'wk') {
           out.push('wk');
           if (r.chance(0.3)) out.push(`ws ${v()}`);
+        } else if (r.chance(0.08)) {
+          out.push(r.chance(0.5) ? `ws ${v()}` : 'we');
         } else if (op === 'fn' || op === 'fr' || op === 'nx' || op === 'nr')
           out.push(`${op} ${r.chance(0.2) ? 'M' : String(fwdMax)}`);
         else out.push(`${op} ${r.chance(0.3) ? '0' : String(revMin)}`);
