@@ -200,6 +200,21 @@ int main(int argc, char **argv)
 			put_num(&p, mas.index);
 			put_num(&p, mas.last);
 			p += sprintf(p, " s%d", mas.status);
+		} else if (!strcmp(op, "mn") || !strcmp(op, "mp")) {
+			a = get_num(&save);
+			b = get_num(&save);
+			rcu_read_lock();
+			e = op[1] == 'n' ? mt_next(mt, a, b) : mt_prev(mt, a, b);
+			rcu_read_unlock();
+			put_entry(&p, e);
+		} else if (!strcmp(op, "ps") || !strcmp(op, "rs")) {
+			if (op[0] == 'p')
+				mas_pause(&mas);
+			else
+				mas_reset(&mas);
+			put_num(&p, mas.index);
+			put_num(&p, mas.last);
+			p += sprintf(p, " s%d", mas.status);
 		} else if (!strcmp(op, "we")) {
 			/* mas_erase at the script state's index. */
 			mtree_lock(mt);

@@ -1086,8 +1086,35 @@ function masWrPreallocate(mas: MaState, entry: unknown, gfp: number): number {
   return type;
 }
 
-/** Position the state on the range just written (the kernel leaves it there). */
-function masPositionAfterWrite(mas: MaState): void {
+/** What `mas_start()` reports for the tree's root: a node, a direct entry, or nothing. */
+function rootStatus(mt: Mtree): number {
+  if (mt.root !== 0) return ma_active;
+  return mt.rootEntry !== undefined ? ma_root : ma_none;
+}
+
+/**
+ * Leave the state where the kernel's store leaves it: active on the range just
+ * written; after a store into an empty or direct-entry root, as
+ * `mas_store_root()` does (a NULL store keeps `mas_start()`'s status, a direct
+ * entry at 0 restarts); after a NULL `mas_new_root()`, restarted.
+ * `pre` is {@link rootStatus} before the write.
+ */
+function masPositionAfterWrite(mas: MaState, entry: unknown, pre: number): void {
+  const type = mas.storeType;
+  if (type === wr_store_root) {
+    if (entry === undefined) {
+      mas.status = pre;
+      return;
+    }
+    if (mas.index === 0 && mas.last === 0) {
+      mas.status = ma_start;
+      return;
+    }
+  } else if (type === wr_new_root && entry === undefined) {
+    mas.status = ma_start;
+    return;
+  }
+  mas.status = ma_start;
   masStateWalk(mas);
 }
 
@@ -1104,10 +1131,10 @@ export function masStore(mas: MaState, entry: unknown): unknown {
   const type = masWrStoreType(mas, entry);
   mas.storeType = type;
   const content = wr.content;
+  const pre = rootStatus(mt);
   if ((mas.masFlags & MA_STATE_PREALLOC) !== 0) {
     masWrStore(mas, entry, type);
-    mas.status = ma_start;
-    masPositionAfterWrite(mas);
+    masPositionAfterWrite(mas, entry, pre);
     return content;
   }
   const request = masPreallocCalc(mt, type, mas.index, mas.last);
@@ -1117,8 +1144,7 @@ export function masStore(mas: MaState, entry: unknown): unknown {
   }
   masWrStore(mas, entry, type);
   masDestroy(mas);
-  mas.status = ma_start;
-  masPositionAfterWrite(mas);
+  masPositionAfterWrite(mas, entry, pre);
   return content;
 }
 
@@ -1127,11 +1153,9 @@ export function masStoreGfp(mas: MaState, entry: unknown, gfp: number): number {
   const mt = mas.tree;
   checkTree(mt);
   checkWriteLock(mt);
+  const pre = rootStatus(mt);
   const ret = storeGfpInner(mas, entry, gfp);
-  if (ret === 0) {
-    mas.status = ma_start;
-    masPositionAfterWrite(mas);
-  }
+  if (ret === 0) masPositionAfterWrite(mas, entry, pre);
   return ret;
 }
 
@@ -1164,10 +1188,10 @@ export function masStorePrealloc(mas: MaState, entry: unknown): void {
   mas.status = ma_start;
   const type = masWrStoreType(mas, entry);
   mas.storeType = type;
+  const pre = rootStatus(mt);
   masWrStore(mas, entry, type);
   masDestroy(mas);
-  mas.status = ma_start;
-  masPositionAfterWrite(mas);
+  masPositionAfterWrite(mas, entry, pre);
 }
 
 /** @kernel mas_preallocate (lib/maple_tree.c) */
@@ -1289,11 +1313,11 @@ export function masErase(mas: MaState): unknown {
       continue;
     }
     if (mas.status !== ma_error) {
+      const pre = rootStatus(mt);
       masWrStore(mas, undefined, type);
       masDestroy(mas);
-      // Like the kernel, leave the state active on the range now empty.
-      mas.status = ma_start;
-      masPositionAfterWrite(mas);
+      // Like the kernel, leave the state on the range now empty.
+      masPositionAfterWrite(mas, undefined, pre);
       return entry;
     }
     masDestroy(mas);

@@ -21,6 +21,8 @@
  * | `dup` | | mtree_dup into a new tree, which replaces the old one | ret |
  * | `ws` | value | mas_store_gfp over the script state's range | ret, index, last, status |
  * | `we` | | mas_erase at the script state's index | entry, index, last, status |
+ * | `mn` / `mp` | index limit | mt_next / mt_prev | entry |
+ * | `ps` / `rs` | | mas_pause / mas_reset on the script's state | index, last, status |
  * | `ar` / `arr` | size min max value | mtree_alloc_range / mtree_alloc_rrange | ret, start |
  * | `ac` | lo hi next value | mtree_alloc_cyclic | ret, start, next |
  * | `ea` / `ear` | min max size | mas_empty_area / _rev on a new state | ret, index, last |
@@ -54,6 +56,8 @@ import {
   mtFind,
   mtFindAfter,
   mtHeight,
+  mtNext,
+  mtPrev,
   mtreeAllocRange,
   mtreeAllocRrange,
   mtreeDestroy,
@@ -203,6 +207,18 @@ export function runScript(lines: readonly string[]): string[] {
         out.push(`${ret} ${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
         break;
       }
+      case 'mn':
+        out.push(putEntry(mtNext(mt, a(1), a(2))));
+        break;
+      case 'mp':
+        out.push(putEntry(mtPrev(mt, a(1), a(2))));
+        break;
+      case 'ps':
+      case 'rs':
+        if (op === 'ps') mas.pause();
+        else mas.reset();
+        out.push(`${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
+        break;
       case 'we': {
         mtreeLock(mt);
         let e: unknown;
@@ -340,7 +356,8 @@ class Rng {
     return x >>> 0;
   }
   /** Uniform in [0, n). */
-  below(n: number): number {
+  below(n0: number): number {
+    const n = Math.max(1, Math.floor(n0));
     return n <= 2 ** 32 ? this.next() % n : (this.next() * 2 ** 21 + (this.next() >>> 11)) % n;
   }
   chance(p: number): boolean {
@@ -405,7 +422,10 @@ export function generateScript(p: ScriptProfile): string[] {
     } else if (x < 480) {
       out.push(`ld ${idx()}`);
     } else if (x < 520) {
-      out.push(`${r.chance(0.7) ? 'mf' : 'mfa'} ${idx()} ${r.chance(0.2) ? 'M' : idx()}`);
+      const w = r.below(10);
+      if (w < 6) out.push(`${w < 4 ? 'mf' : 'mfa'} ${idx()} ${r.chance(0.2) ? 'M' : idx()}`);
+      else if (w < 8) out.push(`mn ${idx()} ${r.chance(0.2) ? 'M' : idx()}`);
+      else out.push(`mp ${idx()} ${r.chance(0.2) ? '0' : idx()}`);
       if (r.chance(0.05)) out.push('dup');
     } else if (x < 570) {
       const [lo, hi] = r.chance(0.3) ? ['0', 'M'] : range();
@@ -440,6 +460,8 @@ export function generateScript(p: ScriptProfile): string[] {
           if (r.chance(0.3)) out.push(`ws ${v()}`);
         } else if (r.chance(0.08)) {
           out.push(r.chance(0.5) ? `ws ${v()}` : 'we');
+        } else if (r.chance(0.08)) {
+          out.push(r.chance(0.7) ? 'ps' : 'rs');
         } else if (op === 'fn' || op === 'fr' || op === 'nx' || op === 'nr')
           out.push(`${op} ${r.chance(0.2) ? 'M' : String(fwdMax)}`);
         else out.push(`${op} ${r.chance(0.3) ? '0' : String(revMin)}`);

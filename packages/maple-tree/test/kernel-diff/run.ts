@@ -47,6 +47,9 @@ const profiles: Omit<ScriptProfile, 'seed' | 'ops'>[] = [
   { flags: 0, space: 3000, fill: 400 },
   { flags: 3, space: 3000, fill: 300 },
   { flags: 1, space: 40000, fill: 3000 },
+  // Tiny index spaces: the tree is often empty, a direct root entry or one leaf.
+  { flags: 1, space: 6, fill: 0 },
+  { flags: 2, space: 40, fill: 0 },
 ];
 
 export function splitAnswer(line: string): [string, string] {
