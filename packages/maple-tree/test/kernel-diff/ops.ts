@@ -455,12 +455,13 @@ export function generateScript(p: ScriptProfile): string[] {
         const op = ops[r.below(ops.length)] as string;
         const fwdMax = j === 0 ? l + 1 + r.below(space / 4) : r.chance(0.2) ? l + r.below(space / 4) : r.below(space);
         const revMin = j === 0 ? r.below(f) : r.below(space);
+        const u = r.below(100);
         if (op === 'wk') {
           out.push('wk');
           if (r.chance(0.3)) out.push(`ws ${v()}`);
-        } else if (r.chance(0.08)) {
+        } else if (u < 8) {
           out.push(r.chance(0.5) ? `ws ${v()}` : 'we');
-        } else if (r.chance(0.08)) {
+        } else if (u < 16) {
           out.push(r.chance(0.7) ? 'ps' : 'rs');
         } else if (op === 'fn' || op === 'fr' || op === 'nx' || op === 'nr')
           out.push(`${op} ${r.chance(0.2) ? 'M' : String(fwdMax)}`);
