@@ -2018,6 +2018,70 @@ function cpReplace(mt: Mtree, old: number, oldDepth: number): void {
   flushRcu(mt);
 }
 
+/**
+ * Without RCU, the level where the copy converges (one node of data, no
+ * sibling, at an internal level) is rewritten in place rather than copied to
+ * a new node: no reader can see the intermediate state, and the node layout
+ * is the same as the kernel's (which allocates a replacement there; its
+ * preallocation count still includes it). The children it replaced are freed.
+ */
+function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
+  const x = m.node;
+  const b = x * S;
+  const e = P[b + 15]!;
+  const o = m.offset;
+  const oe = w.offsetEnd;
+  const add = cpEnd + 1;
+  const shift = add - (oe - o + 1);
+  const count = e + 1 + shift;
+  const arange = TY[x] === maple_arange_64;
+  const gb = x * GS;
+  // The children being replaced, freed once the node no longer points to them.
+  let nOld = 0;
+  for (let k = o; k <= oe; k++) oldKids[nOld++] = SL[b + k] as number;
+  if (shift > 0) {
+    for (let i = e; i > oe; i--) moveSlot(x, b, gb, i, i + shift, m.max, arange);
+  } else if (shift < 0) {
+    for (let i = oe + 1; i <= e; i++) moveSlot(x, b, gb, i, i + shift, m.max, arange);
+    for (let i = count; i <= e; i++) SL[b + i] = undefined;
+  }
+  for (let k = 0; k < add; k++) {
+    const c = cpSlot[k] as number;
+    const at = o + k;
+    SL[b + at] = c;
+    if (at < 15) P[b + at] = cpPiv[k]!;
+    PA[c] = x;
+    PS[c] = at;
+    if (arange) G[gb + at] = cpGap[k]!;
+  }
+  P[b + 15] = count - 1;
+  const depth = m.depth;
+  const leafDepth = mtHeight(mt) - 1;
+  for (let k = 0; k < nOld; k++) freeUnadopted(mt, oldKids[k]!, depth + 1, leafDepth);
+  if (arange) {
+    DB[0] = internalMaxGap(x);
+    gapUpdateUp(mt, x);
+  }
+}
+
+const oldKids = new Int32Array(16);
+
+function moveSlot(x: number, b: number, gb: number, from: number, to: number, nmax: number, arange: boolean): void {
+  const c = SL[b + from] as number;
+  SL[b + to] = c;
+  if (to < 15) P[b + to] = from < 15 ? P[b + from]! : nmax;
+  PS[c] = to;
+  PA[c] = x;
+  if (arange) G[gb + to] = G[gb + from]!;
+}
+
+/** Whether level `m` (type `type`) converges and can be rewritten in place. */
+function cpCanConvergeInPlace(mt: Mtree, type: number): boolean {
+  if (type === maple_leaf_64 || cpData > mtSlots[type]! || sib.end !== 0 || mtInRcu(mt)) return false;
+  // A non-root node spanning everything becomes the new root (the tree shrinks).
+  return !(mL.min === 0 && mL.max === MAPLE_MAX && PA[mL.node] !== 0);
+}
+
 /** @kernel mas_wr_split (lib/maple_tree.c) */
 function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
   const d = wr.depth;
@@ -2037,6 +2101,10 @@ function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
     if (cpData > mtSlots[type]!) {
       pushDataSib(mL, type);
       if (sib.end !== 0) cpData += sib.end + 1;
+    }
+    if (cpCanConvergeInPlace(mt, type)) {
+      cpConvergeInPlace(mt, mL, wL);
+      return;
     }
     multiSrcSetup(mL, mL, wL);
     dstSetup(mt, mas, type);
@@ -2069,6 +2137,10 @@ function cpWrRebalance(mt: Mtree, mas: WriteState, entry: unknown): void {
     } else if (cpData <= mtMinSlots[type]! && (mL.min !== 0 || mL.max !== MAPLE_MAX)) {
       rebalanceSib();
       cpData += sib.end + 1;
+    }
+    if (cpCanConvergeInPlace(mt, type)) {
+      cpConvergeInPlace(mt, mL, wL);
+      return;
     }
     multiSrcSetup(mL, mL, wL);
     dstSetup(mt, mas, type);
@@ -2172,6 +2244,10 @@ function cpWrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
       spanningSib();
       cpData += sib.end + 1;
     } else sib.end = 0;
+    if (mL.node === mR.node && cpCanConvergeInPlace(mt, type)) {
+      cpConvergeInPlace(mt, mL, wR);
+      return;
+    }
     multiSrcSetup(mL, mR, wR);
     dstSetup(mt, mas, type);
     cpDataWrite(type);
