@@ -91,6 +91,14 @@ static unsigned long count_nodes(struct maple_enode *enode, unsigned long max)
 	return count;
 }
 
+/* A fresh state on the current tree, as the TypeScript side makes one. */
+static void new_state(struct ma_state *mas)
+{
+	MA_STATE(fresh, mt, 0, 0);
+
+	*mas = fresh;
+}
+
 static bool is_iter_op(const char *op)
 {
 	static const char *const ops[] = { "fn", "fr", "nx", "nr", "fv", "fvr", "pv", "pr" };
@@ -139,7 +147,7 @@ int main(int argc, char **argv)
 			mtree_destroy(mt);
 			mt_init_flags(mt, (f & 1 ? MT_FLAGS_ALLOC_RANGE : 0) |
 					  (f & 2 ? MT_FLAGS_USE_RCU : 0));
-			mas_set(&mas, 0);
+			new_state(&mas);
 			p += sprintf(p, " ok");
 		} else if (!strcmp(op, "st") || !strcmp(op, "in")) {
 			a = get_num(&save);
@@ -188,8 +196,7 @@ int main(int argc, char **argv)
 				mt = other;
 				other = t;
 			}
-			mas.tree = mt;
-			mas_reset(&mas);
+			new_state(&mas);
 		} else if (!strcmp(op, "ws")) {
 			/* mas_store_gfp over the range the script's state holds. */
 			v = get_num(&save);

@@ -1110,6 +1110,16 @@ function masPositionAfterWrite(mas: MaState, entry: unknown, pre: number): void 
       mas.status = ma_start;
       return;
     }
+    // mas_root_expand(): active on the new leaf at the entry's slot, the
+    // range as stored, and `end` left as it was (the kernel does not set it).
+    const index = mas.index;
+    mas.node = mas.tree.root;
+    mas.min = 0;
+    mas.max = MAPLE_MAX;
+    mas.depth = 0;
+    mas.offset = index === 0 ? 0 : pre === ma_root && index > 1 ? 2 : 1;
+    mas.status = ma_active;
+    return;
   } else if (type === wr_new_root && entry === undefined) {
     mas.status = ma_start;
     return;
