@@ -1290,6 +1290,15 @@ export function masExpectedEntries(mas: MaState, nrEntries: number): number {
 
 /** @kernel mas_erase (lib/maple_tree.c) */
 export function masErase(mas: MaState): unknown {
+  return masEraseInner(mas, true);
+}
+
+/**
+ * {@link masErase}; `position` false skips leaving the state on the emptied
+ * range (a re-walk from the root) for callers whose state is thrown away
+ * (`mtree_erase()`'s on-stack state).
+ */
+function masEraseInner(mas: MaState, position: boolean): unknown {
   const mt = mas.tree;
   checkTree(mt);
   checkWriteLock(mt);
@@ -1308,7 +1317,7 @@ export function masErase(mas: MaState): unknown {
       if (type < 0) {
         // Nothing to erase: like the kernel, leave the state on the empty range.
         mas.status = ma_start;
-        masStateWalk(mas);
+        if (position) masStateWalk(mas);
         return undefined;
       }
       entry = wr.content;
@@ -1327,7 +1336,7 @@ export function masErase(mas: MaState): unknown {
       masWrStore(mas, undefined, type);
       masDestroy(mas);
       // Like the kernel, leave the state on the range now empty.
-      masPositionAfterWrite(mas, undefined, pre);
+      if (position) masPositionAfterWrite(mas, undefined, pre);
       return entry;
     }
     masDestroy(mas);
@@ -1588,7 +1597,8 @@ export function mtreeErase(mt: Mtree, index: number): unknown {
   checkIndex('index', index);
   const took = takeLock(mt);
   const mas = scratchState(mt, index, index);
-  const entry = masErase(mas);
+  // The scratch state is reset by its next user: no need to position it.
+  const entry = masEraseInner(mas, false);
   if (took) mt.lockHeld = false;
   return entry;
 }
