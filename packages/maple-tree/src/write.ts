@@ -1567,6 +1567,17 @@ function levelDescend(m: MaLevel): void {
 /** @kernel mas_ascend (lib/maple_tree.c) */
 function levelAscend(m: MaLevel): void {
   const n = m.node;
+  const dd = m.depth;
+  if (dd > 0 && lNode[dd] === n) {
+    // A node on this write's walk path: its parent, offset and bounds are
+    // the path's (no loads from the parent arrays up the tree).
+    m.node = lNode[dd - 1]!;
+    m.offset = lOff[dd - 1]!;
+    m.min = lMin[dd - 1]!;
+    m.max = lMax[dd - 1]!;
+    m.depth = dd - 1;
+    return;
+  }
   const p = PA[n]!;
   if (p === 0) {
     m.offset = 0;
@@ -2108,9 +2119,9 @@ function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
   let nOld = 0;
   for (let k = o; k <= oe; k++) oldKids[nOld++] = SL[b + k] as number;
   if (shift > 0) {
-    for (let i = e; i > oe; i--) moveSlot(x, b, gb, i, i + shift, m.max, arange);
+    for (let i = e; i > oe; i--) moveSlot(b, gb, i, i + shift, m.max, arange);
   } else if (shift < 0) {
-    for (let i = oe + 1; i <= e; i++) moveSlot(x, b, gb, i, i + shift, m.max, arange);
+    for (let i = oe + 1; i <= e; i++) moveSlot(b, gb, i, i + shift, m.max, arange);
     for (let i = count; i <= e; i++) SL[b + i] = undefined;
   }
   for (let k = 0; k < add; k++) {
@@ -2128,18 +2139,19 @@ function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
   for (let k = 0; k < nOld; k++) freeUnadopted(mt, oldKids[k]!, depth + 1, leafDepth);
   if (arange) {
     DB[0] = internalMaxGap(x);
-    gapUpdateUp(mt, x);
+    if (depth > 0 && lNode[depth] === x) gapUpdatePath(depth);
+    else gapUpdateUp(mt, x);
   }
 }
 
 const oldKids = new Int32Array(16);
 
-function moveSlot(x: number, b: number, gb: number, from: number, to: number, nmax: number, arange: boolean): void {
+function moveSlot(b: number, gb: number, from: number, to: number, nmax: number, arange: boolean): void {
   const c = SL[b + from] as number;
   SL[b + to] = c;
   if (to < 15) P[b + to] = from < 15 ? P[b + from]! : nmax;
+  // The child stays under x: only its slot changes.
   PS[c] = to;
-  PA[c] = x;
   if (arange) G[gb + to] = G[gb + from]!;
 }
 
