@@ -1687,7 +1687,7 @@ function dataFits(s: MaLevel, type: number): boolean {
 
 /** Try the left, then the right sibling for a split to push into. @kernel push_data_sib (lib/maple_tree.c) */
 function pushDataSib(m: MaLevel, type: number): void {
-  if (PA[m.node] === 0) {
+  if (m.depth === 0) {
     sib.end = 0;
     return;
   }
@@ -1747,7 +1747,7 @@ function spanningSib(): void {
       copyLoc(tL, sib);
       return;
     }
-  } while (PA[tR.node] !== 0);
+  } while (tR.depth !== 0);
   sib.end = 0;
 }
 
@@ -2159,7 +2159,7 @@ function moveSlot(b: number, gb: number, from: number, to: number, nmax: number,
 function cpCanConvergeInPlace(mt: Mtree, type: number): boolean {
   if (type === maple_leaf_64 || cpData > mtSlots[type]! || sib.end !== 0 || mtInRcu(mt)) return false;
   // A non-root node spanning everything becomes the new root (the tree shrinks).
-  return !(mL.min === 0 && mL.max === MAPLE_MAX && PA[mL.node] !== 0);
+  return !(mL.min === 0 && mL.max === MAPLE_MAX && mL.depth !== 0);
 }
 
 /** @kernel mas_wr_split (lib/maple_tree.c) */
@@ -2171,7 +2171,7 @@ function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
   cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
   let type = maple_leaf_64;
   for (;;) {
-    if (PA[par.node] !== 0) {
+    if (par.depth !== 0) {
       levelAscend(par);
       par.end = P[par.node * S + 15]!;
     }
@@ -2204,7 +2204,7 @@ function cpWrRebalance(mt: Mtree, mas: WriteState, entry: unknown): void {
   cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
   let type = maple_leaf_64;
   for (;;) {
-    if (PA[par.node] !== 0) {
+    if (par.depth !== 0) {
       levelAscend(par);
       par.end = P[par.node * S + 15]!;
     }
