@@ -14,13 +14,15 @@ import { EBUSY, EEXIST, EINVAL, ENOMEM, MapleTreeError } from './errors.js';
 import {
   GFP_KERNEL,
   GFP_NOWAIT,
-  MAPLE_GAP_STRIDE as GS,
+  type MAPLE_GAP_STRIDE,
+  type MAPLE_NODE_STRIDE,
   type MapleNodeSheaf,
-  MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
 import {
   MAPLE_MAX,
+  MT_FLAGS_ALLOC_RANGE,
   MT_FLAGS_HEIGHT_MASK,
+  MT_FLAGS_HEIGHT_OFFSET,
   Mtree,
   type MtreeOptions,
   mtAttr,
@@ -66,6 +68,14 @@ export const ma_error = 7;
 
 /** `MAPLE_NODE_SLOTS`: the offset of a maple state that points at no slot. */
 const NO_SLOT = 255;
+
+// Module-local copies of the node-store strides (their types pin them to the
+// exported values). An imported binding is a live cell that the JIT loads
+// again on every use; a local constant folds into the index arithmetic, which
+// halves the cost of the gap search and helps every walk.
+const S: typeof MAPLE_NODE_STRIDE = 16;
+const GS: typeof MAPLE_GAP_STRIDE = 10;
+const MAX = Number.MAX_SAFE_INTEGER; // MAPLE_MAX
 
 function checkTree(mt: Mtree): void {
   if (mt.destroyed) throw new MapleTreeError('EINVAL', 'maple_tree: operation on a destroyed tree');
@@ -423,8 +433,24 @@ function masNextNode(mas: MaState, max: number): number {
   const piv = st.pivots;
   const slots = st.slots;
   const min = mas.max + 1;
-  let level = 0;
   let n = mas.node;
+  // Fast path: the next node is a sibling that is not its parent's last
+  // child, so its bounds come from the parent's pivots without ascending
+  // further (the usual step of an iteration, ~7 of every 8 leaves).
+  const p = st.parent[n]!;
+  if (p !== 0 && st.dead[n] === 0 && st.dead[p] === 0) {
+    const o = st.parentSlot[n]! + 1;
+    if (o < piv[p * S + 15]!) {
+      const c = slots[p * S + o] as number;
+      mas.offset = o;
+      mas.node = c;
+      mas.min = min;
+      mas.max = piv[p * S + o]!;
+      mas.end = piv[c * S + 15]!;
+      return 0;
+    }
+  }
+  let level = 0;
   for (;;) {
     if (st.parent[n] === 0) {
       mas.status = ma_overflow;
@@ -794,6 +820,30 @@ function masFindSetup(mas: MaState, max: number): boolean {
 
 /** @kernel mas_find (lib/maple_tree.c) */
 export function masFind(mas: MaState, max: number): unknown {
+  if (mas.status === ma_active && mas.last < max && mas.max < max) {
+    // The common step of mas_for_each(): the next entry is in this leaf and
+    // the leaf ends below `max` (no overflow possible). Same result as the
+    // setup and mas_next_slot() below, without the status machine.
+    const st = mas.tree.store;
+    const n = mas.node;
+    if (st.dead[n] === 0) {
+      const piv = st.pivots;
+      const slots = st.slots;
+      const b = n * S;
+      const e = mas.end;
+      for (let o = mas.offset; o < e; ) {
+        const index = piv[b + o]! + 1;
+        o++;
+        const entry = slots[b + o];
+        if (entry !== undefined) {
+          mas.index = index;
+          mas.last = o < e ? piv[b + o]! : mas.max;
+          mas.offset = o;
+          return entry;
+        }
+      }
+    }
+  }
   if (masFindSetup(mas, max)) return setupEntry;
   const entry = masNextSlot(mas, max, false);
   mas.status = ma_active;
@@ -1008,17 +1058,110 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
   }
 }
 
+/**
+ * The lowest-first gap search (see {@link gapSearch}), kept separate and
+ * flat: the bounds of the current node live in locals and only a descent
+ * pushes a frame, so the common search (straight down the left edge, then a
+ * few leaf slots) touches the stack once per level.
+ */
+function gapSearchFwd(mas: MaState, min: number, max: number, size: number): number {
+  const mt = mas.tree;
+  const st = mt.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const gaps = st.gaps;
+  const flags = mt.flags;
+  const hasGaps = (flags & MT_FLAGS_ALLOC_RANGE) !== 0;
+  const leafDepth = ((flags & MT_FLAGS_HEIGHT_MASK) >>> MT_FLAGS_HEIGHT_OFFSET) - 1;
+  const sn = stNode;
+  const so = stOff;
+  const smin = stMin;
+  const smax = stMax;
+  let d = 0;
+  let n = mt.root;
+  let o = 0;
+  let nmin = 0;
+  let nmax = MAX;
+  for (;;) {
+    const b = n * S;
+    const e = piv[b + 15]!;
+    let lo = o > 0 ? piv[b + o - 1]! + 1 : nmin;
+    if (d === leafDepth) {
+      for (; o <= e; o++) {
+        const hi = o < e ? piv[b + o]! : nmax;
+        if (hi >= min) {
+          if (lo > max) return -EBUSY;
+          if (slots[b + o] === undefined) {
+            const s0 = Math.max(lo, min);
+            const t0 = Math.min(hi, max);
+            if (t0 - s0 + 1 >= size) {
+              mas.index = s0;
+              mas.last = s0 + size - 1;
+              mas.node = n;
+              mas.offset = o;
+              mas.min = nmin;
+              mas.max = nmax;
+              mas.end = e;
+              mas.depth = d;
+              mas.status = ma_active;
+              return 0;
+            }
+          }
+        }
+        lo = hi + 1;
+      }
+    } else {
+      let down = false;
+      for (; o <= e; o++) {
+        const hi = o < e ? piv[b + o]! : nmax;
+        if (hi >= min) {
+          if (lo > max) return -EBUSY;
+          if (!hasGaps || gaps[n * GS + o]! >= size) {
+            sn[d] = n;
+            so[d] = o + 1;
+            smin[d] = nmin;
+            smax[d] = nmax;
+            d++;
+            n = slots[b + o] as number;
+            o = 0;
+            nmin = lo;
+            nmax = hi;
+            down = true;
+            break;
+          }
+        }
+        lo = hi + 1;
+      }
+      if (down) continue;
+    }
+    if (d === 0) return -EBUSY;
+    d--;
+    n = sn[d]!;
+    o = so[d]!;
+    nmin = smin[d]!;
+    nmax = smax[d]!;
+  }
+}
+
 /** @kernel mas_empty_area (lib/maple_tree.c) */
 export function masEmptyArea(mas: MaState, min: number, max: number, size: number): number {
   checkTree(mas.tree);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
   // Departure: a search always starts from the root (callers reset between searches).
-  mas.status = ma_start;
-  masStart(mas);
-  if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, true);
-  const ret = gapSearch(mas, min, max, size, false);
-  if (ret !== 0) masSetErr(mas, ret);
+  if (mas.tree.root === 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    return masSparseArea(mas, min, max, size, true);
+  }
+  // gapSearchFwd() sets the whole position on success; on failure the state
+  // is left as mas_start() put it, then marked with the error.
+  const ret = gapSearchFwd(mas, min, max, size);
+  if (ret !== 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    masSetErr(mas, ret);
+  }
   return ret;
 }
 
@@ -1637,73 +1780,70 @@ export function mtForEach(
     if (index === 0 && e !== undefined && e !== XA_ZERO_ENTRY) fn(e, 0, 0);
     return;
   }
+  // A recursive walk (a node calls itself for its children): each call is
+  // short, so the JIT optimises it within the first iteration of a large
+  // tree, where one long loop would wait for on-stack replacement. Slots that
+  // end below `index` are skipped on the way down, so the walk starts where
+  // mas_find() would. In RCU mode it keeps reading the nodes it reached (a
+  // writer replaces nodes without changing them and frees them after a grace
+  // period), so it sees one consistent version of each node.
   const st = mt.store;
-  const piv = st.pivots;
-  const slots = st.slots;
-  const leafDepth = mtHeight(mt) - 1;
-  // Per-call stack: `fn` may itself search this or another tree.
-  const sn = new Int32Array(leafDepth + 1);
-  const so = new Int32Array(leafDepth + 1);
-  const smin = new Float64Array(leafDepth + 1);
-  const smax = new Float64Array(leafDepth + 1);
-  let d = 0;
-  sn[0] = mt.root;
-  smin[0] = 0;
-  smax[0] = MAPLE_MAX;
-  // Descend to the slot holding `index`.
-  for (;;) {
-    const n = sn[d]!;
-    const b = n * S;
-    const e = piv[n * S + 15]!;
-    let o = 0;
-    while (o < e && piv[b + o]! < index) o++;
-    so[d] = o;
-    if (d === leafDepth) break;
-    const lo = o > 0 ? piv[b + o - 1]! + 1 : smin[d]!;
-    const hi = o < e ? piv[b + o]! : smax[d]!;
-    d++;
-    sn[d] = slots[b + o] as number;
-    smin[d] = lo;
-    smax[d] = hi;
+  forEachNode(st.pivots, st.slots, mt.root, mtHeight(mt) - 1, 0, MAPLE_MAX, index, max, fn);
+}
+
+/**
+ * {@link mtForEach} below node `n` (bounds [min, nodeMax], `levels` above
+ * the leaves); false once a range starts beyond `max`.
+ */
+function forEachNode(
+  piv: Float64Array,
+  slots: unknown[],
+  n: number,
+  levels: number,
+  min: number,
+  nodeMax: number,
+  index: number,
+  max: number,
+  fn: (entry: unknown, first: number, last: number) => void,
+): boolean {
+  const b = n * S;
+  const e = piv[b + 15]!;
+  let o = 0;
+  while (o < e && piv[b + o]! < index) o++;
+  let lo = o > 0 ? piv[b + o - 1]! + 1 : min;
+  if (levels === 0) return leafForEach(piv, slots, b, o, e, lo, nodeMax, max, fn);
+  for (; o <= e; o++) {
+    if (lo > max) return false;
+    const hi = o < e ? piv[b + o]! : nodeMax;
+    if (!forEachNode(piv, slots, slots[b + o] as number, levels - 1, lo, hi, index, max, fn)) return false;
+    lo = hi + 1;
   }
-  for (;;) {
-    // Scan the leaf from its offset.
-    const n = sn[d]!;
-    const b = n * S;
-    const e = piv[n * S + 15]!;
-    let o = so[d]!;
-    let lo = o > 0 ? piv[b + o - 1]! + 1 : smin[d]!;
-    for (; o <= e; o++) {
-      if (lo > max) return;
-      const hi = o < e ? piv[b + o]! : smax[d]!;
-      const v = slots[b + o];
-      if (v !== undefined && v !== XA_ZERO_ENTRY) fn(v, lo, hi);
-      lo = hi + 1;
-    }
-    // Next leaf: climb to the first ancestor with a next slot, then go down first children.
-    do {
-      if (d === 0) return;
-      d--;
-    } while (so[d]! >= piv[sn[d]! * S + 15]!);
-    const p = sn[d]!;
-    const o2 = ++so[d]!;
-    const pb = p * S;
-    const lo2 = piv[pb + o2 - 1]! + 1;
-    let hi2 = o2 < piv[p * S + 15]! ? piv[pb + o2]! : smax[d]!;
-    let c = slots[pb + o2] as number;
-    if (lo2 > max) return;
-    while (d < leafDepth) {
-      d++;
-      sn[d] = c;
-      so[d] = 0;
-      smin[d] = lo2;
-      smax[d] = hi2;
-      if (d < leafDepth) {
-        hi2 = piv[c * S + 15]! > 0 ? piv[c * S]! : hi2;
-        c = slots[c * S] as number;
-      }
-    }
+  return true;
+}
+
+/**
+ * Call `fn` for the entries of one leaf from slot `o` (starting at `lo`) to
+ * the data end `e`; false once a range starts beyond `max`.
+ */
+function leafForEach(
+  piv: Float64Array,
+  slots: unknown[],
+  b: number,
+  o: number,
+  e: number,
+  lo: number,
+  nodeMax: number,
+  max: number,
+  fn: (entry: unknown, first: number, last: number) => void,
+): boolean {
+  for (; o <= e; o++) {
+    if (lo > max) return false;
+    const hi = o < e ? piv[b + o]! : nodeMax;
+    const v = slots[b + o];
+    if (v !== undefined && v !== XA_ZERO_ENTRY) fn(v, lo, hi);
+    lo = hi + 1;
   }
+  return true;
 }
 
 /**
