@@ -21,6 +21,7 @@ import {
 import {
   MAPLE_MAX,
   MT_FLAGS_ALLOC_RANGE,
+  MT_FLAGS_ALLOC_WRAPPED,
   MT_FLAGS_HEIGHT_MASK,
   MT_FLAGS_HEIGHT_OFFSET,
   Mtree,
@@ -1658,6 +1659,104 @@ export function mtreeAllocRrange(
   gfp = GFP_KERNEL,
 ): number {
   return allocRange(mt, startp, entry, size, min, max, gfp, true);
+}
+
+/** In/out cell of {@link mtreeAllocCyclic} (the kernel's `unsigned long *`). */
+export interface MtCyclicCell {
+  value: number;
+}
+
+/**
+ * Find the lowest free index in [max(rangeLo, next.value), rangeHi], or,
+ * when there is none, in [rangeLo, rangeHi] (the search wraps); insert
+ * `entry` there, report the index in `startp.value` and move `next.value`
+ * just past it. `next.value` wraps to 0 after MAPLE_MAX, which sets
+ * `MT_FLAGS_ALLOC_WRAPPED` on the tree; the next successful call clears the
+ * flag and reports the wrap. The state is left on the new entry.
+ * @returns 0, 1 when the search wrapped (or the flag was set), -EBUSY when
+ *   the range is full, -EINVAL for an empty range, -ENOMEM.
+ * @remarks Context: the caller holds the tree's lock.
+ * @kernel mas_alloc_cyclic (lib/maple_tree.c)
+ */
+export function masAllocCyclic(
+  mas: MaState,
+  startp: MtCyclicCell,
+  entry: unknown,
+  rangeLo: number,
+  rangeHi: number,
+  next: MtCyclicCell,
+  gfp = GFP_KERNEL,
+): number {
+  const mt = mas.tree;
+  checkTree(mt);
+  checkWriteLock(mt);
+  checkIndex('range_lo', rangeLo);
+  checkIndex('range_hi', rangeHi);
+  checkIndex('next', next.value);
+  const min = rangeLo;
+  let ret: number;
+  for (;;) {
+    const lo = Math.max(min, next.value);
+    ret = masEmptyArea(mas, lo, rangeHi, 1);
+    if (ret < 0 && lo > min) {
+      mas.reset();
+      ret = masEmptyArea(mas, min, rangeHi, 1);
+      if (ret === 0) ret = 1;
+    }
+    if (ret < 0) {
+      masDestroy(mas);
+      return ret;
+    }
+    masInsert(mas, entry);
+    if (!masNomem(mas, gfp)) break;
+  }
+  if (mas.status === ma_error) {
+    ret = mas.error;
+    masDestroy(mas);
+    return ret;
+  }
+  if ((mt.flags & MT_FLAGS_ALLOC_WRAPPED) !== 0 && ret === 0) {
+    mt.flags &= ~MT_FLAGS_ALLOC_WRAPPED;
+    ret = 1;
+  }
+  startp.value = mas.index;
+  // `*next = *startp + 1` in unsigned long arithmetic: MAPLE_MAX + 1 is 0.
+  next.value = mas.index === MAPLE_MAX ? 0 : mas.index + 1;
+  if (next.value === 0) mt.flags |= MT_FLAGS_ALLOC_WRAPPED;
+  masDestroy(mas);
+  return ret;
+}
+
+/**
+ * Allocate an index cyclically: the lowest free index at or after
+ * `next.value` within [rangeLo, rangeHi], wrapping around to `rangeLo`; store
+ * `entry` there, report it in `startp.value` and advance `next.value`
+ * (see {@link masAllocCyclic}). The tree must track gaps.
+ * @returns 0, 1 when the allocation wrapped, -EBUSY (range full), -EINVAL (not
+ *   an allocation tree, the zero entry, or rangeLo > rangeHi) or -ENOMEM.
+ * @remarks Context: takes the tree lock itself.
+ * @kernel mtree_alloc_cyclic (lib/maple_tree.c)
+ */
+export function mtreeAllocCyclic(
+  mt: Mtree,
+  startp: MtCyclicCell,
+  entry: unknown,
+  rangeLo: number,
+  rangeHi: number,
+  next: MtCyclicCell,
+  gfp = GFP_KERNEL,
+): number {
+  checkTree(mt);
+  checkIndex('range_lo', rangeLo);
+  checkIndex('range_hi', rangeHi);
+  checkIndex('next', next.value);
+  if (!mtIsAlloc(mt)) return -EINVAL;
+  if (entry === XA_ZERO_ENTRY) return -EINVAL;
+  const took = takeLock(mt);
+  const mas = scratchState(mt, 0, 0);
+  const ret = masAllocCyclic(mas, startp, entry, rangeLo, rangeHi, next, gfp);
+  if (took) mt.lockHeld = false;
+  return ret;
 }
 
 /**
