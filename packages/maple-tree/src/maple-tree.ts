@@ -1939,7 +1939,11 @@ function leafForEach(
     if (lo > max) return false;
     const hi = o < e ? piv[b + o]! : nodeMax;
     const v = slots[b + o];
-    if (v !== undefined && v !== XA_ZERO_ENTRY) fn(v, lo, hi);
+    // Through Function.prototype.call: the JIT then calls `fn` generically
+    // instead of inlining the one closure it saw, whose code would be thrown
+    // away (a deoptimisation and a cold restart) when a caller passes a new
+    // closure each time and the old one is collected.
+    if (v !== undefined && v !== XA_ZERO_ENTRY) fn.call(undefined, v, lo, hi);
     lo = hi + 1;
   }
   return true;
