@@ -528,9 +528,8 @@ function masPrevNode(mas: MaState, min: number): number {
  * The entry of the next slot, or of the next non-empty one unless `empty`.
  * @kernel mas_next_slot (lib/maple_tree.c)
  */
-function masNextSlot(mas: MaState, max: number, empty: boolean): unknown {
+function masNextSlot(mas: MaState, max: number, empty: boolean, save = mas.last): unknown {
   const st = mas.tree.store;
-  const save = mas.last;
   for (;;) {
     // retry
     let n = mas.node;
@@ -819,31 +818,79 @@ function masFindSetup(mas: MaState, max: number): boolean {
   return mas.index === max;
 }
 
-/** @kernel mas_find (lib/maple_tree.c) */
-export function masFind(mas: MaState, max: number): unknown {
-  if (mas.status === ma_active && mas.last < max && mas.max < max) {
-    // The common step of mas_for_each(): the next entry is in this leaf and
-    // the leaf ends below `max` (no overflow possible). Same result as the
-    // setup and mas_next_slot() below, without the status machine.
-    const st = mas.tree.store;
-    const n = mas.node;
-    if (st.dead[n] === 0) {
-      const piv = st.pivots;
-      const slots = st.slots;
-      const b = n * S;
-      const e = mas.end;
-      for (let o = mas.offset; o < e; ) {
-        const index = piv[b + o]! + 1;
-        o++;
-        const entry = slots[b + o];
-        if (entry !== undefined) {
-          mas.index = index;
-          mas.last = o < e ? piv[b + o]! : mas.max;
-          mas.offset = o;
-          return entry;
-        }
+/** Returned by {@link masFindStep} when the general path must take over. */
+const MAS_FIND_SLOW: object = Object.freeze({});
+
+/**
+ * The common step of mas_for_each(): the next entry of this leaf, or of the
+ * following leaves while each is a sibling under the same parent (not its
+ * last child) and ends below `max`, so no overflow and no ascent can happen.
+ * Leaves the state exactly where mas_next_slot() would; returns
+ * {@link MAS_FIND_SLOW} (state consistent, nothing skipped) for every other
+ * case: dead nodes, ascending, reaching `max`.
+ */
+function masFindStep(mas: MaState, max: number): unknown {
+  const st = mas.tree.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const dead = st.dead;
+  let n = mas.node;
+  let nmax = mas.max;
+  if (dead[n] !== 0 || nmax >= max) return MAS_FIND_SLOW;
+  let b = n * S;
+  let e = mas.end;
+  let o = mas.offset;
+  for (;;) {
+    while (o < e) {
+      const index = piv[b + o]! + 1;
+      o++;
+      const entry = slots[b + o];
+      if (entry !== undefined) {
+        mas.index = index;
+        mas.last = o < e ? piv[b + o]! : nmax;
+        mas.offset = o;
+        return entry;
       }
     }
+    const p = st.parent[n]!;
+    const ps = st.parentSlot[n]! + 1;
+    const c = p === 0 ? 0 : (slots[p * S + ps] as number);
+    if (p === 0 || dead[p] !== 0 || ps >= piv[p * S + 15]! || dead[c] !== 0) {
+      mas.index = e > 0 ? piv[b + e - 1]! + 1 : mas.min;
+      mas.last = nmax;
+      mas.offset = e;
+      return MAS_FIND_SLOW;
+    }
+    const min = nmax + 1;
+    n = c;
+    nmax = piv[p * S + ps]!;
+    b = n * S;
+    e = piv[b + 15]!;
+    mas.node = n;
+    mas.min = min;
+    mas.max = nmax;
+    mas.end = e;
+    mas.offset = 0;
+    mas.index = min;
+    mas.last = e > 0 ? piv[b]! : nmax;
+    const entry = slots[b];
+    if (entry !== undefined) return entry;
+    if (nmax >= max) return MAS_FIND_SLOW;
+    o = 0;
+  }
+}
+
+/** @kernel mas_find (lib/maple_tree.c) */
+export function masFind(mas: MaState, max: number): unknown {
+  if (mas.status === ma_active && mas.last < max) {
+    const save = mas.last;
+    const entry = masFindStep(mas, max);
+    if (entry !== MAS_FIND_SLOW) return entry;
+    // Go on from where the step stopped, rewalking from the original range
+    // end if a node turns out dead (mas_next_slot()'s save point).
+    const next = masNextSlot(mas, max, false, save);
+    mas.status = ma_active;
+    return next;
   }
   if (masFindSetup(mas, max)) return setupEntry;
   const entry = masNextSlot(mas, max, false);
