@@ -1218,11 +1218,18 @@ export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: nu
   checkTree(mas.tree);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
-  mas.status = ma_start;
-  masStart(mas);
-  if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, false);
+  if (mas.tree.root === 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    return masSparseArea(mas, min, max, size, false);
+  }
+  // As in masEmptyArea(): the search sets the whole position on success.
   const ret = gapSearch(mas, min, max, size, true);
-  if (ret !== 0) masSetErr(mas, ret);
+  if (ret !== 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    masSetErr(mas, ret);
+  }
   return ret;
 }
 
