@@ -6,6 +6,10 @@
  * build phase, tree shape, and the nodes requested during churn with the
  * vacant/sufficient-height preallocation against the old full-height worst case.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OrderedMap } from 'js-sdsl';
 import BTreeModule from 'sorted-btree';
 import { BenchSuite } from '../../../tools/bench-harness.mjs';
@@ -484,4 +488,57 @@ suite.record({
   value: vac.buildRequested / full.buildRequested,
   unit: 'ratio',
 });
+
+// The kernel's own lib/maple_tree.c on the same workload, when its userspace
+// build exists (kernel-diff/build.sh; not part of a normal install): the
+// "within 3x of the kernel's C maple tree" figures, from the same machine and
+// run. Its userspace kmem_cache is the kernel's test shim (malloc per node).
+const kernelBin =
+  process.env.MM_KERNEL_VMA_MIX ?? join(dirname(fileURLToPath(import.meta.url)), '../kernel-diff/.build/vma-mix');
+if (existsSync(kernelBin)) {
+  const kernelPhase: Record<string, keyof PhaseTimes> = {
+    build: 'build',
+    lookup: 'lookup',
+    gap: 'gap',
+    churn: 'churn',
+    'gap-large': 'gapLarge',
+    iterate: 'iterate',
+  };
+  const runs: Array<Partial<Record<keyof PhaseTimes, number>>> = [];
+  let nodes = 0;
+  for (let i = 0; i < 3; i++) {
+    const out = execFileSync(kernelBin, { encoding: 'utf8' });
+    const r: Partial<Record<keyof PhaseTimes, number>> = {};
+    for (const line of out.split('\n')) {
+      const m = /^(\S+)\s+\d+ ops\s+[\d.]+ s\s+(\d+) ops\/s/.exec(line);
+      const phase = m === null ? undefined : kernelPhase[m[1]!];
+      if (m !== null && phase !== undefined) r[phase] = Number(m[2]);
+      const n = /^nodes (\d+)/.exec(line);
+      if (n !== null) nodes = Number(n[1]);
+      const c = /^checksum1 (\d+) checksum2 (\d+) checksum3 (\d+) checksum4 (\d+)/.exec(line);
+      if (c !== null) {
+        const got = [c[1], c[2], c[3], c[4]].map(Number);
+        const want = [EXPECTED.checksum1, EXPECTED.checksum2, EXPECTED.checksum3, EXPECTED.checksum4];
+        if (got.some((g, k) => g !== want[k])) throw new Error(`vma-mix: kernel C checksums ${got.join(' ')}`);
+      }
+    }
+    runs.push(r);
+  }
+  const maple = samples.get('maple tree')!;
+  for (const p of PHASES) {
+    const vals = runs.map((r) => r[p] ?? 0);
+    const k = median(vals);
+    suite.record({ name: `vma-mix ${p}: kernel C (lib/maple_tree.c, userspace -O2)`, value: k, unit: 'ops/s' });
+    if (maple.build.length > 0)
+      suite.record({
+        name: `vma-mix ${p}: maple tree / kernel C`,
+        value: median(maple[p]) / k,
+        unit: 'ratio',
+        reference: 'target >= 0.33 (within 3x)',
+      });
+  }
+  suite.record({ name: 'vma-mix kernel C nodes after build', value: nodes, unit: 'nodes' });
+} else {
+  console.error(`vma-mix: no kernel C build at ${kernelBin} (kernel-diff/build.sh makes one); kernel ratios skipped`);
+}
 suite.finish();

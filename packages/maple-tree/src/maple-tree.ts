@@ -1065,7 +1065,12 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
         if (lo <= max) {
           const hi = o < e ? piv[b + o]! : nmax;
           if (hi < min) return -EBUSY;
-          if (d === leafDepth) {
+          if (lo === 0 && max === MAPLE_MAX) {
+            // The kernel's fit test `size <= mas->last - min + 1` wraps to 0
+            // in unsigned long arithmetic here, so mas_rev_awalk never takes
+            // a slot starting at 0 when the window ends at ULONG_MAX
+            // (Linux 7.2 and earlier; found by the differential test).
+          } else if (d === leafDepth) {
             if (slots[b + o] === undefined) {
               const s0 = Math.max(lo, min);
               const t0 = Math.min(hi, max);
@@ -1191,6 +1196,16 @@ function gapSearchFwd(mas: MaState, min: number, max: number, size: number): num
   }
 }
 
+/**
+ * Whether a gap search can see gaps below the root. Without
+ * MT_FLAGS_ALLOC_RANGE internal nodes keep no gaps and the kernel's search
+ * only counts NULL slots as gaps; an internal node never has one, so a tree
+ * taller than one leaf answers -EBUSY (checked against lib/maple_tree.c 7.2).
+ */
+function gapsTracked(mt: Mtree): boolean {
+  return mtIsAlloc(mt) || mtHeight(mt) <= 1;
+}
+
 /** @kernel mas_empty_area (lib/maple_tree.c) */
 export function masEmptyArea(mas: MaState, min: number, max: number, size: number): number {
   checkTree(mas.tree);
@@ -1204,7 +1219,7 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
   }
   // gapSearchFwd() sets the whole position on success; on failure the state
   // is left as mas_start() put it, then marked with the error.
-  const ret = gapSearchFwd(mas, min, max, size);
+  const ret = gapsTracked(mas.tree) ? gapSearchFwd(mas, min, max, size) : -EBUSY;
   if (ret !== 0) {
     mas.status = ma_start;
     masStart(mas);
@@ -1224,7 +1239,7 @@ export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: nu
     return masSparseArea(mas, min, max, size, false);
   }
   // As in masEmptyArea(): the search sets the whole position on success.
-  const ret = gapSearch(mas, min, max, size, true);
+  const ret = gapsTracked(mas.tree) ? gapSearch(mas, min, max, size, true) : -EBUSY;
   if (ret !== 0) {
     mas.status = ma_start;
     masStart(mas);
@@ -1269,8 +1284,45 @@ function masWrPreallocate(mas: MaState, entry: unknown, gfp: number): number {
   return type;
 }
 
-/** Position the state on the range just written (the kernel leaves it there). */
-function masPositionAfterWrite(mas: MaState): void {
+/** What `mas_start()` reports for the tree's root: a node, a direct entry, or nothing. */
+function rootStatus(mt: Mtree): number {
+  if (mt.root !== 0) return ma_active;
+  return mt.rootEntry !== undefined ? ma_root : ma_none;
+}
+
+/**
+ * Leave the state where the kernel's store leaves it: active on the range just
+ * written; after a store into an empty or direct-entry root, as
+ * `mas_store_root()` does (a NULL store keeps `mas_start()`'s status, a direct
+ * entry at 0 restarts); after a NULL `mas_new_root()`, restarted.
+ * `pre` is {@link rootStatus} before the write.
+ */
+function masPositionAfterWrite(mas: MaState, entry: unknown, pre: number): void {
+  const type = mas.storeType;
+  if (type === wr_store_root) {
+    if (entry === undefined) {
+      mas.status = pre;
+      return;
+    }
+    if (mas.index === 0 && mas.last === 0) {
+      mas.status = ma_start;
+      return;
+    }
+    // mas_root_expand(): active on the new leaf at the entry's slot, the
+    // range as stored, and `end` left as it was (the kernel does not set it).
+    const index = mas.index;
+    mas.node = mas.tree.root;
+    mas.min = 0;
+    mas.max = MAPLE_MAX;
+    mas.depth = 0;
+    mas.offset = index === 0 ? 0 : pre === ma_root && index > 1 ? 2 : 1;
+    mas.status = ma_active;
+    return;
+  } else if (type === wr_new_root && entry === undefined) {
+    mas.status = ma_start;
+    return;
+  }
+  mas.status = ma_start;
   masStateWalk(mas);
 }
 
@@ -1287,10 +1339,10 @@ export function masStore(mas: MaState, entry: unknown): unknown {
   const type = masWrStoreType(mas, entry);
   mas.storeType = type;
   const content = wr.content;
+  const pre = rootStatus(mt);
   if ((mas.masFlags & MA_STATE_PREALLOC) !== 0) {
     masWrStore(mas, entry, type);
-    mas.status = ma_start;
-    masPositionAfterWrite(mas);
+    masPositionAfterWrite(mas, entry, pre);
     return content;
   }
   const request = masPreallocCalc(mt, type, mas.index, mas.last);
@@ -1300,8 +1352,7 @@ export function masStore(mas: MaState, entry: unknown): unknown {
   }
   masWrStore(mas, entry, type);
   masDestroy(mas);
-  mas.status = ma_start;
-  masPositionAfterWrite(mas);
+  masPositionAfterWrite(mas, entry, pre);
   return content;
 }
 
@@ -1310,11 +1361,9 @@ export function masStoreGfp(mas: MaState, entry: unknown, gfp: number): number {
   const mt = mas.tree;
   checkTree(mt);
   checkWriteLock(mt);
+  const pre = rootStatus(mt);
   const ret = storeGfpInner(mas, entry, gfp);
-  if (ret === 0) {
-    mas.status = ma_start;
-    masPositionAfterWrite(mas);
-  }
+  if (ret === 0) masPositionAfterWrite(mas, entry, pre);
   return ret;
 }
 
@@ -1347,10 +1396,10 @@ export function masStorePrealloc(mas: MaState, entry: unknown): void {
   mas.status = ma_start;
   const type = masWrStoreType(mas, entry);
   mas.storeType = type;
+  const pre = rootStatus(mt);
   masWrStore(mas, entry, type);
   masDestroy(mas);
-  mas.status = ma_start;
-  masPositionAfterWrite(mas);
+  masPositionAfterWrite(mas, entry, pre);
 }
 
 /** @kernel mas_preallocate (lib/maple_tree.c) */
@@ -1454,7 +1503,12 @@ export function masErase(mas: MaState): unknown {
     } else {
       // One walk finds the range and decides the store type (the kernel walks twice).
       type = masWrStoreTypeErase(mas);
-      if (type < 0) return undefined;
+      if (type < 0) {
+        // Nothing to erase: like the kernel, leave the state on the empty range.
+        mas.status = ma_start;
+        masStateWalk(mas);
+        return undefined;
+      }
       entry = wr.content;
       mas.storeType = type;
       const request = masPreallocCalc(mt, type, mas.index, mas.last);
@@ -1466,7 +1520,14 @@ export function masErase(mas: MaState): unknown {
       mas.last = index;
       continue;
     }
-    if (mas.status !== ma_error) masWrStore(mas, undefined, type);
+    if (mas.status !== ma_error) {
+      const pre = rootStatus(mt);
+      masWrStore(mas, undefined, type);
+      masDestroy(mas);
+      // Like the kernel, leave the state on the range now empty.
+      masPositionAfterWrite(mas, undefined, pre);
+      return entry;
+    }
     masDestroy(mas);
     return entry;
   }

@@ -1139,7 +1139,8 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       wrSlotStore(mt, mas, entry);
       return;
     case wr_spanning_store:
-      wrSpanningStore(mt, mas, entry);
+      if ((mas.masFlags & MA_STATE_BULK) !== 0) wrSpanningStore(mt, mas, entry);
+      else cpWrSpanningStore(mt, mas, entry);
       return;
     case wr_node_store:
       if (!mtInRcu(mt)) {
@@ -1147,6 +1148,14 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
         return;
       }
       nodeStoreRebuild(mt, mas, entry);
+      return;
+    case wr_split_store:
+      if ((mas.masFlags & MA_STATE_BULK) !== 0) nodeStoreRebuild(mt, mas, entry);
+      else cpWrSplit(mt, mas, entry);
+      return;
+    case wr_rebalance:
+      if ((mas.masFlags & MA_STATE_BULK) !== 0) nodeStoreRebuild(mt, mas, entry);
+      else cpWrRebalance(mt, mas, entry);
       return;
     default:
       nodeStoreRebuild(mt, mas, entry);
@@ -1388,4 +1397,862 @@ export function masBulkRebalance(mas: WriteState): void {
   mas.masFlags &= ~MA_STATE_BULK;
   rebuild(mt, mas, h - 1);
   mas.masFlags = saved;
+}
+
+// ------------------------------------------------------------ maple_copy
+//
+// Splits, rebalances and spanning stores as Linux 7.2 does them (the
+// `struct maple_copy` write path): at each level the new data (up to three
+// slots, `cp`) is combined with what is left of the node(s) it replaces and,
+// when needed, a sibling, then written to one, two or three new nodes, which
+// become the new data of the level above, until a level converges (one new
+// node, no sibling: it replaces the old node in its parent) or a new root is
+// made. The split points, the sibling chosen and so the node layout are the
+// kernel's (checked node for node by the differential test).
+
+/** The position part of a `struct ma_state` at one level. */
+class MaLevel {
+  node = 0;
+  offset = 0;
+  min = 0;
+  max = 0;
+  end = 0;
+  depth = 0;
+}
+
+/** The part of a `struct ma_wr_state` the copy path reads. */
+class WrLevel {
+  rMin = 0;
+  rMax = 0;
+  offsetEnd = 0;
+  endPiv = 0;
+  content: unknown = undefined;
+}
+
+function copyLoc(src: MaLevel, dst: MaLevel): void {
+  dst.node = src.node;
+  dst.offset = src.offset;
+  dst.min = src.min;
+  dst.max = src.max;
+  dst.end = src.end;
+  dst.depth = src.depth;
+}
+
+const mL = new MaLevel();
+const mR = new MaLevel();
+const par = new MaLevel();
+const sib = new MaLevel();
+const tL = new MaLevel();
+const tR = new MaLevel();
+const wL = new WrLevel();
+const wR = new WrLevel();
+
+/** The simulated node `cp`: up to three slots of new data. */
+const cpSlot: unknown[] = [undefined, undefined, undefined];
+const cpPiv = new Float64Array(3);
+const cpGap = new Float64Array(3);
+let cpMin = 0;
+let cpMax = 0;
+let cpEnd = 0;
+let cpData = 0;
+let cpSplit = 0;
+let cpDCount = 0;
+let cpSCount = 0;
+let cpHeight = 0;
+/** Sources of the level being written; node -1 is `cp` itself. */
+const srcNode = new Int32Array(4);
+const srcStart = new Int32Array(4);
+const srcEnd = new Int32Array(4);
+const srcMax = new Float64Array(4);
+/** Destinations: new nodes and their max. */
+const dstNode = new Int32Array(3);
+const dstMax = new Float64Array(3);
+
+/**
+ * `mt_pivots[type]` as this store keeps pivots: `pivot[end]` holds the node
+ * max whenever `end < 15`, for every node type (the kernel leaves it implied
+ * past `mt_pivots`: 9 in a `maple_arange_64`), so 15 for all types.
+ */
+function pivCount(_type: number): number {
+  return 15;
+}
+
+/** `mas_safe_pivot()`: the pivot of `offset`, or the node max past the pivots. */
+function safePivot(m: MaLevel, offset: number): number {
+  return offset < pivCount(TY[m.node]!) ? P[m.node * S + offset]! : m.max;
+}
+
+/** `mas_safe_min()`. */
+function safeMin(m: MaLevel, offset: number): number {
+  return offset > 0 ? P[m.node * S + offset - 1]! + 1 : m.min;
+}
+
+/** @kernel mas_descend (lib/maple_tree.c) */
+function levelDescend(m: MaLevel): void {
+  const b = m.node * S;
+  if (m.offset > 0) m.min = P[b + m.offset - 1]! + 1;
+  m.max = safePivot(m, m.offset);
+  m.node = SL[b + m.offset] as number;
+  m.depth++;
+}
+
+/** @kernel mas_ascend (lib/maple_tree.c) */
+function levelAscend(m: MaLevel): void {
+  const n = m.node;
+  const p = PA[n]!;
+  if (p === 0) {
+    m.offset = 0;
+    return;
+  }
+  const off = PS[n]!;
+  m.offset = off;
+  m.node = p;
+  m.depth--;
+  if (PA[p] === 0) {
+    m.min = 0;
+    m.max = MAPLE_MAX;
+    return;
+  }
+  let min = 0;
+  let max = MAPLE_MAX;
+  let setMin = false;
+  let setMax = false;
+  if (off === 0) {
+    min = m.min;
+    setMin = true;
+  }
+  if (m.max === MAPLE_MAX) setMax = true;
+  let c = p;
+  while (!setMin || !setMax) {
+    const a = PA[c]!;
+    const aSlot = PS[c]!;
+    if (!setMin && aSlot > 0) {
+      setMin = true;
+      min = P[a * S + aSlot - 1]! + 1;
+    }
+    if (!setMax && aSlot < pivCount(TY[a]!)) {
+      setMax = true;
+      max = P[a * S + aSlot]!;
+    }
+    if (PA[a] === 0) break;
+    c = a;
+  }
+  m.min = min;
+  m.max = max;
+}
+
+/** @kernel wr_mas_setup (lib/maple_tree.c) */
+function wrSetup(w: WrLevel, m: MaLevel): void {
+  w.rMin = safeMin(m, m.offset);
+  w.rMax = safePivot(m, m.offset);
+}
+
+/** @kernel wr_mas_ascend (lib/maple_tree.c) */
+function wrAscend(w: WrLevel, m: MaLevel): void {
+  levelAscend(m);
+  wrSetup(w, m);
+  m.end = P[m.node * S + 15]!;
+  w.endPiv = w.rMax;
+  w.offsetEnd = m.offset;
+}
+
+/** The largest NULL range of leaf `n` covering [min, max]. @kernel ma_leaf_max_gap (lib/maple_tree.c) */
+function leafMaxGap(n: number, min: number, max: number): number {
+  const b = n * S;
+  const e = P[b + 15]!;
+  let g = 0;
+  let lo = min;
+  for (let i = 0; i <= e; i++) {
+    const hi = i < e ? P[b + i]! : max;
+    if (SL[b + i] === undefined) {
+      const sz = hi - lo + 1;
+      if (sz > g) g = sz;
+    }
+    lo = hi + 1;
+  }
+  return g;
+}
+
+/** @kernel cp_leaf_init (lib/maple_tree.c) */
+function cpLeafInit(index: number, last: number, entry: unknown, l: WrLevel, r: WrLevel, rm: MaLevel): void {
+  let end = 0;
+  cpHeight = 1;
+  if (l.rMin < index) {
+    cpSlot[0] = l.content;
+    cpPiv[0] = index - 1;
+    end = 1;
+  }
+  cpSlot[end] = entry;
+  cpPiv[end] = last;
+  if (r.endPiv > last) {
+    end++;
+    cpSlot[end] = SL[rm.node * S + r.offsetEnd];
+    cpPiv[end] = r.endPiv;
+  }
+  cpMin = l.rMin;
+  cpMax = cpPiv[end]!;
+  cpEnd = end;
+}
+
+/** @kernel cp_data_calc (lib/maple_tree.c) */
+function cpDataCalc(lm: MaLevel, rm: MaLevel, r: WrLevel): void {
+  cpData = lm.offset + cpEnd + 1 + (rm.end - r.offsetEnd);
+}
+
+/** Whether the data fits a node and `s` with one slot spare. @kernel data_fits (lib/maple_tree.c) */
+function dataFits(s: MaLevel, type: number): boolean {
+  const space = 2 * mtSlots[type]!;
+  const newData = s.end + 1 + cpData;
+  return newData < space;
+}
+
+/** Try the left, then the right sibling for a split to push into. @kernel push_data_sib (lib/maple_tree.c) */
+function pushDataSib(m: MaLevel, type: number): void {
+  if (PA[m.node] === 0) {
+    sib.end = 0;
+    return;
+  }
+  copyLoc(par, sib);
+  if (sib.offset > 0) {
+    sib.offset--;
+    levelDescend(sib);
+    sib.end = P[sib.node * S + 15]!;
+    if (dataFits(sib, type)) return;
+    copyLoc(par, sib);
+  }
+  if (sib.offset >= sib.end) {
+    sib.end = 0;
+    return;
+  }
+  sib.offset++;
+  levelDescend(sib);
+  sib.end = P[sib.node * S + 15]!;
+  if (dataFits(sib, type)) return;
+  sib.end = 0;
+}
+
+/** The right sibling, else the left one. @kernel rebalance_sib (lib/maple_tree.c) */
+function rebalanceSib(): void {
+  copyLoc(par, sib);
+  if (sib.offset < sib.end) sib.offset++;
+  else sib.offset--;
+  levelDescend(sib);
+  sib.end = P[sib.node * S + 15]!;
+}
+
+/** The nearest node of the same level to the right, else to the left. @kernel spanning_sib (lib/maple_tree.c) */
+function spanningSib(): void {
+  copyLoc(mL, tL);
+  copyLoc(mR, tR);
+  let depth = 0;
+  do {
+    levelAscend(tR);
+    levelAscend(tL);
+    depth++;
+    if (tR.offset < P[tR.node * S + 15]!) {
+      tR.offset++;
+      levelDescend(tR);
+      tR.offset = 0;
+      while (--depth > 0) levelDescend(tR);
+      tR.end = P[tR.node * S + 15]!;
+      copyLoc(tR, sib);
+      return;
+    }
+    if (tL.offset > 0) {
+      tL.offset--;
+      do {
+        levelDescend(tL);
+        tL.offset = P[tL.node * S + 15]!;
+      } while (--depth > 0);
+      tL.end = tL.offset;
+      copyLoc(tL, sib);
+      return;
+    }
+  } while (PA[tR.node] !== 0);
+  sib.end = 0;
+}
+
+function appendSrc(node: number, start: number, end: number, max: number): void {
+  const c = cpSCount++;
+  srcNode[c] = node;
+  srcStart[c] = start;
+  srcEnd[c] = end;
+  srcMax[c] = max;
+}
+
+/** @kernel multi_src_setup (lib/maple_tree.c) */
+function multiSrcSetup(lm: MaLevel, rm: MaLevel, r: WrLevel): void {
+  cpSCount = 0;
+  if (sib.end !== 0 && sib.max < lm.min) appendSrc(sib.node, 0, sib.end, sib.max);
+  if (lm.offset > 0) appendSrc(lm.node, 0, lm.offset - 1, cpMin - 1);
+  appendSrc(-1, 0, cpEnd, cpMax);
+  if (rm.end !== r.offsetEnd) appendSrc(rm.node, r.offsetEnd + 1, rm.end, rm.max);
+  if (sib.end !== 0 && sib.min > rm.max) appendSrc(sib.node, 0, sib.end, sib.max);
+}
+
+function srcSlot(s: number, off: number): unknown {
+  const n = srcNode[s]!;
+  return n < 0 ? cpSlot[off] : SL[n * S + off];
+}
+
+/** Choose one, two or three destinations and the split. @kernel dst_setup (lib/maple_tree.c) */
+function dstSetup(mt: Mtree, mas: WriteState, type: number): void {
+  const slots = mtSlots[type]!;
+  if (cpData <= slots) {
+    cpSplit = cpData - 1;
+    cpDCount = 1;
+  } else {
+    cpSplit = ((cpData - 1) / 2) | 0;
+    cpDCount = 2;
+    if (cpData >= slots * 2) {
+      let three = true;
+      if (cpData === slots * 2) {
+        if (type !== maple_leaf_64) three = false;
+        else {
+          // A leaf may not end on NULL: move the split where it does not.
+          let off = cpSplit;
+          let s = 0;
+          for (; s < cpSCount; s++) {
+            let sOff = srcEnd[s]! - srcStart[s]!;
+            if (sOff >= off) break;
+            sOff++;
+            off -= sOff;
+          }
+          off += srcStart[s]!;
+          if (srcSlot(s, off) !== undefined) three = false;
+          else {
+            cpSplit++;
+            if (cpSplit < slots) three = false;
+            else {
+              cpSplit -= 2;
+              if (cpData - 2 - cpSplit < slots) three = false;
+            }
+          }
+        }
+      }
+      if (three) {
+        cpSplit = ((cpData + 2) / 3) | 0;
+        cpDCount = 3;
+      }
+    }
+  }
+  for (let i = 0; i < cpDCount; i++) dstNode[i] = popNode(mt, mas, type);
+}
+
+/** Copy `size` slots of source `src` from `start` into `dst` at `dStart`; returns the last pivot. @kernel node_copy (lib/maple_tree.c) */
+function nodeCopy(
+  src: number,
+  start: number,
+  size: number,
+  sMax: number,
+  dst: number,
+  dStart: number,
+  dType: number,
+): number {
+  const piv = P;
+  const sl = SL;
+  const db = dst * S + dStart;
+  const last = size - 1;
+  let dMax: number;
+  if (src < 0) {
+    for (let i = 0; i < size; i++) sl[db + i] = cpSlot[start + i];
+    for (let i = 0; i < last; i++) piv[db + i] = cpPiv[start + i]!;
+    dMax = cpPiv[start + last]!;
+    if (dType !== maple_leaf_64) {
+      const pa = PA;
+      const ps = PS;
+      for (let i = 0; i < size; i++) {
+        const c = cpSlot[start + i] as number;
+        pa[c] = dst;
+        ps[c] = dStart + i;
+      }
+      if (dType === maple_arange_64) {
+        const g = G;
+        const gb = dst * GS + dStart;
+        for (let i = 0; i < size; i++) g[gb + i] = cpGap[start + i]!;
+      }
+    }
+  } else {
+    const sb = src * S + start;
+    for (let i = 0; i < size; i++) sl[db + i] = sl[sb + i];
+    for (let i = 0; i < last; i++) piv[db + i] = piv[sb + i]!;
+    dMax = start + last < 15 ? piv[sb + last]! : sMax;
+    if (dType !== maple_leaf_64) {
+      const pa = PA;
+      const ps = PS;
+      for (let i = 0; i < size; i++) {
+        const c = sl[sb + i] as number;
+        pa[c] = dst;
+        ps[c] = dStart + i;
+      }
+      if (dType === maple_arange_64) {
+        const g = G;
+        const gb = dst * GS + dStart;
+        const sg = src * GS + start;
+        for (let i = 0; i < size; i++) g[gb + i] = g[sg + i]!;
+      }
+    }
+  }
+  // pivot[end] holds the node max whenever end < 15 (see pivCount).
+  if (dStart + size <= 15) piv[db + last] = dMax;
+  return dMax;
+}
+
+/** Clear past the data, set the end and the largest-gap offset. @kernel node_finalise (lib/maple_tree.c) */
+function nodeFinalise(n: number, type: number, count: number): void {
+  const b = n * S;
+  for (let i = count; i < S; i++) SL[b + i] = undefined;
+  P[b + 15] = count - 1;
+  if (type === maple_arange_64) {
+    let g = -1;
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      const v = G[n * GS + i]!;
+      if (v > g) {
+        g = v;
+        off = i;
+      }
+    }
+    GO[n] = off;
+  }
+}
+
+/** Distribute the sources over the destinations. @kernel cp_data_write (lib/maple_tree.c) */
+function cpDataWrite(type: number): void {
+  let dataOffset = 0;
+  let s = 0;
+  let d = 0;
+  let sOffset = srcStart[0]!;
+  let srcEndV = srcEnd[0]!;
+  let split = cpSplit;
+  let sMax = srcMax[0]!;
+  do {
+    let dstOffset = 0;
+    let dMax = 0;
+    const dst = dstNode[d]!;
+    let dstSize = split + 1;
+    while (dstSize > 0) {
+      const size = Math.min(srcEndV - sOffset + 1, dstSize);
+      dMax = nodeCopy(srcNode[s]!, sOffset, size, sMax, dst, dstOffset, type);
+      dstOffset += size;
+      sOffset += size;
+      if (sOffset > srcEndV) {
+        s++;
+        if (s >= cpSCount) {
+          dstMax[d] = dMax;
+          nodeFinalise(dst, type, dstOffset);
+          return;
+        }
+        sOffset = srcStart[s]!;
+        srcEndV = srcEnd[s]!;
+        sMax = srcMax[s]!;
+      }
+      dstSize -= size;
+      dataOffset += size;
+    }
+    split = cpSplit;
+    dstMax[d] = dMax;
+    // A node other than the last of the tree may not end on NULL: give the
+    // NULL to the next node.
+    if (dMax !== MAPLE_MAX && SL[dst * S + dstOffset - 1] === undefined) {
+      if (sOffset === srcStart[s]!) {
+        s--;
+        srcEndV = srcEnd[s]!;
+        sMax = srcMax[s]!;
+        sOffset = srcEndV;
+      } else sOffset--;
+      split++;
+      dataOffset--;
+      dstOffset--;
+      dstMax[d] = P[dst * S + dstOffset - 1]!;
+    }
+    nodeFinalise(dst, type, dstOffset);
+    d++;
+    if (d === cpDCount - 1) split = cpData - dataOffset;
+    if (d >= cpDCount) return;
+  } while (dataOffset <= cpData);
+}
+
+/** The new nodes become the data of the level above. @kernel cp_dst_to_slots (lib/maple_tree.c) */
+function cpDstToSlots(mt: Mtree, min: number, max: number): void {
+  const alloc = mtIsAlloc(mt);
+  let slotMin = min;
+  for (let d = 0; d < cpDCount; d++) {
+    const n = dstNode[d]!;
+    const slotMax = dstMax[d]!;
+    cpSlot[d] = n;
+    cpPiv[d] = slotMax;
+    if (alloc) {
+      if (TY[n] === maple_leaf_64) cpGap[d] = leafMaxGap(n, slotMin, slotMax);
+      else cpGap[d] = G[n * GS + GO[n]!]!;
+    }
+    slotMin = slotMax + 1;
+  }
+  cpEnd = cpDCount - 1;
+  cpMin = min;
+  cpMax = max;
+}
+
+/** The node (or new root) that replaces the old subtree, set by the ascend steps. */
+let cpNewRoot = false;
+
+/** @kernel cp_is_new_root (lib/maple_tree.c) */
+function cpIsNewRoot(mt: Mtree, mas: WriteState): boolean {
+  if (cpMin !== 0 || cpMax !== MAPLE_MAX) return false;
+  if (cpDCount !== 1) {
+    const type = internalType(mt);
+    const count = cpDCount;
+    cpData = count;
+    cpSCount = 0;
+    dstSetup(mt, mas, type);
+    appendSrc(-1, 0, cpEnd, cpMax);
+    nodeCopy(-1, 0, count, cpMax, dstNode[0]!, 0, type);
+    nodeFinalise(dstNode[0]!, type, count);
+    cpSlot[0] = dstNode[0]!;
+    cpHeight++;
+  }
+  cpNewRoot = true;
+  return true;
+}
+
+/** @kernel split_ascend (lib/maple_tree.c) */
+function splitAscend(mt: Mtree, mas: WriteState, m: MaLevel, w: WrLevel): boolean {
+  let min = m.min;
+  let max = m.max;
+  w.offsetEnd = par.offset;
+  if (sib.end !== 0) {
+    if (sib.max < m.min) {
+      min = sib.min;
+      par.offset--;
+    } else {
+      max = sib.max;
+      w.offsetEnd++;
+    }
+  }
+  cpDstToSlots(mt, min, max);
+  if (cpIsNewRoot(mt, mas)) return false;
+  if (cpDCount === 1 && sib.end === 0) return false;
+  cpHeight++;
+  copyLoc(par, m);
+  wrSetup(w, m);
+  return true;
+}
+
+/** @kernel rebalance_ascend (lib/maple_tree.c) */
+function rebalanceAscend(mt: Mtree, mas: WriteState, m: MaLevel, w: WrLevel): boolean {
+  let min = m.min;
+  let max = m.max;
+  if (sib.end !== 0) {
+    if (sib.min > m.max) {
+      max = sib.max;
+      w.offsetEnd = par.offset + 1;
+    } else {
+      min = sib.min;
+      w.offsetEnd = par.offset;
+      par.offset--;
+    }
+  }
+  cpDstToSlots(mt, min, max);
+  if (cpIsNewRoot(mt, mas)) return false;
+  if (cpDCount === 1 && sib.end === 0) return false;
+  cpHeight++;
+  copyLoc(par, m);
+  wrSetup(w, m);
+  return true;
+}
+
+/** @kernel spanning_ascend (lib/maple_tree.c) */
+function spanningAscend(mt: Mtree, mas: WriteState): boolean {
+  if (sib.end !== 0) {
+    if (sib.max < mL.min) copyLoc(sib, mL);
+    else copyLoc(sib, mR);
+  }
+  cpDstToSlots(mt, mL.min, mR.max);
+  if (cpIsNewRoot(mt, mas)) return false;
+  if (cpDCount === 1 && mL.node === mR.node) return false;
+  cpHeight++;
+  wrAscend(wL, mL);
+  wrAscend(wR, mR);
+  return true;
+}
+
+/** Free the old nodes no new node adopted, from `n` (at `depth`) down. */
+function freeUnadopted(mt: Mtree, n: number, depth: number, leafDepth: number): void {
+  if (depth < leafDepth) {
+    const b = n * S;
+    const e = P[b + 15]!;
+    for (let i = 0; i <= e; i++) {
+      const c = SL[b + i] as number;
+      if (PA[c] === n) freeUnadopted(mt, c, depth + 1, leafDepth);
+    }
+  }
+  nodeFree(mt, n);
+}
+
+/**
+ * Put the new subtree in place of the old node `old` (at depth `oldDepth`) and
+ * free what it replaced. @kernel mas_wmb_replace (lib/maple_tree.c)
+ */
+function cpReplace(mt: Mtree, old: number, oldDepth: number): void {
+  const oldLeafDepth = mtHeight(mt) - 1;
+  const n = cpSlot[0] as number;
+  if (cpNewRoot) {
+    PA[n] = 0;
+    PS[n] = 0;
+    const oldRoot = mt.root;
+    mt.root = n;
+    mtSetHeight(mt, cpHeight);
+    freeUnadopted(mt, oldRoot, 0, oldLeafDepth);
+  } else {
+    const p = PA[old]!;
+    const slot = PS[old]!;
+    PA[n] = p;
+    PS[n] = slot;
+    SL[p * S + slot] = n;
+    freeUnadopted(mt, old, oldDepth, oldLeafDepth);
+    if (mtIsAlloc(mt)) {
+      DB[0] = cpGap[0]!;
+      gapUpdateUp(mt, n);
+    }
+  }
+  flushRcu(mt);
+}
+
+/**
+ * Without RCU, the level where the copy converges (one node of data, no
+ * sibling, at an internal level) is rewritten in place rather than copied to
+ * a new node: no reader can see the intermediate state, and the node layout
+ * is the same as the kernel's (which allocates a replacement there; its
+ * preallocation count still includes it). The children it replaced are freed.
+ */
+function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
+  const x = m.node;
+  const b = x * S;
+  const e = P[b + 15]!;
+  const o = m.offset;
+  const oe = w.offsetEnd;
+  const add = cpEnd + 1;
+  const shift = add - (oe - o + 1);
+  const count = e + 1 + shift;
+  const arange = TY[x] === maple_arange_64;
+  const gb = x * GS;
+  // The children being replaced, freed once the node no longer points to them.
+  let nOld = 0;
+  for (let k = o; k <= oe; k++) oldKids[nOld++] = SL[b + k] as number;
+  if (shift > 0) {
+    for (let i = e; i > oe; i--) moveSlot(x, b, gb, i, i + shift, m.max, arange);
+  } else if (shift < 0) {
+    for (let i = oe + 1; i <= e; i++) moveSlot(x, b, gb, i, i + shift, m.max, arange);
+    for (let i = count; i <= e; i++) SL[b + i] = undefined;
+  }
+  for (let k = 0; k < add; k++) {
+    const c = cpSlot[k] as number;
+    const at = o + k;
+    SL[b + at] = c;
+    if (at < 15) P[b + at] = cpPiv[k]!;
+    PA[c] = x;
+    PS[c] = at;
+    if (arange) G[gb + at] = cpGap[k]!;
+  }
+  P[b + 15] = count - 1;
+  const depth = m.depth;
+  const leafDepth = mtHeight(mt) - 1;
+  for (let k = 0; k < nOld; k++) freeUnadopted(mt, oldKids[k]!, depth + 1, leafDepth);
+  if (arange) {
+    DB[0] = internalMaxGap(x);
+    gapUpdateUp(mt, x);
+  }
+}
+
+const oldKids = new Int32Array(16);
+
+function moveSlot(x: number, b: number, gb: number, from: number, to: number, nmax: number, arange: boolean): void {
+  const c = SL[b + from] as number;
+  SL[b + to] = c;
+  if (to < 15) P[b + to] = from < 15 ? P[b + from]! : nmax;
+  PS[c] = to;
+  PA[c] = x;
+  if (arange) G[gb + to] = G[gb + from]!;
+}
+
+/** Whether level `m` (type `type`) converges and can be rewritten in place. */
+function cpCanConvergeInPlace(mt: Mtree, type: number): boolean {
+  if (type === maple_leaf_64 || cpData > mtSlots[type]! || sib.end !== 0 || mtInRcu(mt)) return false;
+  // A non-root node spanning everything becomes the new root (the tree shrinks).
+  return !(mL.min === 0 && mL.max === MAPLE_MAX && PA[mL.node] !== 0);
+}
+
+/** @kernel mas_wr_split (lib/maple_tree.c) */
+function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const d = wr.depth;
+  leafLevel(d);
+  copyLoc(mL, par);
+  cpNewRoot = false;
+  cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
+  let type = maple_leaf_64;
+  for (;;) {
+    if (PA[par.node] !== 0) {
+      levelAscend(par);
+      par.end = P[par.node * S + 15]!;
+    }
+    // split_data()
+    cpDataCalc(mL, mL, wL);
+    sib.end = 0;
+    if (cpData > mtSlots[type]!) {
+      pushDataSib(mL, type);
+      if (sib.end !== 0) cpData += sib.end + 1;
+    }
+    if (cpCanConvergeInPlace(mt, type)) {
+      cpConvergeInPlace(mt, mL, wL);
+      return;
+    }
+    multiSrcSetup(mL, mL, wL);
+    dstSetup(mt, mas, type);
+    cpDataWrite(type);
+    if (!splitAscend(mt, mas, mL, wL)) break;
+    type = internalType(mt);
+  }
+  cpReplace(mt, cpNewRoot ? mt.root : mL.node, mL.depth);
+}
+
+/** @kernel mas_wr_rebalance (lib/maple_tree.c) */
+function cpWrRebalance(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const d = wr.depth;
+  leafLevel(d);
+  copyLoc(mL, par);
+  cpNewRoot = false;
+  cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
+  let type = maple_leaf_64;
+  for (;;) {
+    if (PA[par.node] !== 0) {
+      levelAscend(par);
+      par.end = P[par.node * S + 15]!;
+    }
+    // rebalance_data()
+    cpDataCalc(mL, mL, wL);
+    sib.end = 0;
+    if (cpData > mtSlots[type]!) {
+      pushDataSib(mL, type);
+      if (sib.end !== 0) cpData += sib.end + 1;
+    } else if (cpData <= mtMinSlots[type]! && (mL.min !== 0 || mL.max !== MAPLE_MAX)) {
+      rebalanceSib();
+      cpData += sib.end + 1;
+    }
+    if (cpCanConvergeInPlace(mt, type)) {
+      cpConvergeInPlace(mt, mL, wL);
+      return;
+    }
+    multiSrcSetup(mL, mL, wL);
+    dstSetup(mt, mas, type);
+    cpDataWrite(type);
+    if (!rebalanceAscend(mt, mas, mL, wL)) break;
+    type = internalType(mt);
+  }
+  cpReplace(mt, cpNewRoot ? mt.root : mL.node, mL.depth);
+}
+
+/** The leaf level of the last write walk as the copy path's left state. */
+function leafLevel(d: number): void {
+  mL.node = lNode[d]!;
+  mL.offset = wr.offset;
+  mL.min = lMin[d]!;
+  mL.max = lMax[d]!;
+  mL.end = wr.end;
+  mL.depth = d;
+  wL.rMin = wr.rMin;
+  wL.rMax = wr.rMax;
+  wL.offsetEnd = wr.offsetEnd;
+  wL.endPiv = wr.endPiv;
+  wL.content = wr.content;
+}
+
+/** One side of a spanning store: the leaf reached by the walk for `key`. */
+function spanLeaf(
+  m: MaLevel,
+  w: WrLevel,
+  nodes: Int32Array,
+  offs: Int32Array,
+  mins: Float64Array,
+  maxs: Float64Array,
+  d: number,
+): void {
+  m.node = nodes[d]!;
+  m.offset = offs[d]!;
+  m.min = mins[d]!;
+  m.max = maxs[d]!;
+  m.end = P[m.node * S + 15]!;
+  m.depth = d;
+  wrSetup(w, m);
+  w.offsetEnd = m.offset;
+  w.content = SL[m.node * S + m.offset];
+  w.endPiv = w.rMax;
+}
+
+/** @kernel mas_wr_spanning_store (lib/maple_tree.c) */
+function cpWrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
+  if (mas.index === 0 && mas.last === MAPLE_MAX) {
+    masNewRoot(mt, mas, entry);
+    return;
+  }
+  const top = wr.depth;
+  const leafDepth = mtHeight(mt) - 1;
+  for (let i = 0; i <= top; i++) {
+    rNode[i] = lNode[i]!;
+    rOff[i] = lOff[i]!;
+    rMin[i] = lMin[i]!;
+    rMax[i] = lMax[i]!;
+  }
+  const last = mas.last;
+  walkRight(top, leafDepth, last === MAPLE_MAX ? last : last + 1, false);
+  walkLeft(top, leafDepth, mas.index);
+  spanLeaf(mR, wR, rNode, rOff, rMin, rMax, leafDepth);
+  spanLeaf(mL, wL, lNode, lOff, lMin, lMax, leafDepth);
+  if (entry === undefined) {
+    // mas_extend_spanning_null()
+    let index = mas.index;
+    let rLast = last;
+    const lSlot = mL.offset;
+    const lb = mL.node * S;
+    if (wL.content === undefined) index = wL.rMin;
+    if (index === wL.rMin && lSlot > 0 && SL[lb + lSlot - 1] === undefined) {
+      index = lSlot > 1 ? P[lb + lSlot - 2]! + 1 : mL.min;
+      mL.offset = lSlot - 1;
+      wL.rMin = index;
+    }
+    if (wR.content === undefined) {
+      if (rLast < wR.rMax) rLast = wR.rMax;
+      mR.offset++;
+    } else if (rLast === wR.rMax && rLast < mR.max && SL[mR.node * S + mR.offset + 1] === undefined) {
+      rLast = safePivot(mR, mR.offset + 1);
+      mR.offset++;
+      wR.rMax = rLast;
+    }
+    mas.index = index;
+    mas.last = rLast;
+    if (index === 0 && rLast === MAPLE_MAX) {
+      masNewRoot(mt, mas, undefined);
+      return;
+    }
+  }
+  cpNewRoot = false;
+  cpLeafInit(mas.index, mas.last, entry, wL, wR, mR);
+  let type = maple_leaf_64;
+  for (;;) {
+    // spanning_data()
+    cpDataCalc(mL, mR, wR);
+    if ((mL.min !== 0 || mR.max !== MAPLE_MAX) && cpData <= mtMinSlots[type]!) {
+      spanningSib();
+      cpData += sib.end + 1;
+    } else sib.end = 0;
+    if (mL.node === mR.node && cpCanConvergeInPlace(mt, type)) {
+      cpConvergeInPlace(mt, mL, wR);
+      return;
+    }
+    multiSrcSetup(mL, mR, wR);
+    dstSetup(mt, mas, type);
+    cpDataWrite(type);
+    if (!spanningAscend(mt, mas)) break;
+    type = internalType(mt);
+  }
+  cpReplace(mt, cpNewRoot ? mt.root : mL.node, mL.depth);
 }
