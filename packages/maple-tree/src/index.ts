@@ -6,11 +6,18 @@
  * @packageDocumentation
  */
 export { EBUSY, EEXIST, EINVAL, ENOMEM, EPERM, EUCLEAN, MapleTreeError, mapleErrnoName } from './errors.js';
-export { type FindGapOptions, MapleTree, type MapleTreeOptions } from './map.js';
+export {
+  type AllocCyclicOptions,
+  type AllocCyclicResult,
+  type FindGapOptions,
+  MapleTree,
+  type MapleTreeOptions,
+} from './map.js';
 export {
   __mtDestroy,
   __mtDup,
   MaState,
+  type MtCyclicCell,
   type MtFindCursor,
   ma_active,
   ma_error,
@@ -20,6 +27,7 @@ export {
   ma_root,
   ma_start,
   ma_underflow,
+  masAllocCyclic,
   masEmptyArea,
   masEmptyAreaRev,
   masErase,
@@ -41,6 +49,7 @@ export {
   mtInitFlags,
   mtNext,
   mtPrev,
+  mtreeAllocCyclic,
   mtreeAllocRange,
   mtreeAllocRrange,
   mtreeDestroy,

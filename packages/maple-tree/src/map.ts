@@ -9,6 +9,7 @@ import {
   __mtDestroy,
   MaState,
   mtForEach,
+  mtreeAllocCyclic,
   mtreeErase,
   mtreeInit,
   mtreeInsertRange,
@@ -59,6 +60,22 @@ function checkValue(v: unknown): void {
 
 function check(ret: number, what: string): void {
   if (ret < 0) throw new MapleTreeError(mapleErrnoName(ret), `maple_tree: ${what} failed (${mapleErrnoName(ret)})`);
+}
+
+/** Options of {@link MapleTree.allocCyclic}. */
+export interface AllocCyclicOptions {
+  /** Lowest index to hand out (default 0). */
+  min?: number;
+  /** Highest index to hand out (default MAPLE_MAX). */
+  max?: number;
+}
+
+/** The answer of {@link MapleTree.allocCyclic}. */
+export interface AllocCyclicResult {
+  /** The index the value was stored at. */
+  index: number;
+  /** The search wrapped around to `min` (or the cursor had wrapped past MAPLE_MAX). */
+  wrapped: boolean;
 }
 
 /**
@@ -146,6 +163,35 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
     if (ret === -EBUSY) throw new MapleTreeError('EBUSY', `maple_tree: no gap of ${size} in [${min}, ${max}]`);
     if (ret === -EINVAL) throw new MapleTreeError('EINVAL', 'maple_tree: bad gap request');
     return mas.index;
+  }
+
+  /**
+   * The cursor of {@link allocCyclic}: the next search starts here (the
+   * kernel caller's `next`). It wraps to 0 after `MAPLE_MAX` is handed out.
+   */
+  cyclicNext = 0;
+
+  /**
+   * Store `value` at a free index handed out cyclically, as an ID allocator
+   * does (`mtree_alloc_cyclic`): the lowest free index at or after
+   * {@link cyclicNext} within [min, max], else the lowest free one from `min`
+   * (a wrap); the cursor then moves past it. Needs a gap-tracking tree
+   * (the default). Throws EBUSY when [min, max] is full, EINVAL for min > max
+   * or a tree without gap tracking.
+   */
+  allocCyclic(value: T, opts: AllocCyclicOptions = {}): AllocCyclicResult {
+    const min = opts.min ?? 0;
+    const max = opts.max ?? MAPLE_MAX;
+    checkRange(min, max);
+    checkValue(value);
+    checkIdx('cyclicNext', this.cyclicNext);
+    const start = { value: 0 };
+    const next = { value: this.cyclicNext };
+    const ret = mtreeAllocCyclic(this.mt, start, value, min, max, next);
+    if (ret === -EBUSY) throw new MapleTreeError('EBUSY', `maple_tree: no free index in [${min}, ${max}]`);
+    check(ret, 'allocCyclic');
+    this.cyclicNext = next.value;
+    return { index: start.value, wrapped: ret === 1 };
   }
 
   /** `[first, last, value]` for every range, in order. */

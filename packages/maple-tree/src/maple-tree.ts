@@ -14,13 +14,16 @@ import { EBUSY, EEXIST, EINVAL, ENOMEM, MapleTreeError } from './errors.js';
 import {
   GFP_KERNEL,
   GFP_NOWAIT,
-  MAPLE_GAP_STRIDE as GS,
+  type MAPLE_GAP_STRIDE,
+  type MAPLE_NODE_STRIDE,
   type MapleNodeSheaf,
-  MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
 import {
   MAPLE_MAX,
+  MT_FLAGS_ALLOC_RANGE,
+  MT_FLAGS_ALLOC_WRAPPED,
   MT_FLAGS_HEIGHT_MASK,
+  MT_FLAGS_HEIGHT_OFFSET,
   Mtree,
   type MtreeOptions,
   mtAttr,
@@ -66,6 +69,14 @@ export const ma_error = 7;
 
 /** `MAPLE_NODE_SLOTS`: the offset of a maple state that points at no slot. */
 const NO_SLOT = 255;
+
+// Module-local copies of the node-store strides (their types pin them to the
+// exported values). An imported binding is a live cell that the JIT loads
+// again on every use; a local constant folds into the index arithmetic, which
+// halves the cost of the gap search and helps every walk.
+const S: typeof MAPLE_NODE_STRIDE = 16;
+const GS: typeof MAPLE_GAP_STRIDE = 10;
+const MAX = Number.MAX_SAFE_INTEGER; // MAPLE_MAX
 
 function checkTree(mt: Mtree): void {
   if (mt.destroyed) throw new MapleTreeError('EINVAL', 'maple_tree: operation on a destroyed tree');
@@ -423,8 +434,24 @@ function masNextNode(mas: MaState, max: number): number {
   const piv = st.pivots;
   const slots = st.slots;
   const min = mas.max + 1;
-  let level = 0;
   let n = mas.node;
+  // Fast path: the next node is a sibling that is not its parent's last
+  // child, so its bounds come from the parent's pivots without ascending
+  // further (the usual step of an iteration, ~7 of every 8 leaves).
+  const p = st.parent[n]!;
+  if (p !== 0 && st.dead[n] === 0 && st.dead[p] === 0) {
+    const o = st.parentSlot[n]! + 1;
+    if (o < piv[p * S + 15]!) {
+      const c = slots[p * S + o] as number;
+      mas.offset = o;
+      mas.node = c;
+      mas.min = min;
+      mas.max = piv[p * S + o]!;
+      mas.end = piv[c * S + 15]!;
+      return 0;
+    }
+  }
+  let level = 0;
   for (;;) {
     if (st.parent[n] === 0) {
       mas.status = ma_overflow;
@@ -501,9 +528,8 @@ function masPrevNode(mas: MaState, min: number): number {
  * The entry of the next slot, or of the next non-empty one unless `empty`.
  * @kernel mas_next_slot (lib/maple_tree.c)
  */
-function masNextSlot(mas: MaState, max: number, empty: boolean): unknown {
+function masNextSlot(mas: MaState, max: number, empty: boolean, save = mas.last): unknown {
   const st = mas.tree.store;
-  const save = mas.last;
   for (;;) {
     // retry
     let n = mas.node;
@@ -792,8 +818,80 @@ function masFindSetup(mas: MaState, max: number): boolean {
   return mas.index === max;
 }
 
+/** Returned by {@link masFindStep} when the general path must take over. */
+const MAS_FIND_SLOW: object = Object.freeze({});
+
+/**
+ * The common step of mas_for_each(): the next entry of this leaf, or of the
+ * following leaves while each is a sibling under the same parent (not its
+ * last child) and ends below `max`, so no overflow and no ascent can happen.
+ * Leaves the state exactly where mas_next_slot() would; returns
+ * {@link MAS_FIND_SLOW} (state consistent, nothing skipped) for every other
+ * case: dead nodes, ascending, reaching `max`.
+ */
+function masFindStep(mas: MaState, max: number): unknown {
+  const st = mas.tree.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const dead = st.dead;
+  let n = mas.node;
+  let nmax = mas.max;
+  if (dead[n] !== 0 || nmax >= max) return MAS_FIND_SLOW;
+  let b = n * S;
+  let e = mas.end;
+  let o = mas.offset;
+  for (;;) {
+    while (o < e) {
+      const index = piv[b + o]! + 1;
+      o++;
+      const entry = slots[b + o];
+      if (entry !== undefined) {
+        mas.index = index;
+        mas.last = o < e ? piv[b + o]! : nmax;
+        mas.offset = o;
+        return entry;
+      }
+    }
+    const p = st.parent[n]!;
+    const ps = st.parentSlot[n]! + 1;
+    const c = p === 0 ? 0 : (slots[p * S + ps] as number);
+    if (p === 0 || dead[p] !== 0 || ps >= piv[p * S + 15]! || dead[c] !== 0) {
+      mas.index = e > 0 ? piv[b + e - 1]! + 1 : mas.min;
+      mas.last = nmax;
+      mas.offset = e;
+      return MAS_FIND_SLOW;
+    }
+    const min = nmax + 1;
+    n = c;
+    nmax = piv[p * S + ps]!;
+    b = n * S;
+    e = piv[b + 15]!;
+    mas.node = n;
+    mas.min = min;
+    mas.max = nmax;
+    mas.end = e;
+    mas.offset = 0;
+    mas.index = min;
+    mas.last = e > 0 ? piv[b]! : nmax;
+    const entry = slots[b];
+    if (entry !== undefined) return entry;
+    if (nmax >= max) return MAS_FIND_SLOW;
+    o = 0;
+  }
+}
+
 /** @kernel mas_find (lib/maple_tree.c) */
 export function masFind(mas: MaState, max: number): unknown {
+  if (mas.status === ma_active && mas.last < max) {
+    const save = mas.last;
+    const entry = masFindStep(mas, max);
+    if (entry !== MAS_FIND_SLOW) return entry;
+    // Go on from where the step stopped, rewalking from the original range
+    // end if a node turns out dead (mas_next_slot()'s save point).
+    const next = masNextSlot(mas, max, false, save);
+    mas.status = ma_active;
+    return next;
+  }
   if (masFindSetup(mas, max)) return setupEntry;
   const entry = masNextSlot(mas, max, false);
   mas.status = ma_active;
@@ -1014,6 +1112,91 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
 }
 
 /**
+ * The lowest-first gap search (see {@link gapSearch}), kept separate and
+ * flat: the bounds of the current node live in locals and only a descent
+ * pushes a frame, so the common search (straight down the left edge, then a
+ * few leaf slots) touches the stack once per level.
+ */
+function gapSearchFwd(mas: MaState, min: number, max: number, size: number): number {
+  const mt = mas.tree;
+  const st = mt.store;
+  const piv = st.pivots;
+  const slots = st.slots;
+  const gaps = st.gaps;
+  const flags = mt.flags;
+  const hasGaps = (flags & MT_FLAGS_ALLOC_RANGE) !== 0;
+  const leafDepth = ((flags & MT_FLAGS_HEIGHT_MASK) >>> MT_FLAGS_HEIGHT_OFFSET) - 1;
+  const sn = stNode;
+  const so = stOff;
+  const smin = stMin;
+  const smax = stMax;
+  let d = 0;
+  let n = mt.root;
+  let o = 0;
+  let nmin = 0;
+  let nmax = MAX;
+  for (;;) {
+    const b = n * S;
+    const e = piv[b + 15]!;
+    let lo = o > 0 ? piv[b + o - 1]! + 1 : nmin;
+    if (d === leafDepth) {
+      for (; o <= e; o++) {
+        const hi = o < e ? piv[b + o]! : nmax;
+        if (hi >= min) {
+          if (lo > max) return -EBUSY;
+          if (slots[b + o] === undefined) {
+            const s0 = Math.max(lo, min);
+            const t0 = Math.min(hi, max);
+            if (t0 - s0 + 1 >= size) {
+              mas.index = s0;
+              mas.last = s0 + size - 1;
+              mas.node = n;
+              mas.offset = o;
+              mas.min = nmin;
+              mas.max = nmax;
+              mas.end = e;
+              mas.depth = d;
+              mas.status = ma_active;
+              return 0;
+            }
+          }
+        }
+        lo = hi + 1;
+      }
+    } else {
+      let down = false;
+      for (; o <= e; o++) {
+        const hi = o < e ? piv[b + o]! : nmax;
+        if (hi >= min) {
+          if (lo > max) return -EBUSY;
+          if (!hasGaps || gaps[n * GS + o]! >= size) {
+            sn[d] = n;
+            so[d] = o + 1;
+            smin[d] = nmin;
+            smax[d] = nmax;
+            d++;
+            n = slots[b + o] as number;
+            o = 0;
+            nmin = lo;
+            nmax = hi;
+            down = true;
+            break;
+          }
+        }
+        lo = hi + 1;
+      }
+      if (down) continue;
+    }
+    if (d === 0) return -EBUSY;
+    d--;
+    n = sn[d]!;
+    o = so[d]!;
+    nmin = smin[d]!;
+    nmax = smax[d]!;
+  }
+}
+
+/**
  * Whether a gap search can see gaps below the root. Without
  * MT_FLAGS_ALLOC_RANGE internal nodes keep no gaps and the kernel's search
  * only counts NULL slots as gaps; an internal node never has one, so a tree
@@ -1029,11 +1212,19 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
   // Departure: a search always starts from the root (callers reset between searches).
-  mas.status = ma_start;
-  masStart(mas);
-  if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, true);
-  const ret = gapsTracked(mas.tree) ? gapSearch(mas, min, max, size, false) : -EBUSY;
-  if (ret !== 0) masSetErr(mas, ret);
+  if (mas.tree.root === 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    return masSparseArea(mas, min, max, size, true);
+  }
+  // gapSearchFwd() sets the whole position on success; on failure the state
+  // is left as mas_start() put it, then marked with the error.
+  const ret = gapsTracked(mas.tree) ? gapSearchFwd(mas, min, max, size) : -EBUSY;
+  if (ret !== 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    masSetErr(mas, ret);
+  }
   return ret;
 }
 
@@ -1042,11 +1233,18 @@ export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: nu
   checkTree(mas.tree);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
-  mas.status = ma_start;
-  masStart(mas);
-  if (mas.status === ma_none || mas.status === ma_root) return masSparseArea(mas, min, max, size, false);
+  if (mas.tree.root === 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    return masSparseArea(mas, min, max, size, false);
+  }
+  // As in masEmptyArea(): the search sets the whole position on success.
   const ret = gapsTracked(mas.tree) ? gapSearch(mas, min, max, size, true) : -EBUSY;
-  if (ret !== 0) masSetErr(mas, ret);
+  if (ret !== 0) {
+    mas.status = ma_start;
+    masStart(mas);
+    masSetErr(mas, ret);
+  }
   return ret;
 }
 
@@ -1587,6 +1785,104 @@ export function mtreeAllocRrange(
   return allocRange(mt, startp, entry, size, min, max, gfp, true);
 }
 
+/** In/out cell of {@link mtreeAllocCyclic} (the kernel's `unsigned long *`). */
+export interface MtCyclicCell {
+  value: number;
+}
+
+/**
+ * Find the lowest free index in [max(rangeLo, next.value), rangeHi], or,
+ * when there is none, in [rangeLo, rangeHi] (the search wraps); insert
+ * `entry` there, report the index in `startp.value` and move `next.value`
+ * just past it. `next.value` wraps to 0 after MAPLE_MAX, which sets
+ * `MT_FLAGS_ALLOC_WRAPPED` on the tree; the next successful call clears the
+ * flag and reports the wrap. The state is left on the new entry.
+ * @returns 0, 1 when the search wrapped (or the flag was set), -EBUSY when
+ *   the range is full, -EINVAL for an empty range, -ENOMEM.
+ * @remarks Context: the caller holds the tree's lock.
+ * @kernel mas_alloc_cyclic (lib/maple_tree.c)
+ */
+export function masAllocCyclic(
+  mas: MaState,
+  startp: MtCyclicCell,
+  entry: unknown,
+  rangeLo: number,
+  rangeHi: number,
+  next: MtCyclicCell,
+  gfp = GFP_KERNEL,
+): number {
+  const mt = mas.tree;
+  checkTree(mt);
+  checkWriteLock(mt);
+  checkIndex('range_lo', rangeLo);
+  checkIndex('range_hi', rangeHi);
+  checkIndex('next', next.value);
+  const min = rangeLo;
+  let ret: number;
+  for (;;) {
+    const lo = Math.max(min, next.value);
+    ret = masEmptyArea(mas, lo, rangeHi, 1);
+    if (ret < 0 && lo > min) {
+      mas.reset();
+      ret = masEmptyArea(mas, min, rangeHi, 1);
+      if (ret === 0) ret = 1;
+    }
+    if (ret < 0) {
+      masDestroy(mas);
+      return ret;
+    }
+    masInsert(mas, entry);
+    if (!masNomem(mas, gfp)) break;
+  }
+  if (mas.status === ma_error) {
+    ret = mas.error;
+    masDestroy(mas);
+    return ret;
+  }
+  if ((mt.flags & MT_FLAGS_ALLOC_WRAPPED) !== 0 && ret === 0) {
+    mt.flags &= ~MT_FLAGS_ALLOC_WRAPPED;
+    ret = 1;
+  }
+  startp.value = mas.index;
+  // `*next = *startp + 1` in unsigned long arithmetic: MAPLE_MAX + 1 is 0.
+  next.value = mas.index === MAPLE_MAX ? 0 : mas.index + 1;
+  if (next.value === 0) mt.flags |= MT_FLAGS_ALLOC_WRAPPED;
+  masDestroy(mas);
+  return ret;
+}
+
+/**
+ * Allocate an index cyclically: the lowest free index at or after
+ * `next.value` within [rangeLo, rangeHi], wrapping around to `rangeLo`; store
+ * `entry` there, report it in `startp.value` and advance `next.value`
+ * (see {@link masAllocCyclic}). The tree must track gaps.
+ * @returns 0, 1 when the allocation wrapped, -EBUSY (range full), -EINVAL (not
+ *   an allocation tree, the zero entry, or rangeLo > rangeHi) or -ENOMEM.
+ * @remarks Context: takes the tree lock itself.
+ * @kernel mtree_alloc_cyclic (lib/maple_tree.c)
+ */
+export function mtreeAllocCyclic(
+  mt: Mtree,
+  startp: MtCyclicCell,
+  entry: unknown,
+  rangeLo: number,
+  rangeHi: number,
+  next: MtCyclicCell,
+  gfp = GFP_KERNEL,
+): number {
+  checkTree(mt);
+  checkIndex('range_lo', rangeLo);
+  checkIndex('range_hi', rangeHi);
+  checkIndex('next', next.value);
+  if (!mtIsAlloc(mt)) return -EINVAL;
+  if (entry === XA_ZERO_ENTRY) return -EINVAL;
+  const took = takeLock(mt);
+  const mas = scratchState(mt, 0, 0);
+  const ret = masAllocCyclic(mas, startp, entry, rangeLo, rangeHi, next, gfp);
+  if (took) mt.lockHeld = false;
+  return ret;
+}
+
 /**
  * Erase the whole range holding `index`; returns the entry it held.
  * @remarks Context: takes the tree lock itself.
@@ -1708,73 +2004,74 @@ export function mtForEach(
     if (index === 0 && e !== undefined && e !== XA_ZERO_ENTRY) fn(e, 0, 0);
     return;
   }
+  // A recursive walk (a node calls itself for its children): each call is
+  // short, so the JIT optimises it within the first iteration of a large
+  // tree, where one long loop would wait for on-stack replacement. Slots that
+  // end below `index` are skipped on the way down, so the walk starts where
+  // mas_find() would. In RCU mode it keeps reading the nodes it reached (a
+  // writer replaces nodes without changing them and frees them after a grace
+  // period), so it sees one consistent version of each node.
   const st = mt.store;
-  const piv = st.pivots;
-  const slots = st.slots;
-  const leafDepth = mtHeight(mt) - 1;
-  // Per-call stack: `fn` may itself search this or another tree.
-  const sn = new Int32Array(leafDepth + 1);
-  const so = new Int32Array(leafDepth + 1);
-  const smin = new Float64Array(leafDepth + 1);
-  const smax = new Float64Array(leafDepth + 1);
-  let d = 0;
-  sn[0] = mt.root;
-  smin[0] = 0;
-  smax[0] = MAPLE_MAX;
-  // Descend to the slot holding `index`.
-  for (;;) {
-    const n = sn[d]!;
-    const b = n * S;
-    const e = piv[n * S + 15]!;
-    let o = 0;
-    while (o < e && piv[b + o]! < index) o++;
-    so[d] = o;
-    if (d === leafDepth) break;
-    const lo = o > 0 ? piv[b + o - 1]! + 1 : smin[d]!;
-    const hi = o < e ? piv[b + o]! : smax[d]!;
-    d++;
-    sn[d] = slots[b + o] as number;
-    smin[d] = lo;
-    smax[d] = hi;
+  forEachNode(st.pivots, st.slots, mt.root, mtHeight(mt) - 1, 0, MAPLE_MAX, index, max, fn);
+}
+
+/**
+ * {@link mtForEach} below node `n` (bounds [min, nodeMax], `levels` above
+ * the leaves); false once a range starts beyond `max`.
+ */
+function forEachNode(
+  piv: Float64Array,
+  slots: unknown[],
+  n: number,
+  levels: number,
+  min: number,
+  nodeMax: number,
+  index: number,
+  max: number,
+  fn: (entry: unknown, first: number, last: number) => void,
+): boolean {
+  const b = n * S;
+  const e = piv[b + 15]!;
+  let o = 0;
+  while (o < e && piv[b + o]! < index) o++;
+  let lo = o > 0 ? piv[b + o - 1]! + 1 : min;
+  if (levels === 0) return leafForEach(piv, slots, b, o, e, lo, nodeMax, max, fn);
+  for (; o <= e; o++) {
+    if (lo > max) return false;
+    const hi = o < e ? piv[b + o]! : nodeMax;
+    if (!forEachNode(piv, slots, slots[b + o] as number, levels - 1, lo, hi, index, max, fn)) return false;
+    lo = hi + 1;
   }
-  for (;;) {
-    // Scan the leaf from its offset.
-    const n = sn[d]!;
-    const b = n * S;
-    const e = piv[n * S + 15]!;
-    let o = so[d]!;
-    let lo = o > 0 ? piv[b + o - 1]! + 1 : smin[d]!;
-    for (; o <= e; o++) {
-      if (lo > max) return;
-      const hi = o < e ? piv[b + o]! : smax[d]!;
-      const v = slots[b + o];
-      if (v !== undefined && v !== XA_ZERO_ENTRY) fn(v, lo, hi);
-      lo = hi + 1;
-    }
-    // Next leaf: climb to the first ancestor with a next slot, then go down first children.
-    do {
-      if (d === 0) return;
-      d--;
-    } while (so[d]! >= piv[sn[d]! * S + 15]!);
-    const p = sn[d]!;
-    const o2 = ++so[d]!;
-    const pb = p * S;
-    const lo2 = piv[pb + o2 - 1]! + 1;
-    let hi2 = o2 < piv[p * S + 15]! ? piv[pb + o2]! : smax[d]!;
-    let c = slots[pb + o2] as number;
-    if (lo2 > max) return;
-    while (d < leafDepth) {
-      d++;
-      sn[d] = c;
-      so[d] = 0;
-      smin[d] = lo2;
-      smax[d] = hi2;
-      if (d < leafDepth) {
-        hi2 = piv[c * S + 15]! > 0 ? piv[c * S]! : hi2;
-        c = slots[c * S] as number;
-      }
-    }
+  return true;
+}
+
+/**
+ * Call `fn` for the entries of one leaf from slot `o` (starting at `lo`) to
+ * the data end `e`; false once a range starts beyond `max`.
+ */
+function leafForEach(
+  piv: Float64Array,
+  slots: unknown[],
+  b: number,
+  o: number,
+  e: number,
+  lo: number,
+  nodeMax: number,
+  max: number,
+  fn: (entry: unknown, first: number, last: number) => void,
+): boolean {
+  for (; o <= e; o++) {
+    if (lo > max) return false;
+    const hi = o < e ? piv[b + o]! : nodeMax;
+    const v = slots[b + o];
+    // Through Function.prototype.call: the JIT then calls `fn` generically
+    // instead of inlining the one closure it saw, whose code would be thrown
+    // away (a deoptimisation and a cold restart) when a caller passes a new
+    // closure each time and the old one is collected.
+    if (v !== undefined && v !== XA_ZERO_ENTRY) fn.call(undefined, v, lo, hi);
+    lo = hi + 1;
   }
+  return true;
 }
 
 /**
