@@ -58,6 +58,7 @@ import {
   mtHeight,
   mtNext,
   mtPrev,
+  mtreeAllocCyclic,
   mtreeAllocRange,
   mtreeAllocRrange,
   mtreeDestroy,
@@ -244,6 +245,17 @@ export function runScript(lines: readonly string[]): string[] {
         );
         mas.reset();
         out.push(`${ret} ${putNum(ret === 0 ? startp.start : 0)}`);
+        break;
+      }
+      case 'ac': {
+        const startp = { value: 0 };
+        const lo = a(1);
+        const hi = a(2);
+        const next = { value: a(3) };
+        const e = mk(a(4));
+        const ret = errno(() => mtreeAllocCyclic(mt, startp, e, lo, hi, next, GFP_KERNEL));
+        mas.reset();
+        out.push(`${ret} ${putNum(ret < 0 ? 0 : startp.value)} ${putNum(next.value)}`);
         break;
       }
       case 'ea':
