@@ -14,6 +14,9 @@ export function vitestProject(name, test = {}) {
       name,
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       environment: 'node',
+      // Property tests run thousands of steps; on a loaded 2-core machine one
+      // took 5.6 s, past vitest's 5 s default. A hang still fails, later.
+      testTimeout: 60_000,
       ...test,
     },
   });
