@@ -133,7 +133,7 @@ export function runScript(lines: readonly string[]): string[] {
     if (
       ['fn', 'fr', 'nx', 'nr', 'fv', 'fvr', 'pv', 'pr'].includes(op) &&
       (mas.status === ma_underflow || mas.status === ma_overflow) &&
-      mas.node === 0
+      (mas.node === 0 || mt.root === 0)
     ) {
       // kdiff.c does not call the kernel here (it would dereference a NULL node).
       out.push('skip');
