@@ -639,7 +639,19 @@ function masPrevSlot(mas: MaState, min: number, empty: boolean): unknown {
 let setupEntry: unknown;
 
 /** @kernel mas_next_setup (lib/maple_tree.c) */
+/**
+ * Departure: an overflow/underflow state with no live node (it never reached
+ * one, or the tree lost its last node under it, e.g. `mas_erase` emptying it)
+ * restarts from the root. The kernel turns such a state active and walks the
+ * NULL or freed node (Linux 7.2: a NULL dereference or a use-after-free).
+ */
+function masRestartIfNodeless(mas: MaState): void {
+  if ((mas.status === ma_underflow || mas.status === ma_overflow) && (mas.node === 0 || mas.tree.root === 0))
+    mas.status = ma_start;
+}
+
 function masNextSetup(mas: MaState, max: number): boolean {
+  masRestartIfNodeless(mas);
   const wasNone = mas.status === ma_none;
   setupEntry = undefined;
   if (mas.last >= max) {
@@ -700,6 +712,7 @@ export function masNextRange(mas: MaState, max: number): unknown {
 
 /** @kernel mas_prev_setup (lib/maple_tree.c) */
 function masPrevSetup(mas: MaState, min: number): boolean {
+  masRestartIfNodeless(mas);
   setupEntry = undefined;
   if (mas.index <= min) {
     mas.status = ma_underflow;
@@ -765,6 +778,7 @@ export function masPrevRange(mas: MaState, min: number): unknown {
 
 /** @kernel mas_find_setup (lib/maple_tree.c) */
 function masFindSetup(mas: MaState, max: number): boolean {
+  masRestartIfNodeless(mas);
   setupEntry = undefined;
   switch (mas.status) {
     case ma_active:
@@ -906,6 +920,7 @@ export function masFindRange(mas: MaState, max: number): unknown {
 
 /** @kernel mas_find_rev_setup (lib/maple_tree.c) */
 function masFindRevSetup(mas: MaState, min: number): boolean {
+  masRestartIfNodeless(mas);
   setupEntry = undefined;
   switch (mas.status) {
     case ma_active:

@@ -268,3 +268,27 @@ describe('MapleTree<T>', () => {
     expect(mtToJSON(t.mt).root).toBeNull();
   });
 });
+
+describe('a state whose tree lost its last node', () => {
+  it('restarts instead of walking the freed node (the kernel reads freed memory here)', () => {
+    const mt = mtreeInit(MT_FLAGS_ALLOC_RANGE);
+    mtreeStoreRange(mt, 5, 9, 'a');
+    const mas = new MaState(mt, 6, 6);
+    expect(mas.erase()).toBe('a');
+    expect(mtHeight(mt)).toBe(0);
+    // index 0 <= min: underflow without a walk, the node left from before the erase.
+    expect(mas.prevRange(5)).toBeUndefined();
+    expect(mas.status).toBe(ma_underflow);
+    // Another tree takes the freed node; a walk through it would find 'x'.
+    const other = mtreeInit(MT_FLAGS_ALLOC_RANGE);
+    mtreeStoreRange(other, 0, 100, 'x');
+    expect(mas.findRange(MAPLE_MAX)).toBeUndefined();
+    expect(mas.status).not.toBe(ma_underflow);
+    mtreeStoreRange(mt, 20, 30, 'b');
+    mas.reset();
+    expect(mas.find(MAPLE_MAX)).toBe('b');
+    expect([mas.index, mas.last]).toEqual([20, 30]);
+    mtValidate(mt);
+    mtValidate(other);
+  });
+});
