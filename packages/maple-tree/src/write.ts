@@ -19,15 +19,24 @@
 import { EINVAL, ENOMEM, MapleTreeError } from './errors.js';
 import {
   GFP_NOWAIT,
-  MAPLE_GAP_STRIDE as GS,
-  maple_arange_64,
-  maple_leaf_64,
-  maple_range_64,
+  type maple_arange_64 as MAPLE_ARANGE_64,
+  type MAPLE_GAP_STRIDE,
+  type maple_leaf_64 as MAPLE_LEAF_64,
+  type MAPLE_NODE_STRIDE,
+  type maple_range_64 as MAPLE_RANGE_64,
   mtMinSlots,
   mtSlots,
-  MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
-import { MAPLE_MAX, type Mtree, mtHeight, mtInRcu, mtIsAlloc, mtSetHeight } from './tree.js';
+import { type MAPLE_MAX as MAPLE_MAX_EXPORTED, type Mtree, mtHeight, mtInRcu, mtIsAlloc, mtSetHeight } from './tree.js';
+
+// Module-local copies of the node-store strides (typed to the exported
+// values): an imported binding is a live cell the JIT reloads on every use.
+const S: typeof MAPLE_NODE_STRIDE = 16;
+const GS: typeof MAPLE_GAP_STRIDE = 10;
+const MAPLE_MAX: typeof MAPLE_MAX_EXPORTED = Number.MAX_SAFE_INTEGER;
+const maple_leaf_64: typeof MAPLE_LEAF_64 = 1;
+const maple_range_64: typeof MAPLE_RANGE_64 = 2;
+const maple_arange_64: typeof MAPLE_ARANGE_64 = 3;
 
 /** `enum store_type`: not determined. */
 export const wr_invalid = 0;
@@ -730,7 +739,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
   const bulk = (mas.masFlags & MA_STATE_BULK) !== 0;
   let d = leafDepth;
   let leaf = true;
-  let type = maple_leaf_64;
+  let type: number = maple_leaf_64;
   let bnMin = lMin[d]!;
   let bnMax = rMax[d]!;
   nrConsumed = 0;
@@ -2169,7 +2178,7 @@ function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
   copyLoc(mL, par);
   cpNewRoot = false;
   cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
-  let type = maple_leaf_64;
+  let type: number = maple_leaf_64;
   for (;;) {
     if (par.depth !== 0) {
       levelAscend(par);
@@ -2202,7 +2211,7 @@ function cpWrRebalance(mt: Mtree, mas: WriteState, entry: unknown): void {
   copyLoc(mL, par);
   cpNewRoot = false;
   cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
-  let type = maple_leaf_64;
+  let type: number = maple_leaf_64;
   for (;;) {
     if (par.depth !== 0) {
       levelAscend(par);
@@ -2316,7 +2325,7 @@ function cpWrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
   }
   cpNewRoot = false;
   cpLeafInit(mas.index, mas.last, entry, wL, wR, mR);
-  let type = maple_leaf_64;
+  let type: number = maple_leaf_64;
   for (;;) {
     // spanning_data()
     cpDataCalc(mL, mR, wR);
