@@ -14,6 +14,8 @@
  *   --show N       differences to print per script (default 5)
  *   --shape        print shape differences too (by default only API differences are printed)
  *   --only NAME    run only the script called NAME (e.g. p0-f1-s1)
+ *   --big          tall trees instead: fills of 30,000 ranges (height 4-5) on
+ *                  allocation, RCU and plain trees
  * Exit status 1 when any API answer differs.
  */
 import { spawnSync } from 'node:child_process';
@@ -41,16 +43,23 @@ const recordAt = process.argv.indexOf('--record');
 const recordDir = recordAt < 0 ? null : (process.argv[recordAt + 1] ?? null);
 
 /** Profiles: small and large index spaces, both node types, RCU mode, deep trees. */
-const profiles: Omit<ScriptProfile, 'seed' | 'ops'>[] = [
-  { flags: 1, space: 200, fill: 0 },
-  { flags: 1, space: 5000, fill: 600 },
-  { flags: 0, space: 3000, fill: 400 },
-  { flags: 3, space: 3000, fill: 300 },
-  { flags: 1, space: 40000, fill: 3000 },
-  // Tiny index spaces: the tree is often empty, a direct root entry or one leaf.
-  { flags: 1, space: 6, fill: 0 },
-  { flags: 2, space: 40, fill: 0 },
+const bigProfiles: Omit<ScriptProfile, 'seed' | 'ops'>[] = [
+  { flags: 1, space: 400000, fill: 30000 },
+  { flags: 3, space: 400000, fill: 30000 },
+  { flags: 0, space: 400000, fill: 30000 },
 ];
+const profiles: Omit<ScriptProfile, 'seed' | 'ops'>[] = process.argv.includes('--big')
+  ? bigProfiles
+  : [
+      { flags: 1, space: 200, fill: 0 },
+      { flags: 1, space: 5000, fill: 600 },
+      { flags: 0, space: 3000, fill: 400 },
+      { flags: 3, space: 3000, fill: 300 },
+      { flags: 1, space: 40000, fill: 3000 },
+      // Tiny index spaces: the tree is often empty, a direct root entry or one leaf.
+      { flags: 1, space: 6, fill: 0 },
+      { flags: 2, space: 40, fill: 0 },
+    ];
 
 export function splitAnswer(line: string): [string, string] {
   const bar = line.indexOf('|');
