@@ -16,7 +16,8 @@ export function vitestProject(name, test = {}) {
       environment: 'node',
       // Property tests run thousands of steps; on a loaded 2-core machine one
       // took 5.6 s, past vitest's 5 s default. A hang still fails, later.
-      testTimeout: 60_000,
+      // MM_FUZZ_RUNS multiplies the property runs, and so the time allowed.
+      testTimeout: 60_000 * Math.max(1, Number(process.env.MM_FUZZ_RUNS ?? 1) || 1),
       ...test,
     },
   });
