@@ -46,8 +46,8 @@ if [ ! -f "$ksrc/lib/maple_tree.c" ]; then
 fi
 
 rt="$ksrc/tools/testing/radix-tree"
-cp "$here/kdiff.c" "$rt/kdiff.c"
-printf 'kdiff: $(SHARED_OFILES) kdiff.o\nkdiff.o: kdiff.c ../shared/maple-shim.c ../../../lib/maple_tree.c\n' >"$rt/kdiff.mk"
+cp "$here/kdiff.c" "$here/common.h" "$rt/"
+printf 'kdiff: $(SHARED_OFILES) kdiff.o\nkdiff.o: kdiff.c common.h ../shared/maple-shim.c ../../../lib/maple_tree.c\n' >"$rt/kdiff.mk"
 make -s -C "$rt" -f Makefile -f kdiff.mk -j"$(nproc)" generated/map-shift.h generated/bit-length.h kdiff >&2
 cp "$rt/kdiff" "$out/kdiff"
 
@@ -55,7 +55,7 @@ cp "$rt/kdiff" "$out/kdiff"
 bt="$ksrc/tools/testing/radix-tree-O2"
 rm -rf "$bt" && cp -r "$rt" "$bt"
 (cd "$bt" && rm -f ./*.o kdiff)
-cp "$here/vma-mix.c" "$bt/vma-mix.c"
+cp "$here/vma-mix.c" "$here/common.h" "$bt/"
 printf 'vma-mix: $(SHARED_OFILES) vma-mix.o\n' >"$bt/vma-mix.mk"
 make -s -C "$bt" -f Makefile -f vma-mix.mk -j"$(nproc)" \
   CFLAGS="-I../shared -I. -I../../include -I../../arch/x86/include -I../../../lib -O2 -D_LGPL_SOURCE" \

@@ -11,6 +11,7 @@
  */
 #include "test.h"
 #include "../shared/maple-shim.c"
+#include "common.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,27 +69,6 @@ static void put_entry(char **p, void *e)
 		*p += sprintf(*p, " %lu", xa_to_value(e));
 	else
 		*p += sprintf(*p, " ?");
-}
-
-/* Nodes reachable from the root, by depth-first walk. */
-static unsigned long count_nodes(struct maple_enode *enode, unsigned long max)
-{
-	struct maple_node *node = mte_to_node(enode);
-	enum maple_type type = mte_node_type(enode);
-	unsigned long *pivots = ma_pivots(node, type);
-	unsigned long count = 1;
-	unsigned char i, end;
-	void __rcu **slots;
-
-	if (ma_is_leaf(type))
-		return 1;
-	/* The metadata shares the last slot: the data end needs the node max. */
-	end = ma_data_end(node, type, pivots, max);
-	slots = ma_slots(node, type);
-	for (i = 0; i <= end; i++)
-		count += count_nodes(mt_slot_locked(mt, slots, i),
-				     i < mt_pivots[type] ? pivots[i] : max);
-	return count;
 }
 
 /* A fresh state on the current tree, as the TypeScript side makes one. */
@@ -365,7 +345,7 @@ int main(int argc, char **argv)
 			mtree_lock(mt);
 			root = mt_root_locked(mt);
 			if (xa_is_node(root))
-				nodes = count_nodes(root, ULONG_MAX);
+				nodes = count_nodes(mt, root, ULONG_MAX);
 			p += sprintf(p, " | h%u n%lu", mt_height(mt), nodes);
 			mtree_unlock(mt);
 		} else if (!strcmp(op, "dump")) {

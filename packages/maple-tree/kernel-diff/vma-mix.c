@@ -34,6 +34,7 @@ void maple_rcu_cb(struct rcu_head *head)
 
 	kmem_cache_free(maple_node_cache, node);
 }
+#include "common.h"
 
 #include <stdio.h>
 #include <stdint.h>
@@ -64,27 +65,6 @@ static double now(void)
 static void report(const char *phase, unsigned long ops, double secs)
 {
 	printf("%-10s %8lu ops %9.4f s %12.0f ops/s\n", phase, ops, secs, ops / secs);
-}
-
-static unsigned long count_nodes(struct maple_tree *mt, struct maple_enode *enode,
-				 unsigned long max)
-{
-	struct maple_node *node = mte_to_node(enode);
-	enum maple_type type = mte_node_type(enode);
-	unsigned long *pivots = ma_pivots(node, type);
-	unsigned long count = 1;
-	unsigned char i, end;
-	void __rcu **slots;
-
-	if (ma_is_leaf(type))
-		return 1;
-	/* The metadata shares the last slot: the data end needs the node max. */
-	end = ma_data_end(node, type, pivots, max);
-	slots = ma_slots(node, type);
-	for (i = 0; i <= end; i++)
-		count += count_nodes(mt, mt_slot_locked(mt, slots, i),
-				     i < mt_pivots[type] ? pivots[i] : max);
-	return count;
 }
 
 static unsigned long first[N], last[N];
