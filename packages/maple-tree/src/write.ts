@@ -1550,13 +1550,11 @@ const dstMax = new Float64Array(3);
  * max whenever `end < 15`, for every node type (the kernel leaves it implied
  * past `mt_pivots`: 9 in a `maple_arange_64`), so 15 for all types.
  */
-function pivCount(_type: number): number {
-  return 15;
-}
+const PIVOTS_KEPT = 15;
 
 /** `mas_safe_pivot()`: the pivot of `offset`, or the node max past the pivots. */
 function safePivot(m: MaLevel, offset: number): number {
-  return offset < pivCount(TY[m.node]!) ? P[m.node * S + offset]! : m.max;
+  return offset < PIVOTS_KEPT ? P[m.node * S + offset]! : m.max;
 }
 
 /** `mas_safe_min()`. */
@@ -1618,7 +1616,7 @@ function levelAscend(m: MaLevel): void {
       setMin = true;
       min = P[a * S + aSlot - 1]! + 1;
     }
-    if (!setMax && aSlot < pivCount(TY[a]!)) {
+    if (!setMax && aSlot < PIVOTS_KEPT) {
       setMax = true;
       max = P[a * S + aSlot]!;
     }
@@ -1881,7 +1879,7 @@ function nodeCopy(
       }
     }
   }
-  // pivot[end] holds the node max whenever end < 15 (see pivCount).
+  // pivot[end] holds the node max whenever end < 15 (see PIVOTS_KEPT).
   if (dStart + size <= 15) piv[db + last] = dMax;
   return dMax;
 }
