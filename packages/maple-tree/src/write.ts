@@ -985,6 +985,16 @@ function collapseRoot(mt: Mtree): void {
   }
 }
 
+/** The right path equals the left one down to `depth` (a store within one subtree). */
+function rightPathFromLeft(depth: number): void {
+  for (let i = 0; i <= depth; i++) {
+    rNode[i] = lNode[i]!;
+    rOff[i] = lOff[i]!;
+    rMin[i] = lMin[i]!;
+    rMax[i] = lMax[i]!;
+  }
+}
+
 /** Fill the right path below `depth` for key `key` (or the rightmost path when key > node max). */
 function walkRight(depth: number, leafDepth: number, key: number, beyond: boolean): void {
   pathTree = null;
@@ -1201,11 +1211,11 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       return;
     case wr_split_store:
       if ((mas.masFlags & MA_STATE_BULK) !== 0) nodeStoreRebuild(mt, mas, entry);
-      else cpWrSplit(mt, mas, entry);
+      else cpWrLeaf(mt, mas, entry, false);
       return;
     case wr_rebalance:
       if ((mas.masFlags & MA_STATE_BULK) !== 0) nodeStoreRebuild(mt, mas, entry);
-      else cpWrRebalance(mt, mas, entry);
+      else cpWrLeaf(mt, mas, entry, true);
       return;
     default:
       nodeStoreRebuild(mt, mas, entry);
@@ -1299,12 +1309,7 @@ function nodeStoreRebuild(mt: Mtree, mas: WriteState, entry: unknown): void {
   DB[5] = lMin[d]!;
   DB[6] = max;
   bnFromLeaves(entry, n, wr.offset, n, ro);
-  for (let i = 0; i <= d; i++) {
-    rNode[i] = lNode[i]!;
-    rOff[i] = lOff[i]!;
-    rMin[i] = lMin[i]!;
-    rMax[i] = lMax[i]!;
-  }
+  rightPathFromLeft(d);
   rebuild(mt, mas, d);
 }
 
@@ -1377,12 +1382,7 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
   }
   const top = wr.depth;
   const leafDepth = mtHeight(mt) - 1;
-  for (let i = 0; i <= top; i++) {
-    rNode[i] = lNode[i]!;
-    rOff[i] = lOff[i]!;
-    rMin[i] = lMin[i]!;
-    rMax[i] = lMax[i]!;
-  }
+  rightPathFromLeft(top);
   walkLeft(top, leafDepth, index);
   const topMax = lMax[top]!;
   const beyond = last >= topMax;
@@ -2001,49 +2001,34 @@ function cpIsNewRoot(mt: Mtree, mas: WriteState): boolean {
   return true;
 }
 
-/** @kernel split_ascend (lib/maple_tree.c) */
-function splitAscend(mt: Mtree, mas: WriteState, m: MaLevel, w: WrLevel): boolean {
-  let min = m.min;
-  let max = m.max;
-  w.offsetEnd = par.offset;
+/**
+ * After writing a level of a split or rebalance: the new nodes become the
+ * data of the parent level, unless they make a new root or converged.
+ * A split always replaces the node at the parent's offset; a rebalance
+ * without a sibling leaves the parent's end offset as it was (the kernel's
+ * `rebalance_ascend` does not set it then).
+ * @kernel split_ascend rebalance_ascend (lib/maple_tree.c)
+ */
+function leafAscend(mt: Mtree, mas: WriteState, rebalance: boolean): boolean {
+  let min = mL.min;
+  let max = mL.max;
+  if (!rebalance) wL.offsetEnd = par.offset;
   if (sib.end !== 0) {
-    if (sib.max < m.min) {
+    if (sib.max < mL.min) {
       min = sib.min;
+      wL.offsetEnd = par.offset;
       par.offset--;
     } else {
       max = sib.max;
-      w.offsetEnd++;
+      wL.offsetEnd = par.offset + 1;
     }
   }
   cpDstToSlots(mt, min, max);
   if (cpIsNewRoot(mt, mas)) return false;
   if (cpDCount === 1 && sib.end === 0) return false;
   cpHeight++;
-  copyLoc(par, m);
-  wrSetup(w, m);
-  return true;
-}
-
-/** @kernel rebalance_ascend (lib/maple_tree.c) */
-function rebalanceAscend(mt: Mtree, mas: WriteState, m: MaLevel, w: WrLevel): boolean {
-  let min = m.min;
-  let max = m.max;
-  if (sib.end !== 0) {
-    if (sib.min > m.max) {
-      max = sib.max;
-      w.offsetEnd = par.offset + 1;
-    } else {
-      min = sib.min;
-      w.offsetEnd = par.offset;
-      par.offset--;
-    }
-  }
-  cpDstToSlots(mt, min, max);
-  if (cpIsNewRoot(mt, mas)) return false;
-  if (cpDCount === 1 && sib.end === 0) return false;
-  cpHeight++;
-  copyLoc(par, m);
-  wrSetup(w, m);
+  copyLoc(par, mL);
+  wrSetup(wL, mL);
   return true;
 }
 
@@ -2169,10 +2154,15 @@ function cpCanConvergeInPlace(mt: Mtree, type: number): boolean {
   return !(mL.min === 0 && mL.max === MAPLE_MAX && mL.depth !== 0);
 }
 
-/** @kernel mas_wr_split (lib/maple_tree.c) */
-function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
-  const d = wr.depth;
-  leafLevel(d);
+/**
+ * A split (the leaf overflows) or a rebalance (the leaf falls below its
+ * minimum), written level by level from the leaf up. A split pushes data into
+ * a sibling with room (left first); a rebalance takes the right sibling, else
+ * the left one, while the data would be insufficient.
+ * @kernel mas_wr_split mas_wr_rebalance split_data rebalance_data (lib/maple_tree.c)
+ */
+function cpWrLeaf(mt: Mtree, mas: WriteState, entry: unknown, rebalance: boolean): void {
+  leafLevel(wr.depth);
   copyLoc(mL, par);
   cpNewRoot = false;
   cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
@@ -2182,46 +2172,12 @@ function cpWrSplit(mt: Mtree, mas: WriteState, entry: unknown): void {
       levelAscend(par);
       par.end = P[par.node * S + 15]!;
     }
-    // split_data()
     cpDataCalc(mL, mL, wL);
     sib.end = 0;
     if (cpData > mtSlots[type]!) {
       pushDataSib(mL, type);
       if (sib.end !== 0) cpData += sib.end + 1;
-    }
-    if (cpCanConvergeInPlace(mt, type)) {
-      cpConvergeInPlace(mt, mL, wL);
-      return;
-    }
-    multiSrcSetup(mL, mL, wL);
-    dstSetup(mt, mas, type);
-    cpDataWrite(type);
-    if (!splitAscend(mt, mas, mL, wL)) break;
-    type = internalType(mt);
-  }
-  cpReplace(mt, cpNewRoot ? mt.root : mL.node, mL.depth);
-}
-
-/** @kernel mas_wr_rebalance (lib/maple_tree.c) */
-function cpWrRebalance(mt: Mtree, mas: WriteState, entry: unknown): void {
-  const d = wr.depth;
-  leafLevel(d);
-  copyLoc(mL, par);
-  cpNewRoot = false;
-  cpLeafInit(mas.index, mas.last, entry, wL, wL, mL);
-  let type: number = maple_leaf_64;
-  for (;;) {
-    if (par.depth !== 0) {
-      levelAscend(par);
-      par.end = P[par.node * S + 15]!;
-    }
-    // rebalance_data()
-    cpDataCalc(mL, mL, wL);
-    sib.end = 0;
-    if (cpData > mtSlots[type]!) {
-      pushDataSib(mL, type);
-      if (sib.end !== 0) cpData += sib.end + 1;
-    } else if (cpData <= mtMinSlots[type]! && (mL.min !== 0 || mL.max !== MAPLE_MAX)) {
+    } else if (rebalance && cpData <= mtMinSlots[type]! && (mL.min !== 0 || mL.max !== MAPLE_MAX)) {
       rebalanceSib();
       cpData += sib.end + 1;
     }
@@ -2232,7 +2188,7 @@ function cpWrRebalance(mt: Mtree, mas: WriteState, entry: unknown): void {
     multiSrcSetup(mL, mL, wL);
     dstSetup(mt, mas, type);
     cpDataWrite(type);
-    if (!rebalanceAscend(mt, mas, mL, wL)) break;
+    if (!leafAscend(mt, mas, rebalance)) break;
     type = internalType(mt);
   }
   cpReplace(mt, cpNewRoot ? mt.root : mL.node, mL.depth);
@@ -2283,12 +2239,7 @@ function cpWrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
   }
   const top = wr.depth;
   const leafDepth = mtHeight(mt) - 1;
-  for (let i = 0; i <= top; i++) {
-    rNode[i] = lNode[i]!;
-    rOff[i] = lOff[i]!;
-    rMin[i] = lMin[i]!;
-    rMax[i] = lMax[i]!;
-  }
+  rightPathFromLeft(top);
   const last = mas.last;
   walkRight(top, leafDepth, last === MAPLE_MAX ? last : last + 1, false);
   walkLeft(top, leafDepth, mas.index);
