@@ -9,7 +9,6 @@
  */
 import { type CostTable, DEFAULT_COSTS } from './cost.js';
 import { ConfigError } from './errors.js';
-import type { MemOptions } from './page-alloc.js';
 
 /** Architectures the model knows (their page sizes and section sizes differ). */
 export const ARCHES = ['x86_64', 'arm64', 'riscv64', 'ppc64le', 's390x'] as const;
@@ -87,6 +86,22 @@ export const DEFAULT_TLB: TlbGeometry = Object.freeze({
   asidBits: 12,
   broadcastFlush: false,
 });
+
+/** Tunables of the physical memory model. */
+export interface MemOptions {
+  /** Share of each node (percent, whole sections) given to ZONE_MOVABLE (`movablecore=N%`); default 0. */
+  readonly movablecorePercent?: number;
+  /** `vm.min_free_kbytes`; default computed like the kernel (sqrt of lowmem × 16). */
+  readonly minFreeKbytes?: number;
+  /** `vm.watermark_scale_factor` (default 10, i.e. 0.1% of a zone between watermarks). */
+  readonly watermarkScaleFactor?: number;
+  /** `vm.watermark_boost_factor` (default 15000). */
+  readonly watermarkBoostFactor?: number;
+  /** `vm.percpu_pagelist_high_fraction` (default 0: pcp high auto-tuned from the low watermark). */
+  readonly percpuPagelistHighFraction?: number;
+  /** Per-CPU data cache slice in bytes, deciding PCPF_FREE_HIGH_BATCH (default 2 MiB). */
+  readonly pcpCacheSliceBytes?: number;
+}
 
 /** What a user passes to `createMachine`; every field is optional. */
 export interface MachineConfig {

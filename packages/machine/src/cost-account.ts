@@ -6,10 +6,18 @@
  * count per cost event (`tlbHit`, `ipi`, …) is kept in a typed array indexed
  * by the event's position in the cost table.
  */
-import type { Clock } from './clock.js';
+
 import type { CostEvent, CostTable } from './cost.js';
 import { MmError } from './errors.js';
-import type { Machine } from './machine.js';
+import type { Clock } from './sched/clock.js';
+import type { Topology } from './topology.js';
+
+/** What the accounting needs of a machine: its clock, cost table and CPU count. */
+export interface CostAccountHost {
+  readonly topology: Pick<Topology, 'nrCpus'>;
+  readonly clock: Clock;
+  readonly costs: CostTable;
+}
 
 /** Busy time and event counts per CPU (`machine.account`). */
 export class CostAccount {
@@ -19,12 +27,12 @@ export class CostAccount {
   readonly eventCounts: Float64Array;
   /** The cost-table event names, in index order. */
   readonly eventNames: readonly CostEvent[];
-  private readonly machine: Machine;
+  private readonly machine: CostAccountHost;
   private readonly clock: Clock;
   private readonly costs: CostTable;
   private readonly eventIndex: Readonly<Record<string, number>>;
 
-  constructor(machine: Machine) {
+  constructor(machine: CostAccountHost) {
     this.machine = machine;
     this.clock = machine.clock;
     this.costs = machine.costs;

@@ -2,7 +2,7 @@
  * DOC: text views of the machine's topology, in the shape of `lscpu` and
  * `numactl --hardware`.
  */
-import type { Machine } from './machine.js';
+import type { MachineCore } from './types.js';
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -28,7 +28,7 @@ export function cpuListString(cpus: readonly number[]): string {
 }
 
 /** `numactl --hardware`-style text: nodes, their CPUs and sizes, the distance table. */
-export function formatTopology(machine: Machine): string {
+export function formatTopology(machine: MachineCore): string {
   const t = machine.topology;
   const c = machine.config;
   const lines: string[] = [];

@@ -1,10 +1,15 @@
 /**
  * DOC: @mm/machine: the simulated machine every mm subsystem runs on.
+ *
+ * This is the public surface: what users and sibling packages build on.
+ * Mechanism internals (the buddy allocator's list primitives, fallback and
+ * highatomic steps, pcp tuning, the TLB arrays and IPI handlers, lockdep's
+ * usage bits) are exported from `@mm/machine/internal` instead (see
+ * internal.ts), for tests, benchmarks and the kernel model; they may change
+ * without a major version.
  * @packageDocumentation
  */
-export { AddressSpace } from './address-space.js';
-export { bitSpinIsLocked, bitSpinLock, bitSpinTrylock, bitSpinUnlock } from './bit-spinlock.js';
-export { Clock, ClockEvent, NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC } from './clock.js';
+
 export {
   ARCH_PAGE_SIZES,
   ARCHES,
@@ -13,6 +18,7 @@ export {
   LOCAL_DISTANCE,
   MAX_NUMNODES,
   type MachineConfig,
+  type MemOptions,
   type NodeConfig,
   NR_CPUS_MAX,
   PRESETS,
@@ -25,33 +31,6 @@ export {
 } from './config.js';
 export { type CostEvent, type CostTable, DEFAULT_COSTS } from './cost.js';
 export { CostAccount } from './cost-account.js';
-export {
-  BLOCK_SOFTIRQ,
-  type CpuState,
-  Cpus,
-  type CpusState,
-  HARDIRQ_MASK,
-  HARDIRQ_OFFSET,
-  HI_SOFTIRQ,
-  HRTIMER_SOFTIRQ,
-  IRQ_POLL_SOFTIRQ,
-  MAX_SOFTIRQ_RESTART,
-  NET_RX_SOFTIRQ,
-  NET_TX_SOFTIRQ,
-  NMI_MASK,
-  NMI_OFFSET,
-  NR_SOFTIRQS,
-  PREEMPT_MASK,
-  PREEMPT_OFFSET,
-  RCU_SOFTIRQ,
-  SCHED_SOFTIRQ,
-  SOFTIRQ_DISABLE_OFFSET,
-  SOFTIRQ_MASK,
-  SOFTIRQ_OFFSET,
-  type SoftirqHandler,
-  TASKLET_SOFTIRQ,
-  TIMER_SOFTIRQ,
-} from './cpu.js';
 export {
   bugOn,
   ConfigError,
@@ -77,8 +56,82 @@ export {
   MmBugError,
   MmError,
 } from './errors.js';
-export { FailPageAlloc } from './fail-page-alloc.js';
 export { cpuListString, formatTopology } from './format.js';
+export { bitSpinIsLocked, bitSpinLock, bitSpinTrylock, bitSpinUnlock } from './locking/bit-spinlock.js';
+export {
+  LOCAL_LOCK_FAILED,
+  LocalLock,
+  LocalTryLock,
+  localLock,
+  localLockIrq,
+  localLockIrqsave,
+  localtryLock,
+  localtryLockIrq,
+  localtryLockIrqsave,
+  localtryTrylock,
+  localtryTrylockIrqsave,
+  localtryUnlock,
+  localtryUnlockIrq,
+  localtryUnlockIrqrestore,
+  localUnlock,
+  localUnlockIrq,
+  localUnlockIrqrestore,
+} from './locking/local-lock.js';
+export {
+  HELD_READ,
+  HELD_TRYLOCK,
+  HeldLocks,
+  LOCK_KIND,
+  type LockClassStats,
+  Lockdep,
+  LockdepError,
+  type LockdepKind,
+  LockdepMap,
+  type LockKind,
+  MAX_LOCK_DEPTH,
+  mightSleep,
+} from './locking/lockdep.js';
+export { Mutex, mutexIsLocked, mutexLock, mutexTrylock, mutexUnlock } from './locking/mutex.js';
+export {
+  downgradeWrite,
+  downRead,
+  downReadTrylock,
+  downWrite,
+  downWriteTrylock,
+  RwSemaphore,
+  rwsemIsLocked,
+  upRead,
+  upWrite,
+} from './locking/rwsem.js';
+export {
+  readSeqbegin,
+  readSeqcountBegin,
+  readSeqcountRetry,
+  readSeqretry,
+  SeqCount,
+  SeqLock,
+  writeSeqcountBegin,
+  writeSeqcountEnd,
+  writeSeqlock,
+  writeSequnlock,
+} from './locking/seqcount.js';
+export {
+  SPIN_WOULD_SLEEP,
+  SpinLock,
+  spinIsLocked,
+  spinLock,
+  spinLockBh,
+  spinLockIrq,
+  spinLockIrqsave,
+  spinLockNested,
+  spinTrylock,
+  spinUnlock,
+  spinUnlockBh,
+  spinUnlockIrq,
+  spinUnlockIrqrestore,
+} from './locking/spinlock.js';
+export { createMachine, Machine, type MachineState } from './machine.js';
+export { FailPageAlloc } from './mm/fail-page-alloc.js';
 export {
   __GFP_ACCOUNT,
   __GFP_BITS_MASK,
@@ -106,21 +159,6 @@ export {
   __GFP_WRITE,
   __GFP_ZERO,
   __GFP_ZEROTAGS,
-  ALLOC_CMA,
-  ALLOC_CPUSET,
-  ALLOC_HIGHATOMIC,
-  ALLOC_KSWAPD,
-  ALLOC_MIN_RESERVE,
-  ALLOC_NO_WATERMARKS,
-  ALLOC_NOFRAGMENT,
-  ALLOC_NON_BLOCK,
-  ALLOC_OOM,
-  ALLOC_RESERVES,
-  ALLOC_TRYLOCK,
-  ALLOC_WMARK_HIGH,
-  ALLOC_WMARK_LOW,
-  ALLOC_WMARK_MASK,
-  ALLOC_WMARK_MIN,
   GFP_ATOMIC,
   GFP_DMA,
   GFP_DMA32,
@@ -139,71 +177,9 @@ export {
   GFP_ZONEMASK,
   gfpflagsAllowBlocking,
   gfpMigratetype,
-  gfpToAllocFlags,
   gfpZone,
-} from './gfp.js';
-export { type CpuhpCallback, type CpuhpSection, Hotplug } from './hotplug.js';
-export {
-  LOCAL_LOCK_FAILED,
-  LocalLock,
-  LocalTryLock,
-  localLock,
-  localLockIrq,
-  localLockIrqsave,
-  localtryLock,
-  localtryLockIrq,
-  localtryLockIrqsave,
-  localtryTrylock,
-  localtryTrylockIrqsave,
-  localtryUnlock,
-  localtryUnlockIrq,
-  localtryUnlockIrqrestore,
-  localUnlock,
-  localUnlockIrq,
-  localUnlockIrqrestore,
-} from './local-lock.js';
-export {
-  HELD_READ,
-  HELD_TRYLOCK,
-  HeldLocks,
-  LOCK_ENABLED_HARDIRQ,
-  LOCK_ENABLED_SOFTIRQ,
-  LOCK_KIND,
-  LOCK_USED_IN_HARDIRQ,
-  LOCK_USED_IN_SOFTIRQ,
-  type LockClassStats,
-  Lockdep,
-  LockdepError,
-  type LockdepKind,
-  LockdepMap,
-  type LockKind,
-  MAX_LOCK_DEPTH,
-  mightSleep,
-} from './lockdep.js';
-export { createMachine, Machine, type MachineState, type MachineWarning } from './machine.js';
-export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './memmap.js';
-export {
-  type FaultHandler,
-  type HardwareWalker,
-  MMU_EXEC,
-  MMU_MAX_FAULT_RETRIES,
-  MMU_READ,
-  MMU_USER,
-  MMU_WRITE,
-  Mmu,
-  MmuError,
-  type MmuState,
-  TLB_NR_DYN_ASIDS,
-  type TlbStats,
-  WALK_NOT_PRESENT,
-  WALK_OK,
-  WALK_PROT,
-  WalkResult,
-  X86_PF_INSTR,
-  X86_PF_PROT,
-  X86_PF_USER,
-  X86_PF_WRITE,
-} from './mmu.js';
+} from './mm/gfp.js';
+export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './mm/memmap.js';
 export {
   MAX_NR_ZONES,
   MIGRATE_HIGHATOMIC,
@@ -230,22 +206,18 @@ export {
   ZONELIST_FALLBACK,
   ZONELIST_NOFALLBACK,
   ZoneTable,
-} from './mmzone.js';
-export { Mutex, mutexIsLocked, mutexLock, mutexTrylock, mutexUnlock } from './mutex.js';
+} from './mm/mmzone.js';
 export {
   BadPageError,
-  FPI_TO_TAIL,
   type KswapdHook,
-  MAX_RECLAIM_RETRIES,
   MEMCG_DATA_KMEM,
   type MemcgChargeHook,
   type MemcgUnchargeHook,
-  type MemOptions,
   type NodePreferenceHook,
   NUMA_NO_NODE,
   PageAllocator,
   type ReclaimHook,
-} from './page-alloc.js';
+} from './mm/page-alloc.js';
 export {
   __NR_PAGEFLAGS,
   PAGE_FLAG_NAMES,
@@ -294,33 +266,8 @@ export {
   PGTY_zsmalloc,
   pageFlagsString,
   pageTypeName,
-} from './page-flags.js';
-export { PageblockFlags } from './pageblock.js';
-export {
-  NR_LOWORDER_PCP_LISTS,
-  NR_PCP_LISTS,
-  NR_PCP_THP,
-  orderToPindex,
-  PCP_BATCH_SCALE_MAX,
-  PCPF_FREE_HIGH_BATCH,
-  PCPF_PREV_FREE_HIGH_ORDER,
-  PerCpuPages,
-  zoneBatchsize,
-  zoneHighsize,
-} from './pcp.js';
-export {
-  PerCpu,
-  PercpuCounter,
-  percpuCounterAdd,
-  percpuCounterAddBatch,
-  percpuCounterBatch,
-  percpuCounterCompare,
-  percpuCounterDestroy,
-  percpuCounterRead,
-  percpuCounterReadPositive,
-  percpuCounterSum,
-} from './percpu.js';
-export { fnv1a32, Prng, PrngStreams } from './prng.js';
+} from './mm/page-flags.js';
+export { PageblockFlags } from './mm/pageblock.js';
 export {
   formatBuddyinfo,
   formatPagetypeinfo,
@@ -329,76 +276,8 @@ export {
   type MemState,
   memStateJson,
   type ZoneState,
-} from './procfs.js';
-export { Rcu, RcuStallError, type RcuState, type RcuStats } from './rcu.js';
-export {
-  downgradeWrite,
-  downRead,
-  downReadTrylock,
-  downWrite,
-  downWriteTrylock,
-  RwSemaphore,
-  rwsemIsLocked,
-  upRead,
-  upWrite,
-} from './rwsem.js';
-export {
-  SCHED_AGAIN,
-  SCHED_EXIT,
-  SCHED_MIN_STEP_NS,
-  SCHED_SLEEP,
-  Sched,
-  type SchedState,
-  TASK_DEAD,
-  TASK_INTERRUPTIBLE,
-  TASK_RUNNING,
-  TASK_UNINTERRUPTIBLE,
-  Task,
-  type TaskFn,
-  TaskQueue,
-  type TaskState,
-} from './sched.js';
-export {
-  readSeqbegin,
-  readSeqcountBegin,
-  readSeqcountRetry,
-  readSeqretry,
-  SeqCount,
-  SeqLock,
-  writeSeqcountBegin,
-  writeSeqcountEnd,
-  writeSeqlock,
-  writeSequnlock,
-} from './seqcount.js';
-export { onEachCpu, SmpStats, smpCallFunctionMany, smpCallFunctionSingle } from './smp.js';
-export {
-  SPIN_WOULD_SLEEP,
-  SpinLock,
-  spinIsLocked,
-  spinLock,
-  spinLockBh,
-  spinLockIrq,
-  spinLockIrqsave,
-  spinLockNested,
-  spinTrylock,
-  spinUnlock,
-  spinUnlockBh,
-  spinUnlockIrq,
-  spinUnlockIrqrestore,
-} from './spinlock.js';
-export { TimerList, Timers } from './timer.js';
-export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE, TlbArray } from './tlb.js';
-export {
-  broadcastTlbFlush,
-  FlushTlbInfo,
-  flushTlbFunc,
-  nativeFlushTlbMulti,
-  TLB_FLUSH_ALL,
-  TLB_GENERATION_INVALID,
-  TlbBatch,
-} from './tlbflush.js';
-export { Topology } from './topology.js';
-export { type ValidateOptions, validatePageAlloc } from './validate.js';
+} from './mm/procfs.js';
+export { type ValidateOptions, validatePageAlloc } from './mm/validate.js';
 export {
   NODE_STAT,
   NODE_STAT_NAMES,
@@ -427,7 +306,93 @@ export {
   VM_EVENT_NAMES,
   Vmstat,
   ZONE_STAT_NAMES,
-} from './vmstat.js';
+} from './mm/vmstat.js';
+export { zoneWatermarkOk } from './mm/watermark.js';
+export { AddressSpace } from './mmu/address-space.js';
+export {
+  type FaultHandler,
+  type HardwareWalker,
+  MMU_EXEC,
+  MMU_MAX_FAULT_RETRIES,
+  MMU_READ,
+  MMU_USER,
+  MMU_WRITE,
+  Mmu,
+  MmuError,
+  type MmuState,
+  type TlbStats,
+  WALK_NOT_PRESENT,
+  WALK_OK,
+  WALK_PROT,
+  WalkResult,
+  X86_PF_INSTR,
+  X86_PF_PROT,
+  X86_PF_USER,
+  X86_PF_WRITE,
+} from './mmu/mmu.js';
+export { TLB_DIRTY, TLB_FLAGS_MASK, TLB_GLOBAL, TLB_NX, TLB_USER, TLB_WRITE } from './mmu/tlb.js';
+export { TLB_FLUSH_ALL, TlbBatch } from './mmu/tlbflush.js';
+export { Prng, PrngStreams } from './prng.js';
+export { Rcu, RcuStallError, type RcuState, type RcuStats } from './rcu/tree.js';
+export { Clock, ClockEvent, NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC } from './sched/clock.js';
+export {
+  BLOCK_SOFTIRQ,
+  type CpuState,
+  Cpus,
+  type CpusState,
+  HARDIRQ_MASK,
+  HARDIRQ_OFFSET,
+  HI_SOFTIRQ,
+  HRTIMER_SOFTIRQ,
+  IRQ_POLL_SOFTIRQ,
+  MAX_SOFTIRQ_RESTART,
+  NET_RX_SOFTIRQ,
+  NET_TX_SOFTIRQ,
+  NMI_MASK,
+  NMI_OFFSET,
+  NR_SOFTIRQS,
+  PREEMPT_MASK,
+  PREEMPT_OFFSET,
+  RCU_SOFTIRQ,
+  SCHED_SOFTIRQ,
+  SOFTIRQ_DISABLE_OFFSET,
+  SOFTIRQ_MASK,
+  SOFTIRQ_OFFSET,
+  type SoftirqHandler,
+  TASKLET_SOFTIRQ,
+  TIMER_SOFTIRQ,
+} from './sched/cpu.js';
+export { type CpuhpCallback, type CpuhpSection, Hotplug } from './sched/hotplug.js';
+export {
+  PerCpu,
+  PercpuCounter,
+  percpuCounterAdd,
+  percpuCounterAddBatch,
+  percpuCounterBatch,
+  percpuCounterCompare,
+  percpuCounterDestroy,
+  percpuCounterRead,
+  percpuCounterReadPositive,
+  percpuCounterSum,
+} from './sched/percpu.js';
+export {
+  SCHED_AGAIN,
+  SCHED_EXIT,
+  SCHED_MIN_STEP_NS,
+  SCHED_SLEEP,
+  Sched,
+  type SchedState,
+  TASK_DEAD,
+  TASK_INTERRUPTIBLE,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  Task,
+  type TaskFn,
+  TaskQueue,
+  type TaskState,
+} from './sched/sched.js';
+export { onEachCpu, SmpStats, smpCallFunctionMany, smpCallFunctionSingle } from './sched/smp.js';
+export { TimerList, Timers } from './sched/timer.js';
 export {
   Completion,
   complete,
@@ -440,14 +405,7 @@ export {
   waitqueueActive,
   wakeUp,
   wakeUpAll,
-} from './wait.js';
-export {
-  boostWatermark,
-  calculateMinFreeKbytes,
-  setupPerZoneLowmemReserve,
-  setupPerZoneWmarks,
-  zoneWatermarkFast,
-  zoneWatermarkOk,
-  zoneWatermarkOkRaw,
-} from './watermark.js';
-export { DelayedWork, Workqueue, Workqueues, WorkStruct } from './workqueue.js';
+} from './sched/wait.js';
+export { DelayedWork, Workqueue, Workqueues, WorkStruct } from './sched/workqueue.js';
+export { Topology } from './topology.js';
+export type { MachineCore, MachineWarning } from './types.js';

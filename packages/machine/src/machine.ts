@@ -7,31 +7,25 @@
  * fields, built in the constructor in dependency order.
  */
 
-import { Clock } from './clock.js';
 import { type MachineConfig, type ResolvedMachineConfig, resolveConfig } from './config.js';
 import type { CostTable } from './cost.js';
 import { CostAccount } from './cost-account.js';
-import { Cpus } from './cpu.js';
 import { MmBugError } from './errors.js';
-import { Hotplug } from './hotplug.js';
-import { Lockdep } from './lockdep.js';
-import { Mmu } from './mmu.js';
-import { PageAllocator } from './page-alloc.js';
+import { Lockdep } from './locking/lockdep.js';
+import { PageAllocator } from './mm/page-alloc.js';
+import { validatePageAlloc } from './mm/validate.js';
+import { Mmu } from './mmu/mmu.js';
 import { PrngStreams } from './prng.js';
-import { Rcu } from './rcu.js';
-import { Sched } from './sched.js';
-import { SmpStats } from './smp.js';
-import { Timers } from './timer.js';
+import { Rcu } from './rcu/tree.js';
+import { Clock } from './sched/clock.js';
+import { Cpus } from './sched/cpu.js';
+import { Hotplug } from './sched/hotplug.js';
+import { Sched } from './sched/sched.js';
+import { SmpStats } from './sched/smp.js';
+import { Timers } from './sched/timer.js';
+import { Workqueues } from './sched/workqueue.js';
 import { Topology } from './topology.js';
-import { validatePageAlloc } from './validate.js';
-import { Workqueues } from './workqueue.js';
-
-/** A warning recorded by {@link Machine.warnOn} (the model of a `WARN_ON()` splat). */
-export interface MachineWarning {
-  readonly message: string;
-  /** The CPU that was running when the warning fired. */
-  readonly cpu: number;
-}
+import type { MachineCore, MachineWarning } from './types.js';
 
 /** The JSON form of a {@link Machine} (see {@link Machine.toJSON}). */
 export interface MachineState {
@@ -58,7 +52,7 @@ export interface MachineState {
 }
 
 /** A simulated machine. Create one with {@link createMachine}. */
-export class Machine {
+export class Machine implements MachineCore {
   /** The checked configuration the machine was built from. */
   readonly config: ResolvedMachineConfig;
   /** CPUs, nodes, distances and physical layout. */
@@ -106,7 +100,7 @@ export class Machine {
     this.prng = new PrngStreams(config.seed);
     this.warnings = [];
     this.currentCpu = 0;
-    this.clock = new Clock(this);
+    this.clock = new Clock(this.topology);
     this.account = new CostAccount(this);
     this.cpus = new Cpus(this);
     this.sched = new Sched(this);

@@ -2,8 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createMachine,
-  LOCK_ENABLED_HARDIRQ,
-  LOCK_USED_IN_HARDIRQ,
   LockdepError,
   type LockdepKind,
   MmError,
@@ -20,6 +18,7 @@ import {
   spinUnlock,
   spinUnlockIrqrestore,
 } from '../src/index.js';
+import { LOCK_ENABLED_HARDIRQ, LOCK_USED_IN_HARDIRQ } from '../src/internal.js';
 import { fuzzRuns } from './fuzz.js';
 
 function kindOf(fn: () => unknown): LockdepKind | 'none' {

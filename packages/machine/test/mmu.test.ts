@@ -20,6 +20,7 @@ import {
   X86_PF_USER,
   X86_PF_WRITE,
 } from '../src/index.js';
+import { tagOn } from '../src/internal.js';
 import {
   KERNEL_GLOBAL,
   MapWalker,
@@ -318,7 +319,7 @@ describe('ASIDs', () => {
     walker.map(2, 0x1000, 12, 20, RW_USER);
     expect(mmu.access(0, a, 0x1000, R)).toBe(10);
     expect(mmu.access(0, b, 0x1000, R)).toBe(20);
-    expect(mmu.tagOn(0, a)).not.toBe(mmu.tagOn(0, b));
+    expect(tagOn(mmu, 0, a)).not.toBe(tagOn(mmu, 0, b));
     // Both stay cached, each under its ASID: switching back hits.
     expect(mmu.access(0, a, 0x1000, R)).toBe(10);
     expect(mmu.access(0, b, 0x1000, R)).toBe(20);
@@ -339,14 +340,14 @@ describe('ASIDs', () => {
       walker.map(as.root, 0, 12, 100 + i, RW_USER);
     });
     for (let i = 0; i < 6; i++) mmu.access(0, spaces[i]!, 0, R);
-    expect(spaces.slice(0, 6).map((as) => mmu.tagOn(0, as))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(spaces.slice(0, 6).map((as) => tagOn(mmu, 0, as))).toEqual([1, 2, 3, 4, 5, 6]);
     // Back to the first: its slot is still there, the entry hits.
     expect(mmu.access(0, spaces[0]!, 0, R)).toBe(100);
     expect(mmu.stats(0)).toMatchObject({ hits: 1, misses: 6 });
     // A seventh takes slot 1 round-robin: the first loses its PCID and misses again.
     expect(mmu.access(0, spaces[6]!, 0, R)).toBe(106);
-    expect(mmu.tagOn(0, spaces[6]!)).toBe(1);
-    expect(mmu.tagOn(0, spaces[0]!)).toBe(-1);
+    expect(tagOn(mmu, 0, spaces[6]!)).toBe(1);
+    expect(tagOn(mmu, 0, spaces[0]!)).toBe(-1);
     expect(mmu.access(0, spaces[0]!, 0, R)).toBe(100);
     expect(mmu.stats(0)).toMatchObject({ hits: 1, misses: 8 });
   });

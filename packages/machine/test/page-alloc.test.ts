@@ -43,6 +43,7 @@ import {
   ZONE_MOVABLE,
   ZONE_NORMAL,
 } from '../src/index.js';
+import { freeAreaEmpty, pageAllocCpuDead, unreserveHighatomicPageblock } from '../src/internal.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -163,7 +164,7 @@ describe('migratetype fallback: claim vs steal', () => {
     for (let o = 9; o >= 4; o--) expect(pa.allocPages(GFP_KERNEL, o)).toBeGreaterThanOrEqual(0);
     // Use up every movable page (no watermarks thanks to __GFP_MEMALLOC).
     exhaust(m, GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, pa.maxOrder);
-    expect(pa.freeAreaEmpty(0, pa.maxOrder, MIGRATE_MOVABLE)).toBe(true);
+    expect(freeAreaEmpty(pa, 0, pa.maxOrder, MIGRATE_MOVABLE)).toBe(true);
     const extfrag = pa.nrExtfrag;
     const stolen = pa.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0);
     expect(stolen).toBeGreaterThanOrEqual(0);
@@ -243,7 +244,7 @@ describe('highatomic reserves', () => {
     expect(pa.zones.nrFreeHighatomic[0]).toBe(pa.pageblockNrPages);
     // Highatomic pageblocks do not merge with normal neighbours.
     expect(pa.zones.nrFree[pa.maxOrder]).toBe(255);
-    expect(pa.unreserveHighatomicPageblock(true)).toBe(true);
+    expect(unreserveHighatomicPageblock(pa, true)).toBe(true);
     expect(pa.zones.nrReservedHighatomic[0]).toBe(0);
     expect(m.warnings).toEqual([]);
   });
@@ -256,7 +257,7 @@ describe('highatomic reserves', () => {
     pa.freePages(atomic, 1);
     pa.drainAllPages();
     pa.zones.nrReservedHighatomic[0] = 0; // a lost update
-    pa.unreserveHighatomicPageblock(true);
+    unreserveHighatomicPageblock(pa, true);
     expect(m.warnings.map((w) => w.message).join()).toMatch(/nr_reserved_highatomic underflow/);
     expect(pa.zones.nrReservedHighatomic[0]).toBe(0);
     for (const pfn of movable) pa.freePages(pfn, pa.maxOrder);
@@ -624,7 +625,7 @@ describe('CPU hotplug and THP pcp lists', () => {
     pa.freePages(a, 0);
     expect(pa.pcp.count[3 * pa.pcp.nrZones]).toBe(1);
     m.currentCpu = 0;
-    pa.pageAllocCpuDead(3);
+    pageAllocCpuDead(pa, 3);
     expect(pa.pcp.count[3 * pa.pcp.nrZones]).toBe(0);
     expect(pa.vmstat.vmEvents[3 * (pa.vmstat.vmEvents.length / 4)]).toBe(0);
     expect(formatVmstatLine(m, 'pgfree')).toBe(1);

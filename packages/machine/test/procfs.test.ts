@@ -14,6 +14,7 @@ import {
   memStateJson,
   validatePageAlloc,
 } from '../src/index.js';
+import { listId } from '../src/internal.js';
 
 describe('/proc/buddyinfo', () => {
   it('prints populated zones with the kernel field widths', () => {
@@ -131,7 +132,7 @@ describe('validate() catches corruption', () => {
   it('a broken free-list link', () => {
     const { m } = touched();
     const pa = m.mem;
-    const head = pa.zones.freeHead[pa.listId(0, 9, 0)] as number;
+    const head = pa.zones.freeHead[listId(pa, 0, 9, 0)] as number;
     pa.sec(head).prev[head & pa.memmap.sectionMask] = 12345;
     expect(() => m.validate()).toThrow(MmBugError);
   });
@@ -157,7 +158,7 @@ describe('validate() catches corruption', () => {
   it('a pageblock migratetype that disagrees with its free list', () => {
     const { m } = touched();
     const pa = m.mem;
-    const head = pa.zones.freeHead[pa.listId(0, 9, 0)] as number;
+    const head = pa.zones.freeHead[listId(pa, 0, 9, 0)] as number;
     pa.pageblock.set(head, 2);
     expect(() => m.validate()).toThrow(/pageblock/);
   });

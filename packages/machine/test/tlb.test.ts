@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TLB_DIRTY, TLB_GLOBAL, TLB_WRITE, TlbArray } from '../src/index.js';
+import { TLB_DIRTY, TLB_GLOBAL, TLB_WRITE } from '../src/index.js';
+import { TlbArray } from '../src/internal.js';
 
 describe('TlbArray', () => {
   it('derives its geometry', () => {

@@ -12,11 +12,12 @@
  *
  * Lists are LIFO stacks of sheaves (`list_add` + `list_first_entry`).
  */
+
+import { type KmemCache, stat } from './cache.js';
 import type { SlabEnv, SlabSpinLock } from './env.js';
 import type { SlabSheaf } from './sheaf.js';
 import { freeEmptySheaf, sheafFlushUnused } from './sheaf.js';
 import { MAX_FULL_SHEAVES, STAT } from './slab-flags.js';
-import { type KmemCache, stat } from './slub.js';
 
 /** A node's barn. */
 export interface NodeBarn {

@@ -15,9 +15,11 @@
  *   Objects in sheaves count as allocated, so a use-after-free of such an
  *   object is not detected at all (the seed's documented limitation).
  */
+
+import { type KmemCache, OBJ_ALLOC, OBJ_FREE, type SlubAllocator } from './cache.js';
 import { SlabBugError } from './errors.js';
 import { SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from './slab-flags.js';
-import { hex, type KmemCache, OBJ_ALLOC, OBJ_FREE, objAddrOf, objIndexChecked, type SlubAllocator } from './slub.js';
+import { hex, objAddrOf, objIndexChecked } from './slub.js';
 
 /** Object debug bits. */
 const DBG_REDZONE_BAD = 1;

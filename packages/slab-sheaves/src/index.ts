@@ -1,21 +1,22 @@
 /**
  * DOC: @mm/slab-sheaves: the SLUB slab allocator with percpu sheaves, the
  * barn, kfree_rcu batching, prefilled sheaves, kmalloc, slub_debug and stats.
+ *
+ * Internals (the barn's operations, object states, the per-CPU sheaf
+ * arrays, `flush_all`) are exported from `@mm/slab-sheaves/internal` for
+ * tests and the kernel model; they carry no semver promise.
  * @packageDocumentation
  */
 export {
-  BARN_E2BIG,
-  BARN_EBUSY,
-  BARN_ENOMEM,
-  barnGetEmptySheaf,
-  barnGetFullOrEmptySheaf,
-  barnPutEmptySheaf,
-  barnPutFullSheaf,
-  barnReplaceEmptySheaf,
-  barnReplaceFullSheaf,
-  barnShrink,
-  type NodeBarn,
-} from './barn.js';
+  KmemCache,
+  type KmemCacheArgs,
+  type ResolvedSlubConfig,
+  resolveSlubConfig,
+  type SlabDebugReport,
+  type SlabMemcgHooks,
+  SlubAllocator,
+  type SlubConfig,
+} from './cache.js';
 export { type SlabTrack, slabAccess, slabObjectTracks } from './debug.js';
 export type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
 export { CacheBusyError, SlabBugError, type SlabBugKind, SlabError } from './errors.js';
@@ -39,6 +40,15 @@ export {
   kvfree,
   virtToCache,
 } from './kmalloc.js';
+export {
+  calcSlabOrder,
+  calculateAlignment,
+  calculateOrder,
+  calculateSizes,
+  getOrder,
+  orderObjects,
+  type SlabObjectLayout,
+} from './layout.js';
 export { createSlabEnv, type SlabPageSource } from './machine-env.js';
 export {
   kmemCacheAllocFromSheaf,
@@ -46,7 +56,6 @@ export {
   kmemCacheRefillSheaf,
   kmemCacheReturnSheaf,
   kmemCacheSheafSize,
-  type PercpuSheaves,
   type SheafRef,
   SlabSheaf,
 } from './sheaf.js';
@@ -73,15 +82,7 @@ export {
   ZERO_SIZE_PTR,
 } from './slab-flags.js';
 export {
-  calcSlabOrder,
-  calculateAlignment,
-  calculateOrder,
   createSlubAllocator,
-  flushAll,
-  getOrder,
-  type KfreeRcuState,
-  KmemCache,
-  type KmemCacheArgs,
   kmemCacheAlloc,
   kmemCacheAllocBulk,
   kmemCacheAllocNode,
@@ -90,17 +91,6 @@ export {
   kmemCacheFree,
   kmemCacheFreeBulk,
   kmemCacheShrink,
-  OBJ_ALLOC,
-  OBJ_FREE,
-  OBJ_RCU,
-  OBJ_SHEAF,
-  orderObjects,
-  type ResolvedSlubConfig,
-  resolveSlubConfig,
-  type SlabDebugReport,
-  type SlabMemcgHooks,
-  SlubAllocator,
-  type SlubConfig,
   slubCpuDead,
 } from './slub.js';
 export {

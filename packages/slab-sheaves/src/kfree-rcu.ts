@@ -18,6 +18,15 @@
  */
 
 import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
+import {
+  type KfreeRcuState,
+  type KmemCache,
+  OBJ_ALLOC,
+  OBJ_RCU,
+  OBJ_SHEAF,
+  type SlubAllocator,
+  stat,
+} from './cache.js';
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
 import { kfree } from './kmalloc.js';
@@ -33,20 +42,7 @@ import {
   sheafFlushUnused,
 } from './sheaf.js';
 import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
-import {
-  hex,
-  type KfreeRcuState,
-  type KmemCache,
-  OBJ_ALLOC,
-  OBJ_RCU,
-  OBJ_SHEAF,
-  objAddrOf,
-  objIndex,
-  objIndexChecked,
-  type SlubAllocator,
-  slabFreeAfterHook,
-  stat,
-} from './slub.js';
+import { hex, objAddrOf, objIndex, objIndexChecked, slabFreeAfterHook } from './slub.js';
 
 function krc(a: SlubAllocator): KfreeRcuState {
   let k = a.krc;

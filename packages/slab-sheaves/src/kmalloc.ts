@@ -9,8 +9,10 @@
  * `kvfree` equals `kfree` (vmalloc is not modelled).
  */
 import { EINVAL, ENOMEM } from '@mm/machine';
+import type { KmemCache, SlubAllocator } from './cache.js';
 import { SlabBugError } from './errors.js';
 import { __GFP_COMP } from './internal/gfp.js';
+import { getOrder } from './layout.js';
 import {
   KMALLOC_SHIFT_HIGH_PAGES,
   NUMA_NO_NODE,
@@ -22,15 +24,7 @@ import {
   SLAB_TYPESAFE_BY_RCU,
   ZERO_SIZE_PTR,
 } from './slab-flags.js';
-import {
-  getOrder,
-  hex,
-  type KmemCache,
-  kmemCacheCreate,
-  kmemCacheFree,
-  type SlubAllocator,
-  slabAllocNode,
-} from './slub.js';
+import { hex, kmemCacheCreate, kmemCacheFree, slabAllocNode } from './slub.js';
 
 /** Encoded pfn-map values for large kmalloc pages: head = -1 - order, tail = LARGE_TAIL. */
 const LARGE_TAIL = -100;

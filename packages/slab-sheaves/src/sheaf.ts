@@ -31,6 +31,7 @@ import {
   barnReplaceFullSheaf,
   type NodeBarn,
 } from './barn.js';
+import { type KmemCache, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
 import type { SlabLocalTryLock } from './env.js';
 import { SlabError } from './errors.js';
 import {
@@ -43,18 +44,7 @@ import {
 } from './internal/gfp.js';
 import { kfreeInternal, kmallocInternal } from './kmalloc.js';
 import { MAX_FULL_SHEAVES, NR_SLUB_STAT_ITEMS, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
-import {
-  freeHook,
-  freeObjectIndexToSlab,
-  type KmemCache,
-  OBJ_ALLOC,
-  OBJ_SHEAF,
-  objAddrOf,
-  slabAllocObjectsIdx,
-  stat,
-  statAdd,
-  throwDestroyed,
-} from './slub.js';
+import { freeHook, freeObjectIndexToSlab, objAddrOf, slabAllocObjectsIdx, throwDestroyed } from './slub.js';
 
 /** Bytes of `struct slab_sheaf` before the objects array. */
 const SHEAF_HEADER_BYTES = 32;
@@ -62,18 +52,18 @@ const SHEAF_HEADER_BYTES = 32;
 /** A sheaf: a stack of object addresses (`struct slab_sheaf`). */
 export class SlabSheaf {
   readonly cache: KmemCache;
-  /** Objects as global object indices of the cache; `objects[0..size)` are valid. */
+  /** @internal Objects as global object indices of the cache; `objects[0..size)` are valid. */
   readonly objects: Int32Array;
   size: number;
   /** Capacity (the cache's sheaf_capacity, or larger for oversize prefilled sheaves). */
   readonly capacity: number;
-  /** Node of the CPU that submitted an rcu_free sheaf. */
+  /** @internal Node of the CPU that submitted an rcu_free sheaf. */
   node: number;
-  /** Prefilled from pfmemalloc reserves (always flushed on return). */
+  /** @internal Prefilled from pfmemalloc reserves (always flushed on return). */
   pfmemalloc: boolean;
-  /** The kmalloc object holding the sheaf (its struct). */
+  /** @internal The kmalloc object holding the sheaf (its struct). */
   readonly memAddr: number;
-  /** Where the sheaf is, for validation: 0 detached/prefilled, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed. */
+  /** @internal Where the sheaf is, for validation: 0 detached/prefilled, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed. */
   where: number;
 
   constructor(cache: KmemCache, capacity: number, memAddr: number) {

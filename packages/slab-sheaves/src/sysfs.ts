@@ -6,9 +6,11 @@
  * functions of mm/slub.c: counters print the total and then ` C<cpu>=<n>`
  * for each CPU with a non-zero count; per-node figures print ` N<node>=<n>`.
  */
+
+import type { KmemCache, SlubAllocator } from './cache.js';
 import { SlabError } from './errors.js';
 import { NR_SLUB_STAT_ITEMS, STAT, STAT_NAMES } from './slab-flags.js';
-import { type KmemCache, kmemCacheShrink, type SlubAllocator } from './slub.js';
+import { kmemCacheShrink } from './slub.js';
 import { kmemCacheValidate } from './validate.js';
 
 function partialFree(s: KmemCache, nid: number): number {

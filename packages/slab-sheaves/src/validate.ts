@@ -7,18 +7,9 @@
  * barn or prefilled), or pending RCU. Throws `MmBugError` naming the cache.
  */
 import { MmBugError } from '@mm/machine';
+import { type KmemCache, OBJ_ALLOC, OBJ_FREE, OBJ_RCU, OBJ_SHEAF, type SlubAllocator } from './cache.js';
+import { LIST_CPU, LIST_CPU_PARTIAL, LIST_PARTIAL } from './partial.js';
 import { SHEAF_IN_BARN, SHEAF_MAIN, SHEAF_RCU_FREE, SHEAF_SPARE, type SlabSheaf } from './sheaf.js';
-import {
-  type KmemCache,
-  LIST_CPU,
-  LIST_CPU_PARTIAL,
-  LIST_PARTIAL,
-  OBJ_ALLOC,
-  OBJ_FREE,
-  OBJ_RCU,
-  OBJ_SHEAF,
-  type SlubAllocator,
-} from './slub.js';
 
 function fail(s: KmemCache, msg: string): never {
   throw new MmBugError(`slab: validate ${s.name}: ${msg}`);

@@ -1,0 +1,1091 @@
+/**
+ * DOC: the buddy page allocator and the physical memory it manages
+ * (`machine.mem`).
+ *
+ * Free memory sits on per-zone free lists by order (0..MAX_PAGE_ORDER) and
+ * migratetype; a free block of order n is 2^n pages aligned to 2^n, marked
+ * with the buddy page type and its order in `private`. Allocation takes the
+ * smallest suitable block of the wanted migratetype and splits it
+ * (`__rmqueue_smallest`/`expand`); when that list set is empty it falls back
+ * to other migratetypes, first trying to *claim* a whole pageblock for the
+ * requester (`__rmqueue_claim`/`try_to_claim_block`), otherwise just taking
+ * (*stealing*) the smallest foreign block without converting it
+ * (`__rmqueue_steal`), the terminology of the v6.15 series in seed 000.
+ * Freeing merges a block with its free buddy (`pfn ^ (1 << order)`) as long
+ * as possible (`__free_one_page`). Orders up to PAGE_ALLOC_COSTLY_ORDER and
+ * the THP order go through per-CPU lists first (pcp.ts). Zones are tried in
+ * zonelist order (nodes by distance) against their watermarks; the slow path
+ * wakes kswapd (a hook), dips into reserves as the GFP flags allow, calls
+ * the registered reclaim hook and retries.
+ *
+ * Context: the model is synchronous; the kernel's zone->lock and pcp locks
+ * are not taken here (they are wired when the lock model is merged).
+ * "This CPU" is `machine.currentCpu`.
+ */
+
+import type { MemOptions } from '../config.js';
+import { ConfigError, EINVAL, ENOMEM, MmBugError, MmError } from '../errors.js';
+import { mightSleep } from '../locking/lockdep.js';
+import type { Hotplug } from '../sched/hotplug.js';
+import type { MachineCore } from '../types.js';
+import { freeOnePage } from './buddy.js';
+import { FailPageAlloc } from './fail-page-alloc.js';
+import { RMQUEUE_NORMAL } from './fallback.js';
+import {
+  __GFP_ACCOUNT,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_KSWAPD_RECLAIM,
+  __GFP_NOWARN,
+  __GFP_THISNODE,
+  __GFP_ZERO,
+  ALLOC_NOFRAGMENT,
+  ALLOC_WMARK_LOW,
+  GFP_MOVABLE_MASK,
+  GFP_ZONEMASK,
+  gfpMigratetype,
+  gfpZone,
+} from './gfp.js';
+import { Memmap, type MemSection } from './memmap.js';
+import {
+  MAX_NR_ZONES,
+  MIGRATE_MOVABLE,
+  MIGRATE_PCPTYPES,
+  MIGRATE_UNMOVABLE,
+  maxPageOrder,
+  NR_WMARK,
+  PAGE_ALLOC_COSTLY_ORDER,
+  WMARK_HIGH,
+  ZONE_BELOW_HIGH,
+  ZONE_BOOSTED_WATERMARK,
+  ZONE_DMA32,
+  ZONE_NORMAL,
+  ZONE_RECLAIM_ACTIVE,
+  ZoneTable,
+} from './mmzone.js';
+import {
+  PAGE_FLAGS_CHECK_AT_FREE,
+  PAGE_FLAGS_CHECK_AT_PREP,
+  PG_head,
+  PG_hwpoison,
+  PGTY_buddy,
+  pageTypeName,
+} from './page-flags.js';
+import { PageblockFlags } from './pageblock.js';
+import {
+  decayPcpHigh,
+  drainPagesZone,
+  freeFrozenPageCommit,
+  NR_LOWORDER_PCP_LISTS,
+  NR_PCP_LISTS,
+  PCP_BATCH_SCALE_MAX,
+  PCPF_FREE_HIGH_BATCH,
+  PCPF_PREV_FREE_HIGH_ORDER,
+  PerCpuPages,
+  pcpAllowedOrder,
+  zoneSetPagesetHighAndBatch,
+} from './pcp.js';
+import { type MemState, memStateJson } from './procfs.js';
+import { getPageFromFreelist } from './rmqueue.js';
+import { __allocPagesSlowpath } from './slowpath.js';
+import {
+  NR_FREE_PAGES,
+  NR_VM_EVENT_ITEMS,
+  NR_VM_NUMA_EVENT_ITEMS,
+  NR_VM_ZONE_STAT_ITEMS,
+  NUMA_HIT,
+  NUMA_LOCAL,
+  NUMA_OTHER,
+  VM_EVENT,
+  Vmstat,
+} from './vmstat.js';
+import { calculateMinFreeKbytes, setupPerZoneLowmemReserve, setupPerZoneWmarks, zoneWatermarkOk } from './watermark.js';
+
+/** No node preference (`NUMA_NO_NODE`). */
+export const NUMA_NO_NODE = -1;
+/** memcg_data low bit marking a kmem (__GFP_ACCOUNT) charge. */
+export const MEMCG_DATA_KMEM = 2;
+
+/**
+ * Constants the order-0 fast paths write as literals, with the values they
+ * stand for. V8 reads an imported (or module-level) `const` through its
+ * module cell with a TDZ hole check at every use, a dozen loads and
+ * branches per allocation; a literal is an immediate. The PageAllocator
+ * constructor checks every literal against its named constant.
+ */
+const FAST_PATH_LITERALS: readonly (readonly [string, number, number])[] = [
+  ['NR_VM_ZONE_STAT_ITEMS', NR_VM_ZONE_STAT_ITEMS, 10],
+  ['NR_FREE_PAGES', NR_FREE_PAGES, 0],
+  ['NR_WMARK', NR_WMARK, 4],
+  ['WMARK_HIGH', WMARK_HIGH, 2],
+  ['MAX_NR_ZONES', MAX_NR_ZONES, 3],
+  ['ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK', ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK, 5],
+  ['NR_PCP_LISTS', NR_PCP_LISTS, 14],
+  ['NR_VM_EVENT_ITEMS', NR_VM_EVENT_ITEMS, 41],
+  ['VM_EVENT.PGALLOC_DMA32', VM_EVENT.PGALLOC_DMA32, 4],
+  ['NR_VM_NUMA_EVENT_ITEMS', NR_VM_NUMA_EVENT_ITEMS, 6],
+  ['NUMA_HIT', NUMA_HIT, 0],
+  ['NUMA_LOCAL', NUMA_LOCAL, 4],
+  ['NUMA_OTHER', NUMA_OTHER, 5],
+  ['__GFP_ZERO', __GFP_ZERO, 0x100],
+  ['__GFP_DIRECT_RECLAIM', __GFP_DIRECT_RECLAIM, 0x400],
+  ['__GFP_KSWAPD_RECLAIM', __GFP_KSWAPD_RECLAIM, 0x800],
+  ['__GFP_THISNODE', __GFP_THISNODE, 0x200000],
+  ['__GFP_ACCOUNT', __GFP_ACCOUNT, 0x400000],
+  ['ALLOC_WMARK_LOW', ALLOC_WMARK_LOW, 1],
+  ['PAGE_FLAGS_CHECK_AT_FREE', PAGE_FLAGS_CHECK_AT_FREE, 0x14e123],
+  ['PAGE_FLAGS_CHECK_AT_PREP', PAGE_FLAGS_CHECK_AT_PREP, 0xdfffff],
+  ['1 << PG_hwpoison', 1 << PG_hwpoison, 0x200000],
+  ['MEMCG_DATA_KMEM', MEMCG_DATA_KMEM, 2],
+  ['MIGRATE_PCPTYPES', MIGRATE_PCPTYPES, 3],
+  ['MIGRATE_MOVABLE', MIGRATE_MOVABLE, 1],
+  ['GFP_ZONEMASK | GFP_MOVABLE_MASK', GFP_ZONEMASK | GFP_MOVABLE_MASK, 0x1f],
+  // pcp.ts: freeFrozenPageCommit, nrPcpHigh.
+  ['VM_EVENT.PGFREE', VM_EVENT.PGFREE, 13],
+  ['PAGE_ALLOC_COSTLY_ORDER', PAGE_ALLOC_COSTLY_ORDER, 3],
+  ['NR_LOWORDER_PCP_LISTS', NR_LOWORDER_PCP_LISTS, 12],
+  ['PCPF_PREV_FREE_HIGH_ORDER', PCPF_PREV_FREE_HIGH_ORDER, 1],
+  ['PCPF_FREE_HIGH_BATCH', PCPF_FREE_HIGH_BATCH, 2],
+  ['PCP_BATCH_SCALE_MAX', PCP_BATCH_SCALE_MAX, 5],
+  ['ZONE_RECLAIM_ACTIVE', ZONE_RECLAIM_ACTIVE, 2],
+  ['ZONE_BELOW_HIGH', ZONE_BELOW_HIGH, 4],
+];
+
+/**
+ * Reclaim hook: try to free memory for an allocation that failed its
+ * watermarks; returns the number of pages reclaimed (0 = no progress).
+ */
+export type ReclaimHook = (nid: number, order: number, gfp: number, highestZoneidx: number) => number;
+/** Memory-policy hook: the preferred node for an allocation without an explicit node (-1 = local). */
+export type NodePreferenceHook = (gfp: number, order: number) => number;
+/** Called when an allocation wants kswapd of `nid` woken. */
+export type KswapdHook = (nid: number, order: number, highestZoneidx: number) => void;
+/** memcg kmem charge for __GFP_ACCOUNT: returns a memcg handle (> 0) or a negative errno. */
+export type MemcgChargeHook = (pfn: number, order: number, gfp: number) => number;
+/** memcg kmem uncharge when an accounted page is freed. */
+export type MemcgUnchargeHook = (pfn: number, order: number, memcg: number) => void;
+
+/**
+ * A bad page state: freeing a free page, a tail page, with the wrong order,
+ * or a page still mapped, charged or flagged. Nothing was changed.
+ * @kernel bad_page (mm/page_alloc.c)
+ */
+export class BadPageError extends MmError {
+  /** The offending page. */
+  readonly pfn: number;
+  /** What is wrong (the kernel's bad_reason wording where it has one). */
+  readonly reason: string;
+
+  constructor(pfn: number, reason: string) {
+    super('EINVAL', `page_alloc: Bad page state pfn:${pfn.toString(16).padStart(5, '0')} ${reason}`);
+    this.pfn = pfn;
+    this.reason = reason;
+  }
+}
+
+/** The machine as physical memory sees it: the core and CPU hotplug (pcp pages drain at CPU death). */
+export interface MemHost extends MachineCore {
+  readonly hotplug: Hotplug;
+}
+
+/**
+ * The physical memory of a machine and its buddy allocator: memmap, zones,
+ * pageblocks, per-CPU page lists and vmstat counters.
+ */
+export class PageAllocator {
+  readonly machine: MemHost;
+  /** Largest buddy order (`MAX_PAGE_ORDER`). */
+  readonly maxOrder: number;
+  /** `NR_PAGE_ORDERS`. */
+  readonly nrOrders: number;
+  /** `pageblock_order`. */
+  readonly pageblockOrder: number;
+  /** `pageblock_nr_pages`. */
+  readonly pageblockNrPages: number;
+  /** `HPAGE_PMD_ORDER` (order of a PMD-mapped THP). */
+  readonly hpagePmdOrder: number;
+  readonly memmap: Memmap;
+  readonly zones: ZoneTable;
+  readonly pageblock: PageblockFlags;
+  readonly pcp: PerCpuPages;
+  readonly vmstat: Vmstat;
+  readonly failPageAlloc: FailPageAlloc;
+  /** `vm.min_free_kbytes`. */
+  minFreeKbytes: number;
+  /** `vm.watermark_scale_factor`. */
+  watermarkScaleFactor: number;
+  /** `vm.watermark_boost_factor`. */
+  watermarkBoostFactor: number;
+  /** `vm.percpu_pagelist_high_fraction`. */
+  percpuPagelistHighFraction: number;
+  /** Per-CPU data cache slice (bytes). */
+  readonly pcpCacheSliceBytes: number;
+  /** `sysctl_lowmem_reserve_ratio[]` by zone type. */
+  readonly lowmemReserveRatio: Int32Array;
+  /** Allocation attempts that failed (warn_alloc count). */
+  nrAllocFailed: number;
+  /** kswapd wake requests. */
+  nrKswapdWakeups: number;
+  /** Fallback allocations from a foreign migratetype (the `mm_page_alloc_extfrag` tracepoint). */
+  nrExtfrag: number;
+  reclaimHook: ReclaimHook | null;
+  nodePreferenceHook: NodePreferenceHook | null;
+  kswapdHook: KswapdHook | null;
+  memcgChargeHook: MemcgChargeHook | null;
+  memcgUnchargeHook: MemcgUnchargeHook | null;
+
+  // Hot references (one load instead of two on every list operation).
+  /** @internal */
+  readonly sections: (MemSection | undefined)[];
+  /** @internal */
+  readonly sectionShift: number;
+  /** @internal */
+  readonly sectionMask: number;
+  /** @internal */
+  readonly freeHead: Int32Array;
+  /** @internal */
+  readonly freeTail: Int32Array;
+  /** @internal */
+  readonly nrFree: Int32Array;
+  /** @internal */
+  readonly sectionZone: Int32Array;
+  /** @internal */
+  readonly cpuToNode: Int32Array;
+  /** @internal */
+  readonly nrNodes: number;
+  /** @internal */
+  readonly nrZones: number;
+  /** @internal */
+  readonly totalPages: number;
+  /** @internal */
+  readonly zoneFlags: Uint8Array;
+  /** @internal */
+  readonly zoneNid: Int32Array;
+  /** @internal */
+  readonly wmark: Float64Array;
+  /** @internal */
+  readonly watermarkBoost: Float64Array;
+  /** @internal */
+  readonly lowmemReserve: Float64Array;
+  /** @internal */
+  readonly nrFreeHighatomic: Float64Array;
+  /** @internal */
+  readonly zoneStat: Float64Array;
+  /** @internal */
+  readonly vmEvents: Float64Array;
+  /** @internal */
+  readonly numaEvents: Float64Array;
+  /** @internal */
+  readonly pcpHead: Int32Array;
+  /** @internal */
+  readonly pcpTail: Int32Array;
+  /** @internal */
+  readonly pcpCount: Int32Array;
+  /** @internal */
+  readonly pcpFreeCount: Int32Array;
+  /** @internal */
+  readonly pageblockMt: Uint8Array;
+  /** @internal */
+  readonly pageblockShift: number;
+  /**
+   * Derived once (zonelists and zone sizes never change): the zonelist index
+   * of the first zone a request may use, at
+   * `((thisnode ? nrNodes : 0) + nid) * MAX_NR_ZONES + highestZoneidx`, or -1
+   * (`first_zones_zonelist()` / `ac->preferred_zoneref`).
+   */
+  /** @internal */
+  readonly preferredIdx: Int32Array;
+  /** ALLOC_NOFRAGMENT or 0 for a request whose preferred zone is `zone` (`alloc_flags_nofragment`). */
+  /** @internal */
+  readonly nofragment: Int32Array;
+  /**
+   * `gfp_zone()` and `gfp_migratetype()` by the five zone and mobility bits
+   * of a GFP mask (`gfp & 0x1f`): highest zone index at `2k`, migratetype
+   * at `2k + 1`.
+   */
+  /** @internal */
+  readonly gfpZoneMt: Int8Array;
+
+  // Allocation context of the running request (struct alloc_context), kept
+  // in fields so the hot path allocates nothing.
+  /** @internal */
+  acZonelist: Int32Array;
+  /** @internal */
+  acPreferredIdx: number;
+  /** @internal */
+  acHighestZoneidx: number;
+  /** @internal */
+  acMigratetype: number;
+  /** @internal */
+  acNid: number;
+  /** `enum rmqueue_mode` of the running `__rmqueue` sequence. */
+  rmqm: number;
+  /** @internal */
+  noProgressLoops: number;
+  /** @internal */
+  lastReclaimProgress: number;
+  /** @internal */
+  scratchFree: number;
+  /** @internal */
+  scratchMovable: number;
+
+  constructor(machine: MemHost, options: MemOptions = {}) {
+    this.machine = machine;
+    const t = machine.topology;
+    if (t.totalPages > 0x7fffffff) {
+      throw new MmError('EINVAL', `page_alloc: ${t.totalPages} pages exceed the model's 2^31 PFN limit`);
+    }
+    const pct = options.movablecorePercent ?? 0;
+    if (!(pct >= 0 && pct <= 100)) throw new ConfigError('mem.movablecorePercent', `must be in 0..100, got ${pct}`);
+    const wsf = options.watermarkScaleFactor ?? 10;
+    if (!Number.isInteger(wsf) || wsf < 1 || wsf > 3000) {
+      throw new ConfigError('mem.watermarkScaleFactor', `must be an integer in 1..3000, got ${wsf}`);
+    }
+    if (
+      options.minFreeKbytes !== undefined &&
+      !(Number.isInteger(options.minFreeKbytes) && options.minFreeKbytes >= 0)
+    ) {
+      throw new ConfigError('mem.minFreeKbytes', `must be a non-negative integer, got ${options.minFreeKbytes}`);
+    }
+    this.maxOrder = maxPageOrder(machine.config.arch, t.pageShift, t.sectionShift);
+    this.nrOrders = this.maxOrder + 1;
+    this.hpagePmdOrder = t.pageShift - 3;
+    this.pageblockOrder = Math.min(this.hpagePmdOrder, this.maxOrder);
+    this.pageblockNrPages = 1 << this.pageblockOrder;
+    this.memmap = new Memmap(t.totalPages, t.sectionShift, this.maxOrder);
+    this.zones = new ZoneTable(t, this.nrOrders, pct);
+    this.pageblock = new PageblockFlags(t.totalPages, this.pageblockOrder);
+    this.vmstat = new Vmstat(t.nrCpus, t.nrNodes, this.zones.nrZones);
+    this.pcp = new PerCpuPages(t.nrCpus, this.zones.nrZones, this.maxOrder >= this.hpagePmdOrder);
+    this.failPageAlloc = new FailPageAlloc(machine.prng.stream('fail_page_alloc'));
+    this.watermarkScaleFactor = wsf;
+    this.watermarkBoostFactor = options.watermarkBoostFactor ?? 15000;
+    this.percpuPagelistHighFraction = options.percpuPagelistHighFraction ?? 0;
+    this.pcpCacheSliceBytes = options.pcpCacheSliceBytes ?? 2 * 1024 * 1024;
+    this.lowmemReserveRatio = Int32Array.from([256, 32, 0]);
+    this.nrAllocFailed = 0;
+    this.nrKswapdWakeups = 0;
+    this.nrExtfrag = 0;
+    this.reclaimHook = null;
+    this.nodePreferenceHook = null;
+    this.kswapdHook = null;
+    this.memcgChargeHook = null;
+    this.memcgUnchargeHook = null;
+    this.sections = this.memmap.sections;
+    this.sectionShift = this.memmap.sectionShift;
+    this.sectionMask = this.memmap.sectionMask;
+    this.freeHead = this.zones.freeHead;
+    this.freeTail = this.zones.freeTail;
+    this.nrFree = this.zones.nrFree;
+    this.sectionZone = this.zones.sectionZone;
+    this.cpuToNode = t.cpuToNode;
+    this.nrNodes = t.nrNodes;
+    this.nrZones = this.zones.nrZones;
+    this.totalPages = this.memmap.totalPages;
+    this.zoneFlags = this.zones.flags;
+    this.zoneNid = this.zones.nid;
+    this.wmark = this.zones.wmark;
+    this.watermarkBoost = this.zones.watermarkBoost;
+    this.lowmemReserve = this.zones.lowmemReserve;
+    this.nrFreeHighatomic = this.zones.nrFreeHighatomic;
+    this.zoneStat = this.vmstat.zoneStat;
+    this.vmEvents = this.vmstat.vmEvents;
+    this.numaEvents = this.vmstat.numaEvents;
+    this.pcpHead = this.pcp.head;
+    this.pcpTail = this.pcp.tail;
+    this.pcpCount = this.pcp.count;
+    this.pcpFreeCount = this.pcp.freeCount;
+    this.pageblockMt = this.pageblock.migratetype;
+    this.pageblockShift = this.pageblock.order;
+    this.preferredIdx = new Int32Array(2 * t.nrNodes * MAX_NR_ZONES).fill(-1);
+    for (let thisnode = 0; thisnode < 2; thisnode++) {
+      for (let nid = 0; nid < t.nrNodes; nid++) {
+        const zl = (thisnode ? this.zones.zonelistNofallback[nid] : this.zones.zonelistFallback[nid]) as Int32Array;
+        for (let hz = 0; hz < MAX_NR_ZONES; hz++) {
+          let idx = -1;
+          for (let k = 0; k < zl.length; k++) {
+            if ((zl[k] as number) % MAX_NR_ZONES <= hz) {
+              idx = k;
+              break;
+            }
+          }
+          this.preferredIdx[(thisnode * t.nrNodes + nid) * MAX_NR_ZONES + hz] = idx;
+        }
+      }
+    }
+    for (const [name, value, literal] of FAST_PATH_LITERALS) {
+      if (value !== literal) throw new MmBugError(`page_alloc: fast path literal ${literal} is not ${name} (${value})`);
+    }
+    this.gfpZoneMt = new Int8Array(64);
+    for (let k = 0; k < 32; k++) {
+      this.gfpZoneMt[2 * k] = gfpZone(k);
+      this.gfpZoneMt[2 * k + 1] = gfpMigratetype(k);
+    }
+    this.nofragment = new Int32Array(this.zones.nrZones);
+    for (let z = 0; z < this.zones.nrZones; z++) this.nofragment[z] = allocFlagsNofragment(this, z, 0);
+    this.acZonelist = this.zones.zonelistFallback[0] as Int32Array;
+    this.acPreferredIdx = -1;
+    this.acHighestZoneidx = ZONE_NORMAL;
+    this.acMigratetype = MIGRATE_UNMOVABLE;
+    this.acNid = 0;
+    this.rmqm = RMQUEUE_NORMAL;
+    this.noProgressLoops = 0;
+    this.lastReclaimProgress = 0;
+    this.scratchFree = 0;
+    this.scratchMovable = 0;
+
+    // Boot: every managed page is free (memblock_free_all), counted per zone.
+    for (let z = 0; z < this.zones.nrZones; z++) {
+      const managed = this.zones.managed[z] as number;
+      this.vmstat.zoneStat[z * 10 + NR_FREE_PAGES] = managed;
+      this.vmstat.globalZoneStat[NR_FREE_PAGES] = (this.vmstat.globalZoneStat[NR_FREE_PAGES] as number) + managed;
+    }
+    this.vmstat.refreshZoneStatThresholds(this.zones.managed, this.zones.nid, t.pageShift, t.nrCpus);
+    this.minFreeKbytes = options.minFreeKbytes ?? calculateMinFreeKbytes(this);
+    this.setupPerZoneWmarks();
+    // CPUHP_PAGE_ALLOC: a dead CPU's pcp pages and counters go back.
+    machine.hotplug.cpuhpSetupStateNocalls('mm/page_alloc:pcp', 'prepare', null, (cpu) => {
+      pageAllocCpuDead(this, cpu);
+      return 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- tunables
+
+  /**
+   * Recompute watermarks, lowmem reserves and pcp high/batch (after a sysctl write).
+   * @kernel setup_per_zone_wmarks (mm/page_alloc.c)
+   */
+  setupPerZoneWmarks(): void {
+    setupPerZoneWmarks(this);
+    setupPerZoneLowmemReserve(this);
+    for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) zoneSetPagesetHighAndBatch(this, z);
+  }
+
+  /**
+   * Write `vm.min_free_kbytes`.
+   * @kernel min_free_kbytes_sysctl_handler (mm/page_alloc.c)
+   */
+  setMinFreeKbytes(kbytes: number): void {
+    if (!Number.isInteger(kbytes) || kbytes < 0) throw new MmError('EINVAL', `page_alloc: min_free_kbytes ${kbytes}`);
+    this.minFreeKbytes = kbytes;
+    this.setupPerZoneWmarks();
+  }
+
+  /**
+   * Write `vm.watermark_scale_factor` (1..3000).
+   * @kernel watermark_scale_factor_sysctl_handler (mm/page_alloc.c)
+   */
+  setWatermarkScaleFactor(factor: number): void {
+    if (!Number.isInteger(factor) || factor < 1 || factor > 3000) {
+      throw new MmError('EINVAL', `page_alloc: watermark_scale_factor ${factor} not in 1..3000`);
+    }
+    this.watermarkScaleFactor = factor;
+    this.setupPerZoneWmarks();
+  }
+
+  /**
+   * Write `vm.percpu_pagelist_high_fraction` (0 or >= 8).
+   * @kernel percpu_pagelist_high_fraction_sysctl_handler (mm/page_alloc.c)
+   */
+  setPercpuPagelistHighFraction(fraction: number): void {
+    if (!Number.isInteger(fraction) || (fraction !== 0 && fraction < 8)) {
+      throw new MmError('EINVAL', `page_alloc: percpu_pagelist_high_fraction ${fraction} must be 0 or >= 8`);
+    }
+    this.percpuPagelistHighFraction = fraction;
+    for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) zoneSetPagesetHighAndBatch(this, z);
+  }
+
+  /** Register the reclaim hook (direct reclaim of the kernel model). */
+  setReclaimHook(hook: ReclaimHook | null): void {
+    this.reclaimHook = hook;
+  }
+
+  /** Register the memory-policy hook choosing the preferred node. */
+  setNodePreferenceHook(hook: NodePreferenceHook | null): void {
+    this.nodePreferenceHook = hook;
+  }
+
+  /** Register the kswapd wake hook. */
+  setKswapdHook(hook: KswapdHook | null): void {
+    this.kswapdHook = hook;
+  }
+
+  /** Register memcg kmem charge/uncharge hooks for __GFP_ACCOUNT. */
+  setMemcgHooks(charge: MemcgChargeHook | null, uncharge: MemcgUnchargeHook | null): void {
+    this.memcgChargeHook = charge;
+    this.memcgUnchargeHook = uncharge;
+  }
+
+  /**
+   * kswapd finished balancing `nid`: drop its zones' watermark boosts.
+   * @kernel balance_pgdat (mm/vmscan.c), the boost reset
+   */
+  clearWatermarkBoost(nid: number): void {
+    for (let zt = 0; zt < MAX_NR_ZONES; zt++) this.zones.watermarkBoost[nid * MAX_NR_ZONES + zt] = 0;
+  }
+
+  // ---------------------------------------------------------------- memmap
+
+  /** Section of a PFN known to be materialized. */
+  sec(pfn: number): MemSection {
+    return this.sections[pfn >>> this.sectionShift] as MemSection;
+  }
+
+  /**
+   * The zone id of `pfn`.
+   * @kernel page_zone (include/linux/mm.h)
+   */
+  pageZone(pfn: number): number {
+    return this.sectionZone[pfn >>> this.sectionShift] as number;
+  }
+
+  /**
+   * The node of `pfn`.
+   * @kernel page_to_nid (include/linux/mm.h)
+   */
+  pageToNid(pfn: number): number {
+    return this.zones.nid[this.sectionZone[pfn >>> this.sectionShift] as number] as number;
+  }
+
+  // ---------------------------------------------------------------- free lists
+
+  // ---------------------------------------------------------------- split
+
+  // ---------------------------------------------------------------- pageblocks
+
+  // ---------------------------------------------------------------- fallback
+
+  // ---------------------------------------------------------------- highatomic
+
+  // ---------------------------------------------------------------- rmqueue
+
+  /**
+   * Folio/compound order of `pfn`'s head (0 for a non-compound page).
+   * @kernel compound_order (include/linux/mm.h)
+   */
+  compoundOrder(pfn: number): number {
+    const s = this.memmap.sectionOf(pfn);
+    if (s === undefined) return 0;
+    const i = pfn & this.sectionMask;
+    return (s.flags[i] as number) & (1 << PG_head) ? (s.order[i] as number) : 0;
+  }
+
+  // ---------------------------------------------------------------- entry points
+
+  /**
+   * Node of this CPU.
+   * @kernel numa_node_id (include/linux/topology.h)
+   */
+  numaNodeId(): number {
+    return this.cpuToNode[this.machine.currentCpu] as number;
+  }
+
+  /**
+   * Allocate 2^order pages. `nid` chooses the preferred node (as
+   * `alloc_pages_node`); without it the node-preference hook (mempolicy)
+   * decides, else this CPU's node.
+   * @returns the first PFN, or -ENOMEM (also for injected failures).
+   * @remarks Context: any; may call the reclaim hook when __GFP_DIRECT_RECLAIM is set.
+   * @kernel alloc_pages / alloc_pages_node (include/linux/gfp.h)
+   */
+  allocPages(gfp: number, order: number, nid: number = NUMA_NO_NODE): number {
+    let node = nid;
+    if (node === NUMA_NO_NODE) {
+      const hook = this.nodePreferenceHook;
+      node = hook !== null ? hook(gfp, order) : NUMA_NO_NODE;
+      if (node === NUMA_NO_NODE) node = this.cpuToNode[this.machine.currentCpu] as number;
+    }
+    return __allocPages(this, gfp, order, node);
+  }
+
+  // ---------------------------------------------------------------- free
+
+  /**
+   * Drop a reference on 2^order pages and free them when it was the last.
+   * A non-compound allocation whose first page is still referenced frees its
+   * other pages (the kernel's `___free_pages` rule).
+   * @throws BadPageError (nothing changed) for a free page, a tail page, a wrong order or a page in a bad state.
+   * @kernel __free_pages (mm/page_alloc.c)
+   */
+  freePages(pfn: number, order: number): void {
+    // Fast acceptance test; anything suspicious goes to checkFreePages(),
+    // which names the problem and throws before anything changes.
+    if (
+      (pfn | 0) !== pfn ||
+      pfn < 0 ||
+      pfn >= this.totalPages ||
+      (order | 0) !== order ||
+      order < 0 ||
+      order > this.maxOrder
+    ) {
+      checkFreePages(this, pfn, order);
+    }
+    const s = this.sections[pfn >>> this.sectionShift];
+    if (s === undefined) {
+      checkFreePages(this, pfn, order);
+      return;
+    }
+    const i = pfn & this.sectionMask;
+    const ref = s.refcount[i] as number;
+    const flags = s.flags[i] as number;
+    if (order === 0 && ref === 1) {
+      // The last reference on a single page (the common case): the same
+      // checks and steps as below, without the per-page loops.
+      const memcg = s.memcgData[i] as number;
+      if (
+        s.pageType[i] !== 0 ||
+        (s.compoundHead[i] as number) >= 0 ||
+        s.order[i] !== 0 ||
+        s.mapcount[i] !== -1 ||
+        s.mapping[i] !== 0 ||
+        (flags & 0x14e123) /* PAGE_FLAGS_CHECK_AT_FREE */ !== 0 ||
+        (memcg !== 0 && !(memcg & 2)) /* MEMCG_DATA_KMEM */
+      ) {
+        checkFreePages(this, pfn, order);
+        throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
+      }
+      s.refcount[i] = 0;
+      freeUnrefPage(this, s, i, pfn, memcg);
+      return;
+    }
+    if (
+      ref <= 0 ||
+      s.order[i] !== order ||
+      (s.compoundHead[i] as number) >= 0 ||
+      s.pageType[i] !== 0 ||
+      ((ref === 1 || !(flags & (1 << PG_head))) &&
+        !pagesExpectedState(s, i, pfn, order, ref === 1 ? 0 : 1, (flags & (1 << PG_head)) !== 0))
+    ) {
+      checkFreePages(this, pfn, order);
+      throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
+    }
+    __freePages(this, pfn, order);
+  }
+
+  /**
+   * Take a reference on an allocated page (on its head for a compound tail).
+   * @kernel get_page / folio_get (include/linux/mm.h)
+   */
+  getPage(pfn: number): void {
+    const s = this.memmap.sectionOf(pfn);
+    const i = pfn & this.sectionMask;
+    const head = s === undefined ? -1 : (s.compoundHead[i] as number);
+    const hp = head >= 0 ? head : pfn;
+    const hs = head >= 0 ? this.sec(head) : s;
+    if (hs === undefined || (hs.refcount[hp & this.sectionMask] as number) <= 0) {
+      throw new BadPageError(pfn, 'get_page on a free page');
+    }
+    hs.refcount[hp & this.sectionMask] = (hs.refcount[hp & this.sectionMask] as number) + 1;
+  }
+
+  /**
+   * Drop a reference (on the head for a compound tail); the last one frees
+   * the page or the whole compound page.
+   * @throws BadPageError when the page is already free (nothing changed).
+   * @kernel put_page / folio_put (include/linux/mm.h)
+   */
+  putPage(pfn: number): void {
+    const s = this.memmap.sectionOf(pfn);
+    if (s === undefined) throw new BadPageError(pfn, 'put_page on a free page');
+    const head = s.compoundHead[pfn & this.sectionMask] as number;
+    const hp = head >= 0 ? head : pfn;
+    this.freePages(hp, this.sec(hp).order[hp & this.sectionMask] as number);
+  }
+
+  /**
+   * Turn a non-compound order-`order` allocation into 2^order independent
+   * order-0 pages, each with its own reference.
+   * @throws BadPageError for a compound, free or tail page.
+   * @kernel split_page (mm/page_alloc.c)
+   */
+  splitPage(pfn: number, order: number): void {
+    const s = this.memmap.sectionOf(pfn);
+    const i = pfn & this.sectionMask;
+    if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
+      throw new BadPageError(pfn, 'split_page of a free or tail page');
+    }
+    if ((s.flags[i] as number) & (1 << PG_head)) throw new BadPageError(pfn, 'split_page of a compound page');
+    if (s.order[i] !== order)
+      throw new BadPageError(pfn, `split_page with wrong order ${order} (allocated as ${s.order[i]})`);
+    s.order[i] = 0;
+    for (let k = 1; k < 1 << order; k++) s.refcount[i + k] = 1;
+  }
+
+  /**
+   * Free pages in the buddy allocator, machine-wide (folded counter).
+   * @kernel nr_free_pages (include/linux/swap.h)
+   */
+  nrFreePages(): number {
+    return this.vmstat.globalZonePageState(NR_FREE_PAGES);
+  }
+
+  /**
+   * Pages managed by the buddy allocator, machine-wide.
+   * @kernel totalram_pages (include/linux/mm.h)
+   */
+  totalramPages(): number {
+    let n = 0;
+    for (let z = 0; z < this.zones.nrZones; z++) n += this.zones.managed[z] as number;
+    return n;
+  }
+
+  /**
+   * Return every CPU's pcp pages to the buddy lists.
+   * @kernel drain_all_pages (mm/page_alloc.c)
+   */
+  drainAllPages(): void {
+    const nrCpus = this.machine.topology.nrCpus;
+    for (let cpu = 0; cpu < nrCpus; cpu++) this.drainPages(cpu);
+  }
+
+  /**
+   * Return one CPU's pcp pages to the buddy lists.
+   * @kernel drain_pages (mm/page_alloc.c)
+   */
+  drainPages(cpu: number): void {
+    for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) drainPagesZone(this, cpu, z);
+  }
+
+  /**
+   * The vmstat worker: fold every CPU's differentials and decay pcp high.
+   * @kernel refresh_cpu_vm_stats / decay_pcp_high (mm/vmstat.c, mm/page_alloc.c)
+   */
+  refreshVmStats(): void {
+    const nrCpus = this.machine.topology.nrCpus;
+    for (let cpu = 0; cpu < nrCpus; cpu++) {
+      for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) decayPcpHigh(this, cpu, z);
+      this.vmstat.refreshCpuVmStats(cpu);
+    }
+  }
+
+  /** Free pages of a zone including untouched sections (`zone_page_state_snapshot(NR_FREE_PAGES)`). */
+  zoneFreePages(zone: number): number {
+    return this.vmstat.zonePageStateSnapshot(zone, NR_FREE_PAGES);
+  }
+
+  /** The physical memory state as plain JSON (`JSON.stringify(machine.mem)`). */
+  toJSON(): MemState {
+    return memStateJson(this);
+  }
+
+  /** `zone_watermark_ok()` for outside callers (kswapd, compaction models). */
+  zoneWatermarkOk(zone: number, order: number, mark: number, highestZoneidx: number, allocFlags: number): boolean {
+    return zoneWatermarkOk(this, zone, order, mark, highestZoneidx, allocFlags);
+  }
+}
+
+/**
+ * The allocator's entry: checks, fault injection, fast path, slow path.
+ * @kernel __alloc_pages (mm/page_alloc.c)
+ */
+export function __allocPages(pa: PageAllocator, gfp: number, order: number, preferredNid: number): number {
+  // `x >>> 0 !== x` rejects negatives, fractions and NaN in one test.
+  if (order >>> 0 !== order) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
+  if (preferredNid >>> 0 !== preferredNid || preferredNid >= pa.nrNodes) {
+    throw new MmError('EINVAL', `page_alloc: invalid node ${preferredNid}`);
+  }
+  if (order > pa.maxOrder) {
+    pa.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${pa.maxOrder}`);
+    return -EINVAL;
+  }
+  // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
+  // Literals: see FAST_PATH_LITERALS.
+  if (gfp & 0x400 /* __GFP_DIRECT_RECLAIM */) mightSleep(pa.machine, 'alloc_pages');
+  const zm = (gfp & 0x1f) /* GFP_ZONEMASK | GFP_MOVABLE_MASK */ << 1;
+  const hz = pa.gfpZoneMt[zm] as number;
+  const mt = pa.gfpZoneMt[zm + 1] as number;
+  const thisnode = (gfp & 0x200000) /* __GFP_THISNODE */ !== 0;
+  const zl = (
+    thisnode ? pa.zones.zonelistNofallback[preferredNid] : pa.zones.zonelistFallback[preferredNid]
+  ) as Int32Array;
+  pa.acNid = preferredNid;
+  pa.acHighestZoneidx = hz;
+  pa.acZonelist = zl;
+  pa.acMigratetype = mt;
+  const fail = pa.failPageAlloc;
+  if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
+  const prefIdx = pa.preferredIdx[((thisnode ? pa.nrNodes : 0) + preferredNid) * 3 + hz] as number;
+  pa.acPreferredIdx = prefIdx;
+  let pfn = -1;
+  if (prefIdx >= 0) {
+    const preferredZone = zl[prefIdx] as number;
+    if (order === 0) pfn = rmqueuePcplistFast(pa, preferredZone, hz, mt, gfp);
+    if (pfn < 0) {
+      const allocFlags =
+        1 /* ALLOC_WMARK_LOW */ | (gfp & 0x800) /* __GFP_KSWAPD_RECLAIM */ | (pa.nofragment[preferredZone] as number);
+      pfn = getPageFromFreelist(pa, gfp, order, allocFlags);
+    }
+  }
+  if (pfn < 0) pfn = __allocPagesSlowpath(pa, gfp, order);
+  if (pfn >= 0 && gfp & 0x400000 /* __GFP_ACCOUNT */ && pa.memcgChargeHook !== null) {
+    const memcg = pa.memcgChargeHook(pfn, order, gfp);
+    if (memcg < 0) {
+      __freePages(pa, pfn, order);
+      return -ENOMEM;
+    }
+    pa.sec(pfn).memcgData[pfn & pa.sectionMask] = memcg * 4 + MEMCG_DATA_KMEM;
+  }
+  return pfn;
+}
+
+/**
+ * The order-0 pcp hit, the common case of `get_page_from_freelist()`
+ * specialised: the preferred zone passes its high watermark with the
+ * order-0 shortcut of `zone_watermark_fast()` (so ZONE_BELOW_HIGH stays
+ * clear), its watermark is not boosted, and this CPU's pcp list for the
+ * migratetype has a page. Then the outcome is exactly that of the general
+ * walk: pop the list head, count PGALLOC and a local NUMA hit, prepare the
+ * page. Anything else returns -1 having changed nothing, and the general
+ * path runs.
+ * @returns the PFN or -1.
+ * @kernel get_page_from_freelist / rmqueue_pcplist / prep_new_page (mm/page_alloc.c)
+ */
+export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, mt: number, gfp: number): number {
+  // Literals: see FAST_PATH_LITERALS.
+  if ((pa.zoneFlags[zone] as number) & 5 /* ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK */) return -1;
+  // zone_page_state() clamps at 0; free highatomic pages are not usable.
+  const free = Math.max(pa.zoneStat[zone * 10 /* NR_VM_ZONE_STAT_ITEMS */ /* + NR_FREE_PAGES */] as number, 0);
+  const usable = free - Math.min(free, pa.nrFreeHighatomic[zone] as number);
+  const mark =
+    (pa.wmark[zone * 4 /* NR_WMARK */ + 2 /* WMARK_HIGH */] as number) +
+    (pa.watermarkBoost[zone] as number) +
+    (pa.lowmemReserve[zone * 3 /* MAX_NR_ZONES */ + hz] as number);
+  if (!(usable > mark)) return -1;
+  const cpu = pa.machine.currentCpu;
+  const nrZones = pa.nrZones;
+  const p = cpu * nrZones + zone;
+  const l = p * 14 /* NR_PCP_LISTS */ + mt;
+  const pfn = pa.pcpHead[l] as number;
+  if (pfn < 0) return -1;
+  pa.pcpFreeCount[p] = (pa.pcpFreeCount[p] as number) >> 1;
+  // Unlink the head (pcpListPopHead).
+  const sections = pa.sections;
+  const shift = pa.sectionShift;
+  const mask = pa.sectionMask;
+  const s = sections[pfn >>> shift] as MemSection;
+  const i = pfn & mask;
+  const n = s.next[i] as number;
+  pa.pcpHead[l] = n;
+  if (n < 0) pa.pcpTail[l] = -1;
+  else (sections[n >>> shift] as MemSection).prev[n & mask] = -1;
+  s.next[i] = -1;
+  pa.pcpCount[p] = (pa.pcpCount[p] as number) - 1;
+  // countPgalloc + zoneStatistics for preferred zone == zone (a NUMA hit).
+  const ev = pa.vmEvents;
+  const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 4 /* VM_EVENT.PGALLOC_DMA32 */ + (zone % 3); /* MAX_NR_ZONES */
+  ev[e] = (ev[e] as number) + 1;
+  const numa = pa.numaEvents;
+  const zb = p * 6; /* NR_VM_NUMA_EVENT_ITEMS; NUMA_HIT = 0 */
+  numa[zb] = (numa[zb] as number) + 1;
+  const local = zb + (pa.zoneNid[zone] === pa.cpuToNode[cpu] ? 4 /* NUMA_LOCAL */ : 5); /* NUMA_OTHER */
+  numa[local] = (numa[local] as number) + 1;
+  // prepNewPage, order 0.
+  s.private[i] = 0;
+  s.refcount[i] = 1;
+  s.order[i] = 0;
+  if (gfp & 0x100 /* __GFP_ZERO */) s.content[i] = 0;
+  return pfn;
+}
+
+/**
+ * ALLOC_NOFRAGMENT for Normal-zone allocations on a node with DMA32, and
+ * ALLOC_KSWAPD from __GFP_KSWAPD_RECLAIM.
+ * @kernel alloc_flags_nofragment (mm/page_alloc.c)
+ */
+export function allocFlagsNofragment(pa: PageAllocator, zone: number, gfp: number): number {
+  const flags = gfp & __GFP_KSWAPD_RECLAIM;
+  if (zone % MAX_NR_ZONES !== ZONE_NORMAL) return flags;
+  const dma32 = zone - ZONE_NORMAL + ZONE_DMA32;
+  if (pa.nrNodes > 1 && !pa.zones.populated(dma32)) return flags;
+  return flags | ALLOC_NOFRAGMENT;
+}
+
+/**
+ * Check that freeing `pfn` at `order` is legal, without changing anything.
+ * @throws BadPageError naming the PFN.
+ * @kernel free_page_is_bad / free_tail_page_prepare (mm/page_alloc.c)
+ */
+export function checkFreePages(pa: PageAllocator, pfn: number, order: number): void {
+  if (!pa.memmap.pfnValid(pfn)) throw new BadPageError(Number.isInteger(pfn) ? pfn : -1, 'pfn outside memory');
+  if (!Number.isInteger(order) || order < 0 || order > pa.maxOrder) throw new BadPageError(pfn, `wrong order ${order}`);
+  const s = pa.memmap.sectionOf(pfn);
+  if (s === undefined) throw new BadPageError(pfn, 'page already free (never allocated)');
+  const i = pfn & pa.sectionMask;
+  if (s.pageType[i] === PGTY_buddy) throw new BadPageError(pfn, 'page already free (in buddy)');
+  if ((s.compoundHead[i] as number) >= 0)
+    throw new BadPageError(pfn, `tail page of compound page ${s.compoundHead[i]}`);
+  const ref = s.refcount[i] as number;
+  if (ref <= 0)
+    throw new BadPageError(pfn, 'nonzero _refcount expected: page already free or not the first page of an allocation');
+  if ((s.order[i] as number) !== order)
+    throw new BadPageError(pfn, `wrong order: freed as order ${order}, allocated as order ${s.order[i]}`);
+  const compound = ((s.flags[i] as number) & (1 << PG_head)) !== 0;
+  // Dropping a reference frees nothing, except the other pages of a
+  // non-compound allocation; the last reference frees everything.
+  if (ref > 1 && compound) return;
+  const n = 1 << order;
+  for (let k = ref > 1 ? 1 : 0; k < n; k++) {
+    const j = i + k;
+    const p = pfn + k;
+    if (k > 0) {
+      if (compound && s.compoundHead[j] !== pfn) throw new BadPageError(p, 'compound_head not consistent');
+      if (!compound && (s.compoundHead[j] as number) >= 0) throw new BadPageError(p, 'unexpected tail page');
+      if (s.refcount[j] !== 0) throw new BadPageError(p, 'nonzero _refcount');
+    }
+    if (s.mapcount[j] !== -1) throw new BadPageError(p, 'nonzero mapcount');
+    if (s.pageType[j] !== 0) throw new BadPageError(p, `page type ${pageTypeName(s.pageType[j] as number)} still set`);
+    if (s.mapping[j] !== 0) throw new BadPageError(p, 'non-NULL mapping');
+    if ((s.flags[j] as number) & PAGE_FLAGS_CHECK_AT_FREE)
+      throw new BadPageError(p, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
+    const memcg = s.memcgData[j] as number;
+    if (memcg !== 0 && !(k === 0 && memcg & MEMCG_DATA_KMEM)) throw new BadPageError(p, 'page still charged to cgroup');
+  }
+}
+
+/**
+ * Whether pages `[from, 2^order)` of an allocation are in the state a free
+ * expects (no mapcount, mapping, type, checked flags or memcg; tails
+ * consistent).
+ * @kernel page_expected_state (mm/page_alloc.c)
+ */
+export function pagesExpectedState(
+  s: MemSection,
+  i: number,
+  pfn: number,
+  order: number,
+  from: number,
+  compound: boolean,
+): boolean {
+  const n = 1 << order;
+  for (let k = from; k < n; k++) {
+    const j = i + k;
+    const memcg = s.memcgData[j] as number;
+    if (
+      s.mapcount[j] !== -1 ||
+      s.pageType[j] !== 0 ||
+      s.mapping[j] !== 0 ||
+      ((s.flags[j] as number) & PAGE_FLAGS_CHECK_AT_FREE) !== 0 ||
+      (memcg !== 0 && !(k === 0 && memcg & MEMCG_DATA_KMEM))
+    ) {
+      return false;
+    }
+    if (k > 0 && (s.refcount[j] !== 0 || s.compoundHead[j] !== (compound ? pfn : -1))) return false;
+  }
+  return true;
+}
+
+/**
+ * Free a single page whose refcount just reached zero: `free_pages_prepare`
+ * and `__free_frozen_pages` for order 0, straight to this CPU's pcp list.
+ * @kernel free_unref_page / free_frozen_pages (mm/page_alloc.c)
+ */
+export function freeUnrefPage(pa: PageAllocator, s: MemSection, i: number, pfn: number, memcg: number): void {
+  // Literals: see FAST_PATH_LITERALS.
+  if (memcg & 2 /* MEMCG_DATA_KMEM */) {
+    s.memcgData[i] = 0;
+    if (pa.memcgUnchargeHook !== null) pa.memcgUnchargeHook(pfn, 0, (memcg - MEMCG_DATA_KMEM) / 4);
+  }
+  const flags = s.flags[i] as number;
+  s.flags[i] = flags & ~0xdfffff; /* PAGE_FLAGS_CHECK_AT_PREP */
+  s.order[i] = 0;
+  // A hwpoisoned page stays out of the allocator.
+  if (flags & 0x200000 /* 1 << PG_hwpoison */) return;
+  s.compoundHead[i] = -1;
+  s.private[i] = 0;
+  const zone = pa.sectionZone[pfn >>> pa.sectionShift] as number;
+  let mt = pa.pageblockMt[pfn >>> pa.pageblockShift] as number;
+  // Only the pcp types have lists; highatomic pages go to the movable list.
+  if (mt >= 3 /* MIGRATE_PCPTYPES */) mt = 1; /* MIGRATE_MOVABLE */
+  freeFrozenPageCommit(pa, zone, pfn, mt, 0);
+}
+
+/** `__free_pages` after the checks. */
+export function __freePages(pa: PageAllocator, pfn: number, order: number): void {
+  const s = pa.sec(pfn);
+  const i = pfn & pa.sectionMask;
+  const head = ((s.flags[i] as number) & (1 << PG_head)) !== 0;
+  const ref = (s.refcount[i] as number) - 1;
+  s.refcount[i] = ref;
+  if (ref === 0) {
+    __freeFrozenPages(pa, pfn, order, 0);
+  } else if (!head) {
+    let o = order;
+    s.order[i] = 0;
+    while (o-- > 0) {
+      const p = pfn + (1 << o);
+      pa.sec(p).order[p & pa.sectionMask] = o;
+      __freeFrozenPages(pa, p, o, 0);
+    }
+  }
+}
+
+/**
+ * Reset page state on its way to the free lists; false keeps a hwpoisoned
+ * order-0 page out of the allocator.
+ * @kernel free_pages_prepare (mm/page_alloc.c)
+ */
+export function freePagesPrepare(pa: PageAllocator, pfn: number, order: number): boolean {
+  const s = pa.sec(pfn);
+  const i = pfn & pa.sectionMask;
+  const memcg = s.memcgData[i] as number;
+  if (memcg & MEMCG_DATA_KMEM) {
+    s.memcgData[i] = 0;
+    if (pa.memcgUnchargeHook !== null) pa.memcgUnchargeHook(pfn, order, (memcg - MEMCG_DATA_KMEM) / 4);
+  }
+  if ((s.flags[i] as number) & (1 << PG_hwpoison) && order === 0) {
+    s.flags[i] = (s.flags[i] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
+    s.order[i] = 0;
+    return false;
+  }
+  const n = 1 << order;
+  const flags = s.flags;
+  for (let j = i; j < i + n; j++) flags[j] = (flags[j] as number) & ~PAGE_FLAGS_CHECK_AT_PREP;
+  if (n === 1) {
+    s.compoundHead[i] = -1;
+    s.order[i] = 0;
+    s.private[i] = 0;
+  } else {
+    // Native fills: a 1024-page block costs one pass per field.
+    s.compoundHead.fill(-1, i, i + n);
+    s.order.fill(0, i, i + n);
+    s.private.fill(0, i, i + n);
+  }
+  return true;
+}
+
+/**
+ * Free a page whose refcount already reached zero: pcp list for pcp
+ * orders, buddy otherwise.
+ * @kernel __free_frozen_pages (mm/page_alloc.c)
+ */
+export function __freeFrozenPages(pa: PageAllocator, pfn: number, order: number, fpi: number): void {
+  if (!pcpAllowedOrder(pa, order)) {
+    if (freePagesPrepare(pa, pfn, order)) freeOnePage(pa, pa.pageZone(pfn), pfn, order, fpi);
+    return;
+  }
+  if (!freePagesPrepare(pa, pfn, order)) return;
+  const zone = pa.pageZone(pfn);
+  let mt = pa.pageblock.get(pfn);
+  // Only the pcp types have lists; highatomic pages go to the movable list.
+  if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
+  freeFrozenPageCommit(pa, zone, pfn, mt, order);
+}
+
+/**
+ * CPU hotplug teardown: give back the dead CPU's pcp pages, move its VM
+ * events to this CPU and fold its counter differentials.
+ * @kernel page_alloc_cpu_dead (mm/page_alloc.c)
+ */
+export function pageAllocCpuDead(pa: PageAllocator, cpu: number): void {
+  pa.drainPages(cpu);
+  const vs = pa.vmstat;
+  const here = pa.machine.currentCpu;
+  if (here !== cpu) {
+    const n = vs.vmEvents.length / vs.nrCpus;
+    for (let i = 0; i < n; i++) {
+      vs.vmEvents[here * n + i] = (vs.vmEvents[here * n + i] as number) + (vs.vmEvents[cpu * n + i] as number);
+      vs.vmEvents[cpu * n + i] = 0;
+    }
+  }
+  vs.refreshCpuVmStats(cpu);
+}
