@@ -50,6 +50,7 @@ switch (task) {
     ]);
     run(['exec', 'tsc', '-p', 'tsconfig.json']);
     run(['exec', 'node', 'tools/check-changesets.mjs']);
+    run(['exec', 'node', 'tools/check-packages.mjs']);
     run(['exec', 'vitest', 'run', ...rest]);
     break;
   case 'bench':
