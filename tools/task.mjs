@@ -6,8 +6,9 @@
 //
 //   demo  build @mm/kernel and what it depends on, run `mmsim demo`
 //         (extra arguments go to mmsim: npm run demo -- --preset server2s)
-//   test  build, typecheck, lint, package checks (publint, attw), then every
-//         vitest project; vitest's summary is the last thing printed
+//   test  build, typecheck, lint, package checks (publint, attw, the package
+//         template), the pack-and-install test (tools/pack-test.mjs), then
+//         every vitest project; vitest's summary is the last thing printed
 //   bench every package's bench/ (one at a time), into bench-results/
 //   docs  TypeDoc for all packages into docs-site/
 import { spawnSync } from 'node:child_process';
@@ -51,6 +52,9 @@ switch (task) {
     run(['exec', 'tsc', '-p', 'tsconfig.json']);
     run(['exec', 'node', 'tools/check-changesets.mjs']);
     run(['exec', 'node', 'tools/check-packages.mjs']);
+    // Every package from its packed tarball, alone in a fresh project: README
+    // examples, ESM, CommonJS, TypeScript consumers, Chromium.
+    run(['exec', 'node', 'tools/pack-test.mjs']);
     run(['exec', 'vitest', 'run', ...rest]);
     break;
   case 'bench':
