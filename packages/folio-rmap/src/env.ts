@@ -17,7 +17,20 @@ import type { AddressSpace } from './address-space.js';
 import type { AnonVma, AnonVmaChain } from './anon-vma.js';
 import { IntervalTreePool } from './interval-tree.js';
 import { MmIdAllocator } from './mm-id.js';
-import type { RmapVma } from './vma.js';
+import type { PgtableView } from './pgtable-view.js';
+import type { RmapMm, RmapVma } from './vma.js';
+
+/**
+ * The swap side of `try_to_unmap` (the composer wires `@mm/swap-alloc`).
+ * A folio in the swap cache has its first swap entry in `folio->swap`
+ * (the memmap `private` word of the head); page k uses entry + k.
+ */
+export interface SwapOps {
+  /** Take one more swap count on the slot of `page` (`folio_dup_swap`): 0, or a negative errno. */
+  folioDupSwap(folio: number, page: number): number;
+  /** Drop a swap count taken by `folioDupSwap` (`folio_put_swap`). */
+  folioPutSwap(folio: number, page: number): void;
+}
 
 /** Slab caches whose objects the rmap allocates (`anon_vma_cachep`, `anon_vma_chain_cachep`). */
 export type RmapCache = 'anon_vma' | 'anon_vma_chain';
@@ -45,6 +58,11 @@ export interface FolioRmapHooks {
   munlockFolio?(folio: number): void;
   /** Memcg side of `lruvec_stat_mod_folio()` (NR_ANON_MAPPED, NR_FILE_MAPPED, NR_ANON_THPS). */
   memcgStatMod?(folio: number, item: number, delta: number): void;
+  /**
+   * `folio_mark_dirty()` beyond setting PG_dirty (the file system's
+   * `dirty_folio`, NR_FILE_DIRTY); called when a dirty PTE is cleared.
+   */
+  folioMarkDirty?(folio: number): void;
   /** `folio_free_swap()`: drop the swap cache entry of a folio whose swap slots are all unused; true when freed. */
   folioFreeSwap?(folio: number): boolean;
 }
@@ -58,6 +76,10 @@ export interface FolioRmapOptions {
   pageMapcount?: boolean;
   /** Services of the composer. */
   hooks?: FolioRmapHooks;
+  /** The page tables, for the rmap walks (`tryToUnmap`, `folioReferenced`, ...). */
+  pgtable?: PgtableView;
+  /** The swap allocator, for `tryToUnmap` of anon folios. */
+  swap?: SwapOps;
   /**
    * Virtual ns charged per atomic read-modify-write on a folio or page word
    * (`atomic_inc_and_test(&page->_mapcount)`, the large mapcount); default 5.
@@ -120,6 +142,15 @@ export class FolioRmap {
   readonly hooks: FolioRmapHooks;
   /** Virtual ns per atomic on a folio word. */
   readonly atomicNs: number;
+  /** The page-table view the walks use (null: walks throw). */
+  pgtable: PgtableView | null;
+  /** The swap operations try_to_unmap uses (null: anon folios cannot be unmapped to swap). */
+  swap: SwapOps | null;
+  /**
+   * `current->tlb_ubc`: TLB flushes deferred by TTU_BATCH_FLUSH, as
+   * (mm, start, end) triples, until {@link tryToUnmapFlush}.
+   */
+  readonly tlbUbc: { mm: RmapMm; start: number; end: number }[];
 
   constructor(machine: Machine, options: FolioRmapOptions = {}) {
     this.machine = machine;
@@ -154,6 +185,9 @@ export class FolioRmap {
     const ns = options.atomicNs ?? 5;
     if (!(ns >= 0)) throw new MmError('EINVAL', `folio_rmap: atomicNs ${ns} must be >= 0`);
     this.atomicNs = ns;
+    this.pgtable = options.pgtable ?? null;
+    this.swap = options.swap ?? null;
+    this.tlbUbc = [];
   }
 
   /** The section of a page the caller holds (allocated, so materialized). */

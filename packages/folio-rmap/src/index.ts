@@ -55,6 +55,7 @@ export {
   modMthpStat,
   mthpStat,
   type RmapCache,
+  type SwapOps,
 } from './env.js';
 export { FolioError } from './errors.js';
 export {
@@ -106,6 +107,8 @@ export {
   prepCompoundHead,
   setPageAnonExclusive,
 } from './folio.js';
+export { folioMkclean } from './folio-mkclean.js';
+export { folioReferenced } from './folio-referenced.js';
 export { folioPin, folioUnpin } from './gup.js';
 export {
   deferredSplitFolio,
@@ -138,6 +141,18 @@ export {
   mmAllocId,
   mmFreeId,
 } from './mm-id.js';
+export {
+  folioVmaWalk,
+  PageVmaMappedWalk,
+  PVMW_MIGRATION,
+  PVMW_PGTABLE_CROSSED,
+  PVMW_SYNC,
+  pageMappedInVma,
+  pageVmaMappedWalk,
+  pageVmaMappedWalkDone,
+  pageVmaMappedWalkRestart,
+  vmaAddressEnd,
+} from './page-vma-mapped.js';
 export {
   type PgtableView,
   PMD_LEAF,
@@ -207,6 +222,30 @@ export {
   RMAP_NONE,
 } from './rmap.js';
 export {
+  __rmapWalkFile,
+  folioGetAnonVma,
+  folioLockAnonVmaRead,
+  type RmapWalkControl,
+  rmapWalk,
+  rmapWalkControl,
+  rmapWalkLocked,
+} from './rmap-walk.js';
+export { folioMarkDirty, splitHugePmdLocked } from './split-huge-pmd.js';
+export { tryToMigrate, VM_STACK_INCOMPLETE_SETUP } from './try-to-migrate.js';
+export {
+  folioPteBatch,
+  mmCounter,
+  TTU_BATCH_FLUSH,
+  TTU_HWPOISON,
+  TTU_IGNORE_MLOCK,
+  TTU_RMAP_LOCKED,
+  TTU_SPLIT_HUGE_PMD,
+  TTU_SYNC,
+  TTU_USE_SHARED_ZEROPAGE,
+  tryToUnmap,
+  tryToUnmapFlush,
+} from './try-to-unmap.js';
+export {
   createRmapMm,
   createRmapVma,
   FMODE_NOREUSE,
@@ -239,6 +278,7 @@ export {
   VM_SEQ_READ,
   VM_SHARED,
   VM_SPECIAL,
+  VM_UFFD_WP,
   VM_WRITE,
   vmaAddress,
   vmaHasRecency,
