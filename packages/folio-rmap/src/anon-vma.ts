@@ -401,3 +401,20 @@ export function unlinkAnonVmas(rm: FolioRmap, vma: RmapVma): number {
   vma.anonVmaChain = [];
   return 0;
 }
+
+/**
+ * Take `vma`'s avcs out of their trees before its start, end or pgoff
+ * change (the caller holds the root anon_vma lock for write).
+ * @kernel anon_vma_interval_tree_pre_update_vma (mm/vma.c)
+ */
+export function anonVmaIntervalTreePreUpdateVma(rm: FolioRmap, vma: RmapVma): void {
+  for (const avc of vma.anonVmaChain) anonVmaIntervalTreeRemove(rm, avc);
+}
+
+/**
+ * Put `vma`'s avcs back, keyed by its new page offsets.
+ * @kernel anon_vma_interval_tree_post_update_vma (mm/vma.c)
+ */
+export function anonVmaIntervalTreePostUpdateVma(rm: FolioRmap, vma: RmapVma): void {
+  for (const avc of vma.anonVmaChain) anonVmaIntervalTreeInsert(rm, avc);
+}

@@ -31,6 +31,8 @@ export {
   anonVmaFork,
   anonVmaIntervalTreeForeach,
   anonVmaIntervalTreeInsert,
+  anonVmaIntervalTreePostUpdateVma,
+  anonVmaIntervalTreePreUpdateVma,
   anonVmaIntervalTreeRemove,
   anonVmaLockRead,
   anonVmaLockWrite,
@@ -245,6 +247,7 @@ export {
   tryToUnmap,
   tryToUnmapFlush,
 } from './try-to-unmap.js';
+export { folioRmapValidate, type ValidateOptions } from './validate.js';
 export {
   createRmapMm,
   createRmapVma,

@@ -15,7 +15,7 @@ import {
   SCHED_EXIT,
   SCHED_SLEEP,
 } from '@mm/machine';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   anonVmaFork,
   anonVmaLockWrite,
@@ -36,6 +36,8 @@ import {
   folioRefAdd,
   folioRefCount,
   folioReferenced,
+  folioRemoveRmapPte,
+  folioRmapValidate,
   folioSetFlag,
   folioSetMapping,
   folioTestFlag,
@@ -99,6 +101,12 @@ class FakeSwap implements SwapOps {
   }
 }
 
+let current: FolioRmap | null = null;
+afterEach(() => {
+  if (current !== null) folioRmapValidate(current, { walk: true });
+  current = null;
+});
+
 function world(pageMapcount = true, locks = false) {
   const machine = createMachine({ seed: 3 });
   const pt = new TestPageTables(PAGE, 512, locks ? machine : null);
@@ -106,6 +114,7 @@ function world(pageMapcount = true, locks = false) {
   const swap = new FakeSwap(() => rmRef as FolioRmap);
   const rm = createFolioRmap(machine, { pageMapcount, pgtable: pt, swap });
   rmRef = rm;
+  current = rm;
   return { machine, rm, pt, swap };
 }
 
@@ -164,7 +173,9 @@ describe('page_vma_mapped_walk', () => {
     const { rm, pt } = world();
     const vma = anonVma(rm, newMm(rm), A, 64);
     const f = faultAnon(rm, pt, vma, A + 16 * PAGE, 4);
-    pt.setPte(vma.vmMm, A + 20 * PAGE, PTE_NONE, 0, 0);
+    pt.setPte(vma.vmMm, A + 20 * PAGE, PTE_NONE, 0, 0); // zap one PTE
+    folioRemoveRmapPte(rm, f, f + 4, vma);
+    folioPut(rm, f);
     const h = hits(rm, f, vma, A + 16 * PAGE);
     expect(h.length).toBe(15);
     expect(h[0]).toEqual([A + 16 * PAGE, true]);
