@@ -80,6 +80,8 @@ export interface FolioRmapOptions {
   pgtable?: PgtableView;
   /** The swap allocator, for `tryToUnmap` of anon folios. */
   swap?: SwapOps;
+  /** Take the view's page-table locks in walks (default: when the view has `ptLock`). */
+  pgtableLocks?: boolean;
   /**
    * Virtual ns charged per atomic read-modify-write on a folio or page word
    * (`atomic_inc_and_test(&page->_mapcount)`, the large mapcount); default 5.
@@ -146,6 +148,8 @@ export class FolioRmap {
   pgtable: PgtableView | null;
   /** The swap operations try_to_unmap uses (null: anon folios cannot be unmapped to swap). */
   swap: SwapOps | null;
+  /** Whether the view hands out page-table locks (`ptLock` defined); false skips the calls. */
+  pgtableLocks: boolean;
   /**
    * `current->tlb_ubc`: TLB flushes deferred by TTU_BATCH_FLUSH, as
    * (mm, start, end) triples, until {@link tryToUnmapFlush}.
@@ -187,6 +191,7 @@ export class FolioRmap {
     this.atomicNs = ns;
     this.pgtable = options.pgtable ?? null;
     this.swap = options.swap ?? null;
+    this.pgtableLocks = options.pgtable?.ptLock !== undefined && options.pgtableLocks !== false;
     this.tlbUbc = [];
   }
 

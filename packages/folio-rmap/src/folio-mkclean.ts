@@ -10,7 +10,7 @@ import { folioMapping } from './address-space.js';
 import type { FolioRmap } from './env.js';
 import { FolioError } from './errors.js';
 import { folioMapped, folioTestLocked } from './folio.js';
-import { folioVmaWalk, PVMW_SYNC, pageVmaMappedWalk } from './page-vma-mapped.js';
+import { folioVmaWalkScratch, PVMW_SYNC, pageVmaMappedWalk } from './page-vma-mapped.js';
 import { type PgtableView, PTE_DIRTY, PTE_PRESENT, PTE_WRITE, PtEntry } from './pgtable-view.js';
 import { type RmapWalkControl, rmapWalk } from './rmap-walk.js';
 import { type RmapVma, VM_SHARED } from './vma.js';
@@ -21,7 +21,7 @@ const e = new PtEntry();
 function pageMkcleanOne(rm: FolioRmap, folio: number, vma: RmapVma, address: number, cleaned: { n: number }): boolean {
   const v = rm.pgtable as PgtableView;
   const mm = vma.vmMm;
-  const pvmw = folioVmaWalk(rm, folio, vma, address, PVMW_SYNC);
+  const pvmw = folioVmaWalkScratch(rm, folio, vma, address, PVMW_SYNC);
   while (pageVmaMappedWalk(rm, pvmw)) {
     const a = pvmw.address;
     const entry = pvmw.entry;

@@ -18,6 +18,8 @@ import {
   folioClearFlag,
   folioMapcount,
   folioMaybeMappedShared,
+  folioNrPages,
+  folioPgoff,
   folioRawMapping,
   folioTestAnon,
   folioTestFlag,
@@ -27,7 +29,12 @@ import {
   folioUnlock,
 } from './folio.js';
 import { mlockVmaFolio } from './mlock.js';
-import { folioVmaWalk, PVMW_PGTABLE_CROSSED, pageVmaMappedWalk, pageVmaMappedWalkDone } from './page-vma-mapped.js';
+import {
+  folioVmaWalkScratchAt,
+  PVMW_PGTABLE_CROSSED,
+  pageVmaMappedWalk,
+  pageVmaMappedWalkDone,
+} from './page-vma-mapped.js';
 import type { PgtableView } from './pgtable-view.js';
 import { folioLockAnonVmaRead, type RmapWalkControl, rmapWalk } from './rmap-walk.js';
 import { folioPteBatch } from './try-to-unmap.js';
@@ -39,6 +46,9 @@ interface FolioReferencedArg {
   referenced: number;
   vmFlags: number;
   memcg: ((mm: RmapMm) => boolean) | null;
+  /** The folio's size and offset, read once per walk. */
+  nrPages: number;
+  pgoff: number;
 }
 
 /** @kernel folio_referenced_one (mm/rmap.c) */
@@ -50,7 +60,7 @@ function folioReferencedOne(
   pra: FolioReferencedArg,
 ): boolean {
   const v = rm.pgtable as PgtableView;
-  const pvmw = folioVmaWalk(rm, folio, vma, address, 0);
+  const pvmw = folioVmaWalkScratchAt(folio, pra.nrPages, pra.pgoff, vma, address, 0);
   const mm = vma.vmMm;
   let ptes = 0;
   let referenced = 0;
@@ -120,6 +130,19 @@ function invalidFolioReferencedVma(vma: RmapVma, pra: FolioReferencedArg): boole
   return false;
 }
 
+// Reused by every call (folio_referenced does not nest): no allocation per walk.
+const referencedArg: FolioReferencedArg = { mapcount: 0, referenced: 0, vmFlags: 0, memcg: null, nrPages: 1, pgoff: 0 };
+const referencedRwc: RmapWalkControl<FolioReferencedArg> = {
+  arg: referencedArg,
+  tryLock: true,
+  contended: false,
+  wouldBlock: false,
+  rmapOne: folioReferencedOne,
+  done: null,
+  anonLock: folioLockAnonVmaRead,
+  invalidVma: invalidFolioReferencedVma,
+};
+
 /**
  * The number of mappings that referenced `folio` (clearing their accessed
  * bits), -1 on rmap lock contention or for a dying process's exclusive anon
@@ -136,7 +159,13 @@ export function folioReferenced(
   memcg: ((mm: RmapMm) => boolean) | null = null,
   out: { vmFlags: number } | null = null,
 ): number {
-  const pra: FolioReferencedArg = { mapcount: folioMapcount(rm, folio), referenced: 0, vmFlags: 0, memcg };
+  const pra = referencedArg;
+  pra.mapcount = folioMapcount(rm, folio);
+  pra.referenced = 0;
+  pra.vmFlags = 0;
+  pra.memcg = memcg;
+  pra.nrPages = folioNrPages(rm, folio);
+  pra.pgoff = folioPgoff(rm, folio);
   if (out !== null) out.vmFlags = 0;
   if (pra.mapcount === 0) return 0;
   if (folioRawMapping(rm, folio) === 0) return 0;
@@ -145,16 +174,9 @@ export function folioReferenced(
     weLocked = folioTrylock(rm, folio);
     if (!weLocked) return 1;
   }
-  const rwc: RmapWalkControl<FolioReferencedArg> = {
-    arg: pra,
-    tryLock: true,
-    contended: false,
-    wouldBlock: false,
-    rmapOne: folioReferencedOne,
-    done: null,
-    anonLock: folioLockAnonVmaRead,
-    invalidVma: invalidFolioReferencedVma,
-  };
+  const rwc = referencedRwc;
+  rwc.contended = false;
+  rwc.wouldBlock = false;
   rmapWalk(rm, folio, rwc);
   if (out !== null) out.vmFlags = pra.vmFlags;
   if (weLocked) folioUnlock(rm, folio);

@@ -289,6 +289,7 @@ export function folioRefAdd(rm: FolioRmap, folio: number, nr: number): void {
     throw new FolioError('EINVAL', folio, `folio: get on pfn ${folio}, which is not the head of an allocated folio`);
   }
   s.refcount[i] = (s.refcount[i] as number) + nr;
+  rm.chargeAtomics(1);
 }
 
 /**
@@ -315,6 +316,7 @@ export function folioPutRefs(rm: FolioRmap, folio: number, refs: number): void {
   if (ref < refs || refs <= 0) {
     throw new FolioError('EINVAL', folio, `folio: put of ${refs} references on pfn ${folio} with refcount ${ref}`);
   }
+  rm.chargeAtomics(1);
   if (ref > refs) {
     s.refcount[i] = ref - refs;
     return;

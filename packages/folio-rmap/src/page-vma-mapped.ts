@@ -85,6 +85,46 @@ export function folioVmaWalk(
   return new PageVmaMappedWalk(folio, folioNrPages(rm, folio), folioPgoff(rm, folio), vma, address, flags);
 }
 
+/**
+ * The walk state the package's own rmap_one callbacks reuse (they never
+ * nest), so a walk over many VMAs allocates nothing: the kernel keeps it on
+ * the stack.
+ */
+const scratch = new PageVmaMappedWalk(0, 1, 0, null as unknown as RmapVma, 0, 0);
+
+/** {@link folioVmaWalk} into the shared scratch walk (internal: rmap_one callbacks). */
+export function folioVmaWalkScratch(
+  rm: FolioRmap,
+  folio: number,
+  vma: RmapVma,
+  address: number,
+  flags: number,
+): PageVmaMappedWalk {
+  return folioVmaWalkScratchAt(folio, folioNrPages(rm, folio), folioPgoff(rm, folio), vma, address, flags);
+}
+
+/** {@link folioVmaWalkScratch} with the folio's size and offset already known (one lookup per rmap walk). */
+export function folioVmaWalkScratchAt(
+  folio: number,
+  nrPages: number,
+  pgoff: number,
+  vma: RmapVma,
+  address: number,
+  flags: number,
+): PageVmaMappedWalk {
+  const w = scratch;
+  w.pfn = folio;
+  w.nrPages = nrPages;
+  w.pgoff = pgoff;
+  w.vma = vma;
+  w.address = address;
+  w.pmd = false;
+  w.pte = false;
+  w.ptl = null;
+  w.flags = flags;
+  return w;
+}
+
 function view(rm: FolioRmap): PgtableView {
   const v = rm.pgtable;
   if (v === null) throw new FolioError('EINVAL', -1, 'rmap: no page-table view (createFolioRmap({ pgtable }))');
@@ -103,6 +143,7 @@ export function vmaAddressEnd(rm: FolioRmap, pvmw: PageVmaMappedWalk): number {
 }
 
 function lock(rm: FolioRmap, pvmw: PageVmaMappedWalk, level: number): void {
+  if (!rm.pgtableLocks) return;
   const v = rm.pgtable as PgtableView;
   if (v.ptLock === undefined) return;
   const l = v.ptLock(pvmw.vma.vmMm, pvmw.address, level);

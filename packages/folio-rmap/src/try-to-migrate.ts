@@ -24,7 +24,7 @@ import {
   pageAnonExclusive,
 } from './folio.js';
 import {
-  folioVmaWalk,
+  folioVmaWalkScratch,
   PVMW_SYNC,
   pageVmaMappedWalk,
   pageVmaMappedWalkDone,
@@ -104,7 +104,7 @@ function tryToMigrateOne(rm: FolioRmap, folio: number, vma: RmapVma, address: nu
   const v = rm.pgtable as PgtableView;
   const mm = vma.vmMm;
   let flags = arg.flags;
-  const pvmw = folioVmaWalk(rm, folio, vma, address, flags & TTU_SYNC ? PVMW_SYNC : 0);
+  const pvmw = folioVmaWalkScratch(rm, folio, vma, address, flags & TTU_SYNC ? PVMW_SYNC : 0);
   let ret = true;
   const hugetlb = folioTestHugetlb(rm, folio);
   const anon = folioTestAnon(rm, folio);

@@ -32,7 +32,7 @@ import {
 } from './folio.js';
 import { mlockVmaFolio } from './mlock.js';
 import {
-  folioVmaWalk,
+  folioVmaWalkScratch,
   type PageVmaMappedWalk,
   PVMW_PGTABLE_CROSSED,
   PVMW_SYNC,
@@ -209,7 +209,7 @@ function tryToUnmapOne(rm: FolioRmap, folio: number, vma: RmapVma, address: numb
   const v = rm.pgtable as PgtableView;
   const mm = vma.vmMm;
   let flags = arg.flags;
-  const pvmw = folioVmaWalk(rm, folio, vma, address, flags & TTU_SYNC ? PVMW_SYNC : 0);
+  const pvmw = folioVmaWalkScratch(rm, folio, vma, address, flags & TTU_SYNC ? PVMW_SYNC : 0);
   let ret = true;
   let ptes = 0;
   const nrFolio = folioNrPages(rm, folio);

@@ -48,7 +48,12 @@ export class TestPageTables implements PgtableView {
   readonly ptrs: number;
   readonly pageSize: number;
   readonly pmdSize: number;
-  private readonly mms = new Map<RmapMm, Map<number, Slot>>();
+  /** Per mm id: PMD index -> slot. */
+  private readonly mms: (Map<number, Slot> | undefined)[] = [];
+  // A one-entry lookup cache per mm: a walk reads a PMD and then its PTEs,
+  // and an rmap walk visits many mms once each.
+  private lastKey: number[] = [];
+  private lastSlot: (Slot | undefined)[] = [];
   private readonly machine: Machine | null;
   flushes = 0;
   flushedPages = 0;
@@ -61,21 +66,28 @@ export class TestPageTables implements PgtableView {
   }
 
   private slots(mm: RmapMm): Map<number, Slot> {
-    let m = this.mms.get(mm);
+    let m = this.mms[mm.mmId];
     if (m === undefined) {
       m = new Map();
-      this.mms.set(mm, m);
+      this.mms[mm.mmId] = m;
     }
     return m;
   }
 
   private slot(mm: RmapMm, addr: number, create: boolean): Slot | undefined {
-    const m = this.slots(mm);
     const k = Math.floor(addr / this.pmdSize);
+    const id = mm.mmId;
+    const cached = this.lastSlot[id];
+    if (cached !== undefined && this.lastKey[id] === k) return cached;
+    const m = this.slots(mm);
     let s = m.get(k);
     if (s === undefined && create) {
       s = new Slot();
       m.set(k, s);
+    }
+    if (s !== undefined) {
+      this.lastKey[id] = k;
+      this.lastSlot[id] = s;
     }
     return s;
   }
@@ -135,7 +147,8 @@ export class TestPageTables implements PgtableView {
 
   /** Drop all page tables of an mm (exit). */
   dropMm(mm: RmapMm): void {
-    this.mms.delete(mm);
+    this.mms[mm.mmId] = undefined;
+    this.lastSlot[mm.mmId] = undefined;
   }
 
   // ------------------------------------------------------------ the view
@@ -238,7 +251,7 @@ export class TestPageTables implements PgtableView {
   }
 
   ptLock(mm: RmapMm, addr: number, level: number): SpinLock | null {
-    if (this.machine === null) return null;
+    if (this.machine === null) return null; // no locks: nothing to look up
     const s = this.slot(mm, addr, false);
     if (s === undefined) return null;
     return level === 0 ? (s.table?.lock ?? null) : s.pmdLock;
@@ -247,7 +260,7 @@ export class TestPageTables implements PgtableView {
   /** Every present or non-none PTE/PMD entry of an mm, as [addr, kind, pfn-or-val, bits, level]. */
   entries(mm: RmapMm): [number, number, number, number, number][] {
     const out: [number, number, number, number, number][] = [];
-    const m = this.mms.get(mm);
+    const m = this.mms[mm.mmId];
     if (m === undefined) return out;
     for (const [k, s] of [...m.entries()].sort((a, b) => a[0] - b[0])) {
       const base = k * this.pmdSize;
