@@ -164,6 +164,7 @@ describe('anon_vma chains (property)', () => {
           expect(unlinkAnonVmas(rm, v)).toBe(0);
         }
         expect([rm.nrAnonVmas, rm.nrAnonVmaChains, rm.avcTree.nrNodes]).toEqual([0, 0, 0]);
+        expect(rm.machine.warnings).toEqual([]);
         expect(maxChain).toBeLessThanOrEqual(13);
       }),
       { numRuns: fuzzRuns(60) },

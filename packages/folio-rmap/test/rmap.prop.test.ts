@@ -391,6 +391,7 @@ function run(pageMapcount: boolean, orders: number[], ops: Op[]): void {
     expect(nodeStat(rm, NODE_STAT.NR_ANON_THPS)).toBe(expectThps);
     folioRmapValidate(rm, { folios: folios.map((y) => y.pfn), walk: true });
   }
+  expect(machine.warnings).toEqual([]);
 }
 
 describe.each([

@@ -28,6 +28,7 @@ import {
   folioAddFileRmapPtes,
   folioAddNewAnonRmap,
   folioClearFlag,
+  folioGetAnonVma,
   folioMapcount,
   folioMapped,
   folioMkclean,
@@ -53,6 +54,7 @@ import {
   PTE_MIGRATION_WRITE,
   PTE_NONE,
   PTE_PRESENT,
+  PTE_SPECIAL,
   PTE_SWAP,
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
@@ -60,7 +62,9 @@ import {
   PVMW_MIGRATION,
   PVMW_PGTABLE_CROSSED,
   pageAnonExclusive,
+  pageMappedInVma,
   pageVmaMappedWalk,
+  putAnonVma,
   RMAP_EXCLUSIVE,
   type RmapMm,
   type RmapVma,
@@ -77,7 +81,10 @@ import {
   VM_SEQ_READ,
   VM_SHARED,
   VM_WRITE,
+  vmaIntervalTreeForeach,
   vmaLinkFile as vmaLink,
+  vmaUnlinkFile,
+  vmNormalFolio,
 } from '../src/index.js';
 import { alloc, anonVma, fileVma, newMm } from './helpers.js';
 import { TestPageTables } from './pt.js';
@@ -103,7 +110,10 @@ class FakeSwap implements SwapOps {
 
 let current: FolioRmap | null = null;
 afterEach(() => {
-  if (current !== null) folioRmapValidate(current, { walk: true });
+  if (current !== null) {
+    folioRmapValidate(current, { walk: true });
+    expect(current.machine.warnings).toEqual([]);
+  }
   current = null;
 });
 
@@ -505,5 +515,44 @@ describe('folio_mkclean', () => {
     expect(folioMkclean(rm, f)).toBe(0);
     folioUnlock(rm, f);
     folioPut(rm, f);
+  });
+});
+
+describe('helpers', () => {
+  it('vmNormalFolio, pageMappedInVma, folioGetAnonVma', () => {
+    const { rm, pt } = world();
+    const vma = anonVma(rm, newMm(rm), A, 64);
+    const f = faultAnon(rm, pt, vma, A + 4 * PAGE, 2);
+    const e = pt.pte(vma.vmMm, A + 6 * PAGE);
+    expect(vmNormalFolio(rm, vma, A + 6 * PAGE, e)).toBe(f);
+    e.bits |= PTE_SPECIAL;
+    expect(vmNormalFolio(rm, vma, A + 6 * PAGE, e)).toBe(-1);
+    expect(vmNormalFolio(rm, vma, A, pt.pte(vma.vmMm, A))).toBe(-1); // none
+    expect(vmNormalFolio(rm, vma, A + 6 * PAGE, pt.pte(vma.vmMm, A + 6 * PAGE), f + 2)).toBe(-1); // the zero page
+    expect(pageMappedInVma(rm, f + 3, f, vma)).toBe(A + 7 * PAGE);
+    pt.setPte(vma.vmMm, A + 7 * PAGE, PTE_NONE, 0, 0);
+    expect(pageMappedInVma(rm, f + 3, f, vma)).toBe(-14);
+    pt.mapPtes(vma.vmMm, A + 7 * PAGE, f + 3, 1, PTE_WRITE);
+    const av = folioGetAnonVma(rm, f);
+    expect(av).toBe(vma.anonVma);
+    expect(av?.refcount).toBe(2);
+    if (av !== null) putAnonVma(rm, av);
+  });
+
+  it('file VMAs link into and out of i_mmap; the walk follows', () => {
+    const { rm, pt } = world();
+    const file = createAddressSpace(rm, 'f');
+    const f = alloc(rm, 0);
+    folioSetMapping(rm, f, file, 3);
+    const v1 = fileVma(rm, newMm(rm), file, A, 16, 0, VM_READ | VM_SHARED | VM_MAYWRITE);
+    const v2 = fileVma(rm, newMm(rm), file, A, 16, 0);
+    expect([vmaLink(rm, v1), vmaLink(rm, v2)]).toEqual([0, 0]);
+    expect(file.iMmapWritable).toBe(1);
+    expect(vmaIntervalTreeForeach(rm, file, 3, 3)).toEqual([v1, v2]);
+    expect(vmaUnlinkFile(rm, v1)).toBe(0);
+    expect(file.iMmapWritable).toBe(0);
+    expect(vmaIntervalTreeForeach(rm, file, 0, 100)).toEqual([v2]);
+    expect(v1.sharedRb).toBe(-1);
+    expect(pt.flushes).toBe(0);
   });
 });
