@@ -37,6 +37,16 @@ export class MemSection {
   readonly index: Float64Array;
   /** `private`: buddy order on free pages, swap entry in the swap cache, fs data. */
   readonly private: Float64Array;
+  /**
+   * The bytes of {@link MemSection.index} as two 32-bit words per page
+   * (`indexWords[2 * i]`, `indexWords[2 * i + 1]`): the kernel overlays
+   * 32-bit fields on the 64-bit word of compound tail pages (struct
+   * folio's `_mm_id_mapcount[2]` on the first tail). No extra memory: a
+   * second view of the same bytes, so a page uses either view, never both.
+   */
+  readonly indexWords: Int32Array;
+  /** The bytes of {@link MemSection.private} as two 32-bit words per page (struct folio's `_mm_id[2]`); see `indexWords`. */
+  readonly privateWords: Int32Array;
   /** `flags`: PG_* bits. */
   readonly flags: Uint32Array;
   /** `_refcount`. */
@@ -66,8 +76,10 @@ export class MemSection {
     // 8-byte fields first so every view is naturally aligned.
     let off = 0;
     this.index = new Float64Array(buf, off, pages);
+    this.indexWords = new Int32Array(buf, off, pages * 2);
     off += pages * 8;
     this.private = new Float64Array(buf, off, pages);
+    this.privateWords = new Int32Array(buf, off, pages * 2);
     off += pages * 8;
     this.flags = new Uint32Array(buf, off, pages);
     off += pages * 4;
