@@ -186,7 +186,7 @@ export function swapDuplicateRaw(swap: Swap, entry: number, usage: number, nr: n
   const si = swapEntryToInfo(swap, entry);
   if (si === null) return -EINVAL;
   const offset = swpOffset(entry);
-  if (offset + nr > si.max || offset === 0) return -EINVAL;
+  if (offset + nr > si.max) return -EINVAL;
   const ci = swapClusterLock(swap, si, offset);
   const map = si.swapMap;
   let err = 0;

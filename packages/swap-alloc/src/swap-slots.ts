@@ -14,10 +14,11 @@
  *
  * The cache deactivates when free swap falls below 64 entries per online
  * CPU (and drains), and reactivates above 5 × 64 per CPU
- * (THRESHOLD_[DE]ACTIVATE_SWAP_SLOTS_CACHE). This model allocates through
- * the 6.18 cluster allocator for the refill; the 6.14 kernel's
- * `get_swap_pages` used each device's own per-CPU cluster instead, which
- * only changes which slots the 64 entries are, not the rotation.
+ * (THRESHOLD_[DE]ACTIVATE_SWAP_SLOTS_CACHE). The refill allocates through
+ * the 6.18 cluster allocator but, like the kernels that had the slot cache
+ * (`si->percpu_cluster`), each device keeps its own per-CPU cluster hint, so
+ * alternating refills between devices continue each device's cluster
+ * instead of isolating a new one every time.
  */
 import { clusterAllocSwapEntry } from './cluster.js';
 import { SWAP_BATCH, SWAP_ENTRY_INVALID, SWAP_HAS_CACHE } from './swap.js';
@@ -36,6 +37,8 @@ export class SlotCache {
   readonly nr: Int32Array;
   /** `swap_slot_cache_active`. */
   active: boolean;
+  /** Per device type, per CPU: the device's own cluster hint (`si->percpu_cluster->next[0]`). */
+  readonly devNext: Float64Array[];
 
   constructor(swap: Swap) {
     const n = swap.machine.topology.nrCpus;
@@ -44,6 +47,8 @@ export class SlotCache {
     this.cur = new Int32Array(n);
     this.nr = new Int32Array(n);
     this.active = true;
+    this.devNext = [];
+    for (let t = 0; t < swap.maxSwapfiles; t++) this.devNext.push(new Float64Array(n));
   }
 }
 
@@ -76,30 +81,56 @@ function checkCacheActive(swap: Swap, cache: SlotCache): boolean {
 function refill(swap: Swap, cache: SlotCache, cpu: number): number {
   const goal = Math.min(SWAP_SLOTS_CACHE_SIZE, swap.nrSwapPages);
   const slots = cache.slots[cpu]!;
-  let n = 0;
   if (goal <= 0) return 0;
-  // one plist walk (rotating the first device tried), then the rest from that device
-  const first = swapAllocSlow(swap, 0, SWAP_HAS_CACHE);
-  if (first === 0) return 0;
-  slots[n++] = first;
-  const si = swap.swapInfo[swpType(first)]!;
-  while (n < goal) {
-    let e = swapAllocFast(swap, 0);
-    if (e !== 0 && swpType(e) !== si.type) {
-      slots[n++] = e;
-      continue;
-    }
-    if (e === 0) {
-      const off = clusterAllocSwapEntry(swap, si, 0, SWAP_HAS_CACHE);
-      if (off === SWAP_ENTRY_INVALID) break;
-      e = mkSwpEntry(si.type, off);
-    }
-    slots[n++] = e;
+  // The device's own per-CPU hint stands in for the global one during the
+  // refill (the global per-CPU cluster did not exist yet).
+  const idx = cpu * swap.geo.nrOrders;
+  const savedType = swap.pcpSi[idx]!;
+  const savedOff = swap.pcpOffset[idx]!;
+  let n = 0;
+  // one plist walk, which rotates the device it tries first
+  const list = swap.availHeads[swap.machine.topology.cpuToNode[cpu]!]!;
+  const first = list[0];
+  if (first !== undefined) {
+    swap.pcpSi[idx] = first.type;
+    swap.pcpOffset[idx] = cache.devNext[first.type]![cpu]!;
   }
+  let e = swapAllocFast(swap, 0);
+  if (e === 0) e = swapAllocSlow(swap, 0, SWAP_HAS_CACHE);
+  else rotate(swap, cpu, swpType(e));
+  if (e !== 0) {
+    slots[n++] = e;
+    const si = swap.swapInfo[swpType(e)]!;
+    while (n < goal) {
+      e = swapAllocFast(swap, 0);
+      if (e === 0) {
+        const off = clusterAllocSwapEntry(swap, si, 0, SWAP_HAS_CACHE);
+        if (off === SWAP_ENTRY_INVALID) break;
+        e = mkSwpEntry(si.type, off);
+      }
+      slots[n++] = e;
+    }
+    if (swap.pcpSi[idx] === si.type) cache.devNext[si.type]![cpu] = swap.pcpOffset[idx]!;
+  }
+  swap.pcpSi[idx] = savedType;
+  swap.pcpOffset[idx] = savedOff;
   cache.cur[cpu] = 0;
   cache.nr[cpu] = n;
   swap.counters.slotCacheRefill++;
   return n;
+}
+
+/** `get_swap_pages()` requeued the device it used behind its peers. */
+function rotate(swap: Swap, cpu: number, type: number): void {
+  const nid = swap.machine.topology.cpuToNode[cpu]!;
+  const list = swap.availHeads[nid]!;
+  const i = list.findIndex((s) => s.type === type);
+  if (i < 0) return;
+  const si = list[i]!;
+  let j = i;
+  while (j + 1 < list.length && list[j + 1]!.availPrio[nid] === si.availPrio[nid]) j++;
+  list.splice(i, 1);
+  list.splice(j, 0, si);
 }
 
 /**
@@ -141,6 +172,7 @@ export function slotCacheDrainDevice(swap: Swap, type: number): void {
     for (let i = w; i < to; i++) slots[i] = 0;
     cache.nr[cpu] = w - from;
   }
+  cache.devNext[type]!.fill(SWAP_ENTRY_INVALID);
 }
 
 /** The entries cached per CPU (for validation and JSON). */
