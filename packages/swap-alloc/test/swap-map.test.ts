@@ -4,6 +4,7 @@
  * the carries), failure without a continuation page, SWAP_MAP_SHMEM,
  * swapcache_prepare, batched frees and free_swap_and_cache_nr.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   __swapCount,
@@ -141,5 +142,31 @@ describe('swap counts', () => {
     swapValidate(h.swap);
     // a non-swap entry type is ignored
     freeSwapAndCacheNr(h.swap, swpEntry(30, 5), 1);
+  });
+});
+
+const FUZZ = Math.max(1, Number(process.env.MM_FUZZ_RUNS ?? '1') || 1);
+
+describe('continuation digits against a counter', () => {
+  it('matches a plain counter through random climbs and descents across several continuation pages', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -6000, max: 9000 }), { minLength: 1, maxLength: 12 }), (steps) => {
+        const { h, entry } = setup();
+        const other = allocOn(h, 0, 0).entry; // a neighbour sharing the continuation pages
+        let n = 0;
+        for (const s of steps) {
+          const d = Math.max(-n, s);
+          if (d > 0) for (let i = 0; i < d; i++) swapDuplicate(h.swap, entry);
+          else for (let i = 0; i < -d; i++) swapFree(h.swap, entry);
+          n += d;
+          expect(swpSwapcount(h.swap, entry)).toBe(n);
+          swapDuplicate(h.swap, other);
+          expect(swpSwapcount(h.swap, other)).toBe(1);
+          swapFree(h.swap, other);
+        }
+        swapValidate(h.swap);
+      }),
+      { numRuns: 8 * FUZZ },
+    );
   });
 });
