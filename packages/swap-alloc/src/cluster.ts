@@ -101,7 +101,7 @@ function listDel(si: SwapInfo, ci: number): void {
  * @kernel move_cluster (mm/swapfile.c)
  */
 export function moveCluster(swap: Swap, si: SwapInfo, ci: number, list: number, flag: number): void {
-  swap.machine.warnOn(si.ciFlags[ci] === flag, `swap: move_cluster of cluster ${ci} to the list it is on`);
+  if (si.ciFlags[ci] === flag) swap.machine.warnOn(true, `swap: move_cluster of cluster ${ci} to the list it is on`);
   swapSpinLock(si.lock);
   if (si.ciList[ci] !== -1) listDel(si, ci);
   listAddTail(si, list, ci);

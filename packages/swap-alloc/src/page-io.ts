@@ -48,9 +48,15 @@ function zeromapTest(si: SwapInfo, off: number): boolean {
 
 /** Set or clear the zeromap bits of `nr` slots. */
 export function zeromapSet(si: SwapInfo, off: number, nr: number, on: boolean): void {
-  for (let o = off; o < off + nr; o++) {
-    if (on) si.zeromap[o >>> 5] = si.zeromap[o >>> 5]! | (1 << (o & 31));
-    else si.zeromap[o >>> 5] = si.zeromap[o >>> 5]! & ~(1 << (o & 31));
+  const z = si.zeromap;
+  for (let o = off, end = off + nr; o < end; o++) {
+    const w = o >>> 5;
+    const bit = 1 << (o & 31);
+    const v = z[w]!;
+    // write only on change: freeing usually finds the bit clear already
+    if (on) {
+      if ((v & bit) === 0) z[w] = v | bit;
+    } else if ((v & bit) !== 0) z[w] = v & ~bit;
   }
 }
 

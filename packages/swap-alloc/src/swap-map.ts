@@ -17,7 +17,7 @@
  * reference (`swap_entries_free`) zeroes the bytes, updates the cluster's
  * count and moves the cluster to `nonfull` or `free`.
  */
-import { EEXIST, EINVAL, ENOENT, ENOMEM, GFP_ATOMIC, NUMA_NO_NODE } from '@mm/machine';
+import { EEXIST, EINVAL, ENOENT, ENOMEM, GFP_ATOMIC, MmError, NUMA_NO_NODE } from '@mm/machine';
 import {
   clusterIsUsable as _unused,
   freeCluster,
@@ -39,7 +39,7 @@ import {
   TTRS_UNMAPPED,
 } from './swap.js';
 import type { SwapInfo } from './swap-info.js';
-import { swapCacheClearShadow, swapCacheDelFolio, swapCacheGetFolio } from './swap-state.js';
+import { delFolio, swapCacheClearShadow, swapCacheDelFolio, swapCacheGetFolio } from './swap-state.js';
 import { getSwapDevice, type Swap, swapRangeFree, vmSwapFull } from './swapfile.js';
 import { mkSwpEntry, swpOffset, swpType } from './swp-entry.js';
 
@@ -410,10 +410,13 @@ export function swapFree(swap: Swap, entry: number): void {
  * @kernel put_swap_folio (mm/swapfile.c)
  */
 export function putSwapFolio(swap: Swap, folio: number, entry: number): void {
-  const size = 1 << swap.folios.folioOrder(folio);
   const si = swapEntryToInfo(swap, entry);
   if (si === null) return;
-  const offset = swpOffset(entry);
+  putSwapSlots(swap, si, swpOffset(entry), 1 << swap.folios.folioOrder(folio));
+}
+
+/** The body of put_swap_folio() with the entry decoded. */
+export function putSwapSlots(swap: Swap, si: SwapInfo, offset: number, size: number): void {
   const ci = swapClusterLock(swap, si, offset);
   if (swapOnlyHasCache(si, offset, size)) swapEntriesFree(swap, si, ci, offset, size);
   else for (let i = 0; i < size; i++) swapEntryPutLocked(swap, si, ci, offset + i, SWAP_HAS_CACHE);
@@ -512,17 +515,12 @@ export function swapEntrySwapped(si: SwapInfo, offset: number): boolean {
   return (si.swapMap[offset]! & ~SWAP_HAS_CACHE) !== 0;
 }
 
-/** Whether any slot of the folio has a page-table reference. @kernel folio_swapped (mm/swapfile.c) */
-export function folioSwapped(swap: Swap, folio: number): boolean {
-  const entry = swap.folios.folioSwap(folio);
-  const si = swapEntryToInfo(swap, entry);
-  if (si === null) return false;
-  const offset = swpOffset(entry);
-  const nr = 1 << swap.folios.folioOrder(folio);
+function slotsSwapped(swap: Swap, si: SwapInfo, offset: number, nr: number): boolean {
   const ci = swapClusterLock(swap, si, offset);
+  const map = si.swapMap;
   let ret = false;
-  for (let i = 0; i < nr; i++) {
-    if (swapEntrySwapped(si, offset + i)) {
+  for (let off = offset, end = offset + nr; off < end; off++) {
+    if ((map[off]! & ~SWAP_HAS_CACHE) !== 0) {
       ret = true;
       break;
     }
@@ -531,10 +529,19 @@ export function folioSwapped(swap: Swap, folio: number): boolean {
   return ret;
 }
 
+/** Whether any slot of the folio has a page-table reference. @kernel folio_swapped (mm/swapfile.c) */
+export function folioSwapped(swap: Swap, folio: number): boolean {
+  const entry = swap.folios.folioSwap(folio);
+  const si = swapEntryToInfo(swap, entry);
+  if (si === null) return false;
+  return slotsSwapped(swap, si, swpOffset(entry), 1 << swap.folios.folioOrder(folio));
+}
+
 /** In the swap cache and not under writeback (and storage not suspended). @kernel folio_swapcache_freeable */
 export function folioSwapcacheFreeable(swap: Swap, folio: number): boolean {
   const f = swap.folios;
-  if (!f.folioTestLocked(folio)) throw new Error('swap: folio_swapcache_freeable of an unlocked folio');
+  if (swap.debugVm && !f.folioTestLocked(folio))
+    throw new MmError('EINVAL', 'swap: folio_swapcache_freeable of an unlocked folio');
   return f.folioTestSwapcache(folio) && !f.folioTestWriteback(folio);
 }
 
@@ -545,9 +552,15 @@ export function folioSwapcacheFreeable(swap: Swap, folio: number): boolean {
  */
 export function folioFreeSwap(swap: Swap, folio: number): boolean {
   if (!folioSwapcacheFreeable(swap, folio)) return false;
-  if (folioSwapped(swap, folio)) return false;
-  swapCacheDelFolio(swap, folio);
-  swap.folios.folioSetDirty(folio);
+  const f = swap.folios;
+  const entry = f.folioSwap(folio);
+  const si = swapEntryToInfo(swap, entry);
+  if (si === null) return false;
+  const offset = swpOffset(entry);
+  const nr = 1 << f.folioOrder(folio);
+  if (slotsSwapped(swap, si, offset, nr)) return false;
+  delFolio(swap, si, folio, offset, nr, -1);
+  f.folioSetDirty(folio);
   return true;
 }
 

@@ -21,7 +21,7 @@ import { swapClusterLock, swapClusterUnlock } from './cluster.js';
 import { ioPlugBegin, swapReadFolio } from './page-io.js';
 import { SWAP_HAS_CACHE } from './swap.js';
 import type { SwapInfo } from './swap-info.js';
-import { putSwapFolio, swapcachePrepare, swapEntryToInfo } from './swap-map.js';
+import { putSwapSlots, swapcachePrepare, swapEntryToInfo } from './swap-map.js';
 import {
   folioToSwpTb,
   shadowToSwpTb,
@@ -41,9 +41,43 @@ function clusterOf(swap: Swap, offset: number): number {
 function statMod(swap: Swap, folio: number, nr: number): void {
   const m = swap.machine;
   const nid = swap.folios.folioNid(folio);
-  m.mem.vmstat.modNodePageState(m.currentCpu, nid, NODE_STAT.NR_FILE_PAGES, nr);
-  m.mem.vmstat.modNodePageState(m.currentCpu, nid, NODE_STAT.NR_SWAPCACHE, nr);
+  const vm = m.mem.vmstat;
+  vm.modNodePageState(m.currentCpu, nid, NODE_STAT.NR_FILE_PAGES, nr);
+  vm.modNodePageState(m.currentCpu, nid, NODE_STAT.NR_SWAPCACHE, nr);
   swap.nrSwapcache += nr;
+}
+
+/**
+ * Store the folio in its `nr` table slots; the shadow found there, or -1.
+ * The internal form of {@link swapCacheAddFolio} with the entry decoded.
+ */
+export function addFolioLocked(
+  swap: Swap,
+  si: SwapInfo,
+  folio: number,
+  entry: number,
+  offset: number,
+  nr: number,
+): number {
+  const f = swap.folios;
+  const ci = swapClusterLock(swap, si, offset);
+  const table = si.ciTable[ci]!;
+  const tb = folioToSwpTb(folio);
+  let shadow = -1;
+  const start = offset & (swap.geo.clusterSize - 1);
+  for (let i = start, end = start + nr; i < end; i++) {
+    const old = table[i]!;
+    if (old !== 0) {
+      if (swpTbIsFolio(old)) swap.machine.warnOn(true, `swap: slot ${offset} already caches a folio`);
+      else shadow = swpTbToShadow(old);
+    }
+    table[i] = tb;
+  }
+  f.folioRefAdd(folio, nr);
+  f.folioSetSwapcache(folio, entry);
+  swapClusterUnlock(swap, si, ci);
+  statMod(swap, folio, nr);
+  return shadow;
 }
 
 /**
@@ -56,24 +90,30 @@ export function swapCacheAddFolio(swap: Swap, folio: number, entry: number): num
   if (!f.folioTestLocked(folio)) throw new MmError('EINVAL', 'swap: swap_cache_add_folio of an unlocked folio');
   if (f.folioTestSwapcache(folio)) throw new MmError('EEXIST', 'swap: folio already in the swap cache');
   const si = swapEntryToInfo(swap, entry)!;
-  const offset = swpOffset(entry);
-  const nr = 1 << f.folioOrder(folio);
+  return addFolioLocked(swap, si, folio, entry, swpOffset(entry), 1 << f.folioOrder(folio));
+}
+
+/** Replace the folio by NULL or a shadow in its table slots; clear PG_swapcache. */
+export function delFolioFromTable(
+  swap: Swap,
+  si: SwapInfo,
+  folio: number,
+  offset: number,
+  nr: number,
+  shadow: number,
+): void {
   const ci = swapClusterLock(swap, si, offset);
   const table = si.ciTable[ci]!;
-  const tb = folioToSwpTb(folio);
-  let shadow = -1;
+  const tb = shadow >= 0 ? shadowToSwpTb(shadow) : 0;
+  const ftb = folioToSwpTb(folio);
   const start = offset & (swap.geo.clusterSize - 1);
   for (let i = start, end = start + nr; i < end; i++) {
-    const old = table[i]!;
-    swap.machine.warnOn(swpTbIsFolio(old), `swap: slot ${offset} already caches a folio`);
-    if (swpTbIsShadow(old)) shadow = swpTbToShadow(old);
+    if (table[i] !== ftb) swap.machine.warnOn(true, `swap: slot ${offset} does not cache folio ${folio}`);
     table[i] = tb;
   }
-  f.folioRefAdd(folio, nr);
-  f.folioSetSwapcache(folio, entry);
+  swap.folios.folioClearSwapcache(folio);
   swapClusterUnlock(swap, si, ci);
-  statMod(swap, folio, nr);
-  return shadow;
+  statMod(swap, folio, -nr);
 }
 
 /**
@@ -85,21 +125,21 @@ export function swapCacheAddFolio(swap: Swap, folio: number, entry: number): num
 export function __swapCacheDelFolio(swap: Swap, folio: number, shadow: number): void {
   const f = swap.folios;
   const entry = f.folioSwap(folio);
-  const si = swapEntryToInfo(swap, entry)!;
-  const offset = swpOffset(entry);
-  const nr = 1 << f.folioOrder(folio);
-  const ci = swapClusterLock(swap, si, offset);
-  const table = si.ciTable[ci]!;
-  const tb = shadow >= 0 ? shadowToSwpTb(shadow) : 0;
-  const ftb = folioToSwpTb(folio);
-  const start = offset & (swap.geo.clusterSize - 1);
-  for (let i = start, end = start + nr; i < end; i++) {
-    swap.machine.warnOn(table[i] !== ftb, `swap: slot ${offset} does not cache folio ${folio}`);
-    table[i] = tb;
+  delFolioFromTable(swap, swapEntryToInfo(swap, entry)!, folio, swpOffset(entry), 1 << f.folioOrder(folio), shadow);
+}
+
+/** The body of swap_cache_del_folio() with the entry decoded. */
+export function delFolio(swap: Swap, si: SwapInfo, folio: number, offset: number, nr: number, shadow: number): void {
+  delFolioFromTable(swap, si, folio, offset, nr, shadow);
+  putSwapSlots(swap, si, offset, nr);
+  swap.folios.folioRefSub(folio, nr);
+}
+
+function checkDel(swap: Swap, folio: number): void {
+  const f = swap.folios;
+  if (!f.folioTestLocked(folio) || !f.folioTestSwapcache(folio) || f.folioTestWriteback(folio)) {
+    throw new MmError('EINVAL', `swap: swap_cache_del_folio of folio ${folio} that is not locked, cached and idle`);
   }
-  f.folioClearSwapcache(folio);
-  swapClusterUnlock(swap, si, ci);
-  statMod(swap, folio, -nr);
 }
 
 /**
@@ -108,14 +148,10 @@ export function __swapCacheDelFolio(swap: Swap, folio: number, shadow: number): 
  * @kernel swap_cache_del_folio (mm/swap_state.c)
  */
 export function swapCacheDelFolio(swap: Swap, folio: number): void {
+  checkDel(swap, folio);
   const f = swap.folios;
-  if (!f.folioTestLocked(folio) || !f.folioTestSwapcache(folio) || f.folioTestWriteback(folio)) {
-    throw new MmError('EINVAL', `swap: swap_cache_del_folio of folio ${folio} that is not locked, cached and idle`);
-  }
   const entry = f.folioSwap(folio);
-  __swapCacheDelFolio(swap, folio, -1);
-  putSwapFolio(swap, folio, entry);
-  f.folioRefSub(folio, 1 << f.folioOrder(folio));
+  delFolio(swap, swapEntryToInfo(swap, entry)!, folio, swpOffset(entry), 1 << f.folioOrder(folio), -1);
 }
 
 /**
@@ -124,11 +160,10 @@ export function swapCacheDelFolio(swap: Swap, folio: number): void {
  * @kernel __remove_mapping (mm/vmscan.c), swap cache part
  */
 export function swapCacheDelFolioShadow(swap: Swap, folio: number, shadow: number): void {
+  checkDel(swap, folio);
   const f = swap.folios;
   const entry = f.folioSwap(folio);
-  __swapCacheDelFolio(swap, folio, shadow);
-  putSwapFolio(swap, folio, entry);
-  f.folioRefSub(folio, 1 << f.folioOrder(folio));
+  delFolio(swap, swapEntryToInfo(swap, entry)!, folio, swpOffset(entry), 1 << f.folioOrder(folio), shadow);
 }
 
 /**
@@ -183,7 +218,7 @@ export function swapCacheClearShadow(swap: Swap, si: SwapInfo, ci: number, offse
   for (let i = start, end = start + nr; i < end; i++) {
     const tb = table[i]!;
     if (tb < 0) table[i] = 0;
-    else swap.machine.warnOn(tb !== 0, `swap: freed slot ${offset + i - start} still caches a folio`);
+    else if (tb !== 0) swap.machine.warnOn(true, `swap: freed slot ${offset + i - start} still caches a folio`);
   }
 }
 

@@ -77,7 +77,7 @@ import {
 import { LIST_FREE, type SwapDeviceKind, SwapInfo } from './swap-info.js';
 import { clearShadows, folioFreeSwap, putSwapFolio, swapEntryToInfo } from './swap-map.js';
 import { SlotCache, slotCacheAlloc, slotCacheDrainDevice } from './swap-slots.js';
-import { swapCacheAddFolio, swapCacheGetFolio } from './swap-state.js';
+import { addFolioLocked, swapCacheGetFolio } from './swap-state.js';
 import { MAX_SWAPFILES_DEFAULT, mkSwpEntry, swpOffset, swpType } from './swp-entry.js';
 
 /** Memory cgroup hooks for swap (optional; the kernel charges swap to the folio's memcg). */
@@ -98,6 +98,8 @@ export interface SwapConfig {
   readonly pageCluster?: number;
   /** `/sys/kernel/mm/swap/vma_ra_enabled` (default true). */
   readonly vmaRaEnabled?: boolean;
+  /** CONFIG_DEBUG_VM checks on the hot paths (default true). */
+  readonly debugVm?: boolean;
   /** The pre-6.15 per-CPU slot cache for order-0 allocations (default false). */
   readonly slotCache?: boolean;
   /** Where swap tables live: buddy pages of the machine (default) or host memory only. */
@@ -236,6 +238,12 @@ export class Swap {
   nrTablePages: number;
   /** Pages in the swap cache (NR_SWAPCACHE, machine-wide). */
   nrSwapcache: number;
+  /**
+   * CONFIG_DEBUG_VM: the VM_BUG_ON-style argument checks on the hot paths
+   * (folio locked, not already cached). On by default; benchmarks of a
+   * production kernel switch it off.
+   */
+  debugVm: boolean;
   /** The old slot cache (null when switched off). */
   slotCache: SlotCache | null;
   readonly ioErrorPrng: Prng;
@@ -286,6 +294,7 @@ export class Swap {
     this.nrTables = 0;
     this.nrTablePages = 0;
     this.nrSwapcache = 0;
+    this.debugVm = config.debugVm ?? true;
     this.slotCache = null;
     this.ioErrorPrng = machine.prng.stream('swap_io_error');
     this.procPollEvent = 0;
@@ -435,7 +444,7 @@ export function swapRangeAlloc(swap: Swap, si: SwapInfo, nr: number): void {
  */
 export function swapRangeFree(swap: Swap, si: SwapInfo, ci: number, offset: number, nr: number): void {
   zeromapSet(si, offset, nr, false);
-  for (let i = 0; i < nr; i++) swapSlotFreeNotify(si, offset + i);
+  if (si.badReads.size !== 0) for (let i = 0; i < nr; i++) swapSlotFreeNotify(si, offset + i);
   clearShadows(swap, si, ci, offset, nr);
   swap.nrSwapPages += nr;
   si.inusePages -= nr;
@@ -507,8 +516,10 @@ export function swapAllocSlow(swap: Swap, order: number, usage: number): number 
 export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
   const f = swap.folios;
   const order = f.folioOrder(folio);
-  bugOn(!f.folioTestLocked(folio), 'swap: folio_alloc_swap of an unlocked folio');
-  if (f.folioTestSwapcache(folio)) throw new SwapError('EEXIST', `swap: folio ${folio} is already in the swap cache`);
+  if (swap.debugVm) {
+    bugOn(!f.folioTestLocked(folio), 'swap: folio_alloc_swap of an unlocked folio');
+    if (f.folioTestSwapcache(folio)) throw new SwapError('EEXIST', `swap: folio ${folio} is already in the swap cache`);
+  }
   if (order > 0 && !swap.geo.thpSwap) return -EAGAIN;
   if (1 << order > swap.geo.clusterSize) {
     swap.machine.warnOn(true, `swap: folio of order ${order} larger than a swap cluster`);
@@ -533,7 +544,7 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
   }
   // charged even on failure, so that the memcg counts the failure
   if (swap.memcgTryChargeSwap(folio, entry) !== 0) {
-    if (entry !== 0) putSwapFolioEntry(swap, folio, entry);
+    if (entry !== 0) putSwapFolio(swap, folio, entry);
     swap.counters.allocFail[order]!++;
     return -ENOMEM;
   }
@@ -541,12 +552,8 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
     swap.counters.allocFail[order]!++;
     return -ENOMEM;
   }
-  swapCacheAddFolio(swap, folio, entry);
+  addFolioLocked(swap, swap.swapInfo[swpType(entry)]!, folio, entry, swpOffset(entry), 1 << order);
   return 0;
-}
-
-function putSwapFolioEntry(swap: Swap, folio: number, entry: number): void {
-  putSwapFolio(swap, folio, entry);
 }
 
 /**

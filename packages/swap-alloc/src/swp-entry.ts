@@ -80,12 +80,13 @@ export function mkSwpEntry(type: number, offset: number): number {
 
 /** @kernel swp_type (include/linux/swapops.h) */
 export function swpType(entry: number): number {
-  return Math.floor(entry / TYPE_MUL);
+  // the quotient is below 32: a truncating conversion is exact and cheap
+  return (entry / TYPE_MUL) | 0;
 }
 
 /** @kernel swp_offset (include/linux/swapops.h) */
 export function swpOffset(entry: number): number {
-  return entry % TYPE_MUL;
+  return entry - ((entry / TYPE_MUL) | 0) * TYPE_MUL;
 }
 
 /** `type:offset` in hex, as a debugging aid. */
