@@ -12,7 +12,7 @@
  * - host bytes per slot (swap_map + swap table + cluster info + zeromap).
  * A production kernel: lockdep off. Fixed seeds.
  */
-import { createMachine, Prng } from '@mm/machine';
+import { createMachine, GFP_KERNEL, Prng } from '@mm/machine';
 import { BenchSuite } from '../../../tools/bench-harness.mjs';
 import {
   createSwap,
@@ -31,15 +31,14 @@ let sink = 0;
 function setup(nrDevices: number, config: SwapConfig = {}): { swap: Swap; folio: number } {
   const machine = createMachine({ seed: 1 });
   machine.lockdep.enabled = false;
-  const swap = createSwap(machine, { maxSwapfiles: 32, ...config });
+  const swap = createSwap(machine, { maxSwapfiles: 32, debugVm: false, ...config });
   for (let d = 0; d < nrDevices; d++) swapon(swap, { sizeBytes: 256 * 2 ** 20, priority: 5 });
   const f = swap.folios;
-  // background: 2000 entries held, so clusters do not empty between pairs
-  for (let i = 0; i < 2000; i++) {
-    const p = f.folioAlloc(0, 0, -1);
-    f.folioTrylock(p);
-    folioAllocSwap(swap, p);
-  }
+  // one entry held in the CPU's cluster, so the cluster never empties between
+  // pairs (an empty cluster would go back to the free list with its table)
+  const anchor = f.folioAlloc(0, 0, -1);
+  f.folioTrylock(anchor);
+  folioAllocSwap(swap, anchor);
   const folio = f.folioAlloc(0, 0, -1);
   f.folioTrylock(folio);
   return { swap, folio };
@@ -59,6 +58,7 @@ function pairs(swap: Swap, folio: number): () => void {
 // the floor: a first-fit byte map with a moving hint
 const map = new Uint8Array(1 << 16);
 let hint = 0;
+let pagePair = 1;
 const bare = await suite.time(
   'bare byte-map first-fit alloc+free',
   () => {
@@ -76,6 +76,25 @@ const bare = await suite.time(
   { opsPerCall: N },
 );
 suite.record({ name: 'reference: bare byte-map alloc+free', value: bare.nsPerOp, unit: 'ns/pair' });
+{
+  const m = createMachine({ seed: 1 });
+  m.lockdep.enabled = false;
+  const page = await suite.time(
+    'reference: machine allocPages+freePages (order 0)',
+    () => {
+      let x = 0;
+      for (let i = 0; i < N; i++) {
+        const p = m.mem.allocPages(GFP_KERNEL, 0, -1);
+        x += p;
+        m.mem.freePages(p, 0);
+      }
+      sink ^= x;
+    },
+    { opsPerCall: N },
+  );
+  pagePair = page.nsPerOp;
+  suite.record({ name: 'reference: @mm/machine order-0 page alloc+free', value: page.nsPerOp, unit: 'ns/pair' });
+}
 
 const one = setup(1);
 const pcp = await suite.time('order-0 alloc+free, per-CPU cluster', pairs(one.swap, one.folio), { opsPerCall: N });
@@ -83,8 +102,8 @@ suite.record({
   name: 'order-0 alloc+free via per-CPU cluster (target <= 150)',
   value: pcp.nsPerOp,
   unit: 'ns/pair',
-  reference: 'bare byte map (same run)',
-  ratio: pcp.nsPerOp / bare.nsPerOp,
+  reference: 'machine page alloc+free (same run)',
+  ratio: pcp.nsPerOp / pagePair,
 });
 
 const sc = setup(1, { slotCache: true });
@@ -132,6 +151,13 @@ function churn(n: number): () => void {
   };
 }
 const c1 = await suite.time('FIFO churn, 1 device', churn(1), { opsPerCall: N });
+suite.record({
+  name: 'order-0 streaming (4096 live entries: free the oldest, allocate one), 1 device',
+  value: c1.nsPerOp,
+  unit: 'ns/pair',
+  reference: 'machine page alloc+free (same run)',
+  ratio: c1.nsPerOp / pagePair,
+});
 const c32 = await suite.time('FIFO churn, 32 devices', churn(32), { opsPerCall: N });
 suite.record({
   name: 'FIFO churn (4096 live entries, alloc+free), 32 vs 1 device',

@@ -111,7 +111,7 @@ export function moveCluster(swap: Swap, si: SwapInfo, ci: number, list: number, 
 
 /** Lock the cluster of `offset`; returns the cluster index. @kernel swap_cluster_lock (mm/swap.h) */
 export function swapClusterLock(swap: Swap, si: SwapInfo, offset: number): number {
-  const ci = offset >>> swap.geo.clusterShift;
+  const ci = offset >>> swap.clusterShift;
   swapIndexedLock(swap.ciLockClass, si.ciOwner, ci);
   return ci;
 }
@@ -252,9 +252,9 @@ export function relocateCluster(swap: Swap, si: SwapInfo, ci: number): void {
   const count = si.ciCount[ci]!;
   if (count === 0) {
     if (flags !== CLUSTER_FLAG_FREE) freeCluster(swap, si, ci);
-  } else if (count !== swap.geo.clusterSize) {
+  } else if (count !== swap.clusterSize) {
     if (flags !== CLUSTER_FLAG_FRAG) {
-      moveCluster(swap, si, ci, si.fragList(si.ciOrder[ci]!, swap.geo.nrOrders), CLUSTER_FLAG_FRAG);
+      moveCluster(swap, si, ci, si.fragList(si.ciOrder[ci]!, swap.nrOrders), CLUSTER_FLAG_FRAG);
     }
   } else if (flags !== CLUSTER_FLAG_FULL) {
     moveCluster(swap, si, ci, LIST_FULL, CLUSTER_FLAG_FULL);
@@ -364,7 +364,7 @@ export function allocSwapScanCluster(
   order: number,
   usage: number,
 ): number {
-  const C = swap.geo.clusterSize;
+  const C = swap.clusterSize;
   const nr = 1 << order;
   const start = ci * C;
   let end = start + C;
@@ -372,7 +372,11 @@ export function allocSwapScanCluster(
   let next = SWAP_ENTRY_INVALID;
   let found = SWAP_ENTRY_INVALID;
   if (!(end < nr || si.ciCount[ci]! + nr > C)) {
+    const map = si.swapMap;
     for (end -= nr; offset <= end; offset += nr) {
+      // the common rejection without a call: the first slot holds a reference
+      const b0 = map[offset]!;
+      if (b0 !== 0 && b0 !== SWAP_HAS_CACHE) continue;
       const scan = clusterScanRange(swap, si, ci, offset, nr);
       if (scan === 0) continue;
       if (scan === 2) {
@@ -391,7 +395,7 @@ export function allocSwapScanCluster(
   relocateCluster(swap, si, ci);
   swapClusterUnlock(swap, si, ci);
   if ((si.flags & SWP_SOLIDSTATE) !== 0) {
-    const idx = swap.machine.currentCpu * swap.geo.nrOrders + order;
+    const idx = swap.machine.currentCpu * swap.nrOrders + order;
     swap.pcpOffset[idx] = next;
     swap.pcpSi[idx] = si.type;
   } else {
@@ -413,7 +417,7 @@ function allocSwapScanList(
     const ci = isolateLockCluster(swap, si, list);
     if (ci < 0) break;
     swap.counters.clusterIsolated++;
-    found = allocSwapScanCluster(swap, si, ci, ci * swap.geo.clusterSize, order, usage);
+    found = allocSwapScanCluster(swap, si, ci, ci * swap.clusterSize, order, usage);
     if (found !== SWAP_ENTRY_INVALID) break;
   } while (scanAll);
   return found;
@@ -425,7 +429,7 @@ function allocSwapScanList(
  * @kernel swap_reclaim_full_clusters (mm/swapfile.c)
  */
 export function swapReclaimFullClusters(swap: Swap, si: SwapInfo, force: boolean): void {
-  const C = swap.geo.clusterSize;
+  const C = swap.clusterSize;
   let toScan = force ? Math.floor(si.inusePages / C) : 1;
   const map = si.swapMap;
   for (;;) {

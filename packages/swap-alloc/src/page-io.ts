@@ -33,10 +33,10 @@ import type { Swap } from './swapfile.js';
 import { mkSwpEntry, swpOffset } from './swp-entry.js';
 
 function storeOf(swap: Swap, si: SwapInfo, offset: number): Uint32Array {
-  const ci = offset >>> swap.geo.clusterShift;
+  const ci = offset >>> swap.clusterShift;
   let s = si.store[ci];
   if (s === null || s === undefined) {
-    s = new Uint32Array(swap.geo.clusterSize);
+    s = new Uint32Array(swap.clusterSize);
     si.store[ci] = s;
   }
   return s;
@@ -115,7 +115,7 @@ export function swapWriteout(swap: Swap, folio: number): number {
   zeromapSet(si, off, nr, false);
   for (let i = 0; i < nr; i++) {
     const o = off + i;
-    storeOf(swap, si, o)[o & (swap.geo.clusterSize - 1)] = f.folioContent(folio, i);
+    storeOf(swap, si, o)[o & (swap.clusterSize - 1)] = f.folioContent(folio, i);
     si.badReads.delete(o);
   }
   swap.counters.pswpout += nr;
@@ -162,7 +162,7 @@ export function swapReadFolio(swap: Swap, folio: number, plug: number, entry = s
   if (bad) return readFailed(swap, si, folio);
   for (let i = 0; i < nr; i++) {
     const o = off + i;
-    f.folioSetContent(folio, i, storeOf(swap, si, o)[o & (swap.geo.clusterSize - 1)]!);
+    f.folioSetContent(folio, i, storeOf(swap, si, o)[o & (swap.clusterSize - 1)]!);
   }
   f.folioMarkUptodate(folio);
   swap.counters.pswpin += nr;
@@ -224,8 +224,8 @@ export function swapStoredContent(swap: Swap, entry: number): number {
   const si = swapEntryToInfo(swap, entry);
   if (si === null) return 0;
   const o = swpOffset(entry);
-  const s = si.store[o >>> swap.geo.clusterShift];
-  return s === null || s === undefined ? 0 : s[o & (swap.geo.clusterSize - 1)]!;
+  const s = si.store[o >>> swap.clusterShift];
+  return s === null || s === undefined ? 0 : s[o & (swap.clusterSize - 1)]!;
 }
 
 void mkSwpEntry;

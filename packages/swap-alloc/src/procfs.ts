@@ -108,7 +108,7 @@ export interface SwapState {
 
 /** The state of device `si` as JSON. */
 export function swapDeviceState(swap: Swap, si: SwapInfo): SwapDeviceState {
-  const n = swap.geo.nrOrders;
+  const n = swap.nrOrders;
   const nonfull: number[] = [];
   const frag: number[] = [];
   for (let o = 0; o < n; o++) {
@@ -149,7 +149,7 @@ export function swapStateJson(swap: Swap): SwapState {
   const counters: Record<string, number | readonly number[]> = {};
   for (const [k, v] of Object.entries(c)) counters[k] = v instanceof Float64Array ? Array.from(v) : (v as number);
   const pcp: { cpu: number; order: number; type: number; offset: number }[] = [];
-  const n = swap.geo.nrOrders;
+  const n = swap.nrOrders;
   for (let i = 0; i < swap.pcpSi.length; i++) {
     if (swap.pcpSi[i]! >= 0)
       pcp.push({ cpu: Math.floor(i / n), order: i % n, type: swap.pcpSi[i]!, offset: swap.pcpOffset[i]! });

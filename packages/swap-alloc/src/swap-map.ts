@@ -266,8 +266,8 @@ export function swapShmemAlloc(swap: Swap, entry: number, nr: number): number {
  */
 export function swapEntriesFree(swap: Swap, si: SwapInfo, ci: number, offset: number, nr: number): void {
   const map = si.swapMap;
-  const C = swap.geo.clusterSize;
-  if ((offset + nr - 1) >>> swap.geo.clusterShift !== ci || si.ciCount[ci]! < nr) {
+  const C = swap.clusterSize;
+  if ((offset + nr - 1) >>> swap.clusterShift !== ci || si.ciCount[ci]! < nr) {
     throw new Error(`swap: swap_entries_free of ${nr} at ${offset} outside cluster ${ci} (count ${si.ciCount[ci]})`);
   }
   si.ciCount[ci] = si.ciCount[ci]! - nr;
@@ -357,7 +357,7 @@ function swapEntriesPutMap(swap: Swap, si: SwapInfo, offset: number, nr: number)
 }
 
 function swapEntriesPutMapNr(swap: Swap, si: SwapInfo, offset: number, nr: number): boolean {
-  const C = swap.geo.clusterSize;
+  const C = swap.clusterSize;
   let rest = C - (offset % C);
   let hasCache = false;
   while (nr > 0) {
@@ -390,7 +390,7 @@ export function swapFreeNr(swap: Swap, entry: number, nr: number): void {
   const si = checkRange(swap, entry, nr, 'swap_free_nr');
   if (si === null) return;
   let offset = swpOffset(entry);
-  const C = swap.geo.clusterSize;
+  const C = swap.clusterSize;
   while (nr > 0) {
     const n = Math.min(nr, C - (offset % C));
     swapEntriesPutMap(swap, si, offset, n);

@@ -84,7 +84,7 @@ function refill(swap: Swap, cache: SlotCache, cpu: number): number {
   if (goal <= 0) return 0;
   // The device's own per-CPU hint stands in for the global one during the
   // refill (the global per-CPU cluster did not exist yet).
-  const idx = cpu * swap.geo.nrOrders;
+  const idx = cpu * swap.nrOrders;
   const savedType = swap.pcpSi[idx]!;
   const savedOff = swap.pcpOffset[idx]!;
   let n = 0;

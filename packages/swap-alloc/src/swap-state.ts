@@ -35,7 +35,7 @@ import type { Swap } from './swapfile.js';
 import { mkSwpEntry, swpOffset, swpType } from './swp-entry.js';
 
 function clusterOf(swap: Swap, offset: number): number {
-  return offset >>> swap.geo.clusterShift;
+  return offset >>> swap.clusterShift;
 }
 
 function statMod(swap: Swap, folio: number, nr: number): void {
@@ -64,7 +64,7 @@ export function addFolioLocked(
   const table = si.ciTable[ci]!;
   const tb = folioToSwpTb(folio);
   let shadow = -1;
-  const start = offset & (swap.geo.clusterSize - 1);
+  const start = offset & (swap.clusterSize - 1);
   for (let i = start, end = start + nr; i < end; i++) {
     const old = table[i]!;
     if (old !== 0) {
@@ -106,7 +106,7 @@ export function delFolioFromTable(
   const table = si.ciTable[ci]!;
   const tb = shadow >= 0 ? shadowToSwpTb(shadow) : 0;
   const ftb = folioToSwpTb(folio);
-  const start = offset & (swap.geo.clusterSize - 1);
+  const start = offset & (swap.clusterSize - 1);
   for (let i = start, end = start + nr; i < end; i++) {
     if (table[i] !== ftb) swap.machine.warnOn(true, `swap: slot ${offset} does not cache folio ${folio}`);
     table[i] = tb;
@@ -179,7 +179,7 @@ export function swapCacheReplaceFolio(swap: Swap, oldFolio: number, newFolio: nu
   const nr = 1 << f.folioOrder(newFolio);
   const ci = swapClusterLock(swap, si, offset);
   const table = si.ciTable[ci]!;
-  const start = offset & (swap.geo.clusterSize - 1);
+  const start = offset & (swap.clusterSize - 1);
   for (let i = start; i < start + nr; i++) table[i] = folioToSwpTb(newFolio);
   swapClusterUnlock(swap, si, ci);
 }
@@ -194,7 +194,7 @@ export function swapCacheGetFolio(swap: Swap, entry: number): number {
   if (si === null) return -1;
   const offset = swpOffset(entry);
   if (offset >= si.max) return -1;
-  const tb = swapTableGet(si, clusterOf(swap, offset), offset & (swap.geo.clusterSize - 1));
+  const tb = swapTableGet(si, clusterOf(swap, offset), offset & (swap.clusterSize - 1));
   if (!swpTbIsFolio(tb)) return -1;
   const folio = swpTbToFolio(tb);
   swap.folios.folioRefAdd(folio, 1);
@@ -206,7 +206,7 @@ export function swapCacheGetShadow(swap: Swap, entry: number): number {
   const si = swapEntryToInfo(swap, entry);
   if (si === null) return -1;
   const offset = swpOffset(entry);
-  const tb = swapTableGet(si, clusterOf(swap, offset), offset & (swap.geo.clusterSize - 1));
+  const tb = swapTableGet(si, clusterOf(swap, offset), offset & (swap.clusterSize - 1));
   return swpTbIsShadow(tb) ? swpTbToShadow(tb) : -1;
 }
 
@@ -214,7 +214,7 @@ export function swapCacheGetShadow(swap: Swap, entry: number): number {
 export function swapCacheClearShadow(swap: Swap, si: SwapInfo, ci: number, offset: number, nr: number): void {
   const table = si.ciTable[ci];
   if (table === null || table === undefined) return;
-  const start = offset & (swap.geo.clusterSize - 1);
+  const start = offset & (swap.clusterSize - 1);
   for (let i = start, end = start + nr; i < end; i++) {
     const tb = table[i]!;
     if (tb < 0) table[i] = 0;

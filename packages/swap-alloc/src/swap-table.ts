@@ -76,7 +76,7 @@ export function clusterTable(si: SwapInfo, ci: number): Float64Array {
 export function swapTableArray(swap: Swap): Float64Array {
   const p = swap.tablePool;
   const t = p.pop();
-  return t !== undefined ? t : new Float64Array(swap.geo.clusterSize);
+  return t !== undefined ? t : new Float64Array(swap.clusterSize);
 }
 
 /**

@@ -195,6 +195,10 @@ export class Swap {
   readonly machine: Machine;
   readonly folios: SwapFolioOps;
   readonly geo: SwapGeometry;
+  /** `geo.clusterSize`, `geo.clusterShift`, `geo.nrOrders` as own fields (one load on hot paths). */
+  readonly clusterSize: number;
+  readonly clusterShift: number;
+  readonly nrOrders: number;
   readonly maxSwapfiles: number;
   /** `swap_info[]`. */
   readonly swapInfo: (SwapInfo | null)[];
@@ -267,6 +271,9 @@ export class Swap {
     this.machine = machine;
     this.folios = config.folios ?? new MemmapFolios(machine);
     this.geo = swapGeometry(topo.pageShift, config.thpSwap ?? true);
+    this.clusterSize = this.geo.clusterSize;
+    this.clusterShift = this.geo.clusterShift;
+    this.nrOrders = this.geo.nrOrders;
     this.maxSwapfiles = max;
     this.swapInfo = new Array<SwapInfo | null>(max).fill(null);
     this.nrSwapPages = 0;
@@ -459,7 +466,7 @@ export function swapRangeFree(swap: Swap, si: SwapInfo, ci: number, offset: numb
  * @kernel swap_alloc_fast (mm/swapfile.c)
  */
 export function swapAllocFast(swap: Swap, order: number): number {
-  const idx = swap.machine.currentCpu * swap.geo.nrOrders + order;
+  const idx = swap.machine.currentCpu * swap.nrOrders + order;
   const type = swap.pcpSi[idx]!;
   let offset = swap.pcpOffset[idx]!;
   if (type < 0 || offset === SWAP_ENTRY_INVALID) return 0;
@@ -468,7 +475,7 @@ export function swapAllocFast(swap: Swap, order: number): number {
   const ci = swapClusterLock(swap, si, offset);
   let found = SWAP_ENTRY_INVALID;
   if (clusterIsUsable(si, ci, order)) {
-    if (si.ciCount[ci] === 0) offset = ci * swap.geo.clusterSize;
+    if (si.ciCount[ci] === 0) offset = ci * swap.clusterSize;
     found = allocSwapScanCluster(swap, si, ci, offset, order, SWAP_HAS_CACHE);
   } else {
     swapClusterUnlock(swap, si, ci);
@@ -521,7 +528,7 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
     if (f.folioTestSwapcache(folio)) throw new SwapError('EEXIST', `swap: folio ${folio} is already in the swap cache`);
   }
   if (order > 0 && !swap.geo.thpSwap) return -EAGAIN;
-  if (1 << order > swap.geo.clusterSize) {
+  if (1 << order > swap.clusterSize) {
     swap.machine.warnOn(true, `swap: folio of order ${order} larger than a swap cluster`);
     return -EINVAL;
   }
@@ -784,7 +791,7 @@ function setupTable(swap: Swap, si: SwapInfo, ci: number): boolean {
     if (pfn < 0) return false;
     swap.nrTablePages++;
   }
-  si.ciTable[ci] = new Float64Array(swap.geo.clusterSize);
+  si.ciTable[ci] = new Float64Array(swap.clusterSize);
   si.ciTablePfn[ci] = pfn;
   swap.nrTables++;
   return true;

@@ -191,7 +191,7 @@ export function swapValidate(swap: Swap, opts: SwapValidateOptions = {}): void {
         fail(`node ${nid}: available list out of order`);
     }
   }
-  const n = swap.geo.nrOrders;
+  const n = swap.nrOrders;
   for (let i = 0; i < swap.pcpSi.length; i++) {
     const t = swap.pcpSi[i]!;
     if (t < 0) continue;
