@@ -30,7 +30,7 @@ import { SWP_AREA_DISCARD, SWP_SYNCHRONOUS_IO } from './swap.js';
 import type { SwapInfo } from './swap-info.js';
 import { folioFreeSwap, swapEntryToInfo } from './swap-map.js';
 import type { Swap } from './swapfile.js';
-import { mkSwpEntry, swpOffset } from './swp-entry.js';
+import { swpOffset } from './swp-entry.js';
 
 function storeOf(swap: Swap, si: SwapInfo, offset: number): Uint32Array {
   const ci = offset >>> swap.clusterShift;
@@ -201,17 +201,15 @@ export function ioPlugBegin(si: SwapInfo): number {
 }
 
 /** Discard a cluster's blocks (frees zram's copies). @kernel discard_swap_cluster (mm/swapfile.c) */
-export function discardSwapCluster(swap: Swap, si: SwapInfo, ci: number): void {
+export function discardSwapCluster(_swap: Swap, si: SwapInfo, ci: number): void {
   si.io.discards++;
   si.store[ci] = null;
-  void swap;
 }
 
 /** Discard the whole area once at swapon. @kernel discard_swap (mm/swapfile.c) */
-export function discardSwap(swap: Swap, si: SwapInfo): void {
+export function discardSwap(_swap: Swap, si: SwapInfo): void {
   if ((si.flags & SWP_AREA_DISCARD) === 0) return;
   si.io.discards++;
-  void swap;
 }
 
 /** The slot was freed: forget injected errors (zram also drops its copy). */
@@ -227,5 +225,3 @@ export function swapStoredContent(swap: Swap, entry: number): number {
   const s = si.store[o >>> swap.clusterShift];
   return s === null || s === undefined ? 0 : s[o & (swap.clusterSize - 1)]!;
 }
-
-void mkSwpEntry;

@@ -17,14 +17,8 @@
  * reference (`swap_entries_free`) zeroes the bytes, updates the cluster's
  * count and moves the cluster to `nonfull` or `free`.
  */
-import { EEXIST, EINVAL, ENOENT, ENOMEM, GFP_ATOMIC, MmError, NUMA_NO_NODE } from '@mm/machine';
-import {
-  clusterIsUsable as _unused,
-  freeCluster,
-  partialFreeCluster,
-  swapClusterLock,
-  swapClusterUnlock,
-} from './cluster.js';
+import { EEXIST, EINVAL, ENOENT, ENOMEM, GFP_ATOMIC, MmBugError, MmError, NUMA_NO_NODE } from '@mm/machine';
+import { freeCluster, partialFreeCluster, swapClusterLock, swapClusterUnlock } from './cluster.js';
 import { swapSpinLock, swapSpinUnlock } from './internal/locks.js';
 import {
   COUNT_CONTINUED,
@@ -42,8 +36,6 @@ import type { SwapInfo } from './swap-info.js';
 import { delFolio, swapCacheClearShadow, swapCacheDelFolio, swapCacheGetFolio } from './swap-state.js';
 import { getSwapDevice, type Swap, swapRangeFree, vmSwapFull } from './swapfile.js';
 import { mkSwpEntry, swpOffset, swpType } from './swp-entry.js';
-
-void _unused;
 
 // ------------------------------------------------------------- continuation
 
@@ -89,7 +81,7 @@ export function swapCountContinued(swap: Swap, si: SwapInfo, offset: number, cou
     }
   } else {
     // decrementing: think of how you subtract 1 from 1000
-    if (count !== COUNT_CONTINUED) throw new Error(`swap: continuation decrement from 0x${count.toString(16)}`);
+    if (count !== COUNT_CONTINUED) throw new MmBugError(`swap: continuation decrement from 0x${count.toString(16)}`);
     while (pages[p]![o] === COUNT_CONTINUED) p++;
     let c = COUNT_CONTINUED;
     pages[p]![o] = pages[p]![o]! - 1;
@@ -266,21 +258,21 @@ export function swapShmemAlloc(swap: Swap, entry: number, nr: number): number {
  */
 export function swapEntriesFree(swap: Swap, si: SwapInfo, ci: number, offset: number, nr: number): void {
   const map = si.swapMap;
-  const C = swap.clusterSize;
   if ((offset + nr - 1) >>> swap.clusterShift !== ci || si.ciCount[ci]! < nr) {
-    throw new Error(`swap: swap_entries_free of ${nr} at ${offset} outside cluster ${ci} (count ${si.ciCount[ci]})`);
+    throw new MmBugError(
+      `swap: swap_entries_free of ${nr} at ${offset} outside cluster ${ci} (count ${si.ciCount[ci]})`,
+    );
   }
   si.ciCount[ci] = si.ciCount[ci]! - nr;
   for (let off = offset, end = offset + nr; off < end; off++) {
     const b = map[off]!;
     if (b !== SWAP_HAS_CACHE && b !== 1 && b !== SWAP_MAP_SHMEM) {
-      throw new Error(`swap: freeing slot ${off} with count 0x${b.toString(16)}`);
+      throw new MmBugError(`swap: freeing slot ${off} with count 0x${b.toString(16)}`);
     }
     map[off] = 0;
   }
   swap.memcgUnchargeSwap(mkSwpEntry(si.type, offset), nr);
   swapRangeFree(swap, si, ci, offset, nr);
-  void C;
   if (si.ciCount[ci] === 0) freeCluster(swap, si, ci);
   else partialFreeCluster(swap, si, ci);
 }
@@ -297,7 +289,7 @@ export function swapEntryPutLocked(swap: Swap, si: SwapInfo, ci: number, offset:
   let hasCache = count & SWAP_HAS_CACHE;
   count &= ~SWAP_HAS_CACHE;
   if (usage === SWAP_HAS_CACHE) {
-    if (hasCache === 0) throw new Error(`swap: dropping a cache reference slot ${offset} does not hold`);
+    if (hasCache === 0) throw new MmBugError(`swap: dropping a cache reference slot ${offset} does not hold`);
     hasCache = 0;
   } else if (count === SWAP_MAP_SHMEM) {
     count = 0;

@@ -31,6 +31,7 @@ import {
   __GFP_ZERO,
   bugOn,
   EAGAIN,
+  EINTR,
   EINVAL,
   ENOMEM,
   GFP_KERNEL,
@@ -59,7 +60,6 @@ import {
   SWAP_FLAG_DISCARD,
   SWAP_FLAG_DISCARD_ONCE,
   SWAP_FLAG_DISCARD_PAGES,
-  SWAP_FLAG_PREFER,
   SWAP_FLAG_PRIO_MASK,
   SWAP_HAS_CACHE,
   SWAP_MAP_BAD,
@@ -747,7 +747,6 @@ export function swapon(swap: Swap, opts: SwaponOptions): number {
   swap.log.push(
     `Adding ${si.pages * kb}k swap on ${name}.  Priority:${si.prio} extents:1 across:${si.pages * kb}k ${flagsTxt}`,
   );
-  void SWAP_FLAG_PREFER;
   return type;
 }
 
@@ -851,7 +850,7 @@ export function tryToUnuse(swap: Swap, type: number, unuse: SwapUnuse): number {
       f.folioPut(folio);
     }
   }
-  return si.inusePages > 0 ? -4 /* -EINTR */ : 0;
+  return si.inusePages > 0 ? -EINTR : 0;
 }
 
 /**
@@ -922,16 +921,3 @@ function releaseTableAtSwapoff(swap: Swap, si: SwapInfo, ci: number): void {
   );
   releaseTable(swap, si, ci);
 }
-
-/** Types of the devices swapped on, highest priority first. */
-export function swapDevices(swap: Swap): readonly SwapInfo[] {
-  return swap.active;
-}
-
-/** The type of an entry value whose device is swapped on, else -1. */
-export function swapTypeOf(swap: Swap, entry: number): number {
-  const t = swpType(entry);
-  return t < swap.maxSwapfiles && swap.swapInfo[t] !== null ? t : -1;
-}
-
-void CLUSTER_FLAG_FREE;

@@ -252,3 +252,31 @@ describe('entries', () => {
     expect(swpType(entry)).toBe(t);
   });
 });
+
+describe('background work', () => {
+  it('runs the discard work and the full-device reclaim work on the machine workqueue', () => {
+    const h = makeHarness();
+    swapon(h.swap, { pages: 2 * 512, discard: 'pages' });
+    const si = h.swap.swapInfo[0]!;
+    const held = [];
+    for (let k = 0; k < 32; k++) held.push(allocOn(h, 0, 4));
+    for (const x of held) dropFolio(h, x.folio);
+    expect(si.ciFlags[1]).toBe(CLUSTER_FLAG_DISCARD);
+    h.machine.sched.runFor(1_000_000);
+    expect(si.ciFlags[1]).toBe(CLUSTER_FLAG_FREE);
+    swapValidate(h.swap);
+    // fill the device with cache-only folios: the last allocation schedules reclaim_work
+    const cached = [];
+    for (;;) {
+      const x = allocOn(h, 0, 0);
+      if (x.entry < 0) break;
+      h.swap.folios.folioUnlock(x.folio);
+      cached.push(x);
+    }
+    expect(si.onAvail).toBe(false);
+    h.machine.sched.runFor(1_000_000);
+    expect(h.swap.counters.cacheReclaimed).toBeGreaterThan(0);
+    expect(si.onAvail).toBe(true);
+    swapValidate(h.swap);
+  });
+});
