@@ -10,6 +10,7 @@ import {
   swapDuplicate,
   swapInjectReadError,
   swapinReadahead,
+  swapoff,
   swapon,
   swapReadFolio,
   swapStoredContent,
@@ -66,6 +67,28 @@ describe('backing store', () => {
     // other pages are fine
     expect(mm.swapIn(h, 1)).toBe(true);
     expect(mm.tok[1]).toBe(11);
+    swapValidate(h.swap);
+  });
+
+  it('swapoff meets a read error: the page gets a poison marker, swapoff completes, fork keeps the marker (seed 003)', () => {
+    const h = makeHarness({ pageCluster: 0 });
+    const t = swapon(h.swap, { sizeBytes: 4 * MiB });
+    const mm = new TinyMm(8, 40);
+    for (let i = 0; i < 8; i++) mm.swapOut(h, i);
+    swapInjectReadError(h.swap, mm.swp[5]!);
+    const res = swapoff(h.swap, t, {
+      unuse: () => {
+        for (let i = 0; i < 8; i++) if (mm.swp[i]! >= 0) mm.swapIn(h, i);
+        return 0;
+      },
+    });
+    expect(res).toBe(0);
+    expect(h.swap.swapInfo[t]).toBeNull();
+    expect(mm.poisoned).toEqual([false, false, false, false, false, true, false, false]);
+    for (const i of [0, 1, 2, 3, 4, 6, 7]) expect(mm.tok[i]).toBe(40 + i);
+    // the child of a later fork must see the error too, not stale data
+    const child = mm.fork(h);
+    expect(child.poisoned[5]).toBe(true);
     swapValidate(h.swap);
   });
 
