@@ -30,6 +30,7 @@ import {
   localLock,
   localUnlock,
   type Machine,
+  type MachineCore,
 } from '@mm/machine';
 
 /** A lock class shared by many lock instances. */
@@ -158,7 +159,7 @@ export function swapIndexedUnlock(cls: SwapLockClass, owners: Int16Array, i: num
  */
 export class SwapLocalLock {
   readonly l: LocalLock;
-  readonly machine: Machine;
+  readonly machine: MachineCore;
   /** Per CPU: 1 when the holding was taken on the fast path. */
   readonly fast: Uint8Array;
 
