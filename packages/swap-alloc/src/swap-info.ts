@@ -106,11 +106,11 @@ export class SwapInfo {
   readonly listLen: Int32Array;
   /** HDD: `si->global_cluster->next[order]`. */
   readonly globalNext: Float64Array;
-  /** `si->lock` (cluster list moves only). */
+  /** @internal `si->lock` (cluster list moves only). */
   readonly lock: SwapLock;
-  /** `si->global_cluster_lock` (HDD allocation serialisation). */
+  /** @internal `si->global_cluster_lock` (HDD allocation serialisation). */
   readonly globalClusterLock: SwapLock;
-  /** `si->cont_lock`. */
+  /** @internal `si->cont_lock`. */
   readonly contLock: SwapLock;
   /**
    * Count continuation pages per `swap_map` page (index = offset >> PAGE_SHIFT):
@@ -140,6 +140,7 @@ export class SwapInfo {
   /** Number of bad slots given at swapon (excluding the header). */
   readonly nrBad: number;
 
+  /** @internal Devices are created by `swapon`. */
   constructor(
     machine: Machine,
     geo: SwapGeometry,

@@ -218,15 +218,19 @@ export class Swap {
   readonly pcpSi: Int8Array;
   /** `percpu_swap_cluster.offset[order]` per CPU (SWAP_ENTRY_INVALID = none). */
   readonly pcpOffset: Float64Array;
-  /** `percpu_swap_cluster.lock`. */
+  /** @internal `percpu_swap_cluster.lock`. */
   readonly pcpLock: SwapLocalLock;
-  /** `swap_lock`, `swap_avail_lock`. */
+  /** @internal `swap_lock`. */
   readonly swapLock: SwapLock;
+  /** @internal `swap_avail_lock`. */
   readonly swapAvailLock: SwapLock;
-  /** Lock classes of `ci->lock`, `si->lock`, `si->global_cluster_lock`, `si->cont_lock`. */
+  /** @internal Lock class of `ci->lock`. */
   readonly ciLockClass: SwapLockClass;
+  /** @internal Lock class of `si->lock`. */
   readonly siLockClass: SwapLockClass;
+  /** @internal Lock class of `si->global_cluster_lock`. */
   readonly globalLockClass: SwapLockClass;
+  /** @internal Lock class of `si->cont_lock`. */
   readonly contLockClass: SwapLockClass;
   readonly counters: SwapCounters;
   /** `vm.page-cluster`. */
@@ -248,7 +252,7 @@ export class Swap {
    * production kernel switch it off.
    */
   debugVm: boolean;
-  /** The old slot cache (null when switched off). */
+  /** @internal The old slot cache (null when switched off; see `setSlotCache`). */
   slotCache: SlotCache | null;
   readonly ioErrorPrng: Prng;
   /** swapon/swapoff events (`proc_poll_event`). */
