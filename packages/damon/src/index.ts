@@ -220,3 +220,33 @@ export {
   MADV_PAGEOUT,
   MADV_WILLNEED,
 } from './ops/vaddr.js';
+export { AccessArea, hash01 } from './synthetic/access-area.js';
+export {
+  SyntheticAddressSpace,
+  type SyntheticAddressSpaceOptions,
+  type SyntheticMadvise,
+  type SyntheticVma,
+  type SyntheticWorkload,
+  syntheticVaddrEnv,
+  type TouchLog,
+} from './synthetic/address-space.js';
+export {
+  formatMasimConfig,
+  layOutMasim,
+  MASIM_BATCH,
+  MASIM_STAIRS_CFG,
+  MASIM_ZIGZAG_CFG,
+  type MasimConfig,
+  MasimConfigError,
+  type MasimLaidOutRegion,
+  type MasimPattern,
+  type MasimPhase,
+  type MasimRegion,
+  type MasimRwMode,
+  MasimWorkload,
+  type MasimWorkloadOptions,
+  parseMasimConfig,
+  SYNTHETIC_MMAP_BASE,
+  SYNTHETIC_STACK,
+  SYNTHETIC_TEXT_START,
+} from './synthetic/masim.js';
