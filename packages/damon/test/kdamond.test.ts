@@ -18,7 +18,7 @@ describe('kdamond on a standalone workload', () => {
     const s = standalone(stairsCfg(5, 8 << 20, 2000));
     const { machine, ctx, damon, workload } = s;
     const bounds: number[] = [];
-    ctx.trace.damonAggregated = (c, ti, t, r) => {
+    ctx.trace.damonAggregated = (_c, _ti, t, r) => {
       if (r === t.first) bounds.push(t.nrRegions);
     };
     expect(damonStart(damon, [ctx], false)).toBe(0);

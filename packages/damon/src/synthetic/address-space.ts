@@ -309,16 +309,16 @@ function makeFolioView(space: SyntheticAddressSpace): DamonFolioView {
     folioSetYoung: () => {},
     rmapTestAndClearYoung: (f) => {
       const { area, p } = pageOf(f);
-      return area !== null && area.mkold(p, space.seq);
+      return area === null ? false : area.mkold(p, space.seq);
     },
     rmapTestYoung: (f) => {
       const { area, p } = pageOf(f);
-      return area !== null && area.young(p);
+      return area === null ? false : area.young(p);
     },
     folioTestAnon: () => true,
     folioTestActive: (f) => {
       const { area, p } = pageOf(f);
-      return area !== null && area.young(p);
+      return area === null ? false : area.young(p);
     },
     folioMemcgId: () => -1,
     folioNid: () => 0,
