@@ -47,7 +47,11 @@ describe('vaddr (kunit cases)', () => {
       [300, 305],
       [307, 330],
     ];
-    const mm = { forEachVma: (fn: (s: number, e: number) => void) => vmas.forEach(([s, e]) => fn(s!, e!)) };
+    const mm = {
+      forEachVma: (fn: (s: number, e: number) => void) => {
+        for (const [s, e] of vmas) fn(s!, e!);
+      },
+    };
     expect(damonVaThreeRegions(mm, 1)).toEqual([
       { start: 10, end: 25 },
       { start: 200, end: 220 },
