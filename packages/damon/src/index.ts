@@ -250,3 +250,32 @@ export {
   SYNTHETIC_STACK,
   SYNTHETIC_TEXT_START,
 } from './synthetic/masim.js';
+export {
+  EACCES,
+  ERANGE,
+  fmtUl,
+  type KstrtoResult,
+  kstrtobool,
+  kstrtoint,
+  kstrtoul,
+  kstrtoull,
+  sysfsStreq,
+} from './sysfs/kstrto.js';
+export {
+  DAMON_SYSFS_CMDS,
+  DAMON_SYSFS_ROOT,
+  DamonSysfs,
+  type DamonSysfsOptions,
+  type SysfsContext,
+  type SysfsKdamond,
+  type SysfsTarget,
+} from './sysfs/sysfs.js';
+export type {
+  SysfsAttr,
+  SysfsNode,
+  SysfsQuotaGoal,
+  SysfsScheme,
+  SysfsSchemeFilter,
+  SysfsTriedRegion,
+  UlRange,
+} from './sysfs/sysfs-schemes.js';

@@ -78,7 +78,7 @@ function commitQuotaGoal(dst: DamosQuotaGoal, src: DamosQuotaGoal): void {
  * Copy the quota goals of `src` to `dst` by index.
  * @kernel damos_commit_quota_goals (mm/damon/core.c)
  */
-export function damosCommitQuotaGoals(dst: DamosQuota, src: DamosQuota): number {
+export function damosCommitQuotaGoals(dst: Pick<DamosQuota, 'goals'>, src: Pick<DamosQuota, 'goals'>): number {
   const n = src.goals.length;
   dst.goals.length = Math.min(dst.goals.length, n);
   for (let i = 0; i < dst.goals.length; i++) commitQuotaGoal(dst.goals[i]!, src.goals[i]!);

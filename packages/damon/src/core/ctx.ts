@@ -104,6 +104,8 @@ export interface DamonOperations {
 /** A request run by the kdamond in its main loop. @kernel struct damon_call_control (include/linux/damon.h) */
 export interface DamonCallControl {
   fn: () => number;
+  /** Run in every loop iteration until the kdamond stops (damon_call() returns at once). */
+  repeat?: boolean;
   returnCode: number;
   /** Set when the kdamond ran (or cancelled) it. */
   completed: boolean;

@@ -87,11 +87,14 @@ export function kdamondWmarkMinWaitUs(ctx: DamonCtx): number {
  * @kernel kdamond_call (mm/damon/core.c)
  */
 export function kdamondCall(ctx: DamonCtx, cancel: boolean): void {
-  while (ctx.callControls.length > 0) {
-    const control = ctx.callControls.shift()!;
+  const controls = ctx.callControls;
+  if (controls.length === 0) return;
+  const pending = controls.splice(0, controls.length);
+  for (const control of pending) {
     if (cancel) control.canceled = true;
     else control.returnCode = control.fn();
-    control.completed = true;
+    if (control.repeat && !cancel) controls.push(control);
+    else control.completed = true;
   }
 }
 
@@ -317,6 +320,7 @@ export function damonCall(ctx: DamonCtx, fn: () => number, control?: DamonCallCo
   c.completed = false;
   c.canceled = false;
   ctx.callControls.push(c);
+  if (c.repeat) return 0;
   run.machine.sched.runWhile(() => !c.completed, run.machine.clock.now + DAMON_CALL_TIMEOUT_NS);
   if (!c.completed) return -EBUSY;
   return c.canceled ? -ECANCELED : 0;

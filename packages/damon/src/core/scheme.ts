@@ -354,7 +354,7 @@ export function damosNewQuotaGoal(metric: number, targetValue: number): DamosQuo
 }
 
 /** @kernel damos_add_quota_goal (mm/damon/core.c) */
-export function damosAddQuotaGoal(q: DamosQuota, g: DamosQuotaGoal): void {
+export function damosAddQuotaGoal(q: Pick<DamosQuota, 'goals'>, g: DamosQuotaGoal): void {
   q.goals.push(g);
 }
 
