@@ -197,6 +197,73 @@ export {
 } from './core/scheme.js';
 export { type DamonSystemView, machineSystemView } from './core/system.js';
 export {
+  colored,
+  colorSamples,
+  DAMO_COLORSETS,
+  DAMO_MAX_COLOR_LEVEL,
+  stripAnsi,
+} from './damo/ascii-color.js';
+export {
+  formatNr,
+  formatPercent,
+  formatRatio,
+  formatSz,
+  formatTimeNs,
+  formatTimeNsExact,
+  formatTimeUs,
+  formatTimeUsExact,
+  pyD,
+  pyFixed,
+  textToBytes,
+  textToNr,
+  textToNs,
+  textToUs,
+} from './damo/fmt-str.js';
+export {
+  type DamoIntervals,
+  type DamoIntervalsGoal,
+  type DamoRecord,
+  type DamoRecorder,
+  type DamoRegion,
+  type DamoSnapshot,
+  damoAddUnsetUnit,
+  damoParseRecords,
+  damoRecord,
+  damoRecordToKvpairs,
+  damoRegionSize,
+  damoWriteJson,
+  damoWriteJsonCompressed,
+} from './damo/records.js';
+export {
+  DAMO_DEFAULT_RECORD_HEAD,
+  DAMO_DEFAULT_REGION,
+  DAMO_DEFAULT_SNAPSHOT_HEAD,
+  DAMO_DEFAULT_SNAPSHOT_TAIL,
+  type DamoAccessStyle,
+  type DamoReportAccessOptions,
+  damoReportAccess,
+  damoSnapshotHeatmap,
+  damoTemperatureOf,
+} from './damo/report-access.js';
+export {
+  type DamoGuide,
+  type DamoGuideRegion,
+  type DamoHeatmap,
+  type DamoHeatmapOptions,
+  type DamoHeatmapResult,
+  damoGuideInfo,
+  damoHeatmapFromRecords,
+  damoHeatmapPng,
+  damoHeatmapSvg,
+  damoHeatmaps,
+  damoReportHeatmap,
+  heatColor,
+  pyFloatRepr,
+} from './damo/report-heatmap.js';
+export { type DamoWssOptions, damoFmtDists, damoReportWss, damoWssDists } from './damo/report-wss.js';
+export { encodePng } from './image/png.js';
+export { adler32, crc32, deflateRaw, inflateRaw, zlibCompress, zlibDecompress } from './image/zlib.js';
+export {
   type DamonFolioView,
   damonColdScore,
   damonFolioMkold,
