@@ -105,7 +105,9 @@ export function damoWssDists(records: readonly DamoRecord[], opts: DamoWssOption
   }
   if (opts.collapseTargets ?? true) {
     const collapsed: number[] = [];
-    for (const dist of dists.values()) dist.forEach((w, i) => (collapsed[i] = (collapsed[i] ?? 0) + w));
+    for (const dist of dists.values()) {
+      for (let i = 0; i < dist.length; i++) collapsed[i] = (collapsed[i] ?? 0) + dist[i]!;
+    }
     return new Map([[0, collapsed]]);
   }
   return dists;
@@ -127,7 +129,7 @@ export function damoFmtDists(
   }
   lines.push(`# avr:\t${formatSz(dists.reduce((a, b) => a + b, 0) / dists.length, raw)}`);
   if (prAll) {
-    dists.forEach((v, i) => lines.push(`${i} ${formatSz(v, raw)}`));
+    for (let i = 0; i < dists.length; i++) lines.push(`${i} ${formatSz(dists[i]!, raw)}`);
     return lines.join('\n');
   }
   const idxOf = (p: number): number => {
