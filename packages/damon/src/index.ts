@@ -9,6 +9,19 @@
  */
 
 export {
+  type DamonAccuracyMonitor,
+  type DamonAccuracyOptions,
+  type DamonAccuracyReport,
+  type DamonAccuracyRow,
+  type DamonAccuracySweep,
+  type DamonAccuracySweepOptions,
+  type DamonAccuracyVariant,
+  type DamonAccuracyWindow,
+  damonAccuracyMonitor,
+  damonAccuracyReport,
+  formatDamonAccuracyReport,
+} from './accuracy.js';
+export {
   damonMergeRegionsOf,
   damonMovingSum,
   damonRegionSzLimit,
