@@ -43,7 +43,7 @@ describe('AccessArea (property)', () => {
               break;
             }
             case 'mkold': {
-              const was = area.mkold(op.p, seq);
+              const was = area.testAndClearYoung(op.p, seq);
               expect(was).toBe(painted[op.p]! > cleared[op.p]!);
               cleared[op.p] = seq;
               break;
@@ -71,7 +71,7 @@ describe('AccessArea (property)', () => {
     expect(area.cellShift).toBe(6);
     expect(area.clearSeq.length).toBe(2 ** 22);
     area.paint(1000, 2000, 5);
-    expect(area.mkold(1500, 5)).toBe(true);
+    expect(area.testAndClearYoung(1500, 5)).toBe(true);
     expect(area.young(1501)).toBe(false); // same 64-page cell
     area.paint(1501, 1502, 6);
     expect(area.young(1501)).toBe(true);

@@ -27,13 +27,21 @@ export function damonMovingSum(mvsum: number, nomvsum: number, lenWindow: number
  * @kernel damon_update_region_access_rate (mm/damon/core.c)
  */
 export function damonUpdateRegionAccessRate(t: DamonTarget, r: number, accessed: boolean, attrs: DamonAttrs): void {
-  const lenWindow = attrs.sampleInterval ? damonMaxNrAccesses(attrs) : 1;
-  t.nrAccessesBp[r] = damonMovingSum(
-    t.nrAccessesBp[r]!,
-    u32mul(t.lastNrAccesses[r]!, 10000),
-    lenWindow,
-    accessed ? 10000 : 0,
-  );
+  damonUpdateRegionAccessRateW(t, r, accessed, damonAccessRateWindow(attrs));
+}
+
+/** The moving sum's window for `attrs` (max_nr_accesses, or 1 with a 0 µs sampling interval). */
+export function damonAccessRateWindow(attrs: DamonAttrs): number {
+  return attrs.sampleInterval ? damonMaxNrAccesses(attrs) : 1;
+}
+
+/**
+ * {@link damonUpdateRegionAccessRate} with the window precomputed, for the
+ * ops' per-sample loops (the kernel recomputes it; the result is the same).
+ */
+export function damonUpdateRegionAccessRateW(t: DamonTarget, r: number, accessed: boolean, lenWindow: number): void {
+  const bp = t.nrAccessesBp[r]! - Math.floor(u32mul(t.lastNrAccesses[r]!, 10000) / lenWindow) + (accessed ? 10000 : 0);
+  t.nrAccessesBp[r] = bp >>> 0;
   if (accessed) t.nrAccesses[r]!++;
 }
 

@@ -286,8 +286,8 @@ export function damonMaxNrAccesses(attrs: DamonAttrs): number {
  */
 export function damonRand(ctx: DamonCtx, l: number, r: number): number {
   const span = r - l;
-  if (span <= 0x1_0000_0000) return l + ctx.rng.below(span);
-  // Wider spans: 53 random bits scaled to the span.
+  // As the kernel does it: (u32 × span) >> 32, or 64 random bits for wider spans.
+  if (span <= 0x1_0000_0000) return l + Math.floor((ctx.rng.nextU32() * span) / 0x1_0000_0000);
   const hi = ctx.rng.nextU32() >>> 11;
   const lo = ctx.rng.nextU32();
   return l + Math.floor(((hi * 0x1_0000_0000 + lo) / 2 ** 53) * span);

@@ -15,7 +15,7 @@
  * implements (the kernel model's memmap and rmap, or a test's).
  */
 import { type Machine, NUMA_NO_NODE } from '@mm/machine';
-import { damonUpdateRegionAccessRate } from '../core/aggregation.js';
+import { damonAccessRateWindow, damonUpdateRegionAccessRateW } from '../core/aggregation.js';
 import { DAMON_OPS_PADDR, type DamonCtx, type DamonOperations, type DamosApplyOut, damonRand } from '../core/ctx.js';
 import { alignDown, DAMON_NO_REGION, type DamonTarget } from '../core/region.js';
 import {
@@ -177,17 +177,18 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
     checkAccesses(ctx: DamonCtx): number {
       let maxNrAccesses = 0;
       let walks = 0;
+      const w = damonAccessRateWindow(ctx.attrs);
       for (const t of ctx.adaptiveTargets) {
         for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
           const addr = t.samplingAddr[r]!;
           const fsz = cache.lastFolioSz;
           // If the region is in the last checked page, reuse the result.
           if (alignDown(cache.lastAddr, fsz) === alignDown(addr, fsz)) {
-            damonUpdateRegionAccessRate(t, r, cache.lastAccessed, ctx.attrs);
+            damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
           } else {
             cache.lastAccessed = young(addr);
             walks++;
-            damonUpdateRegionAccessRate(t, r, cache.lastAccessed, ctx.attrs);
+            damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
             cache.lastAddr = addr;
           }
           if (t.nrAccesses[r]! > maxNrAccesses) maxNrAccesses = t.nrAccesses[r]!;

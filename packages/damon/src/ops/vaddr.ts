@@ -19,7 +19,7 @@
  * synthetic address space of this package).
  */
 import type { Machine } from '@mm/machine';
-import { damonUpdateRegionAccessRate } from '../core/aggregation.js';
+import { damonAccessRateWindow, damonUpdateRegionAccessRateW } from '../core/aggregation.js';
 import {
   DAMON_OPS_FVADDR,
   DAMON_OPS_VADDR,
@@ -88,6 +88,13 @@ export interface DamonMmView {
    * @kernel damon_va_young (mm/damon/vaddr.c)
    */
   young(addr: number): number;
+  /**
+   * Optional batch form of {@link DamonMmView.mkold} for `addrs[0..count)`
+   * (one page-table walk setup for a whole sampling pass).
+   */
+  mkoldBatch?(addrs: Float64Array, count: number): void;
+  /** Optional batch form of {@link DamonMmView.young}: results into `out[0..count)`. */
+  youngBatch?(addrs: Float64Array, count: number, out: Float64Array): void;
   /**
    * Apply madvise `behavior` to `[start, start + len)`; 0 or a negative errno.
    * @kernel do_madvise (mm/madvise.c)
@@ -305,6 +312,14 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
     return applied;
   }
 
+  let addrs = new Float64Array(1024);
+  let youngs = new Float64Array(1024);
+  const ensure = (n: number): void => {
+    if (addrs.length >= n) return;
+    addrs = new Float64Array(n * 2);
+    youngs = new Float64Array(n * 2);
+  };
+
   const ops: DamonOperations = {
     id,
     prepareAccessChecks(ctx: DamonCtx): void {
@@ -312,6 +327,18 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
       for (const t of ctx.adaptiveTargets) {
         const mm = t.pid === null ? null : env.getMm(t.pid);
         if (mm === null) continue;
+        if (mm.mkoldBatch !== undefined) {
+          ensure(t.nrRegions);
+          let i = 0;
+          for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
+            const addr = damonRand(ctx, t.start[r]!, t.end[r]!);
+            t.samplingAddr[r] = addr;
+            addrs[i++] = addr;
+          }
+          mm.mkoldBatch(addrs, i);
+          n += i;
+          continue;
+        }
         for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
           const addr = damonRand(ctx, t.start[r]!, t.end[r]!);
           t.samplingAddr[r] = addr;
@@ -324,25 +351,35 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
     checkAccesses(ctx: DamonCtx): number {
       let maxNrAccesses = 0;
       let walks = 0;
-      const attrs = ctx.attrs;
+      const w = damonAccessRateWindow(ctx.attrs);
       for (const t of ctx.adaptiveTargets) {
         const mm = t.pid === null ? null : env.getMm(t.pid);
+        const batch = mm !== null && mm.youngBatch !== undefined;
+        if (batch) {
+          ensure(t.nrRegions);
+          let i = 0;
+          for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) addrs[i++] = t.samplingAddr[r]!;
+          mm.youngBatch!(addrs, i, youngs);
+        }
         let sameTarget = false;
-        for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
+        let i = 0;
+        for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!, i++) {
           if (mm === null) {
-            damonUpdateRegionAccessRate(t, r, false, attrs);
+            damonUpdateRegionAccessRateW(t, r, false, w);
           } else {
             const addr = t.samplingAddr[r]!;
             const fsz = cache.lastFolioSz;
-            // If the region is in the last checked folio, reuse the result.
-            if (sameTarget && alignDown(cache.lastAddr, fsz) === alignDown(addr, fsz)) {
-              damonUpdateRegionAccessRate(t, r, cache.lastAccessed, attrs);
+            // If the region is in the last checked folio, reuse the result
+            // (ALIGN_DOWN(a, sz) == ALIGN_DOWN(b, sz), as floor divisions: no fmod).
+            if (sameTarget && Math.floor(cache.lastAddr / fsz) === Math.floor(addr / fsz)) {
+              damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
             } else {
-              const young = mm.young(addr);
+              // (A batch answered every address; the folio's state cannot change within a pass.)
+              const young = batch ? youngs[i]! : mm.young(addr);
               walks++;
               if (young > 0) cache.lastFolioSz = young;
               cache.lastAccessed = young > 0;
-              damonUpdateRegionAccessRate(t, r, cache.lastAccessed, attrs);
+              damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
               cache.lastAddr = addr;
             }
           }

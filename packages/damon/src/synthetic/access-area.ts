@@ -42,12 +42,16 @@ export class AccessArea {
   /** Random-access batches: seq and number of accesses, newest at `ringHead - 1`. */
   readonly ringSeq: Float64Array;
   readonly ringN: Float64Array;
+  /** Hit probability of each ring batch (cached: 1 − (1 − 1/P)^n). */
+  readonly ringQ: Float64Array;
   ringHead: number;
   ringCount: number;
   /** Accesses of the random batches that fell out of the ring. */
   evictedN: number;
   /** Seq of the newest evicted batch. */
   evictedSeq: number;
+  /** Hit probability of all evicted batches together. */
+  evictedQ: number;
   /** A per-area salt for the hash. */
   readonly salt: number;
 
@@ -64,10 +68,12 @@ export class AccessArea {
     this.segSeq = [];
     this.ringSeq = new Float64Array(RING);
     this.ringN = new Float64Array(RING);
+    this.ringQ = new Float64Array(RING);
     this.ringHead = 0;
     this.ringCount = 0;
     this.evictedN = 0;
     this.evictedSeq = 0;
+    this.evictedQ = 0;
     this.salt = salt | 0;
   }
 
@@ -132,11 +138,13 @@ export class AccessArea {
       const oldest = (this.ringHead - RING + RING) % RING;
       this.evictedN += this.ringN[oldest]!;
       this.evictedSeq = this.ringSeq[oldest]!;
+      this.evictedQ = this.hitProbability(this.evictedN);
     } else {
       this.ringCount++;
     }
     this.ringSeq[this.ringHead] = seq;
     this.ringN[this.ringHead] = n;
+    this.ringQ[this.ringHead] = this.hitProbability(n);
     this.ringHead = (this.ringHead + 1) % RING;
   }
 
@@ -152,11 +160,6 @@ export class AccessArea {
     return -Math.expm1(n * Math.log1p(-1 / this.nrPages));
   }
 
-  /** Whether a random batch (seq, n) touched page `p`. */
-  private randomHit(p: number, seq: number, n: number): boolean {
-    return hash01(p, seq, this.salt) < this.hitProbability(n);
-  }
-
   /** Whether random accesses newer than `since` touched page `p`. */
   randomTouchedSince(p: number, since: number): boolean {
     let idx = this.ringHead;
@@ -164,10 +167,11 @@ export class AccessArea {
       idx = idx === 0 ? RING - 1 : idx - 1;
       const seq = this.ringSeq[idx]!;
       if (seq <= since) return false;
-      if (this.randomHit(p, seq, this.ringN[idx]!)) return true;
+      if (hash01(p, seq, this.salt) < this.ringQ[idx]!) return true;
     }
     // Older than the ring: one draw for everything evicted since `since`.
-    if (this.evictedN > 0 && this.evictedSeq > since) return this.randomHit(p, this.evictedSeq + 0.5, this.evictedN);
+    if (this.evictedN > 0 && this.evictedSeq > since)
+      return hash01(p, this.evictedSeq + 0.5, this.salt) < this.evictedQ;
     return false;
   }
 
@@ -182,8 +186,13 @@ export class AccessArea {
     return this.clearSeq[p >>> this.cellShift]!;
   }
 
+  /** Make page `p` old as of `seq` (test-and-clear without the test). */
+  mkold(p: number, seq: number): void {
+    this.clearSeq[p >>> this.cellShift] = seq;
+  }
+
   /** Make page `p` old as of `seq`; returns whether it was young. */
-  mkold(p: number, seq: number): boolean {
+  testAndClearYoung(p: number, seq: number): boolean {
     const cell = p >>> this.cellShift;
     const young = this.touchedSince(p, this.clearSeq[cell]!);
     this.clearSeq[cell] = seq;

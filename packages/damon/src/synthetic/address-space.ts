@@ -214,6 +214,31 @@ export class SyntheticAddressSpace implements DamonMmView {
     area.mkold(Math.floor((addr - area.start) / this.pageSize), this.seq);
   }
 
+  mkoldBatch(addrs: Float64Array, count: number): void {
+    this.sync();
+    const seq = this.seq;
+    const ps = this.pageSize;
+    for (let i = 0; i < count; i++) {
+      const addr = addrs[i]!;
+      const vi = this.vmaIndexOf(addr);
+      if (vi < 0) continue;
+      const area = this.vmas[vi]!.area;
+      if (area === null) continue;
+      area.mkold(Math.floor((addr - area.start) / ps), seq);
+    }
+  }
+
+  youngBatch(addrs: Float64Array, count: number, out: Float64Array): void {
+    this.sync();
+    const ps = this.pageSize;
+    for (let i = 0; i < count; i++) {
+      const addr = addrs[i]!;
+      const vi = this.vmaIndexOf(addr);
+      const area = vi < 0 ? null : this.vmas[vi]!.area;
+      out[i] = area?.young(Math.floor((addr - area.start) / ps)) ? ps : 0;
+    }
+  }
+
   young(addr: number): number {
     this.sync();
     const i = this.vmaIndexOf(addr);
@@ -309,7 +334,7 @@ function makeFolioView(space: SyntheticAddressSpace): DamonFolioView {
     folioSetYoung: () => {},
     rmapTestAndClearYoung: (f) => {
       const { area, p } = pageOf(f);
-      return area === null ? false : area.mkold(p, space.seq);
+      return area === null ? false : area.testAndClearYoung(p, space.seq);
     },
     rmapTestYoung: (f) => {
       const { area, p } = pageOf(f);
