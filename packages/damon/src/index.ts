@@ -65,6 +65,7 @@ export {
   DamonCtx,
   type DamonCtxRun,
   type DamonIntervalsGoal,
+  type DamonLoopState,
   type DamonOperations,
   type DamonTracepoints,
   type DamosApplyOut,
@@ -254,6 +255,7 @@ export {
   DAMO_DEFAULT_SNAPSHOT_TAIL,
   type DamoAccessStyle,
   type DamoReportAccessOptions,
+  type DamoSnapshotHeatmapFormat,
   damoReportAccess,
   damoSnapshotHeatmap,
   damoTemperatureOf,
@@ -359,3 +361,4 @@ export type {
   SysfsTriedRegion,
   UlRange,
 } from './sysfs/sysfs-schemes.js';
+export { createStandaloneMonitor, type StandaloneMonitor, type StandaloneMonitorOptions } from './standalone.js';

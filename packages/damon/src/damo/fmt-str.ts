@@ -9,7 +9,9 @@
 /** `'%d' % x` for a number (floats truncate toward zero). */
 export function pyD(x: number): string {
   const t = Math.trunc(x);
-  return Object.is(t, -0) ? '0' : BigInt(t).toString();
+  if (Object.is(t, -0)) return '0';
+  // Exact integers print without an exponent below 1e21; beyond 2^53 go through BigInt.
+  return Math.abs(t) <= Number.MAX_SAFE_INTEGER ? `${t}` : BigInt(t).toString();
 }
 
 /**

@@ -35,11 +35,15 @@ export interface DamoReportAccessOptions {
   readonly formatRegion?: string;
 }
 
-interface Fmt {
-  weights: readonly [number, number, number];
-  raw: boolean;
-  width: number;
-  colorset: string;
+/** How {@link damoSnapshotHeatmap} draws: temperature weights, raw numbers, width in columns, colour set. */
+export interface DamoSnapshotHeatmapFormat {
+  readonly weights: readonly [number, number, number];
+  readonly raw: boolean;
+  readonly width: number;
+  readonly colorset: string;
+}
+
+interface Fmt extends DamoSnapshotHeatmapFormat {
   minChars: [string, number][];
 }
 
@@ -158,10 +162,7 @@ function heatPixel(
 }
 
 /** @kernel heatmap_str (damo damo_report_access.py) */
-export function damoSnapshotHeatmap(
-  snapshot: DamoSnapshot,
-  fmt: Pick<Fmt, 'weights' | 'raw' | 'width' | 'colorset'>,
-): string {
+export function damoSnapshotHeatmap(snapshot: DamoSnapshot, fmt: DamoSnapshotHeatmapFormat): string {
   const regions = snapshot.regions;
   if (regions.length === 0) return 'n/a (no region)';
   let total = 0;

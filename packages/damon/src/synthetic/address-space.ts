@@ -15,7 +15,7 @@
  */
 import { type Machine, MmError } from '@mm/machine';
 import type { DamonFolioView } from '../ops/ops-common.js';
-import { type DamonMmView, MADV_PAGEOUT } from '../ops/vaddr.js';
+import { type DamonMmView, type DamonVaddrEnv, MADV_PAGEOUT } from '../ops/vaddr.js';
 import { AccessArea } from './access-area.js';
 
 /** A mapping of the synthetic address space. */
@@ -351,7 +351,7 @@ function makeFolioView(space: SyntheticAddressSpace): DamonFolioView {
 }
 
 /** A vaddr environment over synthetic spaces, looked up by pid. */
-export function syntheticVaddrEnv(spaces: readonly SyntheticAddressSpace[], machine?: Machine): DamonVaddrEnvLike {
+export function syntheticVaddrEnv(spaces: readonly SyntheticAddressSpace[], machine?: Machine): DamonVaddrEnv {
   const byPid = new Map(spaces.map((s) => [s.pid, s]));
   return {
     getMm(pid: number): DamonMmView | null {
@@ -362,10 +362,4 @@ export function syntheticVaddrEnv(spaces: readonly SyntheticAddressSpace[], mach
     },
     ...(machine === undefined ? {} : { machine }),
   };
-}
-
-/** The shape of DamonVaddrEnv (kept here to avoid a cycle). */
-interface DamonVaddrEnvLike {
-  getMm(pid: number): DamonMmView | null;
-  readonly machine?: Machine;
 }
