@@ -302,6 +302,7 @@ export {
   MADV_PAGEOUT,
   MADV_WILLNEED,
 } from './ops/vaddr.js';
+export { createStandaloneMonitor, type StandaloneMonitor, type StandaloneMonitorOptions } from './standalone.js';
 export { AccessArea, hash01 } from './synthetic/access-area.js';
 export {
   SyntheticAddressSpace,
@@ -361,4 +362,3 @@ export type {
   SysfsTriedRegion,
   UlRange,
 } from './sysfs/sysfs-schemes.js';
-export { createStandaloneMonitor, type StandaloneMonitor, type StandaloneMonitorOptions } from './standalone.js';

@@ -274,3 +274,22 @@ describe('DAMOS on the standalone workload', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThanOrEqual(seen[i - 1]![1]);
   });
 });
+
+describe('DAMOS migrate_hot through vaddr on the standalone space', () => {
+  it('records the pages that would move to the destination nodes, by weight', async () => {
+    const { DAMOS_MIGRATE_HOT } = await import('../src/index.js');
+    const sa = standalone(stairsCfg(2, 4 << 20, 10000));
+    const s = scheme(DAMOS_MIGRATE_HOT, { minNrAccesses: 10, maxNrAccesses: 1000 });
+    s.migrateDests = { nodeIdArr: [1, 2], weightArr: [1, 3] };
+    damonAddScheme(sa.ctx, s);
+    damonStart(sa.damon, [sa.ctx], false);
+    sa.machine.sched.runUntil(1e9);
+    const n1 = sa.space.migratedPages.get(1) ?? 0;
+    const n2 = sa.space.migratedPages.get(2) ?? 0;
+    expect(n1 + n2).toBeGreaterThan(0);
+    expect(s.stat.szApplied).toBe((n1 + n2) * 4096);
+    // weighted interleave 1:3
+    expect(n2 / (n1 + n2)).toBeGreaterThan(0.6);
+    expect(n2 / (n1 + n2)).toBeLessThan(0.9);
+  });
+});

@@ -12,10 +12,10 @@ import {
   damoRecord,
   damoReportAccess,
   damoReportHeatmap,
-  damoWriteJsonCompressed,
   damosPatternAll,
   damosQuotaNone,
   damosWmarksNone,
+  damoWriteJsonCompressed,
   MADV_PAGEOUT,
   MASIM_STAIRS_CFG,
   ULONG_MAX,
@@ -31,7 +31,9 @@ it('README: monitoring a standalone workload, records and reports', () => {
   const access = damoReportAccess([last], { color: false });
   expect(access.split('\n')[0]).toMatch(/^heatmap: [0-9.[\]]+$/);
   expect(access).toMatch(/memory bw estimate: .* per second\ntotal size: .*$/);
-  expect(damoReportAccess([last], { style: 'recency-sz-hist' }).split('\n')[0]).toBe('<last accessed time (us)> <total size>');
+  expect(damoReportAccess([last], { style: 'recency-sz-hist' }).split('\n')[0]).toBe(
+    '<last accessed time (us)> <total size>',
+  );
   expect(damoReportHeatmap(rec.records, { color: false }).split('\n').length).toBe(44);
   expect(damoHeatmapPng(rec.records).length).toBeGreaterThan(1000);
   expect(damoWriteJsonCompressed(rec.records)[0]).toBe(0x78); // damo's default record format
@@ -81,7 +83,10 @@ it('README: the accuracy report', () => {
     masimConfig: 'hot, 8388608\ncold, 268435456\n\nmix\n60000\nhot, 0, 4096, 98\ncold, 1, 4096, 2\n',
     durationNs: 4e9,
     accuracy: { skipNs: 1e9 },
-    variants: [{ name: 'default (5 ms / 100 ms)' }, { name: '50 ms / 1 s', attrs: { sampleInterval: 50000, aggrInterval: 1000000 } }],
+    variants: [
+      { name: 'default (5 ms / 100 ms)' },
+      { name: '50 ms / 1 s', attrs: { sampleInterval: 50000, aggrInterval: 1000000 } },
+    ],
   });
   expect(sweep.rows.length).toBe(2);
   expect(sweep.text()).toContain('DAMON-wss/touched');

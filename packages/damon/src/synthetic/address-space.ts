@@ -84,6 +84,8 @@ export class SyntheticAddressSpace implements DamonMmView {
   readonly madviseLog: SyntheticMadvise[];
   /** Bytes passed to madvise(), per behavior. */
   readonly madviseBytes: Map<number, number>;
+  /** Base pages DAMOS migrated, per destination node. */
+  readonly migratedPages: Map<number, number>;
   /** Whether the process has exited. */
   exited: boolean;
   /** The touch log of the current interval, when ground truth is recorded. */
@@ -109,6 +111,7 @@ export class SyntheticAddressSpace implements DamonMmView {
     this.seq = 1;
     this.madviseLog = [];
     this.madviseBytes = new Map();
+    this.migratedPages = new Map();
     this.exited = false;
     this.touchLog = null;
     this.madviseLogLimit = opts.madviseLogLimit ?? 10_000;
@@ -286,7 +289,9 @@ export class SyntheticAddressSpace implements DamonMmView {
     }
   }
 
-  migrateFolios(folios: readonly number[], _nid: number): number {
+  migrateFolios(folios: readonly number[], nid: number): number {
+    // Base-page folios; recorded as what would be applied.
+    this.migratedPages.set(nid, (this.migratedPages.get(nid) ?? 0) + folios.length);
     return folios.length;
   }
 
