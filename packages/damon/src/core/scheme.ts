@@ -1,0 +1,378 @@
+/**
+ * DOC: DAMON-based Operation Schemes (DAMOS): the data model.
+ *
+ * A scheme (`struct damos`) names an access pattern, an action, how often
+ * to apply it, a quota (time, size, goals and prioritisation weights),
+ * watermarks that switch it on and off, filters, and statistics. This file
+ * holds the structures and their constructors with the kernel's defaults;
+ * the apply pass lives in damos.ts, the quota in damos-quota.ts.
+ */
+import { NUMA_NO_NODE } from '@mm/machine';
+import type { DamonAddrRange, DamonTarget } from './region.js';
+
+/** DAMOS actions, in the kernel's enum order (6.18). @kernel enum damos_action (include/linux/damon.h) */
+export const DAMOS_WILLNEED = 0;
+/** @kernel DAMOS_COLD */
+export const DAMOS_COLD = 1;
+/** @kernel DAMOS_PAGEOUT */
+export const DAMOS_PAGEOUT = 2;
+/** @kernel DAMOS_HUGEPAGE */
+export const DAMOS_HUGEPAGE = 3;
+/** @kernel DAMOS_NOHUGEPAGE */
+export const DAMOS_NOHUGEPAGE = 4;
+/** @kernel DAMOS_LRU_PRIO */
+export const DAMOS_LRU_PRIO = 5;
+/** @kernel DAMOS_LRU_DEPRIO */
+export const DAMOS_LRU_DEPRIO = 6;
+/** @kernel DAMOS_MIGRATE_HOT */
+export const DAMOS_MIGRATE_HOT = 7;
+/** @kernel DAMOS_MIGRATE_COLD */
+export const DAMOS_MIGRATE_COLD = 8;
+/** @kernel DAMOS_STAT */
+export const DAMOS_STAT = 9;
+/** @kernel NR_DAMOS_ACTIONS */
+export const NR_DAMOS_ACTIONS = 10;
+
+/** sysfs names of the actions, indexed by action. */
+export const DAMOS_ACTION_NAMES: readonly string[] = [
+  'willneed',
+  'cold',
+  'pageout',
+  'hugepage',
+  'nohugepage',
+  'lru_prio',
+  'lru_deprio',
+  'migrate_hot',
+  'migrate_cold',
+  'stat',
+];
+
+/** Quota goal metrics. @kernel enum damos_quota_goal_metric (include/linux/damon.h) */
+export const DAMOS_QUOTA_USER_INPUT = 0;
+/** @kernel DAMOS_QUOTA_SOME_MEM_PSI_US */
+export const DAMOS_QUOTA_SOME_MEM_PSI_US = 1;
+/** @kernel DAMOS_QUOTA_NODE_MEM_USED_BP */
+export const DAMOS_QUOTA_NODE_MEM_USED_BP = 2;
+/** @kernel DAMOS_QUOTA_NODE_MEM_FREE_BP */
+export const DAMOS_QUOTA_NODE_MEM_FREE_BP = 3;
+/** @kernel NR_DAMOS_QUOTA_GOAL_METRICS */
+export const NR_DAMOS_QUOTA_GOAL_METRICS = 4;
+
+/** sysfs names of the goal metrics, indexed by metric. */
+export const DAMOS_QUOTA_GOAL_METRIC_NAMES: readonly string[] = [
+  'user_input',
+  'some_mem_psi_us',
+  'node_mem_used_bp',
+  'node_mem_free_bp',
+];
+
+/** Watermark metrics. @kernel enum damos_wmark_metric (include/linux/damon.h) */
+export const DAMOS_WMARK_NONE = 0;
+/** Free memory rate of the system in per mille. @kernel DAMOS_WMARK_FREE_MEM_RATE */
+export const DAMOS_WMARK_FREE_MEM_RATE = 1;
+/** sysfs names of the watermark metrics. */
+export const DAMOS_WMARK_METRIC_NAMES: readonly string[] = ['none', 'free_mem_rate'];
+
+/** Filter types, in the kernel's enum order. @kernel enum damos_filter_type (include/linux/damon.h) */
+export const DAMOS_FILTER_TYPE_ANON = 0;
+/** @kernel DAMOS_FILTER_TYPE_ACTIVE */
+export const DAMOS_FILTER_TYPE_ACTIVE = 1;
+/** @kernel DAMOS_FILTER_TYPE_MEMCG */
+export const DAMOS_FILTER_TYPE_MEMCG = 2;
+/** @kernel DAMOS_FILTER_TYPE_YOUNG */
+export const DAMOS_FILTER_TYPE_YOUNG = 3;
+/** @kernel DAMOS_FILTER_TYPE_HUGEPAGE_SIZE */
+export const DAMOS_FILTER_TYPE_HUGEPAGE_SIZE = 4;
+/** @kernel DAMOS_FILTER_TYPE_UNMAPPED */
+export const DAMOS_FILTER_TYPE_UNMAPPED = 5;
+/** @kernel DAMOS_FILTER_TYPE_ADDR */
+export const DAMOS_FILTER_TYPE_ADDR = 6;
+/** @kernel DAMOS_FILTER_TYPE_TARGET */
+export const DAMOS_FILTER_TYPE_TARGET = 7;
+/** @kernel NR_DAMOS_FILTER_TYPES */
+export const NR_DAMOS_FILTER_TYPES = 8;
+
+/** sysfs names of the filter types, indexed by type. */
+export const DAMOS_FILTER_TYPE_NAMES: readonly string[] = [
+  'anon',
+  'active',
+  'memcg',
+  'young',
+  'hugepage_size',
+  'unmapped',
+  'addr',
+  'target',
+];
+
+/** Maximum prioritisation score. @kernel DAMOS_MAX_SCORE (include/linux/damon.h) */
+export const DAMOS_MAX_SCORE = 99;
+
+/** `ULONG_MAX` as the model stores it (unbounded pattern maxima). */
+export const ULONG_MAX = 2 ** 64 - 1;
+/** `UINT_MAX`. */
+export const UINT_MAX = 0xffff_ffff;
+
+/** @kernel struct damos_access_pattern (include/linux/damon.h) */
+export interface DamosAccessPattern {
+  minSzRegion: number;
+  maxSzRegion: number;
+  /** In samples, compared against `nr_accesses_bp / 10000`. */
+  minNrAccesses: number;
+  maxNrAccesses: number;
+  /** In aggregation intervals. */
+  minAgeRegion: number;
+  maxAgeRegion: number;
+}
+
+/** @kernel struct damos_quota_goal (include/linux/damon.h) */
+export interface DamosQuotaGoal {
+  metric: number;
+  targetValue: number;
+  currentValue: number;
+  /** DAMOS_QUOTA_SOME_MEM_PSI_US: the PSI total at the last measurement (µs). */
+  lastPsiTotal: number;
+  /** DAMOS_QUOTA_NODE_MEM_{USED,FREE}_BP: the node. */
+  nid: number;
+}
+
+/** @kernel struct damos_quota (include/linux/damon.h) */
+export interface DamosQuota {
+  /** Charge reset interval in ms. */
+  resetInterval: number;
+  /** Time quota in ms. */
+  ms: number;
+  /** Size quota in bytes. */
+  sz: number;
+  goals: DamosQuotaGoal[];
+  /** Effective size quota in bytes (0 = unlimited until computed). */
+  esz: number;
+  weightSz: number;
+  weightNrAccesses: number;
+  weightAge: number;
+  /** private: throughput estimation. */
+  totalChargedSz: number;
+  totalChargedNs: number;
+  /** private: the current charge window. */
+  chargedSz: number;
+  /** Start of the current charge window in jiffies (ms), or -1 before the first window. */
+  chargedFrom: number;
+  chargeTargetFrom: DamonTarget | null;
+  chargeAddrFrom: number;
+  /** private: the prioritisation cut-off. */
+  minScore: number;
+  /** private: the feedback loop's last input. */
+  eszBp: number;
+}
+
+/** @kernel struct damos_watermarks (include/linux/damon.h) */
+export interface DamosWatermarks {
+  metric: number;
+  /** Check interval in µs. */
+  interval: number;
+  high: number;
+  mid: number;
+  low: number;
+  /** private */
+  activated: boolean;
+}
+
+/** @kernel struct damos_filter (include/linux/damon.h) */
+export interface DamosFilter {
+  type: number;
+  matching: boolean;
+  allow: boolean;
+  /** DAMOS_FILTER_TYPE_MEMCG */
+  memcgId: number;
+  /** DAMOS_FILTER_TYPE_ADDR */
+  addrRange: DamonAddrRange;
+  /** DAMOS_FILTER_TYPE_TARGET */
+  targetIdx: number;
+  /** DAMOS_FILTER_TYPE_HUGEPAGE_SIZE: inclusive [min, max] */
+  szRange: { min: number; max: number };
+}
+
+/** @kernel struct damos_stat (include/linux/damon.h) */
+export interface DamosStat {
+  nrTried: number;
+  szTried: number;
+  nrApplied: number;
+  szApplied: number;
+  szOpsFilterPassed: number;
+  qtExceeds: number;
+}
+
+/** @kernel struct damos_migrate_dests (include/linux/damon.h) */
+export interface DamosMigrateDests {
+  nodeIdArr: number[];
+  weightArr: number[];
+}
+
+/** @kernel struct damos (include/linux/damon.h) */
+export interface Damos {
+  pattern: DamosAccessPattern;
+  action: number;
+  /** 0 means the aggregation interval. */
+  applyIntervalUs: number;
+  quota: DamosQuota;
+  wmarks: DamosWatermarks;
+  targetNid: number;
+  migrateDests: DamosMigrateDests;
+  /** Core-layer filters (addr, target), in installation order. */
+  filters: DamosFilter[];
+  /** Ops-layer filters (anon, active, memcg, young, hugepage_size, unmapped). */
+  opsFilters: DamosFilter[];
+  stat: DamosStat;
+  /** private: sample count at which the scheme is next due. */
+  nextApplySis: number;
+  /** private */
+  walkCompleted: boolean;
+  /** private: the region passed an allow core filter. */
+  coreFiltersAllowed: boolean;
+  /** private */
+  coreFiltersDefaultReject: boolean;
+  /** private */
+  opsFiltersDefaultReject: boolean;
+  /** The ops' last applied entity (folio), to avoid acting twice on a large folio. */
+  lastApplied: number;
+}
+
+/** An access pattern that every region matches. */
+export function damosPatternAll(): DamosAccessPattern {
+  return {
+    minSzRegion: 0,
+    maxSzRegion: ULONG_MAX,
+    minNrAccesses: 0,
+    maxNrAccesses: UINT_MAX,
+    minAgeRegion: 0,
+    maxAgeRegion: UINT_MAX,
+  };
+}
+
+/** A quota with every limit unset (unlimited). */
+export function damosQuotaNone(): Pick<
+  DamosQuota,
+  'resetInterval' | 'ms' | 'sz' | 'weightSz' | 'weightNrAccesses' | 'weightAge'
+> {
+  return { resetInterval: 0, ms: 0, sz: 0, weightSz: 0, weightNrAccesses: 0, weightAge: 0 };
+}
+
+/** Watermarks that never deactivate the scheme. */
+export function damosWmarksNone(): Pick<DamosWatermarks, 'metric' | 'interval' | 'high' | 'mid' | 'low'> {
+  return { metric: DAMOS_WMARK_NONE, interval: 0, high: 0, mid: 0, low: 0 };
+}
+
+/**
+ * A new scheme; the quota's private fields start at zero, goals and
+ * filters empty, watermarks activated.
+ * @kernel damon_new_scheme (mm/damon/core.c)
+ */
+export function damonNewScheme(
+  pattern: DamosAccessPattern,
+  action: number,
+  applyIntervalUs: number,
+  quota: Pick<DamosQuota, 'resetInterval' | 'ms' | 'sz' | 'weightSz' | 'weightNrAccesses' | 'weightAge'>,
+  wmarks: Pick<DamosWatermarks, 'metric' | 'interval' | 'high' | 'mid' | 'low'>,
+  targetNid: number = NUMA_NO_NODE,
+): Damos {
+  return {
+    pattern: { ...pattern },
+    action,
+    applyIntervalUs,
+    quota: {
+      resetInterval: quota.resetInterval,
+      ms: quota.ms,
+      sz: quota.sz,
+      goals: [],
+      esz: 0,
+      weightSz: quota.weightSz,
+      weightNrAccesses: quota.weightNrAccesses,
+      weightAge: quota.weightAge,
+      totalChargedSz: 0,
+      totalChargedNs: 0,
+      chargedSz: 0,
+      chargedFrom: -1,
+      chargeTargetFrom: null,
+      chargeAddrFrom: 0,
+      minScore: 0,
+      eszBp: 0,
+    },
+    wmarks: { ...wmarks, activated: true },
+    targetNid,
+    migrateDests: { nodeIdArr: [], weightArr: [] },
+    filters: [],
+    opsFilters: [],
+    stat: { nrTried: 0, szTried: 0, nrApplied: 0, szApplied: 0, szOpsFilterPassed: 0, qtExceeds: 0 },
+    nextApplySis: 0,
+    walkCompleted: false,
+    coreFiltersAllowed: false,
+    coreFiltersDefaultReject: false,
+    opsFiltersDefaultReject: false,
+    lastApplied: -1,
+  };
+}
+
+/** @kernel damos_new_filter (mm/damon/core.c) */
+export function damosNewFilter(type: number, matching: boolean, allow: boolean): DamosFilter {
+  return {
+    type,
+    matching,
+    allow,
+    memcgId: 0,
+    addrRange: { start: 0, end: 0 },
+    targetIdx: 0,
+    szRange: { min: 0, max: 0 },
+  };
+}
+
+/**
+ * Whether filters of `type` are handled by the operations set (true) or the core (false).
+ * @kernel damos_filter_for_ops (mm/damon/core.c)
+ */
+export function damosFilterForOps(type: number): boolean {
+  return type !== DAMOS_FILTER_TYPE_ADDR && type !== DAMOS_FILTER_TYPE_TARGET;
+}
+
+/**
+ * Append `f` to the scheme's core or ops filter list, by its type.
+ * @kernel damos_add_filter (mm/damon/core.c)
+ */
+export function damosAddFilter(s: Damos, f: DamosFilter): void {
+  if (damosFilterForOps(f.type)) s.opsFilters.push(f);
+  else s.filters.push(f);
+}
+
+/** @kernel damos_destroy_filter (mm/damon/core.c) */
+export function damosDestroyFilter(s: Damos, f: DamosFilter): void {
+  const list = damosFilterForOps(f.type) ? s.opsFilters : s.filters;
+  const i = list.indexOf(f);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/** @kernel damos_new_quota_goal (mm/damon/core.c) */
+export function damosNewQuotaGoal(metric: number, targetValue: number): DamosQuotaGoal {
+  return { metric, targetValue, currentValue: 0, lastPsiTotal: 0, nid: 0 };
+}
+
+/** @kernel damos_add_quota_goal (mm/damon/core.c) */
+export function damosAddQuotaGoal(q: Pick<DamosQuota, 'goals'>, g: DamosQuotaGoal): void {
+  q.goals.push(g);
+}
+
+/** Whether memory not matched by any filter of `filters` is rejected. @kernel damos_filters_default_reject (mm/damon/core.c) */
+export function damosFiltersDefaultReject(filters: readonly DamosFilter[]): boolean {
+  if (filters.length === 0) return false;
+  return filters[filters.length - 1]!.allow;
+}
+
+/**
+ * Compute the scheme's default-reject flags: the core layer passes unmatched
+ * regions whenever ops filters exist, else rejects them exactly when its last
+ * filter is an allow filter; the ops layer rejects exactly when its last
+ * filter is an allow filter.
+ * @kernel damos_set_filters_default_reject (mm/damon/core.c)
+ */
+export function damosSetFiltersDefaultReject(s: Damos): void {
+  if (s.opsFilters.length !== 0) s.coreFiltersDefaultReject = false;
+  else s.coreFiltersDefaultReject = damosFiltersDefaultReject(s.filters);
+  s.opsFiltersDefaultReject = damosFiltersDefaultReject(s.opsFilters);
+}
