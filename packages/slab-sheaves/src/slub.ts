@@ -33,6 +33,7 @@ import { barnShrink, type NodeBarn, newNodeBarn } from './barn.js';
 import { debugOnAlloc, debugOnFree, initObjectDebug } from './debug.js';
 import type { SlabEnv, SlabSpinLock } from './env.js';
 import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
+import { Failslab } from './failslab.js';
 import {
   __GFP_ACCOUNT,
   __GFP_COMP,
@@ -267,6 +268,8 @@ export class SlubAllocator {
   nrGids: number;
   /** Memcg hooks (null = memcg off). */
   memcg: SlabMemcgHooks | null;
+  /** Fault injection (`/sys/kernel/debug/failslab`); off until configured. */
+  readonly failslab: Failslab;
   /** slub_debug reports found inside allocator paths (flushes, RCU callbacks). */
   readonly debugReports: SlabDebugReport[];
   /** Set up by kmalloc.ts: kmalloc caches by index, and large kmalloc bookkeeping. */
@@ -294,6 +297,7 @@ export class SlubAllocator {
     this.nrFreeGids = 0;
     this.nrGids = 0;
     this.memcg = null;
+    this.failslab = new Failslab();
     this.debugReports = [];
     this.kmallocCaches = [];
     this.krc = null;
@@ -1649,6 +1653,8 @@ export function freeHook(s: KmemCache, addr: number): number {
  * @kernel slab_alloc_node (mm/slub.c)
  */
 export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
+  // slab_pre_alloc_hook()
+  if (s.allocator.failslab.shouldFailslab(s.name, s.objectSize, gfp)) return -ENOMEM;
   if (s.pcs !== null) {
     const o = allocFromPcs(s, gfp, node);
     if (o >= 0) return postAllocHook(s, o, objAddrOf(s, o), gfp);
@@ -1743,6 +1749,8 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
   }
   if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_bulk');
   if (size === 0) return 0;
+  // slab_pre_alloc_hook()
+  if (s.allocator.failslab.shouldFailslab(s.name, s.objectSize, gfp)) return 0;
   let i = 0;
   if (s.pcs !== null) i = allocFromPcsBulk(s, gfp, size, p);
   if (i < size) {
