@@ -28,6 +28,7 @@ import {
   ETXTBSY,
 } from '@mm/machine';
 import { type File, FMODE_READ, FMODE_WRITE, S_APPEND, S_SWAPFILE } from './file.js';
+import { mmPopulate } from './gup.js';
 import { type MmStruct, READ_IMPLIES_EXEC, type VmAreaStruct, vmaIsAccessible, vmaStartWrite } from './mm-types.js';
 import {
   calcVmFlagBits,
@@ -227,8 +228,7 @@ export function vmMmapPgoff(
   if (err !== 0) return err;
   const r = doMmap(mm, file, addr, len, prot, flags, 0, pgoff);
   mmapWriteUnlock(mm);
-  // mm_populate(): errors are ignored
-  if (r.populate !== 0) mm.ctx.pt.populate(mm, r.addr, r.populate, false);
+  if (r.populate !== 0) mmPopulate(mm, r.addr, r.populate);
   return r.addr;
 }
 
@@ -315,7 +315,7 @@ export function sysBrk(mm: MmStruct, brk: number): number {
   mm.brk = brk;
   const populate = (mm.defFlags & VM_LOCKED) !== 0;
   mmapWriteUnlock(mm);
-  if (populate) ctx.pt.populate(mm, oldbrk, newbrk - oldbrk, false);
+  if (populate) mmPopulate(mm, oldbrk, newbrk - oldbrk);
   return brk;
 }
 
@@ -403,6 +403,6 @@ export function findExtendVmaLocked(mm: MmStruct, addrIn: number): VmAreaStruct 
   if (vma.vmStart <= addr) return vma;
   const start = vma.vmStart;
   if (expandDownwards(vma, addr) !== 0) return null;
-  if (vma.vmFlags & VM_LOCKED) mm.ctx.pt.populate(mm, addr, start - addr, false);
+  if (vma.vmFlags & VM_LOCKED) mm.ctx.pt.populateVmaPageRange(vma, addr, start);
   return vma;
 }

@@ -99,11 +99,18 @@ export interface PageTableOps {
    */
   movePageTables(pmc: PagetableMoveControl): void;
   /**
-   * Fault in `[start, start + len)` of `mm` (`write` for write faults).
+   * Fault in `[start, end)` of one VMA (write faults for private writable
+   * mappings, none for VM_LOCKONFAULT).
    * @returns pages populated, or a negative errno.
-   * @kernel __mm_populate / populate_vma_page_range / faultin_page_range (mm/gup.c)
+   * @kernel populate_vma_page_range (mm/gup.c)
    */
-  populate(mm: MmStruct, start: number, len: number, write: boolean): number;
+  populateVmaPageRange(vma: VmAreaStruct, start: number, end: number): number;
+  /**
+   * Fault in `[start, end)` of `mm` for MADV_POPULATE_(READ|WRITE), VMA by VMA.
+   * @returns pages populated, or a negative errno (-EFAULT, -EINVAL, -ENOMEM, -EHWPOISON).
+   * @kernel faultin_page_range (mm/gup.c)
+   */
+  faultinPageRange(mm: MmStruct, start: number, end: number, write: boolean): number;
   /**
    * mlock or munlock the folios mapped in `[start, end)` after the VMA's flags became `newFlags`.
    * @kernel mlock_vma_pages_range (mm/mlock.c)
@@ -228,9 +235,14 @@ export class RecordingPageTableOps implements PageTableOps {
     pmc.newAddr += len;
   }
 
-  populate(mm: MmStruct, start: number, len: number, write: boolean): number {
-    this.note('populate', mm, [start, start + len, write ? 1 : 0]);
-    return len / mm.ctx.pageSize;
+  populateVmaPageRange(vma: VmAreaStruct, start: number, end: number): number {
+    this.note('populate_vma_page_range', vma.vmMm, [start, end]);
+    return (end - start) / vma.vmMm.ctx.pageSize;
+  }
+
+  faultinPageRange(mm: MmStruct, start: number, end: number, write: boolean): number {
+    this.note('faultin_page_range', mm, [start, end, write ? 1 : 0]);
+    return (end - start) / mm.ctx.pageSize;
   }
 
   mlockVmaPages(vma: VmAreaStruct, start: number, end: number, newFlags: number): void {
