@@ -115,6 +115,54 @@ describe('mmap: placement', () => {
     checkMm(t);
   });
 
+  it('a MAP_FIXED mmap failing after the old PTEs went leaves a hole, and the hole keeps its charge', () => {
+    // __mmap_setup() hands the replaced VMAs' charge to the new mapping
+    // (vms->nr_accounted = 0) and clears their PTEs; when allocating the new
+    // VMA then fails, __mmap_region() unaccounts only what it charged on top
+    // and vms_abort_munmap_vmas() leaves the hole, unaccounting nothing: the
+    // old pages stay committed (Linux 7.2).
+    let seen = false;
+    for (let n = 1; !seen; n++) {
+      const t = makeMm();
+      const { mm, ctx } = t;
+      const a = 0x40000000;
+      sysMmap(mm, a, 8 * PAGE, RW, ANON | MAP_FIXED);
+      const fs = t.caches.slab.failslab;
+      fs.configure({ ignoreGfpReclaim: false, prefill: true, failNth: n });
+      // executable too, so that it cannot merge with the remnants
+      const ret = sysMmap(mm, a + 2 * PAGE, 4 * PAGE, RW | PROT_EXEC, ANON | MAP_FIXED);
+      const fired = fs.nrFailed > 0;
+      fs.configure({ failNth: 0, ignoreGfpReclaim: true, prefill: false });
+      expect(fired, `no allocation ${n} left a hole`).toBe(true);
+      if (ret !== -ENOMEM || mm.totalVm === 8) continue;
+      seen = true;
+      expect(ranges(mm)).toEqual([
+        [a / PAGE, a / PAGE + 2],
+        [a / PAGE + 6, a / PAGE + 8],
+      ]);
+      expect(mm.totalVm).toBe(4);
+      expect(ctx.vmMemoryCommitted()).toBe(8);
+      t.commitSkew = 4;
+      checkMm(t);
+    }
+    // a mapping that is not accountable leaves vms->nr_accounted alone: the hole is uncharged
+    seen = false;
+    for (let n = 1; !seen; n++) {
+      const t = makeMm();
+      const { mm, ctx } = t;
+      const a = 0x40000000;
+      sysMmap(mm, a, 8 * PAGE, RW, ANON | MAP_FIXED);
+      const fs = t.caches.slab.failslab;
+      fs.configure({ ignoreGfpReclaim: false, prefill: true, failNth: n });
+      const ret = sysMmap(mm, a + 2 * PAGE, 4 * PAGE, PROT_READ, ANON | MAP_FIXED);
+      fs.configure({ failNth: 0, ignoreGfpReclaim: true, prefill: false });
+      if (ret !== -ENOMEM || mm.totalVm === 8) continue;
+      seen = true;
+      expect(ctx.vmMemoryCommitted()).toBe(4);
+      checkMm(t);
+    }
+  });
+
   it('MAP_FIXED_NOREPLACE refuses an overlap with EEXIST and changes nothing', () => {
     const t = makeMm();
     const { mm } = t;
