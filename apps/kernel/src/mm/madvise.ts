@@ -7,7 +7,8 @@
  * of the range through `madvise_update_vma()` (merge or split, -ENOMEM
  * reported as -EAGAIN). The page advices validate the VMA the kernel's way
  * and hand the range to the page-table seam: DONTNEED / DONTNEED_LOCKED
- * zap it (markers stay), FREE lazy-frees anonymous pages, COLD / PAGEOUT,
+ * zap it (markers stay), FREE lazy-frees anonymous pages (these three
+ * gather every VMA's work in one mmu_gather, flushed once at the end), COLD / PAGEOUT,
  * WILLNEED, POPULATE_READ / _WRITE fault in, GUARD_INSTALL (which first sets
  * the sticky `VM_MAYBE_GUARD` and prepares the anon_vma so fork copies the
  * page tables) installs guard markers, zapping and retrying up to three
@@ -55,7 +56,7 @@ import {
   MADV_WIPEONFORK,
 } from './mman.js';
 import { mmapReadLock, mmapReadUnlock, mmapWriteLockKillable, mmapWriteUnlock } from './mmap-lock.js';
-import { ZAP_FLAG_UNMAP } from './pgtable-ops.js';
+import { type MmuGather, ZAP_FLAG_UNMAP } from './pgtable-ops.js';
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -104,6 +105,13 @@ interface MadviseBehavior {
   end: number;
   prev: VmAreaStruct | null;
   vma: VmAreaStruct;
+  /** One mmu_gather for the whole range (DONTNEED, DONTNEED_LOCKED, FREE). */
+  tlb: MmuGather | null;
+}
+
+/** @kernel madvise_batch_tlb_flush (mm/madvise.c) */
+function madviseBatchTlbFlush(behavior: number): boolean {
+  return behavior === MADV_DONTNEED || behavior === MADV_DONTNEED_LOCKED || behavior === MADV_FREE;
 }
 
 /** @kernel madvise_behavior_valid (mm/madvise.c) */
@@ -232,19 +240,16 @@ function madviseDontneedFree(mb: MadviseBehavior): number {
   if (!madviseDontneedFreeValidVma(mb)) return -EINVAL;
   if (mb.start === mb.end) return 0;
   const pt = mb.mm.ctx.pt;
+  const tlb = mb.tlb as MmuGather;
   if (mb.behavior === MADV_DONTNEED || mb.behavior === MADV_DONTNEED_LOCKED) {
-    // madvise_dontneed_single_vma(): zap_vma_range_batched(), markers stay
-    const tlb = pt.tlbGatherMmu(mb.mm);
+    // madvise_dontneed_single_vma(): zap_vma_range_batched() into the range's gather, markers stay
     pt.zapVmaRange(tlb, mb.vma, mb.start, mb.end, 0);
-    pt.tlbFinishMmu(tlb);
     return 0;
   }
-  // MADV_FREE works on anonymous VMAs only
+  // madvise_free_single_vma(): MADV_FREE works on anonymous VMAs only
   if (!vmaIsAnonymous(mb.vma)) return -EINVAL;
   pt.updateHiwaterRss(mb.mm);
-  const tlb = pt.tlbGatherMmu(mb.mm);
   pt.madviseFree(tlb, mb.vma, mb.start, mb.end);
-  pt.tlbFinishMmu(tlb);
   return 0;
 }
 
@@ -493,10 +498,15 @@ function madviseCommon(
     end: start + len,
     prev: null,
     vma: null as unknown as VmAreaStruct,
+    tlb: null,
   };
+  // madvise_init_tlb(): one gather across every VMA of the range
+  if (madviseBatchTlbFlush(behavior)) mb.tlb = mm.ctx.pt.tlbGatherMmu(mm);
   let error: number;
   if (behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE) error = madvisePopulate(mb);
   else error = madviseWalkVmas(mb);
+  // madvise_finish_tlb()
+  if (mb.tlb !== null) mm.ctx.pt.tlbFinishMmu(mb.tlb);
   if (lockMode === MADVISE_MMAP_WRITE_LOCK) mmapWriteUnlock(mm);
   else mmapReadUnlock(mm);
   return error;

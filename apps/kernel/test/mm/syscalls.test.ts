@@ -336,6 +336,17 @@ describe('madvise', () => {
     const f = createTmpfsFile(ctx, '/f', 1 << 20);
     const b = sysMmap(mm, 0, PAGE, RW, MAP_PRIVATE, f);
     expect(sysMadvise(mm, b, PAGE, MADV_FREE)).toBe(-EINVAL);
+    // one mmu_gather across the VMAs of the range (madvise_init_tlb)
+    sysMprotect(mm, a + PAGE, PAGE, PROT_READ);
+    pt.clear();
+    expect(sysMadvise(mm, a, 4 * PAGE, MADV_DONTNEED)).toBe(0);
+    expect(pt.calls.map((c) => c.op)).toEqual([
+      'tlb_gather_mmu',
+      'zap_vma_range',
+      'zap_vma_range',
+      'zap_vma_range',
+      'tlb_finish_mmu',
+    ]);
     sysMlock(mm, a, PAGE);
     expect(sysMadvise(mm, a, PAGE, MADV_DONTNEED)).toBe(-EINVAL);
     expect(sysMadvise(mm, a, PAGE, MADV_COLD)).toBe(-EINVAL);
