@@ -1,7 +1,171 @@
 /**
  * DOC: @mm/kernel: the composed kernel model and the mmsim CLI.
+ *
+ * Address spaces: an `MmContext` holds a kernel's mm globals (sysctls,
+ * overcommit accounting, slab caches, the page-table and anon_vma seams);
+ * an `MmStruct` is one address space. The system calls (`sysMmap`,
+ * `vmMunmap`, `sysMprotect`, `sysMremap`, `sysBrk`, `sysMadvise`,
+ * `sysMlock`, ...) return the kernel's results and errnos; the VMA layer
+ * below them (mm/vma.c) is exported for kernel-style scripting.
  * @packageDocumentation
  */
 
 export { type DemoOptions, type DemoSection, formatSections, runDemo } from './demo.js';
+export {
+  type AnonVma,
+  type AnonVmaChain,
+  type AnonVmaOps,
+  ChainAnonVma,
+  ChainAnonVmaOps,
+  VMA_OP_FORK,
+  VMA_OP_MERGE_UNFAULTED,
+  VMA_OP_REMAP,
+  VMA_OP_SPLIT,
+  vmaIsForkChild,
+} from './mm/anon-vma.js';
+export {
+  AddressSpace,
+  createTmpfsFile,
+  File,
+  type FileOperations,
+  FMODE_EXEC,
+  FMODE_READ,
+  FMODE_WRITE,
+  fput,
+  getFile,
+  Inode,
+  type InodeNumbers,
+  S_APPEND,
+  S_SWAPFILE,
+} from './mm/file.js';
+export { __mmPopulate, mmPopulate } from './mm/gup.js';
+export { __MADV_SET_ANON_VMA_NAME, MAX_MADVISE_GUARD_RETRIES, madviseSetAnonName, sysMadvise } from './mm/madvise.js';
+export { mlockFixup, sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from './mm/mlock.js';
+export { createMmContext, DEFAULT_MAX_MAP_COUNT, MmContext, type MmContextOptions } from './mm/mm-context.js';
+export {
+  ADDR_COMPAT_LAYOUT,
+  type AnonVmaName,
+  defaultRlimits,
+  type MemPolicy,
+  type MmRlimits,
+  MmStruct,
+  mmapIsWriteLocked,
+  READ_IMPLIES_EXEC,
+  type Rlimit,
+  type UserfaultfdCtx,
+  VMA_DUMMY_VM_OPS,
+  VmAreaStruct,
+  type VmOperationsStruct,
+  vmaIsAnonymous,
+  vmaPages,
+  vmaStartWrite,
+} from './mm/mm-types.js';
+export * from './mm/mman.js';
+export {
+  type DoMmapResult,
+  doMmap,
+  expandDownwards,
+  findExtendVmaLocked,
+  sysBrk,
+  sysMmap,
+  vmMmapPgoff,
+} from './mm/mmap.js';
+export { archPickMmapLayout, type ExecLayout, type ExecLayoutOptions, setupExecLayout } from './mm/mmap-layout.js';
+export {
+  mmapReadLock,
+  mmapReadUnlock,
+  mmapWriteDowngrade,
+  mmapWriteLock,
+  mmapWriteUnlock,
+} from './mm/mmap-lock.js';
+export { doBrkFlags, insertVmStruct, mmapRegion, vmaSupportsMlock } from './mm/mmap-region.js';
+export { mapDenyWriteExec, mprotectFixup, sysMprotect } from './mm/mprotect.js';
+export {
+  MREMAP_EXPAND,
+  MREMAP_INVALID,
+  MREMAP_NO_RESIZE,
+  MREMAP_SHRINK,
+  movePageTables,
+  pagetableMove,
+  sysMremap,
+  VmaRemapStruct,
+} from './mm/mremap.js';
+export { __vmEnoughMemory, securityVmEnoughMemoryMm, vmCommitLimit } from './mm/overcommit.js';
+export {
+  MM_CP_PROT_NUMA,
+  MM_CP_TRY_CHANGE_WRITABLE,
+  MM_CP_UFFD_WP,
+  MM_CP_UFFD_WP_RESOLVE,
+  type MmuGather,
+  type PageTableCall,
+  type PageTableOps,
+  type PagetableMoveControl,
+  RecordingPageTableOps,
+  ZAP_FLAG_DROP_MARKER,
+  ZAP_FLAG_UNMAP,
+} from './mm/pgtable-ops.js';
+export {
+  installSpecialMapping,
+  mapVdso,
+  VDSO_MAPPING,
+  VDSO_VVAR_MAPPING,
+  type VmSpecialMapping,
+  VVAR_VCLOCK_MAPPING,
+} from './mm/special-mapping.js';
+export { getVmaName, procPidMaps, showMapVma } from './mm/task-mmu.js';
+export {
+  __getUnmappedArea,
+  getUnmappedArea,
+  unmappedArea,
+  unmappedAreaInfo,
+  unmappedAreaTopdown,
+  VM_UNMAPPED_AREA_TOPDOWN,
+  type VmUnmappedAreaInfo,
+  vmEndGap,
+  vmStartGap,
+} from './mm/unmapped-area.js';
+export * from './mm/vm-flags.js';
+export { mayExpandVm, mlockFutureOk, vmStatAccount } from './mm/vm-stat.js';
+export {
+  __splitVma,
+  anonVmaNameEq,
+  type CopyVmaResult,
+  canVmaMergeAfter,
+  canVmaMergeBefore,
+  copyVma,
+  findMergeableAnonVma,
+  findVma,
+  findVmaIntersection,
+  findVmaPrev,
+  isMergeableAnonVma,
+  mpolEqual,
+  removeVma,
+  splitVma,
+  VMA_MERGE_ERROR_NOMEM,
+  VMA_MERGE_NOMERGE,
+  VMA_MERGE_START,
+  VMA_MERGE_SUCCESS,
+  VmaMergeStruct,
+  validateMm,
+  vmaExpand,
+  vmaLink,
+  vmaList,
+  vmaLookup,
+  vmaMergeExistingRange,
+  vmaMergeExtend,
+  vmaMergeNewRange,
+  vmaModifyFlags,
+  vmaModifyFlagsUffd,
+  vmaModifyName,
+  vmaModifyPolicy,
+  vmaSetPageProt,
+  vmaShrink,
+  vmaWantsWritenotify,
+  vmGetPageProt,
+  vmgVmaState,
+} from './mm/vma.js';
+export { vmAreaAlloc, vmAreaDup, vmAreaFree } from './mm/vma-init.js';
+export { VmaIterator, vmaFind, vmaNext, vmaPrev } from './mm/vma-iter.js';
+export { doMunmap, doVmiAlignMunmap, doVmiMunmap, VmaMunmapStruct, vmaIsSealed, vmMunmap } from './mm/vma-munmap.js';
 export { type CliCommand, main, parseArgs, USAGE } from './mmsim.js';
+export { createMmCaches, type MmCaches } from './slab-caches.js';

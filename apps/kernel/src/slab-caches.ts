@@ -36,12 +36,15 @@ export interface MmCaches {
   readonly mapleNode: KmemCache;
   /** `anon_vma` (88 bytes, SLAB_TYPESAFE_BY_RCU). @kernel anon_vma_cachep (mm/rmap.c) */
   readonly anonVma: KmemCache;
+  /** `anon_vma_chain` (64 bytes). @kernel anon_vma_chain_cachep (mm/rmap.c) */
+  readonly anonVmaChain: KmemCache;
 }
 
 /** Object sizes of a v6.18 x86-64 build (pahole). */
 const VM_AREA_STRUCT_SIZE = 184;
 const MAPLE_NODE_SIZE = 256;
 const ANON_VMA_SIZE = 88;
+const ANON_VMA_CHAIN_SIZE = 64;
 /** Sheaf capacity the kernel gives vm_area_struct and maple_node. */
 const SHEAF_CAPACITY = 32;
 
@@ -62,7 +65,10 @@ export function createMmCaches(machine: Machine): MmCaches {
   const anonVma = kmemCacheCreate(slab, 'anon_vma', ANON_VMA_SIZE, {
     flags: SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT,
   });
-  return { slab, vmArea, mapleNode, anonVma };
+  const anonVmaChain = kmemCacheCreate(slab, 'anon_vma_chain', ANON_VMA_CHAIN_SIZE, {
+    flags: SLAB_ACCOUNT,
+  });
+  return { slab, vmArea, mapleNode, anonVma, anonVmaChain };
 }
 
 /** What {@link slabWorkload} did. */

@@ -25,10 +25,14 @@ export const EINTR = 4;
 export const EIO = 5;
 /** No such device or address (e.g. an offline CPU for a cross-CPU call). */
 export const ENXIO = 6;
+/** Bad file number. */
+export const EBADF = 9;
 /** Try again. */
 export const EAGAIN = 11;
 /** Out of memory. */
 export const ENOMEM = 12;
+/** Permission denied. */
+export const EACCES = 13;
 /** Bad address. */
 export const EFAULT = 14;
 /** Device or resource busy. */
@@ -39,6 +43,8 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 /** Invalid argument. */
 export const EINVAL = 22;
+/** Text file busy (e.g. a shared writable mapping of an active swapfile). */
+export const ETXTBSY = 26;
 /** No space left on device. */
 export const ENOSPC = 28;
 /** Math result not representable. */
@@ -47,10 +53,14 @@ export const ERANGE = 34;
 export const EDEADLK = 35;
 /** Function not implemented by this model or configuration. */
 export const ENOSYS = 38;
+/** Value too large for defined data type (e.g. a file offset past what mmap can map). */
+export const EOVERFLOW = 75;
 /** Operation not supported. */
 export const EOPNOTSUPP = 95;
 /** Hardware memory error (memory-failure, hwpoison). */
 export const EHWPOISON = 133;
+/** Kernel-internal: restart the system call without returning to the user (never seen by user space). */
+export const ERESTARTNOINTR = 513;
 
 const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM',
@@ -58,19 +68,24 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EINTR]: 'EINTR',
   [EIO]: 'EIO',
   [ENXIO]: 'ENXIO',
+  [EBADF]: 'EBADF',
   [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM',
+  [EACCES]: 'EACCES',
   [EFAULT]: 'EFAULT',
   [EBUSY]: 'EBUSY',
   [EEXIST]: 'EEXIST',
   [ENODEV]: 'ENODEV',
   [EINVAL]: 'EINVAL',
+  [ETXTBSY]: 'ETXTBSY',
   [ENOSPC]: 'ENOSPC',
   [ERANGE]: 'ERANGE',
   [EDEADLK]: 'EDEADLK',
   [ENOSYS]: 'ENOSYS',
+  [EOVERFLOW]: 'EOVERFLOW',
   [EOPNOTSUPP]: 'EOPNOTSUPP',
   [EHWPOISON]: 'EHWPOISON',
+  [ERESTARTNOINTR]: 'ERESTARTNOINTR',
 };
 
 /**

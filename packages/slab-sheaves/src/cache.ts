@@ -14,6 +14,7 @@
 import type { NodeBarn } from './barn.js';
 import type { SlabEnv, SlabSpinLock } from './env.js';
 import { type SlabBugError, SlabError } from './errors.js';
+import { Failslab } from './failslab.js';
 import { calculateAlignment, calculateOrder, calculateSizes, getOrder, orderObjects, WORD } from './layout.js';
 import type { PercpuSheaves, SlabSheaf } from './sheaf.js';
 import { NR_SLUB_STAT_ITEMS, SLAB_DEBUG_FLAGS, SLAB_POISON, SLAB_STORE_USER } from './slab-flags.js';
@@ -114,6 +115,8 @@ export class SlubAllocator {
   nrGids: number;
   /** Memcg hooks (null = memcg off). */
   memcg: SlabMemcgHooks | null;
+  /** Fault injection (`/sys/kernel/debug/failslab`); off until configured. */
+  readonly failslab: Failslab;
   /** slub_debug reports found inside allocator paths (flushes, RCU callbacks). */
   readonly debugReports: SlabDebugReport[];
   /** @internal Set up by kmalloc.ts: kmalloc caches by index, and large kmalloc bookkeeping. */
@@ -142,6 +145,7 @@ export class SlubAllocator {
     this.nrFreeGids = 0;
     this.nrGids = 0;
     this.memcg = null;
+    this.failslab = new Failslab();
     this.debugReports = [];
     this.kmallocCaches = [];
     this.krc = null;

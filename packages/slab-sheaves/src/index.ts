@@ -20,6 +20,7 @@ export {
 export { type SlabTrack, slabAccess, slabObjectTracks } from './debug.js';
 export type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
 export { CacheBusyError, SlabBugError, type SlabBugKind, SlabError } from './errors.js';
+export { Failslab, type FailslabAttrs, type FailslabRandom } from './failslab.js';
 export {
   flushAllRcuSheaves,
   type KfreeRcuStats,

@@ -707,6 +707,8 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
   if (!Number.isInteger(size) || size < 0)
     throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: bad size ${size}`);
   if (size === 0) return null;
+  const fs = s.allocator.failslab;
+  if (fs.prefill && fs.shouldFailslab(s.name, s.objectSize, gfp)) return null;
   if (size > s.sheafCapacity) {
     const sheaf = allocEmptySheafCap(s, gfp, size);
     if (sheaf === null) return null;

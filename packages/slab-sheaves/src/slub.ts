@@ -999,6 +999,8 @@ export function freeHook(s: KmemCache, addr: number): number {
  * @kernel slab_alloc_node (mm/slub.c)
  */
 export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
+  // slab_pre_alloc_hook()
+  if (s.allocator.failslab.shouldFailslab(s.name, s.objectSize, gfp)) return -ENOMEM;
   if (s.pcs !== null) {
     const o = allocFromPcs(s, gfp, node);
     if (o >= 0) return postAllocHook(s, o, objAddrOf(s, o), gfp);
@@ -1093,6 +1095,8 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
   }
   if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_bulk');
   if (size === 0) return 0;
+  // slab_pre_alloc_hook()
+  if (s.allocator.failslab.shouldFailslab(s.name, s.objectSize, gfp)) return 0;
   let i = 0;
   if (s.pcs !== null) i = allocFromPcsBulk(s, gfp, size, p);
   if (i < size) {

@@ -1,0 +1,168 @@
+/**
+ * DOC: a minimal in-memory file system object as the mmap code sees it:
+ * `struct file` (open mode, reference count), its `struct inode` (device,
+ * inode number, size, append-only, swapfile) and the inode's
+ * `struct address_space` (the `i_mmap` set of VMAs mapping it and
+ * `i_mmap_writable`, the count of shared writable mappings). Files are
+ * tmpfs-like: their VMAs get `shmem`-style operations (no write
+ * notification, no writeback). A shared anonymous mapping is backed by an
+ * unlinked file `/dev/zero (deleted)` as `shmem_zero_setup()` makes one.
+ * The page cache behind an address_space comes with the fault path.
+ */
+import { EPERM } from '@mm/machine';
+import type { VmAreaStruct, VmOperationsStruct } from './mm-types.js';
+
+export const FMODE_READ = 0x1;
+export const FMODE_WRITE = 0x2;
+export const FMODE_EXEC = 0x20;
+
+export const S_IFREG = 0o100000;
+export const S_IFCHR = 0o020000;
+/** Inode flag: append-only. */
+export const S_APPEND = 1 << 2;
+/** Inode flag: an active swapfile. */
+export const S_SWAPFILE = 1 << 8;
+
+/** @kernel struct address_space (include/linux/fs.h) */
+export class AddressSpace {
+  readonly host: Inode;
+  /** The VMAs mapping this object (the `i_mmap` interval tree, here a set). */
+  readonly iMmap: Set<VmAreaStruct>;
+  /** Shared writable mappings (> 0), or negative when writable mappings are denied (memfd seals). */
+  iMmapWritable: number;
+
+  constructor(host: Inode) {
+    this.host = host;
+    this.iMmap = new Set();
+    this.iMmapWritable = 0;
+  }
+}
+
+/** @kernel struct inode (include/linux/fs.h) */
+export class Inode {
+  readonly iIno: number;
+  /** `s_dev` of the superblock: [major, minor]. */
+  readonly iSbDev: readonly [number, number];
+  iSize: number;
+  readonly iMode: number;
+  iFlags: number;
+  readonly iMapping: AddressSpace;
+
+  constructor(ino: number, dev: readonly [number, number], size: number, mode = S_IFREG) {
+    this.iIno = ino;
+    this.iSbDev = dev;
+    this.iSize = size;
+    this.iMode = mode;
+    this.iFlags = 0;
+    this.iMapping = new AddressSpace(this);
+  }
+}
+
+/** What a file system offers mmap. @kernel struct file_operations (include/linux/fs.h) */
+export interface FileOperations {
+  /** Set up a new VMA (its `vm_ops`); a negative errno refuses the mapping. */
+  readonly mmap: ((file: File, vma: VmAreaStruct) => number) | null;
+}
+
+/** @kernel struct file (include/linux/fs.h) */
+export class File {
+  /** The path shown in /proc/PID/maps. */
+  readonly path: string;
+  readonly fInode: Inode;
+  readonly fMapping: AddressSpace;
+  readonly fMode: number;
+  readonly fOp: FileOperations;
+  /** `f_count`: the opener's reference plus one per VMA. */
+  fCount: number;
+  /** The file's mount is `noexec`. */
+  noexec: boolean;
+
+  constructor(path: string, inode: Inode, mode: number, fop: FileOperations) {
+    this.path = path;
+    this.fInode = inode;
+    this.fMapping = inode.iMapping;
+    this.fMode = mode;
+    this.fOp = fop;
+    this.fCount = 1;
+    this.noexec = false;
+  }
+}
+
+/** @kernel get_file (include/linux/fs.h) */
+export function getFile(file: File): File {
+  file.fCount++;
+  return file;
+}
+
+/** @kernel fput (fs/file_table.c) */
+export function fput(file: File): void {
+  file.fCount--;
+}
+
+/**
+ * One more shared writable mapping, unless writes are denied.
+ * @returns 0 or -EPERM.
+ * @kernel mapping_map_writable (include/linux/fs.h)
+ */
+export function mappingMapWritable(mapping: AddressSpace): number {
+  if (mapping.iMmapWritable < 0) return -EPERM;
+  mapping.iMmapWritable++;
+  return 0;
+}
+
+/** @kernel mapping_unmap_writable (include/linux/fs.h) */
+export function mappingUnmapWritable(mapping: AddressSpace): void {
+  mapping.iMmapWritable--;
+}
+
+/** @kernel mapping_allow_writable (include/linux/fs.h) */
+export function mappingAllowWritable(mapping: AddressSpace): void {
+  mapping.iMmapWritable++;
+}
+
+/**
+ * The VMA operations of tmpfs files: faults through the page cache; no
+ * write notification (tmpfs has no writeback).
+ * @kernel shmem_vm_ops (mm/shmem.c)
+ */
+export const SHMEM_VM_OPS: VmOperationsStruct = Object.freeze({ fault: true });
+
+/** @kernel shmem_file_operations (mm/shmem.c) */
+export const SHMEM_FILE_OPERATIONS: FileOperations = Object.freeze({
+  mmap: (_file: File, vma: VmAreaStruct) => {
+    vma.vmOps = SHMEM_VM_OPS;
+    return 0;
+  },
+});
+
+/** Hands out inode numbers (`get_next_ino()`), one counter per kernel so runs are reproducible. */
+export interface InodeNumbers {
+  allocIno(): number;
+}
+
+/**
+ * An in-memory (tmpfs) regular file of `sizeBytes`, opened with `mode`
+ * (FMODE_READ | FMODE_WRITE ...), on device 00:19 unless given.
+ */
+export function createTmpfsFile(
+  inos: InodeNumbers,
+  path: string,
+  sizeBytes: number,
+  mode = FMODE_READ | FMODE_WRITE,
+  opts: { ino?: number; dev?: readonly [number, number] } = {},
+): File {
+  const inode = new Inode(opts.ino ?? inos.allocIno(), opts.dev ?? [0, 0x19], sizeBytes);
+  return new File(path, inode, mode, SHMEM_FILE_OPERATIONS);
+}
+
+/**
+ * The unlinked shmem file behind a shared anonymous mapping; its path shows
+ * as "/dev/zero (deleted)" in /proc/PID/maps.
+ * @kernel shmem_zero_setup (mm/shmem.c)
+ */
+export function shmemZeroSetup(vma: VmAreaStruct, sizeBytes: number): void {
+  const inode = new Inode(vma.vmMm.ctx.allocIno(), [0, 1], sizeBytes);
+  const file = new File('/dev/zero (deleted)', inode, FMODE_READ | FMODE_WRITE, SHMEM_FILE_OPERATIONS);
+  vma.vmFile = file; // the VMA holds the only reference
+  vma.vmOps = SHMEM_VM_OPS;
+}

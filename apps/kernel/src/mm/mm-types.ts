@@ -1,0 +1,327 @@
+/**
+ * DOC: `struct vm_area_struct` and `struct mm_struct`, and the mmap lock.
+ *
+ * A VMA is an object (there are thousands, not millions) whose
+ * `vm_area_struct` is also a slab object of the `vm_area_struct` cache, so
+ * slab statistics and failslab see it. The fields are the kernel's, in
+ * camelCase. The anon_vma, NUMA policy and userfaultfd context are opaque
+ * identities here, compared as mm/vma.c compares the pointers; the
+ * subsystems that own them (rmap, mempolicy, userfaultfd) plug in through
+ * the seams of mm-context.ts.
+ *
+ * `mm_struct` keeps the VMA tree (`mm_mt`, a maple tree with MM_MT_FLAGS),
+ * the VM counters of /proc/PID/status, the layout fields of
+ * /proc/PID/stat, the mmap lock (a machine rw-semaphore with its sequence
+ * count `mm_lock_seq`, against which per-VMA write locks are taken) and,
+ * until tasks exist, the resource limits and capabilities of the process
+ * using it (the kernel reads them from `current`).
+ */
+import { RwSemaphore } from '@mm/machine';
+import { MM_MT_FLAGS, type Mtree, mtreeInit } from '@mm/maple-tree';
+import type { AnonVma, AnonVmaChain } from './anon-vma.js';
+import type { File } from './file.js';
+import type { MmContext } from './mm-context.js';
+
+/** `UINT_MAX`: the lock sequence of a VMA never write-locked. */
+export const VMA_LOCK_SEQ_NONE = 0xffffffff;
+
+/**
+ * The hooks a driver or filesystem gives its VMAs. A VMA with `vmOps` null
+ * is anonymous.
+ * @kernel struct vm_operations_struct (include/linux/mm.h)
+ */
+export interface VmOperationsStruct {
+  /** Shown in /proc/PID/maps ("[vdso]"). */
+  readonly name?: (vma: VmAreaStruct) => string | null;
+  /** Called when a VMA is split, remapped or forked. */
+  readonly open?: (vma: VmAreaStruct) => void;
+  /** Called when a VMA is removed; a VMA with `close` is never removed by a merge. */
+  readonly close?: (vma: VmAreaStruct) => void;
+  /** May refuse a split at `addr` with a negative errno. */
+  readonly maySplit?: (vma: VmAreaStruct, addr: number) => number;
+  /** Called on the new VMA after mremap moved it; a negative errno undoes the move. */
+  readonly mremap?: (vma: VmAreaStruct) => number;
+  /** Called by mprotect before the change; a negative errno stops it. */
+  readonly mprotect?: (vma: VmAreaStruct, start: number, end: number, newflags: number) => number;
+  /** Present when the backing store wants write notification (`page_mkwrite`). */
+  readonly pageMkwrite?: true;
+  /** Present on file systems with a `->fault` (part of the fault path; seam for later). */
+  readonly fault?: true;
+}
+
+/**
+ * What `vma_init()` points a new VMA's `vm_ops` at, so it is not anonymous
+ * until `vma_set_anonymous()`.
+ * @kernel vma_dummy_vm_ops (mm/init-mm.c)
+ */
+export const VMA_DUMMY_VM_OPS: VmOperationsStruct = Object.freeze({});
+
+/**
+ * A user-given name of an anonymous range (prctl PR_SET_VMA_ANON_NAME);
+ * names compare by content.
+ * @kernel struct anon_vma_name (include/linux/mm_types.h)
+ */
+export interface AnonVmaName {
+  readonly name: string;
+}
+
+/**
+ * A NUMA memory policy as far as VMAs go: compared by mode, flags and nodes.
+ * @kernel struct mempolicy (include/linux/mempolicy.h)
+ */
+export interface MemPolicy {
+  readonly mode: number;
+  readonly flags: number;
+  readonly nodes: readonly number[];
+}
+
+/**
+ * A userfaultfd context: an identity.
+ * @kernel struct userfaultfd_ctx (fs/userfaultfd.c)
+ */
+export interface UserfaultfdCtx {
+  readonly id: number;
+}
+
+/** @kernel struct vm_area_struct (include/linux/mm_types.h) */
+export class VmAreaStruct {
+  vmStart: number;
+  vmEnd: number;
+  vmMm: MmStruct;
+  /** The protection_map[] index of `vm_flags` (the PTE bits come from the architecture). */
+  vmPageProt: number;
+  vmFlags: number;
+  /** The `mm_lock_seq` of the mmap write lock that write-locked this VMA. */
+  vmLockSeq: number;
+  /** The anon_vma_chain list: one link per anon_vma this VMA's pages may be in. */
+  anonVmaChain: AnonVmaChain[];
+  anonVma: AnonVma | null;
+  vmOps: VmOperationsStruct | null;
+  /** File offset in pages; for private anonymous memory, `vm_start >> PAGE_SHIFT` when created. */
+  vmPgoff: number;
+  vmFile: File | null;
+  vmPrivateData: unknown;
+  vmPolicy: MemPolicy | null;
+  /** 0 detached, 1 attached (readers add 1; a writer adds VMA_LOCK_OFFSET). */
+  vmRefcnt: number;
+  vmUserfaultfdCtx: UserfaultfdCtx | null;
+  anonName: AnonVmaName | null;
+  /** The `vm_area_struct` slab object. */
+  obj: number;
+
+  /** @kernel vma_init (include/linux/mm.h) */
+  constructor(mm: MmStruct, obj: number) {
+    this.vmStart = 0;
+    this.vmEnd = 0;
+    this.vmMm = mm;
+    this.vmPageProt = 0;
+    this.vmFlags = 0;
+    this.vmLockSeq = VMA_LOCK_SEQ_NONE;
+    this.anonVmaChain = [];
+    this.anonVma = null;
+    this.vmOps = VMA_DUMMY_VM_OPS;
+    this.vmPgoff = 0;
+    this.vmFile = null;
+    this.vmPrivateData = null;
+    this.vmPolicy = null;
+    this.vmRefcnt = 0;
+    this.vmUserfaultfdCtx = null;
+    this.anonName = null;
+    this.obj = obj;
+  }
+}
+
+/** A resource limit (`struct rlimit`); `Infinity` is RLIM_INFINITY. */
+export interface Rlimit {
+  cur: number;
+  max: number;
+}
+
+/** The limits mm/ reads (`current->signal->rlim`). */
+export interface MmRlimits {
+  /** RLIMIT_AS, bytes. */
+  as: Rlimit;
+  /** RLIMIT_DATA, bytes. */
+  data: Rlimit;
+  /** RLIMIT_STACK, bytes. */
+  stack: Rlimit;
+  /** RLIMIT_MEMLOCK, bytes. */
+  memlock: Rlimit;
+}
+
+/** The defaults of a login shell on Debian: 8 MiB stack, 8 MiB memlock, no AS or DATA limit. */
+export function defaultRlimits(): MmRlimits {
+  return {
+    as: { cur: Infinity, max: Infinity },
+    data: { cur: Infinity, max: Infinity },
+    stack: { cur: 8 << 20, max: Infinity },
+    memlock: { cur: 8 << 20, max: 8 << 20 },
+  };
+}
+
+/** `personality()` bits mm/ reads. */
+export const READ_IMPLIES_EXEC = 0x0400000;
+export const ADDR_COMPAT_LAYOUT = 0x0200000;
+
+/** @kernel struct mm_struct (include/linux/mm_types.h) */
+export class MmStruct {
+  readonly ctx: MmContext;
+  /** The VMA tree. */
+  readonly mmMt: Mtree;
+  mapCount: number;
+  /** Pages mapped (`total_vm`), locked, pinned, and the data/exec/stack split. */
+  totalVm: number;
+  lockedVm: number;
+  pinnedVm: number;
+  dataVm: number;
+  execVm: number;
+  stackVm: number;
+  hiwaterVm: number;
+  hiwaterRss: number;
+  /** Flags every new VMA gets (`VM_LOCKED` after mlockall(MCL_FUTURE), `VM_NOHUGEPAGE`). */
+  defFlags: number;
+  /** Where top-down allocation starts (below the stack gap) or bottom-up begins. */
+  mmapBase: number;
+  mmapLegacyBase: number;
+  taskSize: number;
+  /** MMF_TOPDOWN. */
+  topdown: boolean;
+  /** MMF_HAS_MDWE (prctl PR_SET_MDWE): no new writable-and-executable mappings. */
+  hasMdwe: boolean;
+  startCode: number;
+  endCode: number;
+  startData: number;
+  endData: number;
+  startBrk: number;
+  brk: number;
+  startStack: number;
+  argStart: number;
+  argEnd: number;
+  envStart: number;
+  envEnd: number;
+  /** The mmap lock. */
+  readonly mmapLock: RwSemaphore;
+  /** Odd while the mmap lock is write-held; VMA write locks end when it changes. */
+  mmLockSeq: number;
+  /** The process's resource limits (`current->signal->rlim` until tasks exist). */
+  readonly rlim: MmRlimits;
+  /** CAP_IPC_LOCK, CAP_SYS_ADMIN and CAP_SYS_RAWIO of the process. */
+  capIpcLock: boolean;
+  capSysAdmin: boolean;
+  capSysRawio: boolean;
+  /** `current->personality`. */
+  personality: number;
+  /** The owning process id (for /proc). */
+  pid: number;
+
+  /** @kernel mm_init (kernel/fork.c) */
+  constructor(ctx: MmContext, pid = 1) {
+    this.ctx = ctx;
+    this.mmMt = mtreeInit(MM_MT_FLAGS, { allocator: ctx.nodes, rcu: ctx.nodesRcu });
+    this.mapCount = 0;
+    this.totalVm = 0;
+    this.lockedVm = 0;
+    this.pinnedVm = 0;
+    this.dataVm = 0;
+    this.execVm = 0;
+    this.stackVm = 0;
+    this.hiwaterVm = 0;
+    this.hiwaterRss = 0;
+    this.defFlags = 0;
+    this.mmapBase = 0;
+    this.mmapLegacyBase = 0;
+    this.taskSize = ctx.taskSize;
+    this.topdown = true;
+    this.hasMdwe = false;
+    this.startCode = 0;
+    this.endCode = 0;
+    this.startData = 0;
+    this.endData = 0;
+    this.startBrk = 0;
+    this.brk = 0;
+    this.startStack = 0;
+    this.argStart = 0;
+    this.argEnd = 0;
+    this.envStart = 0;
+    this.envEnd = 0;
+    this.mmapLock = new RwSemaphore(ctx.machine, 'mmap_lock');
+    this.mmLockSeq = 0;
+    this.rlim = defaultRlimits();
+    this.capIpcLock = false;
+    this.capSysAdmin = false;
+    this.capSysRawio = false;
+    this.personality = 0;
+    this.pid = pid;
+  }
+}
+
+/** Whether the VMA is anonymous (no `vm_ops`). @kernel vma_is_anonymous (include/linux/mm.h) */
+export function vmaIsAnonymous(vma: VmAreaStruct): boolean {
+  return vma.vmOps === null;
+}
+
+/** @kernel vma_set_anonymous (include/linux/mm.h) */
+export function vmaSetAnonymous(vma: VmAreaStruct): void {
+  vma.vmOps = null;
+}
+
+/** Pages spanned by the VMA. @kernel vma_pages (include/linux/mm.h) */
+export function vmaPages(vma: VmAreaStruct): number {
+  return (vma.vmEnd - vma.vmStart) / vma.vmMm.ctx.pageSize;
+}
+
+/** @kernel vma_set_range (mm/internal.h) */
+export function vmaSetRange(vma: VmAreaStruct, start: number, end: number, pgoff: number): void {
+  vma.vmStart = start;
+  vma.vmEnd = end;
+  vma.vmPgoff = pgoff;
+}
+
+/** Page offset of `addr` inside the VMA's object. @kernel vma_pgoff_offset (mm/vma.h) */
+export function vmaPgoffOffset(vma: VmAreaStruct, addr: number): number {
+  return vma.vmPgoff + (addr - vma.vmStart) / vma.vmMm.ctx.pageSize;
+}
+
+/** @kernel vma_is_accessible (include/linux/mm.h) */
+export function vmaIsAccessible(vma: VmAreaStruct): boolean {
+  return (vma.vmFlags & (1 | 2 | 4)) !== 0;
+}
+
+/** Mapping-level protections and the VMA's flags are both private-writable-file aware. */
+export function vmaIsSharedMaywrite(vma: VmAreaStruct): boolean {
+  return (vma.vmFlags & 0x28) === 0x28;
+}
+
+// ---------------------------------------------------------------------------
+// The mmap lock and per-VMA write locks
+
+/** Whether the mmap lock is write-held (odd sequence). */
+export function mmapIsWriteLocked(mm: MmStruct): boolean {
+  return (mm.mmLockSeq & 1) === 1;
+}
+
+/**
+ * Write-lock a VMA for the rest of this mmap write-lock section: page
+ * faults under the per-VMA lock on it back off until the mmap lock is
+ * released (they compare `vm_lock_seq` with `mm_lock_seq`).
+ * @kernel vma_start_write (include/linux/mmap_lock.h)
+ */
+export function vmaStartWrite(vma: VmAreaStruct): void {
+  vma.vmLockSeq = vma.vmMm.mmLockSeq;
+}
+
+/** Whether the VMA is write-locked in the current mmap write-lock section. */
+export function vmaIsWriteLocked(vma: VmAreaStruct): boolean {
+  const mm = vma.vmMm;
+  return mmapIsWriteLocked(mm) && vma.vmLockSeq === mm.mmLockSeq;
+}
+
+/** @kernel vma_mark_attached (include/linux/mmap_lock.h) */
+export function vmaMarkAttached(vma: VmAreaStruct): void {
+  vma.vmRefcnt = 1;
+}
+
+/** @kernel vma_mark_detached (include/linux/mmap_lock.h) */
+export function vmaMarkDetached(vma: VmAreaStruct): void {
+  vma.vmRefcnt = 0;
+}
