@@ -11,6 +11,7 @@
  */
 
 export { type DemoOptions, type DemoSection, formatSections, runDemo } from './demo.js';
+export { SlabMapleNodeAllocator } from './maple-node-alloc.js';
 export {
   type AnonVma,
   type AnonVmaChain,
