@@ -10,6 +10,7 @@
  * edges depend on it. A reader in RCU mode that finds its node dead rewalks
  * from its last position.
  */
+import { checkCount, checkFunction, checkGfp, checkIndex, checkObject, isIndex } from './check.js';
 import { EBUSY, EEXIST, EINVAL, ENOMEM, MapleTreeError } from './errors.js';
 import {
   GFP_KERNEL,
@@ -19,6 +20,9 @@ import {
   type MapleNodeSheaf,
 } from './node-store.js';
 import {
+  checkFlags,
+  checkTree as checkTreeArg,
+  checkTreeObject,
   MAPLE_MAX,
   MT_FLAGS_ALLOC_RANGE,
   MT_FLAGS_ALLOC_WRAPPED,
@@ -35,7 +39,6 @@ import {
   XA_ZERO_ENTRY,
 } from './tree.js';
 import {
-  checkIndex,
   MA_STATE_BULK,
   MA_STATE_PREALLOC,
   MA_STATE_REBALANCE,
@@ -78,8 +81,24 @@ const S: typeof MAPLE_NODE_STRIDE = 16;
 const GS: typeof MAPLE_GAP_STRIDE = 10;
 const MAX = Number.MAX_SAFE_INTEGER; // MAPLE_MAX
 
-function checkTree(mt: Mtree): void {
-  if (mt.destroyed) throw new MapleTreeError('EINVAL', 'maple_tree: operation on a destroyed tree');
+function checkTree(mt: Mtree, fn = 'maple_tree'): void {
+  if (mt.destroyed) throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: operation on a destroyed tree`);
+}
+
+/**
+ * Check the range fields of a maple state before an operation uses them:
+ * `index` and `last` are public and may have been set directly.
+ */
+function checkMas(fn: string, mas: MaState): void {
+  if (!(mas instanceof MaState)) checkObject(fn, 'mas', null);
+  if (!isIndex(mas.index)) checkIndex(fn, 'mas.index', mas.index);
+  if (!isIndex(mas.last)) checkIndex(fn, 'mas.last', mas.last);
+}
+
+/** {@link checkMas} plus a limit argument of a step (`max` or `min`). */
+function checkStep(fn: string, mas: MaState, what: string, limit: number): void {
+  if (!isIndex(limit)) checkIndex(fn, what, limit);
+  if (!isIndex(mas.index) || !isIndex(mas.last) || !(mas instanceof MaState)) checkMas(fn, mas);
 }
 
 function checkWriteLock(mt: Mtree): void {
@@ -127,6 +146,9 @@ export class MaState {
 
   /** @kernel MA_STATE (include/linux/maple_tree.h) */
   constructor(mt: Mtree, first = 0, last = first) {
+    checkTreeObject('MaState', mt);
+    checkIndex('MaState', 'first', first);
+    checkIndex('MaState', 'last', last);
     this.tree = mt;
     this.index = first;
     this.last = last;
@@ -211,6 +233,7 @@ export class MaState {
   }
   /** Point at `index` and restart. @kernel mas_set */
   set(index: number): void {
+    checkIndex('MaState.set', 'index', index);
     masSetRange(this, index, index);
   }
   /** Point at [first, last] and restart. @kernel mas_set_range */
@@ -247,6 +270,8 @@ export class MaState {
 
 /** @kernel mas_set_range (include/linux/maple_tree.h) */
 export function masSetRange(mas: MaState, first: number, last: number): void {
+  checkIndex('masSetRange', 'first', first);
+  checkIndex('masSetRange', 'last', last);
   mas.index = first;
   mas.last = last;
   mas.status = ma_start;
@@ -340,6 +365,11 @@ function masStateWalk(mas: MaState): unknown {
 
 /** @kernel mas_walk (lib/maple_tree.c) */
 export function masWalk(mas: MaState): unknown {
+  checkMas('masWalk', mas);
+  return masWalkInner(mas);
+}
+
+function masWalkInner(mas: MaState): unknown {
   mas.status = ma_start;
   let entry = masStateWalk(mas);
   while (mas.status === ma_start) entry = masStateWalk(mas);
@@ -664,17 +694,17 @@ function masNextSetup(mas: MaState, max: number): boolean {
     case ma_none:
     case ma_pause:
       mas.status = ma_start;
-      masWalk(mas);
+      masWalkInner(mas);
       break;
     case ma_start:
-      masWalk(mas);
+      masWalkInner(mas);
       break;
     case ma_overflow:
       mas.status = ma_active;
       break;
     case ma_underflow:
       mas.status = ma_active;
-      setupEntry = masWalk(mas);
+      setupEntry = masWalkInner(mas);
       if (setupEntry !== undefined) return true;
       break;
     case ma_root:
@@ -700,12 +730,14 @@ function masNextSetup(mas: MaState, max: number): boolean {
 
 /** @kernel mas_next (lib/maple_tree.c) */
 export function masNext(mas: MaState, max: number): unknown {
+  checkStep('masNext', mas, 'max', max);
   if (masNextSetup(mas, max)) return setupEntry;
   return masNextSlot(mas, max, false);
 }
 
 /** @kernel mas_next_range (lib/maple_tree.c) */
 export function masNextRange(mas: MaState, max: number): unknown {
+  checkStep('masNextRange', mas, 'max', max);
   if (masNextSetup(mas, max)) return setupEntry;
   return masNextSlot(mas, max, true);
 }
@@ -732,7 +764,7 @@ function masPrevSetup(mas: MaState, min: number): boolean {
       break;
     case ma_overflow:
       mas.status = ma_active;
-      setupEntry = masWalk(mas);
+      setupEntry = masWalkInner(mas);
       if (setupEntry !== undefined) return true;
       break;
     case ma_root:
@@ -740,7 +772,7 @@ function masPrevSetup(mas: MaState, min: number): boolean {
     case ma_error:
       return true;
   }
-  if (mas.status === ma_start) masWalk(mas);
+  if (mas.status === ma_start) masWalkInner(mas);
   if (mas.status === ma_root) {
     if (mas.index === 0) {
       mas.status = ma_none;
@@ -766,12 +798,14 @@ function masPrevSetup(mas: MaState, min: number): boolean {
 
 /** @kernel mas_prev (lib/maple_tree.c) */
 export function masPrev(mas: MaState, min: number): unknown {
+  checkStep('masPrev', mas, 'min', min);
   if (masPrevSetup(mas, min)) return setupEntry;
   return masPrevSlot(mas, min, false);
 }
 
 /** @kernel mas_prev_range (lib/maple_tree.c) */
 export function masPrevRange(mas: MaState, min: number): unknown {
+  checkStep('masPrevRange', mas, 'min', min);
   if (masPrevSetup(mas, min)) return setupEntry;
   return masPrevSlot(mas, min, true);
 }
@@ -802,13 +836,13 @@ function masFindSetup(mas: MaState, max: number): boolean {
         return true;
       }
       mas.status = ma_active;
-      setupEntry = masWalk(mas);
+      setupEntry = masWalkInner(mas);
       if (setupEntry !== undefined) return true;
       break;
     case ma_overflow:
       if (mas.last >= max) return true;
       mas.status = ma_active;
-      setupEntry = masWalk(mas);
+      setupEntry = masWalkInner(mas);
       if (setupEntry !== undefined) return true;
       break;
     case ma_root:
@@ -818,7 +852,7 @@ function masFindSetup(mas: MaState, max: number): boolean {
   }
   if (mas.status === ma_start) {
     if (mas.index > max) return true;
-    setupEntry = masWalk(mas);
+    setupEntry = masWalkInner(mas);
     if (setupEntry !== undefined) return true;
   }
   if (mas.status === ma_root) {
@@ -896,6 +930,7 @@ function masFindStep(mas: MaState, max: number): unknown {
 
 /** @kernel mas_find (lib/maple_tree.c) */
 export function masFind(mas: MaState, max: number): unknown {
+  checkStep('masFind', mas, 'max', max);
   if (mas.status === ma_active && mas.last < max) {
     const save = mas.last;
     const entry = masFindStep(mas, max);
@@ -914,6 +949,7 @@ export function masFind(mas: MaState, max: number): unknown {
 
 /** @kernel mas_find_range (lib/maple_tree.c) */
 export function masFindRange(mas: MaState, max: number): unknown {
+  checkStep('masFindRange', mas, 'max', max);
   if (masFindSetup(mas, max)) return setupEntry;
   return masNextSlot(mas, max, true);
 }
@@ -962,7 +998,7 @@ function masFindRevSetup(mas: MaState, min: number): boolean {
   }
   if (mas.status === ma_start) {
     if (mas.index < min) return true;
-    setupEntry = masWalk(mas);
+    setupEntry = masWalkInner(mas);
     if (setupEntry !== undefined) return true;
   }
   if (mas.status === ma_root) {
@@ -981,12 +1017,14 @@ function masFindRevSetup(mas: MaState, min: number): boolean {
 
 /** @kernel mas_find_rev (lib/maple_tree.c) */
 export function masFindRev(mas: MaState, min: number): unknown {
+  checkStep('masFindRev', mas, 'min', min);
   if (masFindRevSetup(mas, min)) return setupEntry;
   return masPrevSlot(mas, min, false);
 }
 
 /** @kernel mas_find_range_rev (lib/maple_tree.c) */
 export function masFindRangeRev(mas: MaState, min: number): unknown {
+  checkStep('masFindRangeRev', mas, 'min', min);
   if (masFindRevSetup(mas, min)) return setupEntry;
   return masPrevSlot(mas, min, true);
 }
@@ -1223,7 +1261,11 @@ function gapsTracked(mt: Mtree): boolean {
 
 /** @kernel mas_empty_area (lib/maple_tree.c) */
 export function masEmptyArea(mas: MaState, min: number, max: number, size: number): number {
-  checkTree(mas.tree);
+  checkMas('masEmptyArea', mas);
+  checkTree(mas.tree, 'masEmptyArea');
+  checkIndex('masEmptyArea', 'min', min);
+  checkIndex('masEmptyArea', 'max', max);
+  checkCount('masEmptyArea', 'size', size);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
   // Departure: a search always starts from the root (callers reset between searches).
@@ -1245,7 +1287,11 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
 
 /** @kernel mas_empty_area_rev (lib/maple_tree.c) */
 export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: number): number {
-  checkTree(mas.tree);
+  checkMas('masEmptyAreaRev', mas);
+  checkTree(mas.tree, 'masEmptyAreaRev');
+  checkIndex('masEmptyAreaRev', 'min', min);
+  checkIndex('masEmptyAreaRev', 'max', max);
+  checkCount('masEmptyAreaRev', 'size', size);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
   if (mas.tree.root === 0) {
@@ -1343,8 +1389,9 @@ function masPositionAfterWrite(mas: MaState, entry: unknown, pre: number): void 
 
 /** @kernel mas_store (lib/maple_tree.c) */
 export function masStore(mas: MaState, entry: unknown): unknown {
+  checkMas('masStore', mas);
   const mt = mas.tree;
-  checkTree(mt);
+  checkTree(mt, 'masStore');
   checkWriteLock(mt);
   if (mas.index > mas.last) {
     masSetErr(mas, -EINVAL);
@@ -1373,8 +1420,10 @@ export function masStore(mas: MaState, entry: unknown): unknown {
 
 /** @kernel mas_store_gfp (lib/maple_tree.c) */
 export function masStoreGfp(mas: MaState, entry: unknown, gfp: number): number {
+  checkMas('masStoreGfp', mas);
+  checkGfp('masStoreGfp', gfp);
   const mt = mas.tree;
-  checkTree(mt);
+  checkTree(mt, 'masStoreGfp');
   checkWriteLock(mt);
   const pre = rootStatus(mt);
   const ret = storeGfpInner(mas, entry, gfp);
@@ -1405,8 +1454,9 @@ function storeGfpInner(mas: MaState, entry: unknown, gfp: number): number {
 
 /** @kernel mas_store_prealloc (lib/maple_tree.c) */
 export function masStorePrealloc(mas: MaState, entry: unknown): void {
+  checkMas('masStorePrealloc', mas);
   const mt = mas.tree;
-  checkTree(mt);
+  checkTree(mt, 'masStorePrealloc');
   checkWriteLock(mt);
   mas.status = ma_start;
   const type = masWrStoreType(mas, entry);
@@ -1419,8 +1469,10 @@ export function masStorePrealloc(mas: MaState, entry: unknown): void {
 
 /** @kernel mas_preallocate (lib/maple_tree.c) */
 export function masPreallocate(mas: MaState, entry: unknown, gfp: number): number {
+  checkMas('masPreallocate', mas);
+  checkGfp('masPreallocate', gfp);
   const mt = mas.tree;
-  checkTree(mt);
+  checkTree(mt, 'masPreallocate');
   const index = mas.index;
   const last = mas.last;
   masWrPreallocate(mas, entry, gfp);
@@ -1439,6 +1491,7 @@ export function masPreallocate(mas: MaState, entry: unknown, gfp: number): numbe
 
 /** @kernel mas_nomem (lib/maple_tree.c) */
 export function masNomem(mas: MaState, gfp: number): boolean {
+  checkGfp('masNomem', gfp);
   if (mas.status !== ma_error || mas.error !== -ENOMEM) return false;
   const mt = mas.tree;
   const count = mas.nodeRequest;
@@ -1484,8 +1537,9 @@ export function masDestroy(mas: MaState): void {
 
 /** @kernel mas_expected_entries (lib/maple_tree.c) */
 export function masExpectedEntries(mas: MaState, nrEntries: number): number {
+  checkCount('masExpectedEntries', 'nrEntries', nrEntries);
   const mt = mas.tree;
-  checkTree(mt);
+  checkTree(mt, 'masExpectedEntries');
   let nonleafCap = 10 - 2;
   mas.masFlags |= MA_STATE_BULK;
   let nrNodes = Math.max(nrEntries, nrEntries * 2 + 1);
@@ -1503,6 +1557,7 @@ export function masExpectedEntries(mas: MaState, nrEntries: number): number {
 
 /** @kernel mas_erase (lib/maple_tree.c) */
 export function masErase(mas: MaState): unknown {
+  checkMas('masErase', mas);
   return masEraseInner(mas, true);
 }
 
@@ -1590,6 +1645,8 @@ function masInsert(mas: MaState, entry: unknown): void {
  * @kernel mt_init_flags (include/linux/maple_tree.h)
  */
 export function mtreeInit(flags = 0, opts: MtreeOptions = {}): Mtree {
+  checkFlags('mtreeInit', flags);
+  checkObject('mtreeInit', 'opts', opts);
   return new Mtree(flags, opts);
 }
 
@@ -1598,6 +1655,8 @@ export function mtreeInit(flags = 0, opts: MtreeOptions = {}): Mtree {
  * @kernel mt_init_flags (include/linux/maple_tree.h)
  */
 export function mtInitFlags(mt: Mtree, flags: number): void {
+  checkTreeObject('mtInitFlags', mt);
+  checkFlags('mtInitFlags', flags);
   if (mt.root !== 0 && !mt.destroyed) mtreeDestroy(mt);
   mt.flags = flags & ~MT_FLAGS_HEIGHT_MASK;
   mt.root = 0;
@@ -1608,6 +1667,7 @@ export function mtInitFlags(mt: Mtree, flags: number): void {
 
 /** True when the tree holds nothing. @kernel mtree_empty (include/linux/maple_tree.h) */
 export function mtreeEmpty(mt: Mtree): boolean {
+  checkTreeObject('mtreeEmpty', mt);
   return mt.root === 0 && mt.rootEntry === undefined;
 }
 
@@ -1616,7 +1676,8 @@ export function mtreeEmpty(mt: Mtree): boolean {
  * @kernel mtree_load (lib/maple_tree.c)
  */
 export function mtreeLoad(mt: Mtree, index: number): unknown {
-  if (mt.destroyed) checkTree(mt);
+  if (!(mt instanceof Mtree) || mt.destroyed) checkTreeArg('mtreeLoad', mt);
+  if (!(index >= 0 && index <= MAX && Number.isInteger(index))) checkIndex('mtreeLoad', 'index', index);
   let n = mt.root;
   if (n === 0) {
     if (index !== 0) return undefined;
@@ -1657,9 +1718,9 @@ function scratchState(mt: Mtree, first: number, last: number): MaState {
   return mas;
 }
 
-function checkRange(first: number, last: number): void {
-  checkIndex('first', first);
-  checkIndex('last', last);
+function checkRange(fn: string, first: number, last: number, a = 'first', b = 'last'): void {
+  checkIndex(fn, a, first);
+  checkIndex(fn, b, last);
 }
 
 function takeLock(mt: Mtree): boolean {
@@ -1679,8 +1740,21 @@ function takeLock(mt: Mtree): boolean {
  * @kernel mtree_store_range (lib/maple_tree.c)
  */
 export function mtreeStoreRange(mt: Mtree, index: number, last: number, entry: unknown, gfp = GFP_KERNEL): number {
-  checkTree(mt);
-  checkRange(index, last);
+  return storeRange('mtreeStoreRange', mt, index, last, entry, gfp, 'first');
+}
+
+function storeRange(
+  fn: string,
+  mt: Mtree,
+  index: number,
+  last: number,
+  entry: unknown,
+  gfp: number,
+  a: string,
+): number {
+  checkTreeArg(fn, mt);
+  checkRange(fn, index, last, a, 'last');
+  checkGfp(fn, gfp);
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   if (index > last) return -EINVAL;
   const took = takeLock(mt);
@@ -1695,7 +1769,7 @@ export function mtreeStoreRange(mt: Mtree, index: number, last: number, entry: u
  * @kernel mtree_store (lib/maple_tree.c)
  */
 export function mtreeStore(mt: Mtree, index: number, entry: unknown, gfp = GFP_KERNEL): number {
-  return mtreeStoreRange(mt, index, index, entry, gfp);
+  return storeRange('mtreeStore', mt, index, index, entry, gfp, 'index');
 }
 
 /**
@@ -1705,8 +1779,21 @@ export function mtreeStore(mt: Mtree, index: number, entry: unknown, gfp = GFP_K
  * @kernel mtree_insert_range (lib/maple_tree.c)
  */
 export function mtreeInsertRange(mt: Mtree, first: number, last: number, entry: unknown, gfp = GFP_KERNEL): number {
-  checkTree(mt);
-  checkRange(first, last);
+  return insertRange('mtreeInsertRange', mt, first, last, entry, gfp, 'first');
+}
+
+function insertRange(
+  fn: string,
+  mt: Mtree,
+  first: number,
+  last: number,
+  entry: unknown,
+  gfp: number,
+  a: string,
+): number {
+  checkTreeArg(fn, mt);
+  checkRange(fn, first, last, a, 'last');
+  checkGfp(fn, gfp);
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   if (first > last) return -EINVAL;
   const took = takeLock(mt);
@@ -1731,7 +1818,7 @@ export function mtreeInsertRange(mt: Mtree, first: number, last: number, entry: 
  * @kernel mtree_insert (lib/maple_tree.c)
  */
 export function mtreeInsert(mt: Mtree, index: number, entry: unknown, gfp = GFP_KERNEL): number {
-  return mtreeInsertRange(mt, index, index, entry, gfp);
+  return insertRange('mtreeInsert', mt, index, index, entry, gfp, 'index');
 }
 
 function allocRange(
@@ -1744,9 +1831,12 @@ function allocRange(
   gfp: number,
   rev: boolean,
 ): number {
-  checkTree(mt);
-  checkRange(min, max);
-  checkIndex('size', size);
+  const fn = rev ? 'mtreeAllocRrange' : 'mtreeAllocRange';
+  checkTreeArg(fn, mt);
+  checkObject(fn, 'startp', startp);
+  checkCount(fn, 'size', size);
+  checkRange(fn, min, max, 'min', 'max');
+  checkGfp(fn, gfp);
   if (!mtIsAlloc(mt)) return -EINVAL;
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   const took = takeLock(mt);
@@ -1800,6 +1890,22 @@ export function mtreeAllocRrange(
   return allocRange(mt, startp, entry, size, min, max, gfp, true);
 }
 
+function checkCyclicArgs(
+  fn: string,
+  startp: MtCyclicCell,
+  rangeLo: number,
+  rangeHi: number,
+  next: MtCyclicCell,
+  gfp: number,
+): void {
+  checkObject(fn, 'startp', startp);
+  checkIndex(fn, 'rangeLo', rangeLo);
+  checkIndex(fn, 'rangeHi', rangeHi);
+  checkObject(fn, 'next', next);
+  checkIndex(fn, 'next.value', next.value);
+  checkGfp(fn, gfp);
+}
+
 /** In/out cell of {@link mtreeAllocCyclic} (the kernel's `unsigned long *`). */
 export interface MtCyclicCell {
   value: number;
@@ -1826,12 +1932,11 @@ export function masAllocCyclic(
   next: MtCyclicCell,
   gfp = GFP_KERNEL,
 ): number {
+  checkMas('masAllocCyclic', mas);
   const mt = mas.tree;
-  checkTree(mt);
+  checkTree(mt, 'masAllocCyclic');
+  checkCyclicArgs('masAllocCyclic', startp, rangeLo, rangeHi, next, gfp);
   checkWriteLock(mt);
-  checkIndex('range_lo', rangeLo);
-  checkIndex('range_hi', rangeHi);
-  checkIndex('next', next.value);
   const min = rangeLo;
   let ret: number;
   for (;;) {
@@ -1885,10 +1990,8 @@ export function mtreeAllocCyclic(
   next: MtCyclicCell,
   gfp = GFP_KERNEL,
 ): number {
-  checkTree(mt);
-  checkIndex('range_lo', rangeLo);
-  checkIndex('range_hi', rangeHi);
-  checkIndex('next', next.value);
+  checkTreeArg('mtreeAllocCyclic', mt);
+  checkCyclicArgs('mtreeAllocCyclic', startp, rangeLo, rangeHi, next, gfp);
   if (!mtIsAlloc(mt)) return -EINVAL;
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   const took = takeLock(mt);
@@ -1904,8 +2007,8 @@ export function mtreeAllocCyclic(
  * @kernel mtree_erase (lib/maple_tree.c)
  */
 export function mtreeErase(mt: Mtree, index: number): unknown {
-  checkTree(mt);
-  checkIndex('index', index);
+  checkTreeArg('mtreeErase', mt);
+  checkIndex('mtreeErase', 'index', index);
   const took = takeLock(mt);
   const mas = scratchState(mt, index, index);
   // The scratch state is reset by its next user: no need to position it.
@@ -1919,7 +2022,7 @@ export function mtreeErase(mt: Mtree, index: number): unknown {
  * @kernel mtree_destroy (lib/maple_tree.c)
  */
 export function mtreeDestroy(mt: Mtree): void {
-  checkTree(mt);
+  checkTreeArg('mtreeDestroy', mt);
   freeAll(mt);
   mt.destroyed = true;
 }
@@ -1929,7 +2032,7 @@ export function mtreeDestroy(mt: Mtree): void {
  * @kernel __mt_destroy (lib/maple_tree.c)
  */
 export function __mtDestroy(mt: Mtree): void {
-  checkTree(mt);
+  checkTreeArg('__mtDestroy', mt);
   freeAll(mt);
 }
 
@@ -1974,7 +2077,18 @@ export interface MtFindCursor {
  * @kernel mt_find (lib/maple_tree.c)
  */
 export function mtFind(mt: Mtree, cursor: MtFindCursor, max: number): unknown {
-  checkTree(mt);
+  checkFindArgs('mtFind', mt, cursor, max);
+  return mtFindInner(mt, cursor, max);
+}
+
+function checkFindArgs(fn: string, mt: Mtree, cursor: MtFindCursor, max: number): void {
+  checkTreeArg(fn, mt);
+  checkObject(fn, 'cursor', cursor);
+  checkIndex(fn, 'cursor.index', cursor.index);
+  checkIndex(fn, 'max', max);
+}
+
+function mtFindInner(mt: Mtree, cursor: MtFindCursor, max: number): unknown {
   if (cursor.index > max) return undefined;
   const mas = new MaState(mt, cursor.index, cursor.index);
   let entry = masStateWalk(mas);
@@ -1996,8 +2110,9 @@ export function mtFind(mt: Mtree, cursor: MtFindCursor, max: number): unknown {
  * @kernel mt_find_after (lib/maple_tree.c)
  */
 export function mtFindAfter(mt: Mtree, cursor: MtFindCursor, max: number): unknown {
+  checkFindArgs('mtFindAfter', mt, cursor, max);
   if (cursor.index === 0) return undefined;
-  return mtFind(mt, cursor, max);
+  return mtFindInner(mt, cursor, max);
 }
 
 /**
@@ -2012,7 +2127,10 @@ export function mtForEach(
   index = 0,
   max = MAPLE_MAX,
 ): void {
-  checkTree(mt);
+  checkTreeArg('mtForEach', mt);
+  checkFunction('mtForEach', 'fn', fn);
+  checkIndex('mtForEach', 'index', index);
+  checkIndex('mtForEach', 'max', max);
   if (index > max) return;
   if (mt.root === 0) {
     const e = mt.rootEntry;
@@ -2094,6 +2212,9 @@ function leafForEach(
  * @kernel mt_next (lib/maple_tree.c)
  */
 export function mtNext(mt: Mtree, index: number, max: number): unknown {
+  checkTreeArg('mtNext', mt);
+  checkIndex('mtNext', 'index', index);
+  checkIndex('mtNext', 'max', max);
   const mas = new MaState(mt, index, index);
   return masNext(mas, max);
 }
@@ -2103,6 +2224,9 @@ export function mtNext(mt: Mtree, index: number, max: number): unknown {
  * @kernel mt_prev (lib/maple_tree.c)
  */
 export function mtPrev(mt: Mtree, index: number, min: number): unknown {
+  checkTreeArg('mtPrev', mt);
+  checkIndex('mtPrev', 'index', index);
+  checkIndex('mtPrev', 'min', min);
   const mas = new MaState(mt, index, index);
   return masPrev(mas, min);
 }
@@ -2116,8 +2240,18 @@ export function mtPrev(mt: Mtree, index: number, min: number): unknown {
  * @kernel __mt_dup (lib/maple_tree.c)
  */
 export function __mtDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
-  checkTree(mt);
-  checkTree(dst);
+  checkDupArgs('__mtDup', mt, dst, gfp);
+  return mtDupInner(mt, dst, gfp);
+}
+
+function checkDupArgs(fn: string, mt: Mtree, dst: Mtree, gfp: number): void {
+  checkTreeArg(fn, mt);
+  checkTreeArg(fn, dst, 'dst');
+  checkGfp(fn, gfp);
+  if (dst === mt) throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: dst is the source tree`);
+}
+
+function mtDupInner(mt: Mtree, dst: Mtree, gfp: number): number {
   if (mtAttr(mt) !== mtAttr(dst) || !mtreeEmpty(dst)) return -EINVAL;
   if (mt.root === 0) {
     dst.rootEntry = mt.rootEntry;
@@ -2178,9 +2312,10 @@ export function __mtDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
  * @kernel mtree_dup (lib/maple_tree.c)
  */
 export function mtreeDup(mt: Mtree, dst: Mtree, gfp = GFP_KERNEL): number {
+  checkDupArgs('mtreeDup', mt, dst, gfp);
   const t1 = takeLock(dst);
   const t2 = takeLock(mt);
-  const ret = __mtDup(mt, dst, gfp);
+  const ret = mtDupInner(mt, dst, gfp);
   if (t2) mt.lockHeld = false;
   if (t1) dst.lockHeld = false;
   return ret;

@@ -188,6 +188,9 @@ export interface MapleNodeAllocator {
   free(node: number): void;
 }
 
+import { checkCount, checkGfp } from './check.js';
+import { MapleTreeError } from './errors.js';
+
 /** `GFP_KERNEL`: may sleep and reclaim (the second attempt of `mas_nomem()`). */
 export const GFP_KERNEL = 0xcc0;
 /** `GFP_NOWAIT`: may not sleep (the first, opportunistic attempt). */
@@ -196,13 +199,19 @@ export const GFP_NOWAIT = 0x800;
 class PoolSheaf implements MapleNodeSheaf {
   size = 0;
   nodes: number[] = [];
+  /** The allocator that filled it; null while it is not handed out. */
+  owner: MaplePoolAllocator | null = null;
 }
 
 /**
  * The built-in allocator: a free list of handles over a {@link MapleNodeStore}.
  * `failAfter` injects ENOMEM (the kernel's failslab / userspace
  * `kmem_cache_set_non_kernel` harness): after that many more successful node
- * allocations every request fails until it is reset to `-1`.
+ * allocations every request fails until it is reset to `-1`. `maxNodes`
+ * bounds the nodes in use at once: a request beyond it fails with ENOMEM
+ * before anything is allocated (the memory a real machine would run out of).
+ * Frees of handles it did not hand out, double frees and sheaves returned
+ * twice are rejected with a typed EINVAL and change nothing.
  */
 export class MaplePoolAllocator implements MapleNodeAllocator {
   readonly store: MapleNodeStore;
@@ -212,7 +221,11 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   inUse = 0;
   /** Highest number of nodes in use at once. */
   peakInUse = 0;
+  /** Most nodes in use at once (default 2^22, about 1.4 GB of node memory). */
+  maxNodes = 1 << 22;
   private freeList: Int32Array;
+  /** 1 for a handle handed out (in a sheaf or in use), 0 when free or never made. */
+  private live: Uint8Array = new Uint8Array(64);
   private nrFree = 0;
   private next = 1;
   private spareSheaves: PoolSheaf[] = [];
@@ -224,18 +237,47 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
 
   private take(): number {
     if (this.failAfter === 0) return 0;
+    if (this.inUse >= this.maxNodes) return 0;
     if (this.failAfter > 0) this.failAfter--;
     let n: number;
     if (this.nrFree > 0) n = this.freeList[--this.nrFree]!;
     else {
       n = this.next++;
       this.store.ensure(n);
+      if (n >= this.live.length) {
+        const l = new Uint8Array(this.store.capacity);
+        l.set(this.live);
+        this.live = l;
+      }
     }
+    this.live[n] = 1;
     if (++this.inUse > this.peakInUse) this.peakInUse = this.inUse;
     return n;
   }
 
-  prefillSheaf(count: number, _gfp: number): MapleNodeSheaf | null {
+  /** A node of this allocator's that is handed out, else a typed EINVAL. */
+  private checkLive(fn: string, node: number): void {
+    if (!(typeof node === 'number' && node >= 1 && node < this.next && Number.isInteger(node)))
+      throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: node (${String(node)}) is not a node of this allocator`);
+    if (this.live[node] !== 1)
+      throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: node ${node} is not allocated (double free?)`);
+  }
+
+  /** A sheaf this allocator handed out and that was not returned, else a typed EINVAL. */
+  private checkSheaf(fn: string, sheaf: MapleNodeSheaf): PoolSheaf {
+    if (!(sheaf instanceof PoolSheaf) || sheaf.owner !== this)
+      throw new MapleTreeError(
+        'EINVAL',
+        `maple_tree: ${fn}: sheaf is not a sheaf this allocator handed out (or it was returned already)`,
+      );
+    return sheaf;
+  }
+
+  prefillSheaf(count: number, gfp: number): MapleNodeSheaf | null {
+    checkCount('MaplePoolAllocator.prefillSheaf', 'count', count);
+    checkGfp('MaplePoolAllocator.prefillSheaf', gfp);
+    // More than the allocator may ever hold: fail at once (ENOMEM), nothing allocated.
+    if (count > this.maxNodes - this.inUse) return null;
     const sheaf = this.spareSheaves.pop() ?? new PoolSheaf();
     const nodes = sheaf.nodes;
     for (let i = 0; i < count; i++) {
@@ -249,18 +291,20 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
       nodes.push(n);
     }
     sheaf.size = count;
+    sheaf.owner = this;
     return sheaf;
   }
 
   allocFromSheaf(sheaf: MapleNodeSheaf): number {
-    const s = sheaf as PoolSheaf;
+    const s = this.checkSheaf('MaplePoolAllocator.allocFromSheaf', sheaf);
     if (s.size === 0) return 0;
     s.size--;
     return s.nodes.pop()!;
   }
 
   returnSheaf(sheaf: MapleNodeSheaf): void {
-    const s = sheaf as PoolSheaf;
+    const s = this.checkSheaf('MaplePoolAllocator.returnSheaf', sheaf);
+    s.owner = null;
     const nodes = s.nodes;
     // A sheaf only ever holds clean nodes (fresh handles, or freed and
     // cleared ones): they go straight back to the free list.
@@ -271,8 +315,13 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
       this.freeList = f;
     }
     const fl = this.freeList;
+    const live = this.live;
     let k = this.nrFree;
-    for (let i = 0; i < nr; i++) fl[k++] = nodes[i]!;
+    for (let i = 0; i < nr; i++) {
+      const n = nodes[i]!;
+      live[n] = 0;
+      fl[k++] = n;
+    }
     this.nrFree = k;
     this.inUse -= nr;
     nodes.length = 0;
@@ -280,11 +329,14 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
     this.spareSheaves.push(s);
   }
 
-  alloc(_gfp: number): number {
+  alloc(gfp: number): number {
+    checkGfp('MaplePoolAllocator.alloc', gfp);
     return this.take();
   }
 
   free(node: number): void {
+    this.checkLive('MaplePoolAllocator.free', node);
+    this.live[node] = 0;
     this.store.clear(node);
     if (this.nrFree === this.freeList.length) {
       const f = new Int32Array(this.freeList.length * 2);

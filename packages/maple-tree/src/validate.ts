@@ -3,6 +3,8 @@
  * (`mt_dump`), node statistics and a plain-JSON picture of the tree for the
  * web page.
  */
+
+import { badArg, checkFunction } from './check.js';
 import { MapleTreeError } from './errors.js';
 import {
   MAPLE_GAP_STRIDE as GS,
@@ -14,7 +16,7 @@ import {
   mtSlots,
   MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
-import { MAPLE_MAX, type Mtree, mtHeight, mtIsAlloc } from './tree.js';
+import { checkTreeObject, MAPLE_MAX, type Mtree, mtHeight, mtIsAlloc } from './tree.js';
 
 /** What {@link mtValidate} counted. */
 export interface MtValidateReport {
@@ -47,6 +49,7 @@ function fail(msg: string): never {
  * @kernel mt_validate (lib/maple_tree.c)
  */
 export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtValidateReport {
+  checkTreeObject('mtValidate', mt);
   const strict = opts.occupancy ?? true;
   const height = mtHeight(mt);
   const report: MtValidateReport = {
@@ -171,6 +174,8 @@ const TYPE_NAMES = ['maple_free', 'maple_leaf_64', 'maple_range_64', 'maple_aran
 
 /** The tree as plain JSON (entries passed through `mapEntry`). */
 export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e): MapleTreeJSON {
+  checkTreeObject('mtToJSON', mt);
+  checkFunction('mtToJSON', 'mapEntry', mapEntry);
   const st = mt.store;
   const height = mtHeight(mt);
   const node = (n: number, depth: number, min: number, max: number): MapleNodeJSON => {
@@ -217,6 +222,9 @@ export type MtDumpFormat = 'hex' | 'dec';
  * @kernel mt_dump (lib/maple_tree.c)
  */
 export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: unknown) => string = String): string {
+  checkTreeObject('mtDump', mt);
+  if (format !== 'hex' && format !== 'dec') badArg('mtDump', 'format', format, "'hex' or 'dec'");
+  checkFunction('mtDump', 'showEntry', showEntry);
   const out: string[] = [];
   const num = (v: number) => (format === 'hex' ? v.toString(16) : String(v));
   const range = (min: number, max: number, depth: number) =>

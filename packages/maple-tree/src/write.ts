@@ -16,7 +16,7 @@
  * path allocation-free; it is not re-entrant (allocator callbacks must not
  * write to a maple tree).
  */
-import { EINVAL, ENOMEM, MapleTreeError } from './errors.js';
+import { MapleTreeError } from './errors.js';
 import {
   GFP_NOWAIT,
   type maple_arange_64 as MAPLE_ARANGE_64,
@@ -1423,16 +1423,6 @@ function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
   bnFromLeaves(entry, L, lo, R, ro);
   rebuild(mt, mas, leafDepth);
 }
-
-/** Validate a user index; throws EINVAL for anything but a non-negative safe integer. */
-export function checkIndex(what: string, v: number): void {
-  if (!Number.isSafeInteger(v) || v < 0)
-    throw new MapleTreeError('EINVAL', `maple_tree: ${what} (${String(v)}) is not a non-negative safe integer`);
-}
-
-/** Errno helpers for kernel-style returns. */
-export const ERR_EINVAL = -EINVAL;
-export const ERR_ENOMEM = -ENOMEM;
 
 /**
  * Rebalance a leaf that ended up insufficient after a bulk insert.
