@@ -32,6 +32,7 @@ import {
   mtValidate,
   XA_ZERO_ENTRY,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
 
 const cell = (value = 0) => ({ value });
@@ -379,7 +380,7 @@ describe('mtree_alloc_cyclic against a naive cyclic allocator', () => {
     it(`random allocation, store and erase sequences (${name})`, () => {
       fc.assert(
         fc.property(fc.array(op, { minLength: 1, maxLength: 200, size: 'max' }), (ops) => run(flags, ops)),
-        { numRuns: 60, endOnFailure: true },
+        { numRuns: fuzzRuns(60), endOnFailure: true },
       );
     });
   }

@@ -25,6 +25,7 @@ import {
   mtValidate,
   STORE_TYPE_NAMES,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 const store = fc.record({
   a: fc.integer({ min: 0, max: 3000 }),
@@ -85,7 +86,7 @@ describe('preallocation', () => {
             }
           },
         ),
-        { numRuns: 40 },
+        { numRuns: fuzzRuns(40) },
       );
       const names = [...seen].map((t) => STORE_TYPE_NAMES[t]);
       for (const t of ['wr_exact_fit', 'wr_spanning_store', 'wr_split_store', 'wr_rebalance', 'wr_node_store'])
@@ -154,7 +155,7 @@ describe('ENOMEM', () => {
           expect(alloc.inUse).toBe(mtValidate(mt).nodes);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: fuzzRuns(40) },
     );
   });
 });

@@ -26,6 +26,7 @@ import {
   mtreeStoreRange,
 } from '../src/index.js';
 import { mtValidate } from '../src/validate.js';
+import { fuzzRuns } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
 
 type Op =
@@ -234,7 +235,7 @@ describe('maple tree against a sorted-array oracle', () => {
     it(`random operation sequences (${name})`, () => {
       fc.assert(
         fc.property(fc.array(op, { minLength: 1, maxLength: 300, size: 'max' }), (ops) => run(flags, ops)),
-        { numRuns: 80, endOnFailure: true },
+        { numRuns: fuzzRuns(80), endOnFailure: true },
       );
     });
   }
@@ -242,7 +243,7 @@ describe('maple tree against a sorted-array oracle', () => {
   it('long sequences build tall trees and stay valid (alloc)', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1000, maxLength: 1500 }), (ops) => run(MT_FLAGS_ALLOC_RANGE, ops)),
-      { numRuns: 3, endOnFailure: true },
+      { numRuns: fuzzRuns(3), endOnFailure: true },
     );
   });
 });
@@ -284,7 +285,7 @@ describe('several trees at once', () => {
             for (const r of oracles[t]!.ranges) expect(mtreeLoad(trees[t]!, r.first)).toBe(r.value);
         },
       ),
-      { numRuns: 40, endOnFailure: true },
+      { numRuns: fuzzRuns(40), endOnFailure: true },
     );
   });
 });

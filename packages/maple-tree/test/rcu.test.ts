@@ -24,6 +24,7 @@ import {
   mtSetInRcu,
   mtValidate,
 } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
 
 describe('RCU mode', () => {
@@ -85,7 +86,7 @@ describe('RCU mode', () => {
           expect(alloc.inUse).toBe(mtValidate(mt).nodes);
         },
       ),
-      { numRuns: 25, endOnFailure: true },
+      { numRuns: fuzzRuns(25), endOnFailure: true },
     );
   });
 

@@ -25,9 +25,8 @@ import {
 } from '../src/index.js';
 import { mtValidate } from '../src/validate.js';
 import { wrFastPathCounts } from '../src/write.js';
+import { fuzzRuns } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
-
-const RUNS = Number(process.env.MM_FUZZ_RUNS ?? 1);
 
 /** [first, last, value] of every range, in order. */
 function contents(mt: Mtree): Array<[number, number, unknown]> {
@@ -121,7 +120,7 @@ describe('write paths of a VMA workload', () => {
           });
           expect(n).toBe(contents(ref).length);
         }),
-        { numRuns: 25 * RUNS, endOnFailure: true },
+        { numRuns: fuzzRuns(25), endOnFailure: true },
       );
       // The properties reached the incremental gap path (many times; gap trees only).
       if (flags === MT_FLAGS_ALLOC_RANGE)
