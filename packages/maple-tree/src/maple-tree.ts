@@ -1067,6 +1067,7 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
   const piv = st.pivots;
   const slots = st.slots;
   const gaps = st.gaps;
+  const gapIdx = st.gapIdx;
   const hasGaps = mtIsAlloc(mt);
   const leafDepth = mtHeight(mt) - 1;
   let d = 0;
@@ -1099,7 +1100,7 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
                 break;
               }
             }
-          } else if (!hasGaps || gaps[n * GS + o]! >= size) {
+          } else if (!hasGaps || gaps[gapIdx[n]! * GS + o]! >= size) {
             stOff[d] = o + 1;
             d++;
             stNode[d] = slots[b + o] as number;
@@ -1134,7 +1135,7 @@ function gapSearch(mas: MaState, min: number, max: number, size: number, rev: bo
                 break;
               }
             }
-          } else if (!hasGaps || gaps[n * GS + o]! >= size) {
+          } else if (!hasGaps || gaps[gapIdx[n]! * GS + o]! >= size) {
             stOff[d] = o - 1;
             d++;
             const c = slots[b + o] as number;
@@ -1176,6 +1177,7 @@ function gapSearchFwd(mas: MaState, min: number, max: number, size: number): num
   const piv = st.pivots;
   const slots = st.slots;
   const gaps = st.gaps;
+  const gapIdx = st.gapIdx;
   const flags = mt.flags;
   const hasGaps = (flags & MT_FLAGS_ALLOC_RANGE) !== 0;
   const leafDepth = ((flags & MT_FLAGS_HEIGHT_MASK) >>> MT_FLAGS_HEIGHT_OFFSET) - 1;
@@ -1222,7 +1224,7 @@ function gapSearchFwd(mas: MaState, min: number, max: number, size: number): num
         const hi = o < e ? piv[b + o]! : nmax;
         if (hi >= min) {
           if (lo > max) return -EBUSY;
-          if (!hasGaps || gaps[n * GS + o]! >= size) {
+          if (!hasGaps || gaps[gapIdx[n]! * GS + o]! >= size) {
             sn[d] = n;
             so[d] = o + 1;
             smin[d] = nmin;
@@ -2291,7 +2293,11 @@ function mtDupInner(mt: Mtree, dst: Mtree, gfp: number): number {
     for (let i = 0; i <= e && i < 15; i++) ds.pivots[db + i] = src.pivots[sb + i]!;
     if (d === h - 1) for (let i = 0; i <= e; i++) ds.slots[db + i] = src.slots[sb + i];
     else {
-      for (let i = 0; i <= e; i++) ds.gaps[c * GS + i] = src.gaps[n * GS + i]!;
+      {
+        const dg = ds.gapIdx[c]! * GS;
+        const sg = src.gapIdx[n]! * GS;
+        for (let i = 0; i <= e; i++) ds.gaps[dg + i] = src.gaps[sg + i]!;
+      }
       for (let i = e; i >= 0; i--) stack.push(src.slots[sb + i] as number, d + 1, c, i);
     }
     if (pcopy === 0) newRoot = c;

@@ -5,7 +5,11 @@
  * typed arrays indexed by the handle (stride {@link MAPLE_NODE_STRIDE} for the
  * per-slot arrays), the layout of `struct maple_node` turned sideways:
  * `maple_range_64`/`maple_leaf_64` use 16 slots and 15 pivots, `maple_arange_64`
- * 10 slots, 9 pivots and 10 gaps. Pivots are Float64 because indices go up to
+ * 10 slots, 9 pivots and 10 gaps. Only `maple_arange_64` nodes (a few per cent
+ * of a tree: internal nodes of allocation trees) have gaps, so the gaps live in
+ * a table of their own, one record per such node, found through the node's
+ * `gapIdx`: the table stays small enough to stay in cache, and leaves carry no
+ * room for gaps. Pivots are Float64 because indices go up to
  * `Number.MAX_SAFE_INTEGER`. One JS array (`slots`) holds the entries of
  * leaves and the child handles (small integers) of internal nodes: the node
  * type alone tells a value from a child pointer (the kernel tags pointers).
@@ -22,7 +26,7 @@ export const MAPLE_RANGE64_SLOTS = 16;
 export const MAPLE_ARANGE64_SLOTS = 10;
 /** Stride of the per-slot arrays of the node store (pivots, slots). */
 export const MAPLE_NODE_STRIDE = 16;
-/** Stride of the gap array (only `maple_arange_64` nodes use it: 10 gaps). */
+/** Stride of the gap table (one record of 10 gaps per `maple_arange_64` node). */
 export const MAPLE_GAP_STRIDE = 10;
 /** The largest tree height. */
 export const MAPLE_HEIGHT_MAX = 31;
@@ -67,8 +71,19 @@ export class MapleNodeStore {
    * the offset of the last slot in use.
    */
   pivots: Float64Array;
-  /** `maple_arange_64` only: `gaps[n * 10 + i]` is the largest gap below slot `i`. */
+  /**
+   * The gap table: `gaps[gapIdx[n] * 10 + i]` is the largest gap below slot
+   * `i` of `maple_arange_64` node `n`. Record 0 is all zeros and belongs to no
+   * node: every other node type's `gapIdx` is 0.
+   */
   gaps: Float64Array;
+  /** The node's record in {@link gaps} (`maple_arange_64` only; 0 otherwise). */
+  gapIdx: Int32Array;
+  /** Records of the gap table in use (record 0 included). */
+  private gapNext: number;
+  /** Released gap records, reused first. */
+  private gapFree: Int32Array;
+  private nrGapFree: number;
   /** Leaves: the entries (`undefined` is NULL); internal nodes: child handles. */
   slots: unknown[];
   /** `ma_meta gap`: offset of the largest gap (`maple_arange_64`). */
@@ -86,7 +101,11 @@ export class MapleNodeStore {
     const cap = Math.max(2, capacity | 0);
     this.capacity = cap;
     this.pivots = new Float64Array(cap * MAPLE_NODE_STRIDE);
-    this.gaps = new Float64Array(cap * MAPLE_GAP_STRIDE);
+    this.gaps = new Float64Array(16 * MAPLE_GAP_STRIDE);
+    this.gapIdx = new Int32Array(cap);
+    this.gapNext = 1;
+    this.gapFree = new Int32Array(16);
+    this.nrGapFree = 0;
     this.slots = new Array<unknown>(cap * MAPLE_NODE_STRIDE).fill(undefined);
     this.gapOffset = new Uint8Array(cap);
     this.type = new Uint8Array(cap);
@@ -98,13 +117,13 @@ export class MapleNodeStore {
   /** Make handle `n` addressable. */
   ensure(n: number): void {
     if (n < this.capacity) return;
-    // Double while small (fewer copies), then grow by a quarter: the slack of
+    // Double while small (fewer copies), then grow by a sixteenth: the slack of
     // the node arrays is part of the trees' memory.
     let cap = this.capacity;
-    while (cap <= n) cap = cap < 16384 ? cap * 2 : Math.ceil(cap * 1.25) + 16;
+    while (cap <= n) cap = cap < 8192 ? cap * 2 : Math.ceil(cap * 1.0625) + 16;
     const s = MAPLE_NODE_STRIDE;
     this.pivots = grow(this.pivots, new Float64Array(cap * s));
-    this.gaps = grow(this.gaps, new Float64Array(cap * MAPLE_GAP_STRIDE));
+    this.gapIdx = grow(this.gapIdx, new Int32Array(cap));
     this.gapOffset = grow(this.gapOffset, new Uint8Array(cap));
     this.type = grow(this.type, new Uint8Array(cap));
     this.parent = grow(this.parent, new Int32Array(cap));
@@ -118,6 +137,10 @@ export class MapleNodeStore {
   /** Prepare a freshly allocated handle as an empty node of `type`. */
   init(n: number, type: number): void {
     this.type[n] = type;
+    const gi = this.gapIdx[n]!;
+    if (type === maple_arange_64) {
+      if (gi === 0) this.gapIdx[n] = this.gapTake();
+    } else if (gi !== 0) this.gapRelease(n);
     // `ma_meta end` lives in the unused 16th pivot: one cache line less per level.
     this.pivots[n * MAPLE_NODE_STRIDE + 15] = 0;
     this.gapOffset[n] = 0;
@@ -133,13 +156,40 @@ export class MapleNodeStore {
     const slots = this.slots;
     for (let i = 0; i < MAPLE_NODE_STRIDE; i++) slots[b + i] = undefined;
     this.type[n] = maple_free;
+    if (this.gapIdx[n] !== 0) this.gapRelease(n);
+  }
+
+  /** A gap record for a new `maple_arange_64` node. */
+  private gapTake(): number {
+    if (this.nrGapFree > 0) return this.gapFree[--this.nrGapFree]!;
+    const g = this.gapNext++;
+    if ((g + 1) * MAPLE_GAP_STRIDE > this.gaps.length) {
+      const more = new Float64Array(this.gaps.length * 2);
+      more.set(this.gaps);
+      this.gaps = more;
+    }
+    return g;
+  }
+
+  /** Give node `n`'s gap record back (the node is freed or no longer an arange node). */
+  private gapRelease(n: number): void {
+    const g = this.gapIdx[n]!;
+    this.gapIdx[n] = 0;
+    this.gaps.fill(0, g * MAPLE_GAP_STRIDE, (g + 1) * MAPLE_GAP_STRIDE);
+    if (this.nrGapFree === this.gapFree.length) {
+      const more = new Int32Array(this.gapFree.length * 2);
+      more.set(this.gapFree);
+      this.gapFree = more;
+    }
+    this.gapFree[this.nrGapFree++] = g;
   }
 
   /** Bytes of host memory the arrays take per handle (for bytes-per-range figures). */
   static bytesPerNode(): number {
     // 16 pivots (8 B) and slot references (8 B without pointer compression),
-    // 10 gaps (8 B), five one-byte and one four-byte per-node fields.
-    return MAPLE_NODE_STRIDE * (8 + 8) + MAPLE_GAP_STRIDE * 8 + 5 + 4;
+    // five one-byte and two four-byte per-node fields; `maple_arange_64` nodes
+    // add a gap record (10 gaps of 8 B) in the gap table.
+    return MAPLE_NODE_STRIDE * (8 + 8) + 5 + 4 + 4;
   }
 }
 

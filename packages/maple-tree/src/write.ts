@@ -172,6 +172,7 @@ let curReuse: number[] = [];
 // (the store grows by replacing its arrays).
 let P: Float64Array = new Float64Array(0);
 let G: Float64Array = new Float64Array(0);
+let GI: Int32Array = new Int32Array(0);
 let SL: unknown[] = [];
 let GO: Uint8Array = new Uint8Array(0);
 let TY: Uint8Array = new Uint8Array(0);
@@ -183,6 +184,7 @@ function bind(mt: Mtree): void {
   const st = mt.store;
   P = st.pivots;
   G = st.gaps;
+  GI = st.gapIdx;
   SL = st.slots;
   GO = st.gapOffset;
   TY = st.type;
@@ -231,6 +233,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   }
   pathTree = null;
   const gaps = st.gaps;
+  const gapIdx = st.gapIdx;
   const gapOff = st.gapOffset;
   let touch = 0;
   let n = mt.root;
@@ -267,7 +270,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     }
     // Touch the gap and gap offset the leaf's gap update may write: their
     // loads overlap with the walk's own misses instead of following it.
-    touch += gaps[n * GS + o]! + gapOff[n]!;
+    touch += gaps[gapIdx[n]! * GS + o]! + gapOff[n]!;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = sMax;
     n = slots[b + o] as number;
@@ -364,6 +367,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   wr.leafDepth = leafDepth;
   pathTree = null;
   const gaps = st.gaps;
+  const gapIdx = st.gapIdx;
   const gapOff = st.gapOffset;
   let touch = 0;
   let n = mt.root;
@@ -381,7 +385,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
     lMin[d] = min;
     lMax[d] = max;
     if (d === leafDepth) break;
-    touch += gaps[n * GS + o]! + gapOff[n]!;
+    touch += gaps[gapIdx[n]! * GS + o]! + gapOff[n]!;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = o < 15 ? piv[b + o]! : max;
     n = slots[b + o] as number;
@@ -489,6 +493,8 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
     n = mas.reuse.pop()!;
     mt.stats.reused++;
     mt.store.init(n, type);
+    // init() may grow the gap table.
+    bind(mt);
     return n;
   }
   if (mas.sheaf !== null) n = a.allocFromSheaf(mas.sheaf);
@@ -500,8 +506,8 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
   }
   mt.stats.used++;
   mt.store.ensure(n);
-  bind(mt);
   mt.store.init(n, type);
+  bind(mt);
   return n;
 }
 
@@ -542,7 +548,7 @@ function internalMaxGap(n: number): number {
   let g = -1;
   let off = 0;
   for (let i = 0; i <= e; i++) {
-    const v = G[n * GS + i]!;
+    const v = G[GI[n]! * GS + i]!;
     if (v > g) {
       g = v;
       off = i;
@@ -564,7 +570,7 @@ function gapUpdateUp(mt: Mtree, n: number): void {
     const p = PA[n]!;
     if (p === 0) return;
     const slot = PS[n]!;
-    const pb = p * GS;
+    const pb = GI[p]! * GS;
     const old = G[pb + slot]!;
     if (old === gap) return;
     G[pb + slot] = gap;
@@ -589,7 +595,7 @@ function gapUpdatePath(d: number): void {
   for (let k = d - 1; k >= 0; k--) {
     const p = lNode[k]!;
     const slot = lOff[k]!;
-    const pb = p * GS;
+    const pb = GI[p]! * GS;
     const old = G[pb + slot]!;
     if (old === gap) return;
     G[pb + slot] = gap;
@@ -661,7 +667,7 @@ function bnWrite(n: number, leaf: boolean, from: number, cnt: number): void {
     if (i < 15) P[b + i] = bPiv[from + i]!;
     if (alloc) {
       const v = bGap[from + i]!;
-      G[n * GS + i] = v;
+      G[GI[n]! * GS + i] = v;
       if (v > g) {
         g = v;
         off = i;
@@ -683,7 +689,7 @@ function bnAppendNode(n: number, leaf: boolean, nmax: number, alloc: boolean): v
     if (leaf) bSlot[c] = SL[b + i];
     else {
       bChild[c] = SL[b + i] as number;
-      if (alloc) bGap[c] = G[n * GS + i]!;
+      if (alloc) bGap[c] = G[GI[n]! * GS + i]!;
     }
   }
   bCount = c;
@@ -928,7 +934,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
     for (let i = 0; i < lo; i++, cc++) {
       bPiv[cc] = P[lb + i]!;
       bChild[cc] = SL[lb + i] as number;
-      if (alloc) bGap[cc] = G[lp * GS + i]!;
+      if (alloc) bGap[cc] = G[GI[lp]! * GS + i]!;
     }
     for (let j = 0; j < k; j++, cc++) {
       bChild[cc] = newNodes[j]!;
@@ -940,7 +946,7 @@ function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
     for (let i = ro + 1; i <= re; i++, cc++) {
       bPiv[cc] = i < re ? P[rb + i]! : rMax[pd]!;
       bChild[cc] = SL[rb + i] as number;
-      if (alloc) bGap[cc] = G[rp * GS + i]!;
+      if (alloc) bGap[cc] = G[GI[rp]! * GS + i]!;
     }
     bCount = cc;
     // Children inside the replaced window that were not consumed are dropped whole.
@@ -1247,7 +1253,7 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   let oldGap = 0;
   let window = -1;
   if (track) {
-    oldGap = G[lNode[d - 1]! * GS + lOff[d - 1]!]!;
+    oldGap = G[GI[lNode[d - 1]!]! * GS + lOff[d - 1]!]!;
     let lo = wr.rMin;
     for (let i = o; i <= oe; i++) {
       const hi = i < e ? P[b + i]! : max;
@@ -1844,7 +1850,7 @@ function nodeCopy(
       }
       if (dType === maple_arange_64) {
         const g = G;
-        const gb = dst * GS + dStart;
+        const gb = GI[dst]! * GS + dStart;
         for (let i = 0; i < size; i++) g[gb + i] = cpGap[start + i]!;
       }
     }
@@ -1863,8 +1869,8 @@ function nodeCopy(
       }
       if (dType === maple_arange_64) {
         const g = G;
-        const gb = dst * GS + dStart;
-        const sg = src * GS + start;
+        const gb = GI[dst]! * GS + dStart;
+        const sg = GI[src]! * GS + start;
         for (let i = 0; i < size; i++) g[gb + i] = g[sg + i]!;
       }
     }
@@ -1883,7 +1889,7 @@ function nodeFinalise(n: number, type: number, count: number): void {
     let g = -1;
     let off = 0;
     for (let i = 0; i < count; i++) {
-      const v = G[n * GS + i]!;
+      const v = G[GI[n]! * GS + i]!;
       if (v > g) {
         g = v;
         off = i;
@@ -1960,7 +1966,7 @@ function cpDstToSlots(mt: Mtree, min: number, max: number): void {
     cpPiv[d] = slotMax;
     if (alloc) {
       if (TY[n] === maple_leaf_64) cpGap[d] = leafMaxGap(n, slotMin, slotMax);
-      else cpGap[d] = G[n * GS + GO[n]!]!;
+      else cpGap[d] = G[GI[n]! * GS + GO[n]!]!;
     }
     slotMin = slotMax + 1;
   }
@@ -2096,7 +2102,7 @@ function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
   const shift = add - (oe - o + 1);
   const count = e + 1 + shift;
   const arange = TY[x] === maple_arange_64;
-  const gb = x * GS;
+  const gb = GI[x]! * GS;
   // The children being replaced, freed once the node no longer points to them.
   let nOld = 0;
   for (let k = o; k <= oe; k++) oldKids[nOld++] = SL[b + k] as number;
