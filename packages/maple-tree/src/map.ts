@@ -4,12 +4,12 @@
  * Misuse throws {@link MapleTreeError} with the kernel errno name and leaves
  * the tree unchanged.
  */
+
+import { mtreeAllocCyclic } from './alloc-range.js';
 import { EBUSY, EINVAL, MapleTreeError, mapleErrnoName } from './errors.js';
 import {
   __mtDestroy,
-  MaState,
   mtForEach,
-  mtreeAllocCyclic,
   mtreeErase,
   mtreeInit,
   mtreeInsertRange,
@@ -18,6 +18,7 @@ import {
 } from './maple-tree.js';
 import type { MapleNodeAllocator } from './node-store.js';
 import type { MapleRcu } from './rcu.js';
+import { MaState } from './state.js';
 import { MAPLE_MAX, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, type Mtree } from './tree.js';
 
 /** Options of {@link MapleTree}. */
