@@ -27,7 +27,6 @@ import {
   MA_STATE_BULK,
   MA_STATE_PREALLOC,
   MA_STATE_REBALANCE,
-  masBulkRebalance,
   masPreallocCalc,
   masWrStore,
   masWrStoreType,
@@ -243,11 +242,7 @@ export function masNomem(mas: MaState, gfp: number): boolean {
 
 /** @kernel mas_destroy (lib/maple_tree.c) */
 export function masDestroy(mas: MaState): void {
-  if ((mas.masFlags & (MA_STATE_REBALANCE | MA_STATE_BULK)) !== 0) {
-    masBulkRebalance(mas);
-    mas.masFlags &= ~MA_STATE_REBALANCE;
-  }
-  mas.masFlags &= ~(MA_STATE_BULK | MA_STATE_PREALLOC);
+  mas.masFlags &= ~(MA_STATE_BULK | MA_STATE_REBALANCE | MA_STATE_PREALLOC);
   const reuse = mas.reuse;
   if (reuse.length > 0) {
     const mt = mas.tree;
