@@ -105,7 +105,11 @@ function masPositionAfterWrite(mas: MaState, entry: unknown, pre: number): void 
     mas.offset = index === 0 ? 0 : pre === ma_root && index > 1 ? 2 : 1;
     mas.status = ma_active;
     return;
-  } else if (type === wr_new_root && entry === undefined) {
+  } else if (
+    entry === undefined &&
+    (type === wr_new_root || (type === wr_spanning_store && mas.index === 0 && mas.last === MAPLE_MAX))
+  ) {
+    // mas_new_root(NULL), also where a spanning NULL store grew to cover everything.
     mas.status = ma_start;
     return;
   }

@@ -118,7 +118,7 @@ function masRewalk(mas: MaState, index: number): void {
  * @kernel mas_ascend (lib/maple_tree.c)
  * @returns 1 when the node is dead (the caller rewalks).
  */
-function masAscend(mas: MaState): number {
+export function masAscend(mas: MaState): number {
   const st = mas.tree.store;
   const n = mas.node;
   const p = st.parent[n]!;

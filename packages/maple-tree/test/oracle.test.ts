@@ -191,6 +191,8 @@ function run(flags: number, ops: Op[]): void {
         // Empty areas both ways.
         if (alloc) {
           const amax = Math.min(MAPLE_MAX, x.a + x.span);
+          // From the start: a search on an active state continues from it.
+          mas.reset();
           const ret = mas.emptyArea(x.a, amax, x.size);
           if (amax - x.a < x.size - 1) expect(ret).toBe(-22);
           else {
