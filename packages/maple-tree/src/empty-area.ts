@@ -453,7 +453,7 @@ function masRevAwalk(mas: MaState, size: number): boolean {
     if (!(mas.index <= max)) break;
     gap = 0;
     if (gb >= 0) gap = st.gaps[gb + offset]!;
-    else if (st.slots[b + offset] === undefined) gap = max - min + 1;
+    else if (st.slots[b + offset] === undefined) gap = ulongSpan(max, min);
     if (gap !== 0) {
       // `size <= mas->last - min + 1` wraps to 0 in unsigned long arithmetic
       // for the window [0, ULONG_MAX] and a slot starting at 0.

@@ -78,6 +78,15 @@ function rootStatus(mt: Mtree): number {
 }
 
 /**
+ * The status a store by `mas_store*()` starts from: `mas_wr_prealloc_setup()`
+ * resets every state except an active one, one at the start and one at
+ * `ma_root`, which keeps its status; `mas_start()` then looks at the root.
+ */
+function storeStatus(mas: MaState): number {
+  return mas.status === ma_root ? ma_root : rootStatus(mas.tree);
+}
+
+/**
  * Leave the state where the kernel's store leaves it: active on the range just
  * written; after a store into an empty or direct-entry root, as
  * `mas_store_root()` does (a NULL store keeps `mas_start()`'s status, a direct
@@ -127,11 +136,11 @@ export function masStore(mas: MaState, entry: unknown): unknown {
     masSetErr(mas, -EINVAL);
     return undefined;
   }
+  const pre = storeStatus(mas);
   mas.status = ma_start;
   const type = masWrStoreType(mas, entry);
   mas.storeType = type;
   const content = wr.content;
-  const pre = rootStatus(mt);
   if ((mas.masFlags & MA_STATE_PREALLOC) !== 0) {
     masWrStore(mas, entry, type);
     masPositionAfterWrite(mas, entry, pre);
@@ -155,7 +164,7 @@ export function masStoreGfp(mas: MaState, entry: unknown, gfp: number): number {
   const mt = mas.tree;
   checkTree(mt, 'masStoreGfp');
   checkWriteLock(mt);
-  const pre = rootStatus(mt);
+  const pre = storeStatus(mas);
   const ret = storeGfpInner(mas, entry, gfp);
   if (ret === 0) masPositionAfterWrite(mas, entry, pre);
   return ret;
@@ -189,10 +198,10 @@ export function masStorePrealloc(mas: MaState, entry: unknown): void {
   const mt = mas.tree;
   checkTree(mt, 'masStorePrealloc');
   checkWriteLock(mt);
+  const pre = storeStatus(mas);
   mas.status = ma_start;
   const type = masWrStoreType(mas, entry);
   mas.storeType = type;
-  const pre = rootStatus(mt);
   masWrStore(mas, entry, type);
   masDestroy(mas);
   masPositionAfterWrite(mas, entry, pre);
