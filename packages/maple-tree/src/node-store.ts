@@ -120,7 +120,7 @@ export class MapleNodeStore {
     // Double while small (fewer copies), then grow by a sixteenth: the slack of
     // the node arrays is part of the trees' memory.
     let cap = this.capacity;
-    while (cap <= n) cap = cap < 8192 ? cap * 2 : Math.ceil(cap * 1.0625) + 16;
+    while (cap <= n) cap = cap < 16384 ? cap * 2 : Math.ceil(cap * 1.0625) + 16;
     const s = MAPLE_NODE_STRIDE;
     this.pivots = grow(this.pivots, new Float64Array(cap * s));
     this.gapIdx = grow(this.gapIdx, new Int32Array(cap));
