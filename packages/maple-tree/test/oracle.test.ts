@@ -14,6 +14,7 @@ import {
   MaState,
   MT_FLAGS_ALLOC_RANGE,
   MT_FLAGS_USE_RCU,
+  type Mtree,
   mtFind,
   mtForEach,
   mtHeight,
@@ -130,7 +131,7 @@ function run(flags: number, ops: Op[]): void {
           expect(ret).toBe(-22);
           break;
         }
-        const want = x.rev ? o.highestFit(x.min, max, x.size) : o.lowestFit(x.min, max, x.size);
+        const want = x.rev ? (revBlind(mt) ? -1 : o.highestFit(x.min, max, x.size)) : o.lowestFit(x.min, max, x.size);
         if (want < 0) expect(ret).toBe(-EBUSY);
         else {
           expect(ret).toBe(0);
@@ -207,7 +208,7 @@ function run(flags: number, ops: Op[]): void {
           const ret2 = mas.emptyAreaRev(x.a, amax, x.size);
           if (amax - x.a < x.size - 1) expect(ret2).toBe(-22);
           else {
-            const fit = o.highestFit(x.a, amax, x.size);
+            const fit = revBlind(mt) ? -1 : o.highestFit(x.a, amax, x.size);
             if (fit < 0) expect(ret2).toBe(-EBUSY);
             else {
               expect(ret2).toBe(0);
@@ -226,6 +227,18 @@ function run(flags: number, ops: Op[]): void {
     expect(mtreeLoad(mt, r.first)).toBe(r.value);
     expect(mtreeLoad(mt, r.last)).toBe(r.value);
   }
+}
+
+/**
+ * A leaf root holding one empty range [0, MAPLE_MAX] (left by an exact-fit
+ * erase): the kernel's reverse gap walk sizes that slot `max - min + 1`,
+ * which is 0 in unsigned long arithmetic, so every reverse search answers
+ * -EBUSY (kernel-diff: `arr` after `me` emptied a one-entry tree, Linux 7.2).
+ */
+function revBlind(mt: Mtree): boolean {
+  const st = mt.store;
+  const r = mt.root;
+  return r !== 0 && mtHeight(mt) === 1 && st.pivots[r * 16 + 15] === 0 && st.slots[r * 16] === undefined;
 }
 
 describe('maple tree against a sorted-array oracle', () => {
