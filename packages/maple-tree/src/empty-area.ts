@@ -68,120 +68,10 @@ const stMin = new Float64Array(34);
 const stMax = new Float64Array(34);
 
 /**
- * The gap search proper: a depth-first walk that enters a child only when its
- * recorded largest gap (`maple_arange_64`) can hold `size`, lowest slots first
- * (`rev` false) or highest first. Equivalent to the kernel's
- * `mas_awalk()`/`mas_rev_awalk()` with their ascend/skip/rewind steps, but
- * keeps the path on a stack instead of re-deriving bounds through parents.
- * Leaves `mas` on the leaf slot of the gap. Returns 0 or -EBUSY.
- */
-function gapSearch(mas: MaState, min: number, max: number, size: number, rev: boolean): number {
-  const mt = mas.tree;
-  const st = mt.store;
-  const piv = st.pivots;
-  const slots = st.slots;
-  const gaps = st.gaps;
-  const gapIdx = st.gapIdx;
-  const hasGaps = mtIsAlloc(mt);
-  const leafDepth = mtHeight(mt) - 1;
-  let d = 0;
-  stNode[0] = mt.root;
-  stOff[0] = rev ? piv[mt.root * S + 15]! : 0;
-  stMin[0] = 0;
-  stMax[0] = MAPLE_MAX;
-  for (;;) {
-    const n = stNode[d]!;
-    const b = n * S;
-    const e = piv[n * S + 15]!;
-    const nmin = stMin[d]!;
-    const nmax = stMax[d]!;
-    let o = stOff[d]!;
-    let next = -1;
-    if (!rev) {
-      let lo = o > 0 ? piv[b + o - 1]! + 1 : nmin;
-      for (; o <= e; o++) {
-        const hi = o < e ? piv[b + o]! : nmax;
-        if (hi >= min) {
-          if (lo > max) return -EBUSY;
-          if (d === leafDepth) {
-            if (slots[b + o] === undefined) {
-              const s0 = Math.max(lo, min);
-              const t0 = Math.min(hi, max);
-              if (t0 - s0 + 1 >= size) {
-                mas.index = s0;
-                mas.last = s0 + size - 1;
-                next = o;
-                break;
-              }
-            }
-          } else if (!hasGaps || gaps[gapIdx[n]! * GS + o]! >= size) {
-            stOff[d] = o + 1;
-            d++;
-            stNode[d] = slots[b + o] as number;
-            stOff[d] = 0;
-            stMin[d] = lo;
-            stMax[d] = hi;
-            next = -2;
-            break;
-          }
-        }
-        lo = hi + 1;
-      }
-    } else {
-      for (; o >= 0; o--) {
-        const lo = o > 0 ? piv[b + o - 1]! + 1 : nmin;
-        if (lo <= max) {
-          const hi = o < e ? piv[b + o]! : nmax;
-          if (hi < min) return -EBUSY;
-          if (lo === 0 && max === MAPLE_MAX) {
-            // The kernel's fit test `size <= mas->last - min + 1` wraps to 0
-            // in unsigned long arithmetic here, so mas_rev_awalk never takes
-            // a slot starting at 0 when the window ends at ULONG_MAX
-            // (Linux 7.2 and earlier; found by the differential test).
-          } else if (d === leafDepth) {
-            if (slots[b + o] === undefined) {
-              const s0 = Math.max(lo, min);
-              const t0 = Math.min(hi, max);
-              if (t0 - s0 + 1 >= size) {
-                mas.last = t0;
-                mas.index = t0 - size + 1;
-                next = o;
-                break;
-              }
-            }
-          } else if (!hasGaps || gaps[gapIdx[n]! * GS + o]! >= size) {
-            stOff[d] = o - 1;
-            d++;
-            const c = slots[b + o] as number;
-            stNode[d] = c;
-            stOff[d] = piv[c * S + 15]!;
-            stMin[d] = lo;
-            stMax[d] = hi;
-            next = -2;
-            break;
-          }
-        }
-      }
-    }
-    if (next >= 0) {
-      mas.node = n;
-      mas.offset = next;
-      mas.min = nmin;
-      mas.max = nmax;
-      mas.end = e;
-      mas.depth = d;
-      mas.status = ma_active;
-      return 0;
-    }
-    if (next === -2) continue;
-    if (d === 0) return -EBUSY;
-    d--;
-  }
-}
-
-/**
- * The lowest-first gap search (see {@link gapSearch}), kept separate and
- * flat: the bounds of the current node live in locals and only a descent
+ * The lowest-first gap search from the root: a depth-first walk that enters
+ * a child only when its recorded largest gap (`maple_arange_64`) can hold
+ * `size`, equivalent to `mas_awalk()` from the start (checked by the
+ * differential test), kept flat: the bounds of the current node live in locals and only a descent
  * pushes a frame, so the common search (straight down the left edge, then a
  * few leaf slots) touches the stack once per level.
  */
@@ -216,7 +106,8 @@ function gapSearchFwd(mas: MaState, min: number, max: number, size: number): num
           if (slots[b + o] === undefined) {
             const s0 = Math.max(lo, min);
             const t0 = Math.min(hi, max);
-            if (t0 - s0 + 1 >= size) {
+            // ulongSpan: [0, ULONG_MAX] sizes 0 in the kernel's arithmetic.
+            if (ulongSpan(t0, s0) >= size) {
               mas.index = s0;
               mas.last = s0 + size - 1;
               mas.node = n;
