@@ -28,7 +28,6 @@ import {
   masStart,
 } from './state.js';
 import {
-  MAPLE_MAX,
   MT_FLAGS_ALLOC_RANGE,
   MT_FLAGS_HEIGHT_MASK,
   MT_FLAGS_HEIGHT_OFFSET,
