@@ -36,9 +36,9 @@ export function describeValue(v: unknown): string {
   }
 }
 
-/** True for an index: a safe integer in [0, MAPLE_MAX] (NaN, strings and BigInts fail). */
+/** True for an index: a safe integer in [0, MAPLE_MAX] (NaN, strings and BigInts fail; Math.floor inlines where Number.isInteger is a call). */
 export function isIndex(v: unknown): v is number {
-  return typeof v === 'number' && v >= 0 && v <= MAX && Number.isInteger(v);
+  return typeof v === 'number' && v >= 0 && v <= MAX && Math.floor(v) === v;
 }
 
 /** Throw the EINVAL of a bad argument. */

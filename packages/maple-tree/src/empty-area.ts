@@ -12,7 +12,7 @@
  * `mas_empty_area_rev` steps back (`mas_rewind_node`) and walks with
  * `mas_rev_awalk`. Those are ported line for line.
  */
-import { checkCount, checkIndex } from './check.js';
+import { checkCount, checkIndex, isIndex } from './check.js';
 import { EBUSY, EINVAL } from './errors.js';
 import { type MAPLE_GAP_STRIDE, type MAPLE_NODE_STRIDE, maple_arange_64, maple_leaf_64 } from './node-store.js';
 import {
@@ -124,11 +124,12 @@ function gapSearchFwd(mas: MaState, min: number, max: number, size: number): num
       }
     } else {
       let down = false;
+      const gb = gapIdx[n]! * GS;
       for (; o <= e; o++) {
         const hi = o < e ? piv[b + o]! : nmax;
         if (hi >= min) {
           if (lo > max) return -EBUSY;
-          if (!hasGaps || gaps[gapIdx[n]! * GS + o]! >= size) {
+          if (!hasGaps || gaps[gb + o]! >= size) {
             sn[d] = n;
             so[d] = o + 1;
             smin[d] = nmin;
@@ -435,13 +436,26 @@ function emptyAreaRevWalk(mas: MaState, min: number, max: number, size: number, 
   return 0;
 }
 
+/** The checks of the gap searches, naming the bad argument (the slow path). */
+function checkAreaArgs(fn: string, mas: MaState, min: number, max: number, size: number): void {
+  checkMas(fn, mas);
+  checkTree(mas.tree, fn);
+  checkIndex(fn, 'min', min);
+  checkIndex(fn, 'max', max);
+  checkCount(fn, 'size', size);
+}
+
 /** @kernel mas_empty_area (lib/maple_tree.c) */
 export function masEmptyArea(mas: MaState, min: number, max: number, size: number): number {
-  checkMas('masEmptyArea', mas);
-  checkTree(mas.tree, 'masEmptyArea');
-  checkIndex('masEmptyArea', 'min', min);
-  checkIndex('masEmptyArea', 'max', max);
-  checkCount('masEmptyArea', 'size', size);
+  if (
+    mas?.tree?.destroyed !== false ||
+    !isIndex(min) ||
+    !isIndex(max) ||
+    !isIndex(size) ||
+    !isIndex(mas.index) ||
+    !isIndex(mas.last)
+  )
+    checkAreaArgs('masEmptyArea', mas, min, max, size);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
   if (mas.status !== ma_start && masContinues(mas)) return emptyAreaContinue(mas, min, max, size);
@@ -466,11 +480,15 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
 
 /** @kernel mas_empty_area_rev (lib/maple_tree.c) */
 export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: number): number {
-  checkMas('masEmptyAreaRev', mas);
-  checkTree(mas.tree, 'masEmptyAreaRev');
-  checkIndex('masEmptyAreaRev', 'min', min);
-  checkIndex('masEmptyAreaRev', 'max', max);
-  checkCount('masEmptyAreaRev', 'size', size);
+  if (
+    mas?.tree?.destroyed !== false ||
+    !isIndex(min) ||
+    !isIndex(max) ||
+    !isIndex(size) ||
+    !isIndex(mas.index) ||
+    !isIndex(mas.last)
+  )
+    checkAreaArgs('masEmptyAreaRev', mas, min, max, size);
   if (min > max) return -EINVAL;
   if (size === 0 || max - min < size - 1) return -EINVAL;
   // A node that lies above the window: the kernel's mas_rev_awalk() steps

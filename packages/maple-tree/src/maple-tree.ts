@@ -4,7 +4,7 @@
  * `mt_for_each`, `mt_next`, `mt_prev`. Each call takes the tree lock itself
  * (unless an external lock is declared) and uses a reusable maple state.
  */
-import { checkFunction, checkGfp, checkIndex, checkObject } from './check.js';
+import { checkFunction, checkGfp, checkIndex, checkObject, isIndex } from './check.js';
 import { EINVAL } from './errors.js';
 import { GFP_KERNEL, type MAPLE_NODE_STRIDE } from './node-store.js';
 import { MaState, ma_active, ma_error, ma_start } from './state.js';
@@ -75,8 +75,12 @@ export function mtreeEmpty(mt: Mtree): boolean {
  * @kernel mtree_load (lib/maple_tree.c)
  */
 export function mtreeLoad(mt: Mtree, index: number): unknown {
-  if (!(mt instanceof Mtree) || mt.destroyed) checkTreeArg('mtreeLoad', mt);
-  if (!(index >= 0 && index <= MAX && Number.isInteger(index))) checkIndex('mtreeLoad', 'index', index);
+  // One cheap test on the fast path (a live tree has `destroyed === false`;
+  // null, other objects and destroyed trees take the slow path, which names
+  // the argument); then the index: NaN fails the comparisons.
+  if (mt?.destroyed !== false) checkTreeArg('mtreeLoad', mt);
+  if (!(typeof index === 'number' && index >= 0 && index <= MAX && Math.floor(index) === index))
+    checkIndex('mtreeLoad', 'index', index);
   let n = mt.root;
   if (n === 0) {
     if (index !== 0) return undefined;
@@ -120,9 +124,12 @@ function storeRange(
   gfp: number,
   a: string,
 ): number {
-  checkTreeArg(fn, mt);
-  checkRange(fn, index, last, a, 'last');
-  checkGfp(fn, gfp);
+  // One test on the fast path; the slow path names the bad argument.
+  if (mt?.destroyed !== false || !isIndex(index) || !isIndex(last) || gfp >>> 0 !== gfp) {
+    checkTreeArg(fn, mt);
+    checkRange(fn, index, last, a, 'last');
+    checkGfp(fn, gfp);
+  }
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   if (index > last) return -EINVAL;
   const took = takeLock(mt);
@@ -195,8 +202,10 @@ export function mtreeInsert(mt: Mtree, index: number, entry: unknown, gfp = GFP_
  * @kernel mtree_erase (lib/maple_tree.c)
  */
 export function mtreeErase(mt: Mtree, index: number): unknown {
-  checkTreeArg('mtreeErase', mt);
-  checkIndex('mtreeErase', 'index', index);
+  if (mt?.destroyed !== false || !isIndex(index)) {
+    checkTreeArg('mtreeErase', mt);
+    checkIndex('mtreeErase', 'index', index);
+  }
   const took = takeLock(mt);
   const mas = scratchState(mt, index, index);
   // The scratch state is reset by its next user: no need to position it.

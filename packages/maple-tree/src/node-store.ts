@@ -307,7 +307,7 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
 
   /** A node of this allocator's that is handed out, else a typed EINVAL. */
   private checkLive(fn: string, node: number): void {
-    if (!(typeof node === 'number' && node >= 1 && node < this.next && Number.isInteger(node)))
+    if (!(typeof node === 'number' && node >= 1 && node < this.next && Math.floor(node) === node))
       throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: node (${String(node)}) is not a node of this allocator`);
     if (this.live[node] !== 1)
       throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: node ${node} is not allocated (double free?)`);
@@ -315,12 +315,14 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
 
   /** A sheaf this allocator handed out and that was not returned, else a typed EINVAL. */
   private checkSheaf(fn: string, sheaf: MapleNodeSheaf): PoolSheaf {
-    if (!(sheaf instanceof PoolSheaf) || sheaf.owner !== this)
+    // Only sheaves this allocator filled carry it as owner (anything else,
+    // null included, fails the test without a type check on the fast path).
+    if (sheaf === null || typeof sheaf !== 'object' || (sheaf as PoolSheaf).owner !== this)
       throw new MapleTreeError(
         'EINVAL',
         `maple_tree: ${fn}: sheaf is not a sheaf this allocator handed out (or it was returned already)`,
       );
-    return sheaf;
+    return sheaf as PoolSheaf;
   }
 
   prefillSheaf(count: number, gfp: number): MapleNodeSheaf | null {

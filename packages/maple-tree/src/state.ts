@@ -6,7 +6,7 @@
  * it), `mas_set_range` and `mas_start`, and the checks every advanced-API
  * entry point makes of the state and the tree's lock.
  */
-import { checkIndex, checkObject, isIndex } from './check.js';
+import { badArg, checkIndex, isIndex } from './check.js';
 import { masEmptyArea, masEmptyAreaRev } from './empty-area.js';
 import { MapleTreeError } from './errors.js';
 import { GFP_KERNEL, type MapleNodeSheaf } from './node-store.js';
@@ -63,7 +63,7 @@ export function checkTree(mt: Mtree, fn = 'maple_tree'): void {
  * `index` and `last` are public and may have been set directly.
  */
 export function checkMas(fn: string, mas: MaState): void {
-  if (!(mas instanceof MaState)) checkObject(fn, 'mas', null);
+  if (!(mas instanceof MaState)) badArg(fn, 'mas', mas, 'a maple state (MaState)');
   if (!isIndex(mas.index)) checkIndex(fn, 'mas.index', mas.index);
   if (!isIndex(mas.last)) checkIndex(fn, 'mas.last', mas.last);
 }
@@ -71,7 +71,8 @@ export function checkMas(fn: string, mas: MaState): void {
 /** {@link checkMas} plus a limit argument of a step (`max` or `min`). */
 export function checkStep(fn: string, mas: MaState, what: string, limit: number): void {
   if (!isIndex(limit)) checkIndex(fn, what, limit);
-  if (!isIndex(mas.index) || !isIndex(mas.last) || !(mas instanceof MaState)) checkMas(fn, mas);
+  // A maple state has a tree with a store: anything else takes the slow path.
+  if (mas?.tree?.store === undefined || !isIndex(mas.index) || !isIndex(mas.last)) checkMas(fn, mas);
 }
 
 /** @internal With a lock checker (or lockdep), a write without the tree lock is EPERM. */
