@@ -541,17 +541,21 @@ function flushRcu(mt: Mtree): void {
 
 /** Largest gap of an arange node; updates its meta gap offset. */
 function internalMaxGap(n: number): number {
-  const e = P[n * S + 15]!;
+  const piv = P;
+  const gp = G;
+  const gix = GI;
+  const gof = GO;
+  const e = piv[n * S + 15]!;
   let g = -1;
   let off = 0;
   for (let i = 0; i <= e; i++) {
-    const v = G[GI[n]! * GS + i]!;
+    const v = gp[gix[n]! * GS + i]!;
     if (v > g) {
       g = v;
       off = i;
     }
   }
-  GO[n] = off;
+  gof[n] = off;
   return g;
 }
 
@@ -588,33 +592,38 @@ function gapUpdateUp(mt: Mtree, n: number): void {
  * arrays, which a cold write would otherwise load level by level.
  */
 function gapUpdatePath(d: number): void {
+  const gp = G;
+  const gix = GI;
+  const gof = GO;
   let gap = DB[0]!;
   for (let k = d - 1; k >= 0; k--) {
     const p = lNode[k]!;
     const slot = lOff[k]!;
-    const pb = GI[p]! * GS;
-    const old = G[pb + slot]!;
+    const pb = gix[p]! * GS;
+    const old = gp[pb + slot]!;
     if (old === gap) return;
-    G[pb + slot] = gap;
-    const off = GO[p]!;
+    gp[pb + slot] = gap;
+    const off = gof[p]!;
     if (slot === off) {
       if (gap < old) gap = internalMaxGap(p);
-    } else if (gap > G[pb + off]!) GO[p] = slot;
+    } else if (gap > gp[pb + off]!) gof[p] = slot;
     else return;
   }
 }
 
 /** Update the gaps above leaf `n` at depth `d` of the current path. @kernel mas_update_gap (lib/maple_tree.c) */
 function leafGapUpdate(mt: Mtree, n: number, d: number): void {
+  const piv = P;
+  const sl = SL;
   if (d === 0 || !mtIsAlloc(mt)) return;
   const b = n * S;
-  const e = P[b + 15]!;
+  const e = piv[b + 15]!;
   const max = lMax[d]!;
   let g = 0;
   let lo = lMin[d]!;
   for (let i = 0; i <= e; i++) {
-    const hi = i < e ? P[b + i]! : max;
-    if (SL[b + i] === undefined) {
+    const hi = i < e ? piv[b + i]! : max;
+    if (sl[b + i] === undefined) {
       const sz = hi - lo + 1;
       if (sz > g) g = sz;
     }
@@ -824,6 +833,10 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
  * @kernel mas_wr_node_store (lib/maple_tree.c)
  */
 function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const piv = P;
+  const sl = SL;
+  const gp = G;
+  const gix = GI;
   const d = wr.depth;
   const n = lNode[d]!;
   const b = n * S;
@@ -833,7 +846,7 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   const index = mas.index;
   const last = mas.last;
   const max = lMax[d]!;
-  const cOe = SL[b + oe];
+  const cOe = sl[b + oe];
   const head = wr.rMin < index ? o + 1 : o;
   const remainder = wr.endPiv > last;
   // The leaf's largest gap is the parent's gap for it: when no empty range
@@ -843,11 +856,11 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   let oldGap = 0;
   let window = -1;
   if (track) {
-    oldGap = G[GI[lNode[d - 1]!]! * GS + lOff[d - 1]!]!;
+    oldGap = gp[gix[lNode[d - 1]!]! * GS + lOff[d - 1]!]!;
     let lo = wr.rMin;
     for (let i = o; i <= oe; i++) {
-      const hi = i < e ? P[b + i]! : max;
-      if (SL[b + i] === undefined && hi - lo + 1 > window) window = hi - lo + 1;
+      const hi = i < e ? piv[b + i]! : max;
+      if (sl[b + i] === undefined && hi - lo + 1 > window) window = hi - lo + 1;
       lo = hi + 1;
     }
   }
@@ -856,24 +869,24 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   const newEnd = e + shift;
   if (shift > 0) {
     for (let i = e; i > oe; i--) {
-      SL[b + i + shift] = SL[b + i];
-      if (i + shift < 15) P[b + i + shift] = i < 15 ? P[b + i]! : max;
+      sl[b + i + shift] = sl[b + i];
+      if (i + shift < 15) piv[b + i + shift] = i < 15 ? piv[b + i]! : max;
     }
   } else if (shift < 0) {
     for (let i = oe + 1; i <= e; i++) {
-      SL[b + i + shift] = SL[b + i];
-      if (i + shift < 15) P[b + i + shift] = i < 15 ? P[b + i]! : max;
+      sl[b + i + shift] = sl[b + i];
+      if (i + shift < 15) piv[b + i + shift] = i < 15 ? piv[b + i]! : max;
     }
-    for (let i = newEnd + 1; i <= e; i++) SL[b + i] = undefined;
+    for (let i = newEnd + 1; i <= e; i++) sl[b + i] = undefined;
   }
-  if (head > o) P[b + o] = index - 1;
-  SL[b + head] = entry;
-  if (head < 15) P[b + head] = last;
+  if (head > o) piv[b + o] = index - 1;
+  sl[b + head] = entry;
+  if (head < 15) piv[b + head] = last;
   if (remainder) {
-    SL[b + head + 1] = cOe;
-    if (head + 1 < 15) P[b + head + 1] = wr.endPiv;
+    sl[b + head + 1] = cOe;
+    if (head + 1 < 15) piv[b + head + 1] = wr.endPiv;
   }
-  P[b + 15] = newEnd;
+  piv[b + 15] = newEnd;
   if (!track) return;
   if (window >= oldGap) {
     leafGapUpdate(mt, n, d);
@@ -955,6 +968,8 @@ function wrNodeStoreRcu(mt: Mtree, mas: WriteState, entry: unknown): void {
 
 /** @kernel mas_wr_append (lib/maple_tree.c) */
 function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const piv = P;
+  const sl = SL;
   const d = wr.depth;
   const n = lNode[d]!;
   const b = n * S;
@@ -965,44 +980,46 @@ function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
   const last = mas.last;
   if (newEnd === end + 1) {
     if (last === wr.rMax) {
-      SL[b + newEnd] = entry;
-      P[b + end] = index - 1;
+      sl[b + newEnd] = entry;
+      piv[b + end] = index - 1;
     } else {
-      SL[b + newEnd] = content;
-      P[b + end] = last;
-      SL[b + end] = entry;
+      sl[b + newEnd] = content;
+      piv[b + end] = last;
+      sl[b + end] = entry;
     }
   } else {
-    SL[b + newEnd] = content;
-    P[b + end + 1] = last;
-    SL[b + end + 1] = entry;
-    P[b + end] = index - 1;
+    sl[b + newEnd] = content;
+    piv[b + end + 1] = last;
+    sl[b + end + 1] = entry;
+    piv[b + end] = index - 1;
   }
-  if (newEnd < 15) P[b + newEnd] = lMax[d]!;
-  P[n * S + 15] = newEnd;
+  if (newEnd < 15) piv[b + newEnd] = lMax[d]!;
+  piv[n * S + 15] = newEnd;
   if (content === undefined || entry === undefined) leafGapUpdate(mt, n, d);
 }
 
 /** @kernel mas_wr_slot_store (lib/maple_tree.c) */
 function wrSlotStore(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const piv = P;
+  const sl = SL;
   const d = wr.depth;
   const n = lNode[d]!;
   const b = n * S;
   const o = wr.offset;
-  let gap = SL[b + o] === undefined || SL[b + o + 1] === undefined;
+  let gap = sl[b + o] === undefined || sl[b + o + 1] === undefined;
   if (wr.offsetEnd - o === 1) {
     if (mas.index === wr.rMin) {
-      SL[b + o] = entry;
-      P[b + o] = mas.last;
+      sl[b + o] = entry;
+      piv[b + o] = mas.last;
     } else {
-      SL[b + o + 1] = entry;
-      P[b + o] = mas.index - 1;
+      sl[b + o + 1] = entry;
+      piv[b + o] = mas.index - 1;
     }
   } else {
-    if (SL[b + o + 2] === undefined) gap = true;
-    SL[b + o + 1] = entry;
-    P[b + o] = mas.index - 1;
-    P[b + o + 1] = mas.last;
+    if (sl[b + o + 2] === undefined) gap = true;
+    sl[b + o + 1] = entry;
+    piv[b + o] = mas.index - 1;
+    piv[b + o + 1] = mas.last;
   }
   if (entry === undefined || gap) leafGapUpdate(mt, n, d);
 }
