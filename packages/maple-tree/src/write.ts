@@ -889,6 +889,18 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   piv[b + 15] = newEnd;
   if (!track) return;
   if (window >= oldGap) {
+    if (entry === undefined) {
+      // A NULL store covers the whole window (and the NULLs next to it, the
+      // NULL extension): the new empty range is at least the old largest gap
+      // and everything outside it was no larger, so it is the leaf's gap.
+      wrFastPathCounts.nodeStoreGapKept++;
+      const g = last - index + 1;
+      if (g !== oldGap) {
+        DB[0] = g;
+        gapUpdatePath(d);
+      }
+      return;
+    }
     leafGapUpdate(mt, n, d);
     return;
   }
