@@ -27,7 +27,7 @@ import {
   mtreeStoreRange,
 } from '../src/index.js';
 import { mtValidate } from '../src/validate.js';
-import { fuzzRuns } from './fuzz.js';
+import { assertInChunks } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
 
 type Op =
@@ -253,25 +253,27 @@ describe('maple tree against a sorted-array oracle', () => {
     ['alloc', MT_FLAGS_ALLOC_RANGE],
     ['alloc+rcu', MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU],
   ] as const) {
-    it(`random operation sequences (${name})`, () => {
-      fc.assert(
+    it(`random operation sequences (${name})`, async () => {
+      await assertInChunks(
         fc.property(fc.array(op, { minLength: 1, maxLength: 300, size: 'max' }), (ops) => run(flags, ops)),
-        { numRuns: fuzzRuns(80), endOnFailure: true },
+        80,
+        { endOnFailure: true },
       );
     });
   }
 
-  it('long sequences build tall trees and stay valid (alloc)', () => {
-    fc.assert(
+  it('long sequences build tall trees and stay valid (alloc)', async () => {
+    await assertInChunks(
       fc.property(fc.array(op, { minLength: 1000, maxLength: 1500 }), (ops) => run(MT_FLAGS_ALLOC_RANGE, ops)),
-      { numRuns: fuzzRuns(3), endOnFailure: true },
+      3,
+      { endOnFailure: true },
     );
   });
 });
 
 describe('several trees at once', () => {
-  it('interleaved writes to three trees (shared scratch state) stay independent', () => {
-    fc.assert(
+  it('interleaved writes to three trees (shared scratch state) stay independent', async () => {
+    await assertInChunks(
       fc.property(
         fc.array(
           fc.tuple(
@@ -306,7 +308,8 @@ describe('several trees at once', () => {
             for (const r of oracles[t]!.ranges) expect(mtreeLoad(trees[t]!, r.first)).toBe(r.value);
         },
       ),
-      { numRuns: fuzzRuns(40), endOnFailure: true },
+      40,
+      { endOnFailure: true },
     );
   });
 });
