@@ -271,7 +271,7 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   inUse = 0;
   /** Highest number of nodes in use at once. */
   peakInUse = 0;
-  /** Most nodes in use at once (default 2^22, about 1.4 GB of node memory). */
+  /** Most nodes in use at once (default 2^22: about 1.1 GB of node memory, half of what V8's largest JS array, 16 slots per node, allows). */
   maxNodes = 1 << 22;
   private freeList: Int32Array;
   /** 1 for a handle handed out (in a sheaf or in use), 0 when free or never made. */
