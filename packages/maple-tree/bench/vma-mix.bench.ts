@@ -86,6 +86,9 @@ class MapleMap implements RangeMap {
     mtreeErase(this.mt, first);
   }
   gap(min: number, max: number, size: number): number {
+    // From the start, as the C driver (a fresh MA_STATE per search) and the
+    // kernel's unmapped_area(): a search on an active state continues from it.
+    this.mas.reset();
     return this.mas.emptyArea(min, max, size) === 0 ? this.mas.index : -1;
   }
   sum(): number {

@@ -3,10 +3,12 @@
 # the benchmark workload) against the kernel's own lib/maple_tree.c, using the
 # userspace shims in the kernel's tools/testing/radix-tree.
 #
-# Needs: curl, xz, gcc, make and liburcu (Debian: apt-get install liburcu-dev).
-# The kernel source comes from Debian's linux-source package (default 7.2, the
-# version the recorded fixtures were made with). Reuse an unpacked tree with
-# MM_KERNEL_SRC=/path/to/linux. Outputs kernel-diff/.build/{kdiff,vma-mix}.
+# Needs: apt-get (Debian), xz, gcc, make and liburcu (Debian: apt-get install
+# liburcu-dev). The kernel source comes from Debian's linux-source package
+# (default 7.2, the version the recorded fixtures were made with), fetched with
+# `apt-get download`; or reuse an unpacked tree with MM_KERNEL_SRC=/path/to/linux
+# (read only: the parts the shims need are copied into kernel-diff/.build).
+# Outputs kernel-diff/.build/{kdiff,vma-mix}.
 # Not run by `npm test` or CI: the recorded answers are in test/kernel-diff/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,20 +21,37 @@ if ! echo "#include <urcu.h>" | cc -E -x c - >/dev/null 2>&1; then
   exit 1
 fi
 
-ksrc=${MM_KERNEL_SRC:-"$out/linux-source-$kver"}
-if [ ! -f "$ksrc/lib/maple_tree.c" ]; then
-  deb="$out/linux-source-$kver.deb"
-  if [ ! -f "$deb" ]; then
-    # The pool path of the newest linux-source-$kver in Debian unstable.
-    pool=$(curl -fsS --max-time 120 http://deb.debian.org/debian/dists/sid/main/binary-all/Packages.xz |
-      xz -d | awk -v p="linux-source-$kver" '$1=="Package:"{n=$2} $1=="Filename:" && n==p {print $2}' | tail -1)
-    if [ -z "$pool" ]; then
-      echo "kernel-diff: Debian unstable has no linux-source-$kver; set MM_KERNEL_SRC or MM_KERNEL_VERSION" >&2
+# The parts of the kernel tree the userspace shims (tools/testing/radix-tree) use.
+parts="tools/include tools/lib tools/arch/x86 tools/scripts tools/testing/radix-tree tools/testing/shared include lib arch/x86 scripts"
+work="$out/linux-source-$kver"
+if [ -n "${MM_KERNEL_SRC:-}" ]; then
+  if [ ! -f "$MM_KERNEL_SRC/lib/maple_tree.c" ]; then
+    echo "kernel-diff: MM_KERNEL_SRC=$MM_KERNEL_SRC has no lib/maple_tree.c" >&2
+    exit 1
+  fi
+  # Never build inside the caller's tree: copy what the shims need.
+  if [ ! -f "$work/.copied-from" ] || [ "$(cat "$work/.copied-from")" != "$MM_KERNEL_SRC" ]; then
+    rm -rf "$work" && mkdir -p "$work"
+    echo "kernel-diff: copying the parts of $MM_KERNEL_SRC the shims need" >&2
+    # shellcheck disable=SC2086
+    tar -C "$MM_KERNEL_SRC" -cf - $parts | tar -C "$work" -xf -
+    echo "$MM_KERNEL_SRC" >"$work/.copied-from"
+  fi
+elif [ ! -f "$work/lib/maple_tree.c" ]; then
+  deb=$(ls "$out"/linux-source-"$kver"_*.deb 2>/dev/null | tail -1 || true)
+  if [ -z "$deb" ]; then
+    echo "kernel-diff: apt-get download linux-source-$kver" >&2
+    if ! (cd "$out" && apt-get download "linux-source-$kver" >&2); then
+      cat >&2 <<MSG
+kernel-diff: apt could not download linux-source-$kver. Either
+  - add a Debian suite that has it to apt's sources (unstable/sid, or a
+    backports suite), run 'apt-get update', and run this script again; or
+  - unpack a Linux $kver tree yourself and run with MM_KERNEL_SRC=/path/to/it; or
+  - pick another version with MM_KERNEL_VERSION (the recorded fixtures are 7.2's).
+MSG
       exit 1
     fi
-    echo "kernel-diff: downloading $pool" >&2
-    curl -fsS --max-time 1800 -o "$deb.part" "http://deb.debian.org/debian/$pool"
-    mv "$deb.part" "$deb"
+    deb=$(ls "$out"/linux-source-"$kver"_*.deb | tail -1)
   fi
   tmp="$out/deb"
   rm -rf "$tmp" && mkdir -p "$tmp"
@@ -40,10 +59,12 @@ if [ ! -f "$ksrc/lib/maple_tree.c" ]; then
   tarball=$(ls "$tmp"/usr/src/linux-source-*.tar.xz)
   name=$(basename "$tarball" .tar.xz)
   echo "kernel-diff: unpacking the parts of $name the shims need" >&2
-  tar -C "$out" -xf "$tarball" "$name/tools" "$name/include" "$name/lib" "$name/scripts" "$name/arch/x86"
+  rm -rf "$work" && mkdir -p "$work"
+  # shellcheck disable=SC2086
+  tar -C "$work" --strip-components=1 -xf "$tarball" $(for p in $parts; do echo "$name/$p"; done)
   rm -rf "$tmp"
-  ksrc="$out/$name"
 fi
+ksrc="$work"
 
 rt="$ksrc/tools/testing/radix-tree"
 cp "$here/kdiff.c" "$here/common.h" "$rt/"

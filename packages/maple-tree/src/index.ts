@@ -5,6 +5,22 @@
  * Public surface: re-export by name from the files that implement it.
  * @packageDocumentation
  */
+
+export {
+  type MtCyclicCell,
+  masAllocCyclic,
+  mtreeAllocCyclic,
+  mtreeAllocRange,
+  mtreeAllocRrange,
+} from './alloc-range.js';
+export {
+  __mtDup,
+  mtreeDup,
+} from './dup.js';
+export {
+  masEmptyArea,
+  masEmptyAreaRev,
+} from './empty-area.js';
 export { EBUSY, EEXIST, EINVAL, ENOMEM, EPERM, EUCLEAN, MapleTreeError, mapleErrnoName } from './errors.js';
 export {
   type AllocCyclicOptions,
@@ -15,45 +31,14 @@ export {
 } from './map.js';
 export {
   __mtDestroy,
-  __mtDup,
-  MaState,
-  type MtCyclicCell,
   type MtFindCursor,
-  ma_active,
-  ma_error,
-  ma_none,
-  ma_overflow,
-  ma_pause,
-  ma_root,
-  ma_start,
-  ma_underflow,
-  masAllocCyclic,
-  masEmptyArea,
-  masEmptyAreaRev,
-  masErase,
-  masFind,
-  masFindRange,
-  masFindRangeRev,
-  masFindRev,
-  masNext,
-  masNextRange,
-  masPrev,
-  masPrevRange,
-  masSetRange,
-  masStore,
-  masStoreGfp,
-  masWalk,
   mtFind,
   mtFindAfter,
   mtForEach,
   mtInitFlags,
   mtNext,
   mtPrev,
-  mtreeAllocCyclic,
-  mtreeAllocRange,
-  mtreeAllocRrange,
   mtreeDestroy,
-  mtreeDup,
   mtreeEmpty,
   mtreeErase,
   mtreeInit,
@@ -83,6 +68,23 @@ export {
   mtSlots,
 } from './node-store.js';
 export { type MapleRcu, MapleRcuQueue } from './rcu.js';
+export {
+  MaState,
+  ma_active,
+  ma_error,
+  ma_none,
+  ma_overflow,
+  ma_pause,
+  ma_root,
+  ma_start,
+  ma_underflow,
+  masSetRange,
+} from './state.js';
+export {
+  masErase,
+  masStore,
+  masStoreGfp,
+} from './store.js';
 export {
   MAPLE_MAX,
   type MapleLockChecker,
@@ -126,6 +128,17 @@ export {
   mtToJSON,
   mtValidate,
 } from './validate.js';
+export {
+  masFind,
+  masFindRange,
+  masFindRangeRev,
+  masFindRev,
+  masNext,
+  masNextRange,
+  masPrev,
+  masPrevRange,
+  masWalk,
+} from './walk.js';
 export {
   MA_STATE_BULK,
   MA_STATE_PREALLOC,

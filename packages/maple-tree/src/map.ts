@@ -4,12 +4,12 @@
  * Misuse throws {@link MapleTreeError} with the kernel errno name and leaves
  * the tree unchanged.
  */
+
+import { mtreeAllocCyclic } from './alloc-range.js';
 import { EBUSY, EINVAL, MapleTreeError, mapleErrnoName } from './errors.js';
 import {
   __mtDestroy,
-  MaState,
   mtForEach,
-  mtreeAllocCyclic,
   mtreeErase,
   mtreeInit,
   mtreeInsertRange,
@@ -18,6 +18,7 @@ import {
 } from './maple-tree.js';
 import type { MapleNodeAllocator } from './node-store.js';
 import type { MapleRcu } from './rcu.js';
+import { MaState } from './state.js';
 import { MAPLE_MAX, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, type Mtree } from './tree.js';
 
 /** Options of {@link MapleTree}. */
@@ -47,9 +48,9 @@ function checkIdx(what: string, v: number): void {
     throw new MapleTreeError('EINVAL', `maple_tree: ${what} (${String(v)}) is not a non-negative safe integer`);
 }
 
-function checkRange(first: number, last: number): void {
-  checkIdx('first', first);
-  checkIdx('last', last);
+function checkRange(first: number, last: number, a = 'first', b = 'last'): void {
+  checkIdx(a, first);
+  checkIdx(b, last);
   if (first > last) throw new MapleTreeError('EINVAL', `maple_tree: first (${first}) > last (${last})`);
 }
 
@@ -115,6 +116,7 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
 
   /** Store `value` at `index` (overwriting whatever was there). */
   set(index: number, value: T): this {
+    checkIdx('index', index);
     return this.setRange(index, index, value);
   }
 
@@ -152,9 +154,9 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
    * when nothing fits.
    */
   findGap(size: number, opts: FindGapOptions = {}): number {
-    const min = opts.min ?? 0;
-    const max = opts.max ?? MAPLE_MAX;
-    checkRange(min, max);
+    const min = opts.min === undefined ? 0 : opts.min;
+    const max = opts.max === undefined ? MAPLE_MAX : opts.max;
+    checkRange(min, max, 'min', 'max');
     checkIdx('size', size);
     if (size === 0 || max - min < size - 1)
       throw new MapleTreeError('EINVAL', `maple_tree: gap size ${size} does not fit in [${min}, ${max}]`);
@@ -180,9 +182,9 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
    * or a tree without gap tracking.
    */
   allocCyclic(value: T, opts: AllocCyclicOptions = {}): AllocCyclicResult {
-    const min = opts.min ?? 0;
-    const max = opts.max ?? MAPLE_MAX;
-    checkRange(min, max);
+    const min = opts.min === undefined ? 0 : opts.min;
+    const max = opts.max === undefined ? MAPLE_MAX : opts.max;
+    checkRange(min, max, 'min', 'max');
     checkValue(value);
     checkIdx('cyclicNext', this.cyclicNext);
     const start = { value: 0 };
@@ -206,6 +208,7 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
 
   /** Call `fn(value, first, last)` for every range in [min, max]; fast (no iterator objects). */
   forEach(fn: (value: T, first: number, last: number) => void, min = 0, max = MAPLE_MAX): void {
+    checkRange(min, max, 'min', 'max');
     mtForEach(this.mt, fn as (e: unknown, f: number, l: number) => void, min, max);
   }
 

@@ -5,7 +5,11 @@
  * typed arrays indexed by the handle (stride {@link MAPLE_NODE_STRIDE} for the
  * per-slot arrays), the layout of `struct maple_node` turned sideways:
  * `maple_range_64`/`maple_leaf_64` use 16 slots and 15 pivots, `maple_arange_64`
- * 10 slots, 9 pivots and 10 gaps. Pivots are Float64 because indices go up to
+ * 10 slots, 9 pivots and 10 gaps. Only `maple_arange_64` nodes (a few per cent
+ * of a tree: internal nodes of allocation trees) have gaps, so the gaps live in
+ * a table of their own, one record per such node, found through the node's
+ * `gapIdx`: the table stays small enough to stay in cache, and leaves carry no
+ * room for gaps. Pivots are Float64 because indices go up to
  * `Number.MAX_SAFE_INTEGER`. One JS array (`slots`) holds the entries of
  * leaves and the child handles (small integers) of internal nodes: the node
  * type alone tells a value from a child pointer (the kernel tags pointers).
@@ -22,7 +26,7 @@ export const MAPLE_RANGE64_SLOTS = 16;
 export const MAPLE_ARANGE64_SLOTS = 10;
 /** Stride of the per-slot arrays of the node store (pivots, slots). */
 export const MAPLE_NODE_STRIDE = 16;
-/** Stride of the gap array (only `maple_arange_64` nodes use it: 10 gaps). */
+/** Stride of the gap table (one record of 10 gaps per `maple_arange_64` node). */
 export const MAPLE_GAP_STRIDE = 10;
 /** The largest tree height. */
 export const MAPLE_HEIGHT_MAX = 31;
@@ -67,8 +71,19 @@ export class MapleNodeStore {
    * the offset of the last slot in use.
    */
   pivots: Float64Array;
-  /** `maple_arange_64` only: `gaps[n * 10 + i]` is the largest gap below slot `i`. */
+  /**
+   * The gap table: `gaps[gapIdx[n] * 10 + i]` is the largest gap below slot
+   * `i` of `maple_arange_64` node `n`. Record 0 is all zeros and belongs to no
+   * node: every other node type's `gapIdx` is 0.
+   */
   gaps: Float64Array;
+  /** The node's record in {@link gaps} (`maple_arange_64` only; 0 otherwise). */
+  gapIdx: Int32Array;
+  /** Records of the gap table in use (record 0 included). */
+  private gapNext: number;
+  /** Released gap records, reused first. */
+  private gapFree: Int32Array;
+  private nrGapFree: number;
   /** Leaves: the entries (`undefined` is NULL); internal nodes: child handles. */
   slots: unknown[];
   /** `ma_meta gap`: offset of the largest gap (`maple_arange_64`). */
@@ -86,7 +101,11 @@ export class MapleNodeStore {
     const cap = Math.max(2, capacity | 0);
     this.capacity = cap;
     this.pivots = new Float64Array(cap * MAPLE_NODE_STRIDE);
-    this.gaps = new Float64Array(cap * MAPLE_GAP_STRIDE);
+    this.gaps = new Float64Array(16 * MAPLE_GAP_STRIDE);
+    this.gapIdx = new Int32Array(cap);
+    this.gapNext = 1;
+    this.gapFree = new Int32Array(16);
+    this.nrGapFree = 0;
     this.slots = new Array<unknown>(cap * MAPLE_NODE_STRIDE).fill(undefined);
     this.gapOffset = new Uint8Array(cap);
     this.type = new Uint8Array(cap);
@@ -98,13 +117,13 @@ export class MapleNodeStore {
   /** Make handle `n` addressable. */
   ensure(n: number): void {
     if (n < this.capacity) return;
-    // Double while small (fewer copies), then grow by a quarter: the slack of
+    // Double while small (fewer copies), then grow by a sixteenth: the slack of
     // the node arrays is part of the trees' memory.
     let cap = this.capacity;
-    while (cap <= n) cap = cap < 16384 ? cap * 2 : Math.ceil(cap * 1.25) + 16;
+    while (cap <= n) cap = cap < 16384 ? cap * 2 : Math.ceil(cap * 1.0625) + 16;
     const s = MAPLE_NODE_STRIDE;
     this.pivots = grow(this.pivots, new Float64Array(cap * s));
-    this.gaps = grow(this.gaps, new Float64Array(cap * MAPLE_GAP_STRIDE));
+    this.gapIdx = grow(this.gapIdx, new Int32Array(cap));
     this.gapOffset = grow(this.gapOffset, new Uint8Array(cap));
     this.type = grow(this.type, new Uint8Array(cap));
     this.parent = grow(this.parent, new Int32Array(cap));
@@ -118,6 +137,10 @@ export class MapleNodeStore {
   /** Prepare a freshly allocated handle as an empty node of `type`. */
   init(n: number, type: number): void {
     this.type[n] = type;
+    const gi = this.gapIdx[n]!;
+    if (type === maple_arange_64) {
+      if (gi === 0) this.gapIdx[n] = this.gapTake();
+    } else if (gi !== 0) this.gapRelease(n);
     // `ma_meta end` lives in the unused 16th pivot: one cache line less per level.
     this.pivots[n * MAPLE_NODE_STRIDE + 15] = 0;
     this.gapOffset[n] = 0;
@@ -133,13 +156,40 @@ export class MapleNodeStore {
     const slots = this.slots;
     for (let i = 0; i < MAPLE_NODE_STRIDE; i++) slots[b + i] = undefined;
     this.type[n] = maple_free;
+    if (this.gapIdx[n] !== 0) this.gapRelease(n);
+  }
+
+  /** A gap record for a new `maple_arange_64` node. */
+  private gapTake(): number {
+    if (this.nrGapFree > 0) return this.gapFree[--this.nrGapFree]!;
+    const g = this.gapNext++;
+    if ((g + 1) * MAPLE_GAP_STRIDE > this.gaps.length) {
+      const more = new Float64Array(this.gaps.length * 2);
+      more.set(this.gaps);
+      this.gaps = more;
+    }
+    return g;
+  }
+
+  /** Give node `n`'s gap record back (the node is freed or no longer an arange node). */
+  private gapRelease(n: number): void {
+    const g = this.gapIdx[n]!;
+    this.gapIdx[n] = 0;
+    this.gaps.fill(0, g * MAPLE_GAP_STRIDE, (g + 1) * MAPLE_GAP_STRIDE);
+    if (this.nrGapFree === this.gapFree.length) {
+      const more = new Int32Array(this.gapFree.length * 2);
+      more.set(this.gapFree);
+      this.gapFree = more;
+    }
+    this.gapFree[this.nrGapFree++] = g;
   }
 
   /** Bytes of host memory the arrays take per handle (for bytes-per-range figures). */
   static bytesPerNode(): number {
     // 16 pivots (8 B) and slot references (8 B without pointer compression),
-    // 10 gaps (8 B), five one-byte and one four-byte per-node fields.
-    return MAPLE_NODE_STRIDE * (8 + 8) + MAPLE_GAP_STRIDE * 8 + 5 + 4;
+    // five one-byte and two four-byte per-node fields; `maple_arange_64` nodes
+    // add a gap record (10 gaps of 8 B) in the gap table.
+    return MAPLE_NODE_STRIDE * (8 + 8) + 5 + 4 + 4;
   }
 }
 
@@ -188,6 +238,9 @@ export interface MapleNodeAllocator {
   free(node: number): void;
 }
 
+import { checkCount, checkGfp } from './check.js';
+import { MapleTreeError } from './errors.js';
+
 /** `GFP_KERNEL`: may sleep and reclaim (the second attempt of `mas_nomem()`). */
 export const GFP_KERNEL = 0xcc0;
 /** `GFP_NOWAIT`: may not sleep (the first, opportunistic attempt). */
@@ -196,13 +249,19 @@ export const GFP_NOWAIT = 0x800;
 class PoolSheaf implements MapleNodeSheaf {
   size = 0;
   nodes: number[] = [];
+  /** The allocator that filled it; null while it is not handed out. */
+  owner: MaplePoolAllocator | null = null;
 }
 
 /**
  * The built-in allocator: a free list of handles over a {@link MapleNodeStore}.
  * `failAfter` injects ENOMEM (the kernel's failslab / userspace
  * `kmem_cache_set_non_kernel` harness): after that many more successful node
- * allocations every request fails until it is reset to `-1`.
+ * allocations every request fails until it is reset to `-1`. `maxNodes`
+ * bounds the nodes in use at once: a request beyond it fails with ENOMEM
+ * before anything is allocated (the memory a real machine would run out of).
+ * Frees of handles it did not hand out, double frees and sheaves returned
+ * twice are rejected with a typed EINVAL and change nothing.
  */
 export class MaplePoolAllocator implements MapleNodeAllocator {
   readonly store: MapleNodeStore;
@@ -212,7 +271,11 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   inUse = 0;
   /** Highest number of nodes in use at once. */
   peakInUse = 0;
+  /** Most nodes in use at once (default 2^22: about 1.1 GB of node memory, half of what V8's largest JS array, 16 slots per node, allows). */
+  maxNodes = 1 << 22;
   private freeList: Int32Array;
+  /** 1 for a handle handed out (in a sheaf or in use), 0 when free or never made. */
+  private live: Uint8Array = new Uint8Array(64);
   private nrFree = 0;
   private next = 1;
   private spareSheaves: PoolSheaf[] = [];
@@ -224,18 +287,49 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
 
   private take(): number {
     if (this.failAfter === 0) return 0;
+    if (this.inUse >= this.maxNodes) return 0;
     if (this.failAfter > 0) this.failAfter--;
     let n: number;
     if (this.nrFree > 0) n = this.freeList[--this.nrFree]!;
     else {
       n = this.next++;
       this.store.ensure(n);
+      if (n >= this.live.length) {
+        const l = new Uint8Array(this.store.capacity);
+        l.set(this.live);
+        this.live = l;
+      }
     }
+    this.live[n] = 1;
     if (++this.inUse > this.peakInUse) this.peakInUse = this.inUse;
     return n;
   }
 
-  prefillSheaf(count: number, _gfp: number): MapleNodeSheaf | null {
+  /** A node of this allocator's that is handed out, else a typed EINVAL. */
+  private checkLive(fn: string, node: number): void {
+    if (!(typeof node === 'number' && node >= 1 && node < this.next && Math.floor(node) === node))
+      throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: node (${String(node)}) is not a node of this allocator`);
+    if (this.live[node] !== 1)
+      throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: node ${node} is not allocated (double free?)`);
+  }
+
+  /** A sheaf this allocator handed out and that was not returned, else a typed EINVAL. */
+  private checkSheaf(fn: string, sheaf: MapleNodeSheaf): PoolSheaf {
+    // Only sheaves this allocator filled carry it as owner (anything else,
+    // null included, fails the test without a type check on the fast path).
+    if (sheaf === null || typeof sheaf !== 'object' || (sheaf as PoolSheaf).owner !== this)
+      throw new MapleTreeError(
+        'EINVAL',
+        `maple_tree: ${fn}: sheaf is not a sheaf this allocator handed out (or it was returned already)`,
+      );
+    return sheaf as PoolSheaf;
+  }
+
+  prefillSheaf(count: number, gfp: number): MapleNodeSheaf | null {
+    checkCount('MaplePoolAllocator.prefillSheaf', 'count', count);
+    checkGfp('MaplePoolAllocator.prefillSheaf', gfp);
+    // More than the allocator may ever hold: fail at once (ENOMEM), nothing allocated.
+    if (count > this.maxNodes - this.inUse) return null;
     const sheaf = this.spareSheaves.pop() ?? new PoolSheaf();
     const nodes = sheaf.nodes;
     for (let i = 0; i < count; i++) {
@@ -249,18 +343,20 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
       nodes.push(n);
     }
     sheaf.size = count;
+    sheaf.owner = this;
     return sheaf;
   }
 
   allocFromSheaf(sheaf: MapleNodeSheaf): number {
-    const s = sheaf as PoolSheaf;
+    const s = this.checkSheaf('MaplePoolAllocator.allocFromSheaf', sheaf);
     if (s.size === 0) return 0;
     s.size--;
     return s.nodes.pop()!;
   }
 
   returnSheaf(sheaf: MapleNodeSheaf): void {
-    const s = sheaf as PoolSheaf;
+    const s = this.checkSheaf('MaplePoolAllocator.returnSheaf', sheaf);
+    s.owner = null;
     const nodes = s.nodes;
     // A sheaf only ever holds clean nodes (fresh handles, or freed and
     // cleared ones): they go straight back to the free list.
@@ -271,8 +367,13 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
       this.freeList = f;
     }
     const fl = this.freeList;
+    const live = this.live;
     let k = this.nrFree;
-    for (let i = 0; i < nr; i++) fl[k++] = nodes[i]!;
+    for (let i = 0; i < nr; i++) {
+      const n = nodes[i]!;
+      live[n] = 0;
+      fl[k++] = n;
+    }
     this.nrFree = k;
     this.inUse -= nr;
     nodes.length = 0;
@@ -280,11 +381,14 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
     this.spareSheaves.push(s);
   }
 
-  alloc(_gfp: number): number {
+  alloc(gfp: number): number {
+    checkGfp('MaplePoolAllocator.alloc', gfp);
     return this.take();
   }
 
   free(node: number): void {
+    this.checkLive('MaplePoolAllocator.free', node);
+    this.live[node] = 0;
     this.store.clear(node);
     if (this.nrFree === this.freeList.length) {
       const f = new Int32Array(this.freeList.length * 2);

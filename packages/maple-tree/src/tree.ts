@@ -7,6 +7,8 @@
  * `undefined` is NULL (empty). {@link XA_ZERO_ENTRY} is the reserved marker
  * with the role of the kernel's `XA_ZERO_ENTRY`.
  */
+import { badArg } from './check.js';
+import { MapleTreeError } from './errors.js';
 import { MAPLE_HEIGHT_MAX, type MapleNodeAllocator, type MapleNodeStore, MaplePoolAllocator } from './node-store.js';
 import { type MapleRcu, MapleRcuQueue } from './rcu.js';
 
@@ -255,4 +257,25 @@ export function mtWriteLocked(mt: Mtree): boolean {
   const ext = mt.externalLock;
   if (ext !== null) return ext.isWriteHeld ? ext.isWriteHeld() : ext.isHeld();
   return mt.lockHeld;
+}
+
+/** Every bit `ma_flags` defines. */
+const MT_FLAGS_KNOWN =
+  MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU | MT_FLAGS_HEIGHT_MASK | MT_FLAGS_LOCK_MASK | MT_FLAGS_ALLOC_WRAPPED;
+
+/** @internal Check tree flags: a non-negative integer using only the bits of `ma_flags`. */
+export function checkFlags(fn: string, flags: unknown): asserts flags is number {
+  if (typeof flags !== 'number' || flags >>> 0 !== flags || (flags & ~MT_FLAGS_KNOWN) !== 0)
+    badArg(fn, 'flags', flags, `a combination of the MT_FLAGS_* bits (0x${MT_FLAGS_KNOWN.toString(16)})`);
+}
+
+/** @internal Check that `mt` is a tree (`Mtree`) that was not destroyed. */
+export function checkTree(fn: string, mt: unknown, what = 'mt'): asserts mt is Mtree {
+  if (!(mt instanceof Mtree)) badArg(fn, what, mt, 'a maple tree (Mtree)');
+  if (mt.destroyed) throw new MapleTreeError('EINVAL', `maple_tree: ${fn}: operation on a destroyed tree`);
+}
+
+/** @internal Check that `mt` is a tree (`Mtree`), destroyed or not. */
+export function checkTreeObject(fn: string, mt: unknown, what = 'mt'): asserts mt is Mtree {
+  if (!(mt instanceof Mtree)) badArg(fn, what, mt, 'a maple tree (Mtree)');
 }

@@ -3,6 +3,8 @@
  * (`mt_dump`), node statistics and a plain-JSON picture of the tree for the
  * web page.
  */
+
+import { badArg, checkFunction } from './check.js';
 import { MapleTreeError } from './errors.js';
 import {
   MAPLE_GAP_STRIDE as GS,
@@ -14,7 +16,7 @@ import {
   mtSlots,
   MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
-import { MAPLE_MAX, type Mtree, mtHeight, mtIsAlloc } from './tree.js';
+import { checkTreeObject, MAPLE_MAX, type Mtree, mtHeight, mtIsAlloc } from './tree.js';
 
 /** What {@link mtValidate} counted. */
 export interface MtValidateReport {
@@ -47,6 +49,7 @@ function fail(msg: string): never {
  * @kernel mt_validate (lib/maple_tree.c)
  */
 export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtValidateReport {
+  checkTreeObject('mtValidate', mt);
   const strict = opts.occupancy ?? true;
   const height = mtHeight(mt);
   const report: MtValidateReport = {
@@ -76,6 +79,8 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
     const leaf = depth === height - 1;
     if (st.dead[n] === 1) fail(`node ${n} is dead but reachable`);
     if (leaf ? type !== maple_leaf_64 : type !== itype) fail(`node ${n} at depth ${depth} has type ${type}`);
+    if ((type === maple_arange_64) !== (st.gapIdx[n] !== 0))
+      fail(`node ${n} of type ${type} has gap record ${st.gapIdx[n]} (only maple_arange_64 nodes have one)`);
     if (st.parent[n] !== parent) fail(`node ${n} parent ${st.parent[n]} != ${parent}`);
     if (parent !== 0 && st.parentSlot[n] !== pslot) fail(`node ${n} parent slot ${st.parentSlot[n]} != ${pslot}`);
     const e = st.pivots[n * S + 15]!;
@@ -124,8 +129,8 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
       if (c === 0) fail(`internal node ${n} has no child in slot ${i}`);
       const cg = visit(c, depth + 1, lo3, hi, n, i);
       if (alloc) {
-        if (st.gaps[n * GS + i] !== cg)
-          fail(`node ${n} gap[${i}] = ${st.gaps[n * GS + i]} but the child's largest gap is ${cg}`);
+        if (st.gaps[st.gapIdx[n]! * GS + i] !== cg)
+          fail(`node ${n} gap[${i}] = ${st.gaps[st.gapIdx[n]! * GS + i]} but the child's largest gap is ${cg}`);
         if (cg > g) {
           g = cg;
           maxOff = i;
@@ -133,7 +138,7 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
       }
       lo3 = hi + 1;
     }
-    if (alloc && st.gaps[n * GS + st.gapOffset[n]!] !== st.gaps[n * GS + maxOff])
+    if (alloc && st.gaps[st.gapIdx[n]! * GS + st.gapOffset[n]!] !== st.gaps[st.gapIdx[n]! * GS + maxOff])
       fail(`node ${n} meta gap offset is wrong`);
     return g;
   };
@@ -171,6 +176,8 @@ const TYPE_NAMES = ['maple_free', 'maple_leaf_64', 'maple_range_64', 'maple_aran
 
 /** The tree as plain JSON (entries passed through `mapEntry`). */
 export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e): MapleTreeJSON {
+  checkTreeObject('mtToJSON', mt);
+  checkFunction('mtToJSON', 'mapEntry', mapEntry);
   const st = mt.store;
   const height = mtHeight(mt);
   const node = (n: number, depth: number, min: number, max: number): MapleNodeJSON => {
@@ -190,7 +197,7 @@ export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e
     } else {
       if (st.type[n] === maple_arange_64) {
         const gaps: number[] = [];
-        for (let i = 0; i <= e; i++) gaps.push(st.gaps[n * GS + i]!);
+        for (let i = 0; i <= e; i++) gaps.push(st.gaps[st.gapIdx[n]! * GS + i]!);
         out.gaps = gaps;
       }
       const children: MapleNodeJSON[] = [];
@@ -217,6 +224,9 @@ export type MtDumpFormat = 'hex' | 'dec';
  * @kernel mt_dump (lib/maple_tree.c)
  */
 export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: unknown) => string = String): string {
+  checkTreeObject('mtDump', mt);
+  if (format !== 'hex' && format !== 'dec') badArg('mtDump', 'format', format, "'hex' or 'dec'");
+  checkFunction('mtDump', 'showEntry', showEntry);
   const out: string[] = [];
   const num = (v: number) => (format === 'hex' ? v.toString(16) : String(v));
   const range = (min: number, max: number, depth: number) =>
@@ -231,7 +241,7 @@ export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: u
     let line = `${range(min, max, depth)}node ${n} depth ${depth} type ${type} parent ${st.parent[n]}`;
     if (type === maple_arange_64) {
       const gaps: string[] = [];
-      for (let i = 0; i <= e; i++) gaps.push(num(st.gaps[n * GS + i]!));
+      for (let i = 0; i <= e; i++) gaps.push(num(st.gaps[st.gapIdx[n]! * GS + i]!));
       line += ` contents: ${gaps.join(' ')} | ${e} ${st.gapOffset[n]}|`;
     }
     out.push(line);

@@ -8,15 +8,17 @@
  * child, and picks the store type as `mas_wr_store_type()` does. The
  * preallocation worst case (`mas_prealloc_calc()`) follows from the type and
  * those heights. Exact fits, appends and slot stores change the leaf in place;
- * node stores rewrite it; splits, rebalances and spanning stores rebuild the
- * affected part of the tree bottom-up through one "big node" of up to 3 nodes
- * of data per level, stopping as soon as a level absorbs the change.
+ * node stores rewrite it (in place without RCU, into a new leaf with RCU);
+ * splits, rebalances and spanning stores take Linux 7.2's `maple_copy` path:
+ * level by level from the leaves up, the new data of a level (up to three
+ * slots) is combined with what is left of the node(s) it replaces and written
+ * to one, two or three new nodes, until a level converges.
  *
  * Context: all writers hold the tree lock. Module scratch state makes the write
  * path allocation-free; it is not re-entrant (allocator callbacks must not
  * write to a maple tree).
  */
-import { EINVAL, ENOMEM, MapleTreeError } from './errors.js';
+import { MapleTreeError } from './errors.js';
 import {
   GFP_NOWAIT,
   type maple_arange_64 as MAPLE_ARANGE_64,
@@ -79,9 +81,13 @@ export const STORE_TYPE_NAMES: readonly string[] = [
  */
 export const wrFastPathCounts = { nodeStoreGapKept: 0 };
 
-/** `mas_flags`: bulk insert mode (`mas_expected_entries`). */
+/**
+ * `mas_flags`: bulk insert mode (`mas_expected_entries`). Linux 7.2 has no
+ * bulk mode any more: here it only marks the preallocation; the stores take
+ * the normal write path.
+ */
 export const MA_STATE_BULK = 1;
-/** `mas_flags`: the last leaf of a bulk insert may need rebalancing. */
+/** `mas_flags`: the last leaf of a bulk insert may need rebalancing (never set: 7.2 rebalances as it stores). */
 export const MA_STATE_REBALANCE = 2;
 /** `mas_flags`: nodes were preallocated for the next store. */
 export const MA_STATE_PREALLOC = 4;
@@ -109,14 +115,6 @@ const rNode = new Int32Array(LEVELS);
 const rOff = new Int32Array(LEVELS);
 const rMin = new Float64Array(LEVELS);
 const rMax = new Float64Array(LEVELS);
-
-/** The big node (`struct maple_big_node`): up to three nodes of data. */
-const BIG = 72;
-const bPiv = new Float64Array(BIG);
-const bSlot: unknown[] = new Array<unknown>(BIG).fill(undefined);
-const bChild = new Int32Array(BIG);
-const bGap = new Float64Array(BIG);
-let bCount = 0;
 
 // Doubles handed between hot functions through a typed array: a double
 // argument or return value of a call V8 does not inline is boxed (a heap
@@ -172,6 +170,7 @@ let curReuse: number[] = [];
 // (the store grows by replacing its arrays).
 let P: Float64Array = new Float64Array(0);
 let G: Float64Array = new Float64Array(0);
+let GI: Int32Array = new Int32Array(0);
 let SL: unknown[] = [];
 let GO: Uint8Array = new Uint8Array(0);
 let TY: Uint8Array = new Uint8Array(0);
@@ -183,6 +182,7 @@ function bind(mt: Mtree): void {
   const st = mt.store;
   P = st.pivots;
   G = st.gaps;
+  GI = st.gapIdx;
   SL = st.slots;
   GO = st.gapOffset;
   TY = st.type;
@@ -231,6 +231,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   }
   pathTree = null;
   const gaps = st.gaps;
+  const gapIdx = st.gapIdx;
   const gapOff = st.gapOffset;
   let touch = 0;
   let n = mt.root;
@@ -267,7 +268,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
     }
     // Touch the gap and gap offset the leaf's gap update may write: their
     // loads overlap with the walk's own misses instead of following it.
-    touch += gaps[n * GS + o]! + gapOff[n]!;
+    touch += gaps[gapIdx[n]! * GS + o]! + gapOff[n]!;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = sMax;
     n = slots[b + o] as number;
@@ -334,7 +335,7 @@ function leafStoreType(mas: WriteState, entry: unknown, d: number, n: number): n
   if (endPiv === last) newEnd--;
   wr.newEnd = newEnd;
   if (newEnd < mtMinSlots[maple_leaf_64]!) {
-    if (d !== 0 && (mas.masFlags & MA_STATE_BULK) === 0) return wr_rebalance;
+    if (d !== 0) return wr_rebalance;
     return wr_node_store;
   }
   if (newEnd >= mtSlots[maple_leaf_64]!) return wr_split_store;
@@ -364,6 +365,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   wr.leafDepth = leafDepth;
   pathTree = null;
   const gaps = st.gaps;
+  const gapIdx = st.gapIdx;
   const gapOff = st.gapOffset;
   let touch = 0;
   let n = mt.root;
@@ -381,7 +383,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
     lMin[d] = min;
     lMax[d] = max;
     if (d === leafDepth) break;
-    touch += gaps[n * GS + o]! + gapOff[n]!;
+    touch += gaps[gapIdx[n]! * GS + o]! + gapOff[n]!;
     min = o > 0 ? piv[b + o - 1]! + 1 : min;
     max = o < 15 ? piv[b + o]! : max;
     n = slots[b + o] as number;
@@ -489,6 +491,8 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
     n = mas.reuse.pop()!;
     mt.stats.reused++;
     mt.store.init(n, type);
+    // init() may grow the gap table.
+    bind(mt);
     return n;
   }
   if (mas.sheaf !== null) n = a.allocFromSheaf(mas.sheaf);
@@ -500,8 +504,8 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
   }
   mt.stats.used++;
   mt.store.ensure(n);
-  bind(mt);
   mt.store.init(n, type);
+  bind(mt);
   return n;
 }
 
@@ -515,7 +519,6 @@ function nodeFree(mt: Mtree, n: number): void {
 
 /** Free a whole subtree whose root is at `depth`. */
 function destroySubtree(mt: Mtree, n: number, depth: number, leafDepth: number): void {
-  if (nrConsumedAll > 0 && isConsumed(n)) return;
   if (depth < leafDepth) {
     const b = n * S;
     const e = P[n * S + 15]!;
@@ -538,17 +541,21 @@ function flushRcu(mt: Mtree): void {
 
 /** Largest gap of an arange node; updates its meta gap offset. */
 function internalMaxGap(n: number): number {
-  const e = P[n * S + 15]!;
+  const piv = P;
+  const gp = G;
+  const gix = GI;
+  const gof = GO;
+  const e = piv[n * S + 15]!;
   let g = -1;
   let off = 0;
   for (let i = 0; i <= e; i++) {
-    const v = G[n * GS + i]!;
+    const v = gp[gix[n]! * GS + i]!;
     if (v > g) {
       g = v;
       off = i;
     }
   }
-  GO[n] = off;
+  gof[n] = off;
   return g;
 }
 
@@ -564,7 +571,7 @@ function gapUpdateUp(mt: Mtree, n: number): void {
     const p = PA[n]!;
     if (p === 0) return;
     const slot = PS[n]!;
-    const pb = p * GS;
+    const pb = GI[p]! * GS;
     const old = G[pb + slot]!;
     if (old === gap) return;
     G[pb + slot] = gap;
@@ -585,33 +592,38 @@ function gapUpdateUp(mt: Mtree, n: number): void {
  * arrays, which a cold write would otherwise load level by level.
  */
 function gapUpdatePath(d: number): void {
+  const gp = G;
+  const gix = GI;
+  const gof = GO;
   let gap = DB[0]!;
   for (let k = d - 1; k >= 0; k--) {
     const p = lNode[k]!;
     const slot = lOff[k]!;
-    const pb = p * GS;
-    const old = G[pb + slot]!;
+    const pb = gix[p]! * GS;
+    const old = gp[pb + slot]!;
     if (old === gap) return;
-    G[pb + slot] = gap;
-    const off = GO[p]!;
+    gp[pb + slot] = gap;
+    const off = gof[p]!;
     if (slot === off) {
       if (gap < old) gap = internalMaxGap(p);
-    } else if (gap > G[pb + off]!) GO[p] = slot;
+    } else if (gap > gp[pb + off]!) gof[p] = slot;
     else return;
   }
 }
 
 /** Update the gaps above leaf `n` at depth `d` of the current path. @kernel mas_update_gap (lib/maple_tree.c) */
 function leafGapUpdate(mt: Mtree, n: number, d: number): void {
+  const piv = P;
+  const sl = SL;
   if (d === 0 || !mtIsAlloc(mt)) return;
   const b = n * S;
-  const e = P[b + 15]!;
+  const e = piv[b + 15]!;
   const max = lMax[d]!;
   let g = 0;
   let lo = lMin[d]!;
   for (let i = 0; i <= e; i++) {
-    const hi = i < e ? P[b + i]! : max;
-    if (SL[b + i] === undefined) {
+    const hi = i < e ? piv[b + i]! : max;
+    if (sl[b + i] === undefined) {
       const sz = hi - lo + 1;
       if (sz > g) g = sz;
     }
@@ -619,370 +631,6 @@ function leafGapUpdate(mt: Mtree, n: number, d: number): void {
   }
   DB[0] = g;
   gapUpdatePath(d);
-}
-
-/**
- * Copy big-node entries [from, from + cnt) into node `n`; returns the node's
- * largest gap (leaf: largest NULL range starting at `nodeMin`).
- * @kernel mab_mas_cp (lib/maple_tree.c)
- */
-function bnWrite(n: number, leaf: boolean, from: number, cnt: number): void {
-  const nodeMin = DB[2]!;
-  const b = n * S;
-  const last = cnt - 1;
-  if (leaf) {
-    let g = 0;
-    let lo = nodeMin;
-    for (let i = 0; i < cnt; i++) {
-      const hi = bPiv[from + i]!;
-      const v = bSlot[from + i];
-      SL[b + i] = v;
-      // pivot[end] holds the node's max when there is room (as in the kernel).
-      if (i < 15) P[b + i] = hi;
-      if (v === undefined) {
-        const sz = hi - lo + 1;
-        if (sz > g) g = sz;
-      }
-      lo = hi + 1;
-    }
-    for (let i = cnt; i < S; i++) SL[b + i] = undefined;
-    P[n * S + 15] = last;
-    DB[1] = g;
-    return;
-  }
-  const alloc = TY[n] === maple_arange_64;
-  let g = -1;
-  let off = 0;
-  for (let i = 0; i < cnt; i++) {
-    const c = bChild[from + i]!;
-    SL[b + i] = c;
-    PA[c] = n;
-    PS[c] = i;
-    if (i < 15) P[b + i] = bPiv[from + i]!;
-    if (alloc) {
-      const v = bGap[from + i]!;
-      G[n * GS + i] = v;
-      if (v > g) {
-        g = v;
-        off = i;
-      }
-    }
-  }
-  P[n * S + 15] = last;
-  GO[n] = off;
-  DB[1] = alloc ? g : 0;
-}
-
-/** Append all slots of node `n` (bounds [nmin, nmax]) to the big node. */
-function bnAppendNode(n: number, leaf: boolean, nmax: number, alloc: boolean): void {
-  const b = n * S;
-  const e = P[n * S + 15]!;
-  let c = bCount;
-  for (let i = 0; i <= e; i++, c++) {
-    bPiv[c] = i < e ? P[b + i]! : nmax;
-    if (leaf) bSlot[c] = SL[b + i];
-    else {
-      bChild[c] = SL[b + i] as number;
-      if (alloc) bGap[c] = G[n * GS + i]!;
-    }
-  }
-  bCount = c;
-}
-
-/** Put all slots of node `n` in front of the big node. */
-function bnPrependNode(n: number, leaf: boolean, nmax: number, alloc: boolean): void {
-  const e = P[n * S + 15]!;
-  const shift = e + 1;
-  for (let i = bCount - 1; i >= 0; i--) {
-    bPiv[i + shift] = bPiv[i]!;
-    if (leaf) bSlot[i + shift] = bSlot[i];
-    else {
-      bChild[i + shift] = bChild[i]!;
-      bGap[i + shift] = bGap[i]!;
-    }
-  }
-  const saved = bCount + shift;
-  bCount = 0;
-  bnAppendNode(n, leaf, nmax, alloc);
-  bCount = saved;
-}
-
-// Nodes consumed at the level being rebuilt (their contents moved into the big
-// node), and every node consumed by this rebuild (skipped by subtree frees).
-const consumed = new Int32Array(8);
-let nrConsumed = 0;
-const consumedAll = new Int32Array(512);
-let nrConsumedAll = 0;
-function addConsumed(n: number): void {
-  consumed[nrConsumed++] = n;
-  if (nrConsumedAll < consumedAll.length) consumedAll[nrConsumedAll++] = n;
-}
-function isConsumed(n: number): boolean {
-  for (let i = 0; i < nrConsumedAll; i++) if (consumedAll[i] === n) return true;
-  return false;
-}
-
-const newNodes = new Int32Array(3);
-const newMax = new Float64Array(3);
-const newGap = new Float64Array(3);
-
-/**
- * Rebuild from the leaf level upwards. The big node holds the new contents of
- * the leaf level between lNode[leafDepth] and rNode[leafDepth]; lNode/lOff and
- * rNode/rOff describe both paths up to the root (equal above the span).
- * @kernel mas_spanning_rebalance (lib/maple_tree.c)
- */
-function rebuild(mt: Mtree, mas: WriteState, leafDepth: number): void {
-  const rcu = mtInRcu(mt);
-  const alloc = mtIsAlloc(mt);
-  const itype = internalType(mt);
-  const bulk = (mas.masFlags & MA_STATE_BULK) !== 0;
-  let d = leafDepth;
-  let leaf = true;
-  let type: number = maple_leaf_64;
-  let bnMin = lMin[d]!;
-  let bnMax = rMax[d]!;
-  nrConsumed = 0;
-  nrConsumedAll = 0;
-  addConsumed(lNode[d]!);
-  if (rNode[d] !== lNode[d]) addConsumed(rNode[d]!);
-  for (;;) {
-    const isRoot = d === 0;
-    // Rebalance an insufficient level against a sibling: right first, then left,
-    // then the nearest node of this level under another parent.
-    if (!isRoot && !bulk && bCount <= mtMinSlots[type]!) {
-      const pd = d - 1;
-      const rp = rNode[pd]!;
-      const ro = rOff[pd]!;
-      const lp = lNode[pd]!;
-      const lo = lOff[pd]!;
-      if (ro < P[rp * S + 15]!) {
-        const sib = SL[rp * S + ro + 1] as number;
-        const sibMax = ro + 1 < P[rp * S + 15]! ? P[rp * S + ro + 1]! : rMax[pd]!;
-        bnAppendNode(sib, leaf, sibMax, alloc);
-        rOff[pd] = ro + 1;
-        rNode[d] = sib;
-        rMax[d] = sibMax;
-        bnMax = sibMax;
-        addConsumed(sib);
-      } else if (lo > 0) {
-        const sib = SL[lp * S + lo - 1] as number;
-        const sibMin = lo - 1 > 0 ? P[lp * S + lo - 2]! + 1 : lMin[pd]!;
-        const sibMax = P[lp * S + lo - 1]!;
-        bnPrependNode(sib, leaf, sibMax, alloc);
-        lOff[pd] = lo - 1;
-        lNode[d] = sib;
-        lMin[d] = sibMin;
-        bnMin = sibMin;
-        addConsumed(sib);
-      } else {
-        let k = pd - 1;
-        while (k >= 0 && rOff[k]! >= P[rNode[k]! * S + 15]!) k--;
-        if (k >= 0) {
-          // The next node of this level: first-child chain under rNode[k]'s next slot.
-          const o = ++rOff[k]!;
-          const pk = rNode[k]!;
-          let x = SL[pk * S + o] as number;
-          let xmax = o < P[pk * S + 15]! ? P[pk * S + o]! : rMax[k]!;
-          for (let j = k + 1; j < d; j++) {
-            rNode[j] = x;
-            rOff[j] = 0;
-            rMax[j] = xmax;
-            xmax = P[x * S + 15]! > 0 ? P[x * S]! : xmax;
-            x = SL[x * S] as number;
-          }
-          bnAppendNode(x, leaf, xmax, alloc);
-          rNode[d] = x;
-          rMax[d] = xmax;
-          bnMax = xmax;
-          addConsumed(x);
-        } else {
-          k = pd - 1;
-          while (k >= 0 && lOff[k]! === 0) k--;
-          if (k >= 0) {
-            // The previous node of this level: last-child chain under lNode[k]'s previous slot.
-            const o = --lOff[k]!;
-            const pk = lNode[k]!;
-            let x = SL[pk * S + o] as number;
-            let xmin = o > 0 ? P[pk * S + o - 1]! + 1 : lMin[k]!;
-            const xmax = P[pk * S + o]!;
-            for (let j = k + 1; j < d; j++) {
-              const e = P[x * S + 15]!;
-              lNode[j] = x;
-              lOff[j] = e;
-              lMin[j] = xmin;
-              xmin = e > 0 ? P[x * S + e - 1]! + 1 : xmin;
-              x = SL[x * S + e] as number;
-            }
-            bnPrependNode(x, leaf, xmax, alloc);
-            lNode[d] = x;
-            lMin[d] = xmin;
-            bnMin = xmin;
-            addConsumed(x);
-          }
-        }
-      }
-    }
-    const c = bCount;
-    // Converged: one node of this level takes the new contents.
-    if (lNode[d] === rNode[d] && c <= mtSlots[type]! && !(isRoot && !leaf && c === 1)) {
-      const old = lNode[d]!;
-      let target = old;
-      if (rcu) {
-        target = popNode(mt, mas, type);
-        if (isRoot) mt.root = target;
-        else {
-          const p = PA[old]!;
-          const s = PS[old]!;
-          PA[target] = p;
-          PS[target] = s;
-          SL[p * S + s] = target;
-        }
-        nodeFree(mt, old);
-      }
-      DB[2] = bnMin;
-      bnWrite(target, leaf, 0, c);
-      const g = DB[1]!;
-      for (let i = 0; i < nrConsumed; i++) if (consumed[i] !== old) nodeFree(mt, consumed[i]!);
-      if (alloc && !isRoot) {
-        DB[0] = g;
-        gapUpdateUp(mt, target);
-      }
-      flushRcu(mt);
-      return;
-    }
-    // A root with a single child: the child becomes the root.
-    if (isRoot && !leaf && c === 1) {
-      const nr = bChild[0]!;
-      for (let i = 0; i < nrConsumed; i++) nodeFree(mt, consumed[i]!);
-      PA[nr] = 0;
-      PS[nr] = 0;
-      mt.root = nr;
-      mtSetHeight(mt, leafDepth);
-      collapseRoot(mt);
-      flushRcu(mt);
-      return;
-    }
-    // Split into 1, 2 or 3 nodes.
-    const slotsN = mtSlots[type]!;
-    let k = 1;
-    let s1 = c;
-    let s2 = c;
-    if (c > slotsN) {
-      if (c <= 2 * slotsN - 2) {
-        k = 2;
-        s1 = bulk ? Math.min(slotsN, c - mtMinSlots[type]! - 1) : (c + 1) >> 1;
-        if (leaf && bSlot[s1 - 1] === undefined) s1++;
-      } else {
-        k = 3;
-        s1 = Math.ceil(c / 3);
-        s2 = Math.ceil((2 * c) / 3);
-        if (leaf && bSlot[s1 - 1] === undefined) s1++;
-        if (leaf && bSlot[s2 - 1] === undefined) s2++;
-      }
-    }
-    let from = 0;
-    let nmin = bnMin;
-    for (let j = 0; j < k; j++) {
-      const to = j === 0 ? s1 : j === 1 ? (k === 2 ? c : s2) : c;
-      const nn = popNode(mt, mas, type);
-      DB[2] = nmin;
-      bnWrite(nn, leaf, from, to - from);
-      newGap[j] = DB[1]!;
-      newNodes[j] = nn;
-      newMax[j] = to === c ? bnMax : bPiv[to - 1]!;
-      nmin = newMax[j]! + 1;
-      from = to;
-    }
-    for (let i = 0; i < nrConsumed; i++) nodeFree(mt, consumed[i]!);
-    if (isRoot) {
-      if (k === 1) {
-        const nr = newNodes[0]!;
-        PA[nr] = 0;
-        PS[nr] = 0;
-        mt.root = nr;
-        mtSetHeight(mt, leafDepth + 1);
-      } else {
-        const root = popNode(mt, mas, itype);
-        for (let j = 0; j < k; j++) {
-          bChild[j] = newNodes[j]!;
-          bPiv[j] = newMax[j]!;
-          bGap[j] = newGap[j]!;
-        }
-        DB[2] = 0;
-        bnWrite(root, false, 0, k);
-        mt.root = root;
-        mtSetHeight(mt, leafDepth + 2);
-      }
-      flushRcu(mt);
-      return;
-    }
-    // Build the parent level: left part, new nodes, right part.
-    const pd = d - 1;
-    const lp = lNode[pd]!;
-    const lo = lOff[pd]!;
-    const rp = rNode[pd]!;
-    const ro = rOff[pd]!;
-    let cc = 0;
-    const lb = lp * S;
-    for (let i = 0; i < lo; i++, cc++) {
-      bPiv[cc] = P[lb + i]!;
-      bChild[cc] = SL[lb + i] as number;
-      if (alloc) bGap[cc] = G[lp * GS + i]!;
-    }
-    for (let j = 0; j < k; j++, cc++) {
-      bChild[cc] = newNodes[j]!;
-      bPiv[cc] = newMax[j]!;
-      bGap[cc] = newGap[j]!;
-    }
-    const rb = rp * S;
-    const re = P[rp * S + 15]!;
-    for (let i = ro + 1; i <= re; i++, cc++) {
-      bPiv[cc] = i < re ? P[rb + i]! : rMax[pd]!;
-      bChild[cc] = SL[rb + i] as number;
-      if (alloc) bGap[cc] = G[rp * GS + i]!;
-    }
-    bCount = cc;
-    // Children inside the replaced window that were not consumed are dropped whole.
-    if (lp === rp) {
-      for (let i = lo + 1; i < ro; i++) {
-        const ch = SL[lb + i] as number;
-        if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
-      }
-    } else {
-      for (let i = lo + 1; i <= P[lp * S + 15]!; i++) {
-        const ch = SL[lb + i] as number;
-        if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
-      }
-      for (let i = 0; i < ro; i++) {
-        const ch = SL[rb + i] as number;
-        if (!isConsumed(ch)) destroySubtree(mt, ch, d, leafDepth);
-      }
-    }
-    nrConsumed = 0;
-    addConsumed(lp);
-    if (rp !== lp) addConsumed(rp);
-    d = pd;
-    leaf = false;
-    type = itype;
-    bnMin = lMin[d]!;
-    bnMax = rMax[d]!;
-  }
-}
-
-/** While the root is an internal node with one child, make the child the root. */
-function collapseRoot(mt: Mtree): void {
-  let h = mtHeight(mt);
-  while (h > 1 && P[mt.root * S + 15] === 0) {
-    const old = mt.root;
-    const nr = SL[old * S] as number;
-    PA[nr] = 0;
-    PS[nr] = 0;
-    mt.root = nr;
-    nodeFree(mt, old);
-    h--;
-    mtSetHeight(mt, h);
-  }
 }
 
 /** The right path equals the left one down to `depth` (a store within one subtree). */
@@ -1048,42 +696,6 @@ function walkLeft(depth: number, leafDepth: number, key: number): void {
 }
 
 /**
- * Fill the big node with the leaf-level result of storing `entry` over
- * [index, last]: the left leaf's slots before `lo` (and the part of slot `lo`
- * below index), the new range, then the right leaf from the slot `ro` holding
- * last + 1 (ro > end: nothing to the right).
- * @kernel mas_store_b_node (lib/maple_tree.c)
- */
-function bnFromLeaves(entry: unknown, L: number, lo: number, R: number, ro: number): void {
-  const index = DB[3]!;
-  const last = DB[4]!;
-  const lmin = DB[5]!;
-  const rmax = DB[6]!;
-  const lb = L * S;
-  let c = 0;
-  for (let i = 0; i < lo; i++, c++) {
-    bPiv[c] = P[lb + i]!;
-    bSlot[c] = SL[lb + i];
-  }
-  const sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
-  if (sMin < index) {
-    bPiv[c] = index - 1;
-    bSlot[c] = SL[lb + lo];
-    c++;
-  }
-  bPiv[c] = last;
-  bSlot[c] = entry;
-  c++;
-  const rb = R * S;
-  const re = P[R * S + 15]!;
-  for (let i = ro; i <= re; i++, c++) {
-    bPiv[c] = i < re ? P[rb + i]! : rmax;
-    bSlot[c] = SL[rb + i];
-  }
-  bCount = c;
-}
-
-/**
  * Replace the whole tree by `entry` over [0, MAPLE_MAX] (or empty it).
  * @kernel mas_new_root (lib/maple_tree.c)
  */
@@ -1103,7 +715,6 @@ function masNewRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
     mt.rootEntry = undefined;
     mtSetHeight(mt, 1);
   }
-  nrConsumedAll = 0;
   if (oldRoot !== 0) destroySubtree(mt, oldRoot, 0, oldHeight - 1);
   flushRcu(mt);
 }
@@ -1199,26 +810,20 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       wrSlotStore(mt, mas, entry);
       return;
     case wr_spanning_store:
-      if ((mas.masFlags & MA_STATE_BULK) !== 0) wrSpanningStore(mt, mas, entry);
-      else cpWrSpanningStore(mt, mas, entry);
+      cpWrSpanningStore(mt, mas, entry);
       return;
     case wr_node_store:
-      if (!mtInRcu(mt)) {
-        wrNodeStoreInPlace(mt, mas, entry);
-        return;
-      }
-      nodeStoreRebuild(mt, mas, entry);
+      if (!mtInRcu(mt)) wrNodeStoreInPlace(mt, mas, entry);
+      else wrNodeStoreRcu(mt, mas, entry);
       return;
     case wr_split_store:
-      if ((mas.masFlags & MA_STATE_BULK) !== 0) nodeStoreRebuild(mt, mas, entry);
-      else cpWrLeaf(mt, mas, entry, false);
+      cpWrLeaf(mt, mas, entry, false);
       return;
     case wr_rebalance:
-      if ((mas.masFlags & MA_STATE_BULK) !== 0) nodeStoreRebuild(mt, mas, entry);
-      else cpWrLeaf(mt, mas, entry, true);
+      cpWrLeaf(mt, mas, entry, true);
       return;
     default:
-      nodeStoreRebuild(mt, mas, entry);
+      throw new MapleTreeError('EUCLEAN', `maple_tree: store type ${storeType} has no write path`);
   }
 }
 
@@ -1228,6 +833,10 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
  * @kernel mas_wr_node_store (lib/maple_tree.c)
  */
 function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const piv = P;
+  const sl = SL;
+  const gp = G;
+  const gix = GI;
   const d = wr.depth;
   const n = lNode[d]!;
   const b = n * S;
@@ -1237,7 +846,7 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   const index = mas.index;
   const last = mas.last;
   const max = lMax[d]!;
-  const cOe = SL[b + oe];
+  const cOe = sl[b + oe];
   const head = wr.rMin < index ? o + 1 : o;
   const remainder = wr.endPiv > last;
   // The leaf's largest gap is the parent's gap for it: when no empty range
@@ -1247,11 +856,11 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   let oldGap = 0;
   let window = -1;
   if (track) {
-    oldGap = G[lNode[d - 1]! * GS + lOff[d - 1]!]!;
+    oldGap = gp[gix[lNode[d - 1]!]! * GS + lOff[d - 1]!]!;
     let lo = wr.rMin;
     for (let i = o; i <= oe; i++) {
-      const hi = i < e ? P[b + i]! : max;
-      if (SL[b + i] === undefined && hi - lo + 1 > window) window = hi - lo + 1;
+      const hi = i < e ? piv[b + i]! : max;
+      if (sl[b + i] === undefined && hi - lo + 1 > window) window = hi - lo + 1;
       lo = hi + 1;
     }
   }
@@ -1260,26 +869,38 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   const newEnd = e + shift;
   if (shift > 0) {
     for (let i = e; i > oe; i--) {
-      SL[b + i + shift] = SL[b + i];
-      if (i + shift < 15) P[b + i + shift] = i < 15 ? P[b + i]! : max;
+      sl[b + i + shift] = sl[b + i];
+      if (i + shift < 15) piv[b + i + shift] = i < 15 ? piv[b + i]! : max;
     }
   } else if (shift < 0) {
     for (let i = oe + 1; i <= e; i++) {
-      SL[b + i + shift] = SL[b + i];
-      if (i + shift < 15) P[b + i + shift] = i < 15 ? P[b + i]! : max;
+      sl[b + i + shift] = sl[b + i];
+      if (i + shift < 15) piv[b + i + shift] = i < 15 ? piv[b + i]! : max;
     }
-    for (let i = newEnd + 1; i <= e; i++) SL[b + i] = undefined;
+    for (let i = newEnd + 1; i <= e; i++) sl[b + i] = undefined;
   }
-  if (head > o) P[b + o] = index - 1;
-  SL[b + head] = entry;
-  if (head < 15) P[b + head] = last;
+  if (head > o) piv[b + o] = index - 1;
+  sl[b + head] = entry;
+  if (head < 15) piv[b + head] = last;
   if (remainder) {
-    SL[b + head + 1] = cOe;
-    if (head + 1 < 15) P[b + head + 1] = wr.endPiv;
+    sl[b + head + 1] = cOe;
+    if (head + 1 < 15) piv[b + head + 1] = wr.endPiv;
   }
-  P[b + 15] = newEnd;
+  piv[b + 15] = newEnd;
   if (!track) return;
   if (window >= oldGap) {
+    if (entry === undefined) {
+      // A NULL store covers the whole window (and the NULLs next to it, the
+      // NULL extension): the new empty range is at least the old largest gap
+      // and everything outside it was no larger, so it is the leaf's gap.
+      wrFastPathCounts.nodeStoreGapKept++;
+      const g = last - index + 1;
+      if (g !== oldGap) {
+        DB[0] = g;
+        gapUpdatePath(d);
+      }
+      return;
+    }
     leafGapUpdate(mt, n, d);
     return;
   }
@@ -1293,28 +914,74 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   }
 }
 
-/** Node store in RCU mode, split and rebalance: through the big node. */
-function nodeStoreRebuild(mt: Mtree, mas: WriteState, entry: unknown): void {
-  // node store, split, rebalance: rebuild the leaf (and above as needed).
+/**
+ * Node store in RCU mode: copy the leaf into a new node around the new range
+ * (the head of the slot `index` falls in, the new range, the rest of the slot
+ * `last` falls in), put it in the old leaf's place and hand the old leaf to
+ * RCU. Readers see the old leaf or the new one, never a mix.
+ * @kernel mas_wr_node_store (lib/maple_tree.c)
+ */
+function wrNodeStoreRcu(mt: Mtree, mas: WriteState, entry: unknown): void {
   const d = wr.depth;
-  const n = lNode[d]!;
-  const max = lMax[d]!;
+  const old = lNode[d]!;
+  const e = wr.end;
+  const index = mas.index;
   const last = mas.last;
-  const oe = wr.offsetEnd;
-  let ro: number;
-  if (last === max) ro = P[n * S + 15]! + 1;
-  else ro = last < wr.endPiv ? oe : oe + 1;
-  DB[3] = mas.index;
-  DB[4] = last;
-  DB[5] = lMin[d]!;
-  DB[6] = max;
-  bnFromLeaves(entry, n, wr.offset, n, ro);
-  rightPathFromLeft(d);
-  rebuild(mt, mas, d);
+  const max = lMax[d]!;
+  let o = wr.offset;
+  let oe = wr.offsetEnd;
+  let newEnd = e + 1 - oe + o;
+  if (last === wr.endPiv) {
+    oe++;
+    newEnd--;
+  }
+  const n = popNode(mt, mas, maple_leaf_64);
+  const piv = P;
+  const sl = SL;
+  const b = old * S;
+  const nb = n * S;
+  for (let i = 0; i < o; i++) {
+    piv[nb + i] = piv[b + i]!;
+    sl[nb + i] = sl[b + i];
+  }
+  if (wr.rMin < index) {
+    sl[nb + o] = wr.content;
+    piv[nb + o] = index - 1;
+    o++;
+    newEnd++;
+  }
+  if (o < 15) piv[nb + o] = last;
+  sl[nb + o] = entry;
+  if (oe <= e) {
+    const dst = nb + o + 1;
+    const copy = e - oe + 1;
+    for (let i = 0; i < copy; i++) sl[dst + i] = sl[b + oe + i];
+    for (let i = 0; i < copy - 1; i++) piv[dst + i] = piv[b + oe + i]!;
+    if (newEnd < 15) piv[nb + newEnd] = max;
+  }
+  piv[nb + 15] = newEnd;
+  // mas_replace_node(): the new leaf takes the old one's place.
+  if (d === 0) {
+    PA[n] = 0;
+    PS[n] = 0;
+    mt.root = n;
+  } else {
+    const p = lNode[d - 1]!;
+    const slot = lOff[d - 1]!;
+    PA[n] = p;
+    PS[n] = slot;
+    sl[p * S + slot] = n;
+  }
+  lNode[d] = n;
+  nodeFree(mt, old);
+  leafGapUpdate(mt, n, d);
+  flushRcu(mt);
 }
 
 /** @kernel mas_wr_append (lib/maple_tree.c) */
 function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const piv = P;
+  const sl = SL;
   const d = wr.depth;
   const n = lNode[d]!;
   const b = n * S;
@@ -1325,155 +992,48 @@ function wrAppend(mt: Mtree, mas: WriteState, entry: unknown): void {
   const last = mas.last;
   if (newEnd === end + 1) {
     if (last === wr.rMax) {
-      SL[b + newEnd] = entry;
-      P[b + end] = index - 1;
+      sl[b + newEnd] = entry;
+      piv[b + end] = index - 1;
     } else {
-      SL[b + newEnd] = content;
-      P[b + end] = last;
-      SL[b + end] = entry;
+      sl[b + newEnd] = content;
+      piv[b + end] = last;
+      sl[b + end] = entry;
     }
   } else {
-    SL[b + newEnd] = content;
-    P[b + end + 1] = last;
-    SL[b + end + 1] = entry;
-    P[b + end] = index - 1;
+    sl[b + newEnd] = content;
+    piv[b + end + 1] = last;
+    sl[b + end + 1] = entry;
+    piv[b + end] = index - 1;
   }
-  if (newEnd < 15) P[b + newEnd] = lMax[d]!;
-  P[n * S + 15] = newEnd;
+  if (newEnd < 15) piv[b + newEnd] = lMax[d]!;
+  piv[n * S + 15] = newEnd;
   if (content === undefined || entry === undefined) leafGapUpdate(mt, n, d);
 }
 
 /** @kernel mas_wr_slot_store (lib/maple_tree.c) */
 function wrSlotStore(mt: Mtree, mas: WriteState, entry: unknown): void {
+  const piv = P;
+  const sl = SL;
   const d = wr.depth;
   const n = lNode[d]!;
   const b = n * S;
   const o = wr.offset;
-  let gap = SL[b + o] === undefined || SL[b + o + 1] === undefined;
+  let gap = sl[b + o] === undefined || sl[b + o + 1] === undefined;
   if (wr.offsetEnd - o === 1) {
     if (mas.index === wr.rMin) {
-      SL[b + o] = entry;
-      P[b + o] = mas.last;
+      sl[b + o] = entry;
+      piv[b + o] = mas.last;
     } else {
-      SL[b + o + 1] = entry;
-      P[b + o] = mas.index - 1;
+      sl[b + o + 1] = entry;
+      piv[b + o] = mas.index - 1;
     }
   } else {
-    if (SL[b + o + 2] === undefined) gap = true;
-    SL[b + o + 1] = entry;
-    P[b + o] = mas.index - 1;
-    P[b + o + 1] = mas.last;
+    if (sl[b + o + 2] === undefined) gap = true;
+    sl[b + o + 1] = entry;
+    piv[b + o] = mas.index - 1;
+    piv[b + o + 1] = mas.last;
   }
   if (entry === undefined || gap) leafGapUpdate(mt, n, d);
-}
-
-/**
- * A store over more than one node: walk both edges down from the node where
- * the span was found, merge what is left of both leaves around the new range,
- * and rebuild upwards.
- * @kernel mas_wr_spanning_store (lib/maple_tree.c)
- */
-function wrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
-  let index = mas.index;
-  let last = mas.last;
-  if (index === 0 && last === MAPLE_MAX) {
-    masNewRoot(mt, mas, entry);
-    return;
-  }
-  const top = wr.depth;
-  const leafDepth = mtHeight(mt) - 1;
-  rightPathFromLeft(top);
-  walkLeft(top, leafDepth, index);
-  const topMax = lMax[top]!;
-  const beyond = last >= topMax;
-  walkRight(top, leafDepth, beyond ? last : last + 1, beyond);
-  const L = lNode[leafDepth]!;
-  let lo = lOff[leafDepth]!;
-  const lmin = lMin[leafDepth]!;
-  const R = rNode[leafDepth]!;
-  let ro = beyond ? P[R * S + 15]! + 1 : rOff[leafDepth]!;
-  const rmax = rMax[leafDepth]!;
-  if (entry === undefined) {
-    // mas_extend_spanning_null()
-    const lb = L * S;
-    let sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
-    if (SL[lb + lo] === undefined) index = sMin;
-    if (index === sMin && lo > 0 && SL[lb + lo - 1] === undefined) {
-      lo--;
-      sMin = lo > 0 ? P[lb + lo - 1]! + 1 : lmin;
-      index = sMin;
-    }
-    const re = P[R * S + 15]!;
-    if (ro <= re && SL[R * S + ro] === undefined) {
-      last = ro < re ? P[R * S + ro]! : rmax;
-      ro++;
-    }
-    lOff[leafDepth] = lo;
-    mas.index = index;
-    mas.last = last;
-    if (index === 0 && last === MAPLE_MAX) {
-      masNewRoot(mt, mas, undefined);
-      return;
-    }
-  }
-  DB[3] = index;
-  DB[4] = last;
-  DB[5] = lmin;
-  DB[6] = rmax;
-  bnFromLeaves(entry, L, lo, R, ro);
-  rebuild(mt, mas, leafDepth);
-}
-
-/** Validate a user index; throws EINVAL for anything but a non-negative safe integer. */
-export function checkIndex(what: string, v: number): void {
-  if (!Number.isSafeInteger(v) || v < 0)
-    throw new MapleTreeError('EINVAL', `maple_tree: ${what} (${String(v)}) is not a non-negative safe integer`);
-}
-
-/** Errno helpers for kernel-style returns. */
-export const ERR_EINVAL = -EINVAL;
-export const ERR_ENOMEM = -ENOMEM;
-
-/**
- * Rebalance a leaf that ended up insufficient after a bulk insert.
- * @kernel mas_destroy_rebalance (lib/maple_tree.c)
- */
-export function masBulkRebalance(mas: WriteState): void {
-  const mt = mas.tree;
-  if (mt.root === 0) return;
-  const h = mtHeight(mt);
-  if (h <= 1) return;
-  mt.gen++;
-  pathTree = null;
-  bind(mt);
-  curReuse = mas.reuse;
-  // Walk to the rightmost leaf.
-  let n = mt.root;
-  let min = 0;
-  const max = MAPLE_MAX;
-  for (let d = 0; ; d++) {
-    const b = n * S;
-    const e = P[n * S + 15]!;
-    lNode[d] = n;
-    lOff[d] = e;
-    lMin[d] = min;
-    lMax[d] = max;
-    rNode[d] = n;
-    rOff[d] = e;
-    rMin[d] = min;
-    rMax[d] = max;
-    if (d === h - 1) break;
-    min = e > 0 ? P[b + e - 1]! + 1 : min;
-    n = SL[b + e] as number;
-  }
-  const leaf = lNode[h - 1]!;
-  if (P[leaf * S + 15]! + 1 > mtMinSlots[maple_leaf_64]!) return;
-  bCount = 0;
-  bnAppendNode(leaf, true, MAPLE_MAX, false);
-  const saved = mas.masFlags;
-  mas.masFlags &= ~MA_STATE_BULK;
-  rebuild(mt, mas, h - 1);
-  mas.masFlags = saved;
 }
 
 // ------------------------------------------------------------ maple_copy
@@ -1854,7 +1414,7 @@ function nodeCopy(
       }
       if (dType === maple_arange_64) {
         const g = G;
-        const gb = dst * GS + dStart;
+        const gb = GI[dst]! * GS + dStart;
         for (let i = 0; i < size; i++) g[gb + i] = cpGap[start + i]!;
       }
     }
@@ -1873,8 +1433,8 @@ function nodeCopy(
       }
       if (dType === maple_arange_64) {
         const g = G;
-        const gb = dst * GS + dStart;
-        const sg = src * GS + start;
+        const gb = GI[dst]! * GS + dStart;
+        const sg = GI[src]! * GS + start;
         for (let i = 0; i < size; i++) g[gb + i] = g[sg + i]!;
       }
     }
@@ -1893,7 +1453,7 @@ function nodeFinalise(n: number, type: number, count: number): void {
     let g = -1;
     let off = 0;
     for (let i = 0; i < count; i++) {
-      const v = G[n * GS + i]!;
+      const v = G[GI[n]! * GS + i]!;
       if (v > g) {
         g = v;
         off = i;
@@ -1970,7 +1530,7 @@ function cpDstToSlots(mt: Mtree, min: number, max: number): void {
     cpPiv[d] = slotMax;
     if (alloc) {
       if (TY[n] === maple_leaf_64) cpGap[d] = leafMaxGap(n, slotMin, slotMax);
-      else cpGap[d] = G[n * GS + GO[n]!]!;
+      else cpGap[d] = G[GI[n]! * GS + GO[n]!]!;
     }
     slotMin = slotMax + 1;
   }
@@ -2106,7 +1666,7 @@ function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
   const shift = add - (oe - o + 1);
   const count = e + 1 + shift;
   const arange = TY[x] === maple_arange_64;
-  const gb = x * GS;
+  const gb = GI[x]! * GS;
   // The children being replaced, freed once the node no longer points to them.
   let nOld = 0;
   for (let k = o; k <= oe; k++) oldKids[nOld++] = SL[b + k] as number;

@@ -32,6 +32,7 @@ import {
   mtValidate,
   XA_ZERO_ENTRY,
 } from '../src/index.js';
+import { assertInChunks } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
 
 const cell = (value = 0) => ({ value });
@@ -376,10 +377,11 @@ describe('mtree_alloc_cyclic against a naive cyclic allocator', () => {
     ['alloc', MT_FLAGS_ALLOC_RANGE],
     ['alloc+rcu', MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU],
   ] as const) {
-    it(`random allocation, store and erase sequences (${name})`, () => {
-      fc.assert(
+    it(`random allocation, store and erase sequences (${name})`, async () => {
+      await assertInChunks(
         fc.property(fc.array(op, { minLength: 1, maxLength: 200, size: 'max' }), (ops) => run(flags, ops)),
-        { numRuns: 60, endOnFailure: true },
+        60,
+        { endOnFailure: true },
       );
     });
   }

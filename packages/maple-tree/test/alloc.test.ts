@@ -25,6 +25,7 @@ import {
   mtValidate,
   STORE_TYPE_NAMES,
 } from '../src/index.js';
+import { assertInChunks } from './fuzz.js';
 
 const store = fc.record({
   a: fc.integer({ min: 0, max: 3000 }),
@@ -59,9 +60,9 @@ describe('preallocation', () => {
     ['alloc', MT_FLAGS_ALLOC_RANGE],
     ['alloc+rcu', MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU],
   ] as const) {
-    it(`mas_preallocate covers what the store uses (${name})`, () => {
+    it(`mas_preallocate covers what the store uses (${name})`, async () => {
       const seen = new Set<number>();
-      fc.assert(
+      await assertInChunks(
         fc.property(
           fc.integer({ min: 1, max: 1 << 30 }),
           fc.integer({ min: 0, max: 1500 }),
@@ -85,7 +86,7 @@ describe('preallocation', () => {
             }
           },
         ),
-        { numRuns: 40 },
+        40,
       );
       const names = [...seen].map((t) => STORE_TYPE_NAMES[t]);
       for (const t of ['wr_exact_fit', 'wr_spanning_store', 'wr_split_store', 'wr_rebalance', 'wr_node_store'])
@@ -119,8 +120,8 @@ describe('preallocation', () => {
 });
 
 describe('ENOMEM', () => {
-  it('fails at every possible point without changing the tree or leaking a node', () => {
-    fc.assert(
+  it('fails at every possible point without changing the tree or leaking a node', async () => {
+    await assertInChunks(
       fc.property(
         fc.integer({ min: 1, max: 1 << 30 }),
         fc.integer({ min: 0, max: 1200 }),
@@ -154,7 +155,7 @@ describe('ENOMEM', () => {
           expect(alloc.inUse).toBe(mtValidate(mt).nodes);
         },
       ),
-      { numRuns: 40 },
+      40,
     );
   });
 });

@@ -27,8 +27,10 @@ import {
   mtreeInsert,
   mtreeInsertRange,
   mtreeLoad,
+  mtreeLock,
   mtreeStore,
   mtreeStoreRange,
+  mtreeUnlock,
   mtToJSON,
   mtValidate,
   XA_ZERO_ENTRY,
@@ -171,10 +173,57 @@ describe('gaps and range allocation', () => {
     expect(mas.emptyArea(50, 40, 1)).toBe(-EINVAL);
     expect(mas.emptyArea(0, 9, 11)).toBe(-EINVAL);
     expect(mas.emptyArea(0, 199, 11)).toBe(-EBUSY);
+    // The failed search left the state in ma_error: as in the kernel, a
+    // search on it answers -EBUSY until the state is reset.
+    expect(mas.emptyArea(0, 199, 10)).toBe(-EBUSY);
+    mas.reset();
     expect(mas.emptyArea(0, 199, 10)).toBe(0);
     expect([mas.index, mas.last]).toEqual([100, 109]);
+    mas.reset();
     expect(mas.emptyAreaRev(0, 1000, 10)).toBe(0);
     expect([mas.index, mas.last]).toEqual([991, 1000]);
+  });
+
+  it('a search on an active state continues from its position, as the kernel does', () => {
+    const mt = mtreeInit(MT_FLAGS_ALLOC_RANGE);
+    for (let i = 0; i < 400; i++) mtreeStoreRange(mt, i * 10, i * 10 + 7, i + 1);
+    // Gaps of 2 at i*10+8. Successive searches on one state continue from the
+    // last answer: two slots back, or (near a leaf's start) the next node, so
+    // they skip ahead. The answers are the kernel's (kernel-diff fixture
+    // quirk-es-continue.txt replays the same script against lib/maple_tree.c).
+    const mas = new MaState(mt);
+    const found: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      expect(mas.emptyArea(0, 3999, 2)).toBe(0);
+      found.push(mas.index);
+      // The caller claims the gap (as an allocator would), then searches on.
+      mtreeLock(mt);
+      expect(mas.storeGfp(k + 1000)).toBe(0);
+      mtreeUnlock(mt);
+    }
+    expect(found).toEqual([8, 78, 158, 238, 318]);
+    // From a position past the window the kernel's walk (sizes in unsigned
+    // arithmetic) takes the first gap it meets: the window is not rechecked.
+    mas.set(2000);
+    expect(mas.walk()).toBe(201);
+    expect(mas.emptyArea(0, 100, 2)).toBe(0);
+    expect(mas.index).toBe(2078);
+    // From the start (reset) the same search answers within the window.
+    mas.reset();
+    expect(mas.emptyArea(0, 100, 2)).toBe(0);
+    expect(mas.index).toBe(18);
+    // Reverse searches on one state step down.
+    mas.reset();
+    const rev: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      expect(mas.emptyAreaRev(0, 3999, 2)).toBe(0);
+      rev.push(mas.index);
+      mtreeLock(mt);
+      expect(mas.storeGfp(k + 2000)).toBe(0);
+      mtreeUnlock(mt);
+    }
+    expect(rev).toEqual([3998, 3988, 3978]);
+    mtValidate(mt);
   });
 
   it('alloc_range and alloc_rrange claim the lowest and highest fit', () => {

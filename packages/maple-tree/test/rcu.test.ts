@@ -24,11 +24,12 @@ import {
   mtSetInRcu,
   mtValidate,
 } from '../src/index.js';
+import { assertInChunks } from './fuzz.js';
 import { RangeOracle } from './oracle.js';
 
 describe('RCU mode', () => {
-  it('readers see old or new contents per range, and nodes are freed only after the grace period', () => {
-    fc.assert(
+  it('readers see old or new contents per range, and nodes are freed only after the grace period', async () => {
+    await assertInChunks(
       fc.property(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 30 }), fc.boolean()), {
           minLength: 50,
@@ -85,7 +86,8 @@ describe('RCU mode', () => {
           expect(alloc.inUse).toBe(mtValidate(mt).nodes);
         },
       ),
-      { numRuns: 25, endOnFailure: true },
+      25,
+      { endOnFailure: true },
     );
   });
 

@@ -19,13 +19,14 @@
  * | `ld` | index | mtree_load | entry |
  * | `mf` / `mfa` | index max | mt_find / mt_find_after | entry, index after |
  * | `dup` | | mtree_dup into a new tree, which replaces the old one | ret |
- * | `ws` | value | mas_store_gfp over the script state's range | ret, index, last, status |
+ * | `ws` | value | mas_store_gfp over the script state's range (`skip` on a state in ma_error) | ret, index, last, status |
  * | `we` | | mas_erase at the script state's index | entry, index, last, status |
  * | `mn` / `mp` | index limit | mt_next / mt_prev | entry |
  * | `ps` / `rs` | | mas_pause / mas_reset on the script's state | index, last, status |
  * | `ar` / `arr` | size min max value | mtree_alloc_range / mtree_alloc_rrange | ret, start |
  * | `ac` | lo hi next value | mtree_alloc_cyclic | ret, start, next |
  * | `ea` / `ear` | min max size | mas_empty_area / _rev on a new state | ret, index, last |
+ * | `es` / `esr` | min max size | mas_empty_area / _rev on the script's state (continues from an active one; `skip` unless start or active) | ret, index, last, status |
  * | `ms` | first last | mas_set_range on the script's state | ok |
  * | `fn` `fr` `nx` `nr` | max | mas_find / _range, mas_next / _range | entry, index, last, status |
  * | `fv` `fvr` `pv` `pr` | min | mas_find_rev / _range_rev, mas_prev / _range | entry, index, last, status |
@@ -48,8 +49,12 @@ import {
   MT_FLAGS_HEIGHT_MASK,
   MT_FLAGS_USE_RCU,
   type Mtree,
+  ma_active,
+  ma_error,
   ma_overflow,
+  ma_start,
   ma_underflow,
+  maple_leaf_64,
   masEmptyArea,
   masEmptyAreaRev,
   masSetRange,
@@ -132,10 +137,21 @@ export function runScript(lines: readonly string[]): string[] {
     const a = (k: number): number => num(t[k], lineno);
     if (
       ['fn', 'fr', 'nx', 'nr', 'fv', 'fvr', 'pv', 'pr'].includes(op) &&
-      (mas.status === ma_underflow || mas.status === ma_overflow) &&
-      (mas.node === 0 || mt.root === 0)
+      mas.status === ma_active &&
+      mt.store.type[mas.node] !== maple_leaf_64
     ) {
-      // kdiff.c does not call the kernel here (it would dereference a NULL node).
+      // kdiff.c does not call the kernel on a state left active on an
+      // internal node (a failed reverse gap search that ascended).
+      out.push('skip');
+      return;
+    }
+    if (
+      ['fn', 'fr', 'nx', 'nr', 'fv', 'fvr', 'pv', 'pr'].includes(op) &&
+      (mas.status === ma_error ||
+        ((mas.status === ma_underflow || mas.status === ma_overflow) && (mas.node === 0 || mt.root === 0)))
+    ) {
+      // kdiff.c does not call the kernel here (it would dereference a NULL
+      // node, or the error a failed es/esr left in the state).
       out.push('skip');
       return;
     }
@@ -198,6 +214,10 @@ export function runScript(lines: readonly string[]): string[] {
       }
       case 'ws': {
         const e = mk(a(1));
+        if (mas.status === ma_error) {
+          out.push('skip');
+          break;
+        }
         mtreeLock(mt);
         let ret: number;
         try {
@@ -221,6 +241,10 @@ export function runScript(lines: readonly string[]): string[] {
         out.push(`${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
         break;
       case 'we': {
+        if (mas.status === ma_error) {
+          out.push('skip');
+          break;
+        }
         mtreeLock(mt);
         let e: unknown;
         try {
@@ -268,6 +292,26 @@ export function runScript(lines: readonly string[]): string[] {
           op === 'ea' ? masEmptyArea(gas, min, max, size) : masEmptyAreaRev(gas, min, max, size),
         );
         out.push(ret === 0 ? `0 ${putNum(gas.index)} ${putNum(gas.last)}` : String(ret));
+        break;
+      }
+      case 'es':
+      case 'esr': {
+        const min = a(1);
+        const max = a(2);
+        const size = a(3);
+        if (
+          (mas.status !== ma_start && mas.status !== ma_active) ||
+          (op === 'esr' && mas.status === ma_active && mas.min > max)
+        ) {
+          // As kdiff.c: no node to continue from, or (reverse) a node above
+          // the window, where the kernel reads out of bounds.
+          out.push('skip');
+          break;
+        }
+        const ret = errno(() =>
+          op === 'es' ? masEmptyArea(mas, min, max, size) : masEmptyAreaRev(mas, min, max, size),
+        );
+        out.push(`${ret} ${putNum(mas.index)} ${putNum(mas.last)} s${mas.status}`);
         break;
       }
       case 'ms':
@@ -475,6 +519,12 @@ export function generateScript(p: ScriptProfile): string[] {
           out.push(r.chance(0.5) ? `ws ${v()}` : 'we');
         } else if (u < 16) {
           out.push(r.chance(0.7) ? 'ps' : 'rs');
+        } else if (u < 30) {
+          // Successive gap searches on one state (each continues from the last).
+          const k = 1 + r.below(4);
+          const rev = r.chance(0.5);
+          const [lo, hi] = r.chance(0.3) ? ['0', 'M'] : range();
+          for (let q = 0; q < k; q++) out.push(`${rev ? 'esr' : 'es'} ${lo} ${hi} ${gapSize()}`);
         } else if (op === 'fn' || op === 'fr' || op === 'nx' || op === 'nr')
           out.push(`${op} ${r.chance(0.2) ? 'M' : String(fwdMax)}`);
         else out.push(`${op} ${r.chance(0.3) ? '0' : String(revMin)}`);
