@@ -82,6 +82,7 @@ export {
   localUnlockIrq,
   localUnlockIrqrestore,
 } from './locking/local-lock.js';
+export { SpinLockArray, spinIsLockedAt, spinLockAt, spinTrylockAt, spinUnlockAt } from './locking/lock-array.js';
 export {
   HELD_READ,
   HELD_TRYLOCK,

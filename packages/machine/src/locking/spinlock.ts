@@ -61,14 +61,17 @@ export class SpinLock {
   }
 }
 
-function rtCheckContext(l: SpinLock, cpu: number, what: string): void {
-  const m = l.machine;
+/**
+ * @internal PREEMPT_RT: a sleeping spinlock taken from atomic context is a
+ * `sleep-in-atomic` report (with lockdep on). Shared with lock-array.ts.
+ */
+export function rtCheckContext(m: MachineCore, name: string, cpu: number, what: string): void {
   const pc = m.cpus.preemptCount[cpu]!;
   if (m.lockdep.enabled && ((pc & (HARDIRQ_MASK | NMI_MASK | PREEMPT_MASK)) !== 0 || m.cpus.irqsOff[cpu] === 1)) {
     throw new LockdepError(
       'sleep-in-atomic',
-      l.name,
-      `${what}(${l.name}) is a sleeping lock under PREEMPT_RT and CPU ${cpu} is atomic (preempt_count 0x${pc.toString(16)}, irqs_disabled ${m.cpus.irqsOff[cpu]})`,
+      name,
+      `${what}(${name}) is a sleeping lock under PREEMPT_RT and CPU ${cpu} is atomic (preempt_count 0x${pc.toString(16)}, irqs_disabled ${m.cpus.irqsOff[cpu]})`,
     );
   }
 }
@@ -77,7 +80,7 @@ function spinAcquire(l: SpinLock, subclass: number): boolean {
   const m = l.machine;
   const cpu = m.currentCpu;
   if (l.sleeping) {
-    rtCheckContext(l, cpu, 'spin_lock');
+    rtCheckContext(m, l.name, cpu, 'spin_lock');
     const sched = m.sched;
     if (sched.takeGrant(l, cpu)) {
       m.lockdep.noteWaited(l.dep, cpu);
@@ -154,7 +157,7 @@ export function spinTrylock(l: SpinLock): boolean {
   const m = l.machine;
   const cpu = m.currentCpu;
   if (l.sleeping) {
-    rtCheckContext(l, cpu, 'spin_trylock');
+    rtCheckContext(m, l.name, cpu, 'spin_trylock');
     if (l.ownerPid !== -1) {
       m.lockdep.noteTrylockFailure(l.dep);
       return false;
