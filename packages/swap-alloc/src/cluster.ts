@@ -36,16 +36,14 @@ import {
   __GFP_ZERO,
   bugOn,
   GFP_KERNEL,
+  localUnlock,
   NUMA_NO_NODE,
+  spinTrylockAt,
+  spinUnlock,
+  spinUnlockAt,
   WorkStruct,
 } from '@mm/machine';
-import {
-  swapIndexedLock,
-  swapIndexedTrylock,
-  swapIndexedUnlock,
-  swapSpinLock,
-  swapSpinUnlock,
-} from './internal/locks.js';
+import { swapLocalLock, swapSpinLock, swapSpinLockAt } from './internal/locks.js';
 import { discardSwapCluster } from './page-io.js';
 import {
   CLUSTER_FLAG_DISCARD,
@@ -105,20 +103,20 @@ export function moveCluster(swap: Swap, si: SwapInfo, ci: number, list: number, 
   swapSpinLock(si.lock);
   if (si.ciList[ci] !== -1) listDel(si, ci);
   listAddTail(si, list, ci);
-  swapSpinUnlock(si.lock);
+  spinUnlock(si.lock);
   si.ciFlags[ci] = flag;
 }
 
 /** Lock the cluster of `offset`; returns the cluster index. @kernel swap_cluster_lock (mm/swap.h) */
 export function swapClusterLock(swap: Swap, si: SwapInfo, offset: number): number {
   const ci = offset >>> swap.clusterShift;
-  swapIndexedLock(swap.ciLockClass, si.ciOwner, ci);
+  swapSpinLockAt(si.ciLock, ci);
   return ci;
 }
 
 /** @kernel swap_cluster_unlock (mm/swap.h) */
-export function swapClusterUnlock(swap: Swap, si: SwapInfo, ci: number): void {
-  swapIndexedUnlock(swap.ciLockClass, si.ciOwner, ci);
+export function swapClusterUnlock(si: SwapInfo, ci: number): void {
+  spinUnlockAt(si.ciLock, ci);
 }
 
 /** @kernel cluster_is_usable (mm/swapfile.c) */
@@ -158,17 +156,17 @@ export function swapClusterAllocTable(swap: Swap, si: SwapInfo, ci: number): num
   if (tableTryAlloc(swap, si, ci, __GFP_HIGH | __GFP_NOMEMALLOC | __GFP_NOWARN)) return ci;
   swap.counters.tableAllocSlow++;
   const hdd = (si.flags & SWP_SOLIDSTATE) === 0;
-  swapClusterUnlock(swap, si, ci);
-  if (hdd) swapSpinUnlock(si.globalClusterLock);
-  swap.pcpLock.unlock();
+  swapClusterUnlock(si, ci);
+  if (hdd) spinUnlock(si.globalClusterLock);
+  localUnlock(swap.pcpLock);
   const ok = tableTryAlloc(swap, si, ci, __GFP_HIGH | __GFP_NOMEMALLOC | GFP_KERNEL);
-  swap.pcpLock.lock();
+  swapLocalLock(swap.pcpLock);
   if (hdd) swapSpinLock(si.globalClusterLock);
-  swapIndexedLock(swap.ciLockClass, si.ciOwner, ci);
+  swapSpinLockAt(si.ciLock, ci);
   if (!ok) {
     swap.counters.tableAllocFail++;
     moveCluster(swap, si, ci, LIST_FREE, CLUSTER_FLAG_FREE);
-    swapClusterUnlock(swap, si, ci);
+    swapClusterUnlock(si, ci);
     return -1;
   }
   return ci;
@@ -185,7 +183,7 @@ export function isolateLockCluster(swap: Swap, si: SwapInfo, list: number): numb
   let flags = CLUSTER_FLAG_NONE;
   swapSpinLock(si.lock);
   for (let ci = si.listHead[list]!; ci !== -1; ci = si.ciNext[ci]!) {
-    if (!swapIndexedTrylock(swap.ciLockClass, si.ciOwner, ci)) continue;
+    if (!spinTrylockAt(si.ciLock, ci)) continue;
     bugOn(si.ciFlags[ci] === CLUSTER_FLAG_NONE, 'swap: cluster on a list without a flag');
     listDel(si, ci);
     flags = si.ciFlags[ci]!;
@@ -193,7 +191,7 @@ export function isolateLockCluster(swap: Swap, si: SwapInfo, list: number): numb
     found = ci;
     break;
   }
-  swapSpinUnlock(si.lock);
+  spinUnlock(si.lock);
   if (found >= 0 && flags === CLUSTER_FLAG_FREE) return swapClusterAllocTable(swap, si, found);
   return found;
 }
@@ -272,16 +270,16 @@ export function swapDoScheduledDiscard(swap: Swap, si: SwapInfo): boolean {
     const ci = si.listHead[LIST_DISCARD]!;
     // off the list, but the DISCARD flag stays: allocators keep away
     listDel(si, ci);
-    swapSpinUnlock(si.lock);
+    spinUnlock(si.lock);
     discardSwapCluster(swap, si, ci);
-    swapIndexedLock(swap.ciLockClass, si.ciOwner, ci);
+    swapSpinLockAt(si.ciLock, ci);
     si.ciFlags[ci] = CLUSTER_FLAG_NONE;
     freeClusterNow(swap, si, ci);
-    swapClusterUnlock(swap, si, ci);
+    swapClusterUnlock(si, ci);
     ret = true;
     swapSpinLock(si.lock);
   }
-  swapSpinUnlock(si.lock);
+  spinUnlock(si.lock);
   return ret;
 }
 
@@ -315,7 +313,7 @@ function clusterScanRange(swap: Swap, si: SwapInfo, ci: number, start: number, n
 function clusterReclaimRange(swap: Swap, si: SwapInfo, ci: number, start: number, order: number): number {
   const end = start + (1 << order);
   const map = si.swapMap;
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   let off = start;
   do {
     const b = map[off]!;
@@ -329,7 +327,7 @@ function clusterReclaimRange(swap: Swap, si: SwapInfo, ci: number, start: number
       break;
     }
   } while (off < end);
-  swapIndexedLock(swap.ciLockClass, si.ciOwner, ci);
+  swapSpinLockAt(si.ciLock, ci);
   if (!clusterIsUsable(si, ci, order)) return 0;
   if (si.ciCount[ci] === 0) return 2;
   for (off = start; off < end; off++) if (map[off] !== 0) return 1;
@@ -393,7 +391,7 @@ export function allocSwapScanCluster(
     }
   }
   relocateCluster(swap, si, ci);
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   if ((si.flags & SWP_SOLIDSTATE) !== 0) {
     const idx = swap.machine.currentCpu * swap.nrOrders + order;
     swap.pcpOffset[idx] = next;
@@ -440,9 +438,9 @@ export function swapReclaimFullClusters(swap: Swap, si: SwapInfo, force: boolean
     toScan--;
     while (offset < end) {
       if (map[offset] === SWAP_HAS_CACHE) {
-        swapClusterUnlock(swap, si, ci);
+        swapClusterUnlock(si, ci);
         const n = tryToReclaimSwap(swap, si, offset, TTRS_ANYWAY);
-        swapIndexedLock(swap.ciLockClass, si.ciOwner, ci);
+        swapSpinLockAt(si.ciLock, ci);
         if (n !== 0) {
           offset += Math.abs(n);
           continue;
@@ -451,7 +449,7 @@ export function swapReclaimFullClusters(swap: Swap, si: SwapInfo, force: boolean
       offset++;
     }
     if (si.ciFlags[ci] === CLUSTER_FLAG_NONE) relocateCluster(swap, si, ci);
-    swapClusterUnlock(swap, si, ci);
+    swapClusterUnlock(si, ci);
     if (toScan <= 0) break;
   }
 }
@@ -478,12 +476,12 @@ export function clusterAllocSwapEntry(swap: Swap, si: SwapInfo, order: number, u
         if (si.ciCount[ci] === 0) offset = ci * geo.clusterSize;
         found = allocSwapScanCluster(swap, si, ci, offset, order, usage);
       } else {
-        swapClusterUnlock(swap, si, ci);
+        swapClusterUnlock(si, ci);
       }
     }
   }
   if (found === SWAP_ENTRY_INVALID) found = clusterAllocNew(swap, si, order, usage);
-  if (hdd) swapSpinUnlock(si.globalClusterLock);
+  if (hdd) spinUnlock(si.globalClusterLock);
   return found;
 }
 

@@ -7,9 +7,10 @@
  * while the slot's cluster is off the free list, one 8-byte swap-table entry
  * (`Float64Array` per cluster, see swap-table.ts). Per cluster: `count`
  * (`Uint16Array`), `flags` and `order` (`Uint8Array`), the list links
- * (`Int32Array` next/prev: the kernel's `struct list_head list`) and the
- * owner of its lock (`Int16Array`). The cluster lists are intrusive doubly
- * linked lists over those links, one head/tail pair per list:
+ * (`Int32Array` next/prev: the kernel's `struct list_head list`) and its
+ * `spinlock_t` (element `ci` of the device's machine `SpinLockArray`). The
+ * cluster lists are intrusive doubly linked lists over those links, one
+ * head/tail pair per list:
  *
  * ```
  *   list id   kernel list                 cluster flag
@@ -20,8 +21,8 @@
  *   3 + N + o frag_clusters[o]            CLUSTER_FLAG_FRAG     (N = SWAP_NR_ORDERS)
  * ```
  */
-import type { Machine, WorkStruct } from '@mm/machine';
-import { SwapLock, type SwapLockClass } from './internal/locks.js';
+import { type Machine, SpinLock, SpinLockArray, type WorkStruct } from '@mm/machine';
+import { SWAP_LOCK_NAMES } from './internal/locks.js';
 import type { SwapGeometry } from './swap.js';
 
 /** Kind of backing device (decides flags, latency and bandwidth). */
@@ -94,8 +95,8 @@ export class SwapInfo {
   readonly ciPrev: Int32Array;
   /** List id the cluster is on (-1: off-list). */
   readonly ciList: Int8Array;
-  /** `ci->lock` owner CPU, -1 when free. */
-  readonly ciOwner: Int16Array;
+  /** @internal `ci->lock` of every cluster (one lock class; holders in typed arrays). */
+  readonly ciLock: SpinLockArray;
   /** `ci->table` (null while the cluster is free). */
   readonly ciTable: (Float64Array | null)[];
   /** PFN of the page the table lives in (-1: none or not page-backed). */
@@ -107,11 +108,11 @@ export class SwapInfo {
   /** HDD: `si->global_cluster->next[order]`. */
   readonly globalNext: Float64Array;
   /** @internal `si->lock` (cluster list moves only). */
-  readonly lock: SwapLock;
+  readonly lock: SpinLock;
   /** @internal `si->global_cluster_lock` (HDD allocation serialisation). */
-  readonly globalClusterLock: SwapLock;
+  readonly globalClusterLock: SpinLock;
   /** @internal `si->cont_lock`. */
-  readonly contLock: SwapLock;
+  readonly contLock: SpinLock;
   /**
    * Count continuation pages per `swap_map` page (index = offset >> PAGE_SHIFT):
    * the list hanging off the vmalloc page's `lru`, one byte per entry of that page.
@@ -151,7 +152,6 @@ export class SwapInfo {
       node: number;
       max: number;
       nrBad: number;
-      lockClasses: { si: SwapLockClass; global: SwapLockClass; cont: SwapLockClass };
     },
   ) {
     const nrNodes = machine.topology.nrNodes;
@@ -177,7 +177,7 @@ export class SwapInfo {
     this.ciNext = new Int32Array(nc).fill(-1);
     this.ciPrev = new Int32Array(nc).fill(-1);
     this.ciList = new Int8Array(nc).fill(-1);
-    this.ciOwner = new Int16Array(nc).fill(-1);
+    this.ciLock = new SpinLockArray(machine, SWAP_LOCK_NAMES.ci, nc);
     this.ciTable = new Array<Float64Array | null>(nc).fill(null);
     this.ciTablePfn = new Float64Array(nc).fill(-1);
     const nrLists = LIST_NONFULL_BASE + 2 * geo.nrOrders;
@@ -185,9 +185,9 @@ export class SwapInfo {
     this.listTail = new Int32Array(nrLists).fill(-1);
     this.listLen = new Int32Array(nrLists);
     this.globalNext = new Float64Array(geo.nrOrders);
-    this.lock = new SwapLock(opts.lockClasses.si);
-    this.globalClusterLock = new SwapLock(opts.lockClasses.global);
-    this.contLock = new SwapLock(opts.lockClasses.cont);
+    this.lock = new SpinLock(machine, SWAP_LOCK_NAMES.si);
+    this.globalClusterLock = new SpinLock(machine, SWAP_LOCK_NAMES.global);
+    this.contLock = new SpinLock(machine, SWAP_LOCK_NAMES.cont);
     this.cont = new Map();
     this.contPfns = [];
     this.store = new Array<Uint32Array | null>(nc).fill(null);
@@ -226,7 +226,7 @@ export class SwapInfo {
   hostBytes(): number {
     let tables = 0;
     for (const t of this.ciTable) if (t !== null) tables += t.byteLength;
-    const perCluster = 2 + 1 + 1 + 4 + 4 + 1 + 2 + 8 + 8 + 8; // count, flags, order, next, prev, list, owner, table ref, table pfn, store ref
+    const perCluster = 2 + 1 + 1 + 4 + 4 + 1 + 12 + 8 + 8 + 8; // count, flags, order, next, prev, list, lock (owner CPU, pid, last CPU), table ref, table pfn, store ref
     return this.swapMap.byteLength + this.zeromap.byteLength + this.nrClusters * perCluster + tables;
   }
 }

@@ -17,9 +17,9 @@
  * reference (`swap_entries_free`) zeroes the bytes, updates the cluster's
  * count and moves the cluster to `nonfull` or `free`.
  */
-import { EEXIST, EINVAL, ENOENT, ENOMEM, GFP_ATOMIC, MmBugError, MmError, NUMA_NO_NODE } from '@mm/machine';
+import { EEXIST, EINVAL, ENOENT, ENOMEM, GFP_ATOMIC, MmBugError, MmError, NUMA_NO_NODE, spinUnlock } from '@mm/machine';
 import { freeCluster, partialFreeCluster, swapClusterLock, swapClusterUnlock } from './cluster.js';
-import { swapSpinLock, swapSpinUnlock } from './internal/locks.js';
+import { swapSpinLock } from './internal/locks.js';
 import {
   COUNT_CONTINUED,
   SWAP_CONT_MAX,
@@ -92,7 +92,7 @@ export function swapCountContinued(swap: Swap, si: SwapInfo, offset: number, cou
     }
     ret = c === COUNT_CONTINUED;
   }
-  swapSpinUnlock(si.contLock);
+  spinUnlock(si.contLock);
   return ret;
 }
 
@@ -148,10 +148,10 @@ export function addSwapCountContinuation(swap: Swap, entry: number, gfp: number)
         swap.counters.contPages++;
         keep = true;
       }
-      swapSpinUnlock(si.contLock);
+      spinUnlock(si.contLock);
     }
   }
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   if (!keep && pfn >= 0) swap.machine.mem.freePages(pfn, 0);
   return ret;
 }
@@ -212,7 +212,7 @@ export function swapDuplicateRaw(swap: Swap, entry: number, usage: number, nr: n
       map[offset + i] = count | hasCache;
     }
   }
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   return err;
 }
 
@@ -344,7 +344,7 @@ function swapEntriesPutMap(swap: Swap, si: SwapInfo, offset: number, nr: number)
       if (swapEntryPutLocked(swap, si, ci, offset + i, 1) === SWAP_HAS_CACHE) hasCache = true;
     }
   }
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   return hasCache;
 }
 
@@ -412,7 +412,7 @@ export function putSwapSlots(swap: Swap, si: SwapInfo, offset: number, size: num
   const ci = swapClusterLock(swap, si, offset);
   if (swapOnlyHasCache(si, offset, size)) swapEntriesFree(swap, si, ci, offset, size);
   else for (let i = 0; i < size; i++) swapEntryPutLocked(swap, si, ci, offset + i, SWAP_HAS_CACHE);
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
 }
 
 /**
@@ -427,7 +427,7 @@ export function swapcacheClear(swap: Swap, entry: number, nr: number): void {
   const ci = swapClusterLock(swap, si, offset);
   if (swapOnlyHasCache(si, offset, nr)) swapEntriesFree(swap, si, ci, offset, nr);
   else for (let i = 0; i < nr; i++) swapEntryPutLocked(swap, si, ci, offset + i, SWAP_HAS_CACHE);
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
 }
 
 /**
@@ -517,7 +517,7 @@ function slotsSwapped(swap: Swap, si: SwapInfo, offset: number, nr: number): boo
       break;
     }
   }
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   return ret;
 }
 
@@ -592,7 +592,7 @@ export function tryToReclaimSwap(swap: Swap, si: SwapInfo, offset: number, flags
     if (need && folioSwapcacheFreeable(swap, folio)) {
       const ci = swapClusterLock(swap, si, start);
       const only = swapOnlyHasCache(si, start, nr);
-      swapClusterUnlock(swap, si, ci);
+      swapClusterUnlock(si, ci);
       if (only) {
         swapCacheDelFolio(swap, folio);
         f.folioSetDirty(folio);

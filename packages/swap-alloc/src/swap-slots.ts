@@ -20,7 +20,9 @@
  * alternating refills between devices continue each device's cluster
  * instead of isolating a new one every time.
  */
+import { localUnlock } from '@mm/machine';
 import { clusterAllocSwapEntry } from './cluster.js';
+import { swapLocalLock } from './internal/locks.js';
 import { SWAP_BATCH, SWAP_ENTRY_INVALID, SWAP_HAS_CACHE } from './swap.js';
 import { swapcacheClear } from './swap-map.js';
 import { type Swap, swapAllocFast, swapAllocSlow } from './swapfile.js';
@@ -141,7 +143,7 @@ export function slotCacheAlloc(swap: Swap): number {
   const cache = swap.slotCache!;
   if (!checkCacheActive(swap, cache)) return 0;
   const cpu = swap.machine.currentCpu;
-  swap.pcpLock.lock();
+  swapLocalLock(swap.pcpLock);
   let entry = 0;
   if (cache.nr[cpu]! > 0 || refill(swap, cache, cpu) > 0) {
     const i = cache.cur[cpu]!;
@@ -150,7 +152,7 @@ export function slotCacheAlloc(swap: Swap): number {
     cache.cur[cpu] = i + 1;
     cache.nr[cpu] = cache.nr[cpu]! - 1;
   }
-  swap.pcpLock.unlock();
+  localUnlock(swap.pcpLock);
   if (entry !== 0) swap.counters.slotCacheHit++;
   return entry;
 }

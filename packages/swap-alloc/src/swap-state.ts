@@ -75,7 +75,7 @@ export function addFolioLocked(
   }
   f.folioRefAdd(folio, nr);
   f.folioSetSwapcache(folio, entry);
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   statMod(swap, folio, nr);
   return shadow;
 }
@@ -112,7 +112,7 @@ export function delFolioFromTable(
     table[i] = tb;
   }
   swap.folios.folioClearSwapcache(folio);
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
   statMod(swap, folio, -nr);
 }
 
@@ -181,7 +181,7 @@ export function swapCacheReplaceFolio(swap: Swap, oldFolio: number, newFolio: nu
   const table = si.ciTable[ci]!;
   const start = offset & (swap.clusterSize - 1);
   for (let i = start; i < start + nr; i++) table[i] = folioToSwpTb(newFolio);
-  swapClusterUnlock(swap, si, ci);
+  swapClusterUnlock(si, ci);
 }
 
 /**

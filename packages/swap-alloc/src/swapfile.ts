@@ -36,9 +36,12 @@ import {
   ENOMEM,
   GFP_KERNEL,
   LocalLock,
+  localUnlock,
   type Machine,
   MmError,
   type Prng,
+  SpinLock,
+  spinUnlock,
   WorkStruct,
 } from '@mm/machine';
 import {
@@ -51,7 +54,7 @@ import {
   swapReclaimFullClusters,
 } from './cluster.js';
 import { MemmapFolios, type SwapFolioOps } from './folio-ops.js';
-import { SwapLocalLock, SwapLock, SwapLockClass, swapSpinLock, swapSpinUnlock } from './internal/locks.js';
+import { SWAP_LOCK_NAMES, swapLocalLock, swapSpinLock } from './internal/locks.js';
 import { discardSwap, swapSlotFreeNotify, zeromapSet } from './page-io.js';
 import {
   CLUSTER_FLAG_FREE,
@@ -219,19 +222,11 @@ export class Swap {
   /** `percpu_swap_cluster.offset[order]` per CPU (SWAP_ENTRY_INVALID = none). */
   readonly pcpOffset: Float64Array;
   /** @internal `percpu_swap_cluster.lock`. */
-  readonly pcpLock: SwapLocalLock;
+  readonly pcpLock: LocalLock;
   /** @internal `swap_lock`. */
-  readonly swapLock: SwapLock;
+  readonly swapLock: SpinLock;
   /** @internal `swap_avail_lock`. */
-  readonly swapAvailLock: SwapLock;
-  /** @internal Lock class of `ci->lock`. */
-  readonly ciLockClass: SwapLockClass;
-  /** @internal Lock class of `si->lock`. */
-  readonly siLockClass: SwapLockClass;
-  /** @internal Lock class of `si->global_cluster_lock`. */
-  readonly globalLockClass: SwapLockClass;
-  /** @internal Lock class of `si->cont_lock`. */
-  readonly contLockClass: SwapLockClass;
+  readonly swapAvailLock: SpinLock;
   readonly counters: SwapCounters;
   /** `vm.page-cluster`. */
   pageCluster: number;
@@ -289,13 +284,9 @@ export class Swap {
     for (let n = 0; n < topo.nrNodes; n++) this.availHeads.push([]);
     this.pcpSi = new Int8Array(topo.nrCpus * this.geo.nrOrders).fill(-1);
     this.pcpOffset = new Float64Array(topo.nrCpus * this.geo.nrOrders);
-    this.pcpLock = new SwapLocalLock(new LocalLock(machine, 'percpu_swap_cluster.lock'));
-    this.ciLockClass = new SwapLockClass(machine, '&ci->lock');
-    this.siLockClass = new SwapLockClass(machine, '&si->lock');
-    this.globalLockClass = new SwapLockClass(machine, '&si->global_cluster_lock');
-    this.contLockClass = new SwapLockClass(machine, '&si->cont_lock');
-    this.swapLock = new SwapLock(new SwapLockClass(machine, 'swap_lock'));
-    this.swapAvailLock = new SwapLock(new SwapLockClass(machine, 'swap_avail_lock'));
+    this.pcpLock = new LocalLock(machine, SWAP_LOCK_NAMES.pcp);
+    this.swapLock = new SpinLock(machine, SWAP_LOCK_NAMES.swapLock);
+    this.swapAvailLock = new SpinLock(machine, SWAP_LOCK_NAMES.swapAvailLock);
     this.counters = new SwapCounters(this.geo.nrOrders);
     this.pageCluster = pageCluster;
     this.vmaRaEnabled = config.vmaRaEnabled ?? true;
@@ -405,14 +396,14 @@ function delFromAvailList(swap: Swap, si: SwapInfo, swapoff: boolean): void {
   swapSpinLock(swap.swapAvailLock);
   if (swapoff) si.flags &= ~SWP_WRITEOK;
   else if (si.inusePages !== si.pages || !si.onAvail) {
-    swapSpinUnlock(swap.swapAvailLock);
+    spinUnlock(swap.swapAvailLock);
     return;
   }
   if (si.onAvail) {
     si.onAvail = false;
     for (const list of swap.availHeads) plistDel(list, si);
   }
-  swapSpinUnlock(swap.swapAvailLock);
+  spinUnlock(swap.swapAvailLock);
 }
 
 /**
@@ -427,7 +418,7 @@ function addToAvailList(swap: Swap, si: SwapInfo, swapon: boolean): void {
     si.onAvail = true;
     for (let nid = 0; nid < swap.availHeads.length; nid++) plistAdd(swap.availHeads[nid]!, si, nid);
   }
-  swapSpinUnlock(swap.swapAvailLock);
+  spinUnlock(swap.swapAvailLock);
 }
 
 /**
@@ -482,7 +473,7 @@ export function swapAllocFast(swap: Swap, order: number): number {
     if (si.ciCount[ci] === 0) offset = ci * swap.clusterSize;
     found = allocSwapScanCluster(swap, si, ci, offset, order, SWAP_HAS_CACHE);
   } else {
-    swapClusterUnlock(swap, si, ci);
+    swapClusterUnlock(si, ci);
   }
   return found === SWAP_ENTRY_INVALID ? 0 : mkSwpEntry(type, found);
 }
@@ -503,7 +494,7 @@ export function swapAllocSlow(swap: Swap, order: number, usage: number): number 
     const i = list.indexOf(si);
     const next: SwapInfo | undefined = list[i + 1];
     plistRequeue(list, si, nid);
-    swapSpinUnlock(swap.swapAvailLock);
+    spinUnlock(swap.swapAvailLock);
     if (si.live) {
       const off = clusterAllocSwapEntry(swap, si, order, usage);
       if (off !== SWAP_ENTRY_INVALID) return mkSwpEntry(si.type, off);
@@ -514,7 +505,7 @@ export function swapAllocSlow(swap: Swap, order: number, usage: number): number 
     // the list changed while unlocked: start over if `next` left it
     si = list.indexOf(next) < 0 ? list[0] : next;
   }
-  swapSpinUnlock(swap.swapAvailLock);
+  spinUnlock(swap.swapAvailLock);
   return 0;
 }
 
@@ -540,14 +531,14 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
   if (order === 0 && swap.slotCache !== null) entry = slotCacheAlloc(swap);
   if (entry === 0) {
     for (;;) {
-      swap.pcpLock.lock();
+      swapLocalLock(swap.pcpLock);
       entry = swapAllocFast(swap, order);
       if (entry !== 0) swap.counters.allocFast[order]!++;
       else {
         entry = swapAllocSlow(swap, order, SWAP_HAS_CACHE);
         if (entry !== 0) swap.counters.allocSlow[order]!++;
       }
-      swap.pcpLock.unlock();
+      localUnlock(swap.pcpLock);
       // 6.18 (stable fix): run pending discards synchronously, then retry
       if (entry === 0 && order === 0 && swapSyncDiscard(swap)) continue;
       break;
@@ -586,10 +577,10 @@ export function swapSyncDiscard(swap: Swap): boolean {
 export function getSwapPageOfType(swap: Swap, type: number): number {
   const si = swap.swapInfo[type];
   if (si === null || si === undefined || !si.live) return 0;
-  swap.pcpLock.lock();
+  swapLocalLock(swap.pcpLock);
   let off = SWAP_ENTRY_INVALID;
   if ((si.flags & SWP_WRITEOK) !== 0) off = clusterAllocSwapEntry(swap, si, 0, 1);
-  swap.pcpLock.unlock();
+  localUnlock(swap.pcpLock);
   return off === SWAP_ENTRY_INVALID ? 0 : mkSwpEntry(type, off);
 }
 
@@ -668,7 +659,7 @@ export function swapon(swap: Swap, opts: SwaponOptions): number {
       break;
     }
   }
-  swapSpinUnlock(swap.swapLock);
+  spinUnlock(swap.swapLock);
   if (type < 0) throw new SwapError('EPERM', `swap: swapon: all ${swap.maxSwapfiles} swap types are in use`);
   const name = opts.name ?? `/dev/${kind}${type}`;
   for (const other of swap.swapInfo) {
@@ -682,7 +673,6 @@ export function swapon(swap: Swap, opts: SwaponOptions): number {
     node,
     max,
     nrBad: bad.length,
-    lockClasses: { si: swap.siLockClass, global: swap.globalLockClass, cont: swap.contLockClass },
   });
   si.flags = SWP_USED;
   if (opts.file !== true) si.flags |= SWP_BLKDEV;
@@ -739,7 +729,7 @@ export function swapon(swap: Swap, opts: SwaponOptions): number {
   swapSpinLock(swap.swapLock);
   swap.swapInfo[type] = si;
   enableSwapInfo(swap, si, prio ?? -1);
-  swapSpinUnlock(swap.swapLock);
+  spinUnlock(swap.swapLock);
   addToAvailList(swap, si, true);
   swap.procPollEvent++;
   const flagsTxt =
@@ -886,7 +876,7 @@ export function swapoff(swap: Swap, which: number | string, unuse: SwapUnuse): n
   swap.active.splice(swap.active.indexOf(si), 1);
   swap.nrSwapPages -= si.pages;
   swap.totalSwapPages -= si.pages;
-  swapSpinUnlock(swap.swapLock);
+  spinUnlock(swap.swapLock);
   // the old slot cache pins slots of this device: give them back first
   slotCacheDrainDevice(swap, si.type);
   flushPercpuSwapCluster(swap, si);
@@ -895,7 +885,7 @@ export function swapoff(swap: Swap, which: number | string, unuse: SwapUnuse): n
     // reinsert_swap_info(): an automatic priority is handed out anew
     swapSpinLock(swap.swapLock);
     enableSwapInfo(swap, si, oldPrio >= 0 ? oldPrio : -1);
-    swapSpinUnlock(swap.swapLock);
+    spinUnlock(swap.swapLock);
     addToAvailList(swap, si, true);
     return err;
   }
@@ -912,7 +902,7 @@ export function swapoff(swap: Swap, which: number | string, unuse: SwapUnuse): n
   swapSpinLock(swap.swapLock);
   swap.swapInfo[si.type] = null;
   si.flags = 0;
-  swapSpinUnlock(swap.swapLock);
+  spinUnlock(swap.swapLock);
   swap.procPollEvent++;
   return 0;
 }

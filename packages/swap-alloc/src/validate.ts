@@ -19,7 +19,8 @@
  * at live non-rotational devices. The first violation throws
  * {@link MmBugError} naming the device, cluster or slot.
  */
-import { MmBugError } from '@mm/machine';
+import { MmBugError, spinIsLocked, spinIsLockedAt } from '@mm/machine';
+import { localLockHeldAnywhere } from './internal/locks.js';
 import {
   CLUSTER_FLAG_DISCARD,
   CLUSTER_FLAG_FRAG,
@@ -96,7 +97,7 @@ function validateDevice(swap: Swap, si: SwapInfo, claims: boolean, slotCached: S
     const want = expectedList(si, ci, geo.nrOrders);
     if (want < 0) fail(`${name}: cluster ${ci} has flag ${fname} between operations`);
     if (si.ciList[ci] !== want) fail(`${name}: cluster ${ci} flag ${fname} but on list ${si.ciList[ci]}`);
-    if (si.ciOwner[ci] !== -1) fail(`${name}: cluster ${ci} lock held by CPU ${si.ciOwner[ci]}`);
+    if (spinIsLockedAt(si.ciLock, ci)) fail(`${name}: cluster ${ci} lock held by CPU ${si.ciLock.ownerCpu[ci]}`);
     const start = ci * C;
     const end = Math.min(si.max, start + C);
     let used = start + C - end; // tail past max
@@ -150,7 +151,7 @@ function validateDevice(swap: Swap, si: SwapInfo, claims: boolean, slotCached: S
   if (si.inusePages > si.pages) fail(`${name}: inuse_pages ${si.inusePages} > pages ${si.pages}`);
   const shouldAvail = (si.flags & SWP_WRITEOK) !== 0 && si.inusePages < si.pages;
   if (si.onAvail !== shouldAvail) fail(`${name}: on available list ${si.onAvail}, expected ${shouldAvail}`);
-  if (si.lock.owner !== -1 || si.globalClusterLock.owner !== -1 || si.contLock.owner !== -1)
+  if (spinIsLocked(si.lock) || spinIsLocked(si.globalClusterLock) || spinIsLocked(si.contLock))
     fail(`${name}: a device lock is held`);
   return cached;
 }
@@ -203,6 +204,7 @@ export function swapValidate(swap: Swap, opts: SwapValidateOptions = {}): void {
     if (off !== SWAP_ENTRY_INVALID && off >= si.max)
       fail(`CPU ${Math.floor(i / n)}: per-CPU offset ${off} past ${si.name}`);
   }
-  if (swap.pcpLock.held()) fail('percpu_swap_cluster.lock is held');
-  if (swap.swapAvailLock.owner !== -1 || swap.swapLock.owner !== -1) fail('swap_lock or swap_avail_lock is held');
+  const pcpHolder = localLockHeldAnywhere(swap.pcpLock);
+  if (pcpHolder >= 0) fail(`percpu_swap_cluster.lock is held on CPU ${pcpHolder}`);
+  if (spinIsLocked(swap.swapAvailLock) || spinIsLocked(swap.swapLock)) fail('swap_lock or swap_avail_lock is held');
 }

@@ -26,4 +26,14 @@ describe('swap allocator against an oracle', () => {
       { verbose: 1 },
     );
   });
+
+  it('does the same on a PREEMPT_RT machine, where every swap lock sleeps', async () => {
+    await assertInChunks(
+      fc.property(fc.array(opArb, { minLength: 20, maxLength: 80 }), fc.integer({ min: 1, max: 1000 }), (ops, seed) => {
+        run(ops, seed, true);
+      }),
+      6,
+      { verbose: 1 },
+    );
+  });
 });

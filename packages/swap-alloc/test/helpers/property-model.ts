@@ -180,9 +180,12 @@ function trace(h: Harness, o: Oracle, op: Op): void {
   console.log(`${JSON.stringify(op)}\n  devs ${devs}\n  refs ${refs}\n  cached ${cached}`);
 }
 
-/** Run `ops` on a fresh machine (seed `seed`) against the oracle; the harness at the end. */
-export function run(ops: readonly Op[], seed: number): Harness {
-  const h = makeHarness({}, { seed });
+/**
+ * Run `ops` on a fresh machine (seed `seed`, PREEMPT_RT if asked: every swap
+ * lock is then a sleeping lock) against the oracle; the harness at the end.
+ */
+export function run(ops: readonly Op[], seed: number, preemptRt = false): Harness {
+  const h = makeHarness({}, { seed, preemptRt });
   const o = new Oracle();
   swapon(h.swap, { pages: 3 * 512, priority: 1 });
   swapon(h.swap, { pages: 2 * 512 + 100, priority: 1, badPages: [700, 1030] });
