@@ -46,6 +46,10 @@ export class SpinLockArray {
    * lock of the class.
    */
   readonly lastCpu: Int32Array;
+  /** Direct references the fast paths use (the machine's, never replaced). */
+  private readonly lockdep: MachineCore['lockdep'];
+  private readonly cpus: MachineCore['cpus'];
+  private readonly currentPid: Int32Array;
   /** Sleeping waiters per lock (PREEMPT_RT only; created on first contention). */
   private readonly waiters: (TaskQueue | undefined)[];
 
@@ -67,6 +71,9 @@ export class SpinLockArray {
     this.ownerCpu = new Int32Array(n).fill(-1);
     this.ownerPid = new Int32Array(n).fill(-1);
     this.lastCpu = new Int32Array(n).fill(-1);
+    this.lockdep = machine.lockdep;
+    this.cpus = machine.cpus;
+    this.currentPid = machine.sched.currentPid;
     this.waiters = [];
   }
 
@@ -85,6 +92,29 @@ export class SpinLockArray {
       this.waiters[i] = q;
     }
     return q;
+  }
+
+  /** @internal The non-RT fast path of {@link spinLockAt} (index checked). */
+  lock(i: number): boolean {
+    const cpu = this.machine.currentCpu;
+    const owner = this.ownerCpu[i]!;
+    if (owner >= 0) throw contended(this, i, cpu, owner);
+    this.lockdep.acquire(this.depAt(i), cpu, 0, 0);
+    this.lastCpu[i] = cpu;
+    this.cpus.preemptDisable();
+    this.ownerCpu[i] = cpu;
+    this.ownerPid[i] = this.currentPid[cpu]!;
+    return true;
+  }
+
+  /** @internal The non-RT fast path of {@link spinUnlockAt} (index checked). */
+  unlock(i: number): void {
+    const cpu = this.machine.currentCpu;
+    if (this.ownerCpu[i] !== cpu) throw badUnlock(this, i, cpu);
+    this.lockdep.release(this.dep, cpu);
+    this.ownerCpu[i] = -1;
+    this.ownerPid[i] = -1;
+    this.cpus.preemptEnable();
   }
 
   /** @internal Lock `i` under PREEMPT_RT: true when taken, false when queued. */
@@ -151,8 +181,38 @@ export class SpinLockArray {
   }
 }
 
+// The error paths live out of line, so that the lock and unlock fast paths
+// stay small enough for V8 to inline them into their callers.
+
 function badIndex(a: SpinLockArray, i: number): MmError {
   return new MmError('EINVAL', `spinlock: index ${i} of ${a.name} is not an integer in [0, ${a.length - 1}]`);
+}
+
+/** Spinning on a held lock: AA on the holder CPU, else a lock that cannot be released. */
+function contended(a: SpinLockArray, i: number, cpu: number, owner: number): LockdepError {
+  const m = a.machine;
+  if (owner === cpu) {
+    return new LockdepError(
+      'recursive-locking',
+      a.name,
+      `${a.name}[${i}] taken on CPU ${cpu}, which already holds it (AA deadlock)`,
+    );
+  }
+  m.lockdep.noteContention(a.depAt(i));
+  m.account.chargeEvent(cpu, 'lockContended', 1);
+  return new LockdepError(
+    'spin-deadlock',
+    a.name,
+    `CPU ${cpu} spins on ${a.name}[${i}] held by CPU ${owner}, which cannot release it while the harness holds it`,
+  );
+}
+
+function badUnlock(a: SpinLockArray, i: number, cpu: number): LockdepError {
+  return new LockdepError(
+    'bad-unlock',
+    a.name,
+    `spin_unlock(${a.name}[${i}]) on CPU ${cpu}, holder CPU ${a.ownerCpu[i]}`,
+  );
 }
 
 /**
@@ -164,32 +224,7 @@ function badIndex(a: SpinLockArray, i: number): MmError {
  */
 export function spinLockAt(a: SpinLockArray, i: number): boolean {
   if (i >>> 0 !== i || i >= a.length) throw badIndex(a, i);
-  if (a.sleeping) return a.acquireRt(i, 'spin_lock');
-  const m = a.machine;
-  const cpu = m.currentCpu;
-  const owner = a.ownerCpu[i]!;
-  if (owner >= 0) {
-    if (owner === cpu) {
-      throw new LockdepError(
-        'recursive-locking',
-        a.name,
-        `${a.name}[${i}] taken on CPU ${cpu}, which already holds it (AA deadlock)`,
-      );
-    }
-    m.lockdep.noteContention(a.depAt(i));
-    m.account.chargeEvent(cpu, 'lockContended', 1);
-    throw new LockdepError(
-      'spin-deadlock',
-      a.name,
-      `CPU ${cpu} spins on ${a.name}[${i}] held by CPU ${owner}, which cannot release it while the harness holds it`,
-    );
-  }
-  m.lockdep.acquire(a.depAt(i), cpu, 0, 0);
-  a.lastCpu[i] = cpu;
-  m.cpus.preemptDisable();
-  a.ownerCpu[i] = cpu;
-  a.ownerPid[i] = m.sched.currentPid[cpu]!;
-  return true;
+  return a.sleeping ? a.acquireRt(i, 'spin_lock') : a.lock(i);
 }
 
 /**
@@ -232,23 +267,8 @@ export function spinTrylockAt(a: SpinLockArray, i: number): boolean {
  */
 export function spinUnlockAt(a: SpinLockArray, i: number): void {
   if (i >>> 0 !== i || i >= a.length) throw badIndex(a, i);
-  if (a.sleeping) {
-    a.releaseRt(i);
-    return;
-  }
-  const m = a.machine;
-  const cpu = m.currentCpu;
-  if (a.ownerCpu[i] !== cpu) {
-    throw new LockdepError(
-      'bad-unlock',
-      a.name,
-      `spin_unlock(${a.name}[${i}]) on CPU ${cpu}, holder CPU ${a.ownerCpu[i]}`,
-    );
-  }
-  m.lockdep.release(a.dep, cpu);
-  a.ownerCpu[i] = -1;
-  a.ownerPid[i] = -1;
-  m.cpus.preemptEnable();
+  if (a.sleeping) a.releaseRt(i);
+  else a.unlock(i);
 }
 
 /** @kernel spin_is_locked (include/linux/spinlock.h) */
