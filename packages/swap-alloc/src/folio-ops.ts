@@ -96,14 +96,20 @@ export interface SwapFolioOps {
 export class MemmapFolios implements SwapFolioOps {
   readonly machine: Machine;
   private readonly mask: number;
+  /** The memmap's section table (filled in place as sections come online) and its shift. */
+  private readonly sections: readonly (MemSection | undefined)[];
+  private readonly shift: number;
 
   constructor(machine: Machine) {
     this.machine = machine;
     this.mask = machine.topology.pagesPerSection - 1;
+    this.sections = machine.mem.sections;
+    this.shift = machine.topology.sectionShift;
   }
 
+  /** The section of `pfn`: `mem.sec()` without the two loads to reach it (every folio call starts here). */
   private s(pfn: number): MemSection {
-    return this.machine.mem.sec(pfn);
+    return this.sections[pfn >>> this.shift] as MemSection;
   }
 
   private test(folio: number, bit: number): boolean {
