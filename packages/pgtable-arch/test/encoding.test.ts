@@ -421,3 +421,17 @@ describe('x86-64 specifics', () => {
     expect(v.hi & (1 << 26)).toBe(0);
   });
 });
+
+describe('x86 32-bit specifics', () => {
+  it('pte_none ignores no bits (the KNL A/D erratum mask is 64-bit and PAE only)', () => {
+    const ec = new EntryCodec(archDescriptor('x86'));
+    const v = new PteVal();
+    ec.codec.archSwpEntry(v, 16, 0);
+    expect(v.lo).toBe(0x20);
+    expect(ec.codec.pteNone(v)).toBe(false);
+    const w = new PteVal();
+    new EntryCodec(archDescriptor('x86_64')).codec.archSwpEntry(w, 0, 0);
+    w.setWords(0x20, 0);
+    expect(new EntryCodec(archDescriptor('x86_64')).codec.pteNone(w)).toBe(true);
+  });
+});

@@ -77,12 +77,21 @@ export class Arm64Pte extends ArchPte {
   private readonly pudShift: number;
   /** Output-address mask of the low word (bits PAGE_SHIFT..31). */
   private readonly addrLo: number;
+  /**
+   * `pud_table()` is constant true with 64K pages or fewer than 3 levels
+   * (no PUD block mappings), so `pud_leaf()` is false there.
+   */
+  private readonly pudTableAlways: boolean;
 
-  constructor(pageShift: number, pmdShift: number, pudShift: number) {
+  /**
+   * @param levels CONFIG_PGTABLE_LEVELS of the configuration (2..5).
+   */
+  constructor(pageShift: number, pmdShift: number, pudShift: number, levels = 4) {
     super();
     this.pageShift = pageShift;
     this.pmdShift = pmdShift;
     this.pudShift = pudShift;
+    this.pudTableAlways = pageShift === 16 || levels < 3;
     this.addrLo = -(1 << pageShift) | 0;
     this.features = {
       softDirty: false,
@@ -280,7 +289,7 @@ export class Arm64Pte extends ArchPte {
     return this.ptePresent(v);
   }
   pudLeaf(v: PteVal): boolean {
-    return this.ptePresent(v) && (v.lo & PTE_TYPE_MASK) !== PMD_TYPE_TABLE;
+    return !this.pudTableAlways && this.ptePresent(v) && (v.lo & PTE_TYPE_MASK) !== PMD_TYPE_TABLE;
   }
   pudPfn(v: PteVal): number {
     return this.pfnAt(v, this.pudShift);

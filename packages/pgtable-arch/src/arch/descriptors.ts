@@ -185,7 +185,7 @@ export function arm64Descriptor(o: Arm64Options): ArchDescriptor {
     hasDebugWx: true,
     swpTypeBits: 5,
     swapLayout: 'type 6-10, offset 12-61, exclusive 2, uffd-wp 3 (no soft-dirty)',
-    codec: () => new Arm64Pte(ps, pmdShift, pudShift),
+    codec: () => new Arm64Pte(ps, pmdShift, pudShift, levels),
   };
 }
 

@@ -56,7 +56,7 @@ export const _PAGE_SOFTW4_HI = 1 << (57 - 32);
 export const _PAGE_SAVED_DIRTY_HI = 1 << (58 - 32);
 export const _PAGE_PKEY_MASK_HI = 0xf << (59 - 32);
 export const _PAGE_NX_HI = 1 << (63 - 32);
-/** Stray A/D bits some CPUs set on non-present entries (`_PAGE_KNL_ERRATUM_MASK`). */
+/** Stray A/D bits some CPUs set on non-present entries (`_PAGE_KNL_ERRATUM_MASK`, 64-bit and PAE only). */
 const KNL_ERRATUM = _PAGE_DIRTY | _PAGE_ACCESSED;
 
 /** `_PAGE_TABLE`: what a table entry pointing to a user table carries. */
@@ -90,6 +90,8 @@ export class X86Pte extends ArchPte {
   private readonly uffdLo: number;
   private readonly softDirtyLo: number;
   private readonly swpExclusive: number;
+  /** `~_PAGE_KNL_ERRATUM_MASK` (all ones on 2-level 32-bit). */
+  private readonly noneMask: number;
   /** PMD_SHIFT (21 or 22), PUD_SHIFT (30; unused on 32-bit). */
   private readonly pmdShift: number;
 
@@ -115,6 +117,7 @@ export class X86Pte extends ArchPte {
     this.softDirtyLo = is64 ? _PAGE_SOFT_DIRTY : 0;
     this.swpExclusive = is64 ? _PAGE_SWP_EXCLUSIVE_64 : _PAGE_SWP_EXCLUSIVE_32;
     this.pmdShift = is64 ? 21 : 22;
+    this.noneMask = is64 ? ~KNL_ERRATUM : -1;
   }
 
   // ---- helpers ----
@@ -188,7 +191,7 @@ export class X86Pte extends ArchPte {
   // ---- present PTEs ----
 
   override pteNone(v: PteVal): boolean {
-    return (v.lo & ~KNL_ERRATUM) === 0 && v.hi === 0;
+    return (v.lo & this.noneMask) === 0 && v.hi === 0;
   }
   ptePresent(v: PteVal): boolean {
     return (v.lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
@@ -308,7 +311,7 @@ export class X86Pte extends ArchPte {
     return (v.lo & _PAGE_PSE) !== 0 ? -(1 << 30) & this.pfnLo : this.pfnLo;
   }
   pmdNone(v: PteVal): boolean {
-    return (v.lo & ~KNL_ERRATUM) === 0 && v.hi === 0;
+    return (v.lo & this.noneMask) === 0 && v.hi === 0;
   }
   pmdPresent(v: PteVal): boolean {
     return (v.lo & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE)) !== 0;
@@ -352,7 +355,7 @@ export class X86Pte extends ArchPte {
     return (v.lo & (_PAGE_PROTNONE | _PAGE_PRESENT)) === _PAGE_PROTNONE;
   }
   pudNone(v: PteVal): boolean {
-    return (v.lo & ~KNL_ERRATUM) === 0 && v.hi === 0;
+    return (v.lo & this.noneMask) === 0 && v.hi === 0;
   }
   pudPresent(v: PteVal): boolean {
     return (v.lo & _PAGE_PRESENT) !== 0;
