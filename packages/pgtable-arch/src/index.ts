@@ -52,8 +52,81 @@ export {
 } from './arch/pte-ops.js';
 export { RiscvPte } from './arch/riscv-pte.js';
 export { X86Pte } from './arch/x86-pte.js';
+export { type ContpteFolioInfo, contpteConvert } from './contpte.js';
+export { Arm64Walker, createWalker, GenericWalker, type PgtableWalker, RiscvWalker, X86Walker } from './hw-walker.js';
+export { LazyMmu, LazyMmuError, type LazyMmuStats, XEN_MC_BATCH } from './lazy-mmu.js';
+export {
+  createPageTables,
+  GFP_PGTABLE_USER,
+  MmPgtables,
+  PageTables,
+  type PageTablesOptions,
+  PgtableError,
+  type PgtableStats,
+  type PtReclaimMode,
+} from './page-tables.js';
+export {
+  __pteAlloc,
+  __pteOffsetMap,
+  __upperAlloc,
+  mmFindPmd,
+  pmdAllocWalk,
+  pmdInstall,
+  pmdPopulate,
+  pteAlloc,
+  pteAllocMapLock,
+  pteAllocOne,
+  pteFree,
+  pteOffsetMap,
+  pteOffsetMapLock,
+  pteOffsetMapRoNolock,
+  pteOffsetMapRwNolock,
+  pteUnmap,
+  pteUnmapUnlock,
+  pudAllocWalk,
+  walkAlloc,
+} from './pgalloc.js';
+export {
+  __ptepGet,
+  __setPte,
+  __setPtes,
+  clearFullPtes,
+  getAndClearFullPtes,
+  modifyProtCommitPtes,
+  modifyProtStartPtes,
+  pgtableTransHugeDeposit,
+  pgtableTransHugeWithdraw,
+  pmdpGet,
+  pmdpHugeGetAndClear,
+  pmdpInvalidate,
+  pmdpSetWrprotect,
+  pmdpTestAndClearYoung,
+  pteAccessible,
+  pteClear,
+  ptepClearFlush,
+  ptepClearFlushYoung,
+  ptepGet,
+  ptepGetAndClear,
+  ptepGetAndClearFull,
+  ptepGetLockless,
+  ptepModifyProtCommit,
+  ptepModifyProtStart,
+  ptepSetAccessFlags,
+  ptepSetWrprotect,
+  ptepTestAndClearYoung,
+  pudpGet,
+  pudpHugeGetAndClear,
+  setPmdAt,
+  setPteAt,
+  setPtes,
+  setPudAt,
+  splitHugePmdLocked,
+  wrprotectPtes,
+} from './pgtable.js';
+export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './ptdesc.js';
 export { EntryCodec, PteView } from './pte-view.js';
 export { type PgProt, PteVal, pteVal, pteValFromHex } from './pteval.js';
+export { PtlockPool, SINGLE_DEPTH_NESTING } from './ptlock.js';
 export {
   LEAF_KIND,
   LEAF_KIND_NAMES,
@@ -70,3 +143,4 @@ export {
   SwapTypes,
   SwpEntry,
 } from './swapops.js';
+export { type PtValidateOptions, ptValidate } from './validate.js';

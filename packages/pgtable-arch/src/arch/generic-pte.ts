@@ -179,6 +179,10 @@ export class GenericPte extends ArchPte {
     v.lo = (v.lo & ~PFN_LO) | ((pfn << 12) & PFN_LO);
     v.hi = (v.hi & ~PFN_HI) | (Math.floor(pfn / 1048576) & PFN_HI);
   }
+  /** The PFN field holds `pfn << 12` whatever PAGE_SIZE is. */
+  override pfnStep(_v: PteVal): number {
+    return 4096;
+  }
   ptePgprot(out: PgProt, v: PteVal): void {
     out.lo = v.lo & ~PFN_LO;
     out.hi = v.hi & ~PFN_HI;

@@ -140,6 +140,13 @@ export abstract class ArchPte {
   abstract pteModify(v: PteVal, prot: PgProt): void;
   /** Advance the PFN of a present entry by `nr`. @kernel pte_advance_pfn */
   abstract pteAdvancePfn(v: PteVal, nr: number): void;
+  /**
+   * What `pte_next_pfn()` adds to the raw value of `v`:
+   * `1 << PFN_PTE_SHIFT` (negated where the PFN of `v` is stored inverted).
+   */
+  pfnStep(_v: PteVal): number {
+    return 2 ** this.pageShift;
+  }
   /** The protection bits of a present entry (everything but the PFN). @kernel pte_pgprot */
   abstract ptePgprot(out: PgProt, v: PteVal): void;
 

@@ -169,6 +169,10 @@ export class RiscvPte extends ArchPte {
     v.lo = (np << _PAGE_PFN_SHIFT) | protLo;
     v.hi = Math.floor(np / 4194304) | protHi;
   }
+  /** PFN_PTE_SHIFT is `_PAGE_PFN_SHIFT` (10). */
+  override pfnStep(_v: PteVal): number {
+    return 1 << _PAGE_PFN_SHIFT;
+  }
   ptePgprot(out: PgProt, v: PteVal): void {
     const pfn = this.pfnOf(v);
     out.lo = v.lo ^ ((pfn << _PAGE_PFN_SHIFT) | 0);

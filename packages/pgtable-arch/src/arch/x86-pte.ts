@@ -295,6 +295,9 @@ export class X86Pte extends ArchPte {
     v.lo = lo | 0;
     v.hi = (v.hi + Math.trunc(d / 1048576) + carry) | 0;
   }
+  override pfnStep(v: PteVal): number {
+    return this.needsInvert(v.lo, v.hi) ? -4096 : 4096;
+  }
   ptePgprot(out: PgProt, v: PteVal): void {
     // pte_pgprot(x) = __pgprot(pte_flags(x)): everything outside PTE_PFN_MASK.
     out.lo = v.lo & ~this.pfnLo;
