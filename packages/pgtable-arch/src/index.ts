@@ -56,6 +56,63 @@ export { type ContpteFolioInfo, contpteConvert } from './contpte.js';
 export { Arm64Walker, createWalker, GenericWalker, type PgtableWalker, RiscvWalker, X86Walker } from './hw-walker.js';
 export { LazyMmu, LazyMmuError, type LazyMmuStats, XEN_MC_BATCH } from './lazy-mmu.js';
 export {
+  type FreePgtablesOps,
+  folioPteBatch,
+  freePgdRange,
+  freePgtables,
+  type PgtableVma,
+  unmapPageRange,
+  type ZapDetails,
+  type ZapOps,
+  zapHugePmd,
+  zapPageRangeSingle,
+  zapPteRange,
+} from './memory.js';
+export {
+  __tlbRemoveFolioPages,
+  __tlbRemovePageSize,
+  ENCODED_PAGE_BIT_DELAY_RMAP,
+  ENCODED_PAGE_BIT_NR_PAGES_NEXT,
+  FREE_PAGES_CHUNK,
+  freeTableTlb,
+  type GatherVma,
+  MMU_GATHER_BUNDLE,
+  MmuGather,
+  type MmuGatherOps,
+  type MmuGatherStats,
+  maxGatherBatch,
+  maxGatherBatchCount,
+  maxTableBatch,
+  mmuGatherStats,
+  p4dFreeTlb,
+  pmdFreeTlb,
+  pteFreeTlb,
+  pudFreeTlb,
+  tlbDelayRmap,
+  tlbEndVma,
+  tlbFinishMmu,
+  tlbFlushMmu,
+  tlbFlushMmuFree,
+  tlbFlushMmuTlbonly,
+  tlbFlushP4dRange,
+  tlbFlushPmdRange,
+  tlbFlushPteRange,
+  tlbFlushPudRange,
+  tlbFlushRmaps,
+  tlbGatherMmu,
+  tlbGatherMmuFullmm,
+  tlbGetUnmapShift,
+  tlbRemovePage,
+  tlbRemovePmdTlbEntry,
+  tlbRemovePtdesc,
+  tlbRemovePudTlbEntry,
+  tlbRemoveTable,
+  tlbRemoveTlbEntries,
+  tlbRemoveTlbEntry,
+  tlbStartVma,
+  tlbTableFlush,
+} from './mmu-gather.js';
+export {
   createPageTables,
   GFP_PGTABLE_USER,
   MmPgtables,
@@ -123,6 +180,7 @@ export {
   splitHugePmdLocked,
   wrprotectPtes,
 } from './pgtable.js';
+export { freePte, pmdClearTable, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
 export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './ptdesc.js';
 export { EntryCodec, PteView } from './pte-view.js';
 export { type PgProt, PteVal, pteVal, pteValFromHex } from './pteval.js';

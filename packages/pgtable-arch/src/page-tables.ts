@@ -30,6 +30,7 @@ import {
   PGTY_table,
   SpinLock,
   spinLock,
+  spinTrylock,
   spinUnlock,
 } from '@mm/machine';
 import type { ArchDescriptor, LazyMmuStyle } from './arch/descriptor.js';
@@ -555,6 +556,13 @@ export class PageTables {
     if (this.splitPmdPtlocks && !mm.isInitMm)
       this.ptlocks.lock(this.pools[PMD_LEVEL]!, this.tableOfSlot(PMD_LEVEL, pmdp), false);
     else this.spin(mm.pageTableLock);
+  }
+
+  /** Try to take the PMD lock of `pmdp` without waiting. @kernel spin_trylock(pmd_lockptr()) */
+  pmdTrylock(mm: MmPgtables, pmdp: number): boolean {
+    if (this.splitPmdPtlocks && !mm.isInitMm)
+      return this.ptlocks.trylock(this.pools[PMD_LEVEL]!, this.tableOfSlot(PMD_LEVEL, pmdp));
+    return spinTrylock(mm.pageTableLock);
   }
 
   /** Release {@link PageTables.pmdLock}. */

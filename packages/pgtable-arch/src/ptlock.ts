@@ -24,6 +24,7 @@ import {
   spinIsLocked,
   spinLock,
   spinLockNested,
+  spinTrylock,
   spinUnlock,
 } from '@mm/machine';
 import type { TablePool } from './ptdesc.js';
@@ -78,6 +79,17 @@ export class PtlockPool {
     const ok = nested ? spinLockNested(l, SINGLE_DEPTH_NESTING) : spinLock(l);
     if (!ok) throw new MmError('EAGAIN', 'pgtable: page-table lock contended under PREEMPT_RT');
     return l;
+  }
+
+  /**
+   * Try to take the lock of table `t` without waiting.
+   * @kernel spin_trylock (include/linux/spinlock.h)
+   */
+  trylock(pool: TablePool, t: number): boolean {
+    const l = this.lockOf(pool, t);
+    if (spinTrylock(l)) return true;
+    this.giveBack(pool, t);
+    return false;
   }
 
   /** Release the lock of table `t`, and the lock object when nobody waits for it. */
