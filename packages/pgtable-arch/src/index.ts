@@ -182,6 +182,28 @@ export {
 } from './pgtable.js';
 export { freePte, pmdClearTable, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
 export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './ptdesc.js';
+export {
+  type PteTrygetType,
+  pteAllocGet,
+  pteAllocGetMapLock,
+  pteGet,
+  pteGetMany,
+  pteGetUnlessZero,
+  ptePut,
+  ptePutMany,
+  ptePutVmf,
+  pteRefInit,
+  pteToPmd,
+  pteTryGet,
+  pteTrygetMap,
+  pteTrygetMapLock,
+  pteUnmapRef,
+  pteUpdatePmd,
+  TRYGET_FAILED_HUGE_PMD,
+  TRYGET_FAILED_NONE,
+  TRYGET_FAILED_ZERO,
+  TRYGET_SUCCESSED,
+} from './pte-ref.js';
 export { EntryCodec, PteView } from './pte-view.js';
 export { type PgProt, PteVal, pteVal, pteValFromHex } from './pteval.js';
 export { PtlockPool, SINGLE_DEPTH_NESTING } from './ptlock.js';

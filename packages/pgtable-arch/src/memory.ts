@@ -45,6 +45,7 @@ import { pteOffsetMapLock, pteUnmapUnlock } from './pgalloc.js';
 import { getAndClearFullPtes, pmdpHugeGetAndClear, ptepGet, ptepGetAndClear, splitHugePmdLocked } from './pgtable.js';
 import { freePte, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
 import { __ptepGet } from './pte-raw.js';
+import { ptePut, pteTrygetMapLock } from './pte-ref.js';
 import { PteVal } from './pteval.js';
 import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from './swapops.js';
 
@@ -297,8 +298,11 @@ export function zapPteRange(
   let directReclaim = true;
   let reclaimedTable = -1;
   const st = new ZapState();
+  // Seed 002's refcount mode: the zap is a visitor holding a reference while it works.
+  const refMode = pt.ptReclaim === 'refcount' && !mm.isInitMm;
   for (;;) {
-    const startPte = pteOffsetMapLock(mm, pmdp, addr);
+    const mapAddr = addr;
+    const startPte = refMode ? pteTrygetMapLock(mm, pmdp, addr) : pteOffsetMapLock(mm, pmdp, addr);
     if (startPte < 0) return addr;
     const table = pt.tableOfSlot(PTE_LEVEL, startPte);
     pt.lazy.enter();
@@ -346,6 +350,8 @@ export function zapPteRange(
     }
     pteUnmapUnlock(mm, startPte);
     if (st.forceFlush) tlbFlushMmu(tlb);
+    // The last reference frees an emptied table through the gather.
+    if (refMode) ptePut(mm, pmdp, mapAddr, tlb);
     if (addr === end) break;
   }
   if (canReclaim) {
