@@ -40,7 +40,7 @@ import { TestPages } from './pages.js';
 const X86 = archDescriptor('x86_64');
 const BASE = 0x7f00_0000_0000;
 
-function vma(k: TestKernel): PgtableVma {
+function vma(_k: TestKernel): PgtableVma {
   return { start: 0, end: 2 ** 47, anonymous: true };
 }
 
@@ -123,6 +123,12 @@ describe("seed 002's refcount helpers", () => {
     const huge = pmdAllocWalk(k.mm, BASE + 4 * k.pmdSize);
     k.mapHuge(BASE + 4 * k.pmdSize, 512, true, false);
     expect(pteTryGet(k.mm, huge)).toBe(TRYGET_FAILED_HUGE_PMD);
+    // A table holding entries: the visitor gets its reference.
+    const pages = new TestPages(k.machine, k.mm);
+    faultIn(k, pages, BASE + 8 * k.pmdSize, 1);
+    const live = k.pt.lookup(k.mm, PMD_LEVEL, BASE + 8 * k.pmdSize);
+    expect(pteTryGet(k.mm, live)).toBe(TRYGET_SUCCESSED);
+    ptePut(k.mm, live, BASE + 8 * k.pmdSize);
   });
 
   it('every entry and every visitor holds a reference; the last put frees the table', () => {
