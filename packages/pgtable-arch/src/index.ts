@@ -182,6 +182,7 @@ export {
 } from './pgtable.js';
 export { freePte, pmdClearTable, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
 export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './ptdesc.js';
+export { type PtdumpMarker, type PtdumpOptions, type PtdumpResult, ptdumpCheckWx, ptdumpWalkPgd } from './ptdump.js';
 export {
   type PteTrygetType,
   pteAllocGet,
