@@ -112,29 +112,47 @@ export class X86Walker implements HardwareWalker {
     const g = this.g;
     this.nrWalks++;
     if (vaddr >= g.addrLimit) return WALK_NOT_PRESENT;
+    // Hoisted for the loop: V8 keeps them in registers.
+    const sections = g.sections;
+    const secShift = g.secShift;
+    const secMask = g.secMask;
+    const steps = g.steps;
+    const chunksAt = g.chunks;
+    const inv = g.inv;
+    const mask = g.mask;
+    const ptrsShift = g.ptrsShift;
     let t = g.table(as.root);
     let rw = 1;
     let us = 1;
     let nx = 0;
-    for (let i = 0; i < g.steps; i++) {
-      const s = (t << g.ptrsShift[i]!) + ((vaddr * g.inv[i]!) & g.mask[i]!);
-      const c = g.chunks[i]![s >>> CHUNK_SLOTS_SHIFT]!;
+    for (let i = 0; i < steps; i++) {
+      const s = (t << ptrsShift[i]!) + ((vaddr * inv[i]!) & mask[i]!);
+      const c = chunksAt[i]![s >>> CHUNK_SLOTS_SHIFT]!;
       const o = (s & CHUNK_SLOTS_MASK) << 1;
       let lo = c[o]!;
       const hi = c[o + 1]!;
-      out.levels = i + 1;
-      if ((lo & 1) === 0) return WALK_NOT_PRESENT;
+      if ((lo & 1) === 0) {
+        out.levels = i + 1;
+        return WALK_NOT_PRESENT;
+      }
       rw &= lo >>> 1;
       us &= lo >>> 2;
       nx |= hi >>> 31;
-      const last = i === g.steps - 1;
+      const last = i === steps - 1;
       const leaf = last || (lo & 0x80) !== 0;
-      if (leaf && !last && g.leafOk[i] === 0) return WALK_PROT;
+      if (leaf && !last && g.leafOk[i] === 0) {
+        out.levels = i + 1;
+        return WALK_PROT;
+      }
       if (!leaf) {
         if ((lo & 0x20) === 0) c[o] = lo |= 0x20;
-        t = g.table(((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0);
+        const pfn = ((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0;
+        const sec = sections[pfn >>> secShift];
+        if (sec === undefined) return WALK_NOT_PRESENT;
+        t = sec.private[pfn & secMask]! | 0;
         continue;
       }
+      out.levels = i + 1;
       // Leaf: permission check, then A (and D for a write).
       if ((kind & MMU_USER) !== 0 && (us & 1) === 0) return WALK_PROT;
       if ((kind & MMU_WRITE) !== 0 && (rw & 1) === 0) return WALK_PROT;

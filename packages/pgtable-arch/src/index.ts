@@ -36,6 +36,11 @@ export {
 export { GenericPte, type GenericPteOptions } from './arch/generic-pte.js';
 export {
   ArchPte,
+  FPB_MERGE_WRITE,
+  FPB_MERGE_YOUNG_DIRTY,
+  FPB_RESPECT_DIRTY,
+  FPB_RESPECT_SOFT_DIRTY,
+  FPB_RESPECT_WRITE,
   LEVEL_NAMES,
   P4D_LEVEL,
   PGD_LEVEL,
@@ -58,6 +63,7 @@ export { LazyMmu, LazyMmuError, type LazyMmuStats, XEN_MC_BATCH } from './lazy-m
 export {
   type FreePgtablesOps,
   folioPteBatch,
+  folioPteBatchFlags,
   freePgdRange,
   freePgtables,
   type PgtableVma,

@@ -23,7 +23,15 @@
  * meaning the top), through the gather with `freed_tables` set.
  */
 import { MmBugError } from '@mm/machine';
-import { P4D_LEVEL, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
+import {
+  FPB_MERGE_WRITE,
+  FPB_MERGE_YOUNG_DIRTY,
+  P4D_LEVEL,
+  PGD_LEVEL,
+  PMD_LEVEL,
+  PTE_LEVEL,
+  PUD_LEVEL,
+} from './arch/pte-ops.js';
 import {
   __tlbRemoveFolioPages,
   freeTableTlb,
@@ -44,9 +52,10 @@ import { PgtableError } from './page-tables.js';
 import { pteOffsetMapLock, pteUnmapUnlock } from './pgalloc.js';
 import { getAndClearFullPtes, pmdpHugeGetAndClear, ptepGet, ptepGetAndClear, splitHugePmdLocked } from './pgtable.js';
 import { freePte, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
+import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from './ptdesc.js';
 import { __ptepGet } from './pte-raw.js';
 import { ptePut, pteTrygetMapLock } from './pte-ref.js';
-import { PteVal } from './pteval.js';
+import { PteVal, TWO_32 } from './pteval.js';
 import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from './swapops.js';
 
 /** The parts of a `vm_area_struct` the page-table layer reads. */
@@ -118,30 +127,108 @@ const v2 = new PteVal();
 const ent = new SwpEntry();
 
 /**
- * The number of consecutive present PTEs from `ptep` (at most `max`) mapping
- * consecutive pages of the folio that `first` maps, with the same
- * protections (ignoring accessed, dirty and soft-dirty).
- * @kernel folio_pte_batch (mm/internal.h)
+ * The number of consecutive PTEs from `ptep` (at most `max`) mapping
+ * consecutive pages of the folio `first` maps, equal to `first` once the
+ * bits `flags` does not respect are ignored (accessed always; dirty,
+ * soft-dirty and write unless FPB_RESPECT_*). With FPB_MERGE_* the write,
+ * young and dirty state of the batch is merged into `first`. `max` must
+ * already be limited to the folio's remaining pages and the VMA.
+ * @kernel folio_pte_batch_flags (mm/internal.h)
  */
-export function folioPteBatch(mm: MmPgtables, ptep: number, first: PteVal, max: number): number {
+export function folioPteBatchFlags(mm: MmPgtables, ptep: number, first: PteVal, max: number, flags: number): number {
+  if (max <= 1) return 1;
   const pt = mm.pt;
   const codec = pt.codec;
-  if (max <= 1) return 1;
-  const expect = v2.set(first);
-  codec.pteMkclean(expect);
-  codec.pteMkold(expect);
-  codec.pteClearSoftDirty(expect);
+  const masks = codec.batchKeepMasks();
+  const f = flags & 7;
+  if (masks[3 * f + 2] === 0) return folioPteBatchSlow(mm, ptep, first, max, flags);
+  const kLo = masks[3 * f]!;
+  const kHi = masks[3 * f + 1]!;
+  const step = codec.pfnStep(first);
+  const chunks = pt.pools[PTE_LEVEL]!.chunks;
+  // The expected raw value, advanced one PFN per entry (as in __set_ptes()).
+  let lo = (first.lo >>> 0) + step;
+  let hi = first.hi;
+  if (lo >= TWO_32) {
+    lo -= TWO_32;
+    hi = (hi + 1) | 0;
+  } else if (lo < 0) {
+    lo += TWO_32;
+    hi = (hi - 1) | 0;
+  }
+  const merge = (flags & (FPB_MERGE_WRITE | FPB_MERGE_YOUNG_DIRTY)) !== 0;
+  let anyWrite = false;
+  let anyYoung = false;
+  let anyDirty = false;
+  // A PTE table never straddles a storage chunk.
+  const c = chunks[ptep >>> CHUNK_SLOTS_SHIFT]!;
+  let o = ((ptep & CHUNK_SLOTS_MASK) << 1) + 2;
   let n = 1;
-  for (; n < max; n++) {
-    codec.pteAdvancePfn(expect, 1);
-    const e = __ptepGet(pt, ptep + n, v1);
-    if (!codec.ptePresent(e)) break;
-    codec.pteMkclean(e);
-    codec.pteMkold(e);
-    codec.pteClearSoftDirty(e);
-    if (!e.same(expect)) break;
+  for (; n < max; n++, o += 2) {
+    const elo = c[o]!;
+    const ehi = c[o + 1]!;
+    if (((elo ^ lo) & kLo) !== 0 || ((ehi ^ hi) & kHi) !== 0) break;
+    if (merge) {
+      v1.setWords(elo, ehi);
+      if (codec.pteWrite(v1)) anyWrite = true;
+      if (codec.pteYoung(v1)) anyYoung = true;
+      if (codec.pteDirty(v1)) anyDirty = true;
+    }
+    lo += step;
+    if (lo >= TWO_32) {
+      lo -= TWO_32;
+      hi = (hi + 1) | 0;
+    } else if (lo < 0) {
+      lo += TWO_32;
+      hi = (hi - 1) | 0;
+    }
+  }
+  if ((flags & FPB_MERGE_WRITE) !== 0 && anyWrite) codec.pteMkwrite(first);
+  if ((flags & FPB_MERGE_YOUNG_DIRTY) !== 0) {
+    if (anyYoung) codec.pteMkyoung(first);
+    if (anyDirty) codec.pteMkdirty(first);
   }
   return n;
+}
+
+/** The kernel's loop, entry by entry, where the clearing is not a fixed mask. */
+function folioPteBatchSlow(mm: MmPgtables, ptep: number, first: PteVal, max: number, flags: number): number {
+  const pt = mm.pt;
+  const codec = pt.codec;
+  const expect = v2.set(first);
+  codec.pteAdvancePfn(expect, 1);
+  codec.pteBatchClearIgnored(expect, flags);
+  let anyWrite = false;
+  let anyYoung = false;
+  let anyDirty = false;
+  let n = 1;
+  for (; n < max; n++) {
+    const e = __ptepGet(pt, ptep + n, v1);
+    const w = codec.pteWrite(e);
+    const y = codec.pteYoung(e);
+    const d = codec.pteDirty(e);
+    codec.pteBatchClearIgnored(e, flags);
+    if (!e.same(expect)) break;
+    if (w) anyWrite = true;
+    if (y) anyYoung = true;
+    if (d) anyDirty = true;
+    codec.pteAdvancePfn(expect, 1);
+  }
+  if ((flags & FPB_MERGE_WRITE) !== 0 && anyWrite) codec.pteMkwrite(first);
+  if ((flags & FPB_MERGE_YOUNG_DIRTY) !== 0) {
+    if (anyYoung) codec.pteMkyoung(first);
+    if (anyDirty) codec.pteMkdirty(first);
+  }
+  return n;
+}
+
+/**
+ * `folio_pte_batch()`: {@link folioPteBatchFlags} ignoring accessed, dirty,
+ * soft-dirty and write, merging nothing.
+ * @kernel folio_pte_batch (mm/util.c)
+ */
+export function folioPteBatch(mm: MmPgtables, ptep: number, first: PteVal, max: number): number {
+  return folioPteBatchFlags(mm, ptep, first, max, 0);
 }
 
 /** Loop state of one `zap_pte_range()` call. */

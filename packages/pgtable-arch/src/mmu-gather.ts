@@ -365,8 +365,9 @@ export class MmuGather {
       const n = this.nr[b]!;
       for (let i = 0; i < n; i++) {
         const enc = slots[i]!;
-        const flags = enc % 4;
-        const pfn = (enc - flags) / 4;
+        // The pfn and the two flag bits (a float modulo would cost more).
+        const pfn = Math.floor(enc / 4);
+        const flags = enc - pfn * 4;
         let nr = 1;
         if ((flags & ENCODED_PAGE_BIT_NR_PAGES_NEXT) !== 0) nr = slots[++i]! / 4;
         ops.freePages(pfn, nr);
@@ -388,8 +389,9 @@ export class MmuGather {
       const n = this.nr[b]!;
       for (let i = 0; i < n; i++) {
         const enc = slots[i]!;
-        const flags = enc % 4;
-        const pfn = (enc - flags) / 4;
+        // The pfn and the two flag bits (a float modulo would cost more).
+        const pfn = Math.floor(enc / 4);
+        const flags = enc - pfn * 4;
         let nr = 1;
         if ((flags & ENCODED_PAGE_BIT_NR_PAGES_NEXT) !== 0) nr = slots[++i]! / 4;
         if ((flags & ENCODED_PAGE_BIT_DELAY_RMAP) !== 0) {

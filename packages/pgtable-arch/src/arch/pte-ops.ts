@@ -16,7 +16,18 @@
  * or the same bit operation); the level-specific ones (`pmd_pfn`,
  * `pmd_modify`, `pmd_leaf`, `pmd_present`, table entries) are separate.
  */
-import type { PgProt, PteVal } from '../pteval.js';
+import { type PgProt, PteVal } from '../pteval.js';
+
+/** `folio_pte_batch_flags()`: compare PTEs respecting the dirty bit. */
+export const FPB_RESPECT_DIRTY = 1;
+/** Compare PTEs respecting the soft-dirty bit. */
+export const FPB_RESPECT_SOFT_DIRTY = 2;
+/** Compare PTEs respecting the writable bit. */
+export const FPB_RESPECT_WRITE = 4;
+/** Make the first entry writable if any entry of the batch is. */
+export const FPB_MERGE_WRITE = 8;
+/** Make the first entry young / dirty if any entry of the batch is. */
+export const FPB_MERGE_YOUNG_DIRTY = 16;
 
 /** Page-table levels, numbered from the leaf (the kernel's `pgtable_level` order reversed). */
 export const PTE_LEVEL = 0;
@@ -147,6 +158,65 @@ export abstract class ArchPte {
   pfnStep(_v: PteVal): number {
     return 2 ** this.pageShift;
   }
+  /**
+   * `__pte_batch_clear_ignored()`: the entry with the bits a batch comparison
+   * ignores cleared (dirty, soft-dirty, write unless `flags` respect them;
+   * always accessed).
+   * @kernel __pte_batch_clear_ignored (mm/internal.h)
+   */
+  pteBatchClearIgnored(v: PteVal, flags: number): void {
+    if ((flags & FPB_RESPECT_DIRTY) === 0) this.pteMkclean(v);
+    if ((flags & FPB_RESPECT_SOFT_DIRTY) === 0) this.pteClearSoftDirty(v);
+    if ((flags & FPB_RESPECT_WRITE) === 0) this.pteWrprotect(v);
+    this.pteMkold(v);
+  }
+
+  private batchKeep: Int32Array | null = null;
+
+  /**
+   * The bits `pteBatchClearIgnored(v, flags)` keeps from `v`, as words
+   * `[lo, hi]` at index `3 * (flags & 7)` of the returned array, followed by
+   * 1 when that clearing is a fixed set/clear of bits (then two entries
+   * compare equal after clearing exactly when they agree on the kept bits)
+   * and 0 when it is not (x86 `pte_wrprotect()` moves D to SavedDirty and
+   * arm64's sets PTE_DIRTY for hardware-dirty entries, so keeping the dirty
+   * bit while write-protecting depends on two bits). The masks are found by
+   * clearing zero, all-ones and every value with one or two bits set.
+   */
+  batchKeepMasks(): Int32Array {
+    if (this.batchKeep !== null) return this.batchKeep;
+    const m = new Int32Array(24);
+    const z = new PteVal();
+    const o = new PteVal();
+    const t = new PteVal();
+    for (let f = 0; f < 8; f++) {
+      z.setWords(0, 0);
+      o.setWords(-1, -1);
+      this.pteBatchClearIgnored(z, f);
+      this.pteBatchClearIgnored(o, f);
+      const kLo = o.lo & ~z.lo;
+      const kHi = o.hi & ~z.hi;
+      let fixed = (o.lo | ~kLo) === -1 && (o.hi | ~kHi) === -1 ? 1 : 0;
+      for (let a = 0; a < 64 && fixed === 1; a++) {
+        for (let b = a; b < 64; b++) {
+          const lo = (a < 32 ? 1 << a : 0) | (b < 32 ? 1 << b : 0);
+          const hi = (a >= 32 ? 1 << (a - 32) : 0) | (b >= 32 ? 1 << (b - 32) : 0);
+          t.setWords(lo, hi);
+          this.pteBatchClearIgnored(t, f);
+          if (t.lo !== ((lo & kLo) | (z.lo & ~kLo)) || t.hi !== ((hi & kHi) | (z.hi & ~kHi))) {
+            fixed = 0;
+            break;
+          }
+        }
+      }
+      m[3 * f] = kLo;
+      m[3 * f + 1] = kHi;
+      m[3 * f + 2] = fixed;
+    }
+    this.batchKeep = m;
+    return m;
+  }
+
   /** The protection bits of a present entry (everything but the PFN). @kernel pte_pgprot */
   abstract ptePgprot(out: PgProt, v: PteVal): void;
 
