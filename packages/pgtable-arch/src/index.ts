@@ -129,6 +129,26 @@ export {
   type PtReclaimMode,
 } from './page-tables.js';
 export {
+  ACTION_AGAIN,
+  ACTION_CONTINUE,
+  ACTION_SUBTREE,
+  applyToExistingPageRange,
+  applyToPageRange,
+  MmWalk,
+  type MmWalkOps,
+  PGWALK_RDLOCK,
+  PGWALK_VMA_RDLOCK_VERIFY,
+  PGWALK_WRLOCK,
+  PGWALK_WRLOCK_VERIFY,
+  type PteFn,
+  type WalkVma,
+  walkKernelPageTableRange,
+  walkPageRange,
+  walkPageRangeMmUnsafe,
+  walkPageRangeVma,
+  walkPageVma,
+} from './pagewalk.js';
+export {
   __pteAlloc,
   __pteOffsetMap,
   __upperAlloc,
