@@ -58,6 +58,16 @@ export {
 export { RiscvPte } from './arch/riscv-pte.js';
 export { X86Pte } from './arch/x86-pte.js';
 export { type ContpteFolioInfo, contpteConvert } from './contpte.js';
+export {
+  type CopyOps,
+  type CopyVma,
+  copyHugePmd,
+  copyPageRange,
+  copyPteMarker,
+  copyPteRange,
+  isCowMapping,
+  vmaNeedsCopy,
+} from './copy-page-range.js';
 export { Arm64Walker, createWalker, GenericWalker, type PgtableWalker, RiscvWalker, X86Walker } from './hw-walker.js';
 export { LazyMmu, LazyMmuError, type LazyMmuStats, XEN_MC_BATCH } from './lazy-mmu.js';
 export {

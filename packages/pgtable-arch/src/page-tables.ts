@@ -30,6 +30,7 @@ import {
   PGTY_table,
   SpinLock,
   spinLock,
+  spinLockNested,
   spinTrylock,
   spinUnlock,
 } from '@mm/machine';
@@ -41,7 +42,7 @@ import { createWalker, type PgtableWalker } from './hw-walker.js';
 import { LazyMmu } from './lazy-mmu.js';
 import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT, PT_LIVE, TablePool } from './ptdesc.js';
 import { PteVal } from './pteval.js';
-import { PtlockPool } from './ptlock.js';
+import { PtlockPool, SINGLE_DEPTH_NESTING } from './ptlock.js';
 import { Swapops, type SwapTypeConfig } from './swapops.js';
 
 /** GFP mask of user page-table pages. @kernel GFP_PGTABLE_USER (include/asm-generic/pgalloc.h) */
@@ -532,13 +533,13 @@ export class PageTables {
    */
   pteLock(mm: MmPgtables, t: number, nested = false): void {
     if (this.splitPtlocks && !mm.isInitMm) this.ptlocks.lock(this.pools[PTE_LEVEL]!, t, nested);
-    else if (!nested) this.spin(mm.pageTableLock);
+    else this.spin(mm.pageTableLock, nested);
   }
 
   /** Release the lock taken by {@link PageTables.pteLock}. */
-  pteUnlock(mm: MmPgtables, t: number, nested = false): void {
+  pteUnlock(mm: MmPgtables, t: number): void {
     if (this.splitPtlocks && !mm.isInitMm) this.ptlocks.unlock(this.pools[PTE_LEVEL]!, t);
-    else if (!nested) spinUnlock(mm.pageTableLock);
+    else spinUnlock(mm.pageTableLock);
   }
 
   /** Whether the lock protecting PTE table `t` is held. */
@@ -552,10 +553,10 @@ export class PageTables {
    * lock, or `mm->page_table_lock`).
    * @kernel pmd_lock (include/linux/mm.h)
    */
-  pmdLock(mm: MmPgtables, pmdp: number): void {
+  pmdLock(mm: MmPgtables, pmdp: number, nested = false): void {
     if (this.splitPmdPtlocks && !mm.isInitMm)
-      this.ptlocks.lock(this.pools[PMD_LEVEL]!, this.tableOfSlot(PMD_LEVEL, pmdp), false);
-    else this.spin(mm.pageTableLock);
+      this.ptlocks.lock(this.pools[PMD_LEVEL]!, this.tableOfSlot(PMD_LEVEL, pmdp), nested);
+    else this.spin(mm.pageTableLock, nested);
   }
 
   /** Try to take the PMD lock of `pmdp` without waiting. @kernel spin_trylock(pmd_lockptr()) */
@@ -587,8 +588,9 @@ export class PageTables {
     spinUnlock(mm.pageTableLock);
   }
 
-  private spin(l: SpinLock): void {
-    if (!spinLock(l)) throw new MmError('EAGAIN', 'pgtable: page-table lock contended under PREEMPT_RT');
+  private spin(l: SpinLock, nested = false): void {
+    if (!(nested ? spinLockNested(l, SINGLE_DEPTH_NESTING) : spinLock(l)))
+      throw new MmError('EAGAIN', 'pgtable: page-table lock contended under PREEMPT_RT');
   }
 
   // ---- THP deposits ----

@@ -153,25 +153,26 @@ function realDepth(pt: PageTables, depth: number): number {
 }
 
 /**
+ * @internal
  * Whether the checks of an upper `level` entry happen one level down: when
  * the level below is folded into this one, the kernel's `pgd_none()` /
  * `pgd_bad()` (pgtable-nop4d.h, -nopud.h, -nopmd.h) say "never empty, never
  * bad" and the lowest level sharing the entry does the real checks.
  */
-function deferred(pt: PageTables, level: number): boolean {
+export function upperDeferred(pt: PageTables, level: number): boolean {
   return level > PMD_LEVEL && pt.folded[level - 1] === 1;
 }
 
 /** `pud_none()` / `p4d_none()` / `pgd_none()` of the entry at `slot`. */
 function upperNone(pt: PageTables, level: number, slot: number): boolean {
-  if (deferred(pt, level)) return false;
+  if (upperDeferred(pt, level)) return false;
   const v = pt.readEntry(level, slot, tv);
   if (level === PUD_LEVEL) return pt.codec.pudNone(v);
   return v.lo === 0 && v.hi === 0;
 }
 
-/** The entry stored at `slot` for `level` (in its host table) is empty, folded or not. */
-function hostEmpty(pt: PageTables, level: number, slot: number): boolean {
+/** @internal The entry stored at `slot` for `level` (in its host table) is empty, folded or not. */
+export function hostEmpty(pt: PageTables, level: number, slot: number): boolean {
   const host = pt.host[level]!;
   const v = pt.readEntry(host, slot, tv);
   if (host === PMD_LEVEL) return pt.codec.pmdNone(v);
@@ -184,7 +185,7 @@ function hostEmpty(pt: PageTables, level: number, slot: number): boolean {
  * table) is reported and cleared, then treated as empty.
  */
 function noneOrClearBad(pt: PageTables, level: number, slot: number): boolean {
-  if (deferred(pt, level)) return false;
+  if (upperDeferred(pt, level)) return false;
   if (upperNone(pt, level, slot)) return true;
   const v = pt.readEntry(level, slot, tv);
   if (pt.childTable(pt.host[level]!, v) >= 0) return false;
@@ -271,7 +272,7 @@ function walkPmdRange<P>(pudp: number, addr: number, end: number, walk: MmWalk<P
   const depth = realDepth(pt, 3);
   let err = 0;
   // A PUD that is not a table (a leaf, or gone non-present) is retried by the caller.
-  if (!deferred(pt, PUD_LEVEL)) {
+  if (!upperDeferred(pt, PUD_LEVEL)) {
     const pud = pt.readEntry(PUD_LEVEL, pudp, tv);
     if (!codec.pudPresent(pud) || codec.pudLeaf(pud)) {
       walk.action = ACTION_AGAIN;
@@ -346,7 +347,7 @@ function walkPudRange<P>(p4dp: number, addr: number, end: number, walk: MmWalk<P
       if (walk.action === ACTION_AGAIN) continue;
       if (walk.action === ACTION_CONTINUE) break;
       const pud = pt.readEntry(PUD_LEVEL, pudp, tv);
-      const real = !deferred(pt, PUD_LEVEL);
+      const real = !upperDeferred(pt, PUD_LEVEL);
       const leaf = real && codec.pudLeaf(pud);
       if (!hasHandler) {
         if (!hasInstall) break;
@@ -705,7 +706,7 @@ function applyToUpper<D>(
       }
       err = applyToPteRange(mm, slot, addr, next, fn, data, create);
     } else {
-      if (!deferred(pt, level)) {
+      if (!upperDeferred(pt, level)) {
         if (upperNone(pt, level, slot) && !create) {
           addr = next;
           continue;

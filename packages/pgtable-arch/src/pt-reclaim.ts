@@ -97,7 +97,7 @@ export function tryToFreePte(mm: MmPgtables, pmdp: number, addr: number, tlb: Mm
   }
   pteUnmap(mm, start);
   if (empty) pmdClearTable(mm, pmdp, t);
-  if (!same) pt.pteUnlock(mm, t, true);
+  if (!same) pt.pteUnlock(mm, t);
   pt.pmdUnlock(mm, pmdp);
   if (empty) freePte(mm, addr - (addr % pt.levelSize(PMD_LEVEL)), tlb, t);
   return empty;
