@@ -128,6 +128,7 @@ export {
   tlbStartVma,
   tlbTableFlush,
 } from './mmu-gather.js';
+export { type MoveOps, type MoveVma, movePageTables, PagetableMoveControl } from './mremap.js';
 export {
   createPageTables,
   GFP_PGTABLE_USER,

@@ -94,6 +94,10 @@ export interface ArchDescriptor {
   readonly hasPtdump: boolean;
   /** ARCH_HAS_DEBUG_WX. */
   readonly hasDebugWx: boolean;
+  /** HAVE_MOVE_PMD: mremap moves whole PTE tables by moving the PMD entry. */
+  readonly haveMovePmd: boolean;
+  /** HAVE_MOVE_PUD: mremap moves whole PMD tables by moving the PUD entry. */
+  readonly haveMovePud: boolean;
   /** `__SWP_TYPE_BITS` of the swap-PTE layout (5 everywhere). */
   readonly swpTypeBits: number;
   /** The swap-PTE layout in one line, for documentation. */

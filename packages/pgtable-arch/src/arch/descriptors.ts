@@ -60,6 +60,8 @@ export const X86_64: ArchDescriptor = {
   splitPmdPtlock: true,
   hasPtdump: true,
   hasDebugWx: true,
+  haveMovePmd: true,
+  haveMovePud: true,
   swpTypeBits: 5,
   swapLayout: 'type 59-63, ~offset 9-58, exclusive 3 (PWT), uffd-wp 2, soft-dirty 1',
   codec: () => new X86Pte(true),
@@ -87,6 +89,8 @@ export const X86_32: ArchDescriptor = {
   name: 'x86',
   family: 'x86',
   description: 'x86 32-bit, 2-level (non-PAE), 4 MiB PSE pages',
+  // move_normal_pud() needs CONFIG_PGTABLE_LEVELS > 2.
+  haveMovePud: false,
   vaBits: 32,
   physBits: 32,
   levels: makeLevels([
@@ -183,6 +187,8 @@ export function arm64Descriptor(o: Arm64Options): ArchDescriptor {
     splitPmdPtlock: true,
     hasPtdump: true,
     hasDebugWx: true,
+    haveMovePmd: true,
+    haveMovePud: levels > 2,
     swpTypeBits: 5,
     swapLayout: 'type 6-10, offset 12-61, exclusive 2, uffd-wp 3 (no soft-dirty)',
     codec: () => new Arm64Pte(ps, pmdShift, pudShift, levels),
@@ -239,6 +245,8 @@ export function riscvDescriptor(o: RiscvOptions): ArchDescriptor {
     splitPmdPtlock: true,
     hasPtdump: true,
     hasDebugWx: true,
+    haveMovePmd: true,
+    haveMovePud: true,
     swpTypeBits: 5,
     swapLayout: sw
       ? 'type 7-11, offset 12+, exclusive 6, soft-dirty 3, uffd-wp 4'
@@ -294,6 +302,8 @@ function ppc(
     splitPmdPtlock: true,
     hasPtdump: true,
     hasDebugWx: true,
+    haveMovePmd: false,
+    haveMovePud: false,
     swpTypeBits: 5,
     swapLayout: 'generic layout (see generic-pte.ts)',
     codec: () => new GenericPte({ name, pageShift, softDirty: true, uffdWp: false, pmdShift, pudShift }),
@@ -351,6 +361,8 @@ export const SPARC64: ArchDescriptor = {
   splitPmdPtlock: false,
   hasPtdump: false,
   hasDebugWx: false,
+  haveMovePmd: false,
+  haveMovePud: false,
   swpTypeBits: 5,
   swapLayout: 'generic layout (see generic-pte.ts)',
   codec: () =>
