@@ -265,8 +265,7 @@ function restoreExclusivePte(vma: CopyVma, addr: number, ptep: number, old: PteV
     codec.pteMkwrite(pte);
     codec.pteMkdirty(pte);
   }
-  // The entry was non-present: set_pte_at() over a cleared entry.
-  mm.pt.writeEntry(PTE_LEVEL, ptep, tv.setWords(0, 0));
+  // The entry was non-present: set_pte_at() may overwrite it.
   setPteAt(mm, addr, ptep, pte);
 }
 

@@ -128,6 +128,17 @@ export {
   tlbStartVma,
   tlbTableFlush,
 } from './mmu-gather.js';
+export {
+  canChangePteWritable,
+  changeProtection,
+  MM_CP_PROT_NUMA,
+  MM_CP_TRY_CHANGE_WRITABLE,
+  MM_CP_UFFD_WP,
+  MM_CP_UFFD_WP_ALL,
+  MM_CP_UFFD_WP_RESOLVE,
+  type ProtOps,
+  type ProtVma,
+} from './mprotect.js';
 export { type MoveOps, type MoveVma, movePageTables, PagetableMoveControl } from './mremap.js';
 export {
   createPageTables,

@@ -217,6 +217,20 @@ export abstract class ArchPte {
     return m;
   }
 
+  /**
+   * Whether changing a user entry from `oldPte` to `newPte` needs a TLB
+   * flush (permissions taken away, the frame changed, ...). Architectures
+   * without their own say always (the generic `pte_needs_flush()`).
+   * @kernel pte_needs_flush (arch/x86/include/asm/tlbflush.h)
+   */
+  pteNeedsFlush(_oldPte: PteVal, _newPte: PteVal): boolean {
+    return true;
+  }
+  /** The PMD-leaf version (on x86 the accessed bit counts). @kernel huge_pmd_needs_flush */
+  hugePmdNeedsFlush(_oldPmd: PteVal, _newPmd: PteVal): boolean {
+    return true;
+  }
+
   /** The protection bits of a present entry (everything but the PFN). @kernel pte_pgprot */
   abstract ptePgprot(out: PgProt, v: PteVal): void;
 

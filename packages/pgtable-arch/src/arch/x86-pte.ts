@@ -295,6 +295,30 @@ export class X86Pte extends ArchPte {
     v.lo = lo | 0;
     v.hi = (v.hi + Math.trunc(d / 1048576) + carry) | 0;
   }
+  /**
+   * `pte_flags_need_flush()`: a flush when the frame changes, when dirty,
+   * present (or accessed, unless ignored) are cleared, or when any
+   * permission, cache or key bit changes; software bits never count.
+   */
+  private flagsNeedFlush(o: PteVal, n: PteVal, ignoreAccess: boolean): boolean {
+    const onClear = _PAGE_DIRTY | _PAGE_PRESENT | (ignoreAccess ? 0 : _PAGE_ACCESSED);
+    const onChangeLo = _PAGE_RW | _PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PSE | _PAGE_GLOBAL | _PAGE_PAT_LARGE;
+    const onChangeHi = this.is64 ? _PAGE_PKEY_MASK_HI | _PAGE_NX_HI : 0;
+    const dLo = (o.lo ^ n.lo) & ~this.pfnLo;
+    const dHi = (o.hi ^ n.hi) & ~this.pfnHi;
+    if ((dLo & o.lo & onClear) !== 0) return true;
+    return (dLo & onChangeLo) !== 0 || (dHi & onChangeHi) !== 0;
+  }
+  override pteNeedsFlush(o: PteVal, n: PteVal): boolean {
+    if ((o.lo & _PAGE_PRESENT) === 0) return false;
+    if (this.ptePfn(o) !== this.ptePfn(n)) return true;
+    return this.flagsNeedFlush(o, n, true);
+  }
+  override hugePmdNeedsFlush(o: PteVal, n: PteVal): boolean {
+    if ((o.lo & _PAGE_PRESENT) === 0) return false;
+    if (this.pmdPfn(o) !== this.pmdPfn(n)) return true;
+    return this.flagsNeedFlush(o, n, false);
+  }
   override pfnStep(v: PteVal): number {
     return this.needsInvert(v.lo, v.hi) ? -4096 : 4096;
   }
