@@ -151,6 +151,23 @@ export {
   type PtReclaimMode,
 } from './page-tables.js';
 export {
+  PageVmaMappedWalk,
+  PVMW_MIGRATION,
+  PVMW_PGTABLE_CROSSED,
+  PVMW_SYNC,
+  pageMappedInVma,
+  pageVmaMappedWalk,
+  pageVmaMappedWalkDone,
+  pvmwClearFlush,
+  pvmwClearFlushYoung,
+  pvmwIsPmd,
+  pvmwMkclean,
+  pvmwRead,
+  pvmwSet,
+  pvmwTestAndClearYoung,
+  type RmapVma,
+} from './page-vma-mapped.js';
+export {
   ACTION_AGAIN,
   ACTION_CONTINUE,
   ACTION_SUBTREE,

@@ -41,6 +41,7 @@ import type { ContpteFolioInfo } from './contpte.js';
 import { createWalker, type PgtableWalker } from './hw-walker.js';
 import { LazyMmu } from './lazy-mmu.js';
 import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT, PT_LIVE, TablePool } from './ptdesc.js';
+import { EntryCodec } from './pte-view.js';
 import { PteVal } from './pteval.js';
 import { PtlockPool, SINGLE_DEPTH_NESTING } from './ptlock.js';
 import { Swapops, type SwapTypeConfig } from './swapops.js';
@@ -166,6 +167,8 @@ export class PageTables {
   readonly desc: ArchDescriptor;
   readonly codec: ArchPte;
   readonly swap: Swapops;
+  /** The typed entry view of this configuration (what sibling packages read entries through). */
+  readonly entries: EntryCodec;
   readonly pageShift: number;
   readonly pageSize: number;
   /** Per level (0 = PTE .. 4 = PGD): log2 bytes per entry. */
@@ -240,6 +243,7 @@ export class PageTables {
     this.desc = desc;
     this.codec = desc.codec();
     this.swap = new Swapops(desc, this.codec, options.swapTypes);
+    this.entries = new EntryCodec(desc, this.codec, this.swap);
     this.pageShift = desc.pageShift;
     this.pageSize = 2 ** desc.pageShift;
     this.shift = new Int32Array(5);
