@@ -57,7 +57,24 @@ export {
 } from './arch/pte-ops.js';
 export { RiscvPte } from './arch/riscv-pte.js';
 export { X86Pte } from './arch/x86-pte.js';
-export { type ContpteFolioInfo, contpteConvert } from './contpte.js';
+export { EntryCodec, PteView } from './entry/pte-view.js';
+export { type PgProt, PteVal, pteVal, pteValFromHex } from './entry/pteval.js';
+export {
+  LEAF_KIND,
+  LEAF_KIND_NAMES,
+  type LeafKind,
+  MAX_SWAPFILES,
+  MAX_SWAPFILES_SHIFT,
+  PTE_MARKER_GUARD,
+  PTE_MARKER_MASK,
+  PTE_MARKER_POISONED,
+  PTE_MARKER_UFFD_WP,
+  SWAP_TYPES,
+  Swapops,
+  type SwapTypeConfig,
+  SwapTypes,
+  SwpEntry,
+} from './entry/swapops.js';
 export {
   type CopyOps,
   type CopyVma,
@@ -67,9 +84,7 @@ export {
   copyPteRange,
   isCowMapping,
   vmaNeedsCopy,
-} from './copy-page-range.js';
-export { Arm64Walker, createWalker, GenericWalker, type PgtableWalker, RiscvWalker, X86Walker } from './hw-walker.js';
-export { LazyMmu, LazyMmuError, type LazyMmuStats, XEN_MC_BATCH } from './lazy-mmu.js';
+} from './mm/copy-page-range.js';
 export {
   type FreePgtablesOps,
   folioPteBatch,
@@ -83,7 +98,7 @@ export {
   zapHugePmd,
   zapPageRangeSingle,
   zapPteRange,
-} from './memory.js';
+} from './mm/memory.js';
 export {
   __tlbRemoveFolioPages,
   __tlbRemovePageSize,
@@ -127,7 +142,7 @@ export {
   tlbRemoveTlbEntry,
   tlbStartVma,
   tlbTableFlush,
-} from './mmu-gather.js';
+} from './mm/mmu-gather.js';
 export {
   canChangePteWritable,
   changeProtection,
@@ -138,18 +153,8 @@ export {
   MM_CP_UFFD_WP_RESOLVE,
   type ProtOps,
   type ProtVma,
-} from './mprotect.js';
-export { type MoveOps, type MoveVma, movePageTables, PagetableMoveControl } from './mremap.js';
-export {
-  createPageTables,
-  GFP_PGTABLE_USER,
-  MmPgtables,
-  PageTables,
-  type PageTablesOptions,
-  PgtableError,
-  type PgtableStats,
-  type PtReclaimMode,
-} from './page-tables.js';
+} from './mm/mprotect.js';
+export { type MoveOps, type MoveVma, movePageTables, PagetableMoveControl } from './mm/mremap.js';
 export {
   PageVmaMappedWalk,
   PVMW_MIGRATION,
@@ -166,7 +171,7 @@ export {
   pvmwSet,
   pvmwTestAndClearYoung,
   type RmapVma,
-} from './page-vma-mapped.js';
+} from './mm/page-vma-mapped.js';
 export {
   ACTION_AGAIN,
   ACTION_CONTINUE,
@@ -186,7 +191,51 @@ export {
   walkPageRangeMmUnsafe,
   walkPageRangeVma,
   walkPageVma,
-} from './pagewalk.js';
+} from './mm/pagewalk.js';
+export { freePte, pmdClearTable, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './mm/pt-reclaim.js';
+export { type PtdumpMarker, type PtdumpOptions, type PtdumpResult, ptdumpCheckWx, ptdumpWalkPgd } from './mm/ptdump.js';
+export {
+  type PteTrygetType,
+  pteAllocGet,
+  pteAllocGetMapLock,
+  pteGet,
+  pteGetMany,
+  pteGetUnlessZero,
+  ptePut,
+  ptePutMany,
+  ptePutVmf,
+  pteRefInit,
+  pteToPmd,
+  pteTryGet,
+  pteTrygetMap,
+  pteTrygetMapLock,
+  pteUnmapRef,
+  pteUpdatePmd,
+  TRYGET_FAILED_HUGE_PMD,
+  TRYGET_FAILED_NONE,
+  TRYGET_FAILED_ZERO,
+  TRYGET_SUCCESSED,
+} from './mm/pte-ref.js';
+export { type ContpteFolioInfo, contpteConvert } from './table/contpte.js';
+export {
+  Arm64Walker,
+  createWalker,
+  GenericWalker,
+  type PgtableWalker,
+  RiscvWalker,
+  X86Walker,
+} from './table/hw-walker.js';
+export { LazyMmu, LazyMmuError, type LazyMmuStats, XEN_MC_BATCH } from './table/lazy-mmu.js';
+export {
+  createPageTables,
+  GFP_PGTABLE_USER,
+  MmPgtables,
+  PageTables,
+  type PageTablesOptions,
+  PgtableError,
+  type PgtableStats,
+  type PtReclaimMode,
+} from './table/page-tables.js';
 export {
   __pteAlloc,
   __pteOffsetMap,
@@ -207,7 +256,7 @@ export {
   pteUnmapUnlock,
   pudAllocWalk,
   walkAlloc,
-} from './pgalloc.js';
+} from './table/pgalloc.js';
 export {
   __ptepGet,
   __setPte,
@@ -244,49 +293,7 @@ export {
   setPudAt,
   splitHugePmdLocked,
   wrprotectPtes,
-} from './pgtable.js';
-export { freePte, pmdClearTable, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
-export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './ptdesc.js';
-export { type PtdumpMarker, type PtdumpOptions, type PtdumpResult, ptdumpCheckWx, ptdumpWalkPgd } from './ptdump.js';
-export {
-  type PteTrygetType,
-  pteAllocGet,
-  pteAllocGetMapLock,
-  pteGet,
-  pteGetMany,
-  pteGetUnlessZero,
-  ptePut,
-  ptePutMany,
-  ptePutVmf,
-  pteRefInit,
-  pteToPmd,
-  pteTryGet,
-  pteTrygetMap,
-  pteTrygetMapLock,
-  pteUnmapRef,
-  pteUpdatePmd,
-  TRYGET_FAILED_HUGE_PMD,
-  TRYGET_FAILED_NONE,
-  TRYGET_FAILED_ZERO,
-  TRYGET_SUCCESSED,
-} from './pte-ref.js';
-export { EntryCodec, PteView } from './pte-view.js';
-export { type PgProt, PteVal, pteVal, pteValFromHex } from './pteval.js';
-export { PtlockPool, SINGLE_DEPTH_NESTING } from './ptlock.js';
-export {
-  LEAF_KIND,
-  LEAF_KIND_NAMES,
-  type LeafKind,
-  MAX_SWAPFILES,
-  MAX_SWAPFILES_SHIFT,
-  PTE_MARKER_GUARD,
-  PTE_MARKER_MASK,
-  PTE_MARKER_POISONED,
-  PTE_MARKER_UFFD_WP,
-  SWAP_TYPES,
-  Swapops,
-  type SwapTypeConfig,
-  SwapTypes,
-  SwpEntry,
-} from './swapops.js';
-export { type PtValidateOptions, ptValidate } from './validate.js';
+} from './table/pgtable.js';
+export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './table/ptdesc.js';
+export { PtlockPool, SINGLE_DEPTH_NESTING } from './table/ptlock.js';
+export { type PtValidateOptions, ptValidate } from './table/validate.js';

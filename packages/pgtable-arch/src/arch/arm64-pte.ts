@@ -14,7 +14,7 @@
  * Swap entries: type in bits 6..10, offset in 12..61, exclusive in bit 2,
  * uffd-wp in bit 3.
  */
-import type { PgProt, PteVal } from '../pteval.js';
+import type { PgProt, PteVal } from '../entry/pteval.js';
 import {
   ArchPte,
   PGD_LEVEL,

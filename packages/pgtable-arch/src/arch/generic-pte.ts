@@ -25,7 +25,7 @@
  * entries (NUMA hinting) are PROTNONE with PRESENT clear and stay
  * `pte_present()`.
  */
-import type { PgProt, PteVal } from '../pteval.js';
+import type { PgProt, PteVal } from '../entry/pteval.js';
 import { ArchPte, type PgLevel, type PteFeatures, VM_EXEC, VM_SHARED, VM_WRITE } from './pte-ops.js';
 
 export const GEN_PRESENT = 1 << 0;

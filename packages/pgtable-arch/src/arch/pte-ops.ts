@@ -4,7 +4,7 @@
  *
  * One subclass per architecture mirrors its `asm/pgtable*.h`: x86 (64-bit and
  * 32-bit non-PAE), arm64, riscv, and a documented generic layout for powerpc64
- * and sparc64 (see `generic-layout.ts`). Generic code (`pgtable.ts`,
+ * and sparc64 (see `generic-pte.ts`). Generic code (`pgtable.ts`,
  * `memory.ts`, the walkers) only calls these methods, so adding an
  * architecture is adding a descriptor and a codec. Methods that transform an
  * entry update the box in place (`pteMkdirty(v)` is `pte = pte_mkdirty(pte)`);
@@ -16,7 +16,7 @@
  * or the same bit operation); the level-specific ones (`pmd_pfn`,
  * `pmd_modify`, `pmd_leaf`, `pmd_present`, table entries) are separate.
  */
-import { type PgProt, PteVal } from '../pteval.js';
+import { type PgProt, PteVal } from '../entry/pteval.js';
 
 /** `folio_pte_batch_flags()`: compare PTEs respecting the dirty bit. */
 export const FPB_RESPECT_DIRTY = 1;

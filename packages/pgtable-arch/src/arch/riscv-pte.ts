@@ -16,7 +16,7 @@
  * (`_PAGE_MTMASK` is 0), which leaves `pte_modify()` free to change
  * everything but the permission bits.
  */
-import type { PgProt, PteVal } from '../pteval.js';
+import type { PgProt, PteVal } from '../entry/pteval.js';
 import { ArchPte, type PgLevel, type PteFeatures, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE } from './pte-ops.js';
 
 export const _PAGE_PRESENT = 1 << 0;

@@ -19,7 +19,7 @@
  * `__supported_pte_mask` is all ones (an NX-capable CPU) and shadow stacks
  * (X86_FEATURE_SHSTK) are off, so `pte_write()` is the RW bit.
  */
-import { type PgProt, type PteVal, TWO_32 } from '../pteval.js';
+import { type PgProt, type PteVal, TWO_32 } from '../entry/pteval.js';
 import {
   ArchPte,
   type PgLevel,

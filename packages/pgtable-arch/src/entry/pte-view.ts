@@ -12,8 +12,8 @@
  */
 
 import { MmError } from '@mm/machine';
-import type { ArchDescriptor } from './arch/descriptor.js';
-import { type ArchPte, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE } from './arch/pte-ops.js';
+import type { ArchDescriptor } from '../arch/descriptor.js';
+import { type ArchPte, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE } from '../arch/pte-ops.js';
 import { PteVal } from './pteval.js';
 import { LEAF_KIND, type LeafKind, PTE_MARKER_MASK, Swapops, type SwapTypeConfig, SwpEntry } from './swapops.js';
 

@@ -26,9 +26,9 @@
  * on the non-empty PTEs of existing tables), in lazy MMU mode.
  */
 import { EINVAL, ENOMEM } from '@mm/machine';
-import { P4D_LEVEL, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
-import type { PgtableVma } from './memory.js';
-import type { MmPgtables, PageTables } from './page-tables.js';
+import { P4D_LEVEL, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import type { MmPgtables, PageTables } from '../table/page-tables.js';
 import {
   __pteAlloc,
   __upperAlloc,
@@ -37,9 +37,9 @@ import {
   pteOffsetMapLock,
   pteUnmap,
   pteUnmapUnlock,
-} from './pgalloc.js';
-import { ptepGet, setPteAt, splitHugePmdLocked } from './pgtable.js';
-import { PteVal } from './pteval.js';
+} from '../table/pgalloc.js';
+import { ptepGet, setPteAt, splitHugePmdLocked } from '../table/pgtable.js';
+import type { PgtableVma } from './memory.js';
 
 /** `enum page_walk_action`: descend to the next level (the default). */
 export const ACTION_SUBTREE = 0;

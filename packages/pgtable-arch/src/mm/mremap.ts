@@ -23,15 +23,29 @@
  * realignment and may take rmap locks in `takeRmapLocks()`.
  */
 import { EAGAIN, MmBugError } from '@mm/machine';
-import { FPB_RESPECT_WRITE, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
+import { FPB_RESPECT_WRITE, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import { LEAF_KIND, PTE_MARKER_UFFD_WP, SwpEntry } from '../entry/swapops.js';
+import { type MmPgtables, PgtableError } from '../table/page-tables.js';
+import {
+  pteAlloc,
+  pteOffsetMapLock,
+  pteOffsetMapRwNolock,
+  pteUnmap,
+  pteUnmapUnlock,
+  walkAlloc,
+} from '../table/pgalloc.js';
+import {
+  getAndClearFullPtes,
+  pmdpHugeGetAndClear,
+  ptepGet,
+  setPmdAt,
+  setPtes,
+  splitHugePmdLocked,
+} from '../table/pgtable.js';
 import { folioPteBatchFlags, type PgtableVma } from './memory.js';
-import { type MmPgtables, PgtableError } from './page-tables.js';
 import { hostEmpty } from './pagewalk.js';
-import { pteAlloc, pteOffsetMapLock, pteOffsetMapRwNolock, pteUnmap, pteUnmapUnlock, walkAlloc } from './pgalloc.js';
-import { getAndClearFullPtes, pmdpHugeGetAndClear, ptepGet, setPmdAt, setPtes, splitHugePmdLocked } from './pgtable.js';
 import { pteUpdatePmd } from './pte-ref.js';
-import { PteVal } from './pteval.js';
-import { LEAF_KIND, PTE_MARKER_UFFD_WP, SwpEntry } from './swapops.js';
 
 /** A VMA on either side of an mremap. */
 export interface MoveVma extends PgtableVma {

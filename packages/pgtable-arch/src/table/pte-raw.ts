@@ -4,10 +4,10 @@
  * loop (`__set_ptes()`), with the bookkeeping every PTE write carries (lazy
  * MMU accounting, the refcount-mode entry count).
  */
-import { PTE_LEVEL } from './arch/pte-ops.js';
+import { PTE_LEVEL } from '../arch/pte-ops.js';
+import { PteVal, TWO_32 } from '../entry/pteval.js';
 import type { MmPgtables, PageTables } from './page-tables.js';
 import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from './ptdesc.js';
-import { PteVal, TWO_32 } from './pteval.js';
 
 const t1 = new PteVal();
 

@@ -30,9 +30,9 @@
  * kernel's full-space dump wraps to 0).
  */
 import { MmError } from '@mm/machine';
-import { P4D_LEVEL, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
-import type { MmPgtables, PageTables } from './page-tables.js';
-import { PteVal } from './pteval.js';
+import { P4D_LEVEL, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import type { MmPgtables, PageTables } from '../table/page-tables.js';
 
 /** An address marker: a section header in the dump. */
 export interface PtdumpMarker {

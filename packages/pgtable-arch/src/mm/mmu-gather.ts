@@ -38,10 +38,10 @@
  * delayed entries. Tables are this package's and it frees them itself.
  */
 import { __GFP_NOWARN, GFP_NOWAIT, MmBugError, smpCallFunctionMany, TLB_FLUSH_ALL } from '@mm/machine';
-import { LEVEL_NAMES, P4D_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
-import type { MmPgtables, PageTables } from './page-tables.js';
-import { PgtableError } from './page-tables.js';
-import { PT_FREEING } from './ptdesc.js';
+import { LEVEL_NAMES, P4D_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import type { MmPgtables, PageTables } from '../table/page-tables.js';
+import { PgtableError } from '../table/page-tables.js';
+import { PT_FREEING } from '../table/ptdesc.js';
 
 /** Slots of the on-stack batch. @kernel MMU_GATHER_BUNDLE (include/asm-generic/tlb.h) */
 export const MMU_GATHER_BUNDLE = 8;

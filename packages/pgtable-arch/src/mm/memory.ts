@@ -31,7 +31,21 @@ import {
   PMD_LEVEL,
   PTE_LEVEL,
   PUD_LEVEL,
-} from './arch/pte-ops.js';
+} from '../arch/pte-ops.js';
+import { PteVal, TWO_32 } from '../entry/pteval.js';
+import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from '../entry/swapops.js';
+import type { MmPgtables } from '../table/page-tables.js';
+import { PgtableError } from '../table/page-tables.js';
+import { pteOffsetMapLock, pteUnmapUnlock } from '../table/pgalloc.js';
+import {
+  getAndClearFullPtes,
+  pmdpHugeGetAndClear,
+  ptepGet,
+  ptepGetAndClear,
+  splitHugePmdLocked,
+} from '../table/pgtable.js';
+import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from '../table/ptdesc.js';
+import { __ptepGet } from '../table/pte-raw.js';
 import {
   __tlbRemoveFolioPages,
   freeTableTlb,
@@ -47,16 +61,8 @@ import {
   tlbRemoveTlbEntries,
   tlbStartVma,
 } from './mmu-gather.js';
-import type { MmPgtables } from './page-tables.js';
-import { PgtableError } from './page-tables.js';
-import { pteOffsetMapLock, pteUnmapUnlock } from './pgalloc.js';
-import { getAndClearFullPtes, pmdpHugeGetAndClear, ptepGet, ptepGetAndClear, splitHugePmdLocked } from './pgtable.js';
 import { freePte, reclaimPtIsEnabled, tryGetAndClearPmd, tryToFreePte } from './pt-reclaim.js';
-import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from './ptdesc.js';
-import { __ptepGet } from './pte-raw.js';
 import { ptePut, pteTrygetMapLock } from './pte-ref.js';
-import { PteVal, TWO_32 } from './pteval.js';
-import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from './swapops.js';
 
 /** The parts of a `vm_area_struct` the page-table layer reads. */
 export interface PgtableVma extends GatherVma {

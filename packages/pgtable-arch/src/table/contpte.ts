@@ -17,12 +17,12 @@
  * blocks keeps them folded; clearing or changing part of a block unfolds
  * it first. Kernel mappings (`init_mm`) are never folded.
  */
-import type { Arm64Pte } from './arch/arm64-pte.js';
-import { PTE_LEVEL } from './arch/pte-ops.js';
+import type { Arm64Pte } from '../arch/arm64-pte.js';
+import { PTE_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
 import type { MmPgtables, PageTables } from './page-tables.js';
 import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from './ptdesc.js';
 import { __ptepGet, __setPtes } from './pte-raw.js';
-import { PteVal } from './pteval.js';
 
 const a = new PteVal();
 const b = new PteVal();

@@ -18,8 +18,9 @@
  * refcount mode, turns none<->!none transitions into `pte_refcount` changes.
  */
 import { MmBugError } from '@mm/machine';
-import type { Arm64Pte } from './arch/arm64-pte.js';
-import { PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
+import type { Arm64Pte } from '../arch/arm64-pte.js';
+import { PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import { type PgProt, PteVal } from '../entry/pteval.js';
 import {
   contpteGather,
   contpteSetAccessFlags,
@@ -33,7 +34,6 @@ import { PgtableError } from './page-tables.js';
 import { pmdPopulate } from './pgalloc.js';
 import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from './ptdesc.js';
 import { __ptepGet, __setPte, __setPtes } from './pte-raw.js';
-import { type PgProt, PteVal } from './pteval.js';
 
 export { __ptepGet, __setPte, __setPtes };
 

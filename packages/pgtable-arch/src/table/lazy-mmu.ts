@@ -25,7 +25,7 @@
  * case: the model does not reproduce the stale-read hazard of Xen's queue.
  */
 import { MmError } from '@mm/machine';
-import type { LazyMmuStyle } from './arch/descriptor.js';
+import type { LazyMmuStyle } from '../arch/descriptor.js';
 import type { MmPgtables, PageTables } from './page-tables.js';
 
 /** Misuse of lazy MMU mode (nesting, interrupt context, leave without enter). */

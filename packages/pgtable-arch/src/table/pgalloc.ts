@@ -19,9 +19,9 @@
  * is paired with `pteUnmap` / `pteUnmapUnlock`.
  */
 import { EEXIST, ENOMEM } from '@mm/machine';
-import { P4D_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
+import { P4D_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
 import { type MmPgtables, type PageTables, PgtableError } from './page-tables.js';
-import { PteVal } from './pteval.js';
 
 const scratch = new PteVal();
 const scratch2 = new PteVal();

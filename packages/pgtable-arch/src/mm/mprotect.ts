@@ -24,11 +24,11 @@
  * {@link ProtOps}; the caller gathers and finishes the mmu_gather.
  */
 import { EAGAIN, ENOMEM } from '@mm/machine';
-import { FPB_RESPECT_SOFT_DIRTY, FPB_RESPECT_WRITE, PMD_LEVEL, VM_NONE } from './arch/pte-ops.js';
-import { folioPteBatchFlags, type PgtableVma } from './memory.js';
-import { type MmuGather, tlbEndVma, tlbFlushPmdRange, tlbFlushPteRange, tlbStartVma } from './mmu-gather.js';
-import { type MmPgtables, PgtableError } from './page-tables.js';
-import { pteAlloc, pteOffsetMapLock, pteUnmapUnlock, walkAlloc } from './pgalloc.js';
+import { FPB_RESPECT_SOFT_DIRTY, FPB_RESPECT_WRITE, PMD_LEVEL, VM_NONE } from '../arch/pte-ops.js';
+import { type PgProt, PteVal } from '../entry/pteval.js';
+import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from '../entry/swapops.js';
+import { type MmPgtables, PgtableError } from '../table/page-tables.js';
+import { pteAlloc, pteOffsetMapLock, pteUnmapUnlock, walkAlloc } from '../table/pgalloc.js';
 import {
   modifyProtCommitPtes,
   modifyProtStartPtes,
@@ -38,9 +38,9 @@ import {
   setPmdAt,
   setPteAt,
   splitHugePmdLocked,
-} from './pgtable.js';
-import { type PgProt, PteVal } from './pteval.js';
-import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from './swapops.js';
+} from '../table/pgtable.js';
+import { folioPteBatchFlags, type PgtableVma } from './memory.js';
+import { type MmuGather, tlbEndVma, tlbFlushPmdRange, tlbFlushPteRange, tlbStartVma } from './mmu-gather.js';
 
 /** Try to map entries writable without a write fault. */
 export const MM_CP_TRY_CHANGE_WRITABLE = 1 << 0;

@@ -20,14 +20,14 @@
  * `enum pte_tryget_type`.
  */
 import { EAGAIN, ENOMEM } from '@mm/machine';
-import { PMD_LEVEL, PTE_LEVEL } from './arch/pte-ops.js';
+import { PMD_LEVEL, PTE_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import type { MmPgtables } from '../table/page-tables.js';
+import { PgtableError } from '../table/page-tables.js';
+import { __pteOffsetMap, pmdInstall, pteAllocOne, pteOffsetMapLock, pteUnmap } from '../table/pgalloc.js';
+import { PT_FREEING } from '../table/ptdesc.js';
 import { type MmuGather, pteFreeTlb } from './mmu-gather.js';
-import type { MmPgtables } from './page-tables.js';
-import { PgtableError } from './page-tables.js';
-import { __pteOffsetMap, pmdInstall, pteAllocOne, pteOffsetMapLock, pteUnmap } from './pgalloc.js';
 import { pmdClearTable } from './pt-reclaim.js';
-import { PT_FREEING } from './ptdesc.js';
-import { PteVal } from './pteval.js';
 
 /** `pte_try_get()` took a reference. @kernel TRYGET_SUCCESSED (include/linux/pte_ref.h) */
 export const TRYGET_SUCCESSED = 0;

@@ -23,11 +23,13 @@
  * bits never leave the package.
  */
 import { EFAULT, MmBugError } from '@mm/machine';
-import { PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
-import type { MmPgtables } from './page-tables.js';
-import { PgtableError } from './page-tables.js';
-import { upperDeferred } from './pagewalk.js';
-import { pteOffsetMapLock, pteOffsetMapRwNolock, pteUnmap } from './pgalloc.js';
+import { PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import type { PteView } from '../entry/pte-view.js';
+import { PteVal } from '../entry/pteval.js';
+import { LEAF_KIND, SwpEntry } from '../entry/swapops.js';
+import type { MmPgtables } from '../table/page-tables.js';
+import { PgtableError } from '../table/page-tables.js';
+import { pteOffsetMapLock, pteOffsetMapRwNolock, pteUnmap } from '../table/pgalloc.js';
 import {
   getAndClearFullPtes,
   pmdpHugeGetAndClear,
@@ -38,10 +40,8 @@ import {
   setPmdAt,
   setPteAt,
   setPtes,
-} from './pgtable.js';
-import type { PteView } from './pte-view.js';
-import { PteVal } from './pteval.js';
-import { LEAF_KIND, SwpEntry } from './swapops.js';
+} from '../table/pgtable.js';
+import { upperDeferred } from './pagewalk.js';
 
 /** Look for the entries under their locks, not locklessly first. */
 export const PVMW_SYNC = 1 << 0;

@@ -16,11 +16,11 @@
  * optional callback vets every mapped PFN (say, "not a free page").
  */
 import { MmBugError, PGTY_table } from '@mm/machine';
-import { LEVEL_NAMES, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
+import { LEVEL_NAMES, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import { LEAF_KIND, SwpEntry } from '../entry/swapops.js';
 import type { MmPgtables, PageTables } from './page-tables.js';
 import { PT_FREEING, PT_LIVE } from './ptdesc.js';
-import { PteVal } from './pteval.js';
-import { LEAF_KIND, SwpEntry } from './swapops.js';
 
 /** Options of {@link ptValidate}. */
 export interface PtValidateOptions {

@@ -37,10 +37,10 @@ import {
   PMD_LEVEL,
   PTE_LEVEL,
   PUD_LEVEL,
-} from './arch/pte-ops.js';
-import { folioPteBatchFlags, type PgtableVma } from './memory.js';
-import { type MmPgtables, PgtableError } from './page-tables.js';
-import { hostEmpty, upperDeferred } from './pagewalk.js';
+} from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from '../entry/swapops.js';
+import { type MmPgtables, PgtableError } from '../table/page-tables.js';
 import {
   __upperAlloc,
   pteAllocMapLock,
@@ -49,7 +49,7 @@ import {
   pteOffsetMapRwNolock,
   pteUnmap,
   pteUnmapUnlock,
-} from './pgalloc.js';
+} from '../table/pgalloc.js';
 import {
   pgtableTransHugeDeposit,
   pmdpSetWrprotect,
@@ -59,9 +59,9 @@ import {
   setPtes,
   splitHugePmdLocked,
   wrprotectPtes,
-} from './pgtable.js';
-import { PteVal } from './pteval.js';
-import { LEAF_KIND, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, SwpEntry } from './swapops.js';
+} from '../table/pgtable.js';
+import { folioPteBatchFlags, type PgtableVma } from './memory.js';
+import { hostEmpty, upperDeferred } from './pagewalk.js';
 
 /** A VMA on one side of a fork. */
 export interface CopyVma extends PgtableVma {

@@ -34,17 +34,25 @@ import {
   spinTrylock,
   spinUnlock,
 } from '@mm/machine';
-import type { ArchDescriptor, LazyMmuStyle } from './arch/descriptor.js';
-import { defaultDescriptorFor } from './arch/descriptors.js';
-import { type ArchPte, LEVEL_NAMES, PGD_LEVEL, type PgLevel, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL } from './arch/pte-ops.js';
+import type { ArchDescriptor, LazyMmuStyle } from '../arch/descriptor.js';
+import { defaultDescriptorFor } from '../arch/descriptors.js';
+import {
+  type ArchPte,
+  LEVEL_NAMES,
+  PGD_LEVEL,
+  type PgLevel,
+  PMD_LEVEL,
+  PTE_LEVEL,
+  PUD_LEVEL,
+} from '../arch/pte-ops.js';
+import { EntryCodec } from '../entry/pte-view.js';
+import { PteVal } from '../entry/pteval.js';
+import { Swapops, type SwapTypeConfig } from '../entry/swapops.js';
 import type { ContpteFolioInfo } from './contpte.js';
 import { createWalker, type PgtableWalker } from './hw-walker.js';
 import { LazyMmu } from './lazy-mmu.js';
 import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT, PT_LIVE, TablePool } from './ptdesc.js';
-import { EntryCodec } from './pte-view.js';
-import { PteVal } from './pteval.js';
 import { PtlockPool, SINGLE_DEPTH_NESTING } from './ptlock.js';
-import { Swapops, type SwapTypeConfig } from './swapops.js';
 
 /** GFP mask of user page-table pages. @kernel GFP_PGTABLE_USER (include/asm-generic/pgalloc.h) */
 export const GFP_PGTABLE_USER = GFP_KERNEL_ACCOUNT | __GFP_ZERO;

@@ -19,8 +19,8 @@
  * `offset` (offsets reach 2^50 and more, past 32 bits but within 2^53).
  */
 import { MmError } from '@mm/machine';
-import type { ArchDescriptor } from './arch/descriptor.js';
-import type { ArchPte } from './arch/pte-ops.js';
+import type { ArchDescriptor } from '../arch/descriptor.js';
+import type { ArchPte } from '../arch/pte-ops.js';
 import { PteVal } from './pteval.js';
 
 /** `MAX_SWAPFILES_SHIFT`. */

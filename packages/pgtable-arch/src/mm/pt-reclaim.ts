@@ -17,12 +17,12 @@
  * concurrent `pte_offset_map()` reader still sees a valid, empty, detached
  * table and lock-and-revalidate users see the PMD change.
  */
-import { PMD_LEVEL, PTE_LEVEL } from './arch/pte-ops.js';
+import { PMD_LEVEL, PTE_LEVEL } from '../arch/pte-ops.js';
+import { PteVal } from '../entry/pteval.js';
+import type { MmPgtables } from '../table/page-tables.js';
+import { __pteOffsetMap, pteUnmap } from '../table/pgalloc.js';
+import { __ptepGet } from '../table/pte-raw.js';
 import { type MmuGather, pteFreeTlb } from './mmu-gather.js';
-import type { MmPgtables } from './page-tables.js';
-import { __pteOffsetMap, pteUnmap } from './pgalloc.js';
-import { __ptepGet } from './pte-raw.js';
-import { PteVal } from './pteval.js';
 
 const tmp = new PteVal();
 
