@@ -166,33 +166,38 @@ function mapRange(pt: PageTables, mm: MmPgtables, addr: number, nrPages: number,
   const v = new PteVal();
   pt.codec.pfnPte(v, 9000, prot);
   const one = new PteVal();
-  const batched = await suite.time(
-    'setPtes(512)',
-    () => {
-      clearFullPtes(mm, addr, ptep, 512, false);
-      setPtes(mm, addr, ptep, v, 512);
-    },
-    { opsPerCall: 512 },
-  );
-  const clearOnly = await suite.time(
-    'clearFullPtes(512) (subtracted)',
-    () => clearFullPtes(mm, addr, ptep, 512, false),
-    {
+  // Three interleaved rounds; the best of each (the machine is shared).
+  let batched = { nsPerOp: Infinity };
+  let clearOnly = { nsPerOp: Infinity };
+  let single = { nsPerOp: Infinity };
+  for (let r = 0; r < 3; r++) {
+    const bt = await suite.time(
+      'setPtes(512)',
+      () => {
+        clearFullPtes(mm, addr, ptep, 512, false);
+        setPtes(mm, addr, ptep, v, 512);
+      },
+      { opsPerCall: 512 },
+    );
+    const ct = await suite.time('clearFullPtes(512) (subtracted)', () => clearFullPtes(mm, addr, ptep, 512, false), {
       opsPerCall: 512,
-    },
-  );
-  const single = await suite.time(
-    '512 x setPteAt()',
-    () => {
-      clearFullPtes(mm, addr, ptep, 512, false);
-      one.set(v);
-      for (let i = 0; i < 512; i++) {
-        setPteAt(mm, addr + i * 4096, ptep + i, one);
-        pt.codec.pteAdvancePfn(one, 1);
-      }
-    },
-    { opsPerCall: 512 },
-  );
+    });
+    const st = await suite.time(
+      '512 x setPteAt()',
+      () => {
+        clearFullPtes(mm, addr, ptep, 512, false);
+        one.set(v);
+        for (let i = 0; i < 512; i++) {
+          setPteAt(mm, addr + i * 4096, ptep + i, one);
+          pt.codec.pteAdvancePfn(one, 1);
+        }
+      },
+      { opsPerCall: 512 },
+    );
+    if (bt.nsPerOp < batched.nsPerOp) batched = bt;
+    if (ct.nsPerOp < clearOnly.nsPerOp) clearOnly = ct;
+    if (st.nsPerOp < single.nsPerOp) single = st;
+  }
   pteUnmapUnlock(mm, ptep);
   const b = Math.max(batched.nsPerOp - clearOnly.nsPerOp, 0.01);
   const s = single.nsPerOp - clearOnly.nsPerOp;

@@ -112,6 +112,46 @@ describe('page-table memory before and after MADV_DONTNEED of 64 MiB', () => {
   });
 });
 
+describe('upstream reclaim follows 7.2 PT_RECLAIM (RCU table free, no HAVE_ARCH_TLB_REMOVE_TABLE)', () => {
+  it.each(['x86', 'arm64-4k-39', 'arm64-64k-42', 'riscv64-sv48', 'ppc64-radix-4k'])('%s', (name) => {
+    const d = archDescriptor(name);
+    expect(d.ptReclaim).toBe(d.family !== 'powerpc64' && d.family !== 'sparc64');
+    if (!d.ptReclaim) {
+      expect(() => new TestKernel(d, { ptReclaim: 'upstream' })).toThrow(/PT_RECLAIM/);
+      return;
+    }
+    const k = new TestKernel(d);
+    const pages = new TestPages(k.machine, k.mm);
+    const base = Math.floor(2 ** (Math.min(d.vaBits, 53) - 2) / k.pmdSize) * k.pmdSize;
+    for (let i = 0; i < 8; i++) {
+      const pfn = pages.alloc(0, true);
+      k.map(base + k.pmdSize + i * 2 * k.pageSize, 1, pfn, true, false);
+      pages.mapped(pfn, 1, base + k.pmdSize + i * 2 * k.pageSize);
+    }
+    const tables = k.mm.nrPtes;
+    const tlb = new MmuGather(k.pt, pages);
+    tlbGatherMmu(tlb, k.mm);
+    unmapPageRange(
+      tlb,
+      { start: base, end: base + 4 * k.pmdSize, anonymous: true },
+      base + k.pmdSize,
+      base + 2 * k.pmdSize,
+      { reclaimPt: true },
+      pages,
+    );
+    tlbFinishMmu(tlb);
+    k.machine.rcu.synchronizeRcu();
+    k.machine.rcu.rcuBarrier();
+    expect(k.mm.nrPtes).toBe(tables - 1);
+    expect(
+      k.pt.lookup(k.mm, PMD_LEVEL, base + k.pmdSize) < 0 ||
+        k.pt.codec.pmdNone(k.pt.readEntry(PMD_LEVEL, k.pt.lookup(k.mm, PMD_LEVEL, base + k.pmdSize), new PteVal())),
+    ).toBe(true);
+    expect(pages.violations).toEqual([]);
+    ptValidate(k.pt);
+  });
+});
+
 describe("seed 002's refcount helpers", () => {
   it('pte_try_get failure kinds: none, huge PMD, zero', () => {
     const k = new TestKernel(X86, { ptReclaim: 'refcount' });

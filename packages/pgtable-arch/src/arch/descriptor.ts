@@ -82,7 +82,11 @@ export interface ArchDescriptor {
   readonly tableInvalidate: boolean;
   /** MMU_GATHER_MERGE_VMAS: no flush at `tlb_end_vma()`. */
   readonly mergeVmas: boolean;
-  /** ARCH_SUPPORTS_PT_RECLAIM (6.18: x86-64 only). */
+  /**
+   * PT_RECLAIM: empty PTE tables freed after MADV_DONTNEED. In 7.2 it is
+   * `MMU_GATHER_RCU_TABLE_FREE && !HAVE_ARCH_TLB_REMOVE_TABLE` (x86, arm64,
+   * riscv; not powerpc or sparc); 6.18 had ARCH_SUPPORTS_PT_RECLAIM, x86-64 only.
+   */
   readonly ptReclaim: boolean;
   /** The lazy-MMU implementation. */
   readonly lazyMmu: LazyMmuStyle;

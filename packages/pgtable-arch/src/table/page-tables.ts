@@ -290,7 +290,10 @@ export class PageTables {
     this.splitPmdPtlocks = this.splitPtlocks && desc.splitPmdPtlock && this.folded[PMD_LEVEL] === 0;
     this.ptReclaim = options.ptReclaim ?? (desc.ptReclaim ? 'upstream' : 'off');
     if (this.ptReclaim === 'upstream' && !desc.ptReclaim) {
-      throw new PgtableError('EOPNOTSUPP', `${desc.name} does not select ARCH_SUPPORTS_PT_RECLAIM`);
+      throw new PgtableError(
+        'EOPNOTSUPP',
+        `${desc.name} has no PT_RECLAIM (HAVE_ARCH_TLB_REMOVE_TABLE or no MMU_GATHER_RCU_TABLE_FREE)`,
+      );
     }
     this.contpte = desc.family === 'arm64' && desc.contPtes > 0 && (options.contpte ?? true);
     this.rcuTableFree = options.rcuTableFree ?? desc.rcuTableFree;

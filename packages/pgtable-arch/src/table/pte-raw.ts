@@ -71,6 +71,18 @@ export function __setPtes(mm: MmPgtables, addr: number, ptep: number, pte: PteVa
     let o = (s & CHUNK_SLOTS_MASK) << 1;
     // A PTE table never straddles a storage chunk: run to the end of the batch or chunk.
     const runEnd = Math.min(end, (s | CHUNK_SLOTS_MASK) + 1);
+    const n = runEnd - s;
+    if (!refMode && step > 0 && lo + n * step < TWO_32) {
+      // The common case: no carry into the high word within the run.
+      const oEnd = o + 2 * n;
+      for (; o < oEnd; o += 2) {
+        c[o] = lo | 0;
+        c[o + 1] = hi;
+        lo += step;
+      }
+      s = runEnd;
+      continue;
+    }
     for (; s < runEnd; s++, o += 2) {
       if (refMode && c[o] === 0 && c[o + 1] === 0) newEntries++;
       c[o] = lo | 0;
