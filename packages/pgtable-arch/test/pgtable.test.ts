@@ -10,6 +10,7 @@ import {
   type Arm64Pte,
   archDescriptor,
   arm64Descriptor,
+  CHUNK_WORDS,
   getAndClearFullPtes,
   LazyMmuError,
   PMD_LEVEL,
@@ -33,6 +34,7 @@ import {
   setPmdAt,
   setPteAt,
   setPtes,
+  TablePool,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
@@ -86,6 +88,22 @@ describe('table allocation', () => {
     expect(k.mm.nrPtes).toBe(1);
     expect(k.pt.tableLive(PTE_LEVEL, mine)).toBe(false);
     ptValidate(k.pt);
+  });
+
+  it('entry storage grows by doubling without losing entries, and holds no whole chunk for a few tables', () => {
+    const pool = new TablePool(8192);
+    const tables: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = pool.alloc();
+      tables.push(t);
+      pool.write(t * 8192 + 17, i + 1, -(i + 1));
+      // Every table written so far keeps its entry across the growth.
+      for (let j = 0; j <= i; j++)
+        expect([pool.lo(tables[j]! * 8192 + 17), pool.hi(tables[j]! * 8192 + 17)]).toEqual([j + 1, -(j + 1)]);
+      expect(pool.lo(t * 8192)).toBe(0);
+    }
+    // Two 64K tables per chunk: 5 tables are two full chunks and one sized for one table.
+    expect(pool.chunks.map((c) => c.length)).toEqual([CHUNK_WORDS, CHUNK_WORDS, 2 * 8192]);
   });
 });
 

@@ -139,9 +139,9 @@ export class TablePool {
     } else {
       t = this.nrTables++;
       if (t >= this.pfn.length) this.grow();
-      if (t >= this.chunks.length * this.tablesPerChunk) this.chunks.push(new Int32Array(CHUNK_WORDS));
     }
     const words = 2 * this.ptrs;
+    this.ensureChunk(t, words);
     const off = (t % this.tablesPerChunk) * words;
     this.chunks[Math.floor(t / this.tablesPerChunk)]!.fill(0, off, off + words);
     this.state[t] = PT_LIVE;
@@ -150,6 +150,27 @@ export class TablePool {
     this.ptlock[t] = -1;
     this.nrLive++;
     return t;
+  }
+
+  /**
+   * Make the chunk of table `t` long enough to hold it. The last chunk grows
+   * by doubling up to CHUNK_WORDS, so a pool of a few tables (a PGD, the
+   * PMD tables of 64K pages) does not hold a whole chunk. Chunks are only
+   * ever replaced here, during an allocation; code reads them through
+   * `chunks[]` and never keeps one across an allocation.
+   */
+  private ensureChunk(t: number, words: number): void {
+    const ci = Math.floor(t / this.tablesPerChunk);
+    const need = ((t % this.tablesPerChunk) + 1) * words;
+    if (ci === this.chunks.length) {
+      this.chunks.push(new Int32Array(this.tablesPerChunk === 1 ? CHUNK_WORDS : need));
+      return;
+    }
+    const c = this.chunks[ci]!;
+    if (c.length >= need) return;
+    const n = new Int32Array(Math.min(CHUNK_WORDS, Math.max(need, 2 * c.length)));
+    n.set(c);
+    this.chunks[ci] = n;
   }
 
   /** Return a table index to the free list (its page has been freed). */
@@ -189,6 +210,8 @@ export class TablePool {
 
   /** Host bytes held: entry chunks plus metadata arrays. */
   hostBytes(): number {
-    return this.chunks.length * CHUNK_WORDS * 4 + this.pfn.length * PTDESC_BYTES;
+    let b = this.pfn.length * PTDESC_BYTES;
+    for (const c of this.chunks) b += c.byteLength;
+    return b;
   }
 }
