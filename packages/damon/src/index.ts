@@ -22,6 +22,7 @@ export {
   formatDamonAccuracyReport,
 } from './accuracy.js';
 export {
+  damonApplyMinNrRegions,
   damonMergeRegionsOf,
   damonMovingSum,
   damonRegionSzLimit,
@@ -88,8 +89,7 @@ export {
 export {
   damonDoApplySchemes,
   damosApplyScheme,
-  damosFilterMatch,
-  damosFilterOut,
+  damosApplyTarget,
   damosSkipChargedRegion,
   damosUpdateStat,
   damosValidTarget,
@@ -97,15 +97,19 @@ export {
   damosWalkComplete,
   kdamondApplySchemes,
 } from './core/damos.js';
+export { damosCoreFilterOut, damosFilterMatch } from './core/damos-filter.js';
 export {
   damosAdjustQuota,
   damosPatternMatches,
+  damosQuotaIsFull,
+  damosQuotaIsSet,
   damosQuotaScore,
   damosSetEffectiveQuota,
   damosSetQuotaGoalCurrentValue,
 } from './core/damos-quota.js';
 export {
   damonFeedLoopNextInput,
+  damonFeedLoopNextInputU64,
   damonGetIntervalsAdaptationBp,
   damonGetIntervalsScore,
   kdamondTuneIntervals,
@@ -293,7 +297,6 @@ export {
   type DamonVaddrEnv,
   damonFvaddrOps,
   damonVaddrOps,
-  damonVaEvenlySplitRegion,
   damonVaInitRegions,
   damonVaThreeRegions,
   MADV_COLD,

@@ -22,7 +22,6 @@ import {
   damonPaddrOps,
   damonRegions,
   damonSetRegions,
-  damonVaEvenlySplitRegion,
   damonValidateTarget,
   damonVaThreeRegions,
   damosAddFilter,
@@ -112,36 +111,6 @@ describe('vaddr (kunit cases)', () => {
     ).toBe(0);
     expect(damonRegions(t).flatMap((r) => [r.start, r.end])).toEqual(expected);
     expect(damonValidateTarget(t)).toBeNull();
-  });
-
-  it.each([
-    [0, 100, 10],
-    [5, 59, 5],
-    [4, 6, 1],
-    [0, 3, 2],
-  ])('damon_test_split_evenly_succ [%i, %i) into %i', (start, end, n) => {
-    const t = damonNewTarget();
-    const r = damonNewRegion(t, start, end);
-    damonAddRegion(t, r);
-    expect(damonVaEvenlySplitRegion(t, r, n, 1)).toBe(0);
-    const regs = damonRegions(t);
-    expect(regs.length).toBe(n);
-    const w = Math.floor((end - start) / n);
-    regs.forEach((x, i) => {
-      expect(x.start).toBe(start + i * w);
-      expect(x.end).toBe(i === n - 1 ? end : start + (i + 1) * w);
-    });
-  });
-
-  it.each([
-    [0, 100, 0],
-    [5, 6, 2],
-  ])('damon_test_split_evenly_fail [%i, %i) into %i', (start, end, n) => {
-    const t = damonNewTarget();
-    const r = damonNewRegion(t, start, end);
-    damonAddRegion(t, r);
-    expect(damonVaEvenlySplitRegion(t, r, n, 1)).toBe(-22);
-    expect(damonRegions(t).map((x) => [x.start, x.end])).toEqual([[start, end]]);
   });
 
   it('fvaddr monitors the user ranges and never refits them', () => {

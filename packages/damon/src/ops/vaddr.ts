@@ -28,17 +28,7 @@ import {
   type DamosApplyOut,
   damonRand,
 } from '../core/ctx.js';
-import {
-  alignDown,
-  alignUp,
-  DAMON_NO_REGION,
-  type DamonAddrRange,
-  type DamonTarget,
-  damonAddRegion,
-  damonInsertRegion,
-  damonNewRegion,
-  damonSetRegions,
-} from '../core/region.js';
+import { alignUp, DAMON_NO_REGION, type DamonAddrRange, type DamonTarget, damonSetRegions } from '../core/region.js';
 import {
   DAMOS_COLD,
   DAMOS_FILTER_TYPE_YOUNG,
@@ -164,49 +154,15 @@ export function damonVaThreeRegions(mm: Pick<DamonMmView, 'forEachVma'>, minRegi
 }
 
 /**
- * Split region `r` into `nrPieces` equal pieces aligned down to
- * `minRegion`, the last absorbing the remainder. -EINVAL (-22) for 0 pieces
- * or pieces smaller than the alignment.
- * @kernel damon_va_evenly_split_region (mm/damon/vaddr.c)
- */
-export function damonVaEvenlySplitRegion(t: DamonTarget, r: number, nrPieces: number, minRegion: number): number {
-  if (r === DAMON_NO_REGION || !nrPieces) return -22;
-  if (nrPieces === 1) return 0;
-  const origEnd = t.end[r]!;
-  const szOrig = origEnd - t.start[r]!;
-  const szPiece = alignDown(Math.floor(szOrig / nrPieces), minRegion);
-  if (!szPiece) return -22;
-  t.end[r] = t.start[r]! + szPiece;
-  const next = t.next[r]!;
-  let n = DAMON_NO_REGION;
-  let start = t.end[r]!;
-  for (let i = 1; i < nrPieces; start += szPiece, i++) {
-    n = damonNewRegion(t, start, start + szPiece);
-    damonInsertRegion(t, n, r, next);
-    r = n;
-  }
-  // Complement the last region for a possible rounding error.
-  if (n !== DAMON_NO_REGION) t.end[n] = origEnd;
-  return 0;
-}
-
-/**
- * Build a target's initial regions: the three regions, each evenly split
- * into (size / unit) pieces with unit = total / min_nr_regions.
+ * Build a target's initial regions: the three regions, as
+ * damon_set_regions() makes them (the core's damon_apply_min_nr_regions()
+ * then splits them to honour `min_nr_regions`).
  * @kernel __damon_va_init_regions (mm/damon/vaddr.c)
  */
 export function damonVaInitRegions(ctx: DamonCtx, t: DamonTarget, mm: Pick<DamonMmView, 'forEachVma'>): void {
   const regions = damonVaThreeRegions(mm, ctx.minRegion);
   if (regions === null) return;
-  let sz = 0;
-  for (const ar of regions) sz += ar.end - ar.start;
-  if (ctx.attrs.minNrRegions) sz = Math.floor(sz / ctx.attrs.minNrRegions);
-  if (sz < ctx.minRegion) sz = ctx.minRegion;
-  for (const ar of regions) {
-    const r = damonNewRegion(t, ar.start, ar.end);
-    damonAddRegion(t, r);
-    damonVaEvenlySplitRegion(t, r, Math.floor((ar.end - ar.start) / sz), ctx.minRegion);
-  }
+  damonSetRegions(t, regions, ctx.minRegion);
 }
 
 interface VaCheckCache {
