@@ -47,8 +47,11 @@ export function damonAccessRateWindow(attrs: DamonAttrs): number {
  * ops' per-sample loops (the kernel recomputes it; the result is the same).
  */
 export function damonUpdateRegionAccessRateW(t: DamonTarget, r: number, accessed: boolean, lenWindow: number): void {
-  const bp = t.nrAccessesBp[r]! - Math.floor(u32mul(t.lastNrAccesses[r]!, 10000) / lenWindow) + (accessed ? 10000 : 0);
-  t.nrAccessesBp[r] = bp >>> 0;
+  const last = t.lastNrAccesses[r]!;
+  // nomvsum / len_window; a region idle in the last window (the common case
+  // for most of memory) drops nothing, without the division.
+  const drop = last === 0 ? 0 : Math.floor(u32mul(last, 10000) / lenWindow);
+  t.nrAccessesBp[r] = (t.nrAccessesBp[r]! - drop + (accessed ? 10000 : 0)) >>> 0;
   if (accessed) t.nrAccesses[r]!++;
 }
 

@@ -169,6 +169,8 @@ interface VaCheckCache {
   lastAddr: number;
   lastFolioSz: number;
   lastAccessed: boolean;
+  /** ALIGN_DOWN(lastAddr, lastFolioSz): kept so the per-region test needs no division. */
+  lastFolioStart: number;
 }
 
 function walkCostNs(env: DamonVaddrEnv): number {
@@ -202,7 +204,7 @@ function damosVaFilterOut(mm: DamonMmView, v: DamonFolioView, s: Damos, folio: n
 }
 
 function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
-  const cache: VaCheckCache = { lastAddr: 0, lastFolioSz: 4096, lastAccessed: false };
+  const cache: VaCheckCache = { lastAddr: 0, lastFolioSz: 4096, lastAccessed: false, lastFolioStart: 0 };
   const costNs = walkCostNs(env);
   const migrateList: number[] = [];
 
@@ -324,10 +326,12 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
             damonUpdateRegionAccessRateW(t, r, false, w);
           } else {
             const addr = t.samplingAddr[r]!;
-            const fsz = cache.lastFolioSz;
-            // If the region is in the last checked folio, reuse the result
-            // (ALIGN_DOWN(a, sz) == ALIGN_DOWN(b, sz), as floor divisions: no fmod).
-            if (sameTarget && Math.floor(cache.lastAddr / fsz) === Math.floor(addr / fsz)) {
+            // If the region is in the last checked folio, reuse the result:
+            // ALIGN_DOWN(last_addr, sz) == ALIGN_DOWN(addr, sz), tested as
+            // addr in [ALIGN_DOWN(last_addr, sz), + sz), the aligned start
+            // computed once per walk (no division per region).
+            const folioStart = cache.lastFolioStart;
+            if (sameTarget && addr >= folioStart && addr - folioStart < cache.lastFolioSz) {
               damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
             } else {
               // (A batch answered every address; the folio's state cannot change within a pass.)
@@ -337,6 +341,7 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
               cache.lastAccessed = young > 0;
               damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
               cache.lastAddr = addr;
+              cache.lastFolioStart = Math.floor(addr / cache.lastFolioSz) * cache.lastFolioSz;
             }
           }
           if (t.nrAccesses[r]! > maxNrAccesses) maxNrAccesses = t.nrAccesses[r]!;
