@@ -29,6 +29,7 @@ import {
   damonRand,
   damonRegions,
   damonStart,
+  damonVaddrOps,
   damosAddFilter,
   damosAddQuotaGoal,
   damosAdjustQuota,
@@ -165,6 +166,32 @@ describe('damon_apply_min_nr_regions()', () => {
     expect(regs.length).toBeGreaterThanOrEqual(40);
     for (const r of regs) expect(r.end - r.start).toBeLessThanOrEqual(limit);
     expect(damonApplyMinNrRegions(sa.ctx)).toBe(limit);
+  });
+});
+
+describe('7.x access checks', () => {
+  it('vaddr asks every region, even two sampled in the same huge folio (no reuse of the last answer)', () => {
+    const asked: number[] = [];
+    // one 2 MiB folio, young: 6.18 would have answered the second region from the first's walk
+    const mm = {
+      pageSize: 4096,
+      forEachVma: () => {},
+      mkold: () => {},
+      young: (addr: number): number => {
+        asked.push(addr);
+        return 2 << 20;
+      },
+      madvise: () => 0,
+    };
+    const c = ctxWith([
+      [0, 1 << 20, 0, 0, 0],
+      [1 << 20, 2 << 20, 0, 0, 0],
+    ]);
+    c.ops = damonVaddrOps({ getMm: () => mm });
+    c.ops.prepareAccessChecks!(c);
+    c.ops.checkAccesses!(c);
+    expect(asked.length).toBe(2);
+    expect(damonRegions(c.adaptiveTargets[0]!).map((r) => r.nrAccesses)).toEqual([1, 1]);
   });
 });
 

@@ -245,8 +245,6 @@ describe('paddr over a folio/rmap view', () => {
   it('finds accesses through rmap for mapped folios and idle tracking for unmapped ones', () => {
     const mem = new ToyMemory(64);
     mem.mapped.fill(0, 32); // pages 32..63 unmapped (page cache)
-    // (Not page 0: the last-checked-folio cache starts at address 0 with
-    // "not accessed", as the kernel's static variables do.)
     const { ctx, t } = paddrCtx(mem, [
       [1, 2],
       [2, 3],
@@ -259,7 +257,7 @@ describe('paddr over a folio/rmap view', () => {
     mem.access(32);
     ctx.ops.checkAccesses!(ctx);
     expect(damonRegions(t).map((r) => r.nrAccesses)).toEqual([1, 0, 1, 0]);
-    // an access to the folio checked last is not seen again through the cache: different folios here
+    // every region asks its own folio: the accesses were cleared by the next prepare
     ctx.ops.prepareAccessChecks!(ctx);
     ctx.ops.checkAccesses!(ctx);
     expect(damonRegions(t).map((r) => r.nrAccesses)).toEqual([1, 0, 1, 0]);

@@ -4,13 +4,14 @@
  *
  * vaddr starts each target with three regions that cover the mappings
  * without the two largest unmapped gaps (heap-to-mmap and mmap-to-stack on
- * a usual layout), evenly split so the context starts near min_nr_regions,
- * and re-fits them to the mappings every ops update. Each sample makes the
- * page-table entry at a random address of every region old
- * (test-and-clear), and the next sample asks whether it became young again;
- * a result is reused for addresses in the folio checked just before. DAMOS
- * actions become madvise() calls on the region; migration and stat walk the
- * folios with the ops-layer filters.
+ * a usual layout; the core's damon_apply_min_nr_regions() then splits them
+ * to min_nr_regions), and re-fits them to the mappings every ops update.
+ * Each sample makes the page-table entry at a random address of every
+ * region old (test-and-clear), and the next sample asks whether it became
+ * young again, region by region (7.x dropped 6.18's reuse of the answer for
+ * an address in the folio checked just before). DAMOS actions become
+ * madvise() calls on the region; migration and stat walk the folios with the
+ * ops-layer filters.
  *
  * fvaddr is vaddr without `init` and `update`: the user's ranges, fixed.
  *
@@ -74,7 +75,7 @@ export interface DamonMmView {
   /**
    * Whether the entry mapping `addr` is young (accessed bit set, folio not
    * idle, or an MMU notifier says so): the folio's size in bytes when
-   * young, 0 when not (or not present).
+   * young (any positive number will do), 0 when not (or not present).
    * @kernel damon_va_young (mm/damon/vaddr.c)
    */
   young(addr: number): number;
@@ -165,14 +166,6 @@ export function damonVaInitRegions(ctx: DamonCtx, t: DamonTarget, mm: Pick<Damon
   damonSetRegions(t, regions, ctx.minRegion);
 }
 
-interface VaCheckCache {
-  lastAddr: number;
-  lastFolioSz: number;
-  lastAccessed: boolean;
-  /** ALIGN_DOWN(lastAddr, lastFolioSz): kept so the per-region test needs no division. */
-  lastFolioStart: number;
-}
-
 function walkCostNs(env: DamonVaddrEnv): number {
   const c = env.machine?.costs;
   return c === undefined ? 100 : c.pageWalkLevel * 4 + c.lockAcquire;
@@ -204,7 +197,6 @@ function damosVaFilterOut(mm: DamonMmView, v: DamonFolioView, s: Damos, folio: n
 }
 
 function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
-  const cache: VaCheckCache = { lastAddr: 0, lastFolioSz: 4096, lastAccessed: false, lastFolioStart: 0 };
   const costNs = walkCostNs(env);
   const migrateList: number[] = [];
 
@@ -319,33 +311,18 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
           for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) addrs[i++] = t.samplingAddr[r]!;
           mm.youngBatch!(addrs, i, youngs);
         }
-        let sameTarget = false;
+        // Every region's own sampling address (7.x dropped 6.18's reuse of the
+        // last checked folio's answer: racy with several kdamonds, of doubtful gain).
         let i = 0;
         for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!, i++) {
           if (mm === null) {
             damonUpdateRegionAccessRateW(t, r, false, w);
           } else {
-            const addr = t.samplingAddr[r]!;
-            // If the region is in the last checked folio, reuse the result:
-            // ALIGN_DOWN(last_addr, sz) == ALIGN_DOWN(addr, sz), tested as
-            // addr in [ALIGN_DOWN(last_addr, sz), + sz), the aligned start
-            // computed once per walk (no division per region).
-            const folioStart = cache.lastFolioStart;
-            if (sameTarget && addr >= folioStart && addr - folioStart < cache.lastFolioSz) {
-              damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
-            } else {
-              // (A batch answered every address; the folio's state cannot change within a pass.)
-              const young = batch ? youngs[i]! : mm.young(addr);
-              walks++;
-              if (young > 0) cache.lastFolioSz = young;
-              cache.lastAccessed = young > 0;
-              damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
-              cache.lastAddr = addr;
-              cache.lastFolioStart = Math.floor(addr / cache.lastFolioSz) * cache.lastFolioSz;
-            }
+            const young = batch ? youngs[i]! : mm.young(t.samplingAddr[r]!);
+            walks++;
+            damonUpdateRegionAccessRateW(t, r, young > 0, w);
           }
           if (t.nrAccesses[r]! > maxNrAccesses) maxNrAccesses = t.nrAccesses[r]!;
-          sameTarget = true;
         }
       }
       ctx.pendingCostNs += walks * costNs;
