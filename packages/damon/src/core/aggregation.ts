@@ -2,7 +2,8 @@
  * DOC: per-sample access accounting and per-aggregation region adjustment
  * (mm/damon/core.c): the `nr_accesses_bp` pseudo moving sum, resetting the
  * aggregated counts, merging similar neighbours (threshold doubling while
- * over `max_nr_regions`), and splitting regions at random 10–90% cuts.
+ * over `max_nr_regions`), splitting regions larger than total /
+ * `min_nr_regions`, and splitting regions at random 10–90% cuts.
  *
  * Region-based sampling is what bounds DAMON's overhead: one sampled address
  * per region per sample, with the number of regions kept in
