@@ -258,6 +258,7 @@ export {
   DAMO_DEFAULT_SNAPSHOT_HEAD,
   DAMO_DEFAULT_SNAPSHOT_TAIL,
   type DamoAccessStyle,
+  type DamoRegionBoxValue,
   type DamoReportAccessOptions,
   type DamoSnapshotHeatmapFormat,
   damoReportAccess,
