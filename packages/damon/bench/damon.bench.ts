@@ -4,9 +4,10 @@
  * absolute microseconds):
  *
  * 1. host cost of one sampling interval with 1,000 regions (prepare + check
- *    through vaddr on the synthetic space), against a bare loop doing the
- *    irreducible work (1,000 random addresses drawn and 1,000 counters
- *    updated);
+ *    through vaddr on the synthetic space; the regions are vaddr's three
+ *    initial ones split by damon_apply_min_nr_regions(), as at kdamond
+ *    start), against a bare loop doing the irreducible work (1,000 random
+ *    addresses drawn and 1,000 counters updated);
  * 2. monitoring overhead with a 1 GiB and a 1 TiB target at the same
  *    max_nr_regions: the kdamond's virtual CPU time per sample (cost model,
  *    deterministic) and the host time per sample, ratio TiB / GiB;
@@ -22,6 +23,7 @@ import {
   createDamon,
   type DamonCtx,
   damonAddTarget,
+  damonApplyMinNrRegions,
   damonDefaultAttrs,
   damonNewCtx,
   damonNewTarget,
@@ -59,7 +61,9 @@ function setup(bigBytes: number, seed = 1): { machine: Machine; space: Synthetic
 // 1. one sampling interval with 1,000 regions
 {
   const { ctx, space } = setup(2 ** 30);
+  // the three initial regions, split to min_nr_regions as the kdamond does at start
   damonVaInitRegions(ctx, ctx.adaptiveTargets[0]!, space);
+  damonApplyMinNrRegions(ctx);
   const nr = ctx.adaptiveTargets[0]!.nrRegions;
   const ops = ctx.ops;
   const sample = await suite.time('sample 1,000 regions', () => {
