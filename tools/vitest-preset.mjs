@@ -1,6 +1,7 @@
 // DOC: the vitest project preset every package's vitest.config.ts calls.
 // Tests run on the sources of the workspace packages they import, through the
 // `@mm/source` export condition, so a test never needs a dependency built first.
+import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
 const conditions = ['@mm/source', 'module', 'node', 'import', 'default'];
@@ -14,6 +15,8 @@ export function vitestProject(name, test = {}) {
       name,
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       environment: 'node',
+      // Fixed fast-check seed in the default run, fresh seeds when fuzzing.
+      setupFiles: [fileURLToPath(new URL('./vitest-setup.mjs', import.meta.url))],
       // Property tests run thousands of steps; on a loaded 2-core machine one
       // took 5.6 s, past vitest's 5 s default. A hang still fails, later.
       // MM_FUZZ_RUNS multiplies the property runs, and so the time allowed.

@@ -4,9 +4,10 @@
  * absolute microseconds):
  *
  * 1. host cost of one sampling interval with 1,000 regions (prepare + check
- *    through vaddr on the synthetic space), against a bare loop doing the
- *    irreducible work (1,000 random addresses drawn and 1,000 counters
- *    updated);
+ *    through vaddr on the synthetic space; the regions are vaddr's three
+ *    initial ones split by damon_apply_min_nr_regions(), as at kdamond
+ *    start), against a bare loop doing the irreducible work (1,000 random
+ *    addresses drawn and 1,000 counters updated);
  * 2. monitoring overhead with a 1 GiB and a 1 TiB target at the same
  *    max_nr_regions: the kdamond's virtual CPU time per sample (cost model,
  *    deterministic) and the host time per sample, ratio TiB / GiB;
@@ -22,6 +23,7 @@ import {
   createDamon,
   type DamonCtx,
   damonAddTarget,
+  damonApplyMinNrRegions,
   damonDefaultAttrs,
   damonNewCtx,
   damonNewTarget,
@@ -59,7 +61,9 @@ function setup(bigBytes: number, seed = 1): { machine: Machine; space: Synthetic
 // 1. one sampling interval with 1,000 regions
 {
   const { ctx, space } = setup(2 ** 30);
+  // the three initial regions, split to min_nr_regions as the kdamond does at start
   damonVaInitRegions(ctx, ctx.adaptiveTargets[0]!, space);
+  damonApplyMinNrRegions(ctx);
   const nr = ctx.adaptiveTargets[0]!.nrRegions;
   const ops = ctx.ops;
   const sample = await suite.time('sample 1,000 regions', () => {
@@ -124,8 +128,11 @@ function setup(bigBytes: number, seed = 1): { machine: Machine; space: Synthetic
   });
 }
 
-// 3. masim stairs.cfg, standalone, default intervals
-{
+// 3. masim stairs.cfg, standalone, default intervals. One 10 s pass warms the
+// JIT up first (as tinybench's warm-up does for the timed cases); then three
+// 60 s passes on fresh machines, reported as the slowest (the figure a user
+// can count on) with the range beside it.
+function masimPass(seconds: number): number {
   const machine = createMachine({ seed: 1 });
   machine.lockdep.enabled = false;
   const damon = createDamon(machine);
@@ -137,15 +144,22 @@ function setup(bigBytes: number, seed = 1): { machine: Machine; space: Synthetic
   const rec = damoRecord(ctx);
   damonStart(damon, [ctx], false);
   const t0 = performance.now();
-  machine.sched.runUntil(60e9);
+  machine.sched.runUntil(seconds * 1e9);
   const host = (performance.now() - t0) / 1000;
   rec.stop();
+  return seconds / host;
+}
+{
+  masimPass(10);
+  const factors = [masimPass(60), masimPass(60), masimPass(60)];
+  const lo = Math.min(...factors);
+  const hi = Math.max(...factors);
   suite.record({
-    name: 'masim stairs.cfg (60 s), recorded, default intervals: simulated s per host s',
-    value: 60 / host,
+    name: 'masim stairs.cfg (60 s), recorded, default intervals: simulated s per host s (slowest of 3 after a warm-up)',
+    value: lo,
     unit: 'x real time',
-    reference: 'target >= 100x',
-    ratio: 60 / host / 100,
+    reference: `range ${lo.toFixed(0)}-${hi.toFixed(0)}x; target >= 100x`,
+    ratio: lo / 100,
   });
 }
 

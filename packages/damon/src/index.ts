@@ -22,6 +22,7 @@ export {
   formatDamonAccuracyReport,
 } from './accuracy.js';
 export {
+  damonApplyMinNrRegions,
   damonMergeRegionsOf,
   damonMovingSum,
   damonRegionSzLimit,
@@ -88,8 +89,7 @@ export {
 export {
   damonDoApplySchemes,
   damosApplyScheme,
-  damosFilterMatch,
-  damosFilterOut,
+  damosApplyTarget,
   damosSkipChargedRegion,
   damosUpdateStat,
   damosValidTarget,
@@ -97,15 +97,19 @@ export {
   damosWalkComplete,
   kdamondApplySchemes,
 } from './core/damos.js';
+export { damosCoreFilterOut, damosFilterMatch } from './core/damos-filter.js';
 export {
   damosAdjustQuota,
   damosPatternMatches,
+  damosQuotaIsFull,
+  damosQuotaIsSet,
   damosQuotaScore,
   damosSetEffectiveQuota,
   damosSetQuotaGoalCurrentValue,
 } from './core/damos-quota.js';
 export {
   damonFeedLoopNextInput,
+  damonFeedLoopNextInputU64,
   damonGetIntervalsAdaptationBp,
   damonGetIntervalsScore,
   kdamondTuneIntervals,
@@ -254,6 +258,7 @@ export {
   DAMO_DEFAULT_SNAPSHOT_HEAD,
   DAMO_DEFAULT_SNAPSHOT_TAIL,
   type DamoAccessStyle,
+  type DamoRegionBoxValue,
   type DamoReportAccessOptions,
   type DamoSnapshotHeatmapFormat,
   damoReportAccess,
@@ -293,7 +298,6 @@ export {
   type DamonVaddrEnv,
   damonFvaddrOps,
   damonVaddrOps,
-  damonVaEvenlySplitRegion,
   damonVaInitRegions,
   damonVaThreeRegions,
   MADV_COLD,

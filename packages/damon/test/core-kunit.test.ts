@@ -13,6 +13,7 @@ import {
   type DamonTarget,
   damonAddRegion,
   damonAddTarget,
+  damonApplyMinNrRegions,
   damonDefaultAttrs,
   damonDestroyRegion,
   damonFeedLoopNextInput,
@@ -421,4 +422,23 @@ describe('damon core (kunit cases)', () => {
     const r = damonNewRegion(t, 40, 50);
     expect(r).toBe(1);
   });
+  it.each([
+    // sz_regions, min_region_sz, min_nr_regions, max_region_sz, nr_regions
+    [10, 1, 10, 1, 10], // common, expected setup
+    [10, 1, 15, 1, 10], // no zero size limit
+    [10, 2, 2, 6, 2], // max size aligned by min_region_sz
+    [10, 2, 10, 2, 5], // min_region_sz wins over min_nr_regions
+  ])(
+    'damon_test_apply_min_nr_regions: %i bytes, min_region_sz %i, min_nr_regions %i',
+    (sz, minSz, minNr, maxSz, nr) => {
+      const c = damonNewCtx();
+      const t = targetWith([[0, sz]]);
+      damonAddTarget(c, t);
+      c.minRegion = minSz;
+      c.attrs.minNrRegions = minNr;
+      expect(damonApplyMinNrRegions(c)).toBe(maxSz);
+      expect(damonNrRegions(t)).toBe(nr);
+      expect(damonValidateTarget(t)).toBeNull();
+    },
+  );
 });

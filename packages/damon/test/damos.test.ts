@@ -97,6 +97,7 @@ describe('DAMOS apply pass (hand-made regions)', () => {
       szApplied: 2 << 20,
       szOpsFilterPassed: 0,
       qtExceeds: 0,
+      nrSnapshots: 1, // the pass reached the target's last region
     });
     expect(damonRegions(t).map((r) => r.age)).toEqual([0, 3, 0, 3]);
     const st = scheme(DAMOS_STAT);
@@ -108,7 +109,7 @@ describe('DAMOS apply pass (hand-made regions)', () => {
   it('a size quota trims the last region, counts an exceeded window and resumes after the charged address', () => {
     const { ctx, t, applied } = handCtx([0, 0, 0, 0, 0, 0]);
     const s = scheme(DAMOS_PAGEOUT, {}, { sz: 2.5 * (1 << 20), resetInterval: 1000 });
-    run(ctx, s, 0);
+    run(ctx, s, 1e6); // the first charge window opens at jiffies 1
     // 2.5 MiB: regions 0, 1 and the first half of 2 (split at the quota).
     expect(applied.map((a) => [a.start / (1 << 19), a.end / (1 << 19)])).toEqual([
       [0, 2],
@@ -117,17 +118,16 @@ describe('DAMOS apply pass (hand-made regions)', () => {
     ]);
     expect(s.quota.chargedSz).toBe(2.5 * (1 << 20));
     expect(s.quota.chargeTargetFrom).toBe(t);
-    expect(s.quota.chargeAddrFrom).toBe(2.5 * (1 << 20) + 1);
+    expect(s.quota.chargeAddrFrom).toBe(2.5 * (1 << 20));
     // Same window: quota used up, nothing more.
     applied.length = 0;
     run(ctx, s, 500e6);
     expect(applied).toEqual([]);
-    // Next window: resumes from where the last one stopped. The resume
-    // address is end + 1 (K16), so the straddling region loses one
-    // MIN_REGION head before the scheme goes on.
-    run(ctx, s, 1000e6);
+    // Next window: resumes exactly where the last one stopped (the region
+    // end; 6.18 stored end + 1 and skipped one more MIN_REGION).
+    run(ctx, s, 1001e6);
     expect(s.stat.qtExceeds).toBe(1);
-    expect(applied[0]!.start).toBe(2.5 * (1 << 20) + 4096);
+    expect(applied[0]!.start).toBe(2.5 * (1 << 20));
   });
 
   it('prioritises by score: a 2 MiB quota goes to the hottest regions (min_score)', () => {
@@ -150,8 +150,7 @@ describe('DAMOS apply pass (hand-made regions)', () => {
     expect(s.quota.esz).toBe(4096 * 1024 * 10); // PAGE_SIZE × 1024 per ms without history
     s.quota.totalChargedSz = 1 << 30;
     s.quota.totalChargedNs = 2e9;
-    s.quota.chargedFrom = -1;
-    damosAdjustQuota(ctx, s, 0);
+    damosAdjustQuota(ctx, s, 0); // reset_interval 0: every call opens a new window
     expect(s.quota.esz).toBe(Math.floor(((1 << 30) * 1e6) / 2e9) * 10);
   });
 
@@ -163,7 +162,10 @@ describe('DAMOS apply pass (hand-made regions)', () => {
     damonAddScheme(ctx, s);
     g.currentValue = 500; // half the target: +50% per window
     damosAdjustQuota(ctx, s, 0);
-    expect(s.quota.esz).toBe(1); // 10000 bp × 1.5 = 15000 bp → 1 byte
+    // the first window's esz (10000 bp × 1.5 = 15000 bp), then, as reset_interval
+    // is 0, a new window at once: 22500 bp → 2 bytes
+    expect(s.quota.eszBp).toBe(22500n);
+    expect(s.quota.esz).toBe(2);
     for (let i = 0; i < 20; i++) damosAdjustQuota(ctx, s, 0);
     const grown = s.quota.esz;
     expect(grown).toBeGreaterThan(1000);
@@ -182,17 +184,15 @@ describe('DAMOS apply pass (hand-made regions)', () => {
     f.addrRange = { start: 1 << 19, end: (2 << 20) + (1 << 19) };
     damosAddFilter(s, f);
     run(ctx, s);
-    // region 0's head [0, 0.5 MiB) is applied; region 1 inside the range is rejected; region 2's tail after 2.5 MiB...
-    expect(applied.map((a) => [a.start / (1 << 19), a.end / (1 << 19)])).toEqual([[0, 1]]);
-    // ...is a new piece the pass does not visit; the next pass does.
-    applied.length = 0;
-    run(ctx, s);
+    // region 0's head [0, 0.5 MiB) is applied; its tail, region 1 and region 2's
+    // head are inside the range and rejected; region 2's tail after 2.5 MiB is
+    // applied (the walk visits the pieces a filter splits off)
     expect(applied.map((a) => [a.start / (1 << 19), a.end / (1 << 19)])).toEqual([
       [0, 1],
       [5, 6],
     ]);
     // rejected regions are not counted as tried
-    expect(s.stat.nrTried).toBe(3);
+    expect(s.stat.nrTried).toBe(2);
     const s2 = scheme(DAMOS_PAGEOUT);
     const tf = damosNewFilter(DAMOS_FILTER_TYPE_TARGET, true, true);
     tf.targetIdx = 1;

@@ -46,7 +46,7 @@ describe('intervals auto-tuning', () => {
   it('scores the last window against access_bp', () => {
     // 4 regions × 20 samples; 4% of 80 samples = 3.2 samples.
     expect(damonGetIntervalsScore(ctxWith([1, 1, 1, 0], { intervalsGoal: goal, sampleInterval: 5000 }).ctx)).toBe(
-      Math.floor((3 * 4096 * 10000) / Math.floor((4 * 4096 * 20 * 400) / 10000)),
+      BigInt(Math.floor((3 * 4096 * 10000) / Math.floor((4 * 4096 * 20 * 400) / 10000))),
     );
   });
 

@@ -1,7 +1,7 @@
 /**
  * fast-check sequences of region list operations (split, merge two, merge
- * pass, split pass, set_regions, destroy) against a plain-array oracle, with
- * damonValidateTarget() after every step.
+ * pass, split pass, the min_nr_regions splits, set_regions, destroy)
+ * against a plain-array oracle, with damonValidateTarget() after every step.
  */
 
 import { Prng } from '@mm/machine';
@@ -13,6 +13,7 @@ import {
   type DamonAddrRange,
   type DamonTarget,
   damonAddRegion,
+  damonApplyMinNrRegions,
   damonDestroyRegion,
   damonMergeRegionsOf,
   damonMergeTwoRegions,
@@ -44,7 +45,8 @@ type Op =
   | { t: 'touch'; i: number; nr: number; age: number; last: number }
   | { t: 'mergePass'; thres: number; limit: number }
   | { t: 'splitPass'; subs: number }
-  | { t: 'set'; ranges: [number, number][] };
+  | { t: 'set'; ranges: [number, number][] }
+  | { t: 'minNr'; minNr: number };
 
 const MIN = 4;
 
@@ -78,6 +80,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('splitPass' as const), subs: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('minNr' as const), minNr: fc.integer({ min: 0, max: 40 }) }) },
   {
     weight: 2,
     arbitrary: fc
@@ -199,7 +202,9 @@ describe('region list operations (property)', () => {
               damonMergeRegionsOf(t, op.thres, op.limit);
               const out: R[] = [];
               for (const r of oracle) {
-                r.age = Math.abs(r.nrAccesses - r.lastNrAccesses) > op.thres ? 0 : r.age + 1;
+                // 7.x: a region that went from no access to some (or back) starts over, too
+                const flipped = (r.nrAccesses === 0) !== (r.lastNrAccesses === 0);
+                r.age = Math.abs(r.nrAccesses - r.lastNrAccesses) > op.thres || flipped ? 0 : r.age + 1;
                 const p = out[out.length - 1];
                 if (
                   p !== undefined &&
@@ -242,6 +247,22 @@ describe('region list operations (property)', () => {
                 expect(pieces).toBeLessThanOrEqual(Math.max(1, op.subs));
               }
               oracle = next;
+              break;
+            }
+            case 'minNr': {
+              // every region no larger than ALIGN(total / min_nr_regions, MIN): equal pieces from the left
+              ctx.adaptiveTargets = [t];
+              ctx.attrs.minNrRegions = op.minNr;
+              const total = oracle.reduce((a, r) => a + r.end - r.start, 0);
+              const limit = alignUp(Math.max(op.minNr ? Math.floor(total / op.minNr) : total, MIN), MIN);
+              expect(damonApplyMinNrRegions(ctx)).toBe(limit);
+              const next: R[] = [];
+              for (const r of oracle) {
+                for (let s = r.start; s < r.end; s += limit)
+                  next.push({ ...r, start: s, end: Math.min(s + limit, r.end) });
+              }
+              oracle = next;
+              ctx.adaptiveTargets = [];
               break;
             }
             case 'set': {

@@ -175,6 +175,16 @@ describe('huge pages', () => {
     expect(mmu.probe(0, as, 0x1234)).toBe(-1);
   });
 
+  it('a flush with a 2M stride drops the 4K entries a 2M leaf was splintered into', () => {
+    const { mmu, walker } = setup({ tlb: { entries2m: 0 } });
+    const as = mmu.createAddressSpace(1);
+    walker.map(1, 0, 21, 0, RW_USER);
+    for (const a of [0x1234, 0x5000, SZ_2M - 1]) mmu.access(0, as, a, R);
+    expect(mmu.nrEntries(0)).toEqual([3, 0, 0]);
+    mmu.flushTlbMmRange(as, 0, SZ_2M, 21, false);
+    for (const a of [0x1234, 0x5000, SZ_2M - 1]) expect(mmu.probe(0, as, a)).toBe(-1);
+  });
+
   it('caches a 512M PMD leaf of a 64K-page arm64 machine in one entry', () => {
     const { mmu } = setup({ arch: 'arm64', pageSize: 65536 });
     expect([mmu.pageShift, mmu.pmdShift, mmu.pudShift]).toEqual([16, 29, 42]);

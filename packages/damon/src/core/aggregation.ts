@@ -2,15 +2,23 @@
  * DOC: per-sample access accounting and per-aggregation region adjustment
  * (mm/damon/core.c): the `nr_accesses_bp` pseudo moving sum, resetting the
  * aggregated counts, merging similar neighbours (threshold doubling while
- * over `max_nr_regions`), and splitting regions at random 10–90% cuts.
+ * over `max_nr_regions`), splitting regions larger than total /
+ * `min_nr_regions`, and splitting regions at random 10–90% cuts.
  *
  * Region-based sampling is what bounds DAMON's overhead: one sampled address
  * per region per sample, with the number of regions kept in
  * [min_nr_regions, max_nr_regions] whatever the size of the target.
  */
-import { u32mul } from './attrs.js';
 import { type Damon, type DamonAttrs, type DamonCtx, damonMaxNrAccesses, damonRand } from './ctx.js';
-import { alignDown, DAMON_NO_REGION, type DamonTarget, damonMergeTwoRegions, damonSplitRegionAt } from './region.js';
+import { absDiffU32, u32mul } from './math64.js';
+import {
+  alignDown,
+  alignUp,
+  DAMON_NO_REGION,
+  type DamonTarget,
+  damonMergeTwoRegions,
+  damonSplitRegionAt,
+} from './region.js';
 
 /**
  * A pseudo moving sum that keeps no history: drop the no-noise share of the
@@ -40,8 +48,11 @@ export function damonAccessRateWindow(attrs: DamonAttrs): number {
  * ops' per-sample loops (the kernel recomputes it; the result is the same).
  */
 export function damonUpdateRegionAccessRateW(t: DamonTarget, r: number, accessed: boolean, lenWindow: number): void {
-  const bp = t.nrAccessesBp[r]! - Math.floor(u32mul(t.lastNrAccesses[r]!, 10000) / lenWindow) + (accessed ? 10000 : 0);
-  t.nrAccessesBp[r] = bp >>> 0;
+  const last = t.lastNrAccesses[r]!;
+  // nomvsum / len_window; a region idle in the last window (the common case
+  // for most of memory) drops nothing, without the division.
+  const drop = last === 0 ? 0 : Math.floor(u32mul(last, 10000) / lenWindow);
+  t.nrAccessesBp[r] = (t.nrAccessesBp[r]! - drop + (accessed ? 10000 : 0)) >>> 0;
   if (accessed) t.nrAccesses[r]!++;
 }
 
@@ -84,25 +95,31 @@ export function damonWarnFixNrAccessesCorruption(c: DamonCtx, t: DamonTarget, r:
 const warnedOnce = new WeakSet<Damon>();
 
 /**
- * One merge pass over `t`: update each region's age (reset when
- * |nr_accesses − last_nr_accesses| > thres, else +1), then merge it into
- * the previous region when contiguous, within `thres` accesses of it, and
- * the result stays within `szLimit`.
+ * One merge pass over `t`: with `countAge`, update each region's age
+ * (reset when |nr_accesses − last_nr_accesses| > thres or when the region
+ * went from no access to some or back, else +1); then merge it into the
+ * previous region when contiguous, within `thres` accesses of it, and the
+ * result stays within `szLimit`.
  * @kernel damon_merge_regions_of (mm/damon/core.c)
  */
-export function damonMergeRegionsOf(t: DamonTarget, thres: number, szLimit: number): void {
+export function damonMergeRegionsOf(t: DamonTarget, thres: number, szLimit: number, countAge = true): void {
   let prev = DAMON_NO_REGION;
   const start = t.start;
   const end = t.end;
   const nrAcc = t.nrAccesses;
   for (let r = t.first; r !== DAMON_NO_REGION; ) {
     const next = t.next[r]!;
-    if (Math.abs(nrAcc[r]! - t.lastNrAccesses[r]!) > thres) t.age[r] = 0;
-    else t.age[r] = (t.age[r]! + 1) >>> 0;
+    if (countAge) {
+      const nr = nrAcc[r]!;
+      const last = t.lastNrAccesses[r]!;
+      if (absDiffU32(nr, last) > thres) t.age[r] = 0;
+      else if ((nr === 0) !== (last === 0)) t.age[r] = 0;
+      else t.age[r] = (t.age[r]! + 1) >>> 0;
+    }
     if (
       prev !== DAMON_NO_REGION &&
       end[prev] === start[r] &&
-      Math.abs(nrAcc[prev]! - nrAcc[r]!) <= thres &&
+      absDiffU32(nrAcc[prev]!, nrAcc[r]!) <= thres &&
       end[prev]! - start[prev]! + (end[r]! - start[r]!) <= szLimit
     ) {
       damonMergeTwoRegions(t, prev, r);
@@ -114,23 +131,28 @@ export function damonMergeRegionsOf(t: DamonTarget, thres: number, szLimit: numb
 }
 
 /**
- * Merge similar neighbours of every target with `threshold`, then double
- * the threshold (at least 1) and repeat while the total number of regions is
- * over `max_nr_regions` and threshold/2 < aggr/sample.
+ * Merge similar neighbours of every target with `threshold` (ages counted
+ * in the first pass only); while the total number of regions is over
+ * `max_nr_regions`, merge again with the threshold doubled (at least 1),
+ * and last with the largest possible threshold, aggr/sample.
  * @kernel kdamond_merge_regions (mm/damon/core.c)
  */
 export function kdamondMergeRegions(c: DamonCtx, threshold: number, szLimit: number): void {
-  const maxThres = Math.floor(c.attrs.aggrInterval / (c.attrs.sampleInterval || 1));
-  let nrRegions: number;
-  do {
-    nrRegions = 0;
+  // unsigned int max_thres = aggr / sample
+  const maxThres = Math.floor(c.attrs.aggrInterval / (c.attrs.sampleInterval || 1)) >>> 0;
+  let countAge = true;
+  for (;;) {
+    let nrRegions = 0;
     for (const t of c.adaptiveTargets) {
-      damonMergeRegionsOf(t, threshold, szLimit);
+      damonMergeRegionsOf(t, threshold, szLimit, countAge);
       nrRegions += t.nrRegions;
       c.pendingCostNs += t.nrRegions * REGION_VISIT_NS;
     }
-    threshold = Math.max(1, threshold * 2);
-  } while (nrRegions > c.attrs.maxNrRegions && Math.floor(threshold / 2) < maxThres);
+    countAge = false;
+    if (nrRegions <= c.attrs.maxNrRegions || maxThres <= threshold) break;
+    if (threshold < Math.floor(maxThres / 2)) threshold = Math.max(1, threshold * 2);
+    else threshold = maxThres;
+  }
 }
 
 /** Virtual ns the model charges per region visited by a merge or split pass (cost model). */
@@ -190,4 +212,27 @@ export function damonRegionSzLimit(ctx: DamonCtx): number {
   if (ctx.attrs.minNrRegions) sz = Math.floor(sz / ctx.attrs.minNrRegions);
   if (sz < ctx.minRegion) sz = ctx.minRegion;
   return sz;
+}
+
+/**
+ * Make `min_nr_regions` hold: compute the size limit (total bytes /
+ * min_nr_regions, aligned up to the minimum region size) and split every
+ * larger region into limit-sized pieces (the last piece takes the rest).
+ * Returns the limit, the `sz_limit` of the next merges.
+ * @kernel damon_apply_min_nr_regions (mm/damon/core.c)
+ */
+export function damonApplyMinNrRegions(ctx: DamonCtx): number {
+  const maxRegionSz = alignUp(damonRegionSzLimit(ctx), ctx.minRegion);
+  for (const t of ctx.adaptiveTargets) {
+    for (let r = t.first; r !== DAMON_NO_REGION; ) {
+      const next = t.next[r]!;
+      while (t.end[r]! - t.start[r]! > maxRegionSz) {
+        damonSplitRegionAt(t, r, maxRegionSz);
+        r = t.next[r]!;
+      }
+      r = next;
+    }
+    ctx.pendingCostNs += t.nrRegions * REGION_VISIT_NS;
+  }
+  return maxRegionSz;
 }

@@ -12,13 +12,9 @@
  */
 import { EINVAL } from '@mm/machine';
 import { type DamonAttrs, type DamonCtx, damonCopyAttrs, damonMaxNrAccesses } from './ctx.js';
+import { EXACT, multFracU32, u32mul } from './math64.js';
 import { DAMON_NO_REGION } from './region.js';
 import type { Damos } from './scheme.js';
-
-/** (a * b) mod 2^32, as C unsigned int multiplication. */
-export function u32mul(a: number, b: number): number {
-  return Math.imul(a, b) >>> 0;
-}
 
 /**
  * Convert an access ratio in bp to `nr_accesses` under `attrs`.
@@ -33,7 +29,7 @@ export function damonAccessesBpToNrAccesses(accessesBp: number, attrs: DamonAttr
  * @kernel damon_nr_accesses_to_accesses_bp (mm/damon/core.c)
  */
 export function damonNrAccessesToAccessesBp(nrAccesses: number, attrs: DamonAttrs): number {
-  return Math.floor(u32mul(nrAccesses, 10000) / damonMaxNrAccesses(attrs));
+  return multFracU32(nrAccesses, 10000, damonMaxNrAccesses(attrs));
 }
 
 /** @kernel damon_nr_accesses_for_new_attrs (mm/damon/core.c) */
@@ -43,7 +39,11 @@ export function damonNrAccessesForNewAttrs(nrAccesses: number, oldAttrs: DamonAt
 
 /** @kernel damon_age_for_new_attrs (mm/damon/core.c) */
 export function damonAgeForNewAttrs(age: number, oldAttrs: DamonAttrs, newAttrs: DamonAttrs): number {
-  return Math.floor((age * oldAttrs.aggrInterval) / newAttrs.aggrInterval) >>> 0;
+  // unsigned int age × unsigned long aggr_interval in unsigned long, the quotient cut to unsigned int
+  const p = age * oldAttrs.aggrInterval;
+  if (p < EXACT) return Math.floor(p / newAttrs.aggrInterval) >>> 0;
+  const q = BigInt.asUintN(64, BigInt(age) * BigInt(oldAttrs.aggrInterval)) / BigInt(newAttrs.aggrInterval);
+  return Number(BigInt.asUintN(32, q));
 }
 
 /** One region's counters, as {@link damonUpdateMonitoringResult} reads and writes them. */

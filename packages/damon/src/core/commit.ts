@@ -141,7 +141,7 @@ function commitFilterList(dst: Damos, dstList: DamosFilter[], srcList: readonly 
 
 /**
  * Copy one scheme's parameters (pattern, action, interval, quota, watermarks,
- * destinations, filters) from `src` to `dst`.
+ * destinations, filters, the snapshot limit) from `src` to `dst`.
  * @kernel damos_commit (mm/damon/core.c)
  */
 export function damosCommit(dst: Damos, src: Damos): number {
@@ -155,6 +155,7 @@ export function damosCommit(dst: Damos, src: Damos): number {
   commitFilterList(dst, dst.filters, src.filters);
   commitFilterList(dst, dst.opsFilters, src.opsFilters);
   damosSetFiltersDefaultReject(dst);
+  dst.maxNrSnapshots = src.maxNrSnapshots;
   return 0;
 }
 

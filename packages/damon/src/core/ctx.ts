@@ -10,6 +10,7 @@
  * the same seed gives the same numbers.
  */
 import { EINVAL, errnoName, type Machine, MmError, Prng, type Task } from '@mm/machine';
+import { mulHi32, mulShr64 } from './math64.js';
 import type { DamonTarget } from './region.js';
 import type { Damos } from './scheme.js';
 import type { DamonSystemView } from './system.js';
@@ -281,16 +282,21 @@ export function damonMaxNrAccesses(attrs: DamonAttrs): number {
 }
 
 /**
- * A random integer in [l, r) from the context's PRNG.
+ * A random integer in [l, r) from the context's PRNG, as the kernel draws
+ * it: `(u32 × span) >> 32` for spans up to U32_MAX, else the high 64 bits of
+ * a 64-bit draw times the span (both exact here, see math64.ts).
  * @kernel damon_rand (include/linux/damon.h)
  */
 export function damonRand(ctx: DamonCtx, l: number, r: number): number {
   const span = r - l;
-  // As the kernel does it: (u32 × span) >> 32, or 64 random bits for wider spans.
-  if (span <= 0x1_0000_0000) return l + Math.floor((ctx.rng.nextU32() * span) / 0x1_0000_0000);
-  const hi = ctx.rng.nextU32() >>> 11;
+  if (span <= 0xffff_ffff) {
+    const rnd = ctx.rng.nextU32();
+    // rnd × span is exact in a float64 below 2^53; past it take the high half exactly.
+    return l + (span < 0x20_0000 ? Math.floor((rnd * span) / 0x1_0000_0000) : mulHi32(rnd, span));
+  }
+  const hi = ctx.rng.nextU32();
   const lo = ctx.rng.nextU32();
-  return l + Math.floor(((hi * 0x1_0000_0000 + lo) / 2 ** 53) * span);
+  return l + mulShr64(hi, lo, span);
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 
 import type { DamonCtx } from './ctx.js';
-import { damonFeedLoopNextInput } from './intervals-tuning.js';
+import { damosCoreFilterOut } from './damos-filter.js';
+import { damonFeedLoopNextInputU64 } from './intervals-tuning.js';
+import { multFracU64, ULONG_MAX_N } from './math64.js';
 import { DAMON_NO_REGION, type DamonTarget } from './region.js';
 import {
   DAMOS_MAX_SCORE,
@@ -17,7 +19,6 @@ import {
   type Damos,
   type DamosQuota,
   type DamosQuotaGoal,
-  ULONG_MAX,
 } from './scheme.js';
 
 const PAGE_SIZE = 4096;
@@ -65,7 +66,7 @@ export function damosSetQuotaGoalCurrentValue(c: DamonCtx, goal: DamosQuotaGoal)
         break;
       }
       const num = goal.metric === DAMOS_QUOTA_NODE_MEM_USED_BP ? meminfo.totalram - meminfo.freeram : meminfo.freeram;
-      goal.currentValue = Math.floor((num * 10000) / meminfo.totalram);
+      goal.currentValue = Number(multFracU64(num, 10000, meminfo.totalram));
       break;
     }
     default:
@@ -74,64 +75,96 @@ export function damosSetQuotaGoalCurrentValue(c: DamonCtx, goal: DamosQuotaGoal)
 }
 
 /**
- * The highest goal score (current × 10000 / target) after measuring every
- * goal: the least aggressive answer wins.
+ * The highest goal score (mult_frac(current, 10000, target), in `unsigned
+ * long`) after measuring every goal: the least aggressive answer wins.
+ * A goal with a 0 target scores ULONG_MAX (the kernel would divide by zero).
  * @kernel damos_quota_score (mm/damon/core.c)
  */
-export function damosQuotaScore(c: DamonCtx, quota: DamosQuota): number {
-  let highest = 0;
+export function damosQuotaScore(c: DamonCtx, quota: DamosQuota): bigint {
+  let highest = 0n;
   for (const goal of quota.goals) {
     damosSetQuotaGoalCurrentValue(c, goal);
-    const score = goal.targetValue === 0 ? ULONG_MAX : Math.floor((goal.currentValue * 10000) / goal.targetValue);
-    highest = Math.max(highest, score);
+    const score = goal.targetValue === 0 ? ULONG_MAX_N : multFracU64(goal.currentValue, 10000, goal.targetValue);
+    if (score > highest) highest = score;
   }
   return highest;
+}
+
+/**
+ * Whether the quota limits anything: an effective size, a size or time
+ * quota, or goals.
+ * @kernel damos_quota_is_set (mm/damon/core.c)
+ */
+export function damosQuotaIsSet(quota: DamosQuota): boolean {
+  return quota.esz !== 0 || quota.sz !== 0 || quota.ms !== 0 || quota.goals.length !== 0;
+}
+
+/**
+ * Whether the current charge window is used up: the charged bytes reached
+ * the effective quota, or what is left is smaller than a region can be.
+ * @kernel damos_quota_is_full (mm/damon/core.c)
+ */
+export function damosQuotaIsFull(quota: DamosQuota, minRegionSz: number): boolean {
+  if (!damosQuotaIsSet(quota)) return false;
+  if (quota.chargedSz >= quota.esz) return true;
+  // DAMOS applies per region, so less than a minimum region left is full.
+  return quota.esz - quota.chargedSz < minRegionSz;
 }
 
 /**
  * Compute the effective size quota: `sz` alone without `ms` and goals;
  * otherwise the smallest of the goal-tuned size (feedback loop on
  * `esz_bp`), the time quota converted by the measured throughput (bytes per
- * ms, PAGE_SIZE × 1024 without history) and `sz`.
+ * ms, PAGE_SIZE × 1024 without history; at least the minimum region size)
+ * and `sz`.
  * @kernel damos_set_effective_quota (mm/damon/core.c)
+ * @kernel damos_goal_tune_esz_bp_consist (mm/damon/core.c)
  */
 export function damosSetEffectiveQuota(c: DamonCtx, quota: DamosQuota): void {
-  let esz = ULONG_MAX;
   if (!quota.ms && quota.goals.length === 0) {
     quota.esz = quota.sz;
     return;
   }
+  let esz = ULONG_MAX_N;
   if (quota.goals.length !== 0) {
     const score = damosQuotaScore(c, quota);
-    quota.eszBp = damonFeedLoopNextInput(Math.max(quota.eszBp, 10000), score);
-    esz = Math.floor(quota.eszBp / 10000);
+    quota.eszBp = damonFeedLoopNextInputU64(quota.eszBp > 10000n ? quota.eszBp : 10000n, score);
+    esz = quota.eszBp / 10000n;
   }
   if (quota.ms) {
     const throughput = quota.totalChargedNs
-      ? Math.floor((quota.totalChargedSz * 1_000_000) / quota.totalChargedNs)
-      : PAGE_SIZE * 1024;
-    esz = Math.min(throughput * quota.ms, esz);
+      ? multFracU64(quota.totalChargedSz, 1_000_000, quota.totalChargedNs)
+      : BigInt(PAGE_SIZE * 1024);
+    let eszTime = BigInt.asUintN(64, throughput * BigInt(quota.ms));
+    if (eszTime < BigInt(c.minRegion)) eszTime = BigInt(c.minRegion);
+    if (eszTime < esz) esz = eszTime;
   }
-  if (quota.sz && quota.sz < esz) esz = quota.sz;
-  quota.esz = esz;
+  if (quota.sz && BigInt(quota.sz) < esz) esz = BigInt(quota.sz);
+  quota.esz = Number(esz);
 }
 
 /**
- * Start a new charge window when the reset interval has passed (counting
- * an exceeded window, accumulating the charged size, recomputing `esz`),
- * then fill the score histogram of pattern-matching regions and set
- * `min_score` to the score where the bytes from the top reach `esz`.
- * Does nothing without `ms`, `sz` and goals.
+ * Open the first charge window at the first call (computing `esz`); start
+ * a new one when the reset interval has passed (counting a used-up window,
+ * accumulating the charged size, recomputing `esz`); then fill the score
+ * histogram of the regions that match the pattern and pass the core
+ * filters, and set `min_score` to the score where the bytes from the top
+ * reach `esz`. Does nothing when the quota sets no limit.
  * @kernel damos_adjust_quota (mm/damon/core.c)
  */
 export function damosAdjustQuota(c: DamonCtx, s: Damos, schemeIdx: number, nowNs = 0): void {
   const quota = s.quota;
-  if (!quota.ms && !quota.sz && quota.goals.length === 0) return;
+  if (!damosQuotaIsSet(quota)) return;
   const jiffies = c.system === null ? Math.floor(nowNs / 1_000_000) : c.system.jiffies();
-  // New charge window starts. chargedFrom < 0: no window yet (a real
-  // system's jiffies are far past 0 + reset_interval on the first apply).
-  if (quota.chargedFrom < 0 || jiffies >= quota.chargedFrom + quota.resetInterval) {
-    if (quota.esz && quota.chargedSz >= quota.esz) s.stat.qtExceeds++;
+  // First charge window
+  if (!quota.totalChargedSz && !quota.chargedFrom) {
+    quota.chargedFrom = jiffies;
+    damosSetEffectiveQuota(c, quota);
+    c.trace.damosEsz?.(c, schemeIdx, quota.esz, nowNs);
+  }
+  // New charge window starts (time_in_range_open; the model's jiffies do not wrap)
+  if (!(jiffies >= quota.chargedFrom && jiffies < quota.chargedFrom + quota.resetInterval)) {
+    if (damosQuotaIsFull(quota, c.minRegion)) s.stat.qtExceeds++;
     quota.totalChargedSz += quota.chargedSz;
     quota.chargedFrom = jiffies;
     quota.chargedSz = 0;
@@ -145,8 +178,10 @@ export function damosAdjustQuota(c: DamonCtx, s: Damos, schemeIdx: number, nowNs
   hist.fill(0);
   let maxScore = 0;
   for (const t of c.adaptiveTargets) {
+    // not a saved-next walk: a piece an address filter splits off is visited next
     for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
       if (!damosPatternMatches(t, r, s)) continue;
+      if (damosCoreFilterOut(c, t, r, s)) continue;
       const score = getScore.call(c.ops, c, t, r, s);
       hist[score] = hist[score]! + (t.end[r]! - t.start[r]!);
       if (score > maxScore) maxScore = score;

@@ -1,66 +1,66 @@
 /**
  * DOC: the DAMOS apply pass (kdamond_apply_schemes() and helpers,
  * mm/damon/core.c): for every due and active scheme adjust its quota, then
- * walk every region of every target and, scheme by scheme, skip it if the
- * quota is used up, if it was charged in the previous window, if it misses
- * the pattern or the quota's score cut-off; otherwise trim it to the quota,
- * run the core filters and hand it to the operations set. Also the core
- * filters (addr, target), damos_walk() support and the statistics.
+ * walk every region of every valid target and, scheme by scheme, skip it
+ * if the quota is used up, if it was charged in the previous window, if the
+ * scheme took its snapshots, if it misses the pattern or the quota's score
+ * cut-off; otherwise trim it to the quota, run the core filters and hand it
+ * to the operations set. After each region, a piece the quota trimmed off
+ * is merged back into its left neighbour when nothing tells them apart.
+ * Also damos_walk() support and the statistics.
  */
+import { damonRegionSzLimit } from './aggregation.js';
 import type { DamonCtx, DamosApplyOut, DamosWalkControl } from './ctx.js';
-import { damosAdjustQuota, damosPatternMatches } from './damos-quota.js';
-import { alignDown, DAMON_NO_REGION, type DamonTarget, damonSplitRegionAt } from './region.js';
-import {
-  DAMOS_FILTER_TYPE_ADDR,
-  DAMOS_FILTER_TYPE_TARGET,
-  DAMOS_STAT,
-  type Damos,
-  type DamosFilter,
-} from './scheme.js';
+import { damosCoreFilterOut } from './damos-filter.js';
+import { damosAdjustQuota, damosPatternMatches, damosQuotaIsFull, damosQuotaIsSet } from './damos-quota.js';
+import { alignDown, DAMON_NO_REGION, type DamonTarget, damonDestroyRegion, damonSplitRegionAt } from './region.js';
+import { DAMOS_STAT, type Damos } from './scheme.js';
 
 /**
- * Whether `r` matches `s`'s pattern and, with a quota in force and a
- * scoring ops set, scores at least the quota's `min_score`.
+ * Whether `r` matches `s`'s pattern and, with a quota set and a scoring
+ * ops set, scores at least the quota's `min_score`.
  * @kernel damos_valid_target (mm/damon/core.c)
  */
 export function damosValidTarget(c: DamonCtx, t: DamonTarget, r: number, s: Damos): boolean {
   const ret = damosPatternMatches(t, r, s);
   const getScore = c.ops.getSchemeScore;
-  if (!ret || !s.quota.esz || getScore === undefined) return ret;
+  if (!ret || !damosQuotaIsSet(s.quota) || getScore === undefined) return ret;
   return getScore.call(c.ops, c, t, r, s) >= s.quota.minScore;
 }
 
 /**
- * Whether `r` (or its head) was charged in the previous charge window:
- * regions of other targets and regions ending at or before the resume
- * address are skipped; a region straddling it is split and the caller goes
- * on with the tail. Reaching the target's last region ends the resume.
- * Returns the region to continue with, or {@link DAMON_NO_REGION} to skip.
+ * Whether `r` (or its head) was charged in the previous charge window and
+ * is to be skipped: every region of other targets, regions ending at or
+ * before the resume address, and the head of a region straddling it (split
+ * off here; the walk visits the tail next). Reaching the target's last
+ * region ends the resume.
  * @kernel damos_skip_charged_region (mm/damon/core.c)
  */
-export function damosSkipChargedRegion(t: DamonTarget, r: number, s: Damos, minRegion: number): number {
+export function damosSkipChargedRegion(t: DamonTarget, r: number, s: Damos, minRegion: number): boolean {
   const quota = s.quota;
+  let skip = false;
   if (quota.chargeTargetFrom !== null) {
-    if (t !== quota.chargeTargetFrom) return DAMON_NO_REGION;
-    if (r === t.last) {
-      quota.chargeTargetFrom = null;
-      quota.chargeAddrFrom = 0;
-      return DAMON_NO_REGION;
-    }
-    if (quota.chargeAddrFrom && t.end[r]! <= quota.chargeAddrFrom) return DAMON_NO_REGION;
-    if (quota.chargeAddrFrom && t.start[r]! < quota.chargeAddrFrom) {
-      let szToSkip = alignDown(quota.chargeAddrFrom - t.start[r]!, minRegion);
+    if (t !== quota.chargeTargetFrom) return true;
+    const from = quota.chargeAddrFrom;
+    if (from && t.end[r]! <= from) {
+      skip = true;
+    } else if (from && t.start[r]! < from) {
+      let szToSkip = alignDown(from - t.start[r]!, minRegion);
       if (!szToSkip) {
-        if (t.end[r]! - t.start[r]! <= minRegion) return DAMON_NO_REGION;
-        szToSkip = minRegion;
+        if (t.end[r]! - t.start[r]! <= minRegion) skip = true;
+        else szToSkip = minRegion;
       }
-      damonSplitRegionAt(t, r, szToSkip);
-      r = t.next[r]!;
+      if (szToSkip) {
+        damonSplitRegionAt(t, r, szToSkip);
+        skip = true;
+      }
     }
+  }
+  if (r === t.last) {
     quota.chargeTargetFrom = null;
     quota.chargeAddrFrom = 0;
   }
-  return r;
+  return skip;
 }
 
 /** @kernel damos_update_stat (mm/damon/core.c) */
@@ -70,67 +70,6 @@ export function damosUpdateStat(s: Damos, szTried: number, szApplied: number, sz
   if (szApplied) s.stat.nrApplied++;
   s.stat.szApplied += szApplied;
   s.stat.szOpsFilterPassed += szOpsFilterPassed;
-}
-
-/**
- * Whether core filter `filter` matches region `r` (target index or address
- * range; an address range straddling the region splits it and judges the
- * first part).
- * @kernel damos_filter_match (mm/damon/core.c)
- */
-export function damosFilterMatch(
-  ctx: DamonCtx | null,
-  t: DamonTarget,
-  r: number,
-  filter: DamosFilter,
-  minRegion: number,
-): boolean {
-  let matched = false;
-  switch (filter.type) {
-    case DAMOS_FILTER_TYPE_TARGET: {
-      const idx = ctx === null ? 0 : ctx.adaptiveTargets.indexOf(t);
-      matched = idx === filter.targetIdx;
-      break;
-    }
-    case DAMOS_FILTER_TYPE_ADDR: {
-      const start = alignDown(filter.addrRange.start, minRegion);
-      const end = alignDown(filter.addrRange.end, minRegion);
-      const rs = t.start[r]!;
-      const re = t.end[r]!;
-      if (start <= rs && re <= end) {
-        matched = true; // inside the range
-      } else if (re <= start || end <= rs) {
-        matched = false; // outside of the range
-      } else if (rs < start) {
-        damonSplitRegionAt(t, r, start - rs); // starts before the range and overlaps
-        matched = false;
-      } else {
-        damonSplitRegionAt(t, r, end - rs); // starts inside the range
-        matched = true;
-      }
-      break;
-    }
-    default:
-      return false;
-  }
-  return matched === filter.matching;
-}
-
-/**
- * Whether the core filters reject `r` for `s`: the first filter that
- * matches decides (reject unless it allows; an allowing match lets the ops
- * layer pass every page); no match falls back to the default.
- * @kernel damos_filter_out (mm/damon/core.c)
- */
-export function damosFilterOut(ctx: DamonCtx, t: DamonTarget, r: number, s: Damos): boolean {
-  s.coreFiltersAllowed = false;
-  for (const filter of s.filters) {
-    if (damosFilterMatch(ctx, t, r, filter, ctx.minRegion)) {
-      if (filter.allow) s.coreFiltersAllowed = true;
-      return !filter.allow;
-    }
-  }
-  return s.coreFiltersDefaultReject;
 }
 
 /** @kernel damos_walk_call_walk (mm/damon/core.c) */
@@ -184,7 +123,7 @@ export function damosApplyScheme(c: DamonCtx, t: DamonTarget, r: number, s: Damo
   let szOpsFilterPassed = 0;
   const apply = c.ops.applyScheme;
   if (apply !== undefined) {
-    if (quota.esz && quota.chargedSz + sz > quota.esz) {
+    if (damosQuotaIsSet(quota) && quota.chargedSz + sz > quota.esz) {
       sz = alignDown(quota.esz - quota.chargedSz, c.minRegion);
       if (!sz) {
         damosUpdateStat(s, 0, 0, 0);
@@ -192,7 +131,7 @@ export function damosApplyScheme(c: DamonCtx, t: DamonTarget, r: number, s: Damo
       }
       damonSplitRegionAt(t, r, sz);
     }
-    if (damosFilterOut(c, t, r, s)) return;
+    if (damosCoreFilterOut(c, t, r, s)) return;
     const before = c.pendingCostNs;
     if (c.trace.damosBeforeApply !== undefined) {
       c.trace.damosBeforeApply(c, c.schemes.indexOf(s), c.adaptiveTargets.indexOf(t), t, r, t.nrRegions, nowNs);
@@ -202,10 +141,11 @@ export function damosApplyScheme(c: DamonCtx, t: DamonTarget, r: number, s: Damo
     szOpsFilterPassed = applyOut.szFilterPassed;
     damosWalkCallWalk(c, t, r, s, szOpsFilterPassed);
     quota.totalChargedNs += c.pendingCostNs - before;
+    // damos_charge_quota() without fail_charge_{num,denom} (not modelled): the tried size
     quota.chargedSz += sz;
-    if (quota.esz && quota.chargedSz >= quota.esz) {
+    if (damosQuotaIsFull(quota, c.minRegion)) {
       quota.chargeTargetFrom = t;
-      quota.chargeAddrFrom = t.end[r]! + 1;
+      quota.chargeAddrFrom = t.end[r]!;
     }
   }
   if (s.action !== DAMOS_STAT) t.age[r] = 0;
@@ -213,34 +153,57 @@ export function damosApplyScheme(c: DamonCtx, t: DamonTarget, r: number, s: Damo
 }
 
 /**
- * Try every due, active scheme on region `r`. Returns the region the walk
- * continues from (a quota resume may have split `r` and moved on to the tail).
+ * Try every due, active scheme on region `r` (a scheme that splits `r`
+ * leaves the later schemes the head piece); count a snapshot when `r` is
+ * the target's last region.
  * @kernel damon_do_apply_schemes (mm/damon/core.c)
  */
-export function damonDoApplySchemes(c: DamonCtx, t: DamonTarget, r: number, nowNs = 0): number {
-  for (const s of c.schemes) {
-    const quota = s.quota;
+export function damonDoApplySchemes(c: DamonCtx, t: DamonTarget, r: number, nowNs = 0): void {
+  const schemes = c.schemes;
+  for (let i = 0; i < schemes.length; i++) {
+    const s = schemes[i]!;
     if (c.passedSampleIntervals < s.nextApplySis) continue;
     if (!s.wmarks.activated) continue;
-    if (quota.esz && quota.chargedSz >= quota.esz) continue;
-    const rr = damosSkipChargedRegion(t, r, s, c.minRegion);
-    if (rr === DAMON_NO_REGION) continue;
-    r = rr;
-    if (!damosValidTarget(c, t, r, s)) continue;
-    damosApplyScheme(c, t, r, s, nowNs);
+    if (damosQuotaIsFull(s.quota, c.minRegion)) continue;
+    if (damosSkipChargedRegion(t, r, s, c.minRegion)) continue;
+    if (s.maxNrSnapshots && s.maxNrSnapshots <= s.stat.nrSnapshots) continue;
+    if (damosValidTarget(c, t, r, s)) damosApplyScheme(c, t, r, s, nowNs);
+    if (r === t.last) s.stat.nrSnapshots++;
   }
-  return r;
+}
+
+/**
+ * Apply the schemes to every region of `t`, in address order, visiting
+ * pieces split off on the way. After each region, merge it back into its
+ * left neighbour when they are contiguous, have the same age,
+ * `nr_accesses` and `last_nr_accesses`, and the result fits
+ * `maxRegionSz` (the left region keeps its `nr_accesses_bp`).
+ * @kernel damos_apply_target (mm/damon/core.c)
+ */
+export function damosApplyTarget(c: DamonCtx, t: DamonTarget, maxRegionSz: number, nowNs = 0): void {
+  for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
+    damonDoApplySchemes(c, t, r, nowNs);
+    if (t.first === r) continue;
+    const prev = t.prev[r]!;
+    if (t.end[prev] !== t.start[r]) continue;
+    if (t.age[prev] !== t.age[r]) continue;
+    if (t.lastNrAccesses[prev] !== t.lastNrAccesses[r]) continue;
+    if (t.nrAccesses[prev] !== t.nrAccesses[r]) continue;
+    if (t.end[r]! - t.start[prev]! > maxRegionSz) continue;
+    t.end[prev] = t.end[r]!;
+    damonDestroyRegion(t, r);
+    r = prev;
+  }
 }
 
 /**
  * The apply pass: adjust the quota of every due, active scheme; if any,
- * visit every region of every target (pieces split off during the pass are
- * not visited, as the kernel's iterator saved its next pointer), then
- * complete walks and set each due scheme's next apply time.
+ * apply the schemes to every target (an invalid target is skipped, and a
+ * quota resume pointing at it dropped), then complete walks and set each
+ * due scheme's next apply time.
  * @kernel kdamond_apply_schemes (mm/damon/core.c)
  */
 export function kdamondApplySchemes(c: DamonCtx, nowNs = 0): void {
-  const sample = c.attrs.sampleInterval || 1;
   let hasSchemesToApply = false;
   for (let i = 0; i < c.schemes.length; i++) {
     const s = c.schemes[i]!;
@@ -250,13 +213,20 @@ export function kdamondApplySchemes(c: DamonCtx, nowNs = 0): void {
     damosAdjustQuota(c, s, i, nowNs);
   }
   if (!hasSchemesToApply) return;
+  const maxRegionSz = damonRegionSzLimit(c);
+  const valid = c.ops.targetValid;
   for (const t of c.adaptiveTargets) {
-    for (let r = t.first; r !== DAMON_NO_REGION; ) {
-      const next = t.next[r]!;
-      damonDoApplySchemes(c, t, r, nowNs);
-      r = next;
+    if (valid !== undefined && !valid.call(c.ops, t)) {
+      for (const s of c.schemes) {
+        if (s.quota.chargeTargetFrom !== t) continue;
+        s.quota.chargeTargetFrom = null;
+        s.quota.chargeAddrFrom = 0;
+      }
+      continue;
     }
+    damosApplyTarget(c, t, maxRegionSz, nowNs);
   }
+  const sample = c.attrs.sampleInterval || 1;
   for (const s of c.schemes) {
     if (c.passedSampleIntervals < s.nextApplySis) continue;
     damosWalkComplete(c, s);

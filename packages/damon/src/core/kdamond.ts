@@ -5,8 +5,9 @@
  *
  * One task step is one loop iteration of kdamond_fn(), split at its sleep:
  * the step finishes the sample that was in flight (passed++, check
- * accesses, merge at a window end, damon_call requests, schemes, tuning,
- * reset and split at a window end, ops update), then starts the next one
+ * accesses, merge and the min_nr_regions splits at a window end,
+ * damon_call requests, schemes, tuning, reset and split at a window end,
+ * ops update), then starts the next one
  * (stop check, watermark gate, prepare access checks) and sleeps one
  * sampling interval in virtual time. The work the iteration did is charged
  * to the kdamond's CPU through the cost model.
@@ -16,7 +17,12 @@
  * a command takes the virtual time it takes on a real kernel.
  */
 import { EBUSY, EINVAL, EPERM, type Machine, SCHED_EXIT, SCHED_SLEEP, type Task } from '@mm/machine';
-import { damonRegionSzLimit, kdamondMergeRegions, kdamondResetAggregated, kdamondSplitRegions } from './aggregation.js';
+import {
+  damonApplyMinNrRegions,
+  kdamondMergeRegions,
+  kdamondResetAggregated,
+  kdamondSplitRegions,
+} from './aggregation.js';
 import { type Damon, type DamonCallControl, type DamonCtx, type DamosWalkControl, newLoopState } from './ctx.js';
 import { damosWalkCancel, kdamondApplySchemes } from './damos.js';
 import { kdamondTuneIntervals } from './intervals-tuning.js';
@@ -131,6 +137,8 @@ function kdamondFinishSample(ctx: DamonCtx, damon: Damon): void {
   const nextOpsUpdateSis = loop.snapNextOpsUpdateSis;
   if (ctx.passedSampleIntervals >= nextAggregationSis) {
     kdamondMergeRegions(ctx, Math.floor(loop.maxNrAccesses / 10), loop.szLimit);
+    // online updates might be made
+    loop.szLimit = damonApplyMinNrRegions(ctx);
   }
   kdamondCall(ctx, false);
   if (ctx.schemes.length !== 0) kdamondApplySchemes(ctx, now);
@@ -152,7 +160,6 @@ function kdamondFinishSample(ctx: DamonCtx, damon: Damon): void {
   if (ctx.passedSampleIntervals >= nextOpsUpdateSis) {
     ctx.nextOpsUpdateSis = nextOpsUpdateSis + Math.floor(ctx.attrs.opsUpdateInterval / sample);
     if (ctx.ops.update !== undefined) ctx.ops.update(ctx);
-    loop.szLimit = damonRegionSzLimit(ctx);
   }
 }
 
@@ -190,7 +197,7 @@ function kdamondStep(ctx: DamonCtx, damon: Damon, task: Task): number {
   if (loop.phase === PH_INIT) {
     kdamondInitCtx(ctx);
     if (ctx.ops.init !== undefined) ctx.ops.init(ctx);
-    loop.szLimit = damonRegionSzLimit(ctx);
+    loop.szLimit = damonApplyMinNrRegions(ctx);
     loop.phase = PH_TOP;
   } else if (loop.phase === PH_SAMPLING) {
     kdamondFinishSample(ctx, damon);

@@ -15,6 +15,7 @@
  * `nrRegions` equal to the list length.
  */
 import { EINVAL } from '@mm/machine';
+import { weightedAvgU64 } from './math64.js';
 
 /** "No region": the end of a region list. */
 export const DAMON_NO_REGION = -1;
@@ -343,10 +344,10 @@ export function damonSplitRegionAt(t: DamonTarget, r: number, szR: number): numb
 export function damonMergeTwoRegions(t: DamonTarget, l: number, r: number): void {
   const szL = t.end[l]! - t.start[l]!;
   const szR = t.end[r]! - t.start[r]!;
-  const nr = Math.floor((t.nrAccesses[l]! * szL + t.nrAccesses[r]! * szR) / (szL + szR));
+  const nr = weightedAvgU64(t.nrAccesses[l]!, szL, t.nrAccesses[r]!, szR);
   t.nrAccesses[l] = nr;
-  t.nrAccessesBp[l] = nr * 10000;
-  t.age[l] = Math.floor((t.age[l]! * szL + t.age[r]! * szR) / (szL + szR));
+  t.nrAccessesBp[l] = nr * 10000; // unsigned int: wraps as the Uint32Array stores it
+  t.age[l] = weightedAvgU64(t.age[l]!, szL, t.age[r]!, szR);
   t.end[l] = t.end[r]!;
   damonDestroyRegion(t, r);
 }

@@ -154,14 +154,14 @@ export interface DamosQuota {
   totalChargedNs: number;
   /** private: the current charge window. */
   chargedSz: number;
-  /** Start of the current charge window in jiffies (ms), or -1 before the first window. */
+  /** Start of the current charge window in jiffies (ms); 0 with nothing charged yet: no window yet. */
   chargedFrom: number;
   chargeTargetFrom: DamonTarget | null;
   chargeAddrFrom: number;
   /** private: the prioritisation cut-off. */
   minScore: number;
-  /** private: the feedback loop's last input. */
-  eszBp: number;
+  /** private: the feedback loop's last input (`unsigned long`; it reaches ULONG_MAX while a goal stays unmet). */
+  eszBp: bigint;
 }
 
 /** @kernel struct damos_watermarks (include/linux/damon.h) */
@@ -199,6 +199,8 @@ export interface DamosStat {
   szApplied: number;
   szOpsFilterPassed: number;
   qtExceeds: number;
+  /** Times the scheme reached the last region of a target in an apply pass (7.x). */
+  nrSnapshots: number;
 }
 
 /** @kernel struct damos_migrate_dests (include/linux/damon.h) */
@@ -222,6 +224,8 @@ export interface Damos {
   /** Ops-layer filters (anon, active, memcg, young, hugepage_size, unmapped). */
   opsFilters: DamosFilter[];
   stat: DamosStat;
+  /** Stop applying once `stat.nrSnapshots` reaches this (0: no limit; 7.x). */
+  maxNrSnapshots: number;
   /** private: sample count at which the scheme is next due. */
   nextApplySis: number;
   /** private */
@@ -290,18 +294,19 @@ export function damonNewScheme(
       totalChargedSz: 0,
       totalChargedNs: 0,
       chargedSz: 0,
-      chargedFrom: -1,
+      chargedFrom: 0,
       chargeTargetFrom: null,
       chargeAddrFrom: 0,
       minScore: 0,
-      eszBp: 0,
+      eszBp: 0n,
     },
     wmarks: { ...wmarks, activated: true },
     targetNid,
     migrateDests: { nodeIdArr: [], weightArr: [] },
     filters: [],
     opsFilters: [],
-    stat: { nrTried: 0, szTried: 0, nrApplied: 0, szApplied: 0, szOpsFilterPassed: 0, qtExceeds: 0 },
+    stat: { nrTried: 0, szTried: 0, nrApplied: 0, szApplied: 0, szOpsFilterPassed: 0, qtExceeds: 0, nrSnapshots: 0 },
+    maxNrSnapshots: 0,
     nextApplySis: 0,
     walkCompleted: false,
     coreFiltersAllowed: false,

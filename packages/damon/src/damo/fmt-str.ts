@@ -170,6 +170,12 @@ export function formatPercent(percent: number, machineFriendly: boolean): string
   return formatRatio(percent / 100, false);
 }
 
+/** @kernel format_bp (damo _damo_fmt_str.py) */
+export function formatBp(bp: number, machineFriendly: boolean): string {
+  if (machineFriendly) return pyFixed(bp, 6);
+  return formatRatio(bp / 10000, false);
+}
+
 /** Parse damo's number text ("4,096", "12") to a number. @kernel text_to_nr (damo _damo_fmt_str.py) */
 export function textToNr(txt: string | number): number {
   if (typeof txt === 'number') return txt;

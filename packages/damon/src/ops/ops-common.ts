@@ -5,6 +5,7 @@
  * ops-layer DAMOS filters.
  */
 import { type DamonCtx, damonMaxNrAccesses } from '../core/ctx.js';
+import { EXACT, multFracU32, u32mul } from '../core/math64.js';
 import type { DamonTarget } from '../core/region.js';
 import {
   DAMOS_FILTER_TYPE_ACTIVE,
@@ -23,27 +24,39 @@ const DAMON_MAX_AGE_IN_LOG = 32;
 
 /**
  * Hotness of region `r` for scheme `s` in [0, DAMOS_MAX_SCORE]: the
- * weighted mean of the frequency subscore (nr_accesses × 100 / max) and an
- * age subscore on a log2 scale of seconds, the age counting as coldness when
- * the region saw no access.
+ * weighted mean of the frequency subscore (the moving sum's `nr_accesses_bp
+ * / 10000` × 100 / max) and an age subscore on a log2 scale of seconds, the
+ * age counting as coldness when the region saw no access; in the kernel's
+ * `unsigned int` / `int` arithmetic.
  * @kernel damon_hot_score (mm/damon/ops-common.c)
  */
 export function damonHotScore(c: DamonCtx, t: DamonTarget, r: number, s: Damos): number {
   const freqWeight = s.quota.weightNrAccesses;
   const ageWeight = s.quota.weightAge;
-  let freqSubscore = Math.floor((t.nrAccesses[r]! * DAMON_MAX_SUBSCORE) / damonMaxNrAccesses(c.attrs));
-  if (freqSubscore > DAMON_MAX_SUBSCORE) freqSubscore = DAMON_MAX_SUBSCORE;
-  let ageInSec = Math.floor((t.age[r]! * c.attrs.aggrInterval) / 1_000_000);
-  let ageInLog = 0;
-  for (; ageInLog < DAMON_MAX_AGE_IN_LOG && ageInSec; ageInLog++) ageInSec = Math.floor(ageInSec / 2);
+  const freqSubscore = multFracU32(
+    Math.floor(t.nrAccessesBp[r]! / 10000),
+    DAMON_MAX_SUBSCORE,
+    damonMaxNrAccesses(c.attrs),
+  );
+  // (unsigned long)age × aggr_interval / 1000000, kept in an unsigned int
+  let ageInSec = t.age[r]! * c.attrs.aggrInterval;
+  ageInSec =
+    ageInSec < EXACT
+      ? Math.floor(ageInSec / 1_000_000) >>> 0
+      : Number(BigInt.asUintN(32, BigInt.asUintN(64, BigInt(t.age[r]!) * BigInt(c.attrs.aggrInterval)) / 1_000_000n));
+  // ilog2(age_in_sec) + 1, at most DAMON_MAX_AGE_IN_LOG
+  let ageInLog = ageInSec ? Math.min(32 - Math.clz32(ageInSec), DAMON_MAX_AGE_IN_LOG) : 0;
   // If frequency is 0, higher age means it's colder.
   if (freqSubscore === 0) ageInLog *= -1;
   // Scale [-DAMON_MAX_AGE_IN_LOG, DAMON_MAX_AGE_IN_LOG] to [0, 100].
   ageInLog += DAMON_MAX_AGE_IN_LOG;
   const ageSubscore = Math.floor(Math.floor((ageInLog * DAMON_MAX_SUBSCORE) / DAMON_MAX_AGE_IN_LOG) / 2);
-  let hotness = freqWeight * freqSubscore + ageWeight * ageSubscore;
-  if (freqWeight + ageWeight) hotness = Math.floor(hotness / (freqWeight + ageWeight));
-  hotness = Math.floor((hotness * DAMOS_MAX_SCORE) / DAMON_MAX_SUBSCORE);
+  // unsigned int weights times int subscores: unsigned int, then kept in an int
+  let hotness = (u32mul(freqWeight, freqSubscore) + u32mul(ageWeight, ageSubscore)) >>> 0;
+  const weights = (freqWeight + ageWeight) >>> 0;
+  if (weights) hotness = Math.floor(hotness / weights);
+  hotness |= 0;
+  hotness = Math.trunc(Math.imul(hotness, DAMOS_MAX_SCORE) / DAMON_MAX_SUBSCORE);
   return Math.max(Math.min(hotness, DAMOS_MAX_SCORE), 0);
 }
 

@@ -5,7 +5,8 @@
  * the largest System RAM resource). Each sample makes the folio at a random
  * physical address of every region old through its reverse mappings (only
  * PG_idle for unmapped folios) and later asks whether it became young again,
- * reusing the answer for addresses in the folio checked just before. DAMOS
+ * region by region (7.x dropped 6.18's reuse of the answer for an address
+ * in the folio checked just before). DAMOS
  * actions work per folio after the ops-layer filters: pageout reclaims (a
  * temporary reject-young filter spares folios accessed since the check),
  * lru_prio/lru_deprio mark accessed/deactivate, migrate_hot/cold move
@@ -17,7 +18,7 @@
 import { type Machine, NUMA_NO_NODE } from '@mm/machine';
 import { damonAccessRateWindow, damonUpdateRegionAccessRateW } from '../core/aggregation.js';
 import { DAMON_OPS_PADDR, type DamonCtx, type DamonOperations, type DamosApplyOut, damonRand } from '../core/ctx.js';
-import { alignDown, DAMON_NO_REGION, type DamonTarget } from '../core/region.js';
+import { DAMON_NO_REGION, type DamonTarget } from '../core/region.js';
 import {
   DAMOS_FILTER_TYPE_YOUNG,
   DAMOS_LRU_DEPRIO,
@@ -75,7 +76,6 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
   const pageSize = v.pageSize;
   const c = env.machine?.costs;
   const costNs = c === undefined ? 150 : c.pageWalkLevel * 4 + c.lockAcquire * 2;
-  const cache = { lastAddr: 0, lastFolioSz: pageSize, lastAccessed: false };
   const list: number[] = [];
   const tmpYoungFilter = damosNewFilter(DAMOS_FILTER_TYPE_YOUNG, true, false);
 
@@ -83,9 +83,7 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
   function young(addr: number): boolean {
     const folio = v.getFolio(Math.floor(addr / pageSize));
     if (folio < 0) return false;
-    const accessed = damonFolioYoung(v, folio);
-    cache.lastFolioSz = v.folioSize(folio);
-    return accessed;
+    return damonFolioYoung(v, folio);
   }
 
   /** The folio walk every action shares: filters, filter-passed bytes, last_applied. */
@@ -179,18 +177,11 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
       let walks = 0;
       const w = damonAccessRateWindow(ctx.attrs);
       for (const t of ctx.adaptiveTargets) {
+        // Every region's own folio (7.x dropped 6.18's reuse of the last
+        // checked folio's answer: racy with several kdamonds, of doubtful gain).
         for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) {
-          const addr = t.samplingAddr[r]!;
-          const fsz = cache.lastFolioSz;
-          // If the region is in the last checked page, reuse the result.
-          if (alignDown(cache.lastAddr, fsz) === alignDown(addr, fsz)) {
-            damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
-          } else {
-            cache.lastAccessed = young(addr);
-            walks++;
-            damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
-            cache.lastAddr = addr;
-          }
+          damonUpdateRegionAccessRateW(t, r, young(t.samplingAddr[r]!), w);
+          walks++;
           if (t.nrAccesses[r]! > maxNrAccesses) maxNrAccesses = t.nrAccesses[r]!;
         }
       }

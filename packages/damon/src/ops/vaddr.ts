@@ -4,13 +4,14 @@
  *
  * vaddr starts each target with three regions that cover the mappings
  * without the two largest unmapped gaps (heap-to-mmap and mmap-to-stack on
- * a usual layout), evenly split so the context starts near min_nr_regions,
- * and re-fits them to the mappings every ops update. Each sample makes the
- * page-table entry at a random address of every region old
- * (test-and-clear), and the next sample asks whether it became young again;
- * a result is reused for addresses in the folio checked just before. DAMOS
- * actions become madvise() calls on the region; migration and stat walk the
- * folios with the ops-layer filters.
+ * a usual layout; the core's damon_apply_min_nr_regions() then splits them
+ * to min_nr_regions), and re-fits them to the mappings every ops update.
+ * Each sample makes the page-table entry at a random address of every
+ * region old (test-and-clear), and the next sample asks whether it became
+ * young again, region by region (7.x dropped 6.18's reuse of the answer for
+ * an address in the folio checked just before). DAMOS actions become
+ * madvise() calls on the region; migration and stat walk the folios with the
+ * ops-layer filters.
  *
  * fvaddr is vaddr without `init` and `update`: the user's ranges, fixed.
  *
@@ -28,17 +29,7 @@ import {
   type DamosApplyOut,
   damonRand,
 } from '../core/ctx.js';
-import {
-  alignDown,
-  alignUp,
-  DAMON_NO_REGION,
-  type DamonAddrRange,
-  type DamonTarget,
-  damonAddRegion,
-  damonInsertRegion,
-  damonNewRegion,
-  damonSetRegions,
-} from '../core/region.js';
+import { alignUp, DAMON_NO_REGION, type DamonAddrRange, type DamonTarget, damonSetRegions } from '../core/region.js';
 import {
   DAMOS_COLD,
   DAMOS_FILTER_TYPE_YOUNG,
@@ -84,7 +75,7 @@ export interface DamonMmView {
   /**
    * Whether the entry mapping `addr` is young (accessed bit set, folio not
    * idle, or an MMU notifier says so): the folio's size in bytes when
-   * young, 0 when not (or not present).
+   * young (any positive number will do), 0 when not (or not present).
    * @kernel damon_va_young (mm/damon/vaddr.c)
    */
   young(addr: number): number;
@@ -164,55 +155,15 @@ export function damonVaThreeRegions(mm: Pick<DamonMmView, 'forEachVma'>, minRegi
 }
 
 /**
- * Split region `r` into `nrPieces` equal pieces aligned down to
- * `minRegion`, the last absorbing the remainder. -EINVAL (-22) for 0 pieces
- * or pieces smaller than the alignment.
- * @kernel damon_va_evenly_split_region (mm/damon/vaddr.c)
- */
-export function damonVaEvenlySplitRegion(t: DamonTarget, r: number, nrPieces: number, minRegion: number): number {
-  if (r === DAMON_NO_REGION || !nrPieces) return -22;
-  if (nrPieces === 1) return 0;
-  const origEnd = t.end[r]!;
-  const szOrig = origEnd - t.start[r]!;
-  const szPiece = alignDown(Math.floor(szOrig / nrPieces), minRegion);
-  if (!szPiece) return -22;
-  t.end[r] = t.start[r]! + szPiece;
-  const next = t.next[r]!;
-  let n = DAMON_NO_REGION;
-  let start = t.end[r]!;
-  for (let i = 1; i < nrPieces; start += szPiece, i++) {
-    n = damonNewRegion(t, start, start + szPiece);
-    damonInsertRegion(t, n, r, next);
-    r = n;
-  }
-  // Complement the last region for a possible rounding error.
-  if (n !== DAMON_NO_REGION) t.end[n] = origEnd;
-  return 0;
-}
-
-/**
- * Build a target's initial regions: the three regions, each evenly split
- * into (size / unit) pieces with unit = total / min_nr_regions.
+ * Build a target's initial regions: the three regions, as
+ * damon_set_regions() makes them (the core's damon_apply_min_nr_regions()
+ * then splits them to honour `min_nr_regions`).
  * @kernel __damon_va_init_regions (mm/damon/vaddr.c)
  */
 export function damonVaInitRegions(ctx: DamonCtx, t: DamonTarget, mm: Pick<DamonMmView, 'forEachVma'>): void {
   const regions = damonVaThreeRegions(mm, ctx.minRegion);
   if (regions === null) return;
-  let sz = 0;
-  for (const ar of regions) sz += ar.end - ar.start;
-  if (ctx.attrs.minNrRegions) sz = Math.floor(sz / ctx.attrs.minNrRegions);
-  if (sz < ctx.minRegion) sz = ctx.minRegion;
-  for (const ar of regions) {
-    const r = damonNewRegion(t, ar.start, ar.end);
-    damonAddRegion(t, r);
-    damonVaEvenlySplitRegion(t, r, Math.floor((ar.end - ar.start) / sz), ctx.minRegion);
-  }
-}
-
-interface VaCheckCache {
-  lastAddr: number;
-  lastFolioSz: number;
-  lastAccessed: boolean;
+  damonSetRegions(t, regions, ctx.minRegion);
 }
 
 function walkCostNs(env: DamonVaddrEnv): number {
@@ -246,7 +197,6 @@ function damosVaFilterOut(mm: DamonMmView, v: DamonFolioView, s: Damos, folio: n
 }
 
 function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
-  const cache: VaCheckCache = { lastAddr: 0, lastFolioSz: 4096, lastAccessed: false };
   const costNs = walkCostNs(env);
   const migrateList: number[] = [];
 
@@ -361,30 +311,18 @@ function makeVaddrOps(env: DamonVaddrEnv, id: number): DamonOperations {
           for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!) addrs[i++] = t.samplingAddr[r]!;
           mm.youngBatch!(addrs, i, youngs);
         }
-        let sameTarget = false;
+        // Every region's own sampling address (7.x dropped 6.18's reuse of the
+        // last checked folio's answer: racy with several kdamonds, of doubtful gain).
         let i = 0;
         for (let r = t.first; r !== DAMON_NO_REGION; r = t.next[r]!, i++) {
           if (mm === null) {
             damonUpdateRegionAccessRateW(t, r, false, w);
           } else {
-            const addr = t.samplingAddr[r]!;
-            const fsz = cache.lastFolioSz;
-            // If the region is in the last checked folio, reuse the result
-            // (ALIGN_DOWN(a, sz) == ALIGN_DOWN(b, sz), as floor divisions: no fmod).
-            if (sameTarget && Math.floor(cache.lastAddr / fsz) === Math.floor(addr / fsz)) {
-              damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
-            } else {
-              // (A batch answered every address; the folio's state cannot change within a pass.)
-              const young = batch ? youngs[i]! : mm.young(addr);
-              walks++;
-              if (young > 0) cache.lastFolioSz = young;
-              cache.lastAccessed = young > 0;
-              damonUpdateRegionAccessRateW(t, r, cache.lastAccessed, w);
-              cache.lastAddr = addr;
-            }
+            const young = batch ? youngs[i]! : mm.young(t.samplingAddr[r]!);
+            walks++;
+            damonUpdateRegionAccessRateW(t, r, young > 0, w);
           }
           if (t.nrAccesses[r]! > maxNrAccesses) maxNrAccesses = t.nrAccesses[r]!;
-          sameTarget = true;
         }
       }
       ctx.pendingCostNs += walks * costNs;

@@ -217,6 +217,10 @@ export interface SysfsScheme {
     szApplied: number;
     szOpsFilterPassed: number;
     qtExceeds: number;
+    /** 7.x */
+    nrSnapshots: number;
+    /** 7.x: written by the user, handed to the scheme. */
+    maxNrSnapshots: number;
   };
   triedRegions: { totalBytes: number; regions: SysfsTriedRegion[] };
 }
@@ -241,7 +245,16 @@ export function sysfsSchemeAlloc(): SysfsScheme {
     opsFilters: [],
     filters: [],
     dests: [],
-    stats: { nrTried: 0, szTried: 0, nrApplied: 0, szApplied: 0, szOpsFilterPassed: 0, qtExceeds: 0 },
+    stats: {
+      nrTried: 0,
+      szTried: 0,
+      nrApplied: 0,
+      szApplied: 0,
+      szOpsFilterPassed: 0,
+      qtExceeds: 0,
+      nrSnapshots: 0,
+      maxNrSnapshots: 0,
+    },
     triedRegions: { totalBytes: 0, regions: [] },
   };
 }
@@ -480,6 +493,11 @@ export function schemeNode(s: SysfsScheme, busy: () => boolean): SysfsNode {
           sz_applied: ro(() => st.szApplied),
           sz_ops_filter_passed: ro(() => st.szOpsFilterPassed),
           qt_exceeds: ro(() => st.qtExceeds),
+          nr_snapshots: ro(() => st.nrSnapshots),
+          max_nr_snapshots: ulAttr(
+            () => st.maxNrSnapshots,
+            (v) => (st.maxNrSnapshots = v),
+          ),
         },
         dirs: () => ({}),
       },
@@ -584,6 +602,7 @@ export function sysfsMkScheme(ss: SysfsScheme, memcgId: (path: string) => number
     if (err) return err;
   }
   scheme.migrateDests = { nodeIdArr: ss.dests.map((d) => d.id), weightArr: ss.dests.map((d) => d.weight) };
+  scheme.maxNrSnapshots = ss.stats.maxNrSnapshots;
   return scheme;
 }
 

@@ -168,7 +168,10 @@ export function flushTlbFunc(mmu: Mmu, cpu: number, info: FlushTlbInfo, local: b
     const stride = 2 ** info.strideShift;
     let nr = 0;
     for (let addr = info.start; addr < info.end; addr += stride) {
-      mmu.invalidateLocal(cpu, asid, addr, true);
+      // A stride above PAGE_SIZE invalidates a huge page: also the smaller
+      // entries it was splintered into (INVLPG and TLBI drop them all).
+      if (info.strideShift > mmu.pageShift) mmu.invalidateLocalRange(cpu, asid, addr, addr + stride, true);
+      else mmu.invalidateLocal(cpu, asid, addr, true);
       nr++;
     }
     mmu.nrLocalFlushOne[cpu]! += nr;
@@ -245,7 +248,10 @@ export function broadcastTlbFlush(mmu: Mmu, info: FlushTlbInfo): void {
     if (info.end === TLB_FLUSH_ALL) {
       mmu.invalidateLocalAsid(c, mm.asid);
     } else {
-      for (let addr = info.start; addr < info.end; addr += stride) mmu.invalidateLocal(c, mm.asid, addr, false);
+      for (let addr = info.start; addr < info.end; addr += stride) {
+        if (info.strideShift > mmu.pageShift) mmu.invalidateLocalRange(c, mm.asid, addr, addr + stride, false);
+        else mmu.invalidateLocal(c, mm.asid, addr, false);
+      }
     }
     mm.cpuTlbGen[c] = mm.tlbGen;
   }

@@ -1,0 +1,367 @@
+/**
+ * DOC: swap entries and the non-present PTE kinds carved out of the swap
+ * type space (`include/linux/swap.h`, `include/linux/swapops.h`,
+ * `include/linux/leafops.h`).
+ *
+ * A `swp_entry_t` is a (type, offset) pair in an architecture-independent
+ * format; the architecture converts it to and from a non-present PTE
+ * (`__swp_entry`, `__swp_type`, `__swp_offset`), and keeps the exclusive,
+ * soft-dirty and uffd-wp flags beside it in the PTE, never in the entry
+ * (`pte_to_swp_entry()` strips them). The top of the 32 swap types is
+ * reserved, counting down: one PTE-marker type, three device types
+ * (DEVICE_PRIVATE), three migration types (MIGRATION), one hwpoison type
+ * (MEMORY_FAILURE); `MAX_SWAPFILES` is what is left (24 with everything
+ * on). Entries of the PFN-carrying kinds hold the PFN in the low
+ * `SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT` bits of the offset;
+ * migration entries may keep the old young and dirty bits just above.
+ *
+ * In JavaScript a `swp_entry_t` is a {@link SwpEntry} box with `type` and
+ * `offset` (offsets reach 2^50 and more, past 32 bits but within 2^53).
+ */
+import { MmError } from '@mm/machine';
+import type { ArchDescriptor } from '../arch/descriptor.js';
+import type { ArchPte } from '../arch/pte-ops.js';
+import { PteVal } from './pteval.js';
+
+/** `MAX_SWAPFILES_SHIFT`. */
+export const MAX_SWAPFILES_SHIFT = 5;
+
+/** PTE marker bits (the offset of a SWP_PTE_MARKER entry). */
+export const PTE_MARKER_UFFD_WP = 1 << 0;
+/** Formerly the swapin-error marker; also UFFDIO_POISON. A fault on it is VM_FAULT_HWPOISON. */
+export const PTE_MARKER_POISONED = 1 << 1;
+/** MADV_GUARD_INSTALL: a fault delivers SIGSEGV. */
+export const PTE_MARKER_GUARD = 1 << 2;
+/** `PTE_MARKER_MASK`. */
+export const PTE_MARKER_MASK = (1 << 3) - 1;
+
+/** Kernel options that reserve swap types. */
+export interface SwapTypeConfig {
+  /** CONFIG_MEMORY_FAILURE: one hwpoison type. */
+  readonly memoryFailure?: boolean;
+  /** CONFIG_MIGRATION: three migration types. */
+  readonly migration?: boolean;
+  /** CONFIG_DEVICE_PRIVATE: three device types. */
+  readonly devicePrivate?: boolean;
+}
+
+/**
+ * The swap type numbers of a configuration (`include/linux/swap.h`).
+ * A type the configuration lacks is -1.
+ */
+export class SwapTypes {
+  readonly SWP_HWPOISON_NUM: number;
+  readonly SWP_MIGRATION_NUM: number;
+  readonly SWP_DEVICE_NUM: number;
+  readonly SWP_PTE_MARKER_NUM = 1;
+  /** Real swap devices: types 0 .. MAX_SWAPFILES-1. */
+  readonly MAX_SWAPFILES: number;
+  readonly SWP_HWPOISON: number;
+  readonly SWP_MIGRATION_READ: number;
+  readonly SWP_MIGRATION_READ_EXCLUSIVE: number;
+  readonly SWP_MIGRATION_WRITE: number;
+  readonly SWP_DEVICE_WRITE: number;
+  readonly SWP_DEVICE_READ: number;
+  readonly SWP_DEVICE_EXCLUSIVE: number;
+  readonly SWP_PTE_MARKER: number;
+
+  constructor(c: SwapTypeConfig = {}) {
+    this.SWP_HWPOISON_NUM = (c.memoryFailure ?? true) ? 1 : 0;
+    this.SWP_MIGRATION_NUM = (c.migration ?? true) ? 3 : 0;
+    this.SWP_DEVICE_NUM = (c.devicePrivate ?? true) ? 3 : 0;
+    const max = (1 << MAX_SWAPFILES_SHIFT) - this.SWP_DEVICE_NUM - this.SWP_MIGRATION_NUM - this.SWP_HWPOISON_NUM - 1;
+    this.MAX_SWAPFILES = max;
+    this.SWP_HWPOISON = this.SWP_HWPOISON_NUM > 0 ? max : -1;
+    const mig = max + this.SWP_HWPOISON_NUM;
+    this.SWP_MIGRATION_READ = this.SWP_MIGRATION_NUM > 0 ? mig : -1;
+    this.SWP_MIGRATION_READ_EXCLUSIVE = this.SWP_MIGRATION_NUM > 0 ? mig + 1 : -1;
+    this.SWP_MIGRATION_WRITE = this.SWP_MIGRATION_NUM > 0 ? mig + 2 : -1;
+    const dev = mig + this.SWP_MIGRATION_NUM;
+    this.SWP_DEVICE_WRITE = this.SWP_DEVICE_NUM > 0 ? dev : -1;
+    this.SWP_DEVICE_READ = this.SWP_DEVICE_NUM > 0 ? dev + 1 : -1;
+    this.SWP_DEVICE_EXCLUSIVE = this.SWP_DEVICE_NUM > 0 ? dev + 2 : -1;
+    this.SWP_PTE_MARKER = dev + this.SWP_DEVICE_NUM;
+  }
+}
+
+/** The swap types with every option on (MAX_SWAPFILES = 24). */
+export const SWAP_TYPES = new SwapTypes();
+/** `MAX_SWAPFILES` with MEMORY_FAILURE, MIGRATION and DEVICE_PRIVATE on. */
+export const MAX_SWAPFILES = SWAP_TYPES.MAX_SWAPFILES;
+
+/** A `swp_entry_t`: swap type and offset. */
+export class SwpEntry {
+  type: number;
+  offset: number;
+  constructor(type = 0, offset = 0) {
+    this.type = type;
+    this.offset = offset;
+  }
+  /** Copy another entry. */
+  set(o: SwpEntry): this {
+    this.type = o.type;
+    this.offset = o.offset;
+    return this;
+  }
+}
+
+/**
+ * The kinds of leaf entries: none, present, and the software ("soft leaf")
+ * kinds of non-present entries.
+ * @kernel enum softleaf_type (include/linux/leafops.h), plus PRESENT
+ */
+export const LEAF_KIND = {
+  NONE: 0,
+  PRESENT: 1,
+  SWAP: 2,
+  MIGRATION_READ: 3,
+  MIGRATION_READ_EXCLUSIVE: 4,
+  MIGRATION_WRITE: 5,
+  DEVICE_PRIVATE_READ: 6,
+  DEVICE_PRIVATE_WRITE: 7,
+  DEVICE_EXCLUSIVE: 8,
+  HWPOISON: 9,
+  MARKER: 10,
+} as const;
+/** A {@link LEAF_KIND} value. */
+export type LeafKind = (typeof LEAF_KIND)[keyof typeof LEAF_KIND];
+/** Names of the kinds, indexed by kind. */
+export const LEAF_KIND_NAMES = [
+  'none',
+  'present',
+  'swap',
+  'migration-read',
+  'migration-read-exclusive',
+  'migration-write',
+  'device-private-read',
+  'device-private-write',
+  'device-exclusive',
+  'hwpoison',
+  'marker',
+] as const;
+
+/**
+ * Swap-entry operations for one architecture configuration: the generic
+ * half of `swapops.h`/`leafops.h` on top of the codec's `__swp_*` helpers.
+ */
+export class Swapops {
+  readonly codec: ArchPte;
+  readonly types: SwapTypes;
+  /** `SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT`. */
+  readonly SWP_PFN_BITS: number;
+  /** `BIT(SWP_PFN_BITS)`. */
+  private readonly pfnLimit: number;
+  /** `SWP_MIG_YOUNG` (an offset bit, as a number). */
+  readonly SWP_MIG_YOUNG: number;
+  /** `SWP_MIG_DIRTY`. */
+  readonly SWP_MIG_DIRTY: number;
+  /** `swap_migration_ad_supported`: the arch offset can hold PFN + A + D. */
+  readonly migrationAdSupported: boolean;
+  private readonly scratch: PteVal;
+
+  constructor(desc: ArchDescriptor, codec: ArchPte, config: SwapTypeConfig = {}) {
+    this.codec = codec;
+    this.types = new SwapTypes(config);
+    this.SWP_PFN_BITS = desc.physBits - desc.pageShift;
+    this.pfnLimit = 2 ** this.SWP_PFN_BITS;
+    this.SWP_MIG_YOUNG = 2 ** this.SWP_PFN_BITS;
+    this.SWP_MIG_DIRTY = 2 ** (this.SWP_PFN_BITS + 1);
+    this.migrationAdSupported = codec.features.swpOffsetBits >= this.SWP_PFN_BITS + 2;
+    this.scratch = new PteVal();
+  }
+
+  /**
+   * A non-present, non-none entry.
+   * @kernel is_swap_pte (include/linux/swapops.h)
+   */
+  isSwapPte(pte: PteVal): boolean {
+    return !this.codec.pteNone(pte) && !this.codec.ptePresent(pte);
+  }
+
+  /**
+   * The swap entry of a non-present PTE, its flags stripped.
+   * @kernel pte_to_swp_entry (include/linux/swapops.h)
+   */
+  pteToSwpEntry(pte: PteVal, out: SwpEntry): SwpEntry {
+    const s = this.scratch.set(pte);
+    this.codec.pteSwpClearFlags(s);
+    out.type = this.codec.archSwpType(s);
+    out.offset = this.codec.archSwpOffset(s);
+    return out;
+  }
+
+  /**
+   * The non-present PTE of a swap entry (no flags).
+   * @kernel swp_entry_to_pte (include/linux/swapops.h)
+   */
+  swpEntryToPte(entry: SwpEntry, out: PteVal): PteVal {
+    this.codec.archSwpEntry(out, entry.type, entry.offset);
+    return out;
+  }
+
+  /**
+   * A PTE marker entry.
+   * @kernel make_pte_marker (include/linux/swapops.h)
+   */
+  makePteMarker(out: PteVal, marker: number): PteVal {
+    if ((marker & ~PTE_MARKER_MASK) !== 0 || marker === 0) {
+      throw new MmError('EINVAL', `pgtable: bad PTE marker 0x${marker.toString(16)}`);
+    }
+    this.codec.archSwpEntry(out, this.types.SWP_PTE_MARKER, marker);
+    return out;
+  }
+
+  /**
+   * The kind of a swap entry.
+   * @kernel softleaf_type (include/linux/leafops.h)
+   */
+  entryKind(e: SwpEntry): LeafKind {
+    const t = this.types;
+    const type = e.type;
+    if (type === 0 && e.offset === 0) return LEAF_KIND.NONE;
+    if (type < t.MAX_SWAPFILES) return LEAF_KIND.SWAP;
+    if (type === t.SWP_MIGRATION_READ) return LEAF_KIND.MIGRATION_READ;
+    if (type === t.SWP_MIGRATION_READ_EXCLUSIVE) return LEAF_KIND.MIGRATION_READ_EXCLUSIVE;
+    if (type === t.SWP_MIGRATION_WRITE) return LEAF_KIND.MIGRATION_WRITE;
+    if (type === t.SWP_DEVICE_WRITE) return LEAF_KIND.DEVICE_PRIVATE_WRITE;
+    if (type === t.SWP_DEVICE_READ) return LEAF_KIND.DEVICE_PRIVATE_READ;
+    if (type === t.SWP_DEVICE_EXCLUSIVE) return LEAF_KIND.DEVICE_EXCLUSIVE;
+    if (type === t.SWP_HWPOISON) return LEAF_KIND.HWPOISON;
+    if (type === t.SWP_PTE_MARKER) return LEAF_KIND.MARKER;
+    return LEAF_KIND.NONE;
+  }
+
+  /** `type >= MAX_SWAPFILES`. @kernel non_swap_entry */
+  nonSwapEntry(e: SwpEntry): boolean {
+    return e.type >= this.types.MAX_SWAPFILES;
+  }
+  /** @kernel is_migration_entry */
+  isMigrationEntry(e: SwpEntry): boolean {
+    const t = this.types;
+    return (
+      e.type === t.SWP_MIGRATION_READ || e.type === t.SWP_MIGRATION_READ_EXCLUSIVE || e.type === t.SWP_MIGRATION_WRITE
+    );
+  }
+  /** @kernel is_writable_migration_entry */
+  isWritableMigrationEntry(e: SwpEntry): boolean {
+    return e.type === this.types.SWP_MIGRATION_WRITE;
+  }
+  /** @kernel is_readable_exclusive_migration_entry */
+  isReadableExclusiveMigrationEntry(e: SwpEntry): boolean {
+    return e.type === this.types.SWP_MIGRATION_READ_EXCLUSIVE;
+  }
+  /** @kernel is_device_private_entry */
+  isDevicePrivateEntry(e: SwpEntry): boolean {
+    return e.type === this.types.SWP_DEVICE_READ || e.type === this.types.SWP_DEVICE_WRITE;
+  }
+  /** @kernel is_device_exclusive_entry */
+  isDeviceExclusiveEntry(e: SwpEntry): boolean {
+    return e.type === this.types.SWP_DEVICE_EXCLUSIVE;
+  }
+  /** @kernel is_hwpoison_entry */
+  isHwpoisonEntry(e: SwpEntry): boolean {
+    return e.type === this.types.SWP_HWPOISON;
+  }
+  /** @kernel is_pte_marker_entry */
+  isPteMarkerEntry(e: SwpEntry): boolean {
+    return e.type === this.types.SWP_PTE_MARKER;
+  }
+  /** The marker bits of a marker entry. @kernel pte_marker_get */
+  pteMarkerGet(e: SwpEntry): number {
+    return e.offset % (PTE_MARKER_MASK + 1);
+  }
+  /** @kernel is_pfn_swap_entry */
+  isPfnSwapEntry(e: SwpEntry): boolean {
+    return (
+      this.isMigrationEntry(e) ||
+      this.isDevicePrivateEntry(e) ||
+      this.isDeviceExclusiveEntry(e) ||
+      this.isHwpoisonEntry(e)
+    );
+  }
+  /** @kernel swp_offset_pfn */
+  swpOffsetPfn(e: SwpEntry): number {
+    return e.offset % this.pfnLimit;
+  }
+
+  /** @kernel make_readable_migration_entry */
+  makeReadableMigrationEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_MIGRATION_READ, pfn);
+  }
+  /** @kernel make_readable_exclusive_migration_entry */
+  makeReadableExclusiveMigrationEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_MIGRATION_READ_EXCLUSIVE, pfn);
+  }
+  /** @kernel make_writable_migration_entry */
+  makeWritableMigrationEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_MIGRATION_WRITE, pfn);
+  }
+  /** Keep the young bit in a migration entry (when the offset has room). @kernel make_migration_entry_young */
+  makeMigrationEntryYoung(e: SwpEntry): SwpEntry {
+    if (this.migrationAdSupported && !this.isMigYoung(e)) e.offset += this.SWP_MIG_YOUNG;
+    return e;
+  }
+  /** @kernel make_migration_entry_dirty */
+  makeMigrationEntryDirty(e: SwpEntry): SwpEntry {
+    if (this.migrationAdSupported && !this.isMigDirty(e)) e.offset += this.SWP_MIG_DIRTY;
+    return e;
+  }
+  /** @kernel is_migration_entry_young / softleaf_is_migration_young */
+  isMigrationEntryYoung(e: SwpEntry): boolean {
+    return this.migrationAdSupported && this.isMigYoung(e);
+  }
+  /** @kernel is_migration_entry_dirty / softleaf_is_migration_dirty */
+  isMigrationEntryDirty(e: SwpEntry): boolean {
+    return this.migrationAdSupported && this.isMigDirty(e);
+  }
+  private isMigYoung(e: SwpEntry): boolean {
+    return Math.floor(e.offset / this.SWP_MIG_YOUNG) % 2 === 1;
+  }
+  private isMigDirty(e: SwpEntry): boolean {
+    return Math.floor(e.offset / this.SWP_MIG_DIRTY) % 2 === 1;
+  }
+  /** @kernel make_readable_device_private_entry */
+  makeReadableDevicePrivateEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_DEVICE_READ, pfn);
+  }
+  /** @kernel make_writable_device_private_entry */
+  makeWritableDevicePrivateEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_DEVICE_WRITE, pfn);
+  }
+  /** @kernel make_device_exclusive_entry */
+  makeDeviceExclusiveEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_DEVICE_EXCLUSIVE, pfn);
+  }
+  /** @kernel make_hwpoison_entry */
+  makeHwpoisonEntry(out: SwpEntry, pfn: number): SwpEntry {
+    return this.mk(out, this.types.SWP_HWPOISON, pfn);
+  }
+  /** A swap entry of a real swap device (`swp_entry(type, offset)` with type < MAX_SWAPFILES). */
+  makeSwapEntry(out: SwpEntry, type: number, offset: number): SwpEntry {
+    if (!(Number.isInteger(type) && type >= 0 && type < this.types.MAX_SWAPFILES)) {
+      throw new MmError(
+        'EINVAL',
+        `pgtable: swap type ${type} is not in [0, MAX_SWAPFILES=${this.types.MAX_SWAPFILES})`,
+      );
+    }
+    if (!(Number.isInteger(offset) && offset >= 0 && offset < 2 ** this.codec.features.swpOffsetBits)) {
+      throw new MmError(
+        'EINVAL',
+        `pgtable: swap offset ${offset} does not fit ${this.codec.features.swpOffsetBits} bits`,
+      );
+    }
+    out.type = type;
+    out.offset = offset;
+    return out;
+  }
+
+  private mk(out: SwpEntry, type: number, pfn: number): SwpEntry {
+    if (type < 0) throw new MmError('EOPNOTSUPP', 'pgtable: this swap entry kind is configured out');
+    if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < this.pfnLimit)) {
+      throw new MmError('EINVAL', `pgtable: pfn ${pfn} does not fit SWP_PFN_BITS=${this.SWP_PFN_BITS}`);
+    }
+    out.type = type;
+    out.offset = pfn;
+    return out;
+  }
+}

@@ -1,0 +1,3 @@
+import { tsupPreset } from '../../tools/tsup-preset.mjs';
+
+export default tsupPreset();

@@ -1,0 +1,3 @@
+import { vitestProject } from '../../tools/vitest-preset.mjs';
+
+export default vitestProject('pgtable-arch');
