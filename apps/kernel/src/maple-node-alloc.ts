@@ -9,13 +9,17 @@
  * `@mm/slab-sheaves`, so every maple node is a real slab object with its
  * sheaf, barn and statistics, while the node's contents live in the maple
  * tree's typed-array node store under a handle. Dead nodes of RCU-mode trees
- * are freed after a grace period of the machine's RCU (`call_rcu()`, then
- * `kmem_cache_free()`).
+ * go to `kfree_rcu()` one by one, as `ma_free_rcu()` does since the kernel
+ * gained sheaves: slab collects them in the CPU's `rcu_free` sheaf
+ * (`free_rcu_sheaf` in /sys/kernel/slab/maple_node) and frees them after a
+ * grace period. The handles keep the nodes' contents for readers until a grace
+ * period of the machine's RCU has ended too.
  */
 import { GFP_NOWAIT, type Machine, MmBugError } from '@mm/machine';
 import { type MapleNodeAllocator, type MapleNodeSheaf, MapleNodeStore, type MapleRcu } from '@mm/maple-tree';
 import {
   type KmemCache,
+  kfreeRcu,
   kmemCacheAlloc,
   kmemCacheAllocFromSheaf,
   kmemCacheFree,
@@ -82,6 +86,12 @@ export class SlabMapleNodeAllocator implements MapleNodeAllocator {
     const obj = this.objOf[h] as number;
     if (obj === 0) throw new MmBugError(`maple_node: node handle ${h} freed twice`);
     this.objOf[h] = 0;
+    this.release(h);
+    return obj;
+  }
+
+  /** Clear node `h` and make its handle reusable (its slab object is gone or going). */
+  private release(h: number): void {
     this.store.clear(h);
     if (this.nrFreeHandles === this.freeHandles.length) {
       const grown = new Int32Array(this.freeHandles.length * 2);
@@ -90,7 +100,6 @@ export class SlabMapleNodeAllocator implements MapleNodeAllocator {
     }
     this.freeHandles[this.nrFreeHandles++] = h;
     this.inUse--;
-    return obj;
   }
 
   /** @kernel kmem_cache_prefill_sheaf (mm/slub.c) */
@@ -121,6 +130,25 @@ export class SlabMapleNodeAllocator implements MapleNodeAllocator {
   /** @kernel kmem_cache_free (mm/slub.c) */
   free(node: number): void {
     kmemCacheFree(this.cache, this.detach(node));
+  }
+
+  /**
+   * Free the dead nodes of an RCU-mode write: each node's slab object goes to
+   * `kfree_rcu()` now; the handles (the model's copy of the nodes' contents,
+   * which readers may still walk) are recycled after a grace period of `rcu`.
+   * @kernel ma_free_rcu (lib/maple_tree.c)
+   */
+  freeRcu(nodes: readonly number[], rcu: MapleRcu): void {
+    const slab = this.cache.allocator;
+    for (const n of nodes) {
+      const obj = this.objOf[n] as number;
+      if (obj === 0) throw new MmBugError(`maple_node: node handle ${n} freed twice`);
+      this.objOf[n] = 0;
+      kfreeRcu(slab, obj);
+    }
+    rcu.callRcu(() => {
+      for (const n of nodes) this.release(n);
+    });
   }
 
   /**

@@ -227,7 +227,8 @@ export function processDemo(machine: Machine, caches: MmCaches, rounds = 2000): 
     `${t.used} used), ${t.rcuDeferred} dead nodes freed after an RCU grace period\n` +
     `/sys/kernel/slab/maple_node: sheaf_prefill_fast=${slab('sheaf_prefill_fast')} ` +
     `sheaf_prefill_slow=${slab('sheaf_prefill_slow')} sheaf_return_fast=${slab('sheaf_return_fast')} ` +
-    `alloc_cpu_sheaf=${slab('alloc_cpu_sheaf')} free_cpu_sheaf=${slab('free_cpu_sheaf')}\n`;
+    `alloc_cpu_sheaf=${slab('alloc_cpu_sheaf')} free_cpu_sheaf=${slab('free_cpu_sheaf')} ` +
+    `free_rcu_sheaf=${slab('free_rcu_sheaf')} free_rcu_sheaf_fail=${slab('free_rcu_sheaf_fail')}\n`;
   const lines = procPidMaps(mm).split('\n').filter(Boolean);
   const maps =
     lines.length <= 24

@@ -110,4 +110,15 @@ describe('demo process section', () => {
     expect(proc).toMatch(/VMA tree: \d+ VMAs in \d+ maple nodes .* mt_validate ok/);
     expect(proc).toMatch(/sheaf_prefill_fast=\d+/);
   });
+
+  it('frees dead maple nodes with kfree_rcu through the rcu_free sheaf (issue 9 item 7)', () => {
+    const proc = runDemo().find((s) => s.title.startsWith('process address space'))?.text ?? '';
+    const dead = Number(/(\d+) dead nodes freed after an RCU grace period/.exec(proc)?.[1]);
+    const viaSheaf = Number(/free_rcu_sheaf=(\d+)/.exec(proc)?.[1]);
+    const failed = Number(/free_rcu_sheaf_fail=(\d+)/.exec(proc)?.[1]);
+    expect(dead).toBeGreaterThan(0);
+    // every dead node went through kfree_rcu: into the rcu_free sheaf, or failed over to the batches
+    expect(viaSheaf).toBeGreaterThan(0);
+    expect(viaSheaf + failed).toBe(dead);
+  });
 });

@@ -105,6 +105,7 @@ function checkCyclicArgs(
 
 /** In/out cell of {@link mtreeAllocCyclic} (the kernel's `unsigned long *`). */
 export interface MtCyclicCell {
+  /** The index read and written back (the `unsigned long` the kernel's pointer points at). */
   value: number;
 }
 

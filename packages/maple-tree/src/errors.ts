@@ -45,7 +45,9 @@ const MM_ERROR_MARKER = Symbol.for('mm.error');
  * starts with `maple_tree:`.
  */
 export class MapleTreeError extends Error {
+  /** The kernel errno name of the failure (`EINVAL`, `EEXIST`, ...). */
   readonly code: string;
+  /** The marker shared by every mm package's errors (see {@link MapleTreeError.isInstance}). */
   readonly [MM_ERROR_MARKER] = true;
 
   constructor(code: string, message: string) {

@@ -202,6 +202,7 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
     for (let v = mas.find(MAPLE_MAX); v !== undefined; v = mas.find(MAPLE_MAX)) yield [mas.index, mas.last, v as T];
   }
 
+  /** The same as {@link entries}: `for (const [first, last, value] of map)`. */
   [Symbol.iterator](): IterableIterator<[number, number, T]> {
     return this.entries();
   }

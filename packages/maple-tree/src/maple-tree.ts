@@ -254,9 +254,11 @@ function freeAll(mt: Mtree): void {
     for (const n of list) st.dead[n] = 1;
     mt.stats.rcuDeferred += list.length;
     const a = mt.allocator;
-    mt.rcu.callRcu(() => {
-      for (const n of list) a.free(n);
-    });
+    if (a.freeRcu !== undefined) a.freeRcu(list, mt.rcu);
+    else
+      mt.rcu.callRcu(() => {
+        for (const n of list) a.free(n);
+      });
   } else {
     for (const n of list) mt.allocator.free(n);
     mt.stats.freed += list.length;
@@ -265,6 +267,7 @@ function freeAll(mt: Mtree): void {
 
 /** Output of {@link mtFind}: where the next search starts. */
 export interface MtFindCursor {
+  /** Where the search starts; {@link mtFind} moves it past the entry found (the kernel's `*index`). */
   index: number;
 }
 

@@ -236,10 +236,21 @@ export interface MapleNodeAllocator {
    * @kernel kmem_cache_free (mm/slub.c)
    */
   free(node: number): void;
+  /**
+   * Optional: free the dead nodes of an RCU-mode write after a grace period
+   * of `rcu`, each on its own (the kernel's `ma_free_rcu()` is `kfree_rcu()`
+   * of the node, which slab batches in its per-CPU `rcu_free` sheaf). The
+   * nodes must stay readable until the grace period ends. Without this
+   * method the tree queues one `rcu.callRcu()` that calls {@link free} for
+   * each node.
+   * @kernel ma_free_rcu (lib/maple_tree.c), kfree_rcu (include/linux/rcupdate.h)
+   */
+  freeRcu?(nodes: readonly number[], rcu: MapleRcu): void;
 }
 
 import { checkCount, checkGfp } from './check.js';
 import { MapleTreeError } from './errors.js';
+import type { MapleRcu } from './rcu.js';
 
 /** `GFP_KERNEL`: may sleep and reclaim (the second attempt of `mas_nomem()`). */
 export const GFP_KERNEL = 0xcc0;

@@ -38,6 +38,7 @@ export const MAPLE_MAX = Number.MAX_SAFE_INTEGER;
 
 /** The type of {@link XA_ZERO_ENTRY}. */
 export interface XaZeroEntry {
+  /** Brands the marker; always true. */
   readonly xaZeroEntry: true;
 }
 /**

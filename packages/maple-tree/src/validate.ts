@@ -149,9 +149,13 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
 
 /** One node of {@link mtToJSON}. */
 export interface MapleNodeJSON {
+  /** The node handle in the node store. */
   id: number;
+  /** The node type (`enum maple_type`). */
   type: 'maple_leaf_64' | 'maple_range_64' | 'maple_arange_64';
+  /** The lowest index the node covers. */
   min: number;
+  /** The highest index the node covers. */
   max: number;
   /** The upper bound of each slot in use. */
   pivots: number[];
@@ -165,10 +169,13 @@ export interface MapleNodeJSON {
 
 /** The tree as plain JSON. */
 export interface MapleTreeJSON {
+  /** `ma_flags` without the height. */
   flags: number;
+  /** The tree height ({@link mtHeight}). */
   height: number;
   /** A direct root entry (index 0), if any. */
   rootEntry?: unknown;
+  /** The root node, or null for an empty tree or a direct root entry. */
   root: MapleNodeJSON | null;
 }
 
@@ -263,9 +270,13 @@ export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: u
 
 /** Node counts and bytes of a tree. */
 export interface MtStats {
+  /** The tree height ({@link mtHeight}). */
   height: number;
+  /** Nodes in the tree, leaves included. */
   nodes: number;
+  /** Leaf nodes. */
   leaves: number;
+  /** Non-empty ranges (entries) stored. */
   entries: number;
   /** Bytes of node memory the tree's nodes take in the typed-array store. */
   nodeBytes: number;

@@ -534,9 +534,11 @@ function flushRcu(mt: Mtree): void {
   rcuPending = [];
   const a = mt.allocator;
   mt.stats.rcuDeferred += list.length;
-  mt.rcu.callRcu(() => {
-    for (const n of list) a.free(n);
-  });
+  if (a.freeRcu !== undefined) a.freeRcu(list, mt.rcu);
+  else
+    mt.rcu.callRcu(() => {
+      for (const n of list) a.free(n);
+    });
 }
 
 /** Largest gap of an arange node; updates its meta gap offset. */

@@ -8,13 +8,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MAPLE_MAX,
+  type MapleNodeAllocator,
   MaplePoolAllocator,
   MapleRcuQueue,
   MapleTreeError,
   MaState,
   MT_FLAGS_ALLOC_RANGE,
   MT_FLAGS_USE_RCU,
+  maple_free,
   mtClearInRcu,
+  mtreeDestroy,
   mtreeErase,
   mtreeInit,
   mtreeLock,
@@ -89,6 +92,52 @@ describe('RCU mode', () => {
       25,
       { endOnFailure: true },
     );
+  });
+
+  it('hands dead nodes to an allocator with freeRcu (kfree_rcu), which keeps them readable until the grace period', () => {
+    const rcu = new MapleRcuQueue();
+    const pool = new MaplePoolAllocator();
+    const batches: number[][] = [];
+    // An allocator in the shape of apps/kernel's slab adapter: freeRcu gets the
+    // dead nodes of each write at once and frees them after a grace period.
+    const alloc: MapleNodeAllocator = {
+      store: pool.store,
+      prefillSheaf: (count, gfp) => pool.prefillSheaf(count, gfp),
+      allocFromSheaf: (sheaf) => pool.allocFromSheaf(sheaf),
+      returnSheaf: (sheaf) => pool.returnSheaf(sheaf),
+      alloc: (gfp) => pool.alloc(gfp),
+      free: (n) => pool.free(n),
+      freeRcu(nodes, r) {
+        batches.push([...nodes]);
+        r.callRcu(() => {
+          for (const n of nodes) pool.free(n);
+        });
+      },
+    };
+    const mt = mtreeInit(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU, { rcu, allocator: alloc });
+    for (let i = 0; i < 400; i++) mtreeStoreRange(mt, i * 10, i * 10 + 5, i + 1);
+    rcu.synchronize();
+    batches.length = 0;
+    const deferredBefore = mt.stats.rcuDeferred;
+    for (let i = 0; i < 400; i += 3) mtreeErase(mt, i * 10);
+    const dead = batches.flat();
+    expect(dead.length).toBeGreaterThan(0);
+    expect(dead.length).toBe(mt.stats.rcuDeferred - deferredBefore);
+    // Not freed yet: still marked dead, still holding their contents.
+    for (const n of dead) {
+      expect(pool.store.dead[n]).toBe(1);
+      expect(pool.store.type[n]).not.toBe(maple_free);
+    }
+    const inUse = pool.inUse;
+    rcu.synchronize();
+    for (const n of dead) expect(pool.store.type[n]).toBe(maple_free);
+    expect(pool.inUse).toBe(inUse - dead.length);
+    mtValidate(mt);
+    // Destroying an RCU-mode tree goes through freeRcu too.
+    batches.length = 0;
+    mtreeDestroy(mt);
+    expect(batches.flat().length).toBeGreaterThan(0);
+    rcu.synchronize();
   });
 
   it('switches in and out of RCU mode', () => {
