@@ -14,7 +14,7 @@ import {
   MAPLE_MAX,
   MT_FLAGS_ALLOC_WRAPPED,
   type Mtree,
-  mtIsAlloc,
+  treeIsAlloc,
   XA_ZERO_ENTRY,
 } from './tree.js';
 
@@ -34,7 +34,7 @@ function allocRange(
   checkCount(fn, 'size', size);
   checkRange(fn, min, max, 'min', 'max');
   checkGfp(fn, gfp);
-  if (!mtIsAlloc(mt)) return -EINVAL;
+  if (!treeIsAlloc(mt)) return -EINVAL;
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   const took = takeLock(mt);
   const mas = scratchState(mt, 0, 0);
@@ -190,7 +190,7 @@ export function mtreeAllocCyclic(
 ): number {
   checkTreeArg('mtreeAllocCyclic', mt);
   checkCyclicArgs('mtreeAllocCyclic', startp, rangeLo, rangeHi, next, gfp);
-  if (!mtIsAlloc(mt)) return -EINVAL;
+  if (!treeIsAlloc(mt)) return -EINVAL;
   if (entry === XA_ZERO_ENTRY) return -EINVAL;
   const took = takeLock(mt);
   const mas = scratchState(mt, 0, 0);

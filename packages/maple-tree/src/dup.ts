@@ -7,7 +7,7 @@ import { EINVAL, ENOMEM, MapleTreeError } from './errors.js';
 import { mtreeEmpty } from './maple-tree.js';
 import { GFP_KERNEL, type MAPLE_GAP_STRIDE, type MAPLE_NODE_STRIDE } from './node-store.js';
 import { takeLock } from './store.js';
-import { checkTree as checkTreeArg, type Mtree, mtAttr, mtHeight } from './tree.js';
+import { checkTree as checkTreeArg, type Mtree, treeAttr, treeHeight } from './tree.js';
 
 // Module-local copies of the node-store strides and MAPLE_MAX (their types pin
 // them to the exported values): an imported binding is a live cell the JIT
@@ -34,7 +34,7 @@ function checkDupArgs(fn: string, mt: Mtree, dst: Mtree, gfp: number): void {
 }
 
 function mtDupInner(mt: Mtree, dst: Mtree, gfp: number): number {
-  if (mtAttr(mt) !== mtAttr(dst) || !mtreeEmpty(dst)) return -EINVAL;
+  if (treeAttr(mt) !== treeAttr(dst) || !mtreeEmpty(dst)) return -EINVAL;
   if (mt.root === 0) {
     dst.rootEntry = mt.rootEntry;
     dst.flags = mt.flags;
@@ -43,7 +43,7 @@ function mtDupInner(mt: Mtree, dst: Mtree, gfp: number): number {
   const src = mt.store;
   const a = dst.allocator;
   const got: number[] = [];
-  const h = mtHeight(mt);
+  const h = treeHeight(mt);
   // Depth-first copy: (source node, depth, parent copy, slot).
   const stack: number[] = [mt.root, 0, 0, 0];
   let newRoot = 0;

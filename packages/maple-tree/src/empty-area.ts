@@ -32,8 +32,8 @@ import {
   MT_FLAGS_HEIGHT_MASK,
   MT_FLAGS_HEIGHT_OFFSET,
   type Mtree,
-  mtHeight,
-  mtIsAlloc,
+  treeHeight,
+  treeIsAlloc,
 } from './tree.js';
 import { masAscend } from './walk.js';
 
@@ -163,7 +163,7 @@ function gapSearchFwd(mas: MaState, min: number, max: number, size: number): num
  * taller than one leaf answers -EBUSY (checked against lib/maple_tree.c 7.2).
  */
 function gapsTracked(mt: Mtree): boolean {
-  return mtIsAlloc(mt) || mtHeight(mt) <= 1;
+  return treeIsAlloc(mt) || treeHeight(mt) <= 1;
 }
 
 /**

@@ -33,6 +33,11 @@ const NAMES: Readonly<Record<number, string>> = {
 
 /** The errno name of `errno` (sign ignored): `-17` → `"EEXIST"`. */
 export function mapleErrnoName(errno: number): string {
+  if (typeof errno !== 'number' || !Number.isSafeInteger(errno))
+    throw new MapleTreeError(
+      'EINVAL',
+      `maple_tree: mapleErrnoName: errno (${typeof errno === 'number' ? String(errno) : `a ${typeof errno}`}) is not an integer`,
+    );
   const n = errno < 0 ? -errno : errno;
   return NAMES[n] ?? `E?${n}`;
 }

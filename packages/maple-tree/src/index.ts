@@ -55,6 +55,7 @@ export {
   MAPLE_HEIGHT_MAX,
   MAPLE_NODE_STRIDE,
   MAPLE_RANGE64_SLOTS,
+  MAPLE_STORE_MAX_NODES,
   type MapleNodeAllocator,
   type MapleNodeSheaf,
   MapleNodeStore,

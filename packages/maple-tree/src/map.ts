@@ -6,6 +6,7 @@
  */
 
 import { mtreeAllocCyclic } from './alloc-range.js';
+import { badArg, checkObject } from './check.js';
 import { EBUSY, EINVAL, MapleTreeError, mapleErrnoName } from './errors.js';
 import {
   __mtDestroy,
@@ -88,6 +89,10 @@ export class MapleTree<T> implements Iterable<[number, number, T]> {
   readonly mt: Mtree;
 
   constructor(opts: MapleTreeOptions = {}) {
+    checkObject('MapleTree', 'opts', opts);
+    for (const k of ['trackGaps', 'rcu'] as const)
+      if (opts[k] !== undefined && typeof opts[k] !== 'boolean')
+        badArg('MapleTree', `opts.${k}`, opts[k], 'a boolean or undefined');
     const flags = ((opts.trackGaps ?? true) ? MT_FLAGS_ALLOC_RANGE : 0) | (opts.rcu === true ? MT_FLAGS_USE_RCU : 0);
     const o: { allocator?: MapleNodeAllocator; rcu?: MapleRcu } = {};
     if (opts.allocator !== undefined) o.allocator = opts.allocator;

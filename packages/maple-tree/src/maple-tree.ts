@@ -22,13 +22,14 @@ import {
   checkFlags,
   checkTree as checkTreeArg,
   checkTreeObject,
+  checkTreeOptions,
   MAPLE_MAX,
   MT_FLAGS_HEIGHT_MASK,
   Mtree,
   type MtreeOptions,
-  mtHeight,
-  mtInRcu,
   mtSetHeight,
+  treeHeight,
+  treeInRcu,
   XA_ZERO_ENTRY,
 } from './tree.js';
 import { masNext, masNextSlot, masPrev, masStateWalk } from './walk.js';
@@ -45,7 +46,7 @@ const MAX = Number.MAX_SAFE_INTEGER; // MAPLE_MAX
  */
 export function mtreeInit(flags = 0, opts: MtreeOptions = {}): Mtree {
   checkFlags('mtreeInit', flags);
-  checkObject('mtreeInit', 'opts', opts);
+  checkTreeOptions('mtreeInit', opts);
   return new Mtree(flags, opts);
 }
 
@@ -236,7 +237,7 @@ export function __mtDestroy(mt: Mtree): void {
 function freeAll(mt: Mtree): void {
   mt.gen++;
   const root = mt.root;
-  const h = mtHeight(mt);
+  const h = treeHeight(mt);
   mt.root = 0;
   mt.rootEntry = undefined;
   mtSetHeight(mt, 0);
@@ -250,7 +251,7 @@ function freeAll(mt: Mtree): void {
     list.push(n);
     if (d < h - 1) for (let i = 0; i <= st.pivots[n * S + 15]!; i++) stack.push(st.slots[n * S + i] as number, d + 1);
   }
-  if (mtInRcu(mt)) {
+  if (treeInRcu(mt)) {
     for (const n of list) st.dead[n] = 1;
     mt.stats.rcuDeferred += list.length;
     const a = mt.allocator;
@@ -345,7 +346,7 @@ export function mtForEach(
   // writer replaces nodes without changing them and frees them after a grace
   // period), so it sees one consistent version of each node.
   const st = mt.store;
-  forEachNode(st.pivots, st.slots, mt.root, mtHeight(mt) - 1, 0, MAPLE_MAX, index, max, fn);
+  forEachNode(st.pivots, st.slots, mt.root, treeHeight(mt) - 1, 0, MAPLE_MAX, index, max, fn);
 }
 
 /**

@@ -30,6 +30,8 @@ export const MAPLE_NODE_STRIDE = 16;
 export const MAPLE_GAP_STRIDE = 10;
 /** The largest tree height. */
 export const MAPLE_HEIGHT_MAX = 31;
+/** The most nodes a {@link MapleNodeStore} is created for (the pool's default `maxNodes`, 2^22). */
+export const MAPLE_STORE_MAX_NODES = 1 << 22;
 
 /** `enum maple_type`: a free node (not in the kernel: handles are recycled). */
 export const maple_free = 0;
@@ -97,7 +99,17 @@ export class MapleNodeStore {
   /** 1 once the node was replaced in RCU mode (`mte_set_node_dead`): readers rewalk. */
   dead: Uint8Array;
 
+  /**
+   * Node memory for `capacity` nodes to start with (it grows on demand).
+   * @throws MapleTreeError (EINVAL) when `capacity` is not a count up to {@link MAPLE_STORE_MAX_NODES}.
+   */
   constructor(capacity = 64) {
+    checkCount('MapleNodeStore', 'capacity', capacity);
+    if (capacity > MAPLE_STORE_MAX_NODES)
+      throw new MapleTreeError(
+        'EINVAL',
+        `maple_tree: MapleNodeStore: capacity (${capacity}) is above MAPLE_STORE_MAX_NODES (${MAPLE_STORE_MAX_NODES})`,
+      );
     const cap = Math.max(2, capacity | 0);
     this.capacity = cap;
     this.pivots = new Float64Array(cap * MAPLE_NODE_STRIDE);
@@ -248,7 +260,7 @@ export interface MapleNodeAllocator {
   freeRcu?(nodes: readonly number[], rcu: MapleRcu): void;
 }
 
-import { checkCount, checkGfp } from './check.js';
+import { badArg, checkCount, checkGfp } from './check.js';
 import { MapleTreeError } from './errors.js';
 import type { MapleRcu } from './rcu.js';
 
@@ -283,7 +295,7 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   /** Highest number of nodes in use at once. */
   peakInUse = 0;
   /** Most nodes in use at once (default 2^22: about 1.1 GB of node memory, half of what V8's largest JS array, 16 slots per node, allows). */
-  maxNodes = 1 << 22;
+  maxNodes = MAPLE_STORE_MAX_NODES;
   private freeList: Int32Array;
   /** 1 for a handle handed out (in a sheaf or in use), 0 when free or never made. */
   private live: Uint8Array = new Uint8Array(64);
@@ -291,7 +303,9 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   private next = 1;
   private spareSheaves: PoolSheaf[] = [];
 
+  /** A pool over `store` (default: a new one). @throws MapleTreeError (EINVAL) when `store` is not a MapleNodeStore. */
   constructor(store: MapleNodeStore = new MapleNodeStore()) {
+    if (!(store instanceof MapleNodeStore)) badArg('MaplePoolAllocator', 'store', store, 'a MapleNodeStore');
     this.store = store;
     this.freeList = new Int32Array(64);
   }

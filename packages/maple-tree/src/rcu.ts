@@ -10,6 +10,8 @@
  * {@link MapleRcuQueue.synchronize} call.
  */
 
+import { checkFunction } from './check.js';
+
 /** The deferred-free hook (the part of RCU the maple tree uses). */
 export interface MapleRcu {
   /**
@@ -25,7 +27,9 @@ export class MapleRcuQueue implements MapleRcu {
   /** Callbacks run so far. */
   completed = 0;
 
+  /** Queue `cb` until the next {@link synchronize}. @kernel call_rcu (kernel/rcu/tree.c) */
   callRcu(cb: () => void): void {
+    checkFunction('MapleRcuQueue.callRcu', 'cb', cb);
     this.pending.push(cb);
   }
 

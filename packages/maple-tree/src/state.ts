@@ -20,7 +20,7 @@ import {
   masStoreGfp,
   masStorePrealloc,
 } from './store.js';
-import { checkTreeObject, MAPLE_MAX, type Mtree, mtWriteLocked } from './tree.js';
+import { checkTreeObject, MAPLE_MAX, type Mtree, treeWriteLocked } from './tree.js';
 import {
   masFind,
   masFindRange,
@@ -77,7 +77,7 @@ export function checkStep(fn: string, mas: MaState, what: string, limit: number)
 
 /** @internal With a lock checker (or lockdep), a write without the tree lock is EPERM. */
 export function checkWriteLock(mt: Mtree): void {
-  if ((mt.lockdep || mt.externalLock !== null) && !mtWriteLocked(mt))
+  if ((mt.lockdep || mt.externalLock !== null) && !treeWriteLocked(mt))
     throw new MapleTreeError('EPERM', 'maple_tree: write without the tree lock held (lockdep)');
 }
 

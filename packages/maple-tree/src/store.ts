@@ -21,7 +21,7 @@ import {
   masSetErr,
   masStart,
 } from './state.js';
-import { MAPLE_MAX, type Mtree, mtIsAlloc } from './tree.js';
+import { MAPLE_MAX, type Mtree, treeIsAlloc } from './tree.js';
 import { masStateWalk } from './walk.js';
 import {
   MA_STATE_BULK,
@@ -279,7 +279,7 @@ export function masExpectedEntries(mas: MaState, nrEntries: number): number {
   let nonleafCap = 10 - 2;
   mas.masFlags |= MA_STATE_BULK;
   let nrNodes = Math.max(nrEntries, nrEntries * 2 + 1);
-  if (!mtIsAlloc(mt)) nonleafCap = 16 - 2;
+  if (!treeIsAlloc(mt)) nonleafCap = 16 - 2;
   nrNodes = Math.ceil(nrNodes / (16 - 2));
   nrNodes += Math.ceil(nrNodes / nonleafCap);
   masNodeCount(mas, nrNodes + 3, GFP_KERNEL);

@@ -7,9 +7,9 @@
  * `undefined` is NULL (empty). {@link XA_ZERO_ENTRY} is the reserved marker
  * with the role of the kernel's `XA_ZERO_ENTRY`.
  */
-import { badArg } from './check.js';
+import { badArg, checkFunction, checkObject } from './check.js';
 import { MapleTreeError } from './errors.js';
-import { MAPLE_HEIGHT_MAX, type MapleNodeAllocator, type MapleNodeStore, MaplePoolAllocator } from './node-store.js';
+import { MAPLE_HEIGHT_MAX, type MapleNodeAllocator, MapleNodeStore, MaplePoolAllocator } from './node-store.js';
 import { type MapleRcu, MapleRcuQueue } from './rcu.js';
 
 /** Track the largest gap below every internal slot (`maple_arange_64` nodes). */
@@ -158,7 +158,13 @@ export class Mtree {
   /** @internal Bumped by every write that changes nodes other than one leaf in place. */
   gen: number;
 
+  /**
+   * A new, empty tree; {@link mtreeInit} is the kernel-style spelling.
+   * @throws MapleTreeError (EINVAL) naming a bad flag or option; nothing is created.
+   */
   constructor(flags = 0, opts: MtreeOptions = {}) {
+    checkFlags('Mtree', flags);
+    checkTreeOptions('Mtree', opts);
     this.flags = flags & ~MT_FLAGS_HEIGHT_MASK;
     this.root = 0;
     this.rootEntry = undefined;
@@ -182,6 +188,12 @@ export class Mtree {
  * @kernel mt_height (lib/maple_tree.c)
  */
 export function mtHeight(mt: Mtree): number {
+  checkTreeObject('mtHeight', mt);
+  return treeHeight(mt);
+}
+
+/** @internal {@link mtHeight} without the argument check (the write and walk paths). */
+export function treeHeight(mt: Mtree): number {
   return (mt.flags & MT_FLAGS_HEIGHT_MASK) >>> MT_FLAGS_HEIGHT_OFFSET;
 }
 
@@ -193,16 +205,34 @@ export function mtSetHeight(mt: Mtree, height: number): void {
 
 /** The flags without the height. @kernel mt_attr (lib/maple_tree.c) */
 export function mtAttr(mt: Mtree): number {
+  checkTreeObject('mtAttr', mt);
+  return treeAttr(mt);
+}
+
+/** @internal {@link mtAttr} without the argument check. */
+export function treeAttr(mt: Mtree): number {
   return mt.flags & ~MT_FLAGS_HEIGHT_MASK;
 }
 
 /** True for a gap-tracking tree. @kernel mt_is_alloc (lib/maple_tree.c) */
 export function mtIsAlloc(mt: Mtree): boolean {
+  checkTreeObject('mtIsAlloc', mt);
+  return treeIsAlloc(mt);
+}
+
+/** @internal {@link mtIsAlloc} without the argument check. */
+export function treeIsAlloc(mt: Mtree): boolean {
   return (mt.flags & MT_FLAGS_ALLOC_RANGE) !== 0;
 }
 
 /** True in RCU mode. @kernel mt_in_rcu (include/linux/maple_tree.h) */
 export function mtInRcu(mt: Mtree): boolean {
+  checkTreeObject('mtInRcu', mt);
+  return treeInRcu(mt);
+}
+
+/** @internal {@link mtInRcu} without the argument check. */
+export function treeInRcu(mt: Mtree): boolean {
   return (mt.flags & MT_FLAGS_USE_RCU) !== 0;
 }
 
@@ -211,6 +241,7 @@ export function mtInRcu(mt: Mtree): boolean {
  * @kernel mt_set_in_rcu (include/linux/maple_tree.h)
  */
 export function mtSetInRcu(mt: Mtree): void {
+  checkTreeObject('mtSetInRcu', mt);
   mt.flags |= MT_FLAGS_USE_RCU;
 }
 
@@ -219,11 +250,13 @@ export function mtSetInRcu(mt: Mtree): void {
  * @kernel mt_clear_in_rcu (include/linux/maple_tree.h)
  */
 export function mtClearInRcu(mt: Mtree): void {
+  checkTreeObject('mtClearInRcu', mt);
   mt.flags &= ~MT_FLAGS_USE_RCU;
 }
 
 /** True for an external-lock tree. @kernel mt_external_lock (include/linux/maple_tree.h) */
 export function mtExternalLock(mt: Mtree): boolean {
+  checkTreeObject('mtExternalLock', mt);
   return (mt.flags & MT_FLAGS_LOCK_MASK) === MT_FLAGS_LOCK_EXTERN;
 }
 
@@ -233,6 +266,8 @@ export function mtExternalLock(mt: Mtree): boolean {
  * @kernel mt_set_external_lock (include/linux/maple_tree.h)
  */
 export function mtSetExternalLock(mt: Mtree, checker: MapleLockChecker): void {
+  checkTreeObject('mtSetExternalLock', mt);
+  checkLockChecker('mtSetExternalLock', checker);
   mt.flags = (mt.flags & ~MT_FLAGS_LOCK_MASK) | MT_FLAGS_LOCK_EXTERN;
   mt.externalLock = checker;
 }
@@ -242,6 +277,7 @@ export function mtSetExternalLock(mt: Mtree, checker: MapleLockChecker): void {
  * @kernel mtree_lock (include/linux/maple_tree.h)
  */
 export function mtreeLock(mt: Mtree): void {
+  checkTreeObject('mtreeLock', mt);
   mt.lockHeld = true;
 }
 
@@ -250,11 +286,18 @@ export function mtreeLock(mt: Mtree): void {
  * @kernel mtree_unlock (include/linux/maple_tree.h)
  */
 export function mtreeUnlock(mt: Mtree): void {
+  checkTreeObject('mtreeUnlock', mt);
   mt.lockHeld = false;
 }
 
 /** True when the writer holds the tree's lock. @kernel mt_write_locked (lib/maple_tree.c) */
 export function mtWriteLocked(mt: Mtree): boolean {
+  checkTreeObject('mtWriteLocked', mt);
+  return treeWriteLocked(mt);
+}
+
+/** @internal {@link mtWriteLocked} without the argument check. */
+export function treeWriteLocked(mt: Mtree): boolean {
   const ext = mt.externalLock;
   if (ext !== null) return ext.isWriteHeld ? ext.isWriteHeld() : ext.isHeld();
   return mt.lockHeld;
@@ -279,4 +322,38 @@ export function checkTree(fn: string, mt: unknown, what = 'mt'): asserts mt is M
 /** @internal Check that `mt` is a tree (`Mtree`), destroyed or not. */
 export function checkTreeObject(fn: string, mt: unknown, what = 'mt'): asserts mt is Mtree {
   if (!(mt instanceof Mtree)) badArg(fn, what, mt, 'a maple tree (Mtree)');
+}
+
+/** Check a lock checker: an object with an `isHeld` function (and `isWriteHeld`, if given, a function). */
+function checkLockChecker(fn: string, c: unknown): asserts c is MapleLockChecker {
+  checkObject(fn, 'checker', c);
+  const o = c as Record<string, unknown>;
+  if (typeof o.isHeld !== 'function') badArg(fn, 'checker.isHeld', o.isHeld, 'a function');
+  if (o.isWriteHeld !== undefined && typeof o.isWriteHeld !== 'function')
+    badArg(fn, 'checker.isWriteHeld', o.isWriteHeld, 'a function or undefined');
+}
+
+const ALLOCATOR_METHODS = ['prefillSheaf', 'allocFromSheaf', 'returnSheaf', 'alloc', 'free'] as const;
+
+/** @internal Check the options of a new tree ({@link MtreeOptions}). */
+export function checkTreeOptions(fn: string, opts: unknown): asserts opts is MtreeOptions {
+  checkObject(fn, 'opts', opts);
+  const o = opts as Record<string, unknown>;
+  const a = o.allocator;
+  if (a !== undefined) {
+    checkObject(fn, 'opts.allocator', a);
+    const r = a as Record<string, unknown>;
+    if (!(r.store instanceof MapleNodeStore))
+      badArg(fn, 'opts.allocator', a, 'a MapleNodeAllocator (its store is not a MapleNodeStore)');
+    for (const m of ALLOCATOR_METHODS)
+      if (typeof r[m] !== 'function') badArg(fn, `opts.allocator.${m}`, r[m], 'a function');
+    if (r.freeRcu !== undefined && typeof r.freeRcu !== 'function')
+      badArg(fn, 'opts.allocator.freeRcu', r.freeRcu, 'a function or undefined');
+  }
+  if (o.rcu !== undefined) {
+    checkObject(fn, 'opts.rcu', o.rcu);
+    checkFunction(fn, 'opts.rcu.callRcu', (o.rcu as Record<string, unknown>).callRcu);
+  }
+  for (const k of ['lockdep', 'fullHeightPrealloc'] as const)
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') badArg(fn, `opts.${k}`, o[k], 'a boolean or undefined');
 }

@@ -16,7 +16,7 @@ import {
   mtSlots,
   MAPLE_NODE_STRIDE as S,
 } from './node-store.js';
-import { checkTreeObject, MAPLE_MAX, type Mtree, mtHeight, mtIsAlloc } from './tree.js';
+import { checkTreeObject, MAPLE_MAX, type Mtree, treeHeight, treeIsAlloc } from './tree.js';
 
 /** What {@link mtValidate} counted. */
 export interface MtValidateReport {
@@ -51,7 +51,7 @@ function fail(msg: string): never {
 export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtValidateReport {
   checkTreeObject('mtValidate', mt);
   const strict = opts.occupancy ?? true;
-  const height = mtHeight(mt);
+  const height = treeHeight(mt);
   const report: MtValidateReport = {
     height,
     nodes: 0,
@@ -68,7 +68,7 @@ export function mtValidate(mt: Mtree, opts: { occupancy?: boolean } = {}): MtVal
   if (mt.rootEntry !== undefined) fail('node root and a direct root entry at once');
   if (height < 1) fail('node root with height 0');
   const st = mt.store;
-  const alloc = mtIsAlloc(mt);
+  const alloc = treeIsAlloc(mt);
   const itype = alloc ? maple_arange_64 : maple_range_64;
   let prevLeafEndsEmpty = false;
   let prevLeafMax = -1;
@@ -186,7 +186,7 @@ export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e
   checkTreeObject('mtToJSON', mt);
   checkFunction('mtToJSON', 'mapEntry', mapEntry);
   const st = mt.store;
-  const height = mtHeight(mt);
+  const height = treeHeight(mt);
   const node = (n: number, depth: number, min: number, max: number): MapleNodeJSON => {
     const b = n * S;
     const e = st.pivots[n * S + 15]!;
@@ -238,7 +238,7 @@ export function mtDump(mt: Mtree, format: MtDumpFormat = 'hex', showEntry: (e: u
   const num = (v: number) => (format === 'hex' ? v.toString(16) : String(v));
   const range = (min: number, max: number, depth: number) =>
     `${'  '.repeat(depth)}${min === max ? num(min) : `${num(min)}-${num(max)}`}: `;
-  const height = mtHeight(mt);
+  const height = treeHeight(mt);
   out.push(`maple_tree flags ${mt.flags.toString(16).toUpperCase()}, height ${height} root ${mt.root}`);
   const st = mt.store;
   const node = (n: number, depth: number, min: number, max: number) => {

@@ -21,7 +21,7 @@ import {
   masSetRange,
   masStart,
 } from './state.js';
-import { MAPLE_MAX, mtHeight } from './tree.js';
+import { MAPLE_MAX, treeHeight } from './tree.js';
 
 // Module-local copies of the node-store strides and MAPLE_MAX (their types pin
 // them to the exported values): an imported binding is a live cell the JIT
@@ -36,7 +36,7 @@ function mtreeRangeWalk(mas: MaState): unknown {
   const st = mas.tree.store;
   const piv = st.pivots;
   const slots = st.slots;
-  const leafDepth = mtHeight(mas.tree) - 1;
+  const leafDepth = treeHeight(mas.tree) - 1;
   const index = mas.index;
   let n = mas.node;
   if (st.dead[n] === 1) {

@@ -29,7 +29,14 @@ import {
   mtMinSlots,
   mtSlots,
 } from './node-store.js';
-import { type MAPLE_MAX as MAPLE_MAX_EXPORTED, type Mtree, mtHeight, mtInRcu, mtIsAlloc, mtSetHeight } from './tree.js';
+import {
+  type MAPLE_MAX as MAPLE_MAX_EXPORTED,
+  type Mtree,
+  mtSetHeight,
+  treeHeight,
+  treeInRcu,
+  treeIsAlloc,
+} from './tree.js';
 
 // Module-local copies of the node-store strides (typed to the exported
 // values): an imported binding is a live cell the JIT reloads on every use.
@@ -192,7 +199,7 @@ function bind(mt: Mtree): void {
 }
 
 function internalType(mt: Mtree): number {
-  return mtIsAlloc(mt) ? maple_arange_64 : maple_range_64;
+  return treeIsAlloc(mt) ? maple_arange_64 : maple_range_64;
 }
 
 /**
@@ -214,7 +221,7 @@ export function masWrStoreType(mas: WriteState, entry: unknown): number {
   const slots = st.slots;
   const index = mas.index;
   const last = mas.last;
-  const leafDepth = mtHeight(mt) - 1;
+  const leafDepth = treeHeight(mt) - 1;
   wr.leafDepth = leafDepth;
   if (pathTree === mt && pathGen === mt.gen) {
     const lmax = lMax[leafDepth]!;
@@ -339,7 +346,7 @@ function leafStoreType(mas: WriteState, entry: unknown, d: number, n: number): n
     return wr_node_store;
   }
   if (newEnd >= mtSlots[maple_leaf_64]!) return wr_split_store;
-  const rcu = mtInRcu(mt);
+  const rcu = treeInRcu(mt);
   if (!rcu && o === e) return wr_append;
   if (newEnd === e && (!rcu || oe - o === 1)) return wr_slot_store;
   return wr_node_store;
@@ -361,7 +368,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
   const piv = st.pivots;
   const slots = st.slots;
   const index = mas.index;
-  const leafDepth = mtHeight(mt) - 1;
+  const leafDepth = treeHeight(mt) - 1;
   wr.leafDepth = leafDepth;
   pathTree = null;
   const gaps = st.gaps;
@@ -430,7 +437,7 @@ export function masWrStoreTypeErase(mas: WriteState): number {
  */
 function computeHeights(mt: Mtree): void {
   const piv = mt.store.pivots;
-  const alloc = mtIsAlloc(mt);
+  const alloc = treeIsAlloc(mt);
   const iSlots = alloc ? 10 : 16;
   const iMin = alloc ? 4 : 6;
   let vh = 0;
@@ -456,7 +463,7 @@ function computeHeights(mt: Mtree): void {
  * @kernel mas_prealloc_calc (lib/maple_tree.c)
  */
 export function masPreallocCalc(mt: Mtree, storeType: number, index: number, last: number): number {
-  const height = mtHeight(mt);
+  const height = treeHeight(mt);
   if (storeType === wr_spanning_store || storeType === wr_split_store || storeType === wr_rebalance) computeHeights(mt);
   const vh = wr.vacantHeight;
   const sh = wr.sufficientHeight;
@@ -477,7 +484,7 @@ export function masPreallocCalc(mt: Mtree, storeType: number, index: number, las
       if (full) return height * 2 - 1;
       return (sh < vh ? height - sh : delta) * 2 + 1;
     case wr_node_store:
-      return mtInRcu(mt) ? 1 : 0;
+      return treeInRcu(mt) ? 1 : 0;
     default:
       return 0;
   }
@@ -511,7 +518,7 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
 
 /** Free a node removed from the tree: now, or after a grace period in RCU mode. */
 function nodeFree(mt: Mtree, n: number): void {
-  if (mtInRcu(mt)) {
+  if (treeInRcu(mt)) {
     DE[n] = 1;
     rcuPending.push(n);
   } else curReuse.push(n);
@@ -567,7 +574,7 @@ function internalMaxGap(n: number): number {
  * @kernel mas_parent_gap (lib/maple_tree.c)
  */
 function gapUpdateUp(mt: Mtree, n: number): void {
-  if (!mtIsAlloc(mt)) return;
+  if (!treeIsAlloc(mt)) return;
   let gap = DB[0]!;
   for (;;) {
     const p = PA[n]!;
@@ -617,7 +624,7 @@ function gapUpdatePath(d: number): void {
 function leafGapUpdate(mt: Mtree, n: number, d: number): void {
   const piv = P;
   const sl = SL;
-  if (d === 0 || !mtIsAlloc(mt)) return;
+  if (d === 0 || !treeIsAlloc(mt)) return;
   const b = n * S;
   const e = piv[b + 15]!;
   const max = lMax[d]!;
@@ -703,7 +710,7 @@ function walkLeft(depth: number, leafDepth: number, key: number): void {
  */
 function masNewRoot(mt: Mtree, mas: WriteState, entry: unknown): void {
   const oldRoot = mt.root;
-  const oldHeight = mtHeight(mt);
+  const oldHeight = treeHeight(mt);
   if (entry === undefined) {
     mt.root = 0;
     mt.rootEntry = undefined;
@@ -785,7 +792,7 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       storeType === wr_exact_fit ||
       storeType === wr_append ||
       storeType === wr_slot_store ||
-      (storeType === wr_node_store && !mtInRcu(mt))
+      (storeType === wr_node_store && !treeInRcu(mt))
     )
   )
     mt.gen++;
@@ -815,7 +822,7 @@ export function masWrStore(mas: WriteState, entry: unknown, storeType: number): 
       cpWrSpanningStore(mt, mas, entry);
       return;
     case wr_node_store:
-      if (!mtInRcu(mt)) wrNodeStoreInPlace(mt, mas, entry);
+      if (!treeInRcu(mt)) wrNodeStoreInPlace(mt, mas, entry);
       else wrNodeStoreRcu(mt, mas, entry);
       return;
     case wr_split_store:
@@ -854,7 +861,7 @@ function wrNodeStoreInPlace(mt: Mtree, mas: WriteState, entry: unknown): void {
   // The leaf's largest gap is the parent's gap for it: when no empty range
   // the store replaces (slots o..oe) is that large, the largest gap outside
   // them survives and only a new empty range can beat it (no rescan).
-  const track = d > 0 && mtIsAlloc(mt);
+  const track = d > 0 && treeIsAlloc(mt);
   let oldGap = 0;
   let window = -1;
   if (track) {
@@ -1523,7 +1530,7 @@ function cpDataWrite(type: number): void {
 
 /** The new nodes become the data of the level above. @kernel cp_dst_to_slots (lib/maple_tree.c) */
 function cpDstToSlots(mt: Mtree, min: number, max: number): void {
-  const alloc = mtIsAlloc(mt);
+  const alloc = treeIsAlloc(mt);
   let slotMin = min;
   for (let d = 0; d < cpDCount; d++) {
     const n = dstNode[d]!;
@@ -1627,7 +1634,7 @@ function freeUnadopted(mt: Mtree, n: number, depth: number, leafDepth: number): 
  * free what it replaced. @kernel mas_wmb_replace (lib/maple_tree.c)
  */
 function cpReplace(mt: Mtree, old: number, oldDepth: number): void {
-  const oldLeafDepth = mtHeight(mt) - 1;
+  const oldLeafDepth = treeHeight(mt) - 1;
   const n = cpSlot[0] as number;
   if (cpNewRoot) {
     PA[n] = 0;
@@ -1643,7 +1650,7 @@ function cpReplace(mt: Mtree, old: number, oldDepth: number): void {
     PS[n] = slot;
     SL[p * S + slot] = n;
     freeUnadopted(mt, old, oldDepth, oldLeafDepth);
-    if (mtIsAlloc(mt)) {
+    if (treeIsAlloc(mt)) {
       DB[0] = cpGap[0]!;
       gapUpdateUp(mt, n);
     }
@@ -1689,7 +1696,7 @@ function cpConvergeInPlace(mt: Mtree, m: MaLevel, w: WrLevel): void {
   }
   P[b + 15] = count - 1;
   const depth = m.depth;
-  const leafDepth = mtHeight(mt) - 1;
+  const leafDepth = treeHeight(mt) - 1;
   for (let k = 0; k < nOld; k++) freeUnadopted(mt, oldKids[k]!, depth + 1, leafDepth);
   if (arange) {
     DB[0] = internalMaxGap(x);
@@ -1711,7 +1718,7 @@ function moveSlot(b: number, gb: number, from: number, to: number, nmax: number,
 
 /** Whether level `m` (type `type`) converges and can be rewritten in place. */
 function cpCanConvergeInPlace(mt: Mtree, type: number): boolean {
-  if (type === maple_leaf_64 || cpData > mtSlots[type]! || sib.end !== 0 || mtInRcu(mt)) return false;
+  if (type === maple_leaf_64 || cpData > mtSlots[type]! || sib.end !== 0 || treeInRcu(mt)) return false;
   // A non-root node spanning everything becomes the new root (the tree shrinks).
   return !(mL.min === 0 && mL.max === MAPLE_MAX && mL.depth !== 0);
 }
@@ -1800,7 +1807,7 @@ function cpWrSpanningStore(mt: Mtree, mas: WriteState, entry: unknown): void {
     return;
   }
   const top = wr.depth;
-  const leafDepth = mtHeight(mt) - 1;
+  const leafDepth = treeHeight(mt) - 1;
   rightPathFromLeft(top);
   const last = mas.last;
   walkRight(top, leafDepth, last === MAPLE_MAX ? last : last + 1, false);

@@ -9,34 +9,56 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  __mtDestroy,
+  __mtDup,
   GFP_KERNEL,
   MAPLE_MAX,
   MapleNodeStore,
   MaplePoolAllocator,
+  MapleRcuQueue,
   MapleTree,
   MapleTreeError,
   MaState,
   MT_FLAGS_ALLOC_RANGE,
-  type Mtree,
+  Mtree,
+  mapleErrnoName,
+  masErase,
+  masStore,
+  masWalk,
+  mtAttr,
+  mtClearInRcu,
+  mtDump,
+  mtExternalLock,
   mtFind,
   mtFindAfter,
   mtForEach,
+  mtHeight,
   mtInitFlags,
+  mtInRcu,
+  mtIsAlloc,
   mtNext,
   mtPrev,
   mtreeAllocCyclic,
   mtreeAllocRange,
   mtreeAllocRrange,
+  mtreeDestroy,
   mtreeDup,
+  mtreeEmpty,
   mtreeErase,
   mtreeInit,
   mtreeInsert,
   mtreeInsertRange,
   mtreeLoad,
+  mtreeLock,
   mtreeStore,
   mtreeStoreRange,
+  mtreeUnlock,
+  mtSetExternalLock,
+  mtSetInRcu,
+  mtStats,
   mtToJSON,
   mtValidate,
+  mtWriteLocked,
 } from '../src/index.js';
 
 /** Values that are not indices (a non-negative safe integer up to MAPLE_MAX). */
@@ -138,8 +160,50 @@ for (const [name, call] of [
   ['mtForEach', (t: Any) => mtForEach(t, () => {})],
   ['mtValidate', (t: Any) => mtValidate(t)],
   ['MaState', (t: Any) => new MaState(t, 0)],
+  // The attribute and lock helpers (include/linux/maple_tree.h).
+  ['mtHeight', (t: Any) => mtHeight(t)],
+  ['mtAttr', (t: Any) => mtAttr(t)],
+  ['mtIsAlloc', (t: Any) => mtIsAlloc(t)],
+  ['mtInRcu', (t: Any) => mtInRcu(t)],
+  ['mtSetInRcu', (t: Any) => mtSetInRcu(t)],
+  ['mtClearInRcu', (t: Any) => mtClearInRcu(t)],
+  ['mtExternalLock', (t: Any) => mtExternalLock(t)],
+  ['mtSetExternalLock', (t: Any) => mtSetExternalLock(t, { isHeld: () => true })],
+  ['mtreeLock', (t: Any) => mtreeLock(t)],
+  ['mtreeUnlock', (t: Any) => mtreeUnlock(t)],
+  ['mtWriteLocked', (t: Any) => mtWriteLocked(t)],
+  ['mtreeEmpty', (t: Any) => mtreeEmpty(t)],
+  ['mtreeDestroy', (t: Any) => mtreeDestroy(t)],
+  ['__mtDestroy', (t: Any) => __mtDestroy(t)],
+  ['mtDump', (t: Any) => mtDump(t)],
+  ['mtStats', (t: Any) => mtStats(t)],
+  ['mtToJSON', (t: Any) => mtToJSON(t)],
 ] as const)
-  forBad([null, {}, 3], name, 'mt', (_f, v) => call(v));
+  forBad([null, {}, 3, 'mt'], name, 'mt', (_f, v) => call(v));
+forBad(
+  [null, 3, {}, { isHeld: 1 }, { isHeld: () => true, isWriteHeld: 'yes' }],
+  'mtSetExternalLock',
+  'checker',
+  (f, v) => mtSetExternalLock(f.mt, v),
+);
+forBad([3, 'x'], 'mtreeInit', 'opts', (_f, v) => mtreeInit(0, v));
+forBad([3, 'x', {}, { store: new MapleNodeStore(4) }], 'mtreeInit', 'opts.allocator', (_f, v) =>
+  mtreeInit(0, { allocator: v }),
+);
+forBad([3, {}, { callRcu: 1 }], 'mtreeInit', 'opts.rcu', (_f, v) => mtreeInit(0, { rcu: v }));
+forBad([1, 'yes'], 'mtreeInit', 'opts.lockdep', (_f, v) => mtreeInit(0, { lockdep: v }));
+forBad(BAD_FLAGS, 'new Mtree', 'flags', (_f, v) => new Mtree(v));
+forBad([3, {}], 'new Mtree', 'opts.allocator', (_f, v) => new Mtree(0, { allocator: v }));
+forBad([-1, Number.NaN, 1.5, 'x', 2 ** 40], 'new MapleNodeStore', 'capacity', (_f, v) => new MapleNodeStore(v));
+forBad([3, 'x', {}], 'new MaplePoolAllocator', 'store', (_f, v) => new MaplePoolAllocator(v));
+forBad([3, 'x'], 'new MapleTree', 'opts', (_f, v) => new MapleTree(v));
+forBad([null, 3], 'MapleRcuQueue.callRcu', 'cb', (_f, v) => new MapleRcuQueue().callRcu(v));
+forBad([Number.NaN, 1.5, 'x'], 'mapleErrnoName', 'errno', (_f, v) => mapleErrnoName(v));
+forBad([3, 'x', {}], 'mtDump', 'format', (f, v) => mtDump(f.mt, v));
+forBad([null, {}, 3], 'masStore', 'mas', (_f, v) => masStore(v, 'x'));
+forBad([null, {}, 3], 'masErase', 'mas', (_f, v) => masErase(v));
+forBad([null, {}, 3], 'masWalk', 'mas', (_f, v) => masWalk(v));
+forBad([null, {}, 3], '__mtDup', 'dst', (f, v) => __mtDup(f.mt, v));
 
 // Advanced API: the constructor, the setters, the limits of each step, and a
 // state whose public index/last fields were set to bad values directly.
