@@ -54,8 +54,11 @@ export interface DamonAccuracyOptions {
 
 /** One aggregation window's comparison. */
 export interface DamonAccuracyWindow {
+  /** Virtual time the window ended (ns). */
   readonly endNs: number;
+  /** Sampling interval in force during the window (µs). */
   readonly sampleUs: number;
+  /** Regions DAMON kept over the monitored areas. */
   readonly nrRegions: number;
   /** Bytes monitored. */
   readonly bytes: number;
@@ -63,9 +66,13 @@ export interface DamonAccuracyWindow {
   readonly meanAbsError: number;
   /** Bytes per error bucket: errors rounded to whole samples, clamped to ±errorRange. */
   readonly errorHist: readonly number[];
+  /** `nr_accesses` at or above which a region counted as hot. */
   readonly hotThreshold: number;
+  /** Bytes DAMON reported hot. */
   readonly damonHotBytes: number;
+  /** Bytes truly hot by the ground truth. */
   readonly trueHotBytes: number;
+  /** Bytes both DAMON and the ground truth call hot. */
   readonly hotOverlapBytes: number;
   /** Bytes of regions DAMON saw accessed at least once. */
   readonly damonWssBytes: number;
@@ -75,14 +82,21 @@ export interface DamonAccuracyWindow {
 
 /** The accuracy report of one run. */
 export interface DamonAccuracyReport {
+  /** The per-window comparisons, oldest first. */
   readonly windows: readonly DamonAccuracyWindow[];
+  /** Half-width of the error histogram, in samples. */
   readonly errorRange: number;
   /** Summaries over the windows (byte-weighted where it applies). */
   readonly meanAbsError: number;
+  /** Share of DAMON's hot bytes that were truly hot. */
   readonly precision: number;
+  /** Share of the truly hot bytes DAMON reported hot. */
   readonly recall: number;
+  /** Mean over the windows of the bytes DAMON saw accessed. */
   readonly damonWssBytes: number;
+  /** Mean over the windows of the bytes truly touched. */
   readonly touchedBytes: number;
+  /** Summed error histogram of the windows (bytes per bucket). */
   readonly errorHist: readonly number[];
 }
 
@@ -391,6 +405,7 @@ export function formatDamonAccuracyReport(
 
 /** A monitoring setting to compare. */
 export interface DamonAccuracyVariant {
+  /** Label of the variant in the report. */
   readonly name: string;
   /** Attributes over the kernel defaults (intervals, region bounds, intervals_goal). */
   readonly attrs?: Partial<DamonAttrs>;
@@ -402,23 +417,33 @@ export interface DamonAccuracySweepOptions {
   readonly masimConfig: string;
   /** Virtual time to run each variant (ns). */
   readonly durationNs: number;
+  /** The monitoring settings to run, one row each. */
   readonly variants: readonly DamonAccuracyVariant[];
+  /** Machine seed for every run (default 1). */
   readonly seed?: number;
+  /** How the masim workload runs. */
   readonly workload?: MasimWorkloadOptions;
+  /** How the runs are scored. */
   readonly accuracy?: DamonAccuracyOptions;
 }
 
 /** One row of {@link damonAccuracyReport}. */
 export interface DamonAccuracyRow {
+  /** The variant's name. */
   readonly variant: string;
+  /** Sampling interval at the end of the run (µs). */
   readonly sampleUs: number;
+  /** The variant's minimum number of regions. */
   readonly minNrRegions: number;
+  /** The variant's maximum number of regions. */
   readonly maxNrRegions: number;
+  /** The run's accuracy report. */
   readonly report: DamonAccuracyReport;
 }
 
 /** The result of {@link damonAccuracyReport}: the rows and their text. */
 export interface DamonAccuracySweep {
+  /** One row per variant, in the order given. */
   readonly rows: readonly DamonAccuracyRow[];
   /** The table and the explanation, as text. */
   text(): string;

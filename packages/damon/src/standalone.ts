@@ -17,16 +17,21 @@ export interface StandaloneMonitorOptions {
   readonly masimConfig: string;
   /** The machine (default: a fresh one with `seed`). */
   readonly machine?: Machine;
+  /** Seed of the fresh machine (default 1). */
   readonly seed?: number;
+  /** How the workload runs. */
   readonly workload?: MasimWorkloadOptions;
 }
 
 /** What {@link createStandaloneMonitor} builds. */
 export interface StandaloneMonitor {
+  /** The machine the monitor runs on. */
   readonly machine: Machine;
   /** The DAMON subsystem, with vaddr and fvaddr registered over the synthetic process. */
   readonly damon: Damon;
+  /** The synthetic process's address space. */
   readonly space: SyntheticAddressSpace;
+  /** The masim workload driving the accesses. */
   readonly workload: MasimWorkload;
   /** A vaddr context with one target (the synthetic process), default attributes, not started. */
   readonly ctx: DamonCtx;

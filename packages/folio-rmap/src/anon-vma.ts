@@ -35,8 +35,11 @@ import { type RmapVma, vmaLastPgoff, vmaStartPgoff } from './vma.js';
 
 /** `enum vma_operation`: why `anonVmaClone` is called (mm/internal.h, v7.2). */
 export const VMA_OP_SPLIT = 0;
+/** Merging an unfaulted VMA (no anon_vma yet) with one that has an anon_vma. */
 export const VMA_OP_MERGE_UNFAULTED = 1;
+/** Copying a VMA for mremap(). */
 export const VMA_OP_REMAP = 2;
+/** Cloning the parent's VMA at fork(). */
 export const VMA_OP_FORK = 3;
 
 /** @kernel struct anon_vma (include/linux/rmap.h) */
@@ -78,10 +81,13 @@ export class AnonVma {
 
 /** @kernel struct anon_vma_chain (include/linux/rmap.h) */
 export class AnonVmaChain {
+  /** The VMA the chain links. @kernel anon_vma_chain.vma */
   readonly vma: RmapVma;
+  /** The anon_vma the chain links. @kernel anon_vma_chain.anon_vma */
   readonly anonVma: AnonVma;
   /** Node handle in `anonVma.rbRoot` (RB_NIL when not linked). */
   rb: number;
+  /** @internal */
   readonly slabObj: number;
 
   constructor(vma: RmapVma, anonVma: AnonVma, slabObj: number) {

@@ -95,8 +95,11 @@ export interface FolioRmapOptions {
  * @kernel (globals of mm/rmap.c, kernel/fork.c's mm_ida, mm/huge_memory.c's deferred split queue)
  */
 export class FolioRmap {
+  /** The machine the environment belongs to. */
   readonly machine: Machine;
+  /** The machine's page allocator. */
   readonly mem: PageAllocator;
+  /** The memmap holding the folio words. */
   readonly memmap: Memmap;
   /** `memmap.sections`, cached. */
   readonly sections: (MemSection | undefined)[];
@@ -140,7 +143,9 @@ export class FolioRmap {
   thpDeferredSplitPage: number;
   /** Live anon_vma and anon_vma_chain objects (leak counters). */
   nrAnonVmas: number;
+  /** Live anon_vma_chain objects (leak counter). */
   nrAnonVmaChains: number;
+  /** Services of the composer (no-ops by default). */
   readonly hooks: FolioRmapHooks;
   /** Virtual ns per atomic on a folio word. */
   readonly atomicNs: number;
@@ -154,7 +159,14 @@ export class FolioRmap {
    * `current->tlb_ubc`: TLB flushes deferred by TTU_BATCH_FLUSH, as
    * (mm, start, end) triples, until {@link tryToUnmapFlush}.
    */
-  readonly tlbUbc: { mm: RmapMm; start: number; end: number }[];
+  readonly tlbUbc: {
+    /** The mm whose TLB entries are stale. */
+    mm: RmapMm;
+    /** First address of the range to flush. */
+    start: number;
+    /** End of the range (exclusive). */
+    end: number;
+  }[];
 
   constructor(machine: Machine, options: FolioRmapOptions = {}) {
     this.machine = machine;

@@ -28,7 +28,9 @@ const BLACK = 1;
  * @kernel struct rb_root_cached (include/linux/rbtree_types.h)
  */
 export class RbRootCached {
+  /** Root node handle. @kernel rb_root_cached.rb_root */
   node: number;
+  /** Leftmost node handle. @kernel rb_root_cached.rb_leftmost */
   leftmost: number;
   constructor() {
     this.node = RB_NIL;
@@ -38,11 +40,17 @@ export class RbRootCached {
 
 /** A pool of interval-tree nodes carrying payloads of type `T`. */
 export class IntervalTreePool<T> {
+  /** @internal */
   left: Int32Array;
+  /** @internal */
   right: Int32Array;
+  /** @internal */
   parent: Int32Array;
+  /** @internal */
   color: Uint8Array;
+  /** First key of each node's interval, by handle. */
   start: Float64Array;
+  /** Last key (inclusive) of each node's interval, by handle. */
   last: Float64Array;
   /** `rb_subtree_last`. */
   sub: Float64Array;

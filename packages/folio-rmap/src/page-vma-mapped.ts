@@ -38,9 +38,13 @@ export const PVMW_PGTABLE_CROSSED = 1 << 16;
 
 /** @kernel struct page_vma_mapped_walk (include/linux/rmap.h) */
 export class PageVmaMappedWalk {
+  /** First PFN looked for. */
   pfn: number;
+  /** Pages from `pfn` looked for. */
   nrPages: number;
+  /** Page offset of `pfn` in the mapping. */
   pgoff: number;
+  /** The VMA walked. */
   vma: RmapVma;
   /** The address of the entry found (adjusted as the walk moves). */
   address: number;
@@ -50,6 +54,7 @@ export class PageVmaMappedWalk {
   pte: boolean;
   /** The lock held for the current position, if the view has locks. */
   ptl: SpinLock | null;
+  /** `PVMW_*` flags. */
   flags: number;
   /** The entry at the current position. */
   readonly entry: PtEntry;

@@ -43,9 +43,13 @@ export const PTE_MARKER = 7;
 
 /** Bits of {@link PtEntry.bits}. Present entries: */
 export const PTE_WRITE = 1 << 0;
+/** `pte_dirty`. */
 export const PTE_DIRTY = 1 << 1;
+/** `pte_young` (accessed). */
 export const PTE_YOUNG = 1 << 2;
+/** `pte_soft_dirty`. */
 export const PTE_SOFT_DIRTY = 1 << 3;
+/** `pte_uffd_wp`: userfaultfd write-protected. */
 export const PTE_UFFD_WP = 1 << 4;
 /** `pte_special`: no struct page behind it as far as the rmap cares. */
 export const PTE_SPECIAL = 1 << 5;
@@ -58,7 +62,9 @@ export const PTE_MIGRATION_WRITE = 1 << 8;
 
 /** Results of {@link PgtableView.pmdRead}. */
 export const PMD_NONE = 0;
+/** The PMD points to a PTE table. */
 export const PMD_TABLE = 1;
+/** The PMD maps a huge page or holds a non-present huge entry. */
 export const PMD_LEAF = 2;
 
 /** A decoded page-table entry (reuse one; views fill it in place). */

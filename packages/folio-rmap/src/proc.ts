@@ -120,20 +120,35 @@ export const PSS_SHIFT = 12;
  * Sizes in bytes; `pss*` in bytes << PSS_SHIFT.
  */
 export class MemSizeStats {
+  /** Bytes mapped and present. @kernel mem_size_stats.resident */
   resident = 0;
+  /** Anonymous bytes. @kernel mem_size_stats.anonymous */
   anonymous = 0;
+  /** Anonymous bytes marked lazily freeable (MADV_FREE). @kernel mem_size_stats.lazyfree */
   lazyfree = 0;
+  /** KSM-merged bytes. @kernel mem_size_stats.ksm */
   ksm = 0;
+  /** Bytes with the accessed bit or referenced flag set. @kernel mem_size_stats.referenced */
   referenced = 0;
+  /** Clean bytes mapped more than once. @kernel mem_size_stats.shared_clean */
   sharedClean = 0;
+  /** Dirty bytes mapped more than once. @kernel mem_size_stats.shared_dirty */
   sharedDirty = 0;
+  /** Clean bytes mapped once. @kernel mem_size_stats.private_clean */
   privateClean = 0;
+  /** Dirty bytes mapped once. @kernel mem_size_stats.private_dirty */
   privateDirty = 0;
+  /** Proportional set size. @kernel mem_size_stats.pss */
   pss = 0;
+  /** Proportional set size of anonymous memory. @kernel mem_size_stats.pss_anon */
   pssAnon = 0;
+  /** Proportional set size of file memory. @kernel mem_size_stats.pss_file */
   pssFile = 0;
+  /** Proportional set size of shmem. @kernel mem_size_stats.pss_shmem */
   pssShmem = 0;
+  /** Proportional set size of mlocked memory. @kernel mem_size_stats.pss_locked */
   pssLocked = 0;
+  /** Proportional set size of dirty memory. @kernel mem_size_stats.pss_dirty */
   pssDirty = 0;
 }
 

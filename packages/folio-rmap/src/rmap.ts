@@ -51,6 +51,7 @@ export const RMAP_EXCLUSIVE = 1;
 
 /** `enum pgtable_level` values the rmap uses. */
 export const PGTABLE_LEVEL_PTE = 0;
+/** A PMD-level (huge) mapping. */
 export const PGTABLE_LEVEL_PMD = 1;
 
 const NR_ANON_MAPPED = NODE_STAT.NR_ANON_MAPPED;

@@ -203,7 +203,14 @@ function invalidMigrationVma(vma: RmapVma): boolean {
  * TTU_SPLIT_HUGE_PMD, TTU_SYNC, TTU_BATCH_FLUSH.
  * @kernel try_to_migrate (mm/rmap.c)
  */
-export function tryToMigrate(rm: FolioRmap, folio: number, flags: number): RmapWalkControl<{ flags: number }> {
+export function tryToMigrate(
+  rm: FolioRmap,
+  folio: number,
+  flags: number,
+): RmapWalkControl<{
+  /** The `TTU_*` flags the walk was started with. */
+  flags: number;
+}> {
   if (flags & ~(TTU_RMAP_LOCKED | TTU_SPLIT_HUGE_PMD | TTU_SYNC | TTU_BATCH_FLUSH)) {
     throw new FolioError('EINVAL', folio, `rmap: try_to_migrate with flags ${flags.toString(16)}`);
   }

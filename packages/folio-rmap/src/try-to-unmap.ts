@@ -72,11 +72,17 @@ import {
 
 /** `enum ttu_flags` (include/linux/rmap.h). */
 export const TTU_USE_SHARED_ZEROPAGE = 0x2;
+/** Split a PMD mapping of the folio before unmapping. */
 export const TTU_SPLIT_HUGE_PMD = 0x4;
+/** Unmap mlocked folios too. */
 export const TTU_IGNORE_MLOCK = 0x8;
+/** Walk with PVMW_SYNC rather than skipping racy entries. */
 export const TTU_SYNC = 0x10;
+/** Replace the PTEs of a hwpoisoned page with hwpoison entries. */
 export const TTU_HWPOISON = 0x20;
+/** Defer TLB flushes to the caller's final {@link tryToUnmapFlush}. */
 export const TTU_BATCH_FLUSH = 0x40;
+/** The caller already holds the rmap lock. */
 export const TTU_RMAP_LOCKED = 0x80;
 
 const pteval = new PtEntry();
@@ -381,7 +387,14 @@ function folioNotMapped(rm: FolioRmap, folio: number): boolean {
  * caller checks `folioMapped` afterwards, as in the kernel.
  * @kernel try_to_unmap (mm/rmap.c)
  */
-export function tryToUnmap(rm: FolioRmap, folio: number, flags: number): RmapWalkControl<{ flags: number }> {
+export function tryToUnmap(
+  rm: FolioRmap,
+  folio: number,
+  flags: number,
+): RmapWalkControl<{
+  /** The `TTU_*` flags the walk was started with. */
+  flags: number;
+}> {
   const rwc: RmapWalkControl<{ flags: number }> = {
     arg: { flags },
     tryLock: false,

@@ -12,15 +12,25 @@ import type { AnonVma, AnonVmaChain } from './anon-vma.js';
 
 /** VMA flags the rmap reads (`include/linux/mm.h`). */
 export const VM_READ = 0x1;
+/** Writable. */
 export const VM_WRITE = 0x2;
+/** Executable. */
 export const VM_EXEC = 0x4;
+/** Shared mapping. */
 export const VM_SHARED = 0x8;
+/** May be made writable. */
 export const VM_MAYWRITE = 0x20;
+/** Shared mapping, even if read-only. */
 export const VM_MAYSHARE = 0x80;
+/** Stack that grows down. */
 export const VM_GROWSDOWN = 0x100;
+/** Raw PFNs without struct pages. */
 export const VM_PFNMAP = 0x400;
+/** userfaultfd write-protect tracking. */
 export const VM_UFFD_WP = 0x1000;
+/** mlocked. */
 export const VM_LOCKED = 0x2000;
+/** Memory-mapped I/O. */
 export const VM_IO = 0x4000;
 /** MADV_SEQUENTIAL: no recency, `folio_referenced` ignores this VMA. */
 export const VM_SEQ_READ = 0x8000;
@@ -28,8 +38,11 @@ export const VM_SEQ_READ = 0x8000;
 export const VM_RAND_READ = 0x10000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
+/** mlock pages as they are faulted in. */
 export const VM_LOCKONFAULT = 0x80000;
+/** hugetlbfs mapping. */
 export const VM_HUGETLB = 0x400000;
+/** Mix of struct-page and raw PFN mappings. */
 export const VM_MIXEDMAP = 0x10000000;
 /** `VM_DROPPABLE`: bit 40; never swapped, dropped under pressure. */
 export const VM_DROPPABLE = 2 ** 40;
@@ -45,9 +58,13 @@ export const MMF_UNSTABLE = 1 << 1;
 
 /** `mm->rss_stat` counters (`enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES }`). */
 export const MM_FILEPAGES = 0;
+/** Anonymous pages mapped. */
 export const MM_ANONPAGES = 1;
+/** Swap entries in the page tables. */
 export const MM_SWAPENTS = 2;
+/** Shmem pages mapped. */
 export const MM_SHMEMPAGES = 3;
+/** Number of `mm->rss_stat` counters. */
 export const NR_MM_COUNTERS = 4;
 
 /** `f_mode` bit: the file's pages are not reused (no recency). */

@@ -94,6 +94,7 @@ export interface SwapFolioOps {
 
 /** The default {@link SwapFolioOps}: folios on the machine's memmap. */
 export class MemmapFolios implements SwapFolioOps {
+  /** The machine whose memmap holds the folios. */
   readonly machine: Machine;
   private readonly mask: number;
   /** The memmap's section table (filled in place as sections come online) and its shift. */

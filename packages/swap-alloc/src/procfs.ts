@@ -65,44 +65,77 @@ export function formatSwapMeminfo(swap: Swap): string {
 
 /** One device as plain JSON. */
 export interface SwapDeviceState {
+  /** Index of the device in `swap_info[]`. */
   readonly type: number;
+  /** Path shown in /proc/swaps. */
   readonly name: string;
+  /** Device kind (`ssd`, `hdd`, `zram`, ...). */
   readonly kind: string;
+  /** `si->flags` (`SWP_*` bits). */
   readonly flags: number;
+  /** Priority. */
   readonly prio: number;
+  /** Usable slots. */
   readonly pages: number;
+  /** Slots in use. */
   readonly inusePages: number;
+  /** Whether the device is on the allocators' available lists. */
   readonly onAvail: boolean;
+  /** Cluster counts. */
   readonly clusters: {
+    /** Clusters of the device. */
     readonly total: number;
+    /** Clusters on the free list. */
     readonly free: number;
+    /** Clusters on the full list. */
     readonly full: number;
+    /** Clusters waiting for discard. */
     readonly discard: number;
+    /** Clusters on the nonfull list, per order. */
     readonly nonfull: readonly number[];
+    /** Clusters on the frag list, per order. */
     readonly frag: readonly number[];
+    /** Clusters per cluster flag name (`CLUSTER_FLAG_*`). */
     readonly byFlag: Readonly<Record<string, number>>;
   };
+  /** Swap count continuation pages in use. */
   readonly continuationPages: number;
+  /** I/O statistics. */
   readonly io: SwapInfo['io'];
 }
 
 /** The whole swap state as plain JSON. */
 export interface SwapState {
+  /** `nr_swap_pages`: free slots over all writable devices. */
   readonly nrSwapPages: number;
+  /** `total_swap_pages`. */
   readonly totalSwapPages: number;
+  /** Pages in the swap cache (NR_SWAPCACHE). */
   readonly nrSwapcache: number;
+  /** `vm.page-cluster`. */
   readonly pageCluster: number;
+  /** Whether VMA-based readahead is on. */
   readonly vmaRaEnabled: boolean;
+  /** Whether the old slot cache is on. */
   readonly slotCache: boolean;
+  /** Cluster size and orders. */
   readonly geometry: Swap['geo'];
+  /** The swapped-on devices, by type. */
   readonly devices: readonly SwapDeviceState[];
+  /** Every {@link SwapCounters} field (per-order arrays as lists). */
   readonly counters: Readonly<Record<string, number | readonly number[]>>;
+  /** The per-CPU cluster of each CPU and order that has one. */
   readonly percpuCluster: readonly {
+    /** The CPU. */
     readonly cpu: number;
+    /** The allocation order. */
     readonly order: number;
+    /** Device of the cluster. */
     readonly type: number;
+    /** Next slot to allocate from. */
     readonly offset: number;
   }[];
+  /** Slots held by the old slot cache. */
   readonly slotCacheEntries: number;
 }
 

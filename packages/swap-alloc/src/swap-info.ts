@@ -59,6 +59,7 @@ export class SwapInfo {
   readonly type: number;
   /** Path shown in /proc/swaps. */
   name: string;
+  /** Device kind; sets the default latencies and bandwidth. */
   readonly kind: SwapDeviceKind;
   /** `si->flags` (SWP_*). */
   flags: number;
@@ -92,6 +93,7 @@ export class SwapInfo {
   readonly ciOrder: Uint8Array;
   /** List links (`ci->list`), -1 = none. */
   readonly ciNext: Int32Array;
+  /** @internal */
   readonly ciPrev: Int32Array;
   /** List id the cluster is on (-1: off-list). */
   readonly ciList: Int8Array;
@@ -103,7 +105,9 @@ export class SwapInfo {
   readonly ciTablePfn: Float64Array;
   /** List heads and tails by list id (-1 = empty), and lengths. */
   readonly listHead: Int32Array;
+  /** @internal */
   readonly listTail: Int32Array;
+  /** @internal */
   readonly listLen: Int32Array;
   /** HDD: `si->global_cluster->next[order]`. */
   readonly globalNext: Float64Array;
@@ -128,15 +132,19 @@ export class SwapInfo {
   readErrorRate: number;
   /** Read latency, write latency (virtual ns per request) and bandwidth (bytes per virtual ns). */
   readLatencyNs: number;
+  /** Write latency (virtual ns per request). */
   writeLatencyNs: number;
+  /** Bandwidth (bytes per virtual ns). */
   bytesPerNs: number;
   /** Whether the device work is done by the CPU (zram: compression) rather than DMA. */
   readonly cpuBound: boolean;
   /** Virtual time until which the device is busy transferring. */
   busyUntilNs: number;
+  /** I/O statistics. */
   readonly io: SwapIoStats;
   /** `si->discard_work` / `si->reclaim_work`. */
   discardWork: WorkStruct | null;
+  /** @internal */
   reclaimWork: WorkStruct | null;
   /** Number of bad slots given at swapon (excluding the header). */
   readonly nrBad: number;

@@ -228,6 +228,7 @@ export function swapCacheClearShadow(swap: Swap, si: SwapInfo, ci: number, offse
 export interface SwapVmaRa {
   /** `vma->vm_start`, `vma->vm_end`. */
   readonly vmStart: number;
+  /** `vma->vm_end`. */
   readonly vmEnd: number;
   /** `vma->swap_readahead_info` (0 = never set: 4 hits). */
   swapReadaheadInfo: number;

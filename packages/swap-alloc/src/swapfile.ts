@@ -137,7 +137,9 @@ export interface SwaponOptions {
   readonly node?: number;
   /** Override latencies (virtual ns) and bandwidth (bytes per virtual second). */
   readonly readLatencyNs?: number;
+  /** Write latency (virtual ns per request). */
   readonly writeLatencyNs?: number;
+  /** Bandwidth (bytes per virtual second). */
   readonly bandwidthBytesPerSec?: number;
   /** Random read-error probability (0..1). */
   readonly readErrorRate?: number;
@@ -148,26 +150,37 @@ export class SwapError extends MmError {}
 
 /** Counters: vmstat events and the model's own. */
 export class SwapCounters {
+  /** Pages read from swap. @kernel PSWPIN */
   pswpin = 0;
+  /** Pages written to swap. @kernel PSWPOUT */
   pswpout = 0;
+  /** Pages read ahead. @kernel SWAP_RA */
   swapRa = 0;
+  /** Read-ahead pages that were then used. @kernel SWAP_RA_HIT */
   swapRaHit = 0;
+  /** Zero-filled pages swapped in without I/O. @kernel SWPIN_ZERO */
   swpinZero = 0;
+  /** Zero-filled pages swapped out without I/O. @kernel SWPOUT_ZERO */
   swpoutZero = 0;
+  /** PMD-sized folios swapped out whole. @kernel THP_SWPOUT */
   thpSwpout = 0;
   /** Large entries written, per order (the per-size mTHP `swpout` stat). */
   readonly mthpSwpout: Float64Array;
   /** Allocations served by the per-CPU cluster / by the slow path / failed, per order. */
   readonly allocFast: Float64Array;
+  /** Allocations served by the slow path, per order. */
   readonly allocSlow: Float64Array;
+  /** Allocations that failed, per order. */
   readonly allocFail: Float64Array;
   /** Order-0 allocations served by the old slot cache, and its refills. */
   slotCacheHit = 0;
+  /** Refills of the old slot cache. */
   slotCacheRefill = 0;
   /** Clusters isolated from a list by an allocator. */
   clusterIsolated = 0;
   /** Swap table allocations that needed the sleeping retry / that failed. */
   tableAllocSlow = 0;
+  /** Swap table allocations that failed. */
   tableAllocFail = 0;
   /** Continuation pages in use. */
   contPages = 0;
@@ -188,20 +201,29 @@ export class SwapCounters {
 
 /** Readahead state (`swapin_readahead_hits`, `prev_offset`, `last_readahead_pages`). */
 export interface SwapRaState {
+  /** Readahead pages used since the last window sizing. @kernel swapin_readahead_hits (mm/swap_state.c) */
   swapinReadaheadHits: number;
+  /** Offset of the previous fault, to detect sequential access. */
   prevOffset: number;
+  /** Size of the last readahead window (pages). */
   lastReadaheadPages: number;
 }
 
 /** The swap subsystem of a machine. */
 export class Swap {
+  /** The machine the subsystem belongs to. */
   readonly machine: Machine;
+  /** How the subsystem reads and changes folios. */
   readonly folios: SwapFolioOps;
+  /** Cluster size and orders. */
   readonly geo: SwapGeometry;
   /** `geo.clusterSize`, `geo.clusterShift`, `geo.nrOrders` as own fields (one load on hot paths). */
   readonly clusterSize: number;
+  /** log2 of `clusterSize`. */
   readonly clusterShift: number;
+  /** `SWAP_NR_ORDERS`: allocation orders the allocator serves. */
   readonly nrOrders: number;
+  /** Most devices that can be swapped on (`MAX_SWAPFILES`). */
   readonly maxSwapfiles: number;
   /** `swap_info[]`. */
   readonly swapInfo: (SwapInfo | null)[];
@@ -227,17 +249,21 @@ export class Swap {
   readonly swapLock: SpinLock;
   /** @internal `swap_avail_lock`. */
   readonly swapAvailLock: SpinLock;
+  /** Event counters. */
   readonly counters: SwapCounters;
   /** `vm.page-cluster`. */
   pageCluster: number;
   /** `vma_ra_enabled`. */
   vmaRaEnabled: boolean;
+  /** Readahead state. */
   readonly ra: SwapRaState;
   /** Swap tables take buddy pages (SWP_TABLE_USE_PAGE) rather than host memory only. */
   readonly tableFromPages: boolean;
   /** Host arrays of freed tables, reused. */
   readonly tablePool: Float64Array[];
+  /** Swap tables allocated. */
   nrTables: number;
+  /** Pages the swap tables take. */
   nrTablePages: number;
   /** Pages in the swap cache (NR_SWAPCACHE, machine-wide). */
   nrSwapcache: number;
@@ -249,6 +275,7 @@ export class Swap {
   debugVm: boolean;
   /** @internal The old slot cache (null when switched off; see `setSlotCache`). */
   slotCache: SlotCache | null;
+  /** @internal */
   readonly ioErrorPrng: Prng;
   /** swapon/swapoff events (`proc_poll_event`). */
   procPollEvent: number;

@@ -48,9 +48,13 @@ export function damonAgeForNewAttrs(age: number, oldAttrs: DamonAttrs, newAttrs:
 
 /** One region's counters, as {@link damonUpdateMonitoringResult} reads and writes them. */
 export interface DamonRegionCounters {
+  /** Accesses in the current window (samples). @kernel damon_region.nr_accesses */
   nrAccesses: number;
+  /** Moving-sum access frequency (bp of a sample). @kernel damon_region.nr_accesses_bp */
   nrAccessesBp: number;
+  /** Accesses in the previous window (samples). @kernel damon_region.last_nr_accesses */
   lastNrAccesses: number;
+  /** Aggregation intervals the frequency stayed similar. @kernel damon_region.age */
   age: number;
 }
 

@@ -21,7 +21,9 @@ export interface DamonIntervalsGoal {
   accessBp: number;
   /** Tune every this many aggregations; 0 turns tuning off. */
   aggrs: number;
+  /** Lower bound of the tuned sampling interval (µs). */
   minSampleUs: number;
+  /** Upper bound of the tuned sampling interval (µs). */
   maxSampleUs: number;
 }
 
@@ -36,8 +38,11 @@ export interface DamonAttrs {
   aggrInterval: number;
   /** How often the ops re-read the target layout (µs). */
   opsUpdateInterval: number;
+  /** Sampling interval auto-tuning goal. */
   intervalsGoal: DamonIntervalsGoal;
+  /** Fewest regions the adaptive split/merge keeps. */
   minNrRegions: number;
+  /** Most regions the adaptive split/merge keeps. */
   maxNrRegions: number;
   /** private: aggr/sample ratio; {@link damonSetAttrs} fills it when 0. */
   aggrSamples: number;
@@ -74,6 +79,7 @@ export const DAMON_OPS_NAMES: readonly string[] = ['vaddr', 'fvaddr', 'paddr'];
 
 /** Scratch out-parameter of {@link DamonOperations.applyScheme} (`*sz_filter_passed`). */
 export interface DamosApplyOut {
+  /** Bytes that passed the ops-layer filters. */
   szFilterPassed: number;
 }
 
@@ -83,6 +89,7 @@ export interface DamosApplyOut {
  * @kernel struct damon_operations (include/linux/damon.h)
  */
 export interface DamonOperations {
+  /** The `DAMON_OPS_*` id of the set (-1: none). */
   readonly id: number;
   /** Build the targets' initial regions. */
   init?(ctx: DamonCtx): void;
@@ -104,19 +111,25 @@ export interface DamonOperations {
 
 /** A request run by the kdamond in its main loop. @kernel struct damon_call_control (include/linux/damon.h) */
 export interface DamonCallControl {
+  /** The function to run; its result becomes `returnCode`. */
   fn: () => number;
   /** Run in every loop iteration until the kdamond stops (damon_call() returns at once). */
   repeat?: boolean;
+  /** What `fn` returned (set once it ran). */
   returnCode: number;
   /** Set when the kdamond ran (or cancelled) it. */
   completed: boolean;
+  /** Set when the kdamond stopped before running it. */
   canceled: boolean;
 }
 
 /** @kernel struct damos_walk_control (include/linux/damon.h) */
 export interface DamosWalkControl {
+  /** Called for each region a scheme was tried on, in the next apply pass. */
   walkFn: (ctx: DamonCtx, t: DamonTarget, r: number, s: Damos, szFilterPassed: number) => void;
+  /** Set when the walk finished. */
   completed: boolean;
+  /** Set when the kdamond stopped before the walk finished. */
   canceled: boolean;
 }
 
@@ -153,9 +166,13 @@ export interface DamonTracepoints {
 
 /** What the context needs from the machine it runs on (filled by damonStart). */
 export interface DamonCtxRun {
+  /** The DAMON subsystem it was started under. */
   readonly damon: Damon;
+  /** The machine it runs on. */
   readonly machine: Machine;
+  /** The kdamond task. */
   readonly task: Task;
+  /** CPU the kdamond runs on. */
   readonly cpu: number;
 }
 
@@ -164,11 +181,15 @@ export interface DamonCtxRun {
  * @kernel struct damon_ctx (include/linux/damon.h)
  */
 export class DamonCtx {
+  /** Monitoring attributes in force. */
   attrs: DamonAttrs;
   /** private: samples taken since the kdamond started. */
   passedSampleIntervals: number;
+  /** Sample count at which the next aggregation is due. */
   nextAggregationSis: number;
+  /** Sample count at which the next ops update is due. */
   nextOpsUpdateSis: number;
+  /** Sample count at which the next intervals tuning is due. */
   nextIntervalsTuneSis: number;
   /** private: bytes per score for quota prioritisation. */
   readonly regionsScoreHistogram: Float64Array;
@@ -176,8 +197,11 @@ export class DamonCtx {
   callControls: DamonCallControl[];
   /** private: the pending damos_walk() request. */
   walkControl: DamosWalkControl | null;
+  /** The operations set monitoring goes through. */
   ops: DamonOperations;
+  /** The monitoring targets. */
   adaptiveTargets: DamonTarget[];
+  /** The installed DAMOS schemes. */
   schemes: Damos[];
   /**
    * Minimum region size and alignment (DAMON_MIN_REGION = PAGE_SIZE; later
@@ -224,11 +248,17 @@ export class DamonCtx {
 
 /** The kdamond loop's per-iteration snapshot and step state. */
 export interface DamonLoopState {
+  /** @internal */
   phase: number;
+  /** @internal */
   snapNextAggregationSis: number;
+  /** @internal */
   snapNextOpsUpdateSis: number;
+  /** @internal */
   snapSampleInterval: number;
+  /** @internal */
   szLimit: number;
+  /** @internal */
   maxNrAccesses: number;
   /** Set when damon_stop() already ran the exit path. */
   stopped: boolean;
@@ -305,6 +335,7 @@ export function damonRand(ctx: DamonCtx, l: number, r: number): number {
  * the file-scope state of core.c and the ops sets.
  */
 export class Damon {
+  /** The machine DAMON runs on. */
   readonly machine: Machine;
   /** @kernel damon_registered_ops (mm/damon/core.c) */
   readonly registeredOps: (DamonOperations | null)[];

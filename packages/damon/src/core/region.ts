@@ -157,17 +157,25 @@ export class DamonTarget {
 
 /** A region as plain data (for tests, reports and JSON). */
 export interface DamonRegionState {
+  /** First address of the region. */
   readonly start: number;
+  /** End address (exclusive). */
   readonly end: number;
+  /** Accesses seen in the current aggregation window (samples). @kernel damon_region.nr_accesses */
   readonly nrAccesses: number;
+  /** `nrAccesses` kept as a moving sum, in bp of a sample. @kernel damon_region.nr_accesses_bp */
   readonly nrAccessesBp: number;
+  /** Aggregation intervals the access frequency stayed similar. @kernel damon_region.age */
   readonly age: number;
+  /** `nrAccesses` of the previous aggregation window. @kernel damon_region.last_nr_accesses */
   readonly lastNrAccesses: number;
 }
 
 /** An address range `[start, end)`. @kernel struct damon_addr_range (include/linux/damon.h) */
 export interface DamonAddrRange {
+  /** First address. */
   start: number;
+  /** End address (exclusive). */
   end: number;
 }
 

@@ -114,20 +114,27 @@ export const UINT_MAX = 0xffff_ffff;
 
 /** @kernel struct damos_access_pattern (include/linux/damon.h) */
 export interface DamosAccessPattern {
+  /** Smallest region size that matches (bytes). */
   minSzRegion: number;
+  /** Largest region size that matches (bytes). */
   maxSzRegion: number;
   /** In samples, compared against `nr_accesses_bp / 10000`. */
   minNrAccesses: number;
+  /** Most accesses that match (samples). */
   maxNrAccesses: number;
   /** In aggregation intervals. */
   minAgeRegion: number;
+  /** Oldest age that matches (aggregation intervals). */
   maxAgeRegion: number;
 }
 
 /** @kernel struct damos_quota_goal (include/linux/damon.h) */
 export interface DamosQuotaGoal {
+  /** A `DAMOS_QUOTA_*` metric. */
   metric: number;
+  /** Value of the metric the quota is tuned towards. */
   targetValue: number;
+  /** Last measured (or user-given) value of the metric. */
   currentValue: number;
   /** DAMOS_QUOTA_SOME_MEM_PSI_US: the PSI total at the last measurement (µs). */
   lastPsiTotal: number;
@@ -143,20 +150,27 @@ export interface DamosQuota {
   ms: number;
   /** Size quota in bytes. */
   sz: number;
+  /** Goals the effective size quota is tuned by. */
   goals: DamosQuotaGoal[];
   /** Effective size quota in bytes (0 = unlimited until computed). */
   esz: number;
+  /** Prioritisation weight of region size (permil). */
   weightSz: number;
+  /** Prioritisation weight of access frequency (permil). */
   weightNrAccesses: number;
+  /** Prioritisation weight of age (permil). */
   weightAge: number;
   /** private: throughput estimation. */
   totalChargedSz: number;
+  /** private: time spent applying the action, for the throughput estimate (ns). */
   totalChargedNs: number;
   /** private: the current charge window. */
   chargedSz: number;
   /** Start of the current charge window in jiffies (ms); 0 with nothing charged yet: no window yet. */
   chargedFrom: number;
+  /** Target to resume applying from when the quota ran out mid-target, or null. */
   chargeTargetFrom: DamonTarget | null;
+  /** Address to resume applying from in `chargeTargetFrom`. */
   chargeAddrFrom: number;
   /** private: the prioritisation cut-off. */
   minScore: number;
@@ -166,11 +180,15 @@ export interface DamosQuota {
 
 /** @kernel struct damos_watermarks (include/linux/damon.h) */
 export interface DamosWatermarks {
+  /** A `DAMOS_WMARK_*` metric. */
   metric: number;
   /** Check interval in µs. */
   interval: number;
+  /** Above this (metric units) the scheme deactivates. */
   high: number;
+  /** Below this and above `low` an inactive scheme activates. */
   mid: number;
+  /** Below this the scheme deactivates. */
   low: number;
   /** private */
   activated: boolean;
@@ -178,8 +196,11 @@ export interface DamosWatermarks {
 
 /** @kernel struct damos_filter (include/linux/damon.h) */
 export interface DamosFilter {
+  /** A `DAMOS_FILTER_TYPE_*` value. */
   type: number;
+  /** Whether the filter applies to memory that matches (true) or to memory that does not. */
   matching: boolean;
+  /** Allow (true) or reject (false) the memory the filter selects. */
   allow: boolean;
   /** DAMOS_FILTER_TYPE_MEMCG */
   memcgId: number;
@@ -188,16 +209,27 @@ export interface DamosFilter {
   /** DAMOS_FILTER_TYPE_TARGET */
   targetIdx: number;
   /** DAMOS_FILTER_TYPE_HUGEPAGE_SIZE: inclusive [min, max] */
-  szRange: { min: number; max: number };
+  szRange: {
+    /** Smallest folio size that matches (bytes). */
+    min: number;
+    /** Largest folio size that matches (bytes). */
+    max: number;
+  };
 }
 
 /** @kernel struct damos_stat (include/linux/damon.h) */
 export interface DamosStat {
+  /** Regions the action was tried on. */
   nrTried: number;
+  /** Bytes the action was tried on. */
   szTried: number;
+  /** Regions the action was applied to. */
   nrApplied: number;
+  /** Bytes the action was applied to. */
   szApplied: number;
+  /** Bytes that passed the ops-layer filters. */
   szOpsFilterPassed: number;
+  /** Times the quota was exceeded. */
   qtExceeds: number;
   /** Times the scheme reached the last region of a target in an apply pass (7.x). */
   nrSnapshots: number;
@@ -205,24 +237,33 @@ export interface DamosStat {
 
 /** @kernel struct damos_migrate_dests (include/linux/damon.h) */
 export interface DamosMigrateDests {
+  /** Destination nodes. */
   nodeIdArr: number[];
+  /** Weight of each destination node, parallel to `nodeIdArr`. */
   weightArr: number[];
 }
 
 /** @kernel struct damos (include/linux/damon.h) */
 export interface Damos {
+  /** Access pattern of the regions the action applies to. */
   pattern: DamosAccessPattern;
+  /** A `DAMOS_*` action. */
   action: number;
   /** 0 means the aggregation interval. */
   applyIntervalUs: number;
+  /** Time/size quota and its prioritisation. */
   quota: DamosQuota;
+  /** Watermarks that switch the scheme on and off. */
   wmarks: DamosWatermarks;
+  /** Destination node of `DAMOS_MIGRATE_{HOT,COLD}` (single destination). */
   targetNid: number;
+  /** Weighted destination nodes of `DAMOS_MIGRATE_{HOT,COLD}`. */
   migrateDests: DamosMigrateDests;
   /** Core-layer filters (addr, target), in installation order. */
   filters: DamosFilter[];
   /** Ops-layer filters (anon, active, memcg, young, hugepage_size, unmapped). */
   opsFilters: DamosFilter[];
+  /** The scheme's statistics. */
   stat: DamosStat;
   /** Stop applying once `stat.nrSnapshots` reaches this (0: no limit; 7.x). */
   maxNrSnapshots: number;

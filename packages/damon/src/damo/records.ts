@@ -13,26 +13,49 @@ import { pyD, textToBytes, textToNr, textToNs, textToUs } from './fmt-str.js';
 
 /** @kernel DamonIntervalsGoal (damo _damon.py) */
 export interface DamoIntervalsGoal {
+  /** Target ratio of observed to possible access events (bp). */
   accessBp: number;
+  /** Tune every this many aggregations (0: off). */
   aggrs: number;
+  /** Lower bound of the tuned sampling interval (µs). */
   minSampleUs: number;
+  /** Upper bound of the tuned sampling interval (µs). */
   maxSampleUs: number;
 }
 
 /** Monitoring intervals in µs. @kernel DamonIntervals (damo _damon.py) */
 export interface DamoIntervals {
+  /** Sampling interval (µs). */
   sample: number;
+  /** Aggregation interval (µs). */
   aggr: number;
+  /** Operations update interval (µs). */
   opsUpdate: number;
+  /** Auto-tuning goal. */
   intervalsGoal: DamoIntervalsGoal;
 }
 
 /** @kernel DamonRegion (damo _damon.py) */
 export interface DamoRegion {
+  /** First address. */
   start: number;
+  /** End address (exclusive). */
   end: number;
-  nrAccesses: { samples: number | null; percent: number | null };
-  age: { usec: number | null; aggrIntervals: number | null };
+  /** Access frequency in the unit(s) the record gives; null where unset. */
+  nrAccesses: {
+    /** Accesses seen per aggregation interval, in samples. */
+    samples: number | null;
+    /** The same as a percentage of the samples per aggregation interval. */
+    percent: number | null;
+  };
+  /** How long the access frequency has stayed similar; null where unset. */
+  age: {
+    /** In µs. */
+    usec: number | null;
+    /** In aggregation intervals. */
+    aggrIntervals: number | null;
+  };
+  /** Bytes that passed the ops filters (tried regions), or null. */
   szFilterPassed: number | null;
 }
 
@@ -42,17 +65,25 @@ export interface DamoSnapshot {
   startTime: number;
   /** ns */
   endTime: number;
+  /** The regions in address order. */
   regions: DamoRegion[];
+  /** Size of all the regions (bytes). */
   totalBytes: number;
 }
 
 /** @kernel DamonRecord (damo _damo_records.py) */
 export interface DamoRecord {
+  /** Index of the kdamond, or null when unknown. */
   kdamondIdx: number | null;
+  /** Index of the context, or null when unknown. */
   contextIdx: number | null;
+  /** Monitoring intervals, or null when unknown. */
   intervals: DamoIntervals | null;
+  /** Index of the scheme (tried-regions records), or null. */
   schemeIdx: number | null;
+  /** Id of the monitoring target. */
   targetId: number;
+  /** Snapshots in time order. */
   snapshots: DamoSnapshot[];
 }
 
@@ -79,6 +110,7 @@ export function damoAddUnsetUnit(r: DamoRegion, intervals: DamoIntervals): void 
 
 /** What {@link damoRecord} returns: the records being filled, and how to stop. */
 export interface DamoRecorder {
+  /** The records, one per target, filled as aggregations happen. */
   readonly records: DamoRecord[];
   /** Stop recording (restores the previous trace hook). */
   stop(): void;

@@ -38,20 +38,31 @@ export type DamoRegionBoxValue = 'size' | 'access_rate' | 'age' | 'none';
 
 /** Options of {@link damoReportAccess} (damo's command line options). */
 export interface DamoReportAccessOptions {
+  /** Report style (default `detailed`). */
   readonly style?: DamoAccessStyle;
   /** [size, access rate, age] weights (default [0, 100, 100]). */
   readonly temperatureWeights?: readonly [number, number, number];
+  /** Keys regions are sorted by (default `address`). */
   readonly sortRegionsBy?: readonly ('address' | 'access_rate' | 'age' | 'size' | 'temperature')[];
+  /** Keys of `sortRegionsBy` to sort in descending order. */
   readonly sortRegionsDsc?: readonly string[];
+  /** Print numbers without units (default false). */
   readonly rawNumber?: boolean;
+  /** Width of the `<heatmap>` keyword's map in columns (default 80). */
   readonly snapshotHeatmapWidth?: number;
+  /** Colour set of the `<heatmap>` keyword's map (default `gray`). */
   readonly snapshotHeatmapColorset?: string;
   /** Keep the ANSI colour codes damo prints (default true). */
   readonly color?: boolean;
+  /** Template printed before each record. */
   readonly formatRecordHead?: string;
+  /** Template printed after each record (default empty). */
   readonly formatRecordTail?: string;
+  /** Template printed before each snapshot. */
   readonly formatSnapshotHead?: string;
+  /** Template printed after each snapshot. */
   readonly formatSnapshotTail?: string;
+  /** Template printed for each region. */
   readonly formatRegion?: string;
   /** Percentiles the `*-percentiles` styles show: ≤ 3 numbers are Python `range()` arguments, more are the list. */
   readonly percentilesRange?: readonly number[];
@@ -61,17 +72,23 @@ export interface DamoReportAccessOptions {
   readonly regionBoxMinMaxLength?: readonly [number, number];
   /** Box height range in rows (default [1, 5]). */
   readonly regionBoxMinMaxHeight?: readonly [number, number];
+  /** Colour set of region boxes (default `gray`). */
   readonly regionBoxColorset?: string;
   /** Scales of length, colour and height (default log, linear, log). */
   readonly regionBoxScales?: readonly ['linear' | 'log', 'linear' | 'log', 'linear' | 'log'];
+  /** Where boxes align (default `left`). */
   readonly regionBoxAlign?: 'left' | 'right';
 }
 
 /** How {@link damoSnapshotHeatmap} draws: temperature weights, raw numbers, width in columns, colour set. */
 export interface DamoSnapshotHeatmapFormat {
+  /** [size, access rate, age] temperature weights. */
   readonly weights: readonly [number, number, number];
+  /** Print numbers without units. */
   readonly raw: boolean;
+  /** Width in columns. */
   readonly width: number;
+  /** Colour set name. */
   readonly colorset: string;
 }
 
@@ -496,8 +513,11 @@ function regionFormatters(fmt: Fmt): Formatter<[number, DamoRegion]>[] {
 /** damo's default templates. */
 export const DAMO_DEFAULT_RECORD_HEAD =
   'kdamond <kdamond index> / context <context index> / scheme <scheme index> / target id <target id> / recorded for <duration> from <abs start time>';
+/** damo's default snapshot head template. */
 export const DAMO_DEFAULT_SNAPSHOT_HEAD = 'monitored time: [<start time>, <end time>] (<duration>)\n<heatmap>';
+/** damo's default region line template. */
 export const DAMO_DEFAULT_REGION = '<index> addr <start address> size <size> access <access rate> age <age>';
+/** damo's default snapshot tail template. */
 export const DAMO_DEFAULT_SNAPSHOT_TAIL = 'memory bw estimate: <estimated memory bandwidth>\ntotal size: <total bytes>';
 
 function sortRegions(

@@ -24,22 +24,35 @@ import type { DamoRecord } from './records.js';
 
 /** @kernel GuideRegion (damo damo_record_info.py) */
 export interface DamoGuideRegion {
+  /** First address of the contiguous region. */
   readonly startAddr: number;
+  /** End address (exclusive). */
   readonly endAddr: number;
+  /** Σ size × nr_accesses over the snapshots, or null before it is computed. */
   heats: number | null;
 }
 
 /** @kernel GuideInfo (damo damo_record_info.py) */
 export interface DamoGuide {
+  /** Index of the kdamond, or null. */
   readonly kdamondIdx: number | null;
+  /** Index of the context, or null. */
   readonly contextIdx: number | null;
+  /** Index of the scheme, or null. */
   readonly schemeIdx: number | null;
+  /** Target id. */
   readonly tid: number;
+  /** Start of the first snapshot (ns). */
   readonly startTime: number;
+  /** End of the last snapshot (ns). */
   endTime: number;
+  /** Lowest address seen, or null. */
   lowestAddr: number | null;
+  /** Highest address seen, or null. */
   highestAddr: number | null;
+  /** Unmonitored address ranges between the regions. */
   gaps: [number, number][];
+  /** The address ranges monitored without gaps. */
   contigRegions: DamoGuideRegion[];
 }
 
@@ -143,13 +156,21 @@ export interface DamoHeatmapOptions {
   readonly output?: 'stdout' | 'raw' | 'png' | 'svg';
   /** [time, address] resolution (default [40, 80] for stdout/raw, [500, 500] for images). */
   readonly resol?: readonly [number, number];
+  /** Time range to draw [start, end) in ns (default the record's). */
   readonly timeRange?: readonly [number, number];
+  /** Address range to draw [start, end) (default per `drawRange`). */
   readonly addressRange?: readonly [number, number];
+  /** Draw the hottest contiguous region only (default) or all of them. */
   readonly drawRange?: 'hottest' | 'all';
+  /** Target id to draw (default the first record's). */
   readonly tid?: number;
+  /** Raw output gives absolute times (default false: relative). */
   readonly absTime?: boolean;
+  /** Raw output gives absolute addresses (default false: relative). */
   readonly absAddr?: boolean;
+  /** Colour set of the ASCII map (default `gray`). */
   readonly stdoutColorset?: string;
+  /** Omit the colour set legend under the ASCII map (default false). */
   readonly stdoutSkipColorsetExample?: boolean;
   /** Keep ANSI colour codes in the ASCII map (default true). */
   readonly color?: boolean;
@@ -157,12 +178,19 @@ export interface DamoHeatmapOptions {
 
 /** The heat grid: pixels[timeIdx][addrIdx], null where nothing was observed. */
 export interface DamoHeatmap {
+  /** Time of the first row (ns). */
   readonly timeStart: number;
+  /** Time per row (ns). */
   readonly timeUnit: number;
+  /** Number of rows. */
   readonly timeResol: number;
+  /** Address of the first column. */
   readonly addrStart: number;
+  /** Bytes per column. */
   readonly addrUnit: number;
+  /** Number of columns. */
   readonly addrResol: number;
+  /** The heat of each pixel, indexed [row][column]; null where nothing was observed. */
   readonly heat: (number | null)[][];
 }
 
@@ -265,8 +293,11 @@ function fmtAscii(hm: DamoHeatmap, colorset: string, printColorset: boolean): st
 
 /** The resolved ranges and the grids {@link damoReportHeatmap} draws. */
 export interface DamoHeatmapResult {
+  /** The time range drawn (ns). */
   readonly timeRange: readonly [number, number];
+  /** The address range of each map. */
   readonly addressRanges: readonly (readonly [number, number])[];
+  /** The maps, one per address range. */
   readonly heatmaps: readonly DamoHeatmap[];
 }
 

@@ -11,15 +11,25 @@ import type { DamoRecord, DamoRegion, DamoSnapshot } from './records.js';
 
 /** Options of {@link damoReportWss} (damo's defaults). */
 export interface DamoWssOptions {
+  /** Percentiles to print as Python `range()` arguments [start, stop, step] (default [0, 101, 25]). */
   readonly range?: readonly [number, number, number];
+  /** Snapshots skipped at the start of each record (default 20). */
   readonly excludeSamples?: number;
+  /** Least `nr_accesses` (samples) for a region to count in the working set (default 1). */
   readonly accThres?: number;
+  /** Least region size (bytes) to count in the working set (default 1). */
   readonly szThres?: number;
+  /** Time span (µs) of snapshots merged into one sample (default 1). */
   readonly workTime?: number;
+  /** Sort the distribution by size (default) or keep time order. */
   readonly sortby?: 'size' | 'time';
+  /** Width of the bars in columns; 0 prints none (default 59). */
   readonly nrColsBar?: number;
+  /** Print sizes in bytes without units (default false). */
   readonly rawNumber?: boolean;
+  /** Print every sample rather than the percentiles (default false). */
   readonly allWss?: boolean;
+  /** Sum the targets into one distribution (default true). */
   readonly collapseTargets?: boolean;
 }
 

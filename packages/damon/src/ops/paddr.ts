@@ -62,6 +62,7 @@ export interface DamonPaddrView extends DamonFolioView {
 
 /** Options of {@link damonPaddrOps}. */
 export interface DamonPaddrEnv {
+  /** The physical memory the ops check and act on. */
   readonly view: DamonPaddrView;
   /** The machine whose cost table prices the rmap walks (optional). */
   readonly machine?: Machine;

@@ -30,6 +30,7 @@ export class AccessArea {
   readonly start: number;
   /** Pages in the area. */
   readonly nrPages: number;
+  /** log2 of the page size. */
   readonly pageShift: number;
   /** log2(pages per clear cell). */
   readonly cellShift: number;
@@ -37,14 +38,19 @@ export class AccessArea {
   readonly clearSeq: Uint32Array;
   /** Painted segments, sorted and disjoint: [segStart, segEnd) in pages, touched at segSeq. */
   segStart: number[];
+  /** End (exclusive, pages) of each painted segment, parallel to `segStart`. */
   segEnd: number[];
+  /** Touch seq of each painted segment, parallel to `segStart`. */
   segSeq: number[];
   /** Random-access batches: seq and number of accesses, newest at `ringHead - 1`. */
   readonly ringSeq: Float64Array;
+  /** Accesses of each ring batch, parallel to `ringSeq`. */
   readonly ringN: Float64Array;
   /** Hit probability of each ring batch (cached: 1 − (1 − 1/P)^n). */
   readonly ringQ: Float64Array;
+  /** @internal */
   ringHead: number;
+  /** @internal */
   ringCount: number;
   /** Accesses of the random batches that fell out of the ring. */
   evictedN: number;

@@ -20,8 +20,11 @@ import { AccessArea } from './access-area.js';
 
 /** A mapping of the synthetic address space. */
 export interface SyntheticVma {
+  /** First address. */
   readonly start: number;
+  /** End address (exclusive). */
   readonly end: number;
+  /** Name of the mapping (a masim region, `[stack]`, ...). */
   readonly name: string;
   /** The access state when the workload may touch this mapping, else null. */
   readonly area: AccessArea | null;
@@ -29,9 +32,13 @@ export interface SyntheticVma {
 
 /** A madvise() call DAMOS made (what would be applied). */
 export interface SyntheticMadvise {
+  /** Virtual time of the call (ns). */
   readonly timeNs: number;
+  /** First address. */
   readonly start: number;
+  /** Length in bytes. */
   readonly len: number;
+  /** The `MADV_*` advice. */
   readonly behavior: number;
 }
 
@@ -55,6 +62,7 @@ export interface TouchLog {
 export interface SyntheticAddressSpaceOptions {
   /** Clock source (virtual ns); default: a manual clock advanced with {@link SyntheticAddressSpace.advanceTo}. */
   readonly machine?: Machine;
+  /** Page size in bytes (default 4096). */
   readonly pageSize?: number;
   /** The process id the space stands for (DAMON target pid). */
   readonly pid?: number;
@@ -67,8 +75,11 @@ export interface SyntheticAddressSpaceOptions {
  */
 export class SyntheticAddressSpace implements DamonMmView {
   readonly pageSize: number;
+  /** log2 of `pageSize`. */
   readonly pageShift: number;
+  /** The process id DAMON targets. */
   readonly pid: number;
+  /** The machine whose clock drives the space, or null (manual clock). */
   readonly machine: Machine | null;
   /** Mappings in address order. */
   readonly vmas: SyntheticVma[];

@@ -26,7 +26,9 @@ export type MasimRwMode = 'ro' | 'wo' | 'rw';
 
 /** A region of a masim config. */
 export interface MasimRegion {
+  /** Name patterns refer to it by. */
   readonly name: string;
+  /** Size in bytes. */
   readonly sizeBytes: number;
   /** Data file loaded at initialisation, or null (`none`/absent). */
   readonly initDataFile: string | null;
@@ -34,30 +36,43 @@ export interface MasimRegion {
 
 /** An access pattern of a phase. */
 export interface MasimPattern {
+  /** Name of the region accessed. */
   readonly region: string;
+  /** Random (true) or sequential access. */
   readonly randomAccess: boolean;
+  /** Stride of sequential access (bytes). */
   readonly strideBytes: number;
+  /** Weight of the pattern when picking the next batch's pattern. */
   readonly probability: number;
+  /** Read, write or both. */
   readonly rwMode: MasimRwMode;
 }
 
 /** A phase of a masim config. */
 export interface MasimPhase {
+  /** Name of the phase. */
   readonly name: string;
+  /** Duration of the phase (ms). */
   readonly timeMs: number;
+  /** Access patterns run during the phase. */
   readonly patterns: readonly MasimPattern[];
 }
 
 /** A parsed masim config. */
 export interface MasimConfig {
+  /** The memory regions. */
   readonly regions: readonly MasimRegion[];
+  /** The phases, run in order. */
   readonly phases: readonly MasimPhase[];
 }
 
 /** A config that does not parse; `line` is 1-based in the original text. */
 export class MasimConfigError extends MmError {
+  /** Name of the config file. */
   readonly file: string;
+  /** Line of the error (1-based). */
   readonly line: number;
+  /** Text of the offending line. */
   readonly text: string;
 
   constructor(file: string, line: number, text: string, message: string) {
@@ -225,9 +240,13 @@ export interface MasimWorkloadOptions {
 
 /** A region of the workload as laid out in the address space. */
 export interface MasimLaidOutRegion {
+  /** The config region's name. */
   readonly name: string;
+  /** First address of the mapping. */
   readonly start: number;
+  /** Size in bytes. */
   readonly sizeBytes: number;
+  /** Index of its access area in the address space. */
   readonly areaIdx: number;
 }
 
@@ -236,28 +255,46 @@ export const SYNTHETIC_TEXT_START = 0x5555_5555_4000;
 /** Default top of the mmap area for workload regions. */
 export const SYNTHETIC_MMAP_BASE = 0x7fff_f7a0_0000;
 /** Stack mapping of the synthetic process. */
-export const SYNTHETIC_STACK = { start: 0x7fff_fffd_e000, end: 0x7fff_ffff_f000 } as const;
+export const SYNTHETIC_STACK = {
+  /** First address of the stack mapping. */
+  start: 0x7fff_fffd_e000,
+  /** End (exclusive) of the stack mapping. */
+  end: 0x7fff_ffff_f000,
+} as const;
 
 /**
  * A masim config running on a synthetic address space (see the file header).
  */
 export class MasimWorkload implements SyntheticWorkload {
+  /** The config being run. */
   readonly config: MasimConfig;
+  /** The config's regions as mapped. */
   readonly regions: MasimLaidOutRegion[];
+  /** Virtual time per access (ns). */
   readonly nsPerAccess: number;
+  /** Timed steps each access batch is split into. */
   readonly subBatches: number;
+  /** How many times the phases are run. */
   readonly repeat: number;
+  /** The PRNG patterns and random accesses draw from. */
   readonly prng: Prng;
   /** Phase being run (index into config.phases), and repetition. */
   phaseIdx: number;
+  /** Repetition being run (0-based). */
   round: number;
   /** Virtual time the current phase started / the next batch starts. */
   phaseStartNs: number;
+  /** Virtual time the next batch starts. */
   nextBatchNs: number;
   /** Accesses performed so far. */
   nrAccesses: number;
   /** When each phase started (virtual ns), in run order. */
-  readonly phaseLog: { name: string; startNs: number }[];
+  readonly phaseLog: {
+    /** Phase name. */
+    name: string;
+    /** Virtual time it started (ns). */
+    startNs: number;
+  }[];
   private readonly lastIdx: Float64Array[];
   private readonly regionByName: Map<string, MasimLaidOutRegion>;
   private done: boolean;

@@ -13,7 +13,9 @@ export const EACCES = 13;
 
 /** A parse result: the value, or a negative errno. */
 export interface KstrtoResult {
+  /** 0, or a negative errno (`-EINVAL`, `-ERANGE`). */
   readonly err: number;
+  /** The parsed value (0 on error). */
   readonly value: number;
 }
 

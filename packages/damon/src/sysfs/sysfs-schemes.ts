@@ -34,13 +34,17 @@ import { EINVAL, fmtUl, kstrtobool, kstrtoint, kstrtouint, kstrtoul, sysfsStreq 
 
 /** A sysfs attribute: `show` returns the file text, `store` 0-or-bytes or a negative errno. */
 export interface SysfsAttr {
+  /** Read the file: its text. */
   show(): string;
+  /** Write `buf` to the file: bytes consumed, or a negative errno. Absent on read-only files. */
   store?(buf: string): number;
 }
 
 /** A sysfs directory: its attribute files and subdirectories. */
 export interface SysfsNode {
+  /** Attribute files by name. */
   readonly files: Record<string, SysfsAttr>;
+  /** Subdirectories by name (built on each call, as they change with the `nr_*` files). */
   dirs(): Record<string, SysfsNode>;
 }
 
@@ -135,7 +139,9 @@ export function nrDirAttr<T>(arr: T[], mk: () => T, busy: () => boolean, rm?: (x
 
 /** A [min, max] directory of unsigned longs. @kernel struct damon_sysfs_ul_range (mm/damon/sysfs-common.h) */
 export interface UlRange {
+  /** `min` */
   min: number;
+  /** `max` */
   max: number;
 }
 
@@ -162,67 +168,145 @@ export const FILTER_LAYER_OPS = 2;
 
 /** @kernel struct damon_sysfs_scheme_filter (mm/damon/sysfs-schemes.c) */
 export interface SysfsSchemeFilter {
+  /** Which directory it is in (core, ops, or the mixed `filters`). */
   layer: number;
+  /** `type`: a `DAMOS_FILTER_TYPE_*` value. */
   type: number;
+  /** `matching` */
   matching: boolean;
+  /** `allow` */
   allow: boolean;
+  /** `memcg_path`: of memcg filters. */
   memcgPath: string;
+  /** `addr_start`: of address filters. */
   addrStart: number;
+  /** `addr_end`: of address filters. */
   addrEnd: number;
+  /** `damon_target_idx`: of target filters. */
   targetIdx: number;
+  /** `min`: of hugepage size filters. */
   szMin: number;
+  /** `max`: of hugepage size filters. */
   szMax: number;
 }
 
 /** @kernel struct damos_sysfs_quota_goal (mm/damon/sysfs-schemes.c) */
 export interface SysfsQuotaGoal {
+  /** `target_metric`: a `DAMOS_QUOTA_*` metric. */
   metric: number;
+  /** `target_value` */
   targetValue: number;
+  /** `current_value` */
   currentValue: number;
+  /** `nid`: node of the node memory metrics. */
   nid: number;
 }
 
 /** @kernel struct damon_sysfs_scheme_region (mm/damon/sysfs-schemes.c) */
 export interface SysfsTriedRegion {
+  /** `start` */
   readonly start: number;
+  /** `end` */
   readonly end: number;
+  /** `nr_accesses` */
   readonly nrAccesses: number;
+  /** `age` */
   readonly age: number;
+  /** `sz_filter_passed` */
   readonly szFilterPassed: number;
 }
 
 /** @kernel struct damon_sysfs_scheme (mm/damon/sysfs-schemes.c) */
 export interface SysfsScheme {
+  /** `action`: a `DAMOS_*` action. */
   action: number;
+  /** `target_nid`: migration destination. */
   targetNid: number;
+  /** `apply_interval_us` (0: the aggregation interval). */
   applyIntervalUs: number;
-  accessPattern: { sz: UlRange; nrAccesses: UlRange; age: UlRange };
+  /** The `access_pattern` directory. */
+  accessPattern: {
+    /** `sz/{min,max}`: region size range (bytes). */
+    sz: UlRange;
+    /** `nr_accesses/{min,max}`: access frequency range (samples per aggregation). */
+    nrAccesses: UlRange;
+    /** `age/{min,max}`: age range (aggregation intervals). */
+    age: UlRange;
+  };
+  /** The `quotas` directory. */
   quotas: {
+    /** `ms`: time quota. */
     ms: number;
+    /** `bytes`: size quota. */
     bytes: number;
+    /** `reset_interval_ms`: charge window. */
     resetIntervalMs: number;
+    /** `effective_bytes`: the tuned size quota (read-only). */
     effectiveBytes: number;
-    weights: { sz: number; nrAccesses: number; age: number };
+    /** The `weights` directory: prioritisation weights in permil. */
+    weights: {
+      /** `sz_permil` */
+      sz: number;
+      /** `nr_accesses_permil` */
+      nrAccesses: number;
+      /** `age_permil` */
+      age: number;
+    };
+    /** The `goals` directory. */
     goals: SysfsQuotaGoal[];
   };
-  watermarks: { metric: number; intervalUs: number; high: number; mid: number; low: number };
+  /** The `watermarks` directory. */
+  watermarks: {
+    /** `metric`: a `DAMOS_WMARK_*` value. */
+    metric: number;
+    /** `interval_us`: how often the metric is checked. */
+    intervalUs: number;
+    /** `high` watermark (metric units). */
+    high: number;
+    /** `mid` watermark (metric units). */
+    mid: number;
+    /** `low` watermark (metric units). */
+    low: number;
+  };
+  /** The `core_filters` directory. */
   coreFilters: SysfsSchemeFilter[];
+  /** The `ops_filters` directory. */
   opsFilters: SysfsSchemeFilter[];
+  /** The `filters` directory (either layer, as the type decides). */
   filters: SysfsSchemeFilter[];
-  dests: { id: number; weight: number }[];
+  /** The `dests` directory: migration destinations. */
+  dests: {
+    /** `id`: destination node. */
+    id: number;
+    /** `weight`: share of the migrated memory. */
+    weight: number;
+  }[];
+  /** The `stats` directory, filled by `update_schemes_stats`. */
   stats: {
+    /** `nr_tried` */
     nrTried: number;
+    /** `sz_tried` */
     szTried: number;
+    /** `nr_applied` */
     nrApplied: number;
+    /** `sz_applied` */
     szApplied: number;
+    /** `sz_ops_filter_passed` */
     szOpsFilterPassed: number;
+    /** `qt_exceeds` */
     qtExceeds: number;
     /** 7.x */
     nrSnapshots: number;
     /** 7.x: written by the user, handed to the scheme. */
     maxNrSnapshots: number;
   };
-  triedRegions: { totalBytes: number; regions: SysfsTriedRegion[] };
+  /** The `tried_regions` directory, filled by `update_schemes_tried_{regions,bytes}`. */
+  triedRegions: {
+    /** `total_bytes`: size of all the regions the scheme was tried on. */
+    totalBytes: number;
+    /** One subdirectory per region. */
+    regions: SysfsTriedRegion[];
+  };
 }
 
 /** A scheme directory with the kernel's defaults. @kernel damon_sysfs_scheme_alloc (mm/damon/sysfs-schemes.c) */

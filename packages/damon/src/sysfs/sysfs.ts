@@ -79,33 +79,58 @@ export const DAMON_SYSFS_CMDS: readonly string[] = [
 
 /** @kernel struct damon_sysfs_target (mm/damon/sysfs.c) */
 export interface SysfsTarget {
+  /** `pid_target` */
   pid: number;
+  /** `obsolete_target` */
   obsolete: boolean;
+  /** The `regions` directory: initial monitoring regions. */
   regions: DamonAddrRange[];
 }
 
 /** @kernel struct damon_sysfs_context (mm/damon/sysfs.c) */
 export interface SysfsContext {
+  /** `operations`: the `DAMON_OPS_*` id. */
   opsId: number;
+  /** The `monitoring_attrs` directory. */
   attrs: {
+    /** The `intervals` directory. */
     intervals: {
+      /** `sample_us` */
       sampleUs: number;
+      /** `aggr_us` */
       aggrUs: number;
+      /** `update_us` */
       updateUs: number;
-      goal: { accessBp: number; aggrs: number; minSampleUs: number; maxSampleUs: number };
+      /** The `intervals_goal` directory (auto-tuning). */
+      goal: {
+        /** `access_bp`: target ratio of observed to possible access events (bp). */
+        accessBp: number;
+        /** `aggrs`: tune every this many aggregations (0: off). */
+        aggrs: number;
+        /** `min_sample_us`: lower bound of the tuned sampling interval. */
+        minSampleUs: number;
+        /** `max_sample_us`: upper bound of the tuned sampling interval. */
+        maxSampleUs: number;
+      };
     };
+    /** The `nr_regions` directory: `min` and `max`. */
     nrRegions: UlRange;
   };
+  /** The `targets` directory. */
   targets: SysfsTarget[];
+  /** The `schemes` directory. */
   schemes: SysfsScheme[];
 }
 
 /** @kernel struct damon_sysfs_kdamond (mm/damon/sysfs.c) */
 export interface SysfsKdamond {
+  /** The `contexts` directory. */
   contexts: SysfsContext[];
+  /** `refresh_ms`: update the stats files this often (0: never). */
   refreshMs: number;
   /** The context built by the last `on` (kept after `off` so results stay readable). */
   damonCtx: DamonCtx | null;
+  /** @internal */
   repeatCall: DamonCallControl | null;
 }
 
@@ -142,7 +167,9 @@ export const DAMON_SYSFS_ROOT = '/sys/kernel/mm/damon/admin';
  * DAMON's sysfs admin tree over a {@link Damon} (see the file header).
  */
 export class DamonSysfs {
+  /** The DAMON subsystem the tree administers. */
   readonly damon: Damon;
+  /** The `kdamonds` directory. */
   readonly kdamonds: SysfsKdamond[];
   private locked: boolean;
   private readonly opts: DamonSysfsOptions;

@@ -112,17 +112,29 @@ export interface ArchDescriptor {
 
 /** PTRS_PER_{PTE,PMD,PUD,P4D,PGD} and the shifts, as one record (for reports). */
 export interface GeometrySummary {
+  /** Name of the configuration. */
   readonly name: string;
+  /** Levels that have tables (`CONFIG_PGTABLE_LEVELS`). */
   readonly levels: number;
+  /** log2 of the page size. @kernel PAGE_SHIFT */
   readonly PAGE_SHIFT: number;
+  /** log2 of the bytes a PMD entry maps. @kernel PMD_SHIFT */
   readonly PMD_SHIFT: number;
+  /** log2 of the bytes a PUD entry maps. @kernel PUD_SHIFT */
   readonly PUD_SHIFT: number;
+  /** log2 of the bytes a P4D entry maps. @kernel P4D_SHIFT */
   readonly P4D_SHIFT: number;
+  /** log2 of the bytes a PGD entry maps. @kernel PGDIR_SHIFT */
   readonly PGDIR_SHIFT: number;
+  /** Entries per PTE table. @kernel PTRS_PER_PTE */
   readonly PTRS_PER_PTE: number;
+  /** Entries per PMD table (1 when folded). @kernel PTRS_PER_PMD */
   readonly PTRS_PER_PMD: number;
+  /** Entries per PUD table (1 when folded). @kernel PTRS_PER_PUD */
   readonly PTRS_PER_PUD: number;
+  /** Entries per P4D table (1 when folded). @kernel PTRS_PER_P4D */
   readonly PTRS_PER_P4D: number;
+  /** Entries per PGD. @kernel PTRS_PER_PGD */
   readonly PTRS_PER_PGD: number;
 }
 

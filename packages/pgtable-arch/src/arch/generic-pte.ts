@@ -48,9 +48,13 @@ const PFN_HI = 0xfffff;
 
 /** Options of the generic layout. */
 export interface GenericPteOptions {
+  /** Name of the layout. */
   readonly name: string;
+  /** log2 of the page size. */
   readonly pageShift: number;
+  /** The layout has a soft-dirty bit (`CONFIG_HAVE_ARCH_SOFT_DIRTY`). */
   readonly softDirty: boolean;
+  /** The layout has a uffd-wp bit (`CONFIG_HAVE_ARCH_USERFAULTFD_WP`). */
   readonly uffdWp: boolean;
   /** log2 of a PMD leaf's bytes (for `pmd_pfn()` alignment). */
   readonly pmdShift: number;

@@ -79,6 +79,7 @@ export class X86Pte extends ArchPte {
   readonly name: string;
   readonly features: PteFeatures;
   readonly pageShift = 12;
+  /** 64-bit format (true) or the 32-bit two-level one. */
   readonly is64: boolean;
   /** PTE_PFN_MASK, low and high words. */
   private readonly pfnLo: number;

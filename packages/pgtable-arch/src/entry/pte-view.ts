@@ -125,8 +125,11 @@ export class PteView {
  * or standalone for a descriptor.
  */
 export class EntryCodec {
+  /** The architecture configuration. */
   readonly desc: ArchDescriptor;
+  /** The configuration's entry codec. */
   readonly codec: ArchPte;
+  /** The configuration's swap-entry operations. */
   readonly swap: Swapops;
   private readonly e: SwpEntry;
   private readonly prot: PteVal;

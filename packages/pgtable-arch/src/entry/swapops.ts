@@ -50,19 +50,31 @@ export interface SwapTypeConfig {
  * A type the configuration lacks is -1.
  */
 export class SwapTypes {
+  /** Hwpoison types (1 with CONFIG_MEMORY_FAILURE, else 0). @kernel SWP_HWPOISON_NUM */
   readonly SWP_HWPOISON_NUM: number;
+  /** Migration types (3 with CONFIG_MIGRATION, else 0). @kernel SWP_MIGRATION_NUM */
   readonly SWP_MIGRATION_NUM: number;
+  /** Device-private/exclusive types (3 with CONFIG_DEVICE_PRIVATE, else 0). @kernel SWP_DEVICE_NUM */
   readonly SWP_DEVICE_NUM: number;
+  /** PTE marker types (always 1). @kernel SWP_PTE_MARKER_NUM */
   readonly SWP_PTE_MARKER_NUM = 1;
   /** Real swap devices: types 0 .. MAX_SWAPFILES-1. */
   readonly MAX_SWAPFILES: number;
+  /** Type of hwpoison entries (-1 when absent). @kernel SWP_HWPOISON */
   readonly SWP_HWPOISON: number;
+  /** Type of read migration entries (-1 when absent). @kernel SWP_MIGRATION_READ */
   readonly SWP_MIGRATION_READ: number;
+  /** Type of exclusive read migration entries (-1 when absent). @kernel SWP_MIGRATION_READ_EXCLUSIVE */
   readonly SWP_MIGRATION_READ_EXCLUSIVE: number;
+  /** Type of write migration entries (-1 when absent). @kernel SWP_MIGRATION_WRITE */
   readonly SWP_MIGRATION_WRITE: number;
+  /** Type of writable device-private entries (-1 when absent). @kernel SWP_DEVICE_WRITE */
   readonly SWP_DEVICE_WRITE: number;
+  /** Type of read-only device-private entries (-1 when absent). @kernel SWP_DEVICE_READ */
   readonly SWP_DEVICE_READ: number;
+  /** Type of device-exclusive entries (-1 when absent). @kernel SWP_DEVICE_EXCLUSIVE */
   readonly SWP_DEVICE_EXCLUSIVE: number;
+  /** Type of PTE marker entries. @kernel SWP_PTE_MARKER */
   readonly SWP_PTE_MARKER: number;
 
   constructor(c: SwapTypeConfig = {}) {
@@ -91,7 +103,9 @@ export const MAX_SWAPFILES = SWAP_TYPES.MAX_SWAPFILES;
 
 /** A `swp_entry_t`: swap type and offset. */
 export class SwpEntry {
+  /** Swap type (a device, or one of the {@link SwapTypes} special types). */
   type: number;
+  /** Offset within the type (a slot, a PFN or marker bits). */
   offset: number;
   constructor(type = 0, offset = 0) {
     this.type = type;
@@ -111,16 +125,27 @@ export class SwpEntry {
  * @kernel enum softleaf_type (include/linux/leafops.h), plus PRESENT
  */
 export const LEAF_KIND = {
+  /** An empty entry. @kernel SOFTLEAF_NONE */
   NONE: 0,
+  /** A present mapping (not a software leaf). */
   PRESENT: 1,
+  /** A swap entry. @kernel SOFTLEAF_SWAP */
   SWAP: 2,
+  /** Migration entry of a read-only mapping. @kernel SOFTLEAF_MIGRATION_READ */
   MIGRATION_READ: 3,
+  /** Migration entry of an exclusive anon read-only mapping. @kernel SOFTLEAF_MIGRATION_READ_EXCLUSIVE */
   MIGRATION_READ_EXCLUSIVE: 4,
+  /** Migration entry of a writable mapping. @kernel SOFTLEAF_MIGRATION_WRITE */
   MIGRATION_WRITE: 5,
+  /** Read-only device-private entry. @kernel SOFTLEAF_DEVICE_PRIVATE_READ */
   DEVICE_PRIVATE_READ: 6,
+  /** Writable device-private entry. @kernel SOFTLEAF_DEVICE_PRIVATE_WRITE */
   DEVICE_PRIVATE_WRITE: 7,
+  /** Device-exclusive entry. @kernel SOFTLEAF_DEVICE_EXCLUSIVE */
   DEVICE_EXCLUSIVE: 8,
+  /** Hardware-poisoned page. @kernel SOFTLEAF_HWPOISON */
   HWPOISON: 9,
+  /** A PTE marker. @kernel SOFTLEAF_MARKER */
   MARKER: 10,
 } as const;
 /** A {@link LEAF_KIND} value. */
@@ -145,7 +170,9 @@ export const LEAF_KIND_NAMES = [
  * half of `swapops.h`/`leafops.h` on top of the codec's `__swp_*` helpers.
  */
 export class Swapops {
+  /** The architecture's entry codec (`__swp_*` helpers). */
   readonly codec: ArchPte;
+  /** The configuration's swap type numbers. */
   readonly types: SwapTypes;
   /** `SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT`. */
   readonly SWP_PFN_BITS: number;

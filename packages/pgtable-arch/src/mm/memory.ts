@@ -66,7 +66,9 @@ import { ptePut, pteTrygetMapLock } from './pte-ref.js';
 
 /** The parts of a `vm_area_struct` the page-table layer reads. */
 export interface PgtableVma extends GatherVma {
+  /** First address. @kernel vm_area_struct.vm_start */
   readonly start: number;
+  /** End address (exclusive). @kernel vm_area_struct.vm_end */
   readonly end: number;
   /** `vma_is_anonymous()`. */
   readonly anonymous: boolean;

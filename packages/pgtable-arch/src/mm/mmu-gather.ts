@@ -95,12 +95,19 @@ export interface GatherVma {
 
 /** Counters of all gathers of a context. */
 export interface MmuGatherStats {
+  /** Gathers started. */
   readonly gathers: number;
+  /** TLB flushes issued. */
   readonly tlbFlushes: number;
+  /** Pages freed after their flush. */
   readonly pagesFreed: number;
+  /** Page tables freed after their flush. */
   readonly tablesFreed: number;
+  /** Pages whose rmap removal waited for the flush. */
   readonly delayedRmaps: number;
+  /** Extra batch pages allocated. */
   readonly batchPagesAllocated: number;
+  /** Flushes forced by full batches. */
   readonly forcedFlushes: number;
 }
 
@@ -143,8 +150,11 @@ interface TableBatch {
  * `struct mmu_gather`. Reuse one per caller: `tlbGatherMmu()` resets it.
  */
 export class MmuGather {
+  /** The page tables gathered from. */
   readonly pt: PageTables;
+  /** Callbacks that free pages and tables. */
   readonly ops: MmuGatherOps;
+  /** The address space being gathered, or null between uses. @kernel mmu_gather.mm */
   mm: MmPgtables | null;
   /** Tearing down the whole address space. */
   fullmm: boolean;
@@ -154,16 +164,23 @@ export class MmuGather {
   freedTables: boolean;
   /** Some entry of the local or active batch has a delayed rmap. */
   delayedRmap: boolean;
+  /** PTE entries were cleared. @kernel mmu_gather.cleared_ptes */
   clearedPtes: boolean;
+  /** PMD entries were cleared. @kernel mmu_gather.cleared_pmds */
   clearedPmds: boolean;
+  /** PUD entries were cleared. @kernel mmu_gather.cleared_puds */
   clearedPuds: boolean;
+  /** P4D entries were cleared. @kernel mmu_gather.cleared_p4ds */
   clearedP4ds: boolean;
   /** Sticky VMA flags seen (`vma_exec`, `vma_huge`, `vma_pfn`). */
   vmaExec: boolean;
+  /** A hugetlb VMA was seen. @kernel mmu_gather.vma_huge */
   vmaHuge: boolean;
+  /** A PFN-mapped VMA was seen. @kernel mmu_gather.vma_pfn */
   vmaPfn: boolean;
   /** Range to flush: [start, end). */
   start: number;
+  /** End of the range to flush (exclusive). @kernel mmu_gather.end */
   end: number;
   /** Extra batches in use. */
   batchCount: number;

@@ -52,7 +52,9 @@ export const PVMW_PGTABLE_CROSSED = 1 << 16;
 
 /** A VMA as the rmap walk sees it. */
 export interface RmapVma {
+  /** `vma->vm_start`. */
   readonly start: number;
+  /** `vma->vm_end`. */
   readonly end: number;
   /** `vma->vm_mm`. */
   readonly mm: MmPgtables;

@@ -36,7 +36,9 @@ import type { MmPgtables, PageTables } from '../table/page-tables.js';
 
 /** An address marker: a section header in the dump. */
 export interface PtdumpMarker {
+  /** Address the section starts at. */
   readonly start: number;
+  /** Section name printed. */
   readonly name: string;
 }
 
@@ -54,6 +56,7 @@ export interface PtdumpOptions {
 
 /** What a dump produced. */
 export interface PtdumpResult {
+  /** The dump as text. */
   readonly text: string;
   /** Pages found writable and executable (with `checkWx`). */
   readonly wxPages: number;
@@ -382,8 +385,11 @@ export function ptdumpCheckWx(
   mm: MmPgtables,
   options: Omit<PtdumpOptions, 'checkWx'> = {},
 ): {
+  /** No W+X page was found. */
   passed: boolean;
+  /** W+X pages found. */
   wxPages: number;
+  /** What the kernel would log. */
   messages: string[];
 } {
   const pt = mm.pt;

@@ -186,6 +186,7 @@ export class Arm64Walker implements HardwareWalker {
   private readonly contPtes: number;
   private readonly contPmdPages: number;
   private readonly pmdShift: number;
+  /** Walks done. */
   nrWalks: number;
 
   constructor(pt: PageTables) {
@@ -276,6 +277,7 @@ export class Arm64Walker implements HardwareWalker {
 export class RiscvWalker implements HardwareWalker {
   private readonly g: WalkGeometry;
   private readonly svadu: boolean;
+  /** Walks done. */
   nrWalks: number;
 
   constructor(pt: PageTables) {
@@ -335,6 +337,7 @@ export class GenericWalker implements HardwareWalker {
   private readonly g: WalkGeometry;
   private readonly hwAd: boolean;
   private readonly pageShift: number;
+  /** Walks done. */
   nrWalks: number;
 
   constructor(pt: PageTables) {
@@ -390,7 +393,10 @@ export class GenericWalker implements HardwareWalker {
 }
 
 /** A walker with a walk counter. */
-export type PgtableWalker = HardwareWalker & { nrWalks: number };
+export type PgtableWalker = HardwareWalker & {
+  /** Walks done. */
+  nrWalks: number;
+};
 
 /** The walker for a context's architecture family. */
 export function createWalker(pt: PageTables): PgtableWalker {

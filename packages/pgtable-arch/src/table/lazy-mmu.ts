@@ -58,6 +58,7 @@ export interface LazyMmuStats {
 
 /** Per-CPU lazy-MMU state of a page-table context. */
 export class LazyMmu {
+  /** The architecture's lazy-MMU implementation. */
   readonly style: LazyMmuStyle;
   private readonly pt: PageTables;
   /** Per CPU: 1 while in lazy MMU mode. */

@@ -171,13 +171,19 @@ export class PgtableError extends MmError {
  * comment; create it with {@link createPageTables}.
  */
 export class PageTables {
+  /** The machine the tables live on. */
   readonly machine: Machine;
+  /** The architecture configuration. */
   readonly desc: ArchDescriptor;
+  /** The configuration's entry codec. */
   readonly codec: ArchPte;
+  /** The configuration's swap-entry operations. */
   readonly swap: Swapops;
   /** The typed entry view of this configuration (what sibling packages read entries through). */
   readonly entries: EntryCodec;
+  /** log2 of `pageSize`. */
   readonly pageShift: number;
+  /** Base page size in bytes. */
   readonly pageSize: number;
   /** Per level (0 = PTE .. 4 = PGD): log2 bytes per entry. */
   readonly shift: Int32Array;
