@@ -28,6 +28,7 @@ import { ConfigError, EINVAL, ENOMEM, MmBugError, MmError } from '../errors.js';
 import { mightSleep } from '../locking/lockdep.js';
 import type { Hotplug } from '../sched/hotplug.js';
 import type { MachineCore } from '../types.js';
+import { AC_FRAME } from './alloc-context.js';
 import { freeOnePage } from './buddy.js';
 import { FailPageAlloc } from './fail-page-alloc.js';
 import { RMQUEUE_NORMAL } from './fallback.js';
@@ -306,7 +307,11 @@ export class PageAllocator {
   readonly gfpZoneMt: Int8Array;
 
   // Allocation context of the running request (struct alloc_context), kept
-  // in fields so the hot path allocates nothing.
+  // in fields so the hot path allocates nothing. A hook that may allocate
+  // (reclaim, kswapd wake) runs between pushAllocContext() and
+  // popAllocContext(), which save these fields in the frame of the current
+  // nesting depth and put them back, so a nested request cannot change the
+  // outer one's zonelist, node or migratetype.
   /** @internal */
   acZonelist: Int32Array;
   /** @internal */
@@ -327,6 +332,18 @@ export class PageAllocator {
   scratchFree: number;
   /** @internal */
   scratchMovable: number;
+  /** Requests suspended in a hook that may allocate (the depth of the context stack). @internal */
+  allocNesting: number;
+  /** Saved numeric context fields, {@link AC_FRAME} per nesting depth (grown on demand). @internal */
+  acStack: Int32Array;
+  /** Saved zonelists, one per nesting depth. @internal */
+  acStackZonelist: Int32Array[];
+  /**
+   * Depth of reclaim hooks running (the kernel's PF_MEMALLOC on the
+   * reclaiming task): allocations made by reclaim may use the reserves and
+   * do not enter direct reclaim again. @internal
+   */
+  memallocDepth: number;
 
   constructor(machine: MemHost, options: MemOptions = {}) {
     this.machine = machine;
@@ -432,6 +449,10 @@ export class PageAllocator {
     this.lastReclaimProgress = 0;
     this.scratchFree = 0;
     this.scratchMovable = 0;
+    this.allocNesting = 0;
+    this.acStack = new Int32Array(4 * AC_FRAME);
+    this.acStackZonelist = [];
+    this.memallocDepth = 0;
 
     // Boot: every managed page is free (memblock_free_all), counted per zone.
     for (let z = 0; z < this.zones.nrZones; z++) {

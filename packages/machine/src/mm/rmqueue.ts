@@ -4,6 +4,8 @@
  * or the buddy lists, `prep_new_page()` sets the page up, and the NUMA and
  * PGALLOC counters are kept.
  */
+
+import { popAllocContext, pushAllocContext } from './alloc-context.js';
 import { countPgalloc, zoneStatistics } from './alloc-stat.js';
 import { __rmqueueSmallest } from './buddy.js';
 import { __rmqueue, RMQUEUE_NORMAL } from './fallback.js';
@@ -162,5 +164,12 @@ export function prepCompoundPage(pa: PageAllocator, pfn: number, order: number):
 export function wakeupKswapd(pa: PageAllocator, zone: number, order: number, highestZoneidx: number): void {
   pa.nrKswapdWakeups++;
   const hook = pa.kswapdHook;
-  if (hook !== null) hook(pa.zones.nid[zone] as number, order, highestZoneidx);
+  if (hook === null) return;
+  // The hook may allocate: keep the running request's context.
+  pushAllocContext(pa);
+  try {
+    hook(pa.zones.nid[zone] as number, order, highestZoneidx);
+  } finally {
+    popAllocContext(pa);
+  }
 }
