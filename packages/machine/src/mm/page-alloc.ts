@@ -33,16 +33,16 @@ import { freeOnePage } from './buddy.js';
 import { FailPageAlloc } from './fail-page-alloc.js';
 import { RMQUEUE_NORMAL } from './fallback.js';
 import {
-  __GFP_ACCOUNT,
-  __GFP_DIRECT_RECLAIM,
+  type __GFP_ACCOUNT,
+  type __GFP_DIRECT_RECLAIM,
   __GFP_KSWAPD_RECLAIM,
   __GFP_NOWARN,
-  __GFP_THISNODE,
-  __GFP_ZERO,
+  type __GFP_THISNODE,
+  type __GFP_ZERO,
   ALLOC_NOFRAGMENT,
-  ALLOC_WMARK_LOW,
-  GFP_MOVABLE_MASK,
-  GFP_ZONEMASK,
+  type ALLOC_WMARK_LOW,
+  type GFP_MOVABLE_MASK,
+  type GFP_ZONEMASK,
   gfpMigratetype,
   gfpZone,
 } from './gfp.js';
@@ -53,14 +53,12 @@ import {
   MIGRATE_PCPTYPES,
   MIGRATE_UNMOVABLE,
   maxPageOrder,
-  NR_WMARK,
-  PAGE_ALLOC_COSTLY_ORDER,
-  WMARK_HIGH,
-  ZONE_BELOW_HIGH,
-  ZONE_BOOSTED_WATERMARK,
+  type NR_WMARK,
+  type WMARK_HIGH,
+  type ZONE_BELOW_HIGH,
+  type ZONE_BOOSTED_WATERMARK,
   ZONE_DMA32,
   ZONE_NORMAL,
-  ZONE_RECLAIM_ACTIVE,
   ZoneTable,
 } from './mmzone.js';
 import {
@@ -76,11 +74,7 @@ import {
   decayPcpHigh,
   drainPagesZone,
   freeFrozenPageCommit,
-  NR_LOWORDER_PCP_LISTS,
-  NR_PCP_LISTS,
-  PCP_BATCH_SCALE_MAX,
-  PCPF_FREE_HIGH_BATCH,
-  PCPF_PREV_FREE_HIGH_ORDER,
+  type NR_PCP_LISTS,
   PerCpuPages,
   pcpAllowedOrder,
   zoneSetPagesetHighAndBatch,
@@ -90,13 +84,13 @@ import { getPageFromFreelist } from './rmqueue.js';
 import { __allocPagesSlowpath } from './slowpath.js';
 import {
   NR_FREE_PAGES,
-  NR_VM_EVENT_ITEMS,
-  NR_VM_NUMA_EVENT_ITEMS,
+  type NR_VM_EVENT_ITEMS,
+  type NR_VM_NUMA_EVENT_ITEMS,
   NR_VM_ZONE_STAT_ITEMS,
-  NUMA_HIT,
-  NUMA_LOCAL,
-  NUMA_OTHER,
-  VM_EVENT,
+  type NUMA_HIT,
+  type NUMA_LOCAL,
+  type NUMA_OTHER,
+  type VM_EVENT,
   Vmstat,
 } from './vmstat.js';
 import { calculateMinFreeKbytes, setupPerZoneLowmemReserve, setupPerZoneWmarks, zoneWatermarkOk } from './watermark.js';
@@ -106,50 +100,11 @@ export const NUMA_NO_NODE = -1;
 /** memcg_data low bit marking a kmem (__GFP_ACCOUNT) charge. */
 export const MEMCG_DATA_KMEM = 2;
 
-/**
- * Constants the order-0 fast paths write as literals, with the values they
- * stand for. V8 reads an imported (or module-level) `const` through its
- * module cell with a TDZ hole check at every use, a dozen loads and
- * branches per allocation; a literal is an immediate. The PageAllocator
- * constructor checks every literal against its named constant.
- */
-const FAST_PATH_LITERALS: readonly (readonly [string, number, number])[] = [
-  ['NR_VM_ZONE_STAT_ITEMS', NR_VM_ZONE_STAT_ITEMS, 10],
-  ['NR_FREE_PAGES', NR_FREE_PAGES, 0],
-  ['NR_WMARK', NR_WMARK, 4],
-  ['WMARK_HIGH', WMARK_HIGH, 2],
-  ['MAX_NR_ZONES', MAX_NR_ZONES, 3],
-  ['ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK', ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK, 5],
-  ['NR_PCP_LISTS', NR_PCP_LISTS, 14],
-  ['NR_VM_EVENT_ITEMS', NR_VM_EVENT_ITEMS, 41],
-  ['VM_EVENT.PGALLOC_DMA32', VM_EVENT.PGALLOC_DMA32, 4],
-  ['NR_VM_NUMA_EVENT_ITEMS', NR_VM_NUMA_EVENT_ITEMS, 6],
-  ['NUMA_HIT', NUMA_HIT, 0],
-  ['NUMA_LOCAL', NUMA_LOCAL, 4],
-  ['NUMA_OTHER', NUMA_OTHER, 5],
-  ['__GFP_ZERO', __GFP_ZERO, 0x100],
-  ['__GFP_DIRECT_RECLAIM', __GFP_DIRECT_RECLAIM, 0x400],
-  ['__GFP_KSWAPD_RECLAIM', __GFP_KSWAPD_RECLAIM, 0x800],
-  ['__GFP_THISNODE', __GFP_THISNODE, 0x200000],
-  ['__GFP_ACCOUNT', __GFP_ACCOUNT, 0x400000],
-  ['ALLOC_WMARK_LOW', ALLOC_WMARK_LOW, 1],
-  ['PAGE_FLAGS_CHECK_AT_FREE', PAGE_FLAGS_CHECK_AT_FREE, 0x14e123],
-  ['PAGE_FLAGS_CHECK_AT_PREP', PAGE_FLAGS_CHECK_AT_PREP, 0xdfffff],
-  ['1 << PG_hwpoison', 1 << PG_hwpoison, 0x200000],
-  ['MEMCG_DATA_KMEM', MEMCG_DATA_KMEM, 2],
-  ['MIGRATE_PCPTYPES', MIGRATE_PCPTYPES, 3],
-  ['MIGRATE_MOVABLE', MIGRATE_MOVABLE, 1],
-  ['GFP_ZONEMASK | GFP_MOVABLE_MASK', GFP_ZONEMASK | GFP_MOVABLE_MASK, 0x1f],
-  // pcp.ts: freeFrozenPageCommit, nrPcpHigh.
-  ['VM_EVENT.PGFREE', VM_EVENT.PGFREE, 13],
-  ['PAGE_ALLOC_COSTLY_ORDER', PAGE_ALLOC_COSTLY_ORDER, 3],
-  ['NR_LOWORDER_PCP_LISTS', NR_LOWORDER_PCP_LISTS, 12],
-  ['PCPF_PREV_FREE_HIGH_ORDER', PCPF_PREV_FREE_HIGH_ORDER, 1],
-  ['PCPF_FREE_HIGH_BATCH', PCPF_FREE_HIGH_BATCH, 2],
-  ['PCP_BATCH_SCALE_MAX', PCP_BATCH_SCALE_MAX, 5],
-  ['ZONE_RECLAIM_ACTIVE', ZONE_RECLAIM_ACTIVE, 2],
-  ['ZONE_BELOW_HIGH', ZONE_BELOW_HIGH, 4],
-];
+// The order-0 fast paths below copy the constants they use into
+// function-local `const`s typed `typeof NAME`: TypeScript rejects a copy whose
+// value differs from the definition, and V8 folds a local literal into the
+// arithmetic (an imported binding is a module cell it reloads, with a TDZ
+// hole check, at every use).
 
 /**
  * Reclaim hook: try to free memory for an allocation that failed its
@@ -429,9 +384,6 @@ export class PageAllocator {
         }
       }
     }
-    for (const [name, value, literal] of FAST_PATH_LITERALS) {
-      if (value !== literal) throw new MmBugError(`page_alloc: fast path literal ${literal} is not ${name} (${value})`);
-    }
     this.gfpZoneMt = new Int8Array(64);
     for (let k = 0; k < 32; k++) {
       this.gfpZoneMt[2 * k] = gfpZone(k);
@@ -457,7 +409,7 @@ export class PageAllocator {
     // Boot: every managed page is free (memblock_free_all), counted per zone.
     for (let z = 0; z < this.zones.nrZones; z++) {
       const managed = this.zones.managed[z] as number;
-      this.vmstat.zoneStat[z * 10 + NR_FREE_PAGES] = managed;
+      this.vmstat.zoneStat[z * NR_VM_ZONE_STAT_ITEMS + NR_FREE_PAGES] = managed;
       this.vmstat.globalZoneStat[NR_FREE_PAGES] = (this.vmstat.globalZoneStat[NR_FREE_PAGES] as number) + managed;
     }
     this.vmstat.refreshZoneStatThresholds(this.zones.managed, this.zones.nid, t.pageShift, t.nrCpus);
@@ -652,6 +604,8 @@ export class PageAllocator {
     if (order === 0 && ref === 1) {
       // The last reference on a single page (the common case): the same
       // checks and steps as below, without the per-page loops.
+      const CHECK_AT_FREE: typeof PAGE_FLAGS_CHECK_AT_FREE = 0x14e123;
+      const KMEM: typeof MEMCG_DATA_KMEM = 2;
       const memcg = s.memcgData[i] as number;
       if (
         s.pageType[i] !== 0 ||
@@ -659,8 +613,8 @@ export class PageAllocator {
         s.order[i] !== 0 ||
         s.mapcount[i] !== -1 ||
         s.mapping[i] !== 0 ||
-        (flags & 0x14e123) /* PAGE_FLAGS_CHECK_AT_FREE */ !== 0 ||
-        (memcg !== 0 && !(memcg & 2)) /* MEMCG_DATA_KMEM */
+        (flags & CHECK_AT_FREE) !== 0 ||
+        (memcg !== 0 && !(memcg & KMEM))
       ) {
         checkFreePages(this, pfn, order);
         throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
@@ -809,13 +763,20 @@ export function __allocPages(pa: PageAllocator, gfp: number, order: number, pref
     pa.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${pa.maxOrder}`);
     return -EINVAL;
   }
+  const DIRECT_RECLAIM: typeof __GFP_DIRECT_RECLAIM = 0x400;
+  const KSWAPD_RECLAIM: typeof __GFP_KSWAPD_RECLAIM = 0x800;
+  const THISNODE: typeof __GFP_THISNODE = 0x200000;
+  const ACCOUNT: typeof __GFP_ACCOUNT = 0x400000;
+  const ZONEMASK: typeof GFP_ZONEMASK = 0x0f;
+  const MOVABLE_MASK: typeof GFP_MOVABLE_MASK = 0x18;
+  const WMARK_LOW_FLAG: typeof ALLOC_WMARK_LOW = 1;
+  const ZONES: typeof MAX_NR_ZONES = 3;
   // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
-  // Literals: see FAST_PATH_LITERALS.
-  if (gfp & 0x400 /* __GFP_DIRECT_RECLAIM */) mightSleep(pa.machine, 'alloc_pages');
-  const zm = (gfp & 0x1f) /* GFP_ZONEMASK | GFP_MOVABLE_MASK */ << 1;
+  if (gfp & DIRECT_RECLAIM) mightSleep(pa.machine, 'alloc_pages');
+  const zm = (gfp & (ZONEMASK | MOVABLE_MASK)) << 1;
   const hz = pa.gfpZoneMt[zm] as number;
   const mt = pa.gfpZoneMt[zm + 1] as number;
-  const thisnode = (gfp & 0x200000) /* __GFP_THISNODE */ !== 0;
+  const thisnode = (gfp & THISNODE) !== 0;
   const zl = (
     thisnode ? pa.zones.zonelistNofallback[preferredNid] : pa.zones.zonelistFallback[preferredNid]
   ) as Int32Array;
@@ -825,20 +786,19 @@ export function __allocPages(pa: PageAllocator, gfp: number, order: number, pref
   pa.acMigratetype = mt;
   const fail = pa.failPageAlloc;
   if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
-  const prefIdx = pa.preferredIdx[((thisnode ? pa.nrNodes : 0) + preferredNid) * 3 + hz] as number;
+  const prefIdx = pa.preferredIdx[((thisnode ? pa.nrNodes : 0) + preferredNid) * ZONES + hz] as number;
   pa.acPreferredIdx = prefIdx;
   let pfn = -1;
   if (prefIdx >= 0) {
     const preferredZone = zl[prefIdx] as number;
     if (order === 0) pfn = rmqueuePcplistFast(pa, preferredZone, hz, mt, gfp);
     if (pfn < 0) {
-      const allocFlags =
-        1 /* ALLOC_WMARK_LOW */ | (gfp & 0x800) /* __GFP_KSWAPD_RECLAIM */ | (pa.nofragment[preferredZone] as number);
+      const allocFlags = WMARK_LOW_FLAG | (gfp & KSWAPD_RECLAIM) | (pa.nofragment[preferredZone] as number);
       pfn = getPageFromFreelist(pa, gfp, order, allocFlags);
     }
   }
   if (pfn < 0) pfn = __allocPagesSlowpath(pa, gfp, order);
-  if (pfn >= 0 && gfp & 0x400000 /* __GFP_ACCOUNT */ && pa.memcgChargeHook !== null) {
+  if (pfn >= 0 && gfp & ACCOUNT && pa.memcgChargeHook !== null) {
     const memcg = pa.memcgChargeHook(pfn, order, gfp);
     if (memcg < 0) {
       __freePages(pa, pfn, order);
@@ -862,20 +822,34 @@ export function __allocPages(pa: PageAllocator, gfp: number, order: number, pref
  * @kernel get_page_from_freelist / rmqueue_pcplist / prep_new_page (mm/page_alloc.c)
  */
 export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, mt: number, gfp: number): number {
-  // Literals: see FAST_PATH_LITERALS.
-  if ((pa.zoneFlags[zone] as number) & 5 /* ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK */) return -1;
+  const BELOW_HIGH: typeof ZONE_BELOW_HIGH = 4;
+  const BOOSTED: typeof ZONE_BOOSTED_WATERMARK = 1;
+  const ZONE_STATS: typeof NR_VM_ZONE_STAT_ITEMS = 10;
+  const FREE_PAGES: typeof NR_FREE_PAGES = 0;
+  const WMARKS: typeof NR_WMARK = 4;
+  const HIGH: typeof WMARK_HIGH = 2;
+  const ZONES: typeof MAX_NR_ZONES = 3;
+  const PCP_LISTS: typeof NR_PCP_LISTS = 14;
+  const EVENTS: typeof NR_VM_EVENT_ITEMS = 41;
+  const PGALLOC_DMA32: typeof VM_EVENT.PGALLOC_DMA32 = 4;
+  const NUMA_EVENTS: typeof NR_VM_NUMA_EVENT_ITEMS = 6;
+  const HIT: typeof NUMA_HIT = 0;
+  const LOCAL: typeof NUMA_LOCAL = 4;
+  const OTHER: typeof NUMA_OTHER = 5;
+  const ZERO: typeof __GFP_ZERO = 0x100;
+  if ((pa.zoneFlags[zone] as number) & (BELOW_HIGH | BOOSTED)) return -1;
   // zone_page_state() clamps at 0; free highatomic pages are not usable.
-  const free = Math.max(pa.zoneStat[zone * 10 /* NR_VM_ZONE_STAT_ITEMS */ /* + NR_FREE_PAGES */] as number, 0);
+  const free = Math.max(pa.zoneStat[zone * ZONE_STATS + FREE_PAGES] as number, 0);
   const usable = free - Math.min(free, pa.nrFreeHighatomic[zone] as number);
   const mark =
-    (pa.wmark[zone * 4 /* NR_WMARK */ + 2 /* WMARK_HIGH */] as number) +
+    (pa.wmark[zone * WMARKS + HIGH] as number) +
     (pa.watermarkBoost[zone] as number) +
-    (pa.lowmemReserve[zone * 3 /* MAX_NR_ZONES */ + hz] as number);
+    (pa.lowmemReserve[zone * ZONES + hz] as number);
   if (!(usable > mark)) return -1;
   const cpu = pa.machine.currentCpu;
   const nrZones = pa.nrZones;
   const p = cpu * nrZones + zone;
-  const l = p * 14 /* NR_PCP_LISTS */ + mt;
+  const l = p * PCP_LISTS + mt;
   const pfn = pa.pcpHead[l] as number;
   if (pfn < 0) return -1;
   pa.pcpFreeCount[p] = (pa.pcpFreeCount[p] as number) >> 1;
@@ -893,18 +867,18 @@ export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, 
   pa.pcpCount[p] = (pa.pcpCount[p] as number) - 1;
   // countPgalloc + zoneStatistics for preferred zone == zone (a NUMA hit).
   const ev = pa.vmEvents;
-  const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 4 /* VM_EVENT.PGALLOC_DMA32 */ + (zone % 3); /* MAX_NR_ZONES */
+  const e = cpu * EVENTS + PGALLOC_DMA32 + (zone % ZONES);
   ev[e] = (ev[e] as number) + 1;
   const numa = pa.numaEvents;
-  const zb = p * 6; /* NR_VM_NUMA_EVENT_ITEMS; NUMA_HIT = 0 */
-  numa[zb] = (numa[zb] as number) + 1;
-  const local = zb + (pa.zoneNid[zone] === pa.cpuToNode[cpu] ? 4 /* NUMA_LOCAL */ : 5); /* NUMA_OTHER */
+  const zb = p * NUMA_EVENTS;
+  numa[zb + HIT] = (numa[zb + HIT] as number) + 1;
+  const local = zb + (pa.zoneNid[zone] === pa.cpuToNode[cpu] ? LOCAL : OTHER);
   numa[local] = (numa[local] as number) + 1;
   // prepNewPage, order 0.
   s.private[i] = 0;
   s.refcount[i] = 1;
   s.order[i] = 0;
-  if (gfp & 0x100 /* __GFP_ZERO */) s.content[i] = 0;
+  if (gfp & ZERO) s.content[i] = 0;
   return pfn;
 }
 
@@ -1001,22 +975,26 @@ export function pagesExpectedState(
  * @kernel free_unref_page / free_frozen_pages (mm/page_alloc.c)
  */
 export function freeUnrefPage(pa: PageAllocator, s: MemSection, i: number, pfn: number, memcg: number): void {
-  // Literals: see FAST_PATH_LITERALS.
-  if (memcg & 2 /* MEMCG_DATA_KMEM */) {
+  const KMEM: typeof MEMCG_DATA_KMEM = 2;
+  const CHECK_AT_PREP: typeof PAGE_FLAGS_CHECK_AT_PREP = 0xdfffff;
+  const HWPOISON: typeof PG_hwpoison = 21;
+  const PCPTYPES: typeof MIGRATE_PCPTYPES = 3;
+  const MOVABLE: typeof MIGRATE_MOVABLE = 1;
+  if (memcg & KMEM) {
     s.memcgData[i] = 0;
-    if (pa.memcgUnchargeHook !== null) pa.memcgUnchargeHook(pfn, 0, (memcg - MEMCG_DATA_KMEM) / 4);
+    if (pa.memcgUnchargeHook !== null) pa.memcgUnchargeHook(pfn, 0, (memcg - KMEM) / 4);
   }
   const flags = s.flags[i] as number;
-  s.flags[i] = flags & ~0xdfffff; /* PAGE_FLAGS_CHECK_AT_PREP */
+  s.flags[i] = flags & ~CHECK_AT_PREP;
   s.order[i] = 0;
   // A hwpoisoned page stays out of the allocator.
-  if (flags & 0x200000 /* 1 << PG_hwpoison */) return;
+  if (flags & (1 << HWPOISON)) return;
   s.compoundHead[i] = -1;
   s.private[i] = 0;
   const zone = pa.sectionZone[pfn >>> pa.sectionShift] as number;
   let mt = pa.pageblockMt[pfn >>> pa.pageblockShift] as number;
   // Only the pcp types have lists; highatomic pages go to the movable list.
-  if (mt >= 3 /* MIGRATE_PCPTYPES */) mt = 1; /* MIGRATE_MOVABLE */
+  if (mt >= PCPTYPES) mt = MOVABLE;
   freeFrozenPageCommit(pa, zone, pfn, mt, 0);
 }
 

@@ -30,16 +30,18 @@ import {
   WMARK_LOW,
   ZONE_BELOW_HIGH,
   ZONE_MOVABLE,
+  type ZONE_RECLAIM_ACTIVE,
 } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
+import type { NR_VM_EVENT_ITEMS, VM_EVENT } from './vmstat.js';
 import { zoneWatermarkOk } from './watermark.js';
 
 /** Lists for orders 0..PAGE_ALLOC_COSTLY_ORDER. */
-export const NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
+export const NR_LOWORDER_PCP_LISTS = 12; // MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1)
 /** THP lists (non-movable, movable). */
 export const NR_PCP_THP = 2;
 /** All pcp lists of one CPU and zone. */
-export const NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + NR_PCP_THP;
+export const NR_PCP_LISTS = 14; // NR_LOWORDER_PCP_LISTS + NR_PCP_THP
 /** `CONFIG_PCP_BATCH_SCALE_MAX`. */
 export const PCP_BATCH_SCALE_MAX = 5;
 /** pcp flag: the previous free was of a high order. */
@@ -334,7 +336,9 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
  * @kernel nr_pcp_high (mm/page_alloc.c)
  */
 export function nrPcpHigh(pa: PageAllocator, p: number, zone: number, batch: number, freeHigh: boolean): number {
-  // Literals on this per-free path: see FAST_PATH_LITERALS in page-alloc.ts.
+  const SCALE_MAX: typeof PCP_BATCH_SCALE_MAX = 5;
+  const RECLAIM_ACTIVE: typeof ZONE_RECLAIM_ACTIVE = 2;
+  const BELOW_HIGH: typeof ZONE_BELOW_HIGH = 4;
   const pcp = pa.pcp;
   const highMin = pcp.highMin[p] as number;
   const highMax = pcp.highMax[p] as number;
@@ -342,18 +346,18 @@ export function nrPcpHigh(pa: PageAllocator, p: number, zone: number, batch: num
   pcp.high[p] = high;
   if (high === 0) return 0;
   if (freeHigh) {
-    pcp.high[p] = Math.max(high - (batch << 5) /* PCP_BATCH_SCALE_MAX */, highMin);
+    pcp.high[p] = Math.max(high - (batch << SCALE_MAX), highMin);
     return 0;
   }
   const zflags = pa.zones.flags[zone] as number;
-  if (zflags & 2 /* ZONE_RECLAIM_ACTIVE */) {
+  if (zflags & RECLAIM_ACTIVE) {
     const fc = Math.max(pcp.freeCount[p] as number, batch);
     pcp.high[p] = Math.max(high - fc, highMin);
     return Math.min(batch << 2, pcp.high[p] as number);
   }
   if (highMin === highMax) return high;
   const count = pcp.count[p] as number;
-  if (zflags & 4 /* ZONE_BELOW_HIGH */) {
+  if (zflags & BELOW_HIGH) {
     const fc = Math.max(pcp.freeCount[p] as number, batch);
     pcp.high[p] = Math.max(high - fc, highMin);
     high = Math.max(count, highMin);
@@ -383,7 +387,17 @@ export function nrPcpFree(pa: PageAllocator, p: number, batch: number, high: num
  * @kernel free_frozen_page_commit (mm/page_alloc.c)
  */
 export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: number, mt: number, order: number): void {
-  // Literals on this per-free path: see FAST_PATH_LITERALS in page-alloc.ts.
+  // Local copies pinned to their definitions by type (see page-alloc.ts).
+  const EVENTS: typeof NR_VM_EVENT_ITEMS = 41;
+  const PGFREE: typeof VM_EVENT.PGFREE = 13;
+  const COSTLY: typeof PAGE_ALLOC_COSTLY_ORDER = 3;
+  const PCPTYPES: typeof MIGRATE_PCPTYPES = 3;
+  const LOWORDER_LISTS: typeof NR_LOWORDER_PCP_LISTS = 12;
+  const MOVABLE: typeof MIGRATE_MOVABLE = 1;
+  const PCP_LISTS: typeof NR_PCP_LISTS = 14;
+  const PREV_FREE_HIGH_ORDER: typeof PCPF_PREV_FREE_HIGH_ORDER = 1;
+  const FREE_HIGH_BATCH: typeof PCPF_FREE_HIGH_BATCH = 2;
+  const SCALE_MAX: typeof PCP_BATCH_SCALE_MAX = 5;
   const pcp = pa.pcp;
   const cpu = pa.machine.currentCpu;
   const p = cpu * pcp.nrZones + zone;
@@ -391,12 +405,12 @@ export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: numbe
   pcp.allocFactor[p] = (pcp.allocFactor[p] as number) >> 1;
   // __count_vm_events(PGFREE, 1 << order)
   const ev = pa.vmstat.vmEvents;
-  const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 13; /* VM_EVENT.PGFREE */
+  const e = cpu * EVENTS + PGFREE;
   ev[e] = (ev[e] as number) + nr;
   // order_to_pindex()
-  const pindex = order <= 3 /* PAGE_ALLOC_COSTLY_ORDER */ ? 3 * order + mt : 12 + (mt === 1 ? 1 : 0);
+  const pindex = order <= COSTLY ? PCPTYPES * order + mt : LOWORDER_LISTS + (mt === MOVABLE ? 1 : 0);
   // list_add(): push at the head.
-  const l = p * 14 /* NR_PCP_LISTS */ + pindex;
+  const l = p * PCP_LISTS + pindex;
   const sections = pa.memmap.sections;
   const shift = pa.memmap.sectionShift;
   const mask = pa.memmap.sectionMask;
@@ -413,16 +427,16 @@ export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: numbe
   let freeHigh = false;
   const flags = pcp.flags[p] as number;
   const freeCount = pcp.freeCount[p] as number;
-  if (order !== 0 && order <= 3 /* PAGE_ALLOC_COSTLY_ORDER */) {
+  if (order !== 0 && order <= COSTLY) {
     freeHigh =
       freeCount >= batch + ((pcp.highMin[p] as number) >> 1) &&
-      (flags & 1) /* PCPF_PREV_FREE_HIGH_ORDER */ !== 0 &&
-      (!(flags & 2) /* PCPF_FREE_HIGH_BATCH */ || count >= batch);
-    pcp.flags[p] = flags | 1;
-  } else if (flags & 1 /* PCPF_PREV_FREE_HIGH_ORDER */) {
-    pcp.flags[p] = flags & ~1;
+      (flags & PREV_FREE_HIGH_ORDER) !== 0 &&
+      (!(flags & FREE_HIGH_BATCH) || count >= batch);
+    pcp.flags[p] = flags | PREV_FREE_HIGH_ORDER;
+  } else if (flags & PREV_FREE_HIGH_ORDER) {
+    pcp.flags[p] = flags & ~PREV_FREE_HIGH_ORDER;
   }
-  if (freeCount < batch << 5 /* PCP_BATCH_SCALE_MAX */) pcp.freeCount[p] = freeCount + nr;
+  if (freeCount < batch << SCALE_MAX) pcp.freeCount[p] = freeCount + nr;
   const high = nrPcpHigh(pa, p, zone, batch, freeHigh);
   if ((pcp.count[p] as number) >= high) {
     freePcppagesBulk(pa, zone, nrPcpFree(pa, p, batch, high, freeHigh), p, pindex);
