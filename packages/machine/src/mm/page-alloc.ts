@@ -18,13 +18,14 @@
  * wakes kswapd (a hook), dips into reserves as the GFP flags allow, calls
  * the registered reclaim hook and retries.
  *
- * Context: the model is synchronous; the kernel's zone->lock and pcp locks
- * are not taken here (they are wired when the lock model is merged).
- * "This CPU" is `machine.currentCpu`.
+ * Context: `zone->lock` (irqsave) around free-list changes and `pcp->lock`
+ * (trylock, buddy fallback) around pcp lists, through the machine's lock
+ * API (page-alloc-locks.ts). "This CPU" is `machine.currentCpu`.
  */
 
 import type { MemOptions } from '../config.js';
 import { ConfigError, EINVAL, ENOMEM, MmBugError, MmError } from '../errors.js';
+import { SpinLockArray } from '../locking/lock-array.js';
 import { mightSleep } from '../locking/lockdep.js';
 import type { Hotplug } from '../sched/hotplug.js';
 import type { MachineCore } from '../types.js';
@@ -61,6 +62,7 @@ import {
   ZONE_NORMAL,
   ZoneTable,
 } from './mmzone.js';
+import { PCP_LOCK_NAME, pcpIsLocked, pcpSpinTrylock, pcpSpinUnlock, ZONE_LOCK_NAME } from './page-alloc-locks.js';
 import {
   PAGE_FLAGS_CHECK_AT_FREE,
   PAGE_FLAGS_CHECK_AT_PREP,
@@ -183,6 +185,15 @@ export class PageAllocator {
   nrKswapdWakeups: number;
   /** Fallback allocations from a foreign migratetype (the `mm_page_alloc_extfrag` tracepoint). */
   nrExtfrag: number;
+  /**
+   * `pcp_spin_trylock()` failures: allocations and frees that went to the
+   * buddy lists because this CPU's pcp lock was held.
+   */
+  nrPcpTrylockFailed: number;
+  /** `zone->lock`, one per zone (lockdep class `&zone->lock`). */
+  readonly zoneLock: SpinLockArray;
+  /** `pcp->lock`, one per CPU and zone at `cpu * nrZones + zone` (lockdep class `&pcp->lock`). */
+  readonly pcpLock: SpinLockArray;
   reclaimHook: ReclaimHook | null;
   nodePreferenceHook: NodePreferenceHook | null;
   kswapdHook: KswapdHook | null;
@@ -337,6 +348,9 @@ export class PageAllocator {
     this.nrAllocFailed = 0;
     this.nrKswapdWakeups = 0;
     this.nrExtfrag = 0;
+    this.nrPcpTrylockFailed = 0;
+    this.zoneLock = new SpinLockArray(machine, ZONE_LOCK_NAME, this.zones.nrZones);
+    this.pcpLock = new SpinLockArray(machine, PCP_LOCK_NAME, t.nrCpus * this.zones.nrZones);
     this.reclaimHook = null;
     this.nodePreferenceHook = null;
     this.kswapdHook = null;
@@ -852,6 +866,9 @@ export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, 
   const l = p * PCP_LISTS + mt;
   const pfn = pa.pcpHead[l] as number;
   if (pfn < 0) return -1;
+  // pcp_spin_trylock(): a held pcp lock is left to the general path, which
+  // tries it and falls back to the buddy lists.
+  if (pcpIsLocked(pa, p) || !pcpSpinTrylock(pa, p)) return -1;
   pa.pcpFreeCount[p] = (pa.pcpFreeCount[p] as number) >> 1;
   // Unlink the head (pcpListPopHead).
   const sections = pa.sections;
@@ -865,6 +882,7 @@ export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, 
   else (sections[n >>> shift] as MemSection).prev[n & mask] = -1;
   s.next[i] = -1;
   pa.pcpCount[p] = (pa.pcpCount[p] as number) - 1;
+  pcpSpinUnlock(pa, p);
   // countPgalloc + zoneStatistics for preferred zone == zone (a NUMA hit).
   const ev = pa.vmEvents;
   const e = cpu * EVENTS + PGALLOC_DMA32 + (zone % ZONES);
@@ -995,7 +1013,25 @@ export function freeUnrefPage(pa: PageAllocator, s: MemSection, i: number, pfn: 
   let mt = pa.pageblockMt[pfn >>> pa.pageblockShift] as number;
   // Only the pcp types have lists; highatomic pages go to the movable list.
   if (mt >= PCPTYPES) mt = MOVABLE;
-  freeFrozenPageCommit(pa, zone, pfn, mt, 0);
+  freeToPcp(pa, zone, pfn, mt, 0);
+}
+
+/**
+ * The end of `__free_frozen_pages()` for a pcp order: this CPU's pcp list
+ * under its lock, or the buddy lists when the trylock fails.
+ * @kernel __free_frozen_pages (mm/page_alloc.c)
+ */
+export function freeToPcp(pa: PageAllocator, zone: number, pfn: number, mt: number, order: number): void {
+  const p = pa.machine.currentCpu * pa.nrZones + zone;
+  if (pcpSpinTrylock(pa, p)) {
+    try {
+      freeFrozenPageCommit(pa, zone, pfn, mt, order);
+    } finally {
+      pcpSpinUnlock(pa, p);
+    }
+  } else {
+    freeOnePage(pa, zone, pfn, order, 0);
+  }
 }
 
 /** `__free_pages` after the checks. */
@@ -1067,7 +1103,7 @@ export function __freeFrozenPages(pa: PageAllocator, pfn: number, order: number,
   let mt = pa.pageblock.get(pfn);
   // Only the pcp types have lists; highatomic pages go to the movable list.
   if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
-  freeFrozenPageCommit(pa, zone, pfn, mt, order);
+  freeToPcp(pa, zone, pfn, mt, order);
 }
 
 /**

@@ -33,6 +33,14 @@ import {
   type ZONE_RECLAIM_ACTIVE,
 } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
+import {
+  pcpSpinLockNopin,
+  pcpSpinTrylock,
+  pcpSpinUnlock,
+  pcpSpinUnlockNopin,
+  zoneLockIrqsave,
+  zoneUnlockIrqrestore,
+} from './page-alloc-locks.js';
 import type { NR_VM_EVENT_ITEMS, VM_EVENT } from './vmstat.js';
 import { zoneWatermarkOk } from './watermark.js';
 
@@ -265,11 +273,13 @@ export function rmqueueBulk(
 ): number {
   pa.rmqm = 0;
   let i = 0;
+  const flags = zoneLockIrqsave(pa, zone);
   for (; i < count; i++) {
     const pfn = __rmqueue(pa, zone, order, mt, allocFlags);
     if (pfn < 0) break;
     pcpListAddTail(pa, l, pfn);
   }
+  zoneUnlockIrqrestore(pa, zone, flags);
   return i;
 }
 
@@ -288,16 +298,28 @@ export function rmqueuePcplist(
 ): number {
   const pcp = pa.pcp;
   const p = pa.machine.currentCpu * pcp.nrZones + zone;
+  // spin_trylock may fail (an interrupt on a pcp holder, a drain): the caller falls back to the buddy lists.
+  if (!pcpSpinTrylock(pa, p)) return -1;
   pcp.freeCount[p] = (pcp.freeCount[p] as number) >> 1;
   const l = p * NR_PCP_LISTS + orderToPindex(mt, order);
   if ((pcp.head[l] as number) < 0) {
     const batch = nrPcpAlloc(pa, p, order);
-    const got = rmqueueBulk(pa, zone, order, batch, l, mt, allocFlags);
+    let got: number;
+    try {
+      got = rmqueueBulk(pa, zone, order, batch, l, mt, allocFlags);
+    } catch (e) {
+      pcpSpinUnlock(pa, p);
+      throw e;
+    }
     pcp.count[p] = (pcp.count[p] as number) + got * (1 << order);
-    if ((pcp.head[l] as number) < 0) return -1;
+    if ((pcp.head[l] as number) < 0) {
+      pcpSpinUnlock(pa, p);
+      return -1;
+    }
   }
   const pfn = pcpListPopHead(pa, l);
   pcp.count[p] = (pcp.count[p] as number) - (1 << order);
+  pcpSpinUnlock(pa, p);
   countPgalloc(pa, zone, 1 << order);
   zoneStatistics(pa, preferredZone, zone);
   return pfn;
@@ -313,6 +335,8 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
   let todo = Math.min(pcp.count[p] as number, count);
   let pi = pindex - 1;
   const base = p * NR_PCP_LISTS;
+  if (todo <= 0) return;
+  const irq = zoneLockIrqsave(pa, zone);
   while (todo > 0) {
     let l: number;
     do {
@@ -329,6 +353,7 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
       __freeOnePage(pa, pfn, zone, order, mt, 0);
     } while (todo > 0 && (pcp.head[l] as number) >= 0);
   }
+  zoneUnlockIrqrestore(pa, zone, irq);
 }
 
 /**
@@ -459,7 +484,12 @@ export function drainPagesZone(pa: PageAllocator, cpu: number, zone: number): vo
   let count = pcp.count[p] as number;
   while (count > 0) {
     const todo = Math.min(count, (pcp.batch[p] as number) << PCP_BATCH_SCALE_MAX);
-    freePcppagesBulk(pa, zone, todo, p, 0);
+    pcpSpinLockNopin(pa, p);
+    try {
+      freePcppagesBulk(pa, zone, todo, p, 0);
+    } finally {
+      pcpSpinUnlockNopin(pa, p);
+    }
     count = pcp.count[p] as number;
   }
 }
@@ -481,7 +511,12 @@ export function decayPcpHigh(pa: PageAllocator, cpu: number, zone: number): numb
   }
   const toDrain = (pcp.count[p] as number) - (pcp.high[p] as number);
   if (toDrain > 0) {
-    freePcppagesBulk(pa, zone, toDrain, p, 0);
+    pcpSpinLockNopin(pa, p);
+    try {
+      freePcppagesBulk(pa, zone, toDrain, p, 0);
+    } finally {
+      pcpSpinUnlockNopin(pa, p);
+    }
     todo++;
   }
   return todo;
