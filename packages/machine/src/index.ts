@@ -58,6 +58,7 @@ export {
   ERESTARTNOINTR,
   ETXTBSY,
   errnoName,
+  InvalidArgumentError,
   MmBugError,
   MmError,
 } from './errors.js';

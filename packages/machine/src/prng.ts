@@ -11,6 +11,8 @@
  * small integers), seeded through splitmix32.
  */
 
+import { InvalidArgumentError } from './errors.js';
+
 /** splitmix32 step: a well-mixed 32-bit output from a counter-like state. */
 function splitmix32(state: number): number {
   let z = (state + 0x9e3779b9) | 0;
@@ -78,8 +80,8 @@ export class Prng {
 
   /** Uniform integer in [0, n) for 1 <= n <= 2^32, without modulo bias. */
   below(n: number): number {
-    if (!(n >= 1 && n <= 0x1_0000_0000) || !Number.isInteger(n)) {
-      throw new RangeError(`prng: below(${n}) needs an integer in [1, 2^32]`);
+    if (typeof n !== 'number' || !(n >= 1 && n <= 0x1_0000_0000) || !Number.isInteger(n)) {
+      throw new InvalidArgumentError('prng', 'n', `${String(n)} passed to below() is not an integer in [1, 2^32]`);
     }
     const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
     for (;;) {
@@ -114,7 +116,7 @@ export class PrngStreams {
 
   constructor(seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new RangeError(`prng: seed ${seed} is not an integer in 0..2^53-1`);
+      throw new InvalidArgumentError('prng', 'seed', `${String(seed)} is not an integer in 0..2^53-1`);
     }
     this.seed = seed;
     this.seedLow = seed >>> 0;

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   __GFP_ACCOUNT,
+  __GFP_BITS_MASK,
+  __GFP_BITS_SHIFT,
   __GFP_DIRECT_RECLAIM,
   __GFP_DMA,
   __GFP_DMA32,
@@ -51,6 +53,7 @@ describe('literal constants match their derivations', () => {
     ]);
     expect(GFP_ZONEMASK).toBe(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE);
     expect(GFP_MOVABLE_MASK).toBe(__GFP_RECLAIMABLE | __GFP_MOVABLE);
+    expect(__GFP_BITS_MASK).toBe((1 << __GFP_BITS_SHIFT) - 1);
   });
 
   it('page flag masks', () => {

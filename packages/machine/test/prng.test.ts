@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Prng, PrngStreams } from '../src/index.js';
+import { InvalidArgumentError, Prng, PrngStreams } from '../src/index.js';
 
 describe('Prng', () => {
   it('is deterministic for a seed', () => {
@@ -46,8 +46,8 @@ describe('Prng', () => {
   });
 
   it('rejects a bad bound', () => {
-    expect(() => new Prng(1).below(0)).toThrow(RangeError);
-    expect(() => new Prng(1).below(1.5)).toThrow(RangeError);
+    expect(() => new Prng(1).below(0)).toThrow(InvalidArgumentError);
+    expect(() => new Prng(1).below(1.5)).toThrow(InvalidArgumentError);
   });
 });
 

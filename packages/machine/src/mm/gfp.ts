@@ -66,7 +66,7 @@ export const __GFP_ZEROTAGS = 1 << 23;
 /** Number of GFP bits. */
 export const __GFP_BITS_SHIFT = 24;
 /** Mask of all GFP bits. */
-export const __GFP_BITS_MASK = (1 << __GFP_BITS_SHIFT) - 1;
+export const __GFP_BITS_MASK = 0xffffff; // (1 << __GFP_BITS_SHIFT) - 1
 
 /** Both reclaim bits. */
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
@@ -113,6 +113,32 @@ export function gfpMigratetype(gfp: number): number {
   const mt = (gfp & GFP_MOVABLE_MASK) >>> GFP_MOVABLE_SHIFT;
   // Both bits set is invalid (the kernel VM_WARNs); treat as unmovable.
   return mt === 3 ? MIGRATE_UNMOVABLE : mt === 1 ? MIGRATE_MOVABLE : mt === 2 ? MIGRATE_RECLAIMABLE : MIGRATE_UNMOVABLE;
+}
+
+/**
+ * The zone-modifier combinations `gfp_zone()` refuses, one bit per value of
+ * `gfp & GFP_ZONEMASK`: DMA with HIGHMEM or DMA32, DMA32 with HIGHMEM, and
+ * those with MOVABLE too.
+ * @kernel GFP_ZONE_BAD (include/linux/gfp.h)
+ */
+export const GFP_ZONE_BAD =
+  (1 << 0x3) | (1 << 0x5) | (1 << 0x6) | (1 << 0x7) | (1 << 0xb) | (1 << 0xd) | (1 << 0xe) | (1 << 0xf);
+
+/**
+ * What is wrong with a GFP mask, or null when the allocator accepts it: a
+ * non-integer, bits above `__GFP_BITS_MASK`, a zone-modifier combination in
+ * {@link GFP_ZONE_BAD}, or both mobility bits (`gfp_migratetype()` warns).
+ */
+export function gfpProblem(gfp: unknown): string | null {
+  if (typeof gfp !== 'number' || (gfp | 0) !== gfp) return `${String(gfp)} is not a GFP mask (an integer)`;
+  if (gfp & ~__GFP_BITS_MASK) return `0x${(gfp >>> 0).toString(16)} has bits above __GFP_BITS_MASK`;
+  if ((GFP_ZONE_BAD >> (gfp & GFP_ZONEMASK)) & 1) {
+    return `0x${gfp.toString(16)} combines zone modifiers that exclude each other (GFP_ZONE_BAD)`;
+  }
+  if ((gfp & GFP_MOVABLE_MASK) === GFP_MOVABLE_MASK) {
+    return `0x${gfp.toString(16)} is both __GFP_RECLAIMABLE and __GFP_MOVABLE`;
+  }
+  return null;
 }
 
 /**

@@ -99,21 +99,17 @@ export function zoneUnlockIrqrestore(pa: PageAllocator, zone: number, flags: num
  */
 export function pcpSpinTrylock(pa: PageAllocator, p: number): boolean {
   const a = pa.pcpLock;
-  const cpus = pa.machine.cpus;
-  // pcpu_task_pin()
-  if (a.sleeping) cpus.migrateDisable();
-  else cpus.preemptDisable();
-  let ok = false;
-  try {
-    ok = spinTrylockAt(a, p);
-  } finally {
-    if (!ok) {
-      if (a.sleeping) cpus.migrateEnable();
-      else cpus.preemptEnable();
-    }
+  if (!spinTrylockAt(a, p)) {
+    pa.nrPcpTrylockFailed++;
+    return false;
   }
-  if (!ok) pa.nrPcpTrylockFailed++;
-  return ok;
+  // pcpu_task_pin(). The kernel pins before the trylock; here nothing runs
+  // in between, and neither the preempt count's PREEMPT bits nor migrate
+  // disabling change what the trylock checks, so pinning after it is the
+  // same and a failed trylock has nothing to undo.
+  if (a.sleeping) pa.machine.cpus.migrateDisable();
+  else pa.machine.cpus.preemptDisable();
+  return true;
 }
 
 /**

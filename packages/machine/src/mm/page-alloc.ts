@@ -24,7 +24,7 @@
  */
 
 import type { MemOptions } from '../config.js';
-import { ConfigError, EINVAL, ENOMEM, MmBugError, MmError } from '../errors.js';
+import { ConfigError, EINVAL, ENOMEM, InvalidArgumentError, MmBugError, MmError } from '../errors.js';
 import { SpinLockArray } from '../locking/lock-array.js';
 import { mightSleep } from '../locking/lockdep.js';
 import type { Hotplug } from '../sched/hotplug.js';
@@ -35,6 +35,7 @@ import { FailPageAlloc } from './fail-page-alloc.js';
 import { RMQUEUE_NORMAL } from './fallback.js';
 import {
   type __GFP_ACCOUNT,
+  type __GFP_BITS_MASK,
   type __GFP_DIRECT_RECLAIM,
   __GFP_KSWAPD_RECLAIM,
   __GFP_NOWARN,
@@ -45,6 +46,7 @@ import {
   type GFP_MOVABLE_MASK,
   type GFP_ZONEMASK,
   gfpMigratetype,
+  gfpProblem,
   gfpZone,
 } from './gfp.js';
 import { Memmap, type MemSection } from './memmap.js';
@@ -400,7 +402,8 @@ export class PageAllocator {
     }
     this.gfpZoneMt = new Int8Array(64);
     for (let k = 0; k < 32; k++) {
-      this.gfpZoneMt[2 * k] = gfpZone(k);
+      // A refused combination has zone -1: __allocPages rejects it.
+      this.gfpZoneMt[2 * k] = gfpProblem(k) === null ? gfpZone(k) : -1;
       this.gfpZoneMt[2 * k + 1] = gfpMigratetype(k);
     }
     this.nofragment = new Int32Array(this.zones.nrZones);
@@ -453,7 +456,10 @@ export class PageAllocator {
    * @kernel min_free_kbytes_sysctl_handler (mm/page_alloc.c)
    */
   setMinFreeKbytes(kbytes: number): void {
-    if (!Number.isInteger(kbytes) || kbytes < 0) throw new MmError('EINVAL', `page_alloc: min_free_kbytes ${kbytes}`);
+    // An int sysctl (proc_dointvec_minmax, min 0).
+    if (!Number.isInteger(kbytes) || kbytes < 0 || kbytes > 0x7fffffff) {
+      throw new InvalidArgumentError('page_alloc', 'kbytes', `min_free_kbytes ${String(kbytes)} not in 0..INT_MAX`);
+    }
     this.minFreeKbytes = kbytes;
     this.setupPerZoneWmarks();
   }
@@ -475,7 +481,7 @@ export class PageAllocator {
    * @kernel percpu_pagelist_high_fraction_sysctl_handler (mm/page_alloc.c)
    */
   setPercpuPagelistHighFraction(fraction: number): void {
-    if (!Number.isInteger(fraction) || (fraction !== 0 && fraction < 8)) {
+    if (!Number.isInteger(fraction) || (fraction !== 0 && fraction < 8) || fraction > 0x7fffffff) {
       throw new MmError('EINVAL', `page_alloc: percpu_pagelist_high_fraction ${fraction} must be 0 or >= 8`);
     }
     this.percpuPagelistHighFraction = fraction;
@@ -484,21 +490,26 @@ export class PageAllocator {
 
   /** Register the reclaim hook (direct reclaim of the kernel model). */
   setReclaimHook(hook: ReclaimHook | null): void {
+    checkHook('hook', hook);
     this.reclaimHook = hook;
   }
 
   /** Register the memory-policy hook choosing the preferred node. */
   setNodePreferenceHook(hook: NodePreferenceHook | null): void {
+    checkHook('hook', hook);
     this.nodePreferenceHook = hook;
   }
 
   /** Register the kswapd wake hook. */
   setKswapdHook(hook: KswapdHook | null): void {
+    checkHook('hook', hook);
     this.kswapdHook = hook;
   }
 
   /** Register memcg kmem charge/uncharge hooks for __GFP_ACCOUNT. */
   setMemcgHooks(charge: MemcgChargeHook | null, uncharge: MemcgUnchargeHook | null): void {
+    checkHook('charge', charge);
+    checkHook('uncharge', uncharge);
     this.memcgChargeHook = charge;
     this.memcgUnchargeHook = uncharge;
   }
@@ -508,6 +519,9 @@ export class PageAllocator {
    * @kernel balance_pgdat (mm/vmscan.c), the boost reset
    */
   clearWatermarkBoost(nid: number): void {
+    if (nid >>> 0 !== nid || nid >= this.nrNodes) {
+      throw new InvalidArgumentError('page_alloc', 'nid', `${nid} is not a node (nr_node_ids ${this.nrNodes})`);
+    }
     for (let zt = 0; zt < MAX_NR_ZONES; zt++) this.zones.watermarkBoost[nid * MAX_NR_ZONES + zt] = 0;
   }
 
@@ -523,6 +537,7 @@ export class PageAllocator {
    * @kernel page_zone (include/linux/mm.h)
    */
   pageZone(pfn: number): number {
+    if (pfn >>> 0 !== pfn || pfn >= this.totalPages) checkPfn(this, 'page_zone', pfn);
     return this.sectionZone[pfn >>> this.sectionShift] as number;
   }
 
@@ -531,6 +546,7 @@ export class PageAllocator {
    * @kernel page_to_nid (include/linux/mm.h)
    */
   pageToNid(pfn: number): number {
+    if (pfn >>> 0 !== pfn || pfn >= this.totalPages) checkPfn(this, 'page_to_nid', pfn);
     return this.zones.nid[this.sectionZone[pfn >>> this.sectionShift] as number] as number;
   }
 
@@ -551,6 +567,7 @@ export class PageAllocator {
    * @kernel compound_order (include/linux/mm.h)
    */
   compoundOrder(pfn: number): number {
+    checkPfn(this, 'compound_order', pfn);
     const s = this.memmap.sectionOf(pfn);
     if (s === undefined) return 0;
     const i = pfn & this.sectionMask;
@@ -579,7 +596,12 @@ export class PageAllocator {
     let node = nid;
     if (node === NUMA_NO_NODE) {
       const hook = this.nodePreferenceHook;
-      node = hook !== null ? hook(gfp, order) : NUMA_NO_NODE;
+      if (hook !== null) {
+        node = hook(gfp, order);
+        if (node !== NUMA_NO_NODE && (node >>> 0 !== node || node >= this.nrNodes)) {
+          throw new MmBugError(`page_alloc: the node-preference hook answered ${node}, not a node or NUMA_NO_NODE`);
+        }
+      }
       if (node === NUMA_NO_NODE) node = this.cpuToNode[this.machine.currentCpu] as number;
     }
     return __allocPages(this, gfp, order, node);
@@ -656,6 +678,7 @@ export class PageAllocator {
    * @kernel get_page / folio_get (include/linux/mm.h)
    */
   getPage(pfn: number): void {
+    checkPfn(this, 'get_page', pfn);
     const s = this.memmap.sectionOf(pfn);
     const i = pfn & this.sectionMask;
     const head = s === undefined ? -1 : (s.compoundHead[i] as number);
@@ -674,6 +697,7 @@ export class PageAllocator {
    * @kernel put_page / folio_put (include/linux/mm.h)
    */
   putPage(pfn: number): void {
+    checkPfn(this, 'put_page', pfn);
     const s = this.memmap.sectionOf(pfn);
     if (s === undefined) throw new BadPageError(pfn, 'put_page on a free page');
     const head = s.compoundHead[pfn & this.sectionMask] as number;
@@ -688,6 +712,10 @@ export class PageAllocator {
    * @kernel split_page (mm/page_alloc.c)
    */
   splitPage(pfn: number, order: number): void {
+    checkPfn(this, 'split_page', pfn);
+    if (order >>> 0 !== order || order > this.maxOrder) {
+      throw new InvalidArgumentError('page_alloc', 'order', `${order} is not an order in 0..${this.maxOrder}`);
+    }
     const s = this.memmap.sectionOf(pfn);
     const i = pfn & this.sectionMask;
     if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
@@ -732,6 +760,7 @@ export class PageAllocator {
    * @kernel drain_pages (mm/page_alloc.c)
    */
   drainPages(cpu: number): void {
+    checkCpuArg(this, cpu);
     for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) drainPagesZone(this, cpu, z);
   }
 
@@ -749,6 +778,7 @@ export class PageAllocator {
 
   /** Free pages of a zone including untouched sections (`zone_page_state_snapshot(NR_FREE_PAGES)`). */
   zoneFreePages(zone: number): number {
+    checkZoneArg(this, zone);
     return this.vmstat.zonePageStateSnapshot(zone, NR_FREE_PAGES);
   }
 
@@ -759,7 +789,49 @@ export class PageAllocator {
 
   /** `zone_watermark_ok()` for outside callers (kswapd, compaction models). */
   zoneWatermarkOk(zone: number, order: number, mark: number, highestZoneidx: number, allocFlags: number): boolean {
+    checkZoneArg(this, zone);
+    if (order >>> 0 !== order || order > this.maxOrder) {
+      throw new InvalidArgumentError('page_alloc', 'order', `${order} is not an order in 0..${this.maxOrder}`);
+    }
+    if (typeof mark !== 'number' || !Number.isFinite(mark)) {
+      throw new InvalidArgumentError('page_alloc', 'mark', `${String(mark)} is not a number of pages`);
+    }
+    if (highestZoneidx >>> 0 !== highestZoneidx || highestZoneidx >= MAX_NR_ZONES) {
+      throw new InvalidArgumentError('page_alloc', 'highestZoneidx', `${highestZoneidx} is not a zone index`);
+    }
+    if (allocFlags >>> 0 !== allocFlags) {
+      throw new InvalidArgumentError('page_alloc', 'allocFlags', `${allocFlags} is not a set of ALLOC_* flags`);
+    }
     return zoneWatermarkOk(this, zone, order, mark, highestZoneidx, allocFlags);
+  }
+}
+
+/** A PFN argument: an integer inside memory, else a BadPageError naming it (nothing changed). */
+function checkPfn(pa: PageAllocator, what: string, pfn: number): void {
+  if (pfn >>> 0 !== pfn || pfn >= pa.totalPages) {
+    throw new BadPageError(Number.isInteger(pfn) ? pfn : -1, `${what}: pfn ${String(pfn)} outside memory`);
+  }
+}
+
+/** A CPU argument: an existing CPU id. */
+function checkCpuArg(pa: PageAllocator, cpu: number): void {
+  const n = pa.machine.topology.nrCpus;
+  if (cpu >>> 0 !== cpu || cpu >= n) {
+    throw new InvalidArgumentError('page_alloc', 'cpu', `${String(cpu)} is not a CPU (nr_cpu_ids ${n})`);
+  }
+}
+
+/** A zone argument: a zone id of this machine. */
+function checkZoneArg(pa: PageAllocator, zone: number): void {
+  if (zone >>> 0 !== zone || zone >= pa.nrZones) {
+    throw new InvalidArgumentError('page_alloc', 'zone', `${String(zone)} is not a zone id (0..${pa.nrZones - 1})`);
+  }
+}
+
+/** A hook argument: a function or null. */
+function checkHook(name: string, hook: unknown): void {
+  if (hook !== null && typeof hook !== 'function') {
+    throw new InvalidArgumentError('page_alloc', name, `must be a function or null, got ${typeof hook}`);
   }
 }
 
@@ -768,15 +840,6 @@ export class PageAllocator {
  * @kernel __alloc_pages (mm/page_alloc.c)
  */
 export function __allocPages(pa: PageAllocator, gfp: number, order: number, preferredNid: number): number {
-  // `x >>> 0 !== x` rejects negatives, fractions and NaN in one test.
-  if (order >>> 0 !== order) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
-  if (preferredNid >>> 0 !== preferredNid || preferredNid >= pa.nrNodes) {
-    throw new MmError('EINVAL', `page_alloc: invalid node ${preferredNid}`);
-  }
-  if (order > pa.maxOrder) {
-    pa.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${pa.maxOrder}`);
-    return -EINVAL;
-  }
   const DIRECT_RECLAIM: typeof __GFP_DIRECT_RECLAIM = 0x400;
   const KSWAPD_RECLAIM: typeof __GFP_KSWAPD_RECLAIM = 0x800;
   const THISNODE: typeof __GFP_THISNODE = 0x200000;
@@ -785,6 +848,20 @@ export function __allocPages(pa: PageAllocator, gfp: number, order: number, pref
   const MOVABLE_MASK: typeof GFP_MOVABLE_MASK = 0x18;
   const WMARK_LOW_FLAG: typeof ALLOC_WMARK_LOW = 1;
   const ZONES: typeof MAX_NR_ZONES = 3;
+  const BITS_MASK: typeof __GFP_BITS_MASK = 0xffffff;
+  // `x >>> 0 !== x` rejects negatives, fractions and NaN in one test.
+  if (order >>> 0 !== order) throw new InvalidArgumentError('page_alloc', 'order', `${order} is not an order`);
+  if (preferredNid >>> 0 !== preferredNid || preferredNid >= pa.nrNodes) {
+    throw new InvalidArgumentError('page_alloc', 'nid', `${preferredNid} is not a node (nr_node_ids ${pa.nrNodes})`);
+  }
+  // An integer without bits above __GFP_BITS_MASK whose zone bits gfp_zone() accepts.
+  if ((gfp & BITS_MASK) !== gfp || (pa.gfpZoneMt[(gfp & (ZONEMASK | MOVABLE_MASK)) << 1] as number) < 0) {
+    throw new InvalidArgumentError('page_alloc', 'gfp', gfpProblem(gfp) ?? `${String(gfp)} refused`);
+  }
+  if (order > pa.maxOrder) {
+    pa.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${pa.maxOrder}`);
+    return -EINVAL;
+  }
   // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
   if (gfp & DIRECT_RECLAIM) mightSleep(pa.machine, 'alloc_pages');
   const zm = (gfp & (ZONEMASK | MOVABLE_MASK)) << 1;
@@ -1112,6 +1189,7 @@ export function __freeFrozenPages(pa: PageAllocator, pfn: number, order: number,
  * @kernel page_alloc_cpu_dead (mm/page_alloc.c)
  */
 export function pageAllocCpuDead(pa: PageAllocator, cpu: number): void {
+  checkCpuArg(pa, cpu);
   pa.drainPages(cpu);
   const vs = pa.vmstat;
   const here = pa.machine.currentCpu;
