@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMachine, GFP_KERNEL, type Machine, MmError, NUMA_NO_NODE } from '../src/index.js';
-import { pageAllocCpuDead } from '../src/mm/page-alloc.js';
+import { pageAllocCpuDead } from '../src/internal.js';
 
 interface Probe {
   readonly entry: string;

@@ -12,8 +12,7 @@ import {
   TASK_UNINTERRUPTIBLE,
   ZONE_DMA32,
 } from '../src/index.js';
-import { LOCK_ENABLED_HARDIRQ, LOCK_USED_IN_HARDIRQ } from '../src/internal.js';
-import { pcpSpinTrylock, pcpSpinUnlock } from '../src/mm/page-alloc-locks.js';
+import { LOCK_ENABLED_HARDIRQ, LOCK_USED_IN_HARDIRQ, pcpSpinTrylock, pcpSpinUnlock } from '../src/internal.js';
 
 describe('page allocator locks', () => {
   it('lockdep sees &zone->lock and &pcp->lock on the allocation and free paths', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Prng, PrngStreams } from '../src/index.js';
+import { fuzzRuns } from './fuzz.js';
 
 describe('Prng', () => {
   it('is deterministic for a seed', () => {
@@ -27,6 +28,7 @@ describe('Prng', () => {
         }
         return true;
       }),
+      { numRuns: fuzzRuns(100) },
     );
     const p = new Prng(7);
     const seen = new Set<number>();

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TLB_DIRTY, TLB_GLOBAL, TLB_WRITE } from '../src/index.js';
 import { TlbArray } from '../src/internal.js';
+import { fuzzRuns } from './fuzz.js';
 
 describe('TlbArray', () => {
   it('derives its geometry', () => {
@@ -171,7 +172,7 @@ describe('TlbArray', () => {
           }
         },
       ),
-      { numRuns: 200 },
+      { numRuns: fuzzRuns(200) },
     );
   });
 });
