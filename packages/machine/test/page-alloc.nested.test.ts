@@ -13,7 +13,7 @@ import {
   type Machine,
   ZONE_MOVABLE,
 } from '../src/index.js';
-import { fuzzRuns, fuzzTimeout } from './fuzz.js';
+import { fuzzAssert, fuzzRuns, fuzzTimeout } from './fuzz.js';
 import { smallNumaMachine } from './machines.js';
 
 const RUNS = fuzzRuns(25);
@@ -107,8 +107,8 @@ describe('allocation from inside the reclaim hook', () => {
 
   it(
     'property: a reclaim hook that allocates and frees at random never breaks the outer request',
-    () => {
-      fc.assert(
+    async () => {
+      await fuzzAssert(
         fc.property(
           fc.array(
             fc.record({
@@ -171,7 +171,7 @@ describe('allocation from inside the reclaim hook', () => {
             }
           },
         ),
-        { numRuns: RUNS },
+        RUNS,
       );
     },
     fuzzTimeout(30_000),
