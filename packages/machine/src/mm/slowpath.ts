@@ -196,6 +196,10 @@ export function __allocPagesSlowpath(pa: PageAllocator, gfp: number, order: numb
   return allocFailed(pa, gfp);
 }
 
+/**
+ * Count a failed allocation and return -ENOMEM (the model's `warn_alloc` tally).
+ * @kernel warn_alloc (mm/page_alloc.c)
+ */
 export function allocFailed(pa: PageAllocator, _gfp: number): number {
   pa.nrAllocFailed++;
   return -ENOMEM;
