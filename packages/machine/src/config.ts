@@ -175,6 +175,62 @@ export const PRESETS: Readonly<Record<PresetName, MachineConfig>> = {
   },
 };
 
+/** The fields of {@link MachineConfig}. */
+const CONFIG_KEYS: readonly string[] = [
+  'preset',
+  'arch',
+  'pageSize',
+  'seed',
+  'nodes',
+  'distances',
+  'costs',
+  'tlb',
+  'preemptRt',
+  'mem',
+];
+/** The fields of {@link MemOptions}. */
+const MEM_KEYS: readonly string[] = [
+  'movablecorePercent',
+  'minFreeKbytes',
+  'watermarkScaleFactor',
+  'watermarkBoostFactor',
+  'percpuPagelistHighFraction',
+  'pcpCacheSliceBytes',
+];
+
+/** A value as an error message shows it (strings quoted). */
+function describe(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** `obj` is a plain object whose own keys are all in `known`; else a ConfigError naming the first stray field. */
+function checkKeys(prefix: string, obj: unknown, known: readonly string[]): void {
+  const field = prefix === '' ? 'config' : prefix.slice(0, -1);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new ConfigError(field, `must be an object, got ${describe(obj)}`);
+  }
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) throw new ConfigError(`${prefix}${k}`, `unknown field (known: ${known.join(', ')})`);
+  }
+}
+
+/** The memory tunables: known fields, each a number in its range (the sysctl handlers' checks). */
+function checkMem(mem: MemOptions): void {
+  checkKeys('mem.', mem, MEM_KEYS);
+  const check = (k: keyof MemOptions, ok: (v: number) => boolean, what: string): void => {
+    const v = mem[k];
+    if (v !== undefined && (typeof v !== 'number' || !ok(v))) {
+      throw new ConfigError(`mem.${k}`, `must be ${what}, got ${describe(v)}`);
+    }
+  };
+  check('movablecorePercent', (v) => v >= 0 && v <= 100, 'a number in 0..100');
+  check('minFreeKbytes', (v) => Number.isSafeInteger(v) && v >= 0, 'a non-negative integer');
+  check('watermarkScaleFactor', (v) => Number.isInteger(v) && v >= 1 && v <= 3000, 'an integer in 1..3000');
+  check('watermarkBoostFactor', (v) => Number.isSafeInteger(v) && v >= 0, 'a non-negative integer');
+  check('percpuPagelistHighFraction', (v) => Number.isInteger(v) && (v === 0 || v >= 8), 'an integer, 0 or >= 8');
+  check('pcpCacheSliceBytes', (v) => Number.isSafeInteger(v) && v >= 0, 'a non-negative integer');
+}
+
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
@@ -184,9 +240,19 @@ function isCount(v: unknown): v is number {
  * @throws ConfigError naming the first offending field.
  */
 export function resolveConfig(config: MachineConfig = {}): ResolvedMachineConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ConfigError('config', `must be an object, got ${describe(config)}`);
+  }
+  checkKeys('', config, CONFIG_KEYS);
   const presetName = config.preset ?? 'small';
+  // Own keys only: 'toString', '__proto__' and 'constructor' are on every object's prototype chain.
+  if (typeof presetName !== 'string' || !Object.hasOwn(PRESETS, presetName)) {
+    throw new ConfigError(
+      'preset',
+      `unknown preset ${describe(presetName)} (known: ${Object.keys(PRESETS).join(', ')})`,
+    );
+  }
   const preset = PRESETS[presetName];
-  if (preset === undefined) throw new ConfigError('preset', `unknown preset "${String(presetName)}"`);
 
   const arch = config.arch ?? preset.arch ?? 'x86_64';
   if (!(ARCHES as readonly string[]).includes(arch)) {
@@ -200,7 +266,17 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedMachineConfig
     );
   }
   const seed = config.seed ?? preset.seed ?? 1;
-  if (!Number.isSafeInteger(seed)) throw new ConfigError('seed', `must be an integer, got ${seed}`);
+  // Every accepted seed has its own streams (prng.ts uses all 53 bits); the
+  // rest is refused rather than folded onto another seed.
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
+    throw new ConfigError(
+      'seed',
+      `must be an integer in 0..2^53-1 (Number.MAX_SAFE_INTEGER), got ${describe(seed)}` +
+        (typeof seed === 'number' && Number.isInteger(seed) && seed > Number.MAX_SAFE_INTEGER
+          ? ' (above 2^53 a number no longer holds every integer, so the seed would not be the one written)'
+          : ''),
+    );
+  }
 
   const nodes = config.nodes ?? preset.nodes ?? [];
   if (!Array.isArray(nodes) || nodes.length === 0) throw new ConfigError('nodes', 'at least one node is needed');
@@ -257,6 +333,12 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedMachineConfig
     }
   }
 
+  if (config.costs !== undefined) checkKeys('costs.', config.costs, Object.keys(DEFAULT_COSTS));
+  if (config.tlb !== undefined) checkKeys('tlb.', config.tlb, Object.keys(DEFAULT_TLB));
+  if (config.mem !== undefined) checkMem(config.mem);
+  if (config.preemptRt !== undefined && typeof config.preemptRt !== 'boolean') {
+    throw new ConfigError('preemptRt', `must be a boolean, got ${describe(config.preemptRt)}`);
+  }
   const costs: CostTable = Object.freeze({ ...DEFAULT_COSTS, ...preset.costs, ...config.costs });
   for (const [k, v] of Object.entries(costs)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {

@@ -120,6 +120,20 @@ export class MmError extends Error {
   }
 }
 
+/**
+ * Bad input at a public entry point (the errno `EINVAL`): `argument` names
+ * the offending parameter; nothing was changed.
+ */
+export class InvalidArgumentError extends MmError {
+  /** The parameter that was refused (`"gfp"`, `"cpu"`, `"pfn"` ...). */
+  readonly argument: string;
+
+  constructor(subsystem: string, argument: string, problem: string) {
+    super('EINVAL', `${subsystem}: ${argument} ${problem}`);
+    this.argument = argument;
+  }
+}
+
 /** A broken invariant: the model of the kernel's `BUG()`. */
 export class MmBugError extends MmError {
   constructor(message: string) {

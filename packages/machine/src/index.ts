@@ -58,6 +58,7 @@ export {
   ERESTARTNOINTR,
   ETXTBSY,
   errnoName,
+  InvalidArgumentError,
   MmBugError,
   MmError,
 } from './errors.js';
@@ -180,9 +181,11 @@ export {
   GFP_TRANSHUGE,
   GFP_TRANSHUGE_LIGHT,
   GFP_USER,
+  GFP_ZONE_BAD,
   GFP_ZONEMASK,
   gfpflagsAllowBlocking,
   gfpMigratetype,
+  gfpProblem,
   gfpZone,
 } from './mm/gfp.js';
 export { MEMMAP_BYTES_PER_PAGE, Memmap, MemSection } from './mm/memmap.js';

@@ -21,6 +21,7 @@ export {
   LOCK_USED_IN_HARDIRQ,
   LOCK_USED_IN_SOFTIRQ,
 } from './locking/lockdep.js';
+export { AC_FRAME, popAllocContext, pushAllocContext } from './mm/alloc-context.js';
 export { countPgalloc, zoneStatistics } from './mm/alloc-stat.js';
 export {
   __addToFreeList,
@@ -79,8 +80,20 @@ export {
   __freeFrozenPages,
   checkFreePages,
   freePagesPrepare,
+  freeToPcp,
   pageAllocCpuDead,
 } from './mm/page-alloc.js';
+export {
+  PCP_LOCK_NAME,
+  pcpIsLocked,
+  pcpSpinLockNopin,
+  pcpSpinTrylock,
+  pcpSpinUnlock,
+  pcpSpinUnlockNopin,
+  ZONE_LOCK_NAME,
+  zoneLockIrqsave,
+  zoneUnlockIrqrestore,
+} from './mm/page-alloc-locks.js';
 export {
   decayPcpHigh,
   drainPagesZone,

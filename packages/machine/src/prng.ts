@@ -11,6 +11,8 @@
  * small integers), seeded through splitmix32.
  */
 
+import { InvalidArgumentError } from './errors.js';
+
 /** splitmix32 step: a well-mixed 32-bit output from a counter-like state. */
 function splitmix32(state: number): number {
   let z = (state + 0x9e3779b9) | 0;
@@ -36,7 +38,13 @@ export class Prng {
   private s2: number;
   private s3: number;
 
-  constructor(seed: number) {
+  /**
+   * `seed` gives the low 32 bits of the state's source, `seedHigh` (0..2^21-1,
+   * the rest of a 53-bit seed) is mixed into the two upper state words:
+   * distinct (seed, seedHigh) pairs give distinct states, and `seedHigh` 0
+   * gives the same state as the 32-bit seeding always did.
+   */
+  constructor(seed: number, seedHigh = 0) {
     let x = seed | 0;
     x = splitmix32(x);
     this.s0 = x;
@@ -46,6 +54,13 @@ export class Prng {
     this.s2 = x;
     x = splitmix32(x);
     this.s3 = x;
+    if (seedHigh !== 0) {
+      // splitmix32 is a bijection and s0 depends on `seed` alone, so the
+      // pair maps to distinct states.
+      const h = splitmix32(seedHigh | 0);
+      this.s2 ^= h;
+      this.s3 ^= splitmix32(h);
+    }
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
@@ -65,8 +80,8 @@ export class Prng {
 
   /** Uniform integer in [0, n) for 1 <= n <= 2^32, without modulo bias. */
   below(n: number): number {
-    if (!(n >= 1 && n <= 0x1_0000_0000) || !Number.isInteger(n)) {
-      throw new RangeError(`prng: below(${n}) needs an integer in [1, 2^32]`);
+    if (typeof n !== 'number' || !(n >= 1 && n <= 0x1_0000_0000) || !Number.isInteger(n)) {
+      throw new InvalidArgumentError('prng', 'n', `${String(n)} passed to below() is not an integer in [1, 2^32]`);
     }
     const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
     for (;;) {
@@ -92,11 +107,20 @@ function rotl(x: number, k: number): number {
 
 /** The machine's named random streams. */
 export class PrngStreams {
+  /** The machine seed (an integer in 0..2^53-1; `resolveConfig` checks it). */
   readonly seed: number;
+  /** Its low and high words: every stream depends on all 53 bits. */
+  private readonly seedLow: number;
+  private readonly seedHigh: number;
   private readonly streams = new Map<string, Prng>();
 
   constructor(seed: number) {
-    this.seed = seed >>> 0;
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new InvalidArgumentError('prng', 'seed', `${String(seed)} is not an integer in 0..2^53-1`);
+    }
+    this.seed = seed;
+    this.seedLow = seed >>> 0;
+    this.seedHigh = Math.floor(seed / 0x1_0000_0000);
   }
 
   /**
@@ -106,7 +130,7 @@ export class PrngStreams {
   stream(name: string): Prng {
     let p = this.streams.get(name);
     if (p === undefined) {
-      p = new Prng(splitmix32((this.seed ^ fnv1a32(name)) | 0));
+      p = new Prng(splitmix32((this.seedLow ^ fnv1a32(name)) | 0), this.seedHigh);
       this.streams.set(name, p);
     }
     return p;
@@ -114,6 +138,6 @@ export class PrngStreams {
 
   /** A fresh generator for `name` that does not advance the shared stream (for reruns). */
   fork(name: string): Prng {
-    return new Prng(splitmix32((this.seed ^ fnv1a32(name)) | 0));
+    return new Prng(splitmix32((this.seedLow ^ fnv1a32(name)) | 0), this.seedHigh);
   }
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createMachine, MmError, PRESETS, resolveConfig } from '../src/index.js';
+import {
+  ConfigError,
+  createMachine,
+  type MachineConfig,
+  MmError,
+  PRESETS,
+  type PresetName,
+  resolveConfig,
+} from '../src/index.js';
 
 const GiB = 1024 ** 3;
 
@@ -114,5 +122,60 @@ describe('resolveConfig', () => {
     for (const name of Object.keys(PRESETS) as (keyof typeof PRESETS)[]) {
       expect(() => resolveConfig({ preset: name })).not.toThrow();
     }
+  });
+});
+
+describe('bad configuration (issue 9 item 4)', () => {
+  const fieldOf = (config: unknown): string => {
+    try {
+      resolveConfig(config as MachineConfig);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).field;
+    }
+    throw new Error('accepted');
+  };
+
+  it('refuses preset names inherited from Object.prototype, naming the preset', () => {
+    for (const preset of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', '', 'SMALL']) {
+      expect(fieldOf({ preset })).toBe('preset');
+    }
+    expect(fieldOf({ preset: 3 })).toBe('preset');
+    expect(() => createMachine({ preset: 'toString' as PresetName })).toThrow(/unknown preset "toString"/);
+  });
+
+  it('names every bad field: unknown keys, wrong types, out-of-range tunables', () => {
+    expect(fieldOf(null)).toBe('config');
+    expect(fieldOf([])).toBe('config');
+    expect(fieldOf({ seeed: 1 })).toBe('seeed');
+    expect(fieldOf({ costs: { ipii: 3 } })).toBe('costs.ipii');
+    expect(fieldOf({ costs: 5 })).toBe('costs');
+    expect(fieldOf({ tlb: { entries: 3 } })).toBe('tlb.entries');
+    expect(fieldOf({ mem: { minFreeKByte: 3 } })).toBe('mem.minFreeKByte');
+    expect(fieldOf({ mem: { watermarkBoostFactor: -1 } })).toBe('mem.watermarkBoostFactor');
+    expect(fieldOf({ mem: { percpuPagelistHighFraction: 3 } })).toBe('mem.percpuPagelistHighFraction');
+    expect(fieldOf({ mem: { pcpCacheSliceBytes: Number.NaN } })).toBe('mem.pcpCacheSliceBytes');
+    expect(fieldOf({ mem: { movablecorePercent: '5' } })).toBe('mem.movablecorePercent');
+    expect(fieldOf({ preemptRt: 'yes' })).toBe('preemptRt');
+  });
+
+  it('gives every accepted seed its own stream: 1 and 2^32+1 differ (no 32-bit truncation)', () => {
+    const draw = (seed: number) => {
+      const p = createMachine({ seed }).prng.stream('t');
+      return [p.nextU32(), p.nextU32(), p.nextU32()];
+    };
+    expect(draw(4294967297)).not.toEqual(draw(1));
+    expect(draw(2 ** 53 - 1)).not.toEqual(draw(2 ** 32 - 1));
+    expect(createMachine({ seed: 4294967297 }).prng.seed).toBe(4294967297);
+    // Seeds below 2^32 keep their streams (the determinism digests stand).
+    expect(draw(7)).toEqual(draw(7));
+  });
+
+  it('refuses negative, fractional, unsafe and non-number seeds with a ConfigError naming the seed', () => {
+    for (const seed of [-1, -4294967295, 1.5, Number.NaN, Infinity, 2 ** 53, 2 ** 60, '1', 1n]) {
+      expect(fieldOf({ seed })).toBe('seed');
+    }
+    expect(() => resolveConfig({ seed: 2 ** 60 })).toThrow(/above 2\^53/);
+    expect(() => resolveConfig({ seed: -1 })).toThrow(/0\.\.2\^53-1/);
   });
 });

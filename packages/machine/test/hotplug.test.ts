@@ -138,3 +138,27 @@ describe('CPU hotplug', () => {
     expect(cpus.slice(1).every((c) => c !== 3)).toBe(true);
   });
 });
+
+describe('cpuDown with RCU callbacks queued (issue 9)', () => {
+  it('keeps every CPU callback list in grace-period order, so validate() passes after a plain cpuDown', () => {
+    // Before the fix, the dead CPU's callbacks were appended behind the
+    // survivor's later ones ("callbacks on CPU n out of GP order").
+    for (let k = 0; k < 12; k++) {
+      const m = createMachine({ seed: k + 1, preset: k % 2 ? 'small' : 'server2s' });
+      const rng = m.prng.stream('t');
+      const n = m.topology.nrCpus;
+      for (let i = 0; i < 30; i++) {
+        const cpu = rng.below(n);
+        if (m.cpus.online[cpu]) m.cpus.runOn(cpu, () => m.rcu.callRcu(() => {}, 0));
+        if (rng.below(3) === 0) m.sched.runFor(rng.below(3_000_000));
+        if (rng.below(5) === 0) {
+          m.hotplug.cpuDown(rng.below(n));
+          m.validate();
+        }
+        if (rng.below(7) === 0) m.hotplug.cpuUp(rng.below(n));
+      }
+      m.sched.runFor(50_000_000);
+      m.validate();
+    }
+  });
+});

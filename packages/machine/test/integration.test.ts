@@ -29,7 +29,7 @@ import {
   upRead,
   upWrite,
 } from '../src/index.js';
-import { fuzzRuns } from './fuzz.js';
+import { fuzzAssert, fuzzRuns } from './fuzz.js';
 
 type Op = 'mutex' | 'spin' | 'rcu' | 'sleep' | 'read' | 'write' | 'local';
 const OPS: readonly Op[] = ['mutex', 'spin', 'rcu', 'sleep', 'read', 'write', 'local'];
@@ -147,8 +147,8 @@ function run(programs: { cpu: number; ops: number[] }[], irqEveryUs: number): st
 }
 
 describe('integration: tasks, locks, RCU, timers and interrupts', () => {
-  it('random programs stay correct and deterministic', () => {
-    fc.assert(
+  it('random programs stay correct and deterministic', async () => {
+    await fuzzAssert(
       fc.property(
         fc.array(fc.record({ cpu: fc.integer({ min: 0, max: 3 }), ops: fc.array(fc.nat(20), { maxLength: 12 }) }), {
           minLength: 1,
@@ -161,7 +161,7 @@ describe('integration: tasks, locks, RCU, timers and interrupts', () => {
           expect(a).toBe(b);
         },
       ),
-      { numRuns: fuzzRuns(60) },
+      fuzzRuns(60),
     );
   });
 });

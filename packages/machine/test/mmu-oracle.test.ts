@@ -17,7 +17,7 @@ import {
   MMU_WRITE,
   TLB_FLUSH_ALL,
 } from '../src/index.js';
-import { fuzzRuns } from './fuzz.js';
+import { fuzzAssert, fuzzRuns } from './fuzz.js';
 import { MapWalker, RecordingFaultHandler, RO_USER, RW_USER, SZ_2M, SZ_4K } from './tlb-test-walker.js';
 
 // A small universe so that random operations collide often: up to 4 CPUs,
@@ -307,12 +307,12 @@ function run(config: Config, ops: Op[]): void {
 }
 
 describe('MMU against a page-table and translation-cache oracle', () => {
-  it('random accesses, remaps, switches and flushes', () => {
-    fc.assert(
+  it('random accesses, remaps, switches and flushes', async () => {
+    await fuzzAssert(
       fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 150, size: 'max' }), (config, ops) => {
         run(config, ops);
       }),
-      { numRuns: FUZZ_RUNS },
+      FUZZ_RUNS,
     );
   });
 

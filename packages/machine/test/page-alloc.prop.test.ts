@@ -22,7 +22,7 @@ import {
   NR_FREE_PAGES,
   ZONE_MOVABLE,
 } from '../src/index.js';
-import { fuzzRuns } from './fuzz.js';
+import { fuzzAssert, fuzzRuns } from './fuzz.js';
 import { normalZoneMachine, smallNumaMachine } from './machines.js';
 
 // MM_FUZZ_RUNS=100 multiplies the runs for a long fuzzing session (see fuzz.ts).
@@ -90,8 +90,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'refresh' as const }) },
 );
 
-function checkRandomSequences(makeMachine: () => Machine, runs: number): void {
-  fc.assert(
+async function checkRandomSequences(makeMachine: () => Machine, runs: number): Promise<void> {
+  await fuzzAssert(
     fc.property(fc.array(opArb, { minLength: 1, maxLength: 120 }), (ops) => {
       const m = makeMachine();
       const pa = m.mem;
@@ -158,23 +158,23 @@ function checkRandomSequences(makeMachine: () => Machine, runs: number): void {
       }
       expect(m.warnings).toEqual([]);
     }),
-    { numRuns: runs },
+    runs,
   );
 }
 
 describe('buddy allocator properties', () => {
   it(
     'random alloc/free sequences keep the oracle, the validator and full merging',
-    () => {
-      checkRandomSequences(smallNumaMachine, RUNS);
+    async () => {
+      await checkRandomSequences(smallNumaMachine, RUNS);
     },
     RUNS * 1000,
   );
 
   it(
     'the same with Normal zones above DMA32 (nofragment fallback, remote-node retry)',
-    () => {
-      checkRandomSequences(normalZoneMachine, Math.ceil(RUNS / 2));
+    async () => {
+      await checkRandomSequences(normalZoneMachine, Math.ceil(RUNS / 2));
     },
     RUNS * 1000,
   );

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMachine, LockdepError, RcuStallError, SCHED_AGAIN, SCHED_EXIT, SCHED_SLEEP } from '../src/index.js';
-import { fuzzRuns } from './fuzz.js';
+import { fuzzAssert, fuzzRuns } from './fuzz.js';
 
 const MS = 1_000_000;
 
@@ -220,8 +220,8 @@ describe('RCU property: no callback runs while a reader that predates it is insi
     fc.record({ k: fc.constant('task' as const), cpu: fc.integer({ min: 0, max: 3 }) }),
   );
 
-  it('holds for random interleavings of readers, callbacks and time', () => {
-    fc.assert(
+  it('holds for random interleavings of readers, callbacks and time', async () => {
+    await fuzzAssert(
       fc.property(fc.array(op, { maxLength: 120 }), fc.boolean(), fc.boolean(), (ops, offload, rt) => {
         const m = createMachine({ preemptRt: rt });
         if (offload) m.rcu.rcuNocbs([1, 2, 3], [0]);
@@ -290,7 +290,7 @@ describe('RCU property: no callback runs while a reader that predates it is insi
         expect(m.rcu.stats().cbsInvoked).toBe(queued);
         expect(m.clock.validate()).toBe(null);
       }),
-      { numRuns: fuzzRuns(150) },
+      fuzzRuns(150),
     );
   });
 });
@@ -392,8 +392,8 @@ describe('preemptible RCU property: preempted readers hold back the grace period
     fc.record({ k: fc.constant('run' as const), us: fc.integer({ min: 1, max: 3000 }) }),
   );
 
-  it('holds for random task readers spanning many steps', () => {
-    fc.assert(
+  it('holds for random task readers spanning many steps', async () => {
+    await fuzzAssert(
       fc.property(fc.array(top, { maxLength: 60 }), (ops) => {
         const m = createMachine({ preemptRt: true });
         const active = new Set<number>();
@@ -432,7 +432,7 @@ describe('preemptible RCU property: preempted readers hold back the grace period
         m.rcu.rcuBarrier();
         expect(invoked).toBe(queued);
       }),
-      { numRuns: fuzzRuns(100) },
+      fuzzRuns(100),
     );
   });
 });

@@ -17,7 +17,7 @@ import {
   upRead,
   upWrite,
 } from '../src/index.js';
-import { fuzzRuns } from './fuzz.js';
+import { fuzzAssert, fuzzRuns } from './fuzz.js';
 
 /** A task that takes `sem` (read or write), holds it for `hold` steps, optionally downgrades, releases, exits. */
 function user(
@@ -104,8 +104,8 @@ describe('rw_semaphore', () => {
     expect(() => downgradeWrite(s)).toThrow(LockdepError);
   });
 
-  it('property: mutual exclusion and no lost wake-up for random reader/writer mixes', () => {
-    fc.assert(
+  it('property: mutual exclusion and no lost wake-up for random reader/writer mixes', async () => {
+    await fuzzAssert(
       fc.property(
         fc.array(fc.record({ write: fc.boolean(), cpu: fc.integer({ min: 0, max: 3 }), hold: fc.nat(3) }), {
           minLength: 1,
@@ -155,7 +155,7 @@ describe('rw_semaphore', () => {
           expect(s.waiters.length).toBe(0);
         },
       ),
-      { numRuns: fuzzRuns(100) },
+      fuzzRuns(100),
     );
   });
 });

@@ -30,7 +30,10 @@ describe('core state as JSON', () => {
     ]);
     expect(state.rcu.callbacksPending[1]).toBe(1);
     expect(state.rcu.gpInProgress).toBe(false); // the first RCU tick is at 1 ms
-    expect(state.lockdep.classes[0]).toMatchObject({ name: 'L', acquisitions: 1 });
+    expect(state.lockdep.classes.find((c: { name: string }) => c.name === 'L')).toMatchObject({
+      name: 'L',
+      acquisitions: 1,
+    });
     expect(state.clock.now).toBe(100_000);
     expect(state.account.events.contextSwitch).toBe(1);
     expect(state.account.busyNs.length).toBe(4);

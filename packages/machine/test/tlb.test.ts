@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TLB_DIRTY, TLB_GLOBAL, TLB_WRITE } from '../src/index.js';
 import { TlbArray } from '../src/internal.js';
+import { fuzzAssert, fuzzRuns } from './fuzz.js';
 
 describe('TlbArray', () => {
   it('derives its geometry', () => {
@@ -64,7 +65,7 @@ describe('TlbArray', () => {
   });
 
   // The reference: a Map of (page, asid) -> pfn per set, bounded by the ways with LRU order.
-  it('behaves like an LRU set-associative cache (property)', () => {
+  it('behaves like an LRU set-associative cache (property)', async () => {
     type Op =
       | { op: 'fill'; vpn: number; asid: number; pfn: number; global: boolean }
       | { op: 'lookup'; vpn: number; asid: number }
@@ -103,7 +104,7 @@ describe('TlbArray', () => {
       },
       { weight: 1, arbitrary: fc.record({ op: fc.constant('invAll' as const), keepGlobal: fc.boolean() }) },
     );
-    fc.assert(
+    await fuzzAssert(
       fc.property(
         fc.constantFrom([8, 2], [16, 4], [4, 4]),
         fc.array(opArb, { maxLength: 200, size: 'max' }),
@@ -171,7 +172,7 @@ describe('TlbArray', () => {
           }
         },
       ),
-      { numRuns: 200 },
+      fuzzRuns(200),
     );
   });
 });

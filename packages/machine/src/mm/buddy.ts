@@ -18,6 +18,7 @@ import { MmBugError } from '../errors.js';
 import type { MemSection } from './memmap.js';
 import { MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_TYPES } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
+import { zoneLockIrqsave, zoneUnlockIrqrestore } from './page-alloc-locks.js';
 import { PGTY_buddy } from './page-flags.js';
 import { NR_FREE_PAGES, VM_EVENT } from './vmstat.js';
 
@@ -278,10 +279,12 @@ export function freeOnePage(pa: PageAllocator, zone: number, pfn: number, order:
   const end = pfn + (1 << order);
   const o = Math.min(order, pa.pageblockOrder);
   let p = pfn;
+  const flags = zoneLockIrqsave(pa, zone);
   do {
     __freeOnePage(pa, p, zone, o, pa.pageblock.get(p), fpi);
     p += 1 << o;
   } while (p !== end);
+  zoneUnlockIrqrestore(pa, zone, flags);
   pa.vmstat.countVmEvents(pa.machine.currentCpu, VM_EVENT.PGFREE, 1 << order);
 }
 

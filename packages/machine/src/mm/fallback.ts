@@ -34,9 +34,12 @@ import type { PageAllocator } from './page-alloc.js';
 import { PG_lru, PGTY_buddy } from './page-flags.js';
 import { boostWatermark } from './watermark.js';
 
-/** `__rmqueue` modes, remembered across one `rmqueue_bulk()` batch. */
+// `enum rmqueue_mode`: `__rmqueue` modes, remembered across one `rmqueue_bulk()` batch.
+/** Take from the requested migratetype's lists (`RMQUEUE_NORMAL`). */
 export const RMQUEUE_NORMAL = 0;
+/** Claim a whole foreign pageblock (`RMQUEUE_CLAIM`). */
 export const RMQUEUE_CLAIM = 2;
+/** Steal one foreign block without converting its pageblock (`RMQUEUE_STEAL`). */
 export const RMQUEUE_STEAL = 3;
 
 /**

@@ -18,15 +18,15 @@ import {
 } from './mmzone.js';
 
 /** Allocate from ZONE_DMA (mapped to DMA32 here). */
-export const __GFP_DMA = 1 << 0;
+export const __GFP_DMA = 0x01; // 1 << 0
 /** Highmem allowed (64-bit: selects ZONE_MOVABLE together with __GFP_MOVABLE). */
-export const __GFP_HIGHMEM = 1 << 1;
+export const __GFP_HIGHMEM = 0x02; // 1 << 1
 /** Allocate below 4 GiB (ZONE_DMA32). */
-export const __GFP_DMA32 = 1 << 2;
+export const __GFP_DMA32 = 0x04; // 1 << 2
 /** Movable allocation (page can be migrated or reclaimed). */
-export const __GFP_MOVABLE = 1 << 3;
+export const __GFP_MOVABLE = 0x08; // 1 << 3
 /** Reclaimable allocation (slab with shrinkers). */
-export const __GFP_RECLAIMABLE = 1 << 4;
+export const __GFP_RECLAIMABLE = 0x10; // 1 << 4
 /** High priority: may use part of the min reserve. */
 export const __GFP_HIGH = 1 << 5;
 /** May start physical I/O. */
@@ -34,11 +34,11 @@ export const __GFP_IO = 1 << 6;
 /** May call into the filesystem. */
 export const __GFP_FS = 1 << 7;
 /** Return zeroed pages. */
-export const __GFP_ZERO = 1 << 8;
+export const __GFP_ZERO = 0x100; // 1 << 8
 /** May enter direct reclaim (may sleep). */
-export const __GFP_DIRECT_RECLAIM = 1 << 10;
+export const __GFP_DIRECT_RECLAIM = 0x400; // 1 << 10
 /** May wake kswapd. */
-export const __GFP_KSWAPD_RECLAIM = 1 << 11;
+export const __GFP_KSWAPD_RECLAIM = 0x800; // 1 << 11
 /** Page will be written soon (dirty-limit spreading). */
 export const __GFP_WRITE = 1 << 12;
 /** Do not warn on failure. */
@@ -58,22 +58,22 @@ export const __GFP_NOMEMALLOC = 1 << 19;
 /** Enforce the cpuset memory policy. */
 export const __GFP_HARDWALL = 1 << 20;
 /** Only the requested node, no fallback. */
-export const __GFP_THISNODE = 1 << 21;
+export const __GFP_THISNODE = 0x200000; // 1 << 21
 /** Charge to the memory cgroup (kmemcg). */
-export const __GFP_ACCOUNT = 1 << 22;
+export const __GFP_ACCOUNT = 0x400000; // 1 << 22
 /** Zero memory tags (MTE) together with the data. */
 export const __GFP_ZEROTAGS = 1 << 23;
 /** Number of GFP bits. */
 export const __GFP_BITS_SHIFT = 24;
 /** Mask of all GFP bits. */
-export const __GFP_BITS_MASK = (1 << __GFP_BITS_SHIFT) - 1;
+export const __GFP_BITS_MASK = 0xffffff; // (1 << __GFP_BITS_SHIFT) - 1
 
 /** Both reclaim bits. */
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 /** Zone modifier bits. */
-export const GFP_ZONEMASK = __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE;
+export const GFP_ZONEMASK = 0x0f; // __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE
 /** Mobility bits (`GFP_MOVABLE_MASK`). */
-export const GFP_MOVABLE_MASK = __GFP_RECLAIMABLE | __GFP_MOVABLE;
+export const GFP_MOVABLE_MASK = 0x18; // __GFP_RECLAIMABLE | __GFP_MOVABLE
 /** Shift of the mobility bits (`GFP_MOVABLE_SHIFT`). */
 export const GFP_MOVABLE_SHIFT = 3;
 
@@ -113,6 +113,32 @@ export function gfpMigratetype(gfp: number): number {
   const mt = (gfp & GFP_MOVABLE_MASK) >>> GFP_MOVABLE_SHIFT;
   // Both bits set is invalid (the kernel VM_WARNs); treat as unmovable.
   return mt === 3 ? MIGRATE_UNMOVABLE : mt === 1 ? MIGRATE_MOVABLE : mt === 2 ? MIGRATE_RECLAIMABLE : MIGRATE_UNMOVABLE;
+}
+
+/**
+ * The zone-modifier combinations `gfp_zone()` refuses, one bit per value of
+ * `gfp & GFP_ZONEMASK`: DMA with HIGHMEM or DMA32, DMA32 with HIGHMEM, and
+ * those with MOVABLE too.
+ * @kernel GFP_ZONE_BAD (include/linux/gfp.h)
+ */
+export const GFP_ZONE_BAD =
+  (1 << 0x3) | (1 << 0x5) | (1 << 0x6) | (1 << 0x7) | (1 << 0xb) | (1 << 0xd) | (1 << 0xe) | (1 << 0xf);
+
+/**
+ * What is wrong with a GFP mask, or null when the allocator accepts it: a
+ * non-integer, bits above `__GFP_BITS_MASK`, a zone-modifier combination in
+ * {@link GFP_ZONE_BAD}, or both mobility bits (`gfp_migratetype()` warns).
+ */
+export function gfpProblem(gfp: unknown): string | null {
+  if (typeof gfp !== 'number' || (gfp | 0) !== gfp) return `${String(gfp)} is not a GFP mask (an integer)`;
+  if (gfp & ~__GFP_BITS_MASK) return `0x${(gfp >>> 0).toString(16)} has bits above __GFP_BITS_MASK`;
+  if ((GFP_ZONE_BAD >> (gfp & GFP_ZONEMASK)) & 1) {
+    return `0x${gfp.toString(16)} combines zone modifiers that exclude each other (GFP_ZONE_BAD)`;
+  }
+  if ((gfp & GFP_MOVABLE_MASK) === GFP_MOVABLE_MASK) {
+    return `0x${gfp.toString(16)} is both __GFP_RECLAIMABLE and __GFP_MOVABLE`;
+  }
+  return null;
 }
 
 /**

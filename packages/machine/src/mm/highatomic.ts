@@ -8,6 +8,7 @@ import { getPageFromFreeArea, moveToFreeList } from './buddy.js';
 import { changePageblockRange, moveFreepagesBlock } from './fallback.js';
 import { MAX_NR_ZONES, MIGRATE_HIGHATOMIC, MIGRATE_PCPTYPES } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
+import { zoneLockIrqsave, zoneUnlockIrqrestore } from './page-alloc-locks.js';
 
 /**
  * After a high-order atomic allocation, reserve its pageblock for future
@@ -19,15 +20,20 @@ export function reserveHighatomicPageblock(pa: PageAllocator, pfn: number, order
   if (Math.floor(managed / 100) < pa.pageblockNrPages) return;
   const maxManaged = Math.ceil(Math.floor(managed / 100) / pa.pageblockNrPages) * pa.pageblockNrPages;
   if ((pa.zones.nrReservedHighatomic[zone] as number) >= maxManaged) return;
+  const flags = zoneLockIrqsave(pa, zone);
   const mt = pa.pageblock.get(pfn);
-  if (mt >= MIGRATE_PCPTYPES) return; // only mergeable types
-  if (order < pa.pageblockOrder) {
-    if (moveFreepagesBlock(pa, zone, pfn, mt, MIGRATE_HIGHATOMIC) === -1) return;
-    pa.zones.nrReservedHighatomic[zone] = (pa.zones.nrReservedHighatomic[zone] as number) + pa.pageblockNrPages;
-  } else {
-    changePageblockRange(pa, pfn, order, MIGRATE_HIGHATOMIC);
-    pa.zones.nrReservedHighatomic[zone] = (pa.zones.nrReservedHighatomic[zone] as number) + (1 << order);
+  // Only mergeable types.
+  if (mt < MIGRATE_PCPTYPES) {
+    if (order < pa.pageblockOrder) {
+      if (moveFreepagesBlock(pa, zone, pfn, mt, MIGRATE_HIGHATOMIC) !== -1) {
+        pa.zones.nrReservedHighatomic[zone] = (pa.zones.nrReservedHighatomic[zone] as number) + pa.pageblockNrPages;
+      }
+    } else {
+      changePageblockRange(pa, pfn, order, MIGRATE_HIGHATOMIC);
+      pa.zones.nrReservedHighatomic[zone] = (pa.zones.nrReservedHighatomic[zone] as number) + (1 << order);
+    }
   }
+  zoneUnlockIrqrestore(pa, zone, flags);
 }
 
 /**
@@ -44,7 +50,9 @@ export function unreserveHighatomicPageblock(pa: PageAllocator, force: boolean):
     if (zone % MAX_NR_ZONES > pa.acHighestZoneidx) continue;
     const reserved = pa.zones.nrReservedHighatomic[zone] as number;
     if (!force && reserved <= pa.pageblockNrPages) continue;
-    for (let order = 0; order < pa.nrOrders; order++) {
+    const flags = zoneLockIrqsave(pa, zone);
+    let done = false;
+    for (let order = 0; order < pa.nrOrders && !done; order++) {
       const pfn = getPageFromFreeArea(pa, zone, order, MIGRATE_HIGHATOMIC);
       if (pfn < 0) continue;
       let size = Math.max(pa.pageblockNrPages, 1 << order);
@@ -64,8 +72,10 @@ export function unreserveHighatomicPageblock(pa: PageAllocator, force: boolean):
         ret = 1;
       }
       pa.machine.warnOn(ret === -1, `page_alloc: highatomic block at pfn ${pfn} straddles its zone`);
-      if (ret > 0) return true;
+      if (ret > 0) done = true;
     }
+    zoneUnlockIrqrestore(pa, zone, flags);
+    if (done) return true;
   }
   return false;
 }

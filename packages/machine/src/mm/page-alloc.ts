@@ -18,31 +18,35 @@
  * wakes kswapd (a hook), dips into reserves as the GFP flags allow, calls
  * the registered reclaim hook and retries.
  *
- * Context: the model is synchronous; the kernel's zone->lock and pcp locks
- * are not taken here (they are wired when the lock model is merged).
- * "This CPU" is `machine.currentCpu`.
+ * Context: `zone->lock` (irqsave) around free-list changes and `pcp->lock`
+ * (trylock, buddy fallback) around pcp lists, through the machine's lock
+ * API (page-alloc-locks.ts). "This CPU" is `machine.currentCpu`.
  */
 
 import type { MemOptions } from '../config.js';
-import { ConfigError, EINVAL, ENOMEM, MmBugError, MmError } from '../errors.js';
+import { ConfigError, EINVAL, ENOMEM, InvalidArgumentError, MmBugError, MmError } from '../errors.js';
+import { SpinLockArray } from '../locking/lock-array.js';
 import { mightSleep } from '../locking/lockdep.js';
 import type { Hotplug } from '../sched/hotplug.js';
 import type { MachineCore } from '../types.js';
+import { AC_FRAME } from './alloc-context.js';
 import { freeOnePage } from './buddy.js';
 import { FailPageAlloc } from './fail-page-alloc.js';
 import { RMQUEUE_NORMAL } from './fallback.js';
 import {
-  __GFP_ACCOUNT,
-  __GFP_DIRECT_RECLAIM,
+  type __GFP_ACCOUNT,
+  type __GFP_BITS_MASK,
+  type __GFP_DIRECT_RECLAIM,
   __GFP_KSWAPD_RECLAIM,
   __GFP_NOWARN,
-  __GFP_THISNODE,
-  __GFP_ZERO,
+  type __GFP_THISNODE,
+  type __GFP_ZERO,
   ALLOC_NOFRAGMENT,
-  ALLOC_WMARK_LOW,
-  GFP_MOVABLE_MASK,
-  GFP_ZONEMASK,
+  type ALLOC_WMARK_LOW,
+  type GFP_MOVABLE_MASK,
+  type GFP_ZONEMASK,
   gfpMigratetype,
+  gfpProblem,
   gfpZone,
 } from './gfp.js';
 import { Memmap, type MemSection } from './memmap.js';
@@ -52,16 +56,15 @@ import {
   MIGRATE_PCPTYPES,
   MIGRATE_UNMOVABLE,
   maxPageOrder,
-  NR_WMARK,
-  PAGE_ALLOC_COSTLY_ORDER,
-  WMARK_HIGH,
-  ZONE_BELOW_HIGH,
-  ZONE_BOOSTED_WATERMARK,
+  type NR_WMARK,
+  type WMARK_HIGH,
+  type ZONE_BELOW_HIGH,
+  type ZONE_BOOSTED_WATERMARK,
   ZONE_DMA32,
   ZONE_NORMAL,
-  ZONE_RECLAIM_ACTIVE,
   ZoneTable,
 } from './mmzone.js';
+import { PCP_LOCK_NAME, pcpIsLocked, pcpSpinTrylock, pcpSpinUnlock, ZONE_LOCK_NAME } from './page-alloc-locks.js';
 import {
   PAGE_FLAGS_CHECK_AT_FREE,
   PAGE_FLAGS_CHECK_AT_PREP,
@@ -75,11 +78,7 @@ import {
   decayPcpHigh,
   drainPagesZone,
   freeFrozenPageCommit,
-  NR_LOWORDER_PCP_LISTS,
-  NR_PCP_LISTS,
-  PCP_BATCH_SCALE_MAX,
-  PCPF_FREE_HIGH_BATCH,
-  PCPF_PREV_FREE_HIGH_ORDER,
+  type NR_PCP_LISTS,
   PerCpuPages,
   pcpAllowedOrder,
   zoneSetPagesetHighAndBatch,
@@ -89,13 +88,13 @@ import { getPageFromFreelist } from './rmqueue.js';
 import { __allocPagesSlowpath } from './slowpath.js';
 import {
   NR_FREE_PAGES,
-  NR_VM_EVENT_ITEMS,
-  NR_VM_NUMA_EVENT_ITEMS,
+  type NR_VM_EVENT_ITEMS,
+  type NR_VM_NUMA_EVENT_ITEMS,
   NR_VM_ZONE_STAT_ITEMS,
-  NUMA_HIT,
-  NUMA_LOCAL,
-  NUMA_OTHER,
-  VM_EVENT,
+  type NUMA_HIT,
+  type NUMA_LOCAL,
+  type NUMA_OTHER,
+  type VM_EVENT,
   Vmstat,
 } from './vmstat.js';
 import { calculateMinFreeKbytes, setupPerZoneLowmemReserve, setupPerZoneWmarks, zoneWatermarkOk } from './watermark.js';
@@ -105,50 +104,11 @@ export const NUMA_NO_NODE = -1;
 /** memcg_data low bit marking a kmem (__GFP_ACCOUNT) charge. */
 export const MEMCG_DATA_KMEM = 2;
 
-/**
- * Constants the order-0 fast paths write as literals, with the values they
- * stand for. V8 reads an imported (or module-level) `const` through its
- * module cell with a TDZ hole check at every use, a dozen loads and
- * branches per allocation; a literal is an immediate. The PageAllocator
- * constructor checks every literal against its named constant.
- */
-const FAST_PATH_LITERALS: readonly (readonly [string, number, number])[] = [
-  ['NR_VM_ZONE_STAT_ITEMS', NR_VM_ZONE_STAT_ITEMS, 10],
-  ['NR_FREE_PAGES', NR_FREE_PAGES, 0],
-  ['NR_WMARK', NR_WMARK, 4],
-  ['WMARK_HIGH', WMARK_HIGH, 2],
-  ['MAX_NR_ZONES', MAX_NR_ZONES, 3],
-  ['ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK', ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK, 5],
-  ['NR_PCP_LISTS', NR_PCP_LISTS, 14],
-  ['NR_VM_EVENT_ITEMS', NR_VM_EVENT_ITEMS, 41],
-  ['VM_EVENT.PGALLOC_DMA32', VM_EVENT.PGALLOC_DMA32, 4],
-  ['NR_VM_NUMA_EVENT_ITEMS', NR_VM_NUMA_EVENT_ITEMS, 6],
-  ['NUMA_HIT', NUMA_HIT, 0],
-  ['NUMA_LOCAL', NUMA_LOCAL, 4],
-  ['NUMA_OTHER', NUMA_OTHER, 5],
-  ['__GFP_ZERO', __GFP_ZERO, 0x100],
-  ['__GFP_DIRECT_RECLAIM', __GFP_DIRECT_RECLAIM, 0x400],
-  ['__GFP_KSWAPD_RECLAIM', __GFP_KSWAPD_RECLAIM, 0x800],
-  ['__GFP_THISNODE', __GFP_THISNODE, 0x200000],
-  ['__GFP_ACCOUNT', __GFP_ACCOUNT, 0x400000],
-  ['ALLOC_WMARK_LOW', ALLOC_WMARK_LOW, 1],
-  ['PAGE_FLAGS_CHECK_AT_FREE', PAGE_FLAGS_CHECK_AT_FREE, 0x14e123],
-  ['PAGE_FLAGS_CHECK_AT_PREP', PAGE_FLAGS_CHECK_AT_PREP, 0xdfffff],
-  ['1 << PG_hwpoison', 1 << PG_hwpoison, 0x200000],
-  ['MEMCG_DATA_KMEM', MEMCG_DATA_KMEM, 2],
-  ['MIGRATE_PCPTYPES', MIGRATE_PCPTYPES, 3],
-  ['MIGRATE_MOVABLE', MIGRATE_MOVABLE, 1],
-  ['GFP_ZONEMASK | GFP_MOVABLE_MASK', GFP_ZONEMASK | GFP_MOVABLE_MASK, 0x1f],
-  // pcp.ts: freeFrozenPageCommit, nrPcpHigh.
-  ['VM_EVENT.PGFREE', VM_EVENT.PGFREE, 13],
-  ['PAGE_ALLOC_COSTLY_ORDER', PAGE_ALLOC_COSTLY_ORDER, 3],
-  ['NR_LOWORDER_PCP_LISTS', NR_LOWORDER_PCP_LISTS, 12],
-  ['PCPF_PREV_FREE_HIGH_ORDER', PCPF_PREV_FREE_HIGH_ORDER, 1],
-  ['PCPF_FREE_HIGH_BATCH', PCPF_FREE_HIGH_BATCH, 2],
-  ['PCP_BATCH_SCALE_MAX', PCP_BATCH_SCALE_MAX, 5],
-  ['ZONE_RECLAIM_ACTIVE', ZONE_RECLAIM_ACTIVE, 2],
-  ['ZONE_BELOW_HIGH', ZONE_BELOW_HIGH, 4],
-];
+// The order-0 fast paths below copy the constants they use into
+// function-local `const`s typed `typeof NAME`: TypeScript rejects a copy whose
+// value differs from the definition, and V8 folds a local literal into the
+// arithmetic (an imported binding is a module cell it reloads, with a TDZ
+// hole check, at every use).
 
 /**
  * Reclaim hook: try to free memory for an allocation that failed its
@@ -227,6 +187,15 @@ export class PageAllocator {
   nrKswapdWakeups: number;
   /** Fallback allocations from a foreign migratetype (the `mm_page_alloc_extfrag` tracepoint). */
   nrExtfrag: number;
+  /**
+   * `pcp_spin_trylock()` failures: allocations and frees that went to the
+   * buddy lists because this CPU's pcp lock was held.
+   */
+  nrPcpTrylockFailed: number;
+  /** `zone->lock`, one per zone (lockdep class `&zone->lock`). */
+  readonly zoneLock: SpinLockArray;
+  /** `pcp->lock`, one per CPU and zone at `cpu * nrZones + zone` (lockdep class `&pcp->lock`). */
+  readonly pcpLock: SpinLockArray;
   reclaimHook: ReclaimHook | null;
   nodePreferenceHook: NodePreferenceHook | null;
   kswapdHook: KswapdHook | null;
@@ -306,7 +275,11 @@ export class PageAllocator {
   readonly gfpZoneMt: Int8Array;
 
   // Allocation context of the running request (struct alloc_context), kept
-  // in fields so the hot path allocates nothing.
+  // in fields so the hot path allocates nothing. A hook that may allocate
+  // (reclaim, kswapd wake) runs between pushAllocContext() and
+  // popAllocContext(), which save these fields in the frame of the current
+  // nesting depth and put them back, so a nested request cannot change the
+  // outer one's zonelist, node or migratetype.
   /** @internal */
   acZonelist: Int32Array;
   /** @internal */
@@ -327,6 +300,18 @@ export class PageAllocator {
   scratchFree: number;
   /** @internal */
   scratchMovable: number;
+  /** Requests suspended in a hook that may allocate (the depth of the context stack). @internal */
+  allocNesting: number;
+  /** Saved numeric context fields, {@link AC_FRAME} per nesting depth (grown on demand). @internal */
+  acStack: Int32Array;
+  /** Saved zonelists, one per nesting depth. @internal */
+  acStackZonelist: Int32Array[];
+  /**
+   * Depth of reclaim hooks running (the kernel's PF_MEMALLOC on the
+   * reclaiming task): allocations made by reclaim may use the reserves and
+   * do not enter direct reclaim again. @internal
+   */
+  memallocDepth: number;
 
   constructor(machine: MemHost, options: MemOptions = {}) {
     this.machine = machine;
@@ -365,6 +350,9 @@ export class PageAllocator {
     this.nrAllocFailed = 0;
     this.nrKswapdWakeups = 0;
     this.nrExtfrag = 0;
+    this.nrPcpTrylockFailed = 0;
+    this.zoneLock = new SpinLockArray(machine, ZONE_LOCK_NAME, this.zones.nrZones);
+    this.pcpLock = new SpinLockArray(machine, PCP_LOCK_NAME, t.nrCpus * this.zones.nrZones);
     this.reclaimHook = null;
     this.nodePreferenceHook = null;
     this.kswapdHook = null;
@@ -412,12 +400,10 @@ export class PageAllocator {
         }
       }
     }
-    for (const [name, value, literal] of FAST_PATH_LITERALS) {
-      if (value !== literal) throw new MmBugError(`page_alloc: fast path literal ${literal} is not ${name} (${value})`);
-    }
     this.gfpZoneMt = new Int8Array(64);
     for (let k = 0; k < 32; k++) {
-      this.gfpZoneMt[2 * k] = gfpZone(k);
+      // A refused combination has zone -1: __allocPages rejects it.
+      this.gfpZoneMt[2 * k] = gfpProblem(k) === null ? gfpZone(k) : -1;
       this.gfpZoneMt[2 * k + 1] = gfpMigratetype(k);
     }
     this.nofragment = new Int32Array(this.zones.nrZones);
@@ -432,11 +418,15 @@ export class PageAllocator {
     this.lastReclaimProgress = 0;
     this.scratchFree = 0;
     this.scratchMovable = 0;
+    this.allocNesting = 0;
+    this.acStack = new Int32Array(4 * AC_FRAME);
+    this.acStackZonelist = [];
+    this.memallocDepth = 0;
 
     // Boot: every managed page is free (memblock_free_all), counted per zone.
     for (let z = 0; z < this.zones.nrZones; z++) {
       const managed = this.zones.managed[z] as number;
-      this.vmstat.zoneStat[z * 10 + NR_FREE_PAGES] = managed;
+      this.vmstat.zoneStat[z * NR_VM_ZONE_STAT_ITEMS + NR_FREE_PAGES] = managed;
       this.vmstat.globalZoneStat[NR_FREE_PAGES] = (this.vmstat.globalZoneStat[NR_FREE_PAGES] as number) + managed;
     }
     this.vmstat.refreshZoneStatThresholds(this.zones.managed, this.zones.nid, t.pageShift, t.nrCpus);
@@ -466,7 +456,10 @@ export class PageAllocator {
    * @kernel min_free_kbytes_sysctl_handler (mm/page_alloc.c)
    */
   setMinFreeKbytes(kbytes: number): void {
-    if (!Number.isInteger(kbytes) || kbytes < 0) throw new MmError('EINVAL', `page_alloc: min_free_kbytes ${kbytes}`);
+    // An int sysctl (proc_dointvec_minmax, min 0).
+    if (!Number.isInteger(kbytes) || kbytes < 0 || kbytes > 0x7fffffff) {
+      throw new InvalidArgumentError('page_alloc', 'kbytes', `min_free_kbytes ${String(kbytes)} not in 0..INT_MAX`);
+    }
     this.minFreeKbytes = kbytes;
     this.setupPerZoneWmarks();
   }
@@ -488,7 +481,7 @@ export class PageAllocator {
    * @kernel percpu_pagelist_high_fraction_sysctl_handler (mm/page_alloc.c)
    */
   setPercpuPagelistHighFraction(fraction: number): void {
-    if (!Number.isInteger(fraction) || (fraction !== 0 && fraction < 8)) {
+    if (!Number.isInteger(fraction) || (fraction !== 0 && fraction < 8) || fraction > 0x7fffffff) {
       throw new MmError('EINVAL', `page_alloc: percpu_pagelist_high_fraction ${fraction} must be 0 or >= 8`);
     }
     this.percpuPagelistHighFraction = fraction;
@@ -497,21 +490,26 @@ export class PageAllocator {
 
   /** Register the reclaim hook (direct reclaim of the kernel model). */
   setReclaimHook(hook: ReclaimHook | null): void {
+    checkHook('hook', hook);
     this.reclaimHook = hook;
   }
 
   /** Register the memory-policy hook choosing the preferred node. */
   setNodePreferenceHook(hook: NodePreferenceHook | null): void {
+    checkHook('hook', hook);
     this.nodePreferenceHook = hook;
   }
 
   /** Register the kswapd wake hook. */
   setKswapdHook(hook: KswapdHook | null): void {
+    checkHook('hook', hook);
     this.kswapdHook = hook;
   }
 
   /** Register memcg kmem charge/uncharge hooks for __GFP_ACCOUNT. */
   setMemcgHooks(charge: MemcgChargeHook | null, uncharge: MemcgUnchargeHook | null): void {
+    checkHook('charge', charge);
+    checkHook('uncharge', uncharge);
     this.memcgChargeHook = charge;
     this.memcgUnchargeHook = uncharge;
   }
@@ -521,6 +519,9 @@ export class PageAllocator {
    * @kernel balance_pgdat (mm/vmscan.c), the boost reset
    */
   clearWatermarkBoost(nid: number): void {
+    if (nid >>> 0 !== nid || nid >= this.nrNodes) {
+      throw new InvalidArgumentError('page_alloc', 'nid', `${nid} is not a node (nr_node_ids ${this.nrNodes})`);
+    }
     for (let zt = 0; zt < MAX_NR_ZONES; zt++) this.zones.watermarkBoost[nid * MAX_NR_ZONES + zt] = 0;
   }
 
@@ -536,6 +537,7 @@ export class PageAllocator {
    * @kernel page_zone (include/linux/mm.h)
    */
   pageZone(pfn: number): number {
+    if (pfn >>> 0 !== pfn || pfn >= this.totalPages) checkPfn(this, 'page_zone', pfn);
     return this.sectionZone[pfn >>> this.sectionShift] as number;
   }
 
@@ -544,6 +546,7 @@ export class PageAllocator {
    * @kernel page_to_nid (include/linux/mm.h)
    */
   pageToNid(pfn: number): number {
+    if (pfn >>> 0 !== pfn || pfn >= this.totalPages) checkPfn(this, 'page_to_nid', pfn);
     return this.zones.nid[this.sectionZone[pfn >>> this.sectionShift] as number] as number;
   }
 
@@ -564,6 +567,7 @@ export class PageAllocator {
    * @kernel compound_order (include/linux/mm.h)
    */
   compoundOrder(pfn: number): number {
+    checkPfn(this, 'compound_order', pfn);
     const s = this.memmap.sectionOf(pfn);
     if (s === undefined) return 0;
     const i = pfn & this.sectionMask;
@@ -592,7 +596,12 @@ export class PageAllocator {
     let node = nid;
     if (node === NUMA_NO_NODE) {
       const hook = this.nodePreferenceHook;
-      node = hook !== null ? hook(gfp, order) : NUMA_NO_NODE;
+      if (hook !== null) {
+        node = hook(gfp, order);
+        if (node !== NUMA_NO_NODE && (node >>> 0 !== node || node >= this.nrNodes)) {
+          throw new MmBugError(`page_alloc: the node-preference hook answered ${node}, not a node or NUMA_NO_NODE`);
+        }
+      }
       if (node === NUMA_NO_NODE) node = this.cpuToNode[this.machine.currentCpu] as number;
     }
     return __allocPages(this, gfp, order, node);
@@ -631,6 +640,8 @@ export class PageAllocator {
     if (order === 0 && ref === 1) {
       // The last reference on a single page (the common case): the same
       // checks and steps as below, without the per-page loops.
+      const CHECK_AT_FREE: typeof PAGE_FLAGS_CHECK_AT_FREE = 0x14e123;
+      const KMEM: typeof MEMCG_DATA_KMEM = 2;
       const memcg = s.memcgData[i] as number;
       if (
         s.pageType[i] !== 0 ||
@@ -638,8 +649,8 @@ export class PageAllocator {
         s.order[i] !== 0 ||
         s.mapcount[i] !== -1 ||
         s.mapping[i] !== 0 ||
-        (flags & 0x14e123) /* PAGE_FLAGS_CHECK_AT_FREE */ !== 0 ||
-        (memcg !== 0 && !(memcg & 2)) /* MEMCG_DATA_KMEM */
+        (flags & CHECK_AT_FREE) !== 0 ||
+        (memcg !== 0 && !(memcg & KMEM))
       ) {
         checkFreePages(this, pfn, order);
         throw new MmBugError(`page_alloc: pfn ${pfn} failed the fast free check but passed the full one`);
@@ -667,6 +678,7 @@ export class PageAllocator {
    * @kernel get_page / folio_get (include/linux/mm.h)
    */
   getPage(pfn: number): void {
+    checkPfn(this, 'get_page', pfn);
     const s = this.memmap.sectionOf(pfn);
     const i = pfn & this.sectionMask;
     const head = s === undefined ? -1 : (s.compoundHead[i] as number);
@@ -685,6 +697,7 @@ export class PageAllocator {
    * @kernel put_page / folio_put (include/linux/mm.h)
    */
   putPage(pfn: number): void {
+    checkPfn(this, 'put_page', pfn);
     const s = this.memmap.sectionOf(pfn);
     if (s === undefined) throw new BadPageError(pfn, 'put_page on a free page');
     const head = s.compoundHead[pfn & this.sectionMask] as number;
@@ -699,6 +712,10 @@ export class PageAllocator {
    * @kernel split_page (mm/page_alloc.c)
    */
   splitPage(pfn: number, order: number): void {
+    checkPfn(this, 'split_page', pfn);
+    if (order >>> 0 !== order || order > this.maxOrder) {
+      throw new InvalidArgumentError('page_alloc', 'order', `${order} is not an order in 0..${this.maxOrder}`);
+    }
     const s = this.memmap.sectionOf(pfn);
     const i = pfn & this.sectionMask;
     if (s === undefined || (s.refcount[i] as number) <= 0 || (s.compoundHead[i] as number) >= 0) {
@@ -743,6 +760,7 @@ export class PageAllocator {
    * @kernel drain_pages (mm/page_alloc.c)
    */
   drainPages(cpu: number): void {
+    checkCpuArg(this, cpu);
     for (let z = 0; z < this.zones.nrZones; z++) if (this.zones.populated(z)) drainPagesZone(this, cpu, z);
   }
 
@@ -760,6 +778,7 @@ export class PageAllocator {
 
   /** Free pages of a zone including untouched sections (`zone_page_state_snapshot(NR_FREE_PAGES)`). */
   zoneFreePages(zone: number): number {
+    checkZoneArg(this, zone);
     return this.vmstat.zonePageStateSnapshot(zone, NR_FREE_PAGES);
   }
 
@@ -770,7 +789,49 @@ export class PageAllocator {
 
   /** `zone_watermark_ok()` for outside callers (kswapd, compaction models). */
   zoneWatermarkOk(zone: number, order: number, mark: number, highestZoneidx: number, allocFlags: number): boolean {
+    checkZoneArg(this, zone);
+    if (order >>> 0 !== order || order > this.maxOrder) {
+      throw new InvalidArgumentError('page_alloc', 'order', `${order} is not an order in 0..${this.maxOrder}`);
+    }
+    if (typeof mark !== 'number' || !Number.isFinite(mark)) {
+      throw new InvalidArgumentError('page_alloc', 'mark', `${String(mark)} is not a number of pages`);
+    }
+    if (highestZoneidx >>> 0 !== highestZoneidx || highestZoneidx >= MAX_NR_ZONES) {
+      throw new InvalidArgumentError('page_alloc', 'highestZoneidx', `${highestZoneidx} is not a zone index`);
+    }
+    if (allocFlags >>> 0 !== allocFlags) {
+      throw new InvalidArgumentError('page_alloc', 'allocFlags', `${allocFlags} is not a set of ALLOC_* flags`);
+    }
     return zoneWatermarkOk(this, zone, order, mark, highestZoneidx, allocFlags);
+  }
+}
+
+/** A PFN argument: an integer inside memory, else a BadPageError naming it (nothing changed). */
+function checkPfn(pa: PageAllocator, what: string, pfn: number): void {
+  if (pfn >>> 0 !== pfn || pfn >= pa.totalPages) {
+    throw new BadPageError(Number.isInteger(pfn) ? pfn : -1, `${what}: pfn ${String(pfn)} outside memory`);
+  }
+}
+
+/** A CPU argument: an existing CPU id. */
+function checkCpuArg(pa: PageAllocator, cpu: number): void {
+  const n = pa.machine.topology.nrCpus;
+  if (cpu >>> 0 !== cpu || cpu >= n) {
+    throw new InvalidArgumentError('page_alloc', 'cpu', `${String(cpu)} is not a CPU (nr_cpu_ids ${n})`);
+  }
+}
+
+/** A zone argument: a zone id of this machine. */
+function checkZoneArg(pa: PageAllocator, zone: number): void {
+  if (zone >>> 0 !== zone || zone >= pa.nrZones) {
+    throw new InvalidArgumentError('page_alloc', 'zone', `${String(zone)} is not a zone id (0..${pa.nrZones - 1})`);
+  }
+}
+
+/** A hook argument: a function or null. */
+function checkHook(name: string, hook: unknown): void {
+  if (hook !== null && typeof hook !== 'function') {
+    throw new InvalidArgumentError('page_alloc', name, `must be a function or null, got ${typeof hook}`);
   }
 }
 
@@ -779,22 +840,34 @@ export class PageAllocator {
  * @kernel __alloc_pages (mm/page_alloc.c)
  */
 export function __allocPages(pa: PageAllocator, gfp: number, order: number, preferredNid: number): number {
+  const DIRECT_RECLAIM: typeof __GFP_DIRECT_RECLAIM = 0x400;
+  const KSWAPD_RECLAIM: typeof __GFP_KSWAPD_RECLAIM = 0x800;
+  const THISNODE: typeof __GFP_THISNODE = 0x200000;
+  const ACCOUNT: typeof __GFP_ACCOUNT = 0x400000;
+  const ZONEMASK: typeof GFP_ZONEMASK = 0x0f;
+  const MOVABLE_MASK: typeof GFP_MOVABLE_MASK = 0x18;
+  const WMARK_LOW_FLAG: typeof ALLOC_WMARK_LOW = 1;
+  const ZONES: typeof MAX_NR_ZONES = 3;
+  const BITS_MASK: typeof __GFP_BITS_MASK = 0xffffff;
   // `x >>> 0 !== x` rejects negatives, fractions and NaN in one test.
-  if (order >>> 0 !== order) throw new MmError('EINVAL', `page_alloc: invalid order ${order}`);
+  if (order >>> 0 !== order) throw new InvalidArgumentError('page_alloc', 'order', `${order} is not an order`);
   if (preferredNid >>> 0 !== preferredNid || preferredNid >= pa.nrNodes) {
-    throw new MmError('EINVAL', `page_alloc: invalid node ${preferredNid}`);
+    throw new InvalidArgumentError('page_alloc', 'nid', `${preferredNid} is not a node (nr_node_ids ${pa.nrNodes})`);
+  }
+  // An integer without bits above __GFP_BITS_MASK whose zone bits gfp_zone() accepts.
+  if ((gfp & BITS_MASK) !== gfp || (pa.gfpZoneMt[(gfp & (ZONEMASK | MOVABLE_MASK)) << 1] as number) < 0) {
+    throw new InvalidArgumentError('page_alloc', 'gfp', gfpProblem(gfp) ?? `${String(gfp)} refused`);
   }
   if (order > pa.maxOrder) {
     pa.machine.warnOn(!(gfp & __GFP_NOWARN), `page_alloc: order ${order} > MAX_PAGE_ORDER ${pa.maxOrder}`);
     return -EINVAL;
   }
   // prepare_alloc_pages: might_alloc() — a blocking request must come from a context that may sleep.
-  // Literals: see FAST_PATH_LITERALS.
-  if (gfp & 0x400 /* __GFP_DIRECT_RECLAIM */) mightSleep(pa.machine, 'alloc_pages');
-  const zm = (gfp & 0x1f) /* GFP_ZONEMASK | GFP_MOVABLE_MASK */ << 1;
+  if (gfp & DIRECT_RECLAIM) mightSleep(pa.machine, 'alloc_pages');
+  const zm = (gfp & (ZONEMASK | MOVABLE_MASK)) << 1;
   const hz = pa.gfpZoneMt[zm] as number;
   const mt = pa.gfpZoneMt[zm + 1] as number;
-  const thisnode = (gfp & 0x200000) /* __GFP_THISNODE */ !== 0;
+  const thisnode = (gfp & THISNODE) !== 0;
   const zl = (
     thisnode ? pa.zones.zonelistNofallback[preferredNid] : pa.zones.zonelistFallback[preferredNid]
   ) as Int32Array;
@@ -804,20 +877,19 @@ export function __allocPages(pa: PageAllocator, gfp: number, order: number, pref
   pa.acMigratetype = mt;
   const fail = pa.failPageAlloc;
   if (fail.probability !== 0 && fail.shouldFailAllocPage(gfp, order)) return -ENOMEM;
-  const prefIdx = pa.preferredIdx[((thisnode ? pa.nrNodes : 0) + preferredNid) * 3 + hz] as number;
+  const prefIdx = pa.preferredIdx[((thisnode ? pa.nrNodes : 0) + preferredNid) * ZONES + hz] as number;
   pa.acPreferredIdx = prefIdx;
   let pfn = -1;
   if (prefIdx >= 0) {
     const preferredZone = zl[prefIdx] as number;
     if (order === 0) pfn = rmqueuePcplistFast(pa, preferredZone, hz, mt, gfp);
     if (pfn < 0) {
-      const allocFlags =
-        1 /* ALLOC_WMARK_LOW */ | (gfp & 0x800) /* __GFP_KSWAPD_RECLAIM */ | (pa.nofragment[preferredZone] as number);
+      const allocFlags = WMARK_LOW_FLAG | (gfp & KSWAPD_RECLAIM) | (pa.nofragment[preferredZone] as number);
       pfn = getPageFromFreelist(pa, gfp, order, allocFlags);
     }
   }
   if (pfn < 0) pfn = __allocPagesSlowpath(pa, gfp, order);
-  if (pfn >= 0 && gfp & 0x400000 /* __GFP_ACCOUNT */ && pa.memcgChargeHook !== null) {
+  if (pfn >= 0 && gfp & ACCOUNT && pa.memcgChargeHook !== null) {
     const memcg = pa.memcgChargeHook(pfn, order, gfp);
     if (memcg < 0) {
       __freePages(pa, pfn, order);
@@ -841,22 +913,39 @@ export function __allocPages(pa: PageAllocator, gfp: number, order: number, pref
  * @kernel get_page_from_freelist / rmqueue_pcplist / prep_new_page (mm/page_alloc.c)
  */
 export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, mt: number, gfp: number): number {
-  // Literals: see FAST_PATH_LITERALS.
-  if ((pa.zoneFlags[zone] as number) & 5 /* ZONE_BELOW_HIGH | ZONE_BOOSTED_WATERMARK */) return -1;
+  const BELOW_HIGH: typeof ZONE_BELOW_HIGH = 4;
+  const BOOSTED: typeof ZONE_BOOSTED_WATERMARK = 1;
+  const ZONE_STATS: typeof NR_VM_ZONE_STAT_ITEMS = 10;
+  const FREE_PAGES: typeof NR_FREE_PAGES = 0;
+  const WMARKS: typeof NR_WMARK = 4;
+  const HIGH: typeof WMARK_HIGH = 2;
+  const ZONES: typeof MAX_NR_ZONES = 3;
+  const PCP_LISTS: typeof NR_PCP_LISTS = 14;
+  const EVENTS: typeof NR_VM_EVENT_ITEMS = 41;
+  const PGALLOC_DMA32: typeof VM_EVENT.PGALLOC_DMA32 = 4;
+  const NUMA_EVENTS: typeof NR_VM_NUMA_EVENT_ITEMS = 6;
+  const HIT: typeof NUMA_HIT = 0;
+  const LOCAL: typeof NUMA_LOCAL = 4;
+  const OTHER: typeof NUMA_OTHER = 5;
+  const ZERO: typeof __GFP_ZERO = 0x100;
+  if ((pa.zoneFlags[zone] as number) & (BELOW_HIGH | BOOSTED)) return -1;
   // zone_page_state() clamps at 0; free highatomic pages are not usable.
-  const free = Math.max(pa.zoneStat[zone * 10 /* NR_VM_ZONE_STAT_ITEMS */ /* + NR_FREE_PAGES */] as number, 0);
+  const free = Math.max(pa.zoneStat[zone * ZONE_STATS + FREE_PAGES] as number, 0);
   const usable = free - Math.min(free, pa.nrFreeHighatomic[zone] as number);
   const mark =
-    (pa.wmark[zone * 4 /* NR_WMARK */ + 2 /* WMARK_HIGH */] as number) +
+    (pa.wmark[zone * WMARKS + HIGH] as number) +
     (pa.watermarkBoost[zone] as number) +
-    (pa.lowmemReserve[zone * 3 /* MAX_NR_ZONES */ + hz] as number);
+    (pa.lowmemReserve[zone * ZONES + hz] as number);
   if (!(usable > mark)) return -1;
   const cpu = pa.machine.currentCpu;
   const nrZones = pa.nrZones;
   const p = cpu * nrZones + zone;
-  const l = p * 14 /* NR_PCP_LISTS */ + mt;
+  const l = p * PCP_LISTS + mt;
   const pfn = pa.pcpHead[l] as number;
   if (pfn < 0) return -1;
+  // pcp_spin_trylock(): a held pcp lock is left to the general path, which
+  // tries it and falls back to the buddy lists.
+  if (pcpIsLocked(pa, p) || !pcpSpinTrylock(pa, p)) return -1;
   pa.pcpFreeCount[p] = (pa.pcpFreeCount[p] as number) >> 1;
   // Unlink the head (pcpListPopHead).
   const sections = pa.sections;
@@ -870,20 +959,21 @@ export function rmqueuePcplistFast(pa: PageAllocator, zone: number, hz: number, 
   else (sections[n >>> shift] as MemSection).prev[n & mask] = -1;
   s.next[i] = -1;
   pa.pcpCount[p] = (pa.pcpCount[p] as number) - 1;
+  pcpSpinUnlock(pa, p);
   // countPgalloc + zoneStatistics for preferred zone == zone (a NUMA hit).
   const ev = pa.vmEvents;
-  const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 4 /* VM_EVENT.PGALLOC_DMA32 */ + (zone % 3); /* MAX_NR_ZONES */
+  const e = cpu * EVENTS + PGALLOC_DMA32 + (zone % ZONES);
   ev[e] = (ev[e] as number) + 1;
   const numa = pa.numaEvents;
-  const zb = p * 6; /* NR_VM_NUMA_EVENT_ITEMS; NUMA_HIT = 0 */
-  numa[zb] = (numa[zb] as number) + 1;
-  const local = zb + (pa.zoneNid[zone] === pa.cpuToNode[cpu] ? 4 /* NUMA_LOCAL */ : 5); /* NUMA_OTHER */
+  const zb = p * NUMA_EVENTS;
+  numa[zb + HIT] = (numa[zb + HIT] as number) + 1;
+  const local = zb + (pa.zoneNid[zone] === pa.cpuToNode[cpu] ? LOCAL : OTHER);
   numa[local] = (numa[local] as number) + 1;
   // prepNewPage, order 0.
   s.private[i] = 0;
   s.refcount[i] = 1;
   s.order[i] = 0;
-  if (gfp & 0x100 /* __GFP_ZERO */) s.content[i] = 0;
+  if (gfp & ZERO) s.content[i] = 0;
   return pfn;
 }
 
@@ -980,23 +1070,45 @@ export function pagesExpectedState(
  * @kernel free_unref_page / free_frozen_pages (mm/page_alloc.c)
  */
 export function freeUnrefPage(pa: PageAllocator, s: MemSection, i: number, pfn: number, memcg: number): void {
-  // Literals: see FAST_PATH_LITERALS.
-  if (memcg & 2 /* MEMCG_DATA_KMEM */) {
+  const KMEM: typeof MEMCG_DATA_KMEM = 2;
+  const CHECK_AT_PREP: typeof PAGE_FLAGS_CHECK_AT_PREP = 0xdfffff;
+  const HWPOISON: typeof PG_hwpoison = 21;
+  const PCPTYPES: typeof MIGRATE_PCPTYPES = 3;
+  const MOVABLE: typeof MIGRATE_MOVABLE = 1;
+  if (memcg & KMEM) {
     s.memcgData[i] = 0;
-    if (pa.memcgUnchargeHook !== null) pa.memcgUnchargeHook(pfn, 0, (memcg - MEMCG_DATA_KMEM) / 4);
+    if (pa.memcgUnchargeHook !== null) pa.memcgUnchargeHook(pfn, 0, (memcg - KMEM) / 4);
   }
   const flags = s.flags[i] as number;
-  s.flags[i] = flags & ~0xdfffff; /* PAGE_FLAGS_CHECK_AT_PREP */
+  s.flags[i] = flags & ~CHECK_AT_PREP;
   s.order[i] = 0;
   // A hwpoisoned page stays out of the allocator.
-  if (flags & 0x200000 /* 1 << PG_hwpoison */) return;
+  if (flags & (1 << HWPOISON)) return;
   s.compoundHead[i] = -1;
   s.private[i] = 0;
   const zone = pa.sectionZone[pfn >>> pa.sectionShift] as number;
   let mt = pa.pageblockMt[pfn >>> pa.pageblockShift] as number;
   // Only the pcp types have lists; highatomic pages go to the movable list.
-  if (mt >= 3 /* MIGRATE_PCPTYPES */) mt = 1; /* MIGRATE_MOVABLE */
-  freeFrozenPageCommit(pa, zone, pfn, mt, 0);
+  if (mt >= PCPTYPES) mt = MOVABLE;
+  freeToPcp(pa, zone, pfn, mt, 0);
+}
+
+/**
+ * The end of `__free_frozen_pages()` for a pcp order: this CPU's pcp list
+ * under its lock, or the buddy lists when the trylock fails.
+ * @kernel __free_frozen_pages (mm/page_alloc.c)
+ */
+export function freeToPcp(pa: PageAllocator, zone: number, pfn: number, mt: number, order: number): void {
+  const p = pa.machine.currentCpu * pa.nrZones + zone;
+  if (pcpSpinTrylock(pa, p)) {
+    try {
+      freeFrozenPageCommit(pa, zone, pfn, mt, order);
+    } finally {
+      pcpSpinUnlock(pa, p);
+    }
+  } else {
+    freeOnePage(pa, zone, pfn, order, 0);
+  }
 }
 
 /** `__free_pages` after the checks. */
@@ -1068,7 +1180,7 @@ export function __freeFrozenPages(pa: PageAllocator, pfn: number, order: number,
   let mt = pa.pageblock.get(pfn);
   // Only the pcp types have lists; highatomic pages go to the movable list.
   if (mt >= MIGRATE_PCPTYPES) mt = MIGRATE_MOVABLE;
-  freeFrozenPageCommit(pa, zone, pfn, mt, order);
+  freeToPcp(pa, zone, pfn, mt, order);
 }
 
 /**
@@ -1077,6 +1189,7 @@ export function __freeFrozenPages(pa: PageAllocator, pfn: number, order: number,
  * @kernel page_alloc_cpu_dead (mm/page_alloc.c)
  */
 export function pageAllocCpuDead(pa: PageAllocator, cpu: number): void {
+  checkCpuArg(pa, cpu);
   pa.drainPages(cpu);
   const vs = pa.vmstat;
   const here = pa.machine.currentCpu;

@@ -115,23 +115,18 @@ export const PAGE_FLAG_NAMES: readonly string[] = Object.freeze([
  * Flags that must be clear when a page is freed (`PAGE_FLAGS_CHECK_AT_FREE`).
  * @kernel PAGE_FLAGS_CHECK_AT_FREE (include/linux/page-flags.h)
  */
-export const PAGE_FLAGS_CHECK_AT_FREE =
-  (1 << PG_lru) |
-  (1 << PG_locked) |
-  (1 << PG_private) |
-  (1 << PG_private_2) |
-  (1 << PG_writeback) |
-  (1 << PG_reserved) |
-  (1 << PG_active) |
-  (1 << PG_unevictable) |
-  (1 << PG_mlocked);
+// (1 << PG_lru) | (1 << PG_locked) | (1 << PG_private) | (1 << PG_private_2) | (1 << PG_writeback) |
+// (1 << PG_reserved) | (1 << PG_active) | (1 << PG_unevictable) | (1 << PG_mlocked), written out so the
+// constant has a literal type the fast paths can pin (test/constants.test.ts checks the derivation).
+export const PAGE_FLAGS_CHECK_AT_FREE = 0x14e123;
 
 /**
  * Flags that must be clear when a page leaves the allocator: every real flag
  * except hwpoison (`PAGE_FLAGS_CHECK_AT_PREP`).
  * @kernel PAGE_FLAGS_CHECK_AT_PREP (include/linux/page-flags.h)
  */
-export const PAGE_FLAGS_CHECK_AT_PREP = ((1 << __NR_PAGEFLAGS) - 1) & ~(1 << PG_hwpoison);
+// ((1 << __NR_PAGEFLAGS) - 1) & ~(1 << PG_hwpoison), written out (test/constants.test.ts checks it).
+export const PAGE_FLAGS_CHECK_AT_PREP = 0xdfffff;
 
 /** No page type (the kernel's all-ones `page_type`): the memmap byte is 0. */
 export const PGTY_none = 0;

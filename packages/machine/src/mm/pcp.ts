@@ -30,16 +30,26 @@ import {
   WMARK_LOW,
   ZONE_BELOW_HIGH,
   ZONE_MOVABLE,
+  type ZONE_RECLAIM_ACTIVE,
 } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
+import {
+  pcpSpinLockNopin,
+  pcpSpinTrylock,
+  pcpSpinUnlock,
+  pcpSpinUnlockNopin,
+  zoneLockIrqsave,
+  zoneUnlockIrqrestore,
+} from './page-alloc-locks.js';
+import type { NR_VM_EVENT_ITEMS, VM_EVENT } from './vmstat.js';
 import { zoneWatermarkOk } from './watermark.js';
 
 /** Lists for orders 0..PAGE_ALLOC_COSTLY_ORDER. */
-export const NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
+export const NR_LOWORDER_PCP_LISTS = 12; // MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1)
 /** THP lists (non-movable, movable). */
 export const NR_PCP_THP = 2;
 /** All pcp lists of one CPU and zone. */
-export const NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + NR_PCP_THP;
+export const NR_PCP_LISTS = 14; // NR_LOWORDER_PCP_LISTS + NR_PCP_THP
 /** `CONFIG_PCP_BATCH_SCALE_MAX`. */
 export const PCP_BATCH_SCALE_MAX = 5;
 /** pcp flag: the previous free was of a high order. */
@@ -263,11 +273,13 @@ export function rmqueueBulk(
 ): number {
   pa.rmqm = 0;
   let i = 0;
+  const flags = zoneLockIrqsave(pa, zone);
   for (; i < count; i++) {
     const pfn = __rmqueue(pa, zone, order, mt, allocFlags);
     if (pfn < 0) break;
     pcpListAddTail(pa, l, pfn);
   }
+  zoneUnlockIrqrestore(pa, zone, flags);
   return i;
 }
 
@@ -286,16 +298,28 @@ export function rmqueuePcplist(
 ): number {
   const pcp = pa.pcp;
   const p = pa.machine.currentCpu * pcp.nrZones + zone;
+  // spin_trylock may fail (an interrupt on a pcp holder, a drain): the caller falls back to the buddy lists.
+  if (!pcpSpinTrylock(pa, p)) return -1;
   pcp.freeCount[p] = (pcp.freeCount[p] as number) >> 1;
   const l = p * NR_PCP_LISTS + orderToPindex(mt, order);
   if ((pcp.head[l] as number) < 0) {
     const batch = nrPcpAlloc(pa, p, order);
-    const got = rmqueueBulk(pa, zone, order, batch, l, mt, allocFlags);
+    let got: number;
+    try {
+      got = rmqueueBulk(pa, zone, order, batch, l, mt, allocFlags);
+    } catch (e) {
+      pcpSpinUnlock(pa, p);
+      throw e;
+    }
     pcp.count[p] = (pcp.count[p] as number) + got * (1 << order);
-    if ((pcp.head[l] as number) < 0) return -1;
+    if ((pcp.head[l] as number) < 0) {
+      pcpSpinUnlock(pa, p);
+      return -1;
+    }
   }
   const pfn = pcpListPopHead(pa, l);
   pcp.count[p] = (pcp.count[p] as number) - (1 << order);
+  pcpSpinUnlock(pa, p);
   countPgalloc(pa, zone, 1 << order);
   zoneStatistics(pa, preferredZone, zone);
   return pfn;
@@ -311,6 +335,8 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
   let todo = Math.min(pcp.count[p] as number, count);
   let pi = pindex - 1;
   const base = p * NR_PCP_LISTS;
+  if (todo <= 0) return;
+  const irq = zoneLockIrqsave(pa, zone);
   while (todo > 0) {
     let l: number;
     do {
@@ -327,6 +353,7 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
       __freeOnePage(pa, pfn, zone, order, mt, 0);
     } while (todo > 0 && (pcp.head[l] as number) >= 0);
   }
+  zoneUnlockIrqrestore(pa, zone, irq);
 }
 
 /**
@@ -334,7 +361,9 @@ export function freePcppagesBulk(pa: PageAllocator, zone: number, count: number,
  * @kernel nr_pcp_high (mm/page_alloc.c)
  */
 export function nrPcpHigh(pa: PageAllocator, p: number, zone: number, batch: number, freeHigh: boolean): number {
-  // Literals on this per-free path: see FAST_PATH_LITERALS in page-alloc.ts.
+  const SCALE_MAX: typeof PCP_BATCH_SCALE_MAX = 5;
+  const RECLAIM_ACTIVE: typeof ZONE_RECLAIM_ACTIVE = 2;
+  const BELOW_HIGH: typeof ZONE_BELOW_HIGH = 4;
   const pcp = pa.pcp;
   const highMin = pcp.highMin[p] as number;
   const highMax = pcp.highMax[p] as number;
@@ -342,18 +371,18 @@ export function nrPcpHigh(pa: PageAllocator, p: number, zone: number, batch: num
   pcp.high[p] = high;
   if (high === 0) return 0;
   if (freeHigh) {
-    pcp.high[p] = Math.max(high - (batch << 5) /* PCP_BATCH_SCALE_MAX */, highMin);
+    pcp.high[p] = Math.max(high - (batch << SCALE_MAX), highMin);
     return 0;
   }
   const zflags = pa.zones.flags[zone] as number;
-  if (zflags & 2 /* ZONE_RECLAIM_ACTIVE */) {
+  if (zflags & RECLAIM_ACTIVE) {
     const fc = Math.max(pcp.freeCount[p] as number, batch);
     pcp.high[p] = Math.max(high - fc, highMin);
     return Math.min(batch << 2, pcp.high[p] as number);
   }
   if (highMin === highMax) return high;
   const count = pcp.count[p] as number;
-  if (zflags & 4 /* ZONE_BELOW_HIGH */) {
+  if (zflags & BELOW_HIGH) {
     const fc = Math.max(pcp.freeCount[p] as number, batch);
     pcp.high[p] = Math.max(high - fc, highMin);
     high = Math.max(count, highMin);
@@ -383,7 +412,17 @@ export function nrPcpFree(pa: PageAllocator, p: number, batch: number, high: num
  * @kernel free_frozen_page_commit (mm/page_alloc.c)
  */
 export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: number, mt: number, order: number): void {
-  // Literals on this per-free path: see FAST_PATH_LITERALS in page-alloc.ts.
+  // Local copies pinned to their definitions by type (see page-alloc.ts).
+  const EVENTS: typeof NR_VM_EVENT_ITEMS = 41;
+  const PGFREE: typeof VM_EVENT.PGFREE = 13;
+  const COSTLY: typeof PAGE_ALLOC_COSTLY_ORDER = 3;
+  const PCPTYPES: typeof MIGRATE_PCPTYPES = 3;
+  const LOWORDER_LISTS: typeof NR_LOWORDER_PCP_LISTS = 12;
+  const MOVABLE: typeof MIGRATE_MOVABLE = 1;
+  const PCP_LISTS: typeof NR_PCP_LISTS = 14;
+  const PREV_FREE_HIGH_ORDER: typeof PCPF_PREV_FREE_HIGH_ORDER = 1;
+  const FREE_HIGH_BATCH: typeof PCPF_FREE_HIGH_BATCH = 2;
+  const SCALE_MAX: typeof PCP_BATCH_SCALE_MAX = 5;
   const pcp = pa.pcp;
   const cpu = pa.machine.currentCpu;
   const p = cpu * pcp.nrZones + zone;
@@ -391,12 +430,12 @@ export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: numbe
   pcp.allocFactor[p] = (pcp.allocFactor[p] as number) >> 1;
   // __count_vm_events(PGFREE, 1 << order)
   const ev = pa.vmstat.vmEvents;
-  const e = cpu * 41 /* NR_VM_EVENT_ITEMS */ + 13; /* VM_EVENT.PGFREE */
+  const e = cpu * EVENTS + PGFREE;
   ev[e] = (ev[e] as number) + nr;
   // order_to_pindex()
-  const pindex = order <= 3 /* PAGE_ALLOC_COSTLY_ORDER */ ? 3 * order + mt : 12 + (mt === 1 ? 1 : 0);
+  const pindex = order <= COSTLY ? PCPTYPES * order + mt : LOWORDER_LISTS + (mt === MOVABLE ? 1 : 0);
   // list_add(): push at the head.
-  const l = p * 14 /* NR_PCP_LISTS */ + pindex;
+  const l = p * PCP_LISTS + pindex;
   const sections = pa.memmap.sections;
   const shift = pa.memmap.sectionShift;
   const mask = pa.memmap.sectionMask;
@@ -413,16 +452,16 @@ export function freeFrozenPageCommit(pa: PageAllocator, zone: number, pfn: numbe
   let freeHigh = false;
   const flags = pcp.flags[p] as number;
   const freeCount = pcp.freeCount[p] as number;
-  if (order !== 0 && order <= 3 /* PAGE_ALLOC_COSTLY_ORDER */) {
+  if (order !== 0 && order <= COSTLY) {
     freeHigh =
       freeCount >= batch + ((pcp.highMin[p] as number) >> 1) &&
-      (flags & 1) /* PCPF_PREV_FREE_HIGH_ORDER */ !== 0 &&
-      (!(flags & 2) /* PCPF_FREE_HIGH_BATCH */ || count >= batch);
-    pcp.flags[p] = flags | 1;
-  } else if (flags & 1 /* PCPF_PREV_FREE_HIGH_ORDER */) {
-    pcp.flags[p] = flags & ~1;
+      (flags & PREV_FREE_HIGH_ORDER) !== 0 &&
+      (!(flags & FREE_HIGH_BATCH) || count >= batch);
+    pcp.flags[p] = flags | PREV_FREE_HIGH_ORDER;
+  } else if (flags & PREV_FREE_HIGH_ORDER) {
+    pcp.flags[p] = flags & ~PREV_FREE_HIGH_ORDER;
   }
-  if (freeCount < batch << 5 /* PCP_BATCH_SCALE_MAX */) pcp.freeCount[p] = freeCount + nr;
+  if (freeCount < batch << SCALE_MAX) pcp.freeCount[p] = freeCount + nr;
   const high = nrPcpHigh(pa, p, zone, batch, freeHigh);
   if ((pcp.count[p] as number) >= high) {
     freePcppagesBulk(pa, zone, nrPcpFree(pa, p, batch, high, freeHigh), p, pindex);
@@ -445,7 +484,12 @@ export function drainPagesZone(pa: PageAllocator, cpu: number, zone: number): vo
   let count = pcp.count[p] as number;
   while (count > 0) {
     const todo = Math.min(count, (pcp.batch[p] as number) << PCP_BATCH_SCALE_MAX);
-    freePcppagesBulk(pa, zone, todo, p, 0);
+    pcpSpinLockNopin(pa, p);
+    try {
+      freePcppagesBulk(pa, zone, todo, p, 0);
+    } finally {
+      pcpSpinUnlockNopin(pa, p);
+    }
     count = pcp.count[p] as number;
   }
 }
@@ -467,7 +511,12 @@ export function decayPcpHigh(pa: PageAllocator, cpu: number, zone: number): numb
   }
   const toDrain = (pcp.count[p] as number) - (pcp.high[p] as number);
   if (toDrain > 0) {
-    freePcppagesBulk(pa, zone, toDrain, p, 0);
+    pcpSpinLockNopin(pa, p);
+    try {
+      freePcppagesBulk(pa, zone, toDrain, p, 0);
+    } finally {
+      pcpSpinUnlockNopin(pa, p);
+    }
     todo++;
   }
   return todo;

@@ -4,6 +4,8 @@
  * or the buddy lists, `prep_new_page()` sets the page up, and the NUMA and
  * PGALLOC counters are kept.
  */
+
+import { popAllocContext, pushAllocContext } from './alloc-context.js';
 import { countPgalloc, zoneStatistics } from './alloc-stat.js';
 import { __rmqueueSmallest } from './buddy.js';
 import { __rmqueue, RMQUEUE_NORMAL } from './fallback.js';
@@ -22,6 +24,7 @@ import { reserveHighatomicPageblock } from './highatomic.js';
 import type { MemSection } from './memmap.js';
 import { MAX_NR_ZONES, MIGRATE_HIGHATOMIC, WMARK_HIGH, ZONE_BELOW_HIGH, ZONE_BOOSTED_WATERMARK } from './mmzone.js';
 import type { PageAllocator } from './page-alloc.js';
+import { zoneLockIrqsave, zoneUnlockIrqrestore } from './page-alloc-locks.js';
 import { PG_head } from './page-flags.js';
 import { pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { zoneWatermarkFast } from './watermark.js';
@@ -40,14 +43,16 @@ export function rmqueueBuddy(
   mt: number,
 ): number {
   let pfn = -1;
+  const flags = zoneLockIrqsave(pa, zone);
   if (allocFlags & ALLOC_HIGHATOMIC) pfn = __rmqueueSmallest(pa, zone, order, MIGRATE_HIGHATOMIC);
   if (pfn < 0) {
     pa.rmqm = RMQUEUE_NORMAL;
     pfn = __rmqueue(pa, zone, order, mt, allocFlags);
     if (pfn < 0 && allocFlags & (ALLOC_OOM | ALLOC_NON_BLOCK))
       pfn = __rmqueueSmallest(pa, zone, order, MIGRATE_HIGHATOMIC);
-    if (pfn < 0) return -1;
   }
+  zoneUnlockIrqrestore(pa, zone, flags);
+  if (pfn < 0) return -1;
   countPgalloc(pa, zone, 1 << order);
   zoneStatistics(pa, preferredZone, zone);
   return pfn;
@@ -162,5 +167,12 @@ export function prepCompoundPage(pa: PageAllocator, pfn: number, order: number):
 export function wakeupKswapd(pa: PageAllocator, zone: number, order: number, highestZoneidx: number): void {
   pa.nrKswapdWakeups++;
   const hook = pa.kswapdHook;
-  if (hook !== null) hook(pa.zones.nid[zone] as number, order, highestZoneidx);
+  if (hook === null) return;
+  // The hook may allocate: keep the running request's context.
+  pushAllocContext(pa);
+  try {
+    hook(pa.zones.nid[zone] as number, order, highestZoneidx);
+  } finally {
+    popAllocContext(pa);
+  }
 }

@@ -6,6 +6,7 @@
  */
 
 import { ENOMEM } from '../errors.js';
+import { popAllocContext, pushAllocContext } from './alloc-context.js';
 import {
   __GFP_DIRECT_RECLAIM,
   __GFP_MEMALLOC,
@@ -71,8 +72,21 @@ export function performReclaim(pa: PageAllocator, gfp: number, order: number): n
   pa.vmstat.countVmEvents(pa.machine.currentCpu, VM_EVENT.ALLOCSTALL_DMA32 + pa.acHighestZoneidx, 1);
   const hook = pa.reclaimHook;
   if (hook === null) return 0;
-  const n = hook(pa.acNid, order, gfp, pa.acHighestZoneidx);
-  return Math.max(n, 0);
+  const nid = pa.acNid;
+  const hz = pa.acHighestZoneidx;
+  // Reclaim may allocate (PF_MEMALLOC): this request's context is saved
+  // on the context stack and comes back whatever the hook did.
+  pushAllocContext(pa);
+  pa.memallocDepth++;
+  let n: number;
+  try {
+    n = hook(nid, order, gfp, hz);
+  } finally {
+    pa.memallocDepth--;
+    popAllocContext(pa);
+  }
+  // A hook answering NaN or a negative count made no progress.
+  return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 /** @kernel __alloc_pages_direct_reclaim (mm/page_alloc.c) */
@@ -151,11 +165,15 @@ export function __allocPagesSlowpath(pa: PageAllocator, gfp: number, order: numb
   if (pfn >= 0) return pfn;
   for (let round = 0; round < SLOWPATH_MAX_ROUNDS; round++) {
     if (allocFlags & ALLOC_KSWAPD) wakeAllKswapds(pa, order);
-    if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC))
+    // __gfp_pfmemalloc_flags: __GFP_MEMALLOC, or an allocation made by
+    // reclaim itself (PF_MEMALLOC), may use every reserve.
+    if ((gfp & __GFP_MEMALLOC || pa.memallocDepth > 0) && !(gfp & __GFP_NOMEMALLOC))
       allocFlags = ALLOC_NO_WATERMARKS | (allocFlags & ALLOC_KSWAPD);
     pfn = getPageFromFreelist(pa, gfp, order, allocFlags);
     if (pfn >= 0) return pfn;
     if (!canDirectReclaim) break;
+    // Avoid recursion of direct reclaim (PF_MEMALLOC).
+    if (pa.memallocDepth > 0) break;
     pfn = allocPagesDirectReclaim(pa, gfp, order, allocFlags);
     if (pfn >= 0) return pfn;
     if (gfp & __GFP_NORETRY && !(gfp & __GFP_NOFAIL)) break;
@@ -168,7 +186,7 @@ export function __allocPagesSlowpath(pa: PageAllocator, gfp: number, order: numb
     for (let round = 0; round < SLOWPATH_MAX_ROUNDS; round++) {
       pfn = getPageFromFreelist(pa, gfp, order, ALLOC_MIN_RESERVE);
       if (pfn >= 0) return pfn;
-      if (!canDirectReclaim || performReclaim(pa, gfp, order) === 0) break;
+      if (!canDirectReclaim || pa.memallocDepth > 0 || performReclaim(pa, gfp, order) === 0) break;
     }
     pa.machine.warnOn(
       true,
@@ -178,6 +196,10 @@ export function __allocPagesSlowpath(pa: PageAllocator, gfp: number, order: numb
   return allocFailed(pa, gfp);
 }
 
+/**
+ * Count a failed allocation and return -ENOMEM (the model's `warn_alloc` tally).
+ * @kernel warn_alloc (mm/page_alloc.c)
+ */
 export function allocFailed(pa: PageAllocator, _gfp: number): number {
   pa.nrAllocFailed++;
   return -ENOMEM;

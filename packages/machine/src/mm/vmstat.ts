@@ -271,7 +271,7 @@ export const VM_EVENT = Object.freeze({
   THP_SPLIT_PAGE: 38,
   SWAP_RA: 39,
   SWAP_RA_HIT: 40,
-});
+} as const);
 /** Number of VM event items. */
 export const NR_VM_EVENT_ITEMS = 41;
 

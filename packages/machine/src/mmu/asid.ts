@@ -155,6 +155,11 @@ export function newContext(mmu: Mmu, as: AddressSpace): void {
   as.cpuTlbGen.fill(as.tlbGen);
 }
 
+/**
+ * A free ASID of the global allocator, searching from the last one handed
+ * out and wrapping; -1 when none is free (the caller rolls the generation).
+ * @kernel new_context (arch/arm64/mm/context.c), the bitmap search
+ */
 export function findFreeAsid(mmu: Mmu): number {
   for (let a = mmu.nextAsidHint; a < mmu.nrAsids; a++) if (mmu.asidMap[a] === 0) return a;
   for (let a = 1; a < mmu.nextAsidHint && a < mmu.nrAsids; a++) if (mmu.asidMap[a] === 0) return a;

@@ -38,7 +38,7 @@
  */
 
 import type { CostAccount } from '../cost-account.js';
-import { MmError } from '../errors.js';
+import { InvalidArgumentError, MmError } from '../errors.js';
 import type { MightSleepHost } from '../locking/lockdep.js';
 import { LockdepError, mightSleep } from '../locking/lockdep.js';
 import type { Clock } from '../sched/clock.js';
@@ -454,6 +454,7 @@ export class Rcu {
    * @kernel call_rcu (kernel/rcu/tree.c)
    */
   callRcu<T>(fn: (arg: T) => void, arg: T): void {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('rcu', 'fn', `must be a function, got ${typeof fn}`);
     const cpu = this.machine.currentCpu;
     const gp = this.gpStarted + 1;
     this.cbFns[cpu]!.push(fn as Callback);
@@ -672,10 +673,17 @@ export class Rcu {
     if (this.expediteUntil > this.gpCompleted) this.kickExpedited();
     const h = this.cbHead[cpu]!;
     const fns = this.cbFns[cpu]!;
+    // `to`'s list stays ordered by grace period: a migrated callback waits
+    // at least for the last GP `to` already waits for (rcu_segcblist_merge
+    // puts the dead CPU's pending callbacks behind the survivor's).
+    const toGps = this.cbGp[to]!;
+    let last = toGps.length > this.cbHead[to]! ? toGps[toGps.length - 1]! : Number.NEGATIVE_INFINITY;
     for (let i = h; i < fns.length; i++) {
+      const gp = Math.max(this.cbGp[cpu]![i]!, last);
+      last = gp;
       this.cbFns[to]!.push(fns[i]!);
       this.cbArgs[to]!.push(this.cbArgs[cpu]![i]);
-      this.cbGp[to]!.push(this.cbGp[cpu]![i]!);
+      this.cbGp[to]!.push(gp);
       this.cbTime[to]!.push(this.cbTime[cpu]![i]!);
       this.queuedOn[to]!++;
       this.doneOn[cpu]!++;

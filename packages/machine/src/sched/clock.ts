@@ -38,9 +38,11 @@ export class ClockEvent {
   }
 }
 
-/** Nanoseconds per microsecond, millisecond and second, for readable configuration. */
+/** Nanoseconds per microsecond (`NSEC_PER_USEC`). */
 export const NSEC_PER_USEC = 1_000;
+/** Nanoseconds per millisecond (`NSEC_PER_MSEC`). */
 export const NSEC_PER_MSEC = 1_000_000;
+/** Nanoseconds per second (`NSEC_PER_SEC`). */
 export const NSEC_PER_SEC = 1_000_000_000;
 
 /** The virtual clock of a machine (`machine.clock`). */

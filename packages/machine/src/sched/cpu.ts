@@ -46,17 +46,28 @@ export const HARDIRQ_MASK = 0xf0000;
 /** NMI nesting bits. */
 export const NMI_MASK = 0xf00000;
 
-/** Softirq vector numbers, as in the kernel. */
+// Softirq vector numbers, as in the kernel (include/linux/interrupt.h).
+/** High-priority tasklets. */
 export const HI_SOFTIRQ = 0;
+/** Timer wheel expiry (`run_timer_softirq`). */
 export const TIMER_SOFTIRQ = 1;
+/** Network transmit. */
 export const NET_TX_SOFTIRQ = 2;
+/** Network receive. */
 export const NET_RX_SOFTIRQ = 3;
+/** Block-layer completions. */
 export const BLOCK_SOFTIRQ = 4;
+/** irq_poll. */
 export const IRQ_POLL_SOFTIRQ = 5;
+/** Normal tasklets. */
 export const TASKLET_SOFTIRQ = 6;
+/** Scheduler load balancing. */
 export const SCHED_SOFTIRQ = 7;
+/** hrtimer expiry. */
 export const HRTIMER_SOFTIRQ = 8;
+/** RCU callback invocation (`rcu_core`). */
 export const RCU_SOFTIRQ = 9;
+/** Number of softirq vectors. */
 export const NR_SOFTIRQS = 10;
 
 /** The kernel's bound on softirq restarts before deferring to ksoftirqd. */

@@ -25,12 +25,23 @@
  */
 
 import type { CostAccount } from '../cost-account.js';
-import { EBUSY, EINVAL, MmError } from '../errors.js';
+import { EBUSY, EINVAL, InvalidArgumentError, MmError } from '../errors.js';
 import { HeldLocks, LockdepError } from '../locking/lockdep.js';
 import type { Topology } from '../topology.js';
 import type { Clock } from './clock.js';
 import { ClockEvent } from './clock.js';
 import type { Cpus } from './cpu.js';
+
+/**
+ * A time argument of the run loop: a finite number of virtual ns. An
+ * infinite or NaN limit would never be reached (timer and RCU ticks keep
+ * coming on an idle machine), so it is refused instead of hanging.
+ */
+function checkTime(what: string, name: string, t: number): void {
+  if (typeof t !== 'number' || !Number.isFinite(t)) {
+    throw new InvalidArgumentError('sched', name, `${String(t)} passed to ${what}() is not a finite number of ns`);
+  }
+}
 
 /** Task state: runnable. */
 export const TASK_RUNNING = 0;
@@ -287,6 +298,7 @@ export class Sched {
 
   /** Create and wake a kernel thread. @kernel kthread_run (include/linux/kthread.h) */
   kthreadRun(name: string, cpu: number, fn: TaskFn): Task {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('sched', 'fn', `must be a function, got ${typeof fn}`);
     const t = this.kthreadCreate(name, cpu, fn);
     this.wakeUpProcess(t);
     return t;
@@ -604,12 +616,15 @@ export class Sched {
    * ends at `tNs`.
    */
   runUntil(tNs: number): void {
+    checkTime('runUntil', 'tNs', tNs);
     this.drive(null, tNs);
     this.machine.clock.advanceTo(tNs);
   }
 
   /** Run for `ns` virtual ns from now. */
   runFor(ns: number): void {
+    checkTime('runFor', 'ns', ns);
+    if (ns < 0) throw new InvalidArgumentError('sched', 'ns', `${ns} is negative (runFor cannot go back in time)`);
     this.runUntil(this.machine.clock.now + ns);
   }
 
@@ -618,6 +633,7 @@ export class Sched {
    * `limitNs`; returns true when the machine went idle.
    */
   runUntilIdle(limitNs: number = this.machine.clock.now + 60_000_000_000): boolean {
+    checkTime('runUntilIdle', 'limitNs', limitNs);
     this.drive(null, limitNs);
     return this.machine.clock.nextEventTime() === Number.POSITIVE_INFINITY && this.nrQueued === 0;
   }
@@ -627,6 +643,10 @@ export class Sched {
    * clock has not passed `limitNs`; returns true when `cond()` turned false.
    */
   runWhile(cond: () => boolean, limitNs: number): boolean {
+    if (typeof cond !== 'function') {
+      throw new InvalidArgumentError('sched', 'cond', `must be a function, got ${typeof cond}`);
+    }
+    checkTime('runWhile', 'limitNs', limitNs);
     return this.drive(cond, limitNs);
   }
 
