@@ -131,6 +131,7 @@ export {
   spinLockIrqsave,
   spinLockNested,
   spinTrylock,
+  spinTrylockIrqsave,
   spinUnlock,
   spinUnlockBh,
   spinUnlockIrq,

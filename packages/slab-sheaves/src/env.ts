@@ -70,6 +70,15 @@ export interface SlabEnv {
   setPageSlab(pfn: number, slab: boolean): void;
   /** Whether `gfp` lets the caller sleep. @kernel gfpflags_allow_blocking */
   gfpAllowBlocking(gfp: number): boolean;
+  /**
+   * Charge one double-word compare-and-exchange (`cmpxchg16b`) to the current
+   * CPU in the machine's cost model: SLUB's CPU-slab fast paths do one per
+   * allocation and free (`this_cpu_cmpxchg_double`), the slab freelist
+   * updates one each (`slab_update_freelist`). Sheaves avoid it, which is
+   * where their gain comes from.
+   * @kernel this_cpu_cmpxchg_double (include/linux/percpu-defs.h)
+   */
+  chargeCmpxchgDouble(): void;
   newLocalTryLock(name: string): SlabLocalTryLock;
   newSpinLock(name: string): SlabSpinLock;
   /** @kernel call_rcu (kernel/rcu/tree.c) */

@@ -393,6 +393,7 @@ function allocSingleFromNewSlab(s: KmemCache, l: number): number {
  * @kernel freeze_slab (mm/slub.c)
  */
 function freezeSlab(s: KmemCache, l: number): number {
+  s.env.chargeCmpxchgDouble();
   const head = s.slabFree[l]!;
   s.slabFree[l] = -1;
   s.slabFreeCount[l] = 0;
@@ -557,6 +558,7 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
   let head = s.cpuFreelist[cpu]!;
   if (head >= 0 && (node === NUMA_NO_NODE || s.slabNid[slab] === node)) {
     s.cpuFreelist[cpu] = s.objNext[slab * per + head]!;
+    s.env.chargeCmpxchgDouble();
     stat(s, STAT.ALLOC_FASTPATH);
     return slab * per + head;
   }
@@ -672,6 +674,7 @@ function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt:
   const nid = s.slabNid[l]!;
   const prior = s.slabFree[l]!;
   const wasFrozen = s.slabFrozen[l] === 1;
+  s.env.chargeCmpxchgDouble();
   s.objNext[base + tail] = prior;
   s.slabFree[l] = head;
   s.slabFreeCount[l] = s.slabFreeCount[l]! + cnt;
@@ -745,6 +748,7 @@ export function doSlabFree(s: KmemCache, o: number): void {
   if (!s.singlePaths && s.cpuSlab[cpu] === l) {
     s.objNext[o] = s.cpuFreelist[cpu]!;
     s.cpuFreelist[cpu] = idx;
+    s.env.chargeCmpxchgDouble();
     stat(s, STAT.FREE_FASTPATH);
     return;
   }
