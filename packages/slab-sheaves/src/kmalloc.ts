@@ -98,6 +98,8 @@ function kmallocLarge(a: SlubAllocator, size: number, gfp: number, node: number)
  */
 export function kmallocNode(a: SlubAllocator, size: number, gfp: number, node: number): number {
   if (!Number.isInteger(size) || size < 0) return -EINVAL;
+  // as kmem_cache_alloc_node(): a node that does not exist is -EINVAL
+  if (node !== NUMA_NO_NODE && (!Number.isInteger(node) || node < 0 || node >= a.env.nrNodes)) return -EINVAL;
   if (size > kmallocMaxCacheSize(a)) return kmallocLarge(a, size, gfp, node);
   if (size === 0) return ZERO_SIZE_PTR;
   return slabAllocNode(kmallocSlab(a, size), gfp, node);

@@ -77,6 +77,7 @@ import {
   NR_SLUB_STAT_ITEMS,
   NUMA_NO_NODE,
   SLAB_ACCOUNT,
+  SLAB_KMALLOC,
   SLAB_STORE_USER,
   SLAB_TYPESAFE_BY_RCU,
   STAT,
@@ -151,6 +152,10 @@ export function kmemCacheCreate(
  */
 export function kmemCacheDestroy(s: KmemCache): void {
   if (s.destroyed) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_destroy ${s.name}: already destroyed`);
+  if (s.flags & SLAB_KMALLOC) {
+    // boot caches (refcount -1 in the kernel) are never destroyed; kmalloc keeps using them
+    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_destroy: s (${s.name}) is a kmalloc cache`);
+  }
   const busy = s.nrUserObjects + s.nrRcuObjects;
   if (busy > 0) throw new CacheBusyError(s.name, busy);
   if (s.nrRcuSlabs > 0) {
@@ -285,7 +290,13 @@ function allocateSlab(s: KmemCache, gfp: number, node: number): number {
   s.slabFreeCount[l] = objects;
   if (s.ctor !== null) {
     const ctor = s.ctor;
-    for (let i = 0; i < objects; i++) ctor(s.objAddr(l, i));
+    try {
+      for (let i = 0; i < objects; i++) ctor(s.objAddr(l, i));
+    } catch (e) {
+      // a kernel ctor cannot fail; a throwing one leaves no slab behind
+      freeSlabPages(s, l);
+      throw e;
+    }
   }
   if (s.debug) for (let i = 0; i < objects; i++) initObjectDebug(s, base + i);
   return l;
@@ -963,7 +974,9 @@ export function freeHook(s: KmemCache, addr: number): number {
     const kasan = s.allocator.config.kasan;
     // Objects cached in sheaves count as allocated for slub_debug: only
     // KASAN (hooked on the user-visible state) sees this double free.
-    if (st === OBJ_FREE || kasan) {
+    // An object waiting for kfree_rcu is known to be freed already (the
+    // kernel would free it twice when the grace period ends).
+    if (st === OBJ_FREE || st === OBJ_RCU || kasan) {
       const where =
         st === OBJ_FREE
           ? 'already free'
@@ -1098,6 +1111,13 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
     );
   }
   if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_bulk');
+  if (!(p instanceof Float64Array) && (!Array.isArray(p) || Object.isFrozen(p))) {
+    throw new SlabError(
+      'EINVAL',
+      s.name,
+      `slab: kmem_cache_alloc_bulk ${s.name}: p must be a writable array or Float64Array`,
+    );
+  }
   if (size === 0) return 0;
   // slab_pre_alloc_hook()
   if (s.allocator.failslab.shouldFailslab(s.name, s.objectSize, gfp)) return 0;
@@ -1241,6 +1261,9 @@ export function kmemCacheShrink(s: KmemCache): number {
  * @kernel slub_cpu_dead (mm/slub.c)
  */
 export function slubCpuDead(a: SlubAllocator, cpu: number): void {
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= a.env.nrCpus) {
+    throw new SlabError('EINVAL', '', `slab: slub_cpu_dead: cpu ${cpu} is not a CPU (0..${a.env.nrCpus - 1})`);
+  }
   for (const s of a.caches) {
     if (s.pcs !== null) pcsFlushAllCpu(s, cpu);
     flushCpuSlab(s, cpu);
