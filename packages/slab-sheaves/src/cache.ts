@@ -17,7 +17,7 @@ import { type SlabBugError, SlabError } from './errors.js';
 import { Failslab } from './failslab.js';
 import { calculateAlignment, calculateOrder, calculateSizes, getOrder, orderObjects, WORD } from './layout.js';
 import type { PercpuSheaves, SlabSheaf } from './sheaf.js';
-import { NR_SLUB_STAT_ITEMS, SLAB_DEBUG_FLAGS, SLAB_POISON, SLAB_STORE_USER } from './slab-flags.js';
+import { MAX_OBJS_PER_PAGE, NR_SLUB_STAT_ITEMS, SLAB_DEBUG_FLAGS, SLAB_POISON, SLAB_STORE_USER } from './slab-flags.js';
 /** Object states (one byte per object). */
 export const OBJ_FREE = 0;
 /** Handed out to a user. */
@@ -253,13 +253,21 @@ export function resolveSlubConfig(cfg: SlubConfig = {}, pageSize = 4096): Resolv
   }
   const bulk = cfg.kvfreeBulkMaxEntries ?? Math.floor((pageSize - 3 * WORD) / WORD);
   if (!Number.isInteger(bulk) || bulk < 1) throw new SlabError('EINVAL', '', `slab: kvfreeBulkMaxEntries ${bulk} < 1`);
+  const minObjects = cfg.slubMinObjects ?? 0;
+  if (!Number.isInteger(minObjects) || minObjects < 0 || minObjects > MAX_OBJS_PER_PAGE) {
+    throw new SlabError('EINVAL', '', `slab: slubMinObjects ${minObjects} outside 0..${MAX_OBJS_PER_PAGE}`);
+  }
+  const debug = cfg.slubDebug ?? 0;
+  if (debug >>> 0 !== debug || (debug & ~SLAB_DEBUG_FLAGS) !== 0) {
+    throw new SlabError('EINVAL', '', `slab: slubDebug ${debug} has bits other than SLAB_DEBUG_FLAGS`);
+  }
   return {
     slubMaxOrder: maxOrder,
     slubMinOrder: minOrder,
-    slubMinObjects: cfg.slubMinObjects ?? 0,
+    slubMinObjects: minObjects,
     slubTiny: tiny,
     kvfreeRcuBatched: !tiny && !(cfg.tinyRcu ?? false),
-    slubDebug: cfg.slubDebug ?? 0,
+    slubDebug: debug,
     kasan: cfg.kasan ?? false,
     kvfreeBulkMaxEntries: bulk,
   };
@@ -404,7 +412,7 @@ export class KmemCache {
   /** Live sheaves of this cache (percpu, barn, prefilled, rcu), for leak checks. */
   nrSheaves: number;
   /** @internal Prefilled sheaves handed out and not returned. */
-  readonly prefilled: SlabSheaf[];
+  readonly prefilled: Set<SlabSheaf>;
   destroyed: boolean;
 
   constructor(allocator: SlubAllocator, id: number, name: string, objectSize: number, args: KmemCacheArgs) {
@@ -496,7 +504,7 @@ export class KmemCache {
     this.nrRcuObjects = 0;
     this.nrRcuSlabs = 0;
     this.nrSheaves = 0;
-    this.prefilled = [];
+    this.prefilled = new Set();
     this.destroyed = false;
     this.listLock = [];
     for (let nid = 0; nid < nn; nid++) this.listLock.push(env.newSpinLock('kmem_cache_node->list_lock'));

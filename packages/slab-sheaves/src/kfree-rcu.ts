@@ -27,6 +27,7 @@ import {
   type SlubAllocator,
   stat,
 } from './cache.js';
+import { checkAllocator } from './check.js';
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
 import { kfree } from './kmalloc.js';
@@ -349,6 +350,7 @@ function kvfreeRcuCb(arg: unknown): void {
  * @kernel kvfree_call_rcu (mm/slab_common.c), kfree_rcu (include/linux/rcupdate.h)
  */
 export function kfreeRcu(a: SlubAllocator, addr: number): void {
+  checkAllocator(a, 'kfree_rcu');
   if (addr === ZERO_SIZE_PTR || addr === 0) return;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;

@@ -8,8 +8,9 @@
  * allocation) from the address alone, `ksize` reports the usable size, and
  * `kvfree` equals `kfree` (vmalloc is not modelled).
  */
-import { EINVAL, ENOMEM } from '@mm/machine';
-import type { KmemCache, SlubAllocator } from './cache.js';
+import { __GFP_BITS_MASK, EINVAL, ENOMEM } from '@mm/machine';
+import { type KmemCache, SlubAllocator } from './cache.js';
+import { checkAllocator, checkGfp, checkInt } from './check.js';
 import { SlabBugError } from './errors.js';
 import { __GFP_COMP } from './internal/gfp.js';
 import { getOrder } from './layout.js';
@@ -68,6 +69,8 @@ export function createKmallocCaches(a: SlubAllocator): void {
  * @kernel kmalloc_slab (mm/slab_common.c)
  */
 export function kmallocSlab(a: SlubAllocator, size: number): KmemCache {
+  checkAllocator(a, 'kmalloc_slab');
+  checkInt(size, 0, kmallocMaxCacheSize(a), 'kmalloc_slab', 'size');
   const caches = a.kmallocCaches;
   for (let i = 0; i < caches.length; i++) {
     const c = caches[i]!;
@@ -97,6 +100,8 @@ function kmallocLarge(a: SlubAllocator, size: number, gfp: number, node: number)
  * @kernel __kmalloc_node (mm/slub.c)
  */
 export function kmallocNode(a: SlubAllocator, size: number, gfp: number, node: number): number {
+  if (!(a instanceof SlubAllocator)) checkAllocator(a, 'kmalloc_node');
+  if (gfp >>> 0 !== gfp || (gfp & ~__GFP_BITS_MASK) !== 0) checkGfp(gfp, 'kmalloc_node');
   if (!Number.isInteger(size) || size < 0) return -EINVAL;
   // as kmem_cache_alloc_node(): a node that does not exist is -EINVAL
   if (node !== NUMA_NO_NODE && (!Number.isInteger(node) || node < 0 || node >= a.env.nrNodes)) return -EINVAL;
@@ -135,6 +140,7 @@ export function kfreeInternal(a: SlubAllocator, addr: number): void {
  * @kernel virt_to_cache (mm/slab.h)
  */
 export function virtToCache(a: SlubAllocator, addr: number): KmemCache | null {
+  checkAllocator(a, 'virt_to_cache');
   if (!Number.isFinite(addr) || addr < 0) return null;
   const v = a.pfnLookup(Math.floor(addr / a.env.pageSize));
   if (v <= 0) return null;
@@ -147,6 +153,7 @@ export function virtToCache(a: SlubAllocator, addr: number): KmemCache | null {
  * @kernel kfree (mm/slub.c)
  */
 export function kfree(a: SlubAllocator, addr: number): void {
+  if (!(a instanceof SlubAllocator)) checkAllocator(a, 'kfree');
   if (addr === ZERO_SIZE_PTR || addr === 0) return;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
@@ -179,6 +186,7 @@ export function kvfree(a: SlubAllocator, addr: number): void {
  * @kernel ksize (mm/slub.c)
  */
 export function ksize(a: SlubAllocator, addr: number): number {
+  checkAllocator(a, 'ksize');
   if (addr === ZERO_SIZE_PTR || addr === 0) return 0;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;

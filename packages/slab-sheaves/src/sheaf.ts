@@ -21,6 +21,8 @@
  * Objects in sheaves are in state OBJ_SHEAF: allocated as far as slabs (and
  * slub_debug) are concerned, free as far as users, memcg and KASAN are.
  */
+
+import { ENOMEM } from '@mm/machine';
 import {
   BARN_E2BIG,
   barnGetEmptySheaf,
@@ -32,6 +34,7 @@ import {
   type NodeBarn,
 } from './barn.js';
 import { type KmemCache, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
+import { badArg, checkCache, checkGfp, checkInt } from './check.js';
 import type { SlabLocalTryLock } from './env.js';
 import { SlabError } from './errors.js';
 import {
@@ -44,7 +47,10 @@ import {
 } from './internal/gfp.js';
 import { kfreeInternal, kmallocInternal } from './kmalloc.js';
 import { MAX_FULL_SHEAVES, NR_SLUB_STAT_ITEMS, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
-import { freeHook, freeObjectIndexToSlab, objAddrOf, slabAllocObjectsIdx, throwDestroyed } from './slub.js';
+import { freeHook, freeObjectIndexToSlab, objAddrOf, slabAllocObjectsIdx } from './slub.js';
+
+/** Largest prefilled sheaf (objects) a caller may ask for. */
+const MAX_PREFILL = 1 << 20;
 
 /** Bytes of `struct slab_sheaf` before the objects array. */
 const SHEAF_HEADER_BYTES = 32;
@@ -63,7 +69,7 @@ export class SlabSheaf {
   pfmemalloc: boolean;
   /** @internal The kmalloc object holding the sheaf (its struct). */
   readonly memAddr: number;
-  /** @internal Where the sheaf is, for validation: 0 detached/prefilled, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed. */
+  /** @internal Where the sheaf is: 0 detached, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed, 7 prefilled (a user holds it). */
   where: number;
 
   constructor(cache: KmemCache, capacity: number, memAddr: number) {
@@ -92,6 +98,8 @@ export const SHEAF_IN_BARN = 4;
 export const SHEAF_RCU_FLIGHT = 5;
 /** Sheaf location: freed. */
 export const SHEAF_FREED = 6;
+/** Sheaf location: handed out by `kmem_cache_prefill_sheaf` and not yet returned. */
+export const SHEAF_PREFILLED = 7;
 
 /** `struct slub_percpu_sheaves` for all CPUs of one cache (structure of arrays). */
 export interface PercpuSheaves {
@@ -154,7 +162,7 @@ export function refillSheaf(s: KmemCache, sheaf: SlabSheaf, gfp: number): number
   const filled = slabAllocObjectsIdx(s, gfp, toFill, sheaf.objects, sheaf.size, OBJ_SHEAF);
   sheaf.size += filled;
   statAdd(s, STAT.SHEAF_REFILL, filled);
-  return filled < toFill ? -12 : 0;
+  return filled < toFill ? -ENOMEM : 0;
 }
 
 /** @kernel alloc_full_sheaf (mm/slub.c) */
@@ -701,11 +709,11 @@ export function pcsDestroy(s: KmemCache): void {
  * @kernel kmem_cache_prefill_sheaf (mm/slub.c)
  */
 export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): SlabSheaf | null {
-  if (s.destroyed) throwDestroyed(s, 'kmem_cache_prefill_sheaf');
+  checkCache(s, 'kmem_cache_prefill_sheaf');
+  checkGfp(gfp, 'kmem_cache_prefill_sheaf', s.name);
   if (s.pcs === null)
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: cache has no sheaves`);
-  if (!Number.isInteger(size) || size < 0)
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: bad size ${size}`);
+    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf: s (cache ${s.name}) has no sheaves`);
+  checkInt(size, 0, MAX_PREFILL, 'kmem_cache_prefill_sheaf', 'size', s.name);
   if (size === 0) return null;
   const fs = s.allocator.failslab;
   if (fs.prefill && fs.shouldFailslab(s.name, s.objectSize, gfp)) return null;
@@ -718,7 +726,8 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
       return null;
     }
     sheaf.size = size;
-    s.prefilled.push(sheaf);
+    sheaf.where = SHEAF_PREFILLED;
+    s.prefilled.add(sheaf);
     return sheaf;
   }
   const pcs = s.pcs;
@@ -745,7 +754,10 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
       sheaf = null;
     }
   }
-  if (sheaf !== null) s.prefilled.push(sheaf);
+  if (sheaf !== null) {
+    sheaf.where = SHEAF_PREFILLED;
+    s.prefilled.add(sheaf);
+  }
   return sheaf;
 }
 
@@ -756,8 +768,11 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
  * @kernel kmem_cache_return_sheaf (mm/slub.c)
  */
 export function kmemCacheReturnSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): void {
+  checkCache(s, 'kmem_cache_return_sheaf');
+  checkGfp(gfp, 'kmem_cache_return_sheaf', s.name);
   checkPrefilled(s, sheaf, 'kmem_cache_return_sheaf');
-  s.prefilled.splice(s.prefilled.indexOf(sheaf), 1);
+  s.prefilled.delete(sheaf);
+  sheaf.where = SHEAF_DETACHED;
   if (sheaf.capacity !== s.sheafCapacity || sheaf.pfmemalloc) {
     sheafFlushUnused(s, sheaf);
     freeEmptySheaf(s, sheaf);
@@ -788,8 +803,8 @@ export function kmemCacheReturnSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf
 }
 
 function checkPrefilled(s: KmemCache, sheaf: SlabSheaf, fn: string): void {
-  if (sheaf.cache !== s || sheaf.where !== SHEAF_DETACHED || !s.prefilled.includes(sheaf)) {
-    throw new SlabError('EINVAL', s.name, `slab: ${fn} ${s.name}: sheaf is not a prefilled sheaf of this cache`);
+  if (!(sheaf instanceof SlabSheaf) || sheaf.cache !== s || sheaf.where !== SHEAF_PREFILLED) {
+    throw badArg(fn, 'sheaf', sheaf, `is not a prefilled sheaf of ${s.name} held by the caller`, s.name);
   }
 }
 
@@ -806,18 +821,23 @@ export interface SheafRef {
  * @kernel kmem_cache_refill_sheaf (mm/slub.c)
  */
 export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, size: number): number {
+  checkCache(s, 'kmem_cache_refill_sheaf');
+  checkGfp(gfp, 'kmem_cache_refill_sheaf', s.name);
+  if (typeof ref !== 'object' || ref === null)
+    throw badArg('kmem_cache_refill_sheaf', 'ref', ref, 'is not a { sheaf } reference', s.name);
   const sheaf = ref.sheaf;
   checkPrefilled(s, sheaf, 'kmem_cache_refill_sheaf');
+  checkInt(size, 0, MAX_PREFILL, 'kmem_cache_refill_sheaf', 'size', s.name);
   if (sheaf.size >= size) return 0;
   if (sheaf.capacity >= size) {
     if (sheaf.capacity === s.sheafCapacity) return refillSheaf(s, sheaf, gfp);
     const n = sheaf.capacity - sheaf.size;
-    if (slabAllocObjectsIdx(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -12;
+    if (slabAllocObjectsIdx(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -ENOMEM;
     sheaf.size = sheaf.capacity;
     return 0;
   }
   const bigger = kmemCachePrefillSheaf(s, gfp, size);
-  if (bigger === null) return -12;
+  if (bigger === null) return -ENOMEM;
   kmemCacheReturnSheaf(s, gfp, sheaf);
   ref.sheaf = bigger;
   return 0;
@@ -830,8 +850,10 @@ export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, s
  * @kernel kmem_cache_alloc_from_sheaf (mm/slub.c)
  */
 export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): number {
+  checkCache(s, 'kmem_cache_alloc_from_sheaf');
+  checkGfp(gfp, 'kmem_cache_alloc_from_sheaf', s.name);
   checkPrefilled(s, sheaf, 'kmem_cache_alloc_from_sheaf');
-  if (sheaf.size === 0) return -12;
+  if (sheaf.size === 0) return -ENOMEM;
   const o = sheaf.objects[--sheaf.size]!;
   const addr = objAddrOf(s, o);
   s.objState[o] = OBJ_ALLOC;
@@ -843,5 +865,6 @@ export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSh
 
 /** @kernel kmem_cache_sheaf_size (mm/slub.c) */
 export function kmemCacheSheafSize(sheaf: SlabSheaf): number {
+  if (!(sheaf instanceof SlabSheaf)) throw badArg('kmem_cache_sheaf_size', 'sheaf', sheaf, 'is not a sheaf');
   return sheaf.size;
 }

@@ -28,6 +28,9 @@ export const SLAB_TYPESAFE_BY_RCU = 0x80000;
 export const SLAB_ACCOUNT = 0x4000000;
 /** The slub_debug flags that move a cache off the fast paths. */
 export const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_CONSISTENCY_CHECKS;
+/** Every cache flag the model knows (`kmem_cache_create` refuses others). */
+export const SLAB_KNOWN_FLAGS =
+  SLAB_DEBUG_FLAGS | SLAB_KMALLOC | SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT | SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT;
 
 /** No node preference. */
 export const NUMA_NO_NODE = -1;

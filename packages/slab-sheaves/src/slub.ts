@@ -26,7 +26,7 @@
  * `sheafCapacity`.
  */
 
-import { EINVAL, ENOMEM } from '@mm/machine';
+import { __GFP_BITS_MASK, EINVAL, ENOMEM } from '@mm/machine';
 import { barnShrink, newNodeBarn } from './barn.js';
 import {
   grow8,
@@ -43,6 +43,7 @@ import {
   type SlubConfig,
   stat,
 } from './cache.js';
+import { badArg, checkAllocator, checkCache, checkGfp, showValue } from './check.js';
 import { debugOnAlloc, debugOnFree, initObjectDebug } from './debug.js';
 import type { SlabEnv } from './env.js';
 import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
@@ -78,6 +79,7 @@ import {
   NUMA_NO_NODE,
   SLAB_ACCOUNT,
   SLAB_KMALLOC,
+  SLAB_KNOWN_FLAGS,
   SLAB_STORE_USER,
   SLAB_TYPESAFE_BY_RCU,
   STAT,
@@ -108,6 +110,17 @@ export function kmemCacheCreate(
   objectSize: number,
   args: KmemCacheArgs = {},
 ): KmemCache {
+  checkAllocator(a, 'kmem_cache_create');
+  if (typeof name !== 'string' || name.length === 0) throw badArg('kmem_cache_create', 'name', name, 'is not a name');
+  if (typeof args !== 'object' || args === null)
+    throw badArg('kmem_cache_create', 'args', args, 'is not an object', name);
+  if (args.ctor !== undefined && args.ctor !== null && typeof args.ctor !== 'function') {
+    throw badArg('kmem_cache_create', 'args.ctor', args.ctor, 'is not a function', name);
+  }
+  const flags = args.flags ?? 0;
+  if (flags >>> 0 !== flags || (flags & ~SLAB_KNOWN_FLAGS) !== 0) {
+    throw badArg('kmem_cache_create', 'args.flags', flags, 'has unknown SLAB_* bits', name);
+  }
   if (!Number.isInteger(objectSize) || objectSize < 1) {
     throw new SlabError(
       'EINVAL',
@@ -123,7 +136,7 @@ export function kmemCacheCreate(
     );
   }
   const align = args.align ?? WORD;
-  if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
+  if (!Number.isInteger(align) || align < 1 || align > a.env.pageSize || (align & (align - 1)) !== 0) {
     throw new SlabError('EINVAL', name, `slab: kmem_cache_create ${name}: align ${align} is not a power of two`);
   }
   const cap = args.sheafCapacity ?? 0;
@@ -151,6 +164,7 @@ export function kmemCacheCreate(
  * @kernel kmem_cache_destroy (mm/slab_common.c)
  */
 export function kmemCacheDestroy(s: KmemCache): void {
+  if (!(s instanceof KmemCache)) checkCache(s, 'kmem_cache_destroy');
   if (s.destroyed) throw new SlabError('EINVAL', s.name, `slab: kmem_cache_destroy ${s.name}: already destroyed`);
   if (s.flags & SLAB_KMALLOC) {
     // boot caches (refcount -1 in the kernel) are never destroyed; kmalloc keeps using them
@@ -940,7 +954,7 @@ function objIndexBad(s: KmemCache, addr: number, report: boolean): number {
 
 /** Hex rendering of an address for messages. */
 export function hex(x: number): string {
-  return `0x${x.toString(16)}`;
+  return typeof x === 'number' ? `0x${x.toString(16)}` : showValue(x);
 }
 
 // ---------------------------------------------------------------------------
@@ -1028,11 +1042,6 @@ export function slabAllocNode(s: KmemCache, gfp: number, node: number): number {
   return postAllocHook(s, o, objAddrOf(s, o), gfp);
 }
 
-/** Use of a destroyed cache. */
-export function throwDestroyed(s: KmemCache, fn: string): never {
-  throw new SlabError('EINVAL', s.name, `slab: ${fn}: cache ${s.name} was destroyed`);
-}
-
 /**
  * Allocate an object from `s`.
  * @returns the object address (a handle), or -ENOMEM.
@@ -1040,7 +1049,8 @@ export function throwDestroyed(s: KmemCache, fn: string): never {
  * @kernel kmem_cache_alloc (mm/slub.c)
  */
 export function kmemCacheAlloc(s: KmemCache, gfp: number): number {
-  if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc');
+  if (!(s instanceof KmemCache) || s.destroyed) checkCache(s, 'kmem_cache_alloc');
+  if (gfp >>> 0 !== gfp || (gfp & ~__GFP_BITS_MASK) !== 0) checkGfp(gfp, 'kmem_cache_alloc', s.name);
   return slabAllocNode(s, gfp, NUMA_NO_NODE);
 }
 
@@ -1050,7 +1060,8 @@ export function kmemCacheAlloc(s: KmemCache, gfp: number): number {
  * @kernel kmem_cache_alloc_node (mm/slub.c)
  */
 export function kmemCacheAllocNode(s: KmemCache, gfp: number, node: number): number {
-  if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_node');
+  checkCache(s, 'kmem_cache_alloc_node');
+  checkGfp(gfp, 'kmem_cache_alloc_node', s.name);
   if (node !== NUMA_NO_NODE && (!Number.isInteger(node) || node < 0 || node >= s.env.nrNodes)) return -EINVAL;
   return slabAllocNode(s, gfp, node);
 }
@@ -1062,6 +1073,7 @@ export function kmemCacheAllocNode(s: KmemCache, gfp: number, node: number): num
  * @kernel kmem_cache_free (mm/slub.c)
  */
 export function kmemCacheFree(s: KmemCache, addr: number): void {
+  if (!(s instanceof KmemCache) || s.destroyed) checkCache(s, 'kmem_cache_free');
   const o = freeHook(s, addr);
   if (o < 0) {
     // slub_debug blind spot: a second free of an object sitting in a sheaf
@@ -1103,19 +1115,16 @@ export function slabFreeAfterHook(s: KmemCache, o: number, addr: number): void {
  * @kernel kmem_cache_alloc_bulk (mm/slub.c)
  */
 export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: Float64Array | number[]): number {
+  checkCache(s, 'kmem_cache_alloc_bulk');
+  checkGfp(gfp, 'kmem_cache_alloc_bulk', s.name);
+  if (!(p instanceof Float64Array) && (!Array.isArray(p) || Object.isFrozen(p))) {
+    throw badArg('kmem_cache_alloc_bulk', 'p', p, 'is not a writable array or Float64Array', s.name);
+  }
   if (!Number.isInteger(size) || size < 0 || size > p.length) {
     throw new SlabError(
       'EINVAL',
       s.name,
       `slab: kmem_cache_alloc_bulk ${s.name}: size ${size} does not fit the array of ${p.length}`,
-    );
-  }
-  if (s.destroyed) throwDestroyed(s, 'kmem_cache_alloc_bulk');
-  if (!(p instanceof Float64Array) && (!Array.isArray(p) || Object.isFrozen(p))) {
-    throw new SlabError(
-      'EINVAL',
-      s.name,
-      `slab: kmem_cache_alloc_bulk ${s.name}: p must be a writable array or Float64Array`,
     );
   }
   if (size === 0) return 0;
@@ -1156,6 +1165,10 @@ function freeBulkNoHooks(s: KmemCache, n: number, p: Float64Array | number[]): v
  * @kernel kmem_cache_free_bulk (mm/slub.c)
  */
 export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
+  checkCache(s, 'kmem_cache_free_bulk');
+  if (!(p instanceof Float64Array) && !Array.isArray(p)) {
+    throw badArg('kmem_cache_free_bulk', 'p', p, 'is not an array or Float64Array', s.name);
+  }
   if (!Number.isInteger(size) || size < 0 || size > p.length) {
     throw new SlabError(
       'EINVAL',
@@ -1232,6 +1245,7 @@ export function flushAll(s: KmemCache): void {
  * @kernel kmem_cache_shrink (mm/slab_common.c), __kmem_cache_do_shrink (mm/slub.c)
  */
 export function kmemCacheShrink(s: KmemCache): number {
+  checkCache(s, 'kmem_cache_shrink');
   flushAll(s);
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
     if (s.pcs !== null) barnShrink(s, s.barns[nid]!);
@@ -1261,6 +1275,7 @@ export function kmemCacheShrink(s: KmemCache): number {
  * @kernel slub_cpu_dead (mm/slub.c)
  */
 export function slubCpuDead(a: SlubAllocator, cpu: number): void {
+  checkAllocator(a, 'slub_cpu_dead');
   if (!Number.isInteger(cpu) || cpu < 0 || cpu >= a.env.nrCpus) {
     throw new SlabError('EINVAL', '', `slab: slub_cpu_dead: cpu ${cpu} is not a CPU (0..${a.env.nrCpus - 1})`);
   }

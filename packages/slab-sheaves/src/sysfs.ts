@@ -8,6 +8,7 @@
  */
 
 import type { KmemCache, SlubAllocator } from './cache.js';
+import { badArg, checkAllocator } from './check.js';
 import { SlabError } from './errors.js';
 import { NR_SLUB_STAT_ITEMS, STAT, STAT_NAMES } from './slab-flags.js';
 import { kmemCacheShrink } from './slub.js';
@@ -102,6 +103,7 @@ export function slabSysfsFiles(): string[] {
  * @kernel slab_attr_show (mm/slub.c)
  */
 export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): string {
+  checkAllocator(a, 'read_slab_sysfs');
   const s = a.caches.find((c) => c.name === cache);
   if (s === undefined) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}: no such cache`);
   switch (file) {
@@ -209,6 +211,8 @@ export function slabStateJson(a: SlubAllocator): SlabCacheJson[] {
  * @kernel shrink_store, validate_store (mm/slub.c)
  */
 export function writeSlabSysfs(a: SlubAllocator, cache: string, file: string, value: string): void {
+  checkAllocator(a, 'write_slab_sysfs');
+  if (typeof value !== 'string') throw badArg('write_slab_sysfs', 'value', value, 'is not a string', String(cache));
   const s = a.caches.find((c) => c.name === cache);
   if (s === undefined) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}: no such cache`);
   if (file === 'shrink') {
