@@ -26,6 +26,8 @@ export const OBJ_ALLOC = 1;
 export const OBJ_SHEAF = 2;
 /** Freed with kfree_rcu and waiting for a grace period. */
 export const OBJ_RCU = 3;
+/** Object state, only inside `kmem_cache_free_bulk`'s checks: named once in this bulk free. */
+export const OBJ_BULK_SEEN = 4;
 
 /** `kmem_cache_args` (include/linux/slab.h), in camelCase. */
 export interface KmemCacheArgs {
@@ -565,4 +567,28 @@ export function stat(s: KmemCache, item: number): void {
 export function statAdd(s: KmemCache, item: number, v: number): void {
   const i = s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item;
   s.stats[i] = s.stats[i]! + v;
+}
+
+/** The allocator's kfree_rcu state, created on first use. */
+export function kfreeRcuState(a: SlubAllocator): KfreeRcuState {
+  let k = a.krc;
+  if (k === null) {
+    const bulk: Float64Array[] = [];
+    for (let c = 0; c < a.env.nrCpus; c++) bulk.push(new Float64Array(a.config.kvfreeBulkMaxEntries));
+    k = {
+      bulk,
+      bulkCount: new Int32Array(a.env.nrCpus),
+      batchesInFlight: 0,
+      objectsPending: 0,
+      singlePending: 0,
+      callRcuSubmissions: 0,
+      batchesSubmitted: 0,
+      sheafSubmissions: 0,
+      rcuSheavesToBarn: 0,
+      rcuObjectsToBarn: 0,
+      rcuObjectsFlushed: 0,
+    };
+    a.krc = k;
+  }
+  return k;
 }

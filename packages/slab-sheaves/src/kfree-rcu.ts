@@ -18,15 +18,7 @@
  */
 
 import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
-import {
-  type KfreeRcuState,
-  type KmemCache,
-  OBJ_ALLOC,
-  OBJ_RCU,
-  OBJ_SHEAF,
-  type SlubAllocator,
-  stat,
-} from './cache.js';
+import { type KmemCache, kfreeRcuState as krc, OBJ_ALLOC, OBJ_RCU, type SlubAllocator, stat } from './cache.js';
 import { checkAllocator } from './check.js';
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
@@ -34,39 +26,17 @@ import { kfree } from './kmalloc.js';
 import {
   allocEmptySheaf,
   freeEmptySheaf,
+  rcuFreeSheafNobarn,
+  rcuFreeSheafPrepare,
   SHEAF_DETACHED,
   SHEAF_IN_BARN,
   SHEAF_RCU_FLIGHT,
   SHEAF_RCU_FREE,
   type SlabSheaf,
-  setRcuSheafNobarnSubmitter,
   sheafFlushUnused,
 } from './sheaf.js';
 import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
-import { hex, objAddrOf, objIndex, objIndexChecked, slabFreeAfterHook } from './slub.js';
-
-function krc(a: SlubAllocator): KfreeRcuState {
-  let k = a.krc;
-  if (k === null) {
-    const bulk: Float64Array[] = [];
-    for (let c = 0; c < a.env.nrCpus; c++) bulk.push(new Float64Array(a.config.kvfreeBulkMaxEntries));
-    k = {
-      bulk,
-      bulkCount: new Int32Array(a.env.nrCpus),
-      batchesInFlight: 0,
-      objectsPending: 0,
-      singlePending: 0,
-      callRcuSubmissions: 0,
-      batchesSubmitted: 0,
-      sheafSubmissions: 0,
-      rcuSheavesToBarn: 0,
-      rcuObjectsToBarn: 0,
-      rcuObjectsFlushed: 0,
-    };
-    a.krc = k;
-  }
-  return k;
-}
+import { hex, objIndex, objIndexChecked, slabFreeAfterHook } from './slub.js';
 
 /** Counters of the kfree_rcu machinery. */
 export interface KfreeRcuStats {
@@ -173,17 +143,6 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
   return true;
 }
 
-/** After the grace period: memcg/KASAN free hooks of the sheaf's objects. */
-function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
-  const memcg = s.allocator.memcg;
-  for (let i = 0; i < sheaf.size; i++) {
-    const o = sheaf.objects[i]!;
-    s.objState[o] = OBJ_SHEAF;
-    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, objAddrOf(s, o));
-  }
-  s.nrRcuObjects -= sheaf.size;
-}
-
 /**
  * Grace period over for an rcu_free sheaf: into the barn as a full sheaf,
  * or flushed to slabs when the barn is at its full limit.
@@ -217,26 +176,6 @@ function rcuFreeSheaf(arg: unknown): void {
   sheaf.where = SHEAF_DETACHED;
   freeEmptySheaf(s, sheaf);
 }
-
-/**
- * Grace period over for an rcu_free sheaf of a flushed CPU: straight to slabs.
- * @kernel rcu_free_sheaf_nobarn (mm/slub.c)
- */
-function rcuFreeSheafNobarn(arg: unknown): void {
-  const sheaf = arg as SlabSheaf;
-  const s = sheaf.cache;
-  rcuFreeSheafPrepare(s, sheaf);
-  sheaf.where = SHEAF_DETACHED;
-  krc(s.allocator).rcuObjectsFlushed += sheaf.size;
-  sheafFlushUnused(s, sheaf);
-  freeEmptySheaf(s, sheaf);
-}
-
-setRcuSheafNobarnSubmitter((s, sheaf) => {
-  sheaf.where = SHEAF_RCU_FLIGHT;
-  krc(s.allocator).callRcuSubmissions++;
-  s.env.callRcu(rcuFreeSheafNobarn, sheaf);
-});
 
 /** Objects pending in kfree_rcu flight are freed here, through the normal free path (sheaves included). */
 function freeAfterGp(a: SlubAllocator, addr: number): void {

@@ -33,7 +33,7 @@ import {
   barnReplaceFullSheaf,
   type NodeBarn,
 } from './barn.js';
-import { type KmemCache, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
+import { type KmemCache, kfreeRcuState, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
 import { badArg, checkCache, checkGfp, checkInt } from './check.js';
 import type { SlabLocalTryLock } from './env.js';
 import { SlabError } from './errors.js';
@@ -650,14 +650,40 @@ function runOnCpu(s: KmemCache, cpu: number, fn: () => void): void {
   else s.env.runOn(cpu, fn);
 }
 
-/** rcu_free sheaves of flushed CPUs go through call_rcu to the slabs (`rcu_free_sheaf_nobarn`). */
-let submitRcuSheafNobarn: (s: KmemCache, sheaf: SlabSheaf) => void = () => {
-  throw new SlabError('EINVAL', '', 'slab: kfree-rcu.ts not loaded');
-};
+/** After the grace period: memcg/KASAN free hooks of an rcu_free sheaf's objects. */
+export function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
+  const memcg = s.allocator.memcg;
+  for (let i = 0; i < sheaf.size; i++) {
+    const o = sheaf.objects[i]!;
+    s.objState[o] = OBJ_SHEAF;
+    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, objAddrOf(s, o));
+  }
+  s.nrRcuObjects -= sheaf.size;
+}
 
-/** Wiring from kfree-rcu.ts (avoids an import cycle at module load). */
-export function setRcuSheafNobarnSubmitter(fn: (s: KmemCache, sheaf: SlabSheaf) => void): void {
-  submitRcuSheafNobarn = fn;
+/**
+ * Grace period over for an rcu_free sheaf of a flushed CPU: straight to slabs.
+ * @kernel rcu_free_sheaf_nobarn (mm/slub.c)
+ */
+export function rcuFreeSheafNobarn(arg: unknown): void {
+  const sheaf = arg as SlabSheaf;
+  const s = sheaf.cache;
+  rcuFreeSheafPrepare(s, sheaf);
+  sheaf.where = SHEAF_DETACHED;
+  kfreeRcuState(s.allocator).rcuObjectsFlushed += sheaf.size;
+  sheafFlushUnused(s, sheaf);
+  freeEmptySheaf(s, sheaf);
+}
+
+/**
+ * Submit the rcu_free sheaf of a CPU being flushed: after the grace period
+ * its objects go to the slabs, not to the barn.
+ * @kernel pcs_flush_all (mm/slub.c, the `call_rcu(..., rcu_free_sheaf_nobarn)` part)
+ */
+function submitRcuSheafNobarn(s: KmemCache, sheaf: SlabSheaf): void {
+  sheaf.where = SHEAF_RCU_FLIGHT;
+  kfreeRcuState(s.allocator).callRcuSubmissions++;
+  s.env.callRcu(rcuFreeSheafNobarn, sheaf);
 }
 
 /**

@@ -35,6 +35,7 @@ import {
   KmemCache,
   type KmemCacheArgs,
   OBJ_ALLOC,
+  OBJ_BULK_SEEN,
   OBJ_FREE,
   OBJ_RCU,
   OBJ_SHEAF,
@@ -641,7 +642,6 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
     // new_objects: node partial lists, then a new slab
     const l = newObjects(s, gfp, node, cpu);
     if (l === -1) return -1;
-    if (gotNewSlab) incSlabsNode(s, l);
     head = freezeSlab(s, l);
     s.cpuSlab[cpu] = l;
     s.cpuFreelist[cpu] = s.objNext[l * per + head]!;
@@ -657,13 +657,11 @@ function allocSingle(s: KmemCache, gfp: number, node: number, cpu: number): numb
   return allocSingleFromNewSlab(s, r);
 }
 
-/** Set by {@link newObjects}: the slab it returned is new (not from a partial list). */
-let gotNewSlab = false;
-
 /**
  * The `new_objects:` part of `___slab_alloc`: a partial slab (or, for
  * single-object caches, an object encoded as -2 - index), else a new slab
- * (`gotNewSlab`), else -1. With a node requested and no __GFP_THISNODE it
+ * (counted in the node's slabs here, or by `alloc_single_from_new_slab` for
+ * single-object caches), else -1. With a node requested and no __GFP_THISNODE it
  * first tries that node only, opportunistically (GFP_NOWAIT | __GFP_THISNODE),
  * then any node with the caller's flags.
  * @kernel ___slab_alloc (mm/slub.c)
@@ -672,13 +670,12 @@ function newObjects(s: KmemCache, gfp: number, node: number, cpu: number): numbe
   let tryThisnode = node !== NUMA_NO_NODE && !(gfp & __GFP_THISNODE);
   for (;;) {
     const pcGfp = tryThisnode ? GFP_NOWAIT | __GFP_THISNODE : gfp;
-    gotNewSlab = false;
     const r = getPartial(s, node, pcGfp, cpu);
     if (r !== -1) return r;
     const l = newSlab(s, pcGfp, node);
     if (l >= 0) {
       stat(s, STAT.ALLOC_SLAB);
-      gotNewSlab = true;
+      if (!s.singlePaths) incSlabsNode(s, l);
       return l;
     }
     if (!tryThisnode) return -1;
@@ -1179,19 +1176,25 @@ export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | 
   // validate all first so that a bad entry changes nothing: every object
   // must be allocated to a user, once (unlike single frees, a bulk free of
   // an object cached in a sheaf is refused rather than cached twice)
-  const seen = new Set<number>();
-  for (let j = 0; j < size; j++) {
-    const addr = p[j]!;
-    const o = objIndexChecked(s, addr, false);
-    if (s.objState[o] !== OBJ_ALLOC || seen.has(o)) {
-      throw new SlabBugError(
-        'double-free',
-        s.name,
-        addr,
-        `slub_debug: double-free of ${s.name} object ${hex(addr)} in a bulk free`,
-      );
+  // (duplicates are found by marking each object seen in its state byte,
+  // restored before anything is freed or thrown)
+  let j = 0;
+  try {
+    for (; j < size; j++) {
+      const addr = p[j]!;
+      const o = objIndexChecked(s, addr, false);
+      if (s.objState[o] !== OBJ_ALLOC) {
+        throw new SlabBugError(
+          'double-free',
+          s.name,
+          addr,
+          `slub_debug: double-free of ${s.name} object ${hex(addr)} in a bulk free`,
+        );
+      }
+      s.objState[o] = OBJ_BULK_SEEN;
     }
-    seen.add(o);
+  } finally {
+    for (let k = 0; k < j; k++) s.objState[objIndex(s, p[k]!)] = OBJ_ALLOC;
   }
   if (s.pcs !== null) {
     freeToPcsBulk(s, size, p);
