@@ -34,4 +34,4 @@ export {
   SHEAF_RCU_FREE,
   SHEAF_SPARE,
 } from './sheaf.js';
-export { flushAll } from './slub.js';
+export { flushAll, objAddrOf } from './slub.js';
