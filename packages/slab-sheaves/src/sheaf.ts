@@ -737,12 +737,11 @@ export function pcsDestroy(s: KmemCache): void {
 export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): SlabSheaf | null {
   checkCache(s, 'kmem_cache_prefill_sheaf');
   checkGfp(gfp, 'kmem_cache_prefill_sheaf', s.name);
-  if (s.pcs === null)
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf: s (cache ${s.name}) has no sheaves`);
   checkInt(size, 0, MAX_PREFILL, 'kmem_cache_prefill_sheaf', 'size', s.name);
   if (size === 0) return null;
   const fs = s.allocator.failslab;
   if (fs.prefill && fs.shouldFailslab(s.name, s.objectSize, gfp)) return null;
+  // a cache without sheaves has capacity 0: every request is oversize, as in the kernel
   if (size > s.sheafCapacity) {
     const sheaf = allocEmptySheafCap(s, gfp, size);
     if (sheaf === null) return null;
@@ -756,7 +755,7 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
     s.prefilled.add(sheaf);
     return sheaf;
   }
-  const pcs = s.pcs;
+  const pcs = s.pcs!;
   pcs.lock.lock();
   const cpu = s.env.currentCpu();
   let sheaf: SlabSheaf | null = pcs.spare[cpu]!;

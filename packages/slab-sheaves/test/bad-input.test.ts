@@ -10,12 +10,18 @@ import {
   kmallocSlab,
   kmemCacheAlloc,
   kmemCacheAllocBulk,
+  kmemCacheAllocFromSheaf,
   kmemCacheCreate,
   kmemCacheDestroy,
   kmemCacheFree,
+  kmemCachePrefillSheaf,
+  kmemCacheRefillSheaf,
+  kmemCacheReturnSheaf,
+  kmemCacheSheafSize,
   kmemCacheShrink,
   kvfreeRcuBarrier,
   SlabError,
+  STAT,
   slabValidate,
   slubCpuDead,
 } from '../src/index.js';
@@ -131,5 +137,25 @@ describe('bad arguments are typed errors naming the argument', () => {
       expect(() => slubCpuDead(slab, cpu)).toThrow(/cpu/);
     }
     slabValidate(slab);
+  });
+});
+
+describe('prefilled sheaves of a cache without sheaves (seed 000 / kernel behaviour)', () => {
+  it('are served as oversize sheaves: filled fresh, flushed and freed on return', () => {
+    const { slab } = makeHarness();
+    const s = kmemCacheCreate(slab, 'no-sheaves', 64);
+    const sh = kmemCachePrefillSheaf(s, GFP_KERNEL, 3);
+    expect(sh).not.toBe(null);
+    expect(kmemCacheSheafSize(sh!)).toBe(3);
+    const a = kmemCacheAllocFromSheaf(s, GFP_KERNEL, sh!);
+    expect(a).toBeGreaterThan(0);
+    const ref = { sheaf: sh! };
+    expect(kmemCacheRefillSheaf(s, GFP_KERNEL, ref, 5)).toBe(0);
+    expect(ref.sheaf.size).toBeGreaterThanOrEqual(5);
+    kmemCacheReturnSheaf(s, GFP_KERNEL, ref.sheaf);
+    kmemCacheFree(s, a);
+    expect(s.statTotal(STAT.SHEAF_PREFILL_OVERSIZE)).toBe(2);
+    slabValidate(slab);
+    kmemCacheDestroy(s);
   });
 });
