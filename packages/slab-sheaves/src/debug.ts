@@ -19,8 +19,8 @@
 import { type KmemCache, OBJ_ALLOC, OBJ_FREE, type SlubAllocator } from './cache.js';
 import { badArg, checkAllocator, checkInt } from './check.js';
 import { SlabBugError } from './errors.js';
+import { hex, objAddrOf, objIndexChecked } from './object.js';
 import { SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from './slab-flags.js';
-import { hex, objAddrOf, objIndexChecked } from './slub.js';
 
 /** Object debug bits. */
 const DBG_REDZONE_BAD = 1;

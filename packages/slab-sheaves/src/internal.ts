@@ -23,6 +23,7 @@ export {
   type NodeBarn,
 } from './barn.js';
 export { type KfreeRcuState, OBJ_ALLOC, OBJ_FREE, OBJ_RCU, OBJ_SHEAF } from './cache.js';
+export { objAddrOf } from './object.js';
 export {
   type PercpuSheaves,
   SHEAF_DETACHED,
@@ -34,4 +35,4 @@ export {
   SHEAF_RCU_FREE,
   SHEAF_SPARE,
 } from './sheaf.js';
-export { flushAll, objAddrOf } from './slub.js';
+export { flushAll } from './slub.js';

@@ -23,6 +23,7 @@ import { checkAllocator } from './check.js';
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
 import { kfree } from './kmalloc.js';
+import { hex, objIndex, objIndexChecked } from './object.js';
 import {
   allocEmptySheaf,
   freeEmptySheaf,
@@ -36,7 +37,7 @@ import {
   sheafFlushUnused,
 } from './sheaf.js';
 import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
-import { hex, objIndex, objIndexChecked, slabFreeAfterHook } from './slub.js';
+import { slabFreeAfterHook } from './slub.js';
 
 /** Counters of the kfree_rcu machinery. */
 export interface KfreeRcuStats {

@@ -14,6 +14,7 @@ import { checkAllocator, checkGfp, checkInt } from './check.js';
 import { SlabBugError } from './errors.js';
 import { __GFP_COMP } from './internal/gfp.js';
 import { getOrder } from './layout.js';
+import { hex } from './object.js';
 import {
   KMALLOC_SHIFT_HIGH_PAGES,
   NUMA_NO_NODE,
@@ -25,7 +26,7 @@ import {
   SLAB_TYPESAFE_BY_RCU,
   ZERO_SIZE_PTR,
 } from './slab-flags.js';
-import { hex, kmemCacheCreate, kmemCacheFree, slabAllocNode } from './slub.js';
+import { kmemCacheCreate, kmemCacheFree, slabAllocNode } from './slub.js';
 
 /** Encoded pfn-map values for large kmalloc pages: head = -1 - order, tail = LARGE_TAIL. */
 const LARGE_TAIL = -100;

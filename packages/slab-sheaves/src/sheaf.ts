@@ -46,8 +46,11 @@ import {
   GFP_NOWAIT,
 } from './internal/gfp.js';
 import { kfreeInternal, kmallocInternal } from './kmalloc.js';
+import { objAddrOf } from './object.js';
+import { slabAllocObjectsIdx } from './slab-alloc.js';
 import { MAX_FULL_SHEAVES, NR_SLUB_STAT_ITEMS, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
-import { freeHook, freeObjectIndexToSlab, objAddrOf, slabAllocObjectsIdx } from './slub.js';
+import { freeObjectIndexToSlab } from './slab-free.js';
+import { freeHook } from './slub.js';
 
 /** Largest prefilled sheaf (objects) a caller may ask for. */
 const MAX_PREFILL = 1 << 20;
