@@ -17,16 +17,20 @@
  * (`kvfree_rcu_cb`) finds the object's start from the rcu_head pointer inside it.
  */
 
+import { MmBugError } from '@mm/machine';
 import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
 import { type KmemCache, kfreeRcuState as krc, OBJ_ALLOC, OBJ_RCU, type SlubAllocator, stat } from './cache.js';
 import { checkAllocator } from './check.js';
+
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
-import { kfree } from './kmalloc.js';
+import { kfree, LARGE_HEAD_MIN } from './kmalloc.js';
 import { hex, objIndex, objIndexChecked } from './object.js';
 import {
   allocEmptySheaf,
   freeEmptySheaf,
+  pcsOf,
+  rcuFreeOf,
   rcuFreeSheafNobarn,
   rcuFreeSheafPrepare,
   SHEAF_DETACHED,
@@ -35,6 +39,7 @@ import {
   SHEAF_RCU_FREE,
   type SlabSheaf,
   sheafFlushUnused,
+  spareOf,
 } from './sheaf.js';
 import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
 import { slabFreeAfterHook } from './slub.js';
@@ -85,7 +90,7 @@ function countSheafSubmission(a: SlubAllocator, s: KmemCache): void {
  * @kernel __kfree_rcu_sheaf (mm/slub.c)
  */
 function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const env = s.env;
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
@@ -93,8 +98,8 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
     return false;
   }
   let cpu = env.currentCpu();
-  if (pcs.rcuFree[cpu] === null) {
-    const spare = pcs.spare[cpu]!;
+  if (rcuFreeOf(pcs, cpu) === null) {
+    const spare = spareOf(pcs, cpu);
     if (spare !== null && spare.size === 0) {
       pcs.rcuFree[cpu] = spare;
       pcs.spare[cpu] = null;
@@ -119,7 +124,7 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
           return false;
         }
         cpu = env.currentCpu();
-        if (pcs.rcuFree[cpu] !== null) {
+        if (rcuFreeOf(pcs, cpu) !== null) {
           empty.where = SHEAF_IN_BARN;
           barnPutEmptySheaf(barn, empty);
         } else {
@@ -129,7 +134,8 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
       }
     }
   }
-  const rcuSheaf = pcs.rcuFree[cpu]!;
+  const rcuSheaf = rcuFreeOf(pcs, cpu);
+  if (rcuSheaf === null) throw new MmBugError(`slab: ${s.name}: no rcu_free sheaf on CPU ${cpu} after installing one`);
   rcuSheaf.objects[rcuSheaf.size++] = o;
   if (rcuSheaf.size >= s.sheafCapacity) {
     pcs.rcuFree[cpu] = null;
@@ -248,7 +254,7 @@ export function flushAllRcuSheaves(a: SlubAllocator): void {
     const pcs = s.pcs;
     if (pcs === null) continue;
     for (let cpu = 0; cpu < a.env.nrCpus; cpu++) {
-      const sheaf = pcs.rcuFree[cpu]!;
+      const sheaf = rcuFreeOf(pcs, cpu);
       if (sheaf === null || !a.env.cpuOnline(cpu)) continue;
       // flush_rcu_sheaf() runs as work on each online CPU
       onlineCpuRun(a, cpu, () => {
@@ -310,7 +316,7 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
     s.objState[o] = OBJ_RCU;
     s.nrUserObjects--;
     s.nrRcuObjects++;
-  } else if (!(v < 0 && v >= -11 && addr === pfn * a.env.pageSize)) {
+  } else if (!(v < 0 && v >= LARGE_HEAD_MIN && addr === pfn * a.env.pageSize)) {
     throw new SlabBugError('invalid-free', '', addr, `slab: kfree_rcu(${hex(addr)}): not a kmalloc or slab allocation`);
   }
   const k = krc(a);

@@ -28,6 +28,11 @@ import {
 } from './slab-flags.js';
 import { kmemCacheCreate, kmemCacheFree, slabAllocNode } from './slub.js';
 
+/** Largest buddy order (`MAX_PAGE_ORDER`): a large kmalloc's head PFN maps to -1 - order. */
+const MAX_PAGE_ORDER = 10;
+/** @internal The smallest pfn-map value of a large kmalloc head page. */
+export const LARGE_HEAD_MIN = -1 - MAX_PAGE_ORDER;
+
 /** Encoded pfn-map values for large kmalloc pages: head = -1 - order, tail = LARGE_TAIL. */
 const LARGE_TAIL = -100;
 
@@ -82,7 +87,7 @@ export function kmallocSlab(a: SlubAllocator, size: number): KmemCache {
 
 function kmallocLarge(a: SlubAllocator, size: number, gfp: number, node: number): number {
   const order = getOrder(size, a.env.pageShift);
-  if (order > 10) return -ENOMEM;
+  if (order > MAX_PAGE_ORDER) return -ENOMEM;
   let pfn = a.env.allocPages(gfp | __GFP_COMP, order, node);
   if (pfn === 0 && !a.reservedPfn0) {
     a.reservedPfn0 = true;
@@ -162,7 +167,7 @@ export function kfree(a: SlubAllocator, addr: number): void {
     kmemCacheFree(a.cacheById[a.slabCacheId[v - 1]!]!, addr);
     return;
   }
-  if (v < 0 && v >= -11 && addr === pfn * a.env.pageSize) {
+  if (v < 0 && v >= LARGE_HEAD_MIN && addr === pfn * a.env.pageSize) {
     const order = -1 - v;
     for (let i = 0; i < 2 ** order; i++) a.pfnSet(pfn + i, 0);
     a.nrLargeKmallocPages -= 2 ** order;
@@ -191,7 +196,7 @@ export function ksize(a: SlubAllocator, addr: number): number {
   if (addr === ZERO_SIZE_PTR || addr === 0) return 0;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
-  if (v < 0 && v >= -11) return a.env.pageSize * 2 ** (-1 - v);
+  if (v < 0 && v >= LARGE_HEAD_MIN) return a.env.pageSize * 2 ** (-1 - v);
   if (v <= 0)
     throw new SlabBugError('invalid-free', '', addr, `slab: ksize(${hex(addr)}): not a kmalloc or slab allocation`);
   const s = a.cacheById[a.slabCacheId[v - 1]!]!;

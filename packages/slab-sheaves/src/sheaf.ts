@@ -22,7 +22,7 @@
  * slub_debug) are concerned, free as far as users, memcg and KASAN are.
  */
 
-import { ENOMEM } from '@mm/machine';
+import { ENOMEM, MmBugError } from '@mm/machine';
 import {
   BARN_E2BIG,
   barnGetEmptySheaf,
@@ -107,7 +107,7 @@ export const SHEAF_PREFILLED = 7;
 /** `struct slub_percpu_sheaves` for all CPUs of one cache (structure of arrays). */
 export interface PercpuSheaves {
   readonly lock: SlabLocalTryLock;
-  /** Never null while unlocked. */
+  /** Every CPU's main sheaf (a CPU always has one; see {@link mainOf}). */
   readonly main: SlabSheaf[];
   readonly spare: (SlabSheaf | null)[];
   readonly rcuFree: (SlabSheaf | null)[];
@@ -115,6 +115,44 @@ export interface PercpuSheaves {
   readonly flushBatch: Int32Array;
   /** Scratch list of local objects for `free_to_pcs_bulk` (reused, grown on demand). */
   bulkScratch: Int32Array;
+}
+
+/** `a[i]` where the caller keeps `i` in range; a broken invariant otherwise. */
+function at(a: Int32Array | Float64Array | readonly number[], i: number): number {
+  const v = a[i];
+  if (v === undefined) throw new MmBugError(`slab: index ${i} outside an array of ${a.length}`);
+  return v;
+}
+
+/** The percpu sheaves of a cache that has them. */
+export function pcsOf(s: KmemCache): PercpuSheaves {
+  const pcs = s.pcs;
+  if (pcs === null) throw new MmBugError(`slab: ${s.name} has no percpu sheaves`);
+  return pcs;
+}
+
+/** `cpu`'s main sheaf: every CPU has one while the cache lives. */
+export function mainOf(pcs: PercpuSheaves, cpu: number): SlabSheaf {
+  const m = pcs.main[cpu];
+  if (m === undefined) throw new MmBugError(`slab: no main sheaf for CPU ${cpu}`);
+  return m;
+}
+
+/** `cpu`'s spare sheaf, or null. */
+export function spareOf(pcs: PercpuSheaves, cpu: number): SlabSheaf | null {
+  return pcs.spare[cpu] ?? null;
+}
+
+/** `cpu`'s rcu_free sheaf, or null. */
+export function rcuFreeOf(pcs: PercpuSheaves, cpu: number): SlabSheaf | null {
+  return pcs.rcuFree[cpu] ?? null;
+}
+
+/** The barn of node `nid`. */
+function barnOf(s: KmemCache, nid: number): NodeBarn {
+  const b = s.barns[nid];
+  if (b === undefined) throw new MmBugError(`slab: ${s.name} has no barn for node ${nid}`);
+  return b;
 }
 
 function allowSpinning(gfp: number): boolean {
@@ -142,11 +180,7 @@ export function allocEmptySheaf(s: KmemCache, gfp: number): SlabSheaf | null {
 /** @kernel free_empty_sheaf (mm/slub.c) */
 export function freeEmptySheaf(s: KmemCache, sheaf: SlabSheaf): void {
   if (sheaf.size !== 0 || sheaf.where === SHEAF_FREED) {
-    throw new SlabError(
-      'EINVAL',
-      s.name,
-      `slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`,
-    );
+    throw new MmBugError(`slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`);
   }
   sheaf.where = SHEAF_FREED;
   s.nrSheaves--;
@@ -181,7 +215,7 @@ function allocFullSheaf(s: KmemCache, gfp: number): SlabSheaf | null {
 
 /** Flush `n` objects from `objects[from..]` to slabs (the internal bulk free). */
 function flushObjects(s: KmemCache, objects: Int32Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) freeObjectIndexToSlab(s, objects[from + i]!);
+  for (let i = 0; i < n; i++) freeObjectIndexToSlab(s, at(objects, from + i));
 }
 
 /**
@@ -191,12 +225,12 @@ function flushObjects(s: KmemCache, objects: Int32Array, from: number, n: number
  * @kernel sheaf_flush_main (mm/slub.c)
  */
 export function sheafFlushMain(s: KmemCache): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const batchBuf = pcs.flushBatch;
   let ret = false;
   for (;;) {
     if (!pcs.lock.trylock()) return ret;
-    const sheaf = pcs.main[s.env.currentCpu()]!;
+    const sheaf = mainOf(pcs, s.env.currentCpu());
     const batch = Math.min(PCS_BATCH_MAX, sheaf.size);
     sheaf.size -= batch;
     batchBuf.set(sheaf.objects.subarray(sheaf.size, sheaf.size + batch));
@@ -253,7 +287,7 @@ export function newPercpuSheaves(s: KmemCache): PercpuSheaves {
 }
 
 function getBarn(s: KmemCache): NodeBarn {
-  return s.barns[s.env.cpuToNode(s.env.currentCpu())]!;
+  return barnOf(s, s.env.cpuToNode(s.env.currentCpu()));
 }
 
 /**
@@ -262,21 +296,22 @@ function getBarn(s: KmemCache): NodeBarn {
  * @kernel __pcs_replace_empty_main (mm/slub.c)
  */
 function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   let cpu = s.env.currentCpu();
-  const spare = pcs.spare[cpu]!;
+  const spare = spareOf(pcs, cpu);
   if (spare !== null && spare.size > 0) {
-    pcs.spare[cpu] = pcs.main[cpu]!;
+    const main = mainOf(pcs, cpu);
+    pcs.spare[cpu] = main;
+    main.where = SHEAF_SPARE;
     pcs.main[cpu] = spare;
     spare.where = SHEAF_MAIN;
-    pcs.spare[cpu]!.where = SHEAF_SPARE;
     return true;
   }
   const barn = getBarn(s);
-  let full = barnReplaceEmptySheaf(s, barn, pcs.main[cpu]!, allowSpinning(gfp));
+  let full = barnReplaceEmptySheaf(s, barn, mainOf(pcs, cpu), allowSpinning(gfp));
   if (full !== null) {
     stat(s, STAT.BARN_GET);
-    pcs.main[cpu]!.where = SHEAF_IN_BARN;
+    mainOf(pcs, cpu).where = SHEAF_IN_BARN;
     full.where = SHEAF_MAIN;
     pcs.main[cpu] = full;
     return true;
@@ -305,10 +340,10 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
   // we may block here, so this is not an irq
   pcs.lock.lock();
   cpu = s.env.currentCpu();
-  const main = pcs.main[cpu]!;
+  const main = mainOf(pcs, cpu);
   full.where = SHEAF_MAIN;
   if (main.size === 0) {
-    if (pcs.spare[cpu] === null) {
+    if (spareOf(pcs, cpu) === null) {
       pcs.spare[cpu] = main;
       main.where = SHEAF_SPARE;
     } else {
@@ -318,7 +353,7 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
     pcs.main[cpu] = full;
     return true;
   }
-  const sp = pcs.spare[cpu]!;
+  const sp = spareOf(pcs, cpu);
   if (sp === null) {
     full.where = SHEAF_SPARE;
     pcs.spare[cpu] = full;
@@ -345,22 +380,22 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
  */
 export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
   if (node !== NUMA_NO_NODE) return -1;
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
     return -1;
   }
   let cpu = s.env.currentCpu();
-  let main = pcs.main[cpu]!;
+  let main = mainOf(pcs, cpu);
   if (main.size === 0) {
     if (!pcsReplaceEmptyMain(s, gfp)) return -1;
     cpu = s.env.currentCpu();
-    main = pcs.main[cpu]!;
+    main = mainOf(pcs, cpu);
   }
-  const object = main.objects[--main.size]!;
+  const object = at(main.objects, --main.size);
   pcs.lock.unlock();
   const si = cpu * NR_SLUB_STAT_ITEMS + STAT.ALLOC_PCS;
-  s.stats[si] = s.stats[si]! + 1;
+  s.stats[si] = at(s.stats, si) + 1;
   return object;
 }
 
@@ -371,7 +406,7 @@ export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
  * @kernel alloc_from_pcs_bulk (mm/slub.c)
  */
 export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Float64Array | number[]): number {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   let allocated = 0;
   for (;;) {
     if (!pcs.lock.trylock()) {
@@ -379,9 +414,9 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
       return allocated;
     }
     const cpu = s.env.currentCpu();
-    let main = pcs.main[cpu]!;
+    let main = mainOf(pcs, cpu);
     if (main.size === 0) {
-      const spare = pcs.spare[cpu]!;
+      const spare = spareOf(pcs, cpu);
       if (spare !== null && spare.size > 0) {
         pcs.spare[cpu] = main;
         main.where = SHEAF_SPARE;
@@ -405,7 +440,7 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
     const want = size - allocated;
     const batch = Math.min(want, main.size);
     main.size -= batch;
-    for (let i = 0; i < batch; i++) p[allocated + i] = objAddrOf(s, main.objects[main.size + i]!);
+    for (let i = 0; i < batch; i++) p[allocated + i] = objAddrOf(s, at(main.objects, main.size + i));
     pcs.lock.unlock();
     statAdd(s, STAT.ALLOC_PCS, batch);
     allocated += batch;
@@ -418,10 +453,10 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
  * @kernel __pcs_install_empty_sheaf (mm/slub.c)
  */
 function pcsInstallEmptySheaf(s: KmemCache, empty: SlabSheaf, barn: NodeBarn): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const cpu = s.env.currentCpu();
-  const main = pcs.main[cpu]!;
-  const spare = pcs.spare[cpu]!;
+  const main = mainOf(pcs, cpu);
+  const spare = spareOf(pcs, cpu);
   if (spare === null) {
     pcs.spare[cpu] = main;
     main.where = SHEAF_SPARE;
@@ -456,18 +491,18 @@ function pcsInstallEmptySheaf(s: KmemCache, empty: SlabSheaf, barn: NodeBarn): v
  * @kernel __pcs_replace_full_main (mm/slub.c)
  */
 function pcsReplaceFullMain(s: KmemCache): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   for (;;) {
     const cpu = s.env.currentCpu();
     const barn = getBarn(s);
     let putFail = false;
-    const spare = pcs.spare[cpu]!;
+    const spare = spareOf(pcs, cpu);
     let empty: SlabSheaf | null = null;
     let gotEmpty = false;
     if (spare === null) {
       empty = barnGetEmptySheaf(s, barn, true);
       if (empty !== null) {
-        const main = pcs.main[cpu]!;
+        const main = mainOf(pcs, cpu);
         pcs.spare[cpu] = main;
         main.where = SHEAF_SPARE;
         pcs.main[cpu] = empty;
@@ -475,16 +510,17 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
         return true;
       }
     } else if (spare.size < s.sheafCapacity) {
-      pcs.spare[cpu] = pcs.main[cpu]!;
-      pcs.spare[cpu]!.where = SHEAF_SPARE;
+      const main = mainOf(pcs, cpu);
+      pcs.spare[cpu] = main;
+      main.where = SHEAF_SPARE;
       pcs.main[cpu] = spare;
       spare.where = SHEAF_MAIN;
       return true;
     } else {
-      const r = barnReplaceFullSheaf(s, barn, pcs.main[cpu]!, true);
+      const r = barnReplaceFullSheaf(s, barn, mainOf(pcs, cpu), true);
       if (typeof r !== 'number') {
         stat(s, STAT.BARN_PUT);
-        pcs.main[cpu]!.where = SHEAF_IN_BARN;
+        mainOf(pcs, cpu).where = SHEAF_IN_BARN;
         pcs.main[cpu] = r;
         r.where = SHEAF_MAIN;
         return true;
@@ -508,16 +544,17 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
         if (!sheafFlushMain(s)) return false;
         if (!pcs.lock.trylock()) return false;
         // flushed; check again in case we were interrupted
-        if (pcs.main[s.env.currentCpu()]!.size === s.sheafCapacity) continue;
+        if (mainOf(pcs, s.env.currentCpu()).size === s.sheafCapacity) continue;
         return true;
       }
     }
+    if (empty === null) throw new MmBugError(`slab: ${s.name}: no empty sheaf after getting one`);
     if (!pcs.lock.trylock()) {
-      empty!.where = SHEAF_IN_BARN;
-      barnPutEmptySheaf(barn, empty!);
+      empty.where = SHEAF_IN_BARN;
+      barnPutEmptySheaf(barn, empty);
       return false;
     }
-    pcsInstallEmptySheaf(s, empty!, barn);
+    pcsInstallEmptySheaf(s, empty, barn);
     return true;
   }
 }
@@ -528,23 +565,23 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
  * @kernel free_to_pcs (mm/slub.c)
  */
 export function freeToPcs(s: KmemCache, o: number): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
     return false;
   }
   let cpu = s.env.currentCpu();
-  let main = pcs.main[cpu]!;
+  let main = mainOf(pcs, cpu);
   if (main.size === s.sheafCapacity) {
     if (!pcsReplaceFullMain(s)) return false;
     cpu = s.env.currentCpu();
-    main = pcs.main[cpu]!;
+    main = mainOf(pcs, cpu);
   }
   main.objects[main.size++] = o;
   s.objState[o] = OBJ_SHEAF;
   pcs.lock.unlock();
   const si = cpu * NR_SLUB_STAT_ITEMS + STAT.FREE_PCS;
-  s.stats[si] = s.stats[si]! + 1;
+  s.stats[si] = at(s.stats, si) + 1;
   return true;
 }
 
@@ -554,13 +591,13 @@ export function freeToPcs(s: KmemCache, o: number): boolean {
  * @kernel free_to_pcs_bulk (mm/slub.c)
  */
 export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const node = s.env.cpuToNode(s.env.currentCpu());
   if (pcs.bulkScratch.length < size) pcs.bulkScratch = new Int32Array(Math.max(size, 2 * pcs.bulkScratch.length));
   const local = pcs.bulkScratch;
   let nLocal = 0;
   for (let i = 0; i < size; i++) {
-    const addr = p[i]!;
+    const addr = at(p, i);
     const o = freeHook(s, addr);
     const l = (o / s.objsPerSlab) | 0;
     if (s.slabNid[l] !== node) {
@@ -574,10 +611,10 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
       break;
     }
     const cpu = s.env.currentCpu();
-    let main = pcs.main[cpu]!;
+    let main = mainOf(pcs, cpu);
     if (main.size >= s.sheafCapacity) {
       const barn = getBarn(s);
-      const spare = pcs.spare[cpu]!;
+      const spare = spareOf(pcs, cpu);
       if (spare === null) {
         const empty = barnGetEmptySheaf(s, barn, true);
         if (empty === null) {
@@ -605,11 +642,11 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
         pcs.main[cpu] = r;
         r.where = SHEAF_MAIN;
       }
-      main = pcs.main[cpu]!;
+      main = mainOf(pcs, cpu);
     }
     const batch = Math.min(nLocal - i, s.sheafCapacity - main.size);
     for (let k = 0; k < batch; k++) {
-      const o = local[i + k]!;
+      const o = at(local, i + k);
       main.objects[main.size++] = o;
       s.objState[o] = OBJ_SHEAF;
     }
@@ -619,7 +656,7 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
   }
   // fallback: the rest straight to slabs
   for (; i < nLocal; i++) {
-    freeObjectIndexToSlab(s, local[i]!);
+    freeObjectIndexToSlab(s, at(local, i));
   }
 }
 
@@ -629,12 +666,12 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
  * @kernel pcs_flush_all (mm/slub.c)
  */
 export function pcsFlushAll(s: KmemCache, cpu: number): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   runOnCpu(s, cpu, () => {
     pcs.lock.lock();
-    const spare = pcs.spare[cpu]!;
+    const spare = spareOf(pcs, cpu);
     pcs.spare[cpu] = null;
-    const rcuFree = pcs.rcuFree[cpu]!;
+    const rcuFree = rcuFreeOf(pcs, cpu);
     pcs.rcuFree[cpu] = null;
     pcs.lock.unlock();
     if (spare !== null) {
@@ -657,7 +694,7 @@ function runOnCpu(s: KmemCache, cpu: number, fn: () => void): void {
 export function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
   const memcg = s.allocator.memcg;
   for (let i = 0; i < sheaf.size; i++) {
-    const o = sheaf.objects[i]!;
+    const o = at(sheaf.objects, i);
     s.objState[o] = OBJ_SHEAF;
     if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, objAddrOf(s, o));
   }
@@ -694,16 +731,16 @@ function submitRcuSheafNobarn(s: KmemCache, sheaf: SlabSheaf): void {
  * @kernel __pcs_flush_all_cpu (mm/slub.c)
  */
 export function pcsFlushAllCpu(s: KmemCache, cpu: number): void {
-  const pcs = s.pcs!;
-  sheafFlushUnused(s, pcs.main[cpu]!);
-  const spare = pcs.spare[cpu]!;
+  const pcs = pcsOf(s);
+  sheafFlushUnused(s, mainOf(pcs, cpu));
+  const spare = spareOf(pcs, cpu);
   if (spare !== null) {
     pcs.spare[cpu] = null;
     spare.where = SHEAF_DETACHED;
     sheafFlushUnused(s, spare);
     freeEmptySheaf(s, spare);
   }
-  const rcuFree = pcs.rcuFree[cpu]!;
+  const rcuFree = rcuFreeOf(pcs, cpu);
   if (rcuFree !== null) {
     pcs.rcuFree[cpu] = null;
     submitRcuSheafNobarn(s, rcuFree);
@@ -712,8 +749,8 @@ export function pcsFlushAllCpu(s: KmemCache, cpu: number): void {
 
 /** @kernel has_pcs_used (mm/slub.c) */
 export function hasPcsUsed(s: KmemCache, cpu: number): boolean {
-  const pcs = s.pcs!;
-  return pcs.spare[cpu] !== null || pcs.rcuFree[cpu] !== null || pcs.main[cpu]!.size > 0;
+  const pcs = pcsOf(s);
+  return spareOf(pcs, cpu) !== null || rcuFreeOf(pcs, cpu) !== null || mainOf(pcs, cpu).size > 0;
 }
 
 /**
@@ -721,9 +758,9 @@ export function hasPcsUsed(s: KmemCache, cpu: number): boolean {
  * @kernel pcs_destroy (mm/slub.c)
  */
 export function pcsDestroy(s: KmemCache): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   for (let cpu = 0; cpu < s.env.nrCpus; cpu++) {
-    const main = pcs.main[cpu]!;
+    const main = mainOf(pcs, cpu);
     if (main.size === 0 && main.where !== SHEAF_FREED) freeEmptySheaf(s, main);
   }
 }
@@ -758,10 +795,10 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
     s.prefilled.add(sheaf);
     return sheaf;
   }
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   pcs.lock.lock();
   const cpu = s.env.currentCpu();
-  let sheaf: SlabSheaf | null = pcs.spare[cpu]!;
+  let sheaf: SlabSheaf | null = spareOf(pcs, cpu);
   if (sheaf !== null) {
     pcs.spare[cpu] = null;
     stat(s, STAT.SHEAF_PREFILL_FAST);
@@ -806,12 +843,12 @@ export function kmemCacheReturnSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf
     freeEmptySheaf(s, sheaf);
     return;
   }
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   pcs.lock.lock();
   const cpu = s.env.currentCpu();
   const barn = getBarn(s);
   let rest: SlabSheaf | null = sheaf;
-  if (pcs.spare[cpu] === null) {
+  if (spareOf(pcs, cpu) === null) {
     pcs.spare[cpu] = sheaf;
     sheaf.where = SHEAF_SPARE;
     rest = null;
@@ -882,7 +919,7 @@ export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSh
   checkGfp(gfp, 'kmem_cache_alloc_from_sheaf', s.name);
   checkPrefilled(s, sheaf, 'kmem_cache_alloc_from_sheaf');
   if (sheaf.size === 0) return -ENOMEM;
-  const o = sheaf.objects[--sheaf.size]!;
+  const o = at(sheaf.objects, --sheaf.size);
   const addr = objAddrOf(s, o);
   s.objState[o] = OBJ_ALLOC;
   s.nrUserObjects++;

@@ -30,7 +30,7 @@
  * `sheafCapacity`.
  */
 
-import { __GFP_BITS_MASK, EINVAL, ENOMEM } from '@mm/machine';
+import { __GFP_BITS_MASK, EINVAL, ENOMEM, MmBugError } from '@mm/machine';
 import { barnShrink, newNodeBarn } from './barn.js';
 import {
   KmemCache,
@@ -480,7 +480,7 @@ export function flushAll(s: KmemCache): void {
     if (s.pcs !== null && hasPcsUsed(s, cpu)) pcsFlushAll(s, cpu);
     flushCpuSlab(s, cpu);
   }
-  if (env.currentCpu() !== saved) throw new SlabError('EINVAL', s.name, 'slab: flush_all changed the current CPU');
+  if (env.currentCpu() !== saved) throw new MmBugError(`slab: flush_all of ${s.name} changed the current CPU`);
 }
 
 /**

@@ -10,6 +10,7 @@
 import type { KmemCache, SlubAllocator } from './cache.js';
 import { badArg, checkAllocator } from './check.js';
 import { SlabError } from './errors.js';
+import { pcsOf } from './sheaf.js';
 import { NR_SLUB_STAT_ITEMS, STAT, STAT_NAMES } from './slab-flags.js';
 import { kmemCacheShrink } from './slub.js';
 import { kmemCacheValidate } from './validate.js';
@@ -191,8 +192,8 @@ export function slabStateJson(a: SlubAllocator): SlabCacheJson[] {
         ? []
         : s.pcs.main.map((m, cpu) => ({
             main: m.size,
-            spare: s.pcs!.spare[cpu]?.size ?? null,
-            rcuFree: s.pcs!.rcuFree[cpu]?.size ?? null,
+            spare: pcsOf(s).spare[cpu]?.size ?? null,
+            rcuFree: pcsOf(s).rcuFree[cpu]?.size ?? null,
           })),
     barns: s.barns.map((b) => ({
       full: b.nrFull,

@@ -10,7 +10,17 @@ import { MmBugError } from '@mm/machine';
 import { type KmemCache, OBJ_ALLOC, OBJ_FREE, OBJ_RCU, OBJ_SHEAF, type SlubAllocator } from './cache.js';
 import { checkAllocator, checkCache } from './check.js';
 import { LIST_CPU, LIST_CPU_PARTIAL, LIST_PARTIAL } from './partial.js';
-import { SHEAF_IN_BARN, SHEAF_MAIN, SHEAF_PREFILLED, SHEAF_RCU_FREE, SHEAF_SPARE, type SlabSheaf } from './sheaf.js';
+import {
+  mainOf,
+  rcuFreeOf,
+  SHEAF_IN_BARN,
+  SHEAF_MAIN,
+  SHEAF_PREFILLED,
+  SHEAF_RCU_FREE,
+  SHEAF_SPARE,
+  type SlabSheaf,
+  spareOf,
+} from './sheaf.js';
 
 function fail(s: KmemCache, msg: string): never {
   throw new MmBugError(`slab: validate ${s.name}: ${msg}`);
@@ -118,10 +128,10 @@ export function kmemCacheValidate(s: KmemCache): void {
   const pcs = s.pcs;
   if (pcs !== null) {
     for (let cpu = 0; cpu < s.env.nrCpus; cpu++) {
-      visit(pcs.main[cpu]!, SHEAF_MAIN, `cpu ${cpu} main`, OBJ_SHEAF);
-      const sp = pcs.spare[cpu]!;
+      visit(mainOf(pcs, cpu), SHEAF_MAIN, `cpu ${cpu} main`, OBJ_SHEAF);
+      const sp = spareOf(pcs, cpu);
       if (sp !== null) visit(sp, SHEAF_SPARE, `cpu ${cpu} spare`, OBJ_SHEAF);
-      const rf = pcs.rcuFree[cpu]!;
+      const rf = rcuFreeOf(pcs, cpu);
       if (rf !== null) visit(rf, SHEAF_RCU_FREE, `cpu ${cpu} rcu_free`, OBJ_RCU);
     }
     for (const barn of s.barns) {
