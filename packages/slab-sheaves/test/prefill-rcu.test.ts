@@ -15,7 +15,6 @@ import {
   kmemCacheReturnSheaf,
   kmemCacheSheafSize,
   kvfreeRcuBarrier,
-  MAX_FULL_SHEAVES,
   type SheafRef,
   SlabError,
   STAT,
@@ -23,6 +22,7 @@ import {
   slabValidate,
 } from '../src/index.js';
 import { GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
+import { MAX_FULL_SHEAVES } from '../src/internal.js';
 import { makeHarness } from './helpers/harness.js';
 
 const CAP = 16;

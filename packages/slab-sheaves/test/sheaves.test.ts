@@ -10,11 +10,11 @@ import {
   kmemCacheFree,
   kmemCacheFreeBulk,
   kmemCacheShrink,
-  MAX_FULL_SHEAVES,
   STAT,
   slabValidate,
 } from '../src/index.js';
 import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
+import { MAX_FULL_SHEAVES } from '../src/internal.js';
 import { makeHarness, reserved, TWO_NODES } from './helpers/harness.js';
 
 const CAP = 8;
