@@ -22,11 +22,17 @@ import { MAX_FULL_SHEAVES, STAT } from './slab-flags.js';
 
 /** A node's barn. */
 export interface NodeBarn {
+  /** The node. */
   readonly nid: number;
+  /** `barn->lock`. */
   readonly lock: SlabSpinLock;
+  /** Full sheaves (a stack). */
   readonly sheavesFull: SlabSheaf[];
+  /** Empty sheaves (a stack). */
   readonly sheavesEmpty: SlabSheaf[];
+  /** Full sheaves (read racily before taking the lock). */
   nrFull: number;
+  /** Empty sheaves (read racily before taking the lock). */
   nrEmpty: number;
   /** Lock acquisitions avoided by the racy checks. */
   lockAvoided: number;

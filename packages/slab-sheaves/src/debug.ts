@@ -79,8 +79,11 @@ export function debugOnFree(s: KmemCache, o: number): void {
 
 /** One `struct track`: who last allocated or freed an object (cpu -1 = never). */
 export interface SlabTrack {
+  /** CPU of the last allocation or free (-1: none yet). */
   readonly cpu: number;
+  /** Task of it. */
   readonly pid: number;
+  /** Virtual time of it. */
   readonly timeNs: number;
 }
 
@@ -92,7 +95,15 @@ export interface SlabTrack {
  * @throws SlabBugError when `addr` is no object of a SLAB_STORE_USER cache.
  * @kernel get_track (mm/slub.c)
  */
-export function slabObjectTracks(a: SlubAllocator, addr: number): { alloc: SlabTrack; free: SlabTrack } {
+export function slabObjectTracks(
+  a: SlubAllocator,
+  addr: number,
+): {
+  /** The last allocation of the object. */
+  alloc: SlabTrack;
+  /** The last free of the object. */
+  free: SlabTrack;
+} {
   checkAllocator(a, 'slab_object_tracks');
   const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / a.env.pageSize)) : 0;
   const s = v > 0 ? a.cacheById[a.slabCacheId[v - 1]!] : undefined;

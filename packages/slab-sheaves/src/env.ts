@@ -39,9 +39,13 @@ export interface SlabSpinLock {
 
 /** The machine services SLUB uses. */
 export interface SlabEnv {
+  /** Number of CPUs. */
   readonly nrCpus: number;
+  /** Number of NUMA nodes. */
   readonly nrNodes: number;
+  /** PAGE_SIZE. */
   readonly pageSize: number;
+  /** PAGE_SHIFT. */
   readonly pageShift: number;
   /** PFN bits per memory section (for the lazily allocated pfn → slab map). */
   readonly sectionShift: number;
@@ -79,7 +83,9 @@ export interface SlabEnv {
    * @kernel this_cpu_cmpxchg_double (include/linux/percpu-defs.h)
    */
   chargeCmpxchgDouble(): void;
+  /** A new per-CPU `localtry_lock_t` named `name` (one lockdep class per name). */
   newLocalTryLock(name: string): SlabLocalTryLock;
+  /** A new `spinlock_t` named `name`. */
   newSpinLock(name: string): SlabSpinLock;
   /** @kernel call_rcu (kernel/rcu/tree.c) */
   callRcu(fn: (arg: unknown) => void, arg: unknown): void;

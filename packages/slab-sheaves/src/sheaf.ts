@@ -60,9 +60,11 @@ const SHEAF_HEADER_BYTES = 32;
 
 /** A sheaf: a stack of object addresses (`struct slab_sheaf`). */
 export class SlabSheaf {
+  /** The cache whose objects the sheaf holds. */
   readonly cache: KmemCache;
   /** @internal Objects as global object indices of the cache; `objects[0..size)` are valid. */
   readonly objects: Int32Array;
+  /** Objects in the sheaf. */
   size: number;
   /** Capacity (the cache's sheaf_capacity, or larger for oversize prefilled sheaves). */
   readonly capacity: number;
@@ -106,10 +108,13 @@ export const SHEAF_PREFILLED = 7;
 
 /** `struct slub_percpu_sheaves` for all CPUs of one cache (structure of arrays). */
 export interface PercpuSheaves {
+  /** The per-CPU `localtry_lock` protecting all three sheaves of a CPU. */
   readonly lock: SlabLocalTryLock;
-  /** Every CPU's main sheaf (a CPU always has one; see {@link mainOf}). */
+  /** Every CPU's main sheaf (a CPU always has one; read with `mainOf`). */
   readonly main: SlabSheaf[];
+  /** Every CPU's spare sheaf, or null. */
   readonly spare: (SlabSheaf | null)[];
+  /** Every CPU's rcu_free sheaf (kfree_rcu batching), or null. */
   readonly rcuFree: (SlabSheaf | null)[];
   /** The on-stack batch of `sheaf_flush_main` (reused). */
   readonly flushBatch: Int32Array;
@@ -875,6 +880,7 @@ function checkPrefilled(s: KmemCache, sheaf: SlabSheaf, fn: string): void {
 
 /** The indirect sheaf pointer of kmem_cache_refill_sheaf (`struct slab_sheaf **`). */
 export interface SheafRef {
+  /** The sheaf (replaced by a larger one when a refill needs it). */
   sheaf: SlabSheaf;
 }
 

@@ -157,19 +157,49 @@ export function slabStatsJson(s: KmemCache): Record<string, number> {
 
 /** Plain JSON of one cache: layout, slab counts, sheaves and barns, statistics. */
 export interface SlabCacheJson {
+  /** Cache name. */
   name: string;
+  /** Object size in bytes. */
   objectSize: number;
+  /** Object size with metadata and padding. */
   size: number;
+  /** Slab order. */
   order: number;
+  /** Objects per slab. */
   objsPerSlab: number;
+  /** Sheaf capacity (0: no sheaves). */
   sheafCapacity: number;
+  /** Slabs per node. */
   slabs: number[];
+  /** Partial slabs per node. */
   partial: number[];
+  /** Object capacity per node. */
   totalObjects: number[];
+  /** Objects held by users. */
   userObjects: number;
+  /** Objects waiting for kfree_rcu. */
   rcuObjects: number;
-  cpuSheaves: { main: number; spare: number | null; rcuFree: number | null }[];
-  barns: { full: number; empty: number; lockAvoided: number; lockTaken: number }[];
+  /** Sheaf sizes per CPU. */
+  cpuSheaves: {
+    /** Objects in the main sheaf. */
+    main: number;
+    /** Objects in the spare sheaf, or null without one. */
+    spare: number | null;
+    /** Objects in the rcu_free sheaf, or null without one. */
+    rcuFree: number | null;
+  }[];
+  /** Barn contents per node. */
+  barns: {
+    /** Full sheaves. */
+    full: number;
+    /** Empty sheaves. */
+    empty: number;
+    /** Barn operations that skipped the lock after a racy check. */
+    lockAvoided: number;
+    /** Barn lock acquisitions. */
+    lockTaken: number;
+  }[];
+  /** Statistics by sysfs name. */
   stats: Record<string, number>;
 }
 
