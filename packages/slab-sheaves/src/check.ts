@@ -6,7 +6,7 @@
  * function, the argument and the value, so a bad call leaves the allocator
  * as it was. The checks are one or two comparisons on the fast paths.
  */
-import { __GFP_BITS_MASK } from '@mm/machine';
+import { __GFP_BITS_MASK, MmBugError } from '@mm/machine';
 import { KmemCache, SlubAllocator } from './cache.js';
 import { SlabError } from './errors.js';
 
@@ -44,4 +44,18 @@ export function checkGfp(gfp: number, fn: string, cache = ''): void {
 /** An integer in `min..max`. */
 export function checkInt(v: number, min: number, max: number, fn: string, arg: string, cache = ''): void {
   if (!Number.isInteger(v) || v < min || v > max) throw badArg(fn, arg, v, `outside ${min}..${max}`, cache);
+}
+
+/** `a[i]` where the caller keeps `i` in range; a broken invariant otherwise. */
+export function at(a: Int32Array | Float64Array | readonly number[], i: number): number {
+  const v = a[i];
+  if (v === undefined) throw new MmBugError(`slab: index ${i} outside an array of ${a.length}`);
+  return v;
+}
+
+/** The cache owning global slab id `gid` (from the pfn map); a broken invariant when there is none. */
+export function cacheOfGid(a: SlubAllocator, gid: number): KmemCache {
+  const s = a.cacheById[at(a.slabCacheId, gid)];
+  if (s === undefined || s === null) throw new MmBugError(`slab: slab ${gid} belongs to no live cache`);
+  return s;
 }

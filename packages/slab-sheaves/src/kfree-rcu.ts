@@ -19,8 +19,16 @@
 
 import { MmBugError } from '@mm/machine';
 import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
-import { type KmemCache, kfreeRcuState as krc, OBJ_ALLOC, OBJ_RCU, type SlubAllocator, stat } from './cache.js';
-import { checkAllocator } from './check.js';
+import {
+  type KfreeRcuState,
+  type KmemCache,
+  kfreeRcuState as krc,
+  OBJ_ALLOC,
+  OBJ_RCU,
+  type SlubAllocator,
+  stat,
+} from './cache.js';
+import { at, cacheOfGid, checkAllocator } from './check.js';
 
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
@@ -28,6 +36,7 @@ import { kfree, LARGE_HEAD_MIN } from './kmalloc.js';
 import { hex, objIndex, objIndexChecked } from './object.js';
 import {
   allocEmptySheaf,
+  barnOf,
   freeEmptySheaf,
   pcsOf,
   rcuFreeOf,
@@ -43,6 +52,13 @@ import {
 } from './sheaf.js';
 import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
 import { slabFreeAfterHook } from './slub.js';
+
+/** `cpu`'s kvfree_rcu batch page. */
+function bulkOf(k: KfreeRcuState, cpu: number): Float64Array {
+  const b = k.bulk[cpu];
+  if (b === undefined) throw new MmBugError(`slab: no kvfree_rcu batch for CPU ${cpu}`);
+  return b;
+}
 
 /** Counters of the kfree_rcu machinery. */
 export interface KfreeRcuStats {
@@ -105,7 +121,7 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
       pcs.spare[cpu] = null;
       spare.where = SHEAF_RCU_FREE;
     } else {
-      const barn = s.barns[env.cpuToNode(cpu)]!;
+      const barn = barnOf(s, env.cpuToNode(cpu));
       let empty = barnGetEmptySheaf(s, barn, true);
       if (empty !== null) {
         pcs.rcuFree[cpu] = empty;
@@ -159,7 +175,7 @@ function rcuFreeSheaf(arg: unknown): void {
   const sheaf = arg as SlabSheaf;
   const s = sheaf.cache;
   rcuFreeSheafPrepare(s, sheaf);
-  const barn = s.barns[sheaf.node]!;
+  const barn = barnOf(s, sheaf.node);
   if (sheaf.size > 0) {
     if (barn.nrFull < MAX_FULL_SHEAVES) {
       const k = krc(s.allocator);
@@ -193,7 +209,7 @@ function freeAfterGp(a: SlubAllocator, addr: number): void {
     kfree(a, addr);
     return;
   }
-  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
+  const s = cacheOfGid(a, v - 1);
   const o = objIndex(s, addr);
   s.nrRcuObjects--;
   const memcg = a.memcg;
@@ -206,14 +222,14 @@ function kfreeBulkCb(arg: unknown): void {
   const k = krc(a);
   k.batchesInFlight--;
   k.objectsPending -= ptrs.length;
-  for (let i = 0; i < ptrs.length; i++) freeAfterGp(a, ptrs[i]!);
+  for (let i = 0; i < ptrs.length; i++) freeAfterGp(a, at(ptrs, i));
 }
 
 function submitBatch(a: SlubAllocator, cpu: number): void {
   const k = krc(a);
-  const n = k.bulkCount[cpu]!;
+  const n = at(k.bulkCount, cpu);
   if (n === 0) return;
-  const ptrs = k.bulk[cpu]!.slice(0, n);
+  const ptrs = bulkOf(k, cpu).slice(0, n);
   k.bulkCount[cpu] = 0;
   k.batchesInFlight++;
   k.batchesSubmitted++;
@@ -283,9 +299,9 @@ function kvfreeRcuCb(arg: unknown): void {
     return;
   }
   // find the object start from a pointer into its middle (obj_to_index)
-  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
-  const l = a.slabLocal[v - 1]!;
-  const base = s.slabPfn[l]! * a.env.pageSize;
+  const s = cacheOfGid(a, v - 1);
+  const l = at(a.slabLocal, v - 1);
+  const base = at(s.slabPfn, l) * a.env.pageSize;
   const idx = Math.floor((ptr - base) / s.size);
   freeAfterGp(a, base + s.redLeftPad + idx * s.size);
 }
@@ -303,7 +319,7 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
   let s: KmemCache | null = null;
   let o = -1;
   if (v > 0) {
-    s = a.cacheById[a.slabCacheId[v - 1]!]!;
+    s = cacheOfGid(a, v - 1);
     o = objIndexChecked(s, addr, false);
     if (s.objState[o] !== OBJ_ALLOC) {
       throw new SlabBugError(
@@ -334,10 +350,11 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
   }
   if (s !== null) stat(s, STAT.KVFREE_RCU_FALLBACK);
   const cpu = a.env.currentCpu();
-  k.bulk[cpu]![k.bulkCount[cpu]!] = addr;
-  k.bulkCount[cpu] = k.bulkCount[cpu]! + 1;
+  const filled = at(k.bulkCount, cpu);
+  bulkOf(k, cpu)[filled] = addr;
+  k.bulkCount[cpu] = filled + 1;
   k.objectsPending++;
-  if (k.bulkCount[cpu]! >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
+  if (filled + 1 >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
 }
 
 /**

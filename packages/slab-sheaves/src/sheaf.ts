@@ -34,7 +34,7 @@ import {
   type NodeBarn,
 } from './barn.js';
 import { type KmemCache, kfreeRcuState, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
-import { badArg, checkCache, checkGfp, checkInt } from './check.js';
+import { at, badArg, checkCache, checkGfp, checkInt } from './check.js';
 import type { SlabLocalTryLock } from './env.js';
 import { SlabError } from './errors.js';
 import {
@@ -122,13 +122,6 @@ export interface PercpuSheaves {
   bulkScratch: Int32Array;
 }
 
-/** `a[i]` where the caller keeps `i` in range; a broken invariant otherwise. */
-function at(a: Int32Array | Float64Array | readonly number[], i: number): number {
-  const v = a[i];
-  if (v === undefined) throw new MmBugError(`slab: index ${i} outside an array of ${a.length}`);
-  return v;
-}
-
 /** The percpu sheaves of a cache that has them. */
 export function pcsOf(s: KmemCache): PercpuSheaves {
   const pcs = s.pcs;
@@ -154,7 +147,7 @@ export function rcuFreeOf(pcs: PercpuSheaves, cpu: number): SlabSheaf | null {
 }
 
 /** The barn of node `nid`. */
-function barnOf(s: KmemCache, nid: number): NodeBarn {
+export function barnOf(s: KmemCache, nid: number): NodeBarn {
   const b = s.barns[nid];
   if (b === undefined) throw new MmBugError(`slab: ${s.name} has no barn for node ${nid}`);
   return b;
