@@ -132,6 +132,7 @@ export {
   spinLockIrqsave,
   spinLockNested,
   spinTrylock,
+  spinTrylockIrqsave,
   spinUnlock,
   spinUnlockBh,
   spinUnlockIrq,

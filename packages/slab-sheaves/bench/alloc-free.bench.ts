@@ -64,6 +64,30 @@ suite.record({
   reference: 'bare handle stack (same run)',
   ratio: pl.nsPerOp / bare.nsPerOp,
 });
+/** Virtual ns (the machine's cost model) charged to the CPU per alloc+free pair. */
+function virtualNsPerPair(s: typeof without): number {
+  const cpu = machine.currentCpu;
+  const n = 10_000;
+  const before = machine.account.busyNs[cpu] ?? 0;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const o = kmemCacheAlloc(s, GFP_KERNEL);
+    x ^= o;
+    kmemCacheFree(s, o);
+  }
+  sink ^= x;
+  return ((machine.account.busyNs[cpu] ?? 0) - before) / n;
+}
+const vSh = virtualNsPerPair(withSheaves);
+const vPl = virtualNsPerPair(without);
+suite.record({
+  name: 'pairs: sheaves alloc+free (virtual)',
+  value: vSh,
+  unit: 'virtual ns/pair',
+  reference: 'no sheaves (same run)',
+  ratio: vPl > 0 ? vSh / vPl : 0,
+});
+suite.record({ name: 'pairs: no sheaves alloc+free (virtual)', value: vPl, unit: 'virtual ns/pair' });
 suite.record({
   name: 'pairs: speed-up of sheaves',
   value: pl.nsPerOp / sh.nsPerOp,

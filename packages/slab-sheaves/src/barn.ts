@@ -13,6 +13,7 @@
  * Lists are LIFO stacks of sheaves (`list_add` + `list_first_entry`).
  */
 
+import { EBUSY, ENOMEM, MmBugError } from '@mm/machine';
 import { type KmemCache, stat } from './cache.js';
 import type { SlabEnv, SlabSpinLock } from './env.js';
 import type { SlabSheaf } from './sheaf.js';
@@ -21,11 +22,17 @@ import { MAX_FULL_SHEAVES, STAT } from './slab-flags.js';
 
 /** A node's barn. */
 export interface NodeBarn {
+  /** The node. */
   readonly nid: number;
+  /** `barn->lock`. */
   readonly lock: SlabSpinLock;
+  /** Full sheaves (a stack). */
   readonly sheavesFull: SlabSheaf[];
+  /** Empty sheaves (a stack). */
   readonly sheavesEmpty: SlabSheaf[];
+  /** Full sheaves (read racily before taking the lock). */
   nrFull: number;
+  /** Empty sheaves (read racily before taking the lock). */
   nrEmpty: number;
   /** Lock acquisitions avoided by the racy checks. */
   lockAvoided: number;
@@ -45,6 +52,13 @@ export function newNodeBarn(env: SlabEnv, nid: number): NodeBarn {
     lockAvoided: 0,
     lockTaken: 0,
   };
+}
+
+/** The last sheaf of a barn list the caller has checked is not empty. */
+function popSheaf(list: SlabSheaf[]): SlabSheaf {
+  const sheaf = list.pop();
+  if (sheaf === undefined) throw new MmBugError('slab: barn list empty although its count was not');
+  return sheaf;
 }
 
 function avoided(s: KmemCache, barn: NodeBarn): void {
@@ -71,7 +85,7 @@ export function barnGetEmptySheaf(s: KmemCache, barn: NodeBarn, allowSpin: boole
   if (!lockBarn(barn, allowSpin)) return null;
   let empty: SlabSheaf | null = null;
   if (barn.nrEmpty > 0) {
-    empty = barn.sheavesEmpty.pop()!;
+    empty = popSheaf(barn.sheavesEmpty);
     barn.nrEmpty--;
   }
   barn.lock.unlock();
@@ -112,10 +126,10 @@ export function barnGetFullOrEmptySheaf(s: KmemCache, barn: NodeBarn): SlabSheaf
   lockBarn(barn, true);
   let sheaf: SlabSheaf | null = null;
   if (barn.nrFull > 0) {
-    sheaf = barn.sheavesFull.pop()!;
+    sheaf = popSheaf(barn.sheavesFull);
     barn.nrFull--;
   } else if (barn.nrEmpty > 0) {
-    sheaf = barn.sheavesEmpty.pop()!;
+    sheaf = popSheaf(barn.sheavesEmpty);
     barn.nrEmpty--;
   }
   barn.lock.unlock();
@@ -140,7 +154,7 @@ export function barnReplaceEmptySheaf(
   if (!lockBarn(barn, allowSpin)) return null;
   let full: SlabSheaf | null = null;
   if (barn.nrFull > 0) {
-    full = barn.sheavesFull.pop()!;
+    full = popSheaf(barn.sheavesFull);
     barn.sheavesEmpty.push(empty);
     barn.nrFull--;
     barn.nrEmpty++;
@@ -149,12 +163,14 @@ export function barnReplaceEmptySheaf(
   return full;
 }
 
+/** `E2BIG`, "argument list too long" (include/uapi/asm-generic/errno-base.h). */
+const E2BIG = 7;
 /** {@link barnReplaceFullSheaf}: too many full sheaves in the barn (-E2BIG). */
-export const BARN_E2BIG = -7;
+export const BARN_E2BIG = -E2BIG;
 /** {@link barnReplaceFullSheaf}: no empty sheaf in the barn (-ENOMEM). */
-export const BARN_ENOMEM = -12;
+export const BARN_ENOMEM = -ENOMEM;
 /** {@link barnReplaceFullSheaf}: the barn lock could not be taken without spinning (-EBUSY). */
-export const BARN_EBUSY = -16;
+export const BARN_EBUSY = -EBUSY;
 
 /**
  * Exchange a full sheaf for an empty one. Returns the empty sheaf, or
@@ -179,7 +195,7 @@ export function barnReplaceFullSheaf(
   if (!lockBarn(barn, allowSpin)) return BARN_EBUSY;
   let r: SlabSheaf | number;
   if (barn.nrEmpty > 0) {
-    r = barn.sheavesEmpty.pop()!;
+    r = popSheaf(barn.sheavesEmpty);
     barn.sheavesFull.push(full);
     barn.nrEmpty--;
     barn.nrFull++;

@@ -17,7 +17,7 @@ import { type SlabBugError, SlabError } from './errors.js';
 import { Failslab } from './failslab.js';
 import { calculateAlignment, calculateOrder, calculateSizes, getOrder, orderObjects, WORD } from './layout.js';
 import type { PercpuSheaves, SlabSheaf } from './sheaf.js';
-import { NR_SLUB_STAT_ITEMS, SLAB_DEBUG_FLAGS, SLAB_POISON, SLAB_STORE_USER } from './slab-flags.js';
+import { MAX_OBJS_PER_PAGE, NR_SLUB_STAT_ITEMS, SLAB_DEBUG_FLAGS, SLAB_POISON, SLAB_STORE_USER } from './slab-flags.js';
 /** Object states (one byte per object). */
 export const OBJ_FREE = 0;
 /** Handed out to a user. */
@@ -26,6 +26,8 @@ export const OBJ_ALLOC = 1;
 export const OBJ_SHEAF = 2;
 /** Freed with kfree_rcu and waiting for a grace period. */
 export const OBJ_RCU = 3;
+/** Object state, only inside `kmem_cache_free_bulk`'s checks: named once in this bulk free. */
+export const OBJ_BULK_SEEN = 4;
 
 /** `kmem_cache_args` (include/linux/slab.h), in camelCase. */
 export interface KmemCacheArgs {
@@ -71,21 +73,33 @@ export interface SlabMemcgHooks {
 
 /** SLUB configuration after defaults. */
 export interface ResolvedSlubConfig {
+  /** `slub_max_order`. */
   readonly slubMaxOrder: number;
+  /** `slub_min_order`. */
   readonly slubMinOrder: number;
+  /** `slub_min_objects` (0: computed from the CPU count). */
   readonly slubMinObjects: number;
+  /** CONFIG_SLUB_TINY. */
   readonly slubTiny: boolean;
+  /** CONFIG_KVFREE_RCU_BATCHED (off with SLUB_TINY or tiny RCU). */
   readonly kvfreeRcuBatched: boolean;
+  /** `slub_debug` flags applied to every cache. */
   readonly slubDebug: number;
+  /** KASAN-like checking of accesses and frees. */
   readonly kasan: boolean;
+  /** Pointers per kvfree_rcu batch page. */
   readonly kvfreeBulkMaxEntries: number;
 }
 
 /** Reports recorded by slub_debug checks that run inside the allocator (the model of `slab_err()` output). */
 export interface SlabDebugReport {
+  /** What was found. */
   readonly kind: SlabBugError['kind'];
+  /** Cache name. */
   readonly cache: string;
+  /** Object address. */
   readonly object: number;
+  /** The report text. */
   readonly message: string;
 }
 
@@ -96,6 +110,7 @@ export interface SlabDebugReport {
 export class SlubAllocator {
   /** @internal */
   readonly env: SlabEnv;
+  /** The resolved configuration. */
   readonly config: ResolvedSlubConfig;
   /** `slab_caches` (creation order; destroyed caches removed). */
   readonly caches: KmemCache[];
@@ -125,6 +140,7 @@ export class SlubAllocator {
   krc: KfreeRcuState | null;
   /** Pages held by the large kmalloc path and slab pages, for leak checks. */
   nrSlabPages: number;
+  /** Pages held by large kmalloc allocations. */
   nrLargeKmallocPages: number;
   /** @internal The reserved page 0 if the page allocator ever returned it (kept, like the kernel's low reserve). */
   reservedPfn0: boolean;
@@ -163,6 +179,7 @@ export class SlubAllocator {
     return sec[pfn & this.sectionMask]!;
   }
 
+  /** Set the pfn map entry of `pfn` (slab gid + 1, a large-kmalloc mark, or 0). */
   pfnSet(pfn: number, v: number): void {
     const shift = this.env.sectionShift;
     const s = pfn >>> shift;
@@ -178,6 +195,7 @@ export class SlubAllocator {
     sec[pfn & ((1 << shift) - 1)] = v;
   }
 
+  /** A global slab id for slab `local` of cache `cacheId`. */
   allocGid(cacheId: number, local: number): number {
     let gid: number;
     if (this.nrFreeGids > 0) gid = this.freeGids[--this.nrFreeGids]!;
@@ -194,6 +212,7 @@ export class SlubAllocator {
     return gid;
   }
 
+  /** Release a global slab id. */
   freeGid(gid: number): void {
     this.slabCacheId[gid] = -1;
     this.freeGids[this.nrFreeGids++] = gid;
@@ -204,6 +223,7 @@ export class SlubAllocator {
 export interface KfreeRcuState {
   /** Per CPU: pending pointers of the batch being filled. */
   readonly bulk: Float64Array[];
+  /** Pointers in each CPU's filling batch. */
   readonly bulkCount: Int32Array;
   /** Batches submitted to call_rcu and not yet freed. */
   batchesInFlight: number;
@@ -213,10 +233,13 @@ export interface KfreeRcuState {
   singlePending: number;
   /** Statistics. */
   callRcuSubmissions: number;
+  /** Batches submitted to call_rcu. */
   batchesSubmitted: number;
+  /** rcu_free sheaves submitted. */
   sheafSubmissions: number;
   /** rcu_free sheaves that went to a barn after their grace period, and their objects. */
   rcuSheavesToBarn: number;
+  /** Objects recycled through the barn after their grace period. */
   rcuObjectsToBarn: number;
   /** Objects of rcu_free sheaves flushed to slabs (barn full, or flushed CPU). */
   rcuObjectsFlushed: number;
@@ -253,13 +276,21 @@ export function resolveSlubConfig(cfg: SlubConfig = {}, pageSize = 4096): Resolv
   }
   const bulk = cfg.kvfreeBulkMaxEntries ?? Math.floor((pageSize - 3 * WORD) / WORD);
   if (!Number.isInteger(bulk) || bulk < 1) throw new SlabError('EINVAL', '', `slab: kvfreeBulkMaxEntries ${bulk} < 1`);
+  const minObjects = cfg.slubMinObjects ?? 0;
+  if (!Number.isInteger(minObjects) || minObjects < 0 || minObjects > MAX_OBJS_PER_PAGE) {
+    throw new SlabError('EINVAL', '', `slab: slubMinObjects ${minObjects} outside 0..${MAX_OBJS_PER_PAGE}`);
+  }
+  const debug = cfg.slubDebug ?? 0;
+  if (debug >>> 0 !== debug || (debug & ~SLAB_DEBUG_FLAGS) !== 0) {
+    throw new SlabError('EINVAL', '', `slab: slubDebug ${debug} has bits other than SLAB_DEBUG_FLAGS`);
+  }
   return {
     slubMaxOrder: maxOrder,
     slubMinOrder: minOrder,
-    slubMinObjects: cfg.slubMinObjects ?? 0,
+    slubMinObjects: minObjects,
     slubTiny: tiny,
     kvfreeRcuBatched: !tiny && !(cfg.tinyRcu ?? false),
-    slubDebug: cfg.slubDebug ?? 0,
+    slubDebug: debug,
     kasan: cfg.kasan ?? false,
     kvfreeBulkMaxEntries: bulk,
   };
@@ -267,10 +298,13 @@ export function resolveSlubConfig(cfg: SlubConfig = {}, pageSize = 4096): Resolv
 
 /** A slab cache (`struct kmem_cache`). */
 export class KmemCache {
+  /** The allocator the cache belongs to. */
   readonly allocator: SlubAllocator;
   /** @internal */
   readonly env: SlabEnv;
+  /** Index of the cache in its allocator. */
   readonly id: number;
+  /** Cache name (as in /proc/slabinfo). */
   readonly name: string;
   /** Bytes the user asked for (`object_size`). */
   readonly objectSize: number;
@@ -278,26 +312,37 @@ export class KmemCache {
   readonly size: number;
   /** Offset of metadata after the object (`inuse`). */
   readonly inuse: number;
+  /** Object alignment in bytes (`s->align`). */
   readonly align: number;
+  /** Left red zone bytes before each object (`s->red_left_pad`). */
   readonly redLeftPad: number;
+  /** SLAB_* flags of the cache. */
   readonly flags: number;
+  /** Constructor run on each object when a slab is set up, or null. */
   readonly ctor: ((object: number) => void) | null;
+  /** Offset of the rcu_head inside an object, for kvfree_rcu. */
   readonly rcuHeadOffset: number;
   /** Preferred slab order (`oo`) and its objects. */
   readonly order: number;
+  /** Objects per slab at the preferred order (`oo_objects(s->oo)`). */
   readonly objsPerSlab: number;
   /** Fallback order (`min`) and its objects. */
   readonly minOrder: number;
+  /** Objects per slab at the minimum order (`oo_objects(s->min)`). */
   readonly minObjects: number;
+  /** Empty slabs kept on each node partial list (`s->min_partial`). */
   readonly minPartial: number;
   /** `cpu_partial` (objects) and `cpu_partial_slabs`. */
   readonly cpuPartial: number;
+  /** Slabs a CPU partial list holds before draining (`s->cpu_partial_slabs`). */
   readonly cpuPartialSlabs: number;
+  /** Objects per percpu sheaf; 0 without sheaves. */
   readonly sheafCapacity: number;
   /** kmem_cache_debug(): debug flags set. */
   readonly debug: boolean;
   /** PAGE_SIZE and PAGE_SHIFT (copied for the hot paths). */
   readonly pageSize: number;
+  /** PAGE_SHIFT (copied for the hot paths). */
   readonly pageShift: number;
   /** @internal 1 / size, for the object index of an address. */
   readonly invSize: number;
@@ -404,7 +449,8 @@ export class KmemCache {
   /** Live sheaves of this cache (percpu, barn, prefilled, rcu), for leak checks. */
   nrSheaves: number;
   /** @internal Prefilled sheaves handed out and not returned. */
-  readonly prefilled: SlabSheaf[];
+  readonly prefilled: Set<SlabSheaf>;
+  /** Set by kmemCacheDestroy; every later call on the cache is refused. */
   destroyed: boolean;
 
   constructor(allocator: SlubAllocator, id: number, name: string, objectSize: number, args: KmemCacheArgs) {
@@ -496,7 +542,7 @@ export class KmemCache {
     this.nrRcuObjects = 0;
     this.nrRcuSlabs = 0;
     this.nrSheaves = 0;
-    this.prefilled = [];
+    this.prefilled = new Set();
     this.destroyed = false;
     this.listLock = [];
     for (let nid = 0; nid < nn; nid++) this.listLock.push(env.newSpinLock('kmem_cache_node->list_lock'));
@@ -531,6 +577,7 @@ export class KmemCache {
     return t;
   }
 
+  /** Objects on `cpu`'s lockless freelist. */
   cpuFreelistLength(cpu: number): number {
     const slab = this.cpuSlab[cpu]!;
     if (slab < 0) return 0;
@@ -557,4 +604,28 @@ export function stat(s: KmemCache, item: number): void {
 export function statAdd(s: KmemCache, item: number, v: number): void {
   const i = s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item;
   s.stats[i] = s.stats[i]! + v;
+}
+
+/** The allocator's kfree_rcu state, created on first use. */
+export function kfreeRcuState(a: SlubAllocator): KfreeRcuState {
+  let k = a.krc;
+  if (k === null) {
+    const bulk: Float64Array[] = [];
+    for (let c = 0; c < a.env.nrCpus; c++) bulk.push(new Float64Array(a.config.kvfreeBulkMaxEntries));
+    k = {
+      bulk,
+      bulkCount: new Int32Array(a.env.nrCpus),
+      batchesInFlight: 0,
+      objectsPending: 0,
+      singlePending: 0,
+      callRcuSubmissions: 0,
+      batchesSubmitted: 0,
+      sheafSubmissions: 0,
+      rcuSheavesToBarn: 0,
+      rcuObjectsToBarn: 0,
+      rcuObjectsFlushed: 0,
+    };
+    a.krc = k;
+  }
+  return k;
 }

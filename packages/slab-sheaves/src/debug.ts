@@ -17,9 +17,10 @@
  */
 
 import { type KmemCache, OBJ_ALLOC, OBJ_FREE, type SlubAllocator } from './cache.js';
+import { badArg, checkAllocator, checkInt } from './check.js';
 import { SlabBugError } from './errors.js';
+import { hex, objAddrOf, objIndexChecked } from './object.js';
 import { SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from './slab-flags.js';
-import { hex, objAddrOf, objIndexChecked } from './slub.js';
 
 /** Object debug bits. */
 const DBG_REDZONE_BAD = 1;
@@ -78,8 +79,11 @@ export function debugOnFree(s: KmemCache, o: number): void {
 
 /** One `struct track`: who last allocated or freed an object (cpu -1 = never). */
 export interface SlabTrack {
+  /** CPU of the last allocation or free (-1: none yet). */
   readonly cpu: number;
+  /** Task of it. */
   readonly pid: number;
+  /** Virtual time of it. */
   readonly timeNs: number;
 }
 
@@ -91,7 +95,16 @@ export interface SlabTrack {
  * @throws SlabBugError when `addr` is no object of a SLAB_STORE_USER cache.
  * @kernel get_track (mm/slub.c)
  */
-export function slabObjectTracks(a: SlubAllocator, addr: number): { alloc: SlabTrack; free: SlabTrack } {
+export function slabObjectTracks(
+  a: SlubAllocator,
+  addr: number,
+): {
+  /** The last allocation of the object. */
+  alloc: SlabTrack;
+  /** The last free of the object. */
+  free: SlabTrack;
+} {
+  checkAllocator(a, 'slab_object_tracks');
   const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / a.env.pageSize)) : 0;
   const s = v > 0 ? a.cacheById[a.slabCacheId[v - 1]!] : undefined;
   if (s === undefined || s === null || !(s.flags & SLAB_STORE_USER)) {
@@ -115,6 +128,9 @@ export function slabObjectTracks(a: SlubAllocator, addr: number): { alloc: SlabT
  * @kernel kasan_check_range (mm/kasan/generic.c), check_object (mm/slub.c)
  */
 export function slabAccess(a: SlubAllocator, addr: number, offset: number, len: number, write: boolean): void {
+  checkAllocator(a, 'slab_access');
+  if (!Number.isSafeInteger(offset)) throw badArg('slab_access', 'offset', offset, 'is not an integer');
+  checkInt(len, 0, 2 ** 31, 'slab_access', 'len');
   const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / a.env.pageSize)) : 0;
   if (v <= 0) throw new SlabBugError('invalid-free', '', addr, `slab: access to ${hex(addr)}: not a slab object`);
   const s = a.cacheById[a.slabCacheId[v - 1]!]!;

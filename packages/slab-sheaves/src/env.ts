@@ -39,9 +39,13 @@ export interface SlabSpinLock {
 
 /** The machine services SLUB uses. */
 export interface SlabEnv {
+  /** Number of CPUs. */
   readonly nrCpus: number;
+  /** Number of NUMA nodes. */
   readonly nrNodes: number;
+  /** PAGE_SIZE. */
   readonly pageSize: number;
+  /** PAGE_SHIFT. */
   readonly pageShift: number;
   /** PFN bits per memory section (for the lazily allocated pfn → slab map). */
   readonly sectionShift: number;
@@ -70,7 +74,18 @@ export interface SlabEnv {
   setPageSlab(pfn: number, slab: boolean): void;
   /** Whether `gfp` lets the caller sleep. @kernel gfpflags_allow_blocking */
   gfpAllowBlocking(gfp: number): boolean;
+  /**
+   * Charge one double-word compare-and-exchange (`cmpxchg16b`) to the current
+   * CPU in the machine's cost model: SLUB's CPU-slab fast paths do one per
+   * allocation and free (`this_cpu_cmpxchg_double`), the slab freelist
+   * updates one each (`slab_update_freelist`). Sheaves avoid it, which is
+   * where their gain comes from.
+   * @kernel this_cpu_cmpxchg_double (include/linux/percpu-defs.h)
+   */
+  chargeCmpxchgDouble(): void;
+  /** A new per-CPU `localtry_lock_t` named `name` (one lockdep class per name). */
   newLocalTryLock(name: string): SlabLocalTryLock;
+  /** A new `spinlock_t` named `name`. */
   newSpinLock(name: string): SlabSpinLock;
   /** @kernel call_rcu (kernel/rcu/tree.c) */
   callRcu(fn: (arg: unknown) => void, arg: unknown): void;

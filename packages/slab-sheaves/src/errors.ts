@@ -43,6 +43,7 @@ export type SlabBugKind =
 
 /** A detected memory-safety bug naming the cache and the object (`code` EFAULT, or EINVAL for invalid frees). */
 export class SlabBugError extends SlabError {
+  /** The kind of bug found. */
   readonly kind: SlabBugKind;
   /** The object address (handle) concerned. */
   readonly object: number;

@@ -22,6 +22,7 @@ import { SlabError } from './errors.js';
 
 /** A uniform integer source in [0, n): a seeded PRNG such as `@mm/machine`'s `Prng`. */
 export interface FailslabRandom {
+  /** A uniform integer in 0..n-1. */
   below(n: number): number;
 }
 
@@ -54,13 +55,21 @@ export interface FailslabAttrs {
  * @kernel failslab (mm/failslab.c), struct fault_attr (include/linux/fault-inject.h)
  */
 export class Failslab {
+  /** `probability`: percent of eligible allocations to fail. */
   probability: number;
+  /** `interval`: fail at most every interval-th eligible allocation. */
   interval: number;
+  /** `times`: failures left (-1: unlimited). */
   times: number;
+  /** `space`: bytes of allocations to let through first. */
   space: number;
+  /** `ignore-gfp-wait`: spare allocations that may reclaim. */
   ignoreGfpReclaim: boolean;
+  /** `cache-filter`: only caches marked with `failslab` fail. */
   cacheFilter: boolean;
+  /** Caches marked for the cache filter. */
   readonly caches: Set<string>;
+  /** Model switch: also fail kmem_cache_prefill_sheaf(). */
   prefill: boolean;
   /** `current->fail_nth`: counts down on every eligible call; the call that reaches 0 fails. */
   failNth: number;
@@ -68,6 +77,7 @@ export class Failslab {
   count: number;
   /** Failures injected so far. */
   nrFailed: number;
+  /** The random source deciding failures. */
   random: FailslabRandom | null;
 
   constructor() {

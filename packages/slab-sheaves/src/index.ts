@@ -2,16 +2,16 @@
  * DOC: @mm/slab-sheaves: the SLUB slab allocator with percpu sheaves, the
  * barn, kfree_rcu batching, prefilled sheaves, kmalloc, slub_debug and stats.
  *
- * Internals (the barn's operations, object states, the per-CPU sheaf
- * arrays, `flush_all`) are exported from `@mm/slab-sheaves/internal` for
- * tests and the kernel model; they carry no semver promise.
+ * Internals (the barn's operations and limits, object states, the per-CPU
+ * sheaf arrays, `flush_all`, slab layout and order calculation, the
+ * allocator's size constants) are exported from `@mm/slab-sheaves/internal`
+ * for tests and the kernel model; they carry no semver promise.
  * @packageDocumentation
  */
 export {
   KmemCache,
   type KmemCacheArgs,
   type ResolvedSlubConfig,
-  resolveSlubConfig,
   type SlabDebugReport,
   type SlabMemcgHooks,
   SlubAllocator,
@@ -30,7 +30,6 @@ export {
   kvfreeRcuBarrier,
 } from './kfree-rcu.js';
 export {
-  createKmallocCaches,
   kfree,
   kmalloc,
   kmallocMaxCacheSize,
@@ -41,15 +40,6 @@ export {
   kvfree,
   virtToCache,
 } from './kmalloc.js';
-export {
-  calcSlabOrder,
-  calculateAlignment,
-  calculateOrder,
-  calculateSizes,
-  getOrder,
-  orderObjects,
-  type SlabObjectLayout,
-} from './layout.js';
 export { createSlabEnv, type SlabPageSource } from './machine-env.js';
 export {
   kmemCacheAllocFromSheaf,
@@ -61,13 +51,7 @@ export {
   SlabSheaf,
 } from './sheaf.js';
 export {
-  KMALLOC_SHIFT_HIGH_PAGES,
-  MAX_EMPTY_SHEAVES,
-  MAX_FULL_SHEAVES,
-  MAX_OBJS_PER_PAGE,
-  NR_SLUB_STAT_ITEMS,
   NUMA_NO_NODE,
-  PCS_BATCH_MAX,
   SLAB_ACCOUNT,
   SLAB_CONSISTENCY_CHECKS,
   SLAB_DEBUG_FLAGS,

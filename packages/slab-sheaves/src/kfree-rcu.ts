@@ -17,54 +17,47 @@
  * (`kvfree_rcu_cb`) finds the object's start from the rcu_head pointer inside it.
  */
 
+import { MmBugError } from '@mm/machine';
 import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf } from './barn.js';
 import {
   type KfreeRcuState,
   type KmemCache,
+  kfreeRcuState as krc,
   OBJ_ALLOC,
   OBJ_RCU,
-  OBJ_SHEAF,
   type SlubAllocator,
   stat,
 } from './cache.js';
+import { at, cacheOfGid, checkAllocator } from './check.js';
+
 import { SlabBugError } from './errors.js';
 import { GFP_NOWAIT } from './internal/gfp.js';
-import { kfree } from './kmalloc.js';
+import { kfree, LARGE_HEAD_MIN } from './kmalloc.js';
+import { hex, objIndex, objIndexChecked } from './object.js';
 import {
   allocEmptySheaf,
+  barnOf,
   freeEmptySheaf,
+  pcsOf,
+  rcuFreeOf,
+  rcuFreeSheafNobarn,
+  rcuFreeSheafPrepare,
   SHEAF_DETACHED,
   SHEAF_IN_BARN,
   SHEAF_RCU_FLIGHT,
   SHEAF_RCU_FREE,
   type SlabSheaf,
-  setRcuSheafNobarnSubmitter,
   sheafFlushUnused,
+  spareOf,
 } from './sheaf.js';
 import { MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SLAB_ACCOUNT, STAT, ZERO_SIZE_PTR } from './slab-flags.js';
-import { hex, objAddrOf, objIndex, objIndexChecked, slabFreeAfterHook } from './slub.js';
+import { slabFreeAfterHook } from './slub.js';
 
-function krc(a: SlubAllocator): KfreeRcuState {
-  let k = a.krc;
-  if (k === null) {
-    const bulk: Float64Array[] = [];
-    for (let c = 0; c < a.env.nrCpus; c++) bulk.push(new Float64Array(a.config.kvfreeBulkMaxEntries));
-    k = {
-      bulk,
-      bulkCount: new Int32Array(a.env.nrCpus),
-      batchesInFlight: 0,
-      objectsPending: 0,
-      singlePending: 0,
-      callRcuSubmissions: 0,
-      batchesSubmitted: 0,
-      sheafSubmissions: 0,
-      rcuSheavesToBarn: 0,
-      rcuObjectsToBarn: 0,
-      rcuObjectsFlushed: 0,
-    };
-    a.krc = k;
-  }
-  return k;
+/** `cpu`'s kvfree_rcu batch page. */
+function bulkOf(k: KfreeRcuState, cpu: number): Float64Array {
+  const b = k.bulk[cpu];
+  if (b === undefined) throw new MmBugError(`slab: no kvfree_rcu batch for CPU ${cpu}`);
+  return b;
 }
 
 /** Counters of the kfree_rcu machinery. */
@@ -113,7 +106,7 @@ function countSheafSubmission(a: SlubAllocator, s: KmemCache): void {
  * @kernel __kfree_rcu_sheaf (mm/slub.c)
  */
 function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const env = s.env;
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
@@ -121,14 +114,14 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
     return false;
   }
   let cpu = env.currentCpu();
-  if (pcs.rcuFree[cpu] === null) {
-    const spare = pcs.spare[cpu]!;
+  if (rcuFreeOf(pcs, cpu) === null) {
+    const spare = spareOf(pcs, cpu);
     if (spare !== null && spare.size === 0) {
       pcs.rcuFree[cpu] = spare;
       pcs.spare[cpu] = null;
       spare.where = SHEAF_RCU_FREE;
     } else {
-      const barn = s.barns[env.cpuToNode(cpu)]!;
+      const barn = barnOf(s, env.cpuToNode(cpu));
       let empty = barnGetEmptySheaf(s, barn, true);
       if (empty !== null) {
         pcs.rcuFree[cpu] = empty;
@@ -147,7 +140,7 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
           return false;
         }
         cpu = env.currentCpu();
-        if (pcs.rcuFree[cpu] !== null) {
+        if (rcuFreeOf(pcs, cpu) !== null) {
           empty.where = SHEAF_IN_BARN;
           barnPutEmptySheaf(barn, empty);
         } else {
@@ -157,7 +150,8 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
       }
     }
   }
-  const rcuSheaf = pcs.rcuFree[cpu]!;
+  const rcuSheaf = rcuFreeOf(pcs, cpu);
+  if (rcuSheaf === null) throw new MmBugError(`slab: ${s.name}: no rcu_free sheaf on CPU ${cpu} after installing one`);
   rcuSheaf.objects[rcuSheaf.size++] = o;
   if (rcuSheaf.size >= s.sheafCapacity) {
     pcs.rcuFree[cpu] = null;
@@ -172,17 +166,6 @@ function kfreeRcuSheaf(s: KmemCache, o: number): boolean {
   return true;
 }
 
-/** After the grace period: memcg/KASAN free hooks of the sheaf's objects. */
-function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
-  const memcg = s.allocator.memcg;
-  for (let i = 0; i < sheaf.size; i++) {
-    const o = sheaf.objects[i]!;
-    s.objState[o] = OBJ_SHEAF;
-    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, objAddrOf(s, o));
-  }
-  s.nrRcuObjects -= sheaf.size;
-}
-
 /**
  * Grace period over for an rcu_free sheaf: into the barn as a full sheaf,
  * or flushed to slabs when the barn is at its full limit.
@@ -192,7 +175,7 @@ function rcuFreeSheaf(arg: unknown): void {
   const sheaf = arg as SlabSheaf;
   const s = sheaf.cache;
   rcuFreeSheafPrepare(s, sheaf);
-  const barn = s.barns[sheaf.node]!;
+  const barn = barnOf(s, sheaf.node);
   if (sheaf.size > 0) {
     if (barn.nrFull < MAX_FULL_SHEAVES) {
       const k = krc(s.allocator);
@@ -217,26 +200,6 @@ function rcuFreeSheaf(arg: unknown): void {
   freeEmptySheaf(s, sheaf);
 }
 
-/**
- * Grace period over for an rcu_free sheaf of a flushed CPU: straight to slabs.
- * @kernel rcu_free_sheaf_nobarn (mm/slub.c)
- */
-function rcuFreeSheafNobarn(arg: unknown): void {
-  const sheaf = arg as SlabSheaf;
-  const s = sheaf.cache;
-  rcuFreeSheafPrepare(s, sheaf);
-  sheaf.where = SHEAF_DETACHED;
-  krc(s.allocator).rcuObjectsFlushed += sheaf.size;
-  sheafFlushUnused(s, sheaf);
-  freeEmptySheaf(s, sheaf);
-}
-
-setRcuSheafNobarnSubmitter((s, sheaf) => {
-  sheaf.where = SHEAF_RCU_FLIGHT;
-  krc(s.allocator).callRcuSubmissions++;
-  s.env.callRcu(rcuFreeSheafNobarn, sheaf);
-});
-
 /** Objects pending in kfree_rcu flight are freed here, through the normal free path (sheaves included). */
 function freeAfterGp(a: SlubAllocator, addr: number): void {
   const pfn = Math.floor(addr / a.env.pageSize);
@@ -246,7 +209,7 @@ function freeAfterGp(a: SlubAllocator, addr: number): void {
     kfree(a, addr);
     return;
   }
-  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
+  const s = cacheOfGid(a, v - 1);
   const o = objIndex(s, addr);
   s.nrRcuObjects--;
   const memcg = a.memcg;
@@ -259,14 +222,14 @@ function kfreeBulkCb(arg: unknown): void {
   const k = krc(a);
   k.batchesInFlight--;
   k.objectsPending -= ptrs.length;
-  for (let i = 0; i < ptrs.length; i++) freeAfterGp(a, ptrs[i]!);
+  for (let i = 0; i < ptrs.length; i++) freeAfterGp(a, at(ptrs, i));
 }
 
 function submitBatch(a: SlubAllocator, cpu: number): void {
   const k = krc(a);
-  const n = k.bulkCount[cpu]!;
+  const n = at(k.bulkCount, cpu);
   if (n === 0) return;
-  const ptrs = k.bulk[cpu]!.slice(0, n);
+  const ptrs = bulkOf(k, cpu).slice(0, n);
   k.bulkCount[cpu] = 0;
   k.batchesInFlight++;
   k.batchesSubmitted++;
@@ -307,7 +270,7 @@ export function flushAllRcuSheaves(a: SlubAllocator): void {
     const pcs = s.pcs;
     if (pcs === null) continue;
     for (let cpu = 0; cpu < a.env.nrCpus; cpu++) {
-      const sheaf = pcs.rcuFree[cpu]!;
+      const sheaf = rcuFreeOf(pcs, cpu);
       if (sheaf === null || !a.env.cpuOnline(cpu)) continue;
       // flush_rcu_sheaf() runs as work on each online CPU
       onlineCpuRun(a, cpu, () => {
@@ -336,9 +299,9 @@ function kvfreeRcuCb(arg: unknown): void {
     return;
   }
   // find the object start from a pointer into its middle (obj_to_index)
-  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
-  const l = a.slabLocal[v - 1]!;
-  const base = s.slabPfn[l]! * a.env.pageSize;
+  const s = cacheOfGid(a, v - 1);
+  const l = at(a.slabLocal, v - 1);
+  const base = at(s.slabPfn, l) * a.env.pageSize;
   const idx = Math.floor((ptr - base) / s.size);
   freeAfterGp(a, base + s.redLeftPad + idx * s.size);
 }
@@ -349,13 +312,14 @@ function kvfreeRcuCb(arg: unknown): void {
  * @kernel kvfree_call_rcu (mm/slab_common.c), kfree_rcu (include/linux/rcupdate.h)
  */
 export function kfreeRcu(a: SlubAllocator, addr: number): void {
+  checkAllocator(a, 'kfree_rcu');
   if (addr === ZERO_SIZE_PTR || addr === 0) return;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
   let s: KmemCache | null = null;
   let o = -1;
   if (v > 0) {
-    s = a.cacheById[a.slabCacheId[v - 1]!]!;
+    s = cacheOfGid(a, v - 1);
     o = objIndexChecked(s, addr, false);
     if (s.objState[o] !== OBJ_ALLOC) {
       throw new SlabBugError(
@@ -368,7 +332,7 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
     s.objState[o] = OBJ_RCU;
     s.nrUserObjects--;
     s.nrRcuObjects++;
-  } else if (!(v < 0 && v >= -11 && addr === pfn * a.env.pageSize)) {
+  } else if (!(v < 0 && v >= LARGE_HEAD_MIN && addr === pfn * a.env.pageSize)) {
     throw new SlabBugError('invalid-free', '', addr, `slab: kfree_rcu(${hex(addr)}): not a kmalloc or slab allocation`);
   }
   const k = krc(a);
@@ -386,10 +350,11 @@ export function kfreeRcu(a: SlubAllocator, addr: number): void {
   }
   if (s !== null) stat(s, STAT.KVFREE_RCU_FALLBACK);
   const cpu = a.env.currentCpu();
-  k.bulk[cpu]![k.bulkCount[cpu]!] = addr;
-  k.bulkCount[cpu] = k.bulkCount[cpu]! + 1;
+  const filled = at(k.bulkCount, cpu);
+  bulkOf(k, cpu)[filled] = addr;
+  k.bulkCount[cpu] = filled + 1;
   k.objectsPending++;
-  if (k.bulkCount[cpu]! >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
+  if (filled + 1 >= a.config.kvfreeBulkMaxEntries) submitBatch(a, cpu);
 }
 
 /**

@@ -8,11 +8,13 @@
  * allocation) from the address alone, `ksize` reports the usable size, and
  * `kvfree` equals `kfree` (vmalloc is not modelled).
  */
-import { EINVAL, ENOMEM } from '@mm/machine';
-import type { KmemCache, SlubAllocator } from './cache.js';
+import { __GFP_BITS_MASK, EINVAL, ENOMEM } from '@mm/machine';
+import { type KmemCache, SlubAllocator } from './cache.js';
+import { checkAllocator, checkGfp, checkInt } from './check.js';
 import { SlabBugError } from './errors.js';
 import { __GFP_COMP } from './internal/gfp.js';
 import { getOrder } from './layout.js';
+import { hex } from './object.js';
 import {
   KMALLOC_SHIFT_HIGH_PAGES,
   NUMA_NO_NODE,
@@ -24,7 +26,12 @@ import {
   SLAB_TYPESAFE_BY_RCU,
   ZERO_SIZE_PTR,
 } from './slab-flags.js';
-import { hex, kmemCacheCreate, kmemCacheFree, slabAllocNode } from './slub.js';
+import { kmemCacheCreate, kmemCacheFree, slabAllocNode } from './slub.js';
+
+/** Largest buddy order (`MAX_PAGE_ORDER`): a large kmalloc's head PFN maps to -1 - order. */
+const MAX_PAGE_ORDER = 10;
+/** @internal The smallest pfn-map value of a large kmalloc head page. */
+export const LARGE_HEAD_MIN = -1 - MAX_PAGE_ORDER;
 
 /** Encoded pfn-map values for large kmalloc pages: head = -1 - order, tail = LARGE_TAIL. */
 const LARGE_TAIL = -100;
@@ -68,6 +75,8 @@ export function createKmallocCaches(a: SlubAllocator): void {
  * @kernel kmalloc_slab (mm/slab_common.c)
  */
 export function kmallocSlab(a: SlubAllocator, size: number): KmemCache {
+  checkAllocator(a, 'kmalloc_slab');
+  checkInt(size, 0, kmallocMaxCacheSize(a), 'kmalloc_slab', 'size');
   const caches = a.kmallocCaches;
   for (let i = 0; i < caches.length; i++) {
     const c = caches[i]!;
@@ -78,7 +87,7 @@ export function kmallocSlab(a: SlubAllocator, size: number): KmemCache {
 
 function kmallocLarge(a: SlubAllocator, size: number, gfp: number, node: number): number {
   const order = getOrder(size, a.env.pageShift);
-  if (order > 10) return -ENOMEM;
+  if (order > MAX_PAGE_ORDER) return -ENOMEM;
   let pfn = a.env.allocPages(gfp | __GFP_COMP, order, node);
   if (pfn === 0 && !a.reservedPfn0) {
     a.reservedPfn0 = true;
@@ -97,7 +106,11 @@ function kmallocLarge(a: SlubAllocator, size: number, gfp: number, node: number)
  * @kernel __kmalloc_node (mm/slub.c)
  */
 export function kmallocNode(a: SlubAllocator, size: number, gfp: number, node: number): number {
+  if (!(a instanceof SlubAllocator)) checkAllocator(a, 'kmalloc_node');
+  if (gfp >>> 0 !== gfp || (gfp & ~__GFP_BITS_MASK) !== 0) checkGfp(gfp, 'kmalloc_node');
   if (!Number.isInteger(size) || size < 0) return -EINVAL;
+  // as kmem_cache_alloc_node(): a node that does not exist is -EINVAL
+  if (node !== NUMA_NO_NODE && (!Number.isInteger(node) || node < 0 || node >= a.env.nrNodes)) return -EINVAL;
   if (size > kmallocMaxCacheSize(a)) return kmallocLarge(a, size, gfp, node);
   if (size === 0) return ZERO_SIZE_PTR;
   return slabAllocNode(kmallocSlab(a, size), gfp, node);
@@ -133,6 +146,7 @@ export function kfreeInternal(a: SlubAllocator, addr: number): void {
  * @kernel virt_to_cache (mm/slab.h)
  */
 export function virtToCache(a: SlubAllocator, addr: number): KmemCache | null {
+  checkAllocator(a, 'virt_to_cache');
   if (!Number.isFinite(addr) || addr < 0) return null;
   const v = a.pfnLookup(Math.floor(addr / a.env.pageSize));
   if (v <= 0) return null;
@@ -145,6 +159,7 @@ export function virtToCache(a: SlubAllocator, addr: number): KmemCache | null {
  * @kernel kfree (mm/slub.c)
  */
 export function kfree(a: SlubAllocator, addr: number): void {
+  if (!(a instanceof SlubAllocator)) checkAllocator(a, 'kfree');
   if (addr === ZERO_SIZE_PTR || addr === 0) return;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
@@ -152,7 +167,7 @@ export function kfree(a: SlubAllocator, addr: number): void {
     kmemCacheFree(a.cacheById[a.slabCacheId[v - 1]!]!, addr);
     return;
   }
-  if (v < 0 && v >= -11 && addr === pfn * a.env.pageSize) {
+  if (v < 0 && v >= LARGE_HEAD_MIN && addr === pfn * a.env.pageSize) {
     const order = -1 - v;
     for (let i = 0; i < 2 ** order; i++) a.pfnSet(pfn + i, 0);
     a.nrLargeKmallocPages -= 2 ** order;
@@ -177,10 +192,11 @@ export function kvfree(a: SlubAllocator, addr: number): void {
  * @kernel ksize (mm/slub.c)
  */
 export function ksize(a: SlubAllocator, addr: number): number {
+  checkAllocator(a, 'ksize');
   if (addr === ZERO_SIZE_PTR || addr === 0) return 0;
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
-  if (v < 0 && v >= -11) return a.env.pageSize * 2 ** (-1 - v);
+  if (v < 0 && v >= LARGE_HEAD_MIN) return a.env.pageSize * 2 ** (-1 - v);
   if (v <= 0)
     throw new SlabBugError('invalid-free', '', addr, `slab: ksize(${hex(addr)}): not a kmalloc or slab allocation`);
   const s = a.cacheById[a.slabCacheId[v - 1]!]!;

@@ -9,15 +9,19 @@
  */
 import {
   LocalTryLock,
+  LockdepError,
   localtryLock,
   localtryTrylock,
   localtryUnlock,
   type Machine,
+  type MachineCore,
+  MmBugError,
   PGTY_none,
   PGTY_slab,
+  SPIN_WOULD_SLEEP,
   SpinLock,
   spinLockIrqsave,
-  spinTrylock,
+  spinTrylockIrqsave,
   spinUnlockIrqrestore,
 } from '@mm/machine';
 import type { SlabEnv, SlabLocalTryLock, SlabSpinLock } from './env.js';
@@ -35,67 +39,56 @@ export interface SlabPageSource {
   setPageSlab?(pfn: number, slab: boolean): void;
 }
 
+/**
+ * Under PREEMPT_RT the machine's locks are sleeping locks and a contended
+ * `lock` answers "would sleep" (false) after queueing the task. No slab path
+ * can be resumed from the middle and none holds a lock across calls, so such
+ * contention can only come from a harness holding a slab lock in a suspended
+ * task: refused as a LockdepError `would-block` before the lock call, so the
+ * answer is never produced nor dropped; were one produced anyway, it is a
+ * broken invariant (`MmBugError`). Without PREEMPT_RT the same situation is
+ * the machine's `recursive-locking` / `spin-deadlock` report.
+ */
+function refuseSleep(machine: MachineCore, name: string, ownerPid: number): void {
+  if (ownerPid >= 0 && ownerPid !== machine.sched.currentPid[machine.currentCpu]) {
+    throw new LockdepError(
+      'would-block',
+      name,
+      `${name} is held by pid ${ownerPid}; the slab allocator cannot sleep for it here`,
+    );
+  }
+}
+
+function wouldSleep(name: string): MmBugError {
+  return new MmBugError(`slab: ${name} would sleep although no other task holds it`);
+}
+
+/** A cache's `cpu_sheaves->lock`: the machine's `localtry_lock_t`, through its lock API. */
 class MachineLocalTryLock implements SlabLocalTryLock {
   readonly l: LocalTryLock;
   readonly machine: Machine;
-  /** The machine arrays the fast path touches (fixed for the machine's life). */
-  readonly lockdep: Machine['lockdep'];
-  readonly preemptCount: Int32Array;
-  readonly currentPid: Int32Array;
-  readonly rt: boolean;
-  /**
-   * Per CPU: 1 when the current holding was taken on the production fast
-   * path (lockdep off), so that the unlock takes the same path.
-   */
-  readonly fast: Uint8Array;
 
   constructor(machine: Machine, name: string) {
     this.l = new LocalTryLock(machine, name);
     this.machine = machine;
-    this.lockdep = machine.lockdep;
-    this.preemptCount = machine.cpus.preemptCount;
-    this.currentPid = machine.sched.currentPid;
-    this.rt = this.l.rt;
-    this.fast = new Uint8Array(machine.topology.nrCpus);
   }
 
   lock(): void {
-    localtryLock(this.l);
+    const l = this.l;
+    if (l.rt) refuseSleep(this.machine, l.name, l.ownerPid[this.machine.currentCpu]!);
+    if (!localtryLock(l)) throw wouldSleep(l.name);
   }
 
-  /*
-   * Without lockdep (a production kernel) and without PREEMPT_RT,
-   * localtry_trylock() is preempt_disable() plus a test-and-set of the
-   * per-CPU `acquired` flag. We do exactly that on the machine lock's own
-   * state (the same arrays the machine's lock functions use), which keeps
-   * the sheaf fast path free of the checker's bookkeeping.
-   */
   trylock(): boolean {
-    const l = this.l;
-    if (this.lockdep.enabled || this.rt) return localtryTrylock(l);
-    const cpu = this.machine.currentCpu;
-    if (l.acquired[cpu] === 1) return false;
-    this.preemptCount[cpu] = this.preemptCount[cpu]! + 1;
-    l.acquired[cpu] = 1;
-    l.ownerPid[cpu] = this.currentPid[cpu]!;
-    this.fast[cpu] = 1;
-    return true;
+    return localtryTrylock(this.l);
   }
 
   unlock(): void {
-    const cpu = this.machine.currentCpu;
-    if (this.fast[cpu] === 0) {
-      localtryUnlock(this.l);
-      return;
-    }
-    const l = this.l;
-    this.fast[cpu] = 0;
-    l.acquired[cpu] = 0;
-    l.ownerPid[cpu] = -1;
-    this.preemptCount[cpu] = this.preemptCount[cpu]! - 1;
+    localtryUnlock(this.l);
   }
 }
 
+/** A barn or node list lock: the machine's `spinlock_t`, taken irqsave. */
 class MachineSpinLock implements SlabSpinLock {
   readonly l: SpinLock;
   flags: number;
@@ -104,16 +97,15 @@ class MachineSpinLock implements SlabSpinLock {
     this.flags = 0;
   }
   lock(): void {
-    this.flags = spinLockIrqsave(this.l);
+    const l = this.l;
+    if (l.sleeping) refuseSleep(l.machine, l.name, l.ownerPid);
+    const f = spinLockIrqsave(l);
+    if (f === SPIN_WOULD_SLEEP) throw wouldSleep(l.name);
+    this.flags = f;
   }
   trylock(): boolean {
-    // spin_trylock_irqsave(): save and disable interrupts, try, restore on failure
-    const cpus = this.l.machine.cpus;
-    const f = cpus.localIrqSave();
-    if (!spinTrylock(this.l)) {
-      cpus.localIrqRestore(f);
-      return false;
-    }
+    const f = spinTrylockIrqsave(this.l);
+    if (f === SPIN_WOULD_SLEEP) return false;
     this.flags = f;
     return true;
   }
@@ -138,6 +130,9 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
           if (pages !== mem) return;
           mem.sec(pfn).pageType[pfn & mask] = on ? PGTY_slab : PGTY_none;
         };
+  const account = machine.account;
+  const cmpxchgIndex = account.eventIndexOf('cmpxchgDouble');
+  const cmpxchgNs = machine.costs.cmpxchgDouble;
   return {
     nrCpus: topo.nrCpus,
     nrNodes: topo.nrNodes,
@@ -155,6 +150,7 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
     freePages: (pfn, order) => pages.freePages(pfn, order),
     setPageSlab,
     gfpAllowBlocking: (gfp) => (gfp & __GFP_DIRECT_RECLAIM) !== 0,
+    chargeCmpxchgDouble: () => account.chargeAt(machine.currentCpu, cmpxchgIndex, cmpxchgNs),
     newLocalTryLock: (name) => new MachineLocalTryLock(machine, name),
     newSpinLock: (name) => new MachineSpinLock(machine, name),
     callRcu: (fn, arg) => machine.rcu.callRcu(fn, arg),

@@ -21,6 +21,8 @@
  * Objects in sheaves are in state OBJ_SHEAF: allocated as far as slabs (and
  * slub_debug) are concerned, free as far as users, memcg and KASAN are.
  */
+
+import { ENOMEM, MmBugError } from '@mm/machine';
 import {
   BARN_E2BIG,
   barnGetEmptySheaf,
@@ -31,7 +33,8 @@ import {
   barnReplaceFullSheaf,
   type NodeBarn,
 } from './barn.js';
-import { type KmemCache, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
+import { type KmemCache, kfreeRcuState, OBJ_ALLOC, OBJ_SHEAF, stat, statAdd } from './cache.js';
+import { at, badArg, checkCache, checkGfp, checkInt } from './check.js';
 import type { SlabLocalTryLock } from './env.js';
 import { SlabError } from './errors.js';
 import {
@@ -43,17 +46,25 @@ import {
   GFP_NOWAIT,
 } from './internal/gfp.js';
 import { kfreeInternal, kmallocInternal } from './kmalloc.js';
+import { objAddrOf } from './object.js';
+import { slabAllocObjectsIdx } from './slab-alloc.js';
 import { MAX_FULL_SHEAVES, NR_SLUB_STAT_ITEMS, NUMA_NO_NODE, PCS_BATCH_MAX, SLAB_ACCOUNT, STAT } from './slab-flags.js';
-import { freeHook, freeObjectIndexToSlab, objAddrOf, slabAllocObjectsIdx, throwDestroyed } from './slub.js';
+import { freeObjectIndexToSlab } from './slab-free.js';
+import { freeHook } from './slub.js';
+
+/** Largest prefilled sheaf (objects) a caller may ask for. */
+const MAX_PREFILL = 1 << 20;
 
 /** Bytes of `struct slab_sheaf` before the objects array. */
 const SHEAF_HEADER_BYTES = 32;
 
 /** A sheaf: a stack of object addresses (`struct slab_sheaf`). */
 export class SlabSheaf {
+  /** The cache whose objects the sheaf holds. */
   readonly cache: KmemCache;
   /** @internal Objects as global object indices of the cache; `objects[0..size)` are valid. */
   readonly objects: Int32Array;
+  /** Objects in the sheaf. */
   size: number;
   /** Capacity (the cache's sheaf_capacity, or larger for oversize prefilled sheaves). */
   readonly capacity: number;
@@ -63,7 +74,7 @@ export class SlabSheaf {
   pfmemalloc: boolean;
   /** @internal The kmalloc object holding the sheaf (its struct). */
   readonly memAddr: number;
-  /** @internal Where the sheaf is, for validation: 0 detached/prefilled, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed. */
+  /** @internal Where the sheaf is: 0 detached, 1 main, 2 spare, 3 rcu_free, 4 barn, 5 rcu flight, 6 freed, 7 prefilled (a user holds it). */
   where: number;
 
   constructor(cache: KmemCache, capacity: number, memAddr: number) {
@@ -92,18 +103,54 @@ export const SHEAF_IN_BARN = 4;
 export const SHEAF_RCU_FLIGHT = 5;
 /** Sheaf location: freed. */
 export const SHEAF_FREED = 6;
+/** Sheaf location: handed out by `kmem_cache_prefill_sheaf` and not yet returned. */
+export const SHEAF_PREFILLED = 7;
 
 /** `struct slub_percpu_sheaves` for all CPUs of one cache (structure of arrays). */
 export interface PercpuSheaves {
+  /** The per-CPU `localtry_lock` protecting all three sheaves of a CPU. */
   readonly lock: SlabLocalTryLock;
-  /** Never null while unlocked. */
+  /** Every CPU's main sheaf (a CPU always has one; read with `mainOf`). */
   readonly main: SlabSheaf[];
+  /** Every CPU's spare sheaf, or null. */
   readonly spare: (SlabSheaf | null)[];
+  /** Every CPU's rcu_free sheaf (kfree_rcu batching), or null. */
   readonly rcuFree: (SlabSheaf | null)[];
   /** The on-stack batch of `sheaf_flush_main` (reused). */
   readonly flushBatch: Int32Array;
   /** Scratch list of local objects for `free_to_pcs_bulk` (reused, grown on demand). */
   bulkScratch: Int32Array;
+}
+
+/** The percpu sheaves of a cache that has them. */
+export function pcsOf(s: KmemCache): PercpuSheaves {
+  const pcs = s.pcs;
+  if (pcs === null) throw new MmBugError(`slab: ${s.name} has no percpu sheaves`);
+  return pcs;
+}
+
+/** `cpu`'s main sheaf: every CPU has one while the cache lives. */
+export function mainOf(pcs: PercpuSheaves, cpu: number): SlabSheaf {
+  const m = pcs.main[cpu];
+  if (m === undefined) throw new MmBugError(`slab: no main sheaf for CPU ${cpu}`);
+  return m;
+}
+
+/** `cpu`'s spare sheaf, or null. */
+export function spareOf(pcs: PercpuSheaves, cpu: number): SlabSheaf | null {
+  return pcs.spare[cpu] ?? null;
+}
+
+/** `cpu`'s rcu_free sheaf, or null. */
+export function rcuFreeOf(pcs: PercpuSheaves, cpu: number): SlabSheaf | null {
+  return pcs.rcuFree[cpu] ?? null;
+}
+
+/** The barn of node `nid`. */
+export function barnOf(s: KmemCache, nid: number): NodeBarn {
+  const b = s.barns[nid];
+  if (b === undefined) throw new MmBugError(`slab: ${s.name} has no barn for node ${nid}`);
+  return b;
 }
 
 function allowSpinning(gfp: number): boolean {
@@ -131,11 +178,7 @@ export function allocEmptySheaf(s: KmemCache, gfp: number): SlabSheaf | null {
 /** @kernel free_empty_sheaf (mm/slub.c) */
 export function freeEmptySheaf(s: KmemCache, sheaf: SlabSheaf): void {
   if (sheaf.size !== 0 || sheaf.where === SHEAF_FREED) {
-    throw new SlabError(
-      'EINVAL',
-      s.name,
-      `slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`,
-    );
+    throw new MmBugError(`slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`);
   }
   sheaf.where = SHEAF_FREED;
   s.nrSheaves--;
@@ -154,7 +197,7 @@ export function refillSheaf(s: KmemCache, sheaf: SlabSheaf, gfp: number): number
   const filled = slabAllocObjectsIdx(s, gfp, toFill, sheaf.objects, sheaf.size, OBJ_SHEAF);
   sheaf.size += filled;
   statAdd(s, STAT.SHEAF_REFILL, filled);
-  return filled < toFill ? -12 : 0;
+  return filled < toFill ? -ENOMEM : 0;
 }
 
 /** @kernel alloc_full_sheaf (mm/slub.c) */
@@ -170,7 +213,7 @@ function allocFullSheaf(s: KmemCache, gfp: number): SlabSheaf | null {
 
 /** Flush `n` objects from `objects[from..]` to slabs (the internal bulk free). */
 function flushObjects(s: KmemCache, objects: Int32Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) freeObjectIndexToSlab(s, objects[from + i]!);
+  for (let i = 0; i < n; i++) freeObjectIndexToSlab(s, at(objects, from + i));
 }
 
 /**
@@ -180,12 +223,12 @@ function flushObjects(s: KmemCache, objects: Int32Array, from: number, n: number
  * @kernel sheaf_flush_main (mm/slub.c)
  */
 export function sheafFlushMain(s: KmemCache): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const batchBuf = pcs.flushBatch;
   let ret = false;
   for (;;) {
     if (!pcs.lock.trylock()) return ret;
-    const sheaf = pcs.main[s.env.currentCpu()]!;
+    const sheaf = mainOf(pcs, s.env.currentCpu());
     const batch = Math.min(PCS_BATCH_MAX, sheaf.size);
     sheaf.size -= batch;
     batchBuf.set(sheaf.objects.subarray(sheaf.size, sheaf.size + batch));
@@ -242,7 +285,7 @@ export function newPercpuSheaves(s: KmemCache): PercpuSheaves {
 }
 
 function getBarn(s: KmemCache): NodeBarn {
-  return s.barns[s.env.cpuToNode(s.env.currentCpu())]!;
+  return barnOf(s, s.env.cpuToNode(s.env.currentCpu()));
 }
 
 /**
@@ -251,21 +294,22 @@ function getBarn(s: KmemCache): NodeBarn {
  * @kernel __pcs_replace_empty_main (mm/slub.c)
  */
 function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   let cpu = s.env.currentCpu();
-  const spare = pcs.spare[cpu]!;
+  const spare = spareOf(pcs, cpu);
   if (spare !== null && spare.size > 0) {
-    pcs.spare[cpu] = pcs.main[cpu]!;
+    const main = mainOf(pcs, cpu);
+    pcs.spare[cpu] = main;
+    main.where = SHEAF_SPARE;
     pcs.main[cpu] = spare;
     spare.where = SHEAF_MAIN;
-    pcs.spare[cpu]!.where = SHEAF_SPARE;
     return true;
   }
   const barn = getBarn(s);
-  let full = barnReplaceEmptySheaf(s, barn, pcs.main[cpu]!, allowSpinning(gfp));
+  let full = barnReplaceEmptySheaf(s, barn, mainOf(pcs, cpu), allowSpinning(gfp));
   if (full !== null) {
     stat(s, STAT.BARN_GET);
-    pcs.main[cpu]!.where = SHEAF_IN_BARN;
+    mainOf(pcs, cpu).where = SHEAF_IN_BARN;
     full.where = SHEAF_MAIN;
     pcs.main[cpu] = full;
     return true;
@@ -294,10 +338,10 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
   // we may block here, so this is not an irq
   pcs.lock.lock();
   cpu = s.env.currentCpu();
-  const main = pcs.main[cpu]!;
+  const main = mainOf(pcs, cpu);
   full.where = SHEAF_MAIN;
   if (main.size === 0) {
-    if (pcs.spare[cpu] === null) {
+    if (spareOf(pcs, cpu) === null) {
       pcs.spare[cpu] = main;
       main.where = SHEAF_SPARE;
     } else {
@@ -307,7 +351,7 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
     pcs.main[cpu] = full;
     return true;
   }
-  const sp = pcs.spare[cpu]!;
+  const sp = spareOf(pcs, cpu);
   if (sp === null) {
     full.where = SHEAF_SPARE;
     pcs.spare[cpu] = full;
@@ -334,22 +378,22 @@ function pcsReplaceEmptyMain(s: KmemCache, gfp: number): boolean {
  */
 export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
   if (node !== NUMA_NO_NODE) return -1;
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
     return -1;
   }
   let cpu = s.env.currentCpu();
-  let main = pcs.main[cpu]!;
+  let main = mainOf(pcs, cpu);
   if (main.size === 0) {
     if (!pcsReplaceEmptyMain(s, gfp)) return -1;
     cpu = s.env.currentCpu();
-    main = pcs.main[cpu]!;
+    main = mainOf(pcs, cpu);
   }
-  const object = main.objects[--main.size]!;
+  const object = at(main.objects, --main.size);
   pcs.lock.unlock();
   const si = cpu * NR_SLUB_STAT_ITEMS + STAT.ALLOC_PCS;
-  s.stats[si] = s.stats[si]! + 1;
+  s.stats[si] = at(s.stats, si) + 1;
   return object;
 }
 
@@ -360,7 +404,7 @@ export function allocFromPcs(s: KmemCache, gfp: number, node: number): number {
  * @kernel alloc_from_pcs_bulk (mm/slub.c)
  */
 export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Float64Array | number[]): number {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   let allocated = 0;
   for (;;) {
     if (!pcs.lock.trylock()) {
@@ -368,9 +412,9 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
       return allocated;
     }
     const cpu = s.env.currentCpu();
-    let main = pcs.main[cpu]!;
+    let main = mainOf(pcs, cpu);
     if (main.size === 0) {
-      const spare = pcs.spare[cpu]!;
+      const spare = spareOf(pcs, cpu);
       if (spare !== null && spare.size > 0) {
         pcs.spare[cpu] = main;
         main.where = SHEAF_SPARE;
@@ -394,7 +438,7 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
     const want = size - allocated;
     const batch = Math.min(want, main.size);
     main.size -= batch;
-    for (let i = 0; i < batch; i++) p[allocated + i] = objAddrOf(s, main.objects[main.size + i]!);
+    for (let i = 0; i < batch; i++) p[allocated + i] = objAddrOf(s, at(main.objects, main.size + i));
     pcs.lock.unlock();
     statAdd(s, STAT.ALLOC_PCS, batch);
     allocated += batch;
@@ -407,10 +451,10 @@ export function allocFromPcsBulk(s: KmemCache, gfp: number, size: number, p: Flo
  * @kernel __pcs_install_empty_sheaf (mm/slub.c)
  */
 function pcsInstallEmptySheaf(s: KmemCache, empty: SlabSheaf, barn: NodeBarn): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const cpu = s.env.currentCpu();
-  const main = pcs.main[cpu]!;
-  const spare = pcs.spare[cpu]!;
+  const main = mainOf(pcs, cpu);
+  const spare = spareOf(pcs, cpu);
   if (spare === null) {
     pcs.spare[cpu] = main;
     main.where = SHEAF_SPARE;
@@ -445,18 +489,18 @@ function pcsInstallEmptySheaf(s: KmemCache, empty: SlabSheaf, barn: NodeBarn): v
  * @kernel __pcs_replace_full_main (mm/slub.c)
  */
 function pcsReplaceFullMain(s: KmemCache): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   for (;;) {
     const cpu = s.env.currentCpu();
     const barn = getBarn(s);
     let putFail = false;
-    const spare = pcs.spare[cpu]!;
+    const spare = spareOf(pcs, cpu);
     let empty: SlabSheaf | null = null;
     let gotEmpty = false;
     if (spare === null) {
       empty = barnGetEmptySheaf(s, barn, true);
       if (empty !== null) {
-        const main = pcs.main[cpu]!;
+        const main = mainOf(pcs, cpu);
         pcs.spare[cpu] = main;
         main.where = SHEAF_SPARE;
         pcs.main[cpu] = empty;
@@ -464,16 +508,17 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
         return true;
       }
     } else if (spare.size < s.sheafCapacity) {
-      pcs.spare[cpu] = pcs.main[cpu]!;
-      pcs.spare[cpu]!.where = SHEAF_SPARE;
+      const main = mainOf(pcs, cpu);
+      pcs.spare[cpu] = main;
+      main.where = SHEAF_SPARE;
       pcs.main[cpu] = spare;
       spare.where = SHEAF_MAIN;
       return true;
     } else {
-      const r = barnReplaceFullSheaf(s, barn, pcs.main[cpu]!, true);
+      const r = barnReplaceFullSheaf(s, barn, mainOf(pcs, cpu), true);
       if (typeof r !== 'number') {
         stat(s, STAT.BARN_PUT);
-        pcs.main[cpu]!.where = SHEAF_IN_BARN;
+        mainOf(pcs, cpu).where = SHEAF_IN_BARN;
         pcs.main[cpu] = r;
         r.where = SHEAF_MAIN;
         return true;
@@ -497,16 +542,17 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
         if (!sheafFlushMain(s)) return false;
         if (!pcs.lock.trylock()) return false;
         // flushed; check again in case we were interrupted
-        if (pcs.main[s.env.currentCpu()]!.size === s.sheafCapacity) continue;
+        if (mainOf(pcs, s.env.currentCpu()).size === s.sheafCapacity) continue;
         return true;
       }
     }
+    if (empty === null) throw new MmBugError(`slab: ${s.name}: no empty sheaf after getting one`);
     if (!pcs.lock.trylock()) {
-      empty!.where = SHEAF_IN_BARN;
-      barnPutEmptySheaf(barn, empty!);
+      empty.where = SHEAF_IN_BARN;
+      barnPutEmptySheaf(barn, empty);
       return false;
     }
-    pcsInstallEmptySheaf(s, empty!, barn);
+    pcsInstallEmptySheaf(s, empty, barn);
     return true;
   }
 }
@@ -517,23 +563,23 @@ function pcsReplaceFullMain(s: KmemCache): boolean {
  * @kernel free_to_pcs (mm/slub.c)
  */
 export function freeToPcs(s: KmemCache, o: number): boolean {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   if (!pcs.lock.trylock()) {
     stat(s, STAT.PCS_TRYLOCK_FAIL);
     return false;
   }
   let cpu = s.env.currentCpu();
-  let main = pcs.main[cpu]!;
+  let main = mainOf(pcs, cpu);
   if (main.size === s.sheafCapacity) {
     if (!pcsReplaceFullMain(s)) return false;
     cpu = s.env.currentCpu();
-    main = pcs.main[cpu]!;
+    main = mainOf(pcs, cpu);
   }
   main.objects[main.size++] = o;
   s.objState[o] = OBJ_SHEAF;
   pcs.lock.unlock();
   const si = cpu * NR_SLUB_STAT_ITEMS + STAT.FREE_PCS;
-  s.stats[si] = s.stats[si]! + 1;
+  s.stats[si] = at(s.stats, si) + 1;
   return true;
 }
 
@@ -543,13 +589,13 @@ export function freeToPcs(s: KmemCache, o: number): boolean {
  * @kernel free_to_pcs_bulk (mm/slub.c)
  */
 export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | number[]): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   const node = s.env.cpuToNode(s.env.currentCpu());
   if (pcs.bulkScratch.length < size) pcs.bulkScratch = new Int32Array(Math.max(size, 2 * pcs.bulkScratch.length));
   const local = pcs.bulkScratch;
   let nLocal = 0;
   for (let i = 0; i < size; i++) {
-    const addr = p[i]!;
+    const addr = at(p, i);
     const o = freeHook(s, addr);
     const l = (o / s.objsPerSlab) | 0;
     if (s.slabNid[l] !== node) {
@@ -563,10 +609,10 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
       break;
     }
     const cpu = s.env.currentCpu();
-    let main = pcs.main[cpu]!;
+    let main = mainOf(pcs, cpu);
     if (main.size >= s.sheafCapacity) {
       const barn = getBarn(s);
-      const spare = pcs.spare[cpu]!;
+      const spare = spareOf(pcs, cpu);
       if (spare === null) {
         const empty = barnGetEmptySheaf(s, barn, true);
         if (empty === null) {
@@ -594,11 +640,11 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
         pcs.main[cpu] = r;
         r.where = SHEAF_MAIN;
       }
-      main = pcs.main[cpu]!;
+      main = mainOf(pcs, cpu);
     }
     const batch = Math.min(nLocal - i, s.sheafCapacity - main.size);
     for (let k = 0; k < batch; k++) {
-      const o = local[i + k]!;
+      const o = at(local, i + k);
       main.objects[main.size++] = o;
       s.objState[o] = OBJ_SHEAF;
     }
@@ -608,7 +654,7 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
   }
   // fallback: the rest straight to slabs
   for (; i < nLocal; i++) {
-    freeObjectIndexToSlab(s, local[i]!);
+    freeObjectIndexToSlab(s, at(local, i));
   }
 }
 
@@ -618,12 +664,12 @@ export function freeToPcsBulk(s: KmemCache, size: number, p: Float64Array | numb
  * @kernel pcs_flush_all (mm/slub.c)
  */
 export function pcsFlushAll(s: KmemCache, cpu: number): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   runOnCpu(s, cpu, () => {
     pcs.lock.lock();
-    const spare = pcs.spare[cpu]!;
+    const spare = spareOf(pcs, cpu);
     pcs.spare[cpu] = null;
-    const rcuFree = pcs.rcuFree[cpu]!;
+    const rcuFree = rcuFreeOf(pcs, cpu);
     pcs.rcuFree[cpu] = null;
     pcs.lock.unlock();
     if (spare !== null) {
@@ -642,14 +688,40 @@ function runOnCpu(s: KmemCache, cpu: number, fn: () => void): void {
   else s.env.runOn(cpu, fn);
 }
 
-/** rcu_free sheaves of flushed CPUs go through call_rcu to the slabs (`rcu_free_sheaf_nobarn`). */
-let submitRcuSheafNobarn: (s: KmemCache, sheaf: SlabSheaf) => void = () => {
-  throw new SlabError('EINVAL', '', 'slab: kfree-rcu.ts not loaded');
-};
+/** After the grace period: memcg/KASAN free hooks of an rcu_free sheaf's objects. */
+export function rcuFreeSheafPrepare(s: KmemCache, sheaf: SlabSheaf): void {
+  const memcg = s.allocator.memcg;
+  for (let i = 0; i < sheaf.size; i++) {
+    const o = at(sheaf.objects, i);
+    s.objState[o] = OBJ_SHEAF;
+    if (memcg !== null && s.flags & SLAB_ACCOUNT) memcg.uncharge(s, objAddrOf(s, o));
+  }
+  s.nrRcuObjects -= sheaf.size;
+}
 
-/** Wiring from kfree-rcu.ts (avoids an import cycle at module load). */
-export function setRcuSheafNobarnSubmitter(fn: (s: KmemCache, sheaf: SlabSheaf) => void): void {
-  submitRcuSheafNobarn = fn;
+/**
+ * Grace period over for an rcu_free sheaf of a flushed CPU: straight to slabs.
+ * @kernel rcu_free_sheaf_nobarn (mm/slub.c)
+ */
+export function rcuFreeSheafNobarn(arg: unknown): void {
+  const sheaf = arg as SlabSheaf;
+  const s = sheaf.cache;
+  rcuFreeSheafPrepare(s, sheaf);
+  sheaf.where = SHEAF_DETACHED;
+  kfreeRcuState(s.allocator).rcuObjectsFlushed += sheaf.size;
+  sheafFlushUnused(s, sheaf);
+  freeEmptySheaf(s, sheaf);
+}
+
+/**
+ * Submit the rcu_free sheaf of a CPU being flushed: after the grace period
+ * its objects go to the slabs, not to the barn.
+ * @kernel pcs_flush_all (mm/slub.c, the `call_rcu(..., rcu_free_sheaf_nobarn)` part)
+ */
+function submitRcuSheafNobarn(s: KmemCache, sheaf: SlabSheaf): void {
+  sheaf.where = SHEAF_RCU_FLIGHT;
+  kfreeRcuState(s.allocator).callRcuSubmissions++;
+  s.env.callRcu(rcuFreeSheafNobarn, sheaf);
 }
 
 /**
@@ -657,16 +729,16 @@ export function setRcuSheafNobarnSubmitter(fn: (s: KmemCache, sheaf: SlabSheaf) 
  * @kernel __pcs_flush_all_cpu (mm/slub.c)
  */
 export function pcsFlushAllCpu(s: KmemCache, cpu: number): void {
-  const pcs = s.pcs!;
-  sheafFlushUnused(s, pcs.main[cpu]!);
-  const spare = pcs.spare[cpu]!;
+  const pcs = pcsOf(s);
+  sheafFlushUnused(s, mainOf(pcs, cpu));
+  const spare = spareOf(pcs, cpu);
   if (spare !== null) {
     pcs.spare[cpu] = null;
     spare.where = SHEAF_DETACHED;
     sheafFlushUnused(s, spare);
     freeEmptySheaf(s, spare);
   }
-  const rcuFree = pcs.rcuFree[cpu]!;
+  const rcuFree = rcuFreeOf(pcs, cpu);
   if (rcuFree !== null) {
     pcs.rcuFree[cpu] = null;
     submitRcuSheafNobarn(s, rcuFree);
@@ -675,8 +747,8 @@ export function pcsFlushAllCpu(s: KmemCache, cpu: number): void {
 
 /** @kernel has_pcs_used (mm/slub.c) */
 export function hasPcsUsed(s: KmemCache, cpu: number): boolean {
-  const pcs = s.pcs!;
-  return pcs.spare[cpu] !== null || pcs.rcuFree[cpu] !== null || pcs.main[cpu]!.size > 0;
+  const pcs = pcsOf(s);
+  return spareOf(pcs, cpu) !== null || rcuFreeOf(pcs, cpu) !== null || mainOf(pcs, cpu).size > 0;
 }
 
 /**
@@ -684,9 +756,9 @@ export function hasPcsUsed(s: KmemCache, cpu: number): boolean {
  * @kernel pcs_destroy (mm/slub.c)
  */
 export function pcsDestroy(s: KmemCache): void {
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   for (let cpu = 0; cpu < s.env.nrCpus; cpu++) {
-    const main = pcs.main[cpu]!;
+    const main = mainOf(pcs, cpu);
     if (main.size === 0 && main.where !== SHEAF_FREED) freeEmptySheaf(s, main);
   }
 }
@@ -701,14 +773,13 @@ export function pcsDestroy(s: KmemCache): void {
  * @kernel kmem_cache_prefill_sheaf (mm/slub.c)
  */
 export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): SlabSheaf | null {
-  if (s.destroyed) throwDestroyed(s, 'kmem_cache_prefill_sheaf');
-  if (s.pcs === null)
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: cache has no sheaves`);
-  if (!Number.isInteger(size) || size < 0)
-    throw new SlabError('EINVAL', s.name, `slab: kmem_cache_prefill_sheaf ${s.name}: bad size ${size}`);
+  checkCache(s, 'kmem_cache_prefill_sheaf');
+  checkGfp(gfp, 'kmem_cache_prefill_sheaf', s.name);
+  checkInt(size, 0, MAX_PREFILL, 'kmem_cache_prefill_sheaf', 'size', s.name);
   if (size === 0) return null;
   const fs = s.allocator.failslab;
   if (fs.prefill && fs.shouldFailslab(s.name, s.objectSize, gfp)) return null;
+  // a cache without sheaves has capacity 0: every request is oversize, as in the kernel
   if (size > s.sheafCapacity) {
     const sheaf = allocEmptySheafCap(s, gfp, size);
     if (sheaf === null) return null;
@@ -718,13 +789,14 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
       return null;
     }
     sheaf.size = size;
-    s.prefilled.push(sheaf);
+    sheaf.where = SHEAF_PREFILLED;
+    s.prefilled.add(sheaf);
     return sheaf;
   }
-  const pcs = s.pcs;
+  const pcs = pcsOf(s);
   pcs.lock.lock();
   const cpu = s.env.currentCpu();
-  let sheaf: SlabSheaf | null = pcs.spare[cpu]!;
+  let sheaf: SlabSheaf | null = spareOf(pcs, cpu);
   if (sheaf !== null) {
     pcs.spare[cpu] = null;
     stat(s, STAT.SHEAF_PREFILL_FAST);
@@ -745,7 +817,10 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
       sheaf = null;
     }
   }
-  if (sheaf !== null) s.prefilled.push(sheaf);
+  if (sheaf !== null) {
+    sheaf.where = SHEAF_PREFILLED;
+    s.prefilled.add(sheaf);
+  }
   return sheaf;
 }
 
@@ -756,19 +831,22 @@ export function kmemCachePrefillSheaf(s: KmemCache, gfp: number, size: number): 
  * @kernel kmem_cache_return_sheaf (mm/slub.c)
  */
 export function kmemCacheReturnSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): void {
+  checkCache(s, 'kmem_cache_return_sheaf');
+  checkGfp(gfp, 'kmem_cache_return_sheaf', s.name);
   checkPrefilled(s, sheaf, 'kmem_cache_return_sheaf');
-  s.prefilled.splice(s.prefilled.indexOf(sheaf), 1);
+  s.prefilled.delete(sheaf);
+  sheaf.where = SHEAF_DETACHED;
   if (sheaf.capacity !== s.sheafCapacity || sheaf.pfmemalloc) {
     sheafFlushUnused(s, sheaf);
     freeEmptySheaf(s, sheaf);
     return;
   }
-  const pcs = s.pcs!;
+  const pcs = pcsOf(s);
   pcs.lock.lock();
   const cpu = s.env.currentCpu();
   const barn = getBarn(s);
   let rest: SlabSheaf | null = sheaf;
-  if (pcs.spare[cpu] === null) {
+  if (spareOf(pcs, cpu) === null) {
     pcs.spare[cpu] = sheaf;
     sheaf.where = SHEAF_SPARE;
     rest = null;
@@ -788,13 +866,14 @@ export function kmemCacheReturnSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf
 }
 
 function checkPrefilled(s: KmemCache, sheaf: SlabSheaf, fn: string): void {
-  if (sheaf.cache !== s || sheaf.where !== SHEAF_DETACHED || !s.prefilled.includes(sheaf)) {
-    throw new SlabError('EINVAL', s.name, `slab: ${fn} ${s.name}: sheaf is not a prefilled sheaf of this cache`);
+  if (!(sheaf instanceof SlabSheaf) || sheaf.cache !== s || sheaf.where !== SHEAF_PREFILLED) {
+    throw badArg(fn, 'sheaf', sheaf, `is not a prefilled sheaf of ${s.name} held by the caller`, s.name);
   }
 }
 
 /** The indirect sheaf pointer of kmem_cache_refill_sheaf (`struct slab_sheaf **`). */
 export interface SheafRef {
+  /** The sheaf (replaced by a larger one when a refill needs it). */
   sheaf: SlabSheaf;
 }
 
@@ -806,18 +885,23 @@ export interface SheafRef {
  * @kernel kmem_cache_refill_sheaf (mm/slub.c)
  */
 export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, size: number): number {
+  checkCache(s, 'kmem_cache_refill_sheaf');
+  checkGfp(gfp, 'kmem_cache_refill_sheaf', s.name);
+  if (typeof ref !== 'object' || ref === null)
+    throw badArg('kmem_cache_refill_sheaf', 'ref', ref, 'is not a { sheaf } reference', s.name);
   const sheaf = ref.sheaf;
   checkPrefilled(s, sheaf, 'kmem_cache_refill_sheaf');
+  checkInt(size, 0, MAX_PREFILL, 'kmem_cache_refill_sheaf', 'size', s.name);
   if (sheaf.size >= size) return 0;
   if (sheaf.capacity >= size) {
     if (sheaf.capacity === s.sheafCapacity) return refillSheaf(s, sheaf, gfp);
     const n = sheaf.capacity - sheaf.size;
-    if (slabAllocObjectsIdx(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -12;
+    if (slabAllocObjectsIdx(s, gfp, n, sheaf.objects, sheaf.size, OBJ_SHEAF) === 0) return -ENOMEM;
     sheaf.size = sheaf.capacity;
     return 0;
   }
   const bigger = kmemCachePrefillSheaf(s, gfp, size);
-  if (bigger === null) return -12;
+  if (bigger === null) return -ENOMEM;
   kmemCacheReturnSheaf(s, gfp, sheaf);
   ref.sheaf = bigger;
   return 0;
@@ -830,9 +914,11 @@ export function kmemCacheRefillSheaf(s: KmemCache, gfp: number, ref: SheafRef, s
  * @kernel kmem_cache_alloc_from_sheaf (mm/slub.c)
  */
 export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSheaf): number {
+  checkCache(s, 'kmem_cache_alloc_from_sheaf');
+  checkGfp(gfp, 'kmem_cache_alloc_from_sheaf', s.name);
   checkPrefilled(s, sheaf, 'kmem_cache_alloc_from_sheaf');
-  if (sheaf.size === 0) return -12;
-  const o = sheaf.objects[--sheaf.size]!;
+  if (sheaf.size === 0) return -ENOMEM;
+  const o = at(sheaf.objects, --sheaf.size);
   const addr = objAddrOf(s, o);
   s.objState[o] = OBJ_ALLOC;
   s.nrUserObjects++;
@@ -843,5 +929,6 @@ export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSh
 
 /** @kernel kmem_cache_sheaf_size (mm/slub.c) */
 export function kmemCacheSheafSize(sheaf: SlabSheaf): number {
+  if (!(sheaf instanceof SlabSheaf)) throw badArg('kmem_cache_sheaf_size', 'sheaf', sheaf, 'is not a sheaf');
   return sheaf.size;
 }

@@ -28,6 +28,9 @@ export const SLAB_TYPESAFE_BY_RCU = 0x80000;
 export const SLAB_ACCOUNT = 0x4000000;
 /** The slub_debug flags that move a cache off the fast paths. */
 export const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_CONSISTENCY_CHECKS;
+/** Every cache flag the model knows (`kmem_cache_create` refuses others). */
+export const SLAB_KNOWN_FLAGS =
+  SLAB_DEBUG_FLAGS | SLAB_KMALLOC | SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT | SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT;
 
 /** No node preference. */
 export const NUMA_NO_NODE = -1;
@@ -46,47 +49,89 @@ export const KMALLOC_SHIFT_HIGH_PAGES = 1;
 
 /** Statistics items (kernel `enum stat_item`). */
 export const STAT = {
+  /** Objects allocated from a percpu sheaf. */
   ALLOC_PCS: 0,
+  /** Allocations served from the CPU slab's lockless freelist. */
   ALLOC_FASTPATH: 1,
+  /** Allocations that had to find another slab for the CPU. */
   ALLOC_SLOWPATH: 2,
+  /** Objects freed into a percpu sheaf. */
   FREE_PCS: 3,
+  /** kfree_rcu objects put in an rcu_free sheaf. */
   FREE_RCU_SHEAF: 4,
+  /** kfree_rcu objects that could not go to an rcu_free sheaf. */
   FREE_RCU_SHEAF_FAIL: 5,
+  /** Frees onto the CPU slab's freelist. */
   FREE_FASTPATH: 6,
+  /** Frees that went to a slab other than the CPU slab. */
   FREE_SLOWPATH: 7,
+  /** Frees to a slab frozen as some CPU's slab. */
   FREE_FROZEN: 8,
+  /** Frees that put a full slab on the node partial list. */
   FREE_ADD_PARTIAL: 9,
+  /** Frees that emptied a slab and took it off the partial list. */
   FREE_REMOVE_PARTIAL: 10,
+  /** CPU slabs taken from a node partial list. */
   ALLOC_FROM_PARTIAL: 11,
+  /** New slabs from the page allocator. */
   ALLOC_SLAB: 12,
+  /** CPU freelists refilled from their slab's remote frees. */
   ALLOC_REFILL: 13,
+  /** CPU slabs dropped because an allocation asked for another node. */
   ALLOC_NODE_MISMATCH: 14,
+  /** Empty slabs given back to the page allocator. */
   FREE_SLAB: 15,
+  /** CPU slabs flushed back to their node. */
   CPUSLAB_FLUSH: 16,
+  /** Deactivated CPU slabs that were full. */
   DEACTIVATE_FULL: 17,
+  /** Deactivated CPU slabs that were empty. */
   DEACTIVATE_EMPTY: 18,
+  /** Deactivated CPU slabs put at the head of the partial list. */
   DEACTIVATE_TO_HEAD: 19,
+  /** Deactivated CPU slabs put at the tail of the partial list. */
   DEACTIVATE_TO_TAIL: 20,
+  /** Deactivated CPU slabs that had collected remote frees. */
   DEACTIVATE_REMOTE_FREES: 21,
+  /** CPU slabs dropped without deactivation (their freelist was used up). */
   DEACTIVATE_BYPASS: 22,
+  /** New slabs allocated at the minimum order after the preferred order failed. */
   ORDER_FALLBACK: 23,
+  /** CPU slabs taken from the CPU partial list. */
   CPU_PARTIAL_ALLOC: 24,
+  /** Slabs put on a CPU partial list by a free. */
   CPU_PARTIAL_FREE: 25,
+  /** Slabs moved from a node partial list to a CPU partial list. */
   CPU_PARTIAL_NODE: 26,
+  /** CPU partial lists drained to their nodes. */
   CPU_PARTIAL_DRAIN: 27,
+  /** Objects flushed from a main sheaf to slabs. */
   SHEAF_FLUSH_MAIN: 28,
+  /** Objects flushed from other sheaves (spare, barn, prefilled) to slabs. */
   SHEAF_FLUSH_OTHER: 29,
+  /** Objects moved from slabs into sheaves. */
   SHEAF_REFILL: 30,
+  /** Empty sheaves allocated. */
   SHEAF_ALLOC: 31,
+  /** Empty sheaves freed. */
   SHEAF_FREE: 32,
+  /** Full sheaves taken from a barn. */
   BARN_GET: 33,
+  /** Attempts to take a full sheaf from a barn that had none. */
   BARN_GET_FAIL: 34,
+  /** Full sheaves put in a barn. */
   BARN_PUT: 35,
+  /** Full sheaves a barn could not take (over its limit or no empty sheaf to trade). */
   BARN_PUT_FAIL: 36,
+  /** Prefilled sheaves served from the CPU's spare. */
   SHEAF_PREFILL_FAST: 37,
+  /** Prefilled sheaves served from a barn or a new sheaf. */
   SHEAF_PREFILL_SLOW: 38,
+  /** Prefilled sheaves larger than the cache's capacity. */
   SHEAF_PREFILL_OVERSIZE: 39,
+  /** Returned prefilled sheaves kept as the CPU's spare. */
   SHEAF_RETURN_FAST: 40,
+  /** Returned prefilled sheaves refilled for the barn or flushed. */
   SHEAF_RETURN_SLOW: 41,
   /** Model-only: sheaf operations that skipped the barn lock after a racy check (data_race() reads). */
   BARN_LOCK_AVOIDED: 42,

@@ -8,7 +8,9 @@
  */
 
 import type { KmemCache, SlubAllocator } from './cache.js';
+import { badArg, checkAllocator } from './check.js';
 import { SlabError } from './errors.js';
+import { pcsOf } from './sheaf.js';
 import { NR_SLUB_STAT_ITEMS, STAT, STAT_NAMES } from './slab-flags.js';
 import { kmemCacheShrink } from './slub.js';
 import { kmemCacheValidate } from './validate.js';
@@ -102,6 +104,7 @@ export function slabSysfsFiles(): string[] {
  * @kernel slab_attr_show (mm/slub.c)
  */
 export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): string {
+  checkAllocator(a, 'read_slab_sysfs');
   const s = a.caches.find((c) => c.name === cache);
   if (s === undefined) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}: no such cache`);
   switch (file) {
@@ -154,19 +157,49 @@ export function slabStatsJson(s: KmemCache): Record<string, number> {
 
 /** Plain JSON of one cache: layout, slab counts, sheaves and barns, statistics. */
 export interface SlabCacheJson {
+  /** Cache name. */
   name: string;
+  /** Object size in bytes. */
   objectSize: number;
+  /** Object size with metadata and padding. */
   size: number;
+  /** Slab order. */
   order: number;
+  /** Objects per slab. */
   objsPerSlab: number;
+  /** Sheaf capacity (0: no sheaves). */
   sheafCapacity: number;
+  /** Slabs per node. */
   slabs: number[];
+  /** Partial slabs per node. */
   partial: number[];
+  /** Object capacity per node. */
   totalObjects: number[];
+  /** Objects held by users. */
   userObjects: number;
+  /** Objects waiting for kfree_rcu. */
   rcuObjects: number;
-  cpuSheaves: { main: number; spare: number | null; rcuFree: number | null }[];
-  barns: { full: number; empty: number; lockAvoided: number; lockTaken: number }[];
+  /** Sheaf sizes per CPU. */
+  cpuSheaves: {
+    /** Objects in the main sheaf. */
+    main: number;
+    /** Objects in the spare sheaf, or null without one. */
+    spare: number | null;
+    /** Objects in the rcu_free sheaf, or null without one. */
+    rcuFree: number | null;
+  }[];
+  /** Barn contents per node. */
+  barns: {
+    /** Full sheaves. */
+    full: number;
+    /** Empty sheaves. */
+    empty: number;
+    /** Barn operations that skipped the lock after a racy check. */
+    lockAvoided: number;
+    /** Barn lock acquisitions. */
+    lockTaken: number;
+  }[];
+  /** Statistics by sysfs name. */
   stats: Record<string, number>;
 }
 
@@ -189,8 +222,8 @@ export function slabStateJson(a: SlubAllocator): SlabCacheJson[] {
         ? []
         : s.pcs.main.map((m, cpu) => ({
             main: m.size,
-            spare: s.pcs!.spare[cpu]?.size ?? null,
-            rcuFree: s.pcs!.rcuFree[cpu]?.size ?? null,
+            spare: pcsOf(s).spare[cpu]?.size ?? null,
+            rcuFree: pcsOf(s).rcuFree[cpu]?.size ?? null,
           })),
     barns: s.barns.map((b) => ({
       full: b.nrFull,
@@ -209,6 +242,8 @@ export function slabStateJson(a: SlubAllocator): SlabCacheJson[] {
  * @kernel shrink_store, validate_store (mm/slub.c)
  */
 export function writeSlabSysfs(a: SlubAllocator, cache: string, file: string, value: string): void {
+  checkAllocator(a, 'write_slab_sysfs');
+  if (typeof value !== 'string') throw badArg('write_slab_sysfs', 'value', value, 'is not a string', String(cache));
   const s = a.caches.find((c) => c.name === cache);
   if (s === undefined) throw new SlabError('ENOENT', cache, `slab: /sys/kernel/slab/${cache}: no such cache`);
   if (file === 'shrink') {

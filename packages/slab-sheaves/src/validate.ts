@@ -8,8 +8,19 @@
  */
 import { MmBugError } from '@mm/machine';
 import { type KmemCache, OBJ_ALLOC, OBJ_FREE, OBJ_RCU, OBJ_SHEAF, type SlubAllocator } from './cache.js';
+import { checkAllocator, checkCache } from './check.js';
 import { LIST_CPU, LIST_CPU_PARTIAL, LIST_PARTIAL } from './partial.js';
-import { SHEAF_IN_BARN, SHEAF_MAIN, SHEAF_RCU_FREE, SHEAF_SPARE, type SlabSheaf } from './sheaf.js';
+import {
+  mainOf,
+  rcuFreeOf,
+  SHEAF_IN_BARN,
+  SHEAF_MAIN,
+  SHEAF_PREFILLED,
+  SHEAF_RCU_FREE,
+  SHEAF_SPARE,
+  type SlabSheaf,
+  spareOf,
+} from './sheaf.js';
 
 function fail(s: KmemCache, msg: string): never {
   throw new MmBugError(`slab: validate ${s.name}: ${msg}`);
@@ -20,6 +31,7 @@ function fail(s: KmemCache, msg: string): never {
  * @kernel validate_slab_cache (mm/slub.c)
  */
 export function kmemCacheValidate(s: KmemCache): void {
+  checkCache(s, 'kmem_cache_validate');
   const a = s.allocator;
   const per = s.objsPerSlab;
   const seen = new Uint8Array(s.nrIds * per);
@@ -116,10 +128,10 @@ export function kmemCacheValidate(s: KmemCache): void {
   const pcs = s.pcs;
   if (pcs !== null) {
     for (let cpu = 0; cpu < s.env.nrCpus; cpu++) {
-      visit(pcs.main[cpu]!, SHEAF_MAIN, `cpu ${cpu} main`, OBJ_SHEAF);
-      const sp = pcs.spare[cpu]!;
+      visit(mainOf(pcs, cpu), SHEAF_MAIN, `cpu ${cpu} main`, OBJ_SHEAF);
+      const sp = spareOf(pcs, cpu);
       if (sp !== null) visit(sp, SHEAF_SPARE, `cpu ${cpu} spare`, OBJ_SHEAF);
-      const rf = pcs.rcuFree[cpu]!;
+      const rf = rcuFreeOf(pcs, cpu);
       if (rf !== null) visit(rf, SHEAF_RCU_FREE, `cpu ${cpu} rcu_free`, OBJ_RCU);
     }
     for (const barn of s.barns) {
@@ -135,7 +147,7 @@ export function kmemCacheValidate(s: KmemCache): void {
       }
     }
   }
-  for (const sh of s.prefilled) visit(sh, 0, 'prefilled', OBJ_SHEAF);
+  for (const sh of s.prefilled) visit(sh, SHEAF_PREFILLED, 'prefilled', OBJ_SHEAF);
   // conservation
   let slabFree = 0;
   for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) slabFree += s.slabFreeCount[l]!;
@@ -152,6 +164,7 @@ export function kmemCacheValidate(s: KmemCache): void {
  * @kernel validate_slab_cache (mm/slub.c)
  */
 export function slabValidate(a: SlubAllocator): void {
+  checkAllocator(a, 'slab_validate');
   let pages = 0;
   for (const s of a.caches) {
     kmemCacheValidate(s);

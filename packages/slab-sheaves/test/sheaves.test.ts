@@ -10,11 +10,11 @@ import {
   kmemCacheFree,
   kmemCacheFreeBulk,
   kmemCacheShrink,
-  MAX_FULL_SHEAVES,
   STAT,
   slabValidate,
 } from '../src/index.js';
 import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT } from '../src/internal/gfp.js';
+import { MAX_FULL_SHEAVES } from '../src/internal.js';
 import { makeHarness, reserved, TWO_NODES } from './helpers/harness.js';
 
 const CAP = 8;
@@ -124,6 +124,9 @@ describe('percpu sheaves: free path', () => {
     const { slab, s, pcs, machine } = setup();
     const warm = kmemCacheAlloc(s, GFP_KERNEL);
     let inIrq = -1;
+    const mainBefore = pcs.main[0]!.size;
+    const pcsAllocs = s.statTotal(STAT.ALLOC_PCS);
+    const pcsFrees = s.statTotal(STAT.FREE_PCS);
     machine.cpus.runOn(0, () => {
       pcs.lock.lock();
       const ran = machine.cpus.inHardirq(0, () => {
@@ -135,7 +138,10 @@ describe('percpu sheaves: free path', () => {
     });
     expect(inIrq).toBeGreaterThan(0);
     expect(s.statTotal(STAT.PCS_TRYLOCK_FAIL)).toBe(2);
-    expect(s.objState[0]).toBeDefined();
+    // both went to the slab paths: the sheaf is untouched
+    expect(pcs.main[0]!.size).toBe(mainBefore);
+    expect(s.statTotal(STAT.ALLOC_PCS)).toBe(pcsAllocs);
+    expect(s.statTotal(STAT.FREE_PCS)).toBe(pcsFrees);
     kmemCacheFree(s, inIrq);
     slabValidate(slab);
   });

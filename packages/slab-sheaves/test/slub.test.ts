@@ -2,7 +2,6 @@ import { ENOMEM, MmBugError, PGTY_slab } from '@mm/machine';
 import { describe, expect, it } from 'vitest';
 import {
   CacheBusyError,
-  calculateOrder,
   formatSlabinfo,
   kfree,
   kmalloc,
@@ -16,7 +15,6 @@ import {
   kmemCacheShrink,
   ksize,
   readSlabSysfs,
-  resolveSlubConfig,
   SLAB_HWCACHE_ALIGN,
   SlabBugError,
   SlabError,
@@ -25,6 +23,7 @@ import {
   ZERO_SIZE_PTR,
 } from '../src/index.js';
 import { GFP_KERNEL } from '../src/internal/gfp.js';
+import { calculateOrder, resolveSlubConfig } from '../src/internal.js';
 import { makeHarness, reserved, TWO_NODES } from './helpers/harness.js';
 
 const cfg = resolveSlubConfig();

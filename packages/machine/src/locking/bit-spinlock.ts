@@ -36,7 +36,7 @@ export function bitSpinLock(machine: MachineCore, words: Int32Array, index: numb
   }
   machine.cpus.preemptDisable();
   words[index] = words[index]! | mask;
-  machine.account.chargeEvent(machine.currentCpu, 'lockAcquire', 1);
+  machine.account.chargeEvent(machine.currentCpu, 'spinLock', 1);
 }
 
 /**
@@ -49,7 +49,7 @@ export function bitSpinTrylock(machine: MachineCore, words: Int32Array, index: n
   if ((words[index]! & mask) !== 0) return false;
   machine.cpus.preemptDisable();
   words[index] = words[index]! | mask;
-  machine.account.chargeEvent(machine.currentCpu, 'lockAcquire', 1);
+  machine.account.chargeEvent(machine.currentCpu, 'spinLock', 1);
   return true;
 }
 

@@ -23,10 +23,12 @@
  * there because of priority inheritance), otherwise behave like
  * `spin_trylock()` on this CPU's lock.
  */
-import { HARDIRQ_MASK, NMI_MASK, PREEMPT_MASK } from '../sched/cpu.js';
+
+import { MmBugError } from '../errors.js';
+import { HARDIRQ_MASK, NMI_MASK, PREEMPT_MASK, PREEMPT_OFFSET } from '../sched/cpu.js';
 import { TaskQueue } from '../sched/sched.js';
 import type { MachineCore } from '../types.js';
-import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap } from './lockdep.js';
+import { HELD_TRYLOCK, LOCK_KIND, type Lockdep, LockdepError, LockdepMap } from './lockdep.js';
 
 /** Returned by the `_irqsave` lock forms under PREEMPT_RT when the task must sleep, and by a failed `localtryTrylockIrqsave`. */
 export const LOCAL_LOCK_FAILED = -1;
@@ -49,11 +51,20 @@ export class LocalLock {
    * trylocks; for `local_lock_t` it only mirrors ownership.
    */
   readonly acquired: Uint8Array;
+  /** @internal The machine arrays the non-RT trylock/unlock fast paths touch (fixed for the machine's life). */
+  readonly lockdep: Lockdep;
+  /** @internal */
+  readonly preemptCount: Int32Array;
+  /** @internal */
+  readonly currentPid: Int32Array;
 
   /** @kernel local_lock_init (include/linux/local_lock.h) */
   constructor(machine: MachineCore, name: string) {
     const n = machine.topology.nrCpus;
     this.machine = machine;
+    this.lockdep = machine.lockdep;
+    this.preemptCount = machine.cpus.preemptCount;
+    this.currentPid = machine.sched.currentPid;
     this.name = name;
     this.rt = machine.config.preemptRt;
     this.classId = machine.lockdep.registerClass(name, LOCK_KIND.local);
@@ -296,16 +307,15 @@ export function localtryLockIrqsave(l: LocalTryLock): number {
  */
 export function localtryTrylock(l: LocalTryLock): boolean {
   if (l.rt) return trylockRt(l);
-  const m = l.machine;
-  const cpu = m.currentCpu;
+  const cpu = l.machine.currentCpu;
   if (l.acquired[cpu] === 1) {
-    m.lockdep.noteTrylockFailure(l.dep);
+    l.lockdep.noteTrylockFailure(l.dep);
     return false;
   }
-  m.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
-  m.cpus.preemptDisable();
+  l.lockdep.acquire(l.dep, cpu, HELD_TRYLOCK, 0);
+  l.preemptCount[cpu] = l.preemptCount[cpu]! + PREEMPT_OFFSET;
   l.acquired[cpu] = 1;
-  l.ownerPid[cpu] = m.sched.currentPid[cpu]!;
+  l.ownerPid[cpu] = l.currentPid[cpu]!;
   return true;
 }
 
@@ -339,7 +349,19 @@ export function localtryTrylockIrqsave(l: LocalTryLock): number {
  * @kernel localtry_unlock (include/linux/local_lock.h)
  */
 export function localtryUnlock(l: LocalTryLock): void {
-  localUnlock(l);
+  if (l.rt) {
+    releaseRt(l, 'localtry_unlock');
+    return;
+  }
+  // The non-RT release of localUnlock with the machine arrays at hand.
+  const cpu = l.machine.currentCpu;
+  if (l.ownerPid[cpu] !== l.currentPid[cpu]) checkOwner(l, cpu, 'localtry_unlock');
+  l.lockdep.release(l.dep, cpu);
+  l.ownerPid[cpu] = -1;
+  l.acquired[cpu] = 0;
+  const pc = l.preemptCount[cpu]!;
+  if ((pc & PREEMPT_MASK) === 0) throw new MmBugError(`cpu: preempt_count underflow on CPU ${cpu}`);
+  l.preemptCount[cpu] = pc - PREEMPT_OFFSET;
 }
 
 /** @kernel localtry_unlock_irq (include/linux/local_lock.h) */

@@ -37,7 +37,7 @@
  * indexed by class id: acquisitions, contentions, failed trylocks.
  */
 
-import type { CostTable } from '../cost.js';
+import type { CostEvent, CostTable } from '../cost.js';
 import type { CostAccount } from '../cost-account.js';
 import { MmError } from '../errors.js';
 import type { Clock } from '../sched/clock.js';
@@ -213,6 +213,7 @@ export interface LockdepTask {
 export interface LockdepHost {
   readonly currentCpu: number;
   readonly costs: CostTable;
+  readonly config: { readonly preemptRt: boolean };
   readonly clock: Clock;
   readonly account: CostAccount;
   readonly cpus: { readonly preemptCount: Int32Array; readonly irqsOff: Uint8Array };
@@ -258,8 +259,11 @@ export class Lockdep {
   private readonly bwd: number[][];
   private readonly edges: Set<number>;
   private nrClasses: number;
-  private readonly acquireIndex: number;
-  private readonly acquireNs: number;
+  /** Per class: the cost event an acquisition charges (by lock kind) and its ns. */
+  private costIndex: Uint8Array;
+  private costNs: Float64Array;
+  private readonly bounceIndex: number;
+  private readonly bounceNs: number;
   // Direct references: the checker runs on every lock operation.
   private readonly tasks: readonly LockdepTask[];
   private readonly currentPid: Int32Array;
@@ -292,8 +296,10 @@ export class Lockdep {
     this.bwd = [];
     this.edges = new Set();
     this.nrClasses = 0;
-    this.acquireIndex = machine.account.eventIndexOf('lockAcquire');
-    this.acquireNs = machine.costs.lockAcquire;
+    this.costIndex = new Uint8Array(64);
+    this.costNs = new Float64Array(64);
+    this.bounceIndex = machine.account.eventIndexOf('cacheLineTransfer');
+    this.bounceNs = machine.costs.cacheLineTransfer;
     this.tasks = machine.sched.tasks;
     this.currentPid = machine.sched.currentPid;
     this.preemptCount = machine.cpus.preemptCount;
@@ -321,6 +327,19 @@ export class Lockdep {
     this.classByName.set(name, id);
     this.classNames.push(name);
     this.classKinds[id] = kind;
+    // The cost model's event per kind: spinning locks and PREEMPT_RT local
+    // locks (per-CPU spinlocks there) are `spinLock`, non-RT local locks
+    // `localLock`, sleeping locks and seqcount writers `lockAcquire`.
+    const ev: CostEvent =
+      kind === LOCK_KIND.spin ||
+      kind === LOCK_KIND.rawSpin ||
+      (kind === LOCK_KIND.local && this.machine.config.preemptRt)
+        ? 'spinLock'
+        : kind === LOCK_KIND.local
+          ? 'localLock'
+          : 'lockAcquire';
+    this.costIndex[id] = this.machine.account.eventIndexOf(ev);
+    this.costNs[id] = this.machine.costs[ev];
     this.waitNsMin[id] = Number.POSITIVE_INFINITY;
     this.holdNsMin[id] = Number.POSITIVE_INFINITY;
     this.fwd.push([]);
@@ -356,6 +375,10 @@ export class Lockdep {
       b.set(a);
       return b;
     };
+    const ci = new Uint8Array(n);
+    ci.set(this.costIndex);
+    this.costIndex = ci;
+    this.costNs = grow(this.costNs);
     this.waitNsMin = grow(this.waitNsMin);
     this.holdNsTotal = grow(this.holdNsTotal);
     this.holdNsMax = grow(this.holdNsMax);
@@ -409,14 +432,20 @@ export class Lockdep {
    * @kernel lock_acquire (kernel/locking/lockdep.c)
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
+    const id = lock.classId;
     if (lock.lastCpu !== cpu) {
-      if (lock.lastCpu >= 0) this.acqBounces[lock.classId]!++;
+      // The lock word was last written by another CPU: its cache line moves
+      // here (local locks are per CPU: one map stands for every CPU's instance).
+      if (lock.lastCpu >= 0) {
+        this.acqBounces[id]!++;
+        if (this.classKinds[id] !== LOCK_KIND.local) this.account.chargeAt(cpu, this.bounceIndex, this.bounceNs);
+      }
       lock.lastCpu = cpu;
     }
     if (!this.enabled) {
       // debug_locks off: statistics and cost only, no held-lock tracking.
-      this.acquisitions[lock.classId]!++;
-      this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+      this.acquisitions[id]!++;
+      this.account.chargeAt(cpu, this.costIndex[id]!, this.costNs[id]!);
       return;
     }
     const held = this.heldOn(cpu);
@@ -473,7 +502,7 @@ export class Lockdep {
     }
     this.usage[lock.classId] = merged;
     this.acquisitions[lock.classId]!++;
-    this.account.chargeAt(cpu, this.acquireIndex, this.acquireNs);
+    this.account.chargeAt(cpu, this.costIndex[id]!, this.costNs[id]!);
     this.push(held, lock, pc, flags, subclass, cpu);
   }
 

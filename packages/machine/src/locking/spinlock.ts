@@ -237,6 +237,25 @@ export function spinLockIrqsave(l: SpinLock): number {
 }
 
 /**
+ * Save and disable interrupts (not under PREEMPT_RT, where flags are 0) and
+ * try to take `l`; on failure the interrupt state is restored.
+ * @returns the saved flags, or {@link SPIN_WOULD_SLEEP} (-1) when the lock is busy.
+ * @kernel spin_trylock_irqsave (include/linux/spinlock.h)
+ */
+export function spinTrylockIrqsave(l: SpinLock): number {
+  if (l.sleeping) return spinTrylock(l) ? 0 : SPIN_WOULD_SLEEP;
+  const cpus = l.machine.cpus;
+  const flags = cpus.localIrqSave();
+  let ok = false;
+  try {
+    ok = spinTrylock(l);
+  } finally {
+    if (!ok) cpus.irqsOff[l.machine.currentCpu] = flags;
+  }
+  return ok ? flags : SPIN_WOULD_SLEEP;
+}
+
+/**
  * Release `l` and restore the interrupt state saved by spinLockIrqsave.
  * @kernel spin_unlock_irqrestore (include/linux/spinlock.h)
  */
