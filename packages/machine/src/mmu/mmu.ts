@@ -262,6 +262,14 @@ export class Mmu {
   readonly emptyPud: TlbArray;
   /** @internal */
   readonly invPageBytes: number;
+  /** @internal `pow2[k] = 2^k` for k in [0, 64): no `2 ** shift` on the miss path. */
+  readonly pow2: Float64Array;
+  /** @internal `invPow2[k] = 2^-k`, exact: a multiply instead of a division. */
+  readonly invPow2: Float64Array;
+  /** @internal The geometry has 2M entries (lookups skip the PMD-size array otherwise). */
+  readonly hasPmdTlb: boolean;
+  /** @internal The geometry has 1G entries (lookups skip the PUD-size array otherwise). */
+  readonly hasPudTlb: boolean;
 
   /** @internal Per CPU: the address space loaded (`cpu_tlbstate.loaded_mm`). */
   readonly loadedAs: AddressSpace[];
@@ -380,6 +388,14 @@ export class Mmu {
     this.tlbPmd = new Array<TlbArray>(this.nrCpus).fill(this.emptyPmd);
     this.tlbPud = new Array<TlbArray>(this.nrCpus).fill(this.emptyPud);
     this.invPageBytes = 2 ** -this.pageShift;
+    this.pow2 = new Float64Array(64);
+    this.invPow2 = new Float64Array(64);
+    for (let k = 0; k < 64; k++) {
+      this.pow2[k] = 2 ** k;
+      this.invPow2[k] = 2 ** -k;
+    }
+    this.hasPmdTlb = geo.entries2m > 0;
+    this.hasPudTlb = geo.entries1g > 0;
 
     this.asidBits = geo.asidBits;
     this.nrAsids = geo.asidBits === 0 ? 1 : 2 ** geo.asidBits;
@@ -556,14 +572,19 @@ export class Mmu {
    * walk that follows refills it).
    */
   private lookupTlb(cpu: number, asid: number, vaddr: number, kind: number): number {
+    // Arrays of a size class the geometry has no entries for are skipped:
+    // their lookup always misses.
     let t = this.tlbPte[cpu]!;
     let vpn = Math.floor(vaddr * t.invPageBytes);
     let i = t.lookup(vpn, asid);
     if (i < 0) {
-      t = this.tlbPmd[cpu]!;
-      vpn = Math.floor(vaddr * t.invPageBytes);
-      i = t.lookup(vpn, asid);
+      if (this.hasPmdTlb) {
+        t = this.tlbPmd[cpu]!;
+        vpn = Math.floor(vaddr * t.invPageBytes);
+        i = t.lookup(vpn, asid);
+      }
       if (i < 0) {
+        if (!this.hasPudTlb) return -1;
         t = this.tlbPud[cpu]!;
         vpn = Math.floor(vaddr * t.invPageBytes);
         i = t.lookup(vpn, asid);
@@ -648,7 +669,9 @@ export class Mmu {
       throw new MmuError('EINVAL', `walker: leaf shift ${s} for ${vaddr} is not in [PAGE_SHIFT, 52]`);
     }
     const p = out.pfn;
-    if (!(Number.isInteger(p) && p >= 0) || p % 2 ** (s - this.pageShift) !== 0) {
+    // Alignment by a power of two, without a float `%`: floor(p / 2^k) * 2^k === p.
+    const k = s - this.pageShift;
+    if (!(Number.isInteger(p) && p >= 0) || (k !== 0 && Math.floor(p * this.invPow2[k]!) * this.pow2[k]! !== p)) {
       throw new MmuError('EINVAL', `walker: pfn ${p} for ${vaddr} is not a leaf-aligned frame number`);
     }
     if ((out.flags & ~TLB_FLAGS_MASK) !== 0 || !Number.isInteger(out.flags)) {
@@ -665,8 +688,8 @@ export class Mmu {
    * splintered into a 2M entry), and return the PFN for `vaddr`.
    */
   private fillTlb(cpu: number, asid: number, vaddr: number, out: WalkResult): number {
-    const leafBytes = 2 ** out.shift;
-    const leafBase = Math.floor(vaddr / leafBytes) * leafBytes;
+    const leafBytes = this.pow2[out.shift]!;
+    const leafBase = Math.floor(vaddr * this.invPow2[out.shift]!) * leafBytes;
     const pfn = out.pfn + Math.floor((vaddr - leafBase) * this.invPageBytes);
     const geo = this.geometry;
     let t: TlbArray;
