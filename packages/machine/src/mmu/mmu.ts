@@ -266,6 +266,8 @@ export class Mmu {
   readonly pow2: Float64Array;
   /** @internal `invPow2[k] = 2^-k`, exact: a multiply instead of a division. */
   readonly invPow2: Float64Array;
+  /** @internal The geometry has 4K entries. */
+  readonly hasPteTlb: boolean;
   /** @internal The geometry has 2M entries (lookups skip the PMD-size array otherwise). */
   readonly hasPmdTlb: boolean;
   /** @internal The geometry has 1G entries (lookups skip the PUD-size array otherwise). */
@@ -394,6 +396,7 @@ export class Mmu {
       this.pow2[k] = 2 ** k;
       this.invPow2[k] = 2 ** -k;
     }
+    this.hasPteTlb = geo.entries4k > 0;
     this.hasPmdTlb = geo.entries2m > 0;
     this.hasPudTlb = geo.entries1g > 0;
 
@@ -688,30 +691,54 @@ export class Mmu {
    * splintered into a 2M entry), and return the PFN for `vaddr`.
    */
   private fillTlb(cpu: number, asid: number, vaddr: number, out: WalkResult): number {
-    const leafBytes = this.pow2[out.shift]!;
-    const leafBase = Math.floor(vaddr * this.invPow2[out.shift]!) * leafBytes;
-    const pfn = out.pfn + Math.floor((vaddr - leafBase) * this.invPageBytes);
-    const geo = this.geometry;
+    const shift = out.shift;
+    const invPageBytes = this.invPageBytes;
     let t: TlbArray;
-    if (out.shift >= this.pudShift && geo.entries1g > 0) {
-      t = this.tlbPud[cpu]!;
-      if (t === this.emptyPud)
-        t = this.tlbPud[cpu] = new TlbArray(geo.entries1g, geo.ways1g, this.pudShift, this.pageShift);
-    } else if (out.shift >= this.pmdShift && geo.entries2m > 0) {
-      t = this.tlbPmd[cpu]!;
-      if (t === this.emptyPmd)
-        t = this.tlbPmd[cpu] = new TlbArray(geo.entries2m, geo.ways2m, this.pmdShift, this.pageShift);
-    } else if (geo.entries4k > 0) {
+    if (shift === this.pageShift) {
+      // A base page (the common case): no leaf arithmetic.
+      const pfn = out.pfn;
+      if (!this.hasPteTlb) return pfn;
       t = this.tlbPte[cpu]!;
-      if (t === this.emptyPte)
-        t = this.tlbPte[cpu] = new TlbArray(geo.entries4k, geo.ways4k, this.pageShift, this.pageShift);
+      if (t === this.emptyPte) t = this.newTlbArray(cpu, 0);
+      t.fill(Math.floor(vaddr * invPageBytes), asid, pfn, out.flags, ALLOW_BY_FLAGS[out.flags]!);
+      return pfn;
+    }
+    const leafBytes = this.pow2[shift]!;
+    const leafBase = Math.floor(vaddr * this.invPow2[shift]!) * leafBytes;
+    const pfn = out.pfn + Math.floor((vaddr - leafBase) * invPageBytes);
+    if (shift >= this.pudShift && this.hasPudTlb) {
+      t = this.tlbPud[cpu]!;
+      if (t === this.emptyPud) t = this.newTlbArray(cpu, 2);
+    } else if (shift >= this.pmdShift && this.hasPmdTlb) {
+      t = this.tlbPmd[cpu]!;
+      if (t === this.emptyPmd) t = this.newTlbArray(cpu, 1);
+    } else if (this.hasPteTlb) {
+      t = this.tlbPte[cpu]!;
+      if (t === this.emptyPte) t = this.newTlbArray(cpu, 0);
     } else {
       return pfn;
     }
     const vpn = Math.floor(vaddr * t.invPageBytes);
-    const entryPfn = out.pfn + Math.floor((vpn * t.pageBytes - leafBase) * this.invPageBytes);
+    const entryPfn = out.pfn + Math.floor((vpn * t.pageBytes - leafBase) * invPageBytes);
     t.fill(vpn, asid, entryPfn, out.flags, ALLOW_BY_FLAGS[out.flags]!);
     return pfn;
+  }
+
+  /** Allocate `cpu`'s TLB array of size class `size` (0: base pages, 1: PMD, 2: PUD) at its first fill. */
+  private newTlbArray(cpu: number, size: number): TlbArray {
+    const geo = this.geometry;
+    let t: TlbArray;
+    if (size === 0) {
+      t = new TlbArray(geo.entries4k, geo.ways4k, this.pageShift, this.pageShift);
+      this.tlbPte[cpu] = t;
+    } else if (size === 1) {
+      t = new TlbArray(geo.entries2m, geo.ways2m, this.pmdShift, this.pageShift);
+      this.tlbPmd[cpu] = t;
+    } else {
+      t = new TlbArray(geo.entries1g, geo.ways1g, this.pudShift, this.pageShift);
+      this.tlbPud[cpu] = t;
+    }
+    return t;
   }
 
   /**
