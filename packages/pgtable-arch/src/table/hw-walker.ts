@@ -166,10 +166,16 @@ export class X86Walker implements HardwareWalker {
   /** Walks done. */
   nrWalks: number;
 
+  /** x86-64 4-level paging with 512-entry tables (the {@link walk4} fast path applies). */
+  private readonly four: boolean;
+
   constructor(pt: PageTables) {
     this.g = new WalkGeometry(pt);
     this.cache = new ChildCache(pt, this.g.levels);
     this.nrWalks = 0;
+    const g = this.g;
+    this.four =
+      g.steps === 4 && Array.from(g.mask).every((m) => m === 511) && Array.from(g.shift).join() === '39,30,21,12';
   }
 
   /** Host bytes of the walker's child-table cache. */
@@ -178,6 +184,76 @@ export class X86Walker implements HardwareWalker {
   }
 
   walk(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
+    if (this.four) {
+      const r = this.walk4(as, vaddr, kind, out);
+      if (r >= 0) return r;
+    }
+    return this.walkAny(as, vaddr, kind, out);
+  }
+
+  /**
+   * x86-64 4-level paging, the common case only: three present table
+   * entries whose child tables the cache knows, and a present PTE that
+   * allows the access. Anything else (-1) goes to {@link walkAny}, which
+   * walks again from the top (setting accessed bits twice is harmless).
+   */
+  private walk4(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
+    const g = this.g;
+    if (vaddr >= g.addrLimit) return -1;
+    const cache = this.cache;
+    let t = cache.rootTable;
+    if (cache.rootPool.pfn[t] !== as.root) return -1;
+    const chunksAt = g.chunks;
+    const slots = cache.slots;
+    const pools = cache.childPools;
+    let rw = 1;
+    let us = 1;
+    let nx = 0;
+    // PGD, PUD, PMD: 512 entries each (9 index bits), shifts 39, 30, 21.
+    for (let i = 0; i < 3; i++) {
+      const s = (t << 9) + ((vaddr * g.inv[i]!) & 511);
+      const c = chunksAt[i]![s >>> CHUNK_SLOTS_SHIFT]!;
+      const o = (s & CHUNK_SLOTS_MASK) << 1;
+      const lo = c[o]!;
+      const hi = c[o + 1]!;
+      if ((lo & 0xa1) !== 0x21) return -1; // not present, a leaf, or accessed bit clear
+      const child = slots[i]![s]!;
+      if (pools[i]!.pfn[child] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+      rw &= lo >>> 1;
+      us &= lo >>> 2;
+      nx |= hi >>> 31;
+      t = child;
+    }
+    const s = (t << 9) + ((vaddr * 0.000244140625) & 511);
+    const c = chunksAt[3]![s >>> CHUNK_SLOTS_SHIFT]!;
+    const o = (s & CHUNK_SLOTS_MASK) << 1;
+    let lo = c[o]!;
+    const hi = c[o + 1]!;
+    if ((lo & 1) === 0) return -1;
+    rw &= lo >>> 1;
+    us &= lo >>> 2;
+    nx |= hi >>> 31;
+    if ((kind & MMU_USER) !== 0 && (us & 1) === 0) return -1;
+    if ((kind & MMU_WRITE) !== 0 && (rw & 1) === 0) return -1;
+    if ((kind & MMU_EXEC) !== 0 && nx !== 0) return -1;
+    this.nrWalks++;
+    let nlo = lo | 0x20;
+    if ((kind & MMU_WRITE) !== 0) nlo |= 0x40;
+    if (nlo !== lo) c[o] = lo = nlo;
+    out.levels = 4;
+    out.pfn = (lo >>> 12) + (hi & 0xfffff) * 1048576;
+    out.shift = 12;
+    out.flags =
+      ((rw & 1) !== 0 ? TLB_WRITE : 0) |
+      ((us & 1) !== 0 ? TLB_USER : 0) |
+      (nx !== 0 ? TLB_NX : 0) |
+      ((lo & 0x40) !== 0 ? TLB_DIRTY : 0) |
+      ((lo & 0x100) !== 0 ? TLB_GLOBAL : 0);
+    return WALK_OK;
+  }
+
+  /** Any x86 configuration, any outcome. */
+  private walkAny(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
     const g = this.g;
     this.nrWalks++;
     if (vaddr >= g.addrLimit) return WALK_NOT_PRESENT;
