@@ -206,29 +206,46 @@ export class X86Walker implements HardwareWalker {
     const chunksAt = g.chunks;
     const slots = cache.slots;
     const pools = cache.childPools;
-    let rw = 1;
-    let us = 1;
-    let nx = 0;
-    // PGD, PUD, PMD: 512 entries each (9 index bits), shifts 39, 30, 21.
-    for (let i = 0; i < 3; i++) {
-      const s = (t << 9) + ((vaddr * g.inv[i]!) & 511);
-      const c = chunksAt[i]![s >>> CHUNK_SLOTS_SHIFT]!;
-      const o = (s & CHUNK_SLOTS_MASK) << 1;
-      const lo = c[o]!;
-      const hi = c[o + 1]!;
-      if ((lo & 0xa1) !== 0x21) return -1; // not present, a leaf, or accessed bit clear
-      const child = slots[i]![s]!;
-      if (pools[i]!.pfn[child] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
-      rw &= lo >>> 1;
-      us &= lo >>> 2;
-      nx |= hi >>> 31;
-      t = child;
-    }
-    const s = (t << 9) + ((vaddr * 0.000244140625) & 511);
-    const c = chunksAt[3]![s >>> CHUNK_SLOTS_SHIFT]!;
-    const o = (s & CHUNK_SLOTS_MASK) << 1;
+    // PGD, PUD, PMD (512 entries each, shifts 39, 30, 21), unrolled.
+    let s = (t << 9) + ((vaddr * 1.8189894035458565e-12) & 511);
+    let c = chunksAt[0]![s >>> CHUNK_SLOTS_SHIFT]!;
+    let o = (s & CHUNK_SLOTS_MASK) << 1;
     let lo = c[o]!;
-    const hi = c[o + 1]!;
+    let hi = c[o + 1]!;
+    // Present, accessed, not a leaf; and the cached child is the table the entry points to.
+    if ((lo & 0xa1) !== 0x21) return -1;
+    t = slots[0]![s]!;
+    if (pools[0]!.pfn[t] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+    let rw = lo >>> 1;
+    let us = lo >>> 2;
+    let nx = hi >>> 31;
+    s = (t << 9) + ((vaddr * 9.313225746154785e-10) & 511);
+    c = chunksAt[1]![s >>> CHUNK_SLOTS_SHIFT]!;
+    o = (s & CHUNK_SLOTS_MASK) << 1;
+    lo = c[o]!;
+    hi = c[o + 1]!;
+    if ((lo & 0xa1) !== 0x21) return -1;
+    t = slots[1]![s]!;
+    if (pools[1]!.pfn[t] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+    rw &= lo >>> 1;
+    us &= lo >>> 2;
+    nx |= hi >>> 31;
+    s = (t << 9) + ((vaddr * 4.76837158203125e-7) & 511);
+    c = chunksAt[2]![s >>> CHUNK_SLOTS_SHIFT]!;
+    o = (s & CHUNK_SLOTS_MASK) << 1;
+    lo = c[o]!;
+    hi = c[o + 1]!;
+    if ((lo & 0xa1) !== 0x21) return -1;
+    t = slots[2]![s]!;
+    if (pools[2]!.pfn[t] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+    rw &= lo >>> 1;
+    us &= lo >>> 2;
+    nx |= hi >>> 31;
+    s = (t << 9) + ((vaddr * 0.000244140625) & 511);
+    c = chunksAt[3]![s >>> CHUNK_SLOTS_SHIFT]!;
+    o = (s & CHUNK_SLOTS_MASK) << 1;
+    lo = c[o]!;
+    hi = c[o + 1]!;
     if ((lo & 1) === 0) return -1;
     rw &= lo >>> 1;
     us &= lo >>> 2;
