@@ -46,9 +46,10 @@ interface FolioReferencedArg {
   referenced: number;
   vmFlags: number;
   memcg: ((mm: RmapMm) => boolean) | null;
-  /** The folio's size and offset, read once per walk. */
+  /** The folio's size, offset and whether it is large, read once per walk. */
   nrPages: number;
   pgoff: number;
+  large: boolean;
 }
 
 /** @kernel folio_referenced_one (mm/rmap.c) */
@@ -90,7 +91,7 @@ function folioReferencedOne(
       pageVmaMappedWalkDone(pvmw);
       return false;
     }
-    if (pvmw.pte && folioTestLarge(rm, folio)) {
+    if (pvmw.pte && pra.large) {
       let end = Math.floor(address / pmdSize) * pmdSize + pmdSize;
       if (end > vma.vmEnd) end = vma.vmEnd;
       nr = folioPteBatch(rm, folio, mm, address, pvmw.entry, (end - address) / rm.pageSize, 0);
@@ -131,7 +132,15 @@ function invalidFolioReferencedVma(vma: RmapVma, pra: FolioReferencedArg): boole
 }
 
 // Reused by every call (folio_referenced does not nest): no allocation per walk.
-const referencedArg: FolioReferencedArg = { mapcount: 0, referenced: 0, vmFlags: 0, memcg: null, nrPages: 1, pgoff: 0 };
+const referencedArg: FolioReferencedArg = {
+  mapcount: 0,
+  referenced: 0,
+  vmFlags: 0,
+  memcg: null,
+  nrPages: 1,
+  pgoff: 0,
+  large: false,
+};
 const referencedRwc: RmapWalkControl<FolioReferencedArg> = {
   arg: referencedArg,
   tryLock: true,
@@ -166,6 +175,7 @@ export function folioReferenced(
   pra.memcg = memcg;
   pra.nrPages = folioNrPages(rm, folio);
   pra.pgoff = folioPgoff(rm, folio);
+  pra.large = folioTestLarge(rm, folio);
   if (out !== null) out.vmFlags = 0;
   if (pra.mapcount === 0) return 0;
   if (folioRawMapping(rm, folio) === 0) return 0;

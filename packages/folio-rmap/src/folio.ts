@@ -33,7 +33,10 @@
  */
 import {
   __GFP_COMP,
+  allocContigPages,
   BadPageError,
+  freeContigRange,
+  maxFolioOrder,
   PAGE_FLAGS_CHECK_AT_FREE,
   PG_active,
   PG_anon_exclusive,
@@ -153,8 +156,12 @@ export function pageAnonExclusive(rm: FolioRmap, page: number): boolean {
   const s = rm.sec(page);
   const i = page & rm.mask;
   const h = s.compoundHead[i] as number;
-  if (h >= 0 && s.pageType[h & rm.mask] === PGTY_hugetlb) {
-    return (((s.flags[h & rm.mask] as number) >>> PG_anon_exclusive) & 1) === 1;
+  if (h >= 0) {
+    // The head's own memmap section: a gigantic folio's tail may sit in another.
+    const hs = rm.sec(h);
+    if (hs.pageType[h & rm.mask] === PGTY_hugetlb) {
+      return (((hs.flags[h & rm.mask] as number) >>> PG_anon_exclusive) & 1) === 1;
+    }
   }
   return (((s.flags[i] as number) >>> PG_anon_exclusive) & 1) === 1;
 }
@@ -346,9 +353,14 @@ function checkFolioFree(rm: FolioRmap, folio: number): void {
   }
   if ((s.mapping[j] as number) !== -1) throw new BadPageError(folio + 1, 'nonzero entire_mapcount');
   if ((s.memcgData[j] as number) !== 0) throw new BadPageError(folio + 1, 'nonzero pincount');
-  const n = 1 << order;
-  for (let k = 0; k < n; k++) {
-    if ((s.mapcount[i + k] as number) !== -1) throw new BadPageError(folio + k, 'nonzero mapcount');
+  // Page by page through the memmap sections (a gigantic folio spans several).
+  const n = 2 ** order;
+  for (let p = folio; p < folio + n; ) {
+    const ps = rm.sec(p);
+    const end = Math.min(folio + n, p - (p & rm.mask) + rm.mask + 1);
+    for (; p < end; p++) {
+      if ((ps.mapcount[p & rm.mask] as number) !== -1) throw new BadPageError(p, 'nonzero mapcount');
+    }
   }
 }
 
@@ -381,7 +393,8 @@ function freeFolio(rm: FolioRmap, folio: number): void {
     if (mapping & FOLIO_MAPPING_ANON) modMthpStat(rm, order, MTHP_STAT.MTHP_STAT_NR_ANON, -1);
     s.mapping[i] = 0;
   }
-  rm.mem.freePages(folio, order);
+  if (order > rm.memmap.maxOrder) freeContigRange(rm.mem, folio, 2 ** order);
+  else rm.mem.freePages(folio, order);
 }
 
 // ---------------------------------------------------------------- allocation
@@ -434,10 +447,15 @@ export function folioAlloc(rm: FolioRmap, gfp: number, order: number, nid = -1):
  * @kernel alloc_hugetlb_folio / init_new_hugetlb_folio (mm/hugetlb.c)
  */
 export function folioAllocHugetlb(rm: FolioRmap, gfp: number, order: number, nid = -1): number {
-  if (!Number.isInteger(order) || order < 1 || order > rm.memmap.maxOrder) {
-    throw new FolioError('EINVAL', -1, `folio: hugetlb order ${order} outside 1..${rm.memmap.maxOrder}`);
+  const maxOrder = maxFolioOrder(rm.mem);
+  if (!Number.isInteger(order) || order < 1 || order > maxOrder) {
+    throw new FolioError('EINVAL', -1, `folio: hugetlb order ${order} outside 1..${maxOrder}`);
   }
-  const pfn = rm.mem.allocPages(gfp | __GFP_COMP, order, nid);
+  // Gigantic folios (beyond MAX_PAGE_ORDER, e.g. 1 GiB) come from the contiguous allocator.
+  const pfn =
+    order > rm.memmap.maxOrder
+      ? allocContigPages(rm.mem, 2 ** order, gfp | __GFP_COMP, nid)
+      : rm.mem.allocPages(gfp | __GFP_COMP, order, nid);
   if (pfn < 0) return pfn;
   prepCompoundHead(rm, pfn, order);
   rm.sec(pfn).pageType[pfn & rm.mask] = PGTY_hugetlb;

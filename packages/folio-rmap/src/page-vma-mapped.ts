@@ -20,6 +20,7 @@ import {
   type PgtableView,
   PMD_LEAF,
   PMD_NONE,
+  PMD_TABLE,
   PTE_DEVICE_EXCLUSIVE,
   PTE_DEVICE_PRIVATE,
   PTE_MIGRATION,
@@ -27,7 +28,7 @@ import {
   PTE_PRESENT,
   PtEntry,
 } from './pgtable-view.js';
-import { isVmHugetlbPage, type RmapVma } from './vma.js';
+import { isVmHugetlbPage, type RmapVma, VM_HUGETLB } from './vma.js';
 
 /** Always take the PTE lock; wait for a racing zap of a PMD. */
 export const PVMW_SYNC = 1 << 0;
@@ -212,6 +213,33 @@ export function pageVmaMappedWalk(rm: FolioRmap, pvmw: PageVmaMappedWalk): boole
   const vma = pvmw.vma;
   const mm = vma.vmMm;
   const e = pvmw.entry;
+  // The first step for a one-page folio mapped by PTEs (the common case of
+  // the rmap walks): one PMD read, one PTE read, the same decisions as the
+  // general loop below takes for a range of one page.
+  if (pvmw.nrPages === 1 && !pvmw.pmd && !pvmw.pte && (vma.vmFlags & VM_HUGETLB) === 0) {
+    if (v.pmdRead(mm, pvmw.address, e) === PMD_TABLE) {
+      pvmw.pmd = true;
+      pvmw.pte = true;
+      v.pteRead(mm, pvmw.address, e);
+      const kind = e.kind;
+      const migration = (pvmw.flags & PVMW_MIGRATION) !== 0;
+      if (
+        (pvmw.flags & PVMW_SYNC) === 0 &&
+        (kind === PTE_NONE ||
+          (kind === PTE_PRESENT
+            ? migration
+            : !migration && kind !== PTE_DEVICE_PRIVATE && kind !== PTE_DEVICE_EXCLUSIVE))
+      ) {
+        // Not interesting: the next PTE is already past the one-page range.
+        pvmw.address += rm.pageSize;
+        return notFound(pvmw);
+      }
+      lock(rm, pvmw, 0);
+      if (checkEntry(pvmw, e, 1)) return true;
+      pvmw.address += rm.pageSize;
+      return notFound(pvmw);
+    }
+  }
   const pageSize = rm.pageSize;
   const pmdSize = pageSize * rm.hpagePmdNr;
   // The only possible PMD mapping was handled on the last iteration.

@@ -34,7 +34,8 @@ export function folioPrecisePageMapcount(rm: FolioRmap, folio: number, page: num
   }
   const s = rm.sec(folio);
   const i = folio & rm.mask;
-  let mapcount = (s.mapcount[page & rm.mask] as number) + 1;
+  // The page's own memmap section (a gigantic folio spans several).
+  let mapcount = (rm.sec(page).mapcount[page & rm.mask] as number) + 1;
   if (page === folio && s.pageType[i] !== 0) mapcount = 0;
   if ((s.flags[i] as number) & (1 << PG_head)) mapcount += (s.mapping[i + 1] as number) + 1;
   return mapcount;

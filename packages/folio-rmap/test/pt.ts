@@ -44,16 +44,26 @@ class Slot {
   }
 }
 
+/** The page tables of one mm, with a one-entry lookup cache. */
+class MmTables {
+  /** PMD index -> slot. */
+  readonly slots = new Map<number, Slot>();
+  // A walk reads a PMD and then its PTEs, and an rmap walk visits many mms
+  // once each: one cached slot per mm serves both.
+  lastKey = -1;
+  lastSlot: Slot | null = null;
+}
+
 export class TestPageTables implements PgtableView {
   readonly ptrs: number;
   readonly pageSize: number;
   readonly pmdSize: number;
-  /** Per mm id: PMD index -> slot. */
-  private readonly mms: (Map<number, Slot> | undefined)[] = [];
-  // A one-entry lookup cache per mm: a walk reads a PMD and then its PTEs,
-  // and an rmap walk visits many mms once each.
-  private lastKey: number[] = [];
-  private lastSlot: (Slot | undefined)[] = [];
+  /** `1 / pageSize` and `1 / pmdSize` (powers of two: exact), and `ptrs - 1`. */
+  private readonly invPage: number;
+  private readonly invPmd: number;
+  private readonly idxMask: number;
+  /** Per mm id. */
+  private readonly mms: (MmTables | undefined)[] = [];
   private readonly machine: Machine | null;
   flushes = 0;
   flushedPages = 0;
@@ -62,33 +72,29 @@ export class TestPageTables implements PgtableView {
     this.pageSize = pageSize;
     this.ptrs = ptrs;
     this.pmdSize = pageSize * ptrs;
+    this.invPage = 1 / pageSize;
+    this.invPmd = 1 / this.pmdSize;
+    this.idxMask = ptrs - 1;
     this.machine = machine;
   }
 
-  private slots(mm: RmapMm): Map<number, Slot> {
-    let m = this.mms[mm.mmId];
-    if (m === undefined) {
-      m = new Map();
-      this.mms[mm.mmId] = m;
-    }
-    return m;
-  }
-
   private slot(mm: RmapMm, addr: number, create: boolean): Slot | undefined {
-    const k = Math.floor(addr / this.pmdSize);
-    const id = mm.mmId;
-    const cached = this.lastSlot[id];
-    if (cached !== undefined && this.lastKey[id] === k) return cached;
-    const m = this.slots(mm);
-    let s = m.get(k);
-    if (s === undefined && create) {
+    const k = Math.floor(addr * this.invPmd);
+    let t = this.mms[mm.mmId];
+    if (t === undefined) {
+      if (!create) return undefined;
+      t = new MmTables();
+      this.mms[mm.mmId] = t;
+    }
+    if (t.lastKey === k) return t.lastSlot as Slot;
+    let s = t.slots.get(k);
+    if (s === undefined) {
+      if (!create) return undefined;
       s = new Slot();
-      m.set(k, s);
+      t.slots.set(k, s);
     }
-    if (s !== undefined) {
-      this.lastKey[id] = k;
-      this.lastSlot[id] = s;
-    }
+    t.lastKey = k;
+    t.lastSlot = s;
     return s;
   }
 
@@ -103,7 +109,7 @@ export class TestPageTables implements PgtableView {
   }
 
   private idx(addr: number): number {
-    return Math.floor(addr / this.pageSize) % this.ptrs;
+    return Math.floor(addr * this.invPage) & this.idxMask;
   }
 
   /** Test setup: write a PTE. */
@@ -148,7 +154,6 @@ export class TestPageTables implements PgtableView {
   /** Drop all page tables of an mm (exit). */
   dropMm(mm: RmapMm): void {
     this.mms[mm.mmId] = undefined;
-    this.lastSlot[mm.mmId] = undefined;
   }
 
   // ------------------------------------------------------------ the view
@@ -174,9 +179,15 @@ export class TestPageTables implements PgtableView {
     const t = s.table;
     const i = this.idx(addr);
     const k = t.kind[i] as number;
+    const x = t.pfn[i] as number;
     out.kind = k;
-    out.pfn = k === 2 /* PTE_SWAP */ ? 0 : (t.pfn[i] as number);
-    out.val = k === 2 ? (t.pfn[i] as number) : 0;
+    if (k === 2 /* PTE_SWAP */) {
+      out.pfn = 0;
+      out.val = x;
+    } else {
+      out.pfn = x;
+      out.val = 0;
+    }
     out.bits = t.bits[i] as number;
   }
 
@@ -262,7 +273,7 @@ export class TestPageTables implements PgtableView {
     const out: [number, number, number, number, number][] = [];
     const m = this.mms[mm.mmId];
     if (m === undefined) return out;
-    for (const [k, s] of [...m.entries()].sort((a, b) => a[0] - b[0])) {
+    for (const [k, s] of [...m.slots.entries()].sort((a, b) => a[0] - b[0])) {
       const base = k * this.pmdSize;
       if (s.table === null) {
         if (s.leaf.kind !== PTE_NONE) out.push([base, s.leaf.kind, s.leaf.pfn, s.leaf.bits, 1]);

@@ -49,6 +49,8 @@ import {
   MM_ANONPAGES,
   MM_FILEPAGES,
   MM_SWAPENTS,
+  PTE_DEVICE_EXCLUSIVE,
+  PTE_DEVICE_PRIVATE,
   PTE_DIRTY,
   PTE_MIGRATION,
   PTE_MIGRATION_WRITE,
@@ -61,6 +63,7 @@ import {
   PTE_YOUNG,
   PVMW_MIGRATION,
   PVMW_PGTABLE_CROSSED,
+  PVMW_SYNC,
   pageAnonExclusive,
   pageMappedInVma,
   pageVmaMappedWalk,
@@ -213,6 +216,40 @@ describe('page_vma_mapped_walk', () => {
     }
     expect(addrs.length).toBe(16);
     expect(crossed.indexOf(true)).toBe(8);
+  });
+});
+
+describe('page_vma_mapped_walk of a one-page folio', () => {
+  it('finds exactly the entries its flags ask for, holding the PTE lock only then', () => {
+    const { rm, pt } = world(true, true);
+    const vma = anonVma(rm, newMm(rm), A, 64);
+    const f = alloc(rm, 0);
+    const kinds = [PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_MIGRATION, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE];
+    for (const flags of [0, PVMW_SYNC, PVMW_MIGRATION, PVMW_SYNC | PVMW_MIGRATION]) {
+      for (const kind of kinds) {
+        for (const pfn of [f, f + 1]) {
+          pt.setPte(vma.vmMm, A, kind, kind === PTE_NONE ? 0 : pfn, 0);
+          const w = folioVmaWalk(rm, f, vma, A, flags);
+          const wanted =
+            pfn === f &&
+            ((flags & PVMW_MIGRATION) !== 0
+              ? kind === PTE_MIGRATION
+              : kind === PTE_PRESENT || kind === PTE_DEVICE_PRIVATE || kind === PTE_DEVICE_EXCLUSIVE);
+          const found = pageVmaMappedWalk(rm, w);
+          expect([flags, kind, pfn - f, found]).toEqual([flags, kind, pfn - f, wanted]);
+          expect(w.ptl !== null).toBe(found);
+          if (found) {
+            expect([w.address, w.pte, w.entry.kind]).toEqual([A, true, kind]);
+            expect(pageVmaMappedWalk(rm, w)).toBe(false); // nothing more in a one-page range
+            expect(w.ptl).toBe(null);
+          }
+        }
+      }
+    }
+    pt.setPte(vma.vmMm, A, PTE_NONE, 0, 0);
+    // No page table at all.
+    expect(pageVmaMappedWalk(rm, folioVmaWalk(rm, f, vma, A + 2 ** 21, 0))).toBe(false);
+    folioPut(rm, f);
   });
 });
 

@@ -139,6 +139,7 @@ export {
   spinUnlockIrqrestore,
 } from './locking/spinlock.js';
 export { createMachine, Machine, type MachineState } from './machine.js';
+export { allocContigPages, allocContigRange, freeContigRange, maxFolioOrder } from './mm/contig-alloc.js';
 export { FailPageAlloc } from './mm/fail-page-alloc.js';
 export {
   __GFP_ACCOUNT,

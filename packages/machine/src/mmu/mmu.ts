@@ -262,6 +262,16 @@ export class Mmu {
   readonly emptyPud: TlbArray;
   /** @internal */
   readonly invPageBytes: number;
+  /** @internal `pow2[k] = 2^k` for k in [0, 64): no `2 ** shift` on the miss path. */
+  readonly pow2: Float64Array;
+  /** @internal `invPow2[k] = 2^-k`, exact: a multiply instead of a division. */
+  readonly invPow2: Float64Array;
+  /** @internal The geometry has 4K entries. */
+  readonly hasPteTlb: boolean;
+  /** @internal The geometry has 2M entries (lookups skip the PMD-size array otherwise). */
+  readonly hasPmdTlb: boolean;
+  /** @internal The geometry has 1G entries (lookups skip the PUD-size array otherwise). */
+  readonly hasPudTlb: boolean;
 
   /** @internal Per CPU: the address space loaded (`cpu_tlbstate.loaded_mm`). */
   readonly loadedAs: AddressSpace[];
@@ -380,6 +390,15 @@ export class Mmu {
     this.tlbPmd = new Array<TlbArray>(this.nrCpus).fill(this.emptyPmd);
     this.tlbPud = new Array<TlbArray>(this.nrCpus).fill(this.emptyPud);
     this.invPageBytes = 2 ** -this.pageShift;
+    this.pow2 = new Float64Array(64);
+    this.invPow2 = new Float64Array(64);
+    for (let k = 0; k < 64; k++) {
+      this.pow2[k] = 2 ** k;
+      this.invPow2[k] = 2 ** -k;
+    }
+    this.hasPteTlb = geo.entries4k > 0;
+    this.hasPmdTlb = geo.entries2m > 0;
+    this.hasPudTlb = geo.entries1g > 0;
 
     this.asidBits = geo.asidBits;
     this.nrAsids = geo.asidBits === 0 ? 1 : 2 ** geo.asidBits;
@@ -556,14 +575,19 @@ export class Mmu {
    * walk that follows refills it).
    */
   private lookupTlb(cpu: number, asid: number, vaddr: number, kind: number): number {
+    // Arrays of a size class the geometry has no entries for are skipped:
+    // their lookup always misses.
     let t = this.tlbPte[cpu]!;
     let vpn = Math.floor(vaddr * t.invPageBytes);
     let i = t.lookup(vpn, asid);
     if (i < 0) {
-      t = this.tlbPmd[cpu]!;
-      vpn = Math.floor(vaddr * t.invPageBytes);
-      i = t.lookup(vpn, asid);
+      if (this.hasPmdTlb) {
+        t = this.tlbPmd[cpu]!;
+        vpn = Math.floor(vaddr * t.invPageBytes);
+        i = t.lookup(vpn, asid);
+      }
       if (i < 0) {
+        if (!this.hasPudTlb) return -1;
         t = this.tlbPud[cpu]!;
         vpn = Math.floor(vaddr * t.invPageBytes);
         i = t.lookup(vpn, asid);
@@ -648,7 +672,9 @@ export class Mmu {
       throw new MmuError('EINVAL', `walker: leaf shift ${s} for ${vaddr} is not in [PAGE_SHIFT, 52]`);
     }
     const p = out.pfn;
-    if (!(Number.isInteger(p) && p >= 0) || p % 2 ** (s - this.pageShift) !== 0) {
+    // Alignment by a power of two, without a float `%`: floor(p / 2^k) * 2^k === p.
+    const k = s - this.pageShift;
+    if (!(Number.isInteger(p) && p >= 0) || (k !== 0 && Math.floor(p * this.invPow2[k]!) * this.pow2[k]! !== p)) {
       throw new MmuError('EINVAL', `walker: pfn ${p} for ${vaddr} is not a leaf-aligned frame number`);
     }
     if ((out.flags & ~TLB_FLAGS_MASK) !== 0 || !Number.isInteger(out.flags)) {
@@ -665,30 +691,54 @@ export class Mmu {
    * splintered into a 2M entry), and return the PFN for `vaddr`.
    */
   private fillTlb(cpu: number, asid: number, vaddr: number, out: WalkResult): number {
-    const leafBytes = 2 ** out.shift;
-    const leafBase = Math.floor(vaddr / leafBytes) * leafBytes;
-    const pfn = out.pfn + Math.floor((vaddr - leafBase) * this.invPageBytes);
-    const geo = this.geometry;
+    const shift = out.shift;
+    const invPageBytes = this.invPageBytes;
     let t: TlbArray;
-    if (out.shift >= this.pudShift && geo.entries1g > 0) {
-      t = this.tlbPud[cpu]!;
-      if (t === this.emptyPud)
-        t = this.tlbPud[cpu] = new TlbArray(geo.entries1g, geo.ways1g, this.pudShift, this.pageShift);
-    } else if (out.shift >= this.pmdShift && geo.entries2m > 0) {
-      t = this.tlbPmd[cpu]!;
-      if (t === this.emptyPmd)
-        t = this.tlbPmd[cpu] = new TlbArray(geo.entries2m, geo.ways2m, this.pmdShift, this.pageShift);
-    } else if (geo.entries4k > 0) {
+    if (shift === this.pageShift) {
+      // A base page (the common case): no leaf arithmetic.
+      const pfn = out.pfn;
+      if (!this.hasPteTlb) return pfn;
       t = this.tlbPte[cpu]!;
-      if (t === this.emptyPte)
-        t = this.tlbPte[cpu] = new TlbArray(geo.entries4k, geo.ways4k, this.pageShift, this.pageShift);
+      if (t === this.emptyPte) t = this.newTlbArray(cpu, 0);
+      t.fill(Math.floor(vaddr * invPageBytes), asid, pfn, out.flags, ALLOW_BY_FLAGS[out.flags]!);
+      return pfn;
+    }
+    const leafBytes = this.pow2[shift]!;
+    const leafBase = Math.floor(vaddr * this.invPow2[shift]!) * leafBytes;
+    const pfn = out.pfn + Math.floor((vaddr - leafBase) * invPageBytes);
+    if (shift >= this.pudShift && this.hasPudTlb) {
+      t = this.tlbPud[cpu]!;
+      if (t === this.emptyPud) t = this.newTlbArray(cpu, 2);
+    } else if (shift >= this.pmdShift && this.hasPmdTlb) {
+      t = this.tlbPmd[cpu]!;
+      if (t === this.emptyPmd) t = this.newTlbArray(cpu, 1);
+    } else if (this.hasPteTlb) {
+      t = this.tlbPte[cpu]!;
+      if (t === this.emptyPte) t = this.newTlbArray(cpu, 0);
     } else {
       return pfn;
     }
     const vpn = Math.floor(vaddr * t.invPageBytes);
-    const entryPfn = out.pfn + Math.floor((vpn * t.pageBytes - leafBase) * this.invPageBytes);
+    const entryPfn = out.pfn + Math.floor((vpn * t.pageBytes - leafBase) * invPageBytes);
     t.fill(vpn, asid, entryPfn, out.flags, ALLOW_BY_FLAGS[out.flags]!);
     return pfn;
+  }
+
+  /** Allocate `cpu`'s TLB array of size class `size` (0: base pages, 1: PMD, 2: PUD) at its first fill. */
+  private newTlbArray(cpu: number, size: number): TlbArray {
+    const geo = this.geometry;
+    let t: TlbArray;
+    if (size === 0) {
+      t = new TlbArray(geo.entries4k, geo.ways4k, this.pageShift, this.pageShift);
+      this.tlbPte[cpu] = t;
+    } else if (size === 1) {
+      t = new TlbArray(geo.entries2m, geo.ways2m, this.pmdShift, this.pageShift);
+      this.tlbPmd[cpu] = t;
+    } else {
+      t = new TlbArray(geo.entries1g, geo.ways1g, this.pudShift, this.pageShift);
+      this.tlbPud[cpu] = t;
+    }
+    return t;
   }
 
   /**

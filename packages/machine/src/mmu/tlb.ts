@@ -130,8 +130,8 @@ export class TlbArray {
     const end = base + this.ways;
     const tag = this.tag;
     const global = (flags & TLB_GLOBAL) !== 0;
+    const stamp = this.stamp;
     let victim = -1;
-    let invalid = -1;
     let lru = -1;
     let lruStamp = Number.POSITIVE_INFINITY;
     for (let i = base; i < end; i++) {
@@ -144,20 +144,18 @@ export class TlbArray {
           tag[i] = INVALID;
           this.nrValid--;
         }
-      } else if (t === INVALID) {
-        if (invalid < 0) invalid = i;
-      } else if (this.stamp[i]! < lruStamp) {
-        lruStamp = this.stamp[i]!;
+        continue;
+      }
+      // The first invalid way wins (stamp -1), else the least recently used one.
+      const s = t === INVALID ? -1 : stamp[i]!;
+      if (s < lruStamp) {
+        lruStamp = s;
         lru = i;
       }
     }
     if (victim < 0) {
-      if (invalid >= 0) {
-        victim = invalid;
-        this.nrValid++;
-      } else {
-        victim = lru;
-      }
+      victim = lru;
+      if (lruStamp === -1) this.nrValid++;
     }
     tag[victim] = vpn;
     this.asid[victim] = asid;

@@ -41,7 +41,7 @@ import {
   type WalkResult,
 } from '@mm/machine';
 import type { PageTables } from './page-tables.js';
-import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT } from './ptdesc.js';
+import { CHUNK_SLOTS_MASK, CHUNK_SLOTS_SHIFT, type TablePool } from './ptdesc.js';
 
 /** Walker geometry shared by the families: the unfolded levels from the top. */
 class WalkGeometry {
@@ -97,31 +97,195 @@ class WalkGeometry {
   }
 }
 
+/**
+ * The child-table cache of a walker: for each entry slot of an upper-level
+ * table, the index of the table that entry last led to. A hit replaces the
+ * memmap lookup (section, then the page's `private` word) by one typed-array
+ * load. It is never trusted blindly: a cached index counts only while the
+ * child pool records the very frame the entry points to (`pool.pfn[t] ===
+ * pfn`), and a live table page belongs to one table index at a time, so an
+ * entry that changed, or a table freed and its index or page reused, is a
+ * miss that goes back to the memmap. Nothing has to invalidate it.
+ */
+class ChildCache {
+  /** Per walk step above the last: cached child index per slot (length grows with the pool). */
+  readonly slots: Int32Array[];
+  /** Per walk step above the last: the pool of the child tables. */
+  readonly childPools: TablePool[];
+  /** Per walk step above the last: the pool of the tables read at that step. */
+  readonly pools: TablePool[];
+  /** The pool of the top-level tables. */
+  readonly rootPool: TablePool;
+  /** The table index of the root frame last walked from (validated like the slots). */
+  rootTable: number;
+
+  constructor(pt: PageTables, levels: Int32Array) {
+    this.slots = [];
+    this.childPools = [];
+    this.pools = [];
+    this.rootPool = pt.pools[levels[0]!]!;
+    this.rootTable = 0;
+    for (let i = 0; i + 1 < levels.length; i++) {
+      this.slots.push(new Int32Array(0));
+      this.pools.push(pt.pools[levels[i]!]!);
+      this.childPools.push(pt.pools[levels[i + 1]!]!);
+    }
+  }
+
+  /**
+   * The miss path: resolve `pfn` through the memmap and remember the answer
+   * for `slot` of step `i` (growing the step's array to the pool's capacity).
+   */
+  fill(g: WalkGeometry, i: number, slot: number, pfn: number): number {
+    const sec = g.sections[pfn >>> g.secShift];
+    if (sec === undefined) return -1;
+    const t = sec.private[pfn & g.secMask]! | 0;
+    let a = this.slots[i]!;
+    if (slot >= a.length) {
+      const pool = this.pools[i]!;
+      const n = new Int32Array(Math.max(slot + 1, pool.capacity << pool.ptrsShift));
+      n.set(a);
+      this.slots[i] = a = n;
+    }
+    a[slot] = t;
+    return t;
+  }
+
+  /** Host bytes of the cached slots. */
+  hostBytes(): number {
+    let b = 0;
+    for (const a of this.slots) b += a.byteLength;
+    return b;
+  }
+}
+
 /** The x86 walker (4- and 5-level, and 2-level 32-bit). */
 export class X86Walker implements HardwareWalker {
   private readonly g: WalkGeometry;
+  private readonly cache: ChildCache;
   /** Walks done. */
   nrWalks: number;
 
+  /** x86-64 4-level paging with 512-entry tables (the {@link walk4} fast path applies). */
+  private readonly four: boolean;
+
   constructor(pt: PageTables) {
     this.g = new WalkGeometry(pt);
+    this.cache = new ChildCache(pt, this.g.levels);
     this.nrWalks = 0;
+    const g = this.g;
+    this.four =
+      g.steps === 4 && Array.from(g.mask).every((m) => m === 511) && Array.from(g.shift).join() === '39,30,21,12';
+  }
+
+  /** Host bytes of the walker's child-table cache. */
+  hostBytes(): number {
+    return this.cache.hostBytes();
   }
 
   walk(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
+    if (this.four) {
+      const r = this.walk4(as, vaddr, kind, out);
+      if (r >= 0) return r;
+    }
+    return this.walkAny(as, vaddr, kind, out);
+  }
+
+  /**
+   * x86-64 4-level paging, the common case only: three present table
+   * entries whose child tables the cache knows, and a present PTE that
+   * allows the access. Anything else (-1) goes to {@link walkAny}, which
+   * walks again from the top (setting accessed bits twice is harmless).
+   */
+  private walk4(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
+    const g = this.g;
+    if (vaddr >= g.addrLimit) return -1;
+    const cache = this.cache;
+    let t = cache.rootTable;
+    if (cache.rootPool.pfn[t] !== as.root) return -1;
+    const chunksAt = g.chunks;
+    const slots = cache.slots;
+    const pools = cache.childPools;
+    // PGD, PUD, PMD (512 entries each, shifts 39, 30, 21), unrolled.
+    let s = (t << 9) + ((vaddr * 1.8189894035458565e-12) & 511);
+    let c = chunksAt[0]![s >>> CHUNK_SLOTS_SHIFT]!;
+    let o = (s & CHUNK_SLOTS_MASK) << 1;
+    let lo = c[o]!;
+    let hi = c[o + 1]!;
+    // Present, accessed, not a leaf; and the cached child is the table the entry points to.
+    if ((lo & 0xa1) !== 0x21) return -1;
+    t = slots[0]![s]!;
+    if (pools[0]!.pfn[t] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+    let rw = lo >>> 1;
+    let us = lo >>> 2;
+    let nx = hi >>> 31;
+    s = (t << 9) + ((vaddr * 9.313225746154785e-10) & 511);
+    c = chunksAt[1]![s >>> CHUNK_SLOTS_SHIFT]!;
+    o = (s & CHUNK_SLOTS_MASK) << 1;
+    lo = c[o]!;
+    hi = c[o + 1]!;
+    if ((lo & 0xa1) !== 0x21) return -1;
+    t = slots[1]![s]!;
+    if (pools[1]!.pfn[t] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+    rw &= lo >>> 1;
+    us &= lo >>> 2;
+    nx |= hi >>> 31;
+    s = (t << 9) + ((vaddr * 4.76837158203125e-7) & 511);
+    c = chunksAt[2]![s >>> CHUNK_SLOTS_SHIFT]!;
+    o = (s & CHUNK_SLOTS_MASK) << 1;
+    lo = c[o]!;
+    hi = c[o + 1]!;
+    if ((lo & 0xa1) !== 0x21) return -1;
+    t = slots[2]![s]!;
+    if (pools[2]!.pfn[t] !== (((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0)) return -1;
+    rw &= lo >>> 1;
+    us &= lo >>> 2;
+    nx |= hi >>> 31;
+    s = (t << 9) + ((vaddr * 0.000244140625) & 511);
+    c = chunksAt[3]![s >>> CHUNK_SLOTS_SHIFT]!;
+    o = (s & CHUNK_SLOTS_MASK) << 1;
+    lo = c[o]!;
+    hi = c[o + 1]!;
+    if ((lo & 1) === 0) return -1;
+    rw &= lo >>> 1;
+    us &= lo >>> 2;
+    nx |= hi >>> 31;
+    if ((kind & MMU_USER) !== 0 && (us & 1) === 0) return -1;
+    if ((kind & MMU_WRITE) !== 0 && (rw & 1) === 0) return -1;
+    if ((kind & MMU_EXEC) !== 0 && nx !== 0) return -1;
+    this.nrWalks++;
+    let nlo = lo | 0x20;
+    if ((kind & MMU_WRITE) !== 0) nlo |= 0x40;
+    if (nlo !== lo) c[o] = lo = nlo;
+    out.levels = 4;
+    out.pfn = (lo >>> 12) + (hi & 0xfffff) * 1048576;
+    out.shift = 12;
+    out.flags =
+      ((rw & 1) !== 0 ? TLB_WRITE : 0) |
+      ((us & 1) !== 0 ? TLB_USER : 0) |
+      (nx !== 0 ? TLB_NX : 0) |
+      ((lo & 0x40) !== 0 ? TLB_DIRTY : 0) |
+      ((lo & 0x100) !== 0 ? TLB_GLOBAL : 0);
+    return WALK_OK;
+  }
+
+  /** Any x86 configuration, any outcome. */
+  private walkAny(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
     const g = this.g;
     this.nrWalks++;
     if (vaddr >= g.addrLimit) return WALK_NOT_PRESENT;
     // Hoisted for the loop: V8 keeps them in registers.
-    const sections = g.sections;
-    const secShift = g.secShift;
-    const secMask = g.secMask;
     const steps = g.steps;
     const chunksAt = g.chunks;
     const inv = g.inv;
     const mask = g.mask;
     const ptrsShift = g.ptrsShift;
-    let t = g.table(as.root);
+    const cache = this.cache;
+    const cacheSlots = cache.slots;
+    const childPools = cache.childPools;
+    const root = as.root;
+    let t = cache.rootTable;
+    if (cache.rootPool.pfn[t] !== root) cache.rootTable = t = g.table(root);
     let rw = 1;
     let us = 1;
     let nx = 0;
@@ -147,9 +311,13 @@ export class X86Walker implements HardwareWalker {
       if (!leaf) {
         if ((lo & 0x20) === 0) c[o] = lo |= 0x20;
         const pfn = ((lo >>> 12) + (hi & 0xfffff) * 1048576) | 0;
-        const sec = sections[pfn >>> secShift];
-        if (sec === undefined) return WALK_NOT_PRESENT;
-        t = sec.private[pfn & secMask]! | 0;
+        const child = cacheSlots[i]![s]!;
+        if (childPools[i]!.pfn[child] === pfn) {
+          t = child;
+          continue;
+        }
+        t = cache.fill(g, i, s, pfn);
+        if (t < 0) return WALK_NOT_PRESENT;
         continue;
       }
       out.levels = i + 1;
@@ -199,6 +367,11 @@ export class Arm64Walker implements HardwareWalker {
     this.contPmdShift = this.pmdShift + Math.log2(pt.desc.contPmds);
     this.contPmdPages = pt.desc.contPmds * 2 ** (this.pmdShift - pt.pageShift);
     this.nrWalks = 0;
+  }
+
+  /** Host bytes of walker-side caches (none). */
+  hostBytes(): number {
+    return 0;
   }
 
   walk(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
@@ -286,6 +459,11 @@ export class RiscvWalker implements HardwareWalker {
     this.nrWalks = 0;
   }
 
+  /** Host bytes of walker-side caches (none). */
+  hostBytes(): number {
+    return 0;
+  }
+
   walk(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
     const g = this.g;
     this.nrWalks++;
@@ -347,6 +525,11 @@ export class GenericWalker implements HardwareWalker {
     this.nrWalks = 0;
   }
 
+  /** Host bytes of walker-side caches (none). */
+  hostBytes(): number {
+    return 0;
+  }
+
   walk(as: AddressSpace, vaddr: number, kind: number, out: WalkResult): number {
     const g = this.g;
     this.nrWalks++;
@@ -392,10 +575,12 @@ export class GenericWalker implements HardwareWalker {
   }
 }
 
-/** A walker with a walk counter. */
+/** A walker with a walk counter and the host bytes of its caches. */
 export type PgtableWalker = HardwareWalker & {
   /** Walks done. */
   nrWalks: number;
+  /** Host bytes held by the walker's caches (the child-table cache on x86). */
+  hostBytes(): number;
 };
 
 /** The walker for a context's architecture family. */

@@ -677,9 +677,9 @@ export class PageTables {
     };
   }
 
-  /** Host bytes held by page-table storage (entry chunks and ptdesc arrays). */
+  /** Host bytes held by page-table storage (entry chunks, ptdesc arrays, the walker's child-table cache). */
   hostBytes(): number {
-    let b = 0;
+    let b = this.walker.hostBytes();
     const seen = new Set<TablePool>();
     for (const p of this.pools) {
       if (p === null || seen.has(p)) continue;
