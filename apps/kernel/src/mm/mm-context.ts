@@ -20,6 +20,7 @@ import {
   percpuCounterSum,
 } from '@mm/machine';
 import type { MapleRcu } from '@mm/maple-tree';
+import type { PteVal } from '@mm/pgtable-arch';
 import { SlabMapleNodeAllocator } from '../maple-node-alloc.js';
 import type { MmCaches } from '../slab-caches.js';
 import { type AnonVmaOps, ChainAnonVmaOps } from './anon-vma.js';
@@ -115,6 +116,8 @@ export class MmContext implements InodeNumbers {
   /** The random stream of address-space layout randomisation. */
   readonly aslr: Prng;
   private nextIno: number;
+  /** `vm_get_page_prot()` as an architecture entry (set by the composed kernel; the VMA layer alone has none). */
+  pageProtOf: (vmFlags: number) => PteVal;
 
   constructor(machine: Machine, caches: MmCaches, opts: MmContextOptions = {}) {
     this.machine = machine;
@@ -156,6 +159,9 @@ export class MmContext implements InodeNumbers {
     this.failPrealloc = false;
     this.aslr = machine.prng.stream('mm-aslr');
     this.nextIno = 1000;
+    this.pageProtOf = () => {
+      throw new ConfigError('pageTableOps', 'no architecture page tables: use createKernel()');
+    };
   }
 
   /** @kernel get_next_ino (fs/inode.c) */

@@ -18,6 +18,7 @@
  */
 import { RwSemaphore } from '@mm/machine';
 import { MM_MT_FLAGS, type Mtree, mtreeInit } from '@mm/maple-tree';
+import type { MmPgtables, PteVal } from '@mm/pgtable-arch';
 import type { AnonVma, AnonVmaChain } from './anon-vma.js';
 import type { File } from './file.js';
 import type { MmContext } from './mm-context.js';
@@ -81,6 +82,8 @@ export interface MemPolicy {
  */
 export interface UserfaultfdCtx {
   readonly id: number;
+  /** UFFD_FEATURE_WP_UNPOPULATED: write-protect empty entries with uffd-wp markers. */
+  readonly wpUnpopulated?: boolean;
 }
 
 /** @kernel struct vm_area_struct (include/linux/mm_types.h) */
@@ -108,6 +111,8 @@ export class VmAreaStruct {
   anonName: AnonVmaName | null;
   /** The `vm_area_struct` slab object. */
   obj: number;
+  /** `shared.rb`: the node in the file's rmap i_mmap tree (-1 when not linked; the rmap owns it). */
+  sharedRb: number;
 
   /** @kernel vma_init (include/linux/mm.h) */
   constructor(mm: MmStruct, obj: number) {
@@ -128,8 +133,76 @@ export class VmAreaStruct {
     this.vmUserfaultfdCtx = null;
     this.anonName = null;
     this.obj = obj;
+    this.sharedRb = -1;
+  }
+
+  // The page-table layer's view of a VMA (`@mm/pgtable-arch`'s PgtableVma,
+  // CopyVma, ProtVma, MoveVma): read straight from the fields above.
+
+  /** `vm_start`, for the page-table layer. */
+  get start(): number {
+    return this.vmStart;
+  }
+  /** `vm_end`, for the page-table layer. */
+  get end(): number {
+    return this.vmEnd;
+  }
+  /** `vma_is_anonymous()`. */
+  get anonymous(): boolean {
+    return this.vmOps === null;
+  }
+  /** The mm's page tables (set by the composed kernel). */
+  get mm(): MmPgtablesRef {
+    return this.vmMm.pgt as MmPgtablesRef;
+  }
+  /** VM_SHARED. */
+  get shared(): boolean {
+    return (this.vmFlags & 0x8) !== 0;
+  }
+  /** VM_WRITE. */
+  get write(): boolean {
+    return (this.vmFlags & 0x2) !== 0;
+  }
+  /** VM_MAYWRITE. */
+  get mayWrite(): boolean {
+    return (this.vmFlags & 0x20) !== 0;
+  }
+  /** VM_EXEC. */
+  get exec(): boolean {
+    return (this.vmFlags & 0x4) !== 0;
+  }
+  /** VM_PFNMAP | VM_MIXEDMAP. */
+  get pfnmap(): boolean {
+    return (this.vmFlags & 0x10000400) !== 0;
+  }
+  /** VM_UFFD_WP. */
+  get uffdWp(): boolean {
+    return (this.vmFlags & 0x1000) !== 0;
+  }
+  /** `userfaultfd_wp_use_markers()`: uffd-wp registered with UFFD_FEATURE_WP_UNPOPULATED. */
+  get uffdWpUseMarkers(): boolean {
+    return (this.vmFlags & 0x1000) !== 0 && this.vmUserfaultfdCtx?.wpUnpopulated === true;
+  }
+  /** VM_COPY_ON_FORK: VM_PFNMAP, VM_MIXEDMAP, VM_UFFD_WP or VM_MAYBE_GUARD. */
+  get copyOnFork(): boolean {
+    return (this.vmFlags & (0x400 | 0x10000000 | 0x1000 | 0x800)) !== 0;
+  }
+  /** `vma->anon_vma` is set. */
+  get hasAnonVma(): boolean {
+    return this.anonVma !== null;
+  }
+  /** `vm_page_prot` as an entry of the architecture (computed from `vm_flags`). */
+  get pageProt(): PteVal {
+    return this.vmMm.ctx.pageProtOf(this.vmFlags);
+  }
+  /** The VMA itself, for page-table callbacks. */
+  get owner(): VmAreaStruct {
+    return this;
   }
 }
+
+/** The page tables of an mm (`@mm/pgtable-arch`'s `MmPgtables`). */
+export type MmPgtablesRef = MmPgtables;
 
 /** A resource limit (`struct rlimit`); `Infinity` is RLIM_INFINITY. */
 export interface Rlimit {
@@ -213,6 +286,18 @@ export class MmStruct {
   personality: number;
   /** The owning process id (for /proc). */
   pid: number;
+  /** `mm->mm_id` for the rmap's MM owner tracking (0 until the composed kernel assigns one). */
+  mmId: number;
+  /** `mm_users`. */
+  mmUsers: number;
+  /** `mm->flags` the rmap reads (MMF_HAS_PINNED, MMF_UNSTABLE). */
+  mmFlags: number;
+  /** `rss_stat`: MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES. */
+  readonly rssStat: Float64Array;
+  /** On `init_mm.mmlist` (swapoff). */
+  onMmlist: boolean;
+  /** The page tables (`mm->pgd`), null while the VMA layer runs alone. */
+  pgt: MmPgtablesRef | null;
 
   /** @kernel mm_init (kernel/fork.c) */
   constructor(ctx: MmContext, pid = 1) {
@@ -252,6 +337,12 @@ export class MmStruct {
     this.capSysRawio = false;
     this.personality = 0;
     this.pid = pid;
+    this.mmId = 0;
+    this.mmUsers = 1;
+    this.mmFlags = 0;
+    this.rssStat = new Float64Array(4);
+    this.onMmlist = false;
+    this.pgt = null;
   }
 }
 

@@ -1,0 +1,148 @@
+/**
+ * DOC: a page cache over the tmpfs-like files of `mm/file.ts`.
+ *
+ * Each inode's `address_space` gets a map from page index to the folio
+ * caching it (order-0 folios), and the file's contents are content tokens
+ * per page index (0 for a hole). A folio in the cache holds one reference
+ * (the cache's); its token is the file's data, so a shared mapping's store
+ * is the file's content at once, as with tmpfs. A private mapping's store
+ * copies the page (CoW) and leaves the file unchanged.
+ */
+
+import {
+  createAddressSpace,
+  type FolioRmap,
+  folioAlloc,
+  folioClearMapping,
+  folioMapped,
+  folioPut,
+  folioSetMapping,
+  type AddressSpace as RmapAddressSpace,
+} from '@mm/folio-rmap';
+import { GFP_HIGHUSER_MOVABLE } from '@mm/machine';
+import type { AddressSpace, Inode } from '../mm/file.js';
+
+/** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
+export class PageCacheMapping {
+  readonly inode: Inode;
+  /** The rmap's address_space (`folio->mapping`). */
+  readonly rmap: RmapAddressSpace;
+  /** index → folio (head PFN). */
+  readonly pages: Map<number, number>;
+  /** Contents of pages not in the cache: index → token (absent = 0, a hole). */
+  readonly contents: Map<number, number>;
+  /** Whether this is shmem (swap-backed, counted in Shmem). */
+  readonly shmem: boolean;
+
+  constructor(rm: FolioRmap, inode: Inode, shmem: boolean) {
+    this.inode = inode;
+    this.rmap = createAddressSpace(rm, `ino ${inode.iIno}`);
+    this.pages = new Map();
+    this.contents = new Map();
+    this.shmem = shmem;
+  }
+}
+
+/** The page caches of a kernel, keyed by `address_space`. */
+export class PageCache {
+  readonly rm: FolioRmap;
+  private readonly mappings: Map<AddressSpace, PageCacheMapping>;
+  /** Read (or stored) token of a page; the composed kernel owns the token store. */
+  private readonly tokenOf: (pfn: number) => number;
+  private readonly setToken: (pfn: number, token: number) => void;
+  /** Pages in all caches. */
+  nrPages: number;
+  /** Pages in shmem caches. */
+  nrShmem: number;
+
+  constructor(rm: FolioRmap, tokenOf: (pfn: number) => number, setToken: (pfn: number, token: number) => void) {
+    this.rm = rm;
+    this.mappings = new Map();
+    this.tokenOf = tokenOf;
+    this.setToken = setToken;
+    this.nrPages = 0;
+    this.nrShmem = 0;
+  }
+
+  /** The cache of `mapping`, created on first use. */
+  mappingOf(mapping: AddressSpace, shmem: boolean): PageCacheMapping {
+    let m = this.mappings.get(mapping);
+    if (m === undefined) {
+      m = new PageCacheMapping(this.rm, mapping.host, shmem);
+      this.mappings.set(mapping, m);
+    }
+    return m;
+  }
+
+  /** Every cache (for /proc and validation). */
+  all(): IterableIterator<PageCacheMapping> {
+    return this.mappings.values();
+  }
+
+  /** The cached folio of `index`, or -1. @kernel filemap_get_folio (mm/filemap.c) */
+  lookup(m: PageCacheMapping, index: number): number {
+    return m.pages.get(index) ?? -1;
+  }
+
+  /**
+   * The folio of `index`, read in (filled with the file's token) if absent.
+   * @returns the folio, or -ENOMEM.
+   * @kernel filemap_fault / shmem_get_folio (mm/filemap.c, mm/shmem.c)
+   */
+  getFolio(m: PageCacheMapping, index: number): number {
+    const f = m.pages.get(index);
+    if (f !== undefined) return f;
+    const folio = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, 0);
+    if (folio < 0) return folio;
+    folioSetMapping(this.rm, folio, m.rmap, index);
+    this.setToken(folio, m.contents.get(index) ?? 0);
+    m.contents.delete(index);
+    m.pages.set(index, folio);
+    this.nrPages++;
+    if (m.shmem) this.nrShmem++;
+    return folio;
+  }
+
+  /** The file's content at `index` (from the cache if cached). */
+  read(m: PageCacheMapping, index: number): number {
+    const f = m.pages.get(index);
+    return f !== undefined ? this.tokenOf(f) : (m.contents.get(index) ?? 0);
+  }
+
+  /** Write the file at `index` (the `write()` system call's effect on the cache). */
+  write(m: PageCacheMapping, index: number, token: number): void {
+    const f = m.pages.get(index);
+    if (f !== undefined) this.setToken(f, token);
+    else if (token === 0) m.contents.delete(index);
+    else m.contents.set(index, token);
+  }
+
+  /**
+   * Drop the unmapped cached pages of `m` (memory pressure, or the last
+   * reference to an unlinked shmem file): their tokens go back to the file.
+   * @returns pages dropped.
+   * @kernel invalidate_mapping_pages / shmem_evict_inode (mm/truncate.c, mm/shmem.c)
+   */
+  evict(m: PageCacheMapping, includeShmem: boolean): number {
+    if (m.shmem && !includeShmem) return 0;
+    let n = 0;
+    for (const [index, folio] of m.pages) {
+      if (folioMapped(this.rm, folio)) continue;
+      const t = this.tokenOf(folio);
+      if (t !== 0) m.contents.set(index, t);
+      m.pages.delete(index);
+      folioClearMapping(this.rm, folio);
+      folioPut(this.rm, folio);
+      this.nrPages--;
+      if (m.shmem) this.nrShmem--;
+      n++;
+    }
+    return n;
+  }
+
+  /** Forget a mapping whose pages are all dropped. */
+  forget(mapping: AddressSpace): void {
+    const m = this.mappings.get(mapping);
+    if (m !== undefined && m.pages.size === 0) this.mappings.delete(mapping);
+  }
+}
