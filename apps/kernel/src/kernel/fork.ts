@@ -15,16 +15,14 @@
 import {
   anonVmaFork,
   folioAddNewAnonRmap,
-  folioAlloc,
   folioDupFileRmapPtes,
-  folioPut,
   folioRefAdd,
   folioTryDupAnonRmapPmd,
   folioTryDupAnonRmapPtes,
   MM_ANONPAGES,
   RMAP_EXCLUSIVE,
 } from '@mm/folio-rmap';
-import { ENOMEM, GFP_HIGHUSER_MOVABLE } from '@mm/machine';
+import { ENOMEM } from '@mm/machine';
 import { mtreeDestroy } from '@mm/maple-tree';
 import {
   type CopyOps,
@@ -86,7 +84,7 @@ class ForkCopyOps implements CopyOps {
     return true;
   }
   preallocFolio(_src: CopyVma, _addr: number): number {
-    const f = folioAlloc(this.k.rm, GFP_HIGHUSER_MOVABLE, 0);
+    const f = this.k.allocFolio(0);
     return f < 0 ? -1 : f;
   }
   copyPresentPage(dst: CopyVma, _src: CopyVma, addr: number, srcPfn: number, newPfn: number): number {
@@ -98,7 +96,7 @@ class ForkCopyOps implements CopyOps {
     return 0;
   }
   putPrealloc(pfn: number): void {
-    folioPut(this.k.rm, pfn);
+    this.k.putFolio(pfn, 1);
   }
   swapDup(): number {
     return 0;

@@ -28,6 +28,7 @@ import {
   folioPut,
   folioPutRefs,
   folioRefAdd,
+  folioRefCount,
   folioRemoveRmapPte,
   folioTestAnon,
   MM_ANONPAGES,
@@ -112,6 +113,7 @@ import { PageCache, type PageCacheMapping } from './page-cache.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
 import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
 import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
+import { validateKernel } from './validate.js';
 
 /** A THP sysfs `enabled` value. */
 export type ThpEnabled = 'always' | 'madvise' | 'never';
@@ -205,7 +207,7 @@ export const KERNEL_VM_EVENTS = [
   'fault_around',
   'vma_lock_success',
   'vma_lock_retry',
-  'zap_vma_range',
+  'fork_pinned_copy',
 ] as const;
 
 /**
@@ -270,11 +272,8 @@ export class Kernel {
     this.pmdSize = this.hpageNr * this.pageSize;
     this.tokenChunks = [];
     this.tokenBytes = 0;
-    this.pageCache = new PageCache(
-      this.rm,
-      (pfn) => this.token(pfn),
-      (pfn, t) => this.setToken(pfn, t),
-    );
+    this.userFolios = new Set();
+    this.pageCache = new PageCache(this.rm, this);
     this.ptOps = new ArchPageTableOps(this);
     this.ctx = createMmContext(this.machine, this.caches, {
       pageTableOps: this.ptOps,
@@ -446,6 +445,48 @@ export class Kernel {
       if (r !== 0) return -EFAULT;
     }
     return this.handleMmFault(vma, page, FAULT_FLAG_UNSHARE) === 0 ? 0 : -EFAULT;
+  }
+
+  /** Live folios of user memory (anonymous and page cache), for leak checks. */
+  readonly userFolios: Set<number>;
+
+  /**
+   * Allocate a user folio of `order` (GFP_HIGHUSER_MOVABLE).
+   * @returns the head PFN or a negative errno.
+   */
+  allocFolio(order: number): number {
+    const f = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, order);
+    if (f >= 0) this.userFolios.add(f);
+    return f;
+  }
+
+  /** Drop `refs` references of a user folio (freeing it on the last). @kernel folio_put_refs */
+  putFolio(folio: number, refs: number): void {
+    if (folioRefCount(this.rm, folio) === refs) this.userFolios.delete(folio);
+    folioPutRefs(this.rm, folio, refs);
+  }
+
+  /**
+   * Check every package's invariants and the cross-checks between them
+   * (see validate.ts); throws MmBugError naming the first problem.
+   */
+  validate(): void {
+    validateKernel(this);
+  }
+
+  /**
+   * Drop the page cache of unlinked shmem files nobody maps or holds any
+   * more (the `/dev/zero (deleted)` files of shared anonymous mappings).
+   * @kernel shmem_evict_inode (mm/shmem.c)
+   */
+  releaseDeadFiles(): void {
+    for (const m of [...this.pageCache.all()]) {
+      const f = m.file;
+      if (f === null || f.fCount > 0 || !f.path.endsWith('(deleted)')) continue;
+      this.pageCache.evict(m, true);
+      m.contents.clear();
+      this.pageCache.forget(f.fMapping);
+    }
   }
 
   /** Count a vmstat event. */
@@ -737,14 +778,14 @@ export class Kernel {
     if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
     const pgt = vma.vmMm.pgt as MmPgtables;
     const haddr = addr - (addr % this.pmdSize);
-    const folio = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, Math.log2(this.hpageNr));
+    const folio = this.allocFolio(Math.log2(this.hpageNr));
     if (folio < 0) {
       this.vmEvent('thp_fault_fallback');
       return -1;
     }
     const table = pteAllocOne(pgt);
     if (table < 0) {
-      folioPut(this.rm, folio);
+      this.putFolio(folio, 1);
       this.vmEvent('thp_fault_fallback');
       return -1;
     }
@@ -829,7 +870,7 @@ export class Kernel {
     let order = this.anonOrder(vma, addr, pmdp);
     let folio = -1;
     for (; order >= 0; order = order > 2 ? order - 1 : order - 2 < 0 ? -1 : 0) {
-      folio = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, order);
+      folio = this.allocFolio(order);
       if (folio >= 0) break;
       if (order === 0) break;
     }
@@ -867,7 +908,7 @@ export class Kernel {
     const start = vma.vmStart;
     void start;
     for (let i = 0; i < nr; i++) folioRemoveRmapPte(this.rm, folio, folio + i, rmapVma(vma));
-    folioPutRefs(this.rm, folio, nr);
+    this.putFolio(folio, nr);
   }
 
   private clearTokens(folio: number, nr: number): void {
@@ -881,7 +922,7 @@ export class Kernel {
   /** The page cache of a file VMA. */
   cacheOf(vma: VmAreaStruct): PageCacheMapping {
     const f = vma.vmFile as File;
-    return this.pageCache.mappingOf(f.fMapping, true);
+    return this.pageCache.mappingOf(f.fMapping, true, f);
   }
 
   /** @kernel do_fault (mm/memory.c): read, CoW or shared fault */
@@ -960,7 +1001,7 @@ export class Kernel {
     if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
     const src = this.pageCache.getFolio(m, pgoff);
     if (src < 0) return VM_FAULT_OOM;
-    const folio = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, 0);
+    const folio = this.allocFolio(0);
     if (folio < 0) return VM_FAULT_OOM;
     this.setToken(folio, this.token(src));
     return this.installNewAnon(vma, addr, pmdp, folio);
@@ -972,7 +1013,7 @@ export class Kernel {
     const ptep = pteOffsetMapLock(pgt, pmdp, addr);
     if (ptep < 0 || !c.pteNone(ptepGet(pgt, ptep, tmpPte))) {
       if (ptep >= 0) pteUnmapUnlock(pgt, ptep);
-      folioPut(this.rm, folio);
+      this.putFolio(folio, 1);
       return 0;
     }
     folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), addr, RMAP_EXCLUSIVE);
@@ -1055,19 +1096,19 @@ export class Kernel {
     if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
     const pgt = vma.vmMm.pgt as MmPgtables;
     const c = this.pt.codec;
-    const folio = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, 0);
+    const folio = this.allocFolio(0);
     if (folio < 0) return VM_FAULT_OOM;
     this.setToken(folio, oldFolio < 0 ? 0 : this.token(oldPfn));
     const pmdp = this.pt.lookup(pgt, PMD_LEVEL, addr);
     const ptep = pmdp < 0 ? -1 : pteOffsetMapLock(pgt, pmdp, addr);
     if (ptep < 0) {
-      folioPut(this.rm, folio);
+      this.putFolio(folio, 1);
       return 0;
     }
     const cur = ptepGet(pgt, ptep, tmpPte);
     if (!c.ptePresent(cur) || c.ptePfn(cur) !== oldPfn || c.pteWrite(cur)) {
       pteUnmapUnlock(pgt, ptep);
-      folioPut(this.rm, folio);
+      this.putFolio(folio, 1);
       return 0;
     }
     const mm = vma.vmMm;
@@ -1087,7 +1128,7 @@ export class Kernel {
     setPteAt(pgt, addr, ptep, tmpPte2);
     if (oldFolio >= 0) folioRemoveRmapPte(this.rm, oldFolio, oldPfn, rmapVma(vma));
     pteUnmapUnlock(pgt, ptep);
-    if (oldFolio >= 0) folioPutRefs(this.rm, oldFolio, 1);
+    if (oldFolio >= 0) this.putFolio(oldFolio, 1);
     this.vmEvent('cow_fault');
     return 0;
   }

@@ -12,15 +12,12 @@
 import {
   createAddressSpace,
   type FolioRmap,
-  folioAlloc,
   folioClearMapping,
   folioMapped,
-  folioPut,
   folioSetMapping,
   type AddressSpace as RmapAddressSpace,
 } from '@mm/folio-rmap';
-import { GFP_HIGHUSER_MOVABLE } from '@mm/machine';
-import type { AddressSpace, Inode } from '../mm/file.js';
+import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
 export class PageCacheMapping {
@@ -33,9 +30,12 @@ export class PageCacheMapping {
   readonly contents: Map<number, number>;
   /** Whether this is shmem (swap-backed, counted in Shmem). */
   readonly shmem: boolean;
+  /** The file first mapped (its reference count tells when an unlinked file is gone). */
+  readonly file: File | null;
 
-  constructor(rm: FolioRmap, inode: Inode, shmem: boolean) {
+  constructor(rm: FolioRmap, inode: Inode, shmem: boolean, file: File | null = null) {
     this.inode = inode;
+    this.file = file;
     this.rmap = createAddressSpace(rm, `ino ${inode.iIno}`);
     this.pages = new Map();
     this.contents = new Map();
@@ -43,32 +43,38 @@ export class PageCacheMapping {
   }
 }
 
+/** What the page cache needs of the kernel: folios and their tokens. */
+export interface PageCacheHost {
+  allocFolio(order: number): number;
+  putFolio(folio: number, refs: number): void;
+  token(pfn: number): number;
+  setToken(pfn: number, token: number): void;
+}
+
 /** The page caches of a kernel, keyed by `address_space`. */
 export class PageCache {
   readonly rm: FolioRmap;
   private readonly mappings: Map<AddressSpace, PageCacheMapping>;
-  /** Read (or stored) token of a page; the composed kernel owns the token store. */
-  private readonly tokenOf: (pfn: number) => number;
-  private readonly setToken: (pfn: number, token: number) => void;
+  /** The kernel: folio allocation and the token store. */
+  private readonly host: PageCacheHost;
   /** Pages in all caches. */
   nrPages: number;
   /** Pages in shmem caches. */
   nrShmem: number;
 
-  constructor(rm: FolioRmap, tokenOf: (pfn: number) => number, setToken: (pfn: number, token: number) => void) {
+  constructor(rm: FolioRmap, host: PageCacheHost) {
     this.rm = rm;
     this.mappings = new Map();
-    this.tokenOf = tokenOf;
-    this.setToken = setToken;
+    this.host = host;
     this.nrPages = 0;
     this.nrShmem = 0;
   }
 
   /** The cache of `mapping`, created on first use. */
-  mappingOf(mapping: AddressSpace, shmem: boolean): PageCacheMapping {
+  mappingOf(mapping: AddressSpace, shmem: boolean, file: File | null = null): PageCacheMapping {
     let m = this.mappings.get(mapping);
     if (m === undefined) {
-      m = new PageCacheMapping(this.rm, mapping.host, shmem);
+      m = new PageCacheMapping(this.rm, mapping.host, shmem, file);
       this.mappings.set(mapping, m);
     }
     return m;
@@ -92,10 +98,10 @@ export class PageCache {
   getFolio(m: PageCacheMapping, index: number): number {
     const f = m.pages.get(index);
     if (f !== undefined) return f;
-    const folio = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, 0);
+    const folio = this.host.allocFolio(0);
     if (folio < 0) return folio;
     folioSetMapping(this.rm, folio, m.rmap, index);
-    this.setToken(folio, m.contents.get(index) ?? 0);
+    this.host.setToken(folio, m.contents.get(index) ?? 0);
     m.contents.delete(index);
     m.pages.set(index, folio);
     this.nrPages++;
@@ -106,13 +112,13 @@ export class PageCache {
   /** The file's content at `index` (from the cache if cached). */
   read(m: PageCacheMapping, index: number): number {
     const f = m.pages.get(index);
-    return f !== undefined ? this.tokenOf(f) : (m.contents.get(index) ?? 0);
+    return f !== undefined ? this.host.token(f) : (m.contents.get(index) ?? 0);
   }
 
   /** Write the file at `index` (the `write()` system call's effect on the cache). */
   write(m: PageCacheMapping, index: number, token: number): void {
     const f = m.pages.get(index);
-    if (f !== undefined) this.setToken(f, token);
+    if (f !== undefined) this.host.setToken(f, token);
     else if (token === 0) m.contents.delete(index);
     else m.contents.set(index, token);
   }
@@ -128,11 +134,11 @@ export class PageCache {
     let n = 0;
     for (const [index, folio] of m.pages) {
       if (folioMapped(this.rm, folio)) continue;
-      const t = this.tokenOf(folio);
+      const t = this.host.token(folio);
       if (t !== 0) m.contents.set(index, t);
       m.pages.delete(index);
       folioClearMapping(this.rm, folio);
-      folioPut(this.rm, folio);
+      this.host.putFolio(folio, 1);
       this.nrPages--;
       if (m.shmem) this.nrShmem--;
       n++;

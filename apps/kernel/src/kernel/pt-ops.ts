@@ -14,7 +14,6 @@ import {
   folioAddAnonRmapPtes,
   folioAddFileRmapPtes,
   folioNrPages,
-  folioPutRefs,
   folioRemoveRmapPmd,
   folioRemoveRmapPtes,
   folioTestAnon,
@@ -136,7 +135,7 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
     const head = pageFolio(this.rm, pfn);
     v.vmMm.rssStat[MM_ANONPAGES]!--;
     folioRemoveRmapPtes(this.rm, head, pfn, 1, rmapVma(v));
-    folioPutRefs(this.rm, head, 1);
+    this.k.putFolio(head, 1);
   }
 
   zapHugePmd(vma: PgtableVma, _addr: number, head: number): void {
@@ -146,7 +145,7 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
   }
 
   freePages(pfn: number, nr: number): void {
-    folioPutRefs(this.rm, pageFolio(this.rm, pfn), nr);
+    this.k.putFolio(pageFolio(this.rm, pfn), nr);
   }
 
   removeRmap(pfn: number, nr: number, vma: unknown): void {
@@ -188,7 +187,6 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
   zapVmaRange(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, zapFlags: number): void {
     if (start >= end) return;
     this.splitEdges(vma, start, end);
-    this.k.vmEvent('zap_vma_range', 0);
     unmapPageRange(
       (tlb as KernelGather).tlb,
       vma,

@@ -158,7 +158,9 @@ export class Task {
   }
   /** @kernel sys_munmap (mm/mmap.c) */
   munmap(addr: number, len: number): number {
-    return vmMunmap(this.live(), addr, len);
+    const r = vmMunmap(this.live(), addr, len);
+    this.kernel.releaseDeadFiles();
+    return r;
   }
   /** @kernel sys_mprotect (mm/mprotect.c) */
   mprotect(addr: number, len: number, prot: number): number {
@@ -214,6 +216,7 @@ export class Task {
   exit(code = 0): void {
     this.live();
     this.kernel.exitTask(this, code);
+    this.kernel.releaseDeadFiles();
   }
 
   /**
