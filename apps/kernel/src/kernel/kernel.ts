@@ -25,7 +25,6 @@ import {
   folioAlloc,
   folioGet,
   folioNrPages,
-  folioPut,
   folioPutRefs,
   folioRefAdd,
   folioRefCount,
