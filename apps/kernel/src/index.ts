@@ -36,6 +36,30 @@ export {
   VM_FAULT_UFFD_WP,
 } from './kernel/kernel.js';
 export { PageCache, PageCacheMapping } from './kernel/page-cache.js';
+export {
+  KPF,
+  PM_FILE,
+  PM_GUARD_REGION,
+  PM_MMAP_EXCLUSIVE,
+  PM_PRESENT,
+  PM_SOFT_DIRTY,
+  PM_SWAP,
+  PM_UFFD_WP,
+  procKpagecount,
+  procKpageflags,
+  procMeminfo,
+  procPidPagemap,
+  procPidSmaps,
+  procPidSmapsRollup,
+  procPidStatus,
+  procPidStatusMem,
+  procVmstat,
+  SmapsStats,
+  smapGatherStats,
+  thpSysfsRead,
+  thpSysfsWrite,
+  vmFlagsLine,
+} from './kernel/procfs.js';
 export { ArchPageTableOps, KernelGather, mmCounter } from './kernel/pt-ops.js';
 export { RmapAnonVmaOps, rmapVma } from './kernel/rmap-anon-vma.js';
 export {
@@ -49,6 +73,7 @@ export {
   type TaskState,
   TaskTable,
 } from './kernel/task.js';
+export { validateKernel } from './kernel/validate.js';
 export { SlabMapleNodeAllocator } from './maple-node-alloc.js';
 export {
   type AnonVma,
