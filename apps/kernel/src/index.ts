@@ -11,6 +11,7 @@
  */
 
 export { type DemoOptions, type DemoSection, formatSections, runDemo } from './demo.js';
+export { makeDeviceExclusive, pinUserPage, uffdRegisterWp, uffdWriteprotect, unpinUserPage } from './kernel/extras.js';
 export { dupMmap, exitMmap } from './kernel/fork.js';
 export {
   createKernel,

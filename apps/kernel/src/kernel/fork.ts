@@ -20,6 +20,7 @@ import {
   folioTryDupAnonRmapPmd,
   folioTryDupAnonRmapPtes,
   MM_ANONPAGES,
+  pageAnonExclusive,
   RMAP_EXCLUSIVE,
 } from '@mm/folio-rmap';
 import { ENOMEM } from '@mm/machine';
@@ -107,9 +108,9 @@ class ForkCopyOps implements CopyOps {
   dupPfnEntry(): void {
     /* no migration or device-private entries in this model */
   }
-  restoreExclusive(): -1 | 0 | 1 {
-    // device-exclusive entries are restored to present PTEs before the copy (see Kernel.makeDeviceExclusive)
-    return 0;
+  restoreExclusive(src: CopyVma, _addr: number, pfn: number): -1 | 0 | 1 {
+    // the restored entry may be writable when the page is exclusive and the VMA writable
+    return (src.owner as VmAreaStruct).write && pageAnonExclusive(this.k.rm, pfn) ? 1 : 0;
   }
 }
 

@@ -89,7 +89,7 @@ import {
   splitHugePmdLocked,
 } from '@mm/pgtable-arch';
 import { type KmemCache, kmemCacheCreate, SLAB_ACCOUNT, SLAB_HWCACHE_ALIGN } from '@mm/slab-sheaves';
-import type { File, Inode } from '../mm/file.js';
+import { createTmpfsFile, type File, type Inode } from '../mm/file.js';
 import { createMmContext, type MmContext } from '../mm/mm-context.js';
 import { MmStruct, type VmAreaStruct } from '../mm/mm-types.js';
 import { expandDownwards } from '../mm/mmap.js';
@@ -486,6 +486,52 @@ export class Kernel {
       m.contents.clear();
       this.pageCache.forget(f.fMapping);
     }
+  }
+
+  /**
+   * A new tmpfs file of `sizeBytes` (contents: holes, reading 0).
+   * The caller holds the opener's reference (drop it with `fput` when done).
+   */
+  createFile(path: string, sizeBytes: number): File {
+    return createTmpfsFile(this.ctx, path, sizeBytes);
+  }
+
+  /** `pwrite()` of one page: the file's page `index` holds `token`. */
+  writeFile(file: File, index: number, token: number): void {
+    this.pageCache.write(this.pageCache.mappingOf(file.fMapping, true, file), index, token);
+  }
+
+  /** `pread()` of one page: the token of the file's page `index`. */
+  readFile(file: File, index: number): number {
+    return this.pageCache.read(this.pageCache.mappingOf(file.fMapping, true, file), index);
+  }
+
+  /**
+   * Put a swap entry (`type`, `offset`) in the empty PTE of `addr`, as
+   * swap-out will (a test hook until swap lands): a fault on it returns
+   * the typed `NEEDS_SWAP` result, and a zap drops it.
+   * @returns 0, -EFAULT (no VMA) or -EEXIST (the entry is not empty).
+   */
+  installSwapEntry(mm: MmStruct, addr: number, type: number, offset: number): number {
+    const vma = findVma(mm, addr);
+    if (vma === null || vma.vmStart > addr) return -EFAULT;
+    const pgt = mm.pgt as MmPgtables;
+    const pmdp = pmdAllocWalk(pgt, addr);
+    if (pmdp < 0 || pteAlloc(pgt, pmdp) < 0) return -ENOMEM_;
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) return -EEXIST_;
+    if (!this.pt.codec.pteNone(ptepGet(pgt, ptep, tmpPte))) {
+      pteUnmapUnlock(pgt, ptep);
+      return -EEXIST_;
+    }
+    const e = new SwpEntry();
+    e.type = type;
+    e.offset = offset;
+    this.pt.swap.swpEntryToPte(e, tmpPte2);
+    setPteAt(pgt, addr, ptep, tmpPte2);
+    pteUnmapUnlock(pgt, ptep);
+    mm.rssStat[MM_SWAPENTS]!++;
+    return 0;
   }
 
   /** Count a vmstat event. */
@@ -1293,6 +1339,7 @@ export class Kernel {
 /** The -errno a swap seam returns until swap exists (-EAGAIN, named for readers). */
 export const EAGAIN_NEEDS_SWAP = 11;
 const ENOMEM_ = 12;
+const EEXIST_ = 17;
 
 const mmObj = new WeakMap<MmStruct, number>();
 const tmpPte = new PteVal();
@@ -1301,7 +1348,6 @@ const tmpPte3 = new PteVal();
 const tmpPmd = new PteVal();
 const tmpPmd2 = new PteVal();
 const tmpView = new PteView();
-void SwpEntry;
 void MMU_EXEC;
 void MMU_USER;
 void MMU_WRITE;

@@ -25,6 +25,7 @@ import { type ExecLayout, setupExecLayout } from '../mm/mmap-layout.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { sysMremap } from '../mm/mremap.js';
 import { vmMunmap } from '../mm/vma-munmap.js';
+import { makeDeviceExclusive, pinUserPage, uffdRegisterWp, uffdWriteprotect, unpinUserPage } from './extras.js';
 import { dupMmap, exitMmap } from './fork.js';
 import type { Kernel, MemFault } from './kernel.js';
 
@@ -196,6 +197,27 @@ export class Task {
   unshare(addr: number): number {
     const mm = this.live();
     return this.kernel.unshareAddr(mm, addr);
+  }
+
+  /** Pin the page at `addr` for DMA (FOLL_PIN | FOLL_LONGTERM). @returns the PFN or -EFAULT. @kernel pin_user_pages (mm/gup.c) */
+  pin(addr: number): number {
+    return pinUserPage(this.kernel, this.live(), addr);
+  }
+  /** Drop a pin of page `pfn`. @kernel unpin_user_page (mm/gup.c) */
+  unpin(pfn: number): void {
+    unpinUserPage(this.kernel, pfn);
+  }
+  /** Make the page at `addr` device-exclusive. @returns 0 or a negative errno. @kernel make_device_exclusive (mm/rmap.c) */
+  makeDeviceExclusive(addr: number): number {
+    return makeDeviceExclusive(this.kernel, this.live(), addr);
+  }
+  /** UFFDIO_REGISTER (MODE_WP) of whole VMAs. @returns 0 or -EINVAL. @kernel userfaultfd_register (fs/userfaultfd.c) */
+  uffdRegisterWp(addr: number, len: number, wpUnpopulated = false): number {
+    return uffdRegisterWp(this.kernel, this.live(), addr, len, wpUnpopulated);
+  }
+  /** UFFDIO_WRITEPROTECT. @returns 0 or a negative errno. @kernel mwriteprotect_range (mm/userfaultfd.c) */
+  uffdWriteprotect(addr: number, len: number, wp: boolean): number {
+    return uffdWriteprotect(this.kernel, this.live(), addr, len, wp);
   }
 
   /** fork(): a child process with a copy of this address space. @returns the child, or a negative errno. */

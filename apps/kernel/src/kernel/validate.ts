@@ -20,8 +20,8 @@
 import {
   folioAnonVma,
   folioMapcount,
+  folioMaybeDmaPinned,
   folioNrPages,
-  folioPincount,
   folioPrecisePageMapcount,
   folioRefCount,
   folioRmapValidate,
@@ -30,9 +30,11 @@ import {
 } from '@mm/folio-rmap';
 import { MmBugError } from '@mm/machine';
 import {
+  LEAF_KIND,
   type MmPgtables,
   PMD_LEVEL,
   PteVal,
+  PteView,
   pmdpGet,
   pteOffsetMap,
   ptepGet,
@@ -47,6 +49,7 @@ import { mmCounter } from './pt-ops.js';
 
 const pv = new PteVal();
 const pv2 = new PteVal();
+const view = new PteView();
 
 /** Mappings of one folio found in the page tables. */
 interface FolioSeen {
@@ -104,11 +107,11 @@ export function validateKernel(k: Kernel): void {
     }
     const refs = (s === undefined ? 0 : s.ptes + s.pmds * nr) + (cached.has(folio) ? 1 : 0);
     const rc = folioRefCount(rm, folio);
-    if (folioPincount(rm, folio) === 0 ? rc !== refs : rc < refs) {
+    const pinned = folioMaybeDmaPinned(rm, folio);
+    if (!pinned ? rc !== refs : rc < refs) {
       bug(`folio ${folio}: refcount ${rc}, expected ${refs} (mappings and page cache)`);
     }
-    if (maps === 0 && !cached.has(folio) && folioPincount(rm, folio) === 0)
-      bug(`folio ${folio} leaked: neither mapped nor cached`);
+    if (maps === 0 && !cached.has(folio) && !pinned) bug(`folio ${folio} leaked: neither mapped nor cached`);
     if (rm.pageMapcount && s !== undefined) {
       for (let i = 0; i < nr; i++) {
         const want = s.perPage.get(i) ?? 0;
@@ -170,9 +173,13 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
           if (ptep >= 0) {
             for (let x = a; x < tblEnd; x += ps) {
               const pte = ptepGet(pgt, ptep + (x - a) / ps, pv2);
-              if (!c.ptePresent(pte)) continue;
-              const pfn = c.ptePfn(pte);
-              if (pfn === k.zeroPfn || c.pteSpecial(pte)) continue;
+              let pfn: number;
+              if (c.ptePresent(pte)) {
+                pfn = c.ptePfn(pte);
+                if (pfn === k.zeroPfn || c.pteSpecial(pte)) continue;
+              } else if (!c.pteNone(pte) && k.pt.entries.decodePte(pte, view).kind === LEAF_KIND.DEVICE_EXCLUSIVE) {
+                pfn = view.pfn;
+              } else continue;
               const head = pageFolio(rm, pfn);
               note(seen, head, pfn, false, 1);
               rss[mmCounter(rm, head, vma)]!++;
