@@ -15,7 +15,12 @@ import { createKernel, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Task }
 import { fuzzRuns } from '../fuzz.js';
 import { type Op, World } from './oracle.js';
 
-const opArb: fc.Arbitrary<Op> = fc.record({ kind: fc.nat(1000), a: fc.nat(1000), b: fc.nat(100000), c: fc.nat(100000) });
+const opArb: fc.Arbitrary<Op> = fc.record({
+  kind: fc.nat(1000),
+  a: fc.nat(1000),
+  b: fc.nat(100000),
+  c: fc.nat(100000),
+});
 
 function world(arch: 'x86_64' | 'arm64', seed: number, prefix: readonly Op[]): World {
   const w = new World(createKernel({ arch, seed, thp: 'always', mthp: { 16: 'always' } }));
@@ -59,7 +64,8 @@ describe.each(['x86_64', 'arm64'] as const)('fault injection (%s)', (arch) => {
             expect(c).toBeInstanceOf(Task);
             break;
           }
-          if (c instanceof Task) c.exit(0); // the failure was absorbed (a retry path)
+          if (c instanceof Task)
+            c.exit(0); // the failure was absorbed (a retry path)
           else expect(c).toBe(-12);
           w.k.validate();
           w.checkAll();
