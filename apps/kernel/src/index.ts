@@ -234,3 +234,4 @@ export { VmaIterator, vmaFind, vmaNext, vmaPrev } from './mm/vma-iter.js';
 export { doMunmap, doVmiAlignMunmap, doVmiMunmap, VmaMunmapStruct, vmaIsSealed, vmMunmap } from './mm/vma-munmap.js';
 export { type CliCommand, main, parseArgs, USAGE } from './mmsim.js';
 export { createMmCaches, type MmCaches } from './slab-caches.js';
+export { PfnSet } from './kernel/pfn-set.js';

@@ -109,6 +109,7 @@ import { findVma, findVmaIntersection } from '../mm/vma.js';
 import { createMmCaches, type MmCaches } from '../slab-caches.js';
 import { dupMmap, exitMmap } from './fork.js';
 import { PageCache, type PageCacheMapping } from './page-cache.js';
+import { PfnSet } from './pfn-set.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
 import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
 import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
@@ -271,7 +272,7 @@ export class Kernel {
     this.pmdSize = this.hpageNr * this.pageSize;
     this.tokenChunks = [];
     this.tokenBytes = 0;
-    this.userFolios = new Set();
+    this.userFolios = new PfnSet();
     this.pageCache = new PageCache(this.rm, this);
     this.ptOps = new ArchPageTableOps(this);
     this.ctx = createMmContext(this.machine, this.caches, {
@@ -447,7 +448,7 @@ export class Kernel {
   }
 
   /** Live folios of user memory (anonymous and page cache), for leak checks. */
-  readonly userFolios: Set<number>;
+  readonly userFolios: PfnSet;
 
   /**
    * Allocate a user folio of `order` (GFP_HIGHUSER_MOVABLE).
@@ -645,8 +646,16 @@ export class Kernel {
   faultAddr(mm: MmStruct, addr: number, flags: number): number {
     const page = addr - (addr % this.pageSize);
     this.vmEvent('pgfault');
-    // lock_vma_under_rcu(): a VMA write-locked by a running mmap writer makes us fall back
-    let vma = findVma(mm, page);
+    // lock_vma_under_rcu(): a VMA write-locked by a running mmap writer makes us fall back.
+    // The last VMA found is remembered while the tree is unchanged (no mmap write lock since).
+    let vma: VmAreaStruct | null = null;
+    const cached = lastVma.get(mm);
+    if (cached !== undefined && cached.seq === mm.mmLockSeq && cached.vma.vmStart <= page && page < cached.vma.vmEnd) {
+      vma = cached.vma;
+    } else {
+      vma = findVma(mm, page);
+      if (vma !== null && (mm.mmLockSeq & 1) === 0) lastVma.set(mm, { vma, seq: mm.mmLockSeq });
+    }
     if ((mm.mmLockSeq & 1) === 1 && vma !== null && vma.vmLockSeq === mm.mmLockSeq) this.vmEvent('vma_lock_retry');
     else if (vma !== null && vma.vmStart <= page) {
       this.vmEvent('vma_lock_success');
@@ -1342,6 +1351,7 @@ const ENOMEM_ = 12;
 const EEXIST_ = 17;
 
 const mmObj = new WeakMap<MmStruct, number>();
+const lastVma = new WeakMap<MmStruct, { vma: VmAreaStruct; seq: number }>();
 const tmpPte = new PteVal();
 const tmpPte2 = new PteVal();
 const tmpPte3 = new PteVal();

@@ -37,6 +37,7 @@ export class RmapAnonVmaOps implements AnonVmaOps {
 
   /** @kernel __anon_vma_prepare (mm/rmap.c), with find_mergeable_anon_vma (seed 003) */
   anonVmaPrepare(vma: VmAreaStruct): number {
+    if (vma.anonVma !== null) return 0;
     const mergeable = findMergeableAnonVma(vma) as RmapAnonVma | null;
     return anonVmaPrepare(this.rm, rmapVma(vma), mergeable);
   }
