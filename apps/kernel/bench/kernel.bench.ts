@@ -104,11 +104,20 @@ const p = k.spawn({ name: 'bench' }) as Task;
 const pages = BIG / PAGE;
 const fpages = FORKB / PAGE;
 
-// warm up the JIT on a small region
-{
-  const w = region(k, p, 64 * PMD, MADV_NOHUGEPAGE);
-  touch(p, w, 64 * PMD, 1);
-  p.munmap(w, 64 * PMD);
+// warm up the JIT on every path, twice, on 64 MiB
+for (let round = 0; round < 2; round++) {
+  const w = region(k, p, 32 * PMD, MADV_NOHUGEPAGE);
+  touch(p, w, 32 * PMD, 1);
+  const c = p.fork() as Task;
+  touch(c, w, 32 * PMD, 2);
+  c.exit(0);
+  p.wait();
+  p.madvise(w, 32 * PMD, MADV_DONTNEED);
+  touch(p, w, 32 * PMD, 1);
+  p.munmap(w, 32 * PMD);
+  const h = region(k, p, 32 * PMD, MADV_HUGEPAGE);
+  touch(p, h, 32 * PMD, 1);
+  p.munmap(h, 32 * PMD);
 }
 
 function rec(name: string, host: number, virt: number, ref: number | undefined, target: string): void {
