@@ -37,6 +37,7 @@ export {
   VM_FAULT_UFFD_WP,
 } from './kernel/kernel.js';
 export { PageCache, PageCacheMapping } from './kernel/page-cache.js';
+export { PfnSet } from './kernel/pfn-set.js';
 export {
   KPF,
   PM_FILE,
@@ -234,4 +235,3 @@ export { VmaIterator, vmaFind, vmaNext, vmaPrev } from './mm/vma-iter.js';
 export { doMunmap, doVmiAlignMunmap, doVmiMunmap, VmaMunmapStruct, vmaIsSealed, vmMunmap } from './mm/vma-munmap.js';
 export { type CliCommand, main, parseArgs, USAGE } from './mmsim.js';
 export { createMmCaches, type MmCaches } from './slab-caches.js';
-export { PfnSet } from './kernel/pfn-set.js';

@@ -551,10 +551,12 @@ export function procVmstat(k: Kernel): string {
   for (const [name, item] of Object.entries(NODE_STAT)) {
     out += `${name.toLowerCase()} ${nodeSum(k, item)}\n`;
   }
+  // the machine's events, with the fault path's counts added where the kernel has the same counter
+  const machineNames = new Set<string>(VM_EVENT_NAMES);
   VM_EVENT_NAMES.forEach((name, i) => {
-    out += `${name} ${vs.vmEvent(i)}\n`;
+    out += `${name} ${vs.vmEvent(i) + (k.events.get(name) ?? 0)}\n`;
   });
-  for (const [name, v] of k.events) out += `${name} ${v}\n`;
+  for (const [name, v] of k.events) if (!machineNames.has(name)) out += `${name} ${v}\n`;
   return out;
 }
 
