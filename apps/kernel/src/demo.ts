@@ -32,7 +32,9 @@ export interface DemoOptions {
 
 /** One titled block of demo output. */
 export interface DemoSection {
+  /** `title`. */
   readonly title: string;
+  /** `text`. */
   readonly text: string;
 }
 

@@ -36,7 +36,7 @@ export {
   VM_FAULT_SIGSEGV,
   VM_FAULT_UFFD_WP,
 } from './kernel/kernel.js';
-export { PageCache, PageCacheMapping } from './kernel/page-cache.js';
+export { PageCache, type PageCacheHost, PageCacheMapping } from './kernel/page-cache.js';
 export { PfnSet } from './kernel/pfn-set.js';
 export {
   KPF,
@@ -74,6 +74,7 @@ export {
   TaskError,
   type TaskState,
   TaskTable,
+  type WaitResult,
 } from './kernel/task.js';
 export { validateKernel } from './kernel/validate.js';
 export { SlabMapleNodeAllocator } from './maple-node-alloc.js';

@@ -175,9 +175,13 @@ export interface MemFault {
 
 /** `VM_FAULT_*` results of the handler. */
 export const VM_FAULT_OOM = 0x1;
+/** Fault result bit `VM_FAULT_SIGBUS` (include/linux/mm_types.h). */
 export const VM_FAULT_SIGBUS = 0x2;
+/** Fault result bit `VM_FAULT_SIGSEGV` (include/linux/mm_types.h). */
 export const VM_FAULT_SIGSEGV = 0x40;
+/** Fault result bit `VM_FAULT_RETRY` (include/linux/mm_types.h). */
 export const VM_FAULT_RETRY = 0x400;
+/** Fault result bit `VM_FAULT_NOPAGE` (include/linux/mm_types.h). */
 export const VM_FAULT_NOPAGE = 0x100;
 /** Our seam: a swap entry was met (swap is a later issue). */
 export const VM_FAULT_NEEDS_SWAP = 0x10000;
@@ -186,8 +190,11 @@ export const VM_FAULT_UFFD_WP = 0x20000;
 
 /** `FAULT_FLAG_*`. */
 export const FAULT_FLAG_WRITE = 0x1;
+/** Fault flag `FAULT_FLAG_UNSHARE` (include/linux/mm_types.h). */
 export const FAULT_FLAG_UNSHARE = 0x400;
+/** Fault flag `FAULT_FLAG_INSTRUCTION` (include/linux/mm_types.h). */
 export const FAULT_FLAG_INSTRUCTION = 0x100;
+/** Fault flag `FAULT_FLAG_VMA_LOCK` (include/linux/mm_types.h). */
 export const FAULT_FLAG_VMA_LOCK = 0x1000;
 
 const TOKEN_CHUNK_SHIFT = 15;
@@ -215,23 +222,33 @@ export const KERNEL_VM_EVENTS = [
  * with `spawn` (see task.ts).
  */
 export class Kernel {
+  /** `machine`. */
   readonly machine: Machine;
+  /** `caches`. */
   readonly caches: KernelCaches;
+  /** `ctx`. */
   readonly ctx: MmContext;
+  /** `pt`. */
   readonly pt: PageTables;
+  /** `rm`. */
   readonly rm: FolioRmap;
+  /** `pt_ops`. */
   readonly ptOps: ArchPageTableOps;
+  /** `page_cache`. */
   readonly pageCache: PageCache;
   /** The shared zero page (`ZERO_PAGE(0)`): read-only, reads 0. */
   readonly zeroPfn: number;
   /** Pages per PMD leaf, and bytes. */
   readonly hpageNr: number;
+  /** `pmd_size`. */
   readonly pmdSize: number;
+  /** `page_size`. */
   readonly pageSize: number;
   /** THP settings. */
   thpEnabled: ThpEnabled;
   /** Per order (index) the `enabled` value; only orders 2..PMD_ORDER are used. */
   readonly mthpEnabled: MthpEnabled[];
+  /** `thp_use_zero_page`. */
   thpUseZeroPage: boolean;
   /** `fault_around_bytes`. */
   faultAroundBytes: number;

@@ -21,6 +21,7 @@ import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
 export class PageCacheMapping {
+  /** `inode`. */
   readonly inode: Inode;
   /** The rmap's address_space (`folio->mapping`). */
   readonly rmap: RmapAddressSpace;
@@ -45,14 +46,19 @@ export class PageCacheMapping {
 
 /** What the page cache needs of the kernel: folios and their tokens. */
 export interface PageCacheHost {
+  /** Allocate a folio of `order`: its head PFN or a negative errno. */
   allocFolio(order: number): number;
+  /** Drop `refs` references of a folio. */
   putFolio(folio: number, refs: number): void;
+  /** The content token of page `pfn`. */
   token(pfn: number): number;
+  /** Store a content token in page `pfn`. */
   setToken(pfn: number, token: number): void;
 }
 
 /** The page caches of a kernel, keyed by `address_space`. */
 export class PageCache {
+  /** `rm`. */
   readonly rm: FolioRmap;
   private readonly mappings: Map<AddressSpace, PageCacheMapping>;
   /** The kernel: folio allocation and the token store. */

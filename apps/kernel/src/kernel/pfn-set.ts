@@ -18,6 +18,7 @@ export class PfnSet {
     this.size = 0;
   }
 
+  /** `has`. */
   has(pfn: number): boolean {
     const c = this.chunks[pfn >>> CHUNK_SHIFT];
     if (c === undefined) return false;
@@ -25,6 +26,7 @@ export class PfnSet {
     return ((c[i >>> 5]! >>> (i & 31)) & 1) === 1;
   }
 
+  /** `add`. */
   add(pfn: number): void {
     const ci = pfn >>> CHUNK_SHIFT;
     let c = this.chunks[ci];
@@ -38,6 +40,7 @@ export class PfnSet {
     }
   }
 
+  /** `delete`. */
   delete(pfn: number): void {
     const c = this.chunks[pfn >>> CHUNK_SHIFT];
     if (c === undefined) return;

@@ -120,10 +120,15 @@ export function vmFlagsLine(vma: VmAreaStruct): string {
 
 /** smaps sums of one VMA. */
 export class SmapsStats extends MemSizeStats {
+  /** `anon_huge`. */
   anonHuge = 0;
+  /** `shmem_pmd`. */
   shmemPmd = 0;
+  /** `file_pmd`. */
   filePmd = 0;
+  /** `swap`. */
   swap = 0;
+  /** `swap_pss`. */
   swapPss = 0;
 }
 
@@ -297,11 +302,17 @@ export function procPidStatus(k: Kernel, pid: number): string {
 
 /** pagemap bits. @kernel fs/proc/task_mmu.c */
 export const PM_SOFT_DIRTY = 1n << 55n;
+/** /proc/PID/pagemap bit `PM_MMAP_EXCLUSIVE` (fs/proc/task_mmu.c). */
 export const PM_MMAP_EXCLUSIVE = 1n << 56n;
+/** /proc/PID/pagemap bit `PM_UFFD_WP` (fs/proc/task_mmu.c). */
 export const PM_UFFD_WP = 1n << 57n;
+/** /proc/PID/pagemap bit `PM_GUARD_REGION` (fs/proc/task_mmu.c). */
 export const PM_GUARD_REGION = 1n << 58n;
+/** /proc/PID/pagemap bit `PM_FILE` (fs/proc/task_mmu.c). */
 export const PM_FILE = 1n << 61n;
+/** /proc/PID/pagemap bit `PM_SWAP` (fs/proc/task_mmu.c). */
 export const PM_SWAP = 1n << 62n;
+/** /proc/PID/pagemap bit `PM_PRESENT` (fs/proc/task_mmu.c). */
 export const PM_PRESENT = 1n << 63n;
 
 /**
@@ -393,24 +404,43 @@ export function procKpagecount(k: Kernel, start: number, count: number): number[
 
 /** kpageflags bits. @kernel include/uapi/linux/kernel-page-flags.h */
 export const KPF = {
+  /** `locked`. */
   LOCKED: 0,
+  /** `referenced`. */
   REFERENCED: 2,
+  /** `uptodate`. */
   UPTODATE: 3,
+  /** `dirty`. */
   DIRTY: 4,
+  /** `lru`. */
   LRU: 5,
+  /** `active`. */
   ACTIVE: 6,
+  /** `slab`. */
   SLAB: 7,
+  /** `buddy`. */
   BUDDY: 10,
+  /** `mmap`. */
   MMAP: 11,
+  /** `anon`. */
   ANON: 12,
+  /** `swapcache`. */
   SWAPCACHE: 13,
+  /** `swapbacked`. */
   SWAPBACKED: 14,
+  /** `compound_head`. */
   COMPOUND_HEAD: 15,
+  /** `compound_tail`. */
   COMPOUND_TAIL: 16,
+  /** `unevictable`. */
   UNEVICTABLE: 18,
+  /** `thp`. */
   THP: 22,
+  /** `zero_page`. */
   ZERO_PAGE: 24,
+  /** `pgtable`. */
   PGTABLE: 26,
+  /** `mlocked`. */
   MLOCKED: 33,
 } as const;
 

@@ -55,7 +55,9 @@ import { rmapVma } from './rmap-anon-vma.js';
 
 /** A gather of the seam carrying the page-table layer's `mmu_gather`. */
 export class KernelGather implements MmuGather {
+  /** `mm`. */
   readonly mm: MmStruct;
+  /** `tlb`. */
   readonly tlb: PtGather;
 
   constructor(mm: MmStruct, tlb: PtGather) {
@@ -79,7 +81,9 @@ function shmemCounter(vma: VmAreaStruct): number {
 
 /** {@link PageTableOps} for the composed kernel. */
 export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps {
+  /** `k`. */
   readonly k: Kernel;
+  /** `rm`. */
   readonly rm: FolioRmap;
 
   constructor(k: Kernel) {

@@ -29,6 +29,7 @@ export function rmapVma(vma: VmAreaStruct): RmapVma {
 
 /** {@link AnonVmaOps} over `@mm/folio-rmap`. */
 export class RmapAnonVmaOps implements AnonVmaOps {
+  /** `rm`. */
   readonly rm: FolioRmap;
 
   constructor(rm: FolioRmap) {

@@ -31,18 +31,31 @@ import type { Kernel, MemFault } from './kernel.js';
 
 /** `clone()` flags. */
 export const CLONE_VM = 0x100;
+/** clone() flag `CLONE_FILES` (include/uapi/linux/sched.h). */
 export const CLONE_FILES = 0x400;
+/** clone() flag `CLONE_THREAD` (include/uapi/linux/sched.h). */
 export const CLONE_THREAD = 0x10000;
 
 /** What {@link spawn} execs. */
 export interface SpawnOptions {
   /** Program name (its file is `/usr/bin/NAME`). */
   readonly name?: string;
+  /** `text_bytes`. */
   readonly textBytes?: number;
+  /** `data_bytes`. */
   readonly dataBytes?: number;
+  /** `bss_bytes`. */
   readonly bssBytes?: number;
   /** Initial heap (brk) bytes. */
   readonly heapBytes?: number;
+}
+
+/** What {@link Task.wait} reaped. */
+export interface WaitResult {
+  /** The child's pid. */
+  readonly pid: number;
+  /** Its exit code. */
+  readonly code: number;
 }
 
 /** A task's state. */
@@ -50,18 +63,25 @@ export type TaskState = 'running' | 'zombie' | 'dead';
 
 /** @kernel struct task_struct (include/linux/sched.h) */
 export class Task {
+  /** `kernel`. */
   readonly kernel: Kernel;
+  /** `pid`. */
   readonly pid: number;
   /** Thread group id (the process's pid). */
   readonly tgid: number;
+  /** `comm`. */
   readonly comm: string;
   /** The address space (null after exit). */
   mm: MmStruct | null;
   /** The CPU it runs on. */
   cpu: number;
+  /** `parent`. */
   parent: Task | null;
+  /** `children`. */
   readonly children: Task[];
+  /** `state`. */
   state: TaskState;
+  /** `exit_code`. */
   exitCode: number;
   /** Why the last failed access failed. */
   lastFault: MemFault | null;
@@ -69,6 +89,7 @@ export class Task {
   layout: ExecLayout | null;
   /** The `task_struct` and `files_struct` slab objects. */
   readonly obj: number;
+  /** `files_obj`. */
   filesObj: number;
 
   constructor(kernel: Kernel, pid: number, tgid: number, comm: string, mm: MmStruct | null, obj: number) {
@@ -246,7 +267,7 @@ export class Task {
    * @returns its pid and exit code, or null when no child has exited.
    * @kernel do_wait (kernel/exit.c)
    */
-  wait(): { pid: number; code: number } | null {
+  wait(): WaitResult | null {
     for (let i = 0; i < this.children.length; i++) {
       const c = this.children[i]!;
       if (c.state !== 'zombie') continue;
@@ -260,6 +281,7 @@ export class Task {
 
 /** A misuse of the task API. */
 export class TaskError extends Error {
+  /** `code`. */
   readonly code: string;
   constructor(code: string, message: string) {
     super(`task: ${message}`);
@@ -272,7 +294,9 @@ export class TaskError extends Error {
  * exit and wait. Mixed into {@link Kernel} by `installTasks`.
  */
 export class TaskTable {
+  /** `tasks`. */
   readonly tasks: Map<number, Task>;
+  /** `next_pid`. */
   nextPid: number;
   private nextCpu: number;
 

@@ -63,6 +63,7 @@ export const VMA_DUMMY_VM_OPS: VmOperationsStruct = Object.freeze({});
  * @kernel struct anon_vma_name (include/linux/mm_types.h)
  */
 export interface AnonVmaName {
+  /** `name`. */
   readonly name: string;
 }
 
@@ -71,8 +72,11 @@ export interface AnonVmaName {
  * @kernel struct mempolicy (include/linux/mempolicy.h)
  */
 export interface MemPolicy {
+  /** `mode`. */
   readonly mode: number;
+  /** `flags`. */
   readonly flags: number;
+  /** `nodes`. */
   readonly nodes: readonly number[];
 }
 
@@ -81,6 +85,7 @@ export interface MemPolicy {
  * @kernel struct userfaultfd_ctx (fs/userfaultfd.c)
  */
 export interface UserfaultfdCtx {
+  /** `id`. */
   readonly id: number;
   /** UFFD_FEATURE_WP_UNPOPULATED: write-protect empty entries with uffd-wp markers. */
   readonly wpUnpopulated?: boolean;
@@ -88,26 +93,37 @@ export interface UserfaultfdCtx {
 
 /** @kernel struct vm_area_struct (include/linux/mm_types.h) */
 export class VmAreaStruct {
+  /** `vm_start`. */
   vmStart: number;
+  /** `vm_end`. */
   vmEnd: number;
+  /** `vm_mm`. */
   vmMm: MmStruct;
   /** The protection_map[] index of `vm_flags` (the PTE bits come from the architecture). */
   vmPageProt: number;
+  /** `vm_flags`. */
   vmFlags: number;
   /** The `mm_lock_seq` of the mmap write lock that write-locked this VMA. */
   vmLockSeq: number;
   /** The anon_vma_chain list: one link per anon_vma this VMA's pages may be in. */
   anonVmaChain: AnonVmaChain[];
+  /** `anon_vma`. */
   anonVma: AnonVma | null;
+  /** `vm_ops`. */
   vmOps: VmOperationsStruct | null;
   /** File offset in pages; for private anonymous memory, `vm_start >> PAGE_SHIFT` when created. */
   vmPgoff: number;
+  /** `vm_file`. */
   vmFile: File | null;
+  /** `vm_private_data`. */
   vmPrivateData: unknown;
+  /** `vm_policy`. */
   vmPolicy: MemPolicy | null;
   /** 0 detached, 1 attached (readers add 1; a writer adds VMA_LOCK_OFFSET). */
   vmRefcnt: number;
+  /** `vm_userfaultfd_ctx`. */
   vmUserfaultfdCtx: UserfaultfdCtx | null;
+  /** `anon_name`. */
   anonName: AnonVmaName | null;
   /** The `vm_area_struct` slab object. */
   obj: number;
@@ -206,7 +222,9 @@ export type MmPgtablesRef = MmPgtables;
 
 /** A resource limit (`struct rlimit`); `Infinity` is RLIM_INFINITY. */
 export interface Rlimit {
+  /** `cur`. */
   cur: number;
+  /** `max`. */
   max: number;
 }
 
@@ -234,43 +252,66 @@ export function defaultRlimits(): MmRlimits {
 
 /** `personality()` bits mm/ reads. */
 export const READ_IMPLIES_EXEC = 0x0400000;
+/** personality() bit `ADDR_COMPAT_LAYOUT`: the legacy bottom-up mmap layout. */
 export const ADDR_COMPAT_LAYOUT = 0x0200000;
 
 /** @kernel struct mm_struct (include/linux/mm_types.h) */
 export class MmStruct {
+  /** `ctx`. */
   readonly ctx: MmContext;
   /** The VMA tree. */
   readonly mmMt: Mtree;
+  /** `map_count`. */
   mapCount: number;
   /** Pages mapped (`total_vm`), locked, pinned, and the data/exec/stack split. */
   totalVm: number;
+  /** `locked_vm`. */
   lockedVm: number;
+  /** `pinned_vm`. */
   pinnedVm: number;
+  /** `data_vm`. */
   dataVm: number;
+  /** `exec_vm`. */
   execVm: number;
+  /** `stack_vm`. */
   stackVm: number;
+  /** `hiwater_vm`. */
   hiwaterVm: number;
+  /** `hiwater_rss`. */
   hiwaterRss: number;
   /** Flags every new VMA gets (`VM_LOCKED` after mlockall(MCL_FUTURE), `VM_NOHUGEPAGE`). */
   defFlags: number;
   /** Where top-down allocation starts (below the stack gap) or bottom-up begins. */
   mmapBase: number;
+  /** `mmap_legacy_base`. */
   mmapLegacyBase: number;
+  /** `task_size`. */
   taskSize: number;
   /** MMF_TOPDOWN. */
   topdown: boolean;
   /** MMF_HAS_MDWE (prctl PR_SET_MDWE): no new writable-and-executable mappings. */
   hasMdwe: boolean;
+  /** `start_code`. */
   startCode: number;
+  /** `end_code`. */
   endCode: number;
+  /** `start_data`. */
   startData: number;
+  /** `end_data`. */
   endData: number;
+  /** `start_brk`. */
   startBrk: number;
+  /** `brk`. */
   brk: number;
+  /** `start_stack`. */
   startStack: number;
+  /** `arg_start`. */
   argStart: number;
+  /** `arg_end`. */
   argEnd: number;
+  /** `env_start`. */
   envStart: number;
+  /** `env_end`. */
   envEnd: number;
   /** The mmap lock. */
   readonly mmapLock: RwSemaphore;
@@ -280,7 +321,9 @@ export class MmStruct {
   readonly rlim: MmRlimits;
   /** CAP_IPC_LOCK, CAP_SYS_ADMIN and CAP_SYS_RAWIO of the process. */
   capIpcLock: boolean;
+  /** `cap_sys_admin`. */
   capSysAdmin: boolean;
+  /** `cap_sys_rawio`. */
   capSysRawio: boolean;
   /** `current->personality`. */
   personality: number;
