@@ -11,7 +11,7 @@ import {
   procPidMaps,
   procPidPagemap,
   procPidSmapsRollup,
-  Task,
+  type Task,
 } from '../src/index.js';
 
 it('README: scripting a kernel', () => {

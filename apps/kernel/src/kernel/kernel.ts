@@ -900,23 +900,24 @@ export class Kernel {
     return 0;
   }
 
-  /** The mTHP order to allocate for an anonymous fault at `addr`. @kernel alloc_anon_folio (mm/memory.c) */
-  private anonOrder(vma: VmAreaStruct, addr: number, pmdp: number): number {
+  /** The mTHP orders to try for an anonymous fault at `addr`, largest first. @kernel alloc_anon_folio (mm/memory.c) */
+  private anonOrders(vma: VmAreaStruct, addr: number, pmdp: number): number[] {
     const pmdOrder = Math.log2(this.hpageNr);
     const pgt = vma.vmMm.pgt as MmPgtables;
+    const out: number[] = [];
     for (let order = pmdOrder - 1; order >= 2; order--) {
       const nr = 1 << order;
       if (!this.thpVmaAllowable(vma, addr, nr)) continue;
       // pte_range_none(): every entry of the aligned range must be empty
       const start = addr - (addr % (nr * this.pageSize));
       const ptep = pteOffsetMapLock(pgt, pmdp, start);
-      if (ptep < 0) return 0;
+      if (ptep < 0) return out;
       let none = true;
       for (let i = 0; i < nr && none; i++) if (!this.pt.codec.pteNone(ptepGet(pgt, ptep + i, tmpPte2))) none = false;
       pteUnmapUnlock(pgt, ptep);
-      if (none) return order;
+      if (none) out.push(order);
     }
-    return 0;
+    return out;
   }
 
   /** @kernel do_anonymous_page (mm/memory.c) */
@@ -929,7 +930,7 @@ export class Kernel {
       c.pfnPte(tmpPte2, this.zeroPfn, vma.pageProt);
       c.pteMkspecial(tmpPte2);
       c.pteWrprotect(tmpPte2);
-      if ((vma.vmFlags & VM_UFFD_WP) !== 0 && vma.uffdWpUseMarkers) c.pteMkuffdWp(tmpPte2);
+      if ((flags & FAULT_ORIG_PTE_UFFD_WP) !== 0) c.pteMkuffdWp(tmpPte2);
       const ptep = pteOffsetMapLock(pgt, pmdp, addr);
       if (ptep < 0) return 0;
       if (c.pteNone(ptepGet(pgt, ptep, tmpPte))) setPteAt(pgt, addr, ptep, tmpPte2);
@@ -938,13 +939,18 @@ export class Kernel {
       return 0;
     }
     if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
-    let order = this.anonOrder(vma, addr, pmdp);
+    // the enabled orders that fit, largest first, then order 0
+    let order = 0;
     let folio = -1;
-    for (; order >= 0; order = order > 2 ? order - 1 : order - 2 < 0 ? -1 : 0) {
-      folio = this.allocFolio(order);
-      if (folio >= 0) break;
-      if (order === 0) break;
+    for (const o of this.anonOrders(vma, addr, pmdp)) {
+      folio = this.allocFolio(o);
+      if (folio >= 0) {
+        order = o;
+        break;
+      }
+      this.vmEvent('thp_fault_fallback');
     }
+    if (folio < 0) folio = this.allocFolio(0);
     if (folio < 0) return VM_FAULT_OOM;
     const nr = 1 << order;
     const start = addr - (addr % (nr * this.pageSize));
@@ -1365,6 +1371,8 @@ export class Kernel {
 /** The -errno a swap seam returns until swap exists (-EAGAIN, named for readers). */
 export const EAGAIN_NEEDS_SWAP = 11;
 const ENOMEM_ = 12;
+/** Internal: the faulting entry was a uffd-wp marker (`vmf_orig_pte_uffd_wp()`). */
+const FAULT_ORIG_PTE_UFFD_WP = 0x40000000;
 const EEXIST_ = 17;
 
 const mmObj = new WeakMap<MmStruct, number>();
