@@ -40,6 +40,7 @@ import { getFile } from '../mm/file.js';
 import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
 import { vmaMarkDetached } from '../mm/mm-types.js';
 import { removeSharedVmStruct } from '../mm/unmap.js';
+import { vmStatAccount } from '../mm/vm-stat.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK } from '../mm/vm-flags.js';
 import { removeVma, vmaLink, vmaList } from '../mm/vma.js';
 import { vmAreaDup } from '../mm/vma-init.js';
@@ -156,9 +157,7 @@ export function dupMmap(k: Kernel, mm: MmStruct, oldmm: MmStruct): number {
   let charged = 0;
   for (const mpnt of vmaList(oldmm)) {
     if ((mpnt.vmFlags & VM_DONTCOPY) !== 0) {
-      // vm_stat_account(mm, mpnt->vm_flags, -vma_pages(mpnt))
-      const pages = (mpnt.vmEnd - mpnt.vmStart) / k.pageSize;
-      mm.totalVm -= pages;
+      vmStatAccount(mm, mpnt.vmFlags, -(mpnt.vmEnd - mpnt.vmStart) / k.pageSize);
       continue;
     }
     if ((mpnt.vmFlags & VM_ACCOUNT) !== 0) {

@@ -13,11 +13,15 @@ import {
   CLONE_VM,
   createKernel,
   type Kernel,
+  MADV_DONTFORK,
   MADV_DONTNEED,
   MADV_GUARD_INSTALL,
   MADV_HUGEPAGE,
   MADV_PAGEOUT,
+  MADV_POPULATE_WRITE,
+  MADV_WIPEONFORK,
   MAP_ANONYMOUS,
+  MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   PM_PRESENT,
@@ -137,6 +141,32 @@ describe.each(['x86_64', 'arm64'] as const)('anonymous faults (%s)', (arch) => {
     expect(p.lastFault?.code).toBe('SEGV_MAPERR');
     const x = p.mmap(0, PAGE, PROT_READ | PROT_EXEC, ANON);
     expect(p.exec(x)).toBe(0);
+  });
+});
+
+describe('populate, mlock and fork advice through the real fault path', () => {
+  it('MAP_POPULATE, MADV_POPULATE_WRITE and mlock fault pages in; DONTFORK and WIPEONFORK shape the child', () => {
+    const [k, p] = boot();
+    const a = p.mmap(0, 8 * PAGE, RW, ANON | MAP_POPULATE);
+    expect(p.mm!.rssStat[1]).toBe(8);
+    const b = p.mmap(0, 8 * PAGE, RW, ANON);
+    expect(p.madvise(b, 4 * PAGE, MADV_POPULATE_WRITE)).toBe(0);
+    expect(pfnOf(k, p, b + 3 * PAGE)).toBeGreaterThan(0);
+    expect(pfnOf(k, p, b + 4 * PAGE)).toBe(-1);
+    expect(p.mlock(b, 8 * PAGE)).toBe(0);
+    expect(pfnOf(k, p, b + 7 * PAGE)).toBeGreaterThan(0);
+    expect(p.write(a, 1)).toBe(0);
+    expect(p.write(b, 2)).toBe(0);
+    expect(p.madvise(a, 8 * PAGE, MADV_DONTFORK)).toBe(0);
+    expect(p.madvise(b, 8 * PAGE, MADV_WIPEONFORK)).toBe(0);
+    const c = p.fork() as Task;
+    expect(c.read(a)).toBe(-14); // not in the child
+    expect(c.read(b)).toBe(0); // mapped but wiped
+    expect(p.read(b)).toBe(2);
+    k.validate();
+    c.exit(0);
+    p.exit(0);
+    expect(k.userFolios.size).toBe(0);
   });
 });
 

@@ -13,7 +13,11 @@ import {
   CLONE_THREAD,
   CLONE_VM,
   type Kernel,
+  MADV_DOFORK,
+  MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_KEEPONFORK,
+  MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -41,6 +45,10 @@ export interface PageState {
   shared: Shared | null;
   /** Offset in the shared object. */
   off: number;
+  /** MADV_DONTFORK (VM_DONTCOPY): not in a fork child. */
+  dontfork?: boolean;
+  /** MADV_WIPEONFORK: empty in a fork child. */
+  wipe?: boolean;
 }
 
 /** One address space of the oracle. */
@@ -96,7 +104,7 @@ export class World {
     const ti = op.a % this.tasks.length;
     const t = this.tasks[ti]!;
     const s = this.spaces.get(t)!;
-    switch (op.kind % 11) {
+    switch (op.kind % 12) {
       case 0:
       case 1: {
         // mmap anonymous
@@ -153,7 +161,18 @@ export class World {
         }
         const lastProt = moved[moved.length - 1]!.prot;
         for (let i = 0; i < newPages; i++) {
-          const p = i < moved.length ? moved[i]! : { prot: lastProt, token: 0, shared: null, off: 0 };
+          const last = moved[moved.length - 1]!;
+          const p =
+            i < moved.length
+              ? moved[i]!
+              : {
+                  prot: lastProt,
+                  token: 0,
+                  shared: null,
+                  off: 0,
+                  dontfork: last.dontfork === true,
+                  wipe: last.wipe === true,
+                };
           this.expect(!s.has(r + i * PAGE), `mremap target page ${(r + i * PAGE).toString(16)} was mapped`);
           s.set(r + i * PAGE, p);
         }
@@ -217,8 +236,33 @@ export class World {
         if (thread) this.spaces.set(child, s);
         else {
           const copy: Space = new Map();
-          for (const [addr, p] of s) copy.set(addr, { ...p });
+          for (const [addr, p] of s) {
+            if (p.dontfork === true) continue;
+            copy.set(addr, p.wipe === true ? { ...p, token: 0 } : { ...p });
+          }
           this.spaces.set(child, copy);
+        }
+        break;
+      }
+      case 11: {
+        // fork advice
+        const run = this.mappedRun(s, op.b, 1 + (op.c % 8));
+        if (run === null) break;
+        const advice = [MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK][op.c % 4]!;
+        const r = t.madvise(run[0], run[1] * PAGE, advice);
+        this.log.push(`${t.pid} madvise ${advice} ${run[0].toString(16)} ${run[1]} -> ${r}`);
+        const anyShared = [...Array(run[1]).keys()].some((i) => s.get(run[0] + i * PAGE)!.shared !== null);
+        if (advice === MADV_WIPEONFORK && anyShared) {
+          this.expect(r === -22, `WIPEONFORK on a shared mapping: ${r}`);
+          break;
+        }
+        this.expect(r === 0, `madvise failed: ${r}`);
+        for (let i = 0; i < run[1]; i++) {
+          const p = s.get(run[0] + i * PAGE)!;
+          if (advice === MADV_DONTFORK) p.dontfork = true;
+          if (advice === MADV_DOFORK) p.dontfork = false;
+          if (advice === MADV_WIPEONFORK) p.wipe = true;
+          if (advice === MADV_KEEPONFORK) p.wipe = false;
         }
         break;
       }
