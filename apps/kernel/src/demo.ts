@@ -6,7 +6,6 @@
  * section (buddyinfo, VMAs in a maple tree, slabinfo, ...).
  */
 import {
-  createMachine,
   formatBuddyinfo,
   formatPagetypeinfo,
   formatTopology,
@@ -18,8 +17,10 @@ import {
   type PresetName,
 } from '@mm/machine';
 import { formatSlabinfo, readSlabSysfs } from '@mm/slab-sheaves';
+import { createKernel } from './kernel/kernel.js';
+import { kernelDemo } from './kernel-demo.js';
 import { processDemo } from './process-demo.js';
-import { createMmCaches, slabWorkload } from './slab-caches.js';
+import { slabWorkload } from './slab-caches.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -31,7 +32,9 @@ export interface DemoOptions {
 
 /** One titled block of demo output. */
 export interface DemoSection {
+  /** `title`. */
   readonly title: string;
+  /** `text`. */
   readonly text: string;
 }
 
@@ -41,7 +44,8 @@ export function runDemo(options: DemoOptions = {}): DemoSection[] {
     preset: options.preset ?? 'small',
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   };
-  const machine = createMachine(config);
+  const kernel = createKernel({ machine: config });
+  const machine = kernel.machine;
   const sections: DemoSection[] = [];
   sections.push({ title: 'topology (numactl --hardware)', text: formatTopology(machine) });
   const load = pageAllocatorWorkload(machine);
@@ -50,7 +54,7 @@ export function runDemo(options: DemoOptions = {}): DemoSection[] {
   sections.push({ title: '/proc/buddyinfo', text: formatBuddyinfo(machine.mem) });
   sections.push({ title: '/proc/pagetypeinfo', text: formatPagetypeinfo(machine.mem) });
 
-  const caches = createMmCaches(machine);
+  const caches = kernel.caches;
   const w = slabWorkload(machine, caches);
   machine.validate();
   const stat = (file: string) => (readSlabSysfs(caches.slab, 'vm_area_struct', file).split(' ')[0] ?? '').trim();
@@ -78,7 +82,8 @@ export function runDemo(options: DemoOptions = {}): DemoSection[] {
     title: 'process address space (VMAs in a maple tree, nodes from the maple_node slab)',
     text: proc.summary,
   });
-  sections.push({ title: '/proc/1/maps', text: proc.maps });
+  sections.push({ title: '/proc/1/maps (the VMA workload)', text: proc.maps });
+  for (const s of kernelDemo(kernel)) sections.push(s);
   sections.push({ title: '/proc/slabinfo', text: formatSlabinfo(caches.slab) });
   return sections;
 }

@@ -11,6 +11,72 @@
  */
 
 export { type DemoOptions, type DemoSection, formatSections, runDemo } from './demo.js';
+export { makeDeviceExclusive, pinUserPage, uffdRegisterWp, uffdWriteprotect, unpinUserPage } from './kernel/extras.js';
+export { dupMmap, exitMmap } from './kernel/fork.js';
+export {
+  createKernel,
+  createKernelCaches,
+  EAGAIN_NEEDS_SWAP,
+  FAULT_FLAG_INSTRUCTION,
+  FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_VMA_LOCK,
+  FAULT_FLAG_WRITE,
+  KERNEL_VM_EVENTS,
+  Kernel,
+  type KernelCaches,
+  type KernelOptions,
+  type MemFault,
+  type MthpEnabled,
+  type ThpEnabled,
+  VM_FAULT_NEEDS_SWAP,
+  VM_FAULT_NOPAGE,
+  VM_FAULT_OOM,
+  VM_FAULT_RETRY,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+  VM_FAULT_UFFD_WP,
+} from './kernel/kernel.js';
+export { PageCache, type PageCacheHost, PageCacheMapping } from './kernel/page-cache.js';
+export { PfnSet } from './kernel/pfn-set.js';
+export {
+  KPF,
+  PM_FILE,
+  PM_GUARD_REGION,
+  PM_MMAP_EXCLUSIVE,
+  PM_PRESENT,
+  PM_SOFT_DIRTY,
+  PM_SWAP,
+  PM_UFFD_WP,
+  procKpagecount,
+  procKpageflags,
+  procMeminfo,
+  procPidPagemap,
+  procPidSmaps,
+  procPidSmapsRollup,
+  procPidStatus,
+  procPidStatusMem,
+  procVmstat,
+  SmapsStats,
+  smapGatherStats,
+  thpSysfsRead,
+  thpSysfsWrite,
+  vmFlagsLine,
+} from './kernel/procfs.js';
+export { ArchPageTableOps, KernelGather, mmCounter } from './kernel/pt-ops.js';
+export { RmapAnonVmaOps, rmapVma } from './kernel/rmap-anon-vma.js';
+export {
+  CLONE_FILES,
+  CLONE_THREAD,
+  CLONE_VM,
+  type SpawnOptions,
+  spawn,
+  Task,
+  TaskError,
+  type TaskState,
+  TaskTable,
+  type WaitResult,
+} from './kernel/task.js';
+export { validateKernel } from './kernel/validate.js';
 export { SlabMapleNodeAllocator } from './maple-node-alloc.js';
 export {
   type AnonVma,

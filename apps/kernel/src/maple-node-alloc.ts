@@ -47,6 +47,7 @@ class SlabNodeSheaf implements MapleNodeSheaf {
 /** Maple nodes from a slab cache; node handles map to slab object addresses. */
 export class SlabMapleNodeAllocator implements MapleNodeAllocator {
   readonly store: MapleNodeStore;
+  /** The `maple_node` slab cache the nodes come from. */
   readonly cache: KmemCache;
   /** `objOf[handle]`: the slab object (address) holding node `handle`; 0 when the handle is free. */
   private objOf: Float64Array;

@@ -10,10 +10,26 @@ import { formatSections, runDemo } from './demo.js';
 
 /** Result of parsing the command line: what to run, or a usage error. */
 export type CliCommand =
-  | { readonly kind: 'demo'; readonly preset: PresetName; readonly seed?: number }
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string };
+  | {
+      /** Run the demo. */
+      readonly kind: 'demo';
+      /** The machine preset. */
+      readonly preset: PresetName;
+      /** The seed of the machine's random streams. */
+      readonly seed?: number;
+    }
+  | {
+      /** Print the usage. */
+      readonly kind: 'help';
+    }
+  | {
+      /** A usage error. */
+      readonly kind: 'error';
+      /** What was wrong. */
+      readonly message: string;
+    };
 
+/** The usage text. */
 export const USAGE = `usage: mmsim demo [--preset ${Object.keys(PRESETS).join('|')}] [--seed N]
        mmsim help`;
 
@@ -30,10 +46,12 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     if (a === '--preset') {
       if (v === undefined || !(v in PRESETS))
         return { kind: 'error', message: `mmsim: --preset needs one of ${Object.keys(PRESETS).join(', ')}` };
+      /** `preset`. */
       preset = v as PresetName;
       i++;
     } else if (a === '--seed') {
       if (v === undefined || !/^\d+$/.test(v)) return { kind: 'error', message: '--seed needs a non-negative integer' };
+      /** `seed`. */
       seed = Number(v);
       i++;
     } else {

@@ -29,6 +29,7 @@ import {
 
 /** The caches the kernel model creates at boot. */
 export interface MmCaches {
+  /** `slab`. */
   readonly slab: SlubAllocator;
   /** `vm_area_struct` (184 bytes, sheaves of 32). @kernel vm_area_cachep (kernel/fork.c) */
   readonly vmArea: KmemCache;

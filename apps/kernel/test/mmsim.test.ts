@@ -101,7 +101,7 @@ describe('demo slab section', () => {
 describe('demo process section', () => {
   it('shows cat in /proc/1/maps and a valid VMA tree', () => {
     const sections = runDemo();
-    const maps = sections.find((s) => s.title === '/proc/1/maps')?.text ?? '';
+    const maps = sections.find((s) => s.title === '/proc/1/maps (the VMA workload)')?.text ?? '';
     expect(maps.split('\n')[0]).toBe(
       '555555554000-555555556000 r--p 00000000 08:01 1574083                    /usr/bin/cat',
     );
@@ -120,5 +120,19 @@ describe('demo process section', () => {
     // every dead node went through kfree_rcu: into the rcu_free sheaf, or failed over to the batches
     expect(viaSheaf).toBeGreaterThan(0);
     expect(viaSheaf + failed).toBe(dead);
+  });
+});
+
+describe('demo processes on the composed kernel', () => {
+  it('faults, forks, CoWs, mremaps and exits, printing /proc views', () => {
+    const text = formatSections(runDemo({ seed: 3 }));
+    expect(text).toContain('== /proc/1/smaps_rollup ==');
+    expect(text).toMatch(
+      /child reads 2000, 1040, 42, 7 \(own copy, shared page, file page, THP\); parent reads 1000, 1040/,
+    );
+    expect(text).toMatch(/parent reads 1000, 1063, 0/);
+    expect(text).toMatch(/wait\(\) -> pid 2 status 3/);
+    expect(text).toMatch(/\ncow_fault 32\n/);
+    expect(text).toMatch(/AnonHugePages: +2048 kB/);
   });
 });

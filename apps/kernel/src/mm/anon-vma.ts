@@ -24,19 +24,25 @@ import type { VmAreaStruct } from './mm-types.js';
 
 /** An anon_vma: an identity with a root (opaque to the VMA code). @kernel struct anon_vma (include/linux/rmap.h) */
 export interface AnonVma {
+  /** `root`. */
   readonly root: AnonVma;
 }
 
 /** One link of a VMA's anon_vma_chain. @kernel struct anon_vma_chain (include/linux/rmap.h) */
 export interface AnonVmaChain {
+  /** `vma`. */
   readonly vma: VmAreaStruct;
+  /** `anon_vma`. */
   readonly anonVma: AnonVma;
 }
 
 /** Why anon_vmas are cloned. @kernel enum vma_operation (mm/internal.h) */
 export const VMA_OP_SPLIT = 0;
+/** Why anon_vmas are cloned: `VMA_OP_MERGE_UNFAULTED` (enum vma_operation, mm/internal.h). */
 export const VMA_OP_MERGE_UNFAULTED = 1;
+/** Why anon_vmas are cloned: `VMA_OP_REMAP` (enum vma_operation, mm/internal.h). */
 export const VMA_OP_REMAP = 2;
+/** Why anon_vmas are cloned: `VMA_OP_FORK` (enum vma_operation, mm/internal.h). */
 export const VMA_OP_FORK = 3;
 
 /** What mm/vma.c asks of rmap's anon_vma code. */
@@ -71,7 +77,9 @@ export function vmaIsForkChild(vma: VmAreaStruct | null): boolean {
 
 /** An anon_vma of {@link ChainAnonVmaOps}. */
 export class ChainAnonVma implements AnonVma {
+  /** `root`. */
   root: ChainAnonVma;
+  /** `parent`. */
   parent: ChainAnonVma;
   /** References: one for itself (dropped when its last link goes), one per child's root pointer. */
   refcount: number;
@@ -107,7 +115,9 @@ interface ChainLink extends AnonVmaChain {
  * `find_mergeable_anon_vma()` (passed in to keep this file below vma.c).
  */
 export class ChainAnonVmaOps implements AnonVmaOps {
+  /** `anon_vma_cache`. */
   readonly anonVmaCache: KmemCache;
+  /** `chain_cache`. */
   readonly chainCache: KmemCache;
   private readonly findMergeable: (vma: VmAreaStruct) => AnonVma | null;
   /** Live anon_vmas (for leak checks). */

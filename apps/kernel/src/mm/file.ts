@@ -12,8 +12,11 @@
 import { EPERM } from '@mm/machine';
 import type { VmAreaStruct, VmOperationsStruct } from './mm-types.js';
 
+/** File mode bit `FMODE_READ` (include/linux/fs.h). */
 export const FMODE_READ = 0x1;
+/** File mode bit `FMODE_WRITE` (include/linux/fs.h). */
 export const FMODE_WRITE = 0x2;
+/** File mode bit `FMODE_EXEC` (include/linux/fs.h). */
 export const FMODE_EXEC = 0x20;
 
 export const S_IFREG = 0o100000;
@@ -25,6 +28,7 @@ export const S_SWAPFILE = 1 << 8;
 
 /** @kernel struct address_space (include/linux/fs.h) */
 export class AddressSpace {
+  /** `host`. */
   readonly host: Inode;
   /** The VMAs mapping this object (the `i_mmap` interval tree, here a set). */
   readonly iMmap: Set<VmAreaStruct>;
@@ -40,12 +44,17 @@ export class AddressSpace {
 
 /** @kernel struct inode (include/linux/fs.h) */
 export class Inode {
+  /** `i_ino`. */
   readonly iIno: number;
   /** `s_dev` of the superblock: [major, minor]. */
   readonly iSbDev: readonly [number, number];
+  /** `i_size`. */
   iSize: number;
+  /** `i_mode`. */
   readonly iMode: number;
+  /** `i_flags`. */
   iFlags: number;
+  /** `i_mapping`. */
   readonly iMapping: AddressSpace;
 
   constructor(ino: number, dev: readonly [number, number], size: number, mode = S_IFREG) {
@@ -68,9 +77,13 @@ export interface FileOperations {
 export class File {
   /** The path shown in /proc/PID/maps. */
   readonly path: string;
+  /** `f_inode`. */
   readonly fInode: Inode;
+  /** `f_mapping`. */
   readonly fMapping: AddressSpace;
+  /** `f_mode`. */
   readonly fMode: number;
+  /** `f_op`. */
   readonly fOp: FileOperations;
   /** `f_count`: the opener's reference plus one per VMA. */
   fCount: number;
@@ -137,6 +150,7 @@ export const SHMEM_FILE_OPERATIONS: FileOperations = Object.freeze({
 
 /** Hands out inode numbers (`get_next_ino()`), one counter per kernel so runs are reproducible. */
 export interface InodeNumbers {
+  /** `allocIno`. */
   allocIno(): number;
 }
 

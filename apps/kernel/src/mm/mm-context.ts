@@ -20,6 +20,7 @@ import {
   percpuCounterSum,
 } from '@mm/machine';
 import type { MapleRcu } from '@mm/maple-tree';
+import type { PteVal } from '@mm/pgtable-arch';
 import { SlabMapleNodeAllocator } from '../maple-node-alloc.js';
 import type { MmCaches } from '../slab-caches.js';
 import { type AnonVmaOps, ChainAnonVmaOps } from './anon-vma.js';
@@ -71,19 +72,27 @@ export interface MmContextOptions {
 
 /** The mm globals of one kernel. */
 export class MmContext implements InodeNumbers {
+  /** `machine`. */
   readonly machine: Machine;
+  /** `caches`. */
   readonly caches: MmCaches;
   /** Maple nodes of every VMA tree (`maple_node_cache`). */
   readonly nodes: SlabMapleNodeAllocator;
+  /** `nodes_rcu`. */
   readonly nodesRcu: MapleRcu;
   /** The page-table seam. */
   pt: PageTableOps;
   /** The anon_vma seam. */
   anon: AnonVmaOps;
+  /** `arch`. */
   readonly arch: ArchName;
+  /** `page_size`. */
   readonly pageSize: number;
+  /** `page_shift`. */
   readonly pageShift: number;
+  /** `pmd_size`. */
   readonly pmdSize: number;
+  /** `pud_size`. */
   readonly pudSize: number;
   /** Whether the page tables have a soft-dirty bit (`pgtable_supports_soft_dirty()`). */
   readonly softDirty: boolean;
@@ -91,21 +100,33 @@ export class MmContext implements InodeNumbers {
   readonly taskSize: number;
   /** `TASK_UNMAPPED_BASE`: bottom-up allocation starts here (PAGE_ALIGN(TASK_SIZE / 3)). */
   readonly taskUnmappedBase: number;
+  /** `sysctl_max_map_count`. */
   sysctlMaxMapCount: number;
+  /** `mmap_min_addr`. */
   mmapMinAddr: number;
   /** Bytes. */
   stackGuardGap: number;
+  /** `sysctl_overcommit_memory`. */
   sysctlOvercommitMemory: number;
+  /** `sysctl_overcommit_ratio`. */
   sysctlOvercommitRatio: number;
+  /** `sysctl_overcommit_kbytes`. */
   sysctlOvercommitKbytes: number;
+  /** `sysctl_user_reserve_kbytes`. */
   sysctlUserReserveKbytes: number;
+  /** `sysctl_admin_reserve_kbytes`. */
   sysctlAdminReserveKbytes: number;
   /** `vm_committed_as`: pages committed by accounted mappings. */
   readonly vmCommittedAs: PercpuCounter;
+  /** `vm_committed_as_batch`. */
   vmCommittedAsBatch: number;
+  /** `total_swap_pages`. */
   totalSwapPages: () => number;
+  /** `randomize_va_space`. */
   randomizeVaSpace: number;
+  /** `sysctl_legacy_va_layout`. */
   sysctlLegacyVaLayout: number;
+  /** `mmap_rnd_bits`. */
   mmapRndBits: number;
   /**
    * Fault injection at `vma_iter_prealloc()`: every preallocation fails while
@@ -115,6 +136,8 @@ export class MmContext implements InodeNumbers {
   /** The random stream of address-space layout randomisation. */
   readonly aslr: Prng;
   private nextIno: number;
+  /** `vm_get_page_prot()` as an architecture entry (set by the composed kernel; the VMA layer alone has none). */
+  pageProtOf: (vmFlags: number) => PteVal;
 
   constructor(machine: Machine, caches: MmCaches, opts: MmContextOptions = {}) {
     this.machine = machine;
@@ -156,6 +179,9 @@ export class MmContext implements InodeNumbers {
     this.failPrealloc = false;
     this.aslr = machine.prng.stream('mm-aslr');
     this.nextIno = 1000;
+    this.pageProtOf = () => {
+      throw new ConfigError('pageTableOps', 'no architecture page tables: use createKernel()');
+    };
   }
 
   /** @kernel get_next_ino (fs/inode.c) */

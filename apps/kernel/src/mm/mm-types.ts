@@ -18,6 +18,7 @@
  */
 import { RwSemaphore } from '@mm/machine';
 import { MM_MT_FLAGS, type Mtree, mtreeInit } from '@mm/maple-tree';
+import type { MmPgtables, PteVal } from '@mm/pgtable-arch';
 import type { AnonVma, AnonVmaChain } from './anon-vma.js';
 import type { File } from './file.js';
 import type { MmContext } from './mm-context.js';
@@ -62,6 +63,7 @@ export const VMA_DUMMY_VM_OPS: VmOperationsStruct = Object.freeze({});
  * @kernel struct anon_vma_name (include/linux/mm_types.h)
  */
 export interface AnonVmaName {
+  /** `name`. */
   readonly name: string;
 }
 
@@ -70,8 +72,11 @@ export interface AnonVmaName {
  * @kernel struct mempolicy (include/linux/mempolicy.h)
  */
 export interface MemPolicy {
+  /** `mode`. */
   readonly mode: number;
+  /** `flags`. */
   readonly flags: number;
+  /** `nodes`. */
   readonly nodes: readonly number[];
 }
 
@@ -80,34 +85,50 @@ export interface MemPolicy {
  * @kernel struct userfaultfd_ctx (fs/userfaultfd.c)
  */
 export interface UserfaultfdCtx {
+  /** `id`. */
   readonly id: number;
+  /** UFFD_FEATURE_WP_UNPOPULATED: write-protect empty entries with uffd-wp markers. */
+  readonly wpUnpopulated?: boolean;
 }
 
 /** @kernel struct vm_area_struct (include/linux/mm_types.h) */
 export class VmAreaStruct {
+  /** `vm_start`. */
   vmStart: number;
+  /** `vm_end`. */
   vmEnd: number;
+  /** `vm_mm`. */
   vmMm: MmStruct;
   /** The protection_map[] index of `vm_flags` (the PTE bits come from the architecture). */
   vmPageProt: number;
+  /** `vm_flags`. */
   vmFlags: number;
   /** The `mm_lock_seq` of the mmap write lock that write-locked this VMA. */
   vmLockSeq: number;
   /** The anon_vma_chain list: one link per anon_vma this VMA's pages may be in. */
   anonVmaChain: AnonVmaChain[];
+  /** `anon_vma`. */
   anonVma: AnonVma | null;
+  /** `vm_ops`. */
   vmOps: VmOperationsStruct | null;
   /** File offset in pages; for private anonymous memory, `vm_start >> PAGE_SHIFT` when created. */
   vmPgoff: number;
+  /** `vm_file`. */
   vmFile: File | null;
+  /** `vm_private_data`. */
   vmPrivateData: unknown;
+  /** `vm_policy`. */
   vmPolicy: MemPolicy | null;
   /** 0 detached, 1 attached (readers add 1; a writer adds VMA_LOCK_OFFSET). */
   vmRefcnt: number;
+  /** `vm_userfaultfd_ctx`. */
   vmUserfaultfdCtx: UserfaultfdCtx | null;
+  /** `anon_name`. */
   anonName: AnonVmaName | null;
   /** The `vm_area_struct` slab object. */
   obj: number;
+  /** `shared.rb`: the node in the file's rmap i_mmap tree (-1 when not linked; the rmap owns it). */
+  sharedRb: number;
 
   /** @kernel vma_init (include/linux/mm.h) */
   constructor(mm: MmStruct, obj: number) {
@@ -128,12 +149,82 @@ export class VmAreaStruct {
     this.vmUserfaultfdCtx = null;
     this.anonName = null;
     this.obj = obj;
+    this.sharedRb = -1;
+  }
+
+  // The page-table layer's view of a VMA (`@mm/pgtable-arch`'s PgtableVma,
+  // CopyVma, ProtVma, MoveVma): read straight from the fields above.
+
+  /** `vm_start`, for the page-table layer. */
+  get start(): number {
+    return this.vmStart;
+  }
+  /** `vm_end`, for the page-table layer. */
+  get end(): number {
+    return this.vmEnd;
+  }
+  /** `vma_is_anonymous()`. */
+  get anonymous(): boolean {
+    return this.vmOps === null;
+  }
+  /** The mm's page tables (set by the composed kernel). */
+  get mm(): MmPgtablesRef {
+    return this.vmMm.pgt as MmPgtablesRef;
+  }
+  /** VM_SHARED. */
+  get shared(): boolean {
+    return (this.vmFlags & 0x8) !== 0;
+  }
+  /** VM_WRITE. */
+  get write(): boolean {
+    return (this.vmFlags & 0x2) !== 0;
+  }
+  /** VM_MAYWRITE. */
+  get mayWrite(): boolean {
+    return (this.vmFlags & 0x20) !== 0;
+  }
+  /** VM_EXEC. */
+  get exec(): boolean {
+    return (this.vmFlags & 0x4) !== 0;
+  }
+  /** VM_PFNMAP | VM_MIXEDMAP. */
+  get pfnmap(): boolean {
+    return (this.vmFlags & 0x10000400) !== 0;
+  }
+  /** VM_UFFD_WP. */
+  get uffdWp(): boolean {
+    return (this.vmFlags & 0x1000) !== 0;
+  }
+  /** `userfaultfd_wp_use_markers()`: uffd-wp registered with UFFD_FEATURE_WP_UNPOPULATED. */
+  get uffdWpUseMarkers(): boolean {
+    return (this.vmFlags & 0x1000) !== 0 && this.vmUserfaultfdCtx?.wpUnpopulated === true;
+  }
+  /** VM_COPY_ON_FORK: VM_PFNMAP, VM_MIXEDMAP, VM_UFFD_WP or VM_MAYBE_GUARD. */
+  get copyOnFork(): boolean {
+    return (this.vmFlags & (0x400 | 0x10000000 | 0x1000 | 0x800)) !== 0;
+  }
+  /** `vma->anon_vma` is set. */
+  get hasAnonVma(): boolean {
+    return this.anonVma !== null;
+  }
+  /** `vm_page_prot` as an entry of the architecture (computed from `vm_flags`). */
+  get pageProt(): PteVal {
+    return this.vmMm.ctx.pageProtOf(this.vmFlags);
+  }
+  /** The VMA itself, for page-table callbacks. */
+  get owner(): VmAreaStruct {
+    return this;
   }
 }
 
+/** The page tables of an mm (`@mm/pgtable-arch`'s `MmPgtables`). */
+export type MmPgtablesRef = MmPgtables;
+
 /** A resource limit (`struct rlimit`); `Infinity` is RLIM_INFINITY. */
 export interface Rlimit {
+  /** `cur`. */
   cur: number;
+  /** `max`. */
   max: number;
 }
 
@@ -161,43 +252,66 @@ export function defaultRlimits(): MmRlimits {
 
 /** `personality()` bits mm/ reads. */
 export const READ_IMPLIES_EXEC = 0x0400000;
+/** personality() bit `ADDR_COMPAT_LAYOUT`: the legacy bottom-up mmap layout. */
 export const ADDR_COMPAT_LAYOUT = 0x0200000;
 
 /** @kernel struct mm_struct (include/linux/mm_types.h) */
 export class MmStruct {
+  /** `ctx`. */
   readonly ctx: MmContext;
   /** The VMA tree. */
   readonly mmMt: Mtree;
+  /** `map_count`. */
   mapCount: number;
   /** Pages mapped (`total_vm`), locked, pinned, and the data/exec/stack split. */
   totalVm: number;
+  /** `locked_vm`. */
   lockedVm: number;
+  /** `pinned_vm`. */
   pinnedVm: number;
+  /** `data_vm`. */
   dataVm: number;
+  /** `exec_vm`. */
   execVm: number;
+  /** `stack_vm`. */
   stackVm: number;
+  /** `hiwater_vm`. */
   hiwaterVm: number;
+  /** `hiwater_rss`. */
   hiwaterRss: number;
   /** Flags every new VMA gets (`VM_LOCKED` after mlockall(MCL_FUTURE), `VM_NOHUGEPAGE`). */
   defFlags: number;
   /** Where top-down allocation starts (below the stack gap) or bottom-up begins. */
   mmapBase: number;
+  /** `mmap_legacy_base`. */
   mmapLegacyBase: number;
+  /** `task_size`. */
   taskSize: number;
   /** MMF_TOPDOWN. */
   topdown: boolean;
   /** MMF_HAS_MDWE (prctl PR_SET_MDWE): no new writable-and-executable mappings. */
   hasMdwe: boolean;
+  /** `start_code`. */
   startCode: number;
+  /** `end_code`. */
   endCode: number;
+  /** `start_data`. */
   startData: number;
+  /** `end_data`. */
   endData: number;
+  /** `start_brk`. */
   startBrk: number;
+  /** `brk`. */
   brk: number;
+  /** `start_stack`. */
   startStack: number;
+  /** `arg_start`. */
   argStart: number;
+  /** `arg_end`. */
   argEnd: number;
+  /** `env_start`. */
   envStart: number;
+  /** `env_end`. */
   envEnd: number;
   /** The mmap lock. */
   readonly mmapLock: RwSemaphore;
@@ -207,12 +321,26 @@ export class MmStruct {
   readonly rlim: MmRlimits;
   /** CAP_IPC_LOCK, CAP_SYS_ADMIN and CAP_SYS_RAWIO of the process. */
   capIpcLock: boolean;
+  /** `cap_sys_admin`. */
   capSysAdmin: boolean;
+  /** `cap_sys_rawio`. */
   capSysRawio: boolean;
   /** `current->personality`. */
   personality: number;
   /** The owning process id (for /proc). */
   pid: number;
+  /** `mm->mm_id` for the rmap's MM owner tracking (0 until the composed kernel assigns one). */
+  mmId: number;
+  /** `mm_users`. */
+  mmUsers: number;
+  /** `mm->flags` the rmap reads (MMF_HAS_PINNED, MMF_UNSTABLE). */
+  mmFlags: number;
+  /** `rss_stat`: MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES. */
+  readonly rssStat: Float64Array;
+  /** On `init_mm.mmlist` (swapoff). */
+  onMmlist: boolean;
+  /** The page tables (`mm->pgd`), null while the VMA layer runs alone. */
+  pgt: MmPgtablesRef | null;
 
   /** @kernel mm_init (kernel/fork.c) */
   constructor(ctx: MmContext, pid = 1) {
@@ -252,6 +380,12 @@ export class MmStruct {
     this.capSysRawio = false;
     this.personality = 0;
     this.pid = pid;
+    this.mmId = 0;
+    this.mmUsers = 1;
+    this.mmFlags = 0;
+    this.rssStat = new Float64Array(4);
+    this.onMmlist = false;
+    this.pgt = null;
   }
 }
 

@@ -90,8 +90,11 @@ export interface ExecLayoutOptions {
   readonly exe: File;
   /** Sizes in bytes (rounded up to pages). */
   readonly textBytes?: number;
+  /** `rodata_bytes`. */
   readonly rodataBytes?: number;
+  /** `data_bytes`. */
   readonly dataBytes?: number;
+  /** `bss_bytes`. */
   readonly bssBytes?: number;
   /** Heap to grow with brk() after exec (0: none yet). */
   readonly heapBytes?: number;
@@ -101,8 +104,11 @@ export interface ExecLayoutOptions {
 
 /** Where {@link setupExecLayout} put things. */
 export interface ExecLayout {
+  /** `load_bias`. */
   readonly loadBias: number;
+  /** `stack_top`. */
   readonly stackTop: number;
+  /** `vdso`. */
   readonly vdso: number;
 }
 

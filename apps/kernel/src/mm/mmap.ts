@@ -88,7 +88,9 @@ import { doVmiAlignMunmap } from './vma-munmap.js';
 
 /** The result of {@link doMmap}: the address or a negative errno, and how much to populate. */
 export interface DoMmapResult {
+  /** `addr`. */
   readonly addr: number;
+  /** `populate`. */
   readonly populate: number;
 }
 

@@ -52,17 +52,24 @@ import { doMunmap, doVmiMunmap, vmaIsSealed } from './vma-munmap.js';
 
 /** @kernel enum mremap_type (mm/mremap.c) */
 export const MREMAP_INVALID = 0;
+/** mremap classification `MREMAP_NO_RESIZE` of `vma_remap_struct.remap_type` (mm/mremap.c). */
 export const MREMAP_NO_RESIZE = 1;
+/** mremap classification `MREMAP_SHRINK` of `vma_remap_struct.remap_type` (mm/mremap.c). */
 export const MREMAP_SHRINK = 2;
+/** mremap classification `MREMAP_EXPAND` of `vma_remap_struct.remap_type` (mm/mremap.c). */
 export const MREMAP_EXPAND = 3;
 
 /** @kernel struct vma_remap_struct (mm/mremap.c) */
 export class VmaRemapStruct {
   /** User-provided: the address remapped from. */
   addr: number;
+  /** `old_len`. */
   oldLen: number;
+  /** `new_len`. */
   newLen: number;
+  /** `flags`. */
   readonly flags: number;
+  /** `new_addr`. */
   newAddr: number;
   /** The VMA, determined in do_mremap(). */
   vma: VmAreaStruct | null;
@@ -70,11 +77,15 @@ export class VmaRemapStruct {
   delta: number;
   /** An mlock()ed VMA grew: populate the new part. */
   populateExpand: boolean;
+  /** `remap_type`. */
   remapType: number;
+  /** `mmap_locked`. */
   mmapLocked: boolean;
   /** Pages charged if VM_ACCOUNT. */
   charged: number;
+  /** `vmi_needs_invalidate`. */
   vmiNeedsInvalidate: boolean;
+  /** `mm`. */
   readonly mm: MmStruct;
 
   constructor(mm: MmStruct, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number) {

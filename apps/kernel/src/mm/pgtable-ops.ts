@@ -30,6 +30,7 @@ import type { MmStruct, VmAreaStruct } from './mm-types.js';
  * @kernel struct mmu_gather (include/asm-generic/tlb.h)
  */
 export interface MmuGather {
+  /** `mm`. */
   readonly mm: MmStruct;
 }
 
@@ -40,12 +41,15 @@ export const ZAP_FLAG_UNMAP = 1 << 1;
 
 /** The state of one page-table move. @kernel struct pagetable_move_control (mm/internal.h) */
 export interface PagetableMoveControl {
+  /** `old`. */
   old: VmAreaStruct | null;
+  /** `new`. */
   new: VmAreaStruct | null;
   /** Advanced as extents are moved. */
   oldAddr: number;
   /** Exclusive end of the source range (never realigned). */
   readonly oldEnd: number;
+  /** `new_addr`. */
   newAddr: number;
   /** The requested length. */
   readonly lenIn: number;
@@ -57,8 +61,11 @@ export interface PagetableMoveControl {
 
 /** `MM_CP_*` flags of change_protection(). */
 export const MM_CP_TRY_CHANGE_WRITABLE = 1 << 0;
+/** change_protection() flag `MM_CP_PROT_NUMA` (include/linux/mm.h). */
 export const MM_CP_PROT_NUMA = 1 << 1;
+/** change_protection() flag `MM_CP_UFFD_WP` (include/linux/mm.h). */
 export const MM_CP_UFFD_WP = 1 << 2;
+/** change_protection() flag `MM_CP_UFFD_WP_RESOLVE` (include/linux/mm.h). */
 export const MM_CP_UFFD_WP_RESOLVE = 1 << 3;
 
 /** What the VMA code asks of page tables. */
@@ -155,6 +162,7 @@ export interface PageTableOps {
 
 /** One recorded page-table call. */
 export interface PageTableCall {
+  /** `op`. */
   readonly op: string;
   /** The calling mm's pid. */
   readonly pid: number;
@@ -167,6 +175,7 @@ export interface PageTableCall {
  * recorded and changes no entry.
  */
 export class RecordingPageTableOps implements PageTableOps {
+  /** `calls`. */
   readonly calls: PageTableCall[];
   /** When set, the next move stops after this many bytes (to reach mremap's undo path); cleared after use. */
   shortMoveBytes: number | null;

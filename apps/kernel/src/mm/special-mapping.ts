@@ -37,6 +37,7 @@ import { doMunmap } from './vma-munmap.js';
 
 /** @kernel struct vm_special_mapping (include/linux/mm_types.h) */
 export interface VmSpecialMapping {
+  /** `name`. */
   readonly name: string;
 }
 

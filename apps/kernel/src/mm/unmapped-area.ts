@@ -38,12 +38,19 @@ export const VM_UNMAPPED_AREA_TOPDOWN = 1;
 
 /** @kernel struct vm_unmapped_area_info (include/linux/mm.h) */
 export interface VmUnmappedAreaInfo {
+  /** `flags`. */
   flags: number;
+  /** `length`. */
   length: number;
+  /** `low_limit`. */
   lowLimit: number;
+  /** `high_limit`. */
   highLimit: number;
+  /** `align_mask`. */
   alignMask: number;
+  /** `align_offset`. */
   alignOffset: number;
+  /** `start_gap`. */
   startGap: number;
 }
 

@@ -16,57 +16,100 @@
 
 const TWO32 = 4294967296;
 
+/** VMA flag `VM_NONE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_NONE = 0;
+/** VMA flag `VM_READ` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_READ = 0x1;
+/** VMA flag `VM_WRITE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_WRITE = 0x2;
+/** VMA flag `VM_EXEC` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_EXEC = 0x4;
+/** VMA flag `VM_SHARED` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_SHARED = 0x8;
+/** VMA flag `VM_MAYREAD` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MAYREAD = 0x10;
+/** VMA flag `VM_MAYWRITE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MAYWRITE = 0x20;
+/** VMA flag `VM_MAYEXEC` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MAYEXEC = 0x40;
+/** VMA flag `VM_MAYSHARE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MAYSHARE = 0x80;
+/** VMA flag `VM_GROWSDOWN` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_GROWSDOWN = 0x100;
+/** VMA flag `VM_UFFD_MISSING` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_UFFD_MISSING = 0x200;
+/** VMA flag `VM_PFNMAP` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_PFNMAP = 0x400;
+/** VMA flag `VM_MAYBE_GUARD` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MAYBE_GUARD = 0x800;
+/** VMA flag `VM_UFFD_WP` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_UFFD_WP = 0x1000;
+/** VMA flag `VM_LOCKED` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_LOCKED = 0x2000;
+/** VMA flag `VM_IO` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_IO = 0x4000;
+/** VMA flag `VM_SEQ_READ` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_SEQ_READ = 0x8000;
+/** VMA flag `VM_RAND_READ` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_RAND_READ = 0x10000;
+/** VMA flag `VM_DONTCOPY` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_DONTCOPY = 0x20000;
+/** VMA flag `VM_DONTEXPAND` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_DONTEXPAND = 0x40000;
+/** VMA flag `VM_LOCKONFAULT` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_LOCKONFAULT = 0x80000;
+/** VMA flag `VM_ACCOUNT` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_ACCOUNT = 0x100000;
+/** VMA flag `VM_NORESERVE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_NORESERVE = 0x200000;
+/** VMA flag `VM_HUGETLB` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_HUGETLB = 0x400000;
+/** VMA flag `VM_SYNC` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_SYNC = 0x800000;
+/** VMA flag `VM_ARCH_1` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_ARCH_1 = 0x1000000;
+/** VMA flag `VM_WIPEONFORK` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_WIPEONFORK = 0x2000000;
+/** VMA flag `VM_DONTDUMP` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_DONTDUMP = 0x4000000;
+/** VMA flag `VM_SOFTDIRTY` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_SOFTDIRTY = 0x8000000;
+/** VMA flag `VM_MIXEDMAP` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MIXEDMAP = 0x10000000;
+/** VMA flag `VM_HUGEPAGE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_HUGEPAGE = 0x20000000;
+/** VMA flag `VM_NOHUGEPAGE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_NOHUGEPAGE = 0x40000000;
+/** VMA flag `VM_MERGEABLE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_MERGEABLE = 0x80000000;
 /** x86 protection-key bits (VM_HIGH_ARCH_0..4). */
 export const VM_PKEY_BIT0 = 2 ** 32;
+/** VMA flag `VM_PKEY_BIT1` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_PKEY_BIT1 = 2 ** 33;
+/** VMA flag `VM_PKEY_BIT2` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_PKEY_BIT2 = 2 ** 34;
+/** VMA flag `VM_PKEY_BIT3` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_PKEY_BIT3 = 2 ** 35;
+/** VMA flag `VM_PKEY_BIT4` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_PKEY_BIT4 = 2 ** 36;
 /** x86 user shadow stack (VM_HIGH_ARCH_5). */
 export const VM_SHADOW_STACK = 2 ** 37;
+/** VMA flag `VM_ALLOW_ANY_UNCACHED` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_ALLOW_ANY_UNCACHED = 2 ** 39;
+/** VMA flag `VM_DROPPABLE` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_DROPPABLE = 2 ** 40;
+/** VMA flag `VM_UFFD_MINOR` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_UFFD_MINOR = 2 ** 41;
+/** VMA flag `VM_SEALED` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_SEALED = 2 ** 42;
 
 /** The stack grows down on every architecture the model runs. */
 export const VM_STACK = VM_GROWSDOWN;
 /** Special VMAs: never merged, never mlocked. */
 export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+/** VMA flag `VM_LOCKED_MASK` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
+/** VMA flag `VM_ACCESS_FLAGS` (a `vm_flags` bit, include/linux/mm.h). */
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 /** Flags kept on a merged VMA if any part had them (CONFIG_MEM_SOFT_DIRTY). */
 export const VM_STICKY = VM_SOFTDIRTY | VM_MAYBE_GUARD;

@@ -15,7 +15,9 @@ import type { MmStruct, VmAreaStruct } from './mm-types.js';
 
 /** `struct vma_iterator`. */
 export class VmaIterator {
+  /** `mas`. */
   readonly mas: MaState;
+  /** `mm`. */
   mm: MmStruct;
 
   /** @kernel VMA_ITERATOR / vma_iter_init (include/linux/mm_types.h) */

@@ -44,27 +44,41 @@ import { VmaIterator, vmaFind, vmaIterAddr, vmaIterClearGfp, vmaIterPrevRange, v
 
 /** @kernel struct vma_munmap_struct (mm/vma.h) */
 export class VmaMunmapStruct {
+  /** `vmi`. */
   vmi: VmaIterator;
+  /** `mm`. */
   mm: MmStruct;
   /** The first VMA to munmap. */
   vma: VmAreaStruct | null;
+  /** `prev`. */
   prev: VmAreaStruct | null;
+  /** `next`. */
   next: VmAreaStruct | null;
+  /** `start`. */
   start: number;
+  /** `end`. */
   end: number;
   /** Page tables may be freed between these (the neighbours' edges). */
   unmapStart: number;
+  /** `unmap_end`. */
   unmapEnd: number;
+  /** `vma_count`. */
   vmaCount: number;
   /** Drop the mmap lock on completion (the munmap syscall). */
   unlock: boolean;
   /** PTEs still to clear. */
   clearPtes: boolean;
+  /** `nr_pages`. */
   nrPages: number;
+  /** `locked_vm`. */
   lockedVm: number;
+  /** `nr_accounted`. */
   nrAccounted: number;
+  /** `exec_vm`. */
   execVm: number;
+  /** `stack_vm`. */
   stackVm: number;
+  /** `data_vm`. */
   dataVm: number;
 
   /** @kernel init_vma_munmap (mm/vma.c) */

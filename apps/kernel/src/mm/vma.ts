@@ -85,8 +85,11 @@ import {
 
 /** @kernel enum vma_merge_state (mm/vma.h) */
 export const VMA_MERGE_START = 0;
+/** vma_merge_state result `VMA_MERGE_ERROR_NOMEM` (mm/vma.h). */
 export const VMA_MERGE_ERROR_NOMEM = 1;
+/** vma_merge_state result `VMA_MERGE_NOMERGE` (mm/vma.h). */
 export const VMA_MERGE_NOMERGE = 2;
+/** vma_merge_state result `VMA_MERGE_SUCCESS` (mm/vma.h). */
 export const VMA_MERGE_SUCCESS = 3;
 
 /**
@@ -94,21 +97,37 @@ export const VMA_MERGE_SUCCESS = 3;
  * @kernel struct vma_merge_struct (mm/vma.h)
  */
 export class VmaMergeStruct {
+  /** `mm`. */
   mm: MmStruct;
+  /** `vmi`. */
   vmi: VmaIterator;
+  /** `prev`. */
   prev: VmAreaStruct | null;
+  /** `middle`. */
   middle: VmAreaStruct | null;
+  /** `next`. */
   next: VmAreaStruct | null;
+  /** `target`. */
   target: VmAreaStruct | null;
+  /** `start`. */
   start: number;
+  /** `end`. */
   end: number;
+  /** `pgoff`. */
   pgoff: number;
+  /** `vm_flags`. */
   vmFlags: number;
+  /** `file`. */
   file: File | null;
+  /** `anon_vma`. */
   anonVma: AnonVma | null;
+  /** `policy`. */
   policy: MemPolicy | null;
+  /** `uffd_ctx`. */
   uffdCtx: UserfaultfdCtx | null;
+  /** `anon_name`. */
   anonName: AnonVmaName | null;
+  /** `state`. */
   state: number;
   /** The VMA mremap copies from. */
   copiedFrom: VmAreaStruct | null;
@@ -116,10 +135,15 @@ export class VmaMergeStruct {
   justExpand: boolean;
   /** On -ENOMEM, give up the merge without reporting it. */
   giveUpOnOom: boolean;
+  /** `skip_vma_uprobe`. */
   skipVmaUprobe: boolean;
+  /** `adjust_middle_start`. */
   adjustMiddleStart: boolean;
+  /** `adjust_next_start`. */
   adjustNextStart: boolean;
+  /** `remove_middle`. */
   removeMiddle: boolean;
+  /** `remove_next`. */
   removeNext: boolean;
 
   /** @kernel VMG_STATE (mm/vma.h) */
@@ -894,6 +918,7 @@ export interface CopyVmaResult {
   readonly newVma: VmAreaStruct | null;
   /** The source VMA (a different object if the source was merged into the new one). */
   readonly vma: VmAreaStruct;
+  /** `need_rmap_locks`. */
   readonly needRmapLocks: boolean;
 }
 

@@ -1,0 +1,1447 @@
+/**
+ * DOC: the composed kernel: `createKernel()`.
+ *
+ * One object owns a machine from `@mm/machine`, the slab caches
+ * (`mm_struct`, `vm_area_struct`, `anon_vma`, `anon_vma_chain`,
+ * `maple_node` with kfree_rcu frees, `task_struct`, `files_cache`), the
+ * architecture's page tables from `@mm/pgtable-arch` (whose hardware walker
+ * the machine's MMU calls on a TLB miss), the folios and rmap of
+ * `@mm/folio-rmap` in the chosen mapcount mode, a page cache over tmpfs
+ * files, and the address-space layer of this package, wired through its two
+ * seams. The machine's MMU calls {@link Kernel.handleFault} on a page
+ * fault, so a task's load or store takes the path a CPU takes: TLB, walk,
+ * fault, retry.
+ *
+ * Every user page carries a content token (the value of its last store;
+ * a fresh anonymous page and the zero page hold 0) so tests can prove that
+ * nothing is lost or mixed up by CoW, fork, mremap or exit.
+ */
+
+import {
+  createFolioRmap,
+  type FolioRmap,
+  folioAddFileRmapPtes,
+  folioAddNewAnonRmap,
+  folioAlloc,
+  folioGet,
+  folioNrPages,
+  folioPutRefs,
+  folioRefAdd,
+  folioRefCount,
+  folioRemoveRmapPte,
+  folioTestAnon,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  mmAllocId,
+  mmFreeId,
+  pageAnonExclusive,
+  pageFolio,
+  RMAP_EXCLUSIVE,
+  setPageAnonExclusive,
+  wpCanReuseAnonFolio,
+} from '@mm/folio-rmap';
+import {
+  type ArchName,
+  ConfigError,
+  createMachine,
+  EFAULT,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL,
+  type Machine,
+  type MachineConfig,
+  MMU_EXEC,
+  MMU_USER,
+  MMU_WRITE,
+  MmBugError,
+  type AddressSpace as MmuAddressSpace,
+  X86_PF_INSTR,
+  X86_PF_PROT,
+  X86_PF_WRITE,
+} from '@mm/machine';
+import {
+  archDescriptor,
+  createPageTables,
+  LEAF_KIND,
+  type MmPgtables,
+  type PageTables,
+  PMD_LEVEL,
+  PTE_LEVEL,
+  PTE_MARKER_GUARD,
+  PTE_MARKER_UFFD_WP,
+  PteVal,
+  PteView,
+  pgtableTransHugeDeposit,
+  pmdAllocWalk,
+  pmdpGet,
+  pteAlloc,
+  pteAllocOne,
+  pteOffsetMapLock,
+  ptepClearFlush,
+  ptepGet,
+  ptepSetAccessFlags,
+  pteUnmapUnlock,
+  SwpEntry,
+  setPmdAt,
+  setPteAt,
+  setPtes,
+  splitHugePmdLocked,
+} from '@mm/pgtable-arch';
+import { type KmemCache, kmemCacheCreate, SLAB_ACCOUNT, SLAB_HWCACHE_ALIGN } from '@mm/slab-sheaves';
+import { createTmpfsFile, type File, type Inode } from '../mm/file.js';
+import { createMmContext, type MmContext } from '../mm/mm-context.js';
+import { MmStruct, type VmAreaStruct } from '../mm/mm-types.js';
+import { expandDownwards } from '../mm/mmap.js';
+import {
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_HUGEPAGE,
+  VM_LOCKED,
+  VM_MAYWRITE,
+  VM_NOHUGEPAGE,
+  VM_READ,
+  VM_SHARED,
+  VM_UFFD_WP,
+  VM_WRITE,
+} from '../mm/vm-flags.js';
+import { findVma, findVmaIntersection } from '../mm/vma.js';
+import { createMmCaches, type MmCaches } from '../slab-caches.js';
+import { dupMmap, exitMmap } from './fork.js';
+import { PageCache, type PageCacheMapping } from './page-cache.js';
+import { PfnSet } from './pfn-set.js';
+import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
+import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
+import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
+import { validateKernel } from './validate.js';
+
+/** A THP sysfs `enabled` value. */
+export type ThpEnabled = 'always' | 'madvise' | 'never';
+/** A per-size mTHP sysfs `enabled` value (`inherit` follows the top-level file). */
+export type MthpEnabled = ThpEnabled | 'inherit';
+
+/** Options of {@link createKernel}. */
+export interface KernelOptions {
+  /** A machine to boot on, or the configuration of a new one (default: the `small` preset, x86-64). */
+  readonly machine?: Machine | MachineConfig;
+  /** Shorthand for `machine: { arch }`. */
+  readonly arch?: ArchName;
+  /** Shorthand for `machine: { seed }`. */
+  readonly seed?: number;
+  /** `page` (CONFIG_PAGE_MAPCOUNT, default) or `none` (CONFIG_NO_PAGE_MAPCOUNT). */
+  readonly mapcount?: 'page' | 'none';
+  /** `/sys/kernel/mm/transparent_hugepage/enabled` (default `madvise`). */
+  readonly thp?: ThpEnabled;
+  /**
+   * Per-size `hugepages-<size>kB/enabled`, keyed by size in KiB (16, 32, 64,
+   * ... 2048); sizes not given are `never` except the PMD size (`inherit`).
+   */
+  readonly mthp?: Readonly<Record<number, MthpEnabled>>;
+  /** `use_zero_page` (default true). */
+  readonly thpUseZeroPage?: boolean;
+  /** `vm.overcommit_memory` 0, 1 or 2 (default 0). */
+  readonly overcommitMemory?: number;
+  /** `vm.overcommit_ratio` (default 50). */
+  readonly overcommitRatio?: number;
+  /** `fault_around_bytes` (default 65536; one page disables fault-around). */
+  readonly faultAroundBytes?: number;
+  /** `kernel.randomize_va_space` (default 0: reproducible addresses). */
+  readonly randomizeVaSpace?: number;
+  /** Prealloc mode of the maple tree nodes: fail preallocation (to reach -ENOMEM paths). */
+  readonly failPrealloc?: boolean;
+}
+
+/** The kernel's slab caches. */
+export interface KernelCaches extends MmCaches {
+  /** @kernel mm_cachep (kernel/fork.c) */
+  readonly mmStruct: KmemCache;
+  /** @kernel task_struct_cachep (kernel/fork.c) */
+  readonly taskStruct: KmemCache;
+  /** @kernel files_cachep (kernel/fork.c) */
+  readonly files: KmemCache;
+}
+
+/** Why an access failed. */
+export interface MemFault {
+  /** SIGSEGV for a bad address or protection, SIGBUS for a mapping past its file, or a seam not yet wired. */
+  readonly signal: 'SIGSEGV' | 'SIGBUS' | 'NEEDS_SWAP' | 'UFFD_WP' | 'ENOMEM';
+  /** `si_code`: SEGV_MAPERR (no VMA), SEGV_ACCERR (protection), BUS_ADRERR, or the seam's name. */
+  readonly code: 'SEGV_MAPERR' | 'SEGV_ACCERR' | 'BUS_ADRERR' | 'swap' | 'uffd-wp' | 'oom';
+  /** The faulting address. */
+  readonly addr: number;
+  /** A sentence for people. */
+  readonly reason: string;
+}
+
+/** `VM_FAULT_*` results of the handler. */
+export const VM_FAULT_OOM = 0x1;
+/** Fault result bit `VM_FAULT_SIGBUS` (include/linux/mm_types.h). */
+export const VM_FAULT_SIGBUS = 0x2;
+/** Fault result bit `VM_FAULT_SIGSEGV` (include/linux/mm_types.h). */
+export const VM_FAULT_SIGSEGV = 0x40;
+/** Fault result bit `VM_FAULT_RETRY` (include/linux/mm_types.h). */
+export const VM_FAULT_RETRY = 0x400;
+/** Fault result bit `VM_FAULT_NOPAGE` (include/linux/mm_types.h). */
+export const VM_FAULT_NOPAGE = 0x100;
+/** Our seam: a swap entry was met (swap is a later issue). */
+export const VM_FAULT_NEEDS_SWAP = 0x10000;
+/** Our seam: a uffd-wp protected page was written (the userfaultfd reader would be woken). */
+export const VM_FAULT_UFFD_WP = 0x20000;
+
+/** `FAULT_FLAG_*`. */
+export const FAULT_FLAG_WRITE = 0x1;
+/** Fault flag `FAULT_FLAG_UNSHARE` (include/linux/mm_types.h). */
+export const FAULT_FLAG_UNSHARE = 0x400;
+/** Fault flag `FAULT_FLAG_INSTRUCTION` (include/linux/mm_types.h). */
+export const FAULT_FLAG_INSTRUCTION = 0x100;
+/** Fault flag `FAULT_FLAG_VMA_LOCK` (include/linux/mm_types.h). */
+export const FAULT_FLAG_VMA_LOCK = 0x1000;
+
+const TOKEN_CHUNK_SHIFT = 15;
+const TOKEN_CHUNK = 1 << TOKEN_CHUNK_SHIFT;
+
+/** The vmstat events the fault path counts (`/proc/vmstat`). */
+export const KERNEL_VM_EVENTS = [
+  'pgfault',
+  'pgmajfault',
+  'thp_fault_alloc',
+  'thp_fault_fallback',
+  'thp_split_pmd',
+  'thp_zero_page_alloc',
+  'cow_fault',
+  'cow_reuse',
+  'zero_page_fault',
+  'fault_around',
+  'vma_lock_success',
+  'vma_lock_retry',
+  'fork_pinned_copy',
+] as const;
+
+/**
+ * The composed kernel. Create it with {@link createKernel}; start processes
+ * with `spawn` (see task.ts).
+ */
+export class Kernel {
+  /** `machine`. */
+  readonly machine: Machine;
+  /** `caches`. */
+  readonly caches: KernelCaches;
+  /** `ctx`. */
+  readonly ctx: MmContext;
+  /** `pt`. */
+  readonly pt: PageTables;
+  /** `rm`. */
+  readonly rm: FolioRmap;
+  /** `pt_ops`. */
+  readonly ptOps: ArchPageTableOps;
+  /** `page_cache`. */
+  readonly pageCache: PageCache;
+  /** The shared zero page (`ZERO_PAGE(0)`): read-only, reads 0. */
+  readonly zeroPfn: number;
+  /** Pages per PMD leaf, and bytes. */
+  readonly hpageNr: number;
+  /** `pmd_size`. */
+  readonly pmdSize: number;
+  /** `page_size`. */
+  readonly pageSize: number;
+  /** THP settings. */
+  thpEnabled: ThpEnabled;
+  /** Per order (index) the `enabled` value; only orders 2..PMD_ORDER are used. */
+  readonly mthpEnabled: MthpEnabled[];
+  /** `thp_use_zero_page`. */
+  thpUseZeroPage: boolean;
+  /** `fault_around_bytes`. */
+  faultAroundBytes: number;
+  /** vmstat events. */
+  readonly events: Map<string, number>;
+  /** Why the last failed access failed. */
+  lastFault: MemFault | null;
+  /** MMU address space → mm. */
+  private readonly mmByAs: Map<MmuAddressSpace, MmStruct>;
+  private readonly tokenChunks: (Int32Array | undefined)[];
+  /** Bytes of token chunks allocated (host memory accounting). */
+  tokenBytes: number;
+
+  constructor(options: KernelOptions = {}) {
+    this.machine = bootMachine(options);
+    const arch = this.machine.config.arch;
+    if (arch !== 'x86_64' && arch !== 'arm64') {
+      throw new ConfigError('arch', `the composed kernel runs on x86_64 or arm64, not ${arch}`);
+    }
+    this.caches = createKernelCaches(this.machine);
+    const desc = arch === 'x86_64' ? archDescriptor('x86_64') : archDescriptor('arm64-4k-48');
+    this.pt = createPageTables(this.machine, { arch: desc });
+    this.rm = createFolioRmap(this.machine, {
+      pageMapcount: options.mapcount !== 'none',
+      hooks: {
+        allocObject: (cache) => {
+          const c = cache === 'anon_vma' ? this.caches.anonVma : this.caches.anonVmaChain;
+          return kmemAlloc(c);
+        },
+        freeObject: (cache, h) => {
+          const c = cache === 'anon_vma' ? this.caches.anonVma : this.caches.anonVmaChain;
+          kmemFree(c, h);
+        },
+      },
+    });
+    this.pageSize = this.machine.topology.pageSize;
+    this.hpageNr = this.rm.hpagePmdNr;
+    this.pmdSize = this.hpageNr * this.pageSize;
+    this.tokenChunks = [];
+    this.tokenBytes = 0;
+    this.userFolios = new PfnSet();
+    this.pageCache = new PageCache(this.rm, this);
+    this.ptOps = new ArchPageTableOps(this);
+    this.ctx = createMmContext(this.machine, this.caches, {
+      pageTableOps: this.ptOps,
+      anonVmaOps: new RmapAnonVmaOps(this.rm),
+      randomizeVaSpace: options.randomizeVaSpace ?? 0,
+      ...(options.overcommitMemory === undefined ? {} : { overcommitMemory: options.overcommitMemory }),
+      ...(options.overcommitRatio === undefined ? {} : { overcommitRatio: options.overcommitRatio }),
+    });
+    this.ctx.failPrealloc = options.failPrealloc === true;
+    const protCache = new Map<number, PteVal>();
+    this.ctx.pageProtOf = (flags: number) => {
+      const key = flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED);
+      let p = protCache.get(key);
+      if (p === undefined) {
+        p = new PteVal();
+        this.pt.codec.vmGetPageProt(p, key);
+        protCache.set(key, p);
+      }
+      return p;
+    };
+    const zero = this.machine.mem.allocPages(GFP_KERNEL, 0);
+    if (zero < 0) throw new MmBugError('kernel: no memory for the zero page');
+    this.zeroPfn = zero;
+    this.thpEnabled = options.thp ?? 'madvise';
+    this.mthpEnabled = [];
+    const pmdOrder = Math.log2(this.hpageNr);
+    for (let o = 0; o <= pmdOrder; o++) this.mthpEnabled.push(o === pmdOrder ? 'inherit' : 'never');
+    for (const [kb, v] of Object.entries(options.mthp ?? {})) {
+      const order = Math.log2((Number(kb) * 1024) / this.pageSize);
+      if (!Number.isInteger(order) || order < 2 || order > pmdOrder) {
+        throw new ConfigError(
+          'mthp',
+          `no mTHP size ${kb} kB (sizes are ${(4 * this.pageSize) / 1024}..${this.pmdSize / 1024} kB)`,
+        );
+      }
+      this.mthpEnabled[order] = v;
+    }
+    this.thpUseZeroPage = options.thpUseZeroPage ?? true;
+    const far = options.faultAroundBytes ?? 65536;
+    if (!Number.isInteger(far) || far < this.pageSize || (far & (far - 1)) !== 0 || far > this.pmdSize) {
+      throw new ConfigError(
+        'faultAroundBytes',
+        `fault_around_bytes must be a power of two in [PAGE_SIZE, PMD_SIZE], got ${far}`,
+      );
+    }
+    this.faultAroundBytes = far;
+    this.events = new Map();
+    for (const e of KERNEL_VM_EVENTS) this.events.set(e, 0);
+    this.lastFault = null;
+    this.mmByAs = new Map();
+    this.machine.mmu.registerFaultHandler({
+      handleFault: (cpu, as, vaddr, errorCode) => this.handleFault(cpu, as, vaddr, errorCode),
+    });
+  }
+
+  /** Processes and threads. */
+  readonly tasks: TaskTable = new TaskTable();
+
+  /** The CPU the scheduler places a new task on. */
+  pickCpu(): number {
+    return this.tasks.pickCpu(this);
+  }
+
+  /**
+   * Start a process running a freshly exec'd program (text, data, bss, heap,
+   * stack with its guard gap, vDSO).
+   * @returns the task, or a negative errno.
+   */
+  spawn(opts: SpawnOptions = {}): Task | number {
+    return spawn(this, opts);
+  }
+
+  /** A task by pid. */
+  task(pid: number): Task | undefined {
+    return this.tasks.tasks.get(pid);
+  }
+
+  /** @kernel copy_process (kernel/fork.c) */
+  cloneTask(parent: Task, mm: MmStruct, flags: number): Task | number {
+    const obj = kmemAlloc(this.caches.taskStruct);
+    if (obj < 0) return -ENOMEM_;
+    const pid = this.tasks.nextPid;
+    let child: Task;
+    if ((flags & CLONE_VM) !== 0) {
+      mm.mmUsers++;
+      child = new Task(this, pid, (flags & CLONE_THREAD) !== 0 ? parent.tgid : pid, parent.comm, mm, obj);
+    } else {
+      const nmm = this.mmAlloc(pid);
+      if (nmm === null) {
+        kmemFree(this.caches.taskStruct, obj);
+        return -ENOMEM_;
+      }
+      nmm.rlim.as = { ...mm.rlim.as };
+      const r = dupMmap(this, nmm, mm);
+      if (r !== 0) {
+        exitMmap(this, nmm);
+        this.mmFree(nmm);
+        kmemFree(this.caches.taskStruct, obj);
+        return r;
+      }
+      child = new Task(this, pid, pid, parent.comm, nmm, obj);
+    }
+    if ((flags & CLONE_FILES) === 0) {
+      child.filesObj = kmemAlloc(this.caches.files);
+      if (child.filesObj < 0) {
+        // undo: the mm goes with the task
+        child.state = 'running';
+        this.dropMm(child);
+        kmemFree(this.caches.taskStruct, obj);
+        return -ENOMEM_;
+      }
+    }
+    this.tasks.nextPid++;
+    child.layout = parent.layout;
+    child.parent = (flags & CLONE_THREAD) !== 0 ? parent.parent : parent;
+    child.parent?.children.push(child);
+    this.tasks.tasks.set(pid, child);
+    return child;
+  }
+
+  private dropMm(t: Task): void {
+    const mm = t.mm;
+    if (mm === null) return;
+    t.mm = null;
+    if (--mm.mmUsers > 0) return;
+    // leave the address space on every CPU (lazy TLB) so it can be destroyed
+    const as = (mm.pgt as MmPgtables).as;
+    for (let c = 0; c < this.machine.topology.nrCpus; c++) {
+      if (this.machine.mmu.loadedMm(c) === as) this.machine.mmu.enterLazyTlb(c);
+    }
+    exitMmap(this, mm);
+    this.mmFree(mm);
+  }
+
+  /** @kernel do_exit / exit_mm (kernel/exit.c) */
+  exitTask(t: Task, code: number): void {
+    this.machine.currentCpu = t.cpu;
+    this.dropMm(t);
+    if (t.filesObj >= 0) kmemFree(this.caches.files, t.filesObj);
+    t.filesObj = -1;
+    t.exitCode = code;
+    t.state = 'zombie';
+    // orphans are reparented to init (pid 1) or dropped with it
+    const init = this.tasks.tasks.get(1);
+    for (const c of t.children) {
+      c.parent = init !== undefined && init !== t ? init : null;
+      c.parent?.children.push(c);
+      if (c.parent === null && c.state === 'zombie') this.reapTask(c);
+    }
+    t.children.length = 0;
+    if (t.parent === null || t.parent.state !== 'running') this.reapTask(t);
+  }
+
+  /** @kernel release_task (kernel/exit.c) */
+  reapTask(t: Task): void {
+    if (t.state === 'dead') return;
+    t.state = 'dead';
+    kmemFree(this.caches.taskStruct, t.obj);
+    this.tasks.tasks.delete(t.pid);
+  }
+
+  /** FAULT_FLAG_UNSHARE on the page at `addr`. @returns 0 or -EFAULT. */
+  unshareAddr(mm: MmStruct, addr: number): number {
+    const vma = findVma(mm, addr);
+    if (vma === null || vma.vmStart > addr) return -EFAULT;
+    const page = addr - (addr % this.pageSize);
+    if (!this.pageMapped(vma, page, false)) {
+      const r = this.handleMmFault(vma, page, 0);
+      if (r !== 0) return -EFAULT;
+    }
+    return this.handleMmFault(vma, page, FAULT_FLAG_UNSHARE) === 0 ? 0 : -EFAULT;
+  }
+
+  /** Live folios of user memory (anonymous and page cache), for leak checks. */
+  readonly userFolios: PfnSet;
+
+  /**
+   * Allocate a user folio of `order` (GFP_HIGHUSER_MOVABLE).
+   * @returns the head PFN or a negative errno.
+   */
+  allocFolio(order: number): number {
+    const f = folioAlloc(this.rm, GFP_HIGHUSER_MOVABLE, order);
+    if (f >= 0) this.userFolios.add(f);
+    return f;
+  }
+
+  /** Drop `refs` references of a user folio (freeing it on the last). @kernel folio_put_refs */
+  putFolio(folio: number, refs: number): void {
+    if (folioRefCount(this.rm, folio) === refs) this.userFolios.delete(folio);
+    folioPutRefs(this.rm, folio, refs);
+  }
+
+  /**
+   * Check every package's invariants and the cross-checks between them
+   * (see validate.ts); throws MmBugError naming the first problem.
+   */
+  validate(): void {
+    validateKernel(this);
+  }
+
+  /**
+   * Drop the page cache of unlinked shmem files nobody maps or holds any
+   * more (the `/dev/zero (deleted)` files of shared anonymous mappings).
+   * @kernel shmem_evict_inode (mm/shmem.c)
+   */
+  releaseDeadFiles(): void {
+    for (const m of [...this.pageCache.all()]) {
+      const f = m.file;
+      if (f === null || f.fCount > 0 || !f.path.endsWith('(deleted)')) continue;
+      this.pageCache.evict(m, true);
+      m.contents.clear();
+      this.pageCache.forget(f.fMapping);
+    }
+  }
+
+  /**
+   * A new tmpfs file of `sizeBytes` (contents: holes, reading 0).
+   * The caller holds the opener's reference (drop it with `fput` when done).
+   */
+  createFile(path: string, sizeBytes: number): File {
+    return createTmpfsFile(this.ctx, path, sizeBytes);
+  }
+
+  /** `pwrite()` of one page: the file's page `index` holds `token`. */
+  writeFile(file: File, index: number, token: number): void {
+    this.pageCache.write(this.pageCache.mappingOf(file.fMapping, true, file), index, token);
+  }
+
+  /** `pread()` of one page: the token of the file's page `index`. */
+  readFile(file: File, index: number): number {
+    return this.pageCache.read(this.pageCache.mappingOf(file.fMapping, true, file), index);
+  }
+
+  /**
+   * Put a swap entry (`type`, `offset`) in the empty PTE of `addr`, as
+   * swap-out will (a test hook until swap lands): a fault on it returns
+   * the typed `NEEDS_SWAP` result, and a zap drops it.
+   * @returns 0, -EFAULT (no VMA) or -EEXIST (the entry is not empty).
+   */
+  installSwapEntry(mm: MmStruct, addr: number, type: number, offset: number): number {
+    const vma = findVma(mm, addr);
+    if (vma === null || vma.vmStart > addr) return -EFAULT;
+    const pgt = mm.pgt as MmPgtables;
+    const pmdp = pmdAllocWalk(pgt, addr);
+    if (pmdp < 0 || pteAlloc(pgt, pmdp) < 0) return -ENOMEM_;
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) return -EEXIST_;
+    if (!this.pt.codec.pteNone(ptepGet(pgt, ptep, tmpPte))) {
+      pteUnmapUnlock(pgt, ptep);
+      return -EEXIST_;
+    }
+    const e = new SwpEntry();
+    e.type = type;
+    e.offset = offset;
+    this.pt.swap.swpEntryToPte(e, tmpPte2);
+    setPteAt(pgt, addr, ptep, tmpPte2);
+    pteUnmapUnlock(pgt, ptep);
+    mm.rssStat[MM_SWAPENTS]!++;
+    return 0;
+  }
+
+  /** Count a vmstat event. */
+  vmEvent(name: string, delta = 1): void {
+    this.events.set(name, (this.events.get(name) ?? 0) + delta);
+  }
+
+  // --- content tokens -----------------------------------------------------------------------
+
+  /** The content token of page `pfn` (0 for a page never written). */
+  token(pfn: number): number {
+    const c = this.tokenChunks[pfn >>> TOKEN_CHUNK_SHIFT];
+    return c === undefined ? 0 : c[pfn & (TOKEN_CHUNK - 1)]!;
+  }
+
+  /** Store `token` in page `pfn`. */
+  setToken(pfn: number, token: number): void {
+    const i = pfn >>> TOKEN_CHUNK_SHIFT;
+    let c = this.tokenChunks[i];
+    if (c === undefined) {
+      if (token === 0) return;
+      c = this.tokenChunks[i] = new Int32Array(TOKEN_CHUNK);
+      this.tokenBytes += TOKEN_CHUNK * 4;
+    }
+    c[pfn & (TOKEN_CHUNK - 1)] = token;
+  }
+
+  // --- address spaces -----------------------------------------------------------------------
+
+  /**
+   * A new, empty address space with page tables and an MM id.
+   * @returns the mm, or null on -ENOMEM.
+   * @kernel mm_alloc (kernel/fork.c)
+   */
+  mmAlloc(pid: number): MmStruct | null {
+    const obj = kmemAlloc(this.caches.mmStruct);
+    if (obj < 0) return null;
+    const pgt = this.pt.mmAlloc();
+    if (pgt === null) {
+      kmemFree(this.caches.mmStruct, obj);
+      return null;
+    }
+    const mm = new MmStruct(this.ctx, pid);
+    mm.pgt = pgt;
+    mm.mmId = mmAllocId(this.rm);
+    mmObj.set(mm, obj);
+    this.mmByAs.set(pgt.as, mm);
+    return mm;
+  }
+
+  /** Free an address space whose VMAs and tables are gone. @kernel __mmdrop (kernel/fork.c) */
+  mmFree(mm: MmStruct): void {
+    const pgt = mm.pgt as MmPgtables;
+    this.mmByAs.delete(pgt.as);
+    this.pt.mmFree(pgt);
+    mm.pgt = null;
+    mmFreeId(this.rm, mm.mmId);
+    const obj = mmObj.get(mm);
+    if (obj !== undefined) kmemFree(this.caches.mmStruct, obj);
+    mmObj.delete(mm);
+  }
+
+  /** The mm of page tables `pgt`. */
+  mmOfPgt(pgt: MmPgtables): MmStruct | null {
+    return this.mmByAs.get(pgt.as) ?? null;
+  }
+
+  /** The mm running in MMU address space `as`. */
+  mmOfAs(as: MmuAddressSpace): MmStruct | null {
+    return this.mmByAs.get(as) ?? null;
+  }
+
+  /** Every live address space. */
+  mms(): IterableIterator<MmStruct> {
+    return this.mmByAs.values();
+  }
+
+  /** `find_vma_intersection(mm, start, end) != NULL`. */
+  findVmaIntersection(mm: MmStruct, start: number, end: number): boolean {
+    return findVmaIntersection(mm, start, end) !== null;
+  }
+
+  /** A typed "needs swap" errno for the seams swap will fill. */
+  needsSwap(): number {
+    return -EAGAIN_NEEDS_SWAP;
+  }
+
+  // --- the fault path -----------------------------------------------------------------------
+
+  /**
+   * The machine MMU's fault handler: find the VMA (per-VMA lock, else the
+   * mmap lock), check the access against it and handle the fault.
+   * @returns 0 (retry the access) or -EFAULT with {@link lastFault} set.
+   * @kernel exc_page_fault / do_user_addr_fault (arch/x86/mm/fault.c), do_page_fault (arch/arm64/mm/fault.c)
+   */
+  handleFault(_cpu: number, as: MmuAddressSpace, addr: number, errorCode: number): number {
+    const mm = this.mmByAs.get(as);
+    if (mm === undefined) return -EFAULT;
+    let flags = 0;
+    if ((errorCode & X86_PF_WRITE) !== 0) flags |= FAULT_FLAG_WRITE;
+    if ((errorCode & X86_PF_INSTR) !== 0) flags |= FAULT_FLAG_INSTRUCTION;
+    void X86_PF_PROT;
+    const ret = this.faultAddr(mm, addr, flags);
+    return ret === 0 ? 0 : -EFAULT;
+  }
+
+  /**
+   * Resolve a fault at `addr` of `mm`. @returns 0 or a VM_FAULT_* result
+   * (with {@link lastFault} set).
+   */
+  faultAddr(mm: MmStruct, addr: number, flags: number): number {
+    const page = addr - (addr % this.pageSize);
+    this.vmEvent('pgfault');
+    // lock_vma_under_rcu(): a VMA write-locked by a running mmap writer makes us fall back.
+    // The last VMA found is remembered while the tree is unchanged (no mmap write lock since).
+    let vma: VmAreaStruct | null = null;
+    const cached = lastVma.get(mm);
+    if (cached !== undefined && cached.seq === mm.mmLockSeq && cached.vma.vmStart <= page && page < cached.vma.vmEnd) {
+      vma = cached.vma;
+    } else {
+      vma = findVma(mm, page);
+      if (vma !== null && (mm.mmLockSeq & 1) === 0) lastVma.set(mm, { vma, seq: mm.mmLockSeq });
+    }
+    if ((mm.mmLockSeq & 1) === 1 && vma !== null && vma.vmLockSeq === mm.mmLockSeq) this.vmEvent('vma_lock_retry');
+    else if (vma !== null && vma.vmStart <= page) {
+      this.vmEvent('vma_lock_success');
+      flags |= FAULT_FLAG_VMA_LOCK;
+    }
+    if (vma !== null && vma.vmStart > page) {
+      // expand_stack() under the mmap lock
+      if ((vma.vmFlags & VM_GROWSDOWN) !== 0 && expandDownwards(vma, page) === 0) {
+        /* grown */
+      } else vma = null;
+    }
+    if (vma === null) return this.fail('SIGSEGV', 'SEGV_MAPERR', addr, 'no mapping at this address');
+    // access_error()
+    if ((flags & FAULT_FLAG_WRITE) !== 0) {
+      if ((vma.vmFlags & VM_WRITE) === 0)
+        return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'write to a mapping without PROT_WRITE');
+    } else if ((flags & FAULT_FLAG_INSTRUCTION) !== 0) {
+      if ((vma.vmFlags & VM_EXEC) === 0)
+        return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'instruction fetch from a mapping without PROT_EXEC');
+    } else if ((vma.vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) {
+      return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'read of a PROT_NONE mapping');
+    }
+    const r = this.handleMmFault(vma, page, flags);
+    if (r === 0) return 0;
+    if (r & VM_FAULT_SIGSEGV) return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'guard region');
+    if (r & VM_FAULT_SIGBUS) return this.fail('SIGBUS', 'BUS_ADRERR', addr, 'access beyond the end of the mapped file');
+    if (r & VM_FAULT_NEEDS_SWAP)
+      return this.fail('NEEDS_SWAP', 'swap', addr, 'the page is swapped out (swap-in comes with swap)');
+    if (r & VM_FAULT_UFFD_WP)
+      return this.fail('UFFD_WP', 'uffd-wp', addr, 'write to a userfaultfd write-protected page');
+    return this.fail('ENOMEM', 'oom', addr, 'out of memory');
+  }
+
+  private fail(signal: MemFault['signal'], code: MemFault['code'], addr: number, reason: string): number {
+    this.lastFault = { signal, code, addr, reason };
+    return signal === 'SIGSEGV' ? VM_FAULT_SIGSEGV : signal === 'SIGBUS' ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
+  }
+
+  /**
+   * @returns 0 or VM_FAULT_*.
+   * @kernel handle_mm_fault / __handle_mm_fault (mm/memory.c)
+   */
+  handleMmFault(vma: VmAreaStruct, addr: number, flags: number): number {
+    const mm = vma.vmMm;
+    const pgt = mm.pgt as MmPgtables;
+    const pmdp = pmdAllocWalk(pgt, addr);
+    if (pmdp < 0) return VM_FAULT_OOM;
+    const c = this.pt.codec;
+    const pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (c.pmdNone(pmd)) {
+      if (this.thpVmaAllowable(vma, addr, this.hpageNr) && vma.vmOps === null && (flags & FAULT_FLAG_WRITE) !== 0) {
+        const r = this.doHugePmdAnonymousPage(vma, addr, pmdp);
+        if (r >= 0) return r;
+      }
+    } else if (c.pmdPresent(pmd) && c.pmdLeaf(pmd)) {
+      const write = (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) !== 0;
+      if (!write || c.pteWrite(pmd)) {
+        // huge_pmd_set_accessed(): the walker sets A/D itself; nothing to do
+        return 0;
+      }
+      // do_huge_pmd_wp_page(): reuse an exclusive THP, else split and CoW per PTE
+      const head = c.pmdPfn(pmd);
+      if (folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head) && (flags & FAULT_FLAG_UNSHARE) === 0) {
+        const v = pmdpGet(pgt, pmdp, tmpPmd2);
+        c.pteMkwrite(v);
+        c.pteMkdirty(v);
+        c.pteMkyoung(v);
+        setPmdAt(pgt, addr - (addr % this.pmdSize), pmdp, v);
+        this.machine.mmu.flushTlbRange(
+          pgt.as,
+          addr - (addr % this.pmdSize),
+          addr - (addr % this.pmdSize) + this.pmdSize,
+        );
+        this.vmEvent('cow_reuse');
+        return 0;
+      }
+      this.splitHugePmd(vma, addr);
+    }
+    if (pteAlloc(pgt, pmdp) < 0) return VM_FAULT_OOM;
+    return this.handlePteFault(vma, addr, flags, pmdp);
+  }
+
+  /** @kernel handle_pte_fault (mm/memory.c) */
+  private handlePteFault(vma: VmAreaStruct, addr: number, flags: number, pmdp: number): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) return 0; // the PMD changed under us: retry
+    const pte = ptepGet(pgt, ptep, tmpPte);
+    if (c.pteNone(pte)) {
+      pteUnmapUnlock(pgt, ptep);
+      if (vma.vmOps === null) return this.doAnonymousPage(vma, addr, flags, pmdp);
+      return this.doFault(vma, addr, flags, pmdp);
+    }
+    if (!c.ptePresent(pte)) {
+      // do_swap_page(): markers, device-exclusive, swap
+      this.pt.entries.decodePte(pte, tmpView);
+      const kind = tmpView.kind;
+      if (kind === LEAF_KIND.MARKER) {
+        const marker = tmpView.marker;
+        if ((marker & PTE_MARKER_GUARD) !== 0) {
+          pteUnmapUnlock(pgt, ptep);
+          return VM_FAULT_SIGSEGV;
+        }
+        if ((marker & PTE_MARKER_UFFD_WP) !== 0) {
+          if ((flags & FAULT_FLAG_WRITE) !== 0 && (vma.vmFlags & VM_UFFD_WP) !== 0) {
+            pteUnmapUnlock(pgt, ptep);
+            return VM_FAULT_UFFD_WP;
+          }
+          // pte_marker_handle_uffd_wp(): a read of an unpopulated page: clear the marker, fault normally
+          c.archSwpEntry(tmpPte2, 0, 0);
+          tmpPte2.setWords(0, 0);
+          setPteAt(pgt, addr, ptep, tmpPte2);
+          pteUnmapUnlock(pgt, ptep);
+          return vma.vmOps === null
+            ? this.doAnonymousPage(vma, addr, flags, pmdp)
+            : this.doFault(vma, addr, flags, pmdp);
+        }
+        pteUnmapUnlock(pgt, ptep);
+        return VM_FAULT_SIGBUS;
+      }
+      if (kind === LEAF_KIND.DEVICE_EXCLUSIVE) {
+        // remove_device_exclusive_entry(): restore the present PTE and retry
+        const pfn = tmpView.pfn;
+        const prot = vma.pageProt;
+        c.pfnPte(tmpPte2, pfn, prot);
+        if ((vma.vmFlags & VM_WRITE) !== 0 && pageAnonExclusive(this.rm, pfn)) {
+          c.pteMkwrite(tmpPte2);
+          c.pteMkdirty(tmpPte2);
+        } else c.pteWrprotect(tmpPte2);
+        c.pteMkyoung(tmpPte2);
+        setPteAt(pgt, addr, ptep, tmpPte2);
+        pteUnmapUnlock(pgt, ptep);
+        return 0;
+      }
+      pteUnmapUnlock(pgt, ptep);
+      if (kind === LEAF_KIND.SWAP) return VM_FAULT_NEEDS_SWAP;
+      return VM_FAULT_SIGBUS;
+    }
+    const write = (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) !== 0;
+    if (write && !c.pteWrite(pte)) {
+      if ((flags & FAULT_FLAG_WRITE) !== 0 && c.pteUffdWp(pte) && (vma.vmFlags & VM_UFFD_WP) !== 0) {
+        pteUnmapUnlock(pgt, ptep);
+        return VM_FAULT_UFFD_WP;
+      }
+      return this.doWpPage(vma, addr, flags, ptep, pte);
+    }
+    // spurious / access-flag fault: set young (and dirty on write)
+    tmpPte2.set(pte);
+    c.pteMkyoung(tmpPte2);
+    if ((flags & FAULT_FLAG_WRITE) !== 0) c.pteMkdirty(tmpPte2);
+    ptepSetAccessFlags(pgt, addr, ptep, tmpPte2, (flags & FAULT_FLAG_WRITE) !== 0);
+    pteUnmapUnlock(pgt, ptep);
+    return 0;
+  }
+
+  /** Whether THP of `nr` pages may back `addr` in `vma` per the sysfs settings. @kernel thp_vma_allowable_orders (mm/huge_memory.c) */
+  thpVmaAllowable(vma: VmAreaStruct, addr: number, nr: number): boolean {
+    if (vma.vmOps !== null) return false;
+    if ((vma.vmFlags & VM_NOHUGEPAGE) !== 0) return false;
+    const order = Math.log2(nr);
+    let e = this.mthpEnabled[order];
+    if (e === undefined) return false;
+    if (e === 'inherit') e = this.thpEnabled;
+    if (e === 'never') return false;
+    if (e === 'madvise' && (vma.vmFlags & VM_HUGEPAGE) === 0) return false;
+    const bytes = nr * this.pageSize;
+    const start = addr - (addr % bytes);
+    return start >= vma.vmStart && start + bytes <= vma.vmEnd;
+  }
+
+  /** @kernel do_huge_pmd_anonymous_page (mm/huge_memory.c); -1 to fall back to PTEs */
+  private doHugePmdAnonymousPage(vma: VmAreaStruct, addr: number, pmdp: number): number {
+    if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const haddr = addr - (addr % this.pmdSize);
+    const folio = this.allocFolio(Math.log2(this.hpageNr));
+    if (folio < 0) {
+      this.vmEvent('thp_fault_fallback');
+      return -1;
+    }
+    const table = pteAllocOne(pgt);
+    if (table < 0) {
+      this.putFolio(folio, 1);
+      this.vmEvent('thp_fault_fallback');
+      return -1;
+    }
+    this.clearTokens(folio, this.hpageNr);
+    folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), haddr, RMAP_EXCLUSIVE);
+    folioRefAdd(this.rm, folio, this.hpageNr - 1);
+    const c = this.pt.codec;
+    const v = tmpPmd2;
+    c.pfnPmd(v, folio, vma.pageProt);
+    c.pmdMkhuge(v);
+    c.pteMkwrite(v);
+    c.pteMkdirty(v);
+    c.pteMkyoung(v);
+    this.pt.pmdLock(pgt, pmdp);
+    pgtableTransHugeDeposit(pgt, pmdp, table);
+    pgt.pt.mmIncNr(pgt, PTE_LEVEL, 1);
+    setPmdAt(pgt, haddr, pmdp, v);
+    this.pt.pmdUnlock(pgt, pmdp);
+    vma.vmMm.rssStat[MM_ANONPAGES]! += this.hpageNr;
+    this.vmEvent('thp_fault_alloc');
+    return 0;
+  }
+
+  /** Split the PMD leaf mapping `addr`, if any (tables and rmap). @kernel split_huge_pmd (mm/huge_memory.c) */
+  splitHugePmd(vma: VmAreaStruct, addr: number): number {
+    const pgt = vma.vmMm.pgt;
+    if (pgt === null) return 0;
+    const pmdp = this.pt.lookup(pgt, PMD_LEVEL, addr);
+    if (pmdp < 0 || !pmdIsLeaf(pgt, pmdp)) return 0;
+    const c = this.pt.codec;
+    const head = c.pmdPfn(pmdpGet(pgt, pmdp, tmpPmd));
+    const exclusive = folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head);
+    this.pt.pmdLock(pgt, pmdp);
+    const r = splitHugePmdLocked(pgt, addr, pmdp, vma.pageProt);
+    this.pt.pmdUnlock(pgt, pmdp);
+    if (r < 0) return r;
+    // the PTEs are mapped by the rmap first, then the PMD mapping removed (__split_huge_pmd_locked)
+    const haddr = addr - (addr % this.pmdSize);
+    rmapSplitPmd(this.rm, vma, head, haddr, exclusive);
+    this.vmEvent('thp_split_pmd');
+    return 0;
+  }
+
+  /** The mTHP orders to try for an anonymous fault at `addr`, largest first. @kernel alloc_anon_folio (mm/memory.c) */
+  private anonOrders(vma: VmAreaStruct, addr: number, pmdp: number): number[] {
+    const pmdOrder = Math.log2(this.hpageNr);
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const out: number[] = [];
+    for (let order = pmdOrder - 1; order >= 2; order--) {
+      const nr = 1 << order;
+      if (!this.thpVmaAllowable(vma, addr, nr)) continue;
+      // pte_range_none(): every entry of the aligned range must be empty
+      const start = addr - (addr % (nr * this.pageSize));
+      const ptep = pteOffsetMapLock(pgt, pmdp, start);
+      if (ptep < 0) return out;
+      let none = true;
+      for (let i = 0; i < nr && none; i++) if (!this.pt.codec.pteNone(ptepGet(pgt, ptep + i, tmpPte2))) none = false;
+      pteUnmapUnlock(pgt, ptep);
+      if (none) out.push(order);
+    }
+    return out;
+  }
+
+  /** @kernel do_anonymous_page (mm/memory.c) */
+  private doAnonymousPage(vma: VmAreaStruct, addr: number, flags: number, pmdp: number): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    if ((vma.vmFlags & VM_SHARED) !== 0) return VM_FAULT_SIGBUS;
+    if ((flags & FAULT_FLAG_WRITE) === 0) {
+      // the shared zero page, read-only and special
+      c.pfnPte(tmpPte2, this.zeroPfn, vma.pageProt);
+      c.pteMkspecial(tmpPte2);
+      c.pteWrprotect(tmpPte2);
+      if ((flags & FAULT_ORIG_PTE_UFFD_WP) !== 0) c.pteMkuffdWp(tmpPte2);
+      const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+      if (ptep < 0) return 0;
+      if (c.pteNone(ptepGet(pgt, ptep, tmpPte))) setPteAt(pgt, addr, ptep, tmpPte2);
+      pteUnmapUnlock(pgt, ptep);
+      this.vmEvent('zero_page_fault');
+      return 0;
+    }
+    if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
+    // the enabled orders that fit, largest first, then order 0
+    let order = 0;
+    let folio = -1;
+    for (const o of this.anonOrders(vma, addr, pmdp)) {
+      folio = this.allocFolio(o);
+      if (folio >= 0) {
+        order = o;
+        break;
+      }
+      this.vmEvent('thp_fault_fallback');
+    }
+    if (folio < 0) folio = this.allocFolio(0);
+    if (folio < 0) return VM_FAULT_OOM;
+    const nr = 1 << order;
+    const start = addr - (addr % (nr * this.pageSize));
+    this.clearTokens(folio, nr);
+    folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), start, RMAP_EXCLUSIVE);
+    if (nr > 1) folioRefAdd(this.rm, folio, nr - 1);
+    c.pfnPte(tmpPte2, folio, vma.pageProt);
+    c.pteMkwrite(tmpPte2);
+    c.pteMkdirty(tmpPte2);
+    c.pteMkyoung(tmpPte2);
+    const ptep0 = pteOffsetMapLock(pgt, pmdp, start);
+    if (ptep0 < 0) {
+      this.undoNewAnon(vma, folio, nr);
+      return 0;
+    }
+    for (let i = 0; i < nr; i++) {
+      if (!c.pteNone(ptepGet(pgt, ptep0 + i, tmpPte))) {
+        pteUnmapUnlock(pgt, ptep0);
+        this.undoNewAnon(vma, folio, nr);
+        return 0;
+      }
+    }
+    setPtes(pgt, start, ptep0, tmpPte2, nr);
+    pteUnmapUnlock(pgt, ptep0);
+    vma.vmMm.rssStat[MM_ANONPAGES]! += nr;
+    if (nr > 1) this.vmEvent('thp_fault_alloc');
+    if ((vma.vmFlags & VM_LOCKED) !== 0) this.mlockFolioIfLocked(vma, folio);
+    return 0;
+  }
+
+  private undoNewAnon(vma: VmAreaStruct, folio: number, nr: number): void {
+    const start = vma.vmStart;
+    void start;
+    for (let i = 0; i < nr; i++) folioRemoveRmapPte(this.rm, folio, folio + i, rmapVma(vma));
+    this.putFolio(folio, nr);
+  }
+
+  private clearTokens(folio: number, nr: number): void {
+    for (let i = 0; i < nr; i++) this.setToken(folio + i, 0);
+  }
+
+  private mlockFolioIfLocked(_vma: VmAreaStruct, _folio: number): void {
+    // the rmap's folio_add_*_rmap already mlocks folios mapped entirely into a VM_LOCKED VMA
+  }
+
+  /** The page cache of a file VMA. */
+  cacheOf(vma: VmAreaStruct): PageCacheMapping {
+    const f = vma.vmFile as File;
+    return this.pageCache.mappingOf(f.fMapping, true, f);
+  }
+
+  /** @kernel do_fault (mm/memory.c): read, CoW or shared fault */
+  private doFault(vma: VmAreaStruct, addr: number, flags: number, pmdp: number): number {
+    const f = vma.vmFile;
+    if (f === null || vma.vmOps === null || vma.vmOps.fault !== true) return VM_FAULT_SIGBUS;
+    const pgoff = vma.vmPgoff + (addr - vma.vmStart) / this.pageSize;
+    const inode: Inode = f.fInode;
+    if (pgoff * this.pageSize >= Math.ceil(inode.iSize / this.pageSize) * this.pageSize) return VM_FAULT_SIGBUS;
+    const m = this.cacheOf(vma);
+    const write = (flags & FAULT_FLAG_WRITE) !== 0;
+    if (!write) return this.doReadFault(vma, addr, pmdp, m, pgoff);
+    if ((vma.vmFlags & VM_SHARED) === 0) return this.doCowFault(vma, addr, pmdp, m, pgoff);
+    return this.doSharedFault(vma, addr, pmdp, m, pgoff);
+  }
+
+  /** Map cached folio `folio` at `addr` (file rmap, RSS). @kernel set_pte_range (mm/memory.c) */
+  private mapFilePage(vma: VmAreaStruct, addr: number, ptep: number, folio: number, writable: boolean): void {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    folioGet(this.rm, folio);
+    folioAddFileRmapPtes(this.rm, folio, folio, 1, rmapVma(vma));
+    c.pfnPte(tmpPte2, folio, vma.pageProt);
+    if (writable) {
+      c.pteMkwrite(tmpPte2);
+      c.pteMkdirty(tmpPte2);
+    } else c.pteWrprotect(tmpPte2);
+    c.pteMkyoung(tmpPte2);
+    setPteAt(pgt, addr, ptep, tmpPte2);
+    vma.vmMm.rssStat[mmCounter(this.rm, folio, vma)]!++;
+  }
+
+  /** @kernel do_read_fault + do_fault_around / filemap_map_pages (mm/memory.c, mm/filemap.c) */
+  private doReadFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const folio = this.pageCache.getFolio(m, pgoff);
+    if (folio < 0) return VM_FAULT_OOM;
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) return 0;
+    if (c.pteNone(ptepGet(pgt, ptep, tmpPte))) this.mapFilePage(vma, addr, ptep, folio, false);
+    pteUnmapUnlock(pgt, ptep);
+    // fault-around: map the neighbours already in the cache (within the VMA and this PTE table)
+    const nr = this.faultAroundBytes / this.pageSize;
+    if (nr > 1) {
+      const win = nr * this.pageSize;
+      let from = addr - (addr % win);
+      let to = from + win;
+      const tblStart = addr - (addr % this.pmdSize);
+      from = Math.max(from, vma.vmStart, tblStart);
+      to = Math.min(to, vma.vmEnd, tblStart + this.pmdSize);
+      const size = Math.ceil(m.inode.iSize / this.pageSize);
+      const p0 = pteOffsetMapLock(pgt, pmdp, from);
+      if (p0 < 0) return 0;
+      let mapped = 0;
+      for (let a = from; a < to; a += this.pageSize) {
+        if (a === addr) continue;
+        const idx = vma.vmPgoff + (a - vma.vmStart) / this.pageSize;
+        if (idx >= size) break;
+        const f2 = m.pages.get(idx);
+        if (f2 === undefined) continue;
+        const pp = p0 + (a - from) / this.pageSize;
+        if (!c.pteNone(ptepGet(pgt, pp, tmpPte))) continue;
+        this.mapFilePage(vma, a, pp, f2, false);
+        c.pteMkold(tmpPte2);
+        mapped++;
+      }
+      pteUnmapUnlock(pgt, p0);
+      if (mapped > 0) this.vmEvent('fault_around', mapped);
+    }
+    return 0;
+  }
+
+  /** @kernel do_cow_fault (mm/memory.c) */
+  private doCowFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
+    if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
+    const src = this.pageCache.getFolio(m, pgoff);
+    if (src < 0) return VM_FAULT_OOM;
+    const folio = this.allocFolio(0);
+    if (folio < 0) return VM_FAULT_OOM;
+    this.setToken(folio, this.token(src));
+    return this.installNewAnon(vma, addr, pmdp, folio);
+  }
+
+  private installNewAnon(vma: VmAreaStruct, addr: number, pmdp: number, folio: number): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0 || !c.pteNone(ptepGet(pgt, ptep, tmpPte))) {
+      if (ptep >= 0) pteUnmapUnlock(pgt, ptep);
+      this.putFolio(folio, 1);
+      return 0;
+    }
+    folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), addr, RMAP_EXCLUSIVE);
+    c.pfnPte(tmpPte2, folio, vma.pageProt);
+    c.pteMkwrite(tmpPte2);
+    c.pteMkdirty(tmpPte2);
+    c.pteMkyoung(tmpPte2);
+    setPteAt(pgt, addr, ptep, tmpPte2);
+    pteUnmapUnlock(pgt, ptep);
+    vma.vmMm.rssStat[MM_ANONPAGES]!++;
+    return 0;
+  }
+
+  /** @kernel do_shared_fault (mm/memory.c) */
+  private doSharedFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const folio = this.pageCache.getFolio(m, pgoff);
+    if (folio < 0) return VM_FAULT_OOM;
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) return 0;
+    if (this.pt.codec.pteNone(ptepGet(pgt, ptep, tmpPte))) this.mapFilePage(vma, addr, ptep, folio, true);
+    pteUnmapUnlock(pgt, ptep);
+    return 0;
+  }
+
+  /**
+   * A write (or unshare) fault on a present read-only PTE: reuse or copy.
+   * Called with the PTE lock held; drops it.
+   * @kernel do_wp_page (mm/memory.c)
+   */
+  private doWpPage(vma: VmAreaStruct, addr: number, flags: number, ptep: number, pte: PteVal): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
+    const pfn = c.ptePfn(pte);
+    const special = c.pteSpecial(pte) || pfn === this.zeroPfn;
+    if ((vma.vmFlags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE) && !special) {
+      if (unshare) {
+        pteUnmapUnlock(pgt, ptep);
+        return 0;
+      }
+      // wp_page_shared(): make it writable in place
+      tmpPte2.set(pte);
+      c.pteMkwrite(tmpPte2);
+      c.pteMkdirty(tmpPte2);
+      c.pteMkyoung(tmpPte2);
+      ptepSetAccessFlags(pgt, addr, ptep, tmpPte2, true);
+      pteUnmapUnlock(pgt, ptep);
+      return 0;
+    }
+    const folio = special ? -1 : pageFolio(this.rm, pfn);
+    if (folio >= 0 && folioTestAnon(this.rm, folio)) {
+      // wp_can_reuse_anon_folio(): an exclusive page, or the only mapping of the folio
+      let reuse = pageAnonExclusive(this.rm, pfn);
+      if (!reuse && wpCanReuseAnonFolio(this.rm, folio, rmapVma(vma))) {
+        setPageAnonExclusive(this.rm, pfn);
+        reuse = true;
+      }
+      if (reuse) {
+        if (unshare) {
+          pteUnmapUnlock(pgt, ptep);
+          return 0;
+        }
+        tmpPte2.set(pte);
+        c.pteMkwrite(tmpPte2);
+        c.pteMkdirty(tmpPte2);
+        c.pteMkyoung(tmpPte2);
+        ptepSetAccessFlags(pgt, addr, ptep, tmpPte2, true);
+        pteUnmapUnlock(pgt, ptep);
+        this.vmEvent('cow_reuse');
+        return 0;
+      }
+    }
+    pteUnmapUnlock(pgt, ptep);
+    return this.wpPageCopy(vma, addr, flags, folio, pfn);
+  }
+
+  /** @kernel wp_page_copy (mm/memory.c) */
+  private wpPageCopy(vma: VmAreaStruct, addr: number, flags: number, oldFolio: number, oldPfn: number): number {
+    if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const folio = this.allocFolio(0);
+    if (folio < 0) return VM_FAULT_OOM;
+    this.setToken(folio, oldFolio < 0 ? 0 : this.token(oldPfn));
+    const pmdp = this.pt.lookup(pgt, PMD_LEVEL, addr);
+    const ptep = pmdp < 0 ? -1 : pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) {
+      this.putFolio(folio, 1);
+      return 0;
+    }
+    const cur = ptepGet(pgt, ptep, tmpPte);
+    if (!c.ptePresent(cur) || c.ptePfn(cur) !== oldPfn || c.pteWrite(cur)) {
+      pteUnmapUnlock(pgt, ptep);
+      this.putFolio(folio, 1);
+      return 0;
+    }
+    const mm = vma.vmMm;
+    if (oldFolio >= 0) {
+      mm.rssStat[mmCounter(this.rm, oldFolio, vma)]!--;
+      mm.rssStat[MM_ANONPAGES]!++;
+    } else mm.rssStat[MM_ANONPAGES]!++;
+    ptepClearFlush(pgt, addr, ptep, tmpPte3);
+    folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), addr, RMAP_EXCLUSIVE);
+    c.pfnPte(tmpPte2, folio, vma.pageProt);
+    if ((flags & FAULT_FLAG_UNSHARE) !== 0) c.pteWrprotect(tmpPte2);
+    else {
+      c.pteMkwrite(tmpPte2);
+      c.pteMkdirty(tmpPte2);
+    }
+    c.pteMkyoung(tmpPte2);
+    setPteAt(pgt, addr, ptep, tmpPte2);
+    if (oldFolio >= 0) folioRemoveRmapPte(this.rm, oldFolio, oldPfn, rmapVma(vma));
+    pteUnmapUnlock(pgt, ptep);
+    if (oldFolio >= 0) this.putFolio(oldFolio, 1);
+    this.vmEvent('cow_fault');
+    return 0;
+  }
+
+  // --- helpers for the VMA layer's page-table seam --------------------------------------------
+
+  /**
+   * Fault in `[start, end)` of `vma` (write faults for writable private
+   * mappings, as populate does; reads otherwise).
+   * @returns pages populated or a negative errno.
+   * @kernel populate_vma_page_range (mm/gup.c)
+   */
+  populateRange(vma: VmAreaStruct, start: number, end: number, write: boolean | null): number {
+    if ((vma.vmFlags & 0x80000) !== 0 && write === null) return (end - start) / this.pageSize; // VM_LOCKONFAULT
+    const w = write ?? (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    let n = 0;
+    for (let a = start; a < end; a += this.pageSize) {
+      const r = this.faultInPage(vma, a, w);
+      if (r !== 0) return n > 0 ? n : r;
+      n++;
+    }
+    return n;
+  }
+
+  /** @kernel faultin_page_range (mm/gup.c) */
+  faultinRange(mm: MmStruct, start: number, end: number, write: boolean): number {
+    let n = 0;
+    for (let a = start; a < end; ) {
+      const vma = findVma(mm, a);
+      if (vma === null || vma.vmStart > a) return n > 0 ? n : -EFAULT;
+      if (write && (vma.vmFlags & VM_WRITE) === 0) return -EFAULT;
+      if (!write && (vma.vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return -EFAULT;
+      const e = Math.min(end, vma.vmEnd);
+      const r = this.populateRange(vma, a, e, write);
+      if (r < 0) return r;
+      n += r;
+      a = e;
+    }
+    return n;
+  }
+
+  /** Fault one page in (GUP's faultin_page): 0 or a negative errno. */
+  private faultInPage(vma: VmAreaStruct, addr: number, write: boolean): number {
+    for (let i = 0; i < 4; i++) {
+      if (this.pageMapped(vma, addr, write)) return 0;
+      const r = this.handleMmFault(vma, addr, write ? FAULT_FLAG_WRITE : 0);
+      if (r !== 0) return r & VM_FAULT_OOM ? -ENOMEM_ : -EFAULT;
+    }
+    return 0;
+  }
+
+  /** Whether a present PTE (or PMD) maps `addr` (writable if `write`). */
+  pageMapped(vma: VmAreaStruct, addr: number, write: boolean): boolean {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const pmdp = this.pt.lookup(pgt, PMD_LEVEL, addr);
+    if (pmdp < 0) return false;
+    const pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (c.pmdNone(pmd)) return false;
+    if (c.pmdLeaf(pmd)) return c.pmdPresent(pmd) && (!write || c.pteWrite(pmd));
+    const ptep = pteOffsetMapLock(pgt, pmdp, addr);
+    if (ptep < 0) return false;
+    const pte = ptepGet(pgt, ptep, tmpPte);
+    const ok = c.ptePresent(pte) && (!write || c.pteWrite(pte));
+    pteUnmapUnlock(pgt, ptep);
+    return ok;
+  }
+
+  /** mlock / munlock the mapped folios of a range. */
+  mlockRange(_vma: VmAreaStruct, _start: number, _end: number, _lock: boolean): void {
+    // PG_mlocked is set by the rmap when a folio is mapped whole into a VM_LOCKED VMA
+  }
+
+  /**
+   * Install `kind` markers on the empty entries of `[start, end)`.
+   * @returns 0, or 1 when a populated entry was met (guard: the caller zaps and retries).
+   */
+  installMarkers(vma: VmAreaStruct, start: number, end: number, kind: 'guard' | 'uffd-wp'): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const c = this.pt.codec;
+    const marker = kind === 'guard' ? PTE_MARKER_GUARD : PTE_MARKER_UFFD_WP;
+    for (let a = start; a < end; ) {
+      const pmdp = pmdAllocWalk(pgt, a);
+      if (pmdp < 0) return -ENOMEM_;
+      if (pmdIsLeaf(pgt, pmdp)) {
+        if (kind === 'guard') return 1;
+        this.splitHugePmd(vma, a);
+      }
+      if (pteAlloc(pgt, pmdp) < 0) return -ENOMEM_;
+      const tblEnd = Math.min(end, a - (a % this.pmdSize) + this.pmdSize);
+      const ptep = pteOffsetMapLock(pgt, pmdp, a);
+      if (ptep < 0) continue;
+      for (let x = a; x < tblEnd; x += this.pageSize) {
+        const p = ptep + (x - a) / this.pageSize;
+        const v = ptepGet(pgt, p, tmpPte);
+        if (c.pteNone(v)) {
+          this.pt.swap.makePteMarker(tmpPte2, marker);
+          setPteAt(pgt, x, p, tmpPte2);
+        } else if (kind === 'guard') {
+          this.pt.entries.decodePte(v, tmpView);
+          if (!(tmpView.kind === LEAF_KIND.MARKER && (tmpView.marker & PTE_MARKER_GUARD) !== 0)) {
+            pteUnmapUnlock(pgt, ptep);
+            return 1;
+          }
+        } else if (c.ptePresent(v)) {
+          tmpPte2.set(v);
+          c.pteWrprotect(tmpPte2);
+          c.pteMkuffdWp(tmpPte2);
+          setPteAt(pgt, x, p, tmpPte2);
+          this.machine.mmu.flushTlbPage(pgt.as, x);
+        }
+      }
+      pteUnmapUnlock(pgt, ptep);
+      a = tblEnd;
+    }
+    return 0;
+  }
+
+  /** Clear `kind` markers from `[start, end)`. @returns 0. */
+  removeMarkers(vma: VmAreaStruct, start: number, end: number, kind: 'guard' | 'uffd-wp'): number {
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const marker = kind === 'guard' ? PTE_MARKER_GUARD : PTE_MARKER_UFFD_WP;
+    for (let a = start; a < end; ) {
+      const tblEnd = Math.min(end, a - (a % this.pmdSize) + this.pmdSize);
+      const pmdp = this.pt.lookup(pgt, PMD_LEVEL, a);
+      if (pmdp >= 0 && !pmdIsLeaf(pgt, pmdp)) {
+        const ptep = pteOffsetMapLock(pgt, pmdp, a);
+        if (ptep >= 0) {
+          for (let x = a; x < tblEnd; x += this.pageSize) {
+            const p = ptep + (x - a) / this.pageSize;
+            const v = ptepGet(pgt, p, tmpPte);
+            if (this.pt.codec.pteNone(v) || this.pt.codec.ptePresent(v)) continue;
+            this.pt.entries.decodePte(v, tmpView);
+            if (tmpView.kind === LEAF_KIND.MARKER && (tmpView.marker & marker) !== 0) {
+              tmpPte2.setWords(0, 0);
+              setPteAt(pgt, x, p, tmpPte2);
+            }
+          }
+          pteUnmapUnlock(pgt, ptep);
+        }
+      }
+      a = tblEnd;
+    }
+    return 0;
+  }
+
+  /** RSS of `mm` in pages: file + anon + shmem. @kernel get_mm_rss (include/linux/mm.h) */
+  rss(mm: MmStruct): number {
+    return mm.rssStat[MM_FILEPAGES]! + mm.rssStat[MM_ANONPAGES]! + mm.rssStat[MM_SHMEMPAGES]!;
+  }
+
+  /** The folio pages of a folio (re-exported helper). */
+  folioPages(folio: number): number {
+    return folioNrPages(this.rm, folio);
+  }
+
+  /** Swap entries counted in `mm` (always 0 until swap lands). */
+  swapents(mm: MmStruct): number {
+    return mm.rssStat[MM_SWAPENTS]!;
+  }
+}
+
+/** The -errno a swap seam returns until swap exists (-EAGAIN, named for readers). */
+export const EAGAIN_NEEDS_SWAP = 11;
+const ENOMEM_ = 12;
+/** Internal: the faulting entry was a uffd-wp marker (`vmf_orig_pte_uffd_wp()`). */
+const FAULT_ORIG_PTE_UFFD_WP = 0x40000000;
+const EEXIST_ = 17;
+
+const mmObj = new WeakMap<MmStruct, number>();
+const lastVma = new WeakMap<MmStruct, { vma: VmAreaStruct; seq: number }>();
+const tmpPte = new PteVal();
+const tmpPte2 = new PteVal();
+const tmpPte3 = new PteVal();
+const tmpPmd = new PteVal();
+const tmpPmd2 = new PteVal();
+const tmpView = new PteView();
+void MMU_EXEC;
+void MMU_USER;
+void MMU_WRITE;
+
+function bootMachine(options: KernelOptions): Machine {
+  const m = options.machine;
+  if (m !== undefined && 'mmu' in m) return m as Machine;
+  const cfg: MachineConfig = {
+    ...((m as MachineConfig | undefined) ?? {}),
+    ...(options.arch === undefined ? {} : { arch: options.arch }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  };
+  return createMachine(cfg);
+}
+
+function kmemAlloc(c: KmemCache): number {
+  return kmemCacheAllocFn(c);
+}
+function kmemFree(c: KmemCache, obj: number): void {
+  kmemCacheFreeFn(c, obj);
+}
+
+import { kmemCacheAlloc as kmemCacheAllocRaw, kmemCacheFree as kmemCacheFreeRaw } from '@mm/slab-sheaves';
+
+function kmemCacheAllocFn(c: KmemCache): number {
+  return kmemCacheAllocRaw(c, GFP_KERNEL);
+}
+function kmemCacheFreeFn(c: KmemCache, obj: number): void {
+  kmemCacheFreeRaw(c, obj);
+}
+
+/** Object sizes of a v7.2 x86-64 build. */
+const MM_STRUCT_SIZE = 1344;
+const TASK_STRUCT_SIZE = 9984;
+const FILES_STRUCT_SIZE = 704;
+
+/**
+ * The mm caches plus `mm_struct`, `task_struct` and `files_cache`.
+ * @kernel proc_caches_init / fork_init (kernel/fork.c)
+ */
+export function createKernelCaches(machine: Machine): KernelCaches {
+  const base = createMmCaches(machine);
+  const mmStruct = kmemCacheCreate(base.slab, 'mm_struct', MM_STRUCT_SIZE, {
+    flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT,
+  });
+  const taskStruct = kmemCacheCreate(base.slab, 'task_struct', TASK_STRUCT_SIZE, { flags: SLAB_ACCOUNT });
+  const files = kmemCacheCreate(base.slab, 'files_cache', FILES_STRUCT_SIZE, {
+    flags: SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT,
+  });
+  return { ...base, mmStruct, taskStruct, files };
+}
+
+/**
+ * Boot a composed kernel.
+ *
+ * ```ts
+ * const k = createKernel({ arch: 'x86_64', seed: 1, thp: 'always' });
+ * ```
+ */
+export function createKernel(options: KernelOptions = {}): Kernel {
+  return new Kernel(options);
+}

@@ -1,0 +1,198 @@
+/**
+ * DOC: `kernel.validate()`: every package's validator, then cross-checks
+ * between them.
+ *
+ * - the machine (`machine.validate()`), the slab allocator, the page
+ *   tables (`ptValidate`, with every mapped PFN checked to be a live user
+ *   folio or the zero page), the folios and anon_vma trees
+ *   (`folioRmapValidate`), each address space's VMA tree (`validateMm`:
+ *   no overlaps, counters);
+ * - each present PTE or PMD maps a live folio, and the mappings found in
+ *   the page tables of every mm equal the folio's mapcount, and in
+ *   CONFIG_PAGE_MAPCOUNT mode each page's precise mapcount;
+ * - each folio's reference count equals its mappings plus the page cache's
+ *   reference plus pins;
+ * - each mm's RSS counters equal the pages its tables map, by counter;
+ * - each mapped anon folio's anon_vma is on the chain of the VMA mapping it
+ *   (the rmap can reach it);
+ * - no live user folio is unmapped and uncached (a leak).
+ */
+import {
+  folioAnonVma,
+  folioMapcount,
+  folioMaybeDmaPinned,
+  folioNrPages,
+  folioPrecisePageMapcount,
+  folioRefCount,
+  folioRmapValidate,
+  folioTestAnon,
+  pageFolio,
+} from '@mm/folio-rmap';
+import { MmBugError } from '@mm/machine';
+import {
+  LEAF_KIND,
+  type MmPgtables,
+  PMD_LEVEL,
+  PteVal,
+  PteView,
+  pmdpGet,
+  pteOffsetMap,
+  ptepGet,
+  pteUnmap,
+  ptValidate,
+} from '@mm/pgtable-arch';
+import { slabValidate } from '@mm/slab-sheaves';
+import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
+import { validateMm, vmaList } from '../mm/vma.js';
+import type { Kernel } from './kernel.js';
+import { mmCounter } from './pt-ops.js';
+
+const pv = new PteVal();
+const pv2 = new PteVal();
+const view = new PteView();
+
+/** Mappings of one folio found in the page tables. */
+interface FolioSeen {
+  ptes: number;
+  pmds: number;
+  /** Per page (offset in the folio): PTE mappings + PMD mappings. */
+  perPage: Map<number, number>;
+}
+
+function bug(msg: string): never {
+  throw new MmBugError(`kernel.validate: ${msg}`);
+}
+
+/**
+ * Check the whole kernel; throws MmBugError naming the first problem.
+ * @kernel (CONFIG_DEBUG_VM checks: validate_mm, page_table_check, debug_vm_pgtable)
+ */
+export function validateKernel(k: Kernel): void {
+  k.machine.validate();
+  slabValidate(k.caches.slab);
+  const rm = k.rm;
+  ptValidate(k.pt, {
+    checkPfn: (pfn, nr, kind) => {
+      if (kind !== 'present') return null;
+      if (pfn === k.zeroPfn) return null;
+      const head = pageFolio(rm, pfn);
+      if (!k.userFolios.has(head)) return `pfn ${pfn} (${nr} pages) is not a live user folio`;
+      return null;
+    },
+  });
+  folioRmapValidate(rm);
+  const seen = new Map<number, FolioSeen>();
+  const c = k.pt.codec;
+  for (const mm of k.mms()) {
+    validateMm(mm);
+    const pgt = mm.pgt as MmPgtables;
+    const rss = new Float64Array(4);
+    for (const vma of vmaList(mm)) scanVma(k, vma, pgt, rss, seen);
+    for (let i = 0; i < 4; i++) {
+      if (i === 2) continue; // MM_SWAPENTS: no swap entries yet
+      if (rss[i] !== mm.rssStat[i])
+        bug(`pid ${mm.pid}: RSS counter ${i} is ${mm.rssStat[i]}, the page tables map ${rss[i]}`);
+    }
+  }
+  void c;
+  // folios: mappings, references, leaks
+  const cached = new Set<number>();
+  for (const m of k.pageCache.all()) for (const f of m.pages.values()) cached.add(f);
+  for (const folio of k.userFolios) {
+    const s = seen.get(folio);
+    const nr = folioNrPages(rm, folio);
+    const maps = s === undefined ? 0 : s.ptes + s.pmds;
+    if (folioMapcount(rm, folio) !== maps) {
+      bug(`folio ${folio}: mapcount ${folioMapcount(rm, folio)}, page tables map it ${maps} times`);
+    }
+    const refs = (s === undefined ? 0 : s.ptes + s.pmds * nr) + (cached.has(folio) ? 1 : 0);
+    const rc = folioRefCount(rm, folio);
+    const pinned = folioMaybeDmaPinned(rm, folio);
+    if (!pinned ? rc !== refs : rc < refs) {
+      bug(`folio ${folio}: refcount ${rc}, expected ${refs} (mappings and page cache)`);
+    }
+    if (maps === 0 && !cached.has(folio) && !pinned) bug(`folio ${folio} leaked: neither mapped nor cached`);
+    if (rm.pageMapcount && s !== undefined) {
+      for (let i = 0; i < nr; i++) {
+        const want = s.perPage.get(i) ?? 0;
+        const got = folioPrecisePageMapcount(rm, folio, folio + i);
+        if (got !== want) bug(`folio ${folio} page ${i}: precise mapcount ${got}, page tables map it ${want} times`);
+      }
+    }
+  }
+}
+
+function note(seen: Map<number, FolioSeen>, head: number, page: number, pmd: boolean, nr: number): void {
+  let s = seen.get(head);
+  if (s === undefined) {
+    s = { ptes: 0, pmds: 0, perPage: new Map() };
+    seen.set(head, s);
+  }
+  if (pmd) {
+    s.pmds++;
+    for (let i = 0; i < nr; i++) s.perPage.set(i, (s.perPage.get(i) ?? 0) + 1);
+  } else {
+    s.ptes++;
+    const i = page - head;
+    s.perPage.set(i, (s.perPage.get(i) ?? 0) + 1);
+  }
+}
+
+function checkAnon(k: Kernel, vma: VmAreaStruct, head: number, addr: number): void {
+  const rm = k.rm;
+  if (!folioTestAnon(rm, head)) return;
+  const av = folioAnonVma(rm, head);
+  if (av === null) bug(`anon folio ${head} at ${addr.toString(16)} has no anon_vma`);
+  if (!vma.anonVmaChain.some((avc) => avc.anonVma === (av as unknown))) {
+    bug(`anon folio ${head} at ${addr.toString(16)} (pid ${vma.vmMm.pid}): its anon_vma is not on the VMA's chain`);
+  }
+}
+
+function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Array, seen: Map<number, FolioSeen>): void {
+  const c = k.pt.codec;
+  const rm = k.rm;
+  const ps = k.pageSize;
+  for (let a = vma.vmStart; a < vma.vmEnd; ) {
+    const tblEnd = Math.min(vma.vmEnd, a - (a % k.pmdSize) + k.pmdSize);
+    const pmdp = k.pt.lookup(pgt, PMD_LEVEL, a);
+    if (pmdp >= 0) {
+      const pmd = pmdpGet(pgt, pmdp, pv);
+      if (!c.pmdNone(pmd)) {
+        if (c.pmdLeaf(pmd)) {
+          if (c.pmdPresent(pmd)) {
+            const head = c.pmdPfn(pmd);
+            const nr = folioNrPages(rm, head);
+            if (a % k.pmdSize !== 0 || tblEnd - a !== k.pmdSize)
+              bug(`PMD leaf at ${a.toString(16)} not inside its VMA`);
+            note(seen, head, head, true, nr);
+            rss[mmCounter(rm, head, vma)]! += nr;
+            checkAnon(k, vma, head, a);
+          }
+        } else {
+          const ptep = pteOffsetMap(pgt, pmdp, a);
+          if (ptep >= 0) {
+            for (let x = a; x < tblEnd; x += ps) {
+              const pte = ptepGet(pgt, ptep + (x - a) / ps, pv2);
+              let pfn: number;
+              if (c.ptePresent(pte)) {
+                pfn = c.ptePfn(pte);
+                if (pfn === k.zeroPfn || c.pteSpecial(pte)) continue;
+              } else if (!c.pteNone(pte) && k.pt.entries.decodePte(pte, view).kind === LEAF_KIND.DEVICE_EXCLUSIVE) {
+                pfn = view.pfn;
+              } else continue;
+              const head = pageFolio(rm, pfn);
+              note(seen, head, pfn, false, 1);
+              rss[mmCounter(rm, head, vma)]!++;
+              checkAnon(k, vma, head, x);
+            }
+            pteUnmap(pgt, ptep);
+          }
+        }
+      }
+    }
+    a = tblEnd;
+  }
+}
+
+/** The mm a VMA belongs to (re-exported for tests). */
+export type { MmStruct };
