@@ -63,8 +63,10 @@ import {
 } from './swap.js';
 import { LIST_DISCARD, LIST_FREE, LIST_FULL, type SwapInfo } from './swap-info.js';
 import { tryToReclaimSwap } from './swap-map.js';
+import { addFolioToTable } from './swap-state.js';
 import { swapClusterFreeTable, swapTableArray } from './swap-table.js';
 import { type Swap, swapRangeAlloc, vmSwapFull } from './swapfile.js';
+import { mkSwpEntry } from './swp-entry.js';
 
 // ------------------------------------------------------------------ list ops
 
@@ -351,7 +353,9 @@ function clusterAllocRange(swap: Swap, si: SwapInfo, ci: number, start: number, 
  * Allocate one order-`order` range in the locked cluster `ci`, scanning
  * first-fit from `offset`; unlocks the cluster and stores the next hint (the
  * CPU's per-CPU cluster for SSDs, the device's global cluster for HDDs).
- * Returns the offset found or SWAP_ENTRY_INVALID.
+ * Returns the offset found or SWAP_ENTRY_INVALID. With a `folio` (≥ 0) the
+ * range found is also given to it in the swap cache before the unlock (the
+ * caller then adds the node counters).
  * @kernel alloc_swap_scan_cluster (mm/swapfile.c)
  */
 export function allocSwapScanCluster(
@@ -361,6 +365,7 @@ export function allocSwapScanCluster(
   offset: number,
   order: number,
   usage: number,
+  folio = -1,
 ): number {
   const C = swap.clusterSize;
   const nr = 1 << order;
@@ -384,6 +389,8 @@ export function allocSwapScanCluster(
         if (r === 1) continue;
       }
       if (!clusterAllocRange(swap, si, ci, offset, usage, order)) break;
+      // 7.2: the folio enters the swap cache in the allocating critical section
+      if (folio >= 0) addFolioToTable(swap, si, ci, folio, mkSwpEntry(si.type, offset), offset, nr);
       found = offset;
       offset += nr;
       if (si.ciCount[ci]! < C && offset <= end) next = offset;

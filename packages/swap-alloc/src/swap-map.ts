@@ -410,9 +410,22 @@ export function putSwapFolio(swap: Swap, folio: number, entry: number): void {
 /** The body of put_swap_folio() with the entry decoded. */
 export function putSwapSlots(swap: Swap, si: SwapInfo, offset: number, size: number): void {
   const ci = swapClusterLock(swap, si, offset);
-  if (swapOnlyHasCache(si, offset, size)) swapEntriesFree(swap, si, ci, offset, size);
-  else for (let i = 0; i < size; i++) swapEntryPutLocked(swap, si, ci, offset + i, SWAP_HAS_CACHE);
+  putSwapSlotsLocked(swap, si, ci, offset, size);
   swapClusterUnlock(si, ci);
+}
+
+/**
+ * {@link putSwapSlots} with the cluster lock `ci` already held (the swap
+ * cache removal frees the slots in the same critical section).
+ * @remarks Context: the cluster lock is held.
+ */
+export function putSwapSlotsLocked(swap: Swap, si: SwapInfo, ci: number, offset: number, size: number): void {
+  if (size === 1) {
+    // the order-0 common case without the scan loop
+    if (si.swapMap[offset] === SWAP_HAS_CACHE) swapEntriesFree(swap, si, ci, offset, 1);
+    else swapEntryPutLocked(swap, si, ci, offset, SWAP_HAS_CACHE);
+  } else if (swapOnlyHasCache(si, offset, size)) swapEntriesFree(swap, si, ci, offset, size);
+  else for (let i = 0; i < size; i++) swapEntryPutLocked(swap, si, ci, offset + i, SWAP_HAS_CACHE);
 }
 
 /**
@@ -509,16 +522,22 @@ export function swapEntrySwapped(si: SwapInfo, offset: number): boolean {
 
 function slotsSwapped(swap: Swap, si: SwapInfo, offset: number, nr: number): boolean {
   const ci = swapClusterLock(swap, si, offset);
-  const map = si.swapMap;
-  let ret = false;
-  for (let off = offset, end = offset + nr; off < end; off++) {
-    if ((map[off]! & ~SWAP_HAS_CACHE) !== 0) {
-      ret = true;
-      break;
-    }
-  }
+  const ret = slotsMaybeSwapped(si, offset, nr);
   swapClusterUnlock(si, ci);
   return ret;
+}
+
+/**
+ * Whether any of the slots has a page-table/shmem reference, read without
+ * the cluster lock: the caller holds the lock of the folio caching them, so
+ * they cannot be freed (7.2 `folio_maybe_swapped`, an RCU read).
+ */
+function slotsMaybeSwapped(si: SwapInfo, offset: number, nr: number): boolean {
+  const map = si.swapMap;
+  for (let off = offset, end = offset + nr; off < end; off++) {
+    if ((map[off]! & ~SWAP_HAS_CACHE) !== 0) return true;
+  }
+  return false;
 }
 
 /** Whether any slot of the folio has a page-table reference. @kernel folio_swapped (mm/swapfile.c) */
@@ -550,7 +569,8 @@ export function folioFreeSwap(swap: Swap, folio: number): boolean {
   if (si === null) return false;
   const offset = swpOffset(entry);
   const nr = 1 << f.folioOrder(folio);
-  if (slotsSwapped(swap, si, offset, nr)) return false;
+  // 7.2 folio_maybe_swapped(): no cluster lock, the folio lock pins the slots
+  if (slotsMaybeSwapped(si, offset, nr)) return false;
   delFolio(swap, si, folio, offset, nr, -1);
   f.folioSetDirty(folio);
   return true;

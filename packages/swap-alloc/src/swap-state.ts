@@ -21,7 +21,7 @@ import { swapClusterLock, swapClusterUnlock } from './cluster.js';
 import { ioPlugBegin, swapReadFolio } from './page-io.js';
 import { SWAP_HAS_CACHE } from './swap.js';
 import type { SwapInfo } from './swap-info.js';
-import { putSwapSlots, swapcachePrepare, swapEntryToInfo } from './swap-map.js';
+import { putSwapSlotsLocked, swapcachePrepare, swapEntryToInfo } from './swap-map.js';
 import {
   folioToSwpTb,
   shadowToSwpTb,
@@ -59,8 +59,30 @@ export function addFolioLocked(
   offset: number,
   nr: number,
 ): number {
-  const f = swap.folios;
   const ci = swapClusterLock(swap, si, offset);
+  const shadow = addFolioToTable(swap, si, ci, folio, entry, offset, nr);
+  swapClusterUnlock(si, ci);
+  statMod(swap, folio, nr);
+  return shadow;
+}
+
+/**
+ * Store the folio in its `nr` table slots of the locked cluster `ci`, take
+ * its references and set PG_swapcache; the shadow found there, or -1. The
+ * node counters are left to the caller ({@link swapCacheStatAdd}, after the
+ * unlock). 7.2's allocation calls this inside the allocating critical section.
+ * @remarks Context: the cluster lock is held.
+ */
+export function addFolioToTable(
+  swap: Swap,
+  si: SwapInfo,
+  ci: number,
+  folio: number,
+  entry: number,
+  offset: number,
+  nr: number,
+): number {
+  const f = swap.folios;
   const table = si.ciTable[ci]!;
   const tb = folioToSwpTb(folio);
   let shadow = -1;
@@ -75,9 +97,12 @@ export function addFolioLocked(
   }
   f.folioRefAdd(folio, nr);
   f.folioSetSwapcache(folio, entry);
-  swapClusterUnlock(si, ci);
-  statMod(swap, folio, nr);
   return shadow;
+}
+
+/** NR_FILE_PAGES and NR_SWAPCACHE of the folio's node, and the cache size, by `nr`. */
+export function swapCacheStatAdd(swap: Swap, folio: number, nr: number): void {
+  statMod(swap, folio, nr);
 }
 
 /**
@@ -103,6 +128,21 @@ export function delFolioFromTable(
   shadow: number,
 ): void {
   const ci = swapClusterLock(swap, si, offset);
+  delFolioFromTableLocked(swap, si, ci, folio, offset, nr, shadow);
+  swapClusterUnlock(si, ci);
+  statMod(swap, folio, -nr);
+}
+
+/** {@link delFolioFromTable} under the held cluster lock `ci`, without the counters. */
+function delFolioFromTableLocked(
+  swap: Swap,
+  si: SwapInfo,
+  ci: number,
+  folio: number,
+  offset: number,
+  nr: number,
+  shadow: number,
+): void {
   const table = si.ciTable[ci]!;
   const tb = shadow >= 0 ? shadowToSwpTb(shadow) : 0;
   const ftb = folioToSwpTb(folio);
@@ -112,8 +152,6 @@ export function delFolioFromTable(
     table[i] = tb;
   }
   swap.folios.folioClearSwapcache(folio);
-  swapClusterUnlock(si, ci);
-  statMod(swap, folio, -nr);
 }
 
 /**
@@ -130,8 +168,13 @@ export function __swapCacheDelFolio(swap: Swap, folio: number, shadow: number): 
 
 /** The body of swap_cache_del_folio() with the entry decoded. */
 export function delFolio(swap: Swap, si: SwapInfo, folio: number, offset: number, nr: number, shadow: number): void {
-  delFolioFromTable(swap, si, folio, offset, nr, shadow);
-  putSwapSlots(swap, si, offset, nr);
+  // one cluster critical section for the table and the slots, as 7.2's
+  // __swap_cache_do_del_folio frees the entries under the lock it holds
+  const ci = swapClusterLock(swap, si, offset);
+  delFolioFromTableLocked(swap, si, ci, folio, offset, nr, shadow);
+  putSwapSlotsLocked(swap, si, ci, offset, nr);
+  swapClusterUnlock(si, ci);
+  statMod(swap, folio, -nr);
   swap.folios.folioRefSub(folio, nr);
 }
 

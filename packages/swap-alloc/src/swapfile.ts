@@ -80,7 +80,7 @@ import {
 import { LIST_FREE, type SwapDeviceKind, SwapInfo } from './swap-info.js';
 import { clearShadows, folioFreeSwap, putSwapFolio, swapEntryToInfo } from './swap-map.js';
 import { SlotCache, slotCacheAlloc, slotCacheDrainDevice } from './swap-slots.js';
-import { addFolioLocked, swapCacheGetFolio } from './swap-state.js';
+import { addFolioLocked, delFolio, swapCacheGetFolio, swapCacheStatAdd } from './swap-state.js';
 import { MAX_SWAPFILES_DEFAULT, mkSwpEntry, swpOffset, swpType } from './swp-entry.js';
 
 /** Memory cgroup hooks for swap (optional; the kernel charges swap to the folio's memcg). */
@@ -487,7 +487,7 @@ export function swapRangeFree(swap: Swap, si: SwapInfo, ci: number, offset: numb
  * @remarks Context: the per-CPU cluster local lock is held.
  * @kernel swap_alloc_fast (mm/swapfile.c)
  */
-export function swapAllocFast(swap: Swap, order: number): number {
+export function swapAllocFast(swap: Swap, order: number, folio = -1): number {
   const idx = swap.machine.currentCpu * swap.nrOrders + order;
   const type = swap.pcpSi[idx]!;
   let offset = swap.pcpOffset[idx]!;
@@ -498,7 +498,7 @@ export function swapAllocFast(swap: Swap, order: number): number {
   let found = SWAP_ENTRY_INVALID;
   if (clusterIsUsable(si, ci, order)) {
     if (si.ciCount[ci] === 0) offset = ci * swap.clusterSize;
-    found = allocSwapScanCluster(swap, si, ci, offset, order, SWAP_HAS_CACHE);
+    found = allocSwapScanCluster(swap, si, ci, offset, order, SWAP_HAS_CACHE, folio);
   } else {
     swapClusterUnlock(si, ci);
   }
@@ -555,13 +555,18 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
     return -EINVAL;
   }
   let entry = 0;
+  // whether the fast path already put the folio in the swap cache (7.2 does
+  // that inside the allocating cluster critical section)
+  let added = false;
   if (order === 0 && swap.slotCache !== null) entry = slotCacheAlloc(swap);
   if (entry === 0) {
     for (;;) {
       swapLocalLock(swap.pcpLock);
-      entry = swapAllocFast(swap, order);
-      if (entry !== 0) swap.counters.allocFast[order]!++;
-      else {
+      entry = swapAllocFast(swap, order, folio);
+      if (entry !== 0) {
+        swap.counters.allocFast[order]!++;
+        added = true;
+      } else {
         entry = swapAllocSlow(swap, order, SWAP_HAS_CACHE);
         if (entry !== 0) swap.counters.allocSlow[order]!++;
       }
@@ -571,9 +576,11 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
       break;
     }
   }
+  if (added) swapCacheStatAdd(swap, folio, 1 << order);
   // charged even on failure, so that the memcg counts the failure
   if (swap.memcgTryChargeSwap(folio, entry) !== 0) {
-    if (entry !== 0) putSwapFolio(swap, folio, entry);
+    if (added) delFolio(swap, swap.swapInfo[swpType(entry)]!, folio, swpOffset(entry), 1 << order, -1);
+    else if (entry !== 0) putSwapFolio(swap, folio, entry);
     swap.counters.allocFail[order]!++;
     return -ENOMEM;
   }
@@ -581,7 +588,7 @@ export function folioAllocSwap(swap: Swap, folio: number, _gfp = 0): number {
     swap.counters.allocFail[order]!++;
     return -ENOMEM;
   }
-  addFolioLocked(swap, swap.swapInfo[swpType(entry)]!, folio, entry, swpOffset(entry), 1 << order);
+  if (!added) addFolioLocked(swap, swap.swapInfo[swpType(entry)]!, folio, entry, swpOffset(entry), 1 << order);
   return 0;
 }
 
