@@ -100,12 +100,17 @@ export class MemmapFolios implements SwapFolioOps {
   /** The memmap's section table (filled in place as sections come online) and its shift. */
   private readonly sections: readonly (MemSection | undefined)[];
   private readonly shift: number;
+  /** The zone of each section and the node of each zone (the memmap's tables, filled in place). */
+  private readonly sectionZone: Int32Array;
+  private readonly zoneNid: Int32Array;
 
   constructor(machine: Machine) {
     this.machine = machine;
     this.mask = machine.topology.pagesPerSection - 1;
     this.sections = machine.mem.sections;
     this.shift = machine.topology.sectionShift;
+    this.sectionZone = machine.mem.zones.sectionZone;
+    this.zoneNid = machine.mem.zones.nid;
   }
 
   /** The section of `pfn`: `mem.sec()` without the two loads to reach it (every folio call starts here). */
@@ -135,7 +140,8 @@ export class MemmapFolios implements SwapFolioOps {
     return (s.flags[i]! & (1 << PG_head)) !== 0 ? s.order[i]! : 0;
   }
   folioNid(folio: number): number {
-    return this.machine.mem.pageToNid(folio);
+    // page_to_nid() without re-validating the PFN: a folio is a valid page
+    return this.zoneNid[this.sectionZone[folio >>> this.shift]!]!;
   }
   folioTestLocked(folio: number): boolean {
     return this.test(folio, PG_locked);
