@@ -28,8 +28,11 @@ export const SPIN_WOULD_SLEEP = -1;
 
 /** A spinlock. */
 export class SpinLock {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id (`lock_class_key`). */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity. */
   readonly dep: LockdepMap;
