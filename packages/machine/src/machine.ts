@@ -43,11 +43,11 @@ export interface MachineState {
     readonly pagesPerSection: number;
     /** Pages of physical memory in all. */
     readonly totalPages: number;
-    /** `cpu_to_node()` for each CPU. */
+    /** Node of each CPU. @kernel cpu_to_node */
     readonly cpuToNode: readonly number[];
-    /** `node_start_pfn()` for each node. */
+    /** First PFN of each node. @kernel node_start_pfn */
     readonly nodeStartPfn: readonly number[];
-    /** `node_spanned_pages()` for each node. */
+    /** Pages each node spans. @kernel node_spanned_pages */
     readonly nodeSpannedPages: readonly number[];
   };
   /** `WARN_ON()` reports recorded so far. */

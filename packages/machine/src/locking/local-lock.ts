@@ -37,7 +37,7 @@ export const LOCAL_LOCK_FAILED = -1;
 export class LocalLock {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
-  /** Lockdep class id (`lock_class_key`). */
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;

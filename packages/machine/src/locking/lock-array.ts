@@ -28,7 +28,7 @@ import { rtCheckContext } from './spinlock.js';
 export class SpinLockArray {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
-  /** Lockdep class id (`lock_class_key`). */
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;

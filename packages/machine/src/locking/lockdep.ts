@@ -215,9 +215,9 @@ export interface LockClassStats {
  * fields lockdep uses). The scheduler's `Task` has them.
  */
 export interface LockdepTask {
-  /** Task name (`comm`), for reports. */
+  /** Task name, for reports. @kernel task_struct.comm */
   readonly name: string;
-  /** Locks the task holds (`held_locks[]`, `lockdep_depth`). */
+  /** Locks the task holds. @kernel task_struct.held_locks, task_struct.lockdep_depth */
   readonly held: HeldLocks;
   /** Virtual time the task's current or last lock wait began. */
   readonly waitStartNs: number;
@@ -229,7 +229,7 @@ export interface LockdepTask {
  * contexts all use lockdep).
  */
 export interface LockdepHost {
-  /** CPU the running code is on (`smp_processor_id()`). */
+  /** CPU the running code is on. @kernel smp_processor_id */
   readonly currentCpu: number;
   /** Virtual-time cost table. */
   readonly costs: CostTable;

@@ -17,7 +17,7 @@ import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSleep } from '.
 export class Mutex {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
-  /** Lockdep class id (`lock_class_key`). */
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;

@@ -20,7 +20,7 @@ import { HELD_READ, HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSlee
 export class RwSemaphore {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
-  /** Lockdep class id (`lock_class_key`). */
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;

@@ -30,7 +30,7 @@ export const SPIN_WOULD_SLEEP = -1;
 export class SpinLock {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
-  /** Lockdep class id (`lock_class_key`). */
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;

@@ -171,11 +171,11 @@ export class PageAllocator {
   readonly zones: ZoneTable;
   /** Pageblock migratetype flags (`pageblock_flags`). */
   readonly pageblock: PageblockFlags;
-  /** Per-CPU page lists (`struct per_cpu_pages`). */
+  /** Per-CPU page lists. @kernel struct per_cpu_pages */
   readonly pcp: PerCpuPages;
   /** Zone, node, NUMA and VM event counters. */
   readonly vmstat: Vmstat;
-  /** Fault injection (`fail_page_alloc`). */
+  /** Fault injection. @kernel fail_page_alloc (mm/fail_page_alloc.c) */
   readonly failPageAlloc: FailPageAlloc;
   /** `vm.min_free_kbytes`. */
   minFreeKbytes: number;
@@ -208,7 +208,7 @@ export class PageAllocator {
   reclaimHook: ReclaimHook | null;
   /** Memory policy: preferred node (null: local). */
   nodePreferenceHook: NodePreferenceHook | null;
-  /** Wakes kswapd (`wakeup_kswapd()`; null: none). */
+  /** Wakes kswapd (null: none). @kernel wakeup_kswapd */
   kswapdHook: KswapdHook | null;
   /** memcg kmem charge for `__GFP_ACCOUNT` (null: none). */
   memcgChargeHook: MemcgChargeHook | null;

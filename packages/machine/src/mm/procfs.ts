@@ -232,21 +232,21 @@ export function formatVmstat(pa: PageAllocator): string {
 
 /** One zone in {@link MemState}. */
 export interface ZoneState {
-  /** Node the zone belongs to (`zone_to_nid()`). */
+  /** Node the zone belongs to. @kernel zone_to_nid */
   readonly nid: number;
   /** Zone name (`DMA32`, `Normal`, `Movable`). */
   readonly name: string;
-  /** `zone->zone_start_pfn`. */
+  /** First PFN of the zone. @kernel zone.zone_start_pfn */
   readonly startPfn: number;
-  /** `zone->spanned_pages`: pages the zone spans, holes included. */
+  /** Pages the zone spans, holes included. @kernel zone.spanned_pages */
   readonly spanned: number;
-  /** `zone->present_pages`: pages physically present. */
+  /** Pages physically present. @kernel zone.present_pages */
   readonly present: number;
-  /** `zone_managed_pages()`: pages the buddy allocator manages. */
+  /** Pages the buddy allocator manages. @kernel zone_managed_pages */
   readonly managed: number;
   /** Free pages (`NR_FREE_PAGES`). */
   readonly free: number;
-  /** Zone watermarks in pages (`zone->_watermark[]`, `watermark_boost`). */
+  /** Zone watermarks in pages. @kernel zone._watermark, zone.watermark_boost */
   readonly watermarks: {
     /** `WMARK_MIN`. */
     readonly min: number;
@@ -256,17 +256,17 @@ export interface ZoneState {
     readonly high: number;
     /** `WMARK_PROMO`. */
     readonly promo: number;
-    /** `zone->watermark_boost`. */
+    /** Temporary boost added to every watermark. @kernel zone.watermark_boost */
     readonly boost: number;
   };
   /**
-   * `zone->lowmem_reserve[]`: pages kept back from allocations that could use a higher zone, per
-   * zone index.
+   * Pages kept back from allocations that could use a higher zone, per zone index.
+   * @kernel zone.lowmem_reserve
    */
   readonly lowmemReserve: readonly number[];
-  /** `zone->nr_reserved_highatomic`: pages in MIGRATE_HIGHATOMIC pageblocks. */
+  /** Pages in MIGRATE_HIGHATOMIC pageblocks. @kernel zone.nr_reserved_highatomic */
   readonly nrReservedHighatomic: number;
-  /** `zone->nr_free_highatomic`: free pages in them. */
+  /** Free pages in MIGRATE_HIGHATOMIC pageblocks. @kernel zone.nr_free_highatomic */
   readonly nrFreeHighatomic: number;
   /** `freeArea[order][migratetype]`: blocks on each list. */
   readonly freeArea: readonly (readonly number[])[];

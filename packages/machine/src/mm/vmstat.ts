@@ -123,7 +123,10 @@ export const NODE_STAT_NAMES: readonly string[] = Object.freeze([
   'pgdemote_khugepaged',
   'nr_hugetlb',
 ]);
-/** Node stat item numbers by kernel enum name (`NODE_STAT.NR_ANON_MAPPED`, ...). */
+/**
+ * Node stat item numbers by kernel enum name (`NODE_STAT.NR_ANON_MAPPED`, ...).
+ * @kernel enum node_stat_item (include/linux/mmzone.h)
+ */
 export const NODE_STAT = Object.freeze({
   /** Inactive anon LRU pages on the node. */
   NR_INACTIVE_ANON: 0,
@@ -275,7 +278,10 @@ export const VM_EVENT_NAMES: readonly string[] = Object.freeze([
   'swap_ra',
   'swap_ra_hit',
 ]);
-/** VM event item numbers by kernel enum name. */
+/**
+ * VM event item numbers by kernel enum name.
+ * @kernel enum vm_event_item (include/linux/vm_event_item.h)
+ */
 export const VM_EVENT = Object.freeze({
   /** KiB read in from block devices. */
   PGPGIN: 0,
@@ -297,11 +303,11 @@ export const VM_EVENT = Object.freeze({
   ALLOCSTALL_NORMAL: 8,
   /** Direct-reclaim stalls for a ZONE_MOVABLE allocation. */
   ALLOCSTALL_MOVABLE: 9,
-  /** LRU pages skipped by reclaim because they were in ZONE_DMA32. */
+  /** LRU pages skipped by reclaim because they were in ZONE_DMA32 (`PGSCAN_SKIP_DMA32`). */
   PGSKIP_DMA32: 10,
-  /** LRU pages skipped by reclaim because they were in ZONE_NORMAL. */
+  /** LRU pages skipped by reclaim because they were in ZONE_NORMAL (`PGSCAN_SKIP_NORMAL`). */
   PGSKIP_NORMAL: 11,
-  /** LRU pages skipped by reclaim because they were in ZONE_MOVABLE. */
+  /** LRU pages skipped by reclaim because they were in ZONE_MOVABLE (`PGSCAN_SKIP_MOVABLE`). */
   PGSKIP_MOVABLE: 12,
   /** Pages freed. */
   PGFREE: 13,

@@ -152,7 +152,7 @@ export interface MmuState {
     online: boolean;
     /** Id of the loaded address space (0: init_mm). */
     loadedMm: number;
-    /** In lazy TLB mode: a kernel thread borrowing the previous mm (`cpu_tlbstate.is_lazy`). */
+    /** In lazy TLB mode: a kernel thread borrowing the previous mm. @kernel cpu_tlbstate_shared.is_lazy */
     lazy: boolean;
     /** Valid entries: base pages, PMD leaves, PUD leaves. */
     entries: [number, number, number];
@@ -167,9 +167,9 @@ export interface MmuState {
     asid: number;
     /** Flushes are broadcast by hardware: no IPIs. */
     broadcast: boolean;
-    /** `mm->context.tlb_gen`: flush generation. */
+    /** Flush generation. @kernel mm_context_t.tlb_gen */
     tlbGen: number;
-    /** CPUs that may cache its translations (`mm_cpumask()`). */
+    /** CPUs that may cache its translations. @kernel mm_cpumask */
     cpumask: number[];
   }[];
 }

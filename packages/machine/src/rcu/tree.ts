@@ -126,7 +126,7 @@ export interface RcuHost extends MightSleepHost {
     /** Calls received, per target CPU. */
     readonly received: Float64Array;
   };
-  /** `WARN_ON()`: record `message` when `cond` holds; returns `cond`. */
+  /** Record `message` when `cond` holds; returns `cond`. @kernel WARN_ON */
   warnOn(cond: boolean, message: string): boolean;
 }
 

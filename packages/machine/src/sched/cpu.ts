@@ -79,11 +79,11 @@ export interface CpuState {
   readonly cpu: number;
   /** Whether the CPU is online. */
   readonly online: boolean;
-  /** `preempt_count()` (kernel bit layout). */
+  /** Preemption count (kernel bit layout). @kernel preempt_count */
   readonly preemptCount: number;
-  /** `irqs_disabled()`. */
+  /** Whether interrupts are disabled. @kernel irqs_disabled */
   readonly irqsDisabled: boolean;
-  /** `local_softirq_pending()`: bit n for vector n. */
+  /** Pending softirq vectors: bit n for vector n. @kernel local_softirq_pending */
   readonly softirqPending: number;
   /** Interrupts raised while disabled, waiting to be delivered. */
   readonly pendingIrqs: number;
@@ -97,7 +97,7 @@ export interface CpuState {
 
 /** {@link Cpus.toJSON}. */
 export interface CpusState {
-  /** `num_online_cpus()`. */
+  /** CPUs online. @kernel num_online_cpus */
   readonly nrOnline: number;
   /** Every possible CPU. */
   readonly cpus: readonly CpuState[];
@@ -131,11 +131,11 @@ export interface CpusHost {
       readonly name: string;
       /** Locks the task holds. */
       readonly held: HeldLocks;
-      /** `migrate_disable()` nesting. */
+      /** `migrate_disable()` nesting. @kernel task_struct.migration_disabled */
       migrationDisabled: number;
     };
   };
-  /** `WARN_ON()`: report `message` when `cond` holds; returns `cond`. */
+  /** Record `message` when `cond` holds; returns `cond`. @kernel WARN_ON */
   warnOn(cond: boolean, message: string): boolean;
 }
 

@@ -130,13 +130,13 @@ export class Task {
 export interface TaskState {
   /** Task id. */
   readonly pid: number;
-  /** `comm`. */
+  /** Task name. @kernel task_struct.comm */
   readonly name: string;
   /** CPU whose run queue holds the task. */
   readonly cpu: number;
   /** `TASK_RUNNING`, `TASK_INTERRUPTIBLE`, `TASK_UNINTERRUPTIBLE` or `TASK_DEAD`. */
   readonly state: number;
-  /** `se.sum_exec_runtime`: virtual ns of CPU time consumed. */
+  /** Virtual ns of CPU time consumed. @kernel sched_entity.sum_exec_runtime */
   readonly sumExecNs: number;
   /** Steps the task has run. */
   readonly steps: number;
@@ -146,7 +146,7 @@ export interface TaskState {
 
 /** {@link Sched.toJSON}. */
 export interface SchedState {
-  /** Context switches (`nr_context_switches()`). */
+  /** Context switches. @kernel nr_context_switches */
   readonly nrSwitches: number;
   /** Runnable tasks queued per CPU. */
   readonly nrRunning: readonly number[];
@@ -225,7 +225,7 @@ export interface SchedRcuHooks {
   switchIn(cpu: number, t: Task): void;
   /** Task `t` leaves `cpu`: save a preempted reader. */
   switchOut(cpu: number, t: Task): void;
-  /** A context switch on `cpu` is a quiescent state (`rcu_note_context_switch()`). */
+  /** A context switch on `cpu` is a quiescent state. @kernel rcu_note_context_switch */
   noteContextSwitch(cpu: number): void;
 }
 
@@ -243,7 +243,7 @@ export interface SchedHost {
   readonly cpus: Cpus;
   /** The lock checker's switch. */
   readonly lockdep: {
-    /** Whether lock checks run (`debug_locks`). */
+    /** Whether lock checks run. @kernel debug_locks */
     readonly enabled: boolean;
   };
   /** RCU hooks called around context switches. */

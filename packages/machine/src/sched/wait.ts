@@ -75,7 +75,7 @@ export function waitqueueActive(wq: WaitQueueHead): boolean {
 export class Completion {
   /** Completions not yet consumed (`done`). */
   done: number;
-  /** Tasks waiting for `done` (`struct completion.wait`). */
+  /** Tasks waiting for `done`. @kernel completion.wait */
   readonly wait: WaitQueueHead;
 
   /** @kernel init_completion (include/linux/completion.h) */

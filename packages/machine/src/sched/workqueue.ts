@@ -36,9 +36,9 @@ export class WorkStruct {
 
 /** Delayed work (the model of `struct delayed_work`): a work item and its timer. */
 export class DelayedWork {
-  /** The work item queued when the timer fires (`delayed_work.work`). */
+  /** The work item queued when the timer fires. @kernel delayed_work.work */
   readonly work: WorkStruct;
-  /** The delay timer (`delayed_work.timer`). */
+  /** The delay timer. @kernel delayed_work.timer */
   readonly timer: TimerList;
   /** Target of the queueing in progress. */
   wq: Workqueue | null;
