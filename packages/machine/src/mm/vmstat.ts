@@ -283,9 +283,9 @@ export const VM_EVENT_NAMES: readonly string[] = Object.freeze([
  * @kernel enum vm_event_item (include/linux/vm_event_item.h)
  */
 export const VM_EVENT = Object.freeze({
-  /** KiB read in from block devices. */
+  /** Data read from block devices (shown in KiB by `/proc/vmstat`). */
   PGPGIN: 0,
-  /** KiB written out to block devices. */
+  /** Data written to block devices (shown in KiB by `/proc/vmstat`). */
   PGPGOUT: 1,
   /** Pages swapped in. */
   PSWPIN: 2,
