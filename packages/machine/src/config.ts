@@ -64,12 +64,19 @@ export interface NodeConfig {
  * associativity (entries / ways sets). `asidBits` 0 means no PCID/ASID tagging.
  */
 export interface TlbGeometry {
+  /** Entries for base pages. */
   readonly entries4k: number;
+  /** Associativity of the base-page TLB. */
   readonly ways4k: number;
+  /** Entries for PMD-sized leaves (2 MiB with 4K pages). */
   readonly entries2m: number;
+  /** Associativity of the PMD-leaf TLB. */
   readonly ways2m: number;
+  /** Entries for PUD-sized leaves (1 GiB with 4K pages). */
   readonly entries1g: number;
+  /** Associativity of the PUD-leaf TLB. */
   readonly ways1g: number;
+  /** Width of the PCID/ASID tag (0: untagged, every switch flushes). */
   readonly asidBits: number;
   /** The CPU can invalidate other CPUs' TLBs without IPIs (INVLPGB, arm64 TLBI IS). */
   readonly broadcastFlush: boolean;
@@ -107,11 +114,13 @@ export interface MemOptions {
 export interface MachineConfig {
   /** Start from a preset (default `"small"`); the other fields override it. */
   readonly preset?: PresetName;
+  /** Architecture whose page-table and TLB rules apply. */
   readonly arch?: ArchName;
   /** Base page size in bytes (4096 default; arm64 also 16384 and 65536). */
   readonly pageSize?: number;
   /** Seed of every random stream of the machine. */
   readonly seed?: number;
+  /** NUMA nodes: memory and CPUs of each. */
   readonly nodes?: readonly NodeConfig[];
   /** Node distance matrix (SLIT): 10 on the diagonal, symmetric, > 10 elsewhere, at most 255. */
   readonly distances?: readonly (readonly number[])[];
@@ -127,14 +136,23 @@ export interface MachineConfig {
 
 /** A checked, complete configuration. */
 export interface ResolvedMachineConfig {
+  /** Architecture. */
   readonly arch: ArchName;
+  /** Base page size in bytes (`PAGE_SIZE`). */
   readonly pageSize: number;
+  /** Seed of every random stream. */
   readonly seed: number;
+  /** NUMA nodes. */
   readonly nodes: readonly NodeConfig[];
+  /** Node distance matrix (`node_distance()`). */
   readonly distances: readonly (readonly number[])[];
+  /** Cost table in virtual ns. */
   readonly costs: CostTable;
+  /** TLB geometry. */
   readonly tlb: TlbGeometry;
+  /** `CONFIG_PREEMPT_RT`. */
   readonly preemptRt: boolean;
+  /** Physical-memory tunables. */
   readonly mem: MemOptions;
 }
 

@@ -14,8 +14,11 @@ import type { Topology } from './topology.js';
 
 /** What the accounting needs of a machine: its clock, cost table and CPU count. */
 export interface CostAccountHost {
+  /** Number of CPUs. */
   readonly topology: Pick<Topology, 'nrCpus'>;
+  /** Virtual clock, advanced by charges. */
   readonly clock: Clock;
+  /** Cost table in virtual ns. */
   readonly costs: CostTable;
 }
 
@@ -108,7 +111,12 @@ export class CostAccount {
   }
 
   /** Busy time per CPU and event counts by name as plain JSON. */
-  toJSON(): { readonly busyNs: readonly number[]; readonly events: Readonly<Record<string, number>> } {
+  toJSON(): {
+    /** Virtual ns charged per CPU. */
+    readonly busyNs: readonly number[];
+    /** Event counts by cost-table name. */
+    readonly events: Readonly<Record<string, number>>;
+  } {
     const events: Record<string, number> = {};
     this.eventNames.forEach((n, i) => {
       events[n] = this.eventCounts[i]!;

@@ -105,7 +105,9 @@ const MM_ERROR_MARKER = Symbol.for('mm.error');
  * `EBUSY`), else a short upper-case code (`BUG`, `LOCKDEP`).
  */
 export class MmError extends Error {
+  /** Errno name (`EINVAL`, `ENOMEM`, ...) or short upper-case code (`BUG`). */
   readonly code: string;
+  /** Marker shared by every copy of every mm package, read by {@link MmError.isInstance}. */
   readonly [MM_ERROR_MARKER] = true;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -143,6 +145,7 @@ export class MmBugError extends MmError {
 
 /** An invalid machine configuration; `field` names the offending field (`nodes[1].memoryBytes`). */
 export class ConfigError extends MmError {
+  /** The configuration field at fault (`nodes[1].cpus`). */
   readonly field: string;
 
   constructor(field: string, message: string) {

@@ -29,25 +29,44 @@ import type { MachineCore, MachineWarning } from './types.js';
 
 /** The JSON form of a {@link Machine} (see {@link Machine.toJSON}). */
 export interface MachineState {
+  /** The resolved configuration. */
   readonly config: ResolvedMachineConfig;
+  /** CPU, node and memory layout. */
   readonly topology: {
+    /** Number of nodes. */
     readonly nrNodes: number;
+    /** Number of CPUs. */
     readonly nrCpus: number;
+    /** `PAGE_SIZE`. */
     readonly pageSize: number;
+    /** `PAGES_PER_SECTION`. */
     readonly pagesPerSection: number;
+    /** Pages of physical memory in all. */
     readonly totalPages: number;
+    /** Node of each CPU. @kernel cpu_to_node */
     readonly cpuToNode: readonly number[];
+    /** First PFN of each node. @kernel node_start_pfn */
     readonly nodeStartPfn: readonly number[];
+    /** Pages each node spans. @kernel node_spanned_pages */
     readonly nodeSpannedPages: readonly number[];
   };
+  /** `WARN_ON()` reports recorded so far. */
   readonly warnings: readonly MachineWarning[];
+  /** Virtual clock. */
   readonly clock: ReturnType<Clock['toJSON']>;
+  /** CPU contexts. */
   readonly cpus: ReturnType<Cpus['toJSON']>;
+  /** Scheduler: tasks and run queues. */
   readonly sched: ReturnType<Sched['toJSON']>;
+  /** Lock checker state and per-class statistics. */
   readonly lockdep: ReturnType<Lockdep['toJSON']>;
+  /** RCU state. */
   readonly rcu: ReturnType<Rcu['toJSON']>;
+  /** Virtual time and events charged. */
   readonly account: ReturnType<CostAccount['toJSON']>;
+  /** Physical memory: zones, nodes, VM events. */
   readonly mem: ReturnType<PageAllocator['toJSON']>;
+  /** MMU and TLB state. */
   readonly mmu: ReturnType<Mmu['stateJson']>;
 }
 

@@ -25,6 +25,7 @@ import type { Topology } from './topology.js';
 
 /** A warning recorded by {@link MachineCore.warnOn} (the model of a `WARN_ON()` splat). */
 export interface MachineWarning {
+  /** The warning text. */
   readonly message: string;
   /** The CPU that was running when the warning fired. */
   readonly cpu: number;

@@ -35,8 +35,11 @@ export const LOCAL_LOCK_FAILED = -1;
 
 /** A per-CPU local lock (`local_lock_t`). */
 export class LocalLock {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity. */
   readonly dep: LockdepMap;

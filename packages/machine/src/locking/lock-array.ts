@@ -26,8 +26,11 @@ import { rtCheckContext } from './spinlock.js';
 
 /** `n` spinlocks of one lock class, held in typed arrays. */
 export class SpinLockArray {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity of the class (shared by every element). */
   readonly dep: LockdepMap;

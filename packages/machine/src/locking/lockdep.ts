@@ -72,6 +72,7 @@ const KIND_CODES: Readonly<Record<LockdepKind, string>> = {
 
 /** A lock-correctness violation found by the checker (`code` is the errno name, `kind` the report). */
 export class LockdepError extends MmError {
+  /** Which check failed (the lockdep report kind). */
   readonly kind: LockdepKind;
   /** Name of the lock class involved ('' when none). */
   readonly lockName: string;
@@ -105,11 +106,17 @@ export class LockdepMap {
 
 /** Lock kinds, for statistics and reports. */
 export const LOCK_KIND = {
+  /** `spinlock_t` (a sleeping lock under PREEMPT_RT). */
   spin: 0,
+  /** `raw_spinlock_t`. */
   rawSpin: 1,
+  /** `struct mutex`. */
   mutex: 2,
+  /** `struct rw_semaphore`. */
   rwsem: 3,
+  /** `local_lock_t`. */
   local: 4,
+  /** `seqcount_t` write side. */
   seqcount: 5,
 } as const;
 /** One of {@link LOCK_KIND}. */
@@ -175,22 +182,31 @@ const CTX_MASK = 0x00ff0000 | 0x100;
 
 /** Per-class statistics row returned by {@link Lockdep.stats}. */
 export interface LockClassStats {
+  /** Lock class name. */
   readonly name: string;
+  /** Successful acquisitions. */
   readonly acquisitions: number;
+  /** Acquisitions that found the lock held. */
   readonly contentions: number;
+  /** Trylocks that failed. */
   readonly trylockFailures: number;
   /** Total and longest virtual ns tasks slept waiting for the class (sleeping locks). */
   readonly waitNsTotal: number;
+  /** Longest wait, virtual ns. */
   readonly waitNsMax: number;
   /** Shortest wait (0 when none). */
   readonly waitNsMin: number;
   /** Hold times of releases seen by lockdep: count, total, shortest, longest. */
   readonly holds: number;
+  /** Total hold time, virtual ns. */
   readonly holdNsTotal: number;
+  /** Shortest hold, virtual ns (0 when none). */
   readonly holdNsMin: number;
+  /** Longest hold, virtual ns. */
   readonly holdNsMax: number;
   /** Contentions / acquisitions where the lock was last taken on another CPU. */
   readonly conBounces: number;
+  /** Acquisitions where the lock was last taken on another CPU. */
   readonly acqBounces: number;
 }
 
@@ -199,7 +215,9 @@ export interface LockClassStats {
  * fields lockdep uses). The scheduler's `Task` has them.
  */
 export interface LockdepTask {
+  /** Task name, for reports. @kernel task_struct.comm */
   readonly name: string;
+  /** Locks the task holds. @kernel task_struct.held_locks, task_struct.lockdep_depth */
   readonly held: HeldLocks;
   /** Virtual time the task's current or last lock wait began. */
   readonly waitStartNs: number;
@@ -211,23 +229,46 @@ export interface LockdepTask {
  * contexts all use lockdep).
  */
 export interface LockdepHost {
+  /** CPU the running code is on. @kernel smp_processor_id */
   readonly currentCpu: number;
+  /** Virtual-time cost table. */
   readonly costs: CostTable;
-  readonly config: { readonly preemptRt: boolean };
+  /** Machine configuration lockdep reads. */
+  readonly config: {
+    /** `CONFIG_PREEMPT_RT`: spinlocks sleep. */
+    readonly preemptRt: boolean;
+  };
+  /** Virtual clock, for wait and hold times. */
   readonly clock: Clock;
+  /** Cost account charged for checks. */
   readonly account: CostAccount;
-  readonly cpus: { readonly preemptCount: Int32Array; readonly irqsOff: Uint8Array };
+  /** Per-CPU context: preempt count and interrupt state. */
+  readonly cpus: {
+    /** `preempt_count()` per CPU. */
+    readonly preemptCount: Int32Array;
+    /** 1 where the CPU has interrupts disabled (`irqs_disabled()`). */
+    readonly irqsOff: Uint8Array;
+  };
+  /** Tasks and the task running on each CPU. */
   readonly sched: {
+    /** Tasks by pid. */
     readonly tasks: readonly LockdepTask[];
+    /** Pid of the task running on each CPU. */
     readonly currentPid: Int32Array;
+    /** The task running on `cpu` (`current`). */
     current(cpu: number): LockdepTask;
   };
 }
 
 /** What {@link mightSleep} looks at: the CPU context, RCU nesting and the checker. */
 export interface MightSleepHost extends LockdepHost {
+  /** The machine's lock checker. */
   readonly lockdep: Lockdep;
-  readonly rcu: { readonly nesting: Int32Array };
+  /** Per-CPU RCU read-side nesting depth. */
+  readonly rcu: {
+    /** `rcu_read_lock()` nesting per CPU. */
+    readonly nesting: Int32Array;
+  };
 }
 
 /**
@@ -839,7 +880,12 @@ export class Lockdep {
   }
 
   /** Per-class statistics as plain JSON. */
-  toJSON(): { readonly enabled: boolean; readonly classes: readonly LockClassStats[] } {
+  toJSON(): {
+    /** {@link Lockdep.enabled}. */
+    readonly enabled: boolean;
+    /** {@link Lockdep.stats}. */
+    readonly classes: readonly LockClassStats[];
+  } {
     return { enabled: this.enabled, classes: this.stats() };
   }
 }

@@ -15,8 +15,11 @@ import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSleep } from '.
 
 /** A mutex. */
 export class Mutex {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity. */
   readonly dep: LockdepMap;

@@ -18,8 +18,11 @@ import { HELD_READ, HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSlee
 
 /** A read-write semaphore. */
 export class RwSemaphore {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity. */
   readonly dep: LockdepMap;

@@ -17,8 +17,11 @@ import { SpinLock, spinLock, spinUnlock } from './spinlock.js';
 
 /** A sequence counter. */
 export class SeqCount {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity. */
   readonly dep: LockdepMap;
@@ -96,7 +99,9 @@ export function writeSeqcountEnd(s: SeqCount): void {
 
 /** A sequential lock: a sequence counter plus a spinlock serialising writers. */
 export class SeqLock {
+  /** The sequence counter readers check. @kernel seqlock_t.seqcount */
   readonly seqcount: SeqCount;
+  /** The spinlock serialising writers. @kernel seqlock_t.lock */
   readonly lock: SpinLock;
 
   /** @kernel seqlock_init (include/linux/seqlock.h) */

@@ -28,8 +28,11 @@ export const SPIN_WOULD_SLEEP = -1;
 
 /** A spinlock. */
 export class SpinLock {
+  /** The machine the lock lives on. */
   readonly machine: MachineCore;
+  /** Lockdep class id: the lock's `struct lock_class`. */
   readonly classId: number;
+  /** Lock class name, for reports and statistics. */
   readonly name: string;
   /** Lockdep identity. */
   readonly dep: LockdepMap;

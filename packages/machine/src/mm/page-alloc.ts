@@ -144,6 +144,7 @@ export class BadPageError extends MmError {
 
 /** The machine as physical memory sees it: the core and CPU hotplug (pcp pages drain at CPU death). */
 export interface MemHost extends MachineCore {
+  /** CPU hotplug, for draining a dead CPU's pcp lists. */
   readonly hotplug: Hotplug;
 }
 
@@ -152,6 +153,7 @@ export interface MemHost extends MachineCore {
  * pageblocks, per-CPU page lists and vmstat counters.
  */
 export class PageAllocator {
+  /** The machine this memory belongs to. */
   readonly machine: MemHost;
   /** Largest buddy order (`MAX_PAGE_ORDER`). */
   readonly maxOrder: number;
@@ -163,11 +165,17 @@ export class PageAllocator {
   readonly pageblockNrPages: number;
   /** `HPAGE_PMD_ORDER` (order of a PMD-mapped THP). */
   readonly hpagePmdOrder: number;
+  /** The `struct page` array (sparse `mem_map`). */
   readonly memmap: Memmap;
+  /** Every zone of every node (`struct zone`, `pglist_data`). */
   readonly zones: ZoneTable;
+  /** Pageblock migratetype flags (`pageblock_flags`). */
   readonly pageblock: PageblockFlags;
+  /** Per-CPU page lists. @kernel struct per_cpu_pages */
   readonly pcp: PerCpuPages;
+  /** Zone, node, NUMA and VM event counters. */
   readonly vmstat: Vmstat;
+  /** Fault injection. @kernel fail_page_alloc (mm/fail_page_alloc.c) */
   readonly failPageAlloc: FailPageAlloc;
   /** `vm.min_free_kbytes`. */
   minFreeKbytes: number;
@@ -196,10 +204,15 @@ export class PageAllocator {
   readonly zoneLock: SpinLockArray;
   /** `pcp->lock`, one per CPU and zone at `cpu * nrZones + zone` (lockdep class `&pcp->lock`). */
   readonly pcpLock: SpinLockArray;
+  /** Direct reclaim, called when an allocation fails its watermarks (null: none). */
   reclaimHook: ReclaimHook | null;
+  /** Memory policy: preferred node (null: local). */
   nodePreferenceHook: NodePreferenceHook | null;
+  /** Wakes kswapd (null: none). @kernel wakeup_kswapd */
   kswapdHook: KswapdHook | null;
+  /** memcg kmem charge for `__GFP_ACCOUNT` (null: none). */
   memcgChargeHook: MemcgChargeHook | null;
+  /** memcg kmem uncharge (null: none). */
   memcgUnchargeHook: MemcgUnchargeHook | null;
 
   // Hot references (one load instead of two on every list operation).

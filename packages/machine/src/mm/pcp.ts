@@ -62,7 +62,9 @@ export const PCPF_FREE_HIGH_BATCH = 2;
  * @kernel struct per_cpu_pages (include/linux/mmzone.h)
  */
 export class PerCpuPages {
+  /** Number of CPUs. */
   readonly nrCpus: number;
+  /** Number of zones. */
   readonly nrZones: number;
   /** Whether THP-order lists exist (HPAGE_PMD_ORDER <= MAX_PAGE_ORDER). */
   readonly thp: boolean;

@@ -232,22 +232,41 @@ export function formatVmstat(pa: PageAllocator): string {
 
 /** One zone in {@link MemState}. */
 export interface ZoneState {
+  /** Node the zone belongs to. @kernel zone_to_nid */
   readonly nid: number;
+  /** Zone name (`DMA32`, `Normal`, `Movable`). */
   readonly name: string;
+  /** First PFN of the zone. @kernel zone.zone_start_pfn */
   readonly startPfn: number;
+  /** Pages the zone spans, holes included. @kernel zone.spanned_pages */
   readonly spanned: number;
+  /** Pages physically present. @kernel zone.present_pages */
   readonly present: number;
+  /** Pages the buddy allocator manages. @kernel zone_managed_pages */
   readonly managed: number;
+  /** Free pages (`NR_FREE_PAGES`). */
   readonly free: number;
+  /** Zone watermarks in pages. @kernel zone._watermark, zone.watermark_boost */
   readonly watermarks: {
+    /** `WMARK_MIN`. */
     readonly min: number;
+    /** `WMARK_LOW`. */
     readonly low: number;
+    /** `WMARK_HIGH`. */
     readonly high: number;
+    /** `WMARK_PROMO`. */
     readonly promo: number;
+    /** Temporary boost added to every watermark. @kernel zone.watermark_boost */
     readonly boost: number;
   };
+  /**
+   * Pages kept back from allocations that could use a higher zone, per zone index.
+   * @kernel zone.lowmem_reserve
+   */
   readonly lowmemReserve: readonly number[];
+  /** Pages in MIGRATE_HIGHATOMIC pageblocks. @kernel zone.nr_reserved_highatomic */
   readonly nrReservedHighatomic: number;
+  /** Free pages in MIGRATE_HIGHATOMIC pageblocks. @kernel zone.nr_free_highatomic */
   readonly nrFreeHighatomic: number;
   /** `freeArea[order][migratetype]`: blocks on each list. */
   readonly freeArea: readonly (readonly number[])[];
@@ -255,18 +274,38 @@ export interface ZoneState {
   readonly pageblocks: readonly number[];
   /** Pages on each CPU's pcp lists for this zone. */
   readonly pcpCount: readonly number[];
+  /** Zone stat items by name (`/proc/zoneinfo`). */
   readonly stats: Readonly<Record<string, number>>;
 }
 
 /** Physical memory state as plain JSON (for the web page). */
 export interface MemState {
+  /** `MAX_PAGE_ORDER`. */
   readonly maxOrder: number;
+  /** `pageblock_order`. */
   readonly pageblockOrder: number;
+  /** `PAGE_SIZE` in bytes. */
   readonly pageSize: number;
+  /** Every populated zone, node by node. */
   readonly zones: readonly ZoneState[];
-  readonly nodes: readonly { readonly nid: number; readonly stats: Readonly<Record<string, number>> }[];
+  /** Per-node stat items. */
+  readonly nodes: readonly {
+    /** Node id. */
+    readonly nid: number;
+    /** Node stat items by name. */
+    readonly stats: Readonly<Record<string, number>>;
+  }[];
+  /** VM event counters by name (`/proc/vmstat`). */
   readonly vmEvents: Readonly<Record<string, number>>;
-  readonly memmap: { readonly sectionsMaterialized: number; readonly nrSections: number; readonly hostBytes: number };
+  /** The model's sparse `mem_map`. */
+  readonly memmap: {
+    /** Memory sections whose `struct page` array has been built. */
+    readonly sectionsMaterialized: number;
+    /** Memory sections in all. */
+    readonly nrSections: number;
+    /** Host bytes the built arrays take. */
+    readonly hostBytes: number;
+  };
 }
 
 /** The physical memory state as JSON-ready data. */

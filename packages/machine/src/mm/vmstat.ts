@@ -123,54 +123,104 @@ export const NODE_STAT_NAMES: readonly string[] = Object.freeze([
   'pgdemote_khugepaged',
   'nr_hugetlb',
 ]);
-/** Node stat item numbers by kernel enum name (`NODE_STAT.NR_ANON_MAPPED`, ...). */
+/**
+ * Node stat item numbers by kernel enum name (`NODE_STAT.NR_ANON_MAPPED`, ...).
+ * @kernel enum node_stat_item (include/linux/mmzone.h)
+ */
 export const NODE_STAT = Object.freeze({
+  /** Inactive anon LRU pages on the node. */
   NR_INACTIVE_ANON: 0,
+  /** Active anon LRU pages on the node. */
   NR_ACTIVE_ANON: 1,
+  /** Inactive file LRU pages on the node. */
   NR_INACTIVE_FILE: 2,
+  /** Active file LRU pages on the node. */
   NR_ACTIVE_FILE: 3,
+  /** Unevictable LRU pages on the node. */
   NR_UNEVICTABLE: 4,
+  /** Reclaimable slab memory, in bytes. */
   NR_SLAB_RECLAIMABLE_B: 5,
+  /** Unreclaimable slab memory, in bytes. */
   NR_SLAB_UNRECLAIMABLE_B: 6,
+  /** Anon pages temporarily isolated from the LRU. */
   NR_ISOLATED_ANON: 7,
+  /** File pages temporarily isolated from the LRU. */
   NR_ISOLATED_FILE: 8,
+  /** Shadow-entry xarray nodes kept for workingset detection. */
   WORKINGSET_NODES: 9,
+  /** Refaults of evicted anon pages. */
   WORKINGSET_REFAULT_ANON: 10,
+  /** Refaults of evicted file pages. */
   WORKINGSET_REFAULT_FILE: 11,
+  /** Refaulted anon pages activated straight away. */
   WORKINGSET_ACTIVATE_ANON: 12,
+  /** Refaulted file pages activated straight away. */
   WORKINGSET_ACTIVATE_FILE: 13,
+  /** Refaulted anon pages restored as part of the workingset. */
   WORKINGSET_RESTORE_ANON: 14,
+  /** Refaulted file pages restored as part of the workingset. */
   WORKINGSET_RESTORE_FILE: 15,
+  /** Shadow-entry nodes reclaimed. */
   WORKINGSET_NODERECLAIM: 16,
+  /** Mapped anon pages. */
   NR_ANON_MAPPED: 17,
+  /** File pages mapped into page tables. */
   NR_FILE_MAPPED: 18,
+  /** Page-cache pages (file and shmem). */
   NR_FILE_PAGES: 19,
+  /** Dirty page-cache pages. */
   NR_FILE_DIRTY: 20,
+  /** Pages under writeback. */
   NR_WRITEBACK: 21,
+  /** Pages under writeback through temporary buffers. */
   NR_WRITEBACK_TEMP: 22,
+  /** Shmem/tmpfs pages, including those in swap cache. */
   NR_SHMEM: 23,
+  /** Shmem pages held in huge folios. */
   NR_SHMEM_THPS: 24,
+  /** Shmem huge folios mapped by PMD. */
   NR_SHMEM_PMDMAPPED: 25,
+  /** File pages held in huge folios. */
   NR_FILE_THPS: 26,
+  /** File huge folios mapped by PMD. */
   NR_FILE_PMDMAPPED: 27,
+  /** Anon pages held in huge folios. */
   NR_ANON_THPS: 28,
+  /** Pages written out by reclaim. */
   NR_VMSCAN_WRITE: 29,
+  /** Pages whose writeback ended while reclaim wanted them (rotated for immediate reclaim). */
   NR_VMSCAN_IMMEDIATE: 30,
+  /** Pages dirtied since boot. */
   NR_DIRTIED: 31,
+  /** Pages written back since boot. */
   NR_WRITTEN: 32,
+  /** Pages written while reclaim was throttled on writeback. */
   NR_THROTTLED_WRITTEN: 33,
+  /** Other reclaimable kernel memory. */
   NR_KERNEL_MISC_RECLAIMABLE: 34,
+  /** `FOLL_PIN` pins taken. */
   NR_FOLL_PIN_ACQUIRED: 35,
+  /** `FOLL_PIN` pins released. */
   NR_FOLL_PIN_RELEASED: 36,
+  /** Kernel stacks, in KiB. */
   NR_KERNEL_STACK_KB: 37,
+  /** Pages used for user page tables. */
   NR_PAGETABLE: 38,
+  /** Pages used for secondary (e.g. KVM/IOMMU) page tables. */
   NR_SECONDARY_PAGETABLE: 39,
+  /** Pages in the swap cache. */
   NR_SWAPCACHE: 40,
+  /** Pages promoted to this (faster) node. */
   PGPROMOTE_SUCCESS: 41,
+  /** Pages found hot enough to promote. */
   PGPROMOTE_CANDIDATE: 42,
+  /** Pages demoted by kswapd. */
   PGDEMOTE_KSWAPD: 43,
+  /** Pages demoted by direct reclaim. */
   PGDEMOTE_DIRECT: 44,
+  /** Pages demoted by khugepaged. */
   PGDEMOTE_KHUGEPAGED: 45,
+  /** Pages held by hugetlb pools. */
   NR_HUGETLB: 46,
 });
 /** Number of node stat items. */
@@ -228,48 +278,92 @@ export const VM_EVENT_NAMES: readonly string[] = Object.freeze([
   'swap_ra',
   'swap_ra_hit',
 ]);
-/** VM event item numbers by kernel enum name. */
+/**
+ * VM event item numbers by kernel enum name.
+ * @kernel enum vm_event_item (include/linux/vm_event_item.h)
+ */
 export const VM_EVENT = Object.freeze({
+  /** Data read from block devices (shown in KiB by `/proc/vmstat`). */
   PGPGIN: 0,
+  /** Data written to block devices (shown in KiB by `/proc/vmstat`). */
   PGPGOUT: 1,
+  /** Pages swapped in. */
   PSWPIN: 2,
+  /** Pages swapped out. */
   PSWPOUT: 3,
+  /** Pages allocated from ZONE_DMA32. */
   PGALLOC_DMA32: 4,
+  /** Pages allocated from ZONE_NORMAL. */
   PGALLOC_NORMAL: 5,
+  /** Pages allocated from ZONE_MOVABLE. */
   PGALLOC_MOVABLE: 6,
+  /** Direct-reclaim stalls for a ZONE_DMA32 allocation. */
   ALLOCSTALL_DMA32: 7,
+  /** Direct-reclaim stalls for a ZONE_NORMAL allocation. */
   ALLOCSTALL_NORMAL: 8,
+  /** Direct-reclaim stalls for a ZONE_MOVABLE allocation. */
   ALLOCSTALL_MOVABLE: 9,
+  /** LRU pages skipped by reclaim because they were in ZONE_DMA32 (`PGSCAN_SKIP_DMA32`). */
   PGSKIP_DMA32: 10,
+  /** LRU pages skipped by reclaim because they were in ZONE_NORMAL (`PGSCAN_SKIP_NORMAL`). */
   PGSKIP_NORMAL: 11,
+  /** LRU pages skipped by reclaim because they were in ZONE_MOVABLE (`PGSCAN_SKIP_MOVABLE`). */
   PGSKIP_MOVABLE: 12,
+  /** Pages freed. */
   PGFREE: 13,
+  /** Pages moved to an active LRU. */
   PGACTIVATE: 14,
+  /** Pages moved to an inactive LRU. */
   PGDEACTIVATE: 15,
+  /** Pages marked lazy-free (`MADV_FREE`). */
   PGLAZYFREE: 16,
+  /** Page faults. */
   PGFAULT: 17,
+  /** Major page faults (needed I/O). */
   PGMAJFAULT: 18,
+  /** Lazy-free pages reclaimed. */
   PGLAZYFREED: 19,
+  /** Active pages scanned by reclaim. */
   PGREFILL: 20,
+  /** Write faults that reused the anon page instead of copying it. */
   PGREUSE: 21,
+  /** Pages reclaimed by kswapd. */
   PGSTEAL_KSWAPD: 22,
+  /** Pages reclaimed by direct reclaim. */
   PGSTEAL_DIRECT: 23,
+  /** Inactive pages scanned by kswapd. */
   PGSCAN_KSWAPD: 24,
+  /** Inactive pages scanned by direct reclaim. */
   PGSCAN_DIRECT: 25,
+  /** Anon pages scanned by reclaim. */
   PGSCAN_ANON: 26,
+  /** File pages scanned by reclaim. */
   PGSCAN_FILE: 27,
+  /** Anon pages reclaimed. */
   PGSTEAL_ANON: 28,
+  /** File pages reclaimed. */
   PGSTEAL_FILE: 29,
+  /** Pages reclaimed by freeing inodes (direct). */
   PGINODESTEAL: 30,
+  /** Pages reclaimed by freeing inodes (kswapd). */
   KSWAPD_INODESTEAL: 31,
+  /** kswapd reclaim runs. */
   PAGEOUTRUN: 32,
+  /** Pages rotated to the LRU tail after writeback. */
   PGROTATED: 33,
+  /** Pages migrated. */
   PGMIGRATE_SUCCESS: 34,
+  /** Pages that failed to migrate. */
   PGMIGRATE_FAIL: 35,
+  /** Huge pages allocated at fault time. */
   THP_FAULT_ALLOC: 36,
+  /** Faults that fell back to small pages after a failed huge allocation. */
   THP_FAULT_FALLBACK: 37,
+  /** Huge pages split. */
   THP_SPLIT_PAGE: 38,
+  /** Pages read ahead from swap. */
   SWAP_RA: 39,
+  /** Swap readahead pages later used. */
   SWAP_RA_HIT: 40,
 } as const);
 /** Number of VM event items. */
@@ -285,8 +379,11 @@ function fls(x: number): number {
  * @kernel mm/vmstat.c
  */
 export class Vmstat {
+  /** Number of possible CPUs (`nr_cpu_ids`). */
   readonly nrCpus: number;
+  /** Number of zones across all nodes. */
   readonly nrZones: number;
+  /** Number of nodes (`nr_node_ids`). */
   readonly nrNodes: number;
   /** `zone->vm_stat[]` at `zone * NR_VM_ZONE_STAT_ITEMS + item`. */
   readonly zoneStat: Float64Array;

@@ -136,21 +136,42 @@ export class MmuError extends MmError {
 
 /** The MMU state as plain JSON-ready data (see {@link Mmu.stateJson}). */
 export interface MmuState {
+  /** Width of the hardware ASID/PCID field. */
   asidBits: number;
+  /** ASID allocator generation (bumped on rollover). */
   asidGeneration: number;
+  /** Whether broadcast invalidation (INVLPGB / TLBI IS) is used. */
   broadcastFlush: boolean;
+  /** Counters summed over all CPUs. */
   totals: TlbStats;
+  /** Per-CPU TLB state. */
   cpus: {
+    /** CPU number. */
     cpu: number;
+    /** Whether the CPU is online. */
     online: boolean;
     /** Id of the loaded address space (0: init_mm). */
     loadedMm: number;
+    /** In lazy TLB mode: a kernel thread borrowing the previous mm. @kernel cpu_tlbstate_shared.is_lazy */
     lazy: boolean;
     /** Valid entries: base pages, PMD leaves, PUD leaves. */
     entries: [number, number, number];
+    /** Counters of this CPU. */
     stats: TlbStats;
   }[];
-  addressSpaces: { id: number; asid: number; broadcast: boolean; tlbGen: number; cpumask: number[] }[];
+  /** Per address space (`mm_struct`) TLB state. */
+  addressSpaces: {
+    /** Address-space id (0 is `init_mm`). */
+    id: number;
+    /** Machine-wide ASID (0: kernel, none, or x86 per-CPU PCID slots). */
+    asid: number;
+    /** Flushes are broadcast by hardware: no IPIs. */
+    broadcast: boolean;
+    /** Flush generation. @kernel mm_context_t.tlb_gen */
+    tlbGen: number;
+    /** CPUs that may cache its translations. @kernel mm_cpumask */
+    cpumask: number[];
+  }[];
 }
 
 /** Counters of one CPU, or summed over all CPUs (see {@link Mmu.stats}). */
@@ -218,7 +239,9 @@ for (let f = 0; f <= TLB_FLAGS_MASK; f++) {
 
 /** The machine as the MMU sees it: the core, CPU hotplug and the IPI counters of shootdowns. */
 export interface MmuHost extends MachineCore {
+  /** CPU hotplug state (which CPUs are online). */
   readonly hotplug: Hotplug;
+  /** IPI counters, charged by shootdowns. */
   readonly smp: SmpStats;
 }
 
@@ -227,7 +250,9 @@ export interface MmuHost extends MachineCore {
  * allocator and of the flush protocol. Reached as `machine.mmu`.
  */
 export class Mmu {
+  /** The machine these MMUs belong to. */
   readonly machine: MmuHost;
+  /** Number of CPUs (one TLB set each). */
   readonly nrCpus: number;
   /** PAGE_SHIFT. */
   readonly pageShift: number;
@@ -235,6 +260,7 @@ export class Mmu {
   readonly pmdShift: number;
   /** PUD_SHIFT: the size class of `entries1g` (1 GiB with 4K pages). */
   readonly pudShift: number;
+  /** TLB sizes and associativity, per page size, and ASID width. */
   readonly geometry: TlbGeometry;
   /** Broadcast invalidation is available (INVLPGB / TLBI IS). */
   readonly broadcastFlush: boolean;
@@ -335,27 +361,44 @@ export class Mmu {
   readonly eventNs: Float64Array;
   /** @internal Cost-event indices for {@link Mmu.charge}. */
   readonly evTlbHit: number;
+  /** @internal */
   readonly evTlbMiss: number;
+  /** @internal */
   readonly evPageWalkLevel: number;
+  /** @internal */
   readonly evFaultEntry: number;
+  /** @internal */
   readonly evIpi: number;
+  /** @internal */
   readonly evTlbFlushPage: number;
+  /** @internal */
   readonly evTlbFlushAll: number;
+  /** @internal */
   readonly evTlbBroadcastFlush: number;
   /** @internal 1 for each online CPU (`machine.cpus.online`). */
   readonly online: Uint8Array;
 
   /** @internal Counters, per CPU (see {@link TlbStats}). */
   readonly nrHits: Float64Array;
+  /** @internal */
   readonly nrMisses: Float64Array;
+  /** @internal */
   readonly nrWalks: Float64Array;
+  /** @internal */
   readonly nrFaults: Float64Array;
+  /** @internal */
   readonly nrFlushes: Float64Array;
+  /** @internal */
   readonly nrLocalFlushOne: Float64Array;
+  /** @internal */
   readonly nrLocalFlushAll: Float64Array;
+  /** @internal */
   readonly nrShootdowns: Float64Array;
+  /** @internal */
   readonly nrRemoteFlushReceived: Float64Array;
+  /** @internal */
   readonly nrIpisSent: Float64Array;
+  /** @internal */
   readonly nrBroadcastFlushes: Float64Array;
   /** Virtual ns charged per CPU by the MMU. */
   readonly busyNs: Float64Array;
@@ -1062,9 +1105,13 @@ export class Mmu {
    * @kernel count_vm_tlb_event (include/linux/vmstat.h)
    */
   vmTlbEvents(): {
+    /** `NR_TLB_REMOTE_FLUSH`: shootdowns sent. */
     nr_tlb_remote_flush: number;
+    /** `NR_TLB_REMOTE_FLUSH_RECEIVED`: flush IPIs handled. */
     nr_tlb_remote_flush_received: number;
+    /** `NR_TLB_LOCAL_FLUSH_ALL`: local full flushes. */
     nr_tlb_local_flush_all: number;
+    /** `NR_TLB_LOCAL_FLUSH_ONE`: local single-page flushes. */
     nr_tlb_local_flush_one: number;
   } {
     const s = this.stats();

@@ -64,11 +64,17 @@ export class TlbArray {
   readonly setMask: number;
   /** Total entries (`sets * ways`). */
   readonly nrEntries: number;
+  /** @internal Virtual page number per entry (-1: invalid). */
   readonly tag: Float64Array;
+  /** @internal ASID per entry. */
   readonly asid: Int32Array;
+  /** @internal First base-page frame per entry. */
   readonly pfn: Float64Array;
+  /** @internal `TLB_*` bits per entry. */
   readonly flags: Uint8Array;
+  /** @internal Access kinds permitted per entry (bit k for kind k). */
   readonly allow: Uint8Array;
+  /** @internal LRU stamp per entry. */
   readonly stamp: Float64Array;
   /** Monotonic LRU clock of this array. */
   clock: number;

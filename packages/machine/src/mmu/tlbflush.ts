@@ -44,6 +44,7 @@ export const TLB_GENERATION_INVALID = 0;
 export class FlushTlbInfo {
   /** The address space, or null for a kernel-range flush. */
   mm: AddressSpace | null;
+  /** Start address of the range. */
   start: number;
   /** End (exclusive), or {@link TLB_FLUSH_ALL}. */
   end: number;
@@ -53,6 +54,7 @@ export class FlushTlbInfo {
   freedTables: boolean;
   /** The `tlb_gen` this flush brings CPUs to. */
   newTlbGen: number;
+  /** CPU that asked for the flush. */
   initiatingCpu: number;
   /** Also interrupt CPUs in the cpumask that no longer run the address space, to drop them from it. */
   trimCpumask: boolean;

@@ -70,7 +70,9 @@ export class RcuStallError extends MmError {
 export interface RcuStats {
   /** Grace periods completed. */
   readonly gpCompleted: number;
+  /** Callbacks queued by `call_rcu()`. */
   readonly cbsQueued: number;
+  /** Callbacks invoked. */
   readonly cbsInvoked: number;
   /** Longest time from callRcu() to invocation, in virtual ns. */
   readonly maxLatencyNs: number;
@@ -84,14 +86,21 @@ export interface RcuStats {
 
 /** {@link Rcu.toJSON}. */
 export interface RcuState extends RcuStats {
+  /** Grace periods started. */
   readonly gpStarted: number;
+  /** Whether a grace period is running. */
   readonly gpInProgress: boolean;
+  /** Preemptible RCU (PREEMPT_RT): readers may be preempted. */
   readonly preemptible: boolean;
+  /** CPUs that still owe a quiescent state to the current grace period. */
   readonly blockingCpus: readonly number[];
+  /** Names of preempted readers holding back the current grace period. */
   readonly blockingTasks: readonly string[];
   /** Callbacks queued and not yet invoked, per CPU. */
   readonly callbacksPending: readonly number[];
+  /** Per CPU, whether its callbacks are offloaded to rcuo kthreads (`rcu_nocbs=`). */
   readonly offloaded: readonly boolean[];
+  /** Callbacks invoked, by the CPU that ran them. */
   readonly invokedOnCpu: readonly number[];
 }
 
@@ -99,14 +108,25 @@ type Callback = (arg: unknown) => void;
 
 /** The machine as RCU sees it (declared here: RCU sits above the scheduler, CPUs and lockdep). */
 export interface RcuHost extends MightSleepHost {
-  readonly config: { readonly preemptRt: boolean };
+  /** Machine configuration RCU reads. */
+  readonly config: {
+    /** `CONFIG_PREEMPT_RT`: preemptible RCU. */
+    readonly preemptRt: boolean;
+  };
+  /** Number of CPUs. */
   readonly topology: Pick<Topology, 'nrCpus'>;
   readonly clock: Clock;
   readonly account: CostAccount;
   readonly cpus: Cpus;
   readonly sched: Sched;
   /** IPI counters of expedited grace periods. */
-  readonly smp: { readonly sent: Float64Array; readonly received: Float64Array };
+  readonly smp: {
+    /** IPIs sent, per sending CPU. */
+    readonly sent: Float64Array;
+    /** Calls received, per target CPU. */
+    readonly received: Float64Array;
+  };
+  /** Record `message` when `cond` holds; returns `cond`. @kernel WARN_ON */
   warnOn(cond: boolean, message: string): boolean;
 }
 

@@ -185,9 +185,13 @@ export class Clock {
 
   /** Global and per-CPU time as plain JSON. */
   toJSON(): {
+    /** Global virtual time, ns. */
     readonly now: number;
+    /** Each CPU's own clock, ns. */
     readonly cpuNs: readonly number[];
+    /** Events waiting on the clock. */
     readonly queued: number;
+    /** Events fired so far. */
     readonly fired: number;
   } {
     return { now: this.now, cpuNs: Array.from(this.cpuNs), queued: this.size, fired: this.nrFired };

@@ -75,20 +75,31 @@ export const MAX_SOFTIRQ_RESTART = 10;
 
 /** One CPU in {@link Cpus.toJSON}. */
 export interface CpuState {
+  /** CPU number. */
   readonly cpu: number;
+  /** Whether the CPU is online. */
   readonly online: boolean;
+  /** Preemption count (kernel bit layout). @kernel preempt_count */
   readonly preemptCount: number;
+  /** Whether interrupts are disabled. @kernel irqs_disabled */
   readonly irqsDisabled: boolean;
+  /** Pending softirq vectors: bit n for vector n. @kernel local_softirq_pending */
   readonly softirqPending: number;
+  /** Interrupts raised while disabled, waiting to be delivered. */
   readonly pendingIrqs: number;
+  /** Hardirqs handled. */
   readonly hardirqs: number;
+  /** NMIs handled. */
   readonly nmis: number;
+  /** Softirq runs. */
   readonly softirqs: number;
 }
 
 /** {@link Cpus.toJSON}. */
 export interface CpusState {
+  /** CPUs online. @kernel num_online_cpus */
   readonly nrOnline: number;
+  /** Every possible CPU. */
   readonly cpus: readonly CpuState[];
 }
 
@@ -101,13 +112,30 @@ export type SoftirqHandler = (cpu: number) => void;
  * structurally so that this module depends only on lockdep.
  */
 export interface CpusHost {
+  /** CPU the running code is on. */
   currentCpu: number;
+  /** CPU and node topology. */
   readonly topology: Topology;
+  /** The lock checker. */
   readonly lockdep: Lockdep;
-  readonly rcu: { readonly nesting: Int32Array };
-  readonly sched: {
-    current(cpu: number): { readonly name: string; readonly held: HeldLocks; migrationDisabled: number };
+  /** Per-CPU RCU read-side nesting depth. */
+  readonly rcu: {
+    /** `rcu_read_lock()` nesting per CPU. */
+    readonly nesting: Int32Array;
   };
+  /** The current task of each CPU. */
+  readonly sched: {
+    /** The task running on `cpu` (`current`). */
+    current(cpu: number): {
+      /** Task name (`comm`). */
+      readonly name: string;
+      /** Locks the task holds. */
+      readonly held: HeldLocks;
+      /** `migrate_disable()` nesting. @kernel task_struct.migration_disabled */
+      migrationDisabled: number;
+    };
+  };
+  /** Record `message` when `cond` holds; returns `cond`. @kernel WARN_ON */
   warnOn(cond: boolean, message: string): boolean;
 }
 
@@ -127,7 +155,9 @@ export class Cpus {
   readonly softirqPending: Uint32Array;
   /** Hardirqs, NMIs and softirq runs handled per CPU. */
   readonly nrHardirqs: Float64Array;
+  /** NMIs handled per CPU. */
   readonly nrNmis: Float64Array;
+  /** Softirq runs per CPU. */
   readonly nrSoftirqs: Float64Array;
   /** Number of online CPUs. */
   nrOnline: number;

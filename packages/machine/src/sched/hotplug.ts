@@ -33,6 +33,7 @@ interface CpuhpState {
 
 /** The machine as CPU hotplug sees it: the core and the timers it migrates. */
 export interface HotplugHost extends MachineCore {
+  /** Timers, migrated off a CPU going down. */
   readonly timers: Timers;
 }
 
@@ -40,6 +41,7 @@ export interface HotplugHost extends MachineCore {
 export class Hotplug {
   /** Successful offline / online operations. */
   nrDown: number;
+  /** Successful online operations. */
   nrUp: number;
   private readonly machine: HotplugHost;
   private states: CpuhpState[];

@@ -12,6 +12,7 @@ import type { Hotplug } from './hotplug.js';
 
 /** The machine as per-CPU data sees it: the core and CPU hotplug (counters fold at CPU death). */
 export interface PercpuHost extends MachineCore {
+  /** CPU hotplug, for the CPU-dead callbacks. */
   readonly hotplug: Hotplug;
 }
 
@@ -63,6 +64,7 @@ export class PerCpu<T> {
     for (let c = 0; c < this.items.length; c++) fn(this.items[c] as T, c);
   }
 
+  /** The value of each possible CPU, in CPU order. */
   [Symbol.iterator](): IterableIterator<T> {
     return this.items[Symbol.iterator]();
   }
@@ -97,6 +99,7 @@ export class PercpuCounter {
   count: number;
   /** Per-CPU deltas not yet folded. */
   readonly deltas: Float64Array;
+  /** The machine the counter lives on. */
   readonly machine: PercpuHost;
 
   /** @kernel percpu_counter_init (lib/percpu_counter.c) */

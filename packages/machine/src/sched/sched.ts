@@ -128,20 +128,29 @@ export class Task {
 
 /** One task in {@link Sched.toJSON}. */
 export interface TaskState {
+  /** Task id. */
   readonly pid: number;
+  /** Task name. @kernel task_struct.comm */
   readonly name: string;
+  /** CPU whose run queue holds the task. */
   readonly cpu: number;
+  /** `TASK_RUNNING`, `TASK_INTERRUPTIBLE`, `TASK_UNINTERRUPTIBLE` or `TASK_DEAD`. */
   readonly state: number;
+  /** Virtual ns of CPU time consumed. @kernel sched_entity.sum_exec_runtime */
   readonly sumExecNs: number;
+  /** Steps the task has run. */
   readonly steps: number;
+  /** Names of the locks it holds. */
   readonly heldLocks: readonly string[];
 }
 
 /** {@link Sched.toJSON}. */
 export interface SchedState {
+  /** Context switches. @kernel nr_context_switches */
   readonly nrSwitches: number;
   /** Runnable tasks queued per CPU. */
   readonly nrRunning: readonly number[];
+  /** Every task. */
   readonly tasks: readonly TaskState[];
 }
 
@@ -155,18 +164,22 @@ export class TaskQueue {
     this.head = 0;
   }
 
+  /** Tasks queued. */
   get length(): number {
     return this.items.length - this.head;
   }
 
+  /** Queue `t` at the tail. */
   push(t: Task): void {
     this.items.push(t);
   }
 
+  /** The head task, or null when empty. */
   peek(): Task | null {
     return this.head < this.items.length ? this.items[this.head]! : null;
   }
 
+  /** Remove and return the head task, or null when empty. */
   shift(): Task | null {
     if (this.head >= this.items.length) return null;
     const t = this.items[this.head++]!;
@@ -177,6 +190,7 @@ export class TaskQueue {
     return t;
   }
 
+  /** Whether `t` is queued. */
   includes(t: Task): boolean {
     for (let i = this.head; i < this.items.length; i++) if (this.items[i] === t) return true;
     return false;
@@ -203,21 +217,36 @@ export class TaskQueue {
  * the scheduler does not depend on the RCU module, which sits above it.
  */
 export interface SchedRcuHooks {
+  /** Preemptible RCU (PREEMPT_RT): readers may be preempted. */
   readonly preemptible: boolean;
+  /** `rcu_read_lock()` nesting per CPU. */
   readonly nesting: Int32Array;
+  /** Task `t` starts a step on `cpu`: restore its preempted reader. */
   switchIn(cpu: number, t: Task): void;
+  /** Task `t` leaves `cpu`: save a preempted reader. */
   switchOut(cpu: number, t: Task): void;
+  /** A context switch on `cpu` is a quiescent state. @kernel rcu_note_context_switch */
   noteContextSwitch(cpu: number): void;
 }
 
 /** The machine as the scheduler sees it. */
 export interface SchedHost {
+  /** CPU the running code is on. */
   currentCpu: number;
+  /** Number of CPUs. */
   readonly topology: Pick<Topology, 'nrCpus'>;
+  /** Virtual clock. */
   readonly clock: Clock;
+  /** Cost account charged for task steps. */
   readonly account: CostAccount;
+  /** CPU contexts. */
   readonly cpus: Cpus;
-  readonly lockdep: { readonly enabled: boolean };
+  /** The lock checker's switch. */
+  readonly lockdep: {
+    /** Whether lock checks run. @kernel debug_locks */
+    readonly enabled: boolean;
+  };
+  /** RCU hooks called around context switches. */
   readonly rcu: SchedRcuHooks;
 }
 

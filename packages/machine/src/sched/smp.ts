@@ -35,6 +35,7 @@ export class SmpStats {
 
 /** The machine as cross-CPU calls see it: the core and the IPI counters. */
 export interface SmpHost extends MachineCore {
+  /** IPI counters. */
   readonly smp: SmpStats;
 }
 

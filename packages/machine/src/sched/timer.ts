@@ -50,6 +50,7 @@ export class TimerList extends ClockEvent {
 
 /** The machine as the timer subsystem sees it: the core and its own `timers`. */
 export interface TimersHost extends MachineCore {
+  /** The machine's timers. */
   readonly timers: Timers;
 }
 

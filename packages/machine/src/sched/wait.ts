@@ -14,6 +14,7 @@ import { SCHED_AGAIN, SCHED_SLEEP, TASK_UNINTERRUPTIBLE, type Task, TaskQueue } 
 
 /** A wait queue head (the model of `wait_queue_head_t`). */
 export class WaitQueueHead {
+  /** The machine the wait queue lives on. */
   readonly machine: MachineCore;
   /** Tasks waiting, in arrival order. */
   readonly waiters: TaskQueue;
@@ -74,6 +75,7 @@ export function waitqueueActive(wq: WaitQueueHead): boolean {
 export class Completion {
   /** Completions not yet consumed (`done`). */
   done: number;
+  /** Tasks waiting for `done`. @kernel completion.wait */
   readonly wait: WaitQueueHead;
 
   /** @kernel init_completion (include/linux/completion.h) */

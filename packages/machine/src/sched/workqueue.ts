@@ -22,6 +22,7 @@ export class WorkStruct {
   pending: boolean;
   /** The workqueue and CPU it was last queued on. */
   wq: Workqueue | null;
+  /** CPU it was last queued on (-1 before). */
   cpu: number;
 
   /** @kernel INIT_WORK (include/linux/workqueue.h) */
@@ -35,10 +36,13 @@ export class WorkStruct {
 
 /** Delayed work (the model of `struct delayed_work`): a work item and its timer. */
 export class DelayedWork {
+  /** The work item queued when the timer fires. @kernel delayed_work.work */
   readonly work: WorkStruct;
+  /** The delay timer. @kernel delayed_work.timer */
   readonly timer: TimerList;
   /** Target of the queueing in progress. */
   wq: Workqueue | null;
+  /** CPU to queue on when the timer fires. */
   cpu: number;
 
   /** @kernel INIT_DELAYED_WORK (include/linux/workqueue.h) */
@@ -56,7 +60,9 @@ export class DelayedWork {
 
 /** A workqueue (the model of `struct workqueue_struct`). */
 export class Workqueue {
+  /** Workqueue name. */
   readonly name: string;
+  /** The machine's set of workqueues. */
   readonly owner: Workqueues;
   /** Queued items per CPU. */
   readonly queues: WorkStruct[][];
@@ -87,7 +93,9 @@ export class Workqueue {
 
 /** The machine as workqueues see it: the core, timers (delayed work) and its own `workqueues`. */
 export interface WorkqueuesHost extends MachineCore {
+  /** Timers, for delayed work. */
   readonly timers: Timers;
+  /** The machine's workqueues. */
   readonly workqueues: Workqueues;
 }
 
