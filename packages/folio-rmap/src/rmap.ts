@@ -123,7 +123,9 @@ function rmapSanityChecks(rm: FolioRmap, folio: number, page: number, nr: number
   const mapping = s.mapping[i] as number;
   if ((mapping & FOLIO_MAPPING_FLAGS) === FOLIO_MAPPING_ANON) {
     const av = rm.anonVmas[mapping >>> 2];
-    rm.machine.warnOn(av === undefined || av.refcount === 0, `rmap: anon folio ${folio} without a live anon_vma`);
+    // The message is built only on failure: this runs once per rmap call on the fork and fault paths.
+    if (av === undefined || av.refcount === 0)
+      rm.machine.warnOn(true, `rmap: anon folio ${folio} without a live anon_vma`);
   }
 }
 
@@ -673,7 +675,7 @@ function __folioTryShareAnonRmap(rm: FolioRmap, folio: number, page: number, nr:
     throw new FolioError('EINVAL', folio, `rmap: folio ${folio} is not anonymous`);
   }
   const p = page & rm.mask;
-  rm.machine.warnOn(!((s.flags[p] as number) & AE), `rmap: try_share of page ${page} that is not exclusive`);
+  if (!((s.flags[p] as number) & AE)) rm.machine.warnOn(true, `rmap: try_share of page ${page} that is not exclusive`);
   // smp_mb() paired with GUP-fast; then back off if pinned.
   if (folioMaybeDmaPinned(rm, folio)) return -EBUSY;
   s.flags[p] = (s.flags[p] as number) & ~AE;

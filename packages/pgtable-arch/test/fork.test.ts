@@ -32,6 +32,7 @@ import {
   SwpEntry,
   setPteAt,
 } from '../src/index.js';
+import { __setCopyRawSingles } from '../src/mm/copy-page-range.js';
 import { fuzzRuns } from './fuzz.js';
 import { TestKernel } from './harness.js';
 
@@ -138,6 +139,84 @@ function writePte(k: TestKernel, addr: number, v: PteVal): void {
 }
 
 describe.each(DESCS.map((d) => [d.name, d] as const))('%s: copy_page_range', (_n, d: ArchDescriptor) => {
+  it('the single-entry fast path leaves the state the set_ptes()/wrprotect_ptes() path leaves', () => {
+    // Random small and large folios with random PTE bits, private or shared,
+    // uffd-wp registered or not, PT reclaim off or the arch default: copy once with the
+    // raw single-entry writes and once through the checked helpers; both
+    // tables, the lazy-MMU counters and the rmap calls must agree.
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            page: fc.integer({ min: 0, max: 255 }),
+            order: fc.integer({ min: 0, max: 3 }),
+            write: fc.boolean(),
+            bits: fc.integer({ min: 0, max: 15 }),
+            pinned: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 24 },
+        ),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        (maps, shared, uffd, reclaimOff) => {
+          const run = (raw: boolean) => {
+            const k = new TestKernel(d, reclaimOff ? { ptReclaim: 'off' } : {}, 2);
+            const pt = k.pt;
+            const c = pt.codec;
+            const ps = k.pageSize;
+            const base = Math.floor(2 ** (Math.min(d.vaBits, 53) - 2) / k.pmdSize) * k.pmdSize;
+            const child = pt.mmAlloc()!;
+            const pages = new ForkPages();
+            let nextPfn = 1 << 12;
+            const v = new PteVal();
+            for (const m of maps) {
+              const nr = 2 ** m.order;
+              const first = m.page - (m.page % nr);
+              k.unmap(base + first * ps, nr);
+              const pfn = nextPfn;
+              nextPfn += nr;
+              pages.folio(pfn, nr, !shared);
+              if (m.pinned && !shared) pages.pinned.add(pfn);
+              k.map(base + first * ps, nr, pfn, m.write, false);
+              if (nr === 1 && m.bits !== 0) {
+                readPte(k.mm, base + first * ps, v);
+                if (m.bits & 1) c.pteMkdirty(v);
+                if (m.bits & 2) c.pteMkyoung(v);
+                if (m.bits & 4 && c.features.uffdWp) c.pteMkuffdWp(v);
+                if (m.bits & 8 && c.features.softDirty) c.pteMksoftDirty(v);
+                writePte(k, base + first * ps, v);
+              }
+            }
+            const { src, dst } = vmas(k, child, base, base + 256 * ps, shared, uffd);
+            __setCopyRawSingles(raw);
+            let r: number;
+            try {
+              r = copyPageRange(dst, src, pages);
+            } finally {
+              __setCopyRawSingles(true);
+            }
+            const words: string[] = [];
+            for (let i = 0; i < 256; i++) {
+              words.push(readPte(k.mm, base + i * ps, v).toHex(), readPte(child, base + i * ps, v).toHex());
+            }
+            ptValidate(pt);
+            return {
+              r,
+              words,
+              lazy: pt.lazy.stats(),
+              mapcount: [...pages.mapcount],
+              events: pages.events,
+              warnings: k.machine.warnings,
+            };
+          };
+          expect(run(true)).toEqual(run(false));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
   it('copies every kind of entry by the kernel rules', () => {
     const k = new TestKernel(d, {}, 2);
     const pt = k.pt;

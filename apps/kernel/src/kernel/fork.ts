@@ -17,6 +17,7 @@ import {
   folioAddNewAnonRmap,
   folioDupFileRmapPtes,
   folioRefAdd,
+  folioTestAnon,
   folioTryDupAnonRmapPmd,
   folioTryDupAnonRmapPtes,
   MM_ANONPAGES,
@@ -69,11 +70,16 @@ class ForkCopyOps implements CopyOps {
     const d = dst.owner as VmAreaStruct;
     const s = src.owner as VmAreaStruct;
     const rm = this.k.rm;
-    if (this.k.ptOps.folioAnon(head)) {
+    // folio_test_anon() once: it also picks the RSS counter (mm_counter()).
+    let counter = MM_ANONPAGES;
+    if (folioTestAnon(rm, head)) {
       if (folioTryDupAnonRmapPtes(rm, head, pfn, nr, rmapVma(d), rmapVma(s)) !== 0) return false;
-    } else folioDupFileRmapPtes(rm, head, pfn, nr, rmapVma(d));
+    } else {
+      folioDupFileRmapPtes(rm, head, pfn, nr, rmapVma(d));
+      counter = mmCounter(rm, head, d);
+    }
     folioRefAdd(rm, head, nr);
-    d.vmMm.rssStat[mmCounter(rm, head, d)]! += nr;
+    d.vmMm.rssStat[counter]! += nr;
     return true;
   }
   dupFolioPmd(dst: CopyVma, src: CopyVma, head: number): boolean {

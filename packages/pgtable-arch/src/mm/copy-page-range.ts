@@ -60,6 +60,7 @@ import {
   splitHugePmdLocked,
   wrprotectPtes,
 } from '../table/pgtable.js';
+import { __ptepGet, __setPte } from '../table/pte-raw.js';
 import { folioPteBatchFlags, type PgtableVma } from './memory.js';
 import { hostEmpty, upperDeferred } from './pagewalk.js';
 
@@ -159,10 +160,28 @@ const orig = new PteVal();
 const pv = new PteVal();
 const ent = new SwpEntry();
 const ent2 = new SwpEntry();
+const old = new PteVal();
+
+let rawSingles = true;
+
+/**
+ * Turn the single-entry fast path of the copy off (tests compare both paths).
+ * @internal
+ */
+export function __setCopyRawSingles(on: boolean): void {
+  rawSingles = on;
+}
 
 /** Copy-loop state shared with the helpers (what the kernel keeps in locals and `*prealloc`). */
 class CopyState {
   prealloc = -1;
+  /**
+   * Single entries may be written with the raw accessors: no arm64
+   * contiguous blocks to keep, and the PTE locks of both tables were
+   * checked once when taken (the `set_ptes()`/`wrprotect_ptes()` debug
+   * checks, hoisted out of the per-entry loop).
+   */
+  raw = false;
   /** The swap entry that needs a continuation table (-EIO). */
   ioType = -1;
   ioOffset = 0;
@@ -289,8 +308,23 @@ function __copyPresentPtes(
   pte: PteVal,
   addr: number,
   nr: number,
+  st: CopyState,
 ): void {
-  const codec = src.mm.pt.codec;
+  const pt = src.mm.pt;
+  const codec = pt.codec;
+  if (nr === 1 && st.raw) {
+    // One entry, written as wrprotect_ptes() and set_ptes() would write it.
+    if (isCowMapping(src) && codec.pteWrite(pte)) {
+      old.set(pte);
+      codec.pteWrprotect(pte);
+      if (!pte.same(old)) __setPte(src.mm, addr, srcPte, old, pte);
+    }
+    if (src.shared) codec.pteMkclean(pte);
+    codec.pteMkold(pte);
+    if (dst.uffdWp !== true) codec.pteClearUffdWp(pte);
+    __setPte(dst.mm, addr, dstPte, __ptepGet(pt, dstPte, old), pte);
+    return;
+  }
   if (isCowMapping(src) && codec.pteWrite(pte)) {
     wrprotectPtes(src.mm, addr, srcPte, nr);
     codec.pteWrprotect(pte);
@@ -353,7 +387,7 @@ function copyPresentPtes(
   const pfn = codec.ptePfn(pte);
   const head = ops.normalFolio(src, addr, pfn, codec.pteSpecial(pte));
   if (head < 0) {
-    __copyPresentPtes(dst, src, dstPte, srcPte, pte, addr, 1);
+    __copyPresentPtes(dst, src, dstPte, srcPte, pte, addr, 1, st);
     return 1;
   }
   const large = ops.folioNrPages(head) > 1;
@@ -364,7 +398,7 @@ function copyPresentPtes(
     const limit = Math.min(maxNr, head + ops.folioNrPages(head) - pfn);
     const nr = folioPteBatchFlags(src.mm, srcPte, pte, limit, flags);
     if (!ops.dupFolioPtes(dst, src, head, pfn, nr)) return -EAGAIN;
-    __copyPresentPtes(dst, src, dstPte, srcPte, pte, addr, nr);
+    __copyPresentPtes(dst, src, dstPte, srcPte, pte, addr, nr, st);
     return nr;
   }
   if (!ops.dupFolioPtes(dst, src, head, pfn, 1)) {
@@ -372,7 +406,7 @@ function copyPresentPtes(
     const r = copyPresentPage(dst, src, dstPte, srcPte, addr, pfn, ops, st);
     return r < 0 ? r : 1;
   }
-  __copyPresentPtes(dst, src, dstPte, srcPte, pte, addr, 1);
+  __copyPresentPtes(dst, src, dstPte, srcPte, pte, addr, 1, st);
   return 1;
 }
 
@@ -412,6 +446,13 @@ export function copyPteRange(
     const srcTable = pt.tableOfSlot(PTE_LEVEL, srcStart);
     // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING): another mm's lock.
     pt.pteLock(srcMm, srcTable, true);
+    st.raw = rawSingles && !pt.contpte && !dstMm.isInitMm && !srcMm.isInitMm;
+    if (st.raw && pt.debugVm) {
+      // What set_ptes() and wrprotect_ptes() check on every entry, once per table.
+      if (!pt.pteLocked(dstMm, pt.tableOfSlot(PTE_LEVEL, dstStart)) || !pt.pteLocked(srcMm, srcTable)) {
+        throw new PgtableError('EPERM', 'copy_pte_range: PTE table is not locked');
+      }
+    }
     pt.lazy.enter();
     let dstPte = dstStart;
     let srcPte = srcStart;
