@@ -176,7 +176,7 @@ export class SlubAllocator {
   pfnLookup(pfn: number): number {
     const sec = this.pfnMap[pfn >>> this.sectionShift];
     if (sec === undefined) return 0;
-    return sec[pfn & this.sectionMask]!;
+    return sec[pfn & this.sectionMask] as number;
   }
 
   /** Set the pfn map entry of `pfn` (slab gid + 1, a large-kmalloc mark, or 0). */
@@ -198,7 +198,7 @@ export class SlubAllocator {
   /** A global slab id for slab `local` of cache `cacheId`. */
   allocGid(cacheId: number, local: number): number {
     let gid: number;
-    if (this.nrFreeGids > 0) gid = this.freeGids[--this.nrFreeGids]!;
+    if (this.nrFreeGids > 0) gid = this.freeGids[--this.nrFreeGids] as number;
     else {
       gid = this.nrGids++;
       if (gid >= this.slabCacheId.length) {
@@ -558,32 +558,33 @@ export class KmemCache {
 
   /** Object address of (local slab, index). */
   objAddr(local: number, idx: number): number {
-    return this.slabPfn[local]! * this.env.pageSize + this.redLeftPad + idx * this.size;
+    return (this.slabPfn[local] as number) * this.env.pageSize + this.redLeftPad + idx * this.size;
   }
 
   /** Sum of one statistic over all CPUs. */
   statTotal(item: number): number {
     let t = 0;
     const nc = this.env.nrCpus;
-    for (let c = 0; c < nc; c++) t += this.stats[c * NR_SLUB_STAT_ITEMS + item]!;
+    for (let c = 0; c < nc; c++) t += this.stats[c * NR_SLUB_STAT_ITEMS + item] as number;
     return t;
   }
 
   /** Live objects in slabs (inuse summed over all slabs, cpu freelists excluded). */
   get nrObjectsInUse(): number {
     let t = 0;
-    for (let l = 0; l < this.nrIds; l++) if (this.slabPfn[l]! >= 0 && this.slabObjects[l]! > 0) t += this.slabInuse[l]!;
+    for (let l = 0; l < this.nrIds; l++)
+      if ((this.slabPfn[l] as number) >= 0 && (this.slabObjects[l] as number) > 0) t += this.slabInuse[l] as number;
     for (let c = 0; c < this.env.nrCpus; c++) t -= this.cpuFreelistLength(c);
     return t;
   }
 
   /** Objects on `cpu`'s lockless freelist. */
   cpuFreelistLength(cpu: number): number {
-    const slab = this.cpuSlab[cpu]!;
+    const slab = this.cpuSlab[cpu] as number;
     if (slab < 0) return 0;
     let n = 0;
     const base = slab * this.objsPerSlab;
-    for (let i = this.cpuFreelist[cpu]!; i >= 0; i = this.objNext[base + i]!) n++;
+    for (let i = this.cpuFreelist[cpu] as number; i >= 0; i = this.objNext[base + i] as number) n++;
     return n;
   }
 }
@@ -594,7 +595,7 @@ export class KmemCache {
  */
 export function stat(s: KmemCache, item: number): void {
   const i = s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item;
-  s.stats[i] = s.stats[i]! + 1;
+  s.stats[i] = (s.stats[i] as number) + 1;
 }
 
 /**
@@ -603,7 +604,7 @@ export function stat(s: KmemCache, item: number): void {
  */
 export function statAdd(s: KmemCache, item: number, v: number): void {
   const i = s.env.currentCpu() * NR_SLUB_STAT_ITEMS + item;
-  s.stats[i] = s.stats[i]! + v;
+  s.stats[i] = (s.stats[i] as number) + v;
 }
 
 /** The allocator's kfree_rcu state, created on first use. */

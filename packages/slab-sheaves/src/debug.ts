@@ -59,7 +59,7 @@ function setTrack(s: KmemCache, o: number, alloc: boolean): void {
 /** Checks when an object leaves its slab. @kernel alloc_debug_processing (mm/slub.c) */
 export function debugOnAlloc(s: KmemCache, o: number): void {
   if (s.flags & SLAB_STORE_USER) setTrack(s, o, true);
-  if (s.flags & SLAB_POISON && s.objDebug[o]! & DBG_POISON_BAD) {
+  if (s.flags & SLAB_POISON && (s.objDebug[o] as number) & DBG_POISON_BAD) {
     const addr = objAddrOf(s, o);
     s.allocator.debugReports.push({
       kind: 'poison-overwritten',
@@ -67,13 +67,13 @@ export function debugOnAlloc(s: KmemCache, o: number): void {
       object: addr,
       message: `slub_debug: ${s.name}: poison overwritten in free object ${hex(addr)} (use after free)`,
     });
-    s.objDebug[o] = s.objDebug[o]! & ~DBG_POISON_BAD;
+    s.objDebug[o] = (s.objDebug[o] as number) & ~DBG_POISON_BAD;
   }
 }
 
 /** Checks when an object returns to its slab. @kernel free_debug_processing (mm/slub.c) */
 export function debugOnFree(s: KmemCache, o: number): void {
-  s.objDebug[o] = s.objDebug[o]! & ~DBG_POISON_BAD;
+  s.objDebug[o] = (s.objDebug[o] as number) & ~DBG_POISON_BAD;
   if (s.flags & SLAB_STORE_USER) setTrack(s, o, false);
 }
 
@@ -106,7 +106,7 @@ export function slabObjectTracks(
 } {
   checkAllocator(a, 'slab_object_tracks');
   const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / a.env.pageSize)) : 0;
-  const s = v > 0 ? a.cacheById[a.slabCacheId[v - 1]!] : undefined;
+  const s = v > 0 ? a.cacheById[a.slabCacheId[v - 1] as number] : undefined;
   if (s === undefined || s === null || !(s.flags & SLAB_STORE_USER)) {
     throw new SlabBugError(
       'invalid-free',
@@ -117,8 +117,12 @@ export function slabObjectTracks(
   }
   const o = objIndexChecked(s, addr, false);
   return {
-    alloc: { cpu: s.trackAllocCpu[o]!, pid: s.trackAllocPid[o]!, timeNs: s.trackAllocNs[o]! },
-    free: { cpu: s.trackFreeCpu[o]!, pid: s.trackFreePid[o]!, timeNs: s.trackFreeNs[o]! },
+    alloc: {
+      cpu: s.trackAllocCpu[o] as number,
+      pid: s.trackAllocPid[o] as number,
+      timeNs: s.trackAllocNs[o] as number,
+    },
+    free: { cpu: s.trackFreeCpu[o] as number, pid: s.trackFreePid[o] as number, timeNs: s.trackFreeNs[o] as number },
   };
 }
 
@@ -133,11 +137,11 @@ export function slabAccess(a: SlubAllocator, addr: number, offset: number, len: 
   checkInt(len, 0, 2 ** 31, 'slab_access', 'len');
   const v = Number.isFinite(addr) && addr >= 0 ? a.pfnLookup(Math.floor(addr / a.env.pageSize)) : 0;
   if (v <= 0) throw new SlabBugError('invalid-free', '', addr, `slab: access to ${hex(addr)}: not a slab object`);
-  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
-  const l = a.slabLocal[v - 1]!;
-  const off = addr - s.slabPfn[l]! * a.env.pageSize - s.redLeftPad;
+  const s = a.cacheById[a.slabCacheId[v - 1] as number] as KmemCache;
+  const l = a.slabLocal[v - 1] as number;
+  const off = addr - (s.slabPfn[l] as number) * a.env.pageSize - s.redLeftPad;
   const idx = Math.floor(off / s.size);
-  if (off < 0 || off !== idx * s.size || idx >= s.slabObjects[l]!) {
+  if (off < 0 || off !== idx * s.size || idx >= (s.slabObjects[l] as number)) {
     throw new SlabBugError(
       'invalid-free',
       s.name,
@@ -146,7 +150,7 @@ export function slabAccess(a: SlubAllocator, addr: number, offset: number, len: 
     );
   }
   const o = l * s.objsPerSlab + idx;
-  const st = s.objState[o]!;
+  const st = s.objState[o] as number;
   const end = offset + len;
   if (a.config.kasan) {
     if (st !== OBJ_ALLOC) {
@@ -169,8 +173,8 @@ export function slabAccess(a: SlubAllocator, addr: number, offset: number, len: 
   }
   if (!write) return;
   if (st === OBJ_ALLOC) {
-    if (s.flags & SLAB_RED_ZONE && end > s.objectSize) s.objDebug[o] = s.objDebug[o]! | DBG_REDZONE_BAD;
+    if (s.flags & SLAB_RED_ZONE && end > s.objectSize) s.objDebug[o] = (s.objDebug[o] as number) | DBG_REDZONE_BAD;
   } else if (st === OBJ_FREE && s.flags & SLAB_POISON) {
-    s.objDebug[o] = s.objDebug[o]! | DBG_POISON_BAD;
+    s.objDebug[o] = (s.objDebug[o] as number) | DBG_POISON_BAD;
   }
 }

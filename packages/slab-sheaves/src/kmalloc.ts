@@ -79,10 +79,10 @@ export function kmallocSlab(a: SlubAllocator, size: number): KmemCache {
   checkInt(size, 0, kmallocMaxCacheSize(a), 'kmalloc_slab', 'size');
   const caches = a.kmallocCaches;
   for (let i = 0; i < caches.length; i++) {
-    const c = caches[i]!;
+    const c = caches[i] as KmemCache;
     if (c.objectSize >= size) return c;
   }
-  return caches[caches.length - 1]!;
+  return caches[caches.length - 1] as KmemCache;
 }
 
 function kmallocLarge(a: SlubAllocator, size: number, gfp: number, node: number): number {
@@ -150,7 +150,7 @@ export function virtToCache(a: SlubAllocator, addr: number): KmemCache | null {
   if (!Number.isFinite(addr) || addr < 0) return null;
   const v = a.pfnLookup(Math.floor(addr / a.env.pageSize));
   if (v <= 0) return null;
-  return a.cacheById[a.slabCacheId[v - 1]!] ?? null;
+  return a.cacheById[a.slabCacheId[v - 1] as number] ?? null;
 }
 
 /**
@@ -164,7 +164,7 @@ export function kfree(a: SlubAllocator, addr: number): void {
   const pfn = Number.isFinite(addr) && addr > 0 ? Math.floor(addr / a.env.pageSize) : -1;
   const v = pfn >= 0 ? a.pfnLookup(pfn) : 0;
   if (v > 0) {
-    kmemCacheFree(a.cacheById[a.slabCacheId[v - 1]!]!, addr);
+    kmemCacheFree(a.cacheById[a.slabCacheId[v - 1] as number] as KmemCache, addr);
     return;
   }
   if (v < 0 && v >= LARGE_HEAD_MIN && addr === pfn * a.env.pageSize) {
@@ -199,7 +199,7 @@ export function ksize(a: SlubAllocator, addr: number): number {
   if (v < 0 && v >= LARGE_HEAD_MIN) return a.env.pageSize * 2 ** (-1 - v);
   if (v <= 0)
     throw new SlabBugError('invalid-free', '', addr, `slab: ksize(${hex(addr)}): not a kmalloc or slab allocation`);
-  const s = a.cacheById[a.slabCacheId[v - 1]!]!;
+  const s = a.cacheById[a.slabCacheId[v - 1] as number] as KmemCache;
   if (s.flags & (SLAB_RED_ZONE | SLAB_POISON) || a.config.kasan || s.flags & SLAB_KASAN_FLAG) return s.objectSize;
   if (s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER)) return s.inuse;
   return s.size;

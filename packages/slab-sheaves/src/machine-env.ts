@@ -75,7 +75,7 @@ class MachineLocalTryLock implements SlabLocalTryLock {
 
   lock(): void {
     const l = this.l;
-    if (l.rt) refuseSleep(this.machine, l.name, l.ownerPid[this.machine.currentCpu]!);
+    if (l.rt) refuseSleep(this.machine, l.name, l.ownerPid[this.machine.currentCpu] as number);
     if (!localtryLock(l)) throw wouldSleep(l.name);
   }
 
@@ -125,7 +125,7 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
   const mask = topo.pagesPerSection - 1;
   const setPageSlab =
     pages.setPageSlab !== undefined
-      ? (pfn: number, on: boolean) => pages.setPageSlab!(pfn, on)
+      ? (pfn: number, on: boolean) => pages.setPageSlab?.(pfn, on)
       : (pfn: number, on: boolean) => {
           if (pages !== mem) return;
           mem.sec(pfn).pageType[pfn & mask] = on ? PGTY_slab : PGTY_none;
@@ -141,9 +141,9 @@ export function createSlabEnv(machine: Machine, pages: SlabPageSource = machine.
     sectionShift: topo.sectionShift,
     preemptRt: machine.config.preemptRt,
     currentCpu: () => machine.currentCpu,
-    currentPid: () => machine.sched.currentPid[machine.currentCpu]!,
+    currentPid: () => machine.sched.currentPid[machine.currentCpu] as number,
     nowNs: () => machine.clock.now,
-    cpuToNode: (cpu) => cpuToNode[cpu]!,
+    cpuToNode: (cpu) => cpuToNode[cpu] as number,
     cpuOnline: (cpu) => machine.cpus.online[cpu] === 1,
     pfnToNid: (pfn) => pages.pageToNid(pfn),
     allocPages: (gfp, order, nid) => pages.allocPages(gfp, order, nid),

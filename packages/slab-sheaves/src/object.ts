@@ -16,7 +16,7 @@ import { SlabBugError } from './errors.js';
 export function objAddrOf(s: KmemCache, o: number): number {
   const per = s.objsPerSlab;
   const l = (o / per) | 0;
-  return s.slabPfn[l]! * s.pageSize + s.redLeftPad + (o - l * per) * s.size;
+  return (s.slabPfn[l] as number) * s.pageSize + s.redLeftPad + (o - l * per) * s.size;
 }
 
 /**
@@ -27,8 +27,8 @@ export function objIndex(s: KmemCache, addr: number): number {
   const a = s.allocator;
   const pfn = Math.floor(addr / s.env.pageSize);
   const gid = a.pfnLookup(pfn) - 1;
-  const l = a.slabLocal[gid]!;
-  const off = addr - s.slabPfn[l]! * s.env.pageSize - s.redLeftPad;
+  const l = a.slabLocal[gid] as number;
+  const off = addr - (s.slabPfn[l] as number) * s.env.pageSize - s.redLeftPad;
   return l * s.objsPerSlab + Math.floor(off / s.size);
 }
 
@@ -48,11 +48,11 @@ export function objIndexChecked(s: KmemCache, addr: number, report: boolean): nu
     if (v > 0) {
       const gid = v - 1;
       if (a.slabCacheId[gid] === s.id) {
-        const l = a.slabLocal[gid]!;
-        const off = addr - s.slabPfn[l]! * s.pageSize - s.redLeftPad;
+        const l = a.slabLocal[gid] as number;
+        const off = addr - (s.slabPfn[l] as number) * s.pageSize - s.redLeftPad;
         if (off >= 0) {
           const idx = (off * s.invSize + 9.5e-7) | 0;
-          if (off === idx * s.size && idx < s.slabObjects[l]!) return l * s.objsPerSlab + idx;
+          if (off === idx * s.size && idx < (s.slabObjects[l] as number)) return l * s.objsPerSlab + idx;
         }
       }
     }
@@ -72,15 +72,15 @@ export function objIndexBad(s: KmemCache, addr: number, report: boolean): number
   if (v <= 0) msg = `slab: kmem_cache_free(${s.name}, ${hex(addr)}): object is not in a slab page`;
   else {
     const gid = v - 1;
-    const cid = a.slabCacheId[gid]!;
+    const cid = a.slabCacheId[gid] as number;
     if (cid !== s.id) {
       kind = 'wrong-cache';
       msg = `slab: kmem_cache_free(${s.name}, ${hex(addr)}): object belongs to different cache ${a.cacheById[cid]?.name ?? '?'}`;
     } else {
-      const l = a.slabLocal[gid]!;
-      const off = addr - s.slabPfn[l]! * s.env.pageSize - s.redLeftPad;
+      const l = a.slabLocal[gid] as number;
+      const off = addr - (s.slabPfn[l] as number) * s.env.pageSize - s.redLeftPad;
       const idx = Math.floor(off / s.size);
-      if (off < 0 || off !== idx * s.size || idx >= s.slabObjects[l]!) {
+      if (off < 0 || off !== idx * s.size || idx >= (s.slabObjects[l] as number)) {
         msg = `slab: ${s.name}: invalid free of ${hex(addr)}: pointer is not at the start of an object`;
       } else o = l * s.objsPerSlab + idx;
     }

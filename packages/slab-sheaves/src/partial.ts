@@ -16,17 +16,17 @@ export const LIST_CPU_PARTIAL = 3;
 export const LIST_CPU = 4;
 
 export function addPartial(s: KmemCache, nid: number, l: number, tail: boolean): void {
-  s.nrPartial[nid] = s.nrPartial[nid]! + 1;
+  s.nrPartial[nid] = (s.nrPartial[nid] as number) + 1;
   s.slabList[l] = LIST_PARTIAL;
   if (tail) {
-    const t = s.partialTail[nid]!;
+    const t = s.partialTail[nid] as number;
     s.slabPrev[l] = t;
     s.slabNext[l] = -1;
     if (t >= 0) s.slabNext[t] = l;
     else s.partialHead[nid] = l;
     s.partialTail[nid] = l;
   } else {
-    const h = s.partialHead[nid]!;
+    const h = s.partialHead[nid] as number;
     s.slabNext[l] = h;
     s.slabPrev[l] = -1;
     if (h >= 0) s.slabPrev[h] = l;
@@ -36,8 +36,8 @@ export function addPartial(s: KmemCache, nid: number, l: number, tail: boolean):
 }
 
 export function removePartial(s: KmemCache, nid: number, l: number): void {
-  const p = s.slabPrev[l]!;
-  const n = s.slabNext[l]!;
+  const p = s.slabPrev[l] as number;
+  const n = s.slabNext[l] as number;
   if (p >= 0) s.slabNext[p] = n;
   else s.partialHead[nid] = n;
   if (n >= 0) s.slabPrev[n] = p;
@@ -45,12 +45,12 @@ export function removePartial(s: KmemCache, nid: number, l: number): void {
   s.slabList[l] = LIST_NONE;
   s.slabNext[l] = -1;
   s.slabPrev[l] = -1;
-  s.nrPartial[nid] = s.nrPartial[nid]! - 1;
+  s.nrPartial[nid] = (s.nrPartial[nid] as number) - 1;
 }
 
 export function addFull(s: KmemCache, nid: number, l: number): void {
   if (!(s.flags & SLAB_STORE_USER)) return;
-  const h = s.fullHead[nid]!;
+  const h = s.fullHead[nid] as number;
   s.slabNext[l] = h;
   s.slabPrev[l] = -1;
   if (h >= 0) s.slabPrev[h] = l;
@@ -60,8 +60,8 @@ export function addFull(s: KmemCache, nid: number, l: number): void {
 
 export function removeFull(s: KmemCache, nid: number, l: number): void {
   if (s.slabList[l] !== LIST_FULL) return;
-  const p = s.slabPrev[l]!;
-  const n = s.slabNext[l]!;
+  const p = s.slabPrev[l] as number;
+  const n = s.slabNext[l] as number;
   if (p >= 0) s.slabNext[p] = n;
   else s.fullHead[nid] = n;
   if (n >= 0) s.slabPrev[n] = p;

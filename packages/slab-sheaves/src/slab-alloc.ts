@@ -1,5 +1,6 @@
 import { type KmemCache, stat } from './cache.js';
 import { debugOnAlloc } from './debug.js';
+import type { SlabSpinLock } from './env.js';
 import { __GFP_THISNODE, GFP_NOWAIT } from './internal/gfp.js';
 import { objAddrOf, objIndex } from './object.js';
 import { addFull, addPartial, LIST_CPU, LIST_CPU_PARTIAL, LIST_NONE, removePartial } from './partial.js';
@@ -9,10 +10,10 @@ import { discardSlab, incSlabsNode, newSlab } from './slab-page.js';
 
 /** Pop one object from a slab's freelist; returns the index. */
 export function slabPop(s: KmemCache, l: number): number {
-  const idx = s.slabFree[l]!;
-  s.slabFree[l] = s.objNext[l * s.objsPerSlab + idx]!;
-  s.slabFreeCount[l] = s.slabFreeCount[l]! - 1;
-  s.slabInuse[l] = s.slabInuse[l]! + 1;
+  const idx = s.slabFree[l] as number;
+  s.slabFree[l] = s.objNext[l * s.objsPerSlab + idx] as number;
+  s.slabFreeCount[l] = (s.slabFreeCount[l] as number) - 1;
+  s.slabInuse[l] = (s.slabInuse[l] as number) + 1;
   return idx;
 }
 
@@ -22,7 +23,7 @@ export function slabPop(s: KmemCache, l: number): number {
  */
 export function allocSingleFromPartial(s: KmemCache, nid: number, l: number): number {
   const idx = slabPop(s, l);
-  if (s.slabFree[l]! < 0) {
+  if ((s.slabFree[l] as number) < 0) {
     removePartial(s, nid, l);
     addFull(s, nid, l);
   }
@@ -32,10 +33,10 @@ export function allocSingleFromPartial(s: KmemCache, nid: number, l: number): nu
 /** @kernel alloc_single_from_new_slab (mm/slub.c) */
 export function allocSingleFromNewSlab(s: KmemCache, l: number): number {
   const idx = slabPop(s, l);
-  const nid = s.slabNid[l]!;
-  const lock = s.listLock[nid]!;
+  const nid = s.slabNid[l] as number;
+  const lock = s.listLock[nid] as SlabSpinLock;
   lock.lock();
-  if (s.slabFree[l]! < 0) addFull(s, nid, l);
+  if ((s.slabFree[l] as number) < 0) addFull(s, nid, l);
   else addPartial(s, nid, l, false);
   incSlabsNode(s, l);
   lock.unlock();
@@ -48,10 +49,10 @@ export function allocSingleFromNewSlab(s: KmemCache, l: number): number {
  */
 export function freezeSlab(s: KmemCache, l: number): number {
   s.env.chargeCmpxchgDouble();
-  const head = s.slabFree[l]!;
+  const head = s.slabFree[l] as number;
   s.slabFree[l] = -1;
   s.slabFreeCount[l] = 0;
-  s.slabInuse[l] = s.slabObjects[l]!;
+  s.slabInuse[l] = s.slabObjects[l] as number;
   s.slabFrozen[l] = 1;
   s.slabList[l] = LIST_CPU;
   return head;
@@ -62,16 +63,16 @@ export function freezeSlab(s: KmemCache, l: number): number {
  * @kernel put_cpu_partial (mm/slub.c)
  */
 export function putCpuPartial(s: KmemCache, cpu: number, l: number, drain: boolean): void {
-  if (drain && s.cpuPartialCount[cpu]! >= s.cpuPartialSlabs) {
+  if (drain && (s.cpuPartialCount[cpu] as number) >= s.cpuPartialSlabs) {
     putPartials(s, cpu);
     stat(s, STAT.CPU_PARTIAL_DRAIN);
   }
   s.slabFrozen[l] = 1;
   s.slabList[l] = LIST_CPU_PARTIAL;
-  s.slabNext[l] = s.cpuPartialHead[cpu]!;
+  s.slabNext[l] = s.cpuPartialHead[cpu] as number;
   s.slabPrev[l] = -1;
   s.cpuPartialHead[cpu] = l;
-  s.cpuPartialCount[cpu] = s.cpuPartialCount[cpu]! + 1;
+  s.cpuPartialCount[cpu] = (s.cpuPartialCount[cpu] as number) + 1;
 }
 
 /**
@@ -79,17 +80,17 @@ export function putCpuPartial(s: KmemCache, cpu: number, l: number, drain: boole
  * @kernel __put_partials (mm/slub.c)
  */
 export function putPartials(s: KmemCache, cpu: number): void {
-  let l = s.cpuPartialHead[cpu]!;
+  let l = s.cpuPartialHead[cpu] as number;
   s.cpuPartialHead[cpu] = -1;
   s.cpuPartialCount[cpu] = 0;
   while (l >= 0) {
-    const next = s.slabNext[l]!;
+    const next = s.slabNext[l] as number;
     s.slabFrozen[l] = 0;
     s.slabList[l] = LIST_NONE;
-    const nid = s.slabNid[l]!;
-    const lock = s.listLock[nid]!;
+    const nid = s.slabNid[l] as number;
+    const lock = s.listLock[nid] as SlabSpinLock;
     lock.lock();
-    if (s.slabInuse[l] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+    if (s.slabInuse[l] === 0 && (s.nrPartial[nid] as number) >= s.minPartial) {
       lock.unlock();
       stat(s, STAT.FREE_SLAB);
       discardSlab(s, l);
@@ -111,9 +112,9 @@ export function putPartials(s: KmemCache, cpu: number): void {
 export function getPartialNode(s: KmemCache, nid: number, cpu: number): number {
   // racy check: no partial slabs, no lock
   if (s.nrPartial[nid] === 0) return -1;
-  const lock = s.listLock[nid]!;
+  const lock = s.listLock[nid] as SlabSpinLock;
   lock.lock();
-  let l = s.partialHead[nid]!;
+  let l = s.partialHead[nid] as number;
   if (s.singlePaths) {
     const o = allocSingleFromPartial(s, nid, l);
     lock.unlock();
@@ -122,7 +123,7 @@ export function getPartialNode(s: KmemCache, nid: number, cpu: number): number {
   let got = -1;
   let partialSlabs = 0;
   while (l >= 0) {
-    const next = s.slabNext[l]!;
+    const next = s.slabNext[l] as number;
     removePartial(s, nid, l);
     if (got < 0) {
       got = l;
@@ -150,7 +151,7 @@ export function getPartial(s: KmemCache, node: number, gfp: number, cpu: number)
   if (r !== -1 || (node !== NUMA_NO_NODE && gfp & __GFP_THISNODE)) return r;
   // get_any_partial(): other nodes with more than min_partial slabs.
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
-    if (nid === search || s.nrPartial[nid]! <= s.minPartial) continue;
+    if (nid === search || (s.nrPartial[nid] as number) <= s.minPartial) continue;
     const o = getPartialNode(s, nid, cpu);
     if (o !== -1) return o;
   }
@@ -165,29 +166,29 @@ export function getPartial(s: KmemCache, node: number, gfp: number, cpu: number)
 export function deactivateSlab(s: KmemCache, l: number, freelist: number): void {
   const base = l * s.objsPerSlab;
   // remote frees collected on the slab: put it at the tail of the partial list
-  const remote = s.slabFree[l]! >= 0;
+  const remote = (s.slabFree[l] as number) >= 0;
   if (remote) stat(s, STAT.DEACTIVATE_REMOTE_FREES);
   let n = 0;
   let tail = -1;
-  for (let i = freelist; i >= 0; i = s.objNext[base + i]!) {
+  for (let i = freelist; i >= 0; i = s.objNext[base + i] as number) {
     n++;
     tail = i;
   }
   if (n > 0) {
-    s.objNext[base + tail] = s.slabFree[l]!;
+    s.objNext[base + tail] = s.slabFree[l] as number;
     s.slabFree[l] = freelist;
-    s.slabFreeCount[l] = s.slabFreeCount[l]! + n;
-    s.slabInuse[l] = s.slabInuse[l]! - n;
+    s.slabFreeCount[l] = (s.slabFreeCount[l] as number) + n;
+    s.slabInuse[l] = (s.slabInuse[l] as number) - n;
   }
   s.slabFrozen[l] = 0;
   s.slabList[l] = LIST_NONE;
-  const nid = s.slabNid[l]!;
-  if (s.slabInuse[l] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+  const nid = s.slabNid[l] as number;
+  if (s.slabInuse[l] === 0 && (s.nrPartial[nid] as number) >= s.minPartial) {
     stat(s, STAT.DEACTIVATE_EMPTY);
     discardSlab(s, l);
     stat(s, STAT.FREE_SLAB);
-  } else if (s.slabFree[l]! >= 0) {
-    const lock = s.listLock[nid]!;
+  } else if ((s.slabFree[l] as number) >= 0) {
+    const lock = s.listLock[nid] as SlabSpinLock;
     lock.lock();
     addPartial(s, nid, l, remote);
     lock.unlock();
@@ -208,29 +209,29 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
   const per = s.objsPerSlab;
   if (s.singlePaths) return allocSingle(s, gfp, node, cpu);
   // fast path: c->freelist
-  let slab = s.cpuSlab[cpu]!;
-  let head = s.cpuFreelist[cpu]!;
+  let slab = s.cpuSlab[cpu] as number;
+  let head = s.cpuFreelist[cpu] as number;
   if (head >= 0 && (node === NUMA_NO_NODE || s.slabNid[slab] === node)) {
-    s.cpuFreelist[cpu] = s.objNext[slab * per + head]!;
+    s.cpuFreelist[cpu] = s.objNext[slab * per + head] as number;
     s.env.chargeCmpxchgDouble();
     stat(s, STAT.ALLOC_FASTPATH);
     return slab * per + head;
   }
   stat(s, STAT.ALLOC_SLOWPATH);
   for (;;) {
-    slab = s.cpuSlab[cpu]!;
+    slab = s.cpuSlab[cpu] as number;
     if (slab >= 0) {
       if (node !== NUMA_NO_NODE && s.slabNid[slab] !== node) {
         stat(s, STAT.ALLOC_NODE_MISMATCH);
         s.cpuSlab[cpu] = -1;
-        deactivateSlab(s, slab, s.cpuFreelist[cpu]!);
+        deactivateSlab(s, slab, s.cpuFreelist[cpu] as number);
         s.cpuFreelist[cpu] = -1;
       } else {
         // get_freelist(): remote frees collected on the frozen slab.
         head = freezeSlab(s, slab);
         if (head >= 0) {
           stat(s, STAT.ALLOC_REFILL);
-          s.cpuFreelist[cpu] = s.objNext[slab * per + head]!;
+          s.cpuFreelist[cpu] = s.objNext[slab * per + head] as number;
           return slab * per + head;
         }
         s.cpuSlab[cpu] = -1;
@@ -241,21 +242,21 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
       }
     }
     // new_slab: CPU partial first
-    const p = s.cpuPartialHead[cpu]!;
+    const p = s.cpuPartialHead[cpu] as number;
     if (p >= 0) {
-      s.cpuPartialHead[cpu] = s.slabNext[p]!;
-      s.cpuPartialCount[cpu] = s.cpuPartialCount[cpu]! - 1;
+      s.cpuPartialHead[cpu] = s.slabNext[p] as number;
+      s.cpuPartialCount[cpu] = (s.cpuPartialCount[cpu] as number) - 1;
       s.slabNext[p] = -1;
       if (node !== NUMA_NO_NODE && s.slabNid[p] !== node) {
         // __put_partials() of the one slab: back to its node.
         s.slabFrozen[p] = 0;
         s.slabList[p] = LIST_NONE;
-        const nid = s.slabNid[p]!;
-        if (s.slabInuse[p] === 0 && s.nrPartial[nid]! >= s.minPartial) {
+        const nid = s.slabNid[p] as number;
+        if (s.slabInuse[p] === 0 && (s.nrPartial[nid] as number) >= s.minPartial) {
           stat(s, STAT.FREE_SLAB);
           discardSlab(s, p);
         } else {
-          const lock = s.listLock[nid]!;
+          const lock = s.listLock[nid] as SlabSpinLock;
           lock.lock();
           addPartial(s, nid, p, true);
           lock.unlock();
@@ -272,7 +273,7 @@ export function slabAllocObject(s: KmemCache, gfp: number, node: number): number
     if (l === -1) return -1;
     head = freezeSlab(s, l);
     s.cpuSlab[cpu] = l;
-    s.cpuFreelist[cpu] = s.objNext[l * per + head]!;
+    s.cpuFreelist[cpu] = s.objNext[l * per + head] as number;
     return l * per + head;
   }
 }
@@ -327,7 +328,7 @@ export function kmemCacheAllocBulkSlabs(
   for (let i = 0; i < n; i++) {
     const o = slabAllocObject(s, gfp, NUMA_NO_NODE);
     if (o < 0) {
-      for (let j = 0; j < i; j++) doSlabFree(s, objIndex(s, out[at + j]!));
+      for (let j = 0; j < i; j++) doSlabFree(s, objIndex(s, out[at + j] as number));
       return 0;
     }
     if (s.debug) debugOnAlloc(s, o);
@@ -354,7 +355,7 @@ export function slabAllocObjectsIdx(
   for (let i = 0; i < n; i++) {
     const o = slabAllocObject(s, gfp, NUMA_NO_NODE);
     if (o < 0) {
-      for (let j = 0; j < i; j++) doSlabFree(s, out[at + j]!);
+      for (let j = 0; j < i; j++) doSlabFree(s, out[at + j] as number);
       return 0;
     }
     if (s.debug) debugOnAlloc(s, o);

@@ -1,5 +1,6 @@
 import { type KmemCache, OBJ_FREE, stat } from './cache.js';
 import { debugOnFree } from './debug.js';
+import type { SlabSpinLock } from './env.js';
 import { hex, objAddrOf, objIndexChecked } from './object.js';
 import { addPartial, removeFull, removePartial } from './partial.js';
 import { putCpuPartial } from './slab-alloc.js';
@@ -13,21 +14,21 @@ import { discardSlab } from './slab-page.js';
  */
 export function slabFreeChain(s: KmemCache, l: number, head: number, tail: number, cnt: number): void {
   const base = l * s.objsPerSlab;
-  const nid = s.slabNid[l]!;
-  const prior = s.slabFree[l]!;
+  const nid = s.slabNid[l] as number;
+  const prior = s.slabFree[l] as number;
   const wasFrozen = s.slabFrozen[l] === 1;
   s.env.chargeCmpxchgDouble();
   s.objNext[base + tail] = prior;
   s.slabFree[l] = head;
-  s.slabFreeCount[l] = s.slabFreeCount[l]! + cnt;
-  s.slabInuse[l] = s.slabInuse[l]! - cnt;
-  const inuse = s.slabInuse[l]!;
+  s.slabFreeCount[l] = (s.slabFreeCount[l] as number) + cnt;
+  s.slabInuse[l] = (s.slabInuse[l] as number) - cnt;
+  const inuse = s.slabInuse[l] as number;
   if (s.singlePaths) {
     // free_to_partial_list(): all under the list lock, the slab freed after it
-    const lock = s.listLock[nid]!;
+    const lock = s.listLock[nid] as SlabSpinLock;
     lock.lock();
     let free = false;
-    if (inuse === 0 && s.nrPartial[nid]! >= s.minPartial) free = true;
+    if (inuse === 0 && (s.nrPartial[nid] as number) >= s.minPartial) free = true;
     if (prior < 0) {
       removeFull(s, nid, l);
       if (!free) {
@@ -56,9 +57,9 @@ export function slabFreeChain(s: KmemCache, l: number, head: number, tail: numbe
     return;
   }
   if (inuse !== 0 && prior >= 0) return; // stays on the partial list: no lock needed
-  const lock = s.listLock[nid]!;
+  const lock = s.listLock[nid] as SlabSpinLock;
   lock.lock();
-  if (inuse === 0 && s.nrPartial[nid]! >= s.minPartial) {
+  if (inuse === 0 && (s.nrPartial[nid] as number) >= s.minPartial) {
     if (prior >= 0) {
       removePartial(s, nid, l);
       stat(s, STAT.FREE_REMOVE_PARTIAL);
@@ -88,7 +89,7 @@ export function doSlabFree(s: KmemCache, o: number): void {
   if (s.debug) debugOnFree(s, o);
   const cpu = s.env.currentCpu();
   if (!s.singlePaths && s.cpuSlab[cpu] === l) {
-    s.objNext[o] = s.cpuFreelist[cpu]!;
+    s.objNext[o] = s.cpuFreelist[cpu] as number;
     s.cpuFreelist[cpu] = idx;
     s.env.chargeCmpxchgDouble();
     stat(s, STAT.FREE_FASTPATH);
@@ -123,7 +124,7 @@ export function freeObjectIndexToSlab(s: KmemCache, o: number): void {
  */
 export function kmemCacheFreeBulkSlabs(s: KmemCache, n: number, p: Float64Array | number[], at: number): void {
   for (let i = 0; i < n; i++) {
-    const o = objIndexChecked(s, p[at + i]!, true);
+    const o = objIndexChecked(s, p[at + i] as number, true);
     if (o < 0) continue;
     doSlabFree(s, o);
   }

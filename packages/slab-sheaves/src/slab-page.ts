@@ -21,7 +21,7 @@ import { LIST_NONE } from './partial.js';
 import { SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU, STAT } from './slab-flags.js';
 
 export function allocSlabId(s: KmemCache): number {
-  if (s.nrFreeIds > 0) return s.freeIds[--s.nrFreeIds]!;
+  if (s.nrFreeIds > 0) return s.freeIds[--s.nrFreeIds] as number;
   const l = s.nrIds++;
   if (l >= s.slabPfn.length) {
     s.slabPfn = grow32(s.slabPfn);
@@ -128,11 +128,11 @@ export function newSlab(s: KmemCache, gfp: number, node: number): number {
 
 export function freeSlabPages(s: KmemCache, l: number): void {
   const a = s.allocator;
-  const pfn = s.slabPfn[l]!;
-  const order = s.slabOrder[l]!;
+  const pfn = s.slabPfn[l] as number;
+  const order = s.slabOrder[l] as number;
   const nPages = 2 ** order;
   for (let i = 0; i < nPages; i++) a.pfnSet(pfn + i, 0);
-  a.freeGid(s.slabGid[l]!);
+  a.freeGid(s.slabGid[l] as number);
   a.nrSlabPages -= nPages;
   s.slabPfn[l] = -1;
   s.slabObjects[l] = 0;
@@ -165,14 +165,14 @@ export function rcuFreeSlab(arg: unknown): void {
 
 /** @kernel discard_slab (mm/slub.c) */
 export function discardSlab(s: KmemCache, l: number): void {
-  const nid = s.slabNid[l]!;
-  s.nrSlabsNode[nid] = s.nrSlabsNode[nid]! - 1;
-  s.totalObjectsNode[nid] = s.totalObjectsNode[nid]! - s.slabObjects[l]!;
+  const nid = s.slabNid[l] as number;
+  s.nrSlabsNode[nid] = (s.nrSlabsNode[nid] as number) - 1;
+  s.totalObjectsNode[nid] = (s.totalObjectsNode[nid] as number) - (s.slabObjects[l] as number);
   freeSlab(s, l);
 }
 
 export function incSlabsNode(s: KmemCache, l: number): void {
-  const nid = s.slabNid[l]!;
-  s.nrSlabsNode[nid] = s.nrSlabsNode[nid]! + 1;
-  s.totalObjectsNode[nid] = s.totalObjectsNode[nid]! + s.slabObjects[l]!;
+  const nid = s.slabNid[l] as number;
+  s.nrSlabsNode[nid] = (s.nrSlabsNode[nid] as number) + 1;
+  s.totalObjectsNode[nid] = (s.totalObjectsNode[nid] as number) + (s.slabObjects[l] as number);
 }

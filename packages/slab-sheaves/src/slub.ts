@@ -31,7 +31,7 @@
  */
 
 import { __GFP_BITS_MASK, EINVAL, ENOMEM, MmBugError } from '@mm/machine';
-import { barnShrink, newNodeBarn } from './barn.js';
+import { barnShrink, type NodeBarn, newNodeBarn } from './barn.js';
 import {
   KmemCache,
   type KmemCacheArgs,
@@ -46,7 +46,7 @@ import {
 } from './cache.js';
 import { badArg, checkAllocator, checkCache, checkGfp } from './check.js';
 import { debugOnAlloc } from './debug.js';
-import type { SlabEnv } from './env.js';
+import type { SlabEnv, SlabSpinLock } from './env.js';
 import { CacheBusyError, SlabBugError, SlabError } from './errors.js';
 import { __GFP_ACCOUNT, __GFP_ZERO, GFP_NOWAIT } from './internal/gfp.js';
 import { createKmallocCaches } from './kmalloc.js';
@@ -168,17 +168,18 @@ export function kmemCacheDestroy(s: KmemCache): void {
   // __kmem_cache_shutdown: objects still in slabs (say in sheaves of a CPU
   // that cannot be flushed) keep the cache alive, with the kernel's complaint.
   let remaining = 0;
-  for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) remaining += s.slabInuse[l]!;
+  for (let l = 0; l < s.nrIds; l++)
+    if ((s.slabPfn[l] as number) >= 0 && (s.slabObjects[l] as number) > 0) remaining += s.slabInuse[l] as number;
   for (let cpu = 0; cpu < s.env.nrCpus; cpu++) remaining -= s.cpuFreelistLength(cpu);
   if (remaining > 0) throw new CacheBusyError(s.name, remaining);
   // free every remaining (empty) slab (free_partial)
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
-    const lock = s.listLock[nid]!;
+    const lock = s.listLock[nid] as SlabSpinLock;
     lock.lock();
     const discard: number[] = [];
-    let l = s.partialHead[nid]!;
+    let l = s.partialHead[nid] as number;
     while (l >= 0) {
-      const next = s.slabNext[l]!;
+      const next = s.slabNext[l] as number;
       if (s.slabInuse[l] === 0) {
         removePartial(s, nid, l);
         discard.push(l);
@@ -211,7 +212,7 @@ function postAllocHook(s: KmemCache, o: number, addr: number, gfp: number): numb
       return -ENOMEM;
     }
   }
-  if (gfp & __GFP_ZERO) s.objDebug[o] = s.objDebug[o]! & ~2;
+  if (gfp & __GFP_ZERO) s.objDebug[o] = (s.objDebug[o] as number) & ~2;
   return addr;
 }
 
@@ -222,7 +223,7 @@ function postAllocHook(s: KmemCache, o: number, addr: number, gfp: number): numb
  */
 export function freeHook(s: KmemCache, addr: number): number {
   const o = objIndexChecked(s, addr, false);
-  const st = s.objState[o]!;
+  const st = s.objState[o] as number;
   if (st !== OBJ_ALLOC) {
     const kasan = s.allocator.config.kasan;
     // Objects cached in sheaves count as allocated for slub_debug: only
@@ -245,7 +246,7 @@ export function freeHook(s: KmemCache, addr: number): number {
     }
     return -2 - o;
   }
-  if (s.debug && s.objDebug[o]! & 1) {
+  if (s.debug && (s.objDebug[o] as number) & 1) {
     throw new SlabBugError(
       'redzone-overwritten',
       s.name,
@@ -379,12 +380,12 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
   }
   // slab_post_alloc_hook for all
   for (let j = 0; j < size; j++) {
-    const addr = p[j]!;
+    const addr = p[j] as number;
     const r = postAllocHook(s, objIndex(s, addr), addr, gfp);
     if (r < 0) {
-      for (let k = 0; k < j; k++) kmemCacheFree(s, p[k]!);
+      for (let k = 0; k < j; k++) kmemCacheFree(s, p[k] as number);
       for (let k = j + 1; k < size; k++) {
-        const o = objIndex(s, p[k]!);
+        const o = objIndex(s, p[k] as number);
         doSlabFree(s, o);
       }
       return 0;
@@ -394,7 +395,7 @@ export function kmemCacheAllocBulk(s: KmemCache, gfp: number, size: number, p: F
 }
 
 function freeBulkNoHooks(s: KmemCache, n: number, p: Float64Array | number[]): void {
-  for (let j = 0; j < n; j++) doSlabFree(s, objIndex(s, p[j]!));
+  for (let j = 0; j < n; j++) doSlabFree(s, objIndex(s, p[j] as number));
 }
 
 /**
@@ -423,7 +424,7 @@ export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | 
   let j = 0;
   try {
     for (; j < size; j++) {
-      const addr = p[j]!;
+      const addr = p[j] as number;
       const o = objIndexChecked(s, addr, false);
       if (s.objState[o] !== OBJ_ALLOC) {
         throw new SlabBugError(
@@ -436,14 +437,14 @@ export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | 
       s.objState[o] = OBJ_BULK_SEEN;
     }
   } finally {
-    for (let k = 0; k < j; k++) s.objState[objIndex(s, p[k]!)] = OBJ_ALLOC;
+    for (let k = 0; k < j; k++) s.objState[objIndex(s, p[k] as number)] = OBJ_ALLOC;
   }
   if (s.pcs !== null) {
     freeToPcsBulk(s, size, p);
     return;
   }
   for (let j = 0; j < size; j++) {
-    const o = freeHook(s, p[j]!);
+    const o = freeHook(s, p[j] as number);
     doSlabFree(s, o);
   }
 }
@@ -456,14 +457,14 @@ export function kmemCacheFreeBulk(s: KmemCache, size: number, p: Float64Array | 
  * @kernel __flush_cpu_slab (mm/slub.c)
  */
 export function flushCpuSlab(s: KmemCache, cpu: number): void {
-  const l = s.cpuSlab[cpu]!;
+  const l = s.cpuSlab[cpu] as number;
   if (l >= 0) {
     s.cpuSlab[cpu] = -1;
-    const f = s.cpuFreelist[cpu]!;
+    const f = s.cpuFreelist[cpu] as number;
     s.cpuFreelist[cpu] = -1;
     deactivateSlab(s, l, f);
     s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH] =
-      s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH]! + 1;
+      (s.stats[cpu * NR_SLUB_STAT_ITEMS + STAT.CPUSLAB_FLUSH] as number) + 1;
   }
   putPartials(s, cpu);
 }
@@ -493,21 +494,21 @@ export function kmemCacheShrink(s: KmemCache): number {
   checkCache(s, 'kmem_cache_shrink');
   flushAll(s);
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
-    if (s.pcs !== null) barnShrink(s, s.barns[nid]!);
+    if (s.pcs !== null) barnShrink(s, s.barns[nid] as NodeBarn);
     // under the list lock: take empty slabs off, fullest slabs first; discard after
-    const lock = s.listLock[nid]!;
+    const lock = s.listLock[nid] as SlabSpinLock;
     lock.lock();
     const slabs: number[] = [];
     const discard: number[] = [];
-    let l = s.partialHead[nid]!;
+    let l = s.partialHead[nid] as number;
     while (l >= 0) {
-      const next = s.slabNext[l]!;
+      const next = s.slabNext[l] as number;
       removePartial(s, nid, l);
       if (s.slabInuse[l] === 0) discard.push(l);
       else slabs.push(l);
       l = next;
     }
-    slabs.sort((x, y) => s.slabInuse[y]! - s.slabInuse[x]!);
+    slabs.sort((x, y) => (s.slabInuse[y] as number) - (s.slabInuse[x] as number));
     for (const x of slabs) addPartial(s, nid, x, true);
     lock.unlock();
     for (const x of discard) discardSlab(s, x);

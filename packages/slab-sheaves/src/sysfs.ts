@@ -17,7 +17,7 @@ import { kmemCacheValidate } from './validate.js';
 
 function partialFree(s: KmemCache, nid: number): number {
   let free = 0;
-  for (let l = s.partialHead[nid]!; l >= 0; l = s.slabNext[l]!) free += s.slabFreeCount[l]!;
+  for (let l = s.partialHead[nid] as number; l >= 0; l = s.slabNext[l] as number) free += s.slabFreeCount[l] as number;
   return free;
 }
 
@@ -36,8 +36,8 @@ export function formatSlabinfo(a: SlubAllocator): string {
     let nrSlabs = 0;
     let nrFree = 0;
     for (let nid = 0; nid < s.env.nrNodes; nid++) {
-      nrObjs += s.totalObjectsNode[nid]!;
-      nrSlabs += s.nrSlabsNode[nid]!;
+      nrObjs += s.totalObjectsNode[nid] as number;
+      nrSlabs += s.nrSlabsNode[nid] as number;
       nrFree += partialFree(s, nid);
     }
     const name = s.name.padEnd(17);
@@ -55,7 +55,7 @@ function statFile(s: KmemCache, items: readonly number[]): string {
   const per: string[] = [];
   for (let cpu = 0; cpu < nc; cpu++) {
     let x = 0;
-    for (const it of items) x += s.stats[cpu * NR_SLUB_STAT_ITEMS + it]!;
+    for (const it of items) x += s.stats[cpu * NR_SLUB_STAT_ITEMS + it] as number;
     total += x;
     if (x !== 0) per.push(` C${cpu}=${x}`);
   }
@@ -117,13 +117,13 @@ export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): st
     case 'order':
       return `${s.order}\n`;
     case 'objects':
-      return perNode(s, (nid) => s.totalObjectsNode[nid]! - partialFree(s, nid));
+      return perNode(s, (nid) => (s.totalObjectsNode[nid] as number) - partialFree(s, nid));
     case 'total_objects':
-      return perNode(s, (nid) => s.totalObjectsNode[nid]!);
+      return perNode(s, (nid) => s.totalObjectsNode[nid] as number);
     case 'slabs':
-      return perNode(s, (nid) => s.nrSlabsNode[nid]!);
+      return perNode(s, (nid) => s.nrSlabsNode[nid] as number);
     case 'partial':
-      return perNode(s, (nid) => s.nrPartial[nid]!);
+      return perNode(s, (nid) => s.nrPartial[nid] as number);
     case 'min_partial':
       return `${s.minPartial}\n`;
     case 'cpu_partial':
@@ -151,7 +151,7 @@ export function readSlabSysfs(a: SlubAllocator, cache: string, file: string): st
  */
 export function slabStatsJson(s: KmemCache): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]!] = s.statTotal(i);
+  for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i] as string] = s.statTotal(i);
   return out;
 }
 

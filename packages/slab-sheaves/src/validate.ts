@@ -41,15 +41,15 @@ export function kmemCacheValidate(s: KmemCache): void {
   let nRcu = 0;
   const nodeSlabs = new Float64Array(s.env.nrNodes);
   for (let l = 0; l < s.nrIds; l++) {
-    if (s.slabPfn[l]! < 0 || s.slabObjects[l] === 0) continue;
-    const gid = s.slabGid[l]!;
-    const pfn = s.slabPfn[l]!;
-    for (let i = 0; i < 2 ** s.slabOrder[l]!; i++) {
+    if ((s.slabPfn[l] as number) < 0 || s.slabObjects[l] === 0) continue;
+    const gid = s.slabGid[l] as number;
+    const pfn = s.slabPfn[l] as number;
+    for (let i = 0; i < 2 ** (s.slabOrder[l] as number); i++) {
       if (a.pfnLookup(pfn + i) !== gid + 1) fail(s, `pfn ${pfn + i} does not map to slab ${l}`);
     }
-    const objects = s.slabObjects[l]!;
+    const objects = s.slabObjects[l] as number;
     let free = 0;
-    for (let i = s.slabFree[l]!; i >= 0; i = s.objNext[l * per + i]!) {
+    for (let i = s.slabFree[l] as number; i >= 0; i = s.objNext[l * per + i] as number) {
       if (i >= objects) fail(s, `slab ${l} freelist index ${i} out of range`);
       if (seen[l * per + i]) fail(s, `slab ${l} freelist loops or shares object ${i}`);
       seen[l * per + i] = 1;
@@ -58,11 +58,11 @@ export function kmemCacheValidate(s: KmemCache): void {
       free++;
     }
     if (free !== s.slabFreeCount[l]) fail(s, `slab ${l} free count ${s.slabFreeCount[l]} != ${free}`);
-    if (s.slabInuse[l]! + free !== objects)
+    if ((s.slabInuse[l] as number) + free !== objects)
       fail(s, `slab ${l} inuse ${s.slabInuse[l]} + free ${free} != objects ${objects}`);
-    if (s.slabFrozen[l] !== 2) nodeSlabs[s.slabNid[l]!] = nodeSlabs[s.slabNid[l]!]! + 1;
+    if (s.slabFrozen[l] !== 2) nodeSlabs[s.slabNid[l] as number] = (nodeSlabs[s.slabNid[l] as number] as number) + 1;
     for (let i = 0; i < objects; i++) {
-      const st = s.objState[l * per + i]!;
+      const st = s.objState[l * per + i] as number;
       if (st === OBJ_FREE) nFree++;
       else if (st === OBJ_ALLOC) nAlloc++;
       else if (st === OBJ_SHEAF) nSheaf++;
@@ -73,10 +73,10 @@ export function kmemCacheValidate(s: KmemCache): void {
   // per-CPU slabs and freelists
   let cpuFree = 0;
   for (let cpu = 0; cpu < s.env.nrCpus; cpu++) {
-    const l = s.cpuSlab[cpu]!;
+    const l = s.cpuSlab[cpu] as number;
     if (l >= 0) {
       if (s.slabList[l] !== LIST_CPU || s.slabFrozen[l] !== 1) fail(s, `cpu ${cpu} slab ${l} not frozen on cpu`);
-      for (let i = s.cpuFreelist[cpu]!; i >= 0; i = s.objNext[l * per + i]!) {
+      for (let i = s.cpuFreelist[cpu] as number; i >= 0; i = s.objNext[l * per + i] as number) {
         if (seen[l * per + i]) fail(s, `cpu ${cpu} freelist object ${i} of slab ${l} is on two freelists`);
         seen[l * per + i] = 1;
         if (s.objState[l * per + i] !== OBJ_FREE) fail(s, `cpu ${cpu} free object in state ${s.objState[l * per + i]}`);
@@ -84,7 +84,7 @@ export function kmemCacheValidate(s: KmemCache): void {
       }
     } else if (s.cpuFreelist[cpu] !== -1) fail(s, `cpu ${cpu} has a freelist without a slab`);
     let n = 0;
-    for (let p = s.cpuPartialHead[cpu]!; p >= 0; p = s.slabNext[p]!) {
+    for (let p = s.cpuPartialHead[cpu] as number; p >= 0; p = s.slabNext[p] as number) {
       if (s.slabList[p] !== LIST_CPU_PARTIAL) fail(s, `cpu ${cpu} partial slab ${p} wrongly marked`);
       if (++n > s.nrIds) fail(s, `cpu ${cpu} partial list loops`);
     }
@@ -94,11 +94,11 @@ export function kmemCacheValidate(s: KmemCache): void {
   for (let nid = 0; nid < s.env.nrNodes; nid++) {
     let n = 0;
     let prev = -1;
-    for (let l = s.partialHead[nid]!; l >= 0; l = s.slabNext[l]!) {
+    for (let l = s.partialHead[nid] as number; l >= 0; l = s.slabNext[l] as number) {
       if (s.slabList[l] !== LIST_PARTIAL || s.slabNid[l] !== nid)
         fail(s, `node ${nid} partial slab ${l} wrongly marked`);
       if (s.slabPrev[l] !== prev) fail(s, `node ${nid} partial list back link broken at ${l}`);
-      if (s.slabFree[l]! < 0) fail(s, `node ${nid} partial slab ${l} has no free object`);
+      if ((s.slabFree[l] as number) < 0) fail(s, `node ${nid} partial slab ${l} has no free object`);
       prev = l;
       if (++n > s.nrIds) fail(s, `node ${nid} partial list loops`);
     }
@@ -117,8 +117,8 @@ export function kmemCacheValidate(s: KmemCache): void {
     if (where >= 0 && sh.where !== where) fail(s, `${what} sheaf marked ${sh.where}`);
     if (sh.size < 0 || sh.size > sh.capacity) fail(s, `${what} sheaf size ${sh.size} outside 0..${sh.capacity}`);
     for (let i = 0; i < sh.size; i++) {
-      const o = sh.objects[i]!;
-      if (o < 0 || o >= s.nrIds * s.objsPerSlab || s.slabPfn[(o / s.objsPerSlab) | 0]! < 0)
+      const o = sh.objects[i] as number;
+      if (o < 0 || o >= s.nrIds * s.objsPerSlab || (s.slabPfn[(o / s.objsPerSlab) | 0] as number) < 0)
         fail(s, `${what} sheaf holds a bad object ${o}`);
       if (s.objState[o] !== state) fail(s, `${what} sheaf object ${o} in state ${s.objState[o]}`);
     }
@@ -150,7 +150,8 @@ export function kmemCacheValidate(s: KmemCache): void {
   for (const sh of s.prefilled) visit(sh, SHEAF_PREFILLED, 'prefilled', OBJ_SHEAF);
   // conservation
   let slabFree = 0;
-  for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) slabFree += s.slabFreeCount[l]!;
+  for (let l = 0; l < s.nrIds; l++)
+    if ((s.slabPfn[l] as number) >= 0 && (s.slabObjects[l] as number) > 0) slabFree += s.slabFreeCount[l] as number;
   if (nFree !== slabFree + cpuFree)
     fail(s, `${nFree} free objects but ${slabFree} on slab freelists + ${cpuFree} on cpu freelists`);
   if (nAlloc !== s.nrUserObjects) fail(s, `${nAlloc} allocated objects but ${s.nrUserObjects} held by users`);
@@ -168,7 +169,8 @@ export function slabValidate(a: SlubAllocator): void {
   let pages = 0;
   for (const s of a.caches) {
     kmemCacheValidate(s);
-    for (let l = 0; l < s.nrIds; l++) if (s.slabPfn[l]! >= 0 && s.slabObjects[l]! > 0) pages += 2 ** s.slabOrder[l]!;
+    for (let l = 0; l < s.nrIds; l++)
+      if ((s.slabPfn[l] as number) >= 0 && (s.slabObjects[l] as number) > 0) pages += 2 ** (s.slabOrder[l] as number);
   }
   if (pages !== a.nrSlabPages)
     throw new MmBugError(`slab: validate: ${pages} slab pages found, ${a.nrSlabPages} accounted`);

@@ -18,7 +18,8 @@
  * is pointed at element `i`'s last CPU before each lockdep call, so the
  * per-instance statistics stay per element.
  */
-import { MmError } from '../errors.js';
+import { MmBugError, MmError } from '../errors.js';
+import { PREEMPT_MASK, PREEMPT_OFFSET } from '../sched/cpu.js';
 import { TaskQueue } from '../sched/sched.js';
 import type { MachineCore } from '../types.js';
 import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap } from './lockdep.js';
@@ -51,8 +52,8 @@ export class SpinLockArray {
   readonly lastCpu: Int32Array;
   /** Direct references the fast paths use (the machine's, never replaced). */
   private readonly lockdep: MachineCore['lockdep'];
-  private readonly cpus: MachineCore['cpus'];
   private readonly currentPid: Int32Array;
+  private readonly preemptCount: Int32Array;
   /** Sleeping waiters per lock (PREEMPT_RT only; created on first contention). */
   private readonly waiters: (TaskQueue | undefined)[];
 
@@ -75,8 +76,8 @@ export class SpinLockArray {
     this.ownerPid = new Int32Array(n).fill(-1);
     this.lastCpu = new Int32Array(n).fill(-1);
     this.lockdep = machine.lockdep;
-    this.cpus = machine.cpus;
     this.currentPid = machine.sched.currentPid;
+    this.preemptCount = machine.cpus.preemptCount;
     this.waiters = [];
   }
 
@@ -103,11 +104,28 @@ export class SpinLockArray {
     const owner = this.ownerCpu[i]!;
     if (owner >= 0) throw contended(this, i, cpu, owner);
     this.lockdep.acquire(this.depAt(i), cpu, 0, 0);
+    this.take(i, cpu);
+    return true;
+  }
+
+  /** @internal The non-RT fast path of {@link spinTrylockAt} (index checked). */
+  trylock(i: number): boolean {
+    if (this.ownerCpu[i]! >= 0) {
+      this.lockdep.noteTrylockFailure(this.dep);
+      return false;
+    }
+    const cpu = this.machine.currentCpu;
+    this.lockdep.acquire(this.depAt(i), cpu, HELD_TRYLOCK, 0);
+    this.take(i, cpu);
+    return true;
+  }
+
+  /** Non-RT: mark lock `i` held by `cpu` (lockdep has accepted it) and disable preemption. */
+  private take(i: number, cpu: number): void {
     this.lastCpu[i] = cpu;
-    this.cpus.preemptDisable();
+    this.preemptCount[cpu] = this.preemptCount[cpu]! + PREEMPT_OFFSET;
     this.ownerCpu[i] = cpu;
     this.ownerPid[i] = this.currentPid[cpu]!;
-    return true;
   }
 
   /** @internal The non-RT fast path of {@link spinUnlockAt} (index checked). */
@@ -117,7 +135,9 @@ export class SpinLockArray {
     this.lockdep.release(this.dep, cpu);
     this.ownerCpu[i] = -1;
     this.ownerPid[i] = -1;
-    this.cpus.preemptEnable();
+    const pc = this.preemptCount[cpu]!;
+    if ((pc & PREEMPT_MASK) === 0) throw preemptUnderflow(cpu);
+    this.preemptCount[cpu] = pc - PREEMPT_OFFSET;
   }
 
   /** @internal Lock `i` under PREEMPT_RT: true when taken, false when queued. */
@@ -210,6 +230,10 @@ function contended(a: SpinLockArray, i: number, cpu: number, owner: number): Loc
   );
 }
 
+function preemptUnderflow(cpu: number): MmBugError {
+  return new MmBugError(`cpu: preempt_count underflow on CPU ${cpu}`);
+}
+
 function badUnlock(a: SpinLockArray, i: number, cpu: number): LockdepError {
   return new LockdepError(
     'bad-unlock',
@@ -236,9 +260,9 @@ export function spinLockAt(a: SpinLockArray, i: number): boolean {
  */
 export function spinTrylockAt(a: SpinLockArray, i: number): boolean {
   if (i >>> 0 !== i || i >= a.length) throw badIndex(a, i);
-  const m = a.machine;
-  const cpu = m.currentCpu;
   if (a.sleeping) {
+    const m = a.machine;
+    const cpu = m.currentCpu;
     rtCheckContext(m, a.name, cpu, 'spin_trylock');
     if (a.ownerPid[i] !== -1) {
       m.lockdep.noteTrylockFailure(a.dep);
@@ -251,16 +275,7 @@ export function spinTrylockAt(a: SpinLockArray, i: number): boolean {
     m.cpus.migrateDisable();
     return true;
   }
-  if (a.ownerCpu[i]! >= 0) {
-    m.lockdep.noteTrylockFailure(a.dep);
-    return false;
-  }
-  m.lockdep.acquire(a.depAt(i), cpu, HELD_TRYLOCK, 0);
-  a.lastCpu[i] = cpu;
-  m.cpus.preemptDisable();
-  a.ownerCpu[i] = cpu;
-  a.ownerPid[i] = m.sched.currentPid[cpu]!;
-  return true;
+  return a.trylock(i);
 }
 
 /**

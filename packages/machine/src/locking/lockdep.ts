@@ -313,6 +313,8 @@ export class Lockdep {
   private readonly account: CostAccount;
   private readonly clock: Clock;
   private readonly cpuNs: Float64Array;
+  private readonly busyNs: Float64Array;
+  private readonly eventCounts: Float64Array;
 
   constructor(machine: LockdepHost) {
     this.enabled = true;
@@ -348,6 +350,8 @@ export class Lockdep {
     this.account = machine.account;
     this.clock = machine.clock;
     this.cpuNs = machine.clock.cpuNs;
+    this.busyNs = machine.account.busyNs;
+    this.eventCounts = machine.account.eventCounts;
   }
 
   /** Held-lock stack of the task running on `cpu`. */
@@ -473,32 +477,59 @@ export class Lockdep {
    * @kernel lock_acquire (kernel/locking/lockdep.c)
    */
   acquire(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
+    // Kept small so that V8 inlines it into the lock functions: the
+    // debug_locks-off path touches only the statistics and the cost account.
     const id = lock.classId;
-    if (lock.lastCpu !== cpu) {
-      // The lock word was last written by another CPU: its cache line moves
-      // here (local locks are per CPU: one map stands for every CPU's instance).
-      if (lock.lastCpu >= 0) {
-        this.acqBounces[id]!++;
-        if (this.classKinds[id] !== LOCK_KIND.local) this.account.chargeAt(cpu, this.bounceIndex, this.bounceNs);
-      }
+    const last = lock.lastCpu;
+    if (last !== cpu) {
+      if (last >= 0) this.bounce(id, cpu);
       lock.lastCpu = cpu;
     }
-    if (!this.enabled) {
-      // debug_locks off: statistics and cost only, no held-lock tracking.
-      this.acquisitions[id]!++;
-      this.account.chargeAt(cpu, this.costIndex[id]!, this.costNs[id]!);
+    if (this.enabled) {
+      this.acquireChecked(lock, cpu, flags, subclass);
       return;
     }
+    this.acquisitions[id]!++;
+    this.charge(id, cpu);
+  }
+
+  /**
+   * The lock word was last written by another CPU: its cache line moves
+   * here (local locks are per CPU: one map stands for every CPU's instance).
+   */
+  private bounce(id: number, cpu: number): void {
+    this.acqBounces[id]!++;
+    if (this.classKinds[id] !== LOCK_KIND.local) this.account.chargeAt(cpu, this.bounceIndex, this.bounceNs);
+  }
+
+  /** The acquisition's cost-model charge: {@link CostAccount.chargeAt} with the class's precomputed event. */
+  private charge(id: number, cpu: number): void {
+    const ns = this.costNs[id]!;
+    const ev = this.costIndex[id]!;
+    this.eventCounts[ev]!++;
+    this.busyNs[cpu]! += ns;
+    const clock = this.clock;
+    const cpuNs = this.cpuNs;
+    const t = cpuNs[cpu]!;
+    const now = clock.now;
+    cpuNs[cpu] = Math.max(t, now) + ns;
+  }
+
+  /** {@link Lockdep.acquire} with debug_locks on: every check, then the held-lock record. */
+  private acquireChecked(lock: LockdepMap, cpu: number, flags: number, subclass: number): void {
+    const id = lock.classId;
     const held = this.heldOn(cpu);
+    const depth = held.depth;
     const pc = this.preemptCount[cpu]!;
     const trylock = (flags & HELD_TRYLOCK) !== 0;
-    if (held.depth >= MAX_LOCK_DEPTH) {
+    if (depth >= MAX_LOCK_DEPTH) {
       throw new LockdepError('held-at-exit', lock.name, `too many held locks (MAX_LOCK_DEPTH ${MAX_LOCK_DEPTH})`);
     }
+    const locks = held.locks;
     if (!trylock) {
-      for (let i = 0; i < held.depth; i++) {
-        const h = held.locks[i]!;
-        if (h === lock || (h.classId === lock.classId && held.subclass[i] === subclass)) {
+      for (let i = 0; i < depth; i++) {
+        const h = locks[i]!;
+        if (h === lock || (h.classId === id && held.subclass[i] === subclass)) {
           throw new LockdepError(
             'recursive-locking',
             lock.name,
@@ -518,44 +549,48 @@ export class Lockdep {
     }
     if (!inHard && irqsOn) add |= LOCK_ENABLED_HARDIRQ;
     if (!inHard && !inSoftServing && irqsOn && (pc & 0xff00) === 0) add |= LOCK_ENABLED_SOFTIRQ;
-    const old = this.usage[lock.classId]!;
+    const old = this.usage[id]!;
     const merged = old | add;
     if (merged !== old) this.checkUsage(lock, old, merged);
-    if (!trylock) {
+    const ctx = pc & CTX_MASK;
+    if (!trylock && depth > 0) {
       // Dependencies from every lock held in this context to the new one:
       // all checked first, then all recorded, so a report changes nothing.
-      const ctx = pc & CTX_MASK;
       let fresh = 0;
       for (let pass = 0; pass < 2; pass++) {
-        for (let i = 0; i < held.depth; i++) {
+        for (let i = 0; i < depth; i++) {
           if (held.ctx[i] !== ctx || (held.flags[i]! & HELD_TRYLOCK) !== 0) continue;
-          const prev = held.locks[i]!.classId;
-          if (prev === lock.classId || this.edges.has(prev * 0x100000 + lock.classId)) continue;
+          const prev = locks[i]!.classId;
+          if (prev === id || this.hasEdge(prev, id)) continue;
           if (pass === 0) {
-            this.checkDependency(prev, lock.classId, lock.name, merged);
+            this.checkDependency(prev, id, lock.name, merged);
             fresh++;
           } else {
-            this.recordDependency(prev, lock.classId);
+            this.recordDependency(prev, id);
           }
         }
         if (fresh === 0) break;
       }
     }
-    this.usage[lock.classId] = merged;
-    this.acquisitions[lock.classId]!++;
-    this.account.chargeAt(cpu, this.costIndex[id]!, this.costNs[id]!);
-    this.push(held, lock, pc, flags, subclass, cpu);
+    this.usage[id] = merged;
+    this.acquisitions[id]!++;
+    this.charge(id, cpu);
+    // Push on the held-lock stack (depth < MAX_LOCK_DEPTH was checked above).
+    locks[depth] = lock;
+    held.ctx[depth] = ctx;
+    held.flags[depth] = flags;
+    held.subclass[depth] = subclass;
+    const t = this.cpuNs[cpu]!;
+    const now = this.clock.now;
+    held.since[depth] = Math.max(t, now);
+    held.depth = depth + 1;
   }
 
-  private push(held: HeldLocks, lock: LockdepMap, pc: number, flags: number, subclass: number, cpu: number): void {
-    const d = held.depth;
-    if (d >= MAX_LOCK_DEPTH) return;
-    held.locks[d] = lock;
-    held.ctx[d] = pc & CTX_MASK;
-    held.flags[d] = flags;
-    held.subclass[d] = subclass;
-    held.since[d] = Math.max(this.cpuNs[cpu]!, this.clock.now);
-    held.depth = d + 1;
+  /** Whether the dependency prev → next is recorded (a scan of prev's short forward list, no hashing). */
+  private hasEdge(prev: number, next: number): boolean {
+    const f = this.fwd[prev]!;
+    for (let i = 0; i < f.length; i++) if (f[i] === next) return true;
+    return false;
   }
 
   private checkUsage(lock: LockdepMap, old: number, merged: number): void {
@@ -684,7 +719,31 @@ export class Lockdep {
    */
   release(lock: LockdepMap, cpu: number): void {
     const held = this.heldOn(cpu);
-    if (held.depth === 0 && !this.enabled) return;
+    const last = held.depth - 1;
+    // Locks are mostly released in reverse order: try the top first.
+    if (last >= 0 && held.locks[last] === lock) {
+      this.noteHold(lock.classId, held.since[last]!, cpu);
+      held.locks[last] = null;
+      held.depth = last;
+      return;
+    }
+    if (last < 0 && !this.enabled) return;
+    this.releaseSlow(held, lock, cpu);
+  }
+
+  /** lock_stat hold-time statistics of one release. */
+  private noteHold(id: number, since: number, cpu: number): void {
+    const t = this.cpuNs[cpu]!;
+    const now = this.clock.now;
+    const hold = Math.max(t, now) - since;
+    if (hold < this.holdNsMin[id]!) this.holdNsMin[id] = hold;
+    if (hold > this.holdNsMax[id]!) this.holdNsMax[id] = hold;
+    this.holdNsTotal[id]! += hold;
+    this.holds[id]!++;
+  }
+
+  /** {@link Lockdep.release} of a lock that is not on top of the held stack. */
+  private releaseSlow(held: HeldLocks, lock: LockdepMap, cpu: number): void {
     const i = held.indexOf(lock);
     if (i < 0) {
       if (!this.enabled) return;
@@ -694,12 +753,7 @@ export class Lockdep {
         `bad unlock balance: ${lock.name} released on CPU ${cpu} by ${this.machine.sched.current(cpu).name}, which does not hold it`,
       );
     }
-    const hold = Math.max(this.cpuNs[cpu]!, this.clock.now) - held.since[i]!;
-    const id = lock.classId;
-    if (hold < this.holdNsMin[id]!) this.holdNsMin[id] = hold;
-    if (hold > this.holdNsMax[id]!) this.holdNsMax[id] = hold;
-    this.holdNsTotal[id]! += hold;
-    this.holds[id]!++;
+    this.noteHold(lock.classId, held.since[i]!, cpu);
     const last = held.depth - 1;
     for (let j = i; j < last; j++) {
       held.locks[j] = held.locks[j + 1]!;
