@@ -26,6 +26,7 @@ export {
   type KernelCaches,
   type KernelOptions,
   type MemFault,
+  MODEL_FAULT_EVENTS,
   type MthpEnabled,
   type ThpEnabled,
   VM_FAULT_NEEDS_SWAP,

@@ -6,7 +6,7 @@
  * Their /proc views are printed along the way, and `kernel.validate()`
  * runs after every phase.
  */
-import type { Kernel } from './kernel/kernel.js';
+import { type Kernel, MODEL_FAULT_EVENTS } from './kernel/kernel.js';
 import {
   procMeminfo,
   procPidSmaps,
@@ -133,16 +133,11 @@ export function kernelDemo(k: Kernel): KernelDemoSection[] {
   k.validate();
   out.push({
     title: '/proc/vmstat (fault path)',
-    text: pick(procVmstat(k), [
-      'pgfault',
-      'thp_fault_alloc',
-      'thp_split_pmd',
-      'cow_fault',
-      'cow_reuse',
-      'zero_page_fault',
-      'fault_around',
-      'vma_lock_success',
-    ]),
+    text: pick(procVmstat(k), ['pgfault', 'thp_fault_alloc', 'thp_split_pmd', 'vma_lock_success']),
+  });
+  out.push({
+    title: "the model's fault-path counters (no vm_event_item in the kernel; not in /proc/vmstat)",
+    text: MODEL_FAULT_EVENTS.map((e) => `${e} ${k.events.get(e) ?? 0}\n`).join(''),
   });
   out.push({
     title: '/proc/meminfo (after every process exited)',

@@ -200,7 +200,11 @@ export const FAULT_FLAG_VMA_LOCK = 0x1000;
 const TOKEN_CHUNK_SHIFT = 15;
 const TOKEN_CHUNK = 1 << TOKEN_CHUNK_SHIFT;
 
-/** The vmstat events the fault path counts (`/proc/vmstat`). */
+/**
+ * The vmstat events the fault path counts that the kernel has too, shown in
+ * `/proc/vmstat` under the kernel's names.
+ * @kernel enum vm_event_item (include/linux/vm_event_item.h)
+ */
 export const KERNEL_VM_EVENTS = [
   'pgfault',
   'pgmajfault',
@@ -208,12 +212,22 @@ export const KERNEL_VM_EVENTS = [
   'thp_fault_fallback',
   'thp_split_pmd',
   'thp_zero_page_alloc',
+  'vma_lock_success',
+  'vma_lock_retry',
+] as const;
+
+/**
+ * Counters of the model's fault path that have no `vm_event_item` in the
+ * kernel (CoW copies and reuses, zero-page maps, pages mapped by
+ * fault-around, pinned pages copied at fork). They are kept in
+ * {@link Kernel.events} beside the kernel's events but are not printed in
+ * `/proc/vmstat`, which shows only the kernel's items.
+ */
+export const MODEL_FAULT_EVENTS = [
   'cow_fault',
   'cow_reuse',
   'zero_page_fault',
   'fault_around',
-  'vma_lock_success',
-  'vma_lock_retry',
   'fork_pinned_copy',
 ] as const;
 
@@ -339,6 +353,7 @@ export class Kernel {
     this.faultAroundBytes = far;
     this.events = new Map();
     for (const e of KERNEL_VM_EVENTS) this.events.set(e, 0);
+    for (const e of MODEL_FAULT_EVENTS) this.events.set(e, 0);
     this.lastFault = null;
     this.mmByAs = new Map();
     this.machine.mmu.registerFaultHandler({

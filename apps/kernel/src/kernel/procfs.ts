@@ -54,7 +54,7 @@ import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
 import { showMapVma } from '../mm/task-mmu.js';
 import { VM_LOCKED, VM_SOFTDIRTY } from '../mm/vm-flags.js';
 import { findVma, vmaList } from '../mm/vma.js';
-import type { Kernel, ThpEnabled } from './kernel.js';
+import { KERNEL_VM_EVENTS, type Kernel, type ThpEnabled } from './kernel.js';
 
 const pv = new PteVal();
 const pv2 = new PteVal();
@@ -572,7 +572,7 @@ export function procMeminfo(k: Kernel): string {
 
 /**
  * /proc/vmstat: the machine's node and event counters, then the fault
- * path's events.
+ * path's events that the kernel has too ({@link KERNEL_VM_EVENTS}).
  * @kernel vmstat_show (mm/vmstat.c)
  */
 export function procVmstat(k: Kernel): string {
@@ -586,7 +586,8 @@ export function procVmstat(k: Kernel): string {
   VM_EVENT_NAMES.forEach((name, i) => {
     out += `${name} ${vs.vmEvent(i) + (k.events.get(name) ?? 0)}\n`;
   });
-  for (const [name, v] of k.events) if (!machineNames.has(name)) out += `${name} ${v}\n`;
+  // the kernel's fault-path events the machine does not count; the model's own counters (MODEL_FAULT_EVENTS) stay out
+  for (const name of KERNEL_VM_EVENTS) if (!machineNames.has(name)) out += `${name} ${k.events.get(name) ?? 0}\n`;
   return out;
 }
 
