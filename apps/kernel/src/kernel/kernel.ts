@@ -1132,6 +1132,21 @@ export class Kernel {
   }
 
   /**
+   * Make a present PTE writable, dirty and young in place, then drop the
+   * PTE lock.
+   * @kernel wp_page_reuse (mm/memory.c)
+   */
+  private wpPageReuse(pgt: MmPgtables, addr: number, ptep: number, pte: PteVal): void {
+    const c = this.pt.codec;
+    tmpPte2.set(pte);
+    c.pteMkwrite(tmpPte2);
+    c.pteMkdirty(tmpPte2);
+    c.pteMkyoung(tmpPte2);
+    ptepSetAccessFlags(pgt, addr, ptep, tmpPte2, true);
+    pteUnmapUnlock(pgt, ptep);
+  }
+
+  /**
    * A write (or unshare) fault on a present read-only PTE: reuse or copy.
    * Called with the PTE lock held; drops it.
    * @kernel do_wp_page (mm/memory.c)
@@ -1148,12 +1163,7 @@ export class Kernel {
         return 0;
       }
       // wp_page_shared(): make it writable in place
-      tmpPte2.set(pte);
-      c.pteMkwrite(tmpPte2);
-      c.pteMkdirty(tmpPte2);
-      c.pteMkyoung(tmpPte2);
-      ptepSetAccessFlags(pgt, addr, ptep, tmpPte2, true);
-      pteUnmapUnlock(pgt, ptep);
+      this.wpPageReuse(pgt, addr, ptep, pte);
       return 0;
     }
     const folio = special ? -1 : pageFolio(this.rm, pfn);
@@ -1169,12 +1179,7 @@ export class Kernel {
           pteUnmapUnlock(pgt, ptep);
           return 0;
         }
-        tmpPte2.set(pte);
-        c.pteMkwrite(tmpPte2);
-        c.pteMkdirty(tmpPte2);
-        c.pteMkyoung(tmpPte2);
-        ptepSetAccessFlags(pgt, addr, ptep, tmpPte2, true);
-        pteUnmapUnlock(pgt, ptep);
+        this.wpPageReuse(pgt, addr, ptep, pte);
         this.vmEvent('cow_reuse');
         return 0;
       }
