@@ -29,7 +29,7 @@ import {
 
 /** The caches the kernel model creates at boot. */
 export interface MmCaches {
-  /** `slab`. */
+  /** The SLUB allocator all of the caches below are created in. */
   readonly slab: SlubAllocator;
   /** `vm_area_struct` (184 bytes, sheaves of 32). @kernel vm_area_cachep (kernel/fork.c) */
   readonly vmArea: KmemCache;

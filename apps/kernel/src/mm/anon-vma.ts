@@ -24,15 +24,15 @@ import type { VmAreaStruct } from './mm-types.js';
 
 /** An anon_vma: an identity with a root (opaque to the VMA code). @kernel struct anon_vma (include/linux/rmap.h) */
 export interface AnonVma {
-  /** `root`. */
+  /** The root of the anon_vma tree this one belongs to (itself for a root), whose lock covers the whole tree; mirrors `anon_vma::root`. */
   readonly root: AnonVma;
 }
 
 /** One link of a VMA's anon_vma_chain. @kernel struct anon_vma_chain (include/linux/rmap.h) */
 export interface AnonVmaChain {
-  /** `vma`. */
+  /** The VMA end of the link; mirrors `anon_vma_chain::vma`. */
   readonly vma: VmAreaStruct;
-  /** `anon_vma`. */
+  /** The anon_vma end of the link; mirrors `anon_vma_chain::anon_vma`. */
   readonly anonVma: AnonVma;
 }
 
@@ -77,9 +77,9 @@ export function vmaIsForkChild(vma: VmAreaStruct | null): boolean {
 
 /** An anon_vma of {@link ChainAnonVmaOps}. */
 export class ChainAnonVma implements AnonVma {
-  /** `root`. */
+  /** The root of this anon_vma's fork tree (itself for a root); mirrors `anon_vma::root`. */
   root: ChainAnonVma;
-  /** `parent`. */
+  /** The anon_vma this one was forked from (itself for a root); mirrors `anon_vma::parent`. */
   parent: ChainAnonVma;
   /** References: one for itself (dropped when its last link goes), one per child's root pointer. */
   refcount: number;
@@ -115,9 +115,9 @@ interface ChainLink extends AnonVmaChain {
  * `find_mergeable_anon_vma()` (passed in to keep this file below vma.c).
  */
 export class ChainAnonVmaOps implements AnonVmaOps {
-  /** `anon_vma_cache`. */
+  /** The slab cache anon_vmas come from; mirrors `anon_vma_cachep`. */
   readonly anonVmaCache: KmemCache;
-  /** `chain_cache`. */
+  /** The slab cache anon_vma_chain links come from; mirrors `anon_vma_chain_cachep`. */
   readonly chainCache: KmemCache;
   private readonly findMergeable: (vma: VmAreaStruct) => AnonVma | null;
   /** Live anon_vmas (for leak checks). */

@@ -28,7 +28,7 @@ export const S_SWAPFILE = 1 << 8;
 
 /** @kernel struct address_space (include/linux/fs.h) */
 export class AddressSpace {
-  /** `host`. */
+  /** The inode whose pages this mapping caches; mirrors `address_space::host`. */
   readonly host: Inode;
   /** The VMAs mapping this object (the `i_mmap` interval tree, here a set). */
   readonly iMmap: Set<VmAreaStruct>;
@@ -44,17 +44,17 @@ export class AddressSpace {
 
 /** @kernel struct inode (include/linux/fs.h) */
 export class Inode {
-  /** `i_ino`. */
+  /** Inode number, shown in /proc/PID/maps; mirrors `inode::i_ino`. */
   readonly iIno: number;
   /** `s_dev` of the superblock: [major, minor]. */
   readonly iSbDev: readonly [number, number];
-  /** `i_size`. */
+  /** File size in bytes; faults past its page-rounded end raise SIGBUS; mirrors `inode::i_size`. */
   iSize: number;
-  /** `i_mode`. */
+  /** File type and permission bits (S_IFREG, S_IFCHR, ...); mirrors `inode::i_mode`. */
   readonly iMode: number;
-  /** `i_flags`. */
+  /** Inode flags (S_APPEND, S_SWAPFILE); mirrors `inode::i_flags`. */
   iFlags: number;
-  /** `i_mapping`. */
+  /** The page cache and mapping list of the file; mirrors `inode::i_mapping`. */
   readonly iMapping: AddressSpace;
 
   constructor(ino: number, dev: readonly [number, number], size: number, mode = S_IFREG) {
@@ -77,13 +77,13 @@ export interface FileOperations {
 export class File {
   /** The path shown in /proc/PID/maps. */
   readonly path: string;
-  /** `f_inode`. */
+  /** The inode this open file refers to; mirrors `file::f_inode`. */
   readonly fInode: Inode;
-  /** `f_mapping`. */
+  /** The address space mmap() maps (normally the inode's); mirrors `file::f_mapping`. */
   readonly fMapping: AddressSpace;
-  /** `f_mode`. */
+  /** How the file was opened (FMODE_READ, FMODE_WRITE, FMODE_EXEC); mirrors `file::f_mode`. */
   readonly fMode: number;
-  /** `f_op`. */
+  /** The file's operations, `mmap` among them; mirrors `file::f_op`. */
   readonly fOp: FileOperations;
   /** `f_count`: the opener's reference plus one per VMA. */
   fCount: number;
@@ -150,7 +150,7 @@ export const SHMEM_FILE_OPERATIONS: FileOperations = Object.freeze({
 
 /** Hands out inode numbers (`get_next_ino()`), one counter per kernel so runs are reproducible. */
 export interface InodeNumbers {
-  /** `allocIno`. */
+  /** Return the next unused inode number. @kernel get_next_ino (fs/inode.c) */
   allocIno(): number;
 }
 

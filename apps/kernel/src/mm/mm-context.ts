@@ -72,27 +72,27 @@ export interface MmContextOptions {
 
 /** The mm globals of one kernel. */
 export class MmContext implements InodeNumbers {
-  /** `machine`. */
+  /** The simulated machine: physical memory, CPUs, locks and the event log. */
   readonly machine: Machine;
-  /** `caches`. */
+  /** The slab caches mm/ allocates its objects from (VMAs, maple nodes, anon_vmas). */
   readonly caches: MmCaches;
   /** Maple nodes of every VMA tree (`maple_node_cache`). */
   readonly nodes: SlabMapleNodeAllocator;
-  /** `nodes_rcu`. */
+  /** The RCU domain maple nodes are freed through, shared by every VMA tree. */
   readonly nodesRcu: MapleRcu;
   /** The page-table seam. */
   pt: PageTableOps;
   /** The anon_vma seam. */
   anon: AnonVmaOps;
-  /** `arch`. */
+  /** The architecture whose page-table format and address-space geometry are modelled. */
   readonly arch: ArchName;
-  /** `page_size`. */
+  /** Base page size in bytes; mirrors `PAGE_SIZE`. */
   readonly pageSize: number;
-  /** `page_shift`. */
+  /** log2 of `pageSize`; mirrors `PAGE_SHIFT`. */
   readonly pageShift: number;
-  /** `pmd_size`. */
+  /** Bytes one PMD entry maps (the PMD-sized THP size); mirrors `PMD_SIZE`. */
   readonly pmdSize: number;
-  /** `pud_size`. */
+  /** Bytes one PUD entry maps; mirrors `PUD_SIZE`. */
   readonly pudSize: number;
   /** Whether the page tables have a soft-dirty bit (`pgtable_supports_soft_dirty()`). */
   readonly softDirty: boolean;
@@ -100,33 +100,33 @@ export class MmContext implements InodeNumbers {
   readonly taskSize: number;
   /** `TASK_UNMAPPED_BASE`: bottom-up allocation starts here (PAGE_ALIGN(TASK_SIZE / 3)). */
   readonly taskUnmappedBase: number;
-  /** `sysctl_max_map_count`. */
+  /** Most VMAs one mm may have (`vm.max_map_count`); mirrors `sysctl_max_map_count`. */
   sysctlMaxMapCount: number;
-  /** `mmap_min_addr`. */
+  /** Lowest address a user mapping may start at without CAP_SYS_RAWIO, bytes (`vm.mmap_min_addr`); mirrors `mmap_min_addr`. */
   mmapMinAddr: number;
   /** Bytes. */
   stackGuardGap: number;
-  /** `sysctl_overcommit_memory`. */
+  /** Overcommit policy (`vm.overcommit_memory`): OVERCOMMIT_GUESS, OVERCOMMIT_ALWAYS or OVERCOMMIT_NEVER; mirrors `sysctl_overcommit_memory`. */
   sysctlOvercommitMemory: number;
-  /** `sysctl_overcommit_ratio`. */
+  /** Percent of RAM counted toward the commit limit under OVERCOMMIT_NEVER (`vm.overcommit_ratio`); mirrors `sysctl_overcommit_ratio`. */
   sysctlOvercommitRatio: number;
-  /** `sysctl_overcommit_kbytes`. */
+  /** Fixed commit allowance in KiB; when nonzero it replaces the ratio (`vm.overcommit_kbytes`); mirrors `sysctl_overcommit_kbytes`. */
   sysctlOvercommitKbytes: number;
-  /** `sysctl_user_reserve_kbytes`. */
+  /** KiB held back from a single process under OVERCOMMIT_NEVER (`vm.user_reserve_kbytes`); mirrors `sysctl_user_reserve_kbytes`. */
   sysctlUserReserveKbytes: number;
-  /** `sysctl_admin_reserve_kbytes`. */
+  /** KiB kept for processes with CAP_SYS_ADMIN (`vm.admin_reserve_kbytes`); mirrors `sysctl_admin_reserve_kbytes`. */
   sysctlAdminReserveKbytes: number;
   /** `vm_committed_as`: pages committed by accounted mappings. */
   readonly vmCommittedAs: PercpuCounter;
-  /** `vm_committed_as_batch`. */
+  /** Per-CPU batch for `vmCommittedAs` updates, in pages; recomputed with the overcommit policy; mirrors `vm_committed_as_batch`. */
   vmCommittedAsBatch: number;
-  /** `total_swap_pages`. */
+  /** Swap pages currently available, counted as commit headroom; mirrors `total_swap_pages`. */
   totalSwapPages: () => number;
-  /** `randomize_va_space`. */
+  /** ASLR level (`kernel.randomize_va_space`): 0 off, 1 stack/mmap/vdso, 2 also brk; mirrors `randomize_va_space`. */
   randomizeVaSpace: number;
-  /** `sysctl_legacy_va_layout`. */
+  /** Nonzero forces the bottom-up mmap layout (`vm.legacy_va_layout`); mirrors `sysctl_legacy_va_layout`. */
   sysctlLegacyVaLayout: number;
-  /** `mmap_rnd_bits`. */
+  /** Bits of randomness in the mmap base (pages shifted by a random number below 2^bits); mirrors `mmap_rnd_bits`. */
   mmapRndBits: number;
   /**
    * Fault injection at `vma_iter_prealloc()`: every preallocation fails while

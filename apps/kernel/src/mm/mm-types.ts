@@ -63,7 +63,7 @@ export const VMA_DUMMY_VM_OPS: VmOperationsStruct = Object.freeze({});
  * @kernel struct anon_vma_name (include/linux/mm_types.h)
  */
 export interface AnonVmaName {
-  /** `name`. */
+  /** The name as given by the user; mirrors `anon_vma_name::name`. */
   readonly name: string;
 }
 
@@ -72,11 +72,11 @@ export interface AnonVmaName {
  * @kernel struct mempolicy (include/linux/mempolicy.h)
  */
 export interface MemPolicy {
-  /** `mode`. */
+  /** The policy mode (MPOL_DEFAULT, MPOL_BIND, ...); mirrors `mempolicy::mode`. */
   readonly mode: number;
-  /** `flags`. */
+  /** Mode flags (MPOL_F_*); mirrors `mempolicy::flags`. */
   readonly flags: number;
-  /** `nodes`. */
+  /** The node ids the policy names; mirrors the `mempolicy::nodes` nodemask. */
   readonly nodes: readonly number[];
 }
 
@@ -85,7 +85,7 @@ export interface MemPolicy {
  * @kernel struct userfaultfd_ctx (fs/userfaultfd.c)
  */
 export interface UserfaultfdCtx {
-  /** `id`. */
+  /** Identity of the context: two VMAs share a context when their ids are equal. */
   readonly id: number;
   /** UFFD_FEATURE_WP_UNPOPULATED: write-protect empty entries with uffd-wp markers. */
   readonly wpUnpopulated?: boolean;
@@ -93,37 +93,37 @@ export interface UserfaultfdCtx {
 
 /** @kernel struct vm_area_struct (include/linux/mm_types.h) */
 export class VmAreaStruct {
-  /** `vm_start`. */
+  /** First byte address of the VMA (page-aligned); mirrors `vm_area_struct::vm_start`. */
   vmStart: number;
-  /** `vm_end`. */
+  /** First byte address past the VMA (exclusive, page-aligned); mirrors `vm_area_struct::vm_end`. */
   vmEnd: number;
-  /** `vm_mm`. */
+  /** The address space this VMA belongs to; mirrors `vm_area_struct::vm_mm`. */
   vmMm: MmStruct;
   /** The protection_map[] index of `vm_flags` (the PTE bits come from the architecture). */
   vmPageProt: number;
-  /** `vm_flags`. */
+  /** VM_* flag bits (VM_READ, VM_SHARED, VM_LOCKED, ...); mirrors `vm_area_struct::vm_flags`. */
   vmFlags: number;
   /** The `mm_lock_seq` of the mmap write lock that write-locked this VMA. */
   vmLockSeq: number;
   /** The anon_vma_chain list: one link per anon_vma this VMA's pages may be in. */
   anonVmaChain: AnonVmaChain[];
-  /** `anon_vma`. */
+  /** The anon_vma new anonymous pages of this VMA go to, or null before the first anonymous fault; mirrors `vm_area_struct::anon_vma`. */
   anonVma: AnonVma | null;
-  /** `vm_ops`. */
+  /** The mapping's operations; null for anonymous memory; mirrors `vm_area_struct::vm_ops`. */
   vmOps: VmOperationsStruct | null;
   /** File offset in pages; for private anonymous memory, `vm_start >> PAGE_SHIFT` when created. */
   vmPgoff: number;
-  /** `vm_file`. */
+  /** The file mapped, or null for anonymous memory; mirrors `vm_area_struct::vm_file`. */
   vmFile: File | null;
-  /** `vm_private_data`. */
+  /** Opaque data owned by `vm_ops` (a special mapping's descriptor, for one); mirrors `vm_area_struct::vm_private_data`. */
   vmPrivateData: unknown;
-  /** `vm_policy`. */
+  /** The VMA's NUMA policy, or null for the task default; mirrors `vm_area_struct::vm_policy`. */
   vmPolicy: MemPolicy | null;
   /** 0 detached, 1 attached (readers add 1; a writer adds VMA_LOCK_OFFSET). */
   vmRefcnt: number;
-  /** `vm_userfaultfd_ctx`. */
+  /** The userfaultfd this range is registered with, or null; mirrors `vm_area_struct::vm_userfaultfd_ctx`. */
   vmUserfaultfdCtx: UserfaultfdCtx | null;
-  /** `anon_name`. */
+  /** The user-given name of an anonymous range, or null; mirrors `vm_area_struct::anon_name`. */
   anonName: AnonVmaName | null;
   /** The `vm_area_struct` slab object. */
   obj: number;
@@ -222,9 +222,9 @@ export type MmPgtablesRef = MmPgtables;
 
 /** A resource limit (`struct rlimit`); `Infinity` is RLIM_INFINITY. */
 export interface Rlimit {
-  /** `cur`. */
+  /** The soft limit, enforced; mirrors `rlimit::rlim_cur`. */
   cur: number;
-  /** `max`. */
+  /** The hard limit, the ceiling for `cur`; mirrors `rlimit::rlim_max`. */
   max: number;
 }
 
@@ -257,61 +257,61 @@ export const ADDR_COMPAT_LAYOUT = 0x0200000;
 
 /** @kernel struct mm_struct (include/linux/mm_types.h) */
 export class MmStruct {
-  /** `ctx`. */
+  /** The machine-wide mm state (sysctls, caches, page size) this mm lives in. */
   readonly ctx: MmContext;
   /** The VMA tree. */
   readonly mmMt: Mtree;
-  /** `map_count`. */
+  /** Number of VMAs in the tree, capped by `sysctl_max_map_count`; mirrors `mm_struct::map_count`. */
   mapCount: number;
   /** Pages mapped (`total_vm`), locked, pinned, and the data/exec/stack split. */
   totalVm: number;
-  /** `locked_vm`. */
+  /** Pages in VM_LOCKED VMAs; mirrors `mm_struct::locked_vm`. */
   lockedVm: number;
-  /** `pinned_vm`. */
+  /** Pages pinned long-term (RDMA-style pins), charged against RLIMIT_MEMLOCK; mirrors `mm_struct::pinned_vm`. */
   pinnedVm: number;
-  /** `data_vm`. */
+  /** Pages in private writable non-stack VMAs (what RLIMIT_DATA limits); mirrors `mm_struct::data_vm`. */
   dataVm: number;
-  /** `exec_vm`. */
+  /** Pages in executable non-writable non-stack VMAs; mirrors `mm_struct::exec_vm`. */
   execVm: number;
-  /** `stack_vm`. */
+  /** Pages in stack VMAs (VM_STACK); mirrors `mm_struct::stack_vm`. */
   stackVm: number;
-  /** `hiwater_vm`. */
+  /** Peak of `totalVm`, in pages; mirrors `mm_struct::hiwater_vm`. */
   hiwaterVm: number;
-  /** `hiwater_rss`. */
+  /** Peak resident set size, in pages; mirrors `mm_struct::hiwater_rss`. */
   hiwaterRss: number;
   /** Flags every new VMA gets (`VM_LOCKED` after mlockall(MCL_FUTURE), `VM_NOHUGEPAGE`). */
   defFlags: number;
   /** Where top-down allocation starts (below the stack gap) or bottom-up begins. */
   mmapBase: number;
-  /** `mmap_legacy_base`. */
+  /** Base of the legacy bottom-up layout, where x86's bottom-up search starts; mirrors `mm_struct::mmap_legacy_base`. */
   mmapLegacyBase: number;
-  /** `task_size`. */
+  /** Size of the user address space in bytes: every VMA ends at or below it; mirrors `mm_struct::task_size`. */
   taskSize: number;
   /** MMF_TOPDOWN. */
   topdown: boolean;
   /** MMF_HAS_MDWE (prctl PR_SET_MDWE): no new writable-and-executable mappings. */
   hasMdwe: boolean;
-  /** `start_code`. */
+  /** Start of the executable's text segment; mirrors `mm_struct::start_code`. */
   startCode: number;
-  /** `end_code`. */
+  /** End of the text segment; mirrors `mm_struct::end_code`. */
   endCode: number;
-  /** `start_data`. */
+  /** Start of the data segment; mirrors `mm_struct::start_data`. */
   startData: number;
-  /** `end_data`. */
+  /** End of the data segment; mirrors `mm_struct::end_data`. */
   endData: number;
-  /** `start_brk`. */
+  /** Where the heap begins (the lowest value `brk` can take); mirrors `mm_struct::start_brk`. */
   startBrk: number;
-  /** `brk`. */
+  /** Current program break, the heap's end; mirrors `mm_struct::brk`. */
   brk: number;
-  /** `start_stack`. */
+  /** Initial stack pointer of the process; mirrors `mm_struct::start_stack`. */
   startStack: number;
-  /** `arg_start`. */
+  /** Start of the argv strings on the stack; mirrors `mm_struct::arg_start`. */
   argStart: number;
-  /** `arg_end`. */
+  /** End of the argv strings; mirrors `mm_struct::arg_end`. */
   argEnd: number;
-  /** `env_start`. */
+  /** Start of the environment strings on the stack; mirrors `mm_struct::env_start`. */
   envStart: number;
-  /** `env_end`. */
+  /** End of the environment strings; mirrors `mm_struct::env_end`. */
   envEnd: number;
   /** The mmap lock. */
   readonly mmapLock: RwSemaphore;
@@ -321,9 +321,9 @@ export class MmStruct {
   readonly rlim: MmRlimits;
   /** CAP_IPC_LOCK, CAP_SYS_ADMIN and CAP_SYS_RAWIO of the process. */
   capIpcLock: boolean;
-  /** `cap_sys_admin`. */
+  /** CAP_SYS_ADMIN: exempts the process from the admin reserve in overcommit checks. */
   capSysAdmin: boolean;
-  /** `cap_sys_rawio`. */
+  /** CAP_SYS_RAWIO: lets a fixed mapping go below `mmap_min_addr`. */
   capSysRawio: boolean;
   /** `current->personality`. */
   personality: number;
@@ -331,7 +331,7 @@ export class MmStruct {
   pid: number;
   /** `mm->mm_id` for the rmap's MM owner tracking (0 until the composed kernel assigns one). */
   mmId: number;
-  /** `mm_users`. */
+  /** Users of the address space (threads and other holders); the mm is torn down when it drops to 0; mirrors `mm_struct::mm_users`. */
   mmUsers: number;
   /** `mm->flags` the rmap reads (MMF_HAS_PINNED, MMF_UNSTABLE). */
   mmFlags: number;

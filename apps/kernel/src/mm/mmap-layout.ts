@@ -90,11 +90,11 @@ export interface ExecLayoutOptions {
   readonly exe: File;
   /** Sizes in bytes (rounded up to pages). */
   readonly textBytes?: number;
-  /** `rodata_bytes`. */
+  /** Read-only data segment size (default 8 KiB). */
   readonly rodataBytes?: number;
-  /** `data_bytes`. */
+  /** Writable file-backed data segment size (default 4 KiB). */
   readonly dataBytes?: number;
-  /** `bss_bytes`. */
+  /** Zero-filled anonymous bss size (default 4 KiB). */
   readonly bssBytes?: number;
   /** Heap to grow with brk() after exec (0: none yet). */
   readonly heapBytes?: number;
@@ -104,11 +104,11 @@ export interface ExecLayoutOptions {
 
 /** Where {@link setupExecLayout} put things. */
 export interface ExecLayout {
-  /** `load_bias`. */
+  /** Address the executable's text was mapped at (randomized with ASLR), as `load_elf_binary()` computes it. */
   readonly loadBias: number;
-  /** `stack_top`. */
+  /** Exclusive top of the stack VMA (randomized with ASLR), as `randomize_stack_top()` gives it. */
   readonly stackTop: number;
-  /** `vdso`. */
+  /** Start address of the vDSO mapping, or 0 when it was not mapped. */
   readonly vdso: number;
 }
 

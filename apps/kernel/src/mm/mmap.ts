@@ -88,9 +88,9 @@ import { doVmiAlignMunmap } from './vma-munmap.js';
 
 /** The result of {@link doMmap}: the address or a negative errno, and how much to populate. */
 export interface DoMmapResult {
-  /** `addr`. */
+  /** Start of the new mapping, or a negative errno. */
   readonly addr: number;
-  /** `populate`. */
+  /** Bytes from `addr` to fault in now (VM_LOCKED or MAP_POPULATE), else 0; mirrors `do_mmap()`'s `*populate` out-parameter. */
   readonly populate: number;
 }
 

@@ -63,13 +63,13 @@ export const MREMAP_EXPAND = 3;
 export class VmaRemapStruct {
   /** User-provided: the address remapped from. */
   addr: number;
-  /** `old_len`. */
+  /** Length of the source range in bytes, page-aligned; mirrors `vma_remap_struct::old_len`. */
   oldLen: number;
-  /** `new_len`. */
+  /** Requested length in bytes, page-aligned; mirrors `vma_remap_struct::new_len`. */
   newLen: number;
-  /** `flags`. */
+  /** The MREMAP_* flags passed by the caller; mirrors `vma_remap_struct::flags`. */
   readonly flags: number;
-  /** `new_addr`. */
+  /** Target address for MREMAP_FIXED / MREMAP_DONTUNMAP, else where the move landed; mirrors `vma_remap_struct::new_addr`. */
   newAddr: number;
   /** The VMA, determined in do_mremap(). */
   vma: VmAreaStruct | null;
@@ -77,15 +77,15 @@ export class VmaRemapStruct {
   delta: number;
   /** An mlock()ed VMA grew: populate the new part. */
   populateExpand: boolean;
-  /** `remap_type`. */
+  /** The kind of resize: one of the MREMAP_INVALID / _NO_RESIZE / _SHRINK / _EXPAND constants above; mirrors `vma_remap_struct::remap_type`. */
   remapType: number;
-  /** `mmap_locked`. */
+  /** Whether the mmap lock is still write-held (a shrink may drop it early); mirrors `vma_remap_struct::mmap_locked`. */
   mmapLocked: boolean;
   /** Pages charged if VM_ACCOUNT. */
   charged: number;
-  /** `vmi_needs_invalidate`. */
+  /** Set when the VMA tree changed under a multi-VMA move, so its iterator must restart; mirrors `vma_remap_struct::vmi_needs_invalidate`. */
   vmiNeedsInvalidate: boolean;
-  /** `mm`. */
+  /** The address space being remapped (`current->mm` in the kernel). */
   readonly mm: MmStruct;
 
   constructor(mm: MmStruct, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number) {

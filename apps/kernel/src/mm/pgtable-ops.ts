@@ -30,7 +30,7 @@ import type { MmStruct, VmAreaStruct } from './mm-types.js';
  * @kernel struct mmu_gather (include/asm-generic/tlb.h)
  */
 export interface MmuGather {
-  /** `mm`. */
+  /** The address space whose TLB entries the batch flushes; mirrors `mmu_gather::mm`. */
   readonly mm: MmStruct;
 }
 
@@ -41,15 +41,15 @@ export const ZAP_FLAG_UNMAP = 1 << 1;
 
 /** The state of one page-table move. @kernel struct pagetable_move_control (mm/internal.h) */
 export interface PagetableMoveControl {
-  /** `old`. */
+  /** The source VMA, or null; mirrors `pagetable_move_control::old`. */
   old: VmAreaStruct | null;
-  /** `new`. */
+  /** The target VMA, or null; mirrors `pagetable_move_control::new`. */
   new: VmAreaStruct | null;
   /** Advanced as extents are moved. */
   oldAddr: number;
   /** Exclusive end of the source range (never realigned). */
   readonly oldEnd: number;
-  /** `new_addr`. */
+  /** Where the next extent lands in the target; advanced with `oldAddr`; mirrors `pagetable_move_control::new_addr`. */
   newAddr: number;
   /** The requested length. */
   readonly lenIn: number;
@@ -162,7 +162,7 @@ export interface PageTableOps {
 
 /** One recorded page-table call. */
 export interface PageTableCall {
-  /** `op`. */
+  /** The method called, named after the kernel function it stands for. */
   readonly op: string;
   /** The calling mm's pid. */
   readonly pid: number;
@@ -175,7 +175,7 @@ export interface PageTableCall {
  * recorded and changes no entry.
  */
 export class RecordingPageTableOps implements PageTableOps {
-  /** `calls`. */
+  /** The calls made so far, oldest first (filled only while `record` is set). */
   readonly calls: PageTableCall[];
   /** When set, the next move stops after this many bytes (to reach mremap's undo path); cleared after use. */
   shortMoveBytes: number | null;

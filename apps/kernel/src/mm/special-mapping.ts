@@ -37,7 +37,7 @@ import { doMunmap } from './vma-munmap.js';
 
 /** @kernel struct vm_special_mapping (include/linux/mm_types.h) */
 export interface VmSpecialMapping {
-  /** `name`. */
+  /** The name /proc/pid/maps shows for the mapping ("[vdso]", "[vvar]"); mirrors `vm_special_mapping::name`. */
   readonly name: string;
 }
 

@@ -38,19 +38,19 @@ export const VM_UNMAPPED_AREA_TOPDOWN = 1;
 
 /** @kernel struct vm_unmapped_area_info (include/linux/mm.h) */
 export interface VmUnmappedAreaInfo {
-  /** `flags`. */
+  /** Search options: VM_UNMAPPED_AREA_TOPDOWN or 0 for bottom-up; mirrors `vm_unmapped_area_info::flags`. */
   flags: number;
-  /** `length`. */
+  /** Size of the gap wanted, in bytes; mirrors `vm_unmapped_area_info::length`. */
   length: number;
-  /** `low_limit`. */
+  /** Lowest address the result may start at; mirrors `vm_unmapped_area_info::low_limit`. */
   lowLimit: number;
-  /** `high_limit`. */
+  /** Highest address the result may end at; mirrors `vm_unmapped_area_info::high_limit`. */
   highLimit: number;
-  /** `align_mask`. */
+  /** Address bits the result must match with `alignOffset` (0 for page alignment only); mirrors `vm_unmapped_area_info::align_mask`. */
   alignMask: number;
-  /** `align_offset`. */
+  /** The value the `alignMask` bits of the result must take; mirrors `vm_unmapped_area_info::align_offset`. */
   alignOffset: number;
-  /** `start_gap`. */
+  /** Bytes to keep free below the result (a shadow-stack guard); mirrors `vm_unmapped_area_info::start_gap`. */
   startGap: number;
 }
 

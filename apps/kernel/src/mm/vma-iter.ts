@@ -15,9 +15,9 @@ import type { MmStruct, VmAreaStruct } from './mm-types.js';
 
 /** `struct vma_iterator`. */
 export class VmaIterator {
-  /** `mas`. */
+  /** The maple-tree cursor over the mm's VMA tree; mirrors `vma_iterator::mas`. */
   readonly mas: MaState;
-  /** `mm`. */
+  /** The address space being iterated. */
   mm: MmStruct;
 
   /** @kernel VMA_ITERATOR / vma_iter_init (include/linux/mm_types.h) */

@@ -44,41 +44,41 @@ import { VmaIterator, vmaFind, vmaIterAddr, vmaIterClearGfp, vmaIterPrevRange, v
 
 /** @kernel struct vma_munmap_struct (mm/vma.h) */
 export class VmaMunmapStruct {
-  /** `vmi`. */
+  /** Iterator over the VMA tree, left at the range; mirrors `vma_munmap_struct::vmi`. */
   vmi: VmaIterator;
-  /** `mm`. */
+  /** The address space being unmapped from (the kernel reaches it through the VMA). */
   mm: MmStruct;
   /** The first VMA to munmap. */
   vma: VmAreaStruct | null;
-  /** `prev`. */
+  /** The VMA below the range, or null; mirrors `vma_munmap_struct::prev`. */
   prev: VmAreaStruct | null;
-  /** `next`. */
+  /** The VMA above the range, or null; mirrors `vma_munmap_struct::next`. */
   next: VmAreaStruct | null;
-  /** `start`. */
+  /** Page-aligned start of the range; mirrors `vma_munmap_struct::start`. */
   start: number;
-  /** `end`. */
+  /** Page-aligned exclusive end of the range; mirrors `vma_munmap_struct::end`. */
   end: number;
   /** Page tables may be freed between these (the neighbours' edges). */
   unmapStart: number;
-  /** `unmap_end`. */
+  /** Exclusive upper bound for freeing page tables; mirrors `vma_munmap_struct::unmap_end`. */
   unmapEnd: number;
-  /** `vma_count`. */
+  /** Number of VMAs detached and to be freed; mirrors `vma_munmap_struct::vma_count`. */
   vmaCount: number;
   /** Drop the mmap lock on completion (the munmap syscall). */
   unlock: boolean;
   /** PTEs still to clear. */
   clearPtes: boolean;
-  /** `nr_pages`. */
+  /** Pages being unmapped, taken off `total_vm`; mirrors `vma_munmap_struct::nr_pages`. */
   nrPages: number;
-  /** `locked_vm`. */
+  /** Pages of VM_LOCKED VMAs being unmapped; mirrors `vma_munmap_struct::locked_vm`. */
   lockedVm: number;
-  /** `nr_accounted`. */
+  /** Pages of VM_ACCOUNT VMAs, returned to the commit charge; mirrors `vma_munmap_struct::nr_accounted`. */
   nrAccounted: number;
-  /** `exec_vm`. */
+  /** Pages taken off `exec_vm`; mirrors `vma_munmap_struct::exec_vm`. */
   execVm: number;
-  /** `stack_vm`. */
+  /** Pages taken off `stack_vm`; mirrors `vma_munmap_struct::stack_vm`. */
   stackVm: number;
-  /** `data_vm`. */
+  /** Pages taken off `data_vm`; mirrors `vma_munmap_struct::data_vm`. */
   dataVm: number;
 
   /** @kernel init_vma_munmap (mm/vma.c) */

@@ -97,37 +97,37 @@ export const VMA_MERGE_SUCCESS = 3;
  * @kernel struct vma_merge_struct (mm/vma.h)
  */
 export class VmaMergeStruct {
-  /** `mm`. */
+  /** The address space being changed; mirrors `vma_merge_struct::mm`. */
   mm: MmStruct;
-  /** `vmi`. */
+  /** Iterator positioned at the range (or at `prev` for a plain expand); mirrors `vma_merge_struct::vmi`. */
   vmi: VmaIterator;
-  /** `prev`. */
+  /** The VMA just below the range, or null; mirrors `vma_merge_struct::prev`. */
   prev: VmAreaStruct | null;
-  /** `middle`. */
+  /** The existing VMA being modified, or null when a new range is proposed; mirrors `vma_merge_struct::middle`. */
   middle: VmAreaStruct | null;
-  /** `next`. */
+  /** The VMA just above the range, or null; mirrors `vma_merge_struct::next`. */
   next: VmAreaStruct | null;
-  /** `target`. */
+  /** The VMA that survives as the merged result; mirrors `vma_merge_struct::target`. */
   target: VmAreaStruct | null;
-  /** `start`. */
+  /** Start of the proposed range; widened to cover merged neighbours as the merge proceeds; mirrors `vma_merge_struct::start`. */
   start: number;
-  /** `end`. */
+  /** End (exclusive) of the proposed range, widened likewise; mirrors `vma_merge_struct::end`. */
   end: number;
-  /** `pgoff`. */
+  /** File offset in pages at `start`; mirrors `vma_merge_struct::pgoff`. */
   pgoff: number;
-  /** `vm_flags`. */
+  /** The flags the merged VMA must have; neighbours merge only when theirs match; mirrors `vma_merge_struct::vm_flags`. */
   vmFlags: number;
-  /** `file`. */
+  /** The file the range maps, or null; must match a neighbour's to merge; mirrors `vma_merge_struct::file`. */
   file: File | null;
-  /** `anon_vma`. */
+  /** The anon_vma of the range, or null; must be compatible with a neighbour's to merge; mirrors `vma_merge_struct::anon_vma`. */
   anonVma: AnonVma | null;
-  /** `policy`. */
+  /** The NUMA policy of the range; must equal a neighbour's to merge; mirrors `vma_merge_struct::policy`. */
   policy: MemPolicy | null;
-  /** `uffd_ctx`. */
+  /** The userfaultfd context of the range; must equal a neighbour's to merge; mirrors `vma_merge_struct::uffd_ctx`. */
   uffdCtx: UserfaultfdCtx | null;
-  /** `anon_name`. */
+  /** The anonymous-range name; must equal a neighbour's by content to merge; mirrors `vma_merge_struct::anon_name`. */
   anonName: AnonVmaName | null;
-  /** `state`. */
+  /** Progress and outcome: one of the VMA_MERGE_* constants above; mirrors `vma_merge_struct::state`. */
   state: number;
   /** The VMA mremap copies from. */
   copiedFrom: VmAreaStruct | null;
@@ -135,15 +135,15 @@ export class VmaMergeStruct {
   justExpand: boolean;
   /** On -ENOMEM, give up the merge without reporting it. */
   giveUpOnOom: boolean;
-  /** `skip_vma_uprobe`. */
+  /** Do not run uprobe registration on the merged VMA; mirrors `vma_merge_struct::skip_vma_uprobe`. */
   skipVmaUprobe: boolean;
-  /** `adjust_middle_start`. */
+  /** Set during the merge: `middle` shrinks from below (and `prev` grows); mirrors `vma_merge_struct::__adjust_middle_start`. */
   adjustMiddleStart: boolean;
-  /** `adjust_next_start`. */
+  /** Set during the merge: `next` shrinks from below (and `middle` grows); mirrors `vma_merge_struct::__adjust_next_start`. */
   adjustNextStart: boolean;
-  /** `remove_middle`. */
+  /** Set during the merge: `middle` is absorbed and freed; mirrors `vma_merge_struct::__remove_middle`. */
   removeMiddle: boolean;
-  /** `remove_next`. */
+  /** Set during the merge: `next` is absorbed and freed; mirrors `vma_merge_struct::__remove_next`. */
   removeNext: boolean;
 
   /** @kernel VMG_STATE (mm/vma.h) */
@@ -918,7 +918,7 @@ export interface CopyVmaResult {
   readonly newVma: VmAreaStruct | null;
   /** The source VMA (a different object if the source was merged into the new one). */
   readonly vma: VmAreaStruct;
-  /** `need_rmap_locks`. */
+  /** Whether moving the page tables must take the rmap locks, because an rmap walk could visit the new VMA before the old one; mirrors `copy_vma()`'s `need_rmap_locks` result. */
   readonly needRmapLocks: boolean;
 }
 
