@@ -32,9 +32,9 @@ export interface DemoOptions {
 
 /** One titled block of demo output. */
 export interface DemoSection {
-  /** `title`. */
+  /** Heading of the block, usually the command or file it imitates. */
   readonly title: string;
-  /** `text`. */
+  /** The block's output, newline-terminated lines. */
   readonly text: string;
 }
 

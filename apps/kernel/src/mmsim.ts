@@ -46,12 +46,10 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     if (a === '--preset') {
       if (v === undefined || !(v in PRESETS))
         return { kind: 'error', message: `mmsim: --preset needs one of ${Object.keys(PRESETS).join(', ')}` };
-      /** `preset`. */
       preset = v as PresetName;
       i++;
     } else if (a === '--seed') {
       if (v === undefined || !/^\d+$/.test(v)) return { kind: 'error', message: '--seed needs a non-negative integer' };
-      /** `seed`. */
       seed = Number(v);
       i++;
     } else {

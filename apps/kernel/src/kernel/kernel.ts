@@ -236,35 +236,35 @@ export const MODEL_FAULT_EVENTS = [
  * with `spawn` (see task.ts).
  */
 export class Kernel {
-  /** `machine`. */
+  /** The simulated machine: physical memory, zones, CPUs, locks and the event log. */
   readonly machine: Machine;
-  /** `caches`. */
+  /** The slab caches created at boot (mm/ objects plus `mm_struct`, `task_struct`, `files_struct`). */
   readonly caches: KernelCaches;
-  /** `ctx`. */
+  /** The mm/ globals: sysctls, page geometry, the commit counter, the VMA seams. */
   readonly ctx: MmContext;
-  /** `pt`. */
+  /** The page tables of every mm, in the architecture's entry format (`@mm/pgtable-arch`). */
   readonly pt: PageTables;
-  /** `rm`. */
+  /** Folios and their reverse mappings (`@mm/folio-rmap`). */
   readonly rm: FolioRmap;
-  /** `pt_ops`. */
+  /** The page-table seam of `ctx`, backed by the real page tables and rmap. */
   readonly ptOps: ArchPageTableOps;
-  /** `page_cache`. */
+  /** The page caches of every file, keyed by `address_space`. */
   readonly pageCache: PageCache;
   /** The shared zero page (`ZERO_PAGE(0)`): read-only, reads 0. */
   readonly zeroPfn: number;
   /** Pages per PMD leaf, and bytes. */
   readonly hpageNr: number;
-  /** `pmd_size`. */
+  /** Bytes one PMD entry maps; mirrors `PMD_SIZE`. */
   readonly pmdSize: number;
-  /** `page_size`. */
+  /** Base page size in bytes; mirrors `PAGE_SIZE`. */
   readonly pageSize: number;
   /** THP settings. */
   thpEnabled: ThpEnabled;
   /** Per order (index) the `enabled` value; only orders 2..PMD_ORDER are used. */
   readonly mthpEnabled: MthpEnabled[];
-  /** `thp_use_zero_page`. */
+  /** Whether a read fault on an empty THP-eligible range maps the huge zero page (`transparent_hugepage/use_zero_page`). */
   thpUseZeroPage: boolean;
-  /** `fault_around_bytes`. */
+  /** How much of the page cache around a read fault is mapped at once, bytes; one page turns fault-around off; mirrors `fault_around_bytes`. */
   faultAroundBytes: number;
   /** vmstat events. */
   readonly events: Map<string, number>;

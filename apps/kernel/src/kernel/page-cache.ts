@@ -21,7 +21,7 @@ import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
 export class PageCacheMapping {
-  /** `inode`. */
+  /** The file whose pages this cache holds (`address_space::host`). */
   readonly inode: Inode;
   /** The rmap's address_space (`folio->mapping`). */
   readonly rmap: RmapAddressSpace;
@@ -58,7 +58,7 @@ export interface PageCacheHost {
 
 /** The page caches of a kernel, keyed by `address_space`. */
 export class PageCache {
-  /** `rm`. */
+  /** The folio and rmap store cached folios live in. */
   readonly rm: FolioRmap;
   private readonly mappings: Map<AddressSpace, PageCacheMapping>;
   /** The kernel: folio allocation and the token store. */

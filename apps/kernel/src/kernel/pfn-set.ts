@@ -18,7 +18,7 @@ export class PfnSet {
     this.size = 0;
   }
 
-  /** `has`. */
+  /** Whether `pfn` is a member. */
   has(pfn: number): boolean {
     const c = this.chunks[pfn >>> CHUNK_SHIFT];
     if (c === undefined) return false;
@@ -26,7 +26,7 @@ export class PfnSet {
     return ((c[i >>> 5]! >>> (i & 31)) & 1) === 1;
   }
 
-  /** `add`. */
+  /** Make `pfn` a member (no-op if it is one already). */
   add(pfn: number): void {
     const ci = pfn >>> CHUNK_SHIFT;
     let c = this.chunks[ci];
@@ -40,7 +40,7 @@ export class PfnSet {
     }
   }
 
-  /** `delete`. */
+  /** Remove `pfn` (no-op if it is not a member). */
   delete(pfn: number): void {
     const c = this.chunks[pfn >>> CHUNK_SHIFT];
     if (c === undefined) return;

@@ -120,15 +120,15 @@ export function vmFlagsLine(vma: VmAreaStruct): string {
 
 /** smaps sums of one VMA. */
 export class SmapsStats extends MemSizeStats {
-  /** `anon_huge`. */
+  /** Bytes of anonymous memory mapped by PMD leaves (the AnonHugePages line); mirrors `mem_size_stats::anonymous_thp`. */
   anonHuge = 0;
-  /** `shmem_pmd`. */
+  /** Bytes of shmem/tmpfs memory mapped by PMD leaves (ShmemPmdMapped); mirrors `mem_size_stats::shmem_thp`. */
   shmemPmd = 0;
-  /** `file_pmd`. */
+  /** Bytes of regular-file memory mapped by PMD leaves (FilePmdMapped); stays 0, as the model's files are all shmem-backed; mirrors `mem_size_stats::file_thp`. */
   filePmd = 0;
-  /** `swap`. */
+  /** Bytes of the VMA swapped out, counted per swap entry in the page tables (Swap); mirrors `mem_size_stats::swap`. */
   swap = 0;
-  /** `swap_pss`. */
+  /** Proportional swap, in bytes scaled by 2^PSS_SHIFT (SwapPss); mirrors `mem_size_stats::swap_pss`. */
   swapPss = 0;
 }
 
@@ -404,43 +404,43 @@ export function procKpagecount(k: Kernel, start: number, count: number): number[
 
 /** kpageflags bits. @kernel include/uapi/linux/kernel-page-flags.h */
 export const KPF = {
-  /** `locked`. */
+  /** KPF_LOCKED: the folio is locked (PG_locked). */
   LOCKED: 0,
-  /** `referenced`. */
+  /** KPF_REFERENCED: PG_referenced is set. */
   REFERENCED: 2,
-  /** `uptodate`. */
+  /** KPF_UPTODATE: the contents are valid (PG_uptodate). */
   UPTODATE: 3,
-  /** `dirty`. */
+  /** KPF_DIRTY: the contents must be written back before the page is freed. */
   DIRTY: 4,
-  /** `lru`. */
+  /** KPF_LRU: the folio is on an LRU list. */
   LRU: 5,
-  /** `active`. */
+  /** KPF_ACTIVE: the folio is on an active LRU list. */
   ACTIVE: 6,
-  /** `slab`. */
+  /** KPF_SLAB: the page belongs to a slab. */
   SLAB: 7,
-  /** `buddy`. */
+  /** KPF_BUDDY: the page is free, held by the buddy allocator. */
   BUDDY: 10,
-  /** `mmap`. */
+  /** KPF_MMAP: the page is mapped into at least one page table. */
   MMAP: 11,
-  /** `anon`. */
+  /** KPF_ANON: an anonymous page (its mapping is an anon_vma). */
   ANON: 12,
-  /** `swapcache`. */
+  /** KPF_SWAPCACHE: the folio is in the swap cache. */
   SWAPCACHE: 13,
-  /** `swapbacked`. */
+  /** KPF_SWAPBACKED: the folio is backed by swap (anonymous or shmem). */
   SWAPBACKED: 14,
-  /** `compound_head`. */
+  /** KPF_COMPOUND_HEAD: the first page of a large folio. */
   COMPOUND_HEAD: 15,
-  /** `compound_tail`. */
+  /** KPF_COMPOUND_TAIL: a page of a large folio other than the first. */
   COMPOUND_TAIL: 16,
-  /** `unevictable`. */
+  /** KPF_UNEVICTABLE: the folio is on the unevictable LRU. */
   UNEVICTABLE: 18,
-  /** `thp`. */
+  /** KPF_THP: a page of a transparent huge page (a large rmappable folio). */
   THP: 22,
-  /** `zero_page`. */
+  /** KPF_ZERO_PAGE: the shared zero page. */
   ZERO_PAGE: 24,
-  /** `pgtable`. */
+  /** KPF_PGTABLE: the page holds a page table. */
   PGTABLE: 26,
-  /** `mlocked`. */
+  /** KPF_MLOCKED: the folio is mlocked (PG_mlocked). */
   MLOCKED: 33,
 } as const;
 

@@ -55,9 +55,9 @@ import { rmapVma } from './rmap-anon-vma.js';
 
 /** A gather of the seam carrying the page-table layer's `mmu_gather`. */
 export class KernelGather implements MmuGather {
-  /** `mm`. */
+  /** The address space being flushed; mirrors `mmu_gather::mm`. */
   readonly mm: MmStruct;
-  /** `tlb`. */
+  /** The page-table layer's own gather, which collects the pages and page tables to free after the flush. */
   readonly tlb: PtGather;
 
   constructor(mm: MmStruct, tlb: PtGather) {
@@ -81,9 +81,9 @@ function shmemCounter(vma: VmAreaStruct): number {
 
 /** {@link PageTableOps} for the composed kernel. */
 export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps {
-  /** `k`. */
+  /** The kernel whose page tables, rmap and counters the calls change. */
   readonly k: Kernel;
-  /** `rm`. */
+  /** The kernel's folio/rmap store (`k.rm`). */
   readonly rm: FolioRmap;
 
   constructor(k: Kernel) {

@@ -29,7 +29,7 @@ export function rmapVma(vma: VmAreaStruct): RmapVma {
 
 /** {@link AnonVmaOps} over `@mm/folio-rmap`. */
 export class RmapAnonVmaOps implements AnonVmaOps {
-  /** `rm`. */
+  /** The folio/rmap store whose anon_vmas and chains this seam creates and links. */
   readonly rm: FolioRmap;
 
   constructor(rm: FolioRmap) {

@@ -40,11 +40,11 @@ export const CLONE_THREAD = 0x10000;
 export interface SpawnOptions {
   /** Program name (its file is `/usr/bin/NAME`). */
   readonly name?: string;
-  /** `text_bytes`. */
+  /** Text segment size in bytes (default 16 KiB). */
   readonly textBytes?: number;
-  /** `data_bytes`. */
+  /** Data segment size in bytes (default 8 KiB). */
   readonly dataBytes?: number;
-  /** `bss_bytes`. */
+  /** Bss size in bytes (default 4 KiB). */
   readonly bssBytes?: number;
   /** Initial heap (brk) bytes. */
   readonly heapBytes?: number;
@@ -63,25 +63,25 @@ export type TaskState = 'running' | 'zombie' | 'dead';
 
 /** @kernel struct task_struct (include/linux/sched.h) */
 export class Task {
-  /** `kernel`. */
+  /** The kernel this task runs in. */
   readonly kernel: Kernel;
-  /** `pid`. */
+  /** Task id, unique in the kernel; mirrors `task_struct::pid`. */
   readonly pid: number;
   /** Thread group id (the process's pid). */
   readonly tgid: number;
-  /** `comm`. */
+  /** Executable name, as /proc/PID/comm shows it; mirrors `task_struct::comm`. */
   readonly comm: string;
   /** The address space (null after exit). */
   mm: MmStruct | null;
   /** The CPU it runs on. */
   cpu: number;
-  /** `parent`. */
+  /** The task that reaps this one, or null for the first task; mirrors `task_struct::parent`. */
   parent: Task | null;
-  /** `children`. */
+  /** Tasks this one created and has not reaped yet; mirrors the `task_struct::children` list. */
   readonly children: Task[];
-  /** `state`. */
+  /** Lifecycle: running until exit, zombie until its parent waits, then dead. */
   state: TaskState;
-  /** `exit_code`. */
+  /** The code passed to exit, handed to the parent by wait; mirrors `task_struct::exit_code`. */
   exitCode: number;
   /** Why the last failed access failed. */
   lastFault: MemFault | null;
@@ -89,7 +89,7 @@ export class Task {
   layout: ExecLayout | null;
   /** The `task_struct` and `files_struct` slab objects. */
   readonly obj: number;
-  /** `files_obj`. */
+  /** The task's own `files_struct` slab object, or -1 when it has none (a CLONE_FILES child, or after exit). */
   filesObj: number;
 
   constructor(kernel: Kernel, pid: number, tgid: number, comm: string, mm: MmStruct | null, obj: number) {
@@ -281,7 +281,7 @@ export class Task {
 
 /** A misuse of the task API. */
 export class TaskError extends Error {
-  /** `code`. */
+  /** The errno name of the misuse (`ESRCH`, `EINVAL`). */
   readonly code: string;
   constructor(code: string, message: string) {
     super(`task: ${message}`);
@@ -294,9 +294,9 @@ export class TaskError extends Error {
  * exit and wait. Mixed into {@link Kernel} by `installTasks`.
  */
 export class TaskTable {
-  /** `tasks`. */
+  /** Every task not yet reaped, by pid. */
   readonly tasks: Map<number, Task>;
-  /** `next_pid`. */
+  /** The pid the next new task gets (pids count up from 1 and are not reused). */
   nextPid: number;
   private nextCpu: number;
 
