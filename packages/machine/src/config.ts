@@ -150,7 +150,7 @@ export interface ResolvedMachineConfig {
   readonly costs: CostTable;
   /** TLB geometry. */
   readonly tlb: TlbGeometry;
-  /** `CONFIG_PREEMPT_RT`. */
+  /** Model a PREEMPT_RT kernel: spinlock_t and local_lock_t become sleeping locks (`CONFIG_PREEMPT_RT`). */
   readonly preemptRt: boolean;
   /** Physical-memory tunables. */
   readonly mem: MemOptions;

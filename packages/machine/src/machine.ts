@@ -37,9 +37,9 @@ export interface MachineState {
     readonly nrNodes: number;
     /** Number of CPUs. */
     readonly nrCpus: number;
-    /** `PAGE_SIZE`. */
+    /** Base page size in bytes; mirrors `PAGE_SIZE`. */
     readonly pageSize: number;
-    /** `PAGES_PER_SECTION`. */
+    /** Pages per memory section, the unit the sparse memmap is allocated in; mirrors `PAGES_PER_SECTION`. */
     readonly pagesPerSection: number;
     /** Pages of physical memory in all. */
     readonly totalPages: number;

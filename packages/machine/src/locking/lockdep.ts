@@ -108,13 +108,13 @@ export class LockdepMap {
 export const LOCK_KIND = {
   /** `spinlock_t` (a sleeping lock under PREEMPT_RT). */
   spin: 0,
-  /** `raw_spinlock_t`. */
+  /** `raw_spinlock_t`: a spinning lock even under PREEMPT_RT. */
   rawSpin: 1,
   /** `struct mutex`. */
   mutex: 2,
   /** `struct rw_semaphore`. */
   rwsem: 3,
-  /** `local_lock_t`. */
+  /** `local_lock_t`: a per-CPU lock that disables preemption, or a per-CPU sleeping lock under PREEMPT_RT. */
   local: 4,
   /** `seqcount_t` write side. */
   seqcount: 5,

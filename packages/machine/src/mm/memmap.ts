@@ -49,7 +49,7 @@ export class MemSection {
   readonly privateWords: Int32Array;
   /** `flags`: PG_* bits. */
   readonly flags: Uint32Array;
-  /** `_refcount`. */
+  /** Reference count per page; 0 means free or a tail page; mirrors `struct page::_refcount`. */
   readonly refcount: Int32Array;
   /** `_mapcount`, with the kernel's bias: -1 means not mapped. */
   readonly mapcount: Int32Array;

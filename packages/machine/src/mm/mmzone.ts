@@ -103,7 +103,7 @@ export class ZoneTable {
   readonly nid: Int32Array;
   /** First PFN (`zone_start_pfn`; 0 when unpopulated). */
   readonly startPfn: Float64Array;
-  /** `spanned_pages`. */
+  /** Pages from the zone's first to last PFN, holes included; mirrors `zone::spanned_pages`. */
   readonly spanned: Float64Array;
   /** `present_pages` (no holes in the model: equal to spanned). */
   readonly present: Float64Array;
@@ -111,7 +111,7 @@ export class ZoneTable {
   readonly managed: Float64Array;
   /** `_watermark[]` at `zone * NR_WMARK + WMARK_*`. */
   readonly wmark: Float64Array;
-  /** `watermark_boost`. */
+  /** Pages temporarily added to every watermark after fragmenting fallbacks, decayed by kswapd; mirrors `zone::watermark_boost`. */
   readonly watermarkBoost: Float64Array;
   /** `lowmem_reserve[]` at `zone * MAX_NR_ZONES + highestZoneidx`. */
   readonly lowmemReserve: Float64Array;

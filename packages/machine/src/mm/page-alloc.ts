@@ -157,11 +157,11 @@ export class PageAllocator {
   readonly machine: MemHost;
   /** Largest buddy order (`MAX_PAGE_ORDER`). */
   readonly maxOrder: number;
-  /** `NR_PAGE_ORDERS`. */
+  /** Number of buddy orders, `maxOrder + 1`; mirrors `NR_PAGE_ORDERS`. */
   readonly nrOrders: number;
-  /** `pageblock_order`. */
+  /** Order of a pageblock, the unit migratetypes are tracked in; mirrors `pageblock_order`. */
   readonly pageblockOrder: number;
-  /** `pageblock_nr_pages`. */
+  /** Pages per pageblock, `1 << pageblockOrder`; mirrors `pageblock_nr_pages`. */
   readonly pageblockNrPages: number;
   /** `HPAGE_PMD_ORDER` (order of a PMD-mapped THP). */
   readonly hpagePmdOrder: number;

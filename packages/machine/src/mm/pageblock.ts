@@ -15,9 +15,9 @@ import { MIGRATE_MOVABLE } from './mmzone.js';
  * @kernel pageblock_flags (include/linux/pageblock-flags.h)
  */
 export class PageblockFlags {
-  /** `pageblock_order`. */
+  /** Order of one pageblock; mirrors `pageblock_order`. */
   readonly order: number;
-  /** `pageblock_nr_pages`. */
+  /** Pages per pageblock, `1 << order`; mirrors `pageblock_nr_pages`. */
   readonly nrPages: number;
   /** Migratetype by pageblock number (`pfn >> pageblock_order`). */
   readonly migratetype: Uint8Array;

@@ -50,7 +50,7 @@ export const NR_LOWORDER_PCP_LISTS = 12; // MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTL
 export const NR_PCP_THP = 2;
 /** All pcp lists of one CPU and zone. */
 export const NR_PCP_LISTS = 14; // NR_LOWORDER_PCP_LISTS + NR_PCP_THP
-/** `CONFIG_PCP_BATCH_SCALE_MAX`. */
+/** Log2 cap on how far a pcp batch is scaled up for a drain or refill (`CONFIG_PCP_BATCH_SCALE_MAX`, default 5). */
 export const PCP_BATCH_SCALE_MAX = 5;
 /** pcp flag: the previous free was of a high order. */
 export const PCPF_PREV_FREE_HIGH_ORDER = 1;
@@ -74,13 +74,13 @@ export class PerCpuPages {
   readonly tail: Int32Array;
   /** Pages on the lists (`count`), per pcp. */
   readonly count: Int32Array;
-  /** `high`. */
+  /** Per pcp: pages above which frees are drained back to the buddy allocator, tuned between `highMin` and `highMax`; mirrors `per_cpu_pages::high`. */
   readonly high: Int32Array;
-  /** `high_min`. */
+  /** Per pcp: lower bound for `high`; mirrors `per_cpu_pages::high_min`. */
   readonly highMin: Int32Array;
-  /** `high_max`. */
+  /** Per pcp: upper bound for `high`; mirrors `per_cpu_pages::high_max`. */
   readonly highMax: Int32Array;
-  /** `batch`. */
+  /** Per pcp: pages moved to or from the buddy lists in one go; mirrors `per_cpu_pages::batch`. */
   readonly batch: Int32Array;
   /** `free_count`: pages freed recently (decays on allocation). */
   readonly freeCount: Int32Array;

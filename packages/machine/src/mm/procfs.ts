@@ -248,13 +248,13 @@ export interface ZoneState {
   readonly free: number;
   /** Zone watermarks in pages. @kernel zone._watermark, zone.watermark_boost */
   readonly watermarks: {
-    /** `WMARK_MIN`. */
+    /** Free pages below which only atomic and reserve allocations succeed (the `min` watermark). */
     readonly min: number;
-    /** `WMARK_LOW`. */
+    /** Free pages below which kswapd is woken (the `low` watermark). */
     readonly low: number;
-    /** `WMARK_HIGH`. */
+    /** Free pages at which kswapd stops reclaiming (the `high` watermark). */
     readonly high: number;
-    /** `WMARK_PROMO`. */
+    /** The NUMA-promotion watermark, above `high` (the `promo` watermark). */
     readonly promo: number;
     /** Temporary boost added to every watermark. @kernel zone.watermark_boost */
     readonly boost: number;
@@ -280,9 +280,9 @@ export interface ZoneState {
 
 /** Physical memory state as plain JSON (for the web page). */
 export interface MemState {
-  /** `MAX_PAGE_ORDER`. */
+  /** Largest buddy order; blocks go up to 2^maxOrder pages; mirrors `MAX_PAGE_ORDER`. */
   readonly maxOrder: number;
-  /** `pageblock_order`. */
+  /** Order of a pageblock, the unit migratetypes are tracked in; mirrors `pageblock_order`. */
   readonly pageblockOrder: number;
   /** `PAGE_SIZE` in bytes. */
   readonly pageSize: number;
