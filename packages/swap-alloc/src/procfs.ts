@@ -108,7 +108,7 @@ export interface SwapDeviceState {
 export interface SwapState {
   /** `nr_swap_pages`: free slots over all writable devices. */
   readonly nrSwapPages: number;
-  /** `total_swap_pages`. */
+  /** Usable slots over all swapped-on devices, free or in use; mirrors `total_swap_pages`. */
   readonly totalSwapPages: number;
   /** Pages in the swap cache (NR_SWAPCACHE). */
   readonly nrSwapcache: number;

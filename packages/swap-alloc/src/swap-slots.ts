@@ -28,7 +28,7 @@ import { swapcacheClear } from './swap-map.js';
 import { type Swap, swapAllocFast, swapAllocSlow } from './swapfile.js';
 import { mkSwpEntry, swpType } from './swp-entry.js';
 
-/** `SWAP_SLOTS_CACHE_SIZE`. */
+/** Entries a CPU's slot cache holds and refills at once; mirrors `SWAP_SLOTS_CACHE_SIZE`. */
 export const SWAP_SLOTS_CACHE_SIZE = SWAP_BATCH;
 
 /** Per-CPU caches of order-0 entries. */
@@ -37,7 +37,7 @@ export class SlotCache {
   readonly slots: Float64Array[];
   readonly cur: Int32Array;
   readonly nr: Int32Array;
-  /** `swap_slot_cache_active`. */
+  /** Whether the per-CPU caches are used: off when free swap drops below a batch per CPU, on again above five batches per CPU; mirrors `swap_slot_cache_active`. */
   active: boolean;
   /** Per device type, per CPU: the device's own cluster hint (`si->percpu_cluster->next[0]`). */
   readonly devNext: Float64Array[];

@@ -229,7 +229,7 @@ export class Swap {
   readonly swapInfo: (SwapInfo | null)[];
   /** `nr_swap_pages`: free slots over all writable devices. */
   nrSwapPages: number;
-  /** `total_swap_pages`. */
+  /** Usable slots over all swapped-on devices, free or in use; mirrors `total_swap_pages`. */
   totalSwapPages: number;
   /** `least_priority`: the last automatic priority handed out. */
   leastPriority: number;
@@ -253,7 +253,7 @@ export class Swap {
   readonly counters: SwapCounters;
   /** `vm.page-cluster`. */
   pageCluster: number;
-  /** `vma_ra_enabled`. */
+  /** Use VMA-based swap readahead rather than cluster readahead (`/sys/kernel/mm/swap/vma_ra_enabled`); mirrors `enable_vma_readahead`. */
   vmaRaEnabled: boolean;
   /** Readahead state. */
   readonly ra: SwapRaState;
