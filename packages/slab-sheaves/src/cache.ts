@@ -73,9 +73,9 @@ export interface SlabMemcgHooks {
 
 /** SLUB configuration after defaults. */
 export interface ResolvedSlubConfig {
-  /** `slub_max_order`. */
+  /** Largest page order a slab may use (`slab_max_order=` boot option); mirrors `slub_max_order`. */
   readonly slubMaxOrder: number;
-  /** `slub_min_order`. */
+  /** Smallest page order a slab may use (`slab_min_order=` boot option); mirrors `slub_min_order`. */
   readonly slubMinOrder: number;
   /** `slub_min_objects` (0: computed from the CPU count). */
   readonly slubMinObjects: number;

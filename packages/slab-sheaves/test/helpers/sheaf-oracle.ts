@@ -317,7 +317,7 @@ export class SheafOracle {
     expect(contents(this.s, sh)).toEqual(this.prefilled.get(sh));
   }
 
-  /** `kmem_cache_alloc_from_sheaf`. */
+  /** `kmem_cache_alloc_from_sheaf`: `run` takes the sheaf's last object, or -ENOMEM when the sheaf is empty. */
   fromSheaf(sh: SlabSheaf, run: () => number): void {
     const arr = this.prefilled.get(sh)!;
     const a = run();
