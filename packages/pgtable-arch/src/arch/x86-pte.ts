@@ -61,7 +61,7 @@ const KNL_ERRATUM = _PAGE_DIRTY | _PAGE_ACCESSED;
 
 /** `_PAGE_TABLE`: what a table entry pointing to a user table carries. */
 export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
-/** `_KERNPG_TABLE`. */
+/** `_KERNPG_TABLE`: the bits of a table entry pointing to a kernel-only table (`_PAGE_TABLE` without `_PAGE_USER`). */
 export const _KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
 
 /** Swap-PTE flags (not part of `swp_entry_t`). */

@@ -23,7 +23,7 @@ import type { ArchDescriptor } from '../arch/descriptor.js';
 import type { ArchPte } from '../arch/pte-ops.js';
 import { PteVal } from './pteval.js';
 
-/** `MAX_SWAPFILES_SHIFT`. */
+/** Bits of the swap type field: 2^5 = 32 types, the top few reserved for special entries; mirrors `MAX_SWAPFILES_SHIFT`. */
 export const MAX_SWAPFILES_SHIFT = 5;
 
 /** PTE marker bits (the offset of a SWP_PTE_MARKER entry). */
@@ -32,7 +32,7 @@ export const PTE_MARKER_UFFD_WP = 1 << 0;
 export const PTE_MARKER_POISONED = 1 << 1;
 /** MADV_GUARD_INSTALL: a fault delivers SIGSEGV. */
 export const PTE_MARKER_GUARD = 1 << 2;
-/** `PTE_MARKER_MASK`. */
+/** Every PTE marker bit defined above; mirrors `PTE_MARKER_MASK`. */
 export const PTE_MARKER_MASK = (1 << 3) - 1;
 
 /** Kernel options that reserve swap types. */
@@ -180,7 +180,7 @@ export class Swapops {
   private readonly pfnLimit: number;
   /** `SWP_MIG_YOUNG` (an offset bit, as a number). */
   readonly SWP_MIG_YOUNG: number;
-  /** `SWP_MIG_DIRTY`. */
+  /** `SWP_MIG_DIRTY`: the offset bit (as a number, the one above `SWP_MIG_YOUNG`) by which a migration entry keeps the page's dirty bit. */
   readonly SWP_MIG_DIRTY: number;
   /** `swap_migration_ad_supported`: the arch offset can hold PFN + A + D. */
   readonly migrationAdSupported: boolean;
