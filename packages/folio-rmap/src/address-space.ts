@@ -20,7 +20,7 @@ export class AddressSpace {
   readonly name: string;
   /** `i_mmap`: interval tree of the VMAs mapping this file. */
   readonly iMmap: RbRootCached;
-  /** `i_mmap_rwsem`. */
+  /** Protects `iMmap`: taken for write to link or unlink VMAs, for read by rmap walks; mirrors `address_space::i_mmap_rwsem`. */
   readonly iMmapRwsem: RwSemaphore;
   /** `i_mmap_writable`: VM_SHARED writable mappings. */
   iMmapWritable: number;

@@ -113,13 +113,13 @@ export class FolioRmap {
   readonly pageShift: number;
   /** Pages per PMD leaf (`HPAGE_PMD_NR`). */
   readonly hpagePmdNr: number;
-  /** `HPAGE_PMD_ORDER`. */
+  /** Order of a PMD-mapped folio, log2 of `hpagePmdNr`; mirrors `HPAGE_PMD_ORDER`. */
   readonly hpagePmdOrder: number;
   /** Pages per PUD leaf (`HPAGE_PUD_NR`). */
   readonly hpagePudNr: number;
   /** CONFIG_PAGE_MAPCOUNT (true) or CONFIG_NO_PAGE_MAPCOUNT (false). */
   readonly pageMapcount: boolean;
-  /** `mm_ida`. */
+  /** Hands out the mm ids the rmap tracks folio owners by; mirrors `mm_ida`. */
   readonly mmIds: MmIdAllocator;
   /** anon_vma by handle (`folio->mapping` holds `handle << 2 | FOLIO_MAPPING_ANON`). */
   readonly anonVmas: (AnonVma | undefined)[];

@@ -55,11 +55,11 @@ import { MMF_HAS_PINNED, type RmapVma } from './vma.js';
 
 /** `FOLIO_MAPPING_ANON`: `folio->mapping` points to an anon_vma. */
 export const FOLIO_MAPPING_ANON = 0x1;
-/** `FOLIO_MAPPING_ANON_KSM`. */
+/** `FOLIO_MAPPING_ANON_KSM`: with FOLIO_MAPPING_ANON, `folio->mapping` points to KSM's own node rather than an anon_vma. */
 export const FOLIO_MAPPING_ANON_KSM = 0x2;
 /** `FOLIO_MAPPING_KSM`: a KSM folio (anon + ksm bits). */
 export const FOLIO_MAPPING_KSM = FOLIO_MAPPING_ANON | FOLIO_MAPPING_ANON_KSM;
-/** `FOLIO_MAPPING_FLAGS`. */
+/** `FOLIO_MAPPING_FLAGS`: the low tag bits of `folio->mapping`, masked off to get the pointer. */
 export const FOLIO_MAPPING_FLAGS = FOLIO_MAPPING_ANON | FOLIO_MAPPING_ANON_KSM;
 /** `ENTIRELY_MAPPED`: added to `_nr_pages_mapped` per entire (PMD/PUD) mapping. */
 export const ENTIRELY_MAPPED = 0x800000;

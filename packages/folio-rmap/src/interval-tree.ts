@@ -52,7 +52,7 @@ export class IntervalTreePool<T> {
   start: Float64Array;
   /** Last key (inclusive) of each node's interval, by handle. */
   last: Float64Array;
-  /** `rb_subtree_last`. */
+  /** Largest `last` in each node's subtree, by handle, for pruning stabbing queries; mirrors `rb_subtree_last`. */
   sub: Float64Array;
   /** The object each node is embedded in. */
   readonly owner: (T | undefined)[];

@@ -28,13 +28,13 @@ import type { RmapVma } from './vma.js';
 
 /** `MM_ID_DUMMY`: the id of init_mm and of mms that never rmap pages; a free slot. */
 export const MM_ID_DUMMY = 0;
-/** `MM_ID_MIN`. */
+/** `MM_ID_MIN`: the smallest id a real mm gets. */
 export const MM_ID_MIN = 1;
 /** `MM_ID_BITS` on 64-bit: `mm_id_t` is an unsigned int minus the flag bit. */
 export const MM_ID_BITS = 31;
-/** `MM_ID_MASK`. */
+/** `MM_ID_MASK`: the id bits of a `folio->_mm_id[]` word (the bit above is a flag). */
 export const MM_ID_MASK = 0x7fffffff;
-/** `MM_ID_MAX`. */
+/** `MM_ID_MAX`: the largest id an mm can get. */
 export const MM_ID_MAX = MM_ID_MASK;
 /** `MM_ID_MAPCOUNT_MAX` (64-bit: INT_MAX). */
 export const MM_ID_MAPCOUNT_MAX = 0x7fffffff;

@@ -43,11 +43,11 @@ export const PTE_MARKER = 7;
 
 /** Bits of {@link PtEntry.bits}. Present entries: */
 export const PTE_WRITE = 1 << 0;
-/** `pte_dirty`. */
+/** `pte_dirty`: the page was written through this entry. */
 export const PTE_DIRTY = 1 << 1;
 /** `pte_young` (accessed). */
 export const PTE_YOUNG = 1 << 2;
-/** `pte_soft_dirty`. */
+/** `pte_soft_dirty`: written since soft-dirty bits were last cleared (/proc/PID/clear_refs). */
 export const PTE_SOFT_DIRTY = 1 << 3;
 /** `pte_uffd_wp`: userfaultfd write-protected. */
 export const PTE_UFFD_WP = 1 << 4;

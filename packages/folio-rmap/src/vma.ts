@@ -48,7 +48,7 @@ export const VM_MIXEDMAP = 0x10000000;
 export const VM_DROPPABLE = 2 ** 40;
 /** `VM_SPECIAL`: never merged, never mlocked. */
 export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
-/** `VM_STACK`. */
+/** `VM_STACK`: the flag that marks a stack VMA, VM_GROWSDOWN on every architecture modelled. */
 export const VM_STACK = VM_GROWSDOWN;
 
 /** `mm->flags` bits (`MMF_*`) the rmap reads, as bit values here. */
@@ -105,9 +105,9 @@ export interface RmapVma {
   vmEnd: number;
   /** `vm_pgoff`: file offset in pages, or the virtual page number of the first anon page. */
   vmPgoff: number;
-  /** `vm_flags`. */
+  /** VM_* flag bits; the rmap reads VM_LOCKED, VM_SHARED, VM_DROPPABLE and the like; mirrors `vm_area_struct::vm_flags`. */
   vmFlags: number;
-  /** `vm_mm`. */
+  /** The address space the VMA belongs to; mirrors `vm_area_struct::vm_mm`. */
   readonly vmMm: RmapMm;
   /** `anon_vma`: where new anon folios of this VMA go; null until the first anon fault. */
   anonVma: AnonVma | null;
