@@ -109,7 +109,7 @@ export const DAMOS_MAX_SCORE = 99;
 
 /** `ULONG_MAX` as the model stores it (unbounded pattern maxima). */
 export const ULONG_MAX = 2 ** 64 - 1;
-/** `UINT_MAX`. */
+/** `UINT_MAX` (2^32 - 1): the unbounded maximum of the `nr_accesses` and age ranges of an access pattern. */
 export const UINT_MAX = 0xffff_ffff;
 
 /** @kernel struct damos_access_pattern (include/linux/damon.h) */
