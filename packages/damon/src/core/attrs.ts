@@ -32,12 +32,12 @@ export function damonNrAccessesToAccessesBp(nrAccesses: number, attrs: DamonAttr
   return multFracU32(nrAccesses, 10000, damonMaxNrAccesses(attrs));
 }
 
-/** @kernel damon_nr_accesses_for_new_attrs (mm/damon/core.c) */
+/** Rescale an access count to new monitoring attributes, keeping the same share of the maximum. @kernel damon_nr_accesses_for_new_attrs (mm/damon/core.c) */
 export function damonNrAccessesForNewAttrs(nrAccesses: number, oldAttrs: DamonAttrs, newAttrs: DamonAttrs): number {
   return damonAccessesBpToNrAccesses(damonNrAccessesToAccessesBp(nrAccesses, oldAttrs), newAttrs);
 }
 
-/** @kernel damon_age_for_new_attrs (mm/damon/core.c) */
+/** Rescale an age (in aggregation intervals) to a new aggregation interval, keeping the same time. @kernel damon_age_for_new_attrs (mm/damon/core.c) */
 export function damonAgeForNewAttrs(age: number, oldAttrs: DamonAttrs, newAttrs: DamonAttrs): number {
   // unsigned int age × unsigned long aggr_interval in unsigned long, the quotient cut to unsigned int
   const p = age * oldAttrs.aggrInterval;

@@ -40,7 +40,7 @@ export function damonAddScheme(ctx: DamonCtx, s: Damos): void {
   damosSetNextApplySis(s, ctx);
 }
 
-/** @kernel damon_destroy_scheme (mm/damon/core.c) */
+/** Unlink scheme `s` from `ctx` and free it. @kernel damon_destroy_scheme (mm/damon/core.c) */
 export function damonDestroyScheme(ctx: DamonCtx, s: Damos): void {
   const i = ctx.schemes.indexOf(s);
   if (i >= 0) ctx.schemes.splice(i, 1);

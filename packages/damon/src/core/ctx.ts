@@ -15,7 +15,7 @@ import type { DamonTarget } from './region.js';
 import type { Damos } from './scheme.js';
 import type { DamonSystemView } from './system.js';
 
-/** @kernel struct damon_intervals_goal (include/linux/damon.h) */
+/** Target for auto-tuning the sampling and aggregation intervals. @kernel struct damon_intervals_goal (include/linux/damon.h) */
 export interface DamonIntervalsGoal {
   /** Target ratio of observed to the theoretical maximum access events, in bp. */
   accessBp: number;
@@ -68,11 +68,11 @@ export function damonCopyAttrs(a: DamonAttrs): DamonAttrs {
 
 /** Operations set ids. @kernel enum damon_ops_id (include/linux/damon.h) */
 export const DAMON_OPS_VADDR = 0;
-/** @kernel DAMON_OPS_FVADDR */
+/** Operations set for fixed virtual address ranges of a process. @kernel DAMON_OPS_FVADDR */
 export const DAMON_OPS_FVADDR = 1;
-/** @kernel DAMON_OPS_PADDR */
+/** Operations set for the physical address space. @kernel DAMON_OPS_PADDR */
 export const DAMON_OPS_PADDR = 2;
-/** @kernel NR_DAMON_OPS */
+/** Number of operations sets. @kernel NR_DAMON_OPS */
 export const NR_DAMON_OPS = 3;
 /** sysfs names of the operations sets, by id. */
 export const DAMON_OPS_NAMES: readonly string[] = ['vaddr', 'fvaddr', 'paddr'];
@@ -123,7 +123,7 @@ export interface DamonCallControl {
   canceled: boolean;
 }
 
-/** @kernel struct damos_walk_control (include/linux/damon.h) */
+/** A request to visit each region a scheme is tried on during its next apply pass. @kernel struct damos_walk_control (include/linux/damon.h) */
 export interface DamosWalkControl {
   /** Called for each region a scheme was tried on, in the next apply pass. */
   walkFn: (ctx: DamonCtx, t: DamonTarget, r: number, s: Damos, szFilterPassed: number) => void;
@@ -139,7 +139,7 @@ export interface DamosWalkControl {
  * kernel emits the event; `timeNs` is the virtual time.
  */
 export interface DamonTracepoints {
-  /** @kernel trace_damon_aggregated */
+  /** Called for each region after an aggregation interval. @kernel trace_damon_aggregated */
   damonAggregated?(
     ctx: DamonCtx,
     targetIdx: number,
@@ -148,7 +148,7 @@ export interface DamonTracepoints {
     nrRegions: number,
     timeNs: number,
   ): void;
-  /** @kernel trace_damos_before_apply */
+  /** Called for each region before a scheme's action is applied to it. @kernel trace_damos_before_apply */
   damosBeforeApply?(
     ctx: DamonCtx,
     schemeIdx: number,
@@ -158,9 +158,9 @@ export interface DamonTracepoints {
     nrRegions: number,
     timeNs: number,
   ): void;
-  /** @kernel trace_damos_esz */
+  /** Called when a scheme's effective size quota is computed. @kernel trace_damos_esz */
   damosEsz?(ctx: DamonCtx, schemeIdx: number, esz: number, timeNs: number): void;
-  /** @kernel trace_damon_monitor_intervals_tune */
+  /** Called when the interval auto-tuner sets a new sampling interval. @kernel trace_damon_monitor_intervals_tune */
   damonMonitorIntervalsTune?(ctx: DamonCtx, sampleUs: number, timeNs: number): void;
 }
 
@@ -286,12 +286,12 @@ export function damonNewCtx(prng?: Prng): DamonCtx {
   return new DamonCtx(prng);
 }
 
-/** @kernel damon_add_target (mm/damon/core.c) */
+/** Append `t` to `ctx`'s monitoring targets. @kernel damon_add_target (mm/damon/core.c) */
 export function damonAddTarget(ctx: DamonCtx, t: DamonTarget): void {
   ctx.adaptiveTargets.push(t);
 }
 
-/** @kernel damon_targets_empty (mm/damon/core.c) */
+/** Whether `ctx` has no monitoring targets. @kernel damon_targets_empty (mm/damon/core.c) */
 export function damonTargetsEmpty(ctx: DamonCtx): boolean {
   return ctx.adaptiveTargets.length === 0;
 }
@@ -337,11 +337,11 @@ export function damonRand(ctx: DamonCtx, l: number, r: number): number {
 export class Damon {
   /** The machine DAMON runs on. */
   readonly machine: Machine;
-  /** @kernel damon_registered_ops (mm/damon/core.c) */
+  /** Operations sets by `DAMON_OPS_*` id, null where none is registered. @kernel damon_registered_ops (mm/damon/core.c) */
   readonly registeredOps: (DamonOperations | null)[];
-  /** @kernel nr_running_ctxs (mm/damon/core.c) */
+  /** Contexts whose kdamond is running. @kernel nr_running_ctxs (mm/damon/core.c) */
   nrRunningCtxs: number;
-  /** @kernel running_exclusive_ctxs (mm/damon/core.c) */
+  /** The running contexts were started exclusively, so no other may start. @kernel running_exclusive_ctxs (mm/damon/core.c) */
   runningExclusiveCtxs: boolean;
   /** kdamond_split_regions()'s static `last_nr_regions`. */
   splitLastNrRegions: number;
@@ -379,7 +379,7 @@ export function damonUnregisterOps(damon: Damon, id: number): void {
   if (id >= 0 && id < NR_DAMON_OPS) damon.registeredOps[id] = null;
 }
 
-/** @kernel damon_is_registered_ops (mm/damon/core.c) */
+/** Whether operations set `id` is registered. @kernel damon_is_registered_ops (mm/damon/core.c) */
 export function damonIsRegisteredOps(damon: Damon, id: number): boolean {
   if (!(id >= 0 && id < NR_DAMON_OPS)) return false;
   return damon.registeredOps[id] !== null;
@@ -397,7 +397,7 @@ export function damonSelectOps(damon: Damon, ctx: DamonCtx, id: number): number 
   return 0;
 }
 
-/** @kernel damon_nr_running_ctxs (mm/damon/core.c) */
+/** Number of contexts whose kdamond is running. @kernel damon_nr_running_ctxs (mm/damon/core.c) */
 export function damonNrRunningCtxs(damon: Damon): number {
   return damon.nrRunningCtxs;
 }

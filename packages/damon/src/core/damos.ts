@@ -63,7 +63,7 @@ export function damosSkipChargedRegion(t: DamonTarget, r: number, s: Damos, minR
   return skip;
 }
 
-/** @kernel damos_update_stat (mm/damon/core.c) */
+/** Count one region the scheme was tried on: `szTried` bytes, `szApplied` of them acted on. @kernel damos_update_stat (mm/damon/core.c) */
 export function damosUpdateStat(s: Damos, szTried: number, szApplied: number, szOpsFilterPassed: number): void {
   s.stat.nrTried++;
   s.stat.szTried += szTried;
@@ -72,7 +72,7 @@ export function damosUpdateStat(s: Damos, szTried: number, szApplied: number, sz
   s.stat.szOpsFilterPassed += szOpsFilterPassed;
 }
 
-/** @kernel damos_walk_call_walk (mm/damon/core.c) */
+/** Hand a tried region to the pending walk request's callback, unless this scheme's walk already finished. @kernel damos_walk_call_walk (mm/damon/core.c) */
 function damosWalkCallWalk(ctx: DamonCtx, t: DamonTarget, r: number, s: Damos, szFilterPassed: number): void {
   if (s.walkCompleted) return;
   const control = ctx.walkControl;

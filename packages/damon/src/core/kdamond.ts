@@ -296,7 +296,7 @@ export function damonStop(damon: Damon, ctxs: readonly DamonCtx[]): number {
   return 0;
 }
 
-/** @kernel damon_is_running (mm/damon/core.c) */
+/** Whether `ctx`'s kdamond is running. @kernel damon_is_running (mm/damon/core.c) */
 export function damonIsRunning(ctx: DamonCtx): boolean {
   return ctx.kdamond !== null;
 }

@@ -241,17 +241,17 @@ export function damonDestroyRegion(t: DamonTarget, r: number): void {
   t.freeHandle(r);
 }
 
-/** @kernel damon_nr_regions (mm/damon/core.c) */
+/** Number of regions of target `t`. @kernel damon_nr_regions (mm/damon/core.c) */
 export function damonNrRegions(t: DamonTarget): number {
   return t.nrRegions;
 }
 
-/** @kernel damon_first_region (include/linux/damon.h) */
+/** First region of `t` in address order, or {@link DAMON_NO_REGION}. @kernel damon_first_region (include/linux/damon.h) */
 export function damonFirstRegion(t: DamonTarget): number {
   return t.first;
 }
 
-/** @kernel damon_last_region (include/linux/damon.h) */
+/** Last region of `t` in address order, or {@link DAMON_NO_REGION}. @kernel damon_last_region (include/linux/damon.h) */
 export function damonLastRegion(t: DamonTarget): number {
   return t.last;
 }
@@ -266,12 +266,12 @@ export function damonPrevRegion(t: DamonTarget, r: number): number {
   return t.prev[r]!;
 }
 
-/** @kernel damon_sz_region (include/linux/damon.h) */
+/** Size of region `r` in bytes. @kernel damon_sz_region (include/linux/damon.h) */
 export function damonSzRegion(t: DamonTarget, r: number): number {
   return t.end[r]! - t.start[r]!;
 }
 
-/** @kernel damon_is_last_region (mm/damon/core.c) */
+/** Whether `r` is the last region of `t`. @kernel damon_is_last_region (mm/damon/core.c) */
 export function damonIsLastRegion(t: DamonTarget, r: number): boolean {
   return t.next[r] === DAMON_NO_REGION;
 }

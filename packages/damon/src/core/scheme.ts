@@ -12,25 +12,25 @@ import type { DamonAddrRange, DamonTarget } from './region.js';
 
 /** DAMOS actions, in the kernel's enum order (6.18). @kernel enum damos_action (include/linux/damon.h) */
 export const DAMOS_WILLNEED = 0;
-/** @kernel DAMOS_COLD */
+/** Deactivate the pages (MADV_COLD) @kernel DAMOS_COLD */
 export const DAMOS_COLD = 1;
-/** @kernel DAMOS_PAGEOUT */
+/** Reclaim the pages (MADV_PAGEOUT) @kernel DAMOS_PAGEOUT */
 export const DAMOS_PAGEOUT = 2;
-/** @kernel DAMOS_HUGEPAGE */
+/** Allow THPs (MADV_HUGEPAGE) @kernel DAMOS_HUGEPAGE */
 export const DAMOS_HUGEPAGE = 3;
-/** @kernel DAMOS_NOHUGEPAGE */
+/** Disallow THPs (MADV_NOHUGEPAGE) @kernel DAMOS_NOHUGEPAGE */
 export const DAMOS_NOHUGEPAGE = 4;
-/** @kernel DAMOS_LRU_PRIO */
+/** Move the pages up the LRU lists (mark them accessed) @kernel DAMOS_LRU_PRIO */
 export const DAMOS_LRU_PRIO = 5;
-/** @kernel DAMOS_LRU_DEPRIO */
+/** Move the pages down the LRU lists (deactivate them) @kernel DAMOS_LRU_DEPRIO */
 export const DAMOS_LRU_DEPRIO = 6;
-/** @kernel DAMOS_MIGRATE_HOT */
+/** Migrate the pages to the destination nodes, hottest regions first. @kernel DAMOS_MIGRATE_HOT */
 export const DAMOS_MIGRATE_HOT = 7;
-/** @kernel DAMOS_MIGRATE_COLD */
+/** Migrate the pages to the destination nodes, coldest regions first. @kernel DAMOS_MIGRATE_COLD */
 export const DAMOS_MIGRATE_COLD = 8;
-/** @kernel DAMOS_STAT */
+/** Do nothing but count the scheme's statistics. @kernel DAMOS_STAT */
 export const DAMOS_STAT = 9;
-/** @kernel NR_DAMOS_ACTIONS */
+/** Number of actions. @kernel NR_DAMOS_ACTIONS */
 export const NR_DAMOS_ACTIONS = 10;
 
 /** sysfs names of the actions, indexed by action. */
@@ -49,13 +49,13 @@ export const DAMOS_ACTION_NAMES: readonly string[] = [
 
 /** Quota goal metrics. @kernel enum damos_quota_goal_metric (include/linux/damon.h) */
 export const DAMOS_QUOTA_USER_INPUT = 0;
-/** @kernel DAMOS_QUOTA_SOME_MEM_PSI_US */
+/** Quota goal metric: system-wide "some" memory pressure stall time (µs, PSI) @kernel DAMOS_QUOTA_SOME_MEM_PSI_US */
 export const DAMOS_QUOTA_SOME_MEM_PSI_US = 1;
-/** @kernel DAMOS_QUOTA_NODE_MEM_USED_BP */
+/** Quota goal metric: used memory of node `nid` in basis points. @kernel DAMOS_QUOTA_NODE_MEM_USED_BP */
 export const DAMOS_QUOTA_NODE_MEM_USED_BP = 2;
-/** @kernel DAMOS_QUOTA_NODE_MEM_FREE_BP */
+/** Quota goal metric: free memory of node `nid` in basis points. @kernel DAMOS_QUOTA_NODE_MEM_FREE_BP */
 export const DAMOS_QUOTA_NODE_MEM_FREE_BP = 3;
-/** @kernel NR_DAMOS_QUOTA_GOAL_METRICS */
+/** Number of quota goal metrics. @kernel NR_DAMOS_QUOTA_GOAL_METRICS */
 export const NR_DAMOS_QUOTA_GOAL_METRICS = 4;
 
 /** sysfs names of the goal metrics, indexed by metric. */
@@ -75,21 +75,21 @@ export const DAMOS_WMARK_METRIC_NAMES: readonly string[] = ['none', 'free_mem_ra
 
 /** Filter types, in the kernel's enum order. @kernel enum damos_filter_type (include/linux/damon.h) */
 export const DAMOS_FILTER_TYPE_ANON = 0;
-/** @kernel DAMOS_FILTER_TYPE_ACTIVE */
+/** Filter on whether the folio is on an active LRU list. @kernel DAMOS_FILTER_TYPE_ACTIVE */
 export const DAMOS_FILTER_TYPE_ACTIVE = 1;
-/** @kernel DAMOS_FILTER_TYPE_MEMCG */
+/** Filter on the memcg the folio is charged to. @kernel DAMOS_FILTER_TYPE_MEMCG */
 export const DAMOS_FILTER_TYPE_MEMCG = 2;
-/** @kernel DAMOS_FILTER_TYPE_YOUNG */
+/** Filter on whether the folio was accessed since the last check. @kernel DAMOS_FILTER_TYPE_YOUNG */
 export const DAMOS_FILTER_TYPE_YOUNG = 3;
-/** @kernel DAMOS_FILTER_TYPE_HUGEPAGE_SIZE */
+/** Filter on the folio size being within a range. @kernel DAMOS_FILTER_TYPE_HUGEPAGE_SIZE */
 export const DAMOS_FILTER_TYPE_HUGEPAGE_SIZE = 4;
-/** @kernel DAMOS_FILTER_TYPE_UNMAPPED */
+/** Filter on the folio being mapped by no page table. @kernel DAMOS_FILTER_TYPE_UNMAPPED */
 export const DAMOS_FILTER_TYPE_UNMAPPED = 5;
-/** @kernel DAMOS_FILTER_TYPE_ADDR */
+/** Filter on an address range. @kernel DAMOS_FILTER_TYPE_ADDR */
 export const DAMOS_FILTER_TYPE_ADDR = 6;
-/** @kernel DAMOS_FILTER_TYPE_TARGET */
+/** Filter on the monitoring target. @kernel DAMOS_FILTER_TYPE_TARGET */
 export const DAMOS_FILTER_TYPE_TARGET = 7;
-/** @kernel NR_DAMOS_FILTER_TYPES */
+/** Number of filter types. @kernel NR_DAMOS_FILTER_TYPES */
 export const NR_DAMOS_FILTER_TYPES = 8;
 
 /** sysfs names of the filter types, indexed by type. */
@@ -112,7 +112,7 @@ export const ULONG_MAX = 2 ** 64 - 1;
 /** `UINT_MAX` (2^32 - 1): the unbounded maximum of the `nr_accesses` and age ranges of an access pattern. */
 export const UINT_MAX = 0xffff_ffff;
 
-/** @kernel struct damos_access_pattern (include/linux/damon.h) */
+/** Size, access-frequency and age ranges a region must be in for a scheme to act on it. @kernel struct damos_access_pattern (include/linux/damon.h) */
 export interface DamosAccessPattern {
   /** Smallest region size that matches (bytes). */
   minSzRegion: number;
@@ -128,7 +128,7 @@ export interface DamosAccessPattern {
   maxAgeRegion: number;
 }
 
-/** @kernel struct damos_quota_goal (include/linux/damon.h) */
+/** A value the quota auto-tuner steers a metric towards. @kernel struct damos_quota_goal (include/linux/damon.h) */
 export interface DamosQuotaGoal {
   /** A `DAMOS_QUOTA_*` metric. */
   metric: number;
@@ -142,7 +142,7 @@ export interface DamosQuotaGoal {
   nid: number;
 }
 
-/** @kernel struct damos_quota (include/linux/damon.h) */
+/** Limits on the time and bytes a scheme may spend per reset interval, and its auto-tuning state. @kernel struct damos_quota (include/linux/damon.h) */
 export interface DamosQuota {
   /** Charge reset interval in ms. */
   resetInterval: number;
@@ -178,7 +178,7 @@ export interface DamosQuota {
   eszBp: bigint;
 }
 
-/** @kernel struct damos_watermarks (include/linux/damon.h) */
+/** Metric thresholds that activate and deactivate a scheme. @kernel struct damos_watermarks (include/linux/damon.h) */
 export interface DamosWatermarks {
   /** A `DAMOS_WMARK_*` metric. */
   metric: number;
@@ -190,11 +190,11 @@ export interface DamosWatermarks {
   mid: number;
   /** Below this the scheme deactivates. */
   low: number;
-  /** private */
+  /** Whether the watermarks currently let the scheme run, updated at each check; private in the kernel (`damos_watermarks::activated`). */
   activated: boolean;
 }
 
-/** @kernel struct damos_filter (include/linux/damon.h) */
+/** Selects memory by type to allow or reject for a scheme's action. @kernel struct damos_filter (include/linux/damon.h) */
 export interface DamosFilter {
   /** A `DAMOS_FILTER_TYPE_*` value. */
   type: number;
@@ -202,11 +202,11 @@ export interface DamosFilter {
   matching: boolean;
   /** Allow (true) or reject (false) the memory the filter selects. */
   allow: boolean;
-  /** DAMOS_FILTER_TYPE_MEMCG */
+  /** Memcg id a DAMOS_FILTER_TYPE_MEMCG filter selects (`damos_filter::memcg_id`). */
   memcgId: number;
-  /** DAMOS_FILTER_TYPE_ADDR */
+  /** Address range a DAMOS_FILTER_TYPE_ADDR filter selects, end exclusive (`damos_filter::addr_range`). */
   addrRange: DamonAddrRange;
-  /** DAMOS_FILTER_TYPE_TARGET */
+  /** Index of the monitoring target a DAMOS_FILTER_TYPE_TARGET filter selects (`damos_filter::target_idx`). */
   targetIdx: number;
   /** DAMOS_FILTER_TYPE_HUGEPAGE_SIZE: inclusive [min, max] */
   szRange: {
@@ -217,7 +217,7 @@ export interface DamosFilter {
   };
 }
 
-/** @kernel struct damos_stat (include/linux/damon.h) */
+/** What a scheme tried and applied so far. @kernel struct damos_stat (include/linux/damon.h) */
 export interface DamosStat {
   /** Regions the action was tried on. */
   nrTried: number;
@@ -235,7 +235,7 @@ export interface DamosStat {
   nrSnapshots: number;
 }
 
-/** @kernel struct damos_migrate_dests (include/linux/damon.h) */
+/** Destination nodes and their weights for the migrate actions. @kernel struct damos_migrate_dests (include/linux/damon.h) */
 export interface DamosMigrateDests {
   /** Destination nodes. */
   nodeIdArr: number[];
@@ -243,7 +243,7 @@ export interface DamosMigrateDests {
   weightArr: number[];
 }
 
-/** @kernel struct damos (include/linux/damon.h) */
+/** A DAMON-based operation scheme: an action for regions matching an access pattern, within quotas and watermarks. @kernel struct damos (include/linux/damon.h) */
 export interface Damos {
   /** Access pattern of the regions the action applies to. */
   pattern: DamosAccessPattern;
@@ -269,13 +269,13 @@ export interface Damos {
   maxNrSnapshots: number;
   /** private: sample count at which the scheme is next due. */
   nextApplySis: number;
-  /** private */
+  /** Private: the scheme finished one apply pass for the pending `damos_walk()` request (`damos::walk_completed`). */
   walkCompleted: boolean;
   /** private: the region passed an allow core filter. */
   coreFiltersAllowed: boolean;
-  /** private */
+  /** Private: reject memory no core filter matched (the last core filter allows and there are no ops filters); mirrors `damos::core_filters_default_reject`. */
   coreFiltersDefaultReject: boolean;
-  /** private */
+  /** Private: reject memory no ops filter matched (the last ops filter allows); mirrors `damos::ops_filters_default_reject`. */
   opsFiltersDefaultReject: boolean;
   /** The ops' last applied entity (folio), to avoid acting twice on a large folio. */
   lastApplied: number;
@@ -357,7 +357,7 @@ export function damonNewScheme(
   };
 }
 
-/** @kernel damos_new_filter (mm/damon/core.c) */
+/** A new filter of `type` on no scheme yet. @kernel damos_new_filter (mm/damon/core.c) */
 export function damosNewFilter(type: number, matching: boolean, allow: boolean): DamosFilter {
   return {
     type,
@@ -387,19 +387,19 @@ export function damosAddFilter(s: Damos, f: DamosFilter): void {
   else s.filters.push(f);
 }
 
-/** @kernel damos_destroy_filter (mm/damon/core.c) */
+/** Unlink `f` from `s`'s filter lists. @kernel damos_destroy_filter (mm/damon/core.c) */
 export function damosDestroyFilter(s: Damos, f: DamosFilter): void {
   const list = damosFilterForOps(f.type) ? s.opsFilters : s.filters;
   const i = list.indexOf(f);
   if (i >= 0) list.splice(i, 1);
 }
 
-/** @kernel damos_new_quota_goal (mm/damon/core.c) */
+/** A new quota goal for `metric` with target `targetValue`. @kernel damos_new_quota_goal (mm/damon/core.c) */
 export function damosNewQuotaGoal(metric: number, targetValue: number): DamosQuotaGoal {
   return { metric, targetValue, currentValue: 0, lastPsiTotal: 0, nid: 0 };
 }
 
-/** @kernel damos_add_quota_goal (mm/damon/core.c) */
+/** Append goal `g` to quota `q`. @kernel damos_add_quota_goal (mm/damon/core.c) */
 export function damosAddQuotaGoal(q: Pick<DamosQuota, 'goals'>, g: DamosQuotaGoal): void {
   q.goals.push(g);
 }

@@ -15,27 +15,27 @@ export const DAMO_COLORSETS: Readonly<Record<string, readonly [readonly number[]
   ],
 };
 
-/** @kernel max_color_level (damo _damo_ascii_color.py) */
+/** Highest colour level (levels run 0..9) @kernel max_color_level (damo _damo_ascii_color.py) */
 export const DAMO_MAX_COLOR_LEVEL = 9;
 
-/** @kernel color_mode_start_txt (damo _damo_ascii_color.py) */
+/** ANSI escape that starts background and foreground colours of `level` in `colorset`. @kernel color_mode_start_txt (damo _damo_ascii_color.py) */
 export function colorModeStartTxt(colorset: string, level: number): string {
   const c = DAMO_COLORSETS[colorset];
   if (c === undefined) throw new Error(`damo: wrong colorset (${colorset})`);
   return `\u001b[48;5;${c[0][level]}m\u001b[38;5;${c[1][level]}m`;
 }
 
-/** @kernel color_mode_end_txt (damo _damo_ascii_color.py) */
+/** ANSI escape that resets colours. @kernel color_mode_end_txt (damo _damo_ascii_color.py) */
 export function colorModeEndTxt(): string {
   return '\u001b[0m';
 }
 
-/** @kernel colored (damo _damo_ascii_color.py) */
+/** `txt` wrapped in the colours of `level` in `colorset`. @kernel colored (damo _damo_ascii_color.py) */
 export function colored(txt: string, colorset: string, level: number): string {
   return `${colorModeStartTxt(colorset, level)}${txt}${colorModeEndTxt()}`;
 }
 
-/** @kernel color_samples (damo _damo_ascii_color.py) */
+/** Every level of `colorset` as a coloured digit, for a legend. @kernel color_samples (damo _damo_ascii_color.py) */
 export function colorSamples(colorset: string): string {
   let s = '';
   for (let l = 0; l <= DAMO_MAX_COLOR_LEVEL; l++) s += `${colorModeStartTxt(colorset, l)}${l}`;

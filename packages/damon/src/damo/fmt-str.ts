@@ -32,7 +32,7 @@ export function pyFixed(x: number, digits: number): string {
   return s;
 }
 
-/** @kernel format_nr (damo _damo_fmt_str.py) */
+/** An integer with thousands separators (`4,096`), or plain digits when `machineFriendly`. @kernel format_nr (damo _damo_fmt_str.py) */
 export function formatNr(nr: number, machineFriendly: boolean): string {
   const raw = pyD(nr);
   if (machineFriendly) return raw;
@@ -49,7 +49,7 @@ export function formatNr(nr: number, machineFriendly: boolean): string {
 
 const ULONG_MAX = 2 ** 64 - 1;
 
-/** @kernel format_sz (damo _damo_fmt_str.py) */
+/** A byte count in the largest binary unit below it (`1.500 GiB`), or plain bytes when `machineFriendly`. @kernel format_sz (damo _damo_fmt_str.py) */
 export function formatSz(szBytes: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyD(szBytes);
   const sz = szBytes;
@@ -75,7 +75,7 @@ function pyMod(a: number, b: number): number {
   return m !== 0 && m < 0 !== b < 0 ? m + b : m;
 }
 
-/** @kernel format_time_ns (damo _damo_fmt_str.py) */
+/** A time in ns as h/m/s/ms/us/ns (`1 m 30 s`), or plain ns when `machineFriendly`. @kernel format_time_ns (damo _damo_fmt_str.py) */
 export function formatTimeNs(timeNs: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyD(timeNs);
   const t = timeNs;
@@ -107,7 +107,7 @@ export function formatTimeNs(timeNs: number, machineFriendly: boolean): string {
   return `${pyD(t)} ns`;
 }
 
-/** @kernel format_time_us (damo _damo_fmt_str.py) */
+/** A time in µs, formatted as {@link formatTimeNs} does. @kernel format_time_us (damo _damo_fmt_str.py) */
 export function formatTimeUs(timeUs: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyD(timeUs);
   return formatTimeNs(timeUs * 1000, machineFriendly);
@@ -123,7 +123,7 @@ const UNITS: [number, string][] = [
   [1, 'ns'],
 ];
 
-/** @kernel format_time_ns_min_unit (damo _damo_fmt_str.py) */
+/** A time in ns spelled out unit by unit down to `minUnit` ns, the last unit with decimals. @kernel format_time_ns_min_unit (damo _damo_fmt_str.py) */
 export function formatTimeNsMinUnit(timeNs: number, minUnit: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyD(timeNs);
   if (timeNs >= ULONG_MAX) return 'max';
@@ -142,17 +142,17 @@ export function formatTimeNsMinUnit(timeNs: number, minUnit: number, machineFrie
   return '0 ns';
 }
 
-/** @kernel format_time_ns_exact (damo _damo_fmt_str.py) */
+/** A time in ns spelled out exactly, down to ns. @kernel format_time_ns_exact (damo _damo_fmt_str.py) */
 export function formatTimeNsExact(timeNs: number, machineFriendly: boolean): string {
   return formatTimeNsMinUnit(timeNs, 1, machineFriendly);
 }
 
-/** @kernel format_time_us_exact (damo _damo_fmt_str.py) */
+/** A time in µs spelled out exactly, down to ns. @kernel format_time_us_exact (damo _damo_fmt_str.py) */
 export function formatTimeUsExact(timeUs: number, machineFriendly: boolean): string {
   return formatTimeNsExact(timeUs * US, machineFriendly);
 }
 
-/** @kernel format_ratio (damo _damo_fmt_str.py) */
+/** A ratio as a percentage (`12.5 %`), or six decimals of the ratio when `machineFriendly`. @kernel format_ratio (damo _damo_fmt_str.py) */
 export function formatRatio(ratio: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyFixed(ratio, 6);
   const over = Math.trunc(ratio * 100);
@@ -164,13 +164,13 @@ export function formatRatio(ratio: number, machineFriendly: boolean): string {
   return `${overStr}.${underStr} %`;
 }
 
-/** @kernel format_percent (damo _damo_fmt_str.py) */
+/** A percentage as {@link formatRatio} shows it. @kernel format_percent (damo _damo_fmt_str.py) */
 export function formatPercent(percent: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyFixed(percent, 6);
   return formatRatio(percent / 100, false);
 }
 
-/** @kernel format_bp (damo _damo_fmt_str.py) */
+/** A value in basis points (1/10000) shown as a percentage. @kernel format_bp (damo _damo_fmt_str.py) */
 export function formatBp(bp: number, machineFriendly: boolean): string {
   if (machineFriendly) return pyFixed(bp, 6);
   return formatRatio(bp / 10000, false);

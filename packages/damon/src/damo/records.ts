@@ -11,7 +11,7 @@ import { DAMON_NO_REGION } from '../core/region.js';
 import { zlibCompress, zlibDecompress } from '../image/zlib.js';
 import { pyD, textToBytes, textToNr, textToNs, textToUs } from './fmt-str.js';
 
-/** @kernel DamonIntervalsGoal (damo _damon.py) */
+/** Auto-tuning goal of the sampling and aggregation intervals, as damo records it. @kernel DamonIntervalsGoal (damo _damon.py) */
 export interface DamoIntervalsGoal {
   /** Target ratio of observed to possible access events (bp). */
   accessBp: number;
@@ -35,7 +35,7 @@ export interface DamoIntervals {
   intervalsGoal: DamoIntervalsGoal;
 }
 
-/** @kernel DamonRegion (damo _damon.py) */
+/** One monitoring region of a snapshot, as damo records it. @kernel DamonRegion (damo _damon.py) */
 export interface DamoRegion {
   /** First address. */
   start: number;
@@ -59,11 +59,11 @@ export interface DamoRegion {
   szFilterPassed: number | null;
 }
 
-/** @kernel DamonSnapshot (damo _damo_records.py) */
+/** The regions of one target over one aggregation interval. @kernel DamonSnapshot (damo _damo_records.py) */
 export interface DamoSnapshot {
-  /** ns */
+  /** When the snapshot's aggregation interval began (ns); damo's `start_time`. */
   startTime: number;
-  /** ns */
+  /** When the snapshot's aggregation interval ended (ns); damo's `end_time`. */
   endTime: number;
   /** The regions in address order. */
   regions: DamoRegion[];
@@ -71,7 +71,7 @@ export interface DamoSnapshot {
   totalBytes: number;
 }
 
-/** @kernel DamonRecord (damo _damo_records.py) */
+/** The snapshots of one monitoring target with the intervals they were taken at. @kernel DamonRecord (damo _damo_records.py) */
 export interface DamoRecord {
   /** Index of the kdamond, or null when unknown. */
   kdamondIdx: number | null;
@@ -87,7 +87,7 @@ export interface DamoRecord {
   snapshots: DamoSnapshot[];
 }
 
-/** Size of a region. */
+/** Size of a region in bytes (`end - start`). */
 export function damoRegionSize(r: DamoRegion): number {
   return r.end - r.start;
 }

@@ -100,7 +100,7 @@ interface Fmt extends DamoSnapshotHeatmapFormat {
   box: RegionBoxFormat;
 }
 
-/** @kernel temperature_of (damo damo_report_access.py) */
+/** Weighted score of a region's size, access rate and age; negative when the region saw no access, so longer-idle regions rank colder. @kernel temperature_of (damo damo_report_access.py) */
 export function damoTemperatureOf(r: DamoRegion, weights: readonly [number, number, number]): number {
   const percent = r.nrAccesses.percent ?? 0;
   const score = damoRegionSize(r) * weights[0] + percent * weights[1] + (r.age.usec ?? 0) * weights[2];
@@ -214,7 +214,7 @@ function heatPixel(
   return p;
 }
 
-/** @kernel heatmap_str (damo damo_report_access.py) */
+/** A line of `fmt.width` cells over the regions' address span, each showing its temperature. @kernel heatmap_str (damo damo_report_access.py) */
 export function damoSnapshotHeatmap(snapshot: DamoSnapshot, fmt: DamoSnapshotHeatmapFormat): string {
   const regions = snapshot.regions;
   if (regions.length === 0) return 'n/a (no region)';

@@ -22,7 +22,7 @@ import { colorModeEndTxt, colorModeStartTxt, colorSamples, DAMO_MAX_COLOR_LEVEL,
 import { formatSz, formatTimeNs } from './fmt-str.js';
 import type { DamoRecord } from './records.js';
 
-/** @kernel GuideRegion (damo damo_record_info.py) */
+/** An address range where snapshots had regions, with the heat summed over them. @kernel GuideRegion (damo damo_record_info.py) */
 export interface DamoGuideRegion {
   /** First address of the contiguous region. */
   readonly startAddr: number;
@@ -32,7 +32,7 @@ export interface DamoGuideRegion {
   heats: number | null;
 }
 
-/** @kernel GuideInfo (damo damo_record_info.py) */
+/** Where a record's accesses lie in time and address, to pick the heatmap's default ranges. @kernel GuideInfo (damo damo_record_info.py) */
 export interface DamoGuide {
   /** Index of the kdamond, or null. */
   readonly kdamondIdx: number | null;

@@ -123,7 +123,7 @@ export function damoWssDists(records: readonly DamoRecord[], opts: DamoWssOption
   return dists;
 }
 
-/** @kernel fmt_dists (damo _damo_dist.py) */
+/** Text of working-set-size percentiles, one line each, with bars unless `raw`. @kernel fmt_dists (damo _damo_dist.py) */
 export function damoFmtDists(
   metric: string,
   dists: readonly number[],

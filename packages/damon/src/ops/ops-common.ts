@@ -60,7 +60,7 @@ export function damonHotScore(c: DamonCtx, t: DamonTarget, r: number, s: Damos):
   return Math.max(Math.min(hotness, DAMOS_MAX_SCORE), 0);
 }
 
-/** @kernel damon_cold_score (mm/damon/ops-common.c) */
+/** Score of how cold region `r` is for scheme `s`: the maximum score minus its hot score (0..DAMOS_MAX_SCORE) @kernel damon_cold_score (mm/damon/ops-common.c) */
 export function damonColdScore(c: DamonCtx, t: DamonTarget, r: number, s: Damos): number {
   return DAMOS_MAX_SCORE - damonHotScore(c, t, r, s);
 }
@@ -77,19 +77,19 @@ export interface DamonFolioView {
    * @kernel damon_get_folio (mm/damon/ops-common.c)
    */
   getFolio(pfn: number): number;
-  /** @kernel folio_size */
+  /** Size of the folio in bytes. @kernel folio_size */
   folioSize(folio: number): number;
   /** folio_mapped() && folio_raw_mapping(): has an rmap to walk. */
   folioMapped(folio: number): boolean;
-  /** @kernel folio_trylock */
+  /** Try to lock the folio without waiting; true on success. @kernel folio_trylock */
   folioTrylock(folio: number): boolean;
-  /** @kernel folio_unlock */
+  /** Unlock a folio locked by {@link DamonFolioView.folioTrylock}. @kernel folio_unlock */
   folioUnlock(folio: number): void;
-  /** @kernel folio_test_idle */
+  /** Whether the folio's idle flag is still set (no access since it was set) @kernel folio_test_idle */
   folioTestIdle(folio: number): boolean;
-  /** @kernel folio_set_idle */
+  /** Set the folio's idle flag, to detect the next access. @kernel folio_set_idle */
   folioSetIdle(folio: number): void;
-  /** @kernel folio_set_young */
+  /** Set the folio's young flag, so reclaim still sees an access whose evidence DAMON cleared. @kernel folio_set_young */
   folioSetYoung(folio: number): void;
   /**
    * Walk the folio's mappings, test-and-clear each accessed bit (and the MMU
@@ -98,13 +98,13 @@ export interface DamonFolioView {
   rmapTestAndClearYoung(folio: number): boolean;
   /** Whether any mapping of the folio is young (accessed bit or MMU notifier), without clearing. */
   rmapTestYoung(folio: number): boolean;
-  /** @kernel folio_test_anon */
+  /** Whether the folio is anonymous memory. @kernel folio_test_anon */
   folioTestAnon(folio: number): boolean;
-  /** @kernel folio_test_active */
+  /** Whether the folio is on an active LRU list. @kernel folio_test_active */
   folioTestActive(folio: number): boolean;
   /** The folio's memcg id, or -1 for none. */
   folioMemcgId(folio: number): number;
-  /** @kernel folio_nid */
+  /** NUMA node of the folio. @kernel folio_nid */
   folioNid(folio: number): number;
 }
 

@@ -42,7 +42,7 @@ import {
 
 /** Folios plus the LRU and migration services the paddr actions use. */
 export interface DamonPaddrView extends DamonFolioView {
-  /** @kernel folio_clear_referenced */
+  /** Clear the folio's referenced flag. @kernel folio_clear_referenced */
   folioClearReferenced(folio: number): void;
   /** Test-and-clear PG_young. @kernel folio_test_clear_young */
   folioTestClearYoung(folio: number): boolean;
@@ -52,9 +52,9 @@ export interface DamonPaddrView extends DamonFolioView {
    * @kernel reclaim_pages (mm/vmscan.c)
    */
   reclaimFolios(folios: readonly number[]): number;
-  /** @kernel folio_mark_accessed (mm/swap.c) */
+  /** Note an access to the folio: referenced, then activated on a second access. @kernel folio_mark_accessed (mm/swap.c) */
   folioMarkAccessed(folio: number): void;
-  /** @kernel folio_deactivate (mm/swap.c) */
+  /** Move the folio to the inactive LRU list. @kernel folio_deactivate (mm/swap.c) */
   folioDeactivate(folio: number): void;
   /** Migrate the folios to `nid` without reclaim; returns base pages migrated. @kernel damon_migrate_pages */
   migrateFolios(folios: readonly number[], nid: number): number;
@@ -80,7 +80,7 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
   const list: number[] = [];
   const tmpYoungFilter = damosNewFilter(DAMOS_FILTER_TYPE_YOUNG, true, false);
 
-  /** @kernel damon_pa_young (mm/damon/paddr.c) */
+  /** Whether the folio at physical address `addr` was accessed since the last check. @kernel damon_pa_young (mm/damon/paddr.c) */
   function young(addr: number): boolean {
     const folio = v.getFolio(Math.floor(addr / pageSize));
     if (folio < 0) return false;
@@ -108,7 +108,7 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
     s.lastApplied = folio;
   }
 
-  /** @kernel damon_pa_pageout (mm/damon/paddr.c) */
+  /** DAMOS_PAGEOUT on a physical region: reclaim its folios not accessed since the last check; returns bytes reclaimed. @kernel damon_pa_pageout (mm/damon/paddr.c) */
   function pageout(t: DamonTarget, r: number, s: Damos, out: DamosApplyOut): number {
     // Spare folios accessed since the last check unless the user filters on young.
     let installYoungFilter = true;
@@ -138,7 +138,7 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
     return pages * pageSize;
   }
 
-  /** @kernel damon_pa_migrate (mm/damon/paddr.c) */
+  /** DAMOS_MIGRATE_HOT/COLD on a physical region: migrate its folios to the destination node; returns bytes migrated. @kernel damon_pa_migrate (mm/damon/paddr.c) */
   function migrate(t: DamonTarget, r: number, s: Damos, out: DamosApplyOut): number {
     list.length = 0;
     const nid = s.migrateDests.nodeIdArr.length !== 0 ? s.migrateDests.nodeIdArr[0]! : s.targetNid;
@@ -150,7 +150,7 @@ export function damonPaddrOps(env: DamonPaddrEnv): DamonOperations {
     return v.migrateFolios(list, nid) * pageSize;
   }
 
-  /** @kernel damon_pa_stat (mm/damon/paddr.c) */
+  /** DAMOS_STAT on a physical region: only walk the folios to count the bytes passing ops filters. @kernel damon_pa_stat (mm/damon/paddr.c) */
   function stat(t: DamonTarget, r: number, s: Damos, out: DamosApplyOut): number {
     if (s.opsFilters.length === 0) return 0;
     walk(s, t, r, out, () => {});

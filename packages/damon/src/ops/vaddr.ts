@@ -47,13 +47,13 @@ import { type DamonFolioView, damonColdScore, damonHotScore, damosFolioFilterMat
 
 /** madvise() advice values DAMOS actions map to (include/uapi/asm-generic/mman-common.h). */
 export const MADV_WILLNEED = 3;
-/** @kernel MADV_HUGEPAGE */
+/** madvise advice for DAMOS_HUGEPAGE: allow THPs in the range. @kernel MADV_HUGEPAGE */
 export const MADV_HUGEPAGE = 14;
-/** @kernel MADV_NOHUGEPAGE */
+/** madvise advice for DAMOS_NOHUGEPAGE: disallow THPs in the range. @kernel MADV_NOHUGEPAGE */
 export const MADV_NOHUGEPAGE = 15;
-/** @kernel MADV_COLD */
+/** madvise advice for DAMOS_COLD: deactivate the range's pages. @kernel MADV_COLD */
 export const MADV_COLD = 20;
-/** @kernel MADV_PAGEOUT */
+/** madvise advice for DAMOS_PAGEOUT: reclaim the range's pages. @kernel MADV_PAGEOUT */
 export const MADV_PAGEOUT = 21;
 
 /**

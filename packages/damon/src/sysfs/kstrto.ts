@@ -51,12 +51,12 @@ export function kstrtoull(buf: string, max = 2 ** 64 - 1): KstrtoResult {
   return ok(Number(big));
 }
 
-/** @kernel kstrtoul (include/linux/kstrtox.h) */
+/** Parse an unsigned long as {@link kstrtoull} does. @kernel kstrtoul (include/linux/kstrtox.h) */
 export function kstrtoul(buf: string): KstrtoResult {
   return kstrtoull(buf);
 }
 
-/** @kernel kstrtouint (lib/kstrtox.c) */
+/** Parse an unsigned int (at most 2^32 - 1) as {@link kstrtoull} does. @kernel kstrtouint (lib/kstrtox.c) */
 export function kstrtouint(buf: string): KstrtoResult {
   return kstrtoull(buf, 0xffff_ffff);
 }

@@ -139,9 +139,9 @@ export function nrDirAttr<T>(arr: T[], mk: () => T, busy: () => boolean, rm?: (x
 
 /** A [min, max] directory of unsigned longs. @kernel struct damon_sysfs_ul_range (mm/damon/sysfs-common.h) */
 export interface UlRange {
-  /** `min` */
+  /** Lower bound, inclusive; mirrors the `min` file. */
   min: number;
-  /** `max` */
+  /** Upper bound, inclusive; mirrors the `max` file. */
   max: number;
 }
 
@@ -166,15 +166,15 @@ export const FILTER_LAYER_BOTH = 0;
 export const FILTER_LAYER_CORE = 1;
 export const FILTER_LAYER_OPS = 2;
 
-/** @kernel struct damon_sysfs_scheme_filter (mm/damon/sysfs-schemes.c) */
+/** A filter directory (`core_filters/<F>`, `ops_filters/<F>` or `filters/<F>`) @kernel struct damon_sysfs_scheme_filter (mm/damon/sysfs-schemes.c) */
 export interface SysfsSchemeFilter {
   /** Which directory it is in (core, ops, or the mixed `filters`). */
   layer: number;
   /** `type`: a `DAMOS_FILTER_TYPE_*` value. */
   type: number;
-  /** `matching` */
+  /** Whether the filter selects memory of its `type` (true) or all other memory (false); mirrors the `matching` file (`damos_filter::matching`). */
   matching: boolean;
-  /** `allow` */
+  /** Whether the selected memory is allowed (true) or rejected (false) for the scheme's action; mirrors the `allow` file (`damos_filter::allow`). */
   allow: boolean;
   /** `memcg_path`: of memcg filters. */
   memcgPath: string;
@@ -190,33 +190,33 @@ export interface SysfsSchemeFilter {
   szMax: number;
 }
 
-/** @kernel struct damos_sysfs_quota_goal (mm/damon/sysfs-schemes.c) */
+/** A `quotas/goals/<G>` directory: one quota auto-tuning goal. @kernel struct damos_sysfs_quota_goal (mm/damon/sysfs-schemes.c) */
 export interface SysfsQuotaGoal {
   /** `target_metric`: a `DAMOS_QUOTA_*` metric. */
   metric: number;
-  /** `target_value` */
+  /** Value of the goal metric the quota auto-tuner steers towards, in the metric's unit; mirrors the `target_value` file. */
   targetValue: number;
-  /** `current_value` */
+  /** The metric's current value as written by the user; only the `user_input` metric takes it, the others are measured by the kernel. Mirrors the `current_value` file. */
   currentValue: number;
   /** `nid`: node of the node memory metrics. */
   nid: number;
 }
 
-/** @kernel struct damon_sysfs_scheme_region (mm/damon/sysfs-schemes.c) */
+/** A `tried_regions/<R>` directory: one region the scheme was tried on. @kernel struct damon_sysfs_scheme_region (mm/damon/sysfs-schemes.c) */
 export interface SysfsTriedRegion {
-  /** `start` */
+  /** Start address of the region (inclusive); mirrors `tried_regions/<R>/start`. */
   readonly start: number;
-  /** `end` */
+  /** End address of the region (exclusive); mirrors `tried_regions/<R>/end`. */
   readonly end: number;
-  /** `nr_accesses` */
+  /** Access frequency of the region: samples per aggregation interval that saw an access; mirrors `tried_regions/<R>/nr_accesses`. */
   readonly nrAccesses: number;
-  /** `age` */
+  /** Aggregation intervals the region's access frequency has stayed about the same; mirrors `tried_regions/<R>/age`. */
   readonly age: number;
-  /** `sz_filter_passed` */
+  /** Bytes of the region that passed the scheme's ops-layer filters; mirrors `tried_regions/<R>/sz_filter_passed`. */
   readonly szFilterPassed: number;
 }
 
-/** @kernel struct damon_sysfs_scheme (mm/damon/sysfs-schemes.c) */
+/** A `schemes/<S>` directory: one DAMOS scheme. @kernel struct damon_sysfs_scheme (mm/damon/sysfs-schemes.c) */
 export interface SysfsScheme {
   /** `action`: a `DAMOS_*` action. */
   action: number;
@@ -245,11 +245,11 @@ export interface SysfsScheme {
     effectiveBytes: number;
     /** The `weights` directory: prioritisation weights in permil. */
     weights: {
-      /** `sz_permil` */
+      /** Weight of region size when the quota ranks regions (permil); mirrors `weights/sz_permil`. */
       sz: number;
-      /** `nr_accesses_permil` */
+      /** Weight of access frequency in that ranking (permil); mirrors `weights/nr_accesses_permil`. */
       nrAccesses: number;
-      /** `age_permil` */
+      /** Weight of age in that ranking (permil); mirrors `weights/age_permil`. */
       age: number;
     };
     /** The `goals` directory. */
@@ -283,21 +283,21 @@ export interface SysfsScheme {
   }[];
   /** The `stats` directory, filled by `update_schemes_stats`. */
   stats: {
-    /** `nr_tried` */
+    /** Regions the action was tried on; mirrors `stats/nr_tried`. */
     nrTried: number;
-    /** `sz_tried` */
+    /** Bytes of the regions the action was tried on; mirrors `stats/sz_tried`. */
     szTried: number;
-    /** `nr_applied` */
+    /** Regions the action was applied to successfully; mirrors `stats/nr_applied`. */
     nrApplied: number;
-    /** `sz_applied` */
+    /** Bytes the action was applied to successfully; mirrors `stats/sz_applied`. */
     szApplied: number;
-    /** `sz_ops_filter_passed` */
+    /** Bytes that passed the scheme's ops-layer filters; mirrors `stats/sz_ops_filter_passed`. */
     szOpsFilterPassed: number;
-    /** `qt_exceeds` */
+    /** Times the scheme's quota was exceeded; mirrors `stats/qt_exceeds`. */
     qtExceeds: number;
-    /** 7.x */
+    /** DAMON snapshots (apply passes) the scheme was tried on; mirrors `stats/nr_snapshots` (7.x). */
     nrSnapshots: number;
-    /** 7.x: written by the user, handed to the scheme. */
+    /** Deactivate the scheme once `nrSnapshots` reaches this (0: no limit); user-written, mirrors `stats/max_nr_snapshots` (7.x). */
     maxNrSnapshots: number;
   };
   /** The `tried_regions` directory, filled by `update_schemes_tried_{regions,bytes}`. */
@@ -699,7 +699,7 @@ export function sysfsSchemesUpdateStats(schemes: readonly SysfsScheme[], ctx: Da
   });
 }
 
-/** @kernel damos_sysfs_update_effective_quotas (mm/damon/sysfs-schemes.c) */
+/** Copy each scheme's tuned size quota into its `effective_bytes` file. @kernel damos_sysfs_update_effective_quotas (mm/damon/sysfs-schemes.c) */
 export function sysfsUpdateEffectiveQuotas(schemes: readonly SysfsScheme[], ctx: DamonCtx): void {
   ctx.schemes.forEach((s, i) => {
     const ss = schemes[i];
@@ -707,7 +707,7 @@ export function sysfsUpdateEffectiveQuotas(schemes: readonly SysfsScheme[], ctx:
   });
 }
 
-/** @kernel damon_sysfs_schemes_clear_regions (mm/damon/sysfs-schemes.c) */
+/** Empty every scheme's `tried_regions` directory; returns 0. @kernel damon_sysfs_schemes_clear_regions (mm/damon/sysfs-schemes.c) */
 export function sysfsSchemesClearRegions(schemes: readonly SysfsScheme[]): number {
   for (const s of schemes) {
     s.triedRegions.regions = [];

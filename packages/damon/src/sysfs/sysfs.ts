@@ -77,17 +77,17 @@ export const DAMON_SYSFS_CMDS: readonly string[] = [
   'update_tuned_intervals',
 ];
 
-/** @kernel struct damon_sysfs_target (mm/damon/sysfs.c) */
+/** A `targets/<T>` directory: one monitoring target. @kernel struct damon_sysfs_target (mm/damon/sysfs.c) */
 export interface SysfsTarget {
-  /** `pid_target` */
+  /** Pid of the process whose address space is monitored; only the virtual-address operations read it. Mirrors the `pid_target` file. */
   pid: number;
-  /** `obsolete_target` */
+  /** Set ('Y') to have the next `commit` remove this target from the running context instead of updating it; mirrors the `obsolete_target` file. */
   obsolete: boolean;
   /** The `regions` directory: initial monitoring regions. */
   regions: DamonAddrRange[];
 }
 
-/** @kernel struct damon_sysfs_context (mm/damon/sysfs.c) */
+/** A `contexts/<C>` directory: one monitoring context's parameters. @kernel struct damon_sysfs_context (mm/damon/sysfs.c) */
 export interface SysfsContext {
   /** `operations`: the `DAMON_OPS_*` id. */
   opsId: number;
@@ -95,11 +95,11 @@ export interface SysfsContext {
   attrs: {
     /** The `intervals` directory. */
     intervals: {
-      /** `sample_us` */
+      /** Sampling interval in µs: how often each region is checked for an access; mirrors the `sample_us` file (`damon_attrs::sample_interval`). */
       sampleUs: number;
-      /** `aggr_us` */
+      /** Aggregation interval in µs: access counts are summed over it, then reset; mirrors the `aggr_us` file (`damon_attrs::aggr_interval`). */
       aggrUs: number;
-      /** `update_us` */
+      /** Interval in µs at which the operations set refreshes the monitoring regions (e.g. after VMA changes); mirrors the `update_us` file (`damon_attrs::ops_update_interval`). */
       updateUs: number;
       /** The `intervals_goal` directory (auto-tuning). */
       goal: {
@@ -122,7 +122,7 @@ export interface SysfsContext {
   schemes: SysfsScheme[];
 }
 
-/** @kernel struct damon_sysfs_kdamond (mm/damon/sysfs.c) */
+/** A `kdamonds/<K>` directory: one kdamond and its contexts. @kernel struct damon_sysfs_kdamond (mm/damon/sysfs.c) */
 export interface SysfsKdamond {
   /** The `contexts` directory. */
   contexts: SysfsContext[];
