@@ -102,7 +102,7 @@ export interface MemOptions {
   readonly minFreeKbytes?: number;
   /** `vm.watermark_scale_factor` (default 10, i.e. 0.1% of a zone between watermarks). */
   readonly watermarkScaleFactor?: number;
-  /** `vm.watermark_boost_factor` (default 15000). */
+  /** Cap on the watermark boost after a fragmenting fallback, in 1/10000 of the high watermark (`vm.watermark_boost_factor`, default 15000; 0 disables). */
   readonly watermarkBoostFactor?: number;
   /** `vm.percpu_pagelist_high_fraction` (default 0: pcp high auto-tuned from the low watermark). */
   readonly percpuPagelistHighFraction?: number;
@@ -136,7 +136,7 @@ export interface MachineConfig {
 
 /** A checked, complete configuration. */
 export interface ResolvedMachineConfig {
-  /** Architecture. */
+  /** Architecture modelled; picks the allowed page sizes and the section size. */
   readonly arch: ArchName;
   /** Base page size in bytes (`PAGE_SIZE`). */
   readonly pageSize: number;

@@ -97,9 +97,9 @@ export class Machine implements MachineCore {
   readonly sched: Sched;
   /** The lock checker and lock statistics. */
   readonly lockdep: Lockdep;
-  /** RCU. */
+  /** Tree RCU: readers, grace periods and callbacks. @kernel kernel/rcu/tree.c */
   readonly rcu: Rcu;
-  /** Timers. */
+  /** Timer-wheel timers that fire from TIMER_SOFTIRQ. @kernel kernel/time/timer.c */
   readonly timers: Timers;
   /** Workqueues and delayed work. */
   readonly workqueues: Workqueues;

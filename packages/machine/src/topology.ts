@@ -30,9 +30,9 @@ export class Topology {
   readonly nrSections: number;
   /** Total pages of memory. */
   readonly totalPages: number;
-  /** `nodeStartPfn[nid]` (`node_start_pfn`). */
+  /** First PFN of each node, by nid (`node_start_pfn`). */
   readonly nodeStartPfn: Float64Array;
-  /** `nodeSpannedPages[nid]` (`node_spanned_pages`). */
+  /** Pages each node spans, holes included, by nid (`node_spanned_pages`). */
   readonly nodeSpannedPages: Float64Array;
   private readonly cpusOfNode: readonly (readonly number[])[];
   private readonly dist: Uint8Array;

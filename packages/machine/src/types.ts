@@ -60,7 +60,7 @@ export interface MachineCore {
   readonly sched: Sched;
   /** The lock checker and lock statistics. */
   readonly lockdep: Lockdep;
-  /** RCU. */
+  /** Tree RCU: readers, grace periods and callbacks. @kernel kernel/rcu/tree.c */
   readonly rcu: Rcu;
   /**
    * Record a warning when `cond` holds and return `cond`.

@@ -66,7 +66,7 @@ export function bitSpinUnlock(machine: MachineCore, words: Int32Array, index: nu
   machine.cpus.preemptEnable();
 }
 
-/** @kernel bit_spin_is_locked (include/linux/bit_spinlock.h) */
+/** Whether bit `bit` of `words[index]` is held as a lock. @kernel bit_spin_is_locked (include/linux/bit_spinlock.h) */
 export function bitSpinIsLocked(words: Int32Array, index: number, bit: number): boolean {
   check(words, index, bit);
   return (words[index]! & (1 << bit)) !== 0;

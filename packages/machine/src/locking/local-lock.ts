@@ -41,7 +41,7 @@ export class LocalLock {
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;
-  /** Lockdep identity. */
+  /** The lock's class and holder state as the lock checker sees it (`struct lockdep_map`). */
   readonly dep: LockdepMap;
   /** PREEMPT_RT: each CPU's instance is a sleeping spinlock. */
   readonly rt: boolean;
@@ -61,7 +61,7 @@ export class LocalLock {
   /** @internal */
   readonly currentPid: Int32Array;
 
-  /** @kernel local_lock_init (include/linux/local_lock.h) */
+  /** A per-CPU lock named `name`. @kernel local_lock_init (include/linux/local_lock.h) */
   constructor(machine: MachineCore, name: string) {
     const n = machine.topology.nrCpus;
     this.machine = machine;
@@ -81,7 +81,7 @@ export class LocalLock {
 
 /** A per-CPU local lock with trylock support (`localtry_lock_t`). */
 export class LocalTryLock extends LocalLock {
-  /** @kernel localtry_lock_init (include/linux/local_lock.h) */
+  /** A per-CPU lock that also supports trylock, named `name`. @kernel localtry_lock_init (include/linux/local_lock.h) */
   constructor(machine: MachineCore, name: string) {
     super(machine, name);
   }
@@ -228,7 +228,7 @@ export function localLock(l: LocalLock): boolean {
   return true;
 }
 
-/** @kernel local_unlock (include/linux/local_lock.h) */
+/** Release this CPU's instance of `l`. @kernel local_unlock (include/linux/local_lock.h) */
 export function localUnlock(l: LocalLock): void {
   if (l.rt) {
     releaseRt(l, 'local_unlock');
@@ -248,7 +248,7 @@ export function localLockIrq(l: LocalLock): boolean {
   return true;
 }
 
-/** @kernel local_unlock_irq (include/linux/local_lock.h) */
+/** Release `l` and enable interrupts (not under PREEMPT_RT) @kernel local_unlock_irq (include/linux/local_lock.h) */
 export function localUnlockIrq(l: LocalLock): void {
   if (l.rt) {
     releaseRt(l, 'local_unlock_irq');
@@ -268,7 +268,7 @@ export function localLockIrqsave(l: LocalLock): number {
   return acquireNonRt(l, MODE_IRQ);
 }
 
-/** @kernel local_unlock_irqrestore (include/linux/local_lock.h) */
+/** Release `l` and restore the interrupt state in `flags` (not under PREEMPT_RT) @kernel local_unlock_irqrestore (include/linux/local_lock.h) */
 export function localUnlockIrqrestore(l: LocalLock, flags: number): void {
   if (l.rt) {
     releaseRt(l, 'local_unlock_irqrestore');
@@ -288,7 +288,7 @@ export function localtryLock(l: LocalTryLock): boolean {
   return localLock(l);
 }
 
-/** @kernel localtry_lock_irq (include/linux/local_lock.h) */
+/** Disable interrupts (not under PREEMPT_RT) and take `l`; false when queued to sleep. @kernel localtry_lock_irq (include/linux/local_lock.h) */
 export function localtryLockIrq(l: LocalTryLock): boolean {
   return localLockIrq(l);
 }
@@ -367,12 +367,12 @@ export function localtryUnlock(l: LocalTryLock): void {
   l.preemptCount[cpu] = pc - PREEMPT_OFFSET;
 }
 
-/** @kernel localtry_unlock_irq (include/linux/local_lock.h) */
+/** Release `l` and enable interrupts (not under PREEMPT_RT) @kernel localtry_unlock_irq (include/linux/local_lock.h) */
 export function localtryUnlockIrq(l: LocalTryLock): void {
   localUnlockIrq(l);
 }
 
-/** @kernel localtry_unlock_irqrestore (include/linux/local_lock.h) */
+/** Release `l` and restore the interrupt state in `flags` (not under PREEMPT_RT) @kernel localtry_unlock_irqrestore (include/linux/local_lock.h) */
 export function localtryUnlockIrqrestore(l: LocalTryLock, flags: number): void {
   localUnlockIrqrestore(l, flags);
 }

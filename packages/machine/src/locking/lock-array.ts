@@ -58,6 +58,7 @@ export class SpinLockArray {
   private readonly waiters: (TaskQueue | undefined)[];
 
   /**
+   * `n` unlocked spinlocks sharing one lock class.
    * @param name lock class name (shared with every other lock of that name).
    * @param n number of locks.
    * @kernel spin_lock_init (include/linux/spinlock.h), once per element
@@ -289,7 +290,7 @@ export function spinUnlockAt(a: SpinLockArray, i: number): void {
   else a.unlock(i);
 }
 
-/** @kernel spin_is_locked (include/linux/spinlock.h) */
+/** Whether lock `i` of the array is held. @kernel spin_is_locked (include/linux/spinlock.h) */
 export function spinIsLockedAt(a: SpinLockArray, i: number): boolean {
   if (i >>> 0 !== i || i >= a.length) throw badIndex(a, i);
   return a.ownerCpu[i]! >= 0;

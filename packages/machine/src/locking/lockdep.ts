@@ -110,9 +110,9 @@ export const LOCK_KIND = {
   spin: 0,
   /** `raw_spinlock_t`: a spinning lock even under PREEMPT_RT. */
   rawSpin: 1,
-  /** `struct mutex`. */
+  /** `struct mutex`: a sleeping lock with one owner at a time. */
   mutex: 2,
-  /** `struct rw_semaphore`. */
+  /** `struct rw_semaphore`: a sleeping lock held by many readers or one writer. */
   rwsem: 3,
   /** `local_lock_t`: a per-CPU lock that disables preemption, or a per-CPU sleeping lock under PREEMPT_RT. */
   local: 4,

@@ -13,7 +13,7 @@ import { TaskQueue } from '../sched/sched.js';
 import type { MachineCore } from '../types.js';
 import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap, mightSleep } from './lockdep.js';
 
-/** A mutex. */
+/** A sleeping lock owned by one task, handed to waiters in FIFO order. @kernel struct mutex (include/linux/mutex_types.h) */
 export class Mutex {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
@@ -21,14 +21,14 @@ export class Mutex {
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;
-  /** Lockdep identity. */
+  /** The lock's class and holder state as the lock checker sees it (`struct lockdep_map`). */
   readonly dep: LockdepMap;
   /** Owner task pid, -1 when unlocked. */
   ownerPid: number;
   /** Sleeping waiters, FIFO. */
   readonly waiters: TaskQueue;
 
-  /** @kernel mutex_init (include/linux/mutex.h) */
+  /** An unlocked mutex named `name`. @kernel mutex_init (include/linux/mutex.h) */
   constructor(machine: MachineCore, name: string) {
     this.machine = machine;
     this.name = name;
@@ -117,7 +117,7 @@ export function mutexUnlock(mu: Mutex): void {
   }
 }
 
-/** @kernel mutex_is_locked (include/linux/mutex.h) */
+/** Whether `mu` is held. @kernel mutex_is_locked (include/linux/mutex.h) */
 export function mutexIsLocked(mu: Mutex): boolean {
   return mu.ownerPid !== -1;
 }

@@ -24,7 +24,7 @@ export class RwSemaphore {
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;
-  /** Lockdep identity. */
+  /** The lock's class and holder state as the lock checker sees it (`struct lockdep_map`). */
   readonly dep: LockdepMap;
   /** Number of readers holding it. */
   readers: number;
@@ -33,7 +33,7 @@ export class RwSemaphore {
   /** Sleeping waiters, FIFO (each Task's `waitRead` says which side). */
   readonly waiters: TaskQueue;
 
-  /** @kernel init_rwsem (include/linux/rwsem.h) */
+  /** An unlocked rw_semaphore named `name`. @kernel init_rwsem (include/linux/rwsem.h) */
   constructor(machine: MachineCore, name: string) {
     this.machine = machine;
     this.name = name;
@@ -103,7 +103,7 @@ export function downWrite(sem: RwSemaphore): boolean {
   return wait(sem, cpu, false);
 }
 
-/** @kernel down_read_trylock (kernel/locking/rwsem.c) */
+/** Try to take `sem` for reading without sleeping; true on success. @kernel down_read_trylock (kernel/locking/rwsem.c) */
 export function downReadTrylock(sem: RwSemaphore): boolean {
   const m = sem.machine;
   const cpu = m.currentCpu;
@@ -116,7 +116,7 @@ export function downReadTrylock(sem: RwSemaphore): boolean {
   return true;
 }
 
-/** @kernel down_write_trylock (kernel/locking/rwsem.c) */
+/** Try to take `sem` for writing without sleeping; true on success. @kernel down_write_trylock (kernel/locking/rwsem.c) */
 export function downWriteTrylock(sem: RwSemaphore): boolean {
   const m = sem.machine;
   const cpu = m.currentCpu;
@@ -192,7 +192,7 @@ function wake(sem: RwSemaphore): void {
   grantReaders(sem);
 }
 
-/** @kernel rwsem_is_locked (include/linux/rwsem.h) */
+/** Whether `sem` is held by readers or a writer. @kernel rwsem_is_locked (include/linux/rwsem.h) */
 export function rwsemIsLocked(sem: RwSemaphore): boolean {
   return sem.readers > 0 || sem.writerPid !== -1;
 }

@@ -23,12 +23,12 @@ export class SeqCount {
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;
-  /** Lockdep identity. */
+  /** The lock's class and holder state as the lock checker sees it (`struct lockdep_map`). */
   readonly dep: LockdepMap;
   /** The sequence (odd while a writer is inside). */
   sequence: number;
 
-  /** @kernel seqcount_init (include/linux/seqlock.h) */
+  /** A sequence counter named `name`, starting even (no writer) @kernel seqcount_init (include/linux/seqlock.h) */
   constructor(machine: MachineCore, name: string) {
     this.machine = machine;
     this.name = name;
@@ -104,19 +104,19 @@ export class SeqLock {
   /** The spinlock serialising writers. @kernel seqlock_t.lock */
   readonly lock: SpinLock;
 
-  /** @kernel seqlock_init (include/linux/seqlock.h) */
+  /** A seqlock (a spinlock plus a sequence counter) named `name`. @kernel seqlock_init (include/linux/seqlock.h) */
   constructor(machine: MachineCore, name: string) {
     this.seqcount = new SeqCount(machine, `${name}.seqcount`);
     this.lock = new SpinLock(machine, `${name}.lock`);
   }
 }
 
-/** @kernel read_seqbegin (include/linux/seqlock.h) */
+/** Start a read section; returns the sequence to check with {@link readSeqretry}. @kernel read_seqbegin (include/linux/seqlock.h) */
 export function readSeqbegin(sl: SeqLock): number {
   return readSeqcountBegin(sl.seqcount);
 }
 
-/** @kernel read_seqretry (include/linux/seqlock.h) */
+/** Whether a writer ran since {@link readSeqbegin} returned `start`, so the read must be retried. @kernel read_seqretry (include/linux/seqlock.h) */
 export function readSeqretry(sl: SeqLock, start: number): boolean {
   return readSeqcountRetry(sl.seqcount, start);
 }
@@ -139,7 +139,7 @@ export function writeSeqlock(sl: SeqLock): boolean {
   return true;
 }
 
-/** @kernel write_sequnlock (include/linux/seqlock.h) */
+/** End a write section and release the lock. @kernel write_sequnlock (include/linux/seqlock.h) */
 export function writeSequnlock(sl: SeqLock): void {
   writeSeqcountEnd(sl.seqcount);
   spinUnlock(sl.lock);

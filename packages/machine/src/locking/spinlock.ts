@@ -26,7 +26,7 @@ import { HELD_TRYLOCK, LOCK_KIND, LockdepError, LockdepMap } from './lockdep.js'
 /** Returned by the `_irqsave` forms under PREEMPT_RT when the task must sleep and retry. */
 export const SPIN_WOULD_SLEEP = -1;
 
-/** A spinlock. */
+/** A spinning lock held by a CPU (a sleeping lock under PREEMPT_RT unless `raw`). @kernel spinlock_t (include/linux/spinlock_types.h) */
 export class SpinLock {
   /** The machine the lock lives on. */
   readonly machine: MachineCore;
@@ -34,7 +34,7 @@ export class SpinLock {
   readonly classId: number;
   /** Lock class name, for reports and statistics. */
   readonly name: string;
-  /** Lockdep identity. */
+  /** The lock's class and holder state as the lock checker sees it (`struct lockdep_map`). */
   readonly dep: LockdepMap;
   /** raw_spinlock_t: spins even under PREEMPT_RT. */
   readonly raw: boolean;
@@ -48,6 +48,7 @@ export class SpinLock {
   readonly waiters: TaskQueue;
 
   /**
+   * An unlocked spinlock (`raw`: a raw_spinlock_t that spins even under PREEMPT_RT).
    * @param name lock class name (locks with the same name share a lockdep class).
    * @kernel spin_lock_init (include/linux/spinlock.h)
    */
@@ -283,7 +284,7 @@ export function spinLockIrq(l: SpinLock): boolean {
   }
 }
 
-/** @kernel spin_unlock_irq (include/linux/spinlock.h) */
+/** Release `l` and enable interrupts. @kernel spin_unlock_irq (include/linux/spinlock.h) */
 export function spinUnlockIrq(l: SpinLock): void {
   spinUnlock(l);
   if (!l.sleeping) l.machine.cpus.localIrqEnable();
@@ -305,13 +306,13 @@ export function spinLockBh(l: SpinLock): boolean {
   return ok;
 }
 
-/** @kernel spin_unlock_bh (include/linux/spinlock.h) */
+/** Release `l` and enable softirqs. @kernel spin_unlock_bh (include/linux/spinlock.h) */
 export function spinUnlockBh(l: SpinLock): void {
   spinUnlock(l);
   l.machine.cpus.localBhEnable();
 }
 
-/** @kernel spin_is_locked (include/linux/spinlock.h) */
+/** Whether `l` is held. @kernel spin_is_locked (include/linux/spinlock.h) */
 export function spinIsLocked(l: SpinLock): boolean {
   return l.sleeping ? l.ownerPid !== -1 : l.ownerCpu >= 0;
 }

@@ -14,7 +14,7 @@ import {
   VM_EVENT,
 } from './vmstat.js';
 
-/** `__count_zid_vm_events(PGALLOC, ...)`. */
+/** Count `nr` pages allocated from zone id `zone` in the current CPU's PGALLOC event of that zone type. @kernel __count_zid_vm_events (include/linux/vmstat.h) */
 export function countPgalloc(pa: PageAllocator, zone: number, nr: number): void {
   pa.vmstat.countVmEvents(pa.machine.currentCpu, VM_EVENT.PGALLOC_DMA32 + (zone % MAX_NR_ZONES), nr);
 }

@@ -241,7 +241,7 @@ export function expand(pa: PageAllocator, zone: number, pfn: number, low: number
   return added;
 }
 
-/** @kernel page_del_and_expand (mm/page_alloc.c) */
+/** Take the free block of order `high` at `pfn` off its list and return the unneeded halves down to order `low` to the free lists. @kernel page_del_and_expand (mm/page_alloc.c) */
 export function pageDelAndExpand(
   pa: PageAllocator,
   zone: number,

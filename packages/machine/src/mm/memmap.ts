@@ -120,7 +120,7 @@ export class Memmap {
   readonly sectionShift: number;
   /** Pages per section. */
   readonly pagesPerSection: number;
-  /** `pagesPerSection - 1`. */
+  /** Mask (`pagesPerSection - 1`) that turns a PFN into its index within the section. */
   readonly sectionMask: number;
   /** Total PFNs covered (all nodes). */
   readonly totalPages: number;
@@ -177,7 +177,7 @@ export class Memmap {
     return s.pageType[pfn & this.sectionMask] as number;
   }
 
-  /** `page_ref_count()`. */
+  /** Reference count of the page at `pfn` (0 for an untouched section). @kernel page_ref_count (include/linux/page_ref.h) */
   refcount(pfn: number): number {
     const s = this.sections[pfn >>> this.sectionShift];
     return s === undefined ? 0 : (s.refcount[pfn & this.sectionMask] as number);

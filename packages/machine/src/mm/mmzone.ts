@@ -224,12 +224,12 @@ export class ZoneTable {
     return z % MAX_NR_ZONES;
   }
 
-  /** `populated_zone()`. */
+  /** Whether zone id `z` has pages; the model tests managed pages where the kernel tests `present_pages`. @kernel populated_zone (include/linux/mmzone.h) */
   populated(z: number): boolean {
     return (this.managed[z] as number) > 0;
   }
 
-  /** `zone_spans_pfn()`. */
+  /** Whether `pfn` lies in zone id `z`'s span [start, start + spanned), holes included. @kernel zone_spans_pfn (include/linux/mmzone.h) */
   spansPfn(z: number, pfn: number): boolean {
     const start = this.startPfn[z] as number;
     return pfn >= start && pfn < start + (this.spanned[z] as number);

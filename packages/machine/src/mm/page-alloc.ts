@@ -177,13 +177,13 @@ export class PageAllocator {
   readonly vmstat: Vmstat;
   /** Fault injection. @kernel fail_page_alloc (mm/fail_page_alloc.c) */
   readonly failPageAlloc: FailPageAlloc;
-  /** `vm.min_free_kbytes`. */
+  /** Memory kept free for emergencies (KiB), spread over the zones as their WMARK_MIN; mirrors the `vm.min_free_kbytes` sysctl. */
   minFreeKbytes: number;
-  /** `vm.watermark_scale_factor`. */
+  /** Gap between the min, low and high watermarks in 1/10000 of the zone's memory (1..3000); mirrors the `vm.watermark_scale_factor` sysctl. */
   watermarkScaleFactor: number;
-  /** `vm.watermark_boost_factor`. */
+  /** Cap on the watermark boost a fragmenting fallback adds, in 1/10000 of the high watermark (0: no boosting); mirrors the `vm.watermark_boost_factor` sysctl. */
   watermarkBoostFactor: number;
-  /** `vm.percpu_pagelist_high_fraction`. */
+  /** Caps the per-CPU lists of a zone at 1/N of its pages together (0: the default sizing); mirrors the `vm.percpu_pagelist_high_fraction` sysctl. */
   percpuPagelistHighFraction: number;
   /** Per-CPU data cache slice (bytes). */
   readonly pcpCacheSliceBytes: number;

@@ -163,7 +163,7 @@ export function prepCompoundPage(pa: PageAllocator, pfn: number, order: number):
   s.refcount.fill(0, i + 1, i + n);
 }
 
-/** @kernel wakeup_kswapd (mm/vmscan.c) */
+/** Ask kswapd to reclaim on `zone`'s node for an allocation of `order` (counted, then handed to the kswapd hook if any) @kernel wakeup_kswapd (mm/vmscan.c) */
 export function wakeupKswapd(pa: PageAllocator, zone: number, order: number, highestZoneidx: number): void {
   pa.nrKswapdWakeups++;
   const hook = pa.kswapdHook;

@@ -89,7 +89,7 @@ export function performReclaim(pa: PageAllocator, gfp: number, order: number): n
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
-/** @kernel __alloc_pages_direct_reclaim (mm/page_alloc.c) */
+/** Reclaim directly, then retry the allocation; the PFN, or -1. @kernel __alloc_pages_direct_reclaim (mm/page_alloc.c) */
 export function allocPagesDirectReclaim(pa: PageAllocator, gfp: number, order: number, allocFlags: number): number {
   const progress = performReclaim(pa, gfp, order);
   pa.lastReclaimProgress = progress;

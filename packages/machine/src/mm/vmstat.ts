@@ -387,7 +387,7 @@ export class Vmstat {
   readonly nrNodes: number;
   /** `zone->vm_stat[]` at `zone * NR_VM_ZONE_STAT_ITEMS + item`. */
   readonly zoneStat: Float64Array;
-  /** `vm_zone_stat[]`. */
+  /** System-wide zone counters, one per item, folded from the per-CPU diffs; mirrors `vm_zone_stat[]`. */
   readonly globalZoneStat: Float64Array;
   /** `per_cpu_zonestats.vm_stat_diff[]` at `(cpu * nrZones + zone) * items + item`. */
   readonly zoneDiff: Int32Array;
@@ -395,9 +395,9 @@ export class Vmstat {
   readonly zoneThreshold: Int32Array;
   /** `pgdat->vm_stat[]` at `nid * NR_VM_NODE_STAT_ITEMS + item`. */
   readonly nodeStat: Float64Array;
-  /** `vm_node_stat[]`. */
+  /** System-wide node counters, one per item, folded from the per-CPU diffs; mirrors `vm_node_stat[]`. */
   readonly globalNodeStat: Float64Array;
-  /** `per_cpu_nodestats.vm_node_stat_diff[]`. */
+  /** Per-CPU pending node-counter deltas at `(cpu * nrNodes + nid) * items + item`; mirrors `per_cpu_nodestats.vm_node_stat_diff[]`. */
   readonly nodeDiff: Int32Array;
   /** Node `stat_threshold` (max of its zones'). */
   readonly nodeThreshold: Int32Array;

@@ -254,7 +254,7 @@ export class Mmu {
   readonly machine: MmuHost;
   /** Number of CPUs (one TLB set each). */
   readonly nrCpus: number;
-  /** PAGE_SHIFT. */
+  /** log2 of the base page size (`PAGE_SHIFT`). */
   readonly pageShift: number;
   /** PMD_SHIFT: the size class of `entries2m` (2 MiB with 4K pages). */
   readonly pmdShift: number;

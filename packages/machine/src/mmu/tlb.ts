@@ -60,7 +60,7 @@ export class TlbArray {
   readonly sets: number;
   /** Associativity (entries per set). */
   readonly ways: number;
-  /** `sets - 1`. */
+  /** Mask (`sets - 1`) that selects the set from a virtual page number. */
   readonly setMask: number;
   /** Total entries (`sets * ways`). */
   readonly nrEntries: number;
@@ -82,6 +82,7 @@ export class TlbArray {
   nrValid: number;
 
   /**
+   * An empty set-associative TLB for one page size.
    * @param nrEntries entries of this page size (0: none, every lookup misses).
    * @param ways associativity; `nrEntries / ways` must be a power of two.
    * @param shift log2 of the page size the entries map.

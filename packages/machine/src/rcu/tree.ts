@@ -237,7 +237,7 @@ export class Rcu {
 
   // --- readers ---
 
-  /** @kernel rcu_read_lock (include/linux/rcupdate.h) */
+  /** Enter an RCU read-side critical section on the current CPU (nests) @kernel rcu_read_lock (include/linux/rcupdate.h) */
   rcuReadLock(): void {
     const cpu = this.machine.currentCpu;
     const n = this.nesting[cpu]!;
@@ -246,6 +246,7 @@ export class Rcu {
   }
 
   /**
+   * Leave an RCU read-side critical section on the current CPU.
    * @throws LockdepError `bad-unlock` without a matching rcuReadLock.
    * @kernel rcu_read_unlock (include/linux/rcupdate.h)
    */
@@ -598,7 +599,7 @@ export class Rcu {
     return cookie;
   }
 
-  /** @kernel poll_state_synchronize_rcu (kernel/rcu/tree.c) */
+  /** Whether the grace period `cookie` names has completed. @kernel poll_state_synchronize_rcu (kernel/rcu/tree.c) */
   pollStateSynchronizeRcu(cookie: number): boolean {
     return this.gpCompleted >= cookie;
   }
@@ -753,7 +754,7 @@ export class Rcu {
     return null;
   }
 
-  /** Counters. */
+  /** A snapshot of the grace-period, callback and stall counters. */
   stats(): RcuStats {
     return {
       gpCompleted: this.gpCompleted,

@@ -57,7 +57,7 @@ export const NET_TX_SOFTIRQ = 2;
 export const NET_RX_SOFTIRQ = 3;
 /** Block-layer completions. */
 export const BLOCK_SOFTIRQ = 4;
-/** irq_poll. */
+/** Interrupt polling for block devices (`irq_poll`, lib/irq_poll.c). */
 export const IRQ_POLL_SOFTIRQ = 5;
 /** Normal tasklets. */
 export const TASKLET_SOFTIRQ = 6;
@@ -434,18 +434,19 @@ export class Cpus {
     return this.machine.currentCpu;
   }
 
-  /** @kernel preempt_count (include/linux/preempt.h) */
+  /** Preemption count of `cpu`: preempt-disable depth plus the softirq, hardirq and NMI bits. @kernel preempt_count (include/linux/preempt.h) */
   preemptCountOf(cpu: number = this.machine.currentCpu): number {
     return this.preemptCount[cpu]!;
   }
 
-  /** @kernel preempt_disable (include/linux/preempt.h) */
+  /** Disable preemption on the current CPU (nests) @kernel preempt_disable (include/linux/preempt.h) */
   preemptDisable(): void {
     const cpu = this.machine.currentCpu;
     this.preemptCount[cpu] = this.preemptCount[cpu]! + PREEMPT_OFFSET;
   }
 
   /**
+   * Undo one preempt_disable on the current CPU.
    * @throws MmBugError on underflow.
    * @kernel preempt_enable (include/linux/preempt.h)
    */
@@ -456,7 +457,7 @@ export class Cpus {
     this.preemptCount[cpu] = pc - PREEMPT_OFFSET;
   }
 
-  /** @kernel local_irq_disable (include/linux/irqflags.h) */
+  /** Disable interrupts on the current CPU. @kernel local_irq_disable (include/linux/irqflags.h) */
   localIrqDisable(): void {
     this.irqsOff[this.machine.currentCpu] = 1;
   }
@@ -486,7 +487,7 @@ export class Cpus {
     return flags;
   }
 
-  /** @kernel local_irq_restore (include/linux/irqflags.h) */
+  /** Restore the interrupt state saved in `flags`. @kernel local_irq_restore (include/linux/irqflags.h) */
   localIrqRestore(flags: number): void {
     if (flags === 0) this.localIrqEnable();
     else this.irqsOff[this.machine.currentCpu] = 1;
@@ -503,7 +504,7 @@ export class Cpus {
     return this.pendingIrqs[cpu]!.length;
   }
 
-  /** @kernel local_bh_disable (include/linux/bottom_half.h) */
+  /** Disable softirq processing on the current CPU (nests) @kernel local_bh_disable (include/linux/bottom_half.h) */
   localBhDisable(): void {
     const cpu = this.machine.currentCpu;
     this.preemptCount[cpu] = this.preemptCount[cpu]! + SOFTIRQ_DISABLE_OFFSET;
@@ -530,7 +531,7 @@ export class Cpus {
     this.machine.sched.current(this.machine.currentCpu).migrationDisabled++;
   }
 
-  /** @kernel migrate_enable (kernel/sched/core.c) */
+  /** Allow the current task to migrate again (undoes one migrate_disable) @kernel migrate_enable (kernel/sched/core.c) */
   migrateEnable(): void {
     const t = this.machine.sched.current(this.machine.currentCpu);
     if (t.migrationDisabled === 0) throw new MmBugError(`cpu: migrate_enable() underflow in ${t.name}`);
@@ -539,12 +540,12 @@ export class Cpus {
 
   // --- context queries (on the current CPU unless given) ---
 
-  /** @kernel hardirq_count (include/linux/preempt.h) */
+  /** The hardirq nesting bits of `cpu`'s preemption count. @kernel hardirq_count (include/linux/preempt.h) */
   hardirqCount(cpu: number = this.machine.currentCpu): number {
     return this.preemptCount[cpu]! & HARDIRQ_MASK;
   }
 
-  /** @kernel softirq_count (include/linux/preempt.h) */
+  /** The softirq bits of `cpu`'s preemption count. @kernel softirq_count (include/linux/preempt.h) */
   softirqCount(cpu: number = this.machine.currentCpu): number {
     return this.preemptCount[cpu]! & SOFTIRQ_MASK;
   }
@@ -564,7 +565,7 @@ export class Cpus {
     return (this.preemptCount[cpu]! & SOFTIRQ_MASK) !== 0;
   }
 
-  /** @kernel in_nmi (include/linux/preempt.h) */
+  /** Whether `cpu` is handling an NMI. @kernel in_nmi (include/linux/preempt.h) */
   isInNmi(cpu: number = this.machine.currentCpu): boolean {
     return (this.preemptCount[cpu]! & NMI_MASK) !== 0;
   }
@@ -579,17 +580,17 @@ export class Cpus {
     return (this.preemptCount[cpu]! & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)) === 0;
   }
 
-  /** @kernel in_atomic (include/linux/preempt.h) */
+  /** Whether `cpu` runs in atomic context (any preemption count) @kernel in_atomic (include/linux/preempt.h) */
   isInAtomic(cpu: number = this.machine.currentCpu): boolean {
     return this.preemptCount[cpu] !== 0;
   }
 
-  /** @kernel irqs_disabled (include/linux/irqflags.h) */
+  /** Whether interrupts are disabled on `cpu`. @kernel irqs_disabled (include/linux/irqflags.h) */
   irqsDisabled(cpu: number = this.machine.currentCpu): boolean {
     return this.irqsOff[cpu] === 1;
   }
 
-  /** @kernel preemptible (include/linux/preempt.h) */
+  /** Whether the code on `cpu` may be preempted (no preemption count, interrupts on) @kernel preemptible (include/linux/preempt.h) */
   preemptible(cpu: number = this.machine.currentCpu): boolean {
     return this.preemptCount[cpu] === 0 && this.irqsOff[cpu] === 0;
   }

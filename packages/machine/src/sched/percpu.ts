@@ -102,7 +102,7 @@ export class PercpuCounter {
   /** The machine the counter lives on. */
   readonly machine: PercpuHost;
 
-  /** @kernel percpu_counter_init (lib/percpu_counter.c) */
+  /** A counter starting at `initial` with a zero delta on every CPU. @kernel percpu_counter_init (lib/percpu_counter.c) */
   constructor(machine: PercpuHost, initial = 0) {
     this.machine = machine;
     this.count = initial;
@@ -140,7 +140,7 @@ export function percpuCounterAddBatch(c: PercpuCounter, amount: number, batch: n
   }
 }
 
-/** @kernel percpu_counter_add (include/linux/percpu_counter.h) */
+/** Add `amount` to the current CPU's delta, folding it into the total past the batch size. @kernel percpu_counter_add (include/linux/percpu_counter.h) */
 export function percpuCounterAdd(c: PercpuCounter, amount: number): void {
   percpuCounterAddBatch(c, amount, percpuCounterBatch(c.machine));
 }

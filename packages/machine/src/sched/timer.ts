@@ -37,7 +37,7 @@ export class TimerList extends ClockEvent {
   /** The timer subsystem it was armed on. */
   base: Timers | null;
 
-  /** @kernel timer_setup (include/linux/timer.h) */
+  /** A timer that runs `fn` when it expires, not yet armed. @kernel timer_setup (include/linux/timer.h) */
   constructor(fn: (timer: TimerList) => void) {
     super(fireTimer);
     this.fn = fn;
@@ -129,7 +129,7 @@ export class Timers {
     return 1;
   }
 
-  /** @kernel timer_pending (include/linux/timer.h) */
+  /** Whether `timer` is armed and has not fired yet. @kernel timer_pending (include/linux/timer.h) */
   timerPending(timer: TimerList): boolean {
     return timer.timerState !== TIMER_IDLE;
   }

@@ -19,7 +19,7 @@ export class WaitQueueHead {
   /** Tasks waiting, in arrival order. */
   readonly waiters: TaskQueue;
 
-  /** @kernel init_waitqueue_head (include/linux/wait.h) */
+  /** An empty wait queue. @kernel init_waitqueue_head (include/linux/wait.h) */
   constructor(machine: MachineCore) {
     this.machine = machine;
     this.waiters = new TaskQueue();
@@ -66,7 +66,7 @@ export function wakeUp(wq: WaitQueueHead): number {
   return 0;
 }
 
-/** @kernel waitqueue_active (include/linux/wait.h) */
+/** Whether any task waits on `wq`. @kernel waitqueue_active (include/linux/wait.h) */
 export function waitqueueActive(wq: WaitQueueHead): boolean {
   return wq.waiters.length > 0;
 }
@@ -78,7 +78,7 @@ export class Completion {
   /** Tasks waiting for `done`. @kernel completion.wait */
   readonly wait: WaitQueueHead;
 
-  /** @kernel init_completion (include/linux/completion.h) */
+  /** A completion not yet done. @kernel init_completion (include/linux/completion.h) */
   constructor(machine: MachineCore) {
     this.done = 0;
     this.wait = new WaitQueueHead(machine);
@@ -116,7 +116,7 @@ export function waitForCompletion(c: Completion, task: Task): number {
   return prepareToWait(c.wait, task);
 }
 
-/** @kernel try_wait_for_completion (kernel/sched/completion.c) */
+/** Consume one completion without waiting; false when none is done. @kernel try_wait_for_completion (kernel/sched/completion.c) */
 export function tryWaitForCompletion(c: Completion): boolean {
   if (c.done === 0) return false;
   if (c.done !== Number.MAX_SAFE_INTEGER) c.done--;

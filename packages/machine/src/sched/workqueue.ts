@@ -25,7 +25,7 @@ export class WorkStruct {
   /** CPU it was last queued on (-1 before). */
   cpu: number;
 
-  /** @kernel INIT_WORK (include/linux/workqueue.h) */
+  /** A work item that runs `fn`. @kernel INIT_WORK (include/linux/workqueue.h) */
   constructor(fn: (work: WorkStruct) => void) {
     this.fn = fn;
     this.pending = false;
@@ -45,7 +45,7 @@ export class DelayedWork {
   /** CPU to queue on when the timer fires. */
   cpu: number;
 
-  /** @kernel INIT_DELAYED_WORK (include/linux/workqueue.h) */
+  /** A work item that runs `fn` after a delay. @kernel INIT_DELAYED_WORK (include/linux/workqueue.h) */
   constructor(fn: (work: WorkStruct) => void) {
     this.work = new WorkStruct(fn);
     this.wq = null;
@@ -110,7 +110,7 @@ export class Workqueues {
     this.systemWq = new Workqueue(this, 'events', machine.topology.nrCpus);
   }
 
-  /** @kernel alloc_workqueue (kernel/workqueue.c) */
+  /** A new workqueue named `name`, with a pool per CPU. @kernel alloc_workqueue (kernel/workqueue.c) */
   allocWorkqueue(name: string): Workqueue {
     return new Workqueue(this, name, this.machine.topology.nrCpus);
   }
