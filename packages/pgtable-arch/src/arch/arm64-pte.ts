@@ -84,6 +84,7 @@ export class Arm64Pte extends ArchPte {
   private readonly pudTableAlways: boolean;
 
   /**
+   * The arm64 entry codec for one granule (`pageShift`) and level layout.
    * @param levels CONFIG_PGTABLE_LEVELS of the configuration (2..5).
    */
   constructor(pageShift: number, pmdShift: number, pudShift: number, levels = 4) {
@@ -183,11 +184,11 @@ export class Arm64Pte extends ArchPte {
   pteCont(v: PteVal): boolean {
     return (v.hi & PTE_CONT_HI) !== 0;
   }
-  /** @kernel pte_mkcont */
+  /** Set the contiguous hint: the entry is one of an aligned run mapping contiguous memory. @kernel pte_mkcont */
   pteMkcont(v: PteVal): void {
     v.hi |= PTE_CONT_HI;
   }
-  /** @kernel pte_mknoncont */
+  /** Clear the contiguous hint. @kernel pte_mknoncont */
   pteMknoncont(v: PteVal): void {
     v.hi &= ~PTE_CONT_HI;
   }

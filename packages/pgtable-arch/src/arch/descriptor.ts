@@ -46,11 +46,11 @@ export interface ArchDescriptor {
   readonly machineArch: ArchName | null;
   /** One line for tables and reports. */
   readonly description: string;
-  /** PAGE_SHIFT. */
+  /** log2 of the base page size (PAGE_SHIFT). */
   readonly pageShift: number;
   /** Virtual address bits of a user address space (VA_BITS, `__VIRTUAL_MASK_SHIFT + 1`). */
   readonly vaBits: number;
-  /** MAX_PHYSMEM_BITS. */
+  /** Physical address bits the architecture supports (MAX_PHYSMEM_BITS); bounds the PFNs entries must hold. */
   readonly physBits: number;
   /** Levels PTE..PGD (index = level number). */
   readonly levels: readonly [LevelGeometry, LevelGeometry, LevelGeometry, LevelGeometry, LevelGeometry];
@@ -66,9 +66,9 @@ export interface ArchDescriptor {
   readonly hwDirty: boolean;
   /** The hardware sets accessed bits in non-leaf PMDs (ARCH_HAS_NONLEAF_PMD_YOUNG). */
   readonly hwNonleafYoung: boolean;
-  /** HAVE_ARCH_SOFT_DIRTY. */
+  /** Entries have a soft-dirty bit for tracking writes from userspace (HAVE_ARCH_SOFT_DIRTY). */
   readonly softDirty: boolean;
-  /** HAVE_ARCH_USERFAULTFD_WP. */
+  /** Entries have a userfaultfd write-protect bit (HAVE_ARCH_USERFAULTFD_WP). */
   readonly uffdWp: boolean;
   /** How remote TLBs are invalidated. */
   readonly tlbFlush: TlbFlushStyle;
@@ -94,9 +94,9 @@ export interface ArchDescriptor {
   readonly lazyMmuBatch: number;
   /** ARCH_ENABLE_SPLIT_PMD_PTLOCK: PMD tables have their own lock. */
   readonly splitPmdPtlock: boolean;
-  /** ARCH_HAS_PTDUMP. */
+  /** The architecture can dump its page tables (ARCH_HAS_PTDUMP). */
   readonly hasPtdump: boolean;
-  /** ARCH_HAS_DEBUG_WX. */
+  /** The architecture can check for mappings both writable and executable (ARCH_HAS_DEBUG_WX). */
   readonly hasDebugWx: boolean;
   /** HAVE_MOVE_PMD: mremap moves whole PTE tables by moving the PMD entry. */
   readonly haveMovePmd: boolean;

@@ -94,49 +94,49 @@ export abstract class ArchPte {
   pteNone(v: PteVal): boolean {
     return v.lo === 0 && v.hi === 0;
   }
-  /** @kernel pte_present */
+  /** Whether the entry maps a page the MMU may use (PROT_NONE entries count as present) @kernel pte_present */
   abstract ptePresent(v: PteVal): boolean;
   /** Present but inaccessible to the hardware (NUMA hinting). @kernel pte_protnone */
   abstract pteProtnone(v: PteVal): boolean;
-  /** @kernel pte_pfn */
+  /** PFN the entry maps. @kernel pte_pfn */
   abstract ptePfn(v: PteVal): number;
   /** Build a present entry mapping `pfn` with protections `prot`. @kernel pfn_pte */
   abstract pfnPte(out: PteVal, pfn: number, prot: PgProt): void;
-  /** @kernel pte_write */
+  /** Whether the entry allows writes. @kernel pte_write */
   abstract pteWrite(v: PteVal): boolean;
-  /** @kernel pte_dirty */
+  /** Whether the page was written through the entry. @kernel pte_dirty */
   abstract pteDirty(v: PteVal): boolean;
-  /** @kernel pte_young */
+  /** Whether the page was accessed through the entry. @kernel pte_young */
   abstract pteYoung(v: PteVal): boolean;
-  /** @kernel pte_special */
+  /** Whether the entry maps a special page (no refcounted struct page behind it) @kernel pte_special */
   abstract pteSpecial(v: PteVal): boolean;
-  /** @kernel pte_soft_dirty (false where the arch has none) */
+  /** Whether the entry's soft-dirty bit is set. @kernel pte_soft_dirty (false where the arch has none) */
   abstract pteSoftDirty(v: PteVal): boolean;
-  /** @kernel pte_uffd_wp (false where the arch has none) */
+  /** Whether the entry is uffd-write-protected. @kernel pte_uffd_wp (false where the arch has none) */
   abstract pteUffdWp(v: PteVal): boolean;
   /** User-accessible entry (x86 U/S, arm64 AP[1], riscv U). */
   abstract pteUser(v: PteVal): boolean;
-  /** @kernel pte_exec */
+  /** Whether the entry allows instruction fetches. @kernel pte_exec */
   abstract pteExec(v: PteVal): boolean;
-  /** @kernel pte_global */
+  /** Whether the entry is global (kept in the TLB across address-space switches) @kernel pte_global */
   abstract pteGlobal(v: PteVal): boolean;
-  /** @kernel pte_mkwrite_novma */
+  /** Allow writes. @kernel pte_mkwrite_novma */
   abstract pteMkwrite(v: PteVal): void;
-  /** @kernel pte_wrprotect */
+  /** Remove write permission. @kernel pte_wrprotect */
   abstract pteWrprotect(v: PteVal): void;
-  /** @kernel pte_mkdirty */
+  /** Set the dirty bit. @kernel pte_mkdirty */
   abstract pteMkdirty(v: PteVal): void;
-  /** @kernel pte_mkclean */
+  /** Clear the dirty bit. @kernel pte_mkclean */
   abstract pteMkclean(v: PteVal): void;
-  /** @kernel pte_mkyoung */
+  /** Set the accessed bit. @kernel pte_mkyoung */
   abstract pteMkyoung(v: PteVal): void;
-  /** @kernel pte_mkold */
+  /** Clear the accessed bit. @kernel pte_mkold */
   abstract pteMkold(v: PteVal): void;
-  /** @kernel pte_mkspecial */
+  /** Mark the entry special. @kernel pte_mkspecial */
   abstract pteMkspecial(v: PteVal): void;
-  /** @kernel pte_mksoft_dirty (no-op without soft-dirty) */
+  /** Set the soft-dirty bit. @kernel pte_mksoft_dirty (no-op without soft-dirty) */
   abstract pteMksoftDirty(v: PteVal): void;
-  /** @kernel pte_clear_soft_dirty */
+  /** Clear the soft-dirty bit. @kernel pte_clear_soft_dirty */
   abstract pteClearSoftDirty(v: PteVal): void;
   /**
    * Mark the entry uffd-write-protected; always removes write permission too
@@ -145,7 +145,7 @@ export abstract class ArchPte {
    * @kernel pte_mkuffd_wp
    */
   abstract pteMkuffdWp(v: PteVal): void;
-  /** @kernel pte_clear_uffd_wp */
+  /** Clear the uffd write-protect bit (write permission stays as it is) @kernel pte_clear_uffd_wp */
   abstract pteClearUffdWp(v: PteVal): void;
   /** Replace the protection bits, keeping PFN, A/D and software state. @kernel pte_modify */
   abstract pteModify(v: PteVal, prot: PgProt): void;
@@ -236,9 +236,9 @@ export abstract class ArchPte {
 
   // ---- PMD / PUD leaves and table entries ----
 
-  /** @kernel pmd_none */
+  /** Whether the PMD entry is empty. @kernel pmd_none */
   abstract pmdNone(v: PteVal): boolean;
-  /** @kernel pmd_present */
+  /** Whether the PMD entry maps a table or a huge page the MMU may use. @kernel pmd_present */
   abstract pmdPresent(v: PteVal): boolean;
   /** A leaf (block/huge) PMD. @kernel pmd_leaf */
   abstract pmdLeaf(v: PteVal): boolean;
@@ -246,25 +246,25 @@ export abstract class ArchPte {
   abstract pmdBad(v: PteVal): boolean;
   /** PFN of a PMD leaf, or of the PTE table a table entry points to. @kernel pmd_pfn */
   abstract pmdPfn(v: PteVal): number;
-  /** @kernel pfn_pmd */
+  /** Build a huge PMD entry mapping `pfn` with `prot`. @kernel pfn_pmd */
   abstract pfnPmd(out: PteVal, pfn: number, prot: PgProt): void;
   /** Turn a PMD value into a leaf. @kernel pmd_mkhuge */
   abstract pmdMkhuge(v: PteVal): void;
-  /** @kernel pmd_modify */
+  /** Replace the PMD entry's protection bits with `prot`. @kernel pmd_modify */
   abstract pmdModify(v: PteVal, prot: PgProt): void;
-  /** @kernel pmd_protnone */
+  /** Whether the PMD entry is PROT_NONE (present for the kernel, inaccessible to the MMU) @kernel pmd_protnone */
   abstract pmdProtnone(v: PteVal): boolean;
-  /** @kernel pud_none */
+  /** Whether the PUD entry is empty. @kernel pud_none */
   abstract pudNone(v: PteVal): boolean;
-  /** @kernel pud_present */
+  /** Whether the PUD entry maps a table or a huge page the MMU may use. @kernel pud_present */
   abstract pudPresent(v: PteVal): boolean;
-  /** @kernel pud_leaf */
+  /** Whether the PUD entry maps a huge page rather than a table. @kernel pud_leaf */
   abstract pudLeaf(v: PteVal): boolean;
-  /** @kernel pud_pfn */
+  /** PFN a huge PUD entry maps. @kernel pud_pfn */
   abstract pudPfn(v: PteVal): number;
-  /** @kernel pfn_pud */
+  /** Build a huge PUD entry mapping `pfn` with `prot`. @kernel pfn_pud */
   abstract pfnPud(out: PteVal, pfn: number, prot: PgProt): void;
-  /** @kernel pud_mkhuge */
+  /** Turn the PUD entry into a huge-page leaf. @kernel pud_mkhuge */
   abstract pudMkhuge(v: PteVal): void;
   /**
    * A table entry at `level` (PMD..PGD) pointing to the table page `tablePfn`.
@@ -280,27 +280,27 @@ export abstract class ArchPte {
 
   /** The arch swap PTE for (type, offset): `__swp_entry_to_pte(__swp_entry(type, offset))`. @kernel __swp_entry */
   abstract archSwpEntry(out: PteVal, type: number, offset: number): void;
-  /** @kernel __swp_type (of `__pte_to_swp_entry(pte)`) */
+  /** Swap type held in a non-present entry. @kernel __swp_type (of `__pte_to_swp_entry(pte)`) */
   abstract archSwpType(v: PteVal): number;
-  /** @kernel __swp_offset (of `__pte_to_swp_entry(pte)`) */
+  /** Swap offset held in a non-present entry. @kernel __swp_offset (of `__pte_to_swp_entry(pte)`) */
   abstract archSwpOffset(v: PteVal): number;
-  /** @kernel pte_swp_mkexclusive */
+  /** Mark the swap entry's page exclusive to one process. @kernel pte_swp_mkexclusive */
   abstract pteSwpMkexclusive(v: PteVal): void;
-  /** @kernel pte_swp_exclusive */
+  /** Whether the swap entry's page is exclusive to one process. @kernel pte_swp_exclusive */
   abstract pteSwpExclusive(v: PteVal): boolean;
-  /** @kernel pte_swp_clear_exclusive */
+  /** Clear the swap entry's exclusive bit. @kernel pte_swp_clear_exclusive */
   abstract pteSwpClearExclusive(v: PteVal): void;
-  /** @kernel pte_swp_mksoft_dirty */
+  /** Set the swap entry's soft-dirty bit. @kernel pte_swp_mksoft_dirty */
   abstract pteSwpMksoftDirty(v: PteVal): void;
-  /** @kernel pte_swp_soft_dirty */
+  /** Whether the swap entry's soft-dirty bit is set. @kernel pte_swp_soft_dirty */
   abstract pteSwpSoftDirty(v: PteVal): boolean;
-  /** @kernel pte_swp_clear_soft_dirty */
+  /** Clear the swap entry's soft-dirty bit. @kernel pte_swp_clear_soft_dirty */
   abstract pteSwpClearSoftDirty(v: PteVal): void;
-  /** @kernel pte_swp_mkuffd_wp */
+  /** Set the swap entry's uffd write-protect bit. @kernel pte_swp_mkuffd_wp */
   abstract pteSwpMkuffdWp(v: PteVal): void;
-  /** @kernel pte_swp_uffd_wp */
+  /** Whether the swap entry's uffd write-protect bit is set. @kernel pte_swp_uffd_wp */
   abstract pteSwpUffdWp(v: PteVal): boolean;
-  /** @kernel pte_swp_clear_uffd_wp */
+  /** Clear the swap entry's uffd write-protect bit. @kernel pte_swp_clear_uffd_wp */
   abstract pteSwpClearUffdWp(v: PteVal): void;
 
   /**
@@ -321,7 +321,7 @@ export abstract class ArchPte {
    * @kernel vm_get_page_prot (protection_map[] of the architecture)
    */
   abstract vmGetPageProt(out: PgProt, vmFlags: number): void;
-  /** @kernel PAGE_NONE */
+  /** The protection of a PROT_NONE mapping. @kernel PAGE_NONE */
   pageNone(out: PgProt): void {
     this.vmGetPageProt(out, VM_NONE);
   }

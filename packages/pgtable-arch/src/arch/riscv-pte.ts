@@ -70,7 +70,7 @@ export class RiscvPte extends ArchPte {
     };
   }
 
-  /** `__page_val_to_pfn()`. */
+  /** PFN field of an entry (bits 10 up), joined from the two 32-bit halves; mirrors `__page_val_to_pfn()`. */
   private pfnOf(v: PteVal): number {
     return (v.lo >>> _PAGE_PFN_SHIFT) + (v.hi & PFN_HI) * 4194304;
   }

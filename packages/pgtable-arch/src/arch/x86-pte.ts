@@ -47,9 +47,9 @@ export const _PAGE_SPECIAL = 1 << 9;
 export const _PAGE_SOFTW2 = 1 << 10;
 export const _PAGE_SOFTW3 = 1 << 11;
 export const _PAGE_PAT_LARGE = 1 << 12;
-/** x86-64 only (bit 10). */
+/** Userfaultfd write-protect bit, software bit 10; x86-64 only (`_PAGE_UFFD_WP`). */
 export const _PAGE_UFFD_WP = _PAGE_SOFTW2;
-/** Bit 11. */
+/** Soft-dirty bit, software bit 11: set on write, cleared through /proc/pid/clear_refs (`_PAGE_SOFT_DIRTY`). */
 export const _PAGE_SOFT_DIRTY = _PAGE_SOFTW3;
 // High word (bits 32..63), x86-64 only.
 export const _PAGE_SOFTW4_HI = 1 << (57 - 32);

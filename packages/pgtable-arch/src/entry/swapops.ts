@@ -174,9 +174,9 @@ export class Swapops {
   readonly codec: ArchPte;
   /** The configuration's swap type numbers. */
   readonly types: SwapTypes;
-  /** `SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT`. */
+  /** Offset bits a PFN takes in a migration or hwpoison entry (`MAX_PHYSMEM_BITS - PAGE_SHIFT`); mirrors `SWP_PFN_BITS`. */
   readonly SWP_PFN_BITS: number;
-  /** `BIT(SWP_PFN_BITS)`. */
+  /** First PFN too large to fit in such an entry (`BIT(SWP_PFN_BITS)`). */
   private readonly pfnLimit: number;
   /** `SWP_MIG_YOUNG` (an offset bit, as a number). */
   readonly SWP_MIG_YOUNG: number;
@@ -262,34 +262,34 @@ export class Swapops {
   nonSwapEntry(e: SwpEntry): boolean {
     return e.type >= this.types.MAX_SWAPFILES;
   }
-  /** @kernel is_migration_entry */
+  /** Whether the entry is a migration entry (readable, exclusive or writable) @kernel is_migration_entry */
   isMigrationEntry(e: SwpEntry): boolean {
     const t = this.types;
     return (
       e.type === t.SWP_MIGRATION_READ || e.type === t.SWP_MIGRATION_READ_EXCLUSIVE || e.type === t.SWP_MIGRATION_WRITE
     );
   }
-  /** @kernel is_writable_migration_entry */
+  /** Whether the entry is a writable migration entry. @kernel is_writable_migration_entry */
   isWritableMigrationEntry(e: SwpEntry): boolean {
     return e.type === this.types.SWP_MIGRATION_WRITE;
   }
-  /** @kernel is_readable_exclusive_migration_entry */
+  /** Whether the entry is a readable migration entry for an exclusive anon page. @kernel is_readable_exclusive_migration_entry */
   isReadableExclusiveMigrationEntry(e: SwpEntry): boolean {
     return e.type === this.types.SWP_MIGRATION_READ_EXCLUSIVE;
   }
-  /** @kernel is_device_private_entry */
+  /** Whether the entry points to device-private memory. @kernel is_device_private_entry */
   isDevicePrivateEntry(e: SwpEntry): boolean {
     return e.type === this.types.SWP_DEVICE_READ || e.type === this.types.SWP_DEVICE_WRITE;
   }
-  /** @kernel is_device_exclusive_entry */
+  /** Whether the entry marks a page a device holds exclusively. @kernel is_device_exclusive_entry */
   isDeviceExclusiveEntry(e: SwpEntry): boolean {
     return e.type === this.types.SWP_DEVICE_EXCLUSIVE;
   }
-  /** @kernel is_hwpoison_entry */
+  /** Whether the entry marks a hardware-poisoned page. @kernel is_hwpoison_entry */
   isHwpoisonEntry(e: SwpEntry): boolean {
     return e.type === this.types.SWP_HWPOISON;
   }
-  /** @kernel is_pte_marker_entry */
+  /** Whether the entry is a PTE marker (uffd-wp, guard or poison marker) @kernel is_pte_marker_entry */
   isPteMarkerEntry(e: SwpEntry): boolean {
     return e.type === this.types.SWP_PTE_MARKER;
   }
@@ -297,7 +297,7 @@ export class Swapops {
   pteMarkerGet(e: SwpEntry): number {
     return e.offset % (PTE_MARKER_MASK + 1);
   }
-  /** @kernel is_pfn_swap_entry */
+  /** Whether the entry's offset holds a PFN (migration, device or hwpoison entries) @kernel is_pfn_swap_entry */
   isPfnSwapEntry(e: SwpEntry): boolean {
     return (
       this.isMigrationEntry(e) ||
@@ -306,20 +306,20 @@ export class Swapops {
       this.isHwpoisonEntry(e)
     );
   }
-  /** @kernel swp_offset_pfn */
+  /** PFN held in a PFN swap entry. @kernel swp_offset_pfn */
   swpOffsetPfn(e: SwpEntry): number {
     return e.offset % this.pfnLimit;
   }
 
-  /** @kernel make_readable_migration_entry */
+  /** A readable migration entry for `pfn` into `out`. @kernel make_readable_migration_entry */
   makeReadableMigrationEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_MIGRATION_READ, pfn);
   }
-  /** @kernel make_readable_exclusive_migration_entry */
+  /** A readable migration entry for an exclusive anon page at `pfn` into `out`. @kernel make_readable_exclusive_migration_entry */
   makeReadableExclusiveMigrationEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_MIGRATION_READ_EXCLUSIVE, pfn);
   }
-  /** @kernel make_writable_migration_entry */
+  /** A writable migration entry for `pfn` into `out`. @kernel make_writable_migration_entry */
   makeWritableMigrationEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_MIGRATION_WRITE, pfn);
   }
@@ -328,16 +328,16 @@ export class Swapops {
     if (this.migrationAdSupported && !this.isMigYoung(e)) e.offset += this.SWP_MIG_YOUNG;
     return e;
   }
-  /** @kernel make_migration_entry_dirty */
+  /** Keep the dirty bit in a migration entry (when the offset has room) @kernel make_migration_entry_dirty */
   makeMigrationEntryDirty(e: SwpEntry): SwpEntry {
     if (this.migrationAdSupported && !this.isMigDirty(e)) e.offset += this.SWP_MIG_DIRTY;
     return e;
   }
-  /** @kernel is_migration_entry_young / softleaf_is_migration_young */
+  /** Whether the migration entry kept the page's accessed bit. @kernel is_migration_entry_young / softleaf_is_migration_young */
   isMigrationEntryYoung(e: SwpEntry): boolean {
     return this.migrationAdSupported && this.isMigYoung(e);
   }
-  /** @kernel is_migration_entry_dirty / softleaf_is_migration_dirty */
+  /** Whether the migration entry kept the page's dirty bit. @kernel is_migration_entry_dirty / softleaf_is_migration_dirty */
   isMigrationEntryDirty(e: SwpEntry): boolean {
     return this.migrationAdSupported && this.isMigDirty(e);
   }
@@ -347,19 +347,19 @@ export class Swapops {
   private isMigDirty(e: SwpEntry): boolean {
     return Math.floor(e.offset / this.SWP_MIG_DIRTY) % 2 === 1;
   }
-  /** @kernel make_readable_device_private_entry */
+  /** A read-only device-private entry for `pfn` into `out`. @kernel make_readable_device_private_entry */
   makeReadableDevicePrivateEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_DEVICE_READ, pfn);
   }
-  /** @kernel make_writable_device_private_entry */
+  /** A writable device-private entry for `pfn` into `out`. @kernel make_writable_device_private_entry */
   makeWritableDevicePrivateEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_DEVICE_WRITE, pfn);
   }
-  /** @kernel make_device_exclusive_entry */
+  /** A device-exclusive entry for `pfn` into `out`. @kernel make_device_exclusive_entry */
   makeDeviceExclusiveEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_DEVICE_EXCLUSIVE, pfn);
   }
-  /** @kernel make_hwpoison_entry */
+  /** A hardware-poison entry for `pfn` into `out`. @kernel make_hwpoison_entry */
   makeHwpoisonEntry(out: SwpEntry, pfn: number): SwpEntry {
     return this.mk(out, this.types.SWP_HWPOISON, pfn);
   }

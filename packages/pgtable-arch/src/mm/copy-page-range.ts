@@ -66,13 +66,13 @@ import { hostEmpty, upperDeferred } from './pagewalk.js';
 
 /** A VMA on one side of a fork. */
 export interface CopyVma extends PgtableVma {
-  /** `vma->vm_mm`. */
+  /** Page tables of the address space the VMA belongs to (`vma->vm_mm`). */
   readonly mm: MmPgtables;
-  /** VM_SHARED. */
+  /** The mapping is shared (VM_SHARED): parent and child keep writing the same pages, nothing is write-protected for COW. */
   readonly shared: boolean;
   /** VM_MAYWRITE (with !VM_SHARED: a COW mapping, `is_cow_mapping()`). */
   readonly mayWrite: boolean;
-  /** `vma_soft_dirty_enabled()`. */
+  /** Soft-dirty tracking is on for the VMA (`vma_soft_dirty_enabled()`): a batch of PTEs must agree on the soft-dirty bit. */
   readonly softDirtyEnabled?: boolean;
   /** VM_COPY_ON_FORK: VM_PFNMAP, VM_MIXEDMAP, VM_UFFD_WP or VM_MAYBE_GUARD. */
   readonly copyOnFork?: boolean;
@@ -86,9 +86,9 @@ export interface CopyVma extends PgtableVma {
 export interface CopyOps {
   /** As {@link ZapOps.normalFolio}: the folio's first PFN, or -1 (no normal page). */
   normalFolio(vma: CopyVma, addr: number, pfn: number, special: boolean): number;
-  /** @kernel folio_nr_pages */
+  /** Pages in the folio whose head PFN is `head`. @kernel folio_nr_pages */
   folioNrPages(head: number): number;
-  /** @kernel folio_test_anon */
+  /** Whether the folio is anonymous. @kernel folio_test_anon */
   folioAnon(head: number): boolean;
   /**
    * Take `nr` references on folio `head` and duplicate the rmap of pages

@@ -70,7 +70,7 @@ export interface PgtableVma extends GatherVma {
   readonly start: number;
   /** End address (exclusive). @kernel vm_area_struct.vm_end */
   readonly end: number;
-  /** `vma_is_anonymous()`. */
+  /** The VMA has no vm_ops, so its memory is anonymous (`vma_is_anonymous()`). */
   readonly anonymous: boolean;
   /** `userfaultfd_wp(vma)`: the VMA is registered for uffd write protection. */
   readonly uffdWp?: boolean;
@@ -80,7 +80,7 @@ export interface PgtableVma extends GatherVma {
   readonly owner?: unknown;
 }
 
-/** `struct zap_details`. */
+/** What an unmap leaves alone or also removes. @kernel struct zap_details (include/linux/mm.h) */
 export interface ZapDetails {
   /** Zap only non-anonymous folios (truncation of a file keeps private COW copies). */
   readonly skipCows?: boolean;
@@ -99,9 +99,9 @@ export interface ZapOps extends MmuGatherOps {
    * @kernel vm_normal_page + page_folio (mm/memory.c)
    */
   normalFolio(vma: PgtableVma, addr: number, pfn: number, special: boolean): number;
-  /** @kernel folio_nr_pages */
+  /** Pages in the folio whose head PFN is `head`. @kernel folio_nr_pages */
   folioNrPages(head: number): number;
-  /** @kernel folio_test_anon */
+  /** Whether the folio is anonymous. @kernel folio_test_anon */
   folioAnon(head: number): boolean;
   /**
    * `nr` PTEs mapping pages `pfn..` of folio `head` were cleared: update

@@ -85,9 +85,9 @@ export interface MmuGatherOps {
 
 /** The parts of a VMA the gather reads (`tlb_start_vma()`, `tlb_update_vma_flags()`). */
 export interface GatherVma {
-  /** VM_EXEC. */
+  /** The VMA is executable (VM_EXEC); sets `tlb->vma_exec` so the flush covers instruction TLBs too. */
   readonly exec?: boolean;
-  /** is_vm_hugetlb_page(). */
+  /** The VMA maps hugetlb folios (`is_vm_hugetlb_page()`); sets `tlb->vma_huge`. */
   readonly hugetlb?: boolean;
   /** VM_PFNMAP | VM_MIXEDMAP. */
   readonly pfnmap?: boolean;
@@ -234,7 +234,7 @@ export class MmuGather {
     return b === 0 ? MMU_GATHER_BUNDLE : this.maxBatch;
   }
 
-  /** @kernel __tlb_reset_range (include/asm-generic/tlb.h) */
+  /** Start an empty range with no levels touched (the whole address space for a full-mm teardown) @kernel __tlb_reset_range (include/asm-generic/tlb.h) */
   resetRange(): void {
     if (this.fullmm) {
       this.start = 0;
@@ -653,25 +653,25 @@ export function tlbFlushRmaps(tlb: MmuGather, vma: unknown): void {
 
 // ---- range tracking ----
 
-/** @kernel tlb_flush_pte_range (include/asm-generic/tlb.h) */
+/** Widen the range to flush by [addr, addr + size) and note that PTEs changed. @kernel tlb_flush_pte_range (include/asm-generic/tlb.h) */
 export function tlbFlushPteRange(tlb: MmuGather, addr: number, size: number): void {
   tlb.adjustRange(addr, size);
   tlb.clearedPtes = true;
 }
 
-/** @kernel tlb_flush_pmd_range (include/asm-generic/tlb.h) */
+/** Widen the range to flush by [addr, addr + size) and note that PMDs changed. @kernel tlb_flush_pmd_range (include/asm-generic/tlb.h) */
 export function tlbFlushPmdRange(tlb: MmuGather, addr: number, size: number): void {
   tlb.adjustRange(addr, size);
   tlb.clearedPmds = true;
 }
 
-/** @kernel tlb_flush_pud_range (include/asm-generic/tlb.h) */
+/** Widen the range to flush by [addr, addr + size) and note that PUDs changed. @kernel tlb_flush_pud_range (include/asm-generic/tlb.h) */
 export function tlbFlushPudRange(tlb: MmuGather, addr: number, size: number): void {
   tlb.adjustRange(addr, size);
   tlb.clearedPuds = true;
 }
 
-/** @kernel tlb_flush_p4d_range (include/asm-generic/tlb.h) */
+/** Widen the range to flush by [addr, addr + size) and note that P4Ds changed. @kernel tlb_flush_p4d_range (include/asm-generic/tlb.h) */
 export function tlbFlushP4dRange(tlb: MmuGather, addr: number, size: number): void {
   tlb.adjustRange(addr, size);
   tlb.clearedP4ds = true;
@@ -743,7 +743,7 @@ export function tlbRemoveTable(tlb: MmuGather, level: number, t: number): void {
   tlb.queueTable(level, t);
 }
 
-/** @kernel tlb_remove_ptdesc (include/asm-generic/tlb.h) */
+/** Queue a page-table page to be freed after the TLB flush; the same as {@link tlbRemoveTable}. @kernel tlb_remove_ptdesc (include/asm-generic/tlb.h) */
 export const tlbRemovePtdesc = tlbRemoveTable;
 
 /**
@@ -756,21 +756,21 @@ export function pteFreeTlb(tlb: MmuGather, t: number, addr: number): void {
   tlbRemoveTable(tlb, PTE_LEVEL, t);
 }
 
-/** @kernel pmd_free_tlb (include/asm-generic/tlb.h) */
+/** Free a PMD table unhooked from the PUD mapping `addr`, after the flush. @kernel pmd_free_tlb (include/asm-generic/tlb.h) */
 export function pmdFreeTlb(tlb: MmuGather, t: number, addr: number): void {
   tlbFlushPudRange(tlb, addr, tlb.pt.pageSize);
   tlb.freedTables = true;
   tlbRemoveTable(tlb, PMD_LEVEL, t);
 }
 
-/** @kernel pud_free_tlb (include/asm-generic/tlb.h) */
+/** Free a PUD table unhooked from the P4D mapping `addr`, after the flush. @kernel pud_free_tlb (include/asm-generic/tlb.h) */
 export function pudFreeTlb(tlb: MmuGather, t: number, addr: number): void {
   tlbFlushP4dRange(tlb, addr, tlb.pt.pageSize);
   tlb.freedTables = true;
   tlbRemoveTable(tlb, PUD_LEVEL, t);
 }
 
-/** @kernel p4d_free_tlb (include/asm-generic/tlb.h) */
+/** Free a P4D table unhooked from the PGD mapping `addr`, after the flush. @kernel p4d_free_tlb (include/asm-generic/tlb.h) */
 export function p4dFreeTlb(tlb: MmuGather, t: number, addr: number): void {
   tlb.adjustRange(addr, tlb.pt.pageSize);
   tlb.freedTables = true;

@@ -55,19 +55,19 @@ export const MM_CP_UFFD_WP_ALL = MM_CP_UFFD_WP | MM_CP_UFFD_WP_RESOLVE;
 
 /** A VMA whose protections change. */
 export interface ProtVma extends PgtableVma {
-  /** `vma->vm_mm`. */
+  /** Page tables of the address space the VMA belongs to (`vma->vm_mm`). */
   readonly mm: MmPgtables;
   /** `vma->vm_page_prot`, already the new protections. */
   readonly pageProt: PgProt;
-  /** VM_SHARED. */
+  /** The mapping is shared (VM_SHARED): an entry may be made writable at once only when already dirty. */
   readonly shared: boolean;
-  /** VM_WRITE. */
+  /** The new protections allow writing (VM_WRITE); entries are made writable only then. */
   readonly write: boolean;
   /** `vma_soft_dirty_enabled()`: clean entries keep faulting on write. */
   readonly softDirtyEnabled?: boolean;
   /** `userfaultfd_wp_use_markers()`: uffd-wp protects empty entries with markers. */
   readonly uffdWpUseMarkers?: boolean;
-  /** `is_vm_hugetlb_page()`. */
+  /** The VMA maps hugetlb folios (`is_vm_hugetlb_page()`); refused here with EOPNOTSUPP, the hugetlb owner changes those. */
   readonly hugetlb?: boolean;
 }
 
@@ -75,11 +75,11 @@ export interface ProtVma extends PgtableVma {
 export interface ProtOps {
   /** As {@link ZapOps.normalFolio}. */
   normalFolio(vma: ProtVma, addr: number, pfn: number, special: boolean): number;
-  /** @kernel folio_nr_pages */
+  /** Pages in the folio whose head PFN is `head`. @kernel folio_nr_pages */
   folioNrPages(head: number): number;
-  /** @kernel folio_test_anon */
+  /** Whether the folio is anonymous. @kernel folio_test_anon */
   folioAnon(head: number): boolean;
-  /** @kernel PageAnonExclusive */
+  /** Whether the anon page at `pfn` is mapped by one process only. @kernel PageAnonExclusive */
   pageAnonExclusive(pfn: number): boolean;
   /**
    * Whether NUMA hinting may make folio `head` (-1: no normal page)

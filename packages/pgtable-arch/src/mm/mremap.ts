@@ -49,7 +49,7 @@ import { pteUpdatePmd } from './pte-ref.js';
 
 /** A VMA on either side of an mremap. */
 export interface MoveVma extends PgtableVma {
-  /** `vma->vm_mm`. */
+  /** Page tables of the address space the VMA belongs to (`vma->vm_mm`). */
   readonly mm: MmPgtables;
   /** `vma_has_uffd_without_event_remap()`: uffd-wp registered, no UFFD_FEATURE_EVENT_REMAP. */
   readonly uffdWithoutEventRemap?: boolean;
@@ -61,13 +61,13 @@ export interface MoveVma extends PgtableVma {
 export interface MoveOps {
   /** As {@link ZapOps.normalFolio} (for batching PTEs of one large folio), or -1. */
   normalFolio(vma: MoveVma, addr: number, pfn: number, special: boolean): number;
-  /** @kernel folio_nr_pages */
+  /** Pages in the folio whose head PFN is `head`. @kernel folio_nr_pages */
   folioNrPages(head: number): number;
-  /** `find_vma_intersection(mm, start, end) != NULL`. */
+  /** Whether any VMA of `mm` overlaps [start, end) (`find_vma_intersection() != NULL`). */
   vmaIntersects(mm: MmPgtables, start: number, end: number): boolean;
   /** Take the i_mmap / anon_vma locks of `vma` (`take_rmap_locks()`). */
   takeRmapLocks?(vma: MoveVma): void;
-  /** @kernel drop_rmap_locks */
+  /** Release the locks {@link MoveOps.takeRmapLocks} took. @kernel drop_rmap_locks */
   dropRmapLocks?(vma: MoveVma): void;
   /** Split the PMD leaf `pmdp` (the folio side is the caller's); default: the tables only. */
   splitHugePmd?(vma: MoveVma, pmdp: number, addr: number): number;
@@ -79,9 +79,9 @@ export interface MoveOps {
  * @kernel PAGETABLE_MOVE (mm/internal.h)
  */
 export class PagetableMoveControl {
-  /** Source VMA. */
+  /** The VMA the pages move out of (`pmc->old`). */
   readonly old: MoveVma;
-  /** Destination VMA. */
+  /** The VMA the pages move into (`pmc->new`). */
   readonly new: MoveVma;
   /** Where the move continues (may be realigned down at the start). */
   oldAddr: number;

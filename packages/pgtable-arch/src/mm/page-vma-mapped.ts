@@ -52,15 +52,15 @@ export const PVMW_PGTABLE_CROSSED = 1 << 16;
 
 /** A VMA as the rmap walk sees it. */
 export interface RmapVma {
-  /** `vma->vm_start`. */
+  /** First address of the VMA (`vma->vm_start`). */
   readonly start: number;
-  /** `vma->vm_end`. */
+  /** End address of the VMA, exclusive (`vma->vm_end`). */
   readonly end: number;
-  /** `vma->vm_mm`. */
+  /** Page tables of the address space the VMA belongs to (`vma->vm_mm`). */
   readonly mm: MmPgtables;
-  /** `is_vm_hugetlb_page()`. */
+  /** The VMA maps hugetlb folios (`is_vm_hugetlb_page()`): the walk checks one huge entry instead of PTEs. */
   readonly hugetlb?: boolean;
-  /** `huge_page_shift(hstate_vma(vma))`. */
+  /** log2 of the VMA's huge page size, PMD or PUD (`huge_page_shift(hstate_vma(vma))`). */
   readonly hugetlbShift?: number;
 }
 
@@ -101,6 +101,7 @@ export class PageVmaMappedWalk {
   readonly pmdval: PteVal;
 
   /**
+   * A walk for the mappings of `nrPages` pages from `pfn` in `vma`; `flags` are `PVMW_*`.
    * @param address where the first page of the range would be mapped (`vma_address()`).
    * @param end the end of that range in the VMA; default `address + nrPages` pages, capped at the VMA's end.
    */

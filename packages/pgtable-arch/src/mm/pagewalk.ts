@@ -111,7 +111,7 @@ export interface MmWalkOps<P = unknown> {
 
 /** `struct mm_walk`: the state callbacks see. */
 export class MmWalk<P = unknown> {
-  /** The callbacks. */
+  /** The per-level callbacks of the walk (`walk->ops`). */
   readonly ops: MmWalkOps<P>;
   /** The address space walked. */
   readonly mm: MmPgtables;

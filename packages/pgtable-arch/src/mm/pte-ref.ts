@@ -106,7 +106,7 @@ export function pteGetMany(mm: MmPgtables, pmdp: number, nr: number): void {
   addVisitors(mm, t, nr);
 }
 
-/** @kernel pte_get (include/linux/pte_ref.h) */
+/** Take one reference on the PTE table `pmdp` points to, which must already have one. @kernel pte_get (include/linux/pte_ref.h) */
 export function pteGet(mm: MmPgtables, pmdp: number): void {
   pteGetMany(mm, pmdp, 1);
 }
@@ -228,7 +228,7 @@ export function ptePutMany(mm: MmPgtables, pmdp: number, addr: number, nr: numbe
   else pt.pagetableDtorFree(PTE_LEVEL, t);
 }
 
-/** @kernel pte_put (include/linux/pte_ref.h) */
+/** Drop one reference on the PTE table `pmdp` points to; the last one unhooks and frees the table. @kernel pte_put (include/linux/pte_ref.h) */
 export function ptePut(mm: MmPgtables, pmdp: number, addr: number, tlb: MmuGather | null = null): void {
   ptePutMany(mm, pmdp, addr, 1, tlb);
 }

@@ -121,17 +121,17 @@ export class MmPgtables {
   readonly pgdPfn: number;
   /** The machine address space (ASID, cpumask, tlb_gen). */
   readonly as: AddressSpace;
-  /** `mm->page_table_lock`. */
+  /** Lock for the PUD, P4D and PGD entries, and for the lower levels too where split locks are off; mirrors `mm->page_table_lock`. */
   readonly pageTableLock: SpinLock;
-  /** `mm->pgtables_bytes`. */
+  /** Bytes of page-table pages the mm holds at every level below the PGD, shown as VmPTE; mirrors `mm->pgtables_bytes`. */
   pgtablesBytes: number;
   /** PTE tables (`mm_nr_ptes()` analogue). */
   nrPtes: number;
-  /** PMD tables. */
+  /** PMD tables the mm holds. */
   nrPmds: number;
-  /** PUD tables. */
+  /** PUD tables the mm holds. */
   nrPuds: number;
-  /** P4D tables. */
+  /** P4D tables the mm holds (0 where the level is folded). */
   nrP4ds: number;
   /** `mm->tlb_flush_pending`: mmu_gathers in progress. */
   tlbFlushPending: number;
@@ -201,7 +201,7 @@ export class PageTables {
   readonly pools: (TablePool | null)[];
   /** Split page-table locks. */
   readonly ptlocks: PtlockPool;
-  /** SPLIT_PTE_PTLOCKS. */
+  /** Each PTE table has its own lock (SPLIT_PTE_PTLOCKS) instead of sharing `mm->page_table_lock`. */
   readonly splitPtlocks: boolean;
   /** Split PMD locks (ARCH_ENABLE_SPLIT_PMD_PTLOCK with an unfolded PMD level). */
   readonly splitPmdPtlocks: boolean;

@@ -74,12 +74,12 @@ export function ptepGetLockless(mm: MmPgtables, ptep: number, out: PteVal): PteV
   return ptepGet(mm, ptep, out);
 }
 
-/** @kernel pmdp_get (include/linux/pgtable.h) */
+/** Read the PMD entry at `pmdp` into `out`. @kernel pmdp_get (include/linux/pgtable.h) */
 export function pmdpGet(mm: MmPgtables, pmdp: number, out: PteVal): PteVal {
   return mm.pt.readEntry(PMD_LEVEL, pmdp, out);
 }
 
-/** @kernel pudp_get (include/linux/pgtable.h) */
+/** Read the PUD entry at `pudp` into `out`. @kernel pudp_get (include/linux/pgtable.h) */
 export function pudpGet(mm: MmPgtables, pudp: number, out: PteVal): PteVal {
   return mm.pt.readEntry(PUD_LEVEL, pudp, out);
 }
@@ -421,7 +421,7 @@ export function pudpHugeGetAndClear(mm: MmPgtables, addr: number, pudp: number, 
   return out;
 }
 
-/** @kernel pmdp_set_wrprotect (include/linux/pgtable.h) */
+/** Remove write permission from the huge PMD entry at `pmdp`. @kernel pmdp_set_wrprotect (include/linux/pgtable.h) */
 export function pmdpSetWrprotect(mm: MmPgtables, addr: number, pmdp: number): void {
   const pt = mm.pt;
   pt.readEntry(PMD_LEVEL, pmdp, t1);
@@ -429,7 +429,7 @@ export function pmdpSetWrprotect(mm: MmPgtables, addr: number, pmdp: number): vo
   setPmdAt(mm, addr, pmdp, t1);
 }
 
-/** @kernel pmdp_test_and_clear_young (arch/x86/mm/pgtable.c) */
+/** Test and clear the accessed bit of the huge PMD entry at `pmdp`; true if it was set. @kernel pmdp_test_and_clear_young (arch/x86/mm/pgtable.c) */
 export function pmdpTestAndClearYoung(mm: MmPgtables, _addr: number, pmdp: number): boolean {
   const pt = mm.pt;
   pt.readEntry(PMD_LEVEL, pmdp, t1);
