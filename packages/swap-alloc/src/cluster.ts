@@ -116,12 +116,12 @@ export function swapClusterLock(swap: Swap, si: SwapInfo, offset: number): numbe
   return ci;
 }
 
-/** @kernel swap_cluster_unlock (mm/swap.h) */
+/** Release the lock of cluster `ci`. @kernel swap_cluster_unlock (mm/swap.h) */
 export function swapClusterUnlock(si: SwapInfo, ci: number): void {
   spinUnlockAt(si.ciLock, ci);
 }
 
-/** @kernel cluster_is_usable (mm/swapfile.c) */
+/** Whether cluster `ci` can serve an allocation of `order`: on a usable list, with a table, and free or already of that order. @kernel cluster_is_usable (mm/swapfile.c) */
 export function clusterIsUsable(si: SwapInfo, ci: number, order: number): boolean {
   if (si.ciFlags[ci]! > CLUSTER_FLAG_USABLE) return false;
   if (si.ciTable[ci] === null) return false;

@@ -32,17 +32,17 @@ import {
 
 /** The folio services the swap code needs; folios are head PFNs. */
 export interface SwapFolioOps {
-  /** @kernel folio_order (include/linux/mm.h) */
+  /** Order of the folio (log2 of its pages) @kernel folio_order (include/linux/mm.h) */
   folioOrder(folio: number): number;
   /** NUMA node of the folio (for the NR_SWAPCACHE node counter). @kernel folio_nid */
   folioNid(folio: number): number;
-  /** @kernel folio_test_locked (include/linux/page-flags.h) */
+  /** Whether the folio is locked. @kernel folio_test_locked (include/linux/page-flags.h) */
   folioTestLocked(folio: number): boolean;
-  /** @kernel folio_trylock (include/linux/pagemap.h) */
+  /** Try to lock the folio without waiting; true on success. @kernel folio_trylock (include/linux/pagemap.h) */
   folioTrylock(folio: number): boolean;
-  /** @kernel folio_unlock (mm/filemap.c) */
+  /** Unlock the folio. @kernel folio_unlock (mm/filemap.c) */
   folioUnlock(folio: number): void;
-  /** @kernel folio_test_swapcache (include/linux/page-flags.h) */
+  /** Whether the folio is in the swap cache. @kernel folio_test_swapcache (include/linux/page-flags.h) */
   folioTestSwapcache(folio: number): boolean;
   /** Set PG_swapcache and `folio->swap = entry`. */
   folioSetSwapcache(folio: number, entry: number): void;
@@ -50,31 +50,31 @@ export interface SwapFolioOps {
   folioClearSwapcache(folio: number): void;
   /** `folio->swap` (the first entry), meaningful while PG_swapcache is set. */
   folioSwap(folio: number): number;
-  /** @kernel folio_test_uptodate */
+  /** Whether the folio's contents are valid. @kernel folio_test_uptodate */
   folioTestUptodate(folio: number): boolean;
-  /** @kernel folio_mark_uptodate */
+  /** Mark the folio's contents valid. @kernel folio_mark_uptodate */
   folioMarkUptodate(folio: number): void;
-  /** @kernel folio_test_writeback */
+  /** Whether the folio is being written back. @kernel folio_test_writeback */
   folioTestWriteback(folio: number): boolean;
-  /** @kernel folio_test_dirty */
+  /** Whether the folio is dirty. @kernel folio_test_dirty */
   folioTestDirty(folio: number): boolean;
-  /** @kernel folio_set_dirty */
+  /** Mark the folio dirty. @kernel folio_set_dirty */
   folioSetDirty(folio: number): void;
-  /** @kernel folio_clear_dirty_for_io */
+  /** Clear the folio's dirty flag before writing it out. @kernel folio_clear_dirty_for_io */
   folioClearDirty(folio: number): void;
-  /** @kernel folio_set_readahead */
+  /** Mark the folio as brought in by readahead. @kernel folio_set_readahead */
   folioSetReadahead(folio: number): void;
-  /** @kernel folio_test_clear_readahead */
+  /** Clear the folio's readahead mark; true if it was set. @kernel folio_test_clear_readahead */
   folioTestClearReadahead(folio: number): boolean;
-  /** @kernel folio_set_swapbacked */
+  /** Mark the folio as backed by swap rather than a file. @kernel folio_set_swapbacked */
   folioSetSwapbacked(folio: number): void;
-  /** @kernel folio_ref_add (include/linux/page_ref.h) */
+  /** Take `nr` references on the folio. @kernel folio_ref_add (include/linux/page_ref.h) */
   folioRefAdd(folio: number, nr: number): void;
   /** Drop `nr` references without freeing (the caller holds another). @kernel folio_ref_sub */
   folioRefSub(folio: number, nr: number): void;
-  /** @kernel folio_ref_count */
+  /** References held on the folio. @kernel folio_ref_count */
   folioRefCount(folio: number): number;
-  /** @kernel folio_put (include/linux/mm.h) */
+  /** Drop a reference, freeing the folio with the last one. @kernel folio_put (include/linux/mm.h) */
   folioPut(folio: number): void;
   /** Whether any page table maps the folio. @kernel folio_mapped */
   folioMapped(folio: number): boolean;

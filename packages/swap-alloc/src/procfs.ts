@@ -71,11 +71,11 @@ export interface SwapDeviceState {
   readonly name: string;
   /** Device kind (`ssd`, `hdd`, `zram`, ...). */
   readonly kind: string;
-  /** `si->flags` (`SWP_*` bits). */
+  /** Device state bits (`SWP_*`), as in `si->flags`. */
   readonly flags: number;
-  /** Priority. */
+  /** Priority; devices of higher priority are used first (`si->prio`). */
   readonly prio: number;
-  /** Usable slots. */
+  /** Usable slots, header and bad slots excluded (`si->pages`). */
   readonly pages: number;
   /** Slots in use. */
   readonly inusePages: number;
@@ -112,7 +112,7 @@ export interface SwapState {
   readonly totalSwapPages: number;
   /** Pages in the swap cache (NR_SWAPCACHE). */
   readonly nrSwapcache: number;
-  /** `vm.page-cluster`. */
+  /** log2 of the pages one cluster readahead reads (0: none; default 3); mirrors the `vm.page-cluster` sysctl. */
   readonly pageCluster: number;
   /** Whether VMA-based readahead is on. */
   readonly vmaRaEnabled: boolean;

@@ -61,9 +61,9 @@ export class SwapInfo {
   name: string;
   /** Device kind; sets the default latencies and bandwidth. */
   readonly kind: SwapDeviceKind;
-  /** `si->flags` (SWP_*). */
+  /** Device state bits (`SWP_USED`, `SWP_WRITEOK`, `SWP_SOLIDSTATE`, ...); mirrors `si->flags`. */
   flags: number;
-  /** `si->prio`. */
+  /** Priority given at swapon, or an automatic one counting down from -2; devices of higher priority are used first. Mirrors `si->prio`. */
   prio: number;
   /** Plist priority per node (`avail_lists[nid].prio`): lower sorts first. */
   readonly availPrio: Int32Array;
@@ -79,7 +79,7 @@ export class SwapInfo {
   pages: number;
   /** `si->inuse_pages` without the OFFLIST bit. */
   inusePages: number;
-  /** `si->swap_map`. */
+  /** Per-slot use count plus the SWAP_HAS_CACHE bit (SWAP_MAP_BAD marks bad slots and the header); mirrors `si->swap_map`. */
   readonly swapMap: Uint8Array;
   /** `si->zeromap`: one bit per slot, set when the page written there was all zero. */
   readonly zeromap: Int32Array;
@@ -87,9 +87,9 @@ export class SwapInfo {
   readonly nrClusters: number;
   /** `ci->count`: used slots including bad, header and tail slots. */
   readonly ciCount: Uint16Array;
-  /** `ci->flags` (CLUSTER_FLAG_*). */
+  /** Per cluster: which list it is on (a `CLUSTER_FLAG_*` value, NONE when isolated); mirrors `ci->flags`. */
   readonly ciFlags: Uint8Array;
-  /** `ci->order`. */
+  /** Per cluster: the folio order its allocations serve, meaningful while the cluster is in use; mirrors `ci->order`. */
   readonly ciOrder: Uint8Array;
   /** List links (`ci->list`), -1 = none. */
   readonly ciNext: Int32Array;

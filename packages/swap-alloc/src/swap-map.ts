@@ -391,7 +391,7 @@ export function swapFreeNr(swap: Swap, entry: number, nr: number): void {
   }
 }
 
-/** @kernel swap_free (include/linux/swap.h) */
+/** Drop one reference to the slot of `entry`, freeing the slot with the last one. @kernel swap_free (include/linux/swap.h) */
 export function swapFree(swap: Swap, entry: number): void {
   swapFreeNr(swap, entry, 1);
 }

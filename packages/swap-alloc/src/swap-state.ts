@@ -269,9 +269,9 @@ export function swapCacheClearShadow(swap: Swap, si: SwapInfo, ci: number, offse
 
 /** What VMA-based readahead needs from the consumer's VMA and page tables. */
 export interface SwapVmaRa {
-  /** `vma->vm_start`, `vma->vm_end`. */
+  /** First address of the VMA (`vma->vm_start`). */
   readonly vmStart: number;
-  /** `vma->vm_end`. */
+  /** End address of the VMA, exclusive (`vma->vm_end`); readahead stays inside [vmStart, vmEnd). */
   readonly vmEnd: number;
   /** `vma->swap_readahead_info` (0 = never set: 4 hits). */
   swapReadaheadInfo: number;

@@ -38,22 +38,22 @@ export function shadowToSwpTb(shadow: number): number {
   return -(shadow + 1);
 }
 
-/** @kernel swp_tb_is_folio (mm/swap_table.h) */
+/** Whether a swap-table value holds a folio. @kernel swp_tb_is_folio (mm/swap_table.h) */
 export function swpTbIsFolio(tb: number): boolean {
   return tb > 0;
 }
 
-/** @kernel swp_tb_is_shadow (mm/swap_table.h) */
+/** Whether a swap-table value holds a shadow (the eviction record of a folio no longer cached) @kernel swp_tb_is_shadow (mm/swap_table.h) */
 export function swpTbIsShadow(tb: number): boolean {
   return tb < 0;
 }
 
-/** @kernel swp_tb_to_folio (mm/swap_table.h) */
+/** Folio (head PFN) in a swap-table value holding one. @kernel swp_tb_to_folio (mm/swap_table.h) */
 export function swpTbToFolio(tb: number): number {
   return tb - 1;
 }
 
-/** @kernel swp_tb_to_shadow (mm/swap_table.h) */
+/** Shadow in a swap-table value holding one. @kernel swp_tb_to_shadow (mm/swap_table.h) */
 export function swpTbToShadow(tb: number): number {
   return -tb - 1;
 }

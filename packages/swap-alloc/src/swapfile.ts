@@ -87,7 +87,7 @@ import { MAX_SWAPFILES_DEFAULT, mkSwpEntry, swpOffset, swpType } from './swp-ent
 export interface SwapMemcg {
   /** 0, or -ENOMEM when the memcg's swap limit is hit. @kernel mem_cgroup_try_charge_swap */
   tryChargeSwap(folio: number, entry: number): number;
-  /** @kernel mem_cgroup_uncharge_swap */
+  /** Return the charge of `nr` slots from `entry` on to the owning memcg. @kernel mem_cgroup_uncharge_swap */
   unchargeSwap(entry: number, nr: number): void;
 }
 
@@ -225,7 +225,7 @@ export class Swap {
   readonly nrOrders: number;
   /** Most devices that can be swapped on (`MAX_SWAPFILES`). */
   readonly maxSwapfiles: number;
-  /** `swap_info[]`. */
+  /** Devices by swap type, `null` where no device is swapped on; mirrors `swap_info[]`. */
   readonly swapInfo: (SwapInfo | null)[];
   /** `nr_swap_pages`: free slots over all writable devices. */
   nrSwapPages: number;
@@ -251,7 +251,7 @@ export class Swap {
   readonly swapAvailLock: SpinLock;
   /** Event counters. */
   readonly counters: SwapCounters;
-  /** `vm.page-cluster`. */
+  /** log2 of the pages one cluster readahead reads (0: none; default 3); mirrors the `vm.page-cluster` sysctl. */
   pageCluster: number;
   /** Use VMA-based swap readahead rather than cluster readahead (`/sys/kernel/mm/swap/vma_ra_enabled`); mirrors `enable_vma_readahead`. */
   vmaRaEnabled: boolean;
@@ -333,17 +333,17 @@ export class Swap {
     if (config.slotCache === true) setSlotCache(this, true);
   }
 
-  /** @kernel mem_cgroup_try_charge_swap */
+  /** Charge the folio's slots at `entry` to its memcg through the hooks; 0, or -ENOMEM over the swap limit. @kernel mem_cgroup_try_charge_swap */
   memcgTryChargeSwap(folio: number, entry: number): number {
     return this.memcg === null ? 0 : this.memcg.tryChargeSwap(folio, entry);
   }
 
-  /** @kernel mem_cgroup_uncharge_swap */
+  /** Return the memcg charge of `nr` slots from `entry` on. @kernel mem_cgroup_uncharge_swap */
   memcgUnchargeSwap(entry: number, nr: number): void {
     if (this.memcg !== null) this.memcg.unchargeSwap(entry, nr);
   }
 
-  /** @kernel workingset_refault */
+  /** Tell the workingset code a folio read back from swap had been evicted with `shadow`. @kernel workingset_refault */
   workingsetRefault(folio: number, shadow: number): void {
     if (this.refault !== null) this.refault(folio, shadow);
   }
@@ -371,7 +371,7 @@ export function vmSwapFull(swap: Swap): boolean {
   return swap.nrSwapPages * 2 < swap.totalSwapPages;
 }
 
-/** @kernel get_nr_swap_pages (include/linux/swap.h) */
+/** Free slots over all writable devices. @kernel get_nr_swap_pages (include/linux/swap.h) */
 export function getNrSwapPages(swap: Swap): number {
   return swap.nrSwapPages;
 }

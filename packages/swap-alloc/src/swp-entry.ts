@@ -78,13 +78,13 @@ export function mkSwpEntry(type: number, offset: number): number {
   return type * TYPE_MUL + offset;
 }
 
-/** @kernel swp_type (include/linux/swapops.h) */
+/** Swap device index (type) of `entry`. @kernel swp_type (include/linux/swapops.h) */
 export function swpType(entry: number): number {
   // the quotient is below 32: a truncating conversion is exact and cheap
   return (entry / TYPE_MUL) | 0;
 }
 
-/** @kernel swp_offset (include/linux/swapops.h) */
+/** Slot offset of `entry` within its device. @kernel swp_offset (include/linux/swapops.h) */
 export function swpOffset(entry: number): number {
   return entry - ((entry / TYPE_MUL) | 0) * TYPE_MUL;
 }
