@@ -213,12 +213,12 @@ function ulongSub(a: number, b: number): number {
   return b > a ? MAX - (b - a) + 1 : a - b;
 }
 
-/** @kernel mas_safe_min (lib/maple_tree.c) */
+/** Lowest index slot `offset` covers: one past the previous pivot, or the node minimum for slot 0. @kernel mas_safe_min (lib/maple_tree.c) */
 function safeMin(piv: Float64Array, b: number, mas: MaState, offset: number): number {
   return offset > 0 ? piv[b + offset - 1]! + 1 : mas.min;
 }
 
-/** @kernel mas_safe_pivot (lib/maple_tree.c) */
+/** Highest index slot `offset` covers: its pivot, or the node maximum past the last pivot. @kernel mas_safe_pivot (lib/maple_tree.c) */
 function safePivot(piv: Float64Array, b: number, mas: MaState, offset: number): number {
   return offset < 15 ? piv[b + offset]! : mas.max;
 }
@@ -445,7 +445,7 @@ function checkAreaArgs(fn: string, mas: MaState, min: number, max: number, size:
   checkCount(fn, 'size', size);
 }
 
-/** @kernel mas_empty_area (lib/maple_tree.c) */
+/** Find the lowest gap of at least `size` indices within [min, max]; on success `index` is where it starts. 0, -EBUSY when there is none, -EINVAL for a bad range. @kernel mas_empty_area (lib/maple_tree.c) */
 export function masEmptyArea(mas: MaState, min: number, max: number, size: number): number {
   if (
     mas?.tree?.destroyed !== false ||
@@ -478,7 +478,7 @@ export function masEmptyArea(mas: MaState, min: number, max: number, size: numbe
   return ret;
 }
 
-/** @kernel mas_empty_area_rev (lib/maple_tree.c) */
+/** Find the highest gap of at least `size` indices within [min, max]; on success `last` is where it ends. 0, -EBUSY when there is none, -EINVAL for a bad range. @kernel mas_empty_area_rev (lib/maple_tree.c) */
 export function masEmptyAreaRev(mas: MaState, min: number, max: number, size: number): number {
   if (
     mas?.tree?.destroyed !== false ||

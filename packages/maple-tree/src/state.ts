@@ -86,7 +86,7 @@ export function checkWriteLock(mt: Mtree): void {
  * per loop; it allocates nothing per step.
  */
 export class MaState {
-  /** The tree. */
+  /** The tree the cursor walks (`mas->tree`). */
   tree: Mtree;
   /** Start of the range of interest; after a walk, of the range found. */
   index: number;
@@ -104,7 +104,7 @@ export class MaState {
   end: number;
   /** Depth of the current node (root 0). */
   depth: number;
-  /** `enum maple_status`. */
+  /** Where the cursor stands: `ma_active` inside a node, `ma_start` before the first walk, else `ma_root`, `ma_none`, `ma_pause`, `ma_overflow`, `ma_underflow` or `ma_error`; mirrors `enum maple_status`. */
   status: number;
   /** The negative errno when `status` is `ma_error`. */
   error: number;
@@ -119,7 +119,7 @@ export class MaState {
   /** Nodes freed by this state's writes, reused before the sheaf; freed by {@link destroy}. */
   reuse: number[];
 
-  /** @kernel MA_STATE (include/linux/maple_tree.h) */
+  /** A cursor over `mt` for the range [first, last], not yet walked (`ma_start`) @kernel MA_STATE (include/linux/maple_tree.h) */
   constructor(mt: Mtree, first = 0, last = first) {
     checkTreeObject('MaState', mt);
     checkIndex('MaState', 'first', first);
@@ -243,7 +243,7 @@ export class MaState {
   }
 }
 
-/** @kernel mas_set_range (include/linux/maple_tree.h) */
+/** Point the cursor at [first, last] and reset it to walk again from the root. @kernel mas_set_range (include/linux/maple_tree.h) */
 export function masSetRange(mas: MaState, first: number, last: number): void {
   checkIndex('masSetRange', 'first', first);
   checkIndex('masSetRange', 'last', last);

@@ -126,7 +126,7 @@ function masPositionAfterWrite(mas: MaState, entry: unknown, pre: number): void 
   masStateWalk(mas);
 }
 
-/** @kernel mas_store (lib/maple_tree.c) */
+/** Store `entry` over [index, last], allocating nodes as needed; returns the first entry overwritten. @kernel mas_store (lib/maple_tree.c) */
 export function masStore(mas: MaState, entry: unknown): unknown {
   checkMas('masStore', mas);
   const mt = mas.tree;
@@ -157,7 +157,7 @@ export function masStore(mas: MaState, entry: unknown): unknown {
   return content;
 }
 
-/** @kernel mas_store_gfp (lib/maple_tree.c) */
+/** Store `entry` over [index, last], allocating nodes with `gfp`; 0, or -ENOMEM with the tree unchanged. @kernel mas_store_gfp (lib/maple_tree.c) */
 export function masStoreGfp(mas: MaState, entry: unknown, gfp: number): number {
   checkMas('masStoreGfp', mas);
   checkGfp('masStoreGfp', gfp);
@@ -192,7 +192,7 @@ export function storeGfpInner(mas: MaState, entry: unknown, gfp: number): number
   return ret;
 }
 
-/** @kernel mas_store_prealloc (lib/maple_tree.c) */
+/** Store `entry` over [index, last] with the nodes {@link masPreallocate} reserved; cannot fail. @kernel mas_store_prealloc (lib/maple_tree.c) */
 export function masStorePrealloc(mas: MaState, entry: unknown): void {
   checkMas('masStorePrealloc', mas);
   const mt = mas.tree;
@@ -207,7 +207,7 @@ export function masStorePrealloc(mas: MaState, entry: unknown): void {
   masPositionAfterWrite(mas, entry, pre);
 }
 
-/** @kernel mas_preallocate (lib/maple_tree.c) */
+/** Reserve the nodes a store of `entry` over [index, last] will need; 0, or -ENOMEM. @kernel mas_preallocate (lib/maple_tree.c) */
 export function masPreallocate(mas: MaState, entry: unknown, gfp: number): number {
   checkMas('masPreallocate', mas);
   checkGfp('masPreallocate', gfp);
@@ -229,7 +229,7 @@ export function masPreallocate(mas: MaState, entry: unknown, gfp: number): numbe
   return 0;
 }
 
-/** @kernel mas_nomem (lib/maple_tree.c) */
+/** After a store failed with -ENOMEM, allocate nodes with `gfp`; true when the caller should retry the store. @kernel mas_nomem (lib/maple_tree.c) */
 export function masNomem(mas: MaState, gfp: number): boolean {
   checkGfp('masNomem', gfp);
   if (mas.status !== ma_error || mas.error !== -ENOMEM) return false;
@@ -253,7 +253,7 @@ export function masNomem(mas: MaState, gfp: number): boolean {
   return true;
 }
 
-/** @kernel mas_destroy (lib/maple_tree.c) */
+/** Free the nodes the cursor reserved and did not use. @kernel mas_destroy (lib/maple_tree.c) */
 export function masDestroy(mas: MaState): void {
   mas.masFlags &= ~(MA_STATE_BULK | MA_STATE_REBALANCE | MA_STATE_PREALLOC);
   const reuse = mas.reuse;
@@ -271,7 +271,7 @@ export function masDestroy(mas: MaState): void {
   }
 }
 
-/** @kernel mas_expected_entries (lib/maple_tree.c) */
+/** Reserve nodes for a bulk insertion of `nrEntries` entries in ascending order; 0, or -ENOMEM. @kernel mas_expected_entries (lib/maple_tree.c) */
 export function masExpectedEntries(mas: MaState, nrEntries: number): number {
   checkCount('masExpectedEntries', 'nrEntries', nrEntries);
   const mt = mas.tree;
@@ -291,7 +291,7 @@ export function masExpectedEntries(mas: MaState, nrEntries: number): number {
   return ret;
 }
 
-/** @kernel mas_erase (lib/maple_tree.c) */
+/** Erase the range holding `index`; returns the entry removed. @kernel mas_erase (lib/maple_tree.c) */
 export function masErase(mas: MaState): unknown {
   checkMas('masErase', mas);
   return masEraseInner(mas, true);

@@ -28,7 +28,7 @@ export const MT_FLAGS_LOCK_IRQ = 0x100;
 export const MT_FLAGS_LOCK_BH = 0x200;
 /** An external lock protects the tree (`mt_set_external_lock`). */
 export const MT_FLAGS_LOCK_EXTERN = 0x300;
-/** `mtree_alloc_cyclic` wrapped. */
+/** Set once `mtree_alloc_cyclic` has wrapped back to the start of its range (`MT_FLAGS_ALLOC_WRAPPED`). */
 export const MT_FLAGS_ALLOC_WRAPPED = 0x0800;
 /** The flags a VMA tree uses (`MM_MT_FLAGS`). */
 export const MM_MT_FLAGS = MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN | MT_FLAGS_USE_RCU;
@@ -141,7 +141,7 @@ export class Mtree {
   readonly store: MapleNodeStore;
   /** Deferred free in RCU mode. */
   rcu: MapleRcu;
-  /** Counters. */
+  /** Node allocation and free counters of this tree. */
   readonly stats: MapleTreeStats;
   /** The internal lock (`ma_lock`) is held. */
   lockHeld: boolean;

@@ -24,9 +24,9 @@ export interface MtValidateReport {
   height: number;
   /** Nodes in the tree. */
   nodes: number;
-  /** Leaves. */
+  /** Leaf nodes in the tree. */
   leaves: number;
-  /** Non-empty ranges. */
+  /** Ranges holding an entry (empty ranges not counted). */
   entries: number;
   /** Non-root nodes at or below their minimum occupancy (allowed, counted). */
   insufficient: number;
@@ -163,7 +163,7 @@ export interface MapleNodeJSON {
   gaps?: number[];
   /** Leaves: the entries (`null` for empty ranges). */
   entries?: unknown[];
-  /** Internal nodes. */
+  /** Internal nodes: the child node of each slot in use. */
   children?: MapleNodeJSON[];
 }
 
@@ -222,7 +222,7 @@ export function mtToJSON(mt: Mtree, mapEntry: (e: unknown) => unknown = (e) => e
   return json;
 }
 
-/** `enum mt_dump_format`. */
+/** How {@link mtDump} prints indices: `hex` or `dec`; mirrors `enum mt_dump_format`. */
 export type MtDumpFormat = 'hex' | 'dec';
 
 /**

@@ -72,7 +72,7 @@ function mtreeRangeWalk(mas: MaState): unknown {
   }
 }
 
-/** @kernel mas_state_walk (lib/maple_tree.c) */
+/** Walk from the cursor's current state to `index` without restarting; the entry there, or undefined. @kernel mas_state_walk (lib/maple_tree.c) */
 export function masStateWalk(mas: MaState): unknown {
   const entry = masStart(mas);
   if (mas.status === ma_none) return undefined;
@@ -80,7 +80,7 @@ export function masStateWalk(mas: MaState): unknown {
   return mtreeRangeWalk(mas);
 }
 
-/** @kernel mas_walk (lib/maple_tree.c) */
+/** Look up `mas.index` from the root and set `index`/`last` to the range holding it; the entry, or undefined for an empty range. @kernel mas_walk (lib/maple_tree.c) */
 export function masWalk(mas: MaState): unknown {
   checkMas('masWalk', mas);
   return masWalkInner(mas);
@@ -445,14 +445,14 @@ function masNextSetup(mas: MaState, max: number): boolean {
   return mas.status === ma_none;
 }
 
-/** @kernel mas_next (lib/maple_tree.c) */
+/** The next entry after the cursor's range, up to `max`; undefined when there is none. @kernel mas_next (lib/maple_tree.c) */
 export function masNext(mas: MaState, max: number): unknown {
   checkStep('masNext', mas, 'max', max);
   if (masNextSetup(mas, max)) return setupEntry;
   return masNextSlot(mas, max, false);
 }
 
-/** @kernel mas_next_range (lib/maple_tree.c) */
+/** The next range after the cursor's, empty or not, up to `max`; its entry or undefined. @kernel mas_next_range (lib/maple_tree.c) */
 export function masNextRange(mas: MaState, max: number): unknown {
   checkStep('masNextRange', mas, 'max', max);
   if (masNextSetup(mas, max)) return setupEntry;
@@ -513,14 +513,14 @@ function masPrevSetup(mas: MaState, min: number): boolean {
   return false;
 }
 
-/** @kernel mas_prev (lib/maple_tree.c) */
+/** The previous entry before the cursor's range, down to `min`; undefined when there is none. @kernel mas_prev (lib/maple_tree.c) */
 export function masPrev(mas: MaState, min: number): unknown {
   checkStep('masPrev', mas, 'min', min);
   if (masPrevSetup(mas, min)) return setupEntry;
   return masPrevSlot(mas, min, false);
 }
 
-/** @kernel mas_prev_range (lib/maple_tree.c) */
+/** The previous range before the cursor's, empty or not, down to `min`; its entry or undefined. @kernel mas_prev_range (lib/maple_tree.c) */
 export function masPrevRange(mas: MaState, min: number): unknown {
   checkStep('masPrevRange', mas, 'min', min);
   if (masPrevSetup(mas, min)) return setupEntry;
@@ -645,7 +645,7 @@ function masFindStep(mas: MaState, max: number): unknown {
   }
 }
 
-/** @kernel mas_find (lib/maple_tree.c) */
+/** The first entry at or after `index` on the first call, the next one on later calls, up to `max`; undefined when done. @kernel mas_find (lib/maple_tree.c) */
 export function masFind(mas: MaState, max: number): unknown {
   checkStep('masFind', mas, 'max', max);
   if (mas.status === ma_active && mas.last < max) {
@@ -664,7 +664,7 @@ export function masFind(mas: MaState, max: number): unknown {
   return entry;
 }
 
-/** @kernel mas_find_range (lib/maple_tree.c) */
+/** As {@link masFind}, but stopping at empty ranges too. @kernel mas_find_range (lib/maple_tree.c) */
 export function masFindRange(mas: MaState, max: number): unknown {
   checkStep('masFindRange', mas, 'max', max);
   if (masFindSetup(mas, max)) return setupEntry;
@@ -732,14 +732,14 @@ function masFindRevSetup(mas: MaState, min: number): boolean {
   return mas.index < min;
 }
 
-/** @kernel mas_find_rev (lib/maple_tree.c) */
+/** The first entry at or below `index` on the first call, the previous one on later calls, down to `min`; undefined when done. @kernel mas_find_rev (lib/maple_tree.c) */
 export function masFindRev(mas: MaState, min: number): unknown {
   checkStep('masFindRev', mas, 'min', min);
   if (masFindRevSetup(mas, min)) return setupEntry;
   return masPrevSlot(mas, min, false);
 }
 
-/** @kernel mas_find_range_rev (lib/maple_tree.c) */
+/** As {@link masFindRev}, but stopping at empty ranges too. @kernel mas_find_range_rev (lib/maple_tree.c) */
 export function masFindRangeRev(mas: MaState, min: number): unknown {
   checkStep('masFindRangeRev', mas, 'min', min);
   if (masFindRevSetup(mas, min)) return setupEntry;

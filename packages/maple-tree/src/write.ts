@@ -1126,12 +1126,12 @@ function safePivot(m: MaLevel, offset: number): number {
   return offset < PIVOTS_KEPT ? P[m.node * S + offset]! : m.max;
 }
 
-/** `mas_safe_min()`. */
+/** Lowest index slot `offset` covers: one past the previous pivot, or the node minimum for slot 0; mirrors `mas_safe_min()`. */
 function safeMin(m: MaLevel, offset: number): number {
   return offset > 0 ? P[m.node * S + offset - 1]! + 1 : m.min;
 }
 
-/** @kernel mas_descend (lib/maple_tree.c) */
+/** Step the level down into the child at the current slot. @kernel mas_descend (lib/maple_tree.c) */
 function levelDescend(m: MaLevel): void {
   const b = m.node * S;
   if (m.offset > 0) m.min = P[b + m.offset - 1]! + 1;
@@ -1140,7 +1140,7 @@ function levelDescend(m: MaLevel): void {
   m.depth++;
 }
 
-/** @kernel mas_ascend (lib/maple_tree.c) */
+/** Step the level up to the parent node. @kernel mas_ascend (lib/maple_tree.c) */
 function levelAscend(m: MaLevel): void {
   const n = m.node;
   const dd = m.depth;
