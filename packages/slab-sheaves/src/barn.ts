@@ -20,11 +20,11 @@ import type { SlabSheaf } from './sheaf.js';
 import { freeEmptySheaf, sheafFlushUnused } from './sheaf.js';
 import { MAX_FULL_SHEAVES, STAT } from './slab-flags.js';
 
-/** A node's barn. */
+/** A node's store of full and empty sheaves that the CPUs swap theirs with. @kernel struct node_barn (mm/slub.c) */
 export interface NodeBarn {
-  /** The node. */
+  /** NUMA node the barn belongs to. */
   readonly nid: number;
-  /** `barn->lock`. */
+  /** Spinlock over the barn's sheaf lists and counts; mirrors `barn->lock`. */
   readonly lock: SlabSpinLock;
   /** Full sheaves (a stack). */
   readonly sheavesFull: SlabSheaf[];
@@ -40,7 +40,7 @@ export interface NodeBarn {
   lockTaken: number;
 }
 
-/** @kernel barn_init (mm/slub.c) */
+/** An empty barn for node `nid`. @kernel barn_init (mm/slub.c) */
 export function newNodeBarn(env: SlabEnv, nid: number): NodeBarn {
   return {
     nid,

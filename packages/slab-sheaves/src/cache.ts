@@ -79,7 +79,7 @@ export interface ResolvedSlubConfig {
   readonly slubMinOrder: number;
   /** `slub_min_objects` (0: computed from the CPU count). */
   readonly slubMinObjects: number;
-  /** CONFIG_SLUB_TINY. */
+  /** CONFIG_SLUB_TINY: the small-memory SLUB; no per-CPU sheaves, order-0 slabs by default, no minimum of partial slabs. */
   readonly slubTiny: boolean;
   /** CONFIG_KVFREE_RCU_BATCHED (off with SLUB_TINY or tiny RCU). */
   readonly kvfreeRcuBatched: boolean;
@@ -95,9 +95,9 @@ export interface ResolvedSlubConfig {
 export interface SlabDebugReport {
   /** What was found. */
   readonly kind: SlabBugError['kind'];
-  /** Cache name. */
+  /** Name of the cache the object belongs to. */
   readonly cache: string;
-  /** Object address. */
+  /** Address of the object the check failed on. */
   readonly object: number;
   /** The report text. */
   readonly message: string;
@@ -231,7 +231,7 @@ export interface KfreeRcuState {
   objectsPending: number;
   /** Objects passed to per-object call_rcu (KVFREE_RCU_BATCHED off). */
   singlePending: number;
-  /** Statistics. */
+  /** Every call_rcu the kfree_rcu paths issued: sheaves, batches and single objects. */
   callRcuSubmissions: number;
   /** Batches submitted to call_rcu. */
   batchesSubmitted: number;

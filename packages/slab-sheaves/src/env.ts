@@ -23,17 +23,17 @@ export interface SlabLocalTryLock {
    * @kernel local_trylock (include/linux/local_lock.h)
    */
   trylock(): boolean;
-  /** @kernel local_unlock (include/linux/local_lock.h) */
+  /** Release the local lock. @kernel local_unlock (include/linux/local_lock.h) */
   unlock(): void;
 }
 
 /** A `spinlock_t` taken with interrupts saved, as barn and list locks are. */
 export interface SlabSpinLock {
-  /** @kernel spin_lock_irqsave (include/linux/spinlock.h) */
+  /** Take the spinlock with interrupts disabled. @kernel spin_lock_irqsave (include/linux/spinlock.h) */
   lock(): void;
-  /** @kernel spin_trylock_irqsave (include/linux/spinlock.h) */
+  /** Try to take the spinlock with interrupts disabled; true on success. @kernel spin_trylock_irqsave (include/linux/spinlock.h) */
   trylock(): boolean;
-  /** @kernel spin_unlock_irqrestore (include/linux/spinlock.h) */
+  /** Release the spinlock and restore interrupts. @kernel spin_unlock_irqrestore (include/linux/spinlock.h) */
   unlock(): void;
 }
 
@@ -43,32 +43,32 @@ export interface SlabEnv {
   readonly nrCpus: number;
   /** Number of NUMA nodes. */
   readonly nrNodes: number;
-  /** PAGE_SIZE. */
+  /** Base page size in bytes (PAGE_SIZE). */
   readonly pageSize: number;
-  /** PAGE_SHIFT. */
+  /** log2 of the base page size (PAGE_SHIFT). */
   readonly pageShift: number;
   /** PFN bits per memory section (for the lazily allocated pfn → slab map). */
   readonly sectionShift: number;
   /** CONFIG_PREEMPT_RT (kfree_rcu then bypasses the sheaves). */
   readonly preemptRt: boolean;
-  /** `smp_processor_id()`. */
+  /** The CPU the calling code runs on (`smp_processor_id()`). */
   currentCpu(): number;
   /** `current->pid` on the current CPU. */
   currentPid(): number;
   /** Virtual time in ns (`local_clock()`). */
   nowNs(): number;
-  /** `cpu_to_node()`. */
+  /** NUMA node of `cpu` (`cpu_to_node()`). */
   cpuToNode(cpu: number): number;
-  /** `cpu_online()`. */
+  /** Whether `cpu` is online (`cpu_online()`). */
   cpuOnline(cpu: number): boolean;
-  /** `page_to_nid(pfn_to_page(pfn))`. */
+  /** NUMA node of the page at `pfn` (`page_to_nid(pfn_to_page(pfn))`). */
   pfnToNid(pfn: number): number;
   /**
    * Allocate 2^order pages; returns the head PFN or a negative errno.
    * @kernel __alloc_frozen_pages (mm/page_alloc.c)
    */
   allocPages(gfp: number, order: number, nid: number): number;
-  /** @kernel free_frozen_pages (mm/page_alloc.c) */
+  /** Free the 2^order pages at `pfn`, not refcounted. @kernel free_frozen_pages (mm/page_alloc.c) */
   freePages(pfn: number, order: number): void;
   /** Mark the head page of a slab as such (page type PGTY_slab) or clear it. @kernel __SetPageSlab / __ClearPageSlab */
   setPageSlab(pfn: number, slab: boolean): void;
@@ -87,7 +87,7 @@ export interface SlabEnv {
   newLocalTryLock(name: string): SlabLocalTryLock;
   /** A new `spinlock_t` named `name`. */
   newSpinLock(name: string): SlabSpinLock;
-  /** @kernel call_rcu (kernel/rcu/tree.c) */
+  /** Run `fn(arg)` after an RCU grace period. @kernel call_rcu (kernel/rcu/tree.c) */
   callRcu(fn: (arg: unknown) => void, arg: unknown): void;
   /** Wait for every queued RCU callback (from the harness context). @kernel rcu_barrier (kernel/rcu/tree.c) */
   rcuBarrier(): void;

@@ -14,7 +14,7 @@ import {
   SLAB_TYPESAFE_BY_RCU,
 } from './slab-flags.js';
 
-/** `sizeof(void *)`. */
+/** Bytes in a pointer (`sizeof(void *)`): the free pointer and the minimum alignment. */
 export const WORD = 8;
 /** `cache_line_size()` of the model (x86-64). */
 export const CACHE_LINE = 64;
@@ -91,7 +91,7 @@ export function calculateOrder(
   return getOrder(size, pageShift);
 }
 
-/** `ALIGN(x, a)`. */
+/** Round `x` up to a multiple of `a` (`ALIGN(x, a)`). */
 export function alignUp(x: number, a: number): number {
   return Math.ceil(x / a) * a;
 }

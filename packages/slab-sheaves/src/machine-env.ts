@@ -31,9 +31,9 @@ import { __GFP_DIRECT_RECLAIM } from './internal/gfp.js';
 export interface SlabPageSource {
   /** Head PFN of 2^order pages, or a negative errno. @kernel __alloc_pages */
   allocPages(gfp: number, order: number, nid: number): number;
-  /** @kernel __free_pages */
+  /** Free the 2^order pages at `pfn`. @kernel __free_pages */
   freePages(pfn: number, order: number): void;
-  /** @kernel page_to_nid */
+  /** NUMA node of the page at `pfn`. @kernel page_to_nid */
   pageToNid(pfn: number): number;
   /** Set or clear the slab page type of a head page (optional). */
   setPageSlab?(pfn: number, slab: boolean): void;

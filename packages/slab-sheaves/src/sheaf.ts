@@ -170,12 +170,12 @@ export function allocEmptySheafCap(s: KmemCache, gfp: number, capacity: number):
   return sheaf;
 }
 
-/** @kernel alloc_empty_sheaf (mm/slub.c) */
+/** A new sheaf with no objects, or null when its allocation fails. @kernel alloc_empty_sheaf (mm/slub.c) */
 export function allocEmptySheaf(s: KmemCache, gfp: number): SlabSheaf | null {
   return allocEmptySheafCap(s, gfp, s.sheafCapacity);
 }
 
-/** @kernel free_empty_sheaf (mm/slub.c) */
+/** Free a sheaf that holds no objects. @kernel free_empty_sheaf (mm/slub.c) */
 export function freeEmptySheaf(s: KmemCache, sheaf: SlabSheaf): void {
   if (sheaf.size !== 0 || sheaf.where === SHEAF_FREED) {
     throw new MmBugError(`slab: ${s.name}: freeing a sheaf that is not empty (${sheaf.size}) or already freed`);
@@ -745,7 +745,7 @@ export function pcsFlushAllCpu(s: KmemCache, cpu: number): void {
   }
 }
 
-/** @kernel has_pcs_used (mm/slub.c) */
+/** Whether `cpu` still has, for `s`, a spare or rcu_free sheaf or objects in its main sheaf. @kernel has_pcs_used (mm/slub.c) */
 export function hasPcsUsed(s: KmemCache, cpu: number): boolean {
   const pcs = pcsOf(s);
   return spareOf(pcs, cpu) !== null || rcuFreeOf(pcs, cpu) !== null || mainOf(pcs, cpu).size > 0;
@@ -927,7 +927,7 @@ export function kmemCacheAllocFromSheaf(s: KmemCache, gfp: number, sheaf: SlabSh
   return addr;
 }
 
-/** @kernel kmem_cache_sheaf_size (mm/slub.c) */
+/** Objects in a prefilled sheaf. @kernel kmem_cache_sheaf_size (mm/slub.c) */
 export function kmemCacheSheafSize(sheaf: SlabSheaf): number {
   if (!(sheaf instanceof SlabSheaf)) throw badArg('kmem_cache_sheaf_size', 'sheaf', sheaf, 'is not a sheaf');
   return sheaf.size;

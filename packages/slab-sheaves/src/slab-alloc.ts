@@ -30,7 +30,7 @@ export function allocSingleFromPartial(s: KmemCache, nid: number, l: number): nu
   return l * s.objsPerSlab + idx;
 }
 
-/** @kernel alloc_single_from_new_slab (mm/slub.c) */
+/** Take one object from the fresh slab `l` and list the slab as partial or full; returns the object (debug and tiny caches bypass sheaves this way) @kernel alloc_single_from_new_slab (mm/slub.c) */
 export function allocSingleFromNewSlab(s: KmemCache, l: number): number {
   const idx = slabPop(s, l);
   const nid = s.slabNid[l] as number;

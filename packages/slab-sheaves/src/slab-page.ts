@@ -121,7 +121,7 @@ export function allocateSlab(s: KmemCache, gfp: number, node: number): number {
   return l;
 }
 
-/** @kernel new_slab (mm/slub.c) */
+/** Allocate and set up a new slab for `s` on `node`; its handle, or -1 when the page allocation fails. @kernel new_slab (mm/slub.c) */
 export function newSlab(s: KmemCache, gfp: number, node: number): number {
   return allocateSlab(s, gfp, node);
 }
@@ -163,7 +163,7 @@ export function rcuFreeSlab(arg: unknown): void {
   freeSlabPages(s, l);
 }
 
-/** @kernel discard_slab (mm/slub.c) */
+/** Free slab `l`, which must hold no objects, back to the page allocator. @kernel discard_slab (mm/slub.c) */
 export function discardSlab(s: KmemCache, l: number): void {
   const nid = s.slabNid[l] as number;
   s.nrSlabsNode[nid] = (s.nrSlabsNode[nid] as number) - 1;

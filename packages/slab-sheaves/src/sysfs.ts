@@ -157,13 +157,13 @@ export function slabStatsJson(s: KmemCache): Record<string, number> {
 
 /** Plain JSON of one cache: layout, slab counts, sheaves and barns, statistics. */
 export interface SlabCacheJson {
-  /** Cache name. */
+  /** Cache name, as under /sys/kernel/slab/. */
   name: string;
   /** Object size in bytes. */
   objectSize: number;
   /** Object size with metadata and padding. */
   size: number;
-  /** Slab order. */
+  /** Page order of each slab (the `order` sysfs file). */
   order: number;
   /** Objects per slab. */
   objsPerSlab: number;
@@ -190,9 +190,9 @@ export interface SlabCacheJson {
   }[];
   /** Barn contents per node. */
   barns: {
-    /** Full sheaves. */
+    /** Full sheaves in the barn. */
     full: number;
-    /** Empty sheaves. */
+    /** Empty sheaves in the barn. */
     empty: number;
     /** Barn operations that skipped the lock after a racy check. */
     lockAvoided: number;
