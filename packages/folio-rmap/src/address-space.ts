@@ -12,7 +12,7 @@ import { FOLIO_MAPPING_FLAGS } from './folio.js';
 import { RB_NIL, RbRootCached } from './interval-tree.js';
 import { type RmapVma, VM_MAYWRITE, VM_SHARED, vmaLastPgoff, vmaStartPgoff } from './vma.js';
 
-/** @kernel struct address_space (include/linux/fs.h): the rmap's part. */
+/** A file's page cache as the rmap sees it: the VMAs that map it. @kernel struct address_space (include/linux/fs.h): the rmap's part. */
 export class AddressSpace {
   /** The handle `folio->mapping` stores (`handle << 2`). */
   readonly handle: number;
@@ -42,27 +42,27 @@ export function createAddressSpace(rm: FolioRmap, name = ''): AddressSpace {
   return as;
 }
 
-/** @kernel i_mmap_lock_write (include/linux/fs.h) */
+/** Write-lock `mapping`'s VMA tree; false when the task was queued to sleep. @kernel i_mmap_lock_write (include/linux/fs.h) */
 export function iMmapLockWrite(mapping: AddressSpace): boolean {
   return downWrite(mapping.iMmapRwsem);
 }
 
-/** @kernel i_mmap_unlock_write (include/linux/fs.h) */
+/** Release the write lock of `mapping`'s VMA tree. @kernel i_mmap_unlock_write (include/linux/fs.h) */
 export function iMmapUnlockWrite(mapping: AddressSpace): void {
   upWrite(mapping.iMmapRwsem);
 }
 
-/** @kernel i_mmap_lock_read (include/linux/fs.h) */
+/** Read-lock `mapping`'s VMA tree; false when the task was queued to sleep. @kernel i_mmap_lock_read (include/linux/fs.h) */
 export function iMmapLockRead(mapping: AddressSpace): boolean {
   return downRead(mapping.iMmapRwsem);
 }
 
-/** @kernel i_mmap_trylock_read (include/linux/fs.h) */
+/** Try to read-lock `mapping`'s VMA tree without sleeping; true on success. @kernel i_mmap_trylock_read (include/linux/fs.h) */
 export function iMmapTrylockRead(mapping: AddressSpace): boolean {
   return downReadTrylock(mapping.iMmapRwsem);
 }
 
-/** @kernel i_mmap_unlock_read (include/linux/fs.h) */
+/** Release the read lock of `mapping`'s VMA tree. @kernel i_mmap_unlock_read (include/linux/fs.h) */
 export function iMmapUnlockRead(mapping: AddressSpace): void {
   upRead(mapping.iMmapRwsem);
 }
@@ -94,7 +94,7 @@ export function vmaIntervalTreeInsertAfter(rm: FolioRmap, vma: RmapVma, prev: Rm
   t.insertAfter(mapping.iMmap, h, prev.sharedRb);
 }
 
-/** @kernel vma_interval_tree_remove (mm/interval_tree.c) */
+/** Unlink `vma` from `mapping`'s VMA interval tree. @kernel vma_interval_tree_remove (mm/interval_tree.c) */
 export function vmaIntervalTreeRemove(rm: FolioRmap, vma: RmapVma, mapping: AddressSpace): void {
   if (vma.sharedRb <= 0) throw new FolioError('EINVAL', -1, 'i_mmap: VMA not linked into an i_mmap tree');
   const t = rm.vmaTree;

@@ -42,7 +42,7 @@ export const VMA_OP_REMAP = 2;
 /** Cloning the parent's VMA at fork(). */
 export const VMA_OP_FORK = 3;
 
-/** @kernel struct anon_vma (include/linux/rmap.h) */
+/** The set of VMAs that may map an anonymous folio, found from `folio->mapping`. @kernel struct anon_vma (include/linux/rmap.h) */
 export class AnonVma {
   /** The handle `folio->mapping` stores (`handle << 2 | FOLIO_MAPPING_ANON`). */
   readonly handle: number;
@@ -79,7 +79,7 @@ export class AnonVma {
   }
 }
 
-/** @kernel struct anon_vma_chain (include/linux/rmap.h) */
+/** Links one VMA to one anon_vma: on the VMA's chain list and in the anon_vma's interval tree. @kernel struct anon_vma_chain (include/linux/rmap.h) */
 export class AnonVmaChain {
   /** The VMA the chain links. @kernel anon_vma_chain.vma */
   readonly vma: RmapVma;
@@ -142,7 +142,7 @@ export function anonVmaFree(rm: FolioRmap, av: AnonVma): void {
   slabFree(rm, 'anon_vma', av.slabObj);
 }
 
-/** @kernel get_anon_vma (mm/internal.h) */
+/** Take a reference on `av`. @kernel get_anon_vma (mm/internal.h) */
 export function getAnonVma(av: AnonVma): void {
   av.refcount++;
 }
@@ -170,7 +170,7 @@ function avcFree(rm: FolioRmap, avc: AnonVmaChain): void {
   slabFree(rm, 'anon_vma_chain', avc.slabObj);
 }
 
-/** @kernel anon_vma_chain_assign (mm/rmap.c): link `avc` at the head of `vma`'s list. */
+/** Link `avc` at the head of `vma`'s chain list. @kernel anon_vma_chain_assign (mm/rmap.c): link `avc` at the head of `vma`'s list. */
 function anonVmaChainAssign(vma: RmapVma, avc: AnonVmaChain): void {
   vma.anonVmaChain.unshift(avc);
 }
@@ -186,7 +186,7 @@ export function anonVmaIntervalTreeInsert(rm: FolioRmap, avc: AnonVmaChain): voi
   t.insert(avc.anonVma.rbRoot, h);
 }
 
-/** @kernel anon_vma_interval_tree_remove (mm/interval_tree.c) */
+/** Unlink `avc` from its anon_vma's interval tree. @kernel anon_vma_interval_tree_remove (mm/interval_tree.c) */
 export function anonVmaIntervalTreeRemove(rm: FolioRmap, avc: AnonVmaChain): void {
   const t = rm.avcTree;
   t.remove(avc.anonVma.rbRoot, avc.rb);
@@ -212,22 +212,22 @@ export function anonVmaLockWrite(av: AnonVma): boolean {
   return downWrite(av.root.rwsem);
 }
 
-/** @kernel anon_vma_unlock_write (mm/internal.h) */
+/** Release the write lock of `av`'s tree (its root's rwsem) @kernel anon_vma_unlock_write (mm/internal.h) */
 export function anonVmaUnlockWrite(av: AnonVma): void {
   upWrite(av.root.rwsem);
 }
 
-/** @kernel anon_vma_lock_read (mm/internal.h) */
+/** Read-lock the tree of `av` (its root's rwsem); false when the task was queued to sleep. @kernel anon_vma_lock_read (mm/internal.h) */
 export function anonVmaLockRead(av: AnonVma): boolean {
   return downRead(av.root.rwsem);
 }
 
-/** @kernel anon_vma_trylock_read (mm/internal.h) */
+/** Try to read-lock the tree of `av` without sleeping; true on success. @kernel anon_vma_trylock_read (mm/internal.h) */
 export function anonVmaTrylockRead(av: AnonVma): boolean {
   return downReadTrylock(av.root.rwsem);
 }
 
-/** @kernel anon_vma_unlock_read (mm/internal.h) */
+/** Release the read lock of `av`'s tree. @kernel anon_vma_unlock_read (mm/internal.h) */
 export function anonVmaUnlockRead(av: AnonVma): void {
   upRead(av.root.rwsem);
 }

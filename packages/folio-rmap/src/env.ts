@@ -247,7 +247,7 @@ export function mthpStat(rm: FolioRmap, order: number, item: number): number {
   return rm.mthpStats[order * MTHP_STAT_NR + item] ?? 0;
 }
 
-/** @kernel mod_mthp_stat (include/linux/huge_mm.h) */
+/** Add `delta` to mTHP statistic `item` of `order`. @kernel mod_mthp_stat (include/linux/huge_mm.h) */
 export function modMthpStat(rm: FolioRmap, order: number, item: number, delta: number): void {
   const i = order * MTHP_STAT_NR + item;
   rm.mthpStats[i] = (rm.mthpStats[i] as number) + delta;

@@ -102,7 +102,7 @@ export function pageFolio(rm: FolioRmap, page: number): number {
   return h >= 0 ? h : page;
 }
 
-/** @kernel folio_test_hugetlb (include/linux/page-flags.h) */
+/** Whether the folio is a hugetlb folio. @kernel folio_test_hugetlb (include/linux/page-flags.h) */
 export function folioTestHugetlb(rm: FolioRmap, folio: number): boolean {
   return rm.sec(folio).pageType[folio & rm.mask] === PGTY_hugetlb;
 }
@@ -112,12 +112,12 @@ export function folioRawMapping(rm: FolioRmap, folio: number): number {
   return rm.sec(folio).mapping[folio & rm.mask] as number;
 }
 
-/** @kernel folio_test_anon (include/linux/page-flags.h) */
+/** Whether the folio is anonymous (`folio->mapping` points to an anon_vma) @kernel folio_test_anon (include/linux/page-flags.h) */
 export function folioTestAnon(rm: FolioRmap, folio: number): boolean {
   return ((rm.sec(folio).mapping[folio & rm.mask] as number) & FOLIO_MAPPING_ANON) !== 0;
 }
 
-/** @kernel folio_test_ksm (include/linux/page-flags.h) */
+/** Whether the folio is a KSM folio. @kernel folio_test_ksm (include/linux/page-flags.h) */
 export function folioTestKsm(rm: FolioRmap, folio: number): boolean {
   return ((rm.sec(folio).mapping[folio & rm.mask] as number) & FOLIO_MAPPING_FLAGS) === FOLIO_MAPPING_KSM;
 }
@@ -151,7 +151,7 @@ export function folioTestFlag1(rm: FolioRmap, folio: number, bit: number): boole
   return (((rm.sec(folio).flags[(folio & rm.mask) + 1] as number) >>> bit) & 1) === 1;
 }
 
-/** @kernel PageAnonExclusive (include/linux/page-flags.h): hugetlb keeps it on the head. */
+/** Whether the anon page is mapped by one process only, so a write fault may reuse it. @kernel PageAnonExclusive (include/linux/page-flags.h): hugetlb keeps it on the head. */
 export function pageAnonExclusive(rm: FolioRmap, page: number): boolean {
   const s = rm.sec(page);
   const i = page & rm.mask;
@@ -166,14 +166,14 @@ export function pageAnonExclusive(rm: FolioRmap, page: number): boolean {
   return (((s.flags[i] as number) >>> PG_anon_exclusive) & 1) === 1;
 }
 
-/** @kernel SetPageAnonExclusive (include/linux/page-flags.h) */
+/** Mark the anon page exclusive to one process. @kernel SetPageAnonExclusive (include/linux/page-flags.h) */
 export function setPageAnonExclusive(rm: FolioRmap, page: number): void {
   const s = rm.sec(page);
   const i = page & rm.mask;
   s.flags[i] = (s.flags[i] as number) | (1 << PG_anon_exclusive);
 }
 
-/** @kernel ClearPageAnonExclusive (include/linux/page-flags.h) */
+/** Mark the anon page possibly shared. @kernel ClearPageAnonExclusive (include/linux/page-flags.h) */
 export function clearPageAnonExclusive(rm: FolioRmap, page: number): void {
   const s = rm.sec(page);
   const i = page & rm.mask;
@@ -182,7 +182,7 @@ export function clearPageAnonExclusive(rm: FolioRmap, page: number): void {
 
 // ---------------------------------------------------------------- counters
 
-/** @kernel folio_ref_count (include/linux/page_ref.h) */
+/** References held on the folio. @kernel folio_ref_count (include/linux/page_ref.h) */
 export function folioRefCount(rm: FolioRmap, folio: number): number {
   return rm.sec(folio).refcount[folio & rm.mask] as number;
 }
@@ -199,7 +199,7 @@ export function folioMapcount(rm: FolioRmap, folio: number): number {
   return (s.mapcount[i] as number) + 1;
 }
 
-/** @kernel folio_mapped (include/linux/mm.h) */
+/** Whether any page table maps the folio. @kernel folio_mapped (include/linux/mm.h) */
 export function folioMapped(rm: FolioRmap, folio: number): boolean {
   return folioMapcount(rm, folio) >= 1;
 }
@@ -489,12 +489,12 @@ export function folioUnlock(rm: FolioRmap, folio: number): void {
   s.flags[i] = f & ~(1 << PG_locked);
 }
 
-/** @kernel folio_test_locked (include/linux/page-flags.h) */
+/** Whether the folio is locked. @kernel folio_test_locked (include/linux/page-flags.h) */
 export function folioTestLocked(rm: FolioRmap, folio: number): boolean {
   return folioTestFlag(rm, folio, PG_locked);
 }
 
-/** @kernel folio_test_swapbacked (include/linux/page-flags.h) */
+/** Whether the folio is backed by swap (anon or shmem) rather than a file. @kernel folio_test_swapbacked (include/linux/page-flags.h) */
 export function folioTestSwapbacked(rm: FolioRmap, folio: number): boolean {
   return folioTestFlag(rm, folio, PG_swapbacked);
 }

@@ -21,7 +21,7 @@ export function folioOnDeferredList(rm: FolioRmap, folio: number): boolean {
   return s.next[i + 2] !== folio;
 }
 
-/** @kernel folio_test_partially_mapped (include/linux/page-flags.h) */
+/** Whether the large folio has been found partly unmapped and queued for a deferred split. @kernel folio_test_partially_mapped (include/linux/page-flags.h) */
 export function folioTestPartiallyMapped(rm: FolioRmap, folio: number): boolean {
   const s = rm.sec(folio);
   return (((s.flags[(folio & rm.mask) + 1] as number) >>> PG_partially_mapped) & 1) === 1;

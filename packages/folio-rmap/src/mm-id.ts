@@ -36,7 +36,7 @@ export const MM_ID_BITS = 31;
 export const MM_ID_MASK = 0x7fffffff;
 /** `MM_ID_MAX`: the largest id an mm can get. */
 export const MM_ID_MAX = MM_ID_MASK;
-/** `MM_ID_MAPCOUNT_MAX` (64-bit: INT_MAX). */
+/** Largest per-mm mapcount a folio's `_mm_id_mapcount[]` holds (`MM_ID_MAPCOUNT_MAX`: INT_MAX on 64-bit). */
 export const MM_ID_MAPCOUNT_MAX = 0x7fffffff;
 /** `FOLIO_MM_IDS_LOCK_BITNUM`: bit 31 of `_mm_ids` (top bit of `_mm_id[0]`). */
 export const FOLIO_MM_IDS_LOCK_BITNUM = MM_ID_BITS;

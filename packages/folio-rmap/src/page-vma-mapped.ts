@@ -37,7 +37,7 @@ export const PVMW_MIGRATION = 1 << 1;
 /** Result flag: the walk crossed into another page table. */
 export const PVMW_PGTABLE_CROSSED = 1 << 16;
 
-/** @kernel struct page_vma_mapped_walk (include/linux/rmap.h) */
+/** The state of a walk over the page-table entries that map a folio within one VMA. @kernel struct page_vma_mapped_walk (include/linux/rmap.h) */
 export class PageVmaMappedWalk {
   /** First PFN looked for. */
   pfn: number;
@@ -59,7 +59,7 @@ export class PageVmaMappedWalk {
   flags: number;
   /** The entry at the current position. */
   readonly entry: PtEntry;
-  /** Scratch entry. */
+  /** Work space for decoding a second entry during a step; meaningless between calls. */
   readonly scratch: PtEntry;
 
   constructor(pfn: number, nrPages: number, pgoff: number, vma: RmapVma, address: number, flags: number) {

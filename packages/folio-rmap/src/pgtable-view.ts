@@ -45,7 +45,7 @@ export const PTE_MARKER = 7;
 export const PTE_WRITE = 1 << 0;
 /** `pte_dirty`: the page was written through this entry. */
 export const PTE_DIRTY = 1 << 1;
-/** `pte_young` (accessed). */
+/** `pte_young`: the page was accessed through this entry since the bit was last cleared. */
 export const PTE_YOUNG = 1 << 2;
 /** `pte_soft_dirty`: written since soft-dirty bits were last cleared (/proc/PID/clear_refs). */
 export const PTE_SOFT_DIRTY = 1 << 3;

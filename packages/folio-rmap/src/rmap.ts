@@ -389,12 +389,12 @@ export function folioAddFileRmapPtes(rm: FolioRmap, folio: number, page: number,
   __folioAddFileRmap(rm, folio, page, nr, vma, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_add_file_rmap_pte (include/linux/rmap.h) */
+/** Add a PTE mapping of one page of a file folio in `vma`. @kernel folio_add_file_rmap_pte (include/linux/rmap.h) */
 export function folioAddFileRmapPte(rm: FolioRmap, folio: number, page: number, vma: RmapVma): void {
   __folioAddFileRmap(rm, folio, page, 1, vma, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_add_file_rmap_pmd (mm/rmap.c) */
+/** Add a PMD mapping of a whole PMD-sized file folio in `vma`. @kernel folio_add_file_rmap_pmd (mm/rmap.c) */
 export function folioAddFileRmapPmd(rm: FolioRmap, folio: number, page: number, vma: RmapVma): void {
   __folioAddFileRmap(rm, folio, page, rm.hpagePmdNr, vma, PGTABLE_LEVEL_PMD);
 }
@@ -530,12 +530,12 @@ export function folioRemoveRmapPtes(rm: FolioRmap, folio: number, page: number, 
   __folioRemoveRmap(rm, folio, page, nr, vma, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_remove_rmap_pte (include/linux/rmap.h) */
+/** Remove a PTE mapping of one page of a folio in `vma`. @kernel folio_remove_rmap_pte (include/linux/rmap.h) */
 export function folioRemoveRmapPte(rm: FolioRmap, folio: number, page: number, vma: RmapVma): void {
   __folioRemoveRmap(rm, folio, page, 1, vma, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_remove_rmap_pmd (mm/rmap.c) */
+/** Remove a PMD mapping of a whole PMD-sized folio in `vma`. @kernel folio_remove_rmap_pmd (mm/rmap.c) */
 export function folioRemoveRmapPmd(rm: FolioRmap, folio: number, page: number, vma: RmapVma): void {
   __folioRemoveRmap(rm, folio, page, rm.hpagePmdNr, vma, PGTABLE_LEVEL_PMD);
 }
@@ -573,7 +573,7 @@ export function folioDupFileRmapPtes(rm: FolioRmap, folio: number, page: number,
   __folioDupFileRmap(rm, folio, page, nr, dst, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_dup_file_rmap_pte (include/linux/rmap.h) */
+/** Duplicate a PTE mapping of one page of a file folio into `dst` (fork); cannot fail. @kernel folio_dup_file_rmap_pte (include/linux/rmap.h) */
 export function folioDupFileRmapPte(rm: FolioRmap, folio: number, page: number, dst: RmapVma): void {
   __folioDupFileRmap(rm, folio, page, 1, dst, PGTABLE_LEVEL_PTE);
 }
@@ -658,12 +658,12 @@ export function folioTryDupAnonRmapPtes(
   return __folioTryDupAnonRmap(rm, folio, page, nr, dst, src, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_try_dup_anon_rmap_pte (include/linux/rmap.h) */
+/** Duplicate a PTE mapping of an anon page from `src` into `dst` (fork); 0, or -EBUSY when the page is exclusive and may be pinned, so the caller must copy it. @kernel folio_try_dup_anon_rmap_pte (include/linux/rmap.h) */
 export function folioTryDupAnonRmapPte(rm: FolioRmap, folio: number, page: number, dst: RmapVma, src: RmapVma): number {
   return __folioTryDupAnonRmap(rm, folio, page, 1, dst, src, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_try_dup_anon_rmap_pmd (include/linux/rmap.h) */
+/** Duplicate a PMD mapping of an anon folio from `src` into `dst` (fork); 0, or -EBUSY when it may be pinned, so the caller must copy it. @kernel folio_try_dup_anon_rmap_pmd (include/linux/rmap.h) */
 export function folioTryDupAnonRmapPmd(rm: FolioRmap, folio: number, page: number, dst: RmapVma, src: RmapVma): number {
   return __folioTryDupAnonRmap(rm, folio, page, rm.hpagePmdNr, dst, src, PGTABLE_LEVEL_PMD);
 }
@@ -692,7 +692,7 @@ export function folioTryShareAnonRmapPte(rm: FolioRmap, folio: number, page: num
   return __folioTryShareAnonRmap(rm, folio, page, 1, PGTABLE_LEVEL_PTE);
 }
 
-/** @kernel folio_try_share_anon_rmap_pmd (include/linux/rmap.h) */
+/** Mark an exclusive anon PMD-mapped folio possibly shared before its PMD is replaced by a migration entry; -EBUSY when it may be pinned. @kernel folio_try_share_anon_rmap_pmd (include/linux/rmap.h) */
 export function folioTryShareAnonRmapPmd(rm: FolioRmap, folio: number, page: number): number {
   return __folioTryShareAnonRmap(rm, folio, page, rm.hpagePmdNr, PGTABLE_LEVEL_PMD);
 }
@@ -792,7 +792,7 @@ export function hugetlbTryShareAnonRmap(rm: FolioRmap, folio: number): number {
   return 0;
 }
 
-/** @kernel hugetlb_add_file_rmap (include/linux/rmap.h) */
+/** Count one more mapping of a hugetlb folio of a file. @kernel hugetlb_add_file_rmap (include/linux/rmap.h) */
 export function hugetlbAddFileRmap(rm: FolioRmap, folio: number): void {
   checkHugetlb(rm, folio, false);
   const s = rm.sec(folio);
@@ -801,7 +801,7 @@ export function hugetlbAddFileRmap(rm: FolioRmap, folio: number): void {
   s.next[i + 1] = (s.next[i + 1] as number) + 1;
 }
 
-/** @kernel hugetlb_remove_rmap (include/linux/rmap.h) */
+/** Count one mapping fewer of a hugetlb folio. @kernel hugetlb_remove_rmap (include/linux/rmap.h) */
 export function hugetlbRemoveRmap(rm: FolioRmap, folio: number): void {
   checkHugetlb(rm, folio, null);
   const s = rm.sec(folio);

@@ -94,7 +94,7 @@ function swapOps(rm: FolioRmap): SwapOps {
   return rm.swap;
 }
 
-/** `mm_counter(folio)` (include/linux/mm.h). */
+/** The RSS counter a folio is charged to: MM_ANONPAGES, MM_SHMEMPAGES or MM_FILEPAGES. @kernel mm_counter (include/linux/mm.h) */
 export function mmCounter(rm: FolioRmap, folio: number): number {
   if (folioTestAnon(rm, folio)) return MM_ANONPAGES;
   return folioTestFlag(rm, folio, PG_swapbacked) ? MM_SHMEMPAGES : MM_FILEPAGES;

@@ -12,11 +12,11 @@ import type { AnonVma, AnonVmaChain } from './anon-vma.js';
 
 /** VMA flags the rmap reads (`include/linux/mm.h`). */
 export const VM_READ = 0x1;
-/** Writable. */
+/** Writes are allowed (VM_WRITE). */
 export const VM_WRITE = 0x2;
-/** Executable. */
+/** Instruction fetches are allowed (VM_EXEC). */
 export const VM_EXEC = 0x4;
-/** Shared mapping. */
+/** Shared mapping (VM_SHARED): writes reach the file or shmem object, never a private COW copy. */
 export const VM_SHARED = 0x8;
 /** May be made writable. */
 export const VM_MAYWRITE = 0x20;
@@ -28,19 +28,21 @@ export const VM_GROWSDOWN = 0x100;
 export const VM_PFNMAP = 0x400;
 /** userfaultfd write-protect tracking. */
 export const VM_UFFD_WP = 0x1000;
-/** mlocked. */
+/** mlocked (VM_LOCKED): rmap walks mlock its folios instead of unmapping them. */
 export const VM_LOCKED = 0x2000;
-/** Memory-mapped I/O. */
+/** Maps device I/O memory (VM_IO). */
 export const VM_IO = 0x4000;
 /** MADV_SEQUENTIAL: no recency, `folio_referenced` ignores this VMA. */
 export const VM_SEQ_READ = 0x8000;
 /** MADV_RANDOM: no recency. */
 export const VM_RAND_READ = 0x10000;
+/** Not copied into the child on fork (VM_DONTCOPY, MADV_DONTFORK). */
 export const VM_DONTCOPY = 0x20000;
+/** mremap may not grow it (VM_DONTEXPAND). */
 export const VM_DONTEXPAND = 0x40000;
 /** mlock pages as they are faulted in. */
 export const VM_LOCKONFAULT = 0x80000;
-/** hugetlbfs mapping. */
+/** Maps hugetlbfs folios (VM_HUGETLB). */
 export const VM_HUGETLB = 0x400000;
 /** Mix of struct-page and raw PFN mappings. */
 export const VM_MIXEDMAP = 0x10000000;
@@ -86,9 +88,9 @@ export interface RmapMm {
 
 /** What the rmap reads of a `struct file`. */
 export interface RmapFile {
-  /** `file->f_mapping`. */
+  /** The page cache holding the file's folios (`file->f_mapping`). */
   readonly mapping: AddressSpace;
-  /** `file->f_mode` ({@link FMODE_NOREUSE}). */
+  /** Open-mode bits of the file (`file->f_mode`); the rmap reads {@link FMODE_NOREUSE}. */
   fMode: number;
 }
 
@@ -202,7 +204,7 @@ export function vmaTestDroppable(vma: RmapVma): boolean {
   return Math.floor(vma.vmFlags / VM_DROPPABLE) % 2 === 1;
 }
 
-/** @kernel is_vm_hugetlb_page (include/linux/hugetlb_inline.h) */
+/** Whether the VMA maps hugetlbfs folios (VM_HUGETLB) @kernel is_vm_hugetlb_page (include/linux/hugetlb_inline.h) */
 export function isVmHugetlbPage(vma: RmapVma): boolean {
   return (vma.vmFlags & VM_HUGETLB) !== 0;
 }
