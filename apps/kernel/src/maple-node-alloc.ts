@@ -103,32 +103,32 @@ export class SlabMapleNodeAllocator implements MapleNodeAllocator {
     this.inUse--;
   }
 
-  /** @kernel kmem_cache_prefill_sheaf (mm/slub.c) */
+  /** Reserve `count` maple nodes in a sheaf; null when the slab allocation fails. @kernel kmem_cache_prefill_sheaf (mm/slub.c) */
   prefillSheaf(count: number, gfp: number): MapleNodeSheaf | null {
     const ref = kmemCachePrefillSheaf(this.cache, gfp, count);
     return ref === null ? null : new SlabNodeSheaf(this.cache, ref);
   }
 
-  /** @kernel kmem_cache_alloc_from_sheaf (mm/slub.c) */
+  /** Take one reserved node from `sheaf`. @kernel kmem_cache_alloc_from_sheaf (mm/slub.c) */
   allocFromSheaf(sheaf: MapleNodeSheaf): number {
     const s = sheaf as SlabNodeSheaf;
     const obj = kmemCacheAllocFromSheaf(this.cache, GFP_NOWAIT, s.ref);
     return obj > 0 ? this.attach(obj) : 0;
   }
 
-  /** @kernel kmem_cache_return_sheaf (mm/slub.c) */
+  /** Give back the unused nodes of `sheaf`. @kernel kmem_cache_return_sheaf (mm/slub.c) */
   returnSheaf(sheaf: MapleNodeSheaf): void {
     const s = sheaf as SlabNodeSheaf;
     kmemCacheReturnSheaf(this.cache, GFP_NOWAIT, s.ref);
   }
 
-  /** @kernel kmem_cache_alloc (mm/slub.c) */
+  /** Allocate one maple node; negative on failure. @kernel kmem_cache_alloc (mm/slub.c) */
   alloc(gfp: number): number {
     const obj = kmemCacheAlloc(this.cache, gfp);
     return obj > 0 ? this.attach(obj) : 0;
   }
 
-  /** @kernel kmem_cache_free (mm/slub.c) */
+  /** Free maple node `node`. @kernel kmem_cache_free (mm/slub.c) */
   free(node: number): void {
     kmemCacheFree(this.cache, this.detach(node));
   }

@@ -130,18 +130,18 @@ export interface KernelOptions {
   readonly seed?: number;
   /** `page` (CONFIG_PAGE_MAPCOUNT, default) or `none` (CONFIG_NO_PAGE_MAPCOUNT). */
   readonly mapcount?: 'page' | 'none';
-  /** `/sys/kernel/mm/transparent_hugepage/enabled` (default `madvise`). */
+  /** When faults may allocate PMD-sized THPs (`transparent_hugepage/enabled`, default `madvise`). */
   readonly thp?: ThpEnabled;
   /**
    * Per-size `hugepages-<size>kB/enabled`, keyed by size in KiB (16, 32, 64,
    * ... 2048); sizes not given are `never` except the PMD size (`inherit`).
    */
   readonly mthp?: Readonly<Record<number, MthpEnabled>>;
-  /** `use_zero_page` (default true). */
+  /** Map the huge zero page on read faults of THP-eligible ranges (`transparent_hugepage/use_zero_page`, default true). */
   readonly thpUseZeroPage?: boolean;
   /** `vm.overcommit_memory` 0, 1 or 2 (default 0). */
   readonly overcommitMemory?: number;
-  /** `vm.overcommit_ratio` (default 50). */
+  /** Percent of RAM committable in overcommit mode 2 (`vm.overcommit_ratio`, default 50). */
   readonly overcommitRatio?: number;
   /** `fault_around_bytes` (default 65536; one page disables fault-around). */
   readonly faultAroundBytes?: number;
@@ -153,11 +153,11 @@ export interface KernelOptions {
 
 /** The kernel's slab caches. */
 export interface KernelCaches extends MmCaches {
-  /** @kernel mm_cachep (kernel/fork.c) */
+  /** Slab cache of `mm_struct`s. @kernel mm_cachep (kernel/fork.c) */
   readonly mmStruct: KmemCache;
-  /** @kernel task_struct_cachep (kernel/fork.c) */
+  /** Slab cache of `task_struct`s. @kernel task_struct_cachep (kernel/fork.c) */
   readonly taskStruct: KmemCache;
-  /** @kernel files_cachep (kernel/fork.c) */
+  /** Slab cache of open-file tables. @kernel files_cachep (kernel/fork.c) */
   readonly files: KmemCache;
 }
 
@@ -188,7 +188,7 @@ export const VM_FAULT_NEEDS_SWAP = 0x10000;
 /** Our seam: a uffd-wp protected page was written (the userfaultfd reader would be woken). */
 export const VM_FAULT_UFFD_WP = 0x20000;
 
-/** `FAULT_FLAG_*`. */
+/** Fault flag `FAULT_FLAG_WRITE`: the faulting access was a write (include/linux/mm_types.h). */
 export const FAULT_FLAG_WRITE = 0x1;
 /** Fault flag `FAULT_FLAG_UNSHARE` (include/linux/mm_types.h). */
 export const FAULT_FLAG_UNSHARE = 0x400;
@@ -258,7 +258,7 @@ export class Kernel {
   readonly pmdSize: number;
   /** Base page size in bytes; mirrors `PAGE_SIZE`. */
   readonly pageSize: number;
-  /** THP settings. */
+  /** When faults may allocate PMD-sized THPs (`transparent_hugepage/enabled`): always, only in MADV_HUGEPAGE ranges, or never. */
   thpEnabled: ThpEnabled;
   /** Per order (index) the `enabled` value; only orders 2..PMD_ORDER are used. */
   readonly mthpEnabled: MthpEnabled[];
@@ -266,7 +266,7 @@ export class Kernel {
   thpUseZeroPage: boolean;
   /** How much of the page cache around a read fault is mapped at once, bytes; one page turns fault-around off; mirrors `fault_around_bytes`. */
   faultAroundBytes: number;
-  /** vmstat events. */
+  /** Event counters by /proc/vmstat name, plus the model's own fault events. */
   readonly events: Map<string, number>;
   /** Why the last failed access failed. */
   lastFault: MemFault | null;
@@ -383,7 +383,7 @@ export class Kernel {
     return this.tasks.tasks.get(pid);
   }
 
-  /** @kernel copy_process (kernel/fork.c) */
+  /** Create a child of `parent` using `mm` (shared or copied as `flags` say); the task, or a negative errno. @kernel copy_process (kernel/fork.c) */
   cloneTask(parent: Task, mm: MmStruct, flags: number): Task | number {
     const obj = kmemAlloc(this.caches.taskStruct);
     if (obj < 0) return -ENOMEM_;
@@ -440,7 +440,7 @@ export class Kernel {
     this.mmFree(mm);
   }
 
-  /** @kernel do_exit / exit_mm (kernel/exit.c) */
+  /** Exit task `t` with `code`, dropping its address space. @kernel do_exit / exit_mm (kernel/exit.c) */
   exitTask(t: Task, code: number): void {
     this.machine.currentCpu = t.cpu;
     this.dropMm(t);
@@ -459,7 +459,7 @@ export class Kernel {
     if (t.parent === null || t.parent.state !== 'running') this.reapTask(t);
   }
 
-  /** @kernel release_task (kernel/exit.c) */
+  /** Free an exited task's remaining state. @kernel release_task (kernel/exit.c) */
   reapTask(t: Task): void {
     if (t.state === 'dead') return;
     t.state = 'dead';
@@ -642,7 +642,7 @@ export class Kernel {
     return this.mmByAs.values();
   }
 
-  /** `find_vma_intersection(mm, start, end) != NULL`. */
+  /** Whether any VMA of `mm` overlaps [start, end) (`find_vma_intersection() != NULL`). */
   findVmaIntersection(mm: MmStruct, start: number, end: number): boolean {
     return findVmaIntersection(mm, start, end) !== null;
   }
@@ -727,6 +727,7 @@ export class Kernel {
   }
 
   /**
+   * Handle a page fault at `addr` in `vma`: allocate page tables as needed and resolve the PMD or PTE entry.
    * @returns 0 or VM_FAULT_*.
    * @kernel handle_mm_fault / __handle_mm_fault (mm/memory.c)
    */
@@ -1250,7 +1251,7 @@ export class Kernel {
     return n;
   }
 
-  /** @kernel faultin_page_range (mm/gup.c) */
+  /** Fault in every page of [start, end) of `mm`, for writing if `write`; pages faulted in, or a negative errno. @kernel faultin_page_range (mm/gup.c) */
   faultinRange(mm: MmStruct, start: number, end: number, write: boolean): number {
     let n = 0;
     for (let a = start; a < end; ) {

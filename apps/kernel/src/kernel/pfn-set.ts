@@ -10,7 +10,7 @@ const CHUNK = 1 << CHUNK_SHIFT;
 /** A set of page frame numbers. */
 export class PfnSet {
   private readonly chunks: (Uint32Array | undefined)[];
-  /** Members. */
+  /** Number of PFNs in the set. */
   size: number;
 
   constructor() {

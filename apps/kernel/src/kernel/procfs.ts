@@ -107,7 +107,7 @@ function pssKb(label: string, pss: number): string {
   return kb(label, Math.floor(pss / 2 ** PSS_SHIFT));
 }
 
-/** The VmFlags line. */
+/** The `VmFlags:` line of a VMA in /proc/pid/smaps: two-letter codes (`rd wr mr ...`) for its flags. @kernel show_smap_vma_flags (fs/proc/task_mmu.c) */
 export function vmFlagsLine(vma: VmAreaStruct): string {
   let out = 'VmFlags: ';
   for (let bit = 0; bit < 53; bit++) {

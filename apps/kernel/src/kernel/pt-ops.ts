@@ -168,14 +168,14 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
 
   // --- PageTableOps -------------------------------------------------------------------------
 
-  /** @kernel tlb_gather_mmu (mm/mmu_gather.c) */
+  /** Start gathering page-table changes of `mm` for one TLB flush. @kernel tlb_gather_mmu (mm/mmu_gather.c) */
   tlbGatherMmu(mm: MmStruct): MmuGather {
     const tlb = new PtGather(this.k.pt, this);
     tlbGatherMmu(tlb, this.pgt(mm));
     return new KernelGather(mm, tlb);
   }
 
-  /** @kernel tlb_finish_mmu (mm/mmu_gather.c) */
+  /** Flush the TLB for the gathered changes and free what was queued. @kernel tlb_finish_mmu (mm/mmu_gather.c) */
   tlbFinishMmu(tlb: MmuGather): void {
     tlbFinishMmu((tlb as KernelGather).tlb);
   }
@@ -187,7 +187,7 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
     if (end % pmd !== 0) this.k.splitHugePmd(vma, end);
   }
 
-  /** @kernel __zap_vma_range (mm/memory.c) */
+  /** Unmap [start, end) of `vma` from the page tables into `tlb`. @kernel __zap_vma_range (mm/memory.c) */
   zapVmaRange(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, zapFlags: number): void {
     if (start >= end) return;
     this.splitEdges(vma, start, end);
@@ -201,25 +201,25 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
     );
   }
 
-  /** @kernel free_pgd_range (mm/memory.c) */
+  /** Free the page tables of [addr, end) not shared with [floor, ceiling) @kernel free_pgd_range (mm/memory.c) */
   freePgdRange(tlb: MmuGather, addr: number, end: number, floor: number, ceiling: number): void {
     freePgdRange((tlb as KernelGather).tlb, addr, end, floor, ceiling);
   }
 
-  /** @kernel vma_adjust_trans_huge (mm/huge_memory.c) */
+  /** Split huge PMDs that straddle the new `start`/`end` of `vma` (and `next`'s start) @kernel vma_adjust_trans_huge (mm/huge_memory.c) */
   vmaAdjustTransHuge(vma: VmAreaStruct, start: number, end: number, next: VmAreaStruct | null): void {
     if (vma.vmMm.pgt === null) return;
     this.splitEdges(vma, start, end);
     if (next !== null && next.vmStart % this.k.pmdSize !== 0) this.k.splitHugePmd(next, next.vmStart);
   }
 
-  /** @kernel change_protection (mm/mprotect.c) */
+  /** Apply the VMA's new protection to [start, end); pages changed. @kernel change_protection (mm/mprotect.c) */
   changeProtection(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, cpFlags: number): number {
     this.splitEdges(vma, start, end);
     return changeProtection((tlb as KernelGather).tlb, vma, start, end, cpFlags, this);
   }
 
-  /** @kernel move_page_tables (mm/mremap.c) */
+  /** Move the page tables `pmc` describes. @kernel move_page_tables (mm/mremap.c) */
   movePageTables(pmc: PagetableMoveControl): void {
     const old = pmc.old as VmAreaStruct;
     const nw = pmc.new as VmAreaStruct;
@@ -233,23 +233,23 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
     pmc.newAddr += moved;
   }
 
-  /** @kernel populate_vma_page_range (mm/gup.c) */
+  /** Fault in [start, end) of `vma` (mlock, MAP_POPULATE); pages faulted in, or a negative errno. @kernel populate_vma_page_range (mm/gup.c) */
   populateVmaPageRange(vma: VmAreaStruct, start: number, end: number): number {
     return this.k.populateRange(vma, start, end, null);
   }
 
-  /** @kernel faultin_page_range (mm/gup.c) */
+  /** Fault in [start, end) of `mm`, for writing if `write`; pages faulted in, or a negative errno. @kernel faultin_page_range (mm/gup.c) */
   faultinPageRange(mm: MmStruct, start: number, end: number, write: boolean): number {
     return this.k.faultinRange(mm, start, end, write);
   }
 
-  /** @kernel mlock_vma_pages_range (mm/mlock.c) */
+  /** mlock or munlock the pages of [start, end) as `newFlags` say. @kernel mlock_vma_pages_range (mm/mlock.c) */
   mlockVmaPages(vma: VmAreaStruct, start: number, end: number, newFlags: number): void {
     // PG_mlocked follows the VMA flag for the mapped folios; faulting them in is the caller's populate
     this.k.mlockRange(vma, start, end, (newFlags & 0x2000) !== 0);
   }
 
-  /** @kernel madvise_free_single_vma (mm/madvise.c) */
+  /** MADV_FREE: mark the anon pages of [start, end) lazily freeable. @kernel madvise_free_single_vma (mm/madvise.c) */
   madviseFree(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number): void {
     // Without reclaim, lazily freed pages are never discarded: the model keeps them (their contents stay).
     void tlb;
@@ -258,28 +258,28 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
     void end;
   }
 
-  /** @kernel madvise_cold_page_range / madvise_pageout_page_range (mm/madvise.c) */
+  /** MADV_COLD / MADV_PAGEOUT on [start, end) @kernel madvise_cold_page_range / madvise_pageout_page_range (mm/madvise.c) */
   madviseColdOrPageout(_vma: VmAreaStruct, _start: number, _end: number, pageout: boolean): number {
     // deactivation has no LRU to act on yet; pageout needs swap (a later issue)
     return pageout ? this.k.needsSwap() : 0;
   }
 
-  /** @kernel madvise_willneed (mm/madvise.c) */
+  /** MADV_WILLNEED on [start, end); no readahead in the model. @kernel madvise_willneed (mm/madvise.c) */
   madviseWillneed(_vma: VmAreaStruct, _start: number, _end: number): number {
     return 0;
   }
 
-  /** @kernel guard_install (mm/madvise.c) */
+  /** Install guard markers over [start, end) (MADV_GUARD_INSTALL) @kernel guard_install (mm/madvise.c) */
   guardInstall(vma: VmAreaStruct, start: number, end: number): number {
     return this.k.installMarkers(vma, start, end, 'guard');
   }
 
-  /** @kernel guard_remove (mm/madvise.c) */
+  /** Remove guard markers from [start, end) (MADV_GUARD_REMOVE) @kernel guard_remove (mm/madvise.c) */
   guardRemove(vma: VmAreaStruct, start: number, end: number): number {
     return this.k.removeMarkers(vma, start, end, 'guard');
   }
 
-  /** @kernel update_hiwater_rss (include/linux/mm.h) */
+  /** Raise the mm's RSS high-water mark to its current RSS. @kernel update_hiwater_rss (include/linux/mm.h) */
   updateHiwaterRss(mm: MmStruct): void {
     const rss = mm.rssStat[MM_ANONPAGES]! + mm.rssStat[MM_FILEPAGES]! + mm.rssStat[MM_SHMEMPAGES]!;
     if (rss > mm.hiwaterRss) mm.hiwaterRss = rss;

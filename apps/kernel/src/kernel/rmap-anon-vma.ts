@@ -36,29 +36,29 @@ export class RmapAnonVmaOps implements AnonVmaOps {
     this.rm = rm;
   }
 
-  /** @kernel __anon_vma_prepare (mm/rmap.c), with find_mergeable_anon_vma (seed 003) */
+  /** Make sure the VMA has an anon_vma, reusing a neighbour's when possible; 0 or -ENOMEM. @kernel __anon_vma_prepare (mm/rmap.c), with find_mergeable_anon_vma (seed 003) */
   anonVmaPrepare(vma: VmAreaStruct): number {
     if (vma.anonVma !== null) return 0;
     const mergeable = findMergeableAnonVma(vma) as RmapAnonVma | null;
     return anonVmaPrepare(this.rm, rmapVma(vma), mergeable);
   }
 
-  /** @kernel anon_vma_clone (mm/rmap.c) */
+  /** Give `dst` the anon_vma links of `src` (split, merge or fork); 0 or -ENOMEM. @kernel anon_vma_clone (mm/rmap.c) */
   anonVmaClone(dst: VmAreaStruct, src: VmAreaStruct, operation: number): number {
     return anonVmaClone(this.rm, rmapVma(dst), rmapVma(src), operation);
   }
 
-  /** @kernel unlink_anon_vmas (mm/rmap.c) */
+  /** Remove the VMA's anon_vma links, freeing anon_vmas left unused. @kernel unlink_anon_vmas (mm/rmap.c) */
   unlinkAnonVmas(vma: VmAreaStruct): void {
     unlinkAnonVmas(this.rm, rmapVma(vma));
   }
 
-  /** @kernel anon_vma_interval_tree_pre_update_vma (mm/vma.c) */
+  /** Take the VMA out of its anon_vmas' interval trees before its range changes. @kernel anon_vma_interval_tree_pre_update_vma (mm/vma.c) */
   preUpdateVma(vma: VmAreaStruct): void {
     anonVmaIntervalTreePreUpdateVma(this.rm, rmapVma(vma));
   }
 
-  /** @kernel anon_vma_interval_tree_post_update_vma (mm/vma.c) */
+  /** Put the VMA back into its anon_vmas' interval trees after its range changed. @kernel anon_vma_interval_tree_post_update_vma (mm/vma.c) */
   postUpdateVma(vma: VmAreaStruct): void {
     anonVmaIntervalTreePostUpdateVma(this.rm, rmapVma(vma));
   }

@@ -58,10 +58,10 @@ export interface WaitResult {
   readonly code: number;
 }
 
-/** A task's state. */
+/** Where a task is in its life: running, exited but not yet reaped (zombie), or reaped (dead). */
 export type TaskState = 'running' | 'zombie' | 'dead';
 
-/** @kernel struct task_struct (include/linux/sched.h) */
+/** A process or thread: its address space, CPU and exit state. @kernel struct task_struct (include/linux/sched.h) */
 export class Task {
   /** The kernel this task runs in. */
   readonly kernel: Kernel;
@@ -174,37 +174,37 @@ export class Task {
     return out;
   }
 
-  /** @kernel sys_mmap (arch/x86/kernel/sys_x86_64.c) */
+  /** mmap(2); the mapped address or a negative errno. @kernel sys_mmap (arch/x86/kernel/sys_x86_64.c) */
   mmap(addr: number, len: number, prot: number, flags: number, file: File | null = null, off = 0): number {
     return sysMmap(this.live(), addr, len, prot, flags, file, off);
   }
-  /** @kernel sys_munmap (mm/mmap.c) */
+  /** munmap(2); 0 or a negative errno. @kernel sys_munmap (mm/mmap.c) */
   munmap(addr: number, len: number): number {
     const r = vmMunmap(this.live(), addr, len);
     this.kernel.releaseDeadFiles();
     return r;
   }
-  /** @kernel sys_mprotect (mm/mprotect.c) */
+  /** mprotect(2); 0 or a negative errno. @kernel sys_mprotect (mm/mprotect.c) */
   mprotect(addr: number, len: number, prot: number): number {
     return sysMprotect(this.live(), addr, len, prot);
   }
-  /** @kernel sys_mremap (mm/mremap.c) */
+  /** mremap(2); the new address or a negative errno. @kernel sys_mremap (mm/mremap.c) */
   mremap(addr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
     return sysMremap(this.live(), addr, oldLen, newLen, flags, newAddr);
   }
-  /** @kernel sys_madvise (mm/madvise.c) */
+  /** madvise(2); 0 or a negative errno. @kernel sys_madvise (mm/madvise.c) */
   madvise(addr: number, len: number, advice: number): number {
     return sysMadvise(this.live(), addr, len, advice);
   }
-  /** @kernel sys_brk (mm/mmap.c) */
+  /** brk(2); the new (or unchanged) break. @kernel sys_brk (mm/mmap.c) */
   brk(addr: number): number {
     return sysBrk(this.live(), addr);
   }
-  /** @kernel sys_mlock (mm/mlock.c) */
+  /** mlock(2); 0 or a negative errno. @kernel sys_mlock (mm/mlock.c) */
   mlock(addr: number, len: number): number {
     return sysMlock(this.live(), addr, len);
   }
-  /** @kernel sys_munlock (mm/mlock.c) */
+  /** munlock(2); 0 or a negative errno. @kernel sys_munlock (mm/mlock.c) */
   munlock(addr: number, len: number): number {
     return sysMunlock(this.live(), addr, len);
   }
@@ -247,6 +247,7 @@ export class Task {
   }
 
   /**
+   * Create a child task; `flags` (CLONE_VM, ...) decide whether it shares or copies this task's address space.
    * @returns the new task, or a negative errno (-ENOMEM with nothing leaked).
    * @kernel kernel_clone / copy_process / copy_mm (kernel/fork.c)
    */

@@ -26,7 +26,7 @@ export const S_APPEND = 1 << 2;
 /** Inode flag: an active swapfile. */
 export const S_SWAPFILE = 1 << 8;
 
-/** @kernel struct address_space (include/linux/fs.h) */
+/** A file's page cache as the mm side sees it: writable-mapping count and the VMAs mapping it. @kernel struct address_space (include/linux/fs.h) */
 export class AddressSpace {
   /** The inode whose pages this mapping caches; mirrors `address_space::host`. */
   readonly host: Inode;
@@ -42,7 +42,7 @@ export class AddressSpace {
   }
 }
 
-/** @kernel struct inode (include/linux/fs.h) */
+/** An inode: the object behind a file, with its page cache. @kernel struct inode (include/linux/fs.h) */
 export class Inode {
   /** Inode number, shown in /proc/PID/maps; mirrors `inode::i_ino`. */
   readonly iIno: number;
@@ -73,7 +73,7 @@ export interface FileOperations {
   readonly mmap: ((file: File, vma: VmAreaStruct) => number) | null;
 }
 
-/** @kernel struct file (include/linux/fs.h) */
+/** An open file: a reference-counted handle on an inode. @kernel struct file (include/linux/fs.h) */
 export class File {
   /** The path shown in /proc/PID/maps. */
   readonly path: string;
@@ -101,13 +101,13 @@ export class File {
   }
 }
 
-/** @kernel get_file (include/linux/fs.h) */
+/** Take a reference on `file` and return it. @kernel get_file (include/linux/fs.h) */
 export function getFile(file: File): File {
   file.fCount++;
   return file;
 }
 
-/** @kernel fput (fs/file_table.c) */
+/** Drop a reference on `file`, releasing it with the last one. @kernel fput (fs/file_table.c) */
 export function fput(file: File): void {
   file.fCount--;
 }
@@ -123,12 +123,12 @@ export function mappingMapWritable(mapping: AddressSpace): number {
   return 0;
 }
 
-/** @kernel mapping_unmap_writable (include/linux/fs.h) */
+/** Drop one writable shared mapping of `mapping`. @kernel mapping_unmap_writable (include/linux/fs.h) */
 export function mappingUnmapWritable(mapping: AddressSpace): void {
   mapping.iMmapWritable--;
 }
 
-/** @kernel mapping_allow_writable (include/linux/fs.h) */
+/** Lift one deny-writable hold on `mapping` (raises the writable count back) @kernel mapping_allow_writable (include/linux/fs.h) */
 export function mappingAllowWritable(mapping: AddressSpace): void {
   mapping.iMmapWritable++;
 }
@@ -140,7 +140,7 @@ export function mappingAllowWritable(mapping: AddressSpace): void {
  */
 export const SHMEM_VM_OPS: VmOperationsStruct = Object.freeze({ fault: true });
 
-/** @kernel shmem_file_operations (mm/shmem.c) */
+/** File operations of shmem files (`mmap` support) @kernel shmem_file_operations (mm/shmem.c) */
 export const SHMEM_FILE_OPERATIONS: FileOperations = Object.freeze({
   mmap: (_file: File, vma: VmAreaStruct) => {
     vma.vmOps = SHMEM_VM_OPS;

@@ -58,9 +58,9 @@ export interface MmContextOptions {
   overcommitRatio?: number;
   /** `vm.overcommit_kbytes` (replaces the ratio when non-zero). */
   overcommitKbytes?: number;
-  /** `vm.max_map_count`. */
+  /** Most VMAs one mm may have (`vm.max_map_count`, default 65530). */
   maxMapCount?: number;
-  /** `vm.mmap_min_addr` (x86 Debian: 65536). */
+  /** Lowest address a mapping may start at without CAP_SYS_RAWIO, bytes (`vm.mmap_min_addr`, default 65536 as on Debian x86). */
   mmapMinAddr?: number;
   /** The stack guard gap in pages (`stack_guard_gap=` boot option, default 256). */
   stackGuardGapPages?: number;
@@ -96,7 +96,7 @@ export class MmContext implements InodeNumbers {
   readonly pudSize: number;
   /** Whether the page tables have a soft-dirty bit (`pgtable_supports_soft_dirty()`). */
   readonly softDirty: boolean;
-  /** `TASK_SIZE` (also `STACK_TOP`). */
+  /** Size of the user address space in bytes, also where the stack tops out (`TASK_SIZE`, `STACK_TOP`). */
   readonly taskSize: number;
   /** `TASK_UNMAPPED_BASE`: bottom-up allocation starts here (PAGE_ALIGN(TASK_SIZE / 3)). */
   readonly taskUnmappedBase: number;
@@ -104,7 +104,7 @@ export class MmContext implements InodeNumbers {
   sysctlMaxMapCount: number;
   /** Lowest address a user mapping may start at without CAP_SYS_RAWIO, bytes (`vm.mmap_min_addr`); mirrors `mmap_min_addr`. */
   mmapMinAddr: number;
-  /** Bytes. */
+  /** Gap in bytes kept between a stack and the mapping it grows towards; mirrors `stack_guard_gap`. */
   stackGuardGap: number;
   /** Overcommit policy (`vm.overcommit_memory`): OVERCOMMIT_GUESS, OVERCOMMIT_ALWAYS or OVERCOMMIT_NEVER; mirrors `sysctl_overcommit_memory`. */
   sysctlOvercommitMemory: number;
@@ -184,12 +184,12 @@ export class MmContext implements InodeNumbers {
     };
   }
 
-  /** @kernel get_next_ino (fs/inode.c) */
+  /** A fresh inode number. @kernel get_next_ino (fs/inode.c) */
   allocIno(): number {
     return this.nextIno++;
   }
 
-  /** `totalram_pages()`. */
+  /** Pages the buddy allocator manages on all nodes (`totalram_pages()`). */
   totalramPages(): number {
     return this.machine.mem.totalramPages();
   }
@@ -231,7 +231,7 @@ export class MmContext implements InodeNumbers {
     percpuCounterAddBatch(this.vmCommittedAs, pages, this.vmCommittedAsBatch);
   }
 
-  /** @kernel vm_unacct_memory (include/linux/mman.h) */
+  /** Give back `pages` of committed memory. @kernel vm_unacct_memory (include/linux/mman.h) */
   vmUnacctMemory(pages: number): void {
     this.vmAcctMemory(-pages);
   }

@@ -91,7 +91,7 @@ export interface UserfaultfdCtx {
   readonly wpUnpopulated?: boolean;
 }
 
-/** @kernel struct vm_area_struct (include/linux/mm_types.h) */
+/** One VMA: a contiguous range of an address space with one set of flags, file and offset. @kernel struct vm_area_struct (include/linux/mm_types.h) */
 export class VmAreaStruct {
   /** First byte address of the VMA (page-aligned); mirrors `vm_area_struct::vm_start`. */
   vmStart: number;
@@ -130,7 +130,7 @@ export class VmAreaStruct {
   /** `shared.rb`: the node in the file's rmap i_mmap tree (-1 when not linked; the rmap owns it). */
   sharedRb: number;
 
-  /** @kernel vma_init (include/linux/mm.h) */
+  /** A VMA of `mm` with no range or flags yet, in slab object `obj`. @kernel vma_init (include/linux/mm.h) */
   constructor(mm: MmStruct, obj: number) {
     this.vmStart = 0;
     this.vmEnd = 0;
@@ -163,7 +163,7 @@ export class VmAreaStruct {
   get end(): number {
     return this.vmEnd;
   }
-  /** `vma_is_anonymous()`. */
+  /** The VMA has no vm_ops, so it maps anonymous memory (`vma_is_anonymous()`). */
   get anonymous(): boolean {
     return this.vmOps === null;
   }
@@ -171,19 +171,19 @@ export class VmAreaStruct {
   get mm(): MmPgtablesRef {
     return this.vmMm.pgt as MmPgtablesRef;
   }
-  /** VM_SHARED. */
+  /** The mapping is shared (VM_SHARED). */
   get shared(): boolean {
     return (this.vmFlags & 0x8) !== 0;
   }
-  /** VM_WRITE. */
+  /** Writes are allowed (VM_WRITE). */
   get write(): boolean {
     return (this.vmFlags & 0x2) !== 0;
   }
-  /** VM_MAYWRITE. */
+  /** mprotect may make the mapping writable (VM_MAYWRITE). */
   get mayWrite(): boolean {
     return (this.vmFlags & 0x20) !== 0;
   }
-  /** VM_EXEC. */
+  /** Instruction fetches are allowed (VM_EXEC). */
   get exec(): boolean {
     return (this.vmFlags & 0x4) !== 0;
   }
@@ -191,7 +191,7 @@ export class VmAreaStruct {
   get pfnmap(): boolean {
     return (this.vmFlags & 0x10000400) !== 0;
   }
-  /** VM_UFFD_WP. */
+  /** Registered for userfaultfd write protection (VM_UFFD_WP). */
   get uffdWp(): boolean {
     return (this.vmFlags & 0x1000) !== 0;
   }
@@ -255,7 +255,7 @@ export const READ_IMPLIES_EXEC = 0x0400000;
 /** personality() bit `ADDR_COMPAT_LAYOUT`: the legacy bottom-up mmap layout. */
 export const ADDR_COMPAT_LAYOUT = 0x0200000;
 
-/** @kernel struct mm_struct (include/linux/mm_types.h) */
+/** One address space: its VMA tree, page tables, layout, counters and locks. @kernel struct mm_struct (include/linux/mm_types.h) */
 export class MmStruct {
   /** The machine-wide mm state (sysctls, caches, page size) this mm lives in. */
   readonly ctx: MmContext;
@@ -287,7 +287,7 @@ export class MmStruct {
   mmapLegacyBase: number;
   /** Size of the user address space in bytes: every VMA ends at or below it; mirrors `mm_struct::task_size`. */
   taskSize: number;
-  /** MMF_TOPDOWN. */
+  /** New mappings are placed top-down from `mmapBase` (MMF_TOPDOWN); false for the legacy bottom-up layout. */
   topdown: boolean;
   /** MMF_HAS_MDWE (prctl PR_SET_MDWE): no new writable-and-executable mappings. */
   hasMdwe: boolean;
@@ -313,7 +313,7 @@ export class MmStruct {
   envStart: number;
   /** End of the environment strings; mirrors `mm_struct::env_end`. */
   envEnd: number;
-  /** The mmap lock. */
+  /** Serialises changes to the VMA tree and layout: taken for writing by mmap, munmap, mprotect and mremap, for reading by faults and walks; mirrors `mm->mmap_lock`. */
   readonly mmapLock: RwSemaphore;
   /** Odd while the mmap lock is write-held; VMA write locks end when it changes. */
   mmLockSeq: number;
@@ -325,7 +325,7 @@ export class MmStruct {
   capSysAdmin: boolean;
   /** CAP_SYS_RAWIO: lets a fixed mapping go below `mmap_min_addr`. */
   capSysRawio: boolean;
-  /** `current->personality`. */
+  /** The process's personality flags (`current->personality`); mm reads ADDR_COMPAT_LAYOUT and READ_IMPLIES_EXEC. */
   personality: number;
   /** The owning process id (for /proc). */
   pid: number;
@@ -342,7 +342,7 @@ export class MmStruct {
   /** The page tables (`mm->pgd`), null while the VMA layer runs alone. */
   pgt: MmPgtablesRef | null;
 
-  /** @kernel mm_init (kernel/fork.c) */
+  /** An empty address space for process `pid` in `ctx`. @kernel mm_init (kernel/fork.c) */
   constructor(ctx: MmContext, pid = 1) {
     this.ctx = ctx;
     this.mmMt = mtreeInit(MM_MT_FLAGS, { allocator: ctx.nodes, rcu: ctx.nodesRcu });
@@ -394,7 +394,7 @@ export function vmaIsAnonymous(vma: VmAreaStruct): boolean {
   return vma.vmOps === null;
 }
 
-/** @kernel vma_set_anonymous (include/linux/mm.h) */
+/** Make the VMA anonymous (no vm_ops) @kernel vma_set_anonymous (include/linux/mm.h) */
 export function vmaSetAnonymous(vma: VmAreaStruct): void {
   vma.vmOps = null;
 }
@@ -404,7 +404,7 @@ export function vmaPages(vma: VmAreaStruct): number {
   return (vma.vmEnd - vma.vmStart) / vma.vmMm.ctx.pageSize;
 }
 
-/** @kernel vma_set_range (mm/internal.h) */
+/** Set the VMA's [start, end) and page offset. @kernel vma_set_range (mm/internal.h) */
 export function vmaSetRange(vma: VmAreaStruct, start: number, end: number, pgoff: number): void {
   vma.vmStart = start;
   vma.vmEnd = end;
@@ -416,7 +416,7 @@ export function vmaPgoffOffset(vma: VmAreaStruct, addr: number): number {
   return vma.vmPgoff + (addr - vma.vmStart) / vma.vmMm.ctx.pageSize;
 }
 
-/** @kernel vma_is_accessible (include/linux/mm.h) */
+/** Whether the VMA allows any access (VM_READ, VM_WRITE or VM_EXEC) @kernel vma_is_accessible (include/linux/mm.h) */
 export function vmaIsAccessible(vma: VmAreaStruct): boolean {
   return (vma.vmFlags & (1 | 2 | 4)) !== 0;
 }
@@ -450,12 +450,12 @@ export function vmaIsWriteLocked(vma: VmAreaStruct): boolean {
   return mmapIsWriteLocked(mm) && vma.vmLockSeq === mm.mmLockSeq;
 }
 
-/** @kernel vma_mark_attached (include/linux/mmap_lock.h) */
+/** Mark the VMA as in the VMA tree, so per-VMA locks may be taken. @kernel vma_mark_attached (include/linux/mmap_lock.h) */
 export function vmaMarkAttached(vma: VmAreaStruct): void {
   vma.vmRefcnt = 1;
 }
 
-/** @kernel vma_mark_detached (include/linux/mmap_lock.h) */
+/** Mark the VMA as out of the VMA tree. @kernel vma_mark_detached (include/linux/mmap_lock.h) */
 export function vmaMarkDetached(vma: VmAreaStruct): void {
   vma.vmRefcnt = 0;
 }

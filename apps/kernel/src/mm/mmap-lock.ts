@@ -20,7 +20,7 @@ function assertFree(mm: MmStruct, what: string, read: boolean): void {
     throw new MmBugError(`mm: ${what} of pid ${mm.pid} would sleep: the mmap lock is contended`);
 }
 
-/** @kernel mmap_write_lock (include/linux/mmap_lock.h) */
+/** Take `mm`'s mmap lock for writing, opening a write section. @kernel mmap_write_lock (include/linux/mmap_lock.h) */
 export function mmapWriteLock(mm: MmStruct): void {
   assertFree(mm, 'mmap_write_lock', false);
   downWrite(mm.mmapLock);
@@ -48,13 +48,13 @@ export function mmapWriteDowngrade(mm: MmStruct): void {
   downgradeWrite(mm.mmapLock);
 }
 
-/** @kernel mmap_read_lock (include/linux/mmap_lock.h) */
+/** Take `mm`'s mmap lock for reading. @kernel mmap_read_lock (include/linux/mmap_lock.h) */
 export function mmapReadLock(mm: MmStruct): void {
   assertFree(mm, 'mmap_read_lock', true);
   downRead(mm.mmapLock);
 }
 
-/** @kernel mmap_read_unlock (include/linux/mmap_lock.h) */
+/** Release `mm`'s mmap lock taken for reading. @kernel mmap_read_unlock (include/linux/mmap_lock.h) */
 export function mmapReadUnlock(mm: MmStruct): void {
   upRead(mm.mmapLock);
 }

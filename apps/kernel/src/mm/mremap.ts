@@ -50,7 +50,7 @@ import { copyVma, findVmaIntersection, splitVma, vmaLookup, vmaMergeExtend } fro
 import { VmaIterator, vmaFind, vmaIterInvalidate, vmaNext, vmaPrev } from './vma-iter.js';
 import { doMunmap, doVmiMunmap, vmaIsSealed } from './vma-munmap.js';
 
-/** @kernel enum mremap_type (mm/mremap.c) */
+/** mremap classification `MREMAP_INVALID`: not yet classified. @kernel enum mremap_type (mm/mremap.c) */
 export const MREMAP_INVALID = 0;
 /** mremap classification `MREMAP_NO_RESIZE` of `vma_remap_struct.remap_type` (mm/mremap.c). */
 export const MREMAP_NO_RESIZE = 1;
@@ -59,7 +59,7 @@ export const MREMAP_SHRINK = 2;
 /** mremap classification `MREMAP_EXPAND` of `vma_remap_struct.remap_type` (mm/mremap.c). */
 export const MREMAP_EXPAND = 3;
 
-/** @kernel struct vma_remap_struct (mm/mremap.c) */
+/** The state of one mremap call: the old and new ranges, flags and what to undo. @kernel struct vma_remap_struct (mm/mremap.c) */
 export class VmaRemapStruct {
   /** User-provided: the address remapped from. */
   addr: number;
@@ -112,7 +112,7 @@ function pageShift(mm: MmStruct, bytes: number): number {
 // ---------------------------------------------------------------------------
 // Page-table moves
 
-/** @kernel PAGETABLE_MOVE (mm/internal.h) */
+/** A page-table move control for moving `len` bytes from `oldAddr` in `old` to `newAddr` in `nw`. @kernel PAGETABLE_MOVE (mm/internal.h) */
 export function pagetableMove(
   old: VmAreaStruct | null,
   nw: VmAreaStruct | null,

@@ -70,7 +70,7 @@ export const MM_CP_UFFD_WP_RESOLVE = 1 << 3;
 
 /** What the VMA code asks of page tables. */
 export interface PageTableOps {
-  /** @kernel tlb_gather_mmu (mm/mmu_gather.c) */
+  /** Start gathering page-table changes of `mm` for one TLB flush. @kernel tlb_gather_mmu (mm/mmu_gather.c) */
   tlbGatherMmu(mm: MmStruct): MmuGather;
   /** Flush the TLBs and free the pages and tables the batch gathered. @kernel tlb_finish_mmu (mm/mmu_gather.c) */
   tlbFinishMmu(tlb: MmuGather): void;

@@ -35,7 +35,7 @@ import { vmGetPageProt } from './vma.js';
 import { vmAreaAlloc, vmAreaFree } from './vma-init.js';
 import { doMunmap } from './vma-munmap.js';
 
-/** @kernel struct vm_special_mapping (include/linux/mm_types.h) */
+/** A kernel-provided mapping (vdso, vvar): its name and optional hooks. @kernel struct vm_special_mapping (include/linux/mm_types.h) */
 export interface VmSpecialMapping {
   /** The name /proc/pid/maps shows for the mapping ("[vdso]", "[vvar]"); mirrors `vm_special_mapping::name`. */
   readonly name: string;
@@ -81,11 +81,11 @@ export function installSpecialMapping(
   return vma;
 }
 
-/** @kernel vdso_vvar_mapping (lib/vdso/datastore.c) */
+/** The `[vvar]` mapping: vdso data pages. @kernel vdso_vvar_mapping (lib/vdso/datastore.c) */
 export const VDSO_VVAR_MAPPING: VmSpecialMapping = Object.freeze({ name: '[vvar]' });
-/** @kernel vvar_vclock_mapping (arch/x86/entry/vdso/vma.c) */
+/** The `[vvar_vclock]` mapping: clock pages the vdso reads. @kernel vvar_vclock_mapping (arch/x86/entry/vdso/vma.c) */
 export const VVAR_VCLOCK_MAPPING: VmSpecialMapping = Object.freeze({ name: '[vvar_vclock]' });
-/** @kernel vdso_mapping (arch/x86/entry/vdso/vma.c) */
+/** The `[vdso]` mapping: the vdso code. @kernel vdso_mapping (arch/x86/entry/vdso/vma.c) */
 export const VDSO_MAPPING: VmSpecialMapping = Object.freeze({ name: '[vdso]' });
 
 /** Data pages: time, time namespace, getrandom, and (x86) the arch page. @kernel VDSO_NR_PAGES (include/vdso/datapage.h) */

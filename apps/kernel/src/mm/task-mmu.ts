@@ -21,7 +21,7 @@ function hex(v: number, width: number): string {
   return v.toString(16).padStart(width, '0');
 }
 
-/** @kernel get_vma_name (fs/proc/task_mmu.c) */
+/** Special name of the VMA in /proc/pid/maps (`[heap]`, `[stack]`, `[anon:name]`, ...), or null. @kernel get_vma_name (fs/proc/task_mmu.c) */
 export function getVmaName(vma: VmAreaStruct): string | null {
   const mm = vma.vmMm;
   const anonName = vma.anonName;

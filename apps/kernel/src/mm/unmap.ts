@@ -21,7 +21,7 @@ export const FIRST_USER_ADDRESS = 0;
 /** `USER_PGTABLES_CEILING`: 0 means the top of the address space. */
 export const USER_PGTABLES_CEILING = 0;
 
-/** @kernel struct unmap_desc (mm/vma.h) */
+/** What an unmap tears down: the VMAs, the range and the page-table bounds. @kernel struct unmap_desc (mm/vma.h) */
 export interface UnmapDesc {
   /** Positioned just after `first`. */
   readonly mas: MaState;
@@ -152,7 +152,7 @@ export class UnlinkVmaFileBatch {
     this.vmas = [];
   }
 
-  /** @kernel unlink_file_vma_batch_init (mm/vma.c) */
+  /** Start an empty batch of file VMAs to unlink. @kernel unlink_file_vma_batch_init (mm/vma.c) */
   init(): void {
     this.vmas.length = 0;
   }
@@ -163,7 +163,7 @@ export class UnlinkVmaFileBatch {
     this.init();
   }
 
-  /** @kernel unlink_file_vma_batch_add (mm/vma.c) */
+  /** Add a file VMA to the batch, flushing the batch first when it is full or of another file. @kernel unlink_file_vma_batch_add (mm/vma.c) */
   add(vma: VmAreaStruct): void {
     if (vma.vmFile === null) return;
     if ((this.vmas.length > 0 && (this.vmas[0] as VmAreaStruct).vmFile !== vma.vmFile) || this.vmas.length === 8)
@@ -171,7 +171,7 @@ export class UnlinkVmaFileBatch {
     this.vmas.push(vma);
   }
 
-  /** @kernel unlink_file_vma_batch_final (mm/vma.c) */
+  /** Unlink the VMAs still in the batch. @kernel unlink_file_vma_batch_final (mm/vma.c) */
   final(): void {
     if (this.vmas.length > 0) this.process();
   }

@@ -36,7 +36,7 @@ import {
 /** `info.flags`: search from the top. */
 export const VM_UNMAPPED_AREA_TOPDOWN = 1;
 
-/** @kernel struct vm_unmapped_area_info (include/linux/mm.h) */
+/** What a free-range search wants: length, bounds, alignment and direction. @kernel struct vm_unmapped_area_info (include/linux/mm.h) */
 export interface VmUnmappedAreaInfo {
   /** Search options: VM_UNMAPPED_AREA_TOPDOWN or 0 for bottom-up; mirrors `vm_unmapped_area_info::flags`. */
   flags: number;
@@ -151,7 +151,7 @@ function mod(x: number, m: number): number {
   return r < 0 ? r + m : r;
 }
 
-/** @kernel vm_unmapped_area (mm/mmap.c) */
+/** Find a free range as `info` asks; its start, or -ENOMEM. @kernel vm_unmapped_area (mm/mmap.c) */
 export function vmUnmappedArea(mm: MmStruct, info: VmUnmappedAreaInfo): number {
   return info.flags & VM_UNMAPPED_AREA_TOPDOWN ? unmappedAreaTopdown(mm, info) : unmappedArea(mm, info);
 }
@@ -374,7 +374,7 @@ export function __getUnmappedArea(
   return addr;
 }
 
-/** @kernel get_unmapped_area (include/linux/mm.h) */
+/** Choose the address of a new mapping; the address, or a negative errno. @kernel get_unmapped_area (include/linux/mm.h) */
 export function getUnmappedArea(
   mm: MmStruct,
   file: File | null,

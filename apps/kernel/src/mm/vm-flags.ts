@@ -185,7 +185,7 @@ export function isCowMapping(flags: number): boolean {
   return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
 }
 
-/** @kernel is_shared_maywrite (include/linux/mm.h) */
+/** Whether the flags are of a shared mapping that may become writable (VM_SHARED and VM_MAYWRITE) @kernel is_shared_maywrite (include/linux/mm.h) */
 export function isSharedMaywrite(flags: number): boolean {
   return (flags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE);
 }

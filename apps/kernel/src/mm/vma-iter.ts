@@ -13,14 +13,14 @@ import { ENOMEM, GFP_KERNEL } from '@mm/machine';
 import { MAPLE_MAX, MaState, type Mtree, ma_start } from '@mm/maple-tree';
 import type { MmStruct, VmAreaStruct } from './mm-types.js';
 
-/** `struct vma_iterator`. */
+/** A cursor over one mm's VMAs in address order, for walks and for stores into the VMA tree. @kernel struct vma_iterator (include/linux/mm_types.h) */
 export class VmaIterator {
   /** The maple-tree cursor over the mm's VMA tree; mirrors `vma_iterator::mas`. */
   readonly mas: MaState;
   /** The address space being iterated. */
   mm: MmStruct;
 
-  /** @kernel VMA_ITERATOR / vma_iter_init (include/linux/mm_types.h) */
+  /** An iterator over `mm`'s VMAs starting at `addr`. @kernel VMA_ITERATOR / vma_iter_init (include/linux/mm_types.h) */
   constructor(mm: MmStruct, addr: number) {
     this.mas = new MaState(mm.mmMt, addr, addr);
     this.mm = mm;
@@ -32,7 +32,7 @@ export function maState(mt: Mtree, addr: number): MaState {
   return new MaState(mt, addr, addr);
 }
 
-/** @kernel vma_iter_init (include/linux/mm_types.h) */
+/** Point `vmi` at `addr` in `mm`'s VMA tree. @kernel vma_iter_init (include/linux/mm_types.h) */
 export function vmaIterInit(vmi: VmaIterator, mm: MmStruct, addr: number): void {
   vmi.mas.tree = mm.mmMt;
   vmi.mm = mm;
@@ -64,12 +64,12 @@ export function vmaIterPrevRange(vmi: VmaIterator): VmAreaStruct | null {
   return (vmi.mas.prevRange(0) as VmAreaStruct | undefined) ?? null;
 }
 
-/** @kernel vma_iter_prev_range_limit (mm/vma.h) */
+/** The previous range, VMA or gap (null), not below `min`. @kernel vma_iter_prev_range_limit (mm/vma.h) */
 export function vmaIterPrevRangeLimit(vmi: VmaIterator, min: number): VmAreaStruct | null {
   return (vmi.mas.prevRange(min) as VmAreaStruct | undefined) ?? null;
 }
 
-/** @kernel vma_iter_next_range_limit (mm/vma.h) */
+/** The next range, VMA or gap (null), not above `max`. @kernel vma_iter_next_range_limit (mm/vma.h) */
 export function vmaIterNextRangeLimit(vmi: VmaIterator, max: number): VmAreaStruct | null {
   return (vmi.mas.nextRange(max) as VmAreaStruct | undefined) ?? null;
 }

@@ -42,7 +42,7 @@ import {
 import { __splitVma, removeVma, vmaClose } from './vma.js';
 import { VmaIterator, vmaFind, vmaIterAddr, vmaIterClearGfp, vmaIterPrevRange, vmaNext, vmaPrev } from './vma-iter.js';
 
-/** @kernel struct vma_munmap_struct (mm/vma.h) */
+/** The state of one munmap: the range, the VMAs detached from the tree and the pages to account. @kernel struct vma_munmap_struct (mm/vma.h) */
 export class VmaMunmapStruct {
   /** Iterator over the VMA tree, left at the range; mirrors `vma_munmap_struct::vmi`. */
   vmi: VmaIterator;
@@ -81,7 +81,7 @@ export class VmaMunmapStruct {
   /** Pages taken off `data_vm`; mirrors `vma_munmap_struct::data_vm`. */
   dataVm: number;
 
-  /** @kernel init_vma_munmap (mm/vma.c) */
+  /** The state of unmapping [start, end) of `mm`, starting from `vma`. @kernel init_vma_munmap (mm/vma.c) */
   constructor(vmi: VmaIterator, mm: MmStruct, vma: VmAreaStruct | null, start: number, end: number, unlock: boolean) {
     this.vmi = vmi;
     this.mm = mm;
@@ -110,7 +110,7 @@ export function newDetachState(mm: MmStruct): MaState {
   return new MaState(mt, 0, 0);
 }
 
-/** @kernel vma_is_sealed (mm/vma.h) */
+/** Whether the VMA is sealed (mseal): unmap, mprotect and mremap must fail with EPERM. @kernel vma_is_sealed (mm/vma.h) */
 export function vmaIsSealed(vma: VmAreaStruct): boolean {
   return vmFlagsAny(vma.vmFlags, VM_SEALED);
 }

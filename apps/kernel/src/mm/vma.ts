@@ -83,7 +83,7 @@ import {
   vmaPrev,
 } from './vma-iter.js';
 
-/** @kernel enum vma_merge_state (mm/vma.h) */
+/** vma_merge_state value `VMA_MERGE_START`: no merge attempted yet. @kernel enum vma_merge_state (mm/vma.h) */
 export const VMA_MERGE_START = 0;
 /** vma_merge_state result `VMA_MERGE_ERROR_NOMEM` (mm/vma.h). */
 export const VMA_MERGE_ERROR_NOMEM = 1;
@@ -197,12 +197,12 @@ export function vmgVmaState(
   return vmg;
 }
 
-/** @kernel vmg_nomem (mm/vma.h) */
+/** Whether the merge attempt failed for lack of memory. @kernel vmg_nomem (mm/vma.h) */
 export function vmgNomem(vmg: VmaMergeStruct): boolean {
   return vmg.state === VMA_MERGE_ERROR_NOMEM;
 }
 
-/** @kernel mpol_equal (include/linux/mempolicy.h) */
+/** Whether two NUMA memory policies are the same (both null counts as equal) @kernel mpol_equal (include/linux/mempolicy.h) */
 export function mpolEqual(a: MemPolicy | null, b: MemPolicy | null): boolean {
   if (a === b) return true;
   if (a === null || b === null) return false;
@@ -211,7 +211,7 @@ export function mpolEqual(a: MemPolicy | null, b: MemPolicy | null): boolean {
   return true;
 }
 
-/** @kernel anon_vma_name_eq (include/linux/mm_inline.h) */
+/** Whether two anon VMA names are the same (both null counts as equal) @kernel anon_vma_name_eq (include/linux/mm_inline.h) */
 export function anonVmaNameEq(a: AnonVmaName | null, b: AnonVmaName | null): boolean {
   if (a === b) return true;
   return a !== null && b !== null && a.name === b.name;
@@ -399,7 +399,7 @@ export function removeVma(vma: VmAreaStruct): void {
   vmAreaFree(vma);
 }
 
-/** @kernel vma_close (mm/internal.h) */
+/** Call the VMA's `vm_ops->close`, if any, before it is freed. @kernel vma_close (mm/internal.h) */
 export function vmaClose(vma: VmAreaStruct): void {
   if (vma.vmOps?.close !== undefined) {
     vma.vmOps.close(vma);
@@ -1093,7 +1093,7 @@ export function vmGetPageProt(flags: number): number {
   return flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED);
 }
 
-/** @kernel vma_soft_dirty_enabled (include/linux/mm.h) */
+/** Whether soft-dirty tracking is on for the VMA, so writes to clean entries must fault. @kernel vma_soft_dirty_enabled (include/linux/mm.h) */
 export function vmaSoftDirtyEnabled(vma: VmAreaStruct): boolean {
   if (!vma.vmMm.ctx.softDirty) return false;
   return !(vma.vmFlags & VM_SOFTDIRTY);
