@@ -3,7 +3,9 @@
 // package template (tools/package-template.mjs): the template-owned
 // package.json fields (exports map, files, engines, scripts, repository,
 // homepage, bugs, keywords, license), LICENSE (the root's), README.md,
-// tsconfig.build.json, and a typedoc.json that states its doc-coverage switch.
+// tsconfig.build.json, and a typedoc.json that states its doc-coverage switch;
+// and no README (the packages' or the repository's) points at a document a
+// user cannot read (the seed documents, DESIGN.md, the project's issues).
 // A package made from an older template, or edited by hand, fails here with
 // the field named.
 //
@@ -71,6 +73,30 @@ const order = [
   'optionalDependencies',
   'devDependencies',
 ];
+
+// A README is read on the registry and in the API docs, where the project's
+// internal documents (its seed documents, the shared design and style notes,
+// its issues, the kernel fact sheets) cannot be opened: it says what it needs
+// in its own words and links kernel documentation or names kernel commits.
+const INTERNAL_REFERENCES = [
+  [/\bseeds? ?\d{3}\b|\bseed documents?\b/i, 'a seed document'],
+  [/\b(DESIGN|STYLE|COMMON)\.md\b/, 'an internal design or style document'],
+  [/\bissues? #?\d+\b/i, 'an issue of the project tracker'],
+  [/\bkernel-notes\/|(^|[\s(`'"])\.{0,2}\/?shared\//, 'the shared notes'],
+];
+
+function internalReferences(file, where) {
+  const out = [];
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      for (const [re, what] of INTERNAL_REFERENCES) {
+        const m = re.exec(line);
+        if (m) out.push(`${where}:${i + 1}: "${m[0].trim()}" points at ${what}, which a user cannot read`);
+      }
+    });
+  return out;
+}
 
 function exportProblems(exp) {
   const out = [];
@@ -148,6 +174,7 @@ for (const { dir, abs, pkg } of workspacePackages()) {
     else problems.push(`${dir}/LICENSE: missing or different from the root LICENSE`);
   }
   if (!existsSync(join(abs, 'README.md'))) problems.push(`${dir}/README.md: missing`);
+  else problems.push(...internalReferences(join(abs, 'README.md'), `${dir}/README.md`));
   const buildCfg = join(abs, 'tsconfig.build.json');
   if (!existsSync(buildCfg) || !isDeepStrictEqual(JSON.parse(readFileSync(buildCfg, 'utf8')), tsconfigBuild)) {
     if (fix) writeFileSync(buildCfg, json(tsconfigBuild));
@@ -166,6 +193,8 @@ for (const { dir, abs, pkg } of workspacePackages()) {
     else problems.push(`${dir}/typedoc.json: must state validation.notDocumented (true or false)`);
   }
 }
+
+problems.push(...internalReferences(join(root, 'README.md'), 'README.md'));
 
 // Written files take the repo's formatting (Biome), so `lint` stays clean.
 if (written.length > 0)
