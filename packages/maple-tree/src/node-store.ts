@@ -141,13 +141,8 @@ export class MapleNodeStore {
     this.parent = grow(this.parent, new Int32Array(cap));
     this.parentSlot = grow(this.parentSlot, new Uint8Array(cap));
     this.dead = grow(this.dead, new Uint8Array(cap));
-    // Grow the slot array in place (a length change and a fill from the old
-    // end stay in V8's fast elements; a concat would build two new arrays).
-    const had = this.slots.length;
-    if (cap * s > had) {
-      this.slots.length = cap * s;
-      this.slots.fill(undefined, had);
-    }
+    const more = cap * s - this.slots.length;
+    if (more > 0) this.slots = this.slots.concat(new Array<unknown>(more).fill(undefined));
     this.capacity = cap;
   }
 
