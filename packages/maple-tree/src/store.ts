@@ -195,7 +195,7 @@ export function storeGfpInner(mas: MaState, entry: unknown, gfp: number): number
     mas.storeType = type;
     mas.nodeRequest = 0;
     masWrStore(mas, entry, type);
-    if (mas.sheaf !== null || mas.masFlags !== 0) masDestroy(mas);
+    if (mas.sheaf !== null || mas.masFlags !== 0 || mas.reuse.length !== 0) masDestroy(mas);
     return 0;
   }
   for (;;) {
@@ -362,7 +362,7 @@ export function masEraseInner(mas: MaState, position: boolean): unknown {
         mas.nodeRequest = 0;
         const pre = position ? rootStatus(mt) : 0;
         masWrStore(mas, undefined, type);
-        if (mas.sheaf !== null || mas.masFlags !== 0) masDestroy(mas);
+        if (mas.sheaf !== null || mas.masFlags !== 0 || mas.reuse.length !== 0) masDestroy(mas);
         if (position) masPositionAfterWrite(mas, undefined, pre);
         return entry;
       }
