@@ -270,8 +270,9 @@ export const GFP_KERNEL = 0xcc0;
 export const GFP_NOWAIT = 0x800;
 
 class PoolSheaf implements MapleNodeSheaf {
+  /** Nodes held: `nodes[0 .. size - 1]`. */
   size = 0;
-  nodes: number[] = [];
+  nodes = new Int32Array(8);
   /** The allocator that filled it; null while it is not handed out. */
   owner: MaplePoolAllocator | null = null;
 }
@@ -356,16 +357,16 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
     // More than the allocator may ever hold: fail at once (ENOMEM), nothing allocated.
     if (count > this.maxNodes - this.inUse) return null;
     const sheaf = this.spareSheaves.pop() ?? new PoolSheaf();
+    if (sheaf.nodes.length < count) sheaf.nodes = new Int32Array(Math.max(count, sheaf.nodes.length * 2));
     const nodes = sheaf.nodes;
     for (let i = 0; i < count; i++) {
       const n = this.take();
       if (n === 0) {
-        for (const m of nodes) this.free(m);
-        nodes.length = 0;
+        for (let k = 0; k < i; k++) this.free(nodes[k]!);
         this.spareSheaves.push(sheaf);
         return null;
       }
-      nodes.push(n);
+      nodes[i] = n;
     }
     sheaf.size = count;
     sheaf.owner = this;
@@ -375,8 +376,7 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
   allocFromSheaf(sheaf: MapleNodeSheaf): number {
     const s = this.checkSheaf('MaplePoolAllocator.allocFromSheaf', sheaf);
     if (s.size === 0) return 0;
-    s.size--;
-    return s.nodes.pop()!;
+    return s.nodes[--s.size]!;
   }
 
   returnSheaf(sheaf: MapleNodeSheaf): void {
@@ -385,7 +385,7 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
     const nodes = s.nodes;
     // A sheaf only ever holds clean nodes (fresh handles, or freed and
     // cleared ones): they go straight back to the free list.
-    const nr = nodes.length;
+    const nr = s.size;
     while (this.nrFree + nr > this.freeList.length) {
       const f = new Int32Array(this.freeList.length * 2);
       f.set(this.freeList);
@@ -401,7 +401,6 @@ export class MaplePoolAllocator implements MapleNodeAllocator {
     }
     this.nrFree = k;
     this.inUse -= nr;
-    nodes.length = 0;
     s.size = 0;
     this.spareSheaves.push(s);
   }

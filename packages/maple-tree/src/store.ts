@@ -21,7 +21,7 @@ import {
   masSetErr,
   masStart,
 } from './state.js';
-import { MAPLE_MAX, type Mtree, treeIsAlloc } from './tree.js';
+import { MAPLE_MAX, type Mtree, treeInRcu, treeIsAlloc } from './tree.js';
 import { masStateWalk } from './walk.js';
 import {
   MA_STATE_BULK,
@@ -32,7 +32,11 @@ import {
   masWrStoreType,
   masWrStoreTypeErase,
   wr,
+  wr_append,
+  wr_exact_fit,
   wr_new_root,
+  wr_node_store,
+  wr_slot_store,
   wr_spanning_store,
   wr_store_root,
 } from './write.js';
@@ -170,17 +174,39 @@ export function masStoreGfp(mas: MaState, entry: unknown, gfp: number): number {
   return ret;
 }
 
-/** @internal {@link masStoreGfp} without the checks and the final positioning. */
+/**
+ * @internal {@link masStoreGfp} without the checks and the final positioning.
+ * A store that stays inside its leaf without allocating (exact fit, append,
+ * slot store, a node store without RCU: `mas_prealloc_calc()` answers 0 for
+ * them) goes from the walk straight to the write: with nothing to
+ * preallocate, `mas_nomem()` has nothing to retry.
+ */
 export function storeGfpInner(mas: MaState, entry: unknown, gfp: number): number {
   const index = mas.index;
   const last = mas.last;
   if (index > last) return -EINVAL;
-  let type: number;
+  mas.status = ma_start;
+  let type = masWrStoreType(mas, entry);
+  if (
+    type === wr_node_store
+      ? !treeInRcu(mas.tree)
+      : type === wr_exact_fit || type === wr_append || type === wr_slot_store
+  ) {
+    mas.storeType = type;
+    mas.nodeRequest = 0;
+    masWrStore(mas, entry, type);
+    if (mas.sheaf !== null || mas.masFlags !== 0 || mas.reuse.length !== 0) masDestroy(mas);
+    return 0;
+  }
   for (;;) {
-    type = masWrPreallocate(mas, entry, GFP_NOWAIT);
-    if (masNomem(mas, gfp)) {
+    mas.storeType = type;
+    const request = masPreallocCalc(mas.tree, type, mas.index, mas.last);
+    mas.nodeRequest = request;
+    if (request > 0) masNodeCount(mas, request, GFP_NOWAIT);
+    if (mas.status === ma_error && mas.error === -ENOMEM && nomemRetry(mas, gfp)) {
       mas.index = index;
       mas.last = last;
+      type = masWrStoreType(mas, entry);
       continue;
     }
     break;
@@ -233,6 +259,11 @@ export function masPreallocate(mas: MaState, entry: unknown, gfp: number): numbe
 export function masNomem(mas: MaState, gfp: number): boolean {
   checkGfp('masNomem', gfp);
   if (mas.status !== ma_error || mas.error !== -ENOMEM) return false;
+  return nomemRetry(mas, gfp);
+}
+
+/** {@link masNomem} once the state is known to hold -ENOMEM. */
+function nomemRetry(mas: MaState, gfp: number): boolean {
   const mt = mas.tree;
   const count = mas.nodeRequest;
   mt.stats.requested += count;
@@ -326,6 +357,15 @@ export function masEraseInner(mas: MaState, position: boolean): unknown {
       }
       entry = wr.content;
       mas.storeType = type;
+      if (type === wr_node_store ? !treeInRcu(mt) : type === wr_exact_fit || type === wr_slot_store) {
+        // In the leaf, nothing to preallocate (as in storeGfpInner).
+        mas.nodeRequest = 0;
+        const pre = position ? rootStatus(mt) : 0;
+        masWrStore(mas, undefined, type);
+        if (mas.sheaf !== null || mas.masFlags !== 0 || mas.reuse.length !== 0) masDestroy(mas);
+        if (position) masPositionAfterWrite(mas, undefined, pre);
+        return entry;
+      }
       const request = masPreallocCalc(mt, type, mas.index, mas.last);
       mas.nodeRequest = request;
       if (request > 0) masNodeCount(mas, request, GFP_NOWAIT);

@@ -497,9 +497,10 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
   if (mas.reuse.length > 0) {
     n = mas.reuse.pop()!;
     mt.stats.reused++;
-    mt.store.init(n, type);
+    const st = mt.store;
+    st.init(n, type);
     // init() may grow the gap table.
-    bind(mt);
+    if (st.gaps !== G) bind(mt);
     return n;
   }
   if (mas.sheaf !== null) n = a.allocFromSheaf(mas.sheaf);
@@ -510,9 +511,11 @@ function popNode(mt: Mtree, mas: WriteState, type: number): number {
     mt.stats.allocated++;
   }
   mt.stats.used++;
-  mt.store.ensure(n);
-  mt.store.init(n, type);
-  bind(mt);
+  const st = mt.store;
+  if (n >= st.capacity) st.ensure(n);
+  st.init(n, type);
+  // ensure() and init() (the gap table) may replace arrays.
+  if (st.pivots !== P || st.gaps !== G || st.slots !== SL) bind(mt);
   return n;
 }
 
