@@ -1,0 +1,349 @@
+/**
+ * DOC: tasks run by the machine's scheduler.
+ *
+ * `task.run(program)` gives a task a program, an array of operations
+ * (loads, stores, system calls, fork/thread/exit, and test hooks that hold
+ * the mmap write lock or a folio lock across steps), and a machine task
+ * (`sched.kthreadRun`) whose step function performs one operation per step
+ * on the CPU the scheduler placed it on: the online CPU with the fewest
+ * live tasks, lowest id on ties (`select_task_rq`), or the one asked for.
+ * `machine.currentCpu` is that CPU during the step, so the MMU loads the
+ * task's address space there (its `mm_cpumask` gains the CPU) and a
+ * sibling's munmap or mprotect on another CPU sends it a TLB shootdown.
+ *
+ * An operation that must wait returns `SCHED_SLEEP` and is retried when the
+ * task is woken, as the kernel retries a fault that returned
+ * VM_FAULT_RETRY:
+ * - a system call whose mmap lock is held by another task queues on the
+ *   lock's rw-semaphore (write side, or read for the madvise advices that
+ *   read-lock); the release hands the lock over and the retried call takes
+ *   it (fork takes the parent's lock for writing as `dup_mmap()` does, exit
+ *   takes it for reading as `exit_mm()` does);
+ * - a load or store whose fault sleeps (the per-VMA lock failed and the mmap
+ *   read lock is held by a writer, or a folio lock is held) resumes the
+ *   fault where it slept (`Kernel.resumeFault`), then retries the access.
+ *
+ * `runTasks(k)` runs the scheduler until every program has finished. The
+ * synchronous calls keep working for tasks without a running program.
+ */
+
+import {
+  EAGAIN,
+  MmBugError,
+  SCHED_AGAIN,
+  SCHED_EXIT,
+  SCHED_SLEEP,
+  type Task as SchedTask,
+  TASK_DEAD,
+} from '@mm/machine';
+import type { File } from '../mm/file.js';
+import { madviseNeedsMmapWrite } from '../mm/madvise.js';
+import { mmapIsWriteLocked, vmaStartWrite } from '../mm/mm-types.js';
+import {
+  mmapLockDropGrant,
+  mmapLockWait,
+  mmapReadLockTask,
+  mmapReadUnlock,
+  mmapWriteLockTask,
+  mmapWriteUnlock,
+} from '../mm/mmap-lock.js';
+import { findVma } from '../mm/vma.js';
+import type { Kernel } from './kernel.js';
+import { CLONE_VM, type Task, TaskError } from './task.js';
+
+/** clone() flag `CLONE_THREAD` (include/uapi/linux/sched.h). */
+const CLONE_THREAD_ = 0x10000;
+
+/** One operation of a task's program. Results: see {@link ProgramRun.results}. */
+export type TaskOp =
+  /** A load: the token read, or -EFAULT. */
+  | { readonly op: 'read'; readonly addr: number }
+  /** A store of `token`: 0 or -EFAULT. */
+  | { readonly op: 'write'; readonly addr: number; readonly token: number }
+  /** mmap(2): the address or a negative errno. */
+  | {
+      readonly op: 'mmap';
+      readonly addr: number;
+      readonly len: number;
+      readonly prot: number;
+      readonly flags: number;
+      readonly file?: File;
+      readonly off?: number;
+    }
+  /** munmap(2). */
+  | { readonly op: 'munmap'; readonly addr: number; readonly len: number }
+  /** mprotect(2). */
+  | { readonly op: 'mprotect'; readonly addr: number; readonly len: number; readonly prot: number }
+  /** madvise(2). */
+  | { readonly op: 'madvise'; readonly addr: number; readonly len: number; readonly advice: number }
+  /** mremap(2). */
+  | {
+      readonly op: 'mremap';
+      readonly addr: number;
+      readonly oldLen: number;
+      readonly newLen: number;
+      readonly flags: number;
+      readonly newAddr?: number;
+    }
+  /** brk(2). */
+  | { readonly op: 'brk'; readonly addr: number }
+  /** fork(2): the child's pid (the child runs `program`, if given) or a negative errno. */
+  | { readonly op: 'fork'; readonly program?: readonly TaskOp[] }
+  /** clone(CLONE_VM | CLONE_THREAD): a sibling thread running `program`; its pid. */
+  | { readonly op: 'thread'; readonly program: readonly TaskOp[] }
+  /** exit(2): the program ends. */
+  | { readonly op: 'exit'; readonly code?: number }
+  /** Compute for a step (nothing in memory). */
+  | { readonly op: 'yield' }
+  /** Test hook: take the mmap write lock and keep it across steps (a system call split into steps). */
+  | { readonly op: 'mmapWriteLock' }
+  /** Test hook: `vma_start_write()` on the VMA at `addr` (hold the mmap write lock). 0 or -EFAULT. */
+  | { readonly op: 'vmaStartWrite'; readonly addr: number }
+  /** Test hook: release the mmap write lock (every VMA write lock of the section with it). */
+  | { readonly op: 'mmapWriteUnlock' }
+  /** Test hook: lock the folio of `file`'s page `index` across steps (I/O in progress). */
+  | { readonly op: 'lockFolio'; readonly file: File; readonly index: number }
+  /** Test hook: unlock it and wake its waiters. */
+  | { readonly op: 'unlockFolio'; readonly file: File; readonly index: number }
+  /** pwrite(2) of one page of `file`. */
+  | { readonly op: 'pwrite'; readonly file: File; readonly index: number; readonly token: number };
+
+/** Options of {@link runProgram}. */
+export interface RunOptions {
+  /** Place the task on this CPU (`sched_setaffinity`) instead of the least loaded one. */
+  readonly cpu?: number;
+  /** Append a line per completed operation and per sleep (time, CPU, task, operation, result). */
+  readonly log?: string[];
+  /** Called after each completed operation, in the order they complete across every task (children inherit it). */
+  readonly onComplete?: (run: ProgramRun, op: TaskOp, result: number) => void;
+}
+
+/** A program being run (or run) by the scheduler. */
+export interface ProgramRun {
+  /** The kernel task. */
+  readonly task: Task;
+  /** Its operations. */
+  readonly program: readonly TaskOp[];
+  /** The machine task stepping it. */
+  readonly sched: SchedTask;
+  /**
+   * One result per completed operation, in order: a load's token, an
+   * mmap's address, fork's child pid, 0, or a negative errno.
+   */
+  readonly results: number[];
+  /** The CPU of each completed operation. */
+  readonly cpus: number[];
+  /** Index of the next operation. */
+  pc: number;
+  /** Steps that slept. */
+  sleeps: number;
+  /** Whether the program has ended. */
+  done: boolean;
+  /** Programs started by its fork and thread operations. */
+  readonly children: ProgramRun[];
+}
+
+interface KernelRuns {
+  readonly runs: ProgramRun[];
+  live: number;
+}
+
+const runsOf = new WeakMap<Kernel, KernelRuns>();
+
+function kernelRuns(k: Kernel): KernelRuns {
+  let r = runsOf.get(k);
+  if (r === undefined) {
+    r = { runs: [], live: 0 };
+    runsOf.set(k, r);
+  }
+  return r;
+}
+
+/**
+ * The CPU a new task runs on: the online CPU with the fewest live
+ * scheduler tasks (runnable or sleeping), the lowest id on ties.
+ * @kernel select_task_rq_fair / find_idlest_cpu (kernel/sched/fair.c)
+ */
+export function selectTaskCpu(k: Kernel): number {
+  const m = k.machine;
+  const n = m.topology.nrCpus;
+  const load = new Array<number>(n).fill(0);
+  for (const t of m.sched.tasks) if (!t.idle && t.state !== TASK_DEAD) load[t.cpu]!++;
+  let best = -1;
+  for (let c = 0; c < n; c++) {
+    if (m.cpus.online[c] !== 1) continue;
+    if (best < 0 || load[c]! < load[best]!) best = c;
+  }
+  return Math.max(best, 0);
+}
+
+/**
+ * Hand `task` to the machine's scheduler with `program`; it runs when the
+ * scheduler runs ({@link runTasks}). While it runs, the task cannot be
+ * called from the harness.
+ * @returns the run, whose `results` fill in as operations complete.
+ * @kernel wake_up_new_task (kernel/sched/core.c)
+ */
+export function runProgram(task: Task, program: readonly TaskOp[], opts: RunOptions = {}): ProgramRun {
+  const k = task.kernel;
+  if (task.state !== 'running' || task.mm === null) throw new TaskError('ESRCH', `task ${task.pid} has exited`);
+  if (task.sched !== null && task.sched.state !== TASK_DEAD) {
+    throw new TaskError('EBUSY', `task ${task.pid} already runs a program`);
+  }
+  const cpu = opts.cpu ?? selectTaskCpu(k);
+  const kr = kernelRuns(k);
+  let run: ProgramRun | null = null;
+  const sched = k.machine.sched.kthreadCreate(`${task.comm}/${task.pid}`, cpu, () => step(run as ProgramRun, opts));
+  run = { task, program, sched, results: [], cpus: [], pc: 0, sleeps: 0, done: false, children: [] };
+  task.sched = sched;
+  task.cpu = cpu;
+  kr.runs.push(run);
+  kr.live++;
+  k.machine.sched.wakeUpProcess(sched);
+  return run;
+}
+
+/**
+ * Run the scheduler until every program has ended, or until `limitNs`
+ * virtual ns from now.
+ * @returns true when every program ended (false: some task still sleeps or runs).
+ */
+export function runTasks(k: Kernel, limitNs = 1_000_000_000): boolean {
+  const kr = kernelRuns(k);
+  return k.machine.sched.runWhile(() => kr.live > 0, k.machine.clock.now + limitNs);
+}
+
+/** Every program run on `k`, in the order they started. */
+export function programRuns(k: Kernel): readonly ProgramRun[] {
+  return kernelRuns(k).runs;
+}
+
+function opText(op: TaskOp): string {
+  const parts: string[] = [];
+  for (const [key, v] of Object.entries(op)) {
+    if (key === 'op' || key === 'program') continue;
+    if (typeof v === 'number') parts.push(key === 'token' || key === 'index' ? String(v) : `0x${v.toString(16)}`);
+    else if (v !== null && typeof v === 'object' && 'path' in v) parts.push(String((v as File).path));
+  }
+  return `${op.op}(${parts.join(', ')})`;
+}
+
+function finish(run: ProgramRun): number {
+  run.done = true;
+  kernelRuns(run.task.kernel).live--;
+  return SCHED_EXIT;
+}
+
+function step(run: ProgramRun, opts: RunOptions): number {
+  const t = run.task;
+  if (t.state !== 'running' || run.pc >= run.program.length) return finish(run);
+  const op = run.program[run.pc]!;
+  const m = t.kernel.machine;
+  const r = execOp(run, op, opts);
+  const cpu = m.currentCpu;
+  if (r === null) {
+    run.sleeps++;
+    opts.log?.push(`${m.clock.now} cpu${cpu} ${t.comm}[${t.pid}] ${opText(op)} sleeps`);
+    return SCHED_SLEEP;
+  }
+  run.results.push(r);
+  run.cpus.push(cpu);
+  run.pc++;
+  opts.log?.push(`${m.clock.now} cpu${cpu} ${t.comm}[${t.pid}] ${opText(op)} = ${r}`);
+  opts.onComplete?.(run, op, r);
+  if (t.state !== 'running' || run.pc >= run.program.length) return finish(run);
+  return SCHED_AGAIN;
+}
+
+/** A system call that takes the mmap lock itself: wait for the lock first (null: the task sleeps). */
+function lockedCall(t: Task, read: boolean, call: () => number): number | null {
+  const mm = t.mm;
+  if (mm === null) throw new TaskError('ESRCH', `task ${t.pid} has exited`);
+  if (!mmapLockWait(mm, read)) return null;
+  const r = call();
+  mmapLockDropGrant(mm); // the call failed before taking a lock handed over to it
+  return r;
+}
+
+function startChild(run: ProgramRun, child: Task, program: readonly TaskOp[] | undefined, opts: RunOptions): void {
+  if (program === undefined) return;
+  const { cpu: _cpu, ...inherited } = opts;
+  run.children.push(runProgram(child, program, inherited));
+}
+
+/** Perform one operation; null when the task went to sleep (the step is retried when woken). */
+function execOp(run: ProgramRun, op: TaskOp, opts: RunOptions): number | null {
+  const t = run.task;
+  const k = t.kernel;
+  switch (op.op) {
+    case 'read': {
+      const v = t.read(op.addr);
+      return v === -EAGAIN ? null : v;
+    }
+    case 'write': {
+      const v = t.write(op.addr, op.token);
+      return v === -EAGAIN ? null : v;
+    }
+    case 'mmap':
+      return lockedCall(t, false, () => t.mmap(op.addr, op.len, op.prot, op.flags, op.file ?? null, op.off ?? 0));
+    case 'munmap':
+      return lockedCall(t, false, () => t.munmap(op.addr, op.len));
+    case 'mprotect':
+      return lockedCall(t, false, () => t.mprotect(op.addr, op.len, op.prot));
+    case 'madvise':
+      return lockedCall(t, !madviseNeedsMmapWrite(op.advice), () => t.madvise(op.addr, op.len, op.advice));
+    case 'mremap':
+      return lockedCall(t, false, () => t.mremap(op.addr, op.oldLen, op.newLen, op.flags, op.newAddr ?? 0));
+    case 'brk':
+      return lockedCall(t, false, () => t.brk(op.addr));
+    case 'fork': {
+      // dup_mmap() holds the parent's mmap lock for writing
+      const mm = t.mm as NonNullable<Task['mm']>;
+      if (!mmapWriteLockTask(mm)) return null;
+      const c = t.fork();
+      mmapWriteUnlock(mm);
+      if (typeof c === 'number') return c;
+      startChild(run, c, op.program, opts);
+      return c.pid;
+    }
+    case 'thread': {
+      const c = t.clone(CLONE_VM | CLONE_THREAD_);
+      if (typeof c === 'number') return c;
+      startChild(run, c, op.program, opts);
+      return c.pid;
+    }
+    case 'exit': {
+      // exit_mm() takes the mmap lock for reading
+      const mm = t.mm as NonNullable<Task['mm']>;
+      if (!mmapReadLockTask(mm)) return null;
+      mmapReadUnlock(mm);
+      t.exit(op.code ?? 0);
+      return 0;
+    }
+    case 'yield':
+      return 0;
+    case 'mmapWriteLock':
+      return mmapWriteLockTask(t.mm as NonNullable<Task['mm']>) ? 0 : null;
+    case 'vmaStartWrite': {
+      const mm = t.mm as NonNullable<Task['mm']>;
+      if (!mmapIsWriteLocked(mm) || mm.mmapLock.writerPid !== run.sched.pid) {
+        throw new MmBugError(`task ${t.pid}: vma_start_write without the mmap write lock`);
+      }
+      const vma = findVma(mm, op.addr);
+      if (vma === null || vma.vmStart > op.addr) return -14;
+      vmaStartWrite(vma);
+      return 0;
+    }
+    case 'mmapWriteUnlock':
+      mmapWriteUnlock(t.mm as NonNullable<Task['mm']>);
+      return 0;
+    case 'lockFolio':
+      return k.lockFilePage(op.file, op.index) ? 0 : null;
+    case 'unlockFolio':
+      k.unlockFilePage(op.file, op.index);
+      return 0;
+    case 'pwrite':
+      k.writeFile(op.file, op.index, op.token);
+      return 0;
+  }
+}
