@@ -62,6 +62,8 @@ import {
   type AddressSpace as MmuAddressSpace,
   prepareToWait,
   type Task as SchedTask,
+  TASK_DEAD,
+  TASK_RUNNING,
   WaitQueueHead,
   wakeUpAll,
   X86_PF_INSTR,
@@ -932,6 +934,35 @@ export class Kernel {
   }
 
   // --- folio locks and their wait queues ----------------------------------------------------
+
+  /**
+   * Check the sleepers: every task on a folio's wait queue sleeps and the
+   * folio is locked (an unlock wakes them all); every sleeping fault belongs
+   * to a sleeping or runnable task, and one asleep on a folio or the mmap
+   * lock is queued there (or was handed the lock).
+   * @returns a problem, or null.
+   */
+  checkSleepers(): string | null {
+    for (const [folio, wq] of this.folioWaitqueues) {
+      if (wq.waiters.length > 0 && !folioTestLocked(this.rm, folio))
+        return `kernel: tasks wait on unlocked folio ${folio} (a lost wake-up)`;
+    }
+    for (const [t, st] of this.sleepingFaults) {
+      if (t.state === TASK_DEAD) return `kernel: ${t.name} died inside a fault`;
+      if (t.state === TASK_RUNNING) continue; // woken, its step not run yet
+      if (st.stage === FS_WAIT_FOLIO || st.stage === FS_FOLIO_LOCK) {
+        const wq = this.folioWaitqueues.get(st.folio);
+        if (wq === undefined || !wq.waiters.includes(t))
+          return `kernel: ${t.name} sleeps in a fault on folio ${st.folio} but is not on its wait queue`;
+        if (st.stage === FS_FOLIO_LOCK && st.mm.mmapLock.readers === 0)
+          return `kernel: ${t.name} sleeps in __folio_lock() without the mmap read lock`;
+      } else if (st.stage === FS_LOCK_MMAP) {
+        if (!st.mm.mmapLock.waiters.includes(t) && !(t.waitingOn === st.mm.mmapLock && t.granted))
+          return `kernel: ${t.name} sleeps in mmap_read_lock() but is not on the lock's wait list`;
+      } else return `kernel: ${t.name} sleeps in a fault at stage ${st.stage}`;
+    }
+    return null;
+  }
 
   /** The wait queue of folio `folio`. @kernel folio_waitqueue (mm/filemap.c) */
   private folioWaitqueue(folio: number): WaitQueueHead {

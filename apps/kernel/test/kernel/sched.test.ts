@@ -288,6 +288,25 @@ describe('VM_FAULT_RETRY on a locked folio', () => {
     k.validate();
   });
 
+  it('a fault waiting for a folio whose mapping a sibling unmaps meanwhile retries and finds the hole', () => {
+    const k = createKernel({ seed: 12 });
+    const p = k.spawn({ name: 'app' }) as Task;
+    const f = k.createFile('/tmp/gone', 2 * PAGE);
+    const m = p.mmap(0, 2 * PAGE, PROT_READ, MAP_SHARED, f, 0);
+    const t = thread(p);
+    expect(k.lockFilePage(f, 0)).toBe(true);
+    const r = t.run([{ op: 'read', addr: m }]);
+    runWhile(k, () => r.sleeps < 1); // waiting for the folio, no lock held
+    const u = p.run([{ op: 'munmap', addr: m, len: 2 * PAGE }]);
+    runWhile(k, () => !u.done); // not blocked: the waiter holds neither the VMA nor the mmap lock
+    expect(u.results).toEqual([0]);
+    k.unlockFilePage(f, 0);
+    expect(k.runTasks()).toBe(true);
+    expect(r.results).toEqual([-14]);
+    expect(t.lastFault?.code).toBe('SEGV_MAPERR');
+    k.validate();
+  });
+
   it('fault-around skips a locked folio (filemap_map_pages trylocks)', () => {
     const k = createKernel({ seed: 7 });
     const p = k.spawn({ name: 'app' }) as Task;
@@ -374,6 +393,32 @@ describe('siblings on other CPUs', () => {
     expect(reads.length).toBe(8);
     expect(r1.results.slice(12)).toEqual([-14, -14, -14, -14]);
     expect(r3.results.every((v) => v === 0)).toBe(true);
+    k.validate();
+  });
+
+  it('an mprotect on CPU 1 shoots down CPU 0, where the sibling runs; its store then faults', () => {
+    const k = createKernel({ seed: 13 });
+    const p = k.spawn({ name: 'app' }) as Task;
+    const a = p.mmap(0, 4 * PAGE, RW, ANON);
+    const t = thread(p);
+    const w = p.run([{ op: 'write', addr: a, token: 1 }, { op: 'yield' }, { op: 'yield' }], { cpu: 0 });
+    runWhile(k, () => w.pc < 1);
+    const rx = k.machine.mmu.stats(0).remoteFlushReceived;
+    const m = t.run([{ op: 'mprotect', addr: a, len: 4 * PAGE, prot: PROT_READ }], { cpu: 1 });
+    runWhile(k, () => !m.done);
+    expect(m.results).toEqual([0]);
+    expect(k.machine.mmu.stats(0).remoteFlushReceived - rx).toBeGreaterThan(0);
+    expect(k.runTasks()).toBe(true);
+    const again = p.run(
+      [
+        { op: 'read', addr: a },
+        { op: 'write', addr: a, token: 2 },
+      ],
+      { cpu: 0 },
+    );
+    expect(k.runTasks()).toBe(true);
+    expect(again.results).toEqual([1, -14]); // no stale writable TLB entry on CPU 0
+    expect(p.lastFault?.code).toBe('SEGV_ACCERR');
     k.validate();
   });
 
