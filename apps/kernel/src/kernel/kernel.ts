@@ -312,6 +312,16 @@ export class Kernel {
   private readonly folioWaitqueues: Map<number, WaitQueueHead> = new Map();
   /** The folio the last VM_FAULT_RETRY waits for. */
   private faultWaitFolio = -1;
+  /** The state of the fault being handled (copied when it sleeps). */
+  private faultScratch: SleepingFault = {
+    mm: null as unknown as MmStruct,
+    addr: 0,
+    flags: 0,
+    stage: 0,
+    next: 0,
+    folio: -1,
+    resumed: false,
+  };
   private readonly tokenChunks: (Int32Array | undefined)[];
   /** Bytes of token chunks allocated (host memory accounting). */
   tokenBytes: number;
@@ -744,7 +754,15 @@ export class Kernel {
         `kernel: ${t.name} faults at ${addr.toString(16)} while its fault is asleep (call resumeFault)`,
       );
     }
-    const st: SleepingFault = { mm, addr, flags, stage: FS_START, folio: -1 };
+    // the state lives in a scratch object unless the fault sleeps
+    const st = this.faultScratch;
+    st.mm = mm;
+    st.addr = addr;
+    st.flags = flags;
+    st.stage = FS_START;
+    st.folio = -1;
+    st.next = FS_LOCK_MMAP;
+    st.resumed = false;
     return this.runFault(st, t);
   }
 
@@ -768,7 +786,10 @@ export class Kernel {
 
   private runFault(st: SleepingFault, t: SchedTask): number {
     const r = this.doUserAddrFault(st, t);
-    if (r === FAULT_SLEPT) this.sleepingFaults.set(t, st);
+    if (r === FAULT_SLEPT) {
+      if (t.idle) throw new MmBugError(`kernel: a fault slept in ${t.name} (the harness)`);
+      this.sleepingFaults.set(t, st === this.faultScratch ? { ...st } : st);
+    }
     return r;
   }
 
@@ -808,7 +829,7 @@ export class Kernel {
         }
         case FS_WAIT_FOLIO:
           if (folioTestLocked(this.rm, st.folio)) return this.sleepOnFolio(st.folio, t);
-          st.stage = st.next ?? FS_LOCK_MMAP;
+          st.stage = st.next;
           break;
         case FS_LOCK_MMAP:
           // lock_mm_and_find_vma(): mmap_read_lock(), which sleeps while a writer holds the lock
@@ -841,7 +862,7 @@ export class Kernel {
             mmapReadUnlock(mm);
             return bad;
           }
-          if (st.resumed === true) st.resumed = false;
+          if (st.resumed) st.resumed = false;
           else this.vmEvent('pgfault');
           const r = this.handleMmFault(vma, page, st.flags);
           if ((r & VM_FAULT_RETRY) === 0) {
@@ -900,7 +921,7 @@ export class Kernel {
         vma.vmRefcnt--;
         break;
       }
-      lastVma.set(mm, vma);
+      if (vma !== cached) lastVma.set(mm, vma);
       return vma;
     }
     this.vmEvent('vma_lock_abort');
@@ -1722,18 +1743,18 @@ const lastVma = new WeakMap<MmStruct, VmAreaStruct>();
 
 /** Where a sleeping fault resumes. */
 interface SleepingFault {
-  readonly mm: MmStruct;
-  readonly addr: number;
+  mm: MmStruct;
+  addr: number;
   /** FAULT_FLAG_*. */
   flags: number;
   /** FS_*. */
   stage: number;
   /** The stage after a folio wait. */
-  next?: number;
+  next: number;
   /** The folio waited for. */
   folio: number;
   /** Woken in `__folio_lock()`: the handle_mm_fault() that slept goes on. */
-  resumed?: boolean;
+  resumed: boolean;
 }
 /** Try the per-VMA lock. */
 const FS_START = 0;
