@@ -48,6 +48,8 @@ import {
   mmapWriteUnlock,
 } from '../mm/mmap-lock.js';
 import { findVma } from '../mm/vma.js';
+import { VmaIterator } from '../mm/vma-iter.js';
+import { doVmiMunmap } from '../mm/vma-munmap.js';
 import type { Kernel } from './kernel.js';
 import { CLONE_VM, type Task, TaskError } from './task.js';
 
@@ -70,8 +72,13 @@ export type TaskOp =
       readonly file?: File;
       readonly off?: number;
     }
-  /** munmap(2). */
-  | { readonly op: 'munmap'; readonly addr: number; readonly len: number }
+  /**
+   * munmap(2). With `holdSteps`, a munmap preempted in the middle: its
+   * first step takes the mmap write lock and write-locks the VMAs of the
+   * range (`vms_gather_munmap_vmas()`), it keeps them for `holdSteps`
+   * steps, then unmaps.
+   */
+  | { readonly op: 'munmap'; readonly addr: number; readonly len: number; readonly holdSteps?: number }
   /** mprotect(2). */
   | { readonly op: 'mprotect'; readonly addr: number; readonly len: number; readonly prot: number }
   /** madvise(2). */
@@ -135,6 +142,8 @@ export interface ProgramRun {
   readonly cpus: number[];
   /** Index of the next operation. */
   pc: number;
+  /** Steps the current split operation still holds its locks, -1 when none runs. */
+  inOp: number;
   /** Steps that slept. */
   sleeps: number;
   /** Whether the program has ended. */
@@ -194,7 +203,7 @@ export function runProgram(task: Task, program: readonly TaskOp[], opts: RunOpti
   const kr = kernelRuns(k);
   let run: ProgramRun | null = null;
   const sched = k.machine.sched.kthreadCreate(`${task.comm}/${task.pid}`, cpu, () => step(run as ProgramRun, opts));
-  run = { task, program, sched, results: [], cpus: [], pc: 0, sleeps: 0, done: false, children: [] };
+  run = { task, program, sched, results: [], cpus: [], pc: 0, inOp: -1, sleeps: 0, done: false, children: [] };
   task.sched = sched;
   task.cpu = cpu;
   kr.runs.push(run);
@@ -246,6 +255,10 @@ function step(run: ProgramRun, opts: RunOptions): number {
     opts.log?.push(`${m.clock.now} cpu${cpu} ${t.comm}[${t.pid}] ${opText(op)} sleeps`);
     return SCHED_SLEEP;
   }
+  if (r !== null && Number.isNaN(r)) {
+    opts.log?.push(`${m.clock.now} cpu${cpu} ${t.comm}[${t.pid}] ${opText(op)} holds mmap_lock`);
+    return SCHED_AGAIN;
+  }
   run.results.push(r);
   run.cpus.push(cpu);
   run.pc++;
@@ -271,7 +284,38 @@ function startChild(run: ProgramRun, child: Task, program: readonly TaskOp[] | u
   run.children.push(runProgram(child, program, inherited));
 }
 
-/** Perform one operation; null when the task went to sleep (the step is retried when woken). */
+/** A step of a split operation that has not finished. */
+const IN_PROGRESS = Number.NaN;
+
+/**
+ * A munmap in steps: gather (lock and write-lock the VMAs), hold, unmap.
+ * @kernel do_vmi_align_munmap (mm/vma.c)
+ */
+function splitMunmap(run: ProgramRun, addr: number, len: number, hold: number): number | null {
+  const t = run.task;
+  const mm = t.mm as NonNullable<Task['mm']>;
+  if (run.inOp < 0) {
+    if (!Number.isInteger(hold) || hold < 0) throw new TaskError('EINVAL', `holdSteps ${hold} is not a step count`);
+    if (!mmapWriteLockTask(mm)) return null;
+    for (let v = findVma(mm, addr); v !== null && v.vmStart < addr + len; v = findVma(mm, v.vmEnd)) vmaStartWrite(v);
+    run.inOp = hold;
+    return IN_PROGRESS;
+  }
+  if (run.inOp > 0) {
+    run.inOp--;
+    return IN_PROGRESS;
+  }
+  run.inOp = -1;
+  const r = doVmiMunmap(new VmaIterator(mm, addr), mm, addr, len, true);
+  if (r !== 0) mmapWriteUnlock(mm);
+  t.kernel.releaseDeadFiles();
+  return r;
+}
+
+/**
+ * Perform one operation; null when the task went to sleep (the step is
+ * retried when woken), {@link IN_PROGRESS} when a split operation goes on.
+ */
 function execOp(run: ProgramRun, op: TaskOp, opts: RunOptions): number | null {
   const t = run.task;
   const k = t.kernel;
@@ -287,6 +331,7 @@ function execOp(run: ProgramRun, op: TaskOp, opts: RunOptions): number | null {
     case 'mmap':
       return lockedCall(t, false, () => t.mmap(op.addr, op.len, op.prot, op.flags, op.file ?? null, op.off ?? 0));
     case 'munmap':
+      if ((op.holdSteps ?? 0) > 0) return splitMunmap(run, op.addr, op.len, op.holdSteps ?? 0);
       return lockedCall(t, false, () => t.munmap(op.addr, op.len));
     case 'mprotect':
       return lockedCall(t, false, () => t.mprotect(op.addr, op.len, op.prot));

@@ -2,7 +2,8 @@
  * Property test of tasks run by the machine's scheduler: random programs
  * for 2 to 4 threads of one process (and the children their forks start)
  * over a private anonymous region and a shared file mapping: loads, stores,
- * munmap, MAP_FIXED mmap, mprotect, MADV_DONTNEED, fork, pwrite, and
+ * munmap (some preempted while they hold the mmap lock), MAP_FIXED mmap,
+ * mprotect, MADV_DONTNEED, fork, pwrite, and
  * sections that hold the mmap write lock (with a VMA write-locked) or a
  * folio lock across steps. The scheduler interleaves them on 4 CPUs; every
  * operation's result, in the order the operations complete, must be what a
@@ -74,7 +75,8 @@ function decode(raw: readonly RawOp[], l: Layout, depth: number): TaskOp[] {
         out.push({ op: 'read', addr });
         break;
       case 4:
-        out.push({ op: 'munmap', addr, len });
+        // every other munmap is preempted while it holds mmap_lock and the VMAs
+        out.push(r.b % 2 === 1 ? { op: 'munmap', addr, len, holdSteps: 1 + (r.b % 30) } : { op: 'munmap', addr, len });
         break;
       case 5:
         out.push({

@@ -151,6 +151,39 @@ describe('per-VMA lock fallback and the sleeping mmap lock', () => {
     expect(after.pgfault - before.pgfault).toBe(0); // handle_mm_fault() never ran
   });
 
+  it('while a munmap holds mmap_lock, faults in other VMAs go on under their VMA locks; one in its range waits and finds the hole', () => {
+    const k = createKernel({ seed: 14 });
+    const p = k.spawn({ name: 'app' }) as Task;
+    const a = p.mmap(0, 8 * PAGE, RW, ANON);
+    const b = p.mmap(0, 8 * PAGE, PROT_READ, ANON); // another VMA (different flags: no merge)
+    expect(b + 8 * PAGE).toBe(a); // top-down: b sits below a
+    const [t1, t2] = [thread(p), thread(p)];
+    const log: string[] = [];
+    const u = p.run([{ op: 'munmap', addr: a, len: 8 * PAGE, holdSteps: 100 }], { log });
+    runWhile(k, () => u.inOp < 0); // gathered: a is write-locked, mmap_lock held
+    const before = vmaStats(k);
+    const r1 = t1.run(
+      [
+        { op: 'read', addr: b + PAGE },
+        { op: 'read', addr: b + 2 * PAGE },
+      ],
+      { log },
+    );
+    const r2 = t2.run([{ op: 'write', addr: a + PAGE, token: 3 }], { log });
+    runWhile(k, () => !r1.done || r2.sleeps === 0);
+    expect(u.done).toBe(false); // still holding
+    expect(r1.results).toEqual([0, 0]); // no sleep: b is not write-locked
+    expect(r1.sleeps).toBe(0);
+    expect(vmaStats(k).vma_lock_success - before.vma_lock_success).toBe(2);
+    expect(r2.results).toEqual([]);
+    expect(k.runTasks()).toBe(true);
+    expect(u.results).toEqual([0]);
+    expect(r2.results).toEqual([-14]);
+    expect(t2.lastFault?.code).toBe('SEGV_MAPERR');
+    expect(log.filter((l) => l.includes('holds mmap_lock')).length).toBe(101);
+    k.validate();
+  });
+
   it('system calls sleep on a held mmap lock and run, in FIFO order, after the release', () => {
     const k = createKernel({ seed: 3 });
     const p = k.spawn({ name: 'app' }) as Task;
