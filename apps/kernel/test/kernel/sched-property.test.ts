@@ -65,7 +65,7 @@ function decode(raw: readonly RawOp[], l: Layout, depth: number): TaskOp[] {
     const len = Math.min(n, NP - i) * PAGE;
     const addr = l.anon + i * PAGE;
     const j = r.a % NF;
-    switch (r.kind % 14) {
+    switch (r.kind % 15) {
       case 0:
       case 1:
         out.push({ op: 'write', addr, token: nextToken++ });
@@ -105,7 +105,7 @@ function decode(raw: readonly RawOp[], l: Layout, depth: number): TaskOp[] {
       case 11:
         out.push(
           { op: 'lockFolio', file: l.file, index: j },
-          { op: 'yield' },
+          ...Array.from({ length: 1 + (r.b % 8) }, (): TaskOp => ({ op: 'yield' })),
           { op: 'pwrite', file: l.file, index: j, token: nextToken++ },
           { op: 'unlockFolio', file: l.file, index: j },
         );
@@ -113,6 +113,10 @@ function decode(raw: readonly RawOp[], l: Layout, depth: number): TaskOp[] {
       case 12:
         if (depth === 0) out.push({ op: 'fork', program: decode(raw.slice(0, 4), l, 1) });
         else out.push({ op: 'yield' });
+        break;
+      case 13:
+        // drop the file page's PTE (the page stays cached): the next access faults on its folio
+        out.push({ op: 'madvise', addr: l.fileAddr + j * PAGE, len: PAGE, advice: MADV_DONTNEED });
         break;
       default:
         out.push({ op: 'yield' });
@@ -169,6 +173,7 @@ class Oracle {
         return 0;
       }
       case 'madvise': {
+        if (op.addr >= l.fileAddr && op.addr < l.fileAddr + NF * PAGE) return 0; // a shared file page: unmapped, the file keeps its data
         let r = 0;
         for (let i = this.page(op.addr); i < this.page(op.addr + op.len); i++) {
           const p = reg.get(i);
