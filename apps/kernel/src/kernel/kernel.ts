@@ -210,8 +210,6 @@ export const FAULT_FLAG_INSTRUCTION = 0x100;
 export const FAULT_FLAG_VMA_LOCK = 0x1000;
 /** Fault flag `FAULT_FLAG_ALLOW_RETRY`: the fault may drop its lock and return VM_FAULT_RETRY (include/linux/mm_types.h). */
 export const FAULT_FLAG_ALLOW_RETRY = 0x4;
-/** Fault flag `FAULT_FLAG_RETRY_NOWAIT`: return VM_FAULT_RETRY without waiting (include/linux/mm_types.h). */
-export const FAULT_FLAG_RETRY_NOWAIT = 0x8;
 /** Fault flag `FAULT_FLAG_KILLABLE` (include/linux/mm_types.h). */
 export const FAULT_FLAG_KILLABLE = 0x10;
 /** Fault flag `FAULT_FLAG_TRIED`: this is the retry of a fault that returned VM_FAULT_RETRY (include/linux/mm_types.h). */
