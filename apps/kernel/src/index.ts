@@ -85,13 +85,28 @@ export {
   type WaitResult,
 } from './kernel/task.js';
 export {
+  type BrkOp,
+  type ExitOp,
+  type FolioOp,
+  type ForkOp,
+  type MadviseOp,
+  type MmapOp,
+  type MprotectOp,
+  type MremapOp,
+  type MunmapOp,
+  type PlainOp,
   type ProgramRun,
+  type PwriteOp,
   programRuns,
+  type ReadOp,
   type RunOptions,
   runProgram,
   runTasks,
   selectTaskCpu,
   type TaskOp,
+  type ThreadOp,
+  type VmaStartWriteOp,
+  type WriteOp,
 } from './kernel/task-program.js';
 export { validateKernel } from './kernel/validate.js';
 export { SlabMapleNodeAllocator } from './maple-node-alloc.js';

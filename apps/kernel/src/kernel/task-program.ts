@@ -56,64 +56,193 @@ import { CLONE_VM, type Task, TaskError } from './task.js';
 /** clone() flag `CLONE_THREAD` (include/uapi/linux/sched.h). */
 const CLONE_THREAD_ = 0x10000;
 
+/** A load: the token read, or -EFAULT. */
+export interface ReadOp {
+  /** `read`. */
+  readonly op: 'read';
+  /** The address. */
+  readonly addr: number;
+}
+
+/** A store of `token`: 0 or -EFAULT. */
+export interface WriteOp {
+  /** `write`. */
+  readonly op: 'write';
+  /** The address. */
+  readonly addr: number;
+  /** The content token (a positive 31-bit integer). */
+  readonly token: number;
+}
+
+/** mmap(2): the address or a negative errno. */
+export interface MmapOp {
+  /** `mmap`. */
+  readonly op: 'mmap';
+  /** The hint or MAP_FIXED address. */
+  readonly addr: number;
+  /** Bytes. */
+  readonly len: number;
+  /** PROT_*. */
+  readonly prot: number;
+  /** MAP_*. */
+  readonly flags: number;
+  /** The file mapped (none: anonymous). */
+  readonly file?: File;
+  /** The file offset in bytes. */
+  readonly off?: number;
+}
+
+/**
+ * munmap(2). With `holdSteps`, a munmap preempted in the middle: its first
+ * step takes the mmap write lock and write-locks the VMAs of the range
+ * (`vms_gather_munmap_vmas()`), it keeps them for `holdSteps` steps, then
+ * unmaps.
+ */
+export interface MunmapOp {
+  /** `munmap`. */
+  readonly op: 'munmap';
+  /** Start of the range. */
+  readonly addr: number;
+  /** Bytes. */
+  readonly len: number;
+  /** Steps to hold the locks between the gather and the unmap (default 0: one step). */
+  readonly holdSteps?: number;
+}
+
+/** mprotect(2). */
+export interface MprotectOp {
+  /** `mprotect`. */
+  readonly op: 'mprotect';
+  /** Start of the range. */
+  readonly addr: number;
+  /** Bytes. */
+  readonly len: number;
+  /** PROT_*. */
+  readonly prot: number;
+}
+
+/** madvise(2). */
+export interface MadviseOp {
+  /** `madvise`. */
+  readonly op: 'madvise';
+  /** Start of the range. */
+  readonly addr: number;
+  /** Bytes. */
+  readonly len: number;
+  /** MADV_*. */
+  readonly advice: number;
+}
+
+/** mremap(2). */
+export interface MremapOp {
+  /** `mremap`. */
+  readonly op: 'mremap';
+  /** The old address. */
+  readonly addr: number;
+  /** The old length. */
+  readonly oldLen: number;
+  /** The new length. */
+  readonly newLen: number;
+  /** MREMAP_*. */
+  readonly flags: number;
+  /** The MREMAP_FIXED target. */
+  readonly newAddr?: number;
+}
+
+/** brk(2). */
+export interface BrkOp {
+  /** `brk`. */
+  readonly op: 'brk';
+  /** The new break. */
+  readonly addr: number;
+}
+
+/** fork(2): the child's pid (the child runs `program`, if given) or a negative errno. */
+export interface ForkOp {
+  /** `fork`. */
+  readonly op: 'fork';
+  /** What the child runs. */
+  readonly program?: readonly TaskOp[];
+}
+
+/** clone(CLONE_VM | CLONE_THREAD): a sibling thread running `program`; its pid. */
+export interface ThreadOp {
+  /** `thread`. */
+  readonly op: 'thread';
+  /** What the thread runs. */
+  readonly program: readonly TaskOp[];
+}
+
+/** exit(2): the program ends. */
+export interface ExitOp {
+  /** `exit`. */
+  readonly op: 'exit';
+  /** The exit code (default 0). */
+  readonly code?: number;
+}
+
+/**
+ * An operation without an argument: `yield` computes for a step; the test
+ * hooks `mmapWriteLock` and `mmapWriteUnlock` take the mmap write lock and
+ * keep it across steps (a system call split into steps), then release it
+ * (every VMA write lock of the section with it).
+ */
+export interface PlainOp {
+  /** `yield`, `mmapWriteLock` or `mmapWriteUnlock`. */
+  readonly op: 'yield' | 'mmapWriteLock' | 'mmapWriteUnlock';
+}
+
+/** Test hook: `vma_start_write()` on the VMA at `addr` (holding the mmap write lock). 0 or -EFAULT. */
+export interface VmaStartWriteOp {
+  /** `vmaStartWrite`. */
+  readonly op: 'vmaStartWrite';
+  /** An address in the VMA. */
+  readonly addr: number;
+}
+
+/**
+ * Test hooks on the folio of `file`'s page `index`: `lockFolio` locks it
+ * across steps (I/O in progress; sleeps while another task holds it),
+ * `unlockFolio` unlocks it and wakes its waiters.
+ */
+export interface FolioOp {
+  /** `lockFolio` or `unlockFolio`. */
+  readonly op: 'lockFolio' | 'unlockFolio';
+  /** The file. */
+  readonly file: File;
+  /** The page index. */
+  readonly index: number;
+}
+
+/** pwrite(2) of one page of `file`. */
+export interface PwriteOp {
+  /** `pwrite`. */
+  readonly op: 'pwrite';
+  /** The file. */
+  readonly file: File;
+  /** The page index. */
+  readonly index: number;
+  /** The content token. */
+  readonly token: number;
+}
+
 /** One operation of a task's program. Results: see {@link ProgramRun.results}. */
 export type TaskOp =
-  /** A load: the token read, or -EFAULT. */
-  | { readonly op: 'read'; readonly addr: number }
-  /** A store of `token`: 0 or -EFAULT. */
-  | { readonly op: 'write'; readonly addr: number; readonly token: number }
-  /** mmap(2): the address or a negative errno. */
-  | {
-      readonly op: 'mmap';
-      readonly addr: number;
-      readonly len: number;
-      readonly prot: number;
-      readonly flags: number;
-      readonly file?: File;
-      readonly off?: number;
-    }
-  /**
-   * munmap(2). With `holdSteps`, a munmap preempted in the middle: its
-   * first step takes the mmap write lock and write-locks the VMAs of the
-   * range (`vms_gather_munmap_vmas()`), it keeps them for `holdSteps`
-   * steps, then unmaps.
-   */
-  | { readonly op: 'munmap'; readonly addr: number; readonly len: number; readonly holdSteps?: number }
-  /** mprotect(2). */
-  | { readonly op: 'mprotect'; readonly addr: number; readonly len: number; readonly prot: number }
-  /** madvise(2). */
-  | { readonly op: 'madvise'; readonly addr: number; readonly len: number; readonly advice: number }
-  /** mremap(2). */
-  | {
-      readonly op: 'mremap';
-      readonly addr: number;
-      readonly oldLen: number;
-      readonly newLen: number;
-      readonly flags: number;
-      readonly newAddr?: number;
-    }
-  /** brk(2). */
-  | { readonly op: 'brk'; readonly addr: number }
-  /** fork(2): the child's pid (the child runs `program`, if given) or a negative errno. */
-  | { readonly op: 'fork'; readonly program?: readonly TaskOp[] }
-  /** clone(CLONE_VM | CLONE_THREAD): a sibling thread running `program`; its pid. */
-  | { readonly op: 'thread'; readonly program: readonly TaskOp[] }
-  /** exit(2): the program ends. */
-  | { readonly op: 'exit'; readonly code?: number }
-  /** Compute for a step (nothing in memory). */
-  | { readonly op: 'yield' }
-  /** Test hook: take the mmap write lock and keep it across steps (a system call split into steps). */
-  | { readonly op: 'mmapWriteLock' }
-  /** Test hook: `vma_start_write()` on the VMA at `addr` (hold the mmap write lock). 0 or -EFAULT. */
-  | { readonly op: 'vmaStartWrite'; readonly addr: number }
-  /** Test hook: release the mmap write lock (every VMA write lock of the section with it). */
-  | { readonly op: 'mmapWriteUnlock' }
-  /** Test hook: lock the folio of `file`'s page `index` across steps (I/O in progress). */
-  | { readonly op: 'lockFolio'; readonly file: File; readonly index: number }
-  /** Test hook: unlock it and wake its waiters. */
-  | { readonly op: 'unlockFolio'; readonly file: File; readonly index: number }
-  /** pwrite(2) of one page of `file`. */
-  | { readonly op: 'pwrite'; readonly file: File; readonly index: number; readonly token: number };
+  | ReadOp
+  | WriteOp
+  | MmapOp
+  | MunmapOp
+  | MprotectOp
+  | MadviseOp
+  | MremapOp
+  | BrkOp
+  | ForkOp
+  | ThreadOp
+  | ExitOp
+  | PlainOp
+  | VmaStartWriteOp
+  | FolioOp
+  | PwriteOp;
 
 /** Options of {@link runProgram}. */
 export interface RunOptions {
