@@ -17,10 +17,17 @@ export {
   createKernel,
   createKernelCaches,
   EAGAIN_NEEDS_SWAP,
+  FAULT_FLAG_ALLOW_RETRY,
+  FAULT_FLAG_DEFAULT,
   FAULT_FLAG_INSTRUCTION,
+  FAULT_FLAG_INTERRUPTIBLE,
+  FAULT_FLAG_KILLABLE,
+  FAULT_FLAG_TRIED,
   FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_USER,
   FAULT_FLAG_VMA_LOCK,
   FAULT_FLAG_WRITE,
+  FAULT_SLEPT,
   KERNEL_VM_EVENTS,
   Kernel,
   type KernelCaches,
@@ -77,6 +84,30 @@ export {
   TaskTable,
   type WaitResult,
 } from './kernel/task.js';
+export {
+  type BrkOp,
+  type ExitOp,
+  type FolioOp,
+  type ForkOp,
+  type MadviseOp,
+  type MmapOp,
+  type MprotectOp,
+  type MremapOp,
+  type MunmapOp,
+  type PlainOp,
+  type ProgramRun,
+  type PwriteOp,
+  programRuns,
+  type ReadOp,
+  type RunOptions,
+  runProgram,
+  runTasks,
+  selectTaskCpu,
+  type TaskOp,
+  type ThreadOp,
+  type VmaStartWriteOp,
+  type WriteOp,
+} from './kernel/task-program.js';
 export { validateKernel } from './kernel/validate.js';
 export { SlabMapleNodeAllocator } from './maple-node-alloc.js';
 export {
@@ -140,10 +171,16 @@ export {
 } from './mm/mmap.js';
 export { archPickMmapLayout, type ExecLayout, type ExecLayoutOptions, setupExecLayout } from './mm/mmap-layout.js';
 export {
+  mmapLockContended,
+  mmapLockDropGrant,
+  mmapLockGranted,
+  mmapLockWait,
   mmapReadLock,
+  mmapReadLockTask,
   mmapReadUnlock,
   mmapWriteDowngrade,
   mmapWriteLock,
+  mmapWriteLockTask,
   mmapWriteUnlock,
 } from './mm/mmap-lock.js';
 export { doBrkFlags, insertVmStruct, mmapRegion, vmaSupportsMlock } from './mm/mmap-region.js';

@@ -3,6 +3,9 @@
  * faults in anonymous memory (4 KiB pages, an mTHP region and a PMD-mapped
  * THP), maps a tmpfs file shared and private, forks a child that writes
  * (CoW) and reads the file, mremaps a region, and exits; the parent waits.
+ * Then two threads run as programs on the machine's scheduler: one holds a
+ * file page's folio lock (I/O) and the mmap write lock in turn, the other
+ * faults on them: its fault sleeps, returns VM_FAULT_RETRY and is retried.
  * Their /proc views are printed along the way, and `kernel.validate()`
  * runs after every phase.
  */
@@ -15,7 +18,7 @@ import {
   procVmstat,
   thpSysfsRead,
 } from './kernel/procfs.js';
-import { Task } from './kernel/task.js';
+import { CLONE_THREAD, CLONE_VM, Task } from './kernel/task.js';
 import {
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
@@ -131,9 +134,18 @@ export function kernelDemo(k: Kernel): KernelDemoSection[] {
   k.releaseDeadFiles();
   k.machine.rcu.rcuBarrier(); // page tables freed after a grace period (MMU_GATHER_RCU_TABLE_FREE)
   k.validate();
+  out.push(threadsDemo(k));
   out.push({
     title: '/proc/vmstat (fault path)',
-    text: pick(procVmstat(k), ['pgfault', 'thp_fault_alloc', 'thp_split_pmd', 'vma_lock_success']),
+    text: pick(procVmstat(k), [
+      'pgfault',
+      'thp_fault_alloc',
+      'thp_split_pmd',
+      'vma_lock_success',
+      'vma_lock_abort',
+      'vma_lock_retry',
+      'vma_lock_miss',
+    ]),
   });
   out.push({
     title: "the model's fault-path counters (no vm_event_item in the kernel; not in /proc/vmstat)",
@@ -155,4 +167,63 @@ export function kernelDemo(k: Kernel): KernelDemoSection[] {
   });
   out.push({ title: '/sys/kernel/mm/transparent_hugepage/enabled', text: thpSysfsRead(k, 'enabled') });
   return out;
+}
+
+/**
+ * Two threads on the scheduler: the first locks page 0 of a file (as a read
+ * from disk would) and fills it; `reader` faults on it (VM_FAULT_RETRY, then
+ * a retry under the mmap lock) and reads what was written; then the first
+ * holds the mmap write lock with the anonymous VMA write-locked and
+ * `reader`'s store falls back from the per-VMA lock and sleeps on the mmap
+ * lock until the release.
+ */
+function threadsDemo(k: Kernel): KernelDemoSection {
+  const page = k.pageSize;
+  const p = k.spawn({ name: 'threads' }) as Task;
+  const f = k.createFile('/tmp/demo-io', 4 * page);
+  const file = must(p.mmap(0, 4 * page, PROT_READ, MAP_SHARED, f, 0), 'mmap file');
+  const anon = must(p.mmap(0, 4 * page, RW, MAP_PRIVATE | MAP_ANONYMOUS), 'mmap anon');
+  const reader = p.clone(CLONE_VM | CLONE_THREAD) as Task;
+  const log: string[] = [];
+  const before = ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry'].map((e) => k.events.get(e) ?? 0);
+  const io = p.run(
+    [
+      { op: 'lockFolio', file: f, index: 0 },
+      { op: 'yield' },
+      { op: 'pwrite', file: f, index: 0, token: 4242 },
+      { op: 'unlockFolio', file: f, index: 0 },
+    ],
+    { log },
+  );
+  k.machine.sched.runWhile(() => io.pc < 1, k.machine.clock.now + 1e9);
+  const r = reader.run([{ op: 'read', addr: file }], { log });
+  if (!k.runTasks()) throw new Error('demo: the threads did not finish');
+  const w = p.run(
+    [{ op: 'mmapWriteLock' }, { op: 'vmaStartWrite', addr: anon }, { op: 'yield' }, { op: 'mmapWriteUnlock' }],
+    { log },
+  );
+  k.machine.sched.runWhile(() => w.pc < 2, k.machine.clock.now + 1e9);
+  const r2 = reader.run(
+    [
+      { op: 'write', addr: anon, token: 7 },
+      { op: 'read', addr: anon },
+    ],
+    { log },
+  );
+  if (!k.runTasks()) throw new Error('demo: the threads did not finish');
+  k.validate();
+  const after = ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry'].map((e) => k.events.get(e) ?? 0);
+  reader.exit(0);
+  p.exit(0);
+  f.fCount--; // the opener's reference
+  k.releaseDeadFiles();
+  k.validate();
+  const ns = (l: string): string => l.replace(/^(\d+) /, (_m, t: string) => `${t.padStart(9)} ns `);
+  return {
+    title: `two threads on the scheduler: pid ${p.pid} (CPU ${io.sched.cpu}) and pid ${reader.pid} (CPU ${r.sched.cpu})`,
+    text:
+      `${log.map(ns).join('\n')}\n` +
+      `reader slept ${r.sleeps + r2.sleeps} times; vma_lock_success +${after[0]! - before[0]!}, ` +
+      `vma_lock_abort +${after[1]! - before[1]!}, vma_lock_retry +${after[2]! - before[2]!}\n`,
+  };
 }

@@ -30,6 +30,9 @@ import {
   folioRefCount,
   folioRemoveRmapPte,
   folioTestAnon,
+  folioTestLocked,
+  folioTrylock,
+  folioUnlock,
   MM_ANONPAGES,
   MM_FILEPAGES,
   MM_SHMEMPAGES,
@@ -46,6 +49,7 @@ import {
   type ArchName,
   ConfigError,
   createMachine,
+  EAGAIN,
   EFAULT,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
@@ -56,6 +60,12 @@ import {
   MMU_WRITE,
   MmBugError,
   type AddressSpace as MmuAddressSpace,
+  prepareToWait,
+  type Task as SchedTask,
+  TASK_DEAD,
+  TASK_RUNNING,
+  WaitQueueHead,
+  wakeUpAll,
   X86_PF_INSTR,
   X86_PF_PROT,
   X86_PF_WRITE,
@@ -93,6 +103,7 @@ import { createTmpfsFile, type File, type Inode } from '../mm/file.js';
 import { createMmContext, type MmContext } from '../mm/mm-context.js';
 import { MmStruct, type VmAreaStruct } from '../mm/mm-types.js';
 import { expandDownwards } from '../mm/mmap.js';
+import { mmapReadLock, mmapReadLockTask, mmapReadUnlock } from '../mm/mmap-lock.js';
 import {
   VM_EXEC,
   VM_GROWSDOWN,
@@ -113,6 +124,7 @@ import { PfnSet } from './pfn-set.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
 import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
 import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
+import { runTasks } from './task-program.js';
 import { validateKernel } from './validate.js';
 
 /** A THP sysfs `enabled` value. */
@@ -196,6 +208,24 @@ export const FAULT_FLAG_UNSHARE = 0x400;
 export const FAULT_FLAG_INSTRUCTION = 0x100;
 /** Fault flag `FAULT_FLAG_VMA_LOCK` (include/linux/mm_types.h). */
 export const FAULT_FLAG_VMA_LOCK = 0x1000;
+/** Fault flag `FAULT_FLAG_ALLOW_RETRY`: the fault may drop its lock and return VM_FAULT_RETRY (include/linux/mm_types.h). */
+export const FAULT_FLAG_ALLOW_RETRY = 0x4;
+/** Fault flag `FAULT_FLAG_KILLABLE` (include/linux/mm_types.h). */
+export const FAULT_FLAG_KILLABLE = 0x10;
+/** Fault flag `FAULT_FLAG_TRIED`: this is the retry of a fault that returned VM_FAULT_RETRY (include/linux/mm_types.h). */
+export const FAULT_FLAG_TRIED = 0x20;
+/** Fault flag `FAULT_FLAG_USER` (include/linux/mm_types.h). */
+export const FAULT_FLAG_USER = 0x40;
+/** Fault flag `FAULT_FLAG_INTERRUPTIBLE` (include/linux/mm_types.h). */
+export const FAULT_FLAG_INTERRUPTIBLE = 0x200;
+/** `FAULT_FLAG_DEFAULT`: what an architecture's fault handler starts with (include/linux/mm_types.h). */
+export const FAULT_FLAG_DEFAULT = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | FAULT_FLAG_INTERRUPTIBLE;
+/**
+ * What {@link Kernel.faultAddr} returns when the fault put the current
+ * scheduled task to sleep (on the mmap lock or a folio lock); its state is
+ * kept and the next call for the same task resumes it.
+ */
+export const FAULT_SLEPT = -1;
 
 const TOKEN_CHUNK_SHIFT = 15;
 const TOKEN_CHUNK = 1 << TOKEN_CHUNK_SHIFT;
@@ -213,7 +243,9 @@ export const KERNEL_VM_EVENTS = [
   'thp_split_pmd',
   'thp_zero_page_alloc',
   'vma_lock_success',
+  'vma_lock_abort',
   'vma_lock_retry',
+  'vma_lock_miss',
 ] as const;
 
 /**
@@ -272,6 +304,22 @@ export class Kernel {
   lastFault: MemFault | null;
   /** MMU address space → mm. */
   private readonly mmByAs: Map<MmuAddressSpace, MmStruct>;
+  /** Faults of scheduled tasks that went to sleep, by task. */
+  private readonly sleepingFaults: Map<SchedTask, SleepingFault> = new Map();
+  /** Wait queues of locked folios with waiters. */
+  private readonly folioWaitqueues: Map<number, WaitQueueHead> = new Map();
+  /** The folio the last VM_FAULT_RETRY waits for. */
+  private faultWaitFolio = -1;
+  /** The state of the fault being handled (copied when it sleeps). */
+  private faultScratch: SleepingFault = {
+    mm: null as unknown as MmStruct,
+    addr: 0,
+    flags: 0,
+    stage: 0,
+    next: 0,
+    folio: -1,
+    resumed: false,
+  };
   private readonly tokenChunks: (Int32Array | undefined)[];
   /** Bytes of token chunks allocated (host memory accounting). */
   tokenBytes: number;
@@ -376,6 +424,15 @@ export class Kernel {
    */
   spawn(opts: SpawnOptions = {}): Task | number {
     return spawn(this, opts);
+  }
+
+  /**
+   * Run the machine's scheduler until every task program (`task.run()`)
+   * has ended, or `limitNs` virtual ns have passed.
+   * @returns true when every program ended.
+   */
+  runTasks(limitNs = 1_000_000_000): boolean {
+    return runTasks(this, limitNs);
   }
 
   /** A task by pid. */
@@ -657,50 +714,220 @@ export class Kernel {
   /**
    * The machine MMU's fault handler: find the VMA (per-VMA lock, else the
    * mmap lock), check the access against it and handle the fault.
-   * @returns 0 (retry the access) or -EFAULT with {@link lastFault} set.
+   * @returns 0 (retry the access), -EFAULT with {@link lastFault} set, or
+   *   -EAGAIN when the fault put the current scheduled task to sleep (its
+   *   step returns `SCHED_SLEEP`; {@link resumeFault} continues it).
    * @kernel exc_page_fault / do_user_addr_fault (arch/x86/mm/fault.c), do_page_fault (arch/arm64/mm/fault.c)
    */
   handleFault(_cpu: number, as: MmuAddressSpace, addr: number, errorCode: number): number {
     const mm = this.mmByAs.get(as);
     if (mm === undefined) return -EFAULT;
-    let flags = 0;
+    let flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_USER;
     if ((errorCode & X86_PF_WRITE) !== 0) flags |= FAULT_FLAG_WRITE;
     if ((errorCode & X86_PF_INSTR) !== 0) flags |= FAULT_FLAG_INSTRUCTION;
     void X86_PF_PROT;
     const ret = this.faultAddr(mm, addr, flags);
-    return ret === 0 ? 0 : -EFAULT;
+    return ret === 0 ? 0 : ret === FAULT_SLEPT ? -EAGAIN : -EFAULT;
   }
 
   /**
-   * Resolve a fault at `addr` of `mm`. @returns 0 or a VM_FAULT_* result
-   * (with {@link lastFault} set).
+   * Resolve a fault at `addr` of `mm`, as `do_user_addr_fault()` does:
+   * `lock_vma_under_rcu()` and `handle_mm_fault()` under the per-VMA lock;
+   * when the VMA cannot be read-locked (none at the address, write-locked by
+   * an mmap writer, or detached), or the fault returned VM_FAULT_RETRY, the
+   * mmap read lock and `handle_mm_fault()` again, retried with
+   * FAULT_FLAG_TRIED after a VM_FAULT_RETRY. Taking the mmap lock or
+   * waiting for a locked folio sleeps when the caller is a scheduled task:
+   * the fault's state is kept and {@link FAULT_SLEPT} returned; the task's
+   * retried step calls {@link resumeFault}, which continues where it slept.
+   * A harness call (a CPU's idle task) cannot sleep: contention there is an
+   * `MmBugError`.
+   * @returns 0, {@link FAULT_SLEPT} or a VM_FAULT_* result (with {@link lastFault} set).
+   * @kernel do_user_addr_fault (arch/x86/mm/fault.c), lock_vma_under_rcu (mm/mmap_lock.c)
    */
   faultAddr(mm: MmStruct, addr: number, flags: number): number {
+    const t = this.machine.sched.current(this.machine.currentCpu);
+    if (!t.idle && this.sleepingFaults.has(t)) {
+      throw new MmBugError(
+        `kernel: ${t.name} faults at ${addr.toString(16)} while its fault is asleep (call resumeFault)`,
+      );
+    }
+    // the state lives in a scratch object unless the fault sleeps
+    const st = this.faultScratch;
+    st.mm = mm;
+    st.addr = addr;
+    st.flags = flags;
+    st.stage = FS_START;
+    st.folio = -1;
+    st.next = FS_LOCK_MMAP;
+    st.resumed = false;
+    return this.runFault(st, t);
+  }
+
+  /** Whether scheduled task `t` slept in a fault that {@link resumeFault} must continue. */
+  faultPending(t: SchedTask): boolean {
+    return this.sleepingFaults.has(t);
+  }
+
+  /**
+   * Continue the fault the current scheduled task slept in (woken by the
+   * mmap lock's hand-over or a folio unlock).
+   * @returns 0 (retry the access), {@link FAULT_SLEPT} again, or a VM_FAULT_* error.
+   */
+  resumeFault(): number {
+    const t = this.machine.sched.current(this.machine.currentCpu);
+    const st = this.sleepingFaults.get(t);
+    if (st === undefined) throw new MmBugError(`kernel: ${t.name} has no fault to resume`);
+    this.sleepingFaults.delete(t);
+    return this.runFault(st, t);
+  }
+
+  private runFault(st: SleepingFault, t: SchedTask): number {
+    const r = this.doUserAddrFault(st, t);
+    if (r === FAULT_SLEPT) {
+      if (t.idle) throw new MmBugError(`kernel: a fault slept in ${t.name} (the harness)`);
+      this.sleepingFaults.set(t, st === this.faultScratch ? { ...st } : st);
+    }
+    return r;
+  }
+
+  /** The fault's state machine; each stage is a point where the kernel's fault path may sleep. */
+  private doUserAddrFault(st: SleepingFault, t: SchedTask): number {
+    const mm = st.mm;
+    const addr = st.addr;
     const page = addr - (addr % this.pageSize);
-    this.vmEvent('pgfault');
-    // lock_vma_under_rcu(): a VMA write-locked by a running mmap writer makes us fall back.
-    // The last VMA found is remembered while the tree is unchanged (no mmap write lock since).
+    for (;;) {
+      switch (st.stage) {
+        case FS_START: {
+          const vma = this.lockVmaUnderRcu(mm, page);
+          if (vma === null) {
+            st.stage = FS_LOCK_MMAP;
+            break;
+          }
+          const bad = this.accessError(vma, st.flags, addr);
+          if (bad !== 0) {
+            vma.vmRefcnt--; // vma_end_read()
+            this.vmEvent('vma_lock_success');
+            return bad;
+          }
+          this.vmEvent('pgfault'); // counted by every handle_mm_fault()
+          const r = this.handleMmFault(vma, page, st.flags | FAULT_FLAG_VMA_LOCK);
+          vma.vmRefcnt--; // vma_end_read(), or release_fault_lock() before VM_FAULT_RETRY
+          if ((r & VM_FAULT_RETRY) === 0) {
+            this.vmEvent('vma_lock_success');
+            return this.faultResult(r, addr);
+          }
+          this.vmEvent('vma_lock_retry');
+          // folio_wait_locked(): sleep until the folio is unlocked; then the mmap-lock path
+          // (FAULT_FLAG_TRIED only after a major fault: this one found the folio cached)
+          st.folio = this.faultWaitFolio;
+          st.stage = FS_WAIT_FOLIO;
+          st.next = FS_LOCK_MMAP;
+          return this.sleepOnFolio(st.folio, t);
+        }
+        case FS_WAIT_FOLIO:
+          if (folioTestLocked(this.rm, st.folio)) return this.sleepOnFolio(st.folio, t);
+          st.stage = st.next;
+          break;
+        case FS_LOCK_MMAP:
+          // lock_mm_and_find_vma(): mmap_read_lock(), which sleeps while a writer holds the lock
+          if (t.idle) mmapReadLock(mm);
+          else if (!mmapReadLockTask(mm)) return FAULT_SLEPT;
+          st.stage = FS_MMAP_LOCKED;
+          break;
+        case FS_FOLIO_LOCK:
+          // __folio_lock() with the mmap lock held: woken when the folio is unlocked, the same
+          // handle_mm_fault() goes on (counted once)
+          if (folioTestLocked(this.rm, st.folio)) return this.sleepOnFolio(st.folio, t);
+          st.stage = FS_MMAP_LOCKED;
+          st.resumed = true;
+          break;
+        default: {
+          // FS_MMAP_LOCKED
+          let vma = findVma(mm, page);
+          if (vma !== null && vma.vmStart > page) {
+            // expand_stack() under the mmap lock
+            if ((vma.vmFlags & VM_GROWSDOWN) !== 0 && expandDownwards(vma, page) === 0) {
+              /* grown */
+            } else vma = null;
+          }
+          if (vma === null) {
+            mmapReadUnlock(mm);
+            return this.fail('SIGSEGV', 'SEGV_MAPERR', addr, 'no mapping at this address');
+          }
+          const bad = this.accessError(vma, st.flags, addr);
+          if (bad !== 0) {
+            mmapReadUnlock(mm);
+            return bad;
+          }
+          if (st.resumed) st.resumed = false;
+          else this.vmEvent('pgfault');
+          const r = this.handleMmFault(vma, page, st.flags);
+          if ((r & VM_FAULT_RETRY) === 0) {
+            mmapReadUnlock(mm);
+            return this.faultResult(r, addr);
+          }
+          st.folio = this.faultWaitFolio;
+          if ((st.flags & FAULT_FLAG_TRIED) !== 0) {
+            // the second try sleeps in __folio_lock() holding the mmap lock
+            st.stage = FS_FOLIO_LOCK;
+            return this.sleepOnFolio(st.folio, t);
+          }
+          // the first try dropped the mmap lock (release_fault_lock) and waits; then retry with FAULT_FLAG_TRIED
+          mmapReadUnlock(mm);
+          st.flags |= FAULT_FLAG_TRIED;
+          st.stage = FS_WAIT_FOLIO;
+          st.next = FS_LOCK_MMAP;
+          return this.sleepOnFolio(st.folio, t);
+        }
+      }
+    }
+  }
+
+  /**
+   * Find and read-lock the VMA at `page` without the mmap lock. The RCU walk's
+   * answer is the VMA this mm's last fault locked, while it still covers the
+   * page (a walk over maple nodes RCU has not freed yet finds it too), else
+   * a walk of the tree. It fails (NULL, `vma_lock_abort`) when no VMA maps
+   * the page or the VMA is write-locked in the current mmap write section
+   * (`vm_lock_seq == mm_lock_seq`); a VMA found detached since counts
+   * `vma_lock_miss` and the walk is redone.
+   * @returns the VMA with its reader reference taken, or null.
+   * @kernel lock_vma_under_rcu / vma_start_read (mm/mmap_lock.c)
+   */
+  lockVmaUnderRcu(mm: MmStruct, page: number): VmAreaStruct | null {
     let vma: VmAreaStruct | null = null;
     const cached = lastVma.get(mm);
-    if (cached !== undefined && cached.seq === mm.mmLockSeq && cached.vma.vmStart <= page && page < cached.vma.vmEnd) {
-      vma = cached.vma;
-    } else {
-      vma = findVma(mm, page);
-      if (vma !== null && (mm.mmLockSeq & 1) === 0) lastVma.set(mm, { vma, seq: mm.mmLockSeq });
+    if (cached !== undefined && cached.vmStart <= page && page < cached.vmEnd) vma = cached;
+    for (;;) {
+      if (vma === null) {
+        vma = findVma(mm, page); // mas_walk()
+        if (vma !== null && vma.vmStart > page) vma = null;
+      }
+      if (vma === null) break;
+      if (vma.vmLockSeq === mm.mmLockSeq) break; // write-locked: fall back to the mmap lock
+      if (vma.vmRefcnt === 0) {
+        // detached from under us: "the area was replaced with another one"
+        this.vmEvent('vma_lock_miss');
+        lastVma.delete(mm);
+        vma = null;
+        continue;
+      }
+      if (vma.vmMm !== mm) break;
+      vma.vmRefcnt++;
+      if (page < vma.vmStart || page >= vma.vmEnd) {
+        vma.vmRefcnt--;
+        break;
+      }
+      if (vma !== cached) lastVma.set(mm, vma);
+      return vma;
     }
-    if ((mm.mmLockSeq & 1) === 1 && vma !== null && vma.vmLockSeq === mm.mmLockSeq) this.vmEvent('vma_lock_retry');
-    else if (vma !== null && vma.vmStart <= page) {
-      this.vmEvent('vma_lock_success');
-      flags |= FAULT_FLAG_VMA_LOCK;
-    }
-    if (vma !== null && vma.vmStart > page) {
-      // expand_stack() under the mmap lock
-      if ((vma.vmFlags & VM_GROWSDOWN) !== 0 && expandDownwards(vma, page) === 0) {
-        /* grown */
-      } else vma = null;
-    }
-    if (vma === null) return this.fail('SIGSEGV', 'SEGV_MAPERR', addr, 'no mapping at this address');
-    // access_error()
+    this.vmEvent('vma_lock_abort');
+    return null;
+  }
+
+  /** @returns 0 or the failure (with {@link lastFault} set). @kernel access_error (arch/x86/mm/fault.c) */
+  private accessError(vma: VmAreaStruct, flags: number, addr: number): number {
     if ((flags & FAULT_FLAG_WRITE) !== 0) {
       if ((vma.vmFlags & VM_WRITE) === 0)
         return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'write to a mapping without PROT_WRITE');
@@ -710,7 +937,11 @@ export class Kernel {
     } else if ((vma.vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) {
       return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'read of a PROT_NONE mapping');
     }
-    const r = this.handleMmFault(vma, page, flags);
+    return 0;
+  }
+
+  /** `handle_mm_fault()`'s result as the access sees it: 0 or a failure with {@link lastFault} set. */
+  private faultResult(r: number, addr: number): number {
     if (r === 0) return 0;
     if (r & VM_FAULT_SIGSEGV) return this.fail('SIGSEGV', 'SEGV_ACCERR', addr, 'guard region');
     if (r & VM_FAULT_SIGBUS) return this.fail('SIGBUS', 'BUS_ADRERR', addr, 'access beyond the end of the mapped file');
@@ -719,6 +950,113 @@ export class Kernel {
     if (r & VM_FAULT_UFFD_WP)
       return this.fail('UFFD_WP', 'uffd-wp', addr, 'write to a userfaultfd write-protected page');
     return this.fail('ENOMEM', 'oom', addr, 'out of memory');
+  }
+
+  // --- folio locks and their wait queues ----------------------------------------------------
+
+  /**
+   * Check the sleepers: every task on a folio's wait queue sleeps and the
+   * folio is locked (an unlock wakes them all); every sleeping fault belongs
+   * to a sleeping or runnable task, and one asleep on a folio or the mmap
+   * lock is queued there (or was handed the lock).
+   * @returns a problem, or null.
+   */
+  checkSleepers(): string | null {
+    for (const [folio, wq] of this.folioWaitqueues) {
+      if (wq.waiters.length > 0 && !folioTestLocked(this.rm, folio))
+        return `kernel: tasks wait on unlocked folio ${folio} (a lost wake-up)`;
+    }
+    for (const [t, st] of this.sleepingFaults) {
+      if (t.state === TASK_DEAD) return `kernel: ${t.name} died inside a fault`;
+      if (t.state === TASK_RUNNING) continue; // woken, its step not run yet
+      if (st.stage === FS_WAIT_FOLIO || st.stage === FS_FOLIO_LOCK) {
+        const wq = this.folioWaitqueues.get(st.folio);
+        if (wq === undefined || !wq.waiters.includes(t))
+          return `kernel: ${t.name} sleeps in a fault on folio ${st.folio} but is not on its wait queue`;
+        if (st.stage === FS_FOLIO_LOCK && st.mm.mmapLock.readers === 0)
+          return `kernel: ${t.name} sleeps in __folio_lock() without the mmap read lock`;
+      } else if (st.stage === FS_LOCK_MMAP) {
+        if (!st.mm.mmapLock.waiters.includes(t) && !(t.waitingOn === st.mm.mmapLock && t.granted))
+          return `kernel: ${t.name} sleeps in mmap_read_lock() but is not on the lock's wait list`;
+      } else return `kernel: ${t.name} sleeps in a fault at stage ${st.stage}`;
+    }
+    return null;
+  }
+
+  /** The wait queue of folio `folio`. @kernel folio_waitqueue (mm/filemap.c) */
+  private folioWaitqueue(folio: number): WaitQueueHead {
+    let wq = this.folioWaitqueues.get(folio);
+    if (wq === undefined) {
+      wq = new WaitQueueHead(this.machine);
+      this.folioWaitqueues.set(folio, wq);
+    }
+    return wq;
+  }
+
+  private sleepOnFolio(folio: number, t: SchedTask): number {
+    prepareToWait(this.folioWaitqueue(folio), t);
+    return FAULT_SLEPT;
+  }
+
+  /**
+   * A file fault met folio `folio` locked by another task (I/O, truncation):
+   * the first try (FAULT_FLAG_ALLOW_RETRY without FAULT_FLAG_TRIED) drops
+   * the fault's lock and waits for the unlock, then returns VM_FAULT_RETRY;
+   * the second sleeps in `__folio_lock()` with the mmap lock held. The
+   * caller ({@link faultAddr}) drops the lock and sleeps; a harness call
+   * cannot sleep.
+   * @kernel __folio_lock_or_retry (mm/filemap.c), lock_folio_maybe_drop_mmap (mm/filemap.c)
+   */
+  private folioLockOrRetry(folio: number, flags: number): number {
+    const t = this.machine.sched.current(this.machine.currentCpu);
+    if ((flags & FAULT_FLAG_ALLOW_RETRY) === 0) {
+      throw new MmBugError(
+        `kernel: a fault without FAULT_FLAG_ALLOW_RETRY would sleep on locked folio ${folio} inside a call (only the fault entry may sleep in the model)`,
+      );
+    }
+    if (t.idle) {
+      throw new MmBugError(
+        `kernel: a fault on CPU ${this.machine.currentCpu} would sleep on locked folio ${folio} and ${t.name} (the harness) cannot sleep; run it as a scheduled task`,
+      );
+    }
+    this.faultWaitFolio = folio;
+    return VM_FAULT_RETRY;
+  }
+
+  /**
+   * Lock the page-cache folio of `file`'s page `index` (read into the cache
+   * first), as a task doing I/O on it or truncating it would. From a
+   * scheduled task's step a locked folio puts the task to sleep (false:
+   * return `SCHED_SLEEP` and call again when woken); the harness cannot
+   * sleep (`MmBugError`).
+   * @returns true when the folio is now locked by the caller.
+   * @kernel folio_lock (include/linux/pagemap.h)
+   */
+  lockFilePage(file: File, index: number): boolean {
+    const m = this.pageCache.mappingOf(file.fMapping, true, file);
+    const folio = this.pageCache.getFolio(m, index);
+    if (folio < 0) throw new MmBugError(`kernel: no memory to read page ${index} of ${file.path}`);
+    if (folioTrylock(this.rm, folio)) return true;
+    const t = this.machine.sched.current(this.machine.currentCpu);
+    if (t.idle) throw new MmBugError(`kernel: folio_lock of ${file.path} page ${index} would sleep in the harness`);
+    prepareToWait(this.folioWaitqueue(folio), t);
+    return false;
+  }
+
+  /**
+   * Unlock the folio of `file`'s page `index` and wake its waiters.
+   * @kernel folio_unlock / folio_wake_bit (mm/filemap.c)
+   */
+  unlockFilePage(file: File, index: number): void {
+    const m = this.pageCache.mappingOf(file.fMapping, true, file);
+    const folio = m.pages.get(index);
+    if (folio === undefined) throw new MmBugError(`kernel: page ${index} of ${file.path} is not cached`);
+    folioUnlock(this.rm, folio);
+    const wq = this.folioWaitqueues.get(folio);
+    if (wq !== undefined) {
+      this.folioWaitqueues.delete(folio);
+      wakeUpAll(wq);
+    }
   }
 
   private fail(signal: MemFault['signal'], code: MemFault['code'], addr: number, reason: string): number {
@@ -1026,6 +1364,9 @@ export class Kernel {
     const inode: Inode = f.fInode;
     if (pgoff * this.pageSize >= Math.ceil(inode.iSize / this.pageSize) * this.pageSize) return VM_FAULT_SIGBUS;
     const m = this.cacheOf(vma);
+    // filemap_fault(): a folio locked by another task (I/O, truncation) makes the fault wait
+    const locked = m.pages.get(pgoff);
+    if (locked !== undefined && folioTestLocked(this.rm, locked)) return this.folioLockOrRetry(locked, flags);
     const write = (flags & FAULT_FLAG_WRITE) !== 0;
     if (!write) return this.doReadFault(vma, addr, pmdp, m, pgoff);
     if ((vma.vmFlags & VM_SHARED) === 0) return this.doCowFault(vma, addr, pmdp, m, pgoff);
@@ -1076,7 +1417,7 @@ export class Kernel {
         const idx = vma.vmPgoff + (a - vma.vmStart) / this.pageSize;
         if (idx >= size) break;
         const f2 = m.pages.get(idx);
-        if (f2 === undefined) continue;
+        if (f2 === undefined || folioTestLocked(this.rm, f2)) continue; // filemap_map_pages() skips locked folios
         const pp = p0 + (a - from) / this.pageSize;
         if (!c.pteNone(ptepGet(pgt, pp, tmpPte))) continue;
         this.mapFilePage(vma, a, pp, f2, false);
@@ -1397,7 +1738,33 @@ const FAULT_ORIG_PTE_UFFD_WP = 0x40000000;
 const EEXIST_ = 17;
 
 const mmObj = new WeakMap<MmStruct, number>();
-const lastVma = new WeakMap<MmStruct, { vma: VmAreaStruct; seq: number }>();
+const lastVma = new WeakMap<MmStruct, VmAreaStruct>();
+
+/** Where a sleeping fault resumes. */
+interface SleepingFault {
+  mm: MmStruct;
+  addr: number;
+  /** FAULT_FLAG_*. */
+  flags: number;
+  /** FS_*. */
+  stage: number;
+  /** The stage after a folio wait. */
+  next: number;
+  /** The folio waited for. */
+  folio: number;
+  /** Woken in `__folio_lock()`: the handle_mm_fault() that slept goes on. */
+  resumed: boolean;
+}
+/** Try the per-VMA lock. */
+const FS_START = 0;
+/** Take the mmap read lock (may sleep). */
+const FS_LOCK_MMAP = 1;
+/** Holding the mmap read lock: find the VMA and handle the fault. */
+const FS_MMAP_LOCKED = 2;
+/** No lock held: wait for the folio's unlock, then `next`. */
+const FS_WAIT_FOLIO = 3;
+/** Holding the mmap read lock: wait for the folio's unlock (__folio_lock). */
+const FS_FOLIO_LOCK = 4;
 const tmpPte = new PteVal();
 const tmpPte2 = new PteVal();
 const tmpPte3 = new PteVal();

@@ -1,10 +1,13 @@
 /**
  * DOC: tasks: processes and threads of the composed kernel.
  *
- * A task has a `task_struct` slab object, a CPU the scheduler placed it on
- * (round robin over the online CPUs, so threads of one process run on
+ * A task has a `task_struct` slab object, a CPU (round robin over the
+ * online CPUs for calls from the harness, so threads of one process run on
  * different CPUs and an unmap costs real TLB shootdowns), and an address
- * space it shares with its threads. `spawn` execs a program into a fresh
+ * space it shares with its threads. `run(program)` hands the task to the
+ * machine's scheduler (see task-program.ts): a machine task then steps
+ * through the program on the CPU the scheduler placed it on, and its
+ * faults and mmap-lock acquisitions may sleep. `spawn` execs a program into a fresh
  * address space with the standard layout; `clone` without CLONE_VM forks
  * (`dup_mmap`), with CLONE_VM makes a thread; `exit` drops the mm (the last
  * user runs `exit_mmap`), `wait` reaps a zombie child.
@@ -14,7 +17,19 @@
  * page tables on a TLB miss and calls the kernel's fault handler on a
  * fault, then retries.
  */
-import { EFAULT, ENOMEM, GFP_KERNEL, MMU_EXEC, MMU_READ, MMU_USER, MMU_WRITE } from '@mm/machine';
+import {
+  EAGAIN,
+  EFAULT,
+  ENOMEM,
+  GFP_KERNEL,
+  MMU_EXEC,
+  MMU_READ,
+  MMU_USER,
+  MMU_WRITE,
+  MmBugError,
+  type Task as SchedTask,
+  TASK_DEAD,
+} from '@mm/machine';
 import { kmemCacheAlloc, kmemCacheFree } from '@mm/slab-sheaves';
 import { createTmpfsFile, type File } from '../mm/file.js';
 import { sysMadvise } from '../mm/madvise.js';
@@ -27,7 +42,8 @@ import { sysMremap } from '../mm/mremap.js';
 import { vmMunmap } from '../mm/vma-munmap.js';
 import { makeDeviceExclusive, pinUserPage, uffdRegisterWp, uffdWriteprotect, unpinUserPage } from './extras.js';
 import { dupMmap, exitMmap } from './fork.js';
-import type { Kernel, MemFault } from './kernel.js';
+import { FAULT_SLEPT, type Kernel, type MemFault } from './kernel.js';
+import { type ProgramRun, type RunOptions, runProgram, type TaskOp } from './task-program.js';
 
 /** `clone()` flags. */
 export const CLONE_VM = 0x100;
@@ -91,6 +107,8 @@ export class Task {
   readonly obj: number;
   /** The task's own `files_struct` slab object, or -1 when it has none (a CLONE_FILES child, or after exit). */
   filesObj: number;
+  /** The machine task running this task's program (null when the harness drives it). */
+  sched: SchedTask | null;
 
   constructor(kernel: Kernel, pid: number, tgid: number, comm: string, mm: MmStruct | null, obj: number) {
     this.kernel = kernel;
@@ -107,11 +125,19 @@ export class Task {
     this.layout = null;
     this.obj = obj;
     this.filesObj = -1;
+    this.sched = null;
   }
 
   private live(): MmStruct {
     if (this.mm === null || this.state !== 'running') throw new TaskError('ESRCH', `task ${this.pid} has exited`);
-    this.kernel.machine.currentCpu = this.cpu;
+    const m = this.kernel.machine;
+    const s = this.sched;
+    if (s !== null && m.sched.current(m.currentCpu) === s)
+      this.cpu = s.cpu; // in its step: where the scheduler runs it
+    else if (s !== null && s.state !== TASK_DEAD) {
+      throw new TaskError('EBUSY', `task ${this.pid} runs a program on the scheduler; call it from its steps`);
+    }
+    m.currentCpu = this.cpu;
     return this.mm;
   }
 
@@ -119,7 +145,21 @@ export class Task {
     const mm = this.live();
     const k = this.kernel;
     k.lastFault = null;
+    const s = this.sched;
+    if (s !== null && k.faultPending(s)) {
+      // the fault this task slept in continues where it slept
+      const r = k.resumeFault();
+      if (r === FAULT_SLEPT) return -EAGAIN;
+      if (r !== 0) {
+        this.lastFault = k.lastFault;
+        return -EFAULT;
+      }
+    }
     const pfn = k.machine.mmu.access(this.cpu, (mm.pgt as NonNullable<MmStruct['pgt']>).as, addr, kind | MMU_USER);
+    if (pfn === -EAGAIN) {
+      if (s === null) throw new MmBugError(`task ${this.pid}: a fault slept outside a scheduled step`);
+      return -EAGAIN;
+    }
     if (pfn < 0) {
       this.lastFault = k.lastFault ?? { signal: 'SIGSEGV', code: 'SEGV_MAPERR', addr, reason: 'fault not resolved' };
       return pfn === -ENOMEM ? -ENOMEM : -EFAULT;
@@ -129,7 +169,9 @@ export class Task {
 
   /**
    * Load from `addr`: the token of the page's last store (0 for a page never written, or the zero page).
-   * @returns the token (≥ 0), or -EFAULT with {@link lastFault} saying why (SIGSEGV, SIGBUS, ...).
+   * @returns the token (≥ 0), or -EFAULT with {@link lastFault} saying why (SIGSEGV, SIGBUS, ...);
+   *   inside a step of its program, -EAGAIN when the fault went to sleep (the step returns
+   *   `SCHED_SLEEP` and calls again when woken: the fault resumes).
    */
   read(addr: number): number {
     const pfn = this.access(addr, MMU_READ);
@@ -138,7 +180,7 @@ export class Task {
 
   /**
    * Store `token` (a positive 31-bit integer) at `addr`.
-   * @returns 0, or -EFAULT with {@link lastFault} set.
+   * @returns 0, -EFAULT with {@link lastFault} set, or -EAGAIN as for {@link read}.
    */
   write(addr: number, token: number): number {
     if (!(Number.isInteger(token) && token > 0 && token <= 0x7fffffff)) {
@@ -239,6 +281,16 @@ export class Task {
   /** UFFDIO_WRITEPROTECT. @returns 0 or a negative errno. @kernel mwriteprotect_range (mm/userfaultfd.c) */
   uffdWriteprotect(addr: number, len: number, wp: boolean): number {
     return uffdWriteprotect(this.kernel, this.live(), addr, len, wp);
+  }
+
+  /**
+   * Hand the task to the machine's scheduler with `program` (one operation
+   * per step, on the CPU the scheduler placed it on; faults and mmap-lock
+   * acquisitions may sleep). Run it with `kernel.runTasks()`.
+   * @kernel wake_up_new_task (kernel/sched/core.c)
+   */
+  run(program: readonly TaskOp[], opts: RunOptions = {}): ProgramRun {
+    return runProgram(this, program, opts);
   }
 
   /** fork(): a child process with a copy of this address space. @returns the child, or a negative errno. */

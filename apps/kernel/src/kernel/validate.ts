@@ -15,7 +15,11 @@
  * - each mm's RSS counters equal the pages its tables map, by counter;
  * - each mapped anon folio's anon_vma is on the chain of the VMA mapping it
  *   (the rmap can reach it);
- * - no live user folio is unmapped and uncached (a leak).
+ * - no live user folio is unmapped and uncached (a leak);
+ * - sleeping faults and folio waiters: each waits in TASK_UNINTERRUPTIBLE
+ *   on a folio that is still locked or on the mmap lock's wait list (no
+ *   lost wake-up), and a fault asleep in `__folio_lock()` holds the mmap
+ *   read lock.
  */
 import {
   folioAnonVma,
@@ -81,6 +85,8 @@ export function validateKernel(k: Kernel): void {
     },
   });
   folioRmapValidate(rm);
+  const sleepers = k.checkSleepers();
+  if (sleepers !== null) bug(sleepers);
   const seen = new Map<number, FolioSeen>();
   const c = k.pt.codec;
   for (const mm of k.mms()) {

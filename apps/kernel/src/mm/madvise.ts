@@ -150,6 +150,15 @@ function madviseBehaviorValid(b: number): boolean {
   }
 }
 
+/**
+ * Whether madvise(`behavior`) takes the mmap lock for writing (else for
+ * reading, or not at all for the memory-failure advices).
+ * @kernel madvise_need_mmap_write (mm/madvise.c)
+ */
+export function madviseNeedsMmapWrite(behavior: number): boolean {
+  return getLockMode(behavior) === MADVISE_MMAP_WRITE_LOCK;
+}
+
 /** @kernel get_lock_mode (mm/madvise.c) */
 function getLockMode(b: number): number {
   switch (b) {

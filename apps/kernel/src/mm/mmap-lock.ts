@@ -6,18 +6,43 @@
  * downgrade bump the count), which is how the kernel releases per-VMA write
  * locks.
  *
- * The syscalls of this model are synchronous calls from the harness or a
- * task's step. A contended mmap lock would put the caller to sleep; here it
- * is a misuse of the synchronous API (an `MmBugError`) until the scheduler
- * drives syscalls as resumable steps.
+ * The lock sleeps when contended, as the kernel's does, but only a task the
+ * machine's scheduler runs can sleep: its step queues on the rw-semaphore's
+ * wait list ({@link mmapLockWait}, {@link mmapReadLockTask},
+ * {@link mmapWriteLockTask} return false) and returns `SCHED_SLEEP`; the
+ * releasing task hands the lock over and wakes it, and the retried step
+ * finds the lock granted. The system calls themselves take the lock with
+ * the plain functions below: they run inside one step, after the step made
+ * sure the lock is free or handed over to it. A contended lock met by a
+ * synchronous call (the harness, which runs as a CPU's idle task and
+ * cannot sleep) is a misuse, an `MmBugError`.
  */
 import { downgradeWrite, downRead, downWrite, MmBugError, upRead, upWrite } from '@mm/machine';
 import type { MmStruct } from './mm-types.js';
 
-function assertFree(mm: MmStruct, what: string, read: boolean): void {
+/** Whether the current task was handed `mm`'s mmap lock while it slept (its retried step takes it). */
+export function mmapLockGranted(mm: MmStruct): boolean {
   const sem = mm.mmapLock;
-  if (sem.writerPid !== -1 || (!read && sem.readers > 0) || sem.waiters.length > 0)
-    throw new MmBugError(`mm: ${what} of pid ${mm.pid} would sleep: the mmap lock is contended`);
+  const m = sem.machine;
+  const t = m.sched.current(m.currentCpu);
+  return t.waitingOn === sem && t.granted;
+}
+
+/** Whether taking the lock now (for reading or writing) would have to wait. */
+export function mmapLockContended(mm: MmStruct, read: boolean): boolean {
+  const sem = mm.mmapLock;
+  return sem.writerPid !== -1 || (!read && sem.readers > 0) || sem.waiters.length > 0;
+}
+
+function assertFree(mm: MmStruct, what: string, read: boolean): void {
+  if (!mmapLockContended(mm, read) || mmapLockGranted(mm)) return;
+  const m = mm.mmapLock.machine;
+  const t = m.sched.current(m.currentCpu);
+  throw new MmBugError(
+    t.idle
+      ? `mm: ${what} of pid ${mm.pid} would sleep: the mmap lock is contended and ${t.name} (the harness) cannot sleep; run the call as a scheduled task`
+      : `mm: ${what} of pid ${mm.pid} would sleep in the middle of a system call (only a call's first mmap-lock acquisition may sleep in the model)`,
+  );
 }
 
 /** Take `mm`'s mmap lock for writing, opening a write section. @kernel mmap_write_lock (include/linux/mmap_lock.h) */
@@ -57,4 +82,56 @@ export function mmapReadLock(mm: MmStruct): void {
 /** Release `mm`'s mmap lock taken for reading. @kernel mmap_read_unlock (include/linux/mmap_lock.h) */
 export function mmapReadUnlock(mm: MmStruct): void {
   upRead(mm.mmapLock);
+}
+
+/**
+ * From a scheduled task's step, before a system call that takes the lock
+ * itself: true when the call may run now (the lock is free, or was handed
+ * over to this task while it slept: the call's own `mmap_*_lock` takes the
+ * hand-over); false after queueing the task on the lock's wait list (the
+ * step returns `SCHED_SLEEP` and runs the call again when woken).
+ * @kernel rwsem_down_read_slowpath / rwsem_down_write_slowpath (kernel/locking/rwsem.c)
+ */
+export function mmapLockWait(mm: MmStruct, read: boolean): boolean {
+  if (mmapLockGranted(mm) || !mmapLockContended(mm, read)) return true;
+  return read ? downRead(mm.mmapLock) : mmapWriteLockTask(mm);
+}
+
+/**
+ * `mmap_read_lock()` from a scheduled task's step: true when held, false
+ * after queueing the task (retry the step when woken: the lock is then
+ * handed over).
+ * @kernel mmap_read_lock (include/linux/mmap_lock.h)
+ */
+export function mmapReadLockTask(mm: MmStruct): boolean {
+  return downRead(mm.mmapLock);
+}
+
+/**
+ * `mmap_write_lock()` from a scheduled task's step: true when held (the
+ * write section begins: `mm_lock_seq` turns odd), false after queueing.
+ * @kernel mmap_write_lock (include/linux/mmap_lock.h)
+ */
+export function mmapWriteLockTask(mm: MmStruct): boolean {
+  if (!downWrite(mm.mmapLock)) return false;
+  mm.mmLockSeq++;
+  return true;
+}
+
+/**
+ * Give back a hand-over the task did not use (its system call failed before
+ * taking the lock): take it and release it, waking the next waiters.
+ */
+export function mmapLockDropGrant(mm: MmStruct): void {
+  const sem = mm.mmapLock;
+  const m = sem.machine;
+  if (!mmapLockGranted(mm)) return;
+  const read = m.sched.current(m.currentCpu).waitRead;
+  if (read) {
+    downRead(sem);
+    upRead(sem);
+  } else {
+    mmapWriteLock(mm);
+    mmapWriteUnlock(mm);
+  }
 }
