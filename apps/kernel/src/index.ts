@@ -103,6 +103,7 @@ export {
   getFile,
   Inode,
   type InodeNumbers,
+  iMmapVmas,
   S_APPEND,
   S_SWAPFILE,
 } from './mm/file.js';

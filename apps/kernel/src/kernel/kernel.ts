@@ -309,6 +309,7 @@ export class Kernel {
     this.ctx = createMmContext(this.machine, this.caches, {
       pageTableOps: this.ptOps,
       anonVmaOps: new RmapAnonVmaOps(this.rm),
+      folioRmap: this.rm,
       randomizeVaSpace: options.randomizeVaSpace ?? 0,
       ...(options.overcommitMemory === undefined ? {} : { overcommitMemory: options.overcommitMemory }),
       ...(options.overcommitRatio === undefined ? {} : { overcommitRatio: options.overcommitRatio }),

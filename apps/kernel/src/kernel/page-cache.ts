@@ -9,22 +9,15 @@
  * copies the page (CoW) and leaves the file unchanged.
  */
 
-import {
-  createAddressSpace,
-  type FolioRmap,
-  folioClearMapping,
-  folioMapped,
-  folioSetMapping,
-  type AddressSpace as RmapAddressSpace,
-} from '@mm/folio-rmap';
+import { type FolioRmap, folioClearMapping, folioMapped, folioSetMapping } from '@mm/folio-rmap';
 import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
 export class PageCacheMapping {
   /** `inode`. */
   readonly inode: Inode;
-  /** The rmap's address_space (`folio->mapping`). */
-  readonly rmap: RmapAddressSpace;
+  /** The inode's address_space (`folio->mapping`, and `i_mmap` for the rmap walks). */
+  readonly rmap: AddressSpace;
   /** index → folio (head PFN). */
   readonly pages: Map<number, number>;
   /** Contents of pages not in the cache: index → token (absent = 0, a hole). */
@@ -34,10 +27,10 @@ export class PageCacheMapping {
   /** The file first mapped (its reference count tells when an unlinked file is gone). */
   readonly file: File | null;
 
-  constructor(rm: FolioRmap, inode: Inode, shmem: boolean, file: File | null = null) {
+  constructor(inode: Inode, shmem: boolean, file: File | null = null) {
     this.inode = inode;
     this.file = file;
-    this.rmap = createAddressSpace(rm, `ino ${inode.iIno}`);
+    this.rmap = inode.iMapping;
     this.pages = new Map();
     this.contents = new Map();
     this.shmem = shmem;
@@ -80,7 +73,7 @@ export class PageCache {
   mappingOf(mapping: AddressSpace, shmem: boolean, file: File | null = null): PageCacheMapping {
     let m = this.mappings.get(mapping);
     if (m === undefined) {
-      m = new PageCacheMapping(this.rm, mapping.host, shmem, file);
+      m = new PageCacheMapping(mapping.host, shmem, file);
       this.mappings.set(mapping, m);
     }
     return m;

@@ -10,6 +10,8 @@
  * code reaches page tables and rmap. One `MmContext` is one kernel; every
  * `MmStruct` belongs to one.
  */
+
+import { createFolioRmap, type FolioRmap } from '@mm/folio-rmap';
 import {
   type ArchName,
   ConfigError,
@@ -68,6 +70,11 @@ export interface MmContextOptions {
   randomizeVaSpace?: number;
   /** Swap pages available (`total_swap_pages`; swap lands in a later issue). */
   totalSwapPages?: () => number;
+  /**
+   * The folio/rmap environment whose interval trees hold the files' i_mmap
+   * (default: a new one on the machine, for the VMA layer alone).
+   */
+  folioRmap?: FolioRmap;
 }
 
 /** The mm globals of one kernel. */
@@ -84,6 +91,8 @@ export class MmContext implements InodeNumbers {
   pt: PageTableOps;
   /** The anon_vma seam. */
   anon: AnonVmaOps;
+  /** The folio/rmap environment: address_spaces and their i_mmap interval trees. */
+  readonly rm: FolioRmap;
   /** `arch`. */
   readonly arch: ArchName;
   /** `page_size`. */
@@ -146,6 +155,7 @@ export class MmContext implements InodeNumbers {
     this.nodesRcu = this.nodes.rcuFor(machine);
     this.pt = opts.pageTableOps ?? new RecordingPageTableOps();
     this.anon = opts.anonVmaOps ?? new ChainAnonVmaOps(caches.anonVma, caches.anonVmaChain, findMergeableAnonVma);
+    this.rm = opts.folioRmap ?? createFolioRmap(machine);
     this.arch = machine.config.arch;
     this.pageSize = machine.topology.pageSize;
     this.pageShift = Math.log2(this.pageSize);
