@@ -9,7 +9,8 @@
  * copies the page (CoW) and leaves the file unchanged.
  */
 
-import { type FolioRmap, folioClearMapping, folioMapped, folioSetMapping } from '@mm/folio-rmap';
+import { type FolioRmap, folioClearMapping, folioMapped, folioSetFlag, folioSetMapping } from '@mm/folio-rmap';
+import { MmBugError, PG_swapbacked } from '@mm/machine';
 import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
@@ -100,6 +101,8 @@ export class PageCache {
     const folio = this.host.allocFolio(0);
     if (folio < 0) return folio;
     folioSetMapping(this.rm, folio, m.rmap, index);
+    // shmem folios are swap-backed (their mappings count in MM_SHMEMPAGES)
+    if (m.shmem) folioSetFlag(this.rm, folio, PG_swapbacked);
     this.host.setToken(folio, m.contents.get(index) ?? 0);
     m.contents.delete(index);
     m.pages.set(index, folio);
@@ -135,6 +138,34 @@ export class PageCache {
       if (folioMapped(this.rm, folio)) continue;
       const t = this.host.token(folio);
       if (t !== 0) m.contents.set(index, t);
+      m.pages.delete(index);
+      folioClearMapping(this.rm, folio);
+      this.host.putFolio(folio, 1);
+      this.nrPages--;
+      if (m.shmem) this.nrShmem--;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Drop the pages [first, last] of `m` from the cache and the file (a
+   * hole, reading 0). Their mappings must be gone already
+   * (`unmap_mapping_range`); a folio someone still holds (a pin) lives on
+   * outside the cache until its last reference.
+   * @returns pages dropped from the cache.
+   * @kernel truncate_inode_pages_range / shmem_undo_range (mm/truncate.c, mm/shmem.c)
+   */
+  truncateRange(m: PageCacheMapping, first: number, last: number): number {
+    let n = 0;
+    for (const index of [...m.contents.keys()]) if (index >= first && index <= last) m.contents.delete(index);
+    for (const [index, folio] of [...m.pages]) {
+      if (index < first || index > last) continue;
+      if (folioMapped(this.rm, folio)) {
+        throw new MmBugError(
+          `page cache: truncating index ${index} of ino ${m.inode.iIno}, folio ${folio} still mapped`,
+        );
+      }
       m.pages.delete(index);
       folioClearMapping(this.rm, folio);
       this.host.putFolio(folio, 1);

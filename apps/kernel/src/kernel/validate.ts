@@ -15,11 +15,15 @@
  * - each mm's RSS counters equal the pages its tables map, by counter;
  * - each mapped anon folio's anon_vma is on the chain of the VMA mapping it
  *   (the rmap can reach it);
+ * - each mapped page-cache folio belongs to the file of the VMA mapping it,
+ *   at the page offset the address maps, and `rmap_walk_file` from its
+ *   mapping's i_mmap tree visits every VMA mapping it;
  * - no live user folio is unmapped and uncached (a leak).
  */
 import {
   folioAnonVma,
   folioMapcount,
+  folioMapping,
   folioMaybeDmaPinned,
   folioNrPages,
   folioPrecisePageMapcount,
@@ -44,6 +48,7 @@ import {
 import { slabValidate } from '@mm/slab-sheaves';
 import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
 import { validateMm, vmaList } from '../mm/vma.js';
+import { rmapWalkVmas } from './file-rmap.js';
 import type { Kernel } from './kernel.js';
 import { mmCounter } from './pt-ops.js';
 
@@ -82,12 +87,13 @@ export function validateKernel(k: Kernel): void {
   });
   folioRmapValidate(rm);
   const seen = new Map<number, FolioSeen>();
+  const fileSeen = new Map<number, Set<VmAreaStruct>>();
   const c = k.pt.codec;
   for (const mm of k.mms()) {
     validateMm(mm);
     const pgt = mm.pgt as MmPgtables;
     const rss = new Float64Array(4);
-    for (const vma of vmaList(mm)) scanVma(k, vma, pgt, rss, seen);
+    for (const vma of vmaList(mm)) scanVma(k, vma, pgt, rss, seen, fileSeen);
     for (let i = 0; i < 4; i++) {
       if (i === 2) continue; // MM_SWAPENTS: no swap entries yet
       if (rss[i] !== mm.rssStat[i])
@@ -95,6 +101,16 @@ export function validateKernel(k: Kernel): void {
     }
   }
   void c;
+  // file folios: rmap_walk_file from the folio's mapping reaches every VMA mapping it
+  for (const [folio, vmas] of fileSeen) {
+    const walked = new Set(rmapWalkVmas(k, folio));
+    for (const vma of vmas) {
+      if (!walked.has(vma))
+        bug(
+          `file folio ${folio} mapped at pid ${vma.vmMm.pid} ${vma.vmStart.toString(16)}: rmap_walk_file misses the VMA`,
+        );
+    }
+  }
   // folios: mappings, references, leaks
   const cached = new Set<number>();
   for (const m of k.pageCache.all()) for (const f of m.pages.values()) cached.add(f);
@@ -148,7 +164,38 @@ function checkAnon(k: Kernel, vma: VmAreaStruct, head: number, addr: number): vo
   }
 }
 
-function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Array, seen: Map<number, FolioSeen>): void {
+/** A page-cache folio mapped at `addr` of `vma`: the VMA's file, at the page offset `addr` maps. */
+function checkFile(
+  k: Kernel,
+  vma: VmAreaStruct,
+  head: number,
+  addr: number,
+  fileSeen: Map<number, Set<VmAreaStruct>>,
+): void {
+  const rm = k.rm;
+  if (folioTestAnon(rm, head)) return;
+  const where = `file folio ${head} at ${addr.toString(16)} (pid ${vma.vmMm.pid})`;
+  if (vma.vmFile === null) bug(`${where}: mapped by an anonymous VMA`);
+  if (folioMapping(rm, head) !== (vma.vmFile.fMapping as unknown)) bug(`${where}: not a folio of the VMA's file`);
+  const index = rm.sec(head).index[head & rm.mask] as number;
+  const want = vma.vmPgoff + (addr - vma.vmStart) / k.pageSize;
+  if (index !== want) bug(`${where}: index ${index}, the address maps page offset ${want}`);
+  let s = fileSeen.get(head);
+  if (s === undefined) {
+    s = new Set();
+    fileSeen.set(head, s);
+  }
+  s.add(vma);
+}
+
+function scanVma(
+  k: Kernel,
+  vma: VmAreaStruct,
+  pgt: MmPgtables,
+  rss: Float64Array,
+  seen: Map<number, FolioSeen>,
+  fileSeen: Map<number, Set<VmAreaStruct>>,
+): void {
   const c = k.pt.codec;
   const rm = k.rm;
   const ps = k.pageSize;
@@ -167,6 +214,7 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
             note(seen, head, head, true, nr);
             rss[mmCounter(rm, head, vma)]! += nr;
             checkAnon(k, vma, head, a);
+            checkFile(k, vma, head, a, fileSeen);
           }
         } else {
           const ptep = pteOffsetMap(pgt, pmdp, a);
@@ -184,6 +232,7 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
               note(seen, head, pfn, false, 1);
               rss[mmCounter(rm, head, vma)]!++;
               checkAnon(k, vma, head, x);
+              checkFile(k, vma, head, x, fileSeen);
             }
             pteUnmap(pgt, ptep);
           }

@@ -26,7 +26,7 @@ import type { PteVal } from '@mm/pgtable-arch';
 import { SlabMapleNodeAllocator } from '../maple-node-alloc.js';
 import type { MmCaches } from '../slab-caches.js';
 import { type AnonVmaOps, ChainAnonVmaOps } from './anon-vma.js';
-import type { InodeNumbers } from './file.js';
+import type { File, InodeNumbers } from './file.js';
 import { OVERCOMMIT_GUESS, OVERCOMMIT_NEVER } from './mman.js';
 import { type PageTableOps, RecordingPageTableOps } from './pgtable-ops.js';
 import { findMergeableAnonVma } from './vma.js';
@@ -146,6 +146,12 @@ export class MmContext implements InodeNumbers {
   readonly aslr: Prng;
   private nextIno: number;
   /** `vm_get_page_prot()` as an architecture entry (set by the composed kernel; the VMA layer alone has none). */
+  /**
+   * `vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)` on a file
+   * (MADV_REMOVE); null without a page cache: MADV_REMOVE then only zaps
+   * the VMA's range.
+   */
+  punchHole: ((file: File, offset: number, len: number) => number) | null = null;
   pageProtOf: (vmFlags: number) => PteVal;
 
   constructor(machine: Machine, caches: MmCaches, opts: MmContextOptions = {}) {
