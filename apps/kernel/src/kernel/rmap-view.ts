@@ -103,7 +103,7 @@ export class ArchRmapView implements PgtableView {
     const e = this.pt.entries;
     const d = pmd ? e.decodePmd(v, this.view) : e.decodePte(v, this.view);
     out.kind = KIND_OF_LEAF[d.kind] ?? PTE_NONE;
-    out.pfn = d.pfn < 0 ? 0 : d.pfn;
+    out.pfn = Math.max(d.pfn, 0);
     out.val = d.kind === LEAF_KIND.SWAP ? d.swapOffset : 0;
     let bits = 0;
     if (d.kind === LEAF_KIND.PRESENT) {

@@ -46,7 +46,8 @@ import {
   ptValidate,
 } from '@mm/pgtable-arch';
 import { slabValidate } from '@mm/slab-sheaves';
-import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
+import { AddressSpace, iMmapVmas } from '../mm/file.js';
+import { type MmStruct, type VmAreaStruct, vmaIsSharedMaywrite } from '../mm/mm-types.js';
 import { validateMm, vmaList } from '../mm/vma.js';
 import { rmapWalkVmas } from './file-rmap.js';
 import type { Kernel } from './kernel.js';
@@ -101,6 +102,7 @@ export function validateKernel(k: Kernel): void {
     }
   }
   void c;
+  validateIMmap(k);
   // file folios: rmap_walk_file from the folio's mapping reaches every VMA mapping it
   for (const [folio, vmas] of fileSeen) {
     const walked = new Set(rmapWalkVmas(k, folio));
@@ -161,6 +163,36 @@ function checkAnon(k: Kernel, vma: VmAreaStruct, head: number, addr: number): vo
   if (av === null) bug(`anon folio ${head} at ${addr.toString(16)} has no anon_vma`);
   if (!vma.anonVmaChain.some((avc) => avc.anonVma === (av as unknown))) {
     bug(`anon folio ${head} at ${addr.toString(16)} (pid ${vma.vmMm.pid}): its anon_vma is not on the VMA's chain`);
+  }
+}
+
+/**
+ * Each address_space's i_mmap tree holds exactly the file VMAs of the live
+ * mms that map it (validate_mm checked each VMA's own node and key), and
+ * `i_mmap_writable` counts its shared writable ones.
+ */
+function validateIMmap(k: Kernel): void {
+  const byMapping = new Map<unknown, VmAreaStruct[]>();
+  for (const mm of k.mms()) {
+    for (const vma of vmaList(mm)) {
+      if (vma.vmFile === null) continue;
+      const l = byMapping.get(vma.vmFile.fMapping);
+      if (l === undefined) byMapping.set(vma.vmFile.fMapping, [vma]);
+      else l.push(vma);
+    }
+  }
+  for (const mapping of k.rm.mappings) {
+    if (!(mapping instanceof AddressSpace)) continue;
+    const inTree = iMmapVmas(mapping);
+    const want = byMapping.get(mapping) ?? [];
+    const name = `ino ${mapping.host.iIno}`;
+    if (inTree.length !== want.length)
+      bug(`${name}: i_mmap holds ${inTree.length} VMAs, ${want.length} live VMAs map the file`);
+    const live = new Set(want);
+    for (const v of inTree) if (!live.has(v)) bug(`${name}: i_mmap holds a VMA no live mm has`);
+    const writable = want.filter((v) => vmaIsSharedMaywrite(v)).length;
+    if (mapping.iMmapWritable >= 0 && mapping.iMmapWritable !== writable)
+      bug(`${name}: i_mmap_writable ${mapping.iMmapWritable}, ${writable} shared writable VMAs`);
   }
 }
 
