@@ -100,6 +100,30 @@ export class ArchRmapView implements PgtableView {
 
   /** Decode a raw entry into the rmap's {@link PtEntry}. */
   private decode(v: PteVal, pmd: boolean, out: PtEntry): void {
+    const c = this.pt.codec;
+    if (!pmd) {
+      // the common cases without the full view: none, and present PTEs
+      if (c.pteNone(v)) {
+        out.kind = PTE_NONE;
+        out.pfn = 0;
+        out.val = 0;
+        out.bits = 0;
+        return;
+      }
+      if (c.ptePresent(v)) {
+        out.kind = PTE_PRESENT;
+        out.pfn = c.ptePfn(v);
+        out.val = 0;
+        out.bits =
+          (c.pteWrite(v) ? PTE_WRITE : 0) |
+          (c.pteDirty(v) ? PTE_DIRTY : 0) |
+          (c.pteYoung(v) ? PTE_YOUNG : 0) |
+          (c.pteSpecial(v) ? PTE_SPECIAL : 0) |
+          (c.pteSoftDirty(v) ? PTE_SOFT_DIRTY : 0) |
+          (c.pteUffdWp(v) ? PTE_UFFD_WP : 0);
+        return;
+      }
+    }
     const e = this.pt.entries;
     const d = pmd ? e.decodePmd(v, this.view) : e.decodePte(v, this.view);
     out.kind = KIND_OF_LEAF[d.kind] ?? PTE_NONE;
