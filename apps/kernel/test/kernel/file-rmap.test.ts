@@ -125,6 +125,46 @@ describe.each(['x86_64', 'arm64'] as const)('file rmap (%s)', (arch) => {
     a.exit(0);
   });
 
+  it('try_to_unmap leaves mappings in mlocked VMAs (reclaim skips mlocked pages) unless told to ignore mlock', () => {
+    const k = createKernel({ arch, seed: 10 });
+    const f = k.createFile('/tmp/locked', 4 * PAGE);
+    const a = k.spawn() as Task;
+    const b = k.spawn() as Task;
+    const ma = a.mmap(0, 4 * PAGE, PROT_READ, MAP_SHARED, f, 0);
+    const mb = b.mmap(0, 4 * PAGE, PROT_READ, MAP_SHARED, f, 0);
+    expect(a.read(ma)).toBe(0);
+    expect(b.read(mb)).toBe(0);
+    expect(b.mlock(mb, 4 * PAGE)).toBe(0);
+    const folio = k.fileFolio(f, 0);
+    expect(k.tryToUnmap(folio)).toBe(-11); // EAGAIN: b's mapping stays
+    expect(present(k, a, ma)).toBe(false);
+    expect(present(k, b, mb)).toBe(true);
+    k.validate();
+    expect(k.tryToUnmap(folio, true)).toBe(0);
+    expect(present(k, b, mb)).toBe(false);
+    k.validate();
+    a.exit(0);
+    b.exit(0);
+  });
+
+  it('a uffd-wp protected file PTE that try_to_unmap clears leaves a marker: the next write is still caught', () => {
+    const k = createKernel({ arch, seed: 11 });
+    const f = k.createFile('/tmp/uffd', 4 * PAGE);
+    const a = k.spawn() as Task;
+    const m = a.mmap(0, 4 * PAGE, RW, MAP_SHARED, f, 0);
+    expect(a.write(m, 3)).toBe(0);
+    expect(a.uffdRegisterWp(m, 4 * PAGE)).toBe(0);
+    expect(a.uffdWriteprotect(m, PAGE, true)).toBe(0);
+    expect(k.tryToUnmap(k.fileFolio(f, 0))).toBe(0);
+    expect(present(k, a, m)).toBe(false);
+    k.validate();
+    expect(a.write(m, 4)).toBe(-EFAULT);
+    expect(a.lastFault?.signal).toBe('UFFD_WP');
+    expect(a.read(m)).toBe(3);
+    k.validate();
+    a.exit(0);
+  });
+
   it('the i_mmap tree follows split, merge, mremap and munmap (validate checks every node and key)', () => {
     const k = createKernel({ arch, seed: 5 });
     const f = k.createFile('/tmp/split', 64 * PAGE);
