@@ -145,13 +145,13 @@ export class MmContext implements InodeNumbers {
   /** The random stream of address-space layout randomisation. */
   readonly aslr: Prng;
   private nextIno: number;
-  /** `vm_get_page_prot()` as an architecture entry (set by the composed kernel; the VMA layer alone has none). */
   /**
    * `vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)` on a file
    * (MADV_REMOVE); null without a page cache: MADV_REMOVE then only zaps
    * the VMA's range.
    */
   punchHole: ((file: File, offset: number, len: number) => number) | null = null;
+  /** `vm_get_page_prot()` as an architecture entry (set by the composed kernel; the VMA layer alone has none). */
   pageProtOf: (vmFlags: number) => PteVal;
 
   constructor(machine: Machine, caches: MmCaches, opts: MmContextOptions = {}) {
