@@ -12,6 +12,19 @@
 
 export { type DemoOptions, type DemoSection, formatSections, runDemo } from './demo.js';
 export { makeDeviceExclusive, pinUserPage, uffdRegisterWp, uffdWriteprotect, unpinUserPage } from './kernel/extras.js';
+export {
+  doFallocate,
+  doFtruncate,
+  EFBIG,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  fileFolioMkclean,
+  fileFolioReferenced,
+  fileTryToUnmap,
+  rmapWalkVmas,
+  unmapMappingPages,
+  unmapMappingRange,
+} from './kernel/file-rmap.js';
 export { dupMmap, exitMmap } from './kernel/fork.js';
 export {
   createKernel,
@@ -72,6 +85,7 @@ export {
 } from './kernel/procfs.js';
 export { ArchPageTableOps, KernelGather, mmCounter } from './kernel/pt-ops.js';
 export { RmapAnonVmaOps, rmapVma } from './kernel/rmap-anon-vma.js';
+export { ArchRmapView } from './kernel/rmap-view.js';
 export {
   CLONE_FILES,
   CLONE_THREAD,
@@ -134,6 +148,7 @@ export {
   getFile,
   Inode,
   type InodeNumbers,
+  iMmapVmas,
   S_APPEND,
   S_SWAPFILE,
 } from './mm/file.js';

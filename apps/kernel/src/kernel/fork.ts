@@ -43,7 +43,7 @@ import { vmaMarkDetached } from '../mm/mm-types.js';
 import { removeSharedVmStruct } from '../mm/unmap.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK } from '../mm/vm-flags.js';
 import { vmStatAccount } from '../mm/vm-stat.js';
-import { removeVma, vmaLink, vmaList } from '../mm/vma.js';
+import { removeVma, vmaLink, vmaLinkFileAfter, vmaList } from '../mm/vma.js';
 import { vmAreaDup } from '../mm/vma-init.js';
 import type { Kernel } from './kernel.js';
 import { mmCounter } from './pt-ops.js';
@@ -189,7 +189,7 @@ export function dupMmap(k: Kernel, mm: MmStruct, oldmm: MmStruct): number {
       break;
     }
     if (tmp.vmFile !== null) getFile(tmp.vmFile);
-    if (vmaLink(mm, tmp) !== 0) {
+    if (vmaLink(mm, tmp, false) !== 0) {
       // the VMA never made it into the tree: undo what was set up for it
       if (tmp.anonVma !== null || tmp.anonVmaChain.length > 0) k.ctx.anon.unlinkAnonVmas(tmp);
       vmaMarkDetached(tmp);
@@ -198,6 +198,8 @@ export function dupMmap(k: Kernel, mm: MmStruct, oldmm: MmStruct): number {
       break;
     }
     if (tmp.vmOps?.open !== undefined) tmp.vmOps.open(tmp);
+    // the child's VMA goes into the file's i_mmap just after the parent's
+    vmaLinkFileAfter(tmp, mpnt);
     if ((tmp.vmFlags & VM_WIPEONFORK) === 0) {
       const c = copyPageRange(tmp, mpnt, ops);
       if (c !== 0) {

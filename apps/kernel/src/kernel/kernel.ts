@@ -118,11 +118,22 @@ import {
 } from '../mm/vm-flags.js';
 import { findVma, findVmaIntersection } from '../mm/vma.js';
 import { createMmCaches, type MmCaches } from '../slab-caches.js';
+import {
+  doFallocate,
+  doFtruncate,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  fileFolioMkclean,
+  fileFolioReferenced,
+  fileTryToUnmap,
+  unmapMappingRange,
+} from './file-rmap.js';
 import { dupMmap, exitMmap } from './fork.js';
 import { PageCache, type PageCacheMapping } from './page-cache.js';
 import { PfnSet } from './pfn-set.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
 import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
+import { ArchRmapView } from './rmap-view.js';
 import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
 import { runTasks } from './task-program.js';
 import { validateKernel } from './validate.js';
@@ -335,6 +346,7 @@ export class Kernel {
     this.pt = createPageTables(this.machine, { arch: desc });
     this.rm = createFolioRmap(this.machine, {
       pageMapcount: options.mapcount !== 'none',
+      pgtable: new ArchRmapView(this.pt),
       hooks: {
         allocObject: (cache) => {
           const c = cache === 'anon_vma' ? this.caches.anonVma : this.caches.anonVmaChain;
@@ -357,11 +369,14 @@ export class Kernel {
     this.ctx = createMmContext(this.machine, this.caches, {
       pageTableOps: this.ptOps,
       anonVmaOps: new RmapAnonVmaOps(this.rm),
+      folioRmap: this.rm,
       randomizeVaSpace: options.randomizeVaSpace ?? 0,
       ...(options.overcommitMemory === undefined ? {} : { overcommitMemory: options.overcommitMemory }),
       ...(options.overcommitRatio === undefined ? {} : { overcommitRatio: options.overcommitRatio }),
     });
     this.ctx.failPrealloc = options.failPrealloc === true;
+    this.ctx.punchHole = (file, offset, len) =>
+      doFallocate(this, file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len);
     const protCache = new Map<number, PteVal>();
     this.ctx.pageProtOf = (flags: number) => {
       const key = flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED);
@@ -594,6 +609,65 @@ export class Kernel {
   /** `pread()` of one page: the token of the file's page `index`. */
   readFile(file: File, index: number): number {
     return this.pageCache.read(this.pageCache.mappingOf(file.fMapping, true, file), index);
+  }
+
+  /**
+   * `ftruncate()`: set the file's size; shrinking unmaps the pages beyond
+   * it from every process (private CoW copies too) and drops them.
+   * @returns 0 or a negative errno (see {@link doFtruncate}).
+   * @kernel do_ftruncate (fs/open.c)
+   */
+  ftruncate(file: File, length: number): number {
+    return doFtruncate(this, file, length);
+  }
+
+  /**
+   * `fallocate()`: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, or a size
+   * extension (mode 0).
+   * @returns 0 or a negative errno (see {@link doFallocate}).
+   * @kernel vfs_fallocate (fs/open.c)
+   */
+  fallocate(file: File, mode: number, offset: number, len: number): number {
+    return doFallocate(this, file, mode, offset, len);
+  }
+
+  /** The page-cache folio of the file's page `index`, or -1 when not cached. */
+  fileFolio(file: File, index: number): number {
+    return this.pageCache.lookup(this.pageCache.mappingOf(file.fMapping, true, file), index);
+  }
+
+  /**
+   * Drop the file's pages [first, last] from the page cache and the file
+   * (their mappings must be gone).
+   * @kernel truncate_inode_pages_range (mm/truncate.c)
+   */
+  truncatePagecacheRange(file: File, first: number, last: number): number {
+    return this.pageCache.truncateRange(this.pageCache.mappingOf(file.fMapping, true, file), first, last);
+  }
+
+  /**
+   * `unmap_mapping_range()` over the file's bytes [start, start + len)
+   * (`len` 0: to the end), in every process mapping them.
+   * @returns the number of VMAs zapped.
+   * @kernel unmap_mapping_range (mm/memory.c)
+   */
+  unmapMappingRange(file: File, start: number, len: number, evenCows: boolean): number {
+    return unmapMappingRange(this, file.fMapping, start, len, evenCows);
+  }
+
+  /** @kernel folio_referenced (mm/rmap.c), for a page-cache folio; see {@link fileFolioReferenced}. */
+  folioReferenced(folio: number, out: { vmFlags: number } | null = null): number {
+    return fileFolioReferenced(this, folio, out);
+  }
+
+  /** @kernel try_to_unmap (mm/rmap.c), for a page-cache folio; see {@link fileTryToUnmap}. */
+  tryToUnmap(folio: number, ignoreMlock = false): number {
+    return fileTryToUnmap(this, folio, ignoreMlock);
+  }
+
+  /** @kernel folio_mkclean (mm/rmap.c), for a page-cache folio; see {@link fileFolioMkclean}. */
+  folioMkclean(folio: number): number {
+    return fileFolioMkclean(this, folio);
   }
 
   /**

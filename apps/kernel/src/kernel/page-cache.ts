@@ -9,22 +9,16 @@
  * copies the page (CoW) and leaves the file unchanged.
  */
 
-import {
-  createAddressSpace,
-  type FolioRmap,
-  folioClearMapping,
-  folioMapped,
-  folioSetMapping,
-  type AddressSpace as RmapAddressSpace,
-} from '@mm/folio-rmap';
+import { type FolioRmap, folioClearMapping, folioMapped, folioSetFlag, folioSetMapping } from '@mm/folio-rmap';
+import { MmBugError, PG_swapbacked } from '@mm/machine';
 import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
 export class PageCacheMapping {
   /** The file whose pages this cache holds (`address_space::host`). */
   readonly inode: Inode;
-  /** The rmap's address_space (`folio->mapping`). */
-  readonly rmap: RmapAddressSpace;
+  /** The inode's address_space (`folio->mapping`, and `i_mmap` for the rmap walks). */
+  readonly rmap: AddressSpace;
   /** index → folio (head PFN). */
   readonly pages: Map<number, number>;
   /** Contents of pages not in the cache: index → token (absent = 0, a hole). */
@@ -34,10 +28,10 @@ export class PageCacheMapping {
   /** The file first mapped (its reference count tells when an unlinked file is gone). */
   readonly file: File | null;
 
-  constructor(rm: FolioRmap, inode: Inode, shmem: boolean, file: File | null = null) {
+  constructor(inode: Inode, shmem: boolean, file: File | null = null) {
     this.inode = inode;
     this.file = file;
-    this.rmap = createAddressSpace(rm, `ino ${inode.iIno}`);
+    this.rmap = inode.iMapping;
     this.pages = new Map();
     this.contents = new Map();
     this.shmem = shmem;
@@ -80,7 +74,7 @@ export class PageCache {
   mappingOf(mapping: AddressSpace, shmem: boolean, file: File | null = null): PageCacheMapping {
     let m = this.mappings.get(mapping);
     if (m === undefined) {
-      m = new PageCacheMapping(this.rm, mapping.host, shmem, file);
+      m = new PageCacheMapping(mapping.host, shmem, file);
       this.mappings.set(mapping, m);
     }
     return m;
@@ -107,6 +101,8 @@ export class PageCache {
     const folio = this.host.allocFolio(0);
     if (folio < 0) return folio;
     folioSetMapping(this.rm, folio, m.rmap, index);
+    // shmem folios are swap-backed (their mappings count in MM_SHMEMPAGES)
+    if (m.shmem) folioSetFlag(this.rm, folio, PG_swapbacked);
     this.host.setToken(folio, m.contents.get(index) ?? 0);
     m.contents.delete(index);
     m.pages.set(index, folio);
@@ -142,6 +138,34 @@ export class PageCache {
       if (folioMapped(this.rm, folio)) continue;
       const t = this.host.token(folio);
       if (t !== 0) m.contents.set(index, t);
+      m.pages.delete(index);
+      folioClearMapping(this.rm, folio);
+      this.host.putFolio(folio, 1);
+      this.nrPages--;
+      if (m.shmem) this.nrShmem--;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Drop the pages [first, last] of `m` from the cache and the file (a
+   * hole, reading 0). Their mappings must be gone already
+   * (`unmap_mapping_range`); a folio someone still holds (a pin) lives on
+   * outside the cache until its last reference.
+   * @returns pages dropped from the cache.
+   * @kernel truncate_inode_pages_range / shmem_undo_range (mm/truncate.c, mm/shmem.c)
+   */
+  truncateRange(m: PageCacheMapping, first: number, last: number): number {
+    let n = 0;
+    for (const index of [...m.contents.keys()]) if (index >= first && index <= last) m.contents.delete(index);
+    for (const [index, folio] of [...m.pages]) {
+      if (index < first || index > last) continue;
+      if (folioMapped(this.rm, folio)) {
+        throw new MmBugError(
+          `page cache: truncating index ${index} of ino ${m.inode.iIno}, folio ${folio} still mapped`,
+        );
+      }
       m.pages.delete(index);
       folioClearMapping(this.rm, folio);
       this.host.putFolio(folio, 1);

@@ -187,8 +187,12 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
     if (end % pmd !== 0) this.k.splitHugePmd(vma, end);
   }
 
-  /** Unmap [start, end) of `vma` from the page tables into `tlb`. @kernel __zap_vma_range (mm/memory.c) */
-  zapVmaRange(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, zapFlags: number): void {
+  /**
+   * Zap [start, end) of `vma`; `skipCows` (unmap_mapping_range without
+   * `even_cows`: hole punching) leaves anonymous CoW copies mapped.
+   * @kernel __zap_vma_range (mm/memory.c)
+   */
+  zapVmaRange(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, zapFlags: number, skipCows = false): void {
     if (start >= end) return;
     this.splitEdges(vma, start, end);
     unmapPageRange(
@@ -196,7 +200,7 @@ export class ArchPageTableOps implements PageTableOps, ZapOps, ProtOps, MoveOps 
       vma,
       start,
       end,
-      { dropMarkers: (zapFlags & ZAP_FLAG_DROP_MARKER) !== 0 },
+      { dropMarkers: (zapFlags & ZAP_FLAG_DROP_MARKER) !== 0, skipCows },
       this,
     );
   }

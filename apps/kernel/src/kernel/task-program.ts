@@ -58,7 +58,7 @@ const CLONE_THREAD_ = 0x10000;
 
 /** A load: the token read, or -EFAULT. */
 export interface ReadOp {
-  /** `read`. */
+  /** The operation tag (`'read'`) that selects this shape. */
   readonly op: 'read';
   /** The address. */
   readonly addr: number;
@@ -66,7 +66,7 @@ export interface ReadOp {
 
 /** A store of `token`: 0 or -EFAULT. */
 export interface WriteOp {
-  /** `write`. */
+  /** The operation tag (`'write'`) that selects this shape. */
   readonly op: 'write';
   /** The address. */
   readonly addr: number;
@@ -76,7 +76,7 @@ export interface WriteOp {
 
 /** mmap(2): the address or a negative errno. */
 export interface MmapOp {
-  /** `mmap`. */
+  /** The operation tag (`'mmap'`) that selects this shape. */
   readonly op: 'mmap';
   /** The hint or MAP_FIXED address. */
   readonly addr: number;
@@ -99,7 +99,7 @@ export interface MmapOp {
  * unmaps.
  */
 export interface MunmapOp {
-  /** `munmap`. */
+  /** The operation tag (`'munmap'`) that selects this shape. */
   readonly op: 'munmap';
   /** Start of the range. */
   readonly addr: number;
@@ -111,7 +111,7 @@ export interface MunmapOp {
 
 /** mprotect(2). */
 export interface MprotectOp {
-  /** `mprotect`. */
+  /** The operation tag (`'mprotect'`) that selects this shape. */
   readonly op: 'mprotect';
   /** Start of the range. */
   readonly addr: number;
@@ -123,7 +123,7 @@ export interface MprotectOp {
 
 /** madvise(2). */
 export interface MadviseOp {
-  /** `madvise`. */
+  /** The operation tag (`'madvise'`) that selects this shape. */
   readonly op: 'madvise';
   /** Start of the range. */
   readonly addr: number;
@@ -135,7 +135,7 @@ export interface MadviseOp {
 
 /** mremap(2). */
 export interface MremapOp {
-  /** `mremap`. */
+  /** The operation tag (`'mremap'`) that selects this shape. */
   readonly op: 'mremap';
   /** The old address. */
   readonly addr: number;
@@ -151,7 +151,7 @@ export interface MremapOp {
 
 /** brk(2). */
 export interface BrkOp {
-  /** `brk`. */
+  /** The operation tag (`'brk'`) that selects this shape. */
   readonly op: 'brk';
   /** The new break. */
   readonly addr: number;
@@ -159,7 +159,7 @@ export interface BrkOp {
 
 /** fork(2): the child's pid (the child runs `program`, if given) or a negative errno. */
 export interface ForkOp {
-  /** `fork`. */
+  /** The operation tag (`'fork'`) that selects this shape. */
   readonly op: 'fork';
   /** What the child runs. */
   readonly program?: readonly TaskOp[];
@@ -167,7 +167,7 @@ export interface ForkOp {
 
 /** clone(CLONE_VM | CLONE_THREAD): a sibling thread running `program`; its pid. */
 export interface ThreadOp {
-  /** `thread`. */
+  /** The operation tag (`'thread'`) that selects this shape. */
   readonly op: 'thread';
   /** What the thread runs. */
   readonly program: readonly TaskOp[];
@@ -175,7 +175,7 @@ export interface ThreadOp {
 
 /** exit(2): the program ends. */
 export interface ExitOp {
-  /** `exit`. */
+  /** The operation tag (`'exit'`) that selects this shape. */
   readonly op: 'exit';
   /** The exit code (default 0). */
   readonly code?: number;
@@ -194,7 +194,7 @@ export interface PlainOp {
 
 /** Test hook: `vma_start_write()` on the VMA at `addr` (holding the mmap write lock). 0 or -EFAULT. */
 export interface VmaStartWriteOp {
-  /** `vmaStartWrite`. */
+  /** The operation tag (`'vmaStartWrite'`) that selects this shape. */
   readonly op: 'vmaStartWrite';
   /** An address in the VMA. */
   readonly addr: number;
@@ -216,7 +216,7 @@ export interface FolioOp {
 
 /** pwrite(2) of one page of `file`. */
 export interface PwriteOp {
-  /** `pwrite`. */
+  /** The operation tag (`'pwrite'`) that selects this shape. */
   readonly op: 'pwrite';
   /** The file. */
   readonly file: File;

@@ -15,15 +15,19 @@
  * - each mm's RSS counters equal the pages its tables map, by counter;
  * - each mapped anon folio's anon_vma is on the chain of the VMA mapping it
  *   (the rmap can reach it);
- * - no live user folio is unmapped and uncached (a leak);
  * - sleeping faults and folio waiters: each waits in TASK_UNINTERRUPTIBLE
  *   on a folio that is still locked or on the mmap lock's wait list (no
  *   lost wake-up), and a fault asleep in `__folio_lock()` holds the mmap
- *   read lock.
+ *   read lock;
+ * - each mapped page-cache folio belongs to the file of the VMA mapping it,
+ *   at the page offset the address maps, and `rmap_walk_file` from its
+ *   mapping's i_mmap tree visits every VMA mapping it;
+ * - no live user folio is unmapped and uncached (a leak).
  */
 import {
   folioAnonVma,
   folioMapcount,
+  folioMapping,
   folioMaybeDmaPinned,
   folioNrPages,
   folioPrecisePageMapcount,
@@ -46,8 +50,10 @@ import {
   ptValidate,
 } from '@mm/pgtable-arch';
 import { slabValidate } from '@mm/slab-sheaves';
-import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
+import { AddressSpace, iMmapVmas } from '../mm/file.js';
+import { type MmStruct, type VmAreaStruct, vmaIsSharedMaywrite } from '../mm/mm-types.js';
 import { validateMm, vmaList } from '../mm/vma.js';
+import { rmapWalkVmas } from './file-rmap.js';
 import type { Kernel } from './kernel.js';
 import { mmCounter } from './pt-ops.js';
 
@@ -88,12 +94,13 @@ export function validateKernel(k: Kernel): void {
   const sleepers = k.checkSleepers();
   if (sleepers !== null) bug(sleepers);
   const seen = new Map<number, FolioSeen>();
+  const fileSeen = new Map<number, Set<VmAreaStruct>>();
   const c = k.pt.codec;
   for (const mm of k.mms()) {
     validateMm(mm);
     const pgt = mm.pgt as MmPgtables;
     const rss = new Float64Array(4);
-    for (const vma of vmaList(mm)) scanVma(k, vma, pgt, rss, seen);
+    for (const vma of vmaList(mm)) scanVma(k, vma, pgt, rss, seen, fileSeen);
     for (let i = 0; i < 4; i++) {
       if (i === 2) continue; // MM_SWAPENTS: no swap entries yet
       if (rss[i] !== mm.rssStat[i])
@@ -101,6 +108,17 @@ export function validateKernel(k: Kernel): void {
     }
   }
   void c;
+  validateIMmap(k);
+  // file folios: rmap_walk_file from the folio's mapping reaches every VMA mapping it
+  for (const [folio, vmas] of fileSeen) {
+    const walked = new Set(rmapWalkVmas(k, folio));
+    for (const vma of vmas) {
+      if (!walked.has(vma))
+        bug(
+          `file folio ${folio} mapped at pid ${vma.vmMm.pid} ${vma.vmStart.toString(16)}: rmap_walk_file misses the VMA`,
+        );
+    }
+  }
   // folios: mappings, references, leaks
   const cached = new Set<number>();
   for (const m of k.pageCache.all()) for (const f of m.pages.values()) cached.add(f);
@@ -154,7 +172,68 @@ function checkAnon(k: Kernel, vma: VmAreaStruct, head: number, addr: number): vo
   }
 }
 
-function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Array, seen: Map<number, FolioSeen>): void {
+/**
+ * Each address_space's i_mmap tree holds exactly the file VMAs of the live
+ * mms that map it (validate_mm checked each VMA's own node and key), and
+ * `i_mmap_writable` counts its shared writable ones.
+ */
+function validateIMmap(k: Kernel): void {
+  const byMapping = new Map<unknown, VmAreaStruct[]>();
+  for (const mm of k.mms()) {
+    for (const vma of vmaList(mm)) {
+      if (vma.vmFile === null) continue;
+      const l = byMapping.get(vma.vmFile.fMapping);
+      if (l === undefined) byMapping.set(vma.vmFile.fMapping, [vma]);
+      else l.push(vma);
+    }
+  }
+  for (const mapping of k.rm.mappings) {
+    if (!(mapping instanceof AddressSpace)) continue;
+    const inTree = iMmapVmas(mapping);
+    const want = byMapping.get(mapping) ?? [];
+    const name = `ino ${mapping.host.iIno}`;
+    if (inTree.length !== want.length)
+      bug(`${name}: i_mmap holds ${inTree.length} VMAs, ${want.length} live VMAs map the file`);
+    const live = new Set(want);
+    for (const v of inTree) if (!live.has(v)) bug(`${name}: i_mmap holds a VMA no live mm has`);
+    const writable = want.filter((v) => vmaIsSharedMaywrite(v)).length;
+    if (mapping.iMmapWritable >= 0 && mapping.iMmapWritable !== writable)
+      bug(`${name}: i_mmap_writable ${mapping.iMmapWritable}, ${writable} shared writable VMAs`);
+  }
+}
+
+/** A page-cache folio mapped at `addr` of `vma`: the VMA's file, at the page offset `addr` maps. */
+function checkFile(
+  k: Kernel,
+  vma: VmAreaStruct,
+  head: number,
+  addr: number,
+  fileSeen: Map<number, Set<VmAreaStruct>>,
+): void {
+  const rm = k.rm;
+  if (folioTestAnon(rm, head)) return;
+  const where = `file folio ${head} at ${addr.toString(16)} (pid ${vma.vmMm.pid})`;
+  if (vma.vmFile === null) bug(`${where}: mapped by an anonymous VMA`);
+  if (folioMapping(rm, head) !== (vma.vmFile.fMapping as unknown)) bug(`${where}: not a folio of the VMA's file`);
+  const index = rm.sec(head).index[head & rm.mask] as number;
+  const want = vma.vmPgoff + (addr - vma.vmStart) / k.pageSize;
+  if (index !== want) bug(`${where}: index ${index}, the address maps page offset ${want}`);
+  let s = fileSeen.get(head);
+  if (s === undefined) {
+    s = new Set();
+    fileSeen.set(head, s);
+  }
+  s.add(vma);
+}
+
+function scanVma(
+  k: Kernel,
+  vma: VmAreaStruct,
+  pgt: MmPgtables,
+  rss: Float64Array,
+  seen: Map<number, FolioSeen>,
+  fileSeen: Map<number, Set<VmAreaStruct>>,
+): void {
   const c = k.pt.codec;
   const rm = k.rm;
   const ps = k.pageSize;
@@ -173,6 +252,7 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
             note(seen, head, head, true, nr);
             rss[mmCounter(rm, head, vma)]! += nr;
             checkAnon(k, vma, head, a);
+            checkFile(k, vma, head, a, fileSeen);
           }
         } else {
           const ptep = pteOffsetMap(pgt, pmdp, a);
@@ -190,6 +270,7 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
               note(seen, head, pfn, false, 1);
               rss[mmCounter(rm, head, vma)]!++;
               checkAnon(k, vma, head, x);
+              checkFile(k, vma, head, x, fileSeen);
             }
             pteUnmap(pgt, ptep);
           }

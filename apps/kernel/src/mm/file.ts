@@ -2,13 +2,24 @@
  * DOC: a minimal in-memory file system object as the mmap code sees it:
  * `struct file` (open mode, reference count), its `struct inode` (device,
  * inode number, size, append-only, swapfile) and the inode's
- * `struct address_space` (the `i_mmap` set of VMAs mapping it and
- * `i_mmap_writable`, the count of shared writable mappings). Files are
+ * `struct address_space`: `@mm/folio-rmap`'s, whose `i_mmap` interval tree
+ * holds every VMA mapping the file keyed by its page-offset range (so the
+ * rmap walks of file folios find them), with `i_mmap_writable`, the count
+ * of shared writable mappings. Files are
  * tmpfs-like: their VMAs get `shmem`-style operations (no write
  * notification, no writeback). A shared anonymous mapping is backed by an
  * unlinked file `/dev/zero (deleted)` as `shmem_zero_setup()` makes one.
  * The page cache behind an address_space comes with the fault path.
  */
+import {
+  type FolioRmap,
+  AddressSpace as RmapAddressSpace,
+  type RmapVma,
+  vmaIntervalTreeForeach,
+  vmaIntervalTreeInsert,
+  vmaIntervalTreeInsertAfter,
+  vmaIntervalTreeRemove,
+} from '@mm/folio-rmap';
 import { EPERM } from '@mm/machine';
 import type { VmAreaStruct, VmOperationsStruct } from './mm-types.js';
 
@@ -26,20 +37,65 @@ export const S_APPEND = 1 << 2;
 /** Inode flag: an active swapfile. */
 export const S_SWAPFILE = 1 << 8;
 
-/** A file's page cache as the mm side sees it: writable-mapping count and the VMAs mapping it. @kernel struct address_space (include/linux/fs.h) */
-export class AddressSpace {
+/**
+ * An inode's `address_space`: the rmap's (its `i_mmap` interval tree in
+ * `rm.vmaTree`, the handle `folio->mapping` stores, `i_mmap_rwsem`) with its
+ * `host`. `iMmapWritable` counts shared writable mappings (> 0), or is
+ * negative when writable mappings are denied (memfd seals).
+ * @kernel struct address_space (include/linux/fs.h)
+ */
+export class AddressSpace extends RmapAddressSpace {
   /** The inode whose pages this mapping caches; mirrors `address_space::host`. */
   readonly host: Inode;
-  /** The VMAs mapping this object (the `i_mmap` interval tree, here a set). */
-  readonly iMmap: Set<VmAreaStruct>;
-  /** Shared writable mappings (> 0), or negative when writable mappings are denied (memfd seals). */
-  iMmapWritable: number;
+  /** The rmap environment whose interval-tree pool holds `i_mmap`'s nodes. */
+  readonly rm: FolioRmap;
 
-  constructor(host: Inode) {
+  constructor(rm: FolioRmap, host: Inode) {
+    super(rm, rm.mappings.length, `ino ${host.iIno}`);
+    rm.mappings.push(this);
     this.host = host;
-    this.iMmap = new Set();
-    this.iMmapWritable = 0;
+    this.rm = rm;
   }
+}
+
+/** A kernel VMA as the rmap types it (it has every field `RmapVma` names). */
+function asRmapVma(vma: VmAreaStruct): RmapVma {
+  return vma as unknown as RmapVma;
+}
+
+/**
+ * Insert `vma` into `mapping`'s i_mmap tree at [vm_pgoff, vm_pgoff + pages - 1].
+ * @kernel vma_interval_tree_insert (mm/interval_tree.c)
+ */
+export function iMmapInsert(vma: VmAreaStruct, mapping: AddressSpace): void {
+  vmaIntervalTreeInsert(mapping.rm, asRmapVma(vma), mapping);
+}
+
+/**
+ * Insert `vma` right after `prev` in `mapping`'s i_mmap tree (fork: the
+ * child's VMA follows the parent's, so an rmap walk racing with fork meets
+ * the parent's first).
+ * @kernel vma_interval_tree_insert_after (mm/interval_tree.c)
+ */
+export function iMmapInsertAfter(vma: VmAreaStruct, prev: VmAreaStruct, mapping: AddressSpace): void {
+  vmaIntervalTreeInsertAfter(mapping.rm, asRmapVma(vma), asRmapVma(prev), mapping);
+}
+
+/**
+ * The VMAs of `mapping` that map a page offset in [first, last] (default:
+ * all), in the tree's order (by first page offset, then insertion order).
+ * @kernel vma_interval_tree_foreach (include/linux/mm.h)
+ */
+export function iMmapVmas(mapping: AddressSpace, first = 0, last = Number.MAX_SAFE_INTEGER): VmAreaStruct[] {
+  return vmaIntervalTreeForeach(mapping.rm, mapping, first, last) as unknown as VmAreaStruct[];
+}
+
+/**
+ * Remove `vma` from `mapping`'s i_mmap tree.
+ * @kernel vma_interval_tree_remove (mm/interval_tree.c)
+ */
+export function iMmapRemove(vma: VmAreaStruct, mapping: AddressSpace): void {
+  vmaIntervalTreeRemove(mapping.rm, asRmapVma(vma), mapping);
 }
 
 /** An inode: the object behind a file, with its page cache. @kernel struct inode (include/linux/fs.h) */
@@ -57,13 +113,13 @@ export class Inode {
   /** The page cache and mapping list of the file; mirrors `inode::i_mapping`. */
   readonly iMapping: AddressSpace;
 
-  constructor(ino: number, dev: readonly [number, number], size: number, mode = S_IFREG) {
+  constructor(rm: FolioRmap, ino: number, dev: readonly [number, number], size: number, mode = S_IFREG) {
     this.iIno = ino;
     this.iSbDev = dev;
     this.iSize = size;
     this.iMode = mode;
     this.iFlags = 0;
-    this.iMapping = new AddressSpace(this);
+    this.iMapping = new AddressSpace(rm, this);
   }
 }
 
@@ -81,6 +137,8 @@ export class File {
   readonly fInode: Inode;
   /** The address space mmap() maps (normally the inode's); mirrors `file::f_mapping`. */
   readonly fMapping: AddressSpace;
+  /** `fMapping` under the name the rmap reads (`RmapFile.mapping`). */
+  readonly mapping: AddressSpace;
   /** How the file was opened (FMODE_READ, FMODE_WRITE, FMODE_EXEC); mirrors `file::f_mode`. */
   readonly fMode: number;
   /** The file's operations, `mmap` among them; mirrors `file::f_op`. */
@@ -94,6 +152,7 @@ export class File {
     this.path = path;
     this.fInode = inode;
     this.fMapping = inode.iMapping;
+    this.mapping = inode.iMapping;
     this.fMode = mode;
     this.fOp = fop;
     this.fCount = 1;
@@ -148,10 +207,15 @@ export const SHMEM_FILE_OPERATIONS: FileOperations = Object.freeze({
   },
 });
 
-/** Hands out inode numbers (`get_next_ino()`), one counter per kernel so runs are reproducible. */
+/**
+ * Hands out inode numbers (`get_next_ino()`), one counter per kernel so runs
+ * are reproducible, and the rmap environment new address_spaces join.
+ */
 export interface InodeNumbers {
   /** Return the next unused inode number. @kernel get_next_ino (fs/inode.c) */
   allocIno(): number;
+  /** The rmap environment (`folio->mapping` handles, the i_mmap node pool). */
+  readonly rm: FolioRmap;
 }
 
 /**
@@ -165,7 +229,7 @@ export function createTmpfsFile(
   mode = FMODE_READ | FMODE_WRITE,
   opts: { ino?: number; dev?: readonly [number, number] } = {},
 ): File {
-  const inode = new Inode(opts.ino ?? inos.allocIno(), opts.dev ?? [0, 0x19], sizeBytes);
+  const inode = new Inode(inos.rm, opts.ino ?? inos.allocIno(), opts.dev ?? [0, 0x19], sizeBytes);
   return new File(path, inode, mode, SHMEM_FILE_OPERATIONS);
 }
 
@@ -175,7 +239,7 @@ export function createTmpfsFile(
  * @kernel shmem_zero_setup (mm/shmem.c)
  */
 export function shmemZeroSetup(vma: VmAreaStruct, sizeBytes: number): void {
-  const inode = new Inode(vma.vmMm.ctx.allocIno(), [0, 1], sizeBytes);
+  const inode = new Inode(vma.vmMm.ctx.rm, vma.vmMm.ctx.allocIno(), [0, 1], sizeBytes);
   const file = new File('/dev/zero (deleted)', inode, FMODE_READ | FMODE_WRITE, SHMEM_FILE_OPERATIONS);
   vma.vmFile = file; // the VMA holds the only reference
   vma.vmOps = SHMEM_VM_OPS;

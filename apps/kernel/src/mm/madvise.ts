@@ -318,8 +318,14 @@ function madviseRemove(mb: MadviseBehavior): number {
   if (vma.vmFlags & VM_LOCKED) return -EINVAL;
   if (vma.vmFile === null) return -EINVAL;
   if (!vmaIsSharedMaywrite(vma)) return -EACCES;
-  // vfs_fallocate(PUNCH_HOLE): the page cache comes with the fault path; the PTEs go now
-  const pt = mb.mm.ctx.pt;
+  const ctx = mb.mm.ctx;
+  if (ctx.punchHole !== null) {
+    // vfs_fallocate(PUNCH_HOLE | KEEP_SIZE) over the file range the VMA maps there
+    const offset = mb.start - vma.vmStart + vma.vmPgoff * ctx.pageSize;
+    return ctx.punchHole(vma.vmFile, offset, mb.end - mb.start);
+  }
+  // the VMA layer alone has no page cache: the PTEs go
+  const pt = ctx.pt;
   const tlb = pt.tlbGatherMmu(mb.mm);
   pt.zapVmaRange(tlb, vma, mb.start, mb.end, ZAP_FLAG_UNMAP);
   pt.tlbFinishMmu(tlb);

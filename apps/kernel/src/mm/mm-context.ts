@@ -10,6 +10,8 @@
  * code reaches page tables and rmap. One `MmContext` is one kernel; every
  * `MmStruct` belongs to one.
  */
+
+import { createFolioRmap, type FolioRmap } from '@mm/folio-rmap';
 import {
   type ArchName,
   ConfigError,
@@ -24,7 +26,7 @@ import type { PteVal } from '@mm/pgtable-arch';
 import { SlabMapleNodeAllocator } from '../maple-node-alloc.js';
 import type { MmCaches } from '../slab-caches.js';
 import { type AnonVmaOps, ChainAnonVmaOps } from './anon-vma.js';
-import type { InodeNumbers } from './file.js';
+import type { File, InodeNumbers } from './file.js';
 import { OVERCOMMIT_GUESS, OVERCOMMIT_NEVER } from './mman.js';
 import { type PageTableOps, RecordingPageTableOps } from './pgtable-ops.js';
 import { findMergeableAnonVma } from './vma.js';
@@ -68,6 +70,11 @@ export interface MmContextOptions {
   randomizeVaSpace?: number;
   /** Swap pages available (`total_swap_pages`; swap lands in a later issue). */
   totalSwapPages?: () => number;
+  /**
+   * The folio/rmap environment whose interval trees hold the files' i_mmap
+   * (default: a new one on the machine, for the VMA layer alone).
+   */
+  folioRmap?: FolioRmap;
 }
 
 /** The mm globals of one kernel. */
@@ -84,6 +91,8 @@ export class MmContext implements InodeNumbers {
   pt: PageTableOps;
   /** The anon_vma seam. */
   anon: AnonVmaOps;
+  /** The folio/rmap environment: address_spaces and their i_mmap interval trees. */
+  readonly rm: FolioRmap;
   /** The architecture whose page-table format and address-space geometry are modelled. */
   readonly arch: ArchName;
   /** Base page size in bytes; mirrors `PAGE_SIZE`. */
@@ -136,6 +145,12 @@ export class MmContext implements InodeNumbers {
   /** The random stream of address-space layout randomisation. */
   readonly aslr: Prng;
   private nextIno: number;
+  /**
+   * `vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)` on a file
+   * (MADV_REMOVE); null without a page cache: MADV_REMOVE then only zaps
+   * the VMA's range.
+   */
+  punchHole: ((file: File, offset: number, len: number) => number) | null = null;
   /** `vm_get_page_prot()` as an architecture entry (set by the composed kernel; the VMA layer alone has none). */
   pageProtOf: (vmFlags: number) => PteVal;
 
@@ -146,6 +161,7 @@ export class MmContext implements InodeNumbers {
     this.nodesRcu = this.nodes.rcuFor(machine);
     this.pt = opts.pageTableOps ?? new RecordingPageTableOps();
     this.anon = opts.anonVmaOps ?? new ChainAnonVmaOps(caches.anonVma, caches.anonVmaChain, findMergeableAnonVma);
+    this.rm = opts.folioRmap ?? createFolioRmap(machine);
     this.arch = machine.config.arch;
     this.pageSize = machine.topology.pageSize;
     this.pageShift = Math.log2(this.pageSize);

@@ -12,7 +12,7 @@
  * seam's (pgtable-ops.ts).
  */
 import { MAPLE_MAX, type MaState } from '@mm/maple-tree';
-import { type AddressSpace, type File, mappingUnmapWritable } from './file.js';
+import { type AddressSpace, type File, iMmapRemove, mappingUnmapWritable } from './file.js';
 import { type VmAreaStruct, vmaIsSharedMaywrite, vmaStartWrite } from './mm-types.js';
 import { type MmuGather, ZAP_FLAG_DROP_MARKER, ZAP_FLAG_UNMAP } from './pgtable-ops.js';
 
@@ -138,7 +138,7 @@ export function freePgtables(tlb: MmuGather, unmap: UnmapDesc): void {
  */
 export function removeSharedVmStruct(vma: VmAreaStruct, mapping: AddressSpace): void {
   if (vmaIsSharedMaywrite(vma)) mappingUnmapWritable(mapping);
-  mapping.iMmap.delete(vma);
+  iMmapRemove(vma, mapping);
 }
 
 /**

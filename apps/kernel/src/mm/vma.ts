@@ -30,7 +30,16 @@
 import { ENOMEM, MmBugError } from '@mm/machine';
 import { mtValidate } from '@mm/maple-tree';
 import { type AnonVma, VMA_OP_MERGE_UNFAULTED, VMA_OP_REMAP, VMA_OP_SPLIT, vmaIsForkChild } from './anon-vma.js';
-import { type AddressSpace, type File, fput, getFile, mappingAllowWritable } from './file.js';
+import {
+  type AddressSpace,
+  type File,
+  fput,
+  getFile,
+  iMmapInsert,
+  iMmapInsertAfter,
+  iMmapRemove,
+  mappingAllowWritable,
+} from './file.js';
 import {
   type AnonVmaName,
   type MemPolicy,
@@ -333,10 +342,19 @@ function initMultiVmaPrep(vma: VmAreaStruct, vmg: VmaMergeStruct | null): VmaPre
   return vp;
 }
 
-/** Insert into the file's i_mmap (one more shared writable mapping if it is one). @kernel __vma_link_file (mm/vma.c) */
+/**
+ * Insert into the file's i_mmap interval tree at the VMA's page-offset range
+ * (one more shared writable mapping if it is one).
+ * @kernel __vma_link_file (mm/vma.c)
+ */
 function vmaLinkFileTo(vma: VmAreaStruct, mapping: AddressSpace): void {
   if (vmaIsSharedMaywrite(vma)) mappingAllowWritable(mapping);
-  mapping.iMmap.add(vma);
+  iMmapInsert(vma, mapping);
+}
+
+/** `__remove_shared_vm_struct()` of a VMA merged away, from its own file's i_mmap. */
+function removeSharedFileVma(vma: VmAreaStruct): void {
+  if (vma.vmFile !== null) removeSharedVmStruct(vma, vma.vmFile.fMapping);
 }
 
 /** @kernel vma_prepare (mm/vma.c) */
@@ -348,23 +366,26 @@ function vmaPrepare(vp: VmaPrepare): void {
     anon.preUpdateVma(vp.vma);
     if (vp.adjNext !== null) anon.preUpdateVma(vp.adjNext);
   }
+  // out of the interval tree while vm_start, vm_end or vm_pgoff change (the tree's keys)
   if (vp.mapping !== null) {
-    vp.mapping.iMmap.delete(vp.vma);
-    if (vp.adjNext !== null) vp.mapping.iMmap.delete(vp.adjNext);
+    iMmapRemove(vp.vma, vp.mapping);
+    if (vp.adjNext !== null) iMmapRemove(vp.adjNext, vp.mapping);
   }
 }
 
 /** @kernel vma_complete (mm/vma.c) */
 function vmaComplete(vp: VmaPrepare, vmi: VmaIterator, mm: MmStruct): void {
   const anon = mm.ctx.anon;
+  // back into the interval tree under the new keys
   if (vp.mapping !== null) {
-    if (vp.adjNext !== null) vp.mapping.iMmap.add(vp.adjNext);
-    vp.mapping.iMmap.add(vp.vma);
+    if (vp.adjNext !== null) iMmapInsert(vp.adjNext, vp.mapping);
+    iMmapInsert(vp.vma, vp.mapping);
   }
   if (vp.remove !== null && vp.file !== null) {
-    const mapping = vp.mapping as AddressSpace;
-    removeSharedVmStruct(vp.remove, mapping);
-    if (vp.remove2 !== null) removeSharedVmStruct(vp.remove2, mapping);
+    // merges only remove VMAs of vp.file; each leaves the tree it is in (its own file's,
+    // which differs only when the differential harness expands over an unrelated VMA)
+    removeSharedFileVma(vp.remove);
+    if (vp.remove2 !== null) removeSharedFileVma(vp.remove2);
   } else if (vp.insert !== null) {
     // split_vma has split insert from vma: store it before dropping the locks
     vmaIterStoreNew(vmi, vp.insert);
@@ -897,17 +918,31 @@ export function vmaLinkFile(vma: VmAreaStruct): void {
 }
 
 /**
- * Insert a detached VMA into `mm`'s tree and its file's i_mmap.
+ * Insert a child's file VMA into the file's i_mmap right after the
+ * parent's VMA it was copied from (one more shared writable mapping if it
+ * is one).
+ * @kernel dup_mmap (mm/mmap.c): vma_interval_tree_insert_after
+ */
+export function vmaLinkFileAfter(vma: VmAreaStruct, parent: VmAreaStruct): void {
+  const file = vma.vmFile;
+  if (file === null) return;
+  if (vmaIsSharedMaywrite(vma)) mappingAllowWritable(file.fMapping);
+  iMmapInsertAfter(vma, parent, file.fMapping);
+}
+
+/**
+ * Insert a detached VMA into `mm`'s tree and (unless `linkFile` is false, as
+ * for fork, which links it after the parent's) its file's i_mmap.
  * @returns 0 or -ENOMEM.
  * @kernel vma_link (mm/vma.c)
  */
-export function vmaLink(mm: MmStruct, vma: VmAreaStruct): number {
+export function vmaLink(mm: MmStruct, vma: VmAreaStruct, linkFile = true): number {
   const vmi = new VmaIterator(mm, 0);
   vmaIterConfig(vmi, vma.vmStart, vma.vmEnd);
   if (vmaIterPrealloc(vmi, vma) !== 0) return -ENOMEM;
   vmaStartWrite(vma);
   vmaIterStoreNew(vmi, vma);
-  vmaLinkFile(vma);
+  if (linkFile) vmaLinkFile(vma);
   mm.mapCount++;
   return 0;
 }
@@ -1169,7 +1204,8 @@ export function validateMm(mm: MmStruct, opts: { accounting?: boolean } = {}): v
     if (v.vmMm !== mm) bug(v, 'belongs to another mm');
     if (v.vmRefcnt !== 1) bug(v, `refcnt ${v.vmRefcnt} (not attached)`);
     if (v.vmEnd > mm.taskSize) bug(v, 'above TASK_SIZE');
-    if (v.vmFile !== null && !v.vmFile.fMapping.iMmap.has(v)) bug(v, 'not in its file i_mmap');
+    if (v.vmFile !== null) validateIMmapNode(v, bug);
+    else if (v.sharedRb > 0) bug(v, 'anonymous VMA linked into an i_mmap tree');
     if ((v.anonVma === null) !== (v.anonVmaChain.length === 0)) bug(v, 'anon_vma and chain disagree');
     if (v.anonVma !== null && !v.anonVmaChain.some((c) => c.anonVma === v.anonVma)) bug(v, 'chain lacks anon_vma');
     if (v.obj === 0) bug(v, 'freed');
@@ -1193,6 +1229,26 @@ export function validateMm(mm: MmStruct, opts: { accounting?: boolean } = {}): v
   check('exec_vm', mm.execVm, exec);
   check('stack_vm', mm.stackVm, stack);
   check('data_vm', mm.dataVm, data);
+}
+
+/**
+ * A file VMA's node in its file's i_mmap interval tree: linked, owned by the
+ * VMA, keyed by [vm_pgoff, vm_pgoff + pages - 1], and reachable from the
+ * tree's root.
+ */
+function validateIMmapNode(v: VmAreaStruct, bug: (v: VmAreaStruct, msg: string) => never): void {
+  const mapping = (v.vmFile as File).fMapping;
+  const t = mapping.rm.vmaTree;
+  const h = v.sharedRb;
+  if (h <= 0) bug(v, 'not in its file i_mmap');
+  if (t.owner[h] !== (v as unknown)) bug(v, `i_mmap node ${h} belongs to another VMA`);
+  const first = v.vmPgoff;
+  const last = v.vmPgoff + (v.vmEnd - v.vmStart) / v.vmMm.ctx.pageSize - 1;
+  if (t.start[h] !== first || t.last[h] !== last)
+    bug(v, `i_mmap key [${t.start[h]}, ${t.last[h]}], pgoff range [${first}, ${last}]`);
+  let x = h;
+  for (let i = 0; i < 200 && t.parent[x] !== 0; i++) x = t.parent[x] as number;
+  if (x !== mapping.iMmap.node) bug(v, "i_mmap node not in its file's tree");
 }
 
 function hex(v: number): string {

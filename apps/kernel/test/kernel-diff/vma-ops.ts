@@ -123,8 +123,8 @@ export class VmaScriptRunner {
     const nomap = { mmap: null };
     this.files = [
       null,
-      new File('/kdiff/1', new Inode(1, [0, 1], 1 << 30), FMODE_READ | FMODE_WRITE, nomap),
-      new File('/kdiff/2', new Inode(2, [0, 1], 1 << 30), FMODE_READ | FMODE_WRITE, nomap),
+      new File('/kdiff/1', new Inode(this.ctx.rm, 1, [0, 1], 1 << 30), FMODE_READ | FMODE_WRITE, nomap),
+      new File('/kdiff/2', new Inode(this.ctx.rm, 2, [0, 1], 1 << 30), FMODE_READ | FMODE_WRITE, nomap),
     ];
   }
 
@@ -174,6 +174,7 @@ export class VmaScriptRunner {
     vma.vmEnd = e * PAGE;
     vma.vmPgoff = pg;
     vma.vmFlags = f;
+    if (fi !== 0) vma.vmFile = this.files[fi] as File;
     if (vmaLink(mm, vma) !== 0) {
       vmaMarkDetached(vma);
       vmAreaFree(vma);
@@ -185,7 +186,6 @@ export class VmaScriptRunner {
       vma.anonVmaChain.push({ vma, anonVma: a } as AnonVmaChain);
       if (links > 1) vma.anonVmaChain.push({ vma, anonVma: this.avs[5] as KdiffAnon });
     }
-    if (fi !== 0) vma.vmFile = this.files[fi] as File;
     if (cl !== 0) vma.vmOps = CLOSE_OPS;
     vmStatAccount(mm, f, e - s);
     return true;

@@ -1,6 +1,6 @@
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM, ETXTBSY } from '@mm/machine';
 import { describe, expect, it } from 'vitest';
-import { createTmpfsFile, FMODE_READ, FMODE_WRITE, S_APPEND, S_SWAPFILE } from '../../src/mm/file.js';
+import { createTmpfsFile, FMODE_READ, FMODE_WRITE, iMmapVmas, S_APPEND, S_SWAPFILE } from '../../src/mm/file.js';
 import {
   MAP_ANONYMOUS,
   MAP_DROPPABLE,
@@ -289,7 +289,7 @@ describe('mmap: files', () => {
     expect(vmaAt(mm, a).vmPgoff).toBe(4);
     expect(vmaAt(mm, a).vmFlags & VM_SHARED).toBe(VM_SHARED);
     expect(rw.fMapping.iMmapWritable).toBe(1);
-    expect(rw.fMapping.iMmap.size).toBe(1);
+    expect(iMmapVmas(rw.fMapping)).toEqual([vmaAt(mm, a)]);
     // a read-only file: shared writable refused; shared read-only loses MAYWRITE and SHARED
     expect(sysMmap(mm, 0, PAGE, RW, MAP_SHARED, ro)).toBe(-EACCES);
     const b = sysMmap(mm, 0, PAGE, PROT_READ, MAP_SHARED, ro);
@@ -300,7 +300,7 @@ describe('mmap: files', () => {
     expect(procPidMaps(mm)).toContain(' rw-s 00004000 00:19 ');
     expect(vmMunmap(mm, a, 2 * PAGE)).toBe(0);
     expect(rw.fMapping.iMmapWritable).toBe(0);
-    expect(rw.fMapping.iMmap.size).toBe(0);
+    expect(iMmapVmas(rw.fMapping)).toEqual([]);
     expect(rw.fCount).toBe(1);
     checkMm(t);
   });
