@@ -14,6 +14,14 @@ export { type DemoOptions, type DemoSection, formatSections, runDemo } from './d
 export { makeDeviceExclusive, pinUserPage, uffdRegisterWp, uffdWriteprotect, unpinUserPage } from './kernel/extras.js';
 export { dupMmap, exitMmap } from './kernel/fork.js';
 export {
+  HUGE_ZERO_UNSET_PFN,
+  isHugeZeroPfn,
+  MMF_HUGE_ZERO_FOLIO,
+  mmGetHugeZeroFolio,
+  mmPutHugeZeroFolio,
+  VM_FAULT_FALLBACK,
+} from './kernel/huge-memory.js';
+export {
   createKernel,
   createKernelCaches,
   EAGAIN_NEEDS_SWAP,

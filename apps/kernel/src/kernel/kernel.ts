@@ -67,23 +67,19 @@ import {
   type MmPgtables,
   type PageTables,
   PMD_LEVEL,
-  PTE_LEVEL,
   PTE_MARKER_GUARD,
   PTE_MARKER_UFFD_WP,
   PteVal,
   PteView,
-  pgtableTransHugeDeposit,
   pmdAllocWalk,
   pmdpGet,
   pteAlloc,
-  pteAllocOne,
   pteOffsetMapLock,
   ptepClearFlush,
   ptepGet,
   ptepSetAccessFlags,
   pteUnmapUnlock,
   SwpEntry,
-  setPmdAt,
   setPteAt,
   setPtes,
   splitHugePmdLocked,
@@ -108,6 +104,16 @@ import {
 import { findVma, findVmaIntersection } from '../mm/vma.js';
 import { createMmCaches, type MmCaches } from '../slab-caches.js';
 import { dupMmap, exitMmap } from './fork.js';
+import {
+  doHugePmdAnonymousPage,
+  HUGE_ZERO_UNSET_PFN,
+  isHugeZeroPmd,
+  mmPutHugeZeroFolio,
+  shrinkHugeZeroFolio,
+  splitHugeZeroPagePmd,
+  VM_FAULT_FALLBACK,
+  wpHugePmd,
+} from './huge-memory.js';
 import { PageCache, type PageCacheMapping } from './page-cache.js';
 import { PfnSet } from './pfn-set.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
@@ -212,6 +218,7 @@ export const KERNEL_VM_EVENTS = [
   'thp_fault_fallback',
   'thp_split_pmd',
   'thp_zero_page_alloc',
+  'thp_zero_page_alloc_failed',
   'vma_lock_success',
   'vma_lock_retry',
 ] as const;
@@ -262,8 +269,12 @@ export class Kernel {
   thpEnabled: ThpEnabled;
   /** Per order (index) the `enabled` value; only orders 2..PMD_ORDER are used. */
   readonly mthpEnabled: MthpEnabled[];
-  /** `thp_use_zero_page`. */
+  /** `/sys/kernel/mm/transparent_hugepage/use_zero_page`. */
   thpUseZeroPage: boolean;
+  /** `huge_zero_pfn`: the huge zero folio's head, or -1 while there is none. */
+  hugeZeroPfn: number = HUGE_ZERO_UNSET_PFN;
+  /** `huge_zero_refcount`: the shrinker's reference plus one per mm with MMF_HUGE_ZERO_FOLIO (0: no folio). */
+  hugeZeroRefcount = 0;
   /** `fault_around_bytes`. */
   faultAroundBytes: number;
   /** vmstat events. */
@@ -522,6 +533,15 @@ export class Kernel {
   }
 
   /**
+   * Run the huge zero folio's shrinker: free it when no mm holds it.
+   * @returns the pages freed (HPAGE_PMD_NR or 0).
+   * @kernel shrink_huge_zero_folio_scan (mm/huge_memory.c)
+   */
+  shrinkHugeZeroFolio(): number {
+    return shrinkHugeZeroFolio(this);
+  }
+
+  /**
    * A new tmpfs file of `sizeBytes` (contents: holes, reading 0).
    * The caller holds the opener's reference (drop it with `fput` when done).
    */
@@ -617,6 +637,8 @@ export class Kernel {
 
   /** Free an address space whose VMAs and tables are gone. @kernel __mmdrop (kernel/fork.c) */
   mmFree(mm: MmStruct): void {
+    // __mmput(): after exit_mmap, the mm's huge zero folio reference goes
+    mmPutHugeZeroFolio(this, mm);
     const pgt = mm.pgt as MmPgtables;
     this.mmByAs.delete(pgt.as);
     this.pt.mmFree(pgt);
@@ -738,9 +760,10 @@ export class Kernel {
     const c = this.pt.codec;
     const pmd = pmdpGet(pgt, pmdp, tmpPmd);
     if (c.pmdNone(pmd)) {
-      if (this.thpVmaAllowable(vma, addr, this.hpageNr) && vma.vmOps === null && (flags & FAULT_FLAG_WRITE) !== 0) {
-        const r = this.doHugePmdAnonymousPage(vma, addr, pmdp);
-        if (r >= 0) return r;
+      // create_huge_pmd(): anonymous VMAs only (no file THP)
+      if (vma.vmOps === null && this.thpVmaAllowable(vma, addr, this.hpageNr)) {
+        const r = doHugePmdAnonymousPage(this, vma, addr, pmdp, flags);
+        if ((r & VM_FAULT_FALLBACK) === 0) return r;
       }
     } else if (c.pmdPresent(pmd) && c.pmdLeaf(pmd)) {
       const write = (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) !== 0;
@@ -748,23 +771,8 @@ export class Kernel {
         // huge_pmd_set_accessed(): the walker sets A/D itself; nothing to do
         return 0;
       }
-      // do_huge_pmd_wp_page(): reuse an exclusive THP, else split and CoW per PTE
-      const head = c.pmdPfn(pmd);
-      if (folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head) && (flags & FAULT_FLAG_UNSHARE) === 0) {
-        const v = pmdpGet(pgt, pmdp, tmpPmd2);
-        c.pteMkwrite(v);
-        c.pteMkdirty(v);
-        c.pteMkyoung(v);
-        setPmdAt(pgt, addr - (addr % this.pmdSize), pmdp, v);
-        this.machine.mmu.flushTlbRange(
-          pgt.as,
-          addr - (addr % this.pmdSize),
-          addr - (addr % this.pmdSize) + this.pmdSize,
-        );
-        this.vmEvent('cow_reuse');
-        return 0;
-      }
-      this.splitHugePmd(vma, addr);
+      const r = wpHugePmd(this, vma, addr, pmdp, flags);
+      if ((r & VM_FAULT_FALLBACK) === 0) return r;
     }
     if (pteAlloc(pgt, pmdp) < 0) return VM_FAULT_OOM;
     return this.handlePteFault(vma, addr, flags, pmdp);
@@ -859,42 +867,6 @@ export class Kernel {
     return start >= vma.vmStart && start + bytes <= vma.vmEnd;
   }
 
-  /** @kernel do_huge_pmd_anonymous_page (mm/huge_memory.c); -1 to fall back to PTEs */
-  private doHugePmdAnonymousPage(vma: VmAreaStruct, addr: number, pmdp: number): number {
-    if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
-    const pgt = vma.vmMm.pgt as MmPgtables;
-    const haddr = addr - (addr % this.pmdSize);
-    const folio = this.allocFolio(Math.log2(this.hpageNr));
-    if (folio < 0) {
-      this.vmEvent('thp_fault_fallback');
-      return -1;
-    }
-    const table = pteAllocOne(pgt);
-    if (table < 0) {
-      this.putFolio(folio, 1);
-      this.vmEvent('thp_fault_fallback');
-      return -1;
-    }
-    this.clearTokens(folio, this.hpageNr);
-    folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), haddr, RMAP_EXCLUSIVE);
-    folioRefAdd(this.rm, folio, this.hpageNr - 1);
-    const c = this.pt.codec;
-    const v = tmpPmd2;
-    c.pfnPmd(v, folio, vma.pageProt);
-    c.pmdMkhuge(v);
-    c.pteMkwrite(v);
-    c.pteMkdirty(v);
-    c.pteMkyoung(v);
-    this.pt.pmdLock(pgt, pmdp);
-    pgtableTransHugeDeposit(pgt, pmdp, table);
-    pgt.pt.mmIncNr(pgt, PTE_LEVEL, 1);
-    setPmdAt(pgt, haddr, pmdp, v);
-    this.pt.pmdUnlock(pgt, pmdp);
-    vma.vmMm.rssStat[MM_ANONPAGES]! += this.hpageNr;
-    this.vmEvent('thp_fault_alloc');
-    return 0;
-  }
-
   /** Split the PMD leaf mapping `addr`, if any (tables and rmap). @kernel split_huge_pmd (mm/huge_memory.c) */
   splitHugePmd(vma: VmAreaStruct, addr: number): number {
     const pgt = vma.vmMm.pgt;
@@ -902,7 +874,9 @@ export class Kernel {
     const pmdp = this.pt.lookup(pgt, PMD_LEVEL, addr);
     if (pmdp < 0 || !pmdIsLeaf(pgt, pmdp)) return 0;
     const c = this.pt.codec;
-    const head = c.pmdPfn(pmdpGet(pgt, pmdp, tmpPmd));
+    const pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (isHugeZeroPmd(this, pmd)) return splitHugeZeroPagePmd(this, vma, addr, pmdp);
+    const head = c.pmdPfn(pmd);
     const exclusive = folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head);
     this.pt.pmdLock(pgt, pmdp);
     const r = splitHugePmdLocked(pgt, addr, pmdp, vma.pageProt);
@@ -1401,7 +1375,6 @@ const tmpPte = new PteVal();
 const tmpPte2 = new PteVal();
 const tmpPte3 = new PteVal();
 const tmpPmd = new PteVal();
-const tmpPmd2 = new PteVal();
 const tmpView = new PteView();
 void MMU_EXEC;
 void MMU_USER;

@@ -54,6 +54,7 @@ import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
 import { showMapVma } from '../mm/task-mmu.js';
 import { VM_LOCKED, VM_SOFTDIRTY } from '../mm/vm-flags.js';
 import { findVma, vmaList } from '../mm/vma.js';
+import { isHugeZeroPfn } from './huge-memory.js';
 import { KERNEL_VM_EVENTS, type Kernel, type ThpEnabled } from './kernel.js';
 
 const pv = new PteVal();
@@ -145,6 +146,11 @@ export function smapGatherStats(k: Kernel, vma: VmAreaStruct, mss: SmapsStats): 
       const pmd = pmdpGet(pgt, pmdp, pv);
       if (!c.pmdNone(pmd) && c.pmdLeaf(pmd) && c.pmdPresent(pmd)) {
         const head = c.pmdPfn(pmd);
+        // smaps_pmd_entry(): vm_normal_page_pmd() has no page for the huge zero folio: not counted at all
+        if (isHugeZeroPfn(k, head)) {
+          a = tblEnd;
+          continue;
+        }
         smapsAccount(rm, mss, head, true, c.pteYoung(pmd), c.pteDirty(pmd), locked, true);
         if (folioTestAnon(rm, head)) mss.anonHuge += k.pmdSize;
         else mss.shmemPmd += k.pmdSize;
@@ -379,6 +385,8 @@ export function procPidPagemap(k: Kernel, mm: MmStruct, start: number, pages: nu
     if (present) {
       e |= PM_PRESENT;
       if (showPfn) e |= BigInt(pfn);
+      // pagemap_pmd_range_thp() takes pmd_page(): the huge zero folio is not anonymous (PM_FILE) and has no mapcount
+      if (isHugeZeroPfn(k, pfn)) e |= PM_FILE;
       const normal = pfn !== k.zeroPfn && k.userFolios.has(pageFolio(rm, pfn));
       if (normal) {
         const folio = pageFolio(rm, pfn);
@@ -467,6 +475,12 @@ export function procKpageflags(k: Kernel, start: number, count: number): bigint[
     if (type === PGTY_table) set(KPF.PGTABLE);
     if (pfn === k.zeroPfn) set(KPF.ZERO_PAGE);
     const head = pageFolio(rm, pfn);
+    if (isHugeZeroPfn(k, pfn)) {
+      // a compound page that is not large_rmappable: THP only through is_huge_zero_pfn()
+      set(head === pfn ? KPF.COMPOUND_HEAD : KPF.COMPOUND_TAIL);
+      set(KPF.ZERO_PAGE);
+      set(KPF.THP);
+    }
     if (k.userFolios.has(head)) {
       const s = rm.sec(head);
       const hf = s.flags[head & rm.mask] as number;
@@ -615,6 +629,14 @@ export function thpSysfsWrite(k: Kernel, path: string, value: string): number {
   if (path === 'enabled') {
     if (v !== 'always' && v !== 'madvise' && v !== 'never') return -22;
     k.thpEnabled = v as ThpEnabled;
+    return 0;
+  }
+  if (path === 'use_zero_page') {
+    // single_hugepage_flag_store(): kstrtoul, then 0 or 1
+    if (!/^\+?[0-9]+$/.test(v)) return -22;
+    const n = Number(v);
+    if (n > 1) return -22;
+    k.thpUseZeroPage = n === 1;
     return 0;
   }
   const m = /^hugepages-(\d+)kB\/enabled$/.exec(path);

@@ -43,7 +43,9 @@ import {
 } from '@mm/pgtable-arch';
 import { slabValidate } from '@mm/slab-sheaves';
 import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
+import { VM_SHARED } from '../mm/vm-flags.js';
 import { validateMm, vmaList } from '../mm/vma.js';
+import { HUGE_ZERO_UNSET_PFN, isHugeZeroPfn, MMF_HUGE_ZERO_FOLIO } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import { mmCounter } from './pt-ops.js';
 
@@ -75,12 +77,16 @@ export function validateKernel(k: Kernel): void {
     checkPfn: (pfn, nr, kind) => {
       if (kind !== 'present') return null;
       if (pfn === k.zeroPfn) return null;
+      if (isHugeZeroPfn(k, pfn)) {
+        return nr === k.hpageNr && pfn === k.hugeZeroPfn ? null : `pfn ${pfn} maps part of the huge zero folio`;
+      }
       const head = pageFolio(rm, pfn);
       if (!k.userFolios.has(head)) return `pfn ${pfn} (${nr} pages) is not a live user folio`;
       return null;
     },
   });
   folioRmapValidate(rm);
+  checkHugeZero(k);
   const seen = new Map<number, FolioSeen>();
   const c = k.pt.codec;
   for (const mm of k.mms()) {
@@ -138,6 +144,42 @@ function note(seen: Map<number, FolioSeen>, head: number, page: number, pmd: boo
   }
 }
 
+/**
+ * The huge zero folio: its reference count is the shrinker's plus one per
+ * mm with MMF_HUGE_ZERO_FOLIO, it is an unmapped, non-rmappable folio of
+ * PMD order with one page reference, outside the user folios.
+ */
+function checkHugeZero(k: Kernel): void {
+  let users = 0;
+  for (const mm of k.mms()) if ((mm.mmFlags & MMF_HUGE_ZERO_FOLIO) !== 0) users++;
+  if (k.hugeZeroPfn === HUGE_ZERO_UNSET_PFN) {
+    if (k.hugeZeroRefcount !== 0 || users !== 0)
+      bug(`no huge zero folio, but huge_zero_refcount ${k.hugeZeroRefcount} and ${users} mms using it`);
+    return;
+  }
+  const rm = k.rm;
+  const pfn = k.hugeZeroPfn;
+  if (k.hugeZeroRefcount !== users + 1)
+    bug(`huge_zero_refcount ${k.hugeZeroRefcount}, expected ${users + 1} (the shrinker and ${users} mms)`);
+  if (pfn % k.hpageNr !== 0 || folioNrPages(rm, pfn) !== k.hpageNr) bug(`huge zero folio ${pfn} is not PMD-sized`);
+  if (folioRefCount(rm, pfn) !== 1) bug(`huge zero folio: refcount ${folioRefCount(rm, pfn)}, expected 1`);
+  if (folioMapcount(rm, pfn) !== 0) bug(`huge zero folio: mapcount ${folioMapcount(rm, pfn)} (it is never rmapped)`);
+  if (k.userFolios.has(pfn)) bug('huge zero folio is counted as a user folio');
+  for (let i = 0; i < k.hpageNr; i++) if (k.token(pfn + i) !== 0) bug(`huge zero folio page ${i} holds a token`);
+}
+
+/** A PMD mapping the huge zero folio: whole, read-only, special, in a private anonymous VMA of an mm holding it. */
+function checkHugeZeroPmd(k: Kernel, vma: VmAreaStruct, pmd: PteVal, pmdp: number, a: number): void {
+  const c = k.pt.codec;
+  const where = `huge zero PMD at ${a.toString(16)} (pid ${vma.vmMm.pid})`;
+  if (c.pmdPfn(pmd) !== k.hugeZeroPfn) bug(`${where}: maps pfn ${c.pmdPfn(pmd)}, not the folio's head`);
+  if (c.pteWrite(pmd)) bug(`${where} is writable`);
+  if (!c.pteSpecial(pmd)) bug(`${where} is not special`);
+  if (vma.vmOps !== null || (vma.vmFlags & VM_SHARED) !== 0) bug(`${where}: not a private anonymous VMA`);
+  if ((vma.vmMm.mmFlags & MMF_HUGE_ZERO_FOLIO) === 0) bug(`${where}: the mm has no MMF_HUGE_ZERO_FOLIO`);
+  if (!(vma.vmMm.pgt as MmPgtables).pt.deposited.has(pmdp)) bug(`${where}: no deposited page table`);
+}
+
 function checkAnon(k: Kernel, vma: VmAreaStruct, head: number, addr: number): void {
   const rm = k.rm;
   if (!folioTestAnon(rm, head)) return;
@@ -159,7 +201,9 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
       const pmd = pmdpGet(pgt, pmdp, pv);
       if (!c.pmdNone(pmd)) {
         if (c.pmdLeaf(pmd)) {
-          if (c.pmdPresent(pmd)) {
+          if (c.pmdPresent(pmd) && isHugeZeroPfn(k, c.pmdPfn(pmd))) {
+            checkHugeZeroPmd(k, vma, pmd, pmdp, a);
+          } else if (c.pmdPresent(pmd)) {
             const head = c.pmdPfn(pmd);
             const nr = folioNrPages(rm, head);
             if (a % k.pmdSize !== 0 || tblEnd - a !== k.pmdSize)
@@ -176,6 +220,7 @@ function scanVma(k: Kernel, vma: VmAreaStruct, pgt: MmPgtables, rss: Float64Arra
               let pfn: number;
               if (c.ptePresent(pte)) {
                 pfn = c.ptePfn(pte);
+                if (isHugeZeroPfn(k, pfn)) bug(`PTE at ${x.toString(16)} maps a page of the huge zero folio`);
                 if (pfn === k.zeroPfn || c.pteSpecial(pte)) continue;
               } else if (!c.pteNone(pte) && k.pt.entries.decodePte(pte, view).kind === LEAF_KIND.DEVICE_EXCLUSIVE) {
                 pfn = view.pfn;
