@@ -74,6 +74,14 @@ export {
 export { ArchPageTableOps, KernelGather, mmCounter } from './kernel/pt-ops.js';
 export { RmapAnonVmaOps, rmapVma } from './kernel/rmap-anon-vma.js';
 export {
+  SHMEM_ENABLED_VALUES,
+  SHMEM_MTHP_VALUES,
+  type ShmemEnabled,
+  type ShmemMthpEnabled,
+  shmemAllowsPmdOrder,
+  type TmpfsHuge,
+} from './kernel/shmem-huge.js';
+export {
   CLONE_FILES,
   CLONE_THREAD,
   CLONE_VM,

@@ -118,6 +118,16 @@ import { PageCache, type PageCacheMapping } from './page-cache.js';
 import { PfnSet } from './pfn-set.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
 import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
+import {
+  doSetPmd,
+  SHMEM_ENABLED_VALUES,
+  SHMEM_MTHP_VALUES,
+  type ShmemEnabled,
+  type ShmemMthpEnabled,
+  shmemFaultOrder,
+  splitFilePmd,
+  type TmpfsHuge,
+} from './shmem-huge.js';
 import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
 import { validateKernel } from './validate.js';
 
@@ -145,6 +155,16 @@ export interface KernelOptions {
   readonly mthp?: Readonly<Record<number, MthpEnabled>>;
   /** `use_zero_page` (default true). */
   readonly thpUseZeroPage?: boolean;
+  /** `/sys/kernel/mm/transparent_hugepage/shmem_enabled` (default `never`). */
+  readonly shmemEnabled?: ShmemEnabled;
+  /**
+   * Per-size `hugepages-<size>kB/shmem_enabled` for shared anonymous memory,
+   * keyed by size in KiB; sizes not given are `never` except the PMD size
+   * (`inherit`). Only the PMD size allocates (no smaller shmem folios).
+   */
+  readonly shmemMthp?: Readonly<Record<number, ShmemMthpEnabled>>;
+  /** The `huge=` mount option of the tmpfs the kernel's files live on (default `never`). */
+  readonly tmpfsHuge?: TmpfsHuge;
   /** `vm.overcommit_memory` 0, 1 or 2 (default 0). */
   readonly overcommitMemory?: number;
   /** `vm.overcommit_ratio` (default 50). */
@@ -216,6 +236,9 @@ export const KERNEL_VM_EVENTS = [
   'pgmajfault',
   'thp_fault_alloc',
   'thp_fault_fallback',
+  'thp_file_alloc',
+  'thp_file_fallback',
+  'thp_file_mapped',
   'thp_split_pmd',
   'thp_zero_page_alloc',
   'thp_zero_page_alloc_failed',
@@ -271,6 +294,12 @@ export class Kernel {
   readonly mthpEnabled: MthpEnabled[];
   /** `/sys/kernel/mm/transparent_hugepage/use_zero_page`. */
   thpUseZeroPage: boolean;
+  /** `shmem_enabled` (top level). */
+  shmemEnabled: ShmemEnabled;
+  /** Per order (index) the per-size `shmem_enabled` value. */
+  readonly shmemMthpEnabled: ShmemMthpEnabled[];
+  /** The tmpfs mount's `huge=` option. */
+  tmpfsHuge: TmpfsHuge;
   /** `huge_zero_pfn`: the huge zero folio's head, or -1 while there is none. */
   hugeZeroPfn: number = HUGE_ZERO_UNSET_PFN;
   /** `huge_zero_refcount`: the shrinker's reference plus one per mm with MMF_HUGE_ZERO_FOLIO (0: no folio). */
@@ -354,6 +383,20 @@ export class Kernel {
       this.mthpEnabled[order] = v;
     }
     this.thpUseZeroPage = options.thpUseZeroPage ?? true;
+    this.shmemEnabled = options.shmemEnabled ?? 'never';
+    if (!SHMEM_ENABLED_VALUES.includes(this.shmemEnabled)) {
+      throw new ConfigError('shmemEnabled', `shmem_enabled is one of ${SHMEM_ENABLED_VALUES.join(', ')}`);
+    }
+    this.tmpfsHuge = options.tmpfsHuge ?? 'never';
+    this.shmemMthpEnabled = [];
+    for (let o = 0; o <= pmdOrder; o++) this.shmemMthpEnabled.push(o === pmdOrder ? 'inherit' : 'never');
+    for (const [kb, v] of Object.entries(options.shmemMthp ?? {})) {
+      const order = Math.log2((Number(kb) * 1024) / this.pageSize);
+      if (!Number.isInteger(order) || order < 2 || order > pmdOrder || !SHMEM_MTHP_VALUES.includes(v)) {
+        throw new ConfigError('shmemMthp', `no shmem mTHP setting ${v} for ${kb} kB`);
+      }
+      this.shmemMthpEnabled[order] = v;
+    }
     const far = options.faultAroundBytes ?? 65536;
     if (!Number.isInteger(far) || far < this.pageSize || (far & (far - 1)) !== 0 || far > this.pmdSize) {
       throw new ConfigError(
@@ -758,14 +801,8 @@ export class Kernel {
     const pmdp = pmdAllocWalk(pgt, addr);
     if (pmdp < 0) return VM_FAULT_OOM;
     const c = this.pt.codec;
-    const pmd = pmdpGet(pgt, pmdp, tmpPmd);
-    if (c.pmdNone(pmd)) {
-      // create_huge_pmd(): anonymous VMAs only (no file THP)
-      if (vma.vmOps === null && this.thpVmaAllowable(vma, addr, this.hpageNr)) {
-        const r = doHugePmdAnonymousPage(this, vma, addr, pmdp, flags);
-        if ((r & VM_FAULT_FALLBACK) === 0) return r;
-      }
-    } else if (c.pmdPresent(pmd) && c.pmdLeaf(pmd)) {
+    let pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (!c.pmdNone(pmd) && c.pmdPresent(pmd) && c.pmdLeaf(pmd)) {
       const write = (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) !== 0;
       if (!write || c.pteWrite(pmd)) {
         // huge_pmd_set_accessed(): the walker sets A/D itself; nothing to do
@@ -773,6 +810,20 @@ export class Kernel {
       }
       const r = wpHugePmd(this, vma, addr, pmdp, flags);
       if ((r & VM_FAULT_FALLBACK) === 0) return r;
+      pmd = pmdpGet(pgt, pmdp, tmpPmd); // a file PMD is gone now, an anonymous one is a table
+    }
+    if (c.pmdNone(pmd)) {
+      if (vma.vmOps === null) {
+        // create_huge_pmd() -> do_huge_pmd_anonymous_page()
+        if (this.thpVmaAllowable(vma, addr, this.hpageNr)) {
+          const r = doHugePmdAnonymousPage(this, vma, addr, pmdp, flags);
+          if ((r & VM_FAULT_FALLBACK) === 0) return r;
+        }
+      } else {
+        // do_fault() with no PTE table yet: finish_fault() may map a cached THP with a PMD
+        const r = this.doFaultPmd(vma, addr, pmdp, flags);
+        if ((r & VM_FAULT_FALLBACK) === 0) return r;
+      }
     }
     if (pteAlloc(pgt, pmdp) < 0) return VM_FAULT_OOM;
     return this.handlePteFault(vma, addr, flags, pmdp);
@@ -875,6 +926,7 @@ export class Kernel {
     if (pmdp < 0 || !pmdIsLeaf(pgt, pmdp)) return 0;
     const c = this.pt.codec;
     const pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (vma.vmOps !== null) return splitFilePmd(this, vma, addr, pmdp);
     if (isHugeZeroPmd(this, pmd)) return splitHugeZeroPagePmd(this, vma, addr, pmdp);
     const head = c.pmdPfn(pmd);
     const exclusive = folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head);
@@ -991,6 +1043,35 @@ export class Kernel {
     return this.pageCache.mappingOf(f.fMapping, true, f);
   }
 
+  /**
+   * The page of the file at `pgoff` for a fault at `addr` of `vma`, read
+   * into the cache if absent (a PMD-sized shmem folio where allowed).
+   * @kernel shmem_fault / shmem_get_folio_gfp (mm/shmem.c)
+   */
+  private cacheGetPage(vma: VmAreaStruct, m: PageCacheMapping, pgoff: number, addr: number): number {
+    const order = m.pages.has(pgoff) ? 0 : shmemFaultOrder(this, vma, m, pgoff, addr);
+    return this.pageCache.getFolio(m, pgoff, order);
+  }
+
+  /**
+   * A read or shared-write fault on a file VMA whose PMD is empty: get the
+   * page, and map its folio with one PMD if it is PMD-sized and fits.
+   * @returns 0, VM_FAULT_OOM, or VM_FAULT_FALLBACK (map a PTE).
+   * @kernel do_read_fault / do_shared_fault -> finish_fault -> do_set_pmd (mm/memory.c)
+   */
+  private doFaultPmd(vma: VmAreaStruct, addr: number, pmdp: number, flags: number): number {
+    const f = vma.vmFile;
+    if (f === null || vma.vmOps === null || vma.vmOps.fault !== true) return VM_FAULT_FALLBACK;
+    const write = (flags & FAULT_FLAG_WRITE) !== 0;
+    if (write && (vma.vmFlags & VM_SHARED) === 0) return VM_FAULT_FALLBACK; // do_cow_fault maps a small copy
+    const pgoff = vma.vmPgoff + (addr - vma.vmStart) / this.pageSize;
+    if (pgoff * this.pageSize >= Math.ceil(f.fInode.iSize / this.pageSize) * this.pageSize) return VM_FAULT_FALLBACK;
+    const m = this.cacheOf(vma);
+    const page = this.cacheGetPage(vma, m, pgoff, addr);
+    if (page < 0) return VM_FAULT_OOM;
+    return doSetPmd(this, vma, addr, pmdp, page, write);
+  }
+
   /** @kernel do_fault (mm/memory.c): read, CoW or shared fault */
   private doFault(vma: VmAreaStruct, addr: number, flags: number, pmdp: number): number {
     const f = vma.vmFile;
@@ -1005,13 +1086,14 @@ export class Kernel {
     return this.doSharedFault(vma, addr, pmdp, m, pgoff);
   }
 
-  /** Map cached folio `folio` at `addr` (file rmap, RSS). @kernel set_pte_range (mm/memory.c) */
-  private mapFilePage(vma: VmAreaStruct, addr: number, ptep: number, folio: number, writable: boolean): void {
+  /** Map cached page `page` at `addr` (file rmap, RSS). @kernel set_pte_range (mm/memory.c) */
+  private mapFilePage(vma: VmAreaStruct, addr: number, ptep: number, page: number, writable: boolean): void {
     const pgt = vma.vmMm.pgt as MmPgtables;
     const c = this.pt.codec;
+    const folio = pageFolio(this.rm, page);
     folioGet(this.rm, folio);
-    folioAddFileRmapPtes(this.rm, folio, folio, 1, rmapVma(vma));
-    c.pfnPte(tmpPte2, folio, vma.pageProt);
+    folioAddFileRmapPtes(this.rm, folio, page, 1, rmapVma(vma));
+    c.pfnPte(tmpPte2, page, vma.pageProt);
     if (writable) {
       c.pteMkwrite(tmpPte2);
       c.pteMkdirty(tmpPte2);
@@ -1025,7 +1107,7 @@ export class Kernel {
   private doReadFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
     const pgt = vma.vmMm.pgt as MmPgtables;
     const c = this.pt.codec;
-    const folio = this.pageCache.getFolio(m, pgoff);
+    const folio = this.cacheGetPage(vma, m, pgoff, addr);
     if (folio < 0) return VM_FAULT_OOM;
     const ptep = pteOffsetMapLock(pgt, pmdp, addr);
     if (ptep < 0) return 0;
@@ -1065,7 +1147,7 @@ export class Kernel {
   /** @kernel do_cow_fault (mm/memory.c) */
   private doCowFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
     if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
-    const src = this.pageCache.getFolio(m, pgoff);
+    const src = this.cacheGetPage(vma, m, pgoff, addr);
     if (src < 0) return VM_FAULT_OOM;
     const folio = this.allocFolio(0);
     if (folio < 0) return VM_FAULT_OOM;
@@ -1096,7 +1178,7 @@ export class Kernel {
   /** @kernel do_shared_fault (mm/memory.c) */
   private doSharedFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
     const pgt = vma.vmMm.pgt as MmPgtables;
-    const folio = this.pageCache.getFolio(m, pgoff);
+    const folio = this.cacheGetPage(vma, m, pgoff, addr);
     if (folio < 0) return VM_FAULT_OOM;
     const ptep = pteOffsetMapLock(pgt, pmdp, addr);
     if (ptep < 0) return 0;

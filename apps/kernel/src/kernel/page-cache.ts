@@ -1,10 +1,12 @@
 /**
  * DOC: a page cache over the tmpfs-like files of `mm/file.ts`.
  *
- * Each inode's `address_space` gets a map from page index to the folio
- * caching it (order-0 folios), and the file's contents are content tokens
+ * Each inode's `address_space` gets a map from page index to the page
+ * caching it (of an order-0 folio, or of a PMD-sized shmem folio cached
+ * whole at an aligned index), and the file's contents are content tokens
  * per page index (0 for a hole). A folio in the cache holds one reference
- * (the cache's); its token is the file's data, so a shared mapping's store
+ * per page (the cache's, `folio_ref_add(folio, nr)`); shmem folios are
+ * swap-backed; its token is the file's data, so a shared mapping's store
  * is the file's content at once, as with tmpfs. A private mapping's store
  * copies the page (CoW) and leaves the file unchanged.
  */
@@ -14,9 +16,14 @@ import {
   type FolioRmap,
   folioClearMapping,
   folioMapped,
+  folioNrPages,
+  folioRefAdd,
+  folioSetFlag,
   folioSetMapping,
+  pageFolio,
   type AddressSpace as RmapAddressSpace,
 } from '@mm/folio-rmap';
+import { PG_swapbacked } from '@mm/machine';
 import type { AddressSpace, File, Inode } from '../mm/file.js';
 
 /** The cache of one inode. @kernel struct address_space's i_pages (include/linux/fs.h) */
@@ -25,7 +32,7 @@ export class PageCacheMapping {
   readonly inode: Inode;
   /** The rmap's address_space (`folio->mapping`). */
   readonly rmap: RmapAddressSpace;
-  /** index → folio (head PFN). */
+  /** index → the page caching it (PFN; its folio is `page_folio()` of it). */
   readonly pages: Map<number, number>;
   /** Contents of pages not in the cache: index → token (absent = 0, a hole). */
   readonly contents: Map<number, number>;
@@ -54,6 +61,8 @@ export interface PageCacheHost {
   token(pfn: number): number;
   /** Store a content token in page `pfn`. */
   setToken(pfn: number, token: number): void;
+  /** Count a vmstat event (`thp_file_alloc`, `thp_file_fallback`). */
+  vmEvent?(name: string): void;
 }
 
 /** The page caches of a kernel, keyed by `address_space`. */
@@ -67,6 +76,8 @@ export class PageCache {
   nrPages: number;
   /** Pages in shmem caches. */
   nrShmem: number;
+  /** Pages of PMD-sized shmem folios in the caches (`NR_SHMEM_THPS`). */
+  nrShmemThps: number;
 
   constructor(rm: FolioRmap, host: PageCacheHost) {
     this.rm = rm;
@@ -74,6 +85,7 @@ export class PageCache {
     this.host = host;
     this.nrPages = 0;
     this.nrShmem = 0;
+    this.nrShmemThps = 0;
   }
 
   /** The cache of `mapping`, created on first use. */
@@ -97,22 +109,50 @@ export class PageCache {
   }
 
   /**
-   * The folio of `index`, read in (filled with the file's token) if absent.
-   * @returns the folio, or -ENOMEM.
-   * @kernel filemap_fault / shmem_get_folio (mm/filemap.c, mm/shmem.c)
+   * The page of `index`, read in (filled with the file's tokens) if absent:
+   * into a folio of `order` at the aligned index when `order` > 0 and none
+   * of its range is cached (`thp_file_alloc`; if that allocation fails,
+   * `thp_file_fallback` and an order-0 folio), else an order-0 folio.
+   * @returns the page's PFN, or -ENOMEM.
+   * @kernel filemap_fault / shmem_get_folio / shmem_alloc_and_add_folio (mm/filemap.c, mm/shmem.c)
    */
-  getFolio(m: PageCacheMapping, index: number): number {
+  getFolio(m: PageCacheMapping, index: number, order = 0): number {
     const f = m.pages.get(index);
     if (f !== undefined) return f;
+    if (order > 0) {
+      const nr = 2 ** order;
+      const start = index - (index % nr);
+      let free = true;
+      for (let i = 0; i < nr && free; i++) if (m.pages.has(start + i)) free = false;
+      if (free) {
+        const folio = this.host.allocFolio(order);
+        if (folio >= 0) {
+          this.addFolio(m, folio, start, nr);
+          this.host.vmEvent?.('thp_file_alloc');
+          return folio + (index - start);
+        }
+        this.host.vmEvent?.('thp_file_fallback');
+      }
+    }
     const folio = this.host.allocFolio(0);
     if (folio < 0) return folio;
-    folioSetMapping(this.rm, folio, m.rmap, index);
-    this.host.setToken(folio, m.contents.get(index) ?? 0);
-    m.contents.delete(index);
-    m.pages.set(index, folio);
-    this.nrPages++;
-    if (m.shmem) this.nrShmem++;
+    this.addFolio(m, folio, index, 1);
     return folio;
+  }
+
+  /** Cache the new folio `folio` of `nr` pages at `start`. @kernel filemap_add_folio / shmem_add_to_page_cache */
+  private addFolio(m: PageCacheMapping, folio: number, start: number, nr: number): void {
+    folioSetMapping(this.rm, folio, m.rmap, start);
+    if (nr > 1) folioRefAdd(this.rm, folio, nr - 1);
+    if (m.shmem) folioSetFlag(this.rm, folio, PG_swapbacked);
+    for (let i = 0; i < nr; i++) {
+      this.host.setToken(folio + i, m.contents.get(start + i) ?? 0);
+      m.contents.delete(start + i);
+      m.pages.set(start + i, folio + i);
+    }
+    this.nrPages += nr;
+    if (m.shmem) this.nrShmem += nr;
+    if (m.shmem && nr > 1) this.nrShmemThps += nr;
   }
 
   /** The file's content at `index` (from the cache if cached). */
@@ -138,16 +178,22 @@ export class PageCache {
   evict(m: PageCacheMapping, includeShmem: boolean): number {
     if (m.shmem && !includeShmem) return 0;
     let n = 0;
-    for (const [index, folio] of m.pages) {
-      if (folioMapped(this.rm, folio)) continue;
-      const t = this.host.token(folio);
-      if (t !== 0) m.contents.set(index, t);
-      m.pages.delete(index);
+    for (const [index, page] of m.pages) {
+      // a folio goes whole, from its first index
+      const folio = pageFolio(this.rm, page);
+      if (page !== folio || folioMapped(this.rm, folio)) continue;
+      const nr = folioNrPages(this.rm, folio);
+      for (let i = 0; i < nr; i++) {
+        const t = this.host.token(folio + i);
+        if (t !== 0) m.contents.set(index + i, t);
+        m.pages.delete(index + i);
+      }
       folioClearMapping(this.rm, folio);
-      this.host.putFolio(folio, 1);
-      this.nrPages--;
-      if (m.shmem) this.nrShmem--;
-      n++;
+      this.host.putFolio(folio, nr);
+      this.nrPages -= nr;
+      if (m.shmem) this.nrShmem -= nr;
+      if (m.shmem && nr > 1) this.nrShmemThps -= nr;
+      n += nr;
     }
     return n;
   }

@@ -12,6 +12,7 @@ import {
   folioMaybeMappedShared,
   folioPrecisePageMapcount,
   folioTestAnon,
+  folioTestSwapbacked,
   kpagecountRead,
   MemSizeStats,
   MM_ANONPAGES,
@@ -56,6 +57,7 @@ import { VM_LOCKED, VM_SOFTDIRTY } from '../mm/vm-flags.js';
 import { findVma, vmaList } from '../mm/vma.js';
 import { isHugeZeroPfn } from './huge-memory.js';
 import { KERNEL_VM_EVENTS, type Kernel, type ThpEnabled } from './kernel.js';
+import { SHMEM_ENABLED_VALUES, SHMEM_MTHP_VALUES, type ShmemEnabled, type ShmemMthpEnabled } from './shmem-huge.js';
 
 const pv = new PteVal();
 const pv2 = new PteVal();
@@ -153,7 +155,8 @@ export function smapGatherStats(k: Kernel, vma: VmAreaStruct, mss: SmapsStats): 
         }
         smapsAccount(rm, mss, head, true, c.pteYoung(pmd), c.pteDirty(pmd), locked, true);
         if (folioTestAnon(rm, head)) mss.anonHuge += k.pmdSize;
-        else mss.shmemPmd += k.pmdSize;
+        else if (folioTestSwapbacked(rm, head)) mss.shmemPmd += k.pmdSize;
+        else mss.filePmd += k.pmdSize;
       } else if (!c.pmdNone(pmd)) {
         const ptep = pteOffsetMap(pgt, pmdp, a);
         if (ptep >= 0) {
@@ -573,10 +576,10 @@ export function procMeminfo(k: Kernel): string {
   out += meminfoLine('Percpu', 0);
   out += `${'HardwareCorrupted:'.padEnd(16)}${String(0).padStart(5)} kB\n`;
   out += meminfoLine('AnonHugePages', anonThps * pk);
-  out += meminfoLine('ShmemHugePages', 0);
-  out += meminfoLine('ShmemPmdMapped', 0);
+  out += meminfoLine('ShmemHugePages', k.pageCache.nrShmemThps * pk);
+  out += meminfoLine('ShmemPmdMapped', node(NODE_STAT.NR_SHMEM_PMDMAPPED) * pk);
   out += meminfoLine('FileHugePages', 0);
-  out += meminfoLine('FilePmdMapped', 0);
+  out += meminfoLine('FilePmdMapped', node(NODE_STAT.NR_FILE_PMDMAPPED) * pk);
   out += `HugePages_Total:${String(0).padStart(5)}\nHugePages_Free: ${String(0).padStart(5)}\n`;
   out += `HugePages_Rsvd: ${String(0).padStart(5)}\nHugePages_Surp: ${String(0).padStart(5)}\n`;
   out += meminfoLine('Hugepagesize', k.pmdSize / 1024);
@@ -610,12 +613,19 @@ export function thpSysfsRead(k: Kernel, path: string): string {
   const sel = (v: string, all: readonly string[]) => `${all.map((x) => (x === v ? `[${x}]` : x)).join(' ')}\n`;
   if (path === 'enabled') return sel(k.thpEnabled, ['always', 'madvise', 'never']);
   if (path === 'use_zero_page') return `${k.thpUseZeroPage ? 1 : 0}\n`;
+  if (path === 'shmem_enabled') return sel(k.shmemEnabled, SHMEM_ENABLED_VALUES);
   if (path === 'hpage_pmd_size') return `${k.pmdSize}\n`;
   const m = /^hugepages-(\d+)kB\/enabled$/.exec(path);
   if (m !== null) {
     const order = Math.log2((Number(m[1]) * 1024) / k.pageSize);
     const v = k.mthpEnabled[order];
     if (v !== undefined && order >= 2) return sel(v, ['always', 'inherit', 'madvise', 'never']);
+  }
+  const ms = /^hugepages-(\d+)kB\/shmem_enabled$/.exec(path);
+  if (ms !== null) {
+    const order = Math.log2((Number(ms[1]) * 1024) / k.pageSize);
+    const v = k.shmemMthpEnabled[order];
+    if (v !== undefined && order >= 2) return sel(v, SHMEM_MTHP_VALUES);
   }
   throw new Error(`ENOENT: /sys/kernel/mm/transparent_hugepage/${path}`);
 }
@@ -629,6 +639,20 @@ export function thpSysfsWrite(k: Kernel, path: string, value: string): number {
   if (path === 'enabled') {
     if (v !== 'always' && v !== 'madvise' && v !== 'never') return -22;
     k.thpEnabled = v as ThpEnabled;
+    return 0;
+  }
+  if (path === 'shmem_enabled') {
+    // shmem_enabled_store(): deny and force are accepted too
+    if (!(SHMEM_ENABLED_VALUES as readonly string[]).includes(v)) return -22;
+    k.shmemEnabled = v as ShmemEnabled;
+    return 0;
+  }
+  const ms = /^hugepages-(\d+)kB\/shmem_enabled$/.exec(path);
+  if (ms !== null) {
+    const order = Math.log2((Number(ms[1]) * 1024) / k.pageSize);
+    if (!(order >= 2 && k.shmemMthpEnabled[order] !== undefined)) return -22;
+    if (!(SHMEM_MTHP_VALUES as readonly string[]).includes(v)) return -22;
+    k.shmemMthpEnabled[order] = v as ShmemMthpEnabled;
     return 0;
   }
   if (path === 'use_zero_page') {

@@ -103,7 +103,15 @@ export function validateKernel(k: Kernel): void {
   void c;
   // folios: mappings, references, leaks
   const cached = new Set<number>();
-  for (const m of k.pageCache.all()) for (const f of m.pages.values()) cached.add(f);
+  for (const m of k.pageCache.all()) {
+    for (const [index, page] of m.pages) {
+      const f = pageFolio(rm, page);
+      // a large folio is cached whole, each page at its index
+      if (m.pages.get(index - (page - f)) !== f)
+        bug(`page cache index ${index}: page ${page} of folio ${f} is misplaced`);
+      cached.add(f);
+    }
+  }
   for (const folio of k.userFolios) {
     const s = seen.get(folio);
     const nr = folioNrPages(rm, folio);
@@ -111,7 +119,7 @@ export function validateKernel(k: Kernel): void {
     if (folioMapcount(rm, folio) !== maps) {
       bug(`folio ${folio}: mapcount ${folioMapcount(rm, folio)}, page tables map it ${maps} times`);
     }
-    const refs = (s === undefined ? 0 : s.ptes + s.pmds * nr) + (cached.has(folio) ? 1 : 0);
+    const refs = (s === undefined ? 0 : s.ptes + s.pmds * nr) + (cached.has(folio) ? nr : 0);
     const rc = folioRefCount(rm, folio);
     const pinned = folioMaybeDmaPinned(rm, folio);
     if (!pinned ? rc !== refs : rc < refs) {
