@@ -57,7 +57,14 @@ import { VM_LOCKED, VM_SOFTDIRTY } from '../mm/vm-flags.js';
 import { findVma, vmaList } from '../mm/vma.js';
 import { isHugeZeroPfn } from './huge-memory.js';
 import { KERNEL_VM_EVENTS, type Kernel, type ThpEnabled } from './kernel.js';
-import { SHMEM_ENABLED_VALUES, SHMEM_MTHP_VALUES, type ShmemEnabled, type ShmemMthpEnabled } from './shmem-huge.js';
+import {
+  fileThpSuitable,
+  SHMEM_ENABLED_VALUES,
+  SHMEM_MTHP_VALUES,
+  type ShmemEnabled,
+  type ShmemMthpEnabled,
+  shmemAllowsPmdOrder,
+} from './shmem-huge.js';
 
 const pv = new PteVal();
 const pv2 = new PteVal();
@@ -183,8 +190,20 @@ export function smapGatherStats(k: Kernel, vma: VmAreaStruct, mss: SmapsStats): 
   }
 }
 
-/** `THPeligible`: some THP order is allowed for the VMA. */
+/**
+ * `THPeligible`: some THP order is allowed for the VMA (for shmem: the PMD
+ * order fits at the VMA's end with an aligned file offset, and
+ * `shmem_allowable_huge_orders` at `vm_pgoff` allows it).
+ * @kernel __thp_vma_allowable_orders (mm/huge_memory.c), TVA_SMAPS
+ */
 function thpEligible(k: Kernel, vma: VmAreaStruct): number {
+  if (vma.vmOps !== null) {
+    const f = vma.vmFile;
+    if (f === null || vma.vmOps.fault !== true) return 0;
+    const addr = vma.vmEnd - k.pmdSize;
+    if (addr < vma.vmStart || !fileThpSuitable(k, vma, addr)) return 0;
+    return shmemAllowsPmdOrder(k, vma, f.fInode, vma.vmPgoff) ? 1 : 0;
+  }
   for (let order = 2; order <= Math.log2(k.hpageNr); order++) {
     const nr = 1 << order;
     const bytes = nr * k.pageSize;

@@ -18,6 +18,7 @@
  */
 import { folioAddFileRmapPmd, folioNrPages, folioRefAdd, folioRemoveRmapPmd, pageFolio } from '@mm/folio-rmap';
 import { type MmPgtables, PTE_LEVEL, PteVal, pmdpGet, pmdpHugeClearFlush, setPmdAt } from '@mm/pgtable-arch';
+import type { Inode } from '../mm/file.js';
 import type { VmAreaStruct } from '../mm/mm-types.js';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE } from '../mm/vm-flags.js';
 import { VM_FAULT_FALLBACK } from './huge-memory.js';
@@ -57,10 +58,10 @@ export function vmaIsAnonShmem(vma: VmAreaStruct): boolean {
  * lies within the file's size.
  * @kernel shmem_get_orders_within_size (mm/shmem.c)
  */
-function withinSize(k: Kernel, m: PageCacheMapping, index: number): boolean {
+function withinSize(k: Kernel, inode: Inode, index: number): boolean {
   const nr = k.hpageNr;
   const aligned = Math.ceil((index + 1) / nr) * nr;
-  return aligned * k.pageSize <= m.inode.iSize;
+  return aligned * k.pageSize <= inode.iSize;
 }
 
 /**
@@ -68,13 +69,13 @@ function withinSize(k: Kernel, m: PageCacheMapping, index: number): boolean {
  * (the internal mount follows `shmem_enabled`; tmpfs files have their own).
  * @kernel shmem_huge_global_enabled (mm/shmem.c)
  */
-function shmemHugeGlobalEnabled(k: Kernel, vma: VmAreaStruct, m: PageCacheMapping, index: number): boolean {
+function shmemHugeGlobalEnabled(k: Kernel, vma: VmAreaStruct, inode: Inode, index: number): boolean {
   if (k.shmemEnabled === 'deny') return false;
   if (k.shmemEnabled === 'force') return true;
   const huge: ShmemEnabled = vmaIsAnonShmem(vma) ? k.shmemEnabled : k.tmpfsHuge;
   const advised = (vma.vmFlags & VM_HUGEPAGE) !== 0;
   if (huge === 'always') return true;
-  if (huge === 'within_size') return withinSize(k, m, index) || advised;
+  if (huge === 'within_size') return withinSize(k, inode, index) || advised;
   if (huge === 'advise') return advised;
   return false;
 }
@@ -85,15 +86,15 @@ function shmemHugeGlobalEnabled(k: Kernel, vma: VmAreaStruct, m: PageCacheMappin
  * modelled).
  * @kernel shmem_allowable_huge_orders (mm/shmem.c)
  */
-export function shmemAllowsPmdOrder(k: Kernel, vma: VmAreaStruct, m: PageCacheMapping, index: number): boolean {
+export function shmemAllowsPmdOrder(k: Kernel, vma: VmAreaStruct, inode: Inode, index: number): boolean {
   if ((vma.vmFlags & VM_NOHUGEPAGE) !== 0) return false; // vma_thp_disabled()
-  const global = shmemHugeGlobalEnabled(k, vma, m, index);
+  const global = shmemHugeGlobalEnabled(k, vma, inode, index);
   if (!vmaIsAnonShmem(vma)) return global;
   if (k.shmemEnabled === 'deny') return false;
   const e = k.shmemMthpEnabled[Math.log2(k.hpageNr)]!;
   if (k.shmemEnabled === 'force') return e === 'inherit';
   if (e === 'always') return true;
-  if (e === 'within_size' && withinSize(k, m, index)) return true;
+  if (e === 'within_size' && withinSize(k, inode, index)) return true;
   if (e === 'advise' && (vma.vmFlags & VM_HUGEPAGE) !== 0) return true;
   return e === 'inherit' && global;
 }
@@ -121,7 +122,7 @@ export function shmemFaultOrder(
   index: number,
   addr: number,
 ): number {
-  if (!m.shmem || !shmemAllowsPmdOrder(k, vma, m, index) || !fileThpSuitable(k, vma, addr)) return 0;
+  if (!m.shmem || !shmemAllowsPmdOrder(k, vma, m.inode, index) || !fileThpSuitable(k, vma, addr)) return 0;
   return Math.log2(k.hpageNr);
 }
 

@@ -89,7 +89,7 @@ function smapsField(k: Kernel, t: Task, addr: number, name: string): number {
       .split(' ')[0]!
       .split('-')
       .map((x) => Number.parseInt(x, 16));
-    if (s! <= addr && addr < e!) return Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(b)![1]);
+    if (s! <= addr && addr < e!) return Number(new RegExp(`^${name}:\\s+(\\d+)( kB)?$`, 'm').exec(b)![1]);
   }
   throw new Error('no VMA');
 }
@@ -136,6 +136,7 @@ describe.each([
     expect(smapsField(k, p, a, 'ShmemPmdMapped')).toBe(2048);
     expect(smapsField(k, p, a, 'Rss')).toBe(2048);
     expect(/RssShmem:\s+2048 kB/.test(procPidStatus(k, p.pid))).toBe(true);
+    expect(smapsField(k, p, a, 'THPeligible')).toBe(1);
     // the PMD is writable (a shared mapping's protections): stores need no further fault
     const faults = ev(k, 'pgfault');
     expect(p.write(a + 5 * PAGE, 11)).toBe(0);
@@ -168,6 +169,7 @@ describe.each([
       expect(p.write(a + PAGE, 1)).toBe(0);
       expect([JSON.stringify(opts), advice, pmdMapped(k, p, a)]).toEqual([JSON.stringify(opts), advice, huge]);
       expect(meminfo(k, 'ShmemHugePages')).toBe(huge ? 2048 : 0);
+      expect(smapsField(k, p, a, 'THPeligible')).toBe(huge ? 1 : 0);
       k.validate();
     }
   });
