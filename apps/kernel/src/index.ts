@@ -27,6 +27,14 @@ export {
 } from './kernel/file-rmap.js';
 export { dupMmap, exitMmap } from './kernel/fork.js';
 export {
+  HUGE_ZERO_UNSET_PFN,
+  isHugeZeroPfn,
+  MMF_HUGE_ZERO_FOLIO,
+  mmGetHugeZeroFolio,
+  mmPutHugeZeroFolio,
+  VM_FAULT_FALLBACK,
+} from './kernel/huge-memory.js';
+export {
   createKernel,
   createKernelCaches,
   EAGAIN_NEEDS_SWAP,
@@ -86,6 +94,14 @@ export {
 export { ArchPageTableOps, KernelGather, mmCounter } from './kernel/pt-ops.js';
 export { RmapAnonVmaOps, rmapVma } from './kernel/rmap-anon-vma.js';
 export { ArchRmapView } from './kernel/rmap-view.js';
+export {
+  SHMEM_ENABLED_VALUES,
+  SHMEM_MTHP_VALUES,
+  type ShmemEnabled,
+  type ShmemMthpEnabled,
+  shmemAllowsPmdOrder,
+  type TmpfsHuge,
+} from './kernel/shmem-huge.js';
 export {
   CLONE_FILES,
   CLONE_THREAD,

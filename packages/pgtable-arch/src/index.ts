@@ -268,6 +268,7 @@ export {
   pgtableTransHugeDeposit,
   pgtableTransHugeWithdraw,
   pmdpGet,
+  pmdpHugeClearFlush,
   pmdpHugeGetAndClear,
   pmdpInvalidate,
   pmdpSetWrprotect,
@@ -292,6 +293,7 @@ export {
   setPtes,
   setPudAt,
   splitHugePmdLocked,
+  splitHugeZeroPagePmdLocked,
   wrprotectPtes,
 } from './table/pgtable.js';
 export { CHUNK_WORDS, PT_FREE, PT_FREEING, PT_LIVE, PTDESC_BYTES, TablePool } from './table/ptdesc.js';

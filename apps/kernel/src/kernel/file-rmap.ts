@@ -20,6 +20,7 @@
 import {
   folioMapped,
   folioMkclean,
+  folioNrPages,
   folioReferenced,
   folioTestAnon,
   folioTrylock,
@@ -27,12 +28,16 @@ import {
   type RmapVma,
   type RmapWalkControl,
   rmapWalk,
+  TTU_IGNORE_MLOCK,
   tryToUnmap,
 } from '@mm/folio-rmap';
 import { EAGAIN, EBADF, EBUSY, EINVAL, EOPNOTSUPP, EPERM, ETXTBSY } from '@mm/machine';
+import { type MmPgtables, PMD_LEVEL, PteVal, pmdpGet } from '@mm/pgtable-arch';
 import { type AddressSpace, type File, FMODE_WRITE, iMmapVmas, S_APPEND, S_IFREG, S_SWAPFILE } from '../mm/file.js';
 import type { VmAreaStruct } from '../mm/mm-types.js';
+import { VM_LOCKED } from '../mm/vm-flags.js';
 import type { Kernel } from './kernel.js';
+import { splitFilePmd } from './shmem-huge.js';
 
 /** `EFBIG`: the new size is larger than the file system allows. */
 export const EFBIG = 27;
@@ -197,7 +202,12 @@ export function fileFolioReferenced(k: Kernel, folio: number, out: { vmFlags: nu
 export function fileTryToUnmap(k: Kernel, folio: number, ignoreMlock = false): number {
   const r = lockFileFolio(k, folio);
   if (r !== 0) return r;
-  tryToUnmap(k.rm, folio, ignoreMlock ? 0x8 : 0);
+  // reclaim splits a PMD mapping first (shrink_folio_list passes
+  // TTU_SPLIT_HUGE_PMD for a PMD-mappable folio); for a file VMA that
+  // just clears the PMD (the kernel's own split, which drops the
+  // references this model's PMD mapping holds)
+  if (folioNrPages(k.rm, folio) >= k.rm.hpagePmdNr) splitFilePmds(k, folio, ignoreMlock);
+  tryToUnmap(k.rm, folio, ignoreMlock ? TTU_IGNORE_MLOCK : 0);
   folioUnlock(k.rm, folio);
   return folioMapped(k.rm, folio) ? -EAGAIN : 0;
 }
@@ -246,6 +256,30 @@ export function rmapWalkVmas(k: Kernel, folio: number): VmAreaStruct[] {
   if (weLocked) folioUnlock(k.rm, folio);
   return out;
 }
+
+/**
+ * Clear every PMD that maps the PMD-sized page-cache folio `folio` (in
+ * VMAs not VM_LOCKED unless `ignoreMlock`): the file VMA case of splitting
+ * a huge PMD, after which the pages refault through PTEs.
+ * @kernel split_huge_pmd_address / __split_huge_pmd_locked (mm/huge_memory.c)
+ */
+function splitFilePmds(k: Kernel, folio: number, ignoreMlock: boolean): void {
+  const rm = k.rm;
+  const index = rm.sec(folio).index[folio & rm.mask] as number;
+  const c = k.pt.codec;
+  for (const vma of rmapWalkVmas(k, folio)) {
+    if (!ignoreMlock && (vma.vmFlags & VM_LOCKED) !== 0) continue;
+    const addr = vma.vmStart + (index - vma.vmPgoff) * k.pageSize;
+    if (addr < vma.vmStart || addr + k.pmdSize > vma.vmEnd || addr % k.pmdSize !== 0) continue;
+    const pgt = vma.vmMm.pgt as MmPgtables;
+    const pmdp = k.pt.lookup(pgt, PMD_LEVEL, addr);
+    if (pmdp < 0) continue;
+    const pmd = pmdpGet(pgt, pmdp, splitPmdVal);
+    if (c.pmdPresent(pmd) && c.pmdLeaf(pmd) && c.pmdPfn(pmd) === folio) splitFilePmd(k, vma, addr, pmdp);
+  }
+}
+
+const splitPmdVal = new PteVal();
 
 /** The rmap's view of a kernel VMA (re-exported for tests). */
 export type { RmapVma };

@@ -45,6 +45,7 @@ import { VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_WIPEONFORK } from '../mm/vm
 import { vmStatAccount } from '../mm/vm-stat.js';
 import { removeVma, vmaLink, vmaLinkFileAfter, vmaList } from '../mm/vma.js';
 import { vmAreaDup } from '../mm/vma-init.js';
+import { isHugeZeroPfn, mmGetHugeZeroFolio } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import { mmCounter } from './pt-ops.js';
 import { rmapVma } from './rmap-anon-vma.js';
@@ -90,6 +91,12 @@ class ForkCopyOps implements CopyOps {
     folioRefAdd(rm, head, this.k.hpageNr);
     d.vmMm.rssStat[MM_ANONPAGES]! += this.k.hpageNr;
     return true;
+  }
+  isHugeZeroPfn(pfn: number): boolean {
+    return isHugeZeroPfn(this.k, pfn);
+  }
+  getHugeZeroFolio(dst: CopyVma): void {
+    mmGetHugeZeroFolio(this.k, (dst.owner as VmAreaStruct).vmMm);
   }
   preallocFolio(_src: CopyVma, _addr: number): number {
     const f = this.k.allocFolio(0);

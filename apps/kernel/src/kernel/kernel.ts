@@ -77,23 +77,19 @@ import {
   type MmPgtables,
   type PageTables,
   PMD_LEVEL,
-  PTE_LEVEL,
   PTE_MARKER_GUARD,
   PTE_MARKER_UFFD_WP,
   PteVal,
   PteView,
-  pgtableTransHugeDeposit,
   pmdAllocWalk,
   pmdpGet,
   pteAlloc,
-  pteAllocOne,
   pteOffsetMapLock,
   ptepClearFlush,
   ptepGet,
   ptepSetAccessFlags,
   pteUnmapUnlock,
   SwpEntry,
-  setPmdAt,
   setPteAt,
   setPtes,
   splitHugePmdLocked,
@@ -129,11 +125,31 @@ import {
   unmapMappingRange,
 } from './file-rmap.js';
 import { dupMmap, exitMmap } from './fork.js';
+import {
+  doHugePmdAnonymousPage,
+  HUGE_ZERO_UNSET_PFN,
+  isHugeZeroPmd,
+  mmPutHugeZeroFolio,
+  shrinkHugeZeroFolio,
+  splitHugeZeroPagePmd,
+  VM_FAULT_FALLBACK,
+  wpHugePmd,
+} from './huge-memory.js';
 import { PageCache, type PageCacheMapping } from './page-cache.js';
 import { PfnSet } from './pfn-set.js';
 import { ArchPageTableOps, mmCounter, pmdIsLeaf, rmapSplitPmd } from './pt-ops.js';
 import { RmapAnonVmaOps, rmapVma } from './rmap-anon-vma.js';
 import { ArchRmapView } from './rmap-view.js';
+import {
+  doSetPmd,
+  SHMEM_ENABLED_VALUES,
+  SHMEM_MTHP_VALUES,
+  type ShmemEnabled,
+  type ShmemMthpEnabled,
+  shmemFaultOrder,
+  splitFilePmd,
+  type TmpfsHuge,
+} from './shmem-huge.js';
 import { CLONE_FILES, CLONE_THREAD, CLONE_VM, type SpawnOptions, spawn, Task, TaskTable } from './task.js';
 import { runTasks } from './task-program.js';
 import { validateKernel } from './validate.js';
@@ -162,6 +178,16 @@ export interface KernelOptions {
   readonly mthp?: Readonly<Record<number, MthpEnabled>>;
   /** Map the huge zero page on read faults of THP-eligible ranges (`transparent_hugepage/use_zero_page`, default true). */
   readonly thpUseZeroPage?: boolean;
+  /** `/sys/kernel/mm/transparent_hugepage/shmem_enabled` (default `never`). */
+  readonly shmemEnabled?: ShmemEnabled;
+  /**
+   * Per-size `hugepages-<size>kB/shmem_enabled` for shared anonymous memory,
+   * keyed by size in KiB; sizes not given are `never` except the PMD size
+   * (`inherit`). Only the PMD size allocates (no smaller shmem folios).
+   */
+  readonly shmemMthp?: Readonly<Record<number, ShmemMthpEnabled>>;
+  /** The `huge=` mount option of the tmpfs the kernel's files live on (default `never`). */
+  readonly tmpfsHuge?: TmpfsHuge;
   /** `vm.overcommit_memory` 0, 1 or 2 (default 0). */
   readonly overcommitMemory?: number;
   /** Percent of RAM committable in overcommit mode 2 (`vm.overcommit_ratio`, default 50). */
@@ -251,8 +277,12 @@ export const KERNEL_VM_EVENTS = [
   'pgmajfault',
   'thp_fault_alloc',
   'thp_fault_fallback',
+  'thp_file_alloc',
+  'thp_file_fallback',
+  'thp_file_mapped',
   'thp_split_pmd',
   'thp_zero_page_alloc',
+  'thp_zero_page_alloc_failed',
   'vma_lock_success',
   'vma_lock_abort',
   'vma_lock_retry',
@@ -307,6 +337,16 @@ export class Kernel {
   readonly mthpEnabled: MthpEnabled[];
   /** Whether a read fault on an empty THP-eligible range maps the huge zero page (`transparent_hugepage/use_zero_page`). */
   thpUseZeroPage: boolean;
+  /** `transparent_hugepage/shmem_enabled`: when shmem and tmpfs may allocate huge folios. */
+  shmemEnabled: ShmemEnabled;
+  /** Per order (index) the per-size `hugepages-<size>kB/shmem_enabled` value. */
+  readonly shmemMthpEnabled: ShmemMthpEnabled[];
+  /** The tmpfs mount's `huge=` option. */
+  tmpfsHuge: TmpfsHuge;
+  /** `huge_zero_pfn`: the huge zero folio's head, or -1 while there is none. */
+  hugeZeroPfn: number = HUGE_ZERO_UNSET_PFN;
+  /** `huge_zero_refcount`: the shrinker's reference plus one per mm with MMF_HUGE_ZERO_FOLIO (0: no folio). */
+  hugeZeroRefcount = 0;
   /** How much of the page cache around a read fault is mapped at once, bytes; one page turns fault-around off; mirrors `fault_around_bytes`. */
   faultAroundBytes: number;
   /** Event counters by /proc/vmstat name, plus the model's own fault events. */
@@ -406,6 +446,20 @@ export class Kernel {
       this.mthpEnabled[order] = v;
     }
     this.thpUseZeroPage = options.thpUseZeroPage ?? true;
+    this.shmemEnabled = options.shmemEnabled ?? 'never';
+    if (!SHMEM_ENABLED_VALUES.includes(this.shmemEnabled)) {
+      throw new ConfigError('shmemEnabled', `shmem_enabled is one of ${SHMEM_ENABLED_VALUES.join(', ')}`);
+    }
+    this.tmpfsHuge = options.tmpfsHuge ?? 'never';
+    this.shmemMthpEnabled = [];
+    for (let o = 0; o <= pmdOrder; o++) this.shmemMthpEnabled.push(o === pmdOrder ? 'inherit' : 'never');
+    for (const [kb, v] of Object.entries(options.shmemMthp ?? {})) {
+      const order = Math.log2((Number(kb) * 1024) / this.pageSize);
+      if (!Number.isInteger(order) || order < 2 || order > pmdOrder || !SHMEM_MTHP_VALUES.includes(v)) {
+        throw new ConfigError('shmemMthp', `no shmem mTHP setting ${v} for ${kb} kB`);
+      }
+      this.shmemMthpEnabled[order] = v;
+    }
     const far = options.faultAroundBytes ?? 65536;
     if (!Number.isInteger(far) || far < this.pageSize || (far & (far - 1)) !== 0 || far > this.pmdSize) {
       throw new ConfigError(
@@ -594,6 +648,15 @@ export class Kernel {
   }
 
   /**
+   * Run the huge zero folio's shrinker: free it when no mm holds it.
+   * @returns the pages freed (HPAGE_PMD_NR or 0).
+   * @kernel shrink_huge_zero_folio_scan (mm/huge_memory.c)
+   */
+  shrinkHugeZeroFolio(): number {
+    return shrinkHugeZeroFolio(this);
+  }
+
+  /**
    * A new tmpfs file of `sizeBytes` (contents: holes, reading 0).
    * The caller holds the opener's reference (drop it with `fput` when done).
    */
@@ -631,9 +694,10 @@ export class Kernel {
     return doFallocate(this, file, mode, offset, len);
   }
 
-  /** The page-cache folio of the file's page `index`, or -1 when not cached. */
+  /** The page-cache folio (head PFN) holding the file's page `index`, or -1 when not cached. */
   fileFolio(file: File, index: number): number {
-    return this.pageCache.lookup(this.pageCache.mappingOf(file.fMapping, true, file), index);
+    const page = this.pageCache.lookup(this.pageCache.mappingOf(file.fMapping, true, file), index);
+    return page < 0 ? -1 : pageFolio(this.rm, page);
   }
 
   /**
@@ -748,6 +812,8 @@ export class Kernel {
 
   /** Free an address space whose VMAs and tables are gone. @kernel __mmdrop (kernel/fork.c) */
   mmFree(mm: MmStruct): void {
+    // __mmput(): after exit_mmap, the mm's huge zero folio reference goes
+    mmPutHugeZeroFolio(this, mm);
     const pgt = mm.pgt as MmPgtables;
     this.mmByAs.delete(pgt.as);
     this.pt.mmFree(pgt);
@@ -1108,8 +1174,9 @@ export class Kernel {
    */
   lockFilePage(file: File, index: number): boolean {
     const m = this.pageCache.mappingOf(file.fMapping, true, file);
-    const folio = this.pageCache.getFolio(m, index);
-    if (folio < 0) throw new MmBugError(`kernel: no memory to read page ${index} of ${file.path}`);
+    const page = this.pageCache.getFolio(m, index);
+    if (page < 0) throw new MmBugError(`kernel: no memory to read page ${index} of ${file.path}`);
+    const folio = pageFolio(this.rm, page);
     if (folioTrylock(this.rm, folio)) return true;
     const t = this.machine.sched.current(this.machine.currentCpu);
     if (t.idle) throw new MmBugError(`kernel: folio_lock of ${file.path} page ${index} would sleep in the harness`);
@@ -1123,8 +1190,9 @@ export class Kernel {
    */
   unlockFilePage(file: File, index: number): void {
     const m = this.pageCache.mappingOf(file.fMapping, true, file);
-    const folio = m.pages.get(index);
-    if (folio === undefined) throw new MmBugError(`kernel: page ${index} of ${file.path} is not cached`);
+    const page = m.pages.get(index);
+    if (page === undefined) throw new MmBugError(`kernel: page ${index} of ${file.path} is not cached`);
+    const folio = pageFolio(this.rm, page);
     folioUnlock(this.rm, folio);
     const wq = this.folioWaitqueues.get(folio);
     if (wq !== undefined) {
@@ -1149,35 +1217,29 @@ export class Kernel {
     const pmdp = pmdAllocWalk(pgt, addr);
     if (pmdp < 0) return VM_FAULT_OOM;
     const c = this.pt.codec;
-    const pmd = pmdpGet(pgt, pmdp, tmpPmd);
-    if (c.pmdNone(pmd)) {
-      if (this.thpVmaAllowable(vma, addr, this.hpageNr) && vma.vmOps === null && (flags & FAULT_FLAG_WRITE) !== 0) {
-        const r = this.doHugePmdAnonymousPage(vma, addr, pmdp);
-        if (r >= 0) return r;
-      }
-    } else if (c.pmdPresent(pmd) && c.pmdLeaf(pmd)) {
+    let pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (!c.pmdNone(pmd) && c.pmdPresent(pmd) && c.pmdLeaf(pmd)) {
       const write = (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) !== 0;
       if (!write || c.pteWrite(pmd)) {
         // huge_pmd_set_accessed(): the walker sets A/D itself; nothing to do
         return 0;
       }
-      // do_huge_pmd_wp_page(): reuse an exclusive THP, else split and CoW per PTE
-      const head = c.pmdPfn(pmd);
-      if (folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head) && (flags & FAULT_FLAG_UNSHARE) === 0) {
-        const v = pmdpGet(pgt, pmdp, tmpPmd2);
-        c.pteMkwrite(v);
-        c.pteMkdirty(v);
-        c.pteMkyoung(v);
-        setPmdAt(pgt, addr - (addr % this.pmdSize), pmdp, v);
-        this.machine.mmu.flushTlbRange(
-          pgt.as,
-          addr - (addr % this.pmdSize),
-          addr - (addr % this.pmdSize) + this.pmdSize,
-        );
-        this.vmEvent('cow_reuse');
-        return 0;
+      const r = wpHugePmd(this, vma, addr, pmdp, flags);
+      if ((r & VM_FAULT_FALLBACK) === 0) return r;
+      pmd = pmdpGet(pgt, pmdp, tmpPmd); // a file PMD is gone now, an anonymous one is a table
+    }
+    if (c.pmdNone(pmd)) {
+      if (vma.vmOps === null) {
+        // create_huge_pmd() -> do_huge_pmd_anonymous_page()
+        if (this.thpVmaAllowable(vma, addr, this.hpageNr)) {
+          const r = doHugePmdAnonymousPage(this, vma, addr, pmdp, flags);
+          if ((r & VM_FAULT_FALLBACK) === 0) return r;
+        }
+      } else {
+        // do_fault() with no PTE table yet: finish_fault() may map a cached THP with a PMD
+        const r = this.doFaultPmd(vma, addr, pmdp, flags);
+        if ((r & VM_FAULT_FALLBACK) === 0) return r;
       }
-      this.splitHugePmd(vma, addr);
     }
     if (pteAlloc(pgt, pmdp) < 0) return VM_FAULT_OOM;
     return this.handlePteFault(vma, addr, flags, pmdp);
@@ -1272,42 +1334,6 @@ export class Kernel {
     return start >= vma.vmStart && start + bytes <= vma.vmEnd;
   }
 
-  /** @kernel do_huge_pmd_anonymous_page (mm/huge_memory.c); -1 to fall back to PTEs */
-  private doHugePmdAnonymousPage(vma: VmAreaStruct, addr: number, pmdp: number): number {
-    if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
-    const pgt = vma.vmMm.pgt as MmPgtables;
-    const haddr = addr - (addr % this.pmdSize);
-    const folio = this.allocFolio(Math.log2(this.hpageNr));
-    if (folio < 0) {
-      this.vmEvent('thp_fault_fallback');
-      return -1;
-    }
-    const table = pteAllocOne(pgt);
-    if (table < 0) {
-      this.putFolio(folio, 1);
-      this.vmEvent('thp_fault_fallback');
-      return -1;
-    }
-    this.clearTokens(folio, this.hpageNr);
-    folioAddNewAnonRmap(this.rm, folio, rmapVma(vma), haddr, RMAP_EXCLUSIVE);
-    folioRefAdd(this.rm, folio, this.hpageNr - 1);
-    const c = this.pt.codec;
-    const v = tmpPmd2;
-    c.pfnPmd(v, folio, vma.pageProt);
-    c.pmdMkhuge(v);
-    c.pteMkwrite(v);
-    c.pteMkdirty(v);
-    c.pteMkyoung(v);
-    this.pt.pmdLock(pgt, pmdp);
-    pgtableTransHugeDeposit(pgt, pmdp, table);
-    pgt.pt.mmIncNr(pgt, PTE_LEVEL, 1);
-    setPmdAt(pgt, haddr, pmdp, v);
-    this.pt.pmdUnlock(pgt, pmdp);
-    vma.vmMm.rssStat[MM_ANONPAGES]! += this.hpageNr;
-    this.vmEvent('thp_fault_alloc');
-    return 0;
-  }
-
   /** Split the PMD leaf mapping `addr`, if any (tables and rmap). @kernel split_huge_pmd (mm/huge_memory.c) */
   splitHugePmd(vma: VmAreaStruct, addr: number): number {
     const pgt = vma.vmMm.pgt;
@@ -1315,7 +1341,10 @@ export class Kernel {
     const pmdp = this.pt.lookup(pgt, PMD_LEVEL, addr);
     if (pmdp < 0 || !pmdIsLeaf(pgt, pmdp)) return 0;
     const c = this.pt.codec;
-    const head = c.pmdPfn(pmdpGet(pgt, pmdp, tmpPmd));
+    const pmd = pmdpGet(pgt, pmdp, tmpPmd);
+    if (vma.vmOps !== null) return splitFilePmd(this, vma, addr, pmdp);
+    if (isHugeZeroPmd(this, pmd)) return splitHugeZeroPagePmd(this, vma, addr, pmdp);
+    const head = c.pmdPfn(pmd);
     const exclusive = folioTestAnon(this.rm, head) && pageAnonExclusive(this.rm, head);
     this.pt.pmdLock(pgt, pmdp);
     const r = splitHugePmdLocked(pgt, addr, pmdp, vma.pageProt);
@@ -1430,6 +1459,35 @@ export class Kernel {
     return this.pageCache.mappingOf(f.fMapping, true, f);
   }
 
+  /**
+   * The page of the file at `pgoff` for a fault at `addr` of `vma`, read
+   * into the cache if absent (a PMD-sized shmem folio where allowed).
+   * @kernel shmem_fault / shmem_get_folio_gfp (mm/shmem.c)
+   */
+  private cacheGetPage(vma: VmAreaStruct, m: PageCacheMapping, pgoff: number, addr: number): number {
+    const order = m.pages.has(pgoff) ? 0 : shmemFaultOrder(this, vma, m, pgoff, addr);
+    return this.pageCache.getFolio(m, pgoff, order);
+  }
+
+  /**
+   * A read or shared-write fault on a file VMA whose PMD is empty: get the
+   * page, and map its folio with one PMD if it is PMD-sized and fits.
+   * @returns 0, VM_FAULT_OOM, or VM_FAULT_FALLBACK (map a PTE).
+   * @kernel do_read_fault / do_shared_fault -> finish_fault -> do_set_pmd (mm/memory.c)
+   */
+  private doFaultPmd(vma: VmAreaStruct, addr: number, pmdp: number, flags: number): number {
+    const f = vma.vmFile;
+    if (f === null || vma.vmOps === null || vma.vmOps.fault !== true) return VM_FAULT_FALLBACK;
+    const write = (flags & FAULT_FLAG_WRITE) !== 0;
+    if (write && (vma.vmFlags & VM_SHARED) === 0) return VM_FAULT_FALLBACK; // do_cow_fault maps a small copy
+    const pgoff = vma.vmPgoff + (addr - vma.vmStart) / this.pageSize;
+    if (pgoff * this.pageSize >= Math.ceil(f.fInode.iSize / this.pageSize) * this.pageSize) return VM_FAULT_FALLBACK;
+    const m = this.cacheOf(vma);
+    const page = this.cacheGetPage(vma, m, pgoff, addr);
+    if (page < 0) return VM_FAULT_OOM;
+    return doSetPmd(this, vma, addr, pmdp, page, write);
+  }
+
   /** @kernel do_fault (mm/memory.c): read, CoW or shared fault */
   private doFault(vma: VmAreaStruct, addr: number, flags: number, pmdp: number): number {
     const f = vma.vmFile;
@@ -1439,21 +1497,25 @@ export class Kernel {
     if (pgoff * this.pageSize >= Math.ceil(inode.iSize / this.pageSize) * this.pageSize) return VM_FAULT_SIGBUS;
     const m = this.cacheOf(vma);
     // filemap_fault(): a folio locked by another task (I/O, truncation) makes the fault wait
-    const locked = m.pages.get(pgoff);
-    if (locked !== undefined && folioTestLocked(this.rm, locked)) return this.folioLockOrRetry(locked, flags);
+    const cachedPage = m.pages.get(pgoff);
+    if (cachedPage !== undefined) {
+      const locked = pageFolio(this.rm, cachedPage);
+      if (folioTestLocked(this.rm, locked)) return this.folioLockOrRetry(locked, flags);
+    }
     const write = (flags & FAULT_FLAG_WRITE) !== 0;
     if (!write) return this.doReadFault(vma, addr, pmdp, m, pgoff);
     if ((vma.vmFlags & VM_SHARED) === 0) return this.doCowFault(vma, addr, pmdp, m, pgoff);
     return this.doSharedFault(vma, addr, pmdp, m, pgoff);
   }
 
-  /** Map cached folio `folio` at `addr` (file rmap, RSS). @kernel set_pte_range (mm/memory.c) */
-  private mapFilePage(vma: VmAreaStruct, addr: number, ptep: number, folio: number, writable: boolean): void {
+  /** Map cached page `page` at `addr` (file rmap, RSS). @kernel set_pte_range (mm/memory.c) */
+  private mapFilePage(vma: VmAreaStruct, addr: number, ptep: number, page: number, writable: boolean): void {
     const pgt = vma.vmMm.pgt as MmPgtables;
     const c = this.pt.codec;
+    const folio = pageFolio(this.rm, page);
     folioGet(this.rm, folio);
-    folioAddFileRmapPtes(this.rm, folio, folio, 1, rmapVma(vma));
-    c.pfnPte(tmpPte2, folio, vma.pageProt);
+    folioAddFileRmapPtes(this.rm, folio, page, 1, rmapVma(vma));
+    c.pfnPte(tmpPte2, page, vma.pageProt);
     if (writable) {
       c.pteMkwrite(tmpPte2);
       c.pteMkdirty(tmpPte2);
@@ -1467,7 +1529,7 @@ export class Kernel {
   private doReadFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
     const pgt = vma.vmMm.pgt as MmPgtables;
     const c = this.pt.codec;
-    const folio = this.pageCache.getFolio(m, pgoff);
+    const folio = this.cacheGetPage(vma, m, pgoff, addr);
     if (folio < 0) return VM_FAULT_OOM;
     const ptep = pteOffsetMapLock(pgt, pmdp, addr);
     if (ptep < 0) return 0;
@@ -1491,7 +1553,7 @@ export class Kernel {
         const idx = vma.vmPgoff + (a - vma.vmStart) / this.pageSize;
         if (idx >= size) break;
         const f2 = m.pages.get(idx);
-        if (f2 === undefined || folioTestLocked(this.rm, f2)) continue; // filemap_map_pages() skips locked folios
+        if (f2 === undefined || folioTestLocked(this.rm, pageFolio(this.rm, f2))) continue; // filemap_map_pages() skips locked folios
         const pp = p0 + (a - from) / this.pageSize;
         if (!c.pteNone(ptepGet(pgt, pp, tmpPte))) continue;
         this.mapFilePage(vma, a, pp, f2, false);
@@ -1507,7 +1569,7 @@ export class Kernel {
   /** @kernel do_cow_fault (mm/memory.c) */
   private doCowFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
     if (this.ctx.anon.anonVmaPrepare(vma) !== 0) return VM_FAULT_OOM;
-    const src = this.pageCache.getFolio(m, pgoff);
+    const src = this.cacheGetPage(vma, m, pgoff, addr);
     if (src < 0) return VM_FAULT_OOM;
     const folio = this.allocFolio(0);
     if (folio < 0) return VM_FAULT_OOM;
@@ -1538,7 +1600,7 @@ export class Kernel {
   /** @kernel do_shared_fault (mm/memory.c) */
   private doSharedFault(vma: VmAreaStruct, addr: number, pmdp: number, m: PageCacheMapping, pgoff: number): number {
     const pgt = vma.vmMm.pgt as MmPgtables;
-    const folio = this.pageCache.getFolio(m, pgoff);
+    const folio = this.cacheGetPage(vma, m, pgoff, addr);
     if (folio < 0) return VM_FAULT_OOM;
     const ptep = pteOffsetMapLock(pgt, pmdp, addr);
     if (ptep < 0) return 0;
@@ -1843,7 +1905,6 @@ const tmpPte = new PteVal();
 const tmpPte2 = new PteVal();
 const tmpPte3 = new PteVal();
 const tmpPmd = new PteVal();
-const tmpPmd2 = new PteVal();
 const tmpView = new PteView();
 void MMU_EXEC;
 void MMU_USER;

@@ -12,6 +12,7 @@ import {
   folioMaybeMappedShared,
   folioPrecisePageMapcount,
   folioTestAnon,
+  folioTestSwapbacked,
   kpagecountRead,
   MemSizeStats,
   MM_ANONPAGES,
@@ -54,7 +55,16 @@ import type { MmStruct, VmAreaStruct } from '../mm/mm-types.js';
 import { showMapVma } from '../mm/task-mmu.js';
 import { VM_LOCKED, VM_SOFTDIRTY } from '../mm/vm-flags.js';
 import { findVma, vmaList } from '../mm/vma.js';
+import { isHugeZeroPfn } from './huge-memory.js';
 import { KERNEL_VM_EVENTS, type Kernel, type ThpEnabled } from './kernel.js';
+import {
+  fileThpSuitable,
+  SHMEM_ENABLED_VALUES,
+  SHMEM_MTHP_VALUES,
+  type ShmemEnabled,
+  type ShmemMthpEnabled,
+  shmemAllowsPmdOrder,
+} from './shmem-huge.js';
 
 const pv = new PteVal();
 const pv2 = new PteVal();
@@ -145,9 +155,15 @@ export function smapGatherStats(k: Kernel, vma: VmAreaStruct, mss: SmapsStats): 
       const pmd = pmdpGet(pgt, pmdp, pv);
       if (!c.pmdNone(pmd) && c.pmdLeaf(pmd) && c.pmdPresent(pmd)) {
         const head = c.pmdPfn(pmd);
+        // smaps_pmd_entry(): vm_normal_page_pmd() has no page for the huge zero folio: not counted at all
+        if (isHugeZeroPfn(k, head)) {
+          a = tblEnd;
+          continue;
+        }
         smapsAccount(rm, mss, head, true, c.pteYoung(pmd), c.pteDirty(pmd), locked, true);
         if (folioTestAnon(rm, head)) mss.anonHuge += k.pmdSize;
-        else mss.shmemPmd += k.pmdSize;
+        else if (folioTestSwapbacked(rm, head)) mss.shmemPmd += k.pmdSize;
+        else mss.filePmd += k.pmdSize;
       } else if (!c.pmdNone(pmd)) {
         const ptep = pteOffsetMap(pgt, pmdp, a);
         if (ptep >= 0) {
@@ -174,8 +190,20 @@ export function smapGatherStats(k: Kernel, vma: VmAreaStruct, mss: SmapsStats): 
   }
 }
 
-/** `THPeligible`: some THP order is allowed for the VMA. */
+/**
+ * `THPeligible`: some THP order is allowed for the VMA (for shmem: the PMD
+ * order fits at the VMA's end with an aligned file offset, and
+ * `shmem_allowable_huge_orders` at `vm_pgoff` allows it).
+ * @kernel __thp_vma_allowable_orders (mm/huge_memory.c), TVA_SMAPS
+ */
 function thpEligible(k: Kernel, vma: VmAreaStruct): number {
+  if (vma.vmOps !== null) {
+    const f = vma.vmFile;
+    if (f === null || vma.vmOps.fault !== true) return 0;
+    const addr = vma.vmEnd - k.pmdSize;
+    if (addr < vma.vmStart || !fileThpSuitable(k, vma, addr)) return 0;
+    return shmemAllowsPmdOrder(k, vma, f.fInode, vma.vmPgoff) ? 1 : 0;
+  }
   for (let order = 2; order <= Math.log2(k.hpageNr); order++) {
     const nr = 1 << order;
     const bytes = nr * k.pageSize;
@@ -379,6 +407,8 @@ export function procPidPagemap(k: Kernel, mm: MmStruct, start: number, pages: nu
     if (present) {
       e |= PM_PRESENT;
       if (showPfn) e |= BigInt(pfn);
+      // pagemap_pmd_range_thp() takes pmd_page(): the huge zero folio is not anonymous (PM_FILE) and has no mapcount
+      if (isHugeZeroPfn(k, pfn)) e |= PM_FILE;
       const normal = pfn !== k.zeroPfn && k.userFolios.has(pageFolio(rm, pfn));
       if (normal) {
         const folio = pageFolio(rm, pfn);
@@ -467,6 +497,12 @@ export function procKpageflags(k: Kernel, start: number, count: number): bigint[
     if (type === PGTY_table) set(KPF.PGTABLE);
     if (pfn === k.zeroPfn) set(KPF.ZERO_PAGE);
     const head = pageFolio(rm, pfn);
+    if (isHugeZeroPfn(k, pfn)) {
+      // a compound page that is not large_rmappable: THP only through is_huge_zero_pfn()
+      set(head === pfn ? KPF.COMPOUND_HEAD : KPF.COMPOUND_TAIL);
+      set(KPF.ZERO_PAGE);
+      set(KPF.THP);
+    }
     if (k.userFolios.has(head)) {
       const s = rm.sec(head);
       const hf = s.flags[head & rm.mask] as number;
@@ -559,10 +595,10 @@ export function procMeminfo(k: Kernel): string {
   out += meminfoLine('Percpu', 0);
   out += `${'HardwareCorrupted:'.padEnd(16)}${String(0).padStart(5)} kB\n`;
   out += meminfoLine('AnonHugePages', anonThps * pk);
-  out += meminfoLine('ShmemHugePages', 0);
-  out += meminfoLine('ShmemPmdMapped', 0);
+  out += meminfoLine('ShmemHugePages', k.pageCache.nrShmemThps * pk);
+  out += meminfoLine('ShmemPmdMapped', node(NODE_STAT.NR_SHMEM_PMDMAPPED) * pk);
   out += meminfoLine('FileHugePages', 0);
-  out += meminfoLine('FilePmdMapped', 0);
+  out += meminfoLine('FilePmdMapped', node(NODE_STAT.NR_FILE_PMDMAPPED) * pk);
   out += `HugePages_Total:${String(0).padStart(5)}\nHugePages_Free: ${String(0).padStart(5)}\n`;
   out += `HugePages_Rsvd: ${String(0).padStart(5)}\nHugePages_Surp: ${String(0).padStart(5)}\n`;
   out += meminfoLine('Hugepagesize', k.pmdSize / 1024);
@@ -596,12 +632,19 @@ export function thpSysfsRead(k: Kernel, path: string): string {
   const sel = (v: string, all: readonly string[]) => `${all.map((x) => (x === v ? `[${x}]` : x)).join(' ')}\n`;
   if (path === 'enabled') return sel(k.thpEnabled, ['always', 'madvise', 'never']);
   if (path === 'use_zero_page') return `${k.thpUseZeroPage ? 1 : 0}\n`;
+  if (path === 'shmem_enabled') return sel(k.shmemEnabled, SHMEM_ENABLED_VALUES);
   if (path === 'hpage_pmd_size') return `${k.pmdSize}\n`;
   const m = /^hugepages-(\d+)kB\/enabled$/.exec(path);
   if (m !== null) {
     const order = Math.log2((Number(m[1]) * 1024) / k.pageSize);
     const v = k.mthpEnabled[order];
     if (v !== undefined && order >= 2) return sel(v, ['always', 'inherit', 'madvise', 'never']);
+  }
+  const ms = /^hugepages-(\d+)kB\/shmem_enabled$/.exec(path);
+  if (ms !== null) {
+    const order = Math.log2((Number(ms[1]) * 1024) / k.pageSize);
+    const v = k.shmemMthpEnabled[order];
+    if (v !== undefined && order >= 2) return sel(v, SHMEM_MTHP_VALUES);
   }
   throw new Error(`ENOENT: /sys/kernel/mm/transparent_hugepage/${path}`);
 }
@@ -615,6 +658,28 @@ export function thpSysfsWrite(k: Kernel, path: string, value: string): number {
   if (path === 'enabled') {
     if (v !== 'always' && v !== 'madvise' && v !== 'never') return -22;
     k.thpEnabled = v as ThpEnabled;
+    return 0;
+  }
+  if (path === 'shmem_enabled') {
+    // shmem_enabled_store(): deny and force are accepted too
+    if (!(SHMEM_ENABLED_VALUES as readonly string[]).includes(v)) return -22;
+    k.shmemEnabled = v as ShmemEnabled;
+    return 0;
+  }
+  const ms = /^hugepages-(\d+)kB\/shmem_enabled$/.exec(path);
+  if (ms !== null) {
+    const order = Math.log2((Number(ms[1]) * 1024) / k.pageSize);
+    if (!(order >= 2 && k.shmemMthpEnabled[order] !== undefined)) return -22;
+    if (!(SHMEM_MTHP_VALUES as readonly string[]).includes(v)) return -22;
+    k.shmemMthpEnabled[order] = v as ShmemMthpEnabled;
+    return 0;
+  }
+  if (path === 'use_zero_page') {
+    // single_hugepage_flag_store(): kstrtoul, then 0 or 1
+    if (!/^\+?[0-9]+$/.test(v)) return -22;
+    const n = Number(v);
+    if (n > 1) return -22;
+    k.thpUseZeroPage = n === 1;
     return 0;
   }
   const m = /^hugepages-(\d+)kB\/enabled$/.exec(path);

@@ -59,6 +59,7 @@ import {
   ptepGetAndClear,
   pteUnmap,
   pteUnmapUnlock,
+  setPmdAt,
   setPteAt,
 } from '@mm/pgtable-arch';
 import type { MmStruct } from '../mm/mm-types.js';
@@ -87,6 +88,10 @@ export class ArchRmapView implements PgtableView {
   private readonly stash = new PteVal();
   private stashMm: MmPgtables | null = null;
   private stashAddr = -1;
+  /** The last PMD leaf `pmdGetAndClear` took, for the `pmdWrite` that puts it back changed. */
+  private readonly pmdStash = new PteVal();
+  private pmdStashMm: MmPgtables | null = null;
+  private pmdStashAddr = -1;
 
   constructor(pt: PageTables) {
     this.pt = pt;
@@ -271,9 +276,46 @@ export class ArchRmapView implements PgtableView {
     return young;
   }
 
-  /** @kernel set_pmd_at: PMD-mapped file folios do not exist here, and anon THPs are not unmapped (no swap). */
-  pmdWrite(_mm: RmapMm, addr: number, _e: PtEntry): void {
-    throw new MmBugError(`rmap view: PMD writes are not wired (at ${addr.toString(16)})`);
+  /**
+   * Write a PMD leaf: none (clear it), or a present leaf rebuilt from the one
+   * `pmdGetAndClear` just took at the same address with the access bits
+   * `e` gives (`folio_mkclean` of a PMD-mapped shmem THP). Migration
+   * entries at PMD level are not wired (no migration): `MmBugError`.
+   * @kernel set_pmd_at (include/linux/pgtable.h)
+   */
+  pmdWrite(mm: RmapMm, addr: number, e: PtEntry): void {
+    const pgt = this.pgt(mm);
+    const pmdp = mmFindPmd(pgt, addr);
+    if (pmdp < 0) throw new MmBugError(`rmap view: no PMD at ${addr.toString(16)}`);
+    const c = this.pt.codec;
+    const pmdSize = this.pt.pageSize * (this.pt.ptrs[PTE_LEVEL] as number);
+    const haddr = addr - (addr % pmdSize);
+    const out = this.w;
+    if (e.kind === PTE_NONE) {
+      out.setWords(0, 0);
+    } else if (
+      e.kind === PTE_PRESENT &&
+      this.pmdStashMm === pgt &&
+      this.pmdStashAddr === haddr &&
+      c.pmdPfn(this.pmdStash) === e.pfn
+    ) {
+      out.lo = this.pmdStash.lo;
+      out.hi = this.pmdStash.hi;
+      if (e.bits & PTE_WRITE) c.pteMkwrite(out);
+      else c.pteWrprotect(out);
+      if (e.bits & PTE_DIRTY) c.pteMkdirty(out);
+      else c.pteMkclean(out);
+      if (e.bits & PTE_YOUNG) c.pteMkyoung(out);
+      else c.pteMkold(out);
+      if (e.bits & PTE_SOFT_DIRTY) c.pteMksoftDirty(out);
+      else c.pteClearSoftDirty(out);
+      if (e.bits & PTE_UFFD_WP) c.pteMkuffdWp(out);
+    } else {
+      throw new MmBugError(`rmap view: cannot write a PMD entry of kind ${e.kind} at ${addr.toString(16)}`);
+    }
+    this.pt.pmdLock(pgt, pmdp);
+    setPmdAt(pgt, haddr, pmdp, out);
+    this.pt.pmdUnlock(pgt, pmdp);
   }
 
   /** @kernel pmdp_huge_get_and_clear */
@@ -284,7 +326,12 @@ export class ArchRmapView implements PgtableView {
     this.pt.pmdLock(pgt, pmdp);
     const pmdSize = this.pt.pageSize * (this.pt.ptrs[PTE_LEVEL] as number);
     const haddr = addr - (addr % pmdSize);
-    this.decode(pmdpHugeGetAndClear(pgt, haddr, pmdp, this.v), true, out);
+    const v = pmdpHugeGetAndClear(pgt, haddr, pmdp, this.v);
+    this.pmdStash.lo = v.lo;
+    this.pmdStash.hi = v.hi;
+    this.pmdStashMm = pgt;
+    this.pmdStashAddr = haddr;
+    this.decode(v, true, out);
     this.pt.pmdUnlock(pgt, pmdp);
   }
 

@@ -52,8 +52,10 @@ import {
 import { slabValidate } from '@mm/slab-sheaves';
 import { AddressSpace, iMmapVmas } from '../mm/file.js';
 import { type MmStruct, type VmAreaStruct, vmaIsSharedMaywrite } from '../mm/mm-types.js';
+import { VM_SHARED } from '../mm/vm-flags.js';
 import { validateMm, vmaList } from '../mm/vma.js';
 import { rmapWalkVmas } from './file-rmap.js';
+import { HUGE_ZERO_UNSET_PFN, isHugeZeroPfn, MMF_HUGE_ZERO_FOLIO } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import { mmCounter } from './pt-ops.js';
 
@@ -85,6 +87,9 @@ export function validateKernel(k: Kernel): void {
     checkPfn: (pfn, nr, kind) => {
       if (kind !== 'present') return null;
       if (pfn === k.zeroPfn) return null;
+      if (isHugeZeroPfn(k, pfn)) {
+        return nr === k.hpageNr && pfn === k.hugeZeroPfn ? null : `pfn ${pfn} maps part of the huge zero folio`;
+      }
       const head = pageFolio(rm, pfn);
       if (!k.userFolios.has(head)) return `pfn ${pfn} (${nr} pages) is not a live user folio`;
       return null;
@@ -93,6 +98,7 @@ export function validateKernel(k: Kernel): void {
   folioRmapValidate(rm);
   const sleepers = k.checkSleepers();
   if (sleepers !== null) bug(sleepers);
+  checkHugeZero(k);
   const seen = new Map<number, FolioSeen>();
   const fileSeen = new Map<number, Set<VmAreaStruct>>();
   const c = k.pt.codec;
@@ -121,7 +127,15 @@ export function validateKernel(k: Kernel): void {
   }
   // folios: mappings, references, leaks
   const cached = new Set<number>();
-  for (const m of k.pageCache.all()) for (const f of m.pages.values()) cached.add(f);
+  for (const m of k.pageCache.all()) {
+    for (const [index, page] of m.pages) {
+      const f = pageFolio(rm, page);
+      // a large folio is cached whole, each page at its index
+      if (m.pages.get(index - (page - f)) !== f)
+        bug(`page cache index ${index}: page ${page} of folio ${f} is misplaced`);
+      cached.add(f);
+    }
+  }
   for (const folio of k.userFolios) {
     const s = seen.get(folio);
     const nr = folioNrPages(rm, folio);
@@ -129,7 +143,7 @@ export function validateKernel(k: Kernel): void {
     if (folioMapcount(rm, folio) !== maps) {
       bug(`folio ${folio}: mapcount ${folioMapcount(rm, folio)}, page tables map it ${maps} times`);
     }
-    const refs = (s === undefined ? 0 : s.ptes + s.pmds * nr) + (cached.has(folio) ? 1 : 0);
+    const refs = (s === undefined ? 0 : s.ptes + s.pmds * nr) + (cached.has(folio) ? nr : 0);
     const rc = folioRefCount(rm, folio);
     const pinned = folioMaybeDmaPinned(rm, folio);
     if (!pinned ? rc !== refs : rc < refs) {
@@ -160,6 +174,42 @@ function note(seen: Map<number, FolioSeen>, head: number, page: number, pmd: boo
     const i = page - head;
     s.perPage.set(i, (s.perPage.get(i) ?? 0) + 1);
   }
+}
+
+/**
+ * The huge zero folio: its reference count is the shrinker's plus one per
+ * mm with MMF_HUGE_ZERO_FOLIO, it is an unmapped, non-rmappable folio of
+ * PMD order with one page reference, outside the user folios.
+ */
+function checkHugeZero(k: Kernel): void {
+  let users = 0;
+  for (const mm of k.mms()) if ((mm.mmFlags & MMF_HUGE_ZERO_FOLIO) !== 0) users++;
+  if (k.hugeZeroPfn === HUGE_ZERO_UNSET_PFN) {
+    if (k.hugeZeroRefcount !== 0 || users !== 0)
+      bug(`no huge zero folio, but huge_zero_refcount ${k.hugeZeroRefcount} and ${users} mms using it`);
+    return;
+  }
+  const rm = k.rm;
+  const pfn = k.hugeZeroPfn;
+  if (k.hugeZeroRefcount !== users + 1)
+    bug(`huge_zero_refcount ${k.hugeZeroRefcount}, expected ${users + 1} (the shrinker and ${users} mms)`);
+  if (pfn % k.hpageNr !== 0 || folioNrPages(rm, pfn) !== k.hpageNr) bug(`huge zero folio ${pfn} is not PMD-sized`);
+  if (folioRefCount(rm, pfn) !== 1) bug(`huge zero folio: refcount ${folioRefCount(rm, pfn)}, expected 1`);
+  if (folioMapcount(rm, pfn) !== 0) bug(`huge zero folio: mapcount ${folioMapcount(rm, pfn)} (it is never rmapped)`);
+  if (k.userFolios.has(pfn)) bug('huge zero folio is counted as a user folio');
+  for (let i = 0; i < k.hpageNr; i++) if (k.token(pfn + i) !== 0) bug(`huge zero folio page ${i} holds a token`);
+}
+
+/** A PMD mapping the huge zero folio: whole, read-only, special, in a private anonymous VMA of an mm holding it. */
+function checkHugeZeroPmd(k: Kernel, vma: VmAreaStruct, pmd: PteVal, pmdp: number, a: number): void {
+  const c = k.pt.codec;
+  const where = `huge zero PMD at ${a.toString(16)} (pid ${vma.vmMm.pid})`;
+  if (c.pmdPfn(pmd) !== k.hugeZeroPfn) bug(`${where}: maps pfn ${c.pmdPfn(pmd)}, not the folio's head`);
+  if (c.pteWrite(pmd)) bug(`${where} is writable`);
+  if (!c.pteSpecial(pmd)) bug(`${where} is not special`);
+  if (vma.vmOps !== null || (vma.vmFlags & VM_SHARED) !== 0) bug(`${where}: not a private anonymous VMA`);
+  if ((vma.vmMm.mmFlags & MMF_HUGE_ZERO_FOLIO) === 0) bug(`${where}: the mm has no MMF_HUGE_ZERO_FOLIO`);
+  if (!(vma.vmMm.pgt as MmPgtables).pt.deposited.has(pmdp)) bug(`${where}: no deposited page table`);
 }
 
 function checkAnon(k: Kernel, vma: VmAreaStruct, head: number, addr: number): void {
@@ -202,11 +252,12 @@ function validateIMmap(k: Kernel): void {
   }
 }
 
-/** A page-cache folio mapped at `addr` of `vma`: the VMA's file, at the page offset `addr` maps. */
+/** Page `page` of a page-cache folio mapped at `addr` of `vma`: the VMA's file, at the page offset `addr` maps. */
 function checkFile(
   k: Kernel,
   vma: VmAreaStruct,
   head: number,
+  page: number,
   addr: number,
   fileSeen: Map<number, Set<VmAreaStruct>>,
 ): void {
@@ -215,7 +266,7 @@ function checkFile(
   const where = `file folio ${head} at ${addr.toString(16)} (pid ${vma.vmMm.pid})`;
   if (vma.vmFile === null) bug(`${where}: mapped by an anonymous VMA`);
   if (folioMapping(rm, head) !== (vma.vmFile.fMapping as unknown)) bug(`${where}: not a folio of the VMA's file`);
-  const index = rm.sec(head).index[head & rm.mask] as number;
+  const index = (rm.sec(head).index[head & rm.mask] as number) + (page - head);
   const want = vma.vmPgoff + (addr - vma.vmStart) / k.pageSize;
   if (index !== want) bug(`${where}: index ${index}, the address maps page offset ${want}`);
   let s = fileSeen.get(head);
@@ -244,7 +295,9 @@ function scanVma(
       const pmd = pmdpGet(pgt, pmdp, pv);
       if (!c.pmdNone(pmd)) {
         if (c.pmdLeaf(pmd)) {
-          if (c.pmdPresent(pmd)) {
+          if (c.pmdPresent(pmd) && isHugeZeroPfn(k, c.pmdPfn(pmd))) {
+            checkHugeZeroPmd(k, vma, pmd, pmdp, a);
+          } else if (c.pmdPresent(pmd)) {
             const head = c.pmdPfn(pmd);
             const nr = folioNrPages(rm, head);
             if (a % k.pmdSize !== 0 || tblEnd - a !== k.pmdSize)
@@ -252,7 +305,7 @@ function scanVma(
             note(seen, head, head, true, nr);
             rss[mmCounter(rm, head, vma)]! += nr;
             checkAnon(k, vma, head, a);
-            checkFile(k, vma, head, a, fileSeen);
+            checkFile(k, vma, head, head, a, fileSeen);
           }
         } else {
           const ptep = pteOffsetMap(pgt, pmdp, a);
@@ -262,6 +315,7 @@ function scanVma(
               let pfn: number;
               if (c.ptePresent(pte)) {
                 pfn = c.ptePfn(pte);
+                if (isHugeZeroPfn(k, pfn)) bug(`PTE at ${x.toString(16)} maps a page of the huge zero folio`);
                 if (pfn === k.zeroPfn || c.pteSpecial(pte)) continue;
               } else if (!c.pteNone(pte) && k.pt.entries.decodePte(pte, view).kind === LEAF_KIND.DEVICE_EXCLUSIVE) {
                 pfn = view.pfn;
@@ -270,7 +324,7 @@ function scanVma(
               note(seen, head, pfn, false, 1);
               rss[mmCounter(rm, head, vma)]!++;
               checkAnon(k, vma, head, x);
-              checkFile(k, vma, head, x, fileSeen);
+              checkFile(k, vma, head, pfn, x, fileSeen);
             }
             pteUnmap(pgt, ptep);
           }

@@ -119,6 +119,17 @@ export interface CopyOps {
    * @kernel copy_mc_user_highpage + folio_add_new_anon_rmap (mm/memory.c copy_present_page)
    */
   copyPresentPage(dst: CopyVma, src: CopyVma, addr: number, srcPfn: number, newPfn: number): number;
+  /**
+   * Whether `pfn` is in the huge zero folio: its special PMD is copied with a
+   * deposited table like an anonymous THP's, not as a PFN map. Default: never.
+   * @kernel is_huge_zero_pfn (include/linux/huge_mm.h)
+   */
+  isHugeZeroPfn?(pfn: number): boolean;
+  /**
+   * The child maps the huge zero folio: take `dst`'s mm reference on it.
+   * @kernel mm_get_huge_zero_folio (mm/huge_memory.c)
+   */
+  getHugeZeroFolio?(dst: CopyVma): void;
   /** Give back a preallocated page that was not used. @kernel folio_put */
   putPrealloc(pfn: number): void;
   /**
@@ -531,7 +542,8 @@ export function copyHugePmd(
   const pt = srcMm.pt;
   const codec = pt.codec;
   const pmd = pt.readEntry(PMD_LEVEL, srcPmd, new PteVal());
-  if (codec.pmdPresent(pmd) && codec.pteSpecial(pmd)) {
+  const isHugeZero = (v: PteVal): boolean => codec.pmdPresent(v) && ops.isHugeZeroPfn?.(codec.pmdPfn(v)) === true;
+  if (codec.pmdPresent(pmd) && codec.pteSpecial(pmd) && !isHugeZero(pmd)) {
     // A PFN map: copied as it is.
     pt.pmdLock(dstMm, dstPmd);
     pt.pmdLock(srcMm, srcPmd, true);
@@ -563,7 +575,10 @@ export function copyHugePmd(
     unlock();
     return ret;
   }
-  const head = ops.normalFolio(src, addr, codec.pmdPfn(pmd), false);
+  // The huge zero folio: no rmap, the child's mm takes its reference (out_zero_page).
+  const hugeZero = isHugeZero(pmd);
+  if (hugeZero) ops.getHugeZeroFolio?.(dst);
+  const head = hugeZero ? -1 : ops.normalFolio(src, addr, codec.pmdPfn(pmd), codec.pteSpecial(pmd));
   if (head >= 0 && !ops.dupFolioPmd(dst, src, head)) {
     // Maybe pinned: split, and copy the PTEs (copying the pinned pages).
     pteFree(dstMm, table);
@@ -574,7 +589,6 @@ export function copyHugePmd(
     pt.pmdUnlock(srcMm, srcPmd);
     return r < 0 ? r : -EAGAIN;
   }
-  // (head < 0: the huge zero page, shared without rmap.)
   pt.mmIncNr(dstMm, PTE_LEVEL, 1);
   pgtableTransHugeDeposit(dstMm, dstPmd, table);
   pmdpSetWrprotect(srcMm, addr, srcPmd);

@@ -458,7 +458,8 @@ export function zapPteRange(
 
 /**
  * Zap a PMD leaf: clear it, record the TLB range, free the deposited table,
- * give the folio to the caller and queue it for freeing.
+ * give the folio to the caller and queue it for freeing (a special leaf,
+ * such as the huge zero folio's, has no folio: only its table goes).
  * @kernel zap_huge_pmd (mm/huge_memory.c)
  */
 export function zapHugePmd(tlb: MmuGather, vma: PgtableVma, pmdp: number, addr: number, ops: ZapOps): boolean {
@@ -476,10 +477,13 @@ export function zapHugePmd(tlb: MmuGather, vma: PgtableVma, pmdp: number, addr: 
     pt.pagetableDtorFree(PTE_LEVEL, dep);
   }
   if (codec.pmdPresent(old)) {
-    const pfn = codec.pmdPfn(old);
-    ops.zapHugePmd(vma, addr, pfn, codec.pteDirty(old), codec.pteYoung(old));
-    const nr = pt.levelSize(PMD_LEVEL) / pt.pageSize;
-    if (__tlbRemoveFolioPages(tlb, pfn, nr, false)) tlbFlushMmu(tlb);
+    // vm_normal_folio_pmd(): a special leaf (the huge zero folio, a PFN map) has no folio to give back
+    const pfn = ops.normalFolio(vma, addr, codec.pmdPfn(old), codec.pteSpecial(old));
+    if (pfn >= 0) {
+      ops.zapHugePmd(vma, addr, pfn, codec.pteDirty(old), codec.pteYoung(old));
+      const nr = pt.levelSize(PMD_LEVEL) / pt.pageSize;
+      if (__tlbRemoveFolioPages(tlb, pfn, nr, false)) tlbFlushMmu(tlb);
+    }
   } else {
     // A PMD migration entry.
     pt.swap.pteToSwpEntry(old, ent);

@@ -421,6 +421,20 @@ export function pudpHugeGetAndClear(mm: MmPgtables, addr: number, pudp: number, 
   return out;
 }
 
+/**
+ * Read and clear a PMD leaf, and flush its range from every TLB.
+ * @remarks Context: the PMD lock held.
+ * @kernel pmdp_huge_clear_flush (mm/pgtable-generic.c)
+ */
+export function pmdpHugeClearFlush(mm: MmPgtables, addr: number, pmdp: number, out: PteVal): PteVal {
+  const pt = mm.pt;
+  const size = pt.levelSize(PMD_LEVEL);
+  const haddr = addr - (addr % size);
+  pmdpHugeGetAndClear(mm, haddr, pmdp, out);
+  pt.machine.mmu.flushTlbMmRange(mm.as, haddr, haddr + size, pt.shift[PMD_LEVEL]!, false);
+  return out;
+}
+
 /** Remove write permission from the huge PMD entry at `pmdp`. @kernel pmdp_set_wrprotect (include/linux/pgtable.h) */
 export function pmdpSetWrprotect(mm: MmPgtables, addr: number, pmdp: number): void {
   const pt = mm.pt;
@@ -509,6 +523,49 @@ export function splitHugePmdLocked(mm: MmPgtables, addr: number, pmdp: number, v
     pool.write(base + i, pte.lo, pte.hi);
     if (i + 1 < nr) codec.pteAdvancePfn(pte, 1);
   }
+  pmdPopulate(mm, pmdp, t, !counted);
+  if (pt.ptReclaim === 'refcount') pool.refcount[t] = nr;
+  return 0;
+}
+
+/**
+ * Split a PMD leaf mapping the huge zero folio into a PTE table mapping the
+ * small zero page `zeroPfn` read-only: each PTE is
+ * `pte_mkspecial(pfn_pte(zero_pfn, vm_page_prot))` (`vmPageProt`), with the
+ * leaf's uffd-wp bit. The leaf is cleared and flushed first, then the
+ * deposited table (or a new one) is filled and installed.
+ * @returns 0, or -ENOMEM when no table could be had.
+ * @remarks Context: the PMD lock held.
+ * @kernel __split_huge_zero_page_pmd (mm/huge_memory.c)
+ */
+export function splitHugeZeroPagePmdLocked(
+  mm: MmPgtables,
+  addr: number,
+  pmdp: number,
+  zeroPfn: number,
+  vmPageProt: PgProt,
+): number {
+  const pt = mm.pt;
+  const codec = pt.codec;
+  const old = pt.readEntry(PMD_LEVEL, pmdp, new PteVal());
+  if (!codec.pmdLeaf(old)) throw new MmBugError(`pgtable: zero-page split of a non-leaf PMD ${old.toHex()}`);
+  let t = pgtableTransHugeWithdraw(mm, pmdp);
+  let counted = true;
+  if (t < 0) {
+    t = pt.pagetableAlloc(mm, PTE_LEVEL);
+    if (t < 0) return t;
+    counted = false;
+  }
+  pmdpHugeClearFlush(mm, addr, pmdp, t2);
+  const pte = new PteVal();
+  codec.pfnPte(pte, zeroPfn, vmPageProt);
+  codec.pteMkspecial(pte);
+  codec.pteWrprotect(pte);
+  if (codec.pteUffdWp(old)) codec.pteMkuffdWp(pte);
+  const nr = pt.ptrs[PTE_LEVEL]!;
+  const base = t * nr;
+  const pool = pt.pools[PTE_LEVEL]!;
+  for (let i = 0; i < nr; i++) pool.write(base + i, pte.lo, pte.hi);
   pmdPopulate(mm, pmdp, t, !counted);
   if (pt.ptReclaim === 'refcount') pool.refcount[t] = nr;
   return 0;
