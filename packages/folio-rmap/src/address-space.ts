@@ -1,7 +1,8 @@
 /**
  * DOC: the rmap side of a file's `address_space`: the i_mmap interval tree
  * of every VMA mapping the file, keyed by [vm_pgoff, vm_pgoff + pages - 1]
- * (it replaced the prio tree in v3.7, seed 004), under `i_mmap_rwsem`, and
+ * (it replaced the prio tree in v3.7, the kernel commit "mm: replace
+ * vma prio_tree with an interval tree"), under `i_mmap_rwsem`, and
  * the `folio->mapping` / `folio->index` a page-cache folio carries.
  * The page cache itself (the xarray of folios) belongs to the composer.
  */

@@ -6,7 +6,8 @@
  * tree holds one anon_vma_chain (avc) per VMA that may map its folios, keyed
  * by the VMA's [vm_pgoff, vm_pgoff + pages - 1] (the anon linear page
  * index range; 2.6.34 replaced the anon_vma list with chains and v3.7 the
- * list with an interval tree, seed 004). Each VMA's `anonVmaChain` lists the
+ * list with an interval tree in v3.7, the kernel commit "mm anon rmap:
+ * replace same_anon_vma linked list with an interval tree"). Each VMA's `anonVmaChain` lists the
  * avcs linking it to its anon_vma and to every ancestor's, newest first.
  * Fork gives the child VMA a new anon_vma (child of the parent's, sharing
  * its root and the root's lock) unless an anon_vma with no VMA and at most

@@ -4,7 +4,8 @@
  * bits on the way.
  *
  * The walk uses a try-lock (contention returns -1) and skips VMAs without
- * recency (VM_SEQ_READ / VM_RAND_READ, FMODE_NOREUSE files; seed 003) and
+ * recency (VM_SEQ_READ / VM_RAND_READ, FMODE_NOREUSE files; the kernel
+ * commit "mm: support POSIX_FADV_NOREUSE", v6.3) and
  * VMAs of other memcgs. In a VM_LOCKED VMA it restores a missed mlock once
  * the whole folio was seen under one page-table lock and reports VM_LOCKED.
  * An exclusive swap-backed anon folio of a dying process (no users, or

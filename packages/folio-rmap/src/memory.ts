@@ -5,7 +5,7 @@
  *
  * A small folio is reused when we hold its only reference (after dropping
  * its swap-cache reference); it then moves to the faulting VMA's anon_vma.
- * A large folio (v6.15, seed 000) is reused when MM owner tracking says it
+ * A large folio (v6.15, MM owner tracking for large folios) is reused when MM owner tracking says it
  * is mapped exclusively (not "maybe mapped shared", more than one mapping)
  * and every reference is a mapping — all in our page tables.
  */

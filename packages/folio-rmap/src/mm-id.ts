@@ -20,7 +20,8 @@
  * slot, or when an MM takes slot 0 while untracked mappings exist; it is
  * cleared on an unmap once one slot's count equals the total. So
  * {@link folioMaybeMappedShared} is never false for a folio two MMs map, and
- * exact while at most two MMs map it at a time (seed 000, Example 1/2).
+ * exact while at most two MMs map it at a time (the examples in the kernel commit "mm/rmap: basic MM owner tracking
+ * for large folios (!hugetlb)", v6.15).
  */
 import { bitSpinLock, bitSpinUnlock, ENOSPC } from '@mm/machine';
 import type { FolioRmap } from './env.js';

@@ -8,7 +8,7 @@
  * large folio only has totals, so these report the folio's average per-page
  * mapcount (rounded to nearest, at least 1 while mapped) and use
  * `folio_maybe_mapped_shared()` for exclusivity: USS may be under-estimated,
- * never over-estimated (seed 000). A 512-page folio reports
+ * never over-estimated (CONFIG_NO_PAGE_MAPCOUNT, v6.15). A 512-page folio reports
  * 0 with no mappings, 1 for 1..767 page mappings, 2 for 768..1279, ...
  */
 import { PG_dirty, PG_head, PG_referenced, PG_swapbacked, PG_young, PGTY_buddy } from '@mm/machine';

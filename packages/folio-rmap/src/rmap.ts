@@ -1,7 +1,8 @@
 /**
  * DOC: the rmap interface: adding, duplicating, sharing and removing the
- * page-table mappings of folios (the v6.8 interface of seed 001, with the
- * v6.15 MM owner tracking and CONFIG_NO_PAGE_MAPCOUNT of seed 000).
+ * page-table mappings of folios (the v6.8 interface of the series "mm/rmap: interface overhaul", with
+ * the v6.15 series "mm: MM owner tracking for large folios (!hugetlb) +
+ * CONFIG_NO_PAGE_MAPCOUNT").
  *
  * Every function takes the folio and the first page of the range (PFNs) and
  * says at which granularity it maps: `_pte` one page, `_ptes` a batch of

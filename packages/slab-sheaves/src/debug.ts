@@ -13,7 +13,7 @@
  *   freed, as the kernel leaves it); a write to a free object on a slab
  *   breaks its poison and is reported when the object is next allocated.
  *   Objects in sheaves count as allocated, so a use-after-free of such an
- *   object is not detected at all (the seed's documented limitation).
+ *   object is not detected at all (a limitation the "SLUB percpu sheaves" series documents).
  */
 
 import { type KmemCache, OBJ_ALLOC, OBJ_FREE, type SlubAllocator } from './cache.js';
@@ -90,7 +90,7 @@ export interface SlabTrack {
 /**
  * The alloc and free tracks slub_debug keeps for an object of a
  * SLAB_STORE_USER cache. With sheaves they record when the object moved
- * between a sheaf and its slab, not the user's call (the seed's note that
+ * between a sheaf and its slab, not the user's call (the "SLUB percpu sheaves" series notes that
  * collected traces become less useful).
  * @throws SlabBugError when `addr` is no object of a SLAB_STORE_USER cache.
  * @kernel get_track (mm/slub.c)

@@ -3,7 +3,7 @@
  *
  * Flag values are the kernel's (include/linux/slab.h); stat items follow
  * `enum stat_item` of mm/slub.c in the v6.18 era, with the sysfs file names
- * the kernel gives them. The seed's RFC named the flush counters
+ * the kernel gives them. The "SLUB percpu sheaves" RFC named the flush counters
  * `sheaf_flush_main` and `sheaf_flush_other`; we keep both (the kernel later
  * merged them into `sheaf_flush`, which sysfs also shows as their sum).
  */

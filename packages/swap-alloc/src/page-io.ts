@@ -23,7 +23,8 @@
  * fails reads at random (the `swap_io_error` stream of the machine's PRNG).
  * A failed read leaves the folio !uptodate and returns -EIO; the consumer
  * turns that into a poisoned PTE marker (`PTE_MARKER_POISONED`, formerly
- * the swapin-error entry of seed 003) rather than mapping garbage.
+ * the swapin-error entry of the kernel commit "mm: use pte markers for swap
+ * errors") rather than mapping garbage.
  */
 import { EIO, MmError, VM_EVENT } from '@mm/machine';
 import { SWP_AREA_DISCARD, SWP_SYNCHRONOUS_IO } from './swap.js';

@@ -5,7 +5,8 @@
  * active list, the per-node available lists, the global per-CPU cluster
  * (`percpu_swap_cluster`), `nr_swap_pages` / `total_swap_pages`, counters
  * and settings. `swapon` and `swapoff` add and remove devices;
- * `folioAllocSwap` is the single allocation entry (seed 000: "folio_alloc_swap
+ * `folioAllocSwap` is the single allocation entry (the kernel commit "mm, swap: simplify folio
+ * swap allocation": "folio_alloc_swap
  * will be the only entry for allocation and adding the folio to swap cache").
  *
  * Allocation takes the per-CPU local lock, then tries the **fast path**: the

@@ -36,7 +36,7 @@ export class RmapAnonVmaOps implements AnonVmaOps {
     this.rm = rm;
   }
 
-  /** Make sure the VMA has an anon_vma, reusing a neighbour's when possible; 0 or -ENOMEM. @kernel __anon_vma_prepare (mm/rmap.c), with find_mergeable_anon_vma (seed 003) */
+  /** Make sure the VMA has an anon_vma, reusing a neighbour's when possible; 0 or -ENOMEM. @kernel __anon_vma_prepare (mm/rmap.c), with find_mergeable_anon_vma */
   anonVmaPrepare(vma: VmAreaStruct): number {
     if (vma.anonVma !== null) return 0;
     const mergeable = findMergeableAnonVma(vma) as RmapAnonVma | null;

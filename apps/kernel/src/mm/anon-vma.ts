@@ -16,7 +16,7 @@
  * them), one chain link per anon_vma a VMA belongs to, `num_children` and
  * `num_active_vmas` counts, the reference count that frees an anon_vma
  * when its last chain link goes. `__anon_vma_prepare()` reuses a
- * neighbour's anon_vma through `find_mergeable_anon_vma()` (seed 003).
+ * neighbour's anon_vma through `find_mergeable_anon_vma()` (whose VMA-lock fallback came with the per-VMA locks series, v6.4).
  */
 import { ENOMEM, GFP_KERNEL, MmBugError } from '@mm/machine';
 import { type KmemCache, kmemCacheAlloc, kmemCacheFree } from '@mm/slab-sheaves';

@@ -1,6 +1,7 @@
 /**
  * DOC: the mremap system call (mm/mremap.c, Linux 7.2), with the state
- * objects of seed 000's refactor.
+ * objects of the v6.15 refactor ("mm/mremap: introduce and use
+ * vma_remap_struct threaded state" and the commits around it).
  *
  * `struct vma_remap_struct` (VRM) threads the operation: the user's
  * arguments, the VMA, the size `delta`, the kind (`NO_RESIZE`, `SHRINK`,
@@ -314,7 +315,8 @@ function prepMoveVma(vrm: VmaRemapStruct): number {
 /**
  * Unmap the source of a move without un-accounting pages the move already
  * settled: clear VM_ACCOUNT on the source, unmap, set it again on what
- * remains before and after (seed 000's boolean tests).
+ * remains before and after (the boolean tests of the kernel commit "mm/mremap: correctly
+ * handle partial mremap() of VMA starting at 0").
  * @kernel unmap_source_vma (mm/mremap.c)
  */
 function unmapSourceVma(vrm: VmaRemapStruct): void {

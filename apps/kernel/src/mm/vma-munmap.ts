@@ -13,7 +13,8 @@
  * downgrades the mmap lock for the munmap syscall, zaps the range and frees
  * the page tables between the neighbours (`free_pgtables()` with
  * `mm_wr_locked` false after the downgrade: the VMAs were isolated under
- * their write locks; seed 003), closes and frees the VMAs and returns their
+ * their write locks; the kernel commit "mm: conditionally write-lock VMA
+ * in free_pgtables"), closes and frees the VMAs and returns their
  * commit charge. A failure before the clear re-attaches the gathered VMAs;
  * splits already made stay, as in the kernel. mmap (MAP_FIXED over existing
  * VMAs) uses the same gather and completes it only after the new VMA is in.

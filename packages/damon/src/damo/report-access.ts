@@ -2,8 +2,8 @@
  * DOC: `damo report access` (`damo_report_access.py`): the `detailed`
  * style (a one-line snapshot heatmap, one line per region, the memory
  * bandwidth estimate and total size) and the `temperature-sz-hist` and
- * `recency-sz-hist` histograms, in the format shown in the seed's
- * auto-tuning evaluation (damo v2.6.x: eleven linear bins ending at the
+ * `recency-sz-hist` histograms, in the format shown in the evaluation of the
+ * kernel series "mm/damon: auto-tune aggregation interval" (v6.15) (damo v2.6.x: eleven linear bins ending at the
  * current time, "[-0 ns, --N ns)" included); and the styles damo added
  * after that, as the damo version with all of them (v2.8+) prints them:
  * `simple-boxes` and the temperature-sorted `cold` and `hot` (a box per

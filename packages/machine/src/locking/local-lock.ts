@@ -8,7 +8,7 @@
  * - `localLock` disables preemption, `localLockIrq`/`localLockIrqsave`
  *   disable interrupts; the lock itself only records the owner for lockdep,
  *   which reports taking it again on the same CPU.
- * - `localtry_lock_t` adds an `acquired` flag per CPU (seed 000, "locking/
+ * - `localtry_lock_t` adds an `acquired` flag per CPU (the kernel commit "locking/
  *   local_lock: Introduce localtry_lock_t" and "add localtry_trylock()"):
  *   `localtryLock*` set it; `localtryTrylock` only disables preemption (not
  *   interrupts) and fails when the flag is already set on this CPU, that is

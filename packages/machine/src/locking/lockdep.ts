@@ -26,7 +26,8 @@
  * exempt from the recursion check, and a trylock in interrupt context does
  * not mark the class as used in that context (the kernel's `mark_irqflags()`
  * skips trylocks too), which is what makes the `localtry_trylock()`-in-IRQ
- * pattern of seed 000 legal.
+ * pattern of the SLUB percpu sheaves ("slab: switch percpu sheaves locking
+ * to localtry_lock") legal.
  *
  * The one-thread model cannot let a CPU spin while another CPU's holder
  * finishes: a spinlock held across an operation boundary belongs to code the

@@ -7,7 +7,8 @@
  * `try_to_claim_block`: a block at least half a pageblock, or a pageblock
  * mostly free or alike), otherwise it just takes (*steals*) the smallest
  * foreign block without converting it (`__rmqueue_steal`), the terminology
- * of the v6.15 series in seed 000.
+ * of the v6.15 series "mm/page_alloc: Some clarifications for
+ * migratetype fallback".
  *
  * Context: zone->lock held.
  */

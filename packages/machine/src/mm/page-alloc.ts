@@ -10,7 +10,8 @@
  * to other migratetypes, first trying to *claim* a whole pageblock for the
  * requester (`__rmqueue_claim`/`try_to_claim_block`), otherwise just taking
  * (*stealing*) the smallest foreign block without converting it
- * (`__rmqueue_steal`), the terminology of the v6.15 series in seed 000.
+ * (`__rmqueue_steal`), the terminology of the v6.15 series "mm/page_alloc: Some
+ * clarifications for migratetype fallback".
  * Freeing merges a block with its free buddy (`pfn ^ (1 << order)`) as long
  * as possible (`__free_one_page`). Orders up to PAGE_ALLOC_COSTLY_ORDER and
  * the THP order go through per-CPU lists first (pcp.ts). Zones are tried in

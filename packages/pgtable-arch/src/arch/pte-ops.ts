@@ -140,7 +140,8 @@ export abstract class ArchPte {
   abstract pteClearSoftDirty(v: PteVal): void;
   /**
    * Mark the entry uffd-write-protected; always removes write permission too
-   * (seed 003: "always wr-protect pte/pmd in mkuffd_wp paths"). A no-op
+   * (the kernel commit "mm/uffd: always wr-protect pte in
+   * pte|pmd_mkuffd_wp()"). A no-op
    * without HAVE_ARCH_USERFAULTFD_WP.
    * @kernel pte_mkuffd_wp
    */

@@ -16,7 +16,8 @@
  * - swap entries: the swap count is duplicated and the parent's exclusive
  *   bit cleared; writable migration and device-private entries become
  *   readable in a COW parent; device-exclusive entries are restored first;
- *   PTE markers follow `copy_pte_marker()`: poison (swapin errors, seed 003)
+ *   PTE markers follow `copy_pte_marker()`: poison (swapin errors, "mm: fix a few rare cases
+ *   of using swapin error pte marker")
  *   and guard markers are always copied, uffd-wp markers only into a VMA
  *   registered for uffd-wp; hwpoison entries are copied as they are.
  * - PMD leaves of anonymous VMAs are shared write-protected with a

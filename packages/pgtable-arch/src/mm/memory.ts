@@ -8,7 +8,8 @@
  * range in the mmu_gather and queues the pages there; the pages are handed
  * back to their owner only after the TLB flush. Dirty file folios delay
  * their rmap removal until that flush, which then happens before the PTE
- * lock is dropped (seed 003). Non-present entries follow the kernel's rules:
+ * lock is dropped (the kernel commit "mm: delay page_remove_rmap() until
+ * after the TLB has been flushed", v6.2). Non-present entries follow the kernel's rules:
  * swap entries are freed, migration and device entries dropped, uffd-wp
  * markers dropped on anonymous VMAs and kept on file VMAs unless asked
  * (ZAP_FLAG_DROP_MARKER), guard markers kept unless asked, poison entries
@@ -393,7 +394,7 @@ export function zapPteRange(
   let directReclaim = true;
   let reclaimedTable = -1;
   const st = new ZapState();
-  // Seed 002's refcount mode: the zap is a visitor holding a reference while it works.
+  // The refcount mode ("Free user PTE page table pages" series): the zap is a visitor holding a reference while it works.
   const refMode = pt.ptReclaim === 'refcount' && !mm.isInitMm;
   for (;;) {
     const mapAddr = addr;
@@ -733,7 +734,8 @@ export function freePgdRange(tlb: MmuGather, addr: number, end: number, floor: n
  * neighbours closer than a PMD are merged into one range; `floor` and
  * `ceiling` bound what may be freed (the previous and next mappings). With
  * `mmWrLocked` false the VMAs were isolated under their write locks already
- * (munmap) and are not locked again (seed 003).
+ * (munmap) and are not locked again (the kernel commit "mm: conditionally
+ * write-lock VMA in free_pgtables", v6.4).
  * @kernel free_pgtables (mm/memory.c)
  */
 export function freePgtables(

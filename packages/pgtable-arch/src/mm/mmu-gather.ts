@@ -15,7 +15,8 @@
  *   at most MAX_GATHER_BATCH_COUNT of them; a batch is full at `max - 1`
  *   so a two-slot entry always fits. When no batch is left the caller
  *   flushes (`__tlb_remove_folio_pages()` returns true).
- * - Delayed rmap (seed 003): a dirty file folio's rmap is removed only after
+ * - Delayed rmap ("mm: delay page_remove_rmap() until after the TLB has
+ *   been flushed", v6.2): a dirty file folio's rmap is removed only after
  *   the TLB flush, while the PTE lock is still held (`tlb_flush_rmaps()`),
  *   so that `folio_mkclean()` cannot miss a writable TLB entry. Only the
  *   `local` and the active batch may hold delayed entries: no new batch is

@@ -14,7 +14,8 @@
  * (`pte_needs_flush()`). Non-present entries: writable migration and
  * device-private entries become readable, uffd-wp bits on swap entries
  * follow the request, uffd-wp markers are dropped on resolve, and poison and
- * guard markers are never touched (seed 003: "explicitly ignore swapin error
+ * guard markers are never touched (the kernel commit "mm: fix a few rare cases of using swapin
+ * error pte marker" makes mprotect "explicitly ignore swapin error
  * pte markers in change_protection()"). UFFDIO_WRITEPROTECT of a VMA that
  * uses markers also write-protects empty entries by installing markers,
  * allocating the tables for them. PMD leaves covering the whole extent change

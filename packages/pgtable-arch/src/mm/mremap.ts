@@ -2,7 +2,8 @@
  * DOC: moving page tables for mremap (`move_page_tables()` and its helpers
  * in mm/mremap.c, `move_huge_pmd()` in mm/huge_memory.c), with the state of
  * one move threaded through a {@link PagetableMoveControl} as in the kernel
- * since 6.15 (seed 000: `struct pagetable_move_control`).
+ * since 6.15 (the kernel commit "mm/mremap: refactor move_page_tables(), abstracting
+ * state": `struct pagetable_move_control`).
  *
  * The move walks [oldAddr, oldEnd) in PMD or PUD sized extents (bounded by
  * the next boundary of both the source and the destination). Where an extent
@@ -16,7 +17,8 @@
  * flushed before the locks are dropped when a present entry moved. When the
  * source and destination are mutually misaligned with the PMD boundary but
  * the range reaches it, the move is first realigned down to it (if nothing
- * else is mapped there). In seed 002's refcount mode a moved PTE table's
+ * else is mapped there). In the refcount mode of the "Free user PTE page
+ * table pages" series a moved PTE table's
  * record of its PMD follows it (`pte_update_pmd()`).
  *
  * VMAs belong to the caller: it answers `vmaIntersects()` for the

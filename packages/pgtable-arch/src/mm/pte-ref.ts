@@ -1,5 +1,6 @@
 /**
- * DOC: seed 002's "Free user PTE page table pages" design: a reference
+ * DOC: the "Free user PTE page table pages" patch series' design (Qi
+ * Zheng, 2021; not merged): a reference
  * count per PTE table (`include/linux/pte_ref.h`, `mm/pte_ref.c` of Qi
  * Zheng's 2021 series, never merged; the merged design is `pt-reclaim.ts`).
  *
@@ -16,7 +17,7 @@
  * `pteTrygetMapLock()` (or `pteAllocGetMapLock()`, which allocates the table
  * holding one for the caller) and drop it with `ptePut()` once done. Clearing
  * the last entry of a table without holding a reference is a bug
- * (MmBugError). The failure kinds of `pte_try_get()` are the seed's
+ * (MmBugError). The failure kinds of `pte_try_get()` are the series'
  * `enum pte_tryget_type`.
  */
 import { EAGAIN, ENOMEM } from '@mm/machine';

@@ -2,7 +2,7 @@
  * DOC: lazy MMU mode with the 2025 rules (`arch_enter_lazy_mmu_mode()`,
  * `arch_leave_lazy_mmu_mode()`, `arch_flush_lazy_mmu_mode()`).
  *
- * The generic contract (Ryan Roberts' "Fix lazy mmu mode" series, seed 000):
+ * The generic contract (Ryan Roberts' "Fix lazy mmu mode" series, v6.15):
  * PTE updates between enter and leave may be batched; regions never nest;
  * the mode is never entered in interrupt context; the region may or may not
  * be preemptible (kernel-PTE users hold no lock). With `debugVm` a nested

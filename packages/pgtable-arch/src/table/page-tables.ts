@@ -71,7 +71,7 @@ export interface PageTablesOptions {
   /**
    * Empty PTE-table reclaim: `upstream` (CONFIG_PT_RECLAIM: after MADV_DONTNEED
    * of a whole table; the default where the descriptor supports it), `refcount`
-   * (seed 002's pte_refcount design) or `off`.
+   * (the pte_refcount design of the "Free user PTE page table pages" series) or `off`.
    */
   readonly ptReclaim?: PtReclaimMode;
   /** ARM64_CONTPTE: fold contiguous runs transparently (arm64 only; default true). */
@@ -637,7 +637,7 @@ export class PageTables {
     return t;
   }
 
-  // ---- refcount reclaim mode (seed 002) ----
+  // ---- refcount reclaim mode ("Free user PTE page table pages" series) ----
 
   /**
    * Adjust the `pte_refcount` of the PTE table holding `ptep` for entries

@@ -14,7 +14,7 @@
  * `set_ptes()` is a typed error.
  *
  * Each write of a user PTE is reported to the lazy-MMU state (which counts
- * what batching saves on the architectures that batch) and, in seed 002's
+ * what batching saves on the architectures that batch) and, in the "Free user PTE page table pages" series'
  * refcount mode, turns none<->!none transitions into `pte_refcount` changes.
  */
 import { MmBugError } from '@mm/machine';

@@ -13,8 +13,8 @@
  *
  * The ptdesc fields the model needs are typed arrays indexed by table: the
  * page's PFN, its level, the owning mm (`pt_mm`), the slot of the entry that
- * maps it (seed 002's `ptdesc->pmd`; the free-list link while free), seed
- * 002's `pte_refcount`, the split lock while one is held, and its state
+ * maps it (`ptdesc->pmd` of the "Free user PTE page table pages" series; the
+ * free-list link while free), that series' `pte_refcount`, the split lock while one is held, and its state
  * (free, in use, waiting for RCU). Slots and PFNs are below 2^31.
  * The table's page records the table index in its memmap `private` field
  * (where the kernel keeps the embedded split lock), which is how a walker
@@ -61,7 +61,7 @@ export class TablePool {
   pfn: Int32Array;
   /**
    * Slot of the upper-level entry that points to this table, -1 when
-   * detached (seed 002 `ptdesc->pmd`); the next free table while free.
+   * detached (`ptdesc->pmd` of the "Free user PTE page table pages" series); the next free table while free.
    */
   parent: Int32Array;
   /** Owning address space id (`pt_mm`), -1 when free. */
